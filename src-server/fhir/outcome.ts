@@ -1,0 +1,78 @@
+/** OperationOutcome construction and the error type every FHIR-facing layer throws. */
+
+export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
+
+/** The subset of the STU3 `issue-type` value set this server emits. */
+export type IssueCode =
+  | 'invalid'
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'security'
+  | 'login'
+  | 'forbidden'
+  | 'not-found'
+  | 'not-supported'
+  | 'conflict'
+  | 'duplicate'
+  | 'too-costly'
+  | 'too-long'
+  | 'throttled'
+  | 'processing'
+  | 'exception'
+  | 'informational';
+
+export interface OutcomeIssue {
+  severity: IssueSeverity;
+  code: IssueCode;
+  diagnostics: string;
+  /** FHIRPath locations of the element the issue is about. */
+  expression?: string[];
+}
+
+export interface OperationOutcome {
+  resourceType: 'OperationOutcome';
+  issue: Array<OutcomeIssue & { location?: string[] }>;
+}
+
+export function operationOutcome(issues: OutcomeIssue[]): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    // STU3 clients read `location` (XPath-ish) more often than `expression`: give both.
+    issue: issues.map((issue) => (issue.expression ? { ...issue, location: issue.expression } : issue)),
+  };
+}
+
+/** An error that answers with an HTTP status and an OperationOutcome. */
+export class FhirError extends Error {
+  readonly status: number;
+  readonly issues: OutcomeIssue[];
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, issues: OutcomeIssue[] | OutcomeIssue, headers: Record<string, string> = {}) {
+    const list = Array.isArray(issues) ? issues : [issues];
+    super(list.map((issue) => issue.diagnostics).join('; '));
+    this.status = status;
+    this.issues = list;
+    this.headers = headers;
+  }
+
+  get outcome(): OperationOutcome {
+    return operationOutcome(this.issues);
+  }
+}
+
+const issue = (code: IssueCode, diagnostics: string, expression?: string): OutcomeIssue =>
+  expression ? { severity: 'error', code, diagnostics, expression: [expression] } : { severity: 'error', code, diagnostics };
+
+export const badRequest = (diagnostics: string, expression?: string) => new FhirError(400, issue('invalid', diagnostics, expression));
+export const unauthorized = (diagnostics: string) => new FhirError(401, issue('login', diagnostics), { 'www-authenticate': 'Bearer' });
+export const forbidden = (diagnostics: string) => new FhirError(403, issue('forbidden', diagnostics));
+export const notFound = (diagnostics: string) => new FhirError(404, issue('not-found', diagnostics));
+export const methodNotAllowed = (diagnostics: string) => new FhirError(405, issue('not-supported', diagnostics));
+export const conflict = (diagnostics: string) => new FhirError(409, issue('conflict', diagnostics));
+export const preconditionFailed = (diagnostics: string) => new FhirError(412, issue('conflict', diagnostics));
+export const payloadTooLarge = (diagnostics: string) => new FhirError(413, issue('too-long', diagnostics));
+export const unsupportedMediaType = (diagnostics: string) => new FhirError(415, issue('not-supported', diagnostics));
+export const unprocessable = (diagnostics: string, expression?: string) => new FhirError(422, issue('processing', diagnostics, expression));
+export const notImplemented = (diagnostics: string) => new FhirError(501, issue('not-supported', diagnostics));

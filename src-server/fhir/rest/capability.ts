@@ -1,0 +1,66 @@
+import { searchParameter } from '../search/parameters';
+import { SUPPORTED_SEARCH_PARAMETERS } from '../search/search';
+import { resourceTypes } from '../validation/model';
+import { LIAISON_VERSION } from '../../version';
+
+/**
+ * The CapabilityStatement, derived from what the code implements: the interactions of FhirInteractions, the
+ * resource types of the model and the search parameters the search engine serves. Nothing here is aspirational.
+ */
+
+const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'create', 'history-instance', 'history-type', 'search-type'];
+
+const cache = new Map<string, object>();
+
+export function capabilityStatement(base: string): object {
+  let statement = cache.get(base);
+  if (!statement) cache.set(base, (statement = build(base)));
+  return statement;
+}
+
+function build(base: string): object {
+  const origin = base.replace(/\/fhir$/, '');
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-26',
+    publisher: 'Liaison',
+    kind: 'instance',
+    software: { name: 'Liaison', version: LIAISON_VERSION },
+    implementation: { description: 'Liaison local FHIR node', url: base },
+    fhirVersion: '3.0.1',
+    acceptUnknown: 'no',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          service: [{ coding: [{ system: 'http://hl7.org/fhir/restful-security-service', code: 'OAuth' }] }],
+          description: 'OAuth2 client credentials: POST /oauth/token, then Authorization: Bearer <access_token>',
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [{ url: 'token', valueUri: `${origin}/oauth/token` }],
+            },
+          ],
+        },
+        resource: resourceTypes().map((type) => ({
+          type,
+          interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+          versioning: 'versioned-update',
+          readHistory: true,
+          updateCreate: true,
+          conditionalCreate: true,
+          conditionalRead: 'full-support',
+          conditionalUpdate: true,
+          conditionalDelete: 'not-supported',
+          searchParam: SUPPORTED_SEARCH_PARAMETERS.flatMap((code) => {
+            const definition = searchParameter(type, code);
+            return definition ? [{ name: code, type: definition.type }] : [];
+          }),
+        })),
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+      },
+    ],
+  };
+}

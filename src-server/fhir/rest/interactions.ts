@@ -1,0 +1,288 @@
+import type { Db } from '../../storage/database';
+import { isValidId, type HistoryEntry, type Repository, type StoredResource } from '../../storage/repository';
+import { badRequest, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
+import { search } from '../search/search';
+import { isResourceType } from '../validation/model';
+import { processBundle } from './bundle';
+import { capabilityStatement } from './capability';
+import type { FhirRequest, FhirResponse } from './types';
+
+/**
+ * The FHIR RESTful interactions, free of HTTP: one entry point for HTTP routes and Bundle entries.
+ * Every path of the API passes here, so the rules (no DELETE, id checks, locking) hold everywhere.
+ */
+export class FhirInteractions {
+  constructor(
+    readonly repository: Repository,
+    private readonly db: Db,
+  ) {}
+
+  handle(request: FhirRequest, base: string): FhirResponse {
+    const segments = request.path.split('/').filter((segment) => segment !== '');
+    if (request.method === 'DELETE') {
+      throw methodNotAllowed('DELETE is not supported: archive a resource with an update (e.g. active=false or a status)');
+    }
+    if (segments.some((segment) => segment.startsWith('$'))) {
+      throw badRequest(`Operation '${segments.find((segment) => segment.startsWith('$'))}' is not supported by this node`);
+    }
+    const [first, second, third, fourth, ...rest] = segments;
+    if (rest.length > 0) throw notFound(`No FHIR endpoint at '${request.path}'`);
+    if (first === undefined) return this.base(request, base);
+    if (first === 'metadata' && second === undefined) return this.onlyGet(request, () => ok(capabilityStatement(base)));
+    if (first === '_history' && second === undefined) return this.onlyGet(request, () => this.history(request, base, {}));
+    const type = this.resourceType(first);
+    if (second === undefined) return this.typeLevel(request, base, type);
+    if (second === '_history' && third === undefined) {
+      return this.onlyGet(request, () => this.history(request, base, { resourceType: type }));
+    }
+    if (second === '_search' && third === undefined) {
+      if (request.method !== 'POST') throw methodNotAllowed(`${request.method} is not allowed on ${type}/_search`);
+      return this.search(type, request, base);
+    }
+    const id = this.resourceId(second);
+    if (third === undefined) return this.instanceLevel(request, base, type, id);
+    if (third === '_history' && fourth === undefined) {
+      return this.onlyGet(request, () => {
+        if (!this.repository.exists(type, id)) throw notFound(`${type}/${id} does not exist`);
+        return this.history(request, base, { resourceType: type, id });
+      });
+    }
+    if (third === '_history' && fourth !== undefined) return this.onlyGet(request, () => this.vread(type, id, fourth));
+    throw notFound(`No FHIR endpoint at '${request.path}'`);
+  }
+
+  private base(request: FhirRequest, base: string): FhirResponse {
+    if (request.method === 'POST') return ok(processBundle(this, request, base));
+    if (request.method === 'GET') throw badRequest('System-level search is not supported: search a resource type');
+    throw methodNotAllowed(`${request.method} is not allowed on the FHIR base`);
+  }
+
+  private typeLevel(request: FhirRequest, base: string, type: string): FhirResponse {
+    switch (request.method) {
+      case 'GET':
+        return this.search(type, request, base);
+      case 'POST':
+        return this.create(type, request, base);
+      case 'PUT':
+        return this.conditionalUpdate(type, request, base);
+      default:
+        throw methodNotAllowed(`${request.method} is not allowed on ${type}`);
+    }
+  }
+
+  private instanceLevel(request: FhirRequest, base: string, type: string, id: string): FhirResponse {
+    switch (request.method) {
+      case 'GET':
+        return this.read(type, id, request);
+      case 'PUT':
+        return this.update(type, id, request, base);
+      default:
+        throw methodNotAllowed(`${request.method} is not allowed on ${type}/${id}`);
+    }
+  }
+
+  private onlyGet(request: FhirRequest, answer: () => FhirResponse): FhirResponse {
+    if (request.method !== 'GET') throw methodNotAllowed(`${request.method} is not allowed on '${request.path}'`);
+    return answer();
+  }
+
+  private resourceType(segment: string): string {
+    if (!isResourceType(segment)) throw notFound(`Unknown resource type '${segment}'`);
+    return segment;
+  }
+
+  private resourceId(segment: string): string {
+    if (!isValidId(segment)) throw badRequest(`'${segment}' is not a valid resource id`);
+    return segment;
+  }
+
+  private read(type: string, id: string, request: FhirRequest): FhirResponse {
+    const stored = this.repository.read(type, id);
+    if (!stored) throw notFound(`${type}/${id} does not exist`);
+    if (notModified(stored, request)) return { status: 304, headers: versionHeaders(stored) };
+    return { status: 200, body: stored.json, headers: versionHeaders(stored) };
+  }
+
+  private vread(type: string, id: string, versionId: string): FhirResponse {
+    const stored = this.repository.vread(type, id, versionId);
+    if (!stored) throw notFound(`${type}/${id} has no version '${versionId}'`);
+    return { status: 200, body: stored.json, headers: versionHeaders(stored) };
+  }
+
+  private create(type: string, request: FhirRequest, base: string): FhirResponse {
+    const resource = requireResource(request.body, type);
+    if (request.ifNoneExist !== undefined) {
+      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist');
+      if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
+    }
+    // A client id on create is ignored (the server assigns ids), as the spec says.
+    return written(201, this.repository.create(type, resource, request.assignedId), base);
+  }
+
+  private update(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
+    const resource = requireResource(request.body, type);
+    if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
+    if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
+    const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
+    const { stored, created } = this.repository.update(type, id, resource, ifMatch);
+    return written(created ? 201 : 200, stored, base);
+  }
+
+  private conditionalUpdate(type: string, request: FhirRequest, base: string): FhirResponse {
+    if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
+    const resource = requireResource(request.body, type);
+    return this.repository.transaction(() => {
+      const existing = this.matchOne(type, request.query.toString(), 'conditional update');
+      if (existing) {
+        if (resource.id !== undefined && resource.id !== existing.id) {
+          throw badRequest(`The body's id '${String(resource.id)}' differs from the matched ${type}/${existing.id}`, 'id');
+        }
+        return this.update(type, existing.id, { ...request, body: { ...resource, id: existing.id } }, base);
+      }
+      if (typeof resource.id === 'string') return this.update(type, resource.id, request, base);
+      return written(201, this.repository.create(type, resource), base);
+    });
+  }
+
+  /** The single resource the criteria select, undefined for none, 412 when several match. */
+  matchOne(type: string, criteria: string, what: string): StoredResource | undefined {
+    const query = criteria.startsWith(`${type}?`) ? criteria.slice(type.length + 1) : criteria.replace(/^\?/, '');
+    const params = new URLSearchParams(query);
+    if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
+    params.set('_count', '2');
+    const { matches } = search(this.db, { resourceType: type, params, lenient: false });
+    if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
+    return matches[0];
+  }
+
+  private search(type: string, request: FhirRequest, base: string): FhirResponse {
+    const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
+    const page = search(this.db, { resourceType: type, params, lenient: request.lenient ?? false });
+    const self = `${base}/${type}${page.applied.size ? `?${page.applied}` : ''}`;
+    const links = [{ relation: 'self', url: self }];
+    if (page.nextCursor) {
+      const next = new URLSearchParams(page.applied);
+      next.set('_cursor', page.nextCursor);
+      links.push({ relation: 'next', url: `${base}/${type}?${next}` });
+    }
+    return ok(
+      bundleJson('searchset', links, page.matches.map((stored) => ({ fullUrl: `${base}/${type}/${stored.id}`, json: stored.json, extra: '"search":{"mode":"match"}' }))),
+    );
+  }
+
+  private history(request: FhirRequest, base: string, scope: { resourceType?: string; id?: string }): FhirResponse {
+    const count = readHistoryCount(request.query.get('_count'));
+    const sinceRaw = request.query.get('_since');
+    let since: string | undefined;
+    if (sinceRaw !== null) {
+      const date = new Date(sinceRaw);
+      if (!/^\d{4}-\d{2}-\d{2}T/.test(sinceRaw) || Number.isNaN(date.getTime())) {
+        throw badRequest(`_since must be an instant, not '${sinceRaw}'`, '_since');
+      }
+      since = date.toISOString();
+    }
+    const cursor = request.query.get('_cursor');
+    const beforeSeq = cursor === null ? undefined : Number(cursor);
+    if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('Invalid paging cursor', '_cursor');
+    const entries = this.repository.history({ ...scope, since, beforeSeq, count: count + 1 });
+    const page = entries.slice(0, count);
+    const path = [scope.resourceType, scope.id, '_history'].filter(Boolean).join('/');
+    const selfParams = new URLSearchParams();
+    if (sinceRaw !== null) selfParams.set('_since', sinceRaw);
+    if (request.query.has('_count')) selfParams.set('_count', String(count));
+    const links = [{ relation: 'self', url: `${base}/${path}${selfParams.size ? `?${selfParams}` : ''}` }];
+    if (entries.length > count) {
+      const next = new URLSearchParams(selfParams);
+      next.set('_cursor', String(page[page.length - 1].seq));
+      links.push({ relation: 'next', url: `${base}/${path}?${next}` });
+    }
+    return ok(bundleJson('history', links, page.map((entry) => historyEntry(entry, base))));
+  }
+}
+
+type JsonObject = Record<string, unknown>;
+
+function requireResource(body: unknown, type: string): JsonObject {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest(`The body must be a ${type} resource (a JSON object)`);
+  }
+  return body as JsonObject;
+}
+
+function ok(body: string | object): FhirResponse {
+  return { status: 200, body, headers: {} };
+}
+
+export function versionHeaders(stored: StoredResource): Record<string, string> {
+  return { etag: `W/"${stored.versionId}"`, 'last-modified': new Date(stored.lastUpdated).toUTCString() };
+}
+
+function written(status: 200 | 201, stored: StoredResource, base: string): FhirResponse {
+  const location = `${base}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
+  return {
+    status,
+    body: stored.json,
+    headers: { ...versionHeaders(stored), location, 'content-location': location },
+    written: stored,
+  };
+}
+
+/** `W/"abc"` or `"abc"` → `abc`. */
+export function parseEtag(value: string, header: string): string {
+  const match = /^(?:W\/)?"([^"]+)"$/.exec(value.trim());
+  if (!match) throw badRequest(`${header} must be an ETag such as W/"<versionId>", not '${value}'`);
+  return match[1];
+}
+
+function notModified(stored: StoredResource, request: FhirRequest): boolean {
+  if (request.ifNoneMatch !== undefined) {
+    return request.ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === `"${stored.versionId}"`);
+  }
+  if (request.ifModifiedSince !== undefined) {
+    const since = Date.parse(request.ifModifiedSince);
+    // HTTP dates have a precision of one second.
+    return !Number.isNaN(since) && Math.floor(Date.parse(stored.lastUpdated) / 1000) * 1000 <= since;
+  }
+  return false;
+}
+
+function readHistoryCount(raw: string | null): number {
+  if (raw === null) return 10;
+  const count = Number(raw);
+  if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer, not '${raw}'`, '_count');
+  return Math.min(count, 100);
+}
+
+function mergeFormBody(request: FhirRequest): URLSearchParams {
+  const params = new URLSearchParams(request.query);
+  if (request.body instanceof URLSearchParams) for (const [name, value] of request.body) params.append(name, value);
+  return params;
+}
+
+interface BundleEntryText {
+  fullUrl: string;
+  /** The resource's stored JSON text, spliced in without reparsing. */
+  json: string;
+  /** Further members of the entry, as JSON text. */
+  extra: string;
+}
+
+/** Builds a Bundle as text, so stored resources are embedded without a parse/serialise round trip. */
+function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[]): string {
+  const entryText = entries.map(
+    (entry) => `{"fullUrl":${JSON.stringify(entry.fullUrl)},"resource":${entry.json},${entry.extra}}`,
+  );
+  // FHIR JSON has no empty arrays: a Bundle without entries has no `entry` member.
+  const entryMember = entryText.length ? `,"entry":[${entryText.join(',')}]` : '';
+  return `{"resourceType":"Bundle","type":"${type}","link":${JSON.stringify(links)}${entryMember}}`;
+}
+
+function historyEntry(entry: HistoryEntry, base: string): BundleEntryText {
+  const url = `${entry.resourceType}/${entry.id}`;
+  const status = entry.created ? '201 Created' : '200 OK';
+  return {
+    fullUrl: `${base}/${url}`,
+    json: entry.json,
+    extra: `"request":${JSON.stringify({ method: entry.method, url: entry.method === 'POST' ? entry.resourceType : url })},"response":${JSON.stringify({ status, etag: `W/"${entry.versionId}"`, lastModified: entry.lastUpdated })}`,
+  };
+}

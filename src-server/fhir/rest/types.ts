@@ -1,0 +1,28 @@
+import type { StoredResource } from '../../storage/repository';
+
+/** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
+export interface FhirRequest {
+  method: string;
+  /** Path below the FHIR base, without leading slash or query: `Patient/1/_history/2`, `` for the base. */
+  path: string;
+  query: URLSearchParams;
+  /** The parsed JSON body, when there is one. */
+  body?: unknown;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  ifNoneExist?: string;
+  /** `Prefer: handling=lenient`. */
+  lenient?: boolean;
+  /** For a create inside a transaction: the id reserved for it, so other entries could reference it. */
+  assignedId?: string;
+}
+
+export interface FhirResponse {
+  status: number;
+  /** The body: JSON text (served as stored, without reparsing) or an object to serialise. */
+  body?: string | object;
+  headers: Record<string, string>;
+  /** The version a create/update produced: `Prefer` decides whether it is returned. */
+  written?: StoredResource;
+}

@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenStore } from '../auth/tokens';
+import { operationOutcome, unauthorized, unsupportedMediaType } from '../fhir/outcome';
+import type { FhirInteractions } from '../fhir/rest/interactions';
+import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
+
+/**
+ * The `/fhir` subtree: bearer authentication on everything but `metadata`, then every request handed to the
+ * HTTP-free FhirInteractions. Registered with a prefix so its hooks cover exactly this subtree.
+ */
+
+export const FHIR_CONTENT_TYPE = 'application/fhir+json; charset=utf-8';
+
+const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml', 'application/xml+fhir']);
+
+export interface FhirRoutesOptions {
+  interactions: FhirInteractions;
+  tokens: TokenStore;
+}
+
+export async function fhirRoutes(app: FastifyInstance, { interactions, tokens }: FhirRoutesOptions): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    checkFormat(request);
+    if (request.method === 'GET' && pathOf(request) === 'metadata') return;
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    if (!token) throw unauthorized('This request needs a bearer token: get one from POST /oauth/token');
+    if (!tokens.authenticate(token)) throw unauthorized('The bearer token is invalid, expired or revoked');
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const fhirRequest = toFhirRequest(request);
+    const response = interactions.handle(fhirRequest, baseUrl(request));
+    return send(reply, response, request);
+  };
+  app.all('/', handler);
+  app.all('/*', handler);
+}
+
+function pathOf(request: FastifyRequest): string {
+  const url = request.url;
+  const question = url.indexOf('?');
+  const path = question < 0 ? url : url.slice(0, question);
+  return path.replace(/^\/fhir\/?/, '');
+}
+
+export function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/fhir`;
+}
+
+/** `_format` and `Accept` may ask for JSON; XML is not served. */
+function checkFormat(request: FastifyRequest): void {
+  const query = request.query as Record<string, string | string[] | undefined>;
+  const format = typeof query._format === 'string' ? query._format.split(';')[0].trim() : undefined;
+  if (format !== undefined && !JSON_FORMATS.has(format)) {
+    throw unsupportedMediaType(`_format '${format}' is not supported: this node speaks application/fhir+json`);
+  }
+  const accept = request.headers.accept;
+  if (format === undefined && accept) {
+    const types = accept.split(',').map((part) => part.split(';')[0].trim());
+    if (types.every((type) => XML_FORMATS.has(type))) {
+      throw unsupportedMediaType('XML is not supported: ask for application/fhir+json');
+    }
+  }
+}
+
+function toFhirRequest(request: FastifyRequest): FhirRequest {
+  const question = request.url.indexOf('?');
+  const query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
+  query.delete('_format');
+  query.delete('_pretty');
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  return {
+    method: request.method === 'HEAD' ? 'GET' : request.method,
+    path: pathOf(request),
+    query,
+    body: request.body ?? undefined,
+    ifMatch: header('if-match'),
+    ifNoneMatch: header('if-none-match'),
+    ifModifiedSince: header('if-modified-since'),
+    ifNoneExist: header('if-none-exist'),
+    lenient: preferences(request).handling === 'lenient',
+  };
+}
+
+function preferences(request: FastifyRequest): Record<string, string> {
+  const prefer = request.headers.prefer;
+  const result: Record<string, string> = {};
+  for (const part of (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '')).split(/[,;]/)) {
+    const [key, value] = part.split('=').map((item) => item.trim().replace(/^"|"$/g, ''));
+    if (key && value) result[key] = value;
+  }
+  return result;
+}
+
+function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest): FastifyReply {
+  reply.code(response.status).headers(response.headers);
+  if (response.status === 304) return reply.send();
+  let body = response.body;
+  if (response.written) {
+    const preferred = preferences(request).return;
+    if (preferred === 'minimal') return reply.send();
+    if (preferred === 'OperationOutcome') {
+      body = operationOutcome([
+        { severity: 'information', code: 'informational', diagnostics: `${response.written.resourceType}/${response.written.id} saved as version ${response.written.versionId}` },
+      ]);
+    }
+  }
+  reply.header('content-type', FHIR_CONTENT_TYPE);
+  const pretty = (request.query as Record<string, unknown>)._pretty === 'true';
+  if (pretty) return reply.send(JSON.stringify(typeof body === 'string' ? JSON.parse(body) : body, null, 2));
+  return reply.send(typeof body === 'string' ? body : JSON.stringify(body));
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OAuthClient } from '../auth/clients';
+import type { TokenStore } from '../auth/tokens';
+
+/**
+ * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4). Credentials in the body (form or JSON) or in
+ * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
+ */
+
+export interface OAuthRoutesOptions {
+  verify: (clientId: string, secret: string) => OAuthClient | undefined;
+  tokens: TokenStore;
+}
+
+export async function oauthRoutes(app: FastifyInstance, { verify, tokens }: OAuthRoutesOptions): Promise<void> {
+  app.post('/token', async (request, reply) => {
+    const form = readForm(request.body);
+    if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
+    if (form.get('grant_type') !== 'client_credentials') {
+      return oauthError(reply, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
+    }
+    const credentials = basicCredentials(request) ?? { id: form.get('client_id'), secret: form.get('client_secret') };
+    if (!credentials.id || !credentials.secret) {
+      return oauthError(reply, 401, 'invalid_client', 'client_id and client_secret are required');
+    }
+    const client = verify(credentials.id, credentials.secret);
+    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client or wrong secret');
+    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(tokens.issue(client));
+  });
+}
+
+function readForm(body: unknown): URLSearchParams | undefined {
+  if (body instanceof URLSearchParams) return body;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const form = new URLSearchParams();
+    for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form.set(key, value);
+    return form;
+  }
+  return undefined;
+}
+
+function basicCredentials(request: FastifyRequest): { id: string; secret: string } | undefined {
+  const header = request.headers.authorization;
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  try {
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+function oauthError(reply: FastifyReply, status: number, error: string, description: string) {
+  if (status === 401) reply.header('www-authenticate', 'Basic realm="liaison"');
+  return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description });
+}

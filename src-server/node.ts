@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureOwnerClient } from './auth/clients';
+import { TokenStore } from './auth/tokens';
+import { FhirInteractions } from './fhir/rest/interactions';
+import { buildApp } from './http/app';
+import { openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
+import { Repository } from './storage/repository';
+
+/** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8347;
+export const DATABASE_FILE = 'liaison.db';
+
+export interface NodeOptions {
+  dataDir: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  uiDir?: string;
+  logger?: FastifyServerOptions['logger'];
+  synchronous?: OpenDatabaseOptions['synchronous'];
+}
+
+export interface RunningNode {
+  /** `http://host:port`, the FHIR base is `${url}/fhir`. */
+  url: string;
+  app: FastifyInstance;
+  db: Db;
+  repository: Repository;
+  ownerClientFile: string;
+  close(): Promise<void>;
+}
+
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(join(options.dataDir, DATABASE_FILE), { synchronous: options.synchronous });
+  try {
+    const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
+    const repository = new Repository(db);
+    const app = await buildApp({
+      db,
+      interactions: new FhirInteractions(repository, db),
+      tokens: new TokenStore(db),
+      uiDir: options.uiDir,
+      logger: options.logger,
+    });
+    await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    const host = options.host ?? DEFAULT_HOST;
+    let closed = false;
+    return {
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      app,
+      db,
+      repository,
+      ownerClientFile,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await app.close();
+        // Fold the WAL back into the database so the file is complete on its own.
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,67 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrations, schemaVersion } from './migrations';
+
+export type Db = Database.Database;
+
+/** Raised when the file was written by a newer Liaison: opening it could corrupt data it does not understand. */
+export class SchemaTooNewError extends Error {
+  constructor(file: string, found: number) {
+    super(
+      `The database ${file} has schema version ${found}, newer than the ${schemaVersion} this version of Liaison knows. ` +
+        'It was written by a newer Liaison; upgrade Liaison to open it. Nothing was changed.',
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+export interface OpenDatabaseOptions {
+  /**
+   * SQLite `synchronous` level. NORMAL (the default, with WAL) keeps every acknowledged commit across a crash or
+   * kill of the process; FULL also keeps the last commits across a power loss, at the cost of an fsync per write.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, file);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function migrate(db: Db, file: string): void {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > schemaVersion) throw new SchemaTooNewError(file, found);
+  for (let version = found; version < schemaVersion; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version].sql);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+  db.prepare('INSERT OR IGNORE INTO node_meta (key, value) VALUES (?, ?), (?, ?)').run(
+    'node_id',
+    randomUUID(),
+    'created_at',
+    new Date().toISOString(),
+  );
+}
+
+export function readSchemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function readNodeId(db: Db): string {
+  return (db.prepare("SELECT value FROM node_meta WHERE key = 'node_id'").get() as { value: string }).value;
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/outcome';
+import { isResourceType } from '../fhir/validation/model';
+import { validateResource } from '../fhir/validation/validate';
+import { readNodeId, type Db } from './database';
+
+/** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
+export interface StoredResource {
+  resourceType: string;
+  id: string;
+  versionId: string;
+  lastUpdated: string;
+  /** The resource JSON exactly as served. */
+  json: string;
+}
+
+export interface HistoryEntry extends StoredResource {
+  seq: number;
+  method: 'POST' | 'PUT';
+  /** True for the first version of the resource. */
+  created: boolean;
+}
+
+export interface WriteResult {
+  stored: StoredResource;
+  /** True when the write created the resource (201), false when it updated it (200). */
+  created: boolean;
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions recorded at or after this instant (ISO 8601). */
+  since?: string;
+  /** Only change-log entries with a sequence below this one (paging backwards). */
+  beforeSeq?: number;
+  count: number;
+}
+
+type JsonObject = Record<string, unknown>;
+
+const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function isValidId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/**
+ * The only writer of resources. REST, import and sync all go through it, so every write gets a validated body,
+ * a new immutable version with a global id, and a change-log entry in the same transaction.
+ */
+export class Repository {
+  readonly nodeId: string;
+  private readonly statements;
+
+  constructor(private readonly db: Db) {
+    this.nodeId = readNodeId(db);
+    this.statements = {
+      current: db.prepare<[string, string], { version_id: string; last_updated: string; body: string }>(
+        `SELECT v.version_id, v.last_updated, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+         WHERE r.resource_type = ? AND r.resource_id = ?`,
+      ),
+      version: db.prepare<[string, string, string], { version_id: string; last_updated: string; body: string }>(
+        `SELECT version_id, last_updated, body FROM resource_versions
+         WHERE resource_type = ? AND resource_id = ? AND version_id = ?`,
+      ),
+      currentVersionId: db.prepare<[string, string], { version_id: string }>(
+        `SELECT v.version_id FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+         WHERE r.resource_type = ? AND r.resource_id = ?`,
+      ),
+      insertVersion: db.prepare(
+        `INSERT INTO resource_versions (version_id, resource_type, resource_id, parent_ids, origin_node, last_updated, method, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      upsertCurrent: db.prepare(
+        `INSERT INTO resources (resource_type, resource_id, vseq, last_updated) VALUES (?, ?, ?, ?)
+         ON CONFLICT (resource_type, resource_id) DO UPDATE SET vseq = excluded.vseq, last_updated = excluded.last_updated`,
+      ),
+      appendChange: db.prepare('INSERT INTO change_log (vseq, resource_type) VALUES (?, ?)'),
+      counts: db.prepare<[], { resource_type: string; total: number }>(
+        'SELECT resource_type, count(*) AS total FROM resources GROUP BY resource_type ORDER BY resource_type',
+      ),
+    };
+  }
+
+  read(resourceType: string, id: string): StoredResource | undefined {
+    const row = this.statements.current.get(resourceType, id);
+    return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, json: row.body };
+  }
+
+  vread(resourceType: string, id: string, versionId: string): StoredResource | undefined {
+    const row = this.statements.version.get(resourceType, id, versionId);
+    return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, json: row.body };
+  }
+
+  /** Creates a resource with a server-assigned id (a fresh one unless the caller reserved it). */
+  create(resourceType: string, resource: JsonObject, id: string = randomUUID()): StoredResource {
+    return this.db.transaction(() => this.writeVersion(resourceType, id, resource, [], 'POST'))();
+  }
+
+  /**
+   * Updates a resource, or creates it with the client's id when it does not exist (update-as-create).
+   * `ifMatch` is the version id the client expects to replace (optimistic locking).
+   */
+  update(resourceType: string, id: string, resource: JsonObject, ifMatch?: string): WriteResult {
+    return this.db.transaction(() => {
+      const current = this.statements.currentVersionId.get(resourceType, id);
+      if (ifMatch !== undefined && current?.version_id !== ifMatch) {
+        throw preconditionFailed(
+          current
+            ? `${resourceType}/${id} is at version ${current.version_id}, not ${ifMatch} (If-Match)`
+            : `${resourceType}/${id} does not exist, so it cannot match version ${ifMatch} (If-Match)`,
+        );
+      }
+      const parents = current ? [current.version_id] : [];
+      return { stored: this.writeVersion(resourceType, id, resource, parents, 'PUT'), created: !current };
+    })();
+  }
+
+  /** Runs `work` in one SQLite transaction: every write inside commits together or not at all. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /** Versions in change-log order, newest first. */
+  history(query: HistoryQuery): HistoryEntry[] {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (query.resourceType !== undefined) {
+      where.push('c.resource_type = ?');
+      params.push(query.resourceType);
+    }
+    if (query.id !== undefined) {
+      where.push('v.resource_id = ?');
+      params.push(query.id);
+    }
+    if (query.since !== undefined) {
+      where.push('v.last_updated >= ?');
+      params.push(query.since);
+    }
+    if (query.beforeSeq !== undefined) {
+      where.push('c.seq < ?');
+      params.push(query.beforeSeq);
+    }
+    params.push(query.count);
+    // Instance history reads the versions of one resource through its own index.
+    const sql = `SELECT c.seq, v.resource_type, v.resource_id, v.version_id, v.last_updated, v.method, v.parent_ids, v.body
+       FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY c.seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params) as Array<{
+      seq: number;
+      resource_type: string;
+      resource_id: string;
+      version_id: string;
+      last_updated: string;
+      method: 'POST' | 'PUT';
+      parent_ids: string;
+      body: string;
+    }>;
+    return rows.map((row) => ({
+      seq: row.seq,
+      method: row.method,
+      created: row.parent_ids === '[]',
+      resourceType: row.resource_type,
+      id: row.resource_id,
+      versionId: row.version_id,
+      lastUpdated: row.last_updated,
+      json: row.body,
+    }));
+  }
+
+  exists(resourceType: string, id: string): boolean {
+    return this.statements.currentVersionId.get(resourceType, id) !== undefined;
+  }
+
+  counts(): Record<string, number> {
+    return Object.fromEntries(this.statements.counts.all().map((row) => [row.resource_type, row.total]));
+  }
+
+  private writeVersion(
+    resourceType: string,
+    id: string,
+    resource: JsonObject,
+    parents: string[],
+    method: 'POST' | 'PUT',
+  ): StoredResource {
+    checkResource(resourceType, resource);
+    const versionId = uuidv7();
+    const lastUpdated = new Date().toISOString();
+    const { resourceType: _type, id: _id, meta, ...rest } = resource;
+    const stored = {
+      resourceType,
+      id,
+      meta: { ...(isObject(meta) ? meta : {}), versionId, lastUpdated },
+      ...rest,
+    };
+    const json = JSON.stringify(stored);
+    const { lastInsertRowid } = this.statements.insertVersion.run(
+      versionId,
+      resourceType,
+      id,
+      JSON.stringify(parents),
+      this.nodeId,
+      lastUpdated,
+      method,
+      json,
+    );
+    this.statements.upsertCurrent.run(resourceType, id, lastInsertRowid, lastUpdated);
+    this.statements.appendChange.run(lastInsertRowid, resourceType);
+    return { resourceType, id, versionId, lastUpdated, json };
+  }
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Structural checks every write obeys, whatever path it came by. */
+function checkResource(resourceType: string, resource: JsonObject): void {
+  if (!isResourceType(resourceType)) throw notFound(`Unknown resource type '${resourceType}'`);
+  if (resource.resourceType !== resourceType) {
+    throw badRequest(
+      `The resource is a ${String(resource.resourceType)}, but it was sent to the ${resourceType} endpoint`,
+      'resourceType',
+    );
+  }
+  const issues = validateResource(resource);
+  const errors = issues.filter((issue) => issue.severity === 'error');
+  if (errors.length > 0) {
+    throw new FhirError(
+      400,
+      errors.map((issue) => ({
+        severity: 'error',
+        code: issue.code,
+        diagnostics: issue.diagnostics,
+        expression: [issue.expression],
+      })),
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNode, type NodeOptions, type RunningNode } from '../../src-server/node';
+
+/** A real node on 127.0.0.1 (free port) over a fresh data directory, with an owner token ready. */
+export interface TestNode extends RunningNode {
+  dataDir: string;
+  fhir: string;
+  token: string;
+  /** fetch against the FHIR base with the owner's token and FHIR JSON headers. */
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export function tempDir(prefix = 'liaison-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startTestNode(options: Partial<NodeOptions> = {}): Promise<TestNode> {
+  const dataDir = options.dataDir ?? tempDir();
+  const node = await startNode({ port: 0, ...options, dataDir });
+  const credentials = JSON.parse(readFileSync(node.ownerClientFile, 'utf8')) as { client_id: string; client_secret: string };
+  const tokenResponse = await fetch(`${node.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...credentials }),
+  });
+  const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+  const fhir = `${node.url}/fhir`;
+  return {
+    ...node,
+    dataDir,
+    fhir,
+    token,
+    request(path, init = {}) {
+      const { json, headers, ...rest } = init;
+      return fetch(path.startsWith('http') ? path : `${fhir}/${path.replace(/^\//, '')}`, {
+        ...rest,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/fhir+json',
+          ...(json !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
+          ...(headers as Record<string, string> | undefined),
+        },
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      });
+    },
+    async stop() {
+      await node.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
