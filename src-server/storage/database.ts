@@ -29,11 +29,14 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   try {
+    // Before anything that writes: even switching the journal mode would change a newer Liaison's file.
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > schemaVersion) throw new SchemaTooNewError(file, found);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    migrate(db, file);
+    migrate(db);
     return db;
   } catch (error) {
     db.close();
@@ -41,9 +44,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   }
 }
 
-function migrate(db: Db, file: string): void {
+function migrate(db: Db): void {
   const found = db.pragma('user_version', { simple: true }) as number;
-  if (found > schemaVersion) throw new SchemaTooNewError(file, found);
   for (let version = found; version < schemaVersion; version++) {
     db.transaction(() => {
       db.exec(migrations[version].sql);

@@ -158,17 +158,19 @@ function rewriteReferences(entries: BundleEntry[], map: Map<string, string>): vo
   if (map.size === 0) return;
   const rewriteLinks = (html: string) =>
     html.replace(/\b(href|src)="([^"]*)"/g, (whole, attribute: string, url: string) => (map.has(url) ? `${attribute}="${map.get(url)}"` : whole));
-  const visit = (node: unknown): void => {
-    if (typeof node !== 'object' || node === null) return;
+  // An explicit stack rather than recursion: resources are not depth-checked until they are written.
+  const pending: unknown[] = entries.map((entry) => entry.resource);
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node !== 'object' || node === null) continue;
     const container = node as Record<string, unknown>;
     for (const [key, value] of Object.entries(container)) {
       if (typeof value === 'string') {
         if (map.has(value)) container[key] = map.get(value);
         else if (key === 'div') container[key] = rewriteLinks(value);
-      } else visit(value);
+      } else pending.push(value);
     }
-  };
-  for (const entry of entries) visit(entry.resource);
+  }
 }
 
 function responseEntry(response: FhirResponse): ResponseEntry {

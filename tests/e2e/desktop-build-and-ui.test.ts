@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode, tempDir, type TestNode } from '../helpers/node';
+
+/**
+ * The desktop build (`electron-vite build`: main, preload, renderer) succeeds, and the renderer it produced works
+ * in a real Chromium when the headless node serves it at `/`, as `npm start` does without Electron.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const outDir = tempDir('liaison-build-');
+let node: TestNode;
+let browser: Browser;
+
+beforeAll(async () => {
+  execFileSync('npx', ['electron-vite', 'build', '--outDir', outDir, '--logLevel', 'warn'], { stdio: 'pipe' });
+  node = await startTestNode({ uiDir: join(outDir, 'renderer') });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await node?.stop();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('electron-vite build', () => {
+  it('produces the main process, a CommonJS preload and the renderer', () => {
+    expect(existsSync(join(outDir, 'main/index.js'))).toBe(true);
+    expect(existsSync(join(outDir, 'preload/index.cjs'))).toBe(true);
+    const html = readFileSync(join(outDir, 'renderer/index.html'), 'utf8');
+    expect(html).toContain('Content-Security-Policy');
+    expect(html).toContain("object-src 'none'");
+  });
+
+  it('keeps the main process secure by default', () => {
+    const main = readFileSync(join(outDir, 'main/index.js'), 'utf8');
+    expect(main).toMatch(/contextIsolation:\s*true/);
+    expect(main).toMatch(/sandbox:\s*true/);
+    expect(main).toMatch(/nodeIntegration:\s*false/);
+    expect(main).toContain('setWindowOpenHandler');
+  });
+});
+
+describe('the web UI served by the headless node', () => {
+  it('shows the node status and schema version read from /health, with no console error', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${node.url}/`);
+    await page.getByRole('heading', { name: 'Liaison — nœud FHIR local' }).waitFor();
+    const details = page.locator('dl');
+    await details.waitFor();
+    expect(await details.textContent()).toMatch(/État\s*ok\s*Version du schéma\s*1/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows an error the user can retry when the node does not answer', async () => {
+    const page = await browser.newPage();
+    await page.route('**/health', (route) => route.fulfill({ status: 503, body: 'down' }));
+    await page.goto(`${node.url}/`);
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('HTTP 503');
+    await page.unroute('**/health');
+    await page.getByRole('button', { name: 'Réessayer' }).click();
+    await page.locator('dl').waitFor();
+    await page.close();
+  });
+});
