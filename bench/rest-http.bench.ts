@@ -4,7 +4,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONNECTIONS, LatencyHistogram, runLoad, type Workload } from './lib/load';
-import { newPatients, seedPatients } from './lib/patients';
+import { backgroundLoad, cpuSnapshot } from './lib/machine';
+import { newPatients, seedPatients, shuffled } from './lib/patients';
 import { startServer, type ServerHandle } from './lib/server-process';
 
 /**
@@ -13,8 +14,9 @@ import { startServer, type ServerHandle } from './lib/server-process';
  *
  * Fairness on a small machine: both servers run in child processes and autocannon in this one, so the load
  * generator never shares an event loop with a server; on 2+ cores this process is pinned to CPU 0 and the servers
- * to CPU 1, so a response waking autocannon does not preempt the server. Liaison and baseline are measured in
- * alternating rounds and the median round is reported, so background noise hits both alike.
+ * to CPU 1, so generator and server never compete for one core. Liaison and baseline are measured in alternating
+ * rounds and the median round is reported, so background noise hits both alike. Read ids are shuffled: random
+ * access, as in a practice, not a walk in insertion order that keeps every page hot.
  *
  * Env: BENCH_SECONDS (measured seconds per server and workload, default 10), BENCH_ROUNDS (default 3),
  * BENCH_WARMUP_SECONDS (default 2), BENCH_PATIENTS (seeded Patients, default 10000), BENCH_PIN (0 to not pin),
@@ -51,66 +53,82 @@ function hasTaskset(): boolean {
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const log = (message: string) => process.stderr.write(`[rest-http] ${message}\n`);
 const round2 = (value: number) => Math.round(value * 100) / 100;
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const workloads: Record<'read' | 'create', Workload> = {
-  read: { method: 'GET', paths: seedPatients(patientCount).map((patient) => `/Patient/${patient.id}`) },
+  // Shuffled: reading in insertion order walks the tables page by page, which measured ~25% faster.
+  read: { method: 'GET', paths: shuffled(seedPatients(patientCount).map((patient) => `/Patient/${patient.id}`)) },
   create: { method: 'POST', paths: ['/Patient'], bodies: newPatients(CREATE_BODIES).map((patient) => JSON.stringify(patient)) },
 };
 
 interface Measured {
   rounds: number[];
   latencies: LatencyHistogram;
+  /** Share of the machine other processes used during each round. */
+  background: number[];
 }
 
+type ServerName = 'liaison' | 'baseline';
+const SERVER_NAMES: readonly ServerName[] = ['liaison', 'baseline'];
+
 /** Warms both servers up, then alternates measured rounds between them. */
-async function compare(kind: 'read' | 'create', servers: Record<'liaison' | 'baseline', ServerHandle>) {
-  const results = { liaison: { rounds: [], latencies: new LatencyHistogram() }, baseline: { rounds: [], latencies: new LatencyHistogram() } } as Record<
-    'liaison' | 'baseline',
-    Measured
-  >;
-  const names = ['liaison', 'baseline'] as const;
+async function compare(kind: 'read' | 'create', servers: Record<ServerName, ServerHandle>): Promise<Record<ServerName, Measured>> {
+  const measured = (): Measured => ({ rounds: [], latencies: new LatencyHistogram(), background: [] });
+  const results = { liaison: measured(), baseline: measured() };
+  const names = SERVER_NAMES;
+  const pids = [process.pid, servers.liaison.pid, servers.baseline.pid];
   for (const name of names) await runLoad(servers[name].info, workloads[kind], warmupSeconds);
   if (profileDir) for (const name of names) await servers[name].startProfile();
   for (let round = 0; round < rounds; round++) {
     // Swap the order every round so neither server always runs right after the other's load.
     for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const before = cpuSnapshot(pids);
       const figures = await runLoad(servers[name].info, workloads[kind], seconds / rounds);
+      const background = backgroundLoad(before, cpuSnapshot(pids), availableParallelism());
       results[name].rounds.push(Math.round(figures.requestsPerSecond));
       results[name].latencies.add(figures.latencies);
-      log(`${kind} ${name} round ${round + 1}: ${Math.round(figures.requestsPerSecond)} req/s (load generator CPU ${Math.round(figures.clientCpu * 100)}%)`);
+      if (background !== undefined) results[name].background.push(background);
+      log(
+        `${kind} ${name} round ${round + 1}: ${Math.round(figures.requestsPerSecond)} req/s ` +
+          `(load generator ${percent(figures.clientCpu)} of a CPU` +
+          (background === undefined ? ')' : `, other processes ${percent(background)} of the machine)`),
+      );
     }
   }
   if (profileDir) for (const name of names) await servers[name].stopProfile(join(profileDir, `${name}-${kind}.cpuprofile`));
   return results;
 }
 
-const tempRoot = mkdtempSync(join(tmpdir(), 'liaison-bench-'));
+const dataDirs: string[] = [];
 const started: ServerHandle[] = [];
+const newDataDir = (name: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `liaison-bench-${name}-`));
+  dataDirs.push(dir);
+  return dir;
+};
+const removeDataDirs = () => dataDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 const stopAll = () => Promise.allSettled(started.map((server) => server.stop()));
-// Ctrl-C: stop the children and delete the data before leaving.
+// Runs on every way out, crashes included (the servers, orphaned, stop by themselves).
+process.on('exit', removeDataDirs);
+// Ctrl-C: stop the servers before leaving.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () =>
-    void stopAll().finally(() => {
-      rmSync(tempRoot, { recursive: true, force: true });
-      process.exit(130);
-    }),
-  );
+  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
 }
+// A closed stdout (`npm run bench | head -1`) must not crash the run before it cleans up.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+});
 
 try {
   const cpuOption = pin ? { cpu: 1 } : {};
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
   log(`seeding ${patientCount} Patients in a Liaison node and in the baseline; load average ${loadavg().map(round2).join(' ')}`);
-  const dataDir = (name: string) => {
-    const dir = join(tempRoot, name);
-    mkdirSync(dir);
-    return dir;
-  };
   // Seeded in parallel; whichever started is kept for stopping even if the other failed.
   const starting = await Promise.allSettled([
-    startServer(here('./lib/liaison-server.ts'), { dataDir: dataDir('liaison'), patients: patientCount }, cpuOption),
-    startServer(here('./lib/baseline-server.ts'), { dataDir: dataDir('baseline'), patients: patientCount }, cpuOption),
+    startServer(here('./lib/liaison-server.ts'), { dataDir: newDataDir('liaison'), patients: patientCount }, cpuOption),
+    startServer(here('./lib/baseline-server.ts'), { dataDir: newDataDir('baseline'), patients: patientCount }, cpuOption),
   ]);
   for (const outcome of starting) if (outcome.status === 'fulfilled') started.push(outcome.value);
   const failed = starting.find((outcome) => outcome.status === 'rejected');
@@ -152,13 +170,16 @@ try {
         durationSeconds: seconds,
         seededPatients: patientCount,
         pinned: pin,
+        ...(results.liaison.background.length
+          ? { backgroundCpu: round2(mean([...results.liaison.background, ...results.baseline.background])) }
+          : {}),
         ...(profileDir ? { profiled: true } : {}),
       }),
     );
   }
 } finally {
   const stopped = await stopAll();
-  rmSync(tempRoot, { recursive: true, force: true });
+  removeDataDirs();
   for (const outcome of stopped) {
     if (outcome.status === 'rejected') {
       log(`a server did not stop cleanly: ${String(outcome.reason)}`);

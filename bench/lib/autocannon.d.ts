@@ -5,8 +5,6 @@ declare module 'autocannon' {
     path?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
-    /** Called before each request is sent; returns the request to send. */
-    setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
   }
 
   export interface Options {
@@ -19,6 +17,12 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     requests?: Request[];
+    /** Called once per connection when it is created. */
+    setupClient?: (client: Client) => void;
+  }
+
+  export interface Client {
+    setRequests(requests: Request[]): void;
   }
 
   export interface Histogram {

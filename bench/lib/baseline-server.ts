@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { seedPatients } from './patients';
-import { readConfig, serveUntilStopped } from './server-process';
+import { serveUntilStopped } from './server-process';
 
 /**
  * Child process: the ceiling Liaison is compared with. A bare Fastify app over better-sqlite3 doing only the
@@ -13,8 +13,7 @@ import { readConfig, serveUntilStopped } from './server-process';
 
 type Stored = Record<string, unknown>;
 
-await serveUntilStopped(async () => {
-  const config = readConfig();
+await serveUntilStopped(async (config) => {
   const db = new Database(join(config.dataDir, 'baseline.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { startNode } from '../../src-server/node';
 import { seedPatients } from './patients';
-import { readConfig, serveUntilStopped } from './server-process';
+import { serveUntilStopped } from './server-process';
 
 /** Child process: a real Liaison node (the composition root the CLI uses), seeded, with an owner token. */
 
-await serveUntilStopped(async () => {
-  const config = readConfig();
+await serveUntilStopped(async (config) => {
   const node = await startNode({ dataDir: config.dataDir, host: '127.0.0.1', port: 0, logger: false });
   // Seeding goes through the repository (validation and versioning included), in one transaction for speed.
   const patients = seedPatients(config.patients);

@@ -25,18 +25,24 @@ export interface Figures {
 export async function runLoad(server: ServerInfo, workload: Workload, seconds: number): Promise<Figures> {
   const url = new URL(server.base);
   const prefix = url.pathname.replace(/\/$/, '');
-  let next = 0;
-  const request: Request = {
-    method: workload.method,
-    headers: { ...server.headers, ...(workload.bodies ? { 'content-type': server.contentType } : {}) },
-    // Shared across connections, so consecutive requests hit different rows (no single hot row).
-    setupRequest(current) {
-      const index = next++;
-      current.path = prefix + workload.paths[index % workload.paths.length];
-      if (workload.bodies) current.body = workload.bodies[index % workload.bodies.length];
-      return current;
-    },
+  const headers = { ...server.headers, ...(workload.bodies ? { 'content-type': server.contentType } : {}) };
+  const count = Math.max(workload.paths.length, workload.bodies?.length ?? 0);
+  // Connection k cycles over requests k, k + 16, k + 32...: together they cover every path and body, and each
+  // request is encoded once up front (building each one in setupRequest kept autocannon's core ~98% busy
+  // against the baseline, this ~70%).
+  const requestsOf = (connection: number): Request[] => {
+    const requests: Request[] = [];
+    for (let index = connection; index < Math.max(count, CONNECTIONS); index += CONNECTIONS) {
+      requests.push({
+        method: workload.method,
+        path: prefix + workload.paths[index % workload.paths.length],
+        headers,
+        ...(workload.bodies ? { body: workload.bodies[index % workload.bodies.length] } : {}),
+      });
+    }
+    return requests;
   };
+  let nextConnection = 0;
   const latencies = new LatencyHistogram();
   const cpuBefore = process.cpuUsage();
   const run = autocannon({
@@ -45,7 +51,8 @@ export async function runLoad(server: ServerInfo, workload: Workload, seconds: n
     pipelining: 1,
     duration: seconds,
     timeout: 10,
-    requests: [request],
+    requests: requestsOf(0).slice(0, 1),
+    setupClient: (client) => client.setRequests(requestsOf(nextConnection++ % CONNECTIONS)),
   });
   // autocannon's own histogram has 1 ms resolution: too coarse for sub-millisecond reads.
   run.on('response', (_client, statusCode, _bytes, responseTime) => {

@@ -105,6 +105,17 @@ function patient(random: () => number, index: number): PatientResource {
   };
 }
 
+/** A copy of `items` in a fixed pseudo-random order (Fisher-Yates). */
+export function shuffled<T>(items: readonly T[], seed = 3): T[] {
+  const random = prng(seed);
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other], copy[index]];
+  }
+  return copy;
+}
+
 /** `count` Patients with fixed ids, to seed a store before reading them back. */
 export function seedPatients(count: number, seed = 1): Array<PatientResource & { id: string }> {
   const random = prng(seed);

@@ -1,15 +1,15 @@
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 
 /**
  * Servers under test run in their own process, so the load generator (autocannon, in the parent) does not share
- * an event loop with them: on a 2-core machine that gives each side a core and keeps the figures stable.
- * The parent talks to the child over IPC: `ready` up, then `profile-start` / `profile-stop` / `stop` down.
+ * an event loop with them. The parent talks to the child over IPC: `ready` up, then `profile-start` /
+ * `profile-stop` / `stop` down.
  */
 
 export interface ServerConfig {
-  /** Temporary directory owned by the parent (it deletes it). */
+  /** Temporary directory for the server's data, deleted by the parent (or by the child if orphaned). */
   dataDir: string;
   /** How many Patients to seed, from seedPatients(). */
   patients: number;
@@ -32,6 +32,8 @@ const STOP_TIMEOUT_MS = 15_000;
 
 export interface ServerHandle {
   info: ServerInfo;
+  /** For CPU accounting. */
+  pid: number;
   /** Starts the in-process CPU profiler of the server (node:inspector), so only the measured load is sampled. */
   startProfile(): Promise<void>;
   /** Stops it and writes a .cpuprofile (open in Chrome DevTools or speedscope). */
@@ -53,7 +55,14 @@ export async function startServer(file: string, config: ServerConfig, options: S
     // The child's stdout must not mix with the JSON lines of the parent's stdout.
     stdio: ['ignore', 2, 2, 'ipc'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // Could not be spawned at all: there will be no 'exit'.
+    child.once('error', (error) => {
+      console.error(error);
+      resolve(null);
+    });
+  });
   const info = await new Promise<ServerInfo>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${file} was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     child.once('message', (message: ToParent) => {
@@ -79,6 +88,7 @@ export async function startServer(file: string, config: ServerConfig, options: S
 
   return {
     info,
+    pid: child.pid!,
     startProfile: () => ask({ type: 'profile-start' }),
     stopProfile: (output) => ask({ type: 'profile-stop', file: output }),
     async stop() {
@@ -92,30 +102,37 @@ export async function startServer(file: string, config: ServerConfig, options: S
   };
 }
 
-export function readConfig(): ServerConfig {
-  return JSON.parse(process.argv[2]) as ServerConfig;
-}
-
 /**
- * The child side: starts a server, reports it ready, then serves until the parent says stop or goes away
- * (IPC disconnect), so a killed benchmark never leaves a server behind.
+ * The child side: starts a server, reports it ready, then serves until the parent says stop. When the parent
+ * goes away instead (IPC disconnect: the benchmark crashed or was killed), it stops and deletes its own data,
+ * so nothing is left behind.
  */
-export async function serveUntilStopped(start: () => Promise<{ info: ServerInfo; close(): Promise<void> }>): Promise<void> {
+export async function serveUntilStopped(
+  start: (config: ServerConfig) => Promise<{ info: ServerInfo; close(): Promise<void> }>,
+): Promise<void> {
   if (!process.send) throw new Error('Run this module through startServer(): it needs an IPC channel');
-  const { info, close } = await start();
+  const config = JSON.parse(process.argv[2]) as ServerConfig;
+  let close: (() => Promise<void>) | undefined;
   let session: Session | undefined;
   let stopping = false;
-  const stop = async () => {
+  const stop = async (orphaned: boolean) => {
     if (stopping) return;
     stopping = true;
-    await close();
+    let code = 0;
+    try {
+      await close?.();
+    } catch (error) {
+      console.error(error);
+      code = 1;
+    }
+    if (orphaned) rmSync(config.dataDir, { recursive: true, force: true });
     // Exit outright: nothing is left to do, and a lingering handle must not keep the server alive.
-    process.exit(0);
+    process.exit(code);
   };
-  process.on('disconnect', () => void stop());
+  process.once('disconnect', () => void stop(true));
   process.on('message', (message: ToChild) => {
     void (async () => {
-      if (message.type === 'stop') return stop();
+      if (message.type === 'stop') return stop(false);
       if (message.type === 'profile-start') {
         session = new Session();
         session.connect();
@@ -133,5 +150,7 @@ export async function serveUntilStopped(start: () => Promise<{ info: ServerInfo;
       process.exit(1);
     });
   });
-  process.send({ type: 'ready', ...info } satisfies ToParent);
+  const started = await start(config);
+  close = started.close;
+  process.send({ type: 'ready', ...started.info } satisfies ToParent);
 }
