@@ -57,8 +57,10 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     const error = notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`);
     return reply.code(404).header('content-type', FHIR_CONTENT_TYPE).send(JSON.stringify(error.outcome));
   });
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook: an async one costs a promise per request on the hot path.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');
+    done();
   });
 
   app.get('/health', async () => healthReport(services.db, services.interactions.repository));

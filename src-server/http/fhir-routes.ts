@@ -20,22 +20,31 @@ export interface FhirRoutesOptions {
 }
 
 export async function fhirRoutes(app: FastifyInstance, { interactions, tokens }: FhirRoutesOptions): Promise<void> {
-  app.addHook('onRequest', async (request) => {
-    checkFormat(request);
-    if (request.method === 'GET' && pathOf(request) === 'metadata') return;
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!token) throw unauthorized('This request needs a bearer token: get one from POST /oauth/token');
-    if (!tokens.authenticate(token)) throw unauthorized('The bearer token is invalid, expired or revoked');
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      checkFormat(request);
+      if (!(request.method === 'GET' && pathOf(request) === 'metadata')) authenticate(request, tokens);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const fhirRequest = toFhirRequest(request);
-    const response = interactions.handle(fhirRequest, baseUrl(request));
-    return send(reply, response, request);
+  // Synchronous: the interactions are (better-sqlite3 is), and an async handler costs a promise per request.
+  const handler = (request: FastifyRequest, reply: FastifyReply) => {
+    const prefer = preferences(request);
+    const response = interactions.handle(toFhirRequest(request, prefer), baseUrl(request));
+    send(reply, response, request, prefer);
   };
   app.all('/', handler);
   app.all('/*', handler);
+}
+
+function authenticate(request: FastifyRequest, tokens: TokenStore): void {
+  const header = request.headers.authorization;
+  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  if (!token) throw unauthorized('This request needs a bearer token: get one from POST /oauth/token');
+  if (!tokens.authenticate(token)) throw unauthorized('The bearer token is invalid, expired or revoked');
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -65,11 +74,13 @@ function checkFormat(request: FastifyRequest): void {
   }
 }
 
-function toFhirRequest(request: FastifyRequest): FhirRequest {
+function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>): FhirRequest {
   const question = request.url.indexOf('?');
   const query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
-  query.delete('_format');
-  query.delete('_pretty');
+  if (question >= 0) {
+    query.delete('_format');
+    query.delete('_pretty');
+  }
   const header = (name: string) => {
     const value = request.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
@@ -83,12 +94,15 @@ function toFhirRequest(request: FastifyRequest): FhirRequest {
     ifNoneMatch: header('if-none-match'),
     ifModifiedSince: header('if-modified-since'),
     ifNoneExist: header('if-none-exist'),
-    lenient: preferences(request).handling === 'lenient',
+    lenient: prefer.handling === 'lenient',
   };
 }
 
+const NO_PREFERENCES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function preferences(request: FastifyRequest): Record<string, string> {
   const prefer = request.headers.prefer;
+  if (prefer === undefined) return NO_PREFERENCES;
   const result: Record<string, string> = {};
   for (const part of (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '')).split(/[,;]/)) {
     const [key, value] = part.split('=').map((item) => item.trim().replace(/^"|"$/g, ''));
@@ -97,12 +111,12 @@ function preferences(request: FastifyRequest): Record<string, string> {
   return result;
 }
 
-function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest): FastifyReply {
+function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest, prefer: Record<string, string>): FastifyReply {
   reply.code(response.status).headers(response.headers);
   if (response.status === 304) return reply.send();
   let body = response.body;
   if (response.written) {
-    const preferred = preferences(request).return;
+    const preferred = prefer.return;
     if (preferred === 'minimal') return reply.send();
     if (preferred === 'OperationOutcome') {
       body = operationOutcome([

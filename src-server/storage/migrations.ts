@@ -43,8 +43,9 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX resources_by_type_updated ON resources (resource_type, last_updated, resource_id);
 
       -- Monotonic local sequence of every write: the _history order, the sync cursor, the index outbox.
+      -- Rows are never deleted, so a plain rowid key is already monotonic (AUTOINCREMENT would cost a write).
       CREATE TABLE change_log (
-        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq           INTEGER PRIMARY KEY,
         vseq          INTEGER NOT NULL UNIQUE REFERENCES resource_versions (vseq),
         resource_type TEXT NOT NULL
       );

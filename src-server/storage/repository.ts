@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/outcome';
 import { isResourceType } from '../fhir/validation/model';
@@ -53,6 +52,9 @@ export function isValidId(id: string): boolean {
 export class Repository {
   readonly nodeId: string;
   private readonly statements;
+  // Built once: better-sqlite3 makes a new wrapper function on every db.transaction() call.
+  private readonly createInTransaction;
+  private readonly updateInTransaction;
 
   constructor(private readonly db: Db) {
     this.nodeId = readNodeId(db);
@@ -82,6 +84,10 @@ export class Repository {
         'SELECT resource_type, count(*) AS total FROM resources GROUP BY resource_type ORDER BY resource_type',
       ),
     };
+    this.createInTransaction = db.transaction((resourceType: string, resource: JsonObject, id: string) =>
+      this.writeVersion(resourceType, id, resource, [], 'POST'),
+    );
+    this.updateInTransaction = db.transaction(this.updateVersion.bind(this));
   }
 
   read(resourceType: string, id: string): StoredResource | undefined {
@@ -95,8 +101,8 @@ export class Repository {
   }
 
   /** Creates a resource with a server-assigned id (a fresh one unless the caller reserved it). */
-  create(resourceType: string, resource: JsonObject, id: string = randomUUID()): StoredResource {
-    return this.db.transaction(() => this.writeVersion(resourceType, id, resource, [], 'POST'))();
+  create(resourceType: string, resource: JsonObject, id: string = uuidv7()): StoredResource {
+    return this.createInTransaction(resourceType, resource, id);
   }
 
   /**
@@ -104,18 +110,7 @@ export class Repository {
    * `ifMatch` is the version id the client expects to replace (optimistic locking).
    */
   update(resourceType: string, id: string, resource: JsonObject, ifMatch?: string): WriteResult {
-    return this.db.transaction(() => {
-      const current = this.statements.currentVersionId.get(resourceType, id);
-      if (ifMatch !== undefined && current?.version_id !== ifMatch) {
-        throw preconditionFailed(
-          current
-            ? `${resourceType}/${id} is at version ${current.version_id}, not ${ifMatch} (If-Match)`
-            : `${resourceType}/${id} does not exist, so it cannot match version ${ifMatch} (If-Match)`,
-        );
-      }
-      const parents = current ? [current.version_id] : [];
-      return { stored: this.writeVersion(resourceType, id, resource, parents, 'PUT'), created: !current };
-    })();
+    return this.updateInTransaction(resourceType, id, resource, ifMatch);
   }
 
   /** Runs `work` in one SQLite transaction: every write inside commits together or not at all. */
@@ -177,6 +172,20 @@ export class Repository {
 
   counts(): Record<string, number> {
     return Object.fromEntries(this.statements.counts.all().map((row) => [row.resource_type, row.total]));
+  }
+
+  /** The body of update(), inside its transaction. */
+  private updateVersion(resourceType: string, id: string, resource: JsonObject, ifMatch: string | undefined): WriteResult {
+    const current = this.statements.currentVersionId.get(resourceType, id);
+    if (ifMatch !== undefined && current?.version_id !== ifMatch) {
+      throw preconditionFailed(
+        current
+          ? `${resourceType}/${id} is at version ${current.version_id}, not ${ifMatch} (If-Match)`
+          : `${resourceType}/${id} does not exist, so it cannot match version ${ifMatch} (If-Match)`,
+      );
+    }
+    const parents = current ? [current.version_id] : [];
+    return { stored: this.writeVersion(resourceType, id, resource, parents, 'PUT'), created: !current };
   }
 
   private writeVersion(

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { STATUS_CODES } from 'node:http';
 import { badRequest, FhirError, type OutcomeIssue } from '../outcome';
 import { validateResource } from '../validation/validate';
@@ -124,7 +124,7 @@ function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[]):
       const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist');
       if (existing) targets.set(index, { reference: `${type}/${existing.id}` });
       else {
-        const reserved = randomUUID();
+        const reserved = uuidv7();
         targets.set(index, { reference: `${type}/${reserved}`, reserved });
       }
     } else if (method === 'PUT' && /^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(url)) {

@@ -227,7 +227,6 @@ describe('Repository writes', () => {
       versions: db.prepare('SELECT * FROM resource_versions ORDER BY vseq').all() as VersionRow[],
       current: db.prepare('SELECT * FROM resources ORDER BY resource_type, resource_id').all() as Array<{ resource_type: string; resource_id: string; vseq: number; last_updated: string }>,
       changes: db.prepare('SELECT * FROM change_log ORDER BY seq').all() as Array<{ seq: number; vseq: number; resource_type: string }>,
-      sequence: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'").all(),
     };
   }
 
