@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +51,20 @@ export async function startTestNode(options: Partial<NodeOptions> = {}): Promise
       await node.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Starts a test node before the file's tests and stops it after them; call the returned function to reach it. */
+export function useTestNode(options: Partial<NodeOptions> = {}): () => TestNode {
+  let node: TestNode | undefined;
+  beforeAll(async () => {
+    node = await startTestNode(options);
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+  return () => {
+    if (!node) throw new Error('the test node is not started yet');
+    return node;
   };
 }

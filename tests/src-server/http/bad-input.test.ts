@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode } from '../../helpers/node';
+import { describe, expect, it } from 'vitest';
+import { useTestNode } from '../../helpers/node';
 
 /** Bad requests get a clear OperationOutcome with the right status, never crash the node, and write nothing. */
 
 type Json = Record<string, any>;
 
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-});
-afterAll(async () => {
-  await node.stop();
-});
+const node = useTestNode();
 
 async function versionCount(): Promise<number> {
-  return (node.db.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n;
+  return (node().db.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n;
 }
 
 async function expectOutcome(response: Response, status: number, pattern?: RegExp): Promise<Json> {
@@ -28,7 +22,7 @@ async function expectOutcome(response: Response, status: number, pattern?: RegEx
 }
 
 const post = (body: string | Uint8Array, contentType = 'application/fhir+json', path = 'Patient') =>
-  node.request(path, { method: 'POST', body, headers: { 'content-type': contentType } });
+  node().request(path, { method: 'POST', body, headers: { 'content-type': contentType } });
 
 describe('malformed or misdirected bodies', () => {
   it('are refused with 400/415 and write nothing', async () => {
@@ -43,7 +37,7 @@ describe('malformed or misdirected bodies', () => {
     await expectOutcome(await post(JSON.stringify({ name: [{ family: 'NoType' }] })), 400);
     await expectOutcome(await post('resourceType=Patient', 'text/plain'), 415);
     await expectOutcome(await post('<Patient xmlns="http://hl7.org/fhir"/>', 'application/fhir+xml'), 415, /XML/);
-    await expectOutcome(await node.request('Patient', { method: 'POST' }), 400);
+    await expectOutcome(await node().request('Patient', { method: 'POST' }), 400);
     expect(await versionCount()).toBe(before);
   });
 
@@ -84,7 +78,7 @@ describe('oversized and deeply nested bodies', () => {
     const huge = JSON.stringify({ resourceType: 'Patient', text: { status: 'generated', div: `<div>${'x'.repeat(60 * 1024 * 1024)}</div>` } });
     await expectOutcome(await post(huge), 413, /larger than/);
     expect(await versionCount()).toBe(before);
-    expect((await fetch(`${node.url}/health`)).status).toBe(200);
+    expect((await fetch(`${node().url}/health`)).status).toBe(200);
   });
 
   it('a resource of 10,000 nested levels answers 400 quickly and the node stays up', async () => {
@@ -94,7 +88,7 @@ describe('oversized and deeply nested bodies', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     const deepArray = `{"resourceType":"Patient","extension":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`;
     await expectOutcome(await post(deepArray), 400);
-    expect((await fetch(`${node.url}/health`)).status).toBe(200);
+    expect((await fetch(`${node().url}/health`)).status).toBe(200);
   });
 
   it('a transaction nested 10,000 levels deep is refused without writing', async () => {
@@ -110,21 +104,21 @@ describe('oversized and deeply nested bodies', () => {
 
 describe('paths, parameters and headers', () => {
   it('answer 400/404 with an OperationOutcome, never a crash or another file', async () => {
-    await expectOutcome(await node.request('Patient/..%2F..%2Fetc%2Fpasswd'), 400);
-    await expectOutcome(await node.request('../../etc/passwd'), 404);
-    await expectOutcome(await node.request('Patient/1/_history/1/extra'), 404);
-    await expectOutcome(await node.request('Patient?_lastUpdated=gt2017-13-01'), 400, /_lastUpdated/);
-    await expectOutcome(await node.request('Patient?_count=-1'), 400, /_count/);
-    await expectOutcome(await node.request('Patient?_cursor=not-a-cursor'), 400, /cursor/);
-    await expectOutcome(await node.request('Patient/x', { method: 'PUT', json: { resourceType: 'Patient', id: 'x' }, headers: { 'if-match': 'garbage' } }), 400, /If-Match/);
+    await expectOutcome(await node().request('Patient/..%2F..%2Fetc%2Fpasswd'), 400);
+    await expectOutcome(await node().request('../../etc/passwd'), 404);
+    await expectOutcome(await node().request('Patient/1/_history/1/extra'), 404);
+    await expectOutcome(await node().request('Patient?_lastUpdated=gt2017-13-01'), 400, /_lastUpdated/);
+    await expectOutcome(await node().request('Patient?_count=-1'), 400, /_count/);
+    await expectOutcome(await node().request('Patient?_cursor=not-a-cursor'), 400, /cursor/);
+    await expectOutcome(await node().request('Patient/x', { method: 'PUT', json: { resourceType: 'Patient', id: 'x' }, headers: { 'if-match': 'garbage' } }), 400, /If-Match/);
   });
 
   it('binds search values as SQL parameters (injection attempts only match literally)', async () => {
-    await node.request('Patient', { method: 'POST', json: { resourceType: 'Patient', identifier: [{ value: 'safe' }] } });
-    const response = await node.request(`Patient?identifier=${encodeURIComponent("x') OR 1=1 --")}`);
+    await node().request('Patient', { method: 'POST', json: { resourceType: 'Patient', identifier: [{ value: 'safe' }] } });
+    const response = await node().request(`Patient?identifier=${encodeURIComponent("x') OR 1=1 --")}`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as Json).entry).toBeUndefined();
-    const byId = await node.request(`Patient?_id=${encodeURIComponent("' OR ''='")}`);
+    const byId = await node().request(`Patient?_id=${encodeURIComponent("' OR ''='")}`);
     expect(((await byId.json()) as Json).entry).toBeUndefined();
   });
 });

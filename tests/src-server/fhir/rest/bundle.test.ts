@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readExample } from '../../../helpers/fhir-data';
-import { startTestNode, type TestNode } from '../../../helpers/node';
+import { useTestNode } from '../../../helpers/node';
 
 type Json = Record<string, any>;
 
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-});
-afterAll(async () => {
-  await node.stop();
-});
+const node = useTestNode();
 
 async function post(bundle: Json): Promise<{ status: number; body: Json }> {
-  const response = await node.request('', { method: 'POST', json: bundle });
+  const response = await node().request('', { method: 'POST', json: bundle });
   return { status: response.status, body: (await response.json()) as Json };
 }
 
@@ -21,7 +15,7 @@ async function systemHistorySize(): Promise<number> {
   let size = 0;
   let url: string | undefined = '_history?_count=100';
   while (url) {
-    const page = (await (await node.request(url)).json()) as Json;
+    const page = (await (await node().request(url)).json()) as Json;
     size += page.entry?.length ?? 0;
     url = page.link.find((link: Json) => link.relation === 'next')?.url;
   }
@@ -38,8 +32,8 @@ async function systemHistorySize(): Promise<number> {
  */
 async function runnableTransactionExample(): Promise<Json> {
   const bundle = readExample('Bundle-bundle-transaction.json') as Json;
-  const seeded = (await (await node.request('Patient/123a', { method: 'PUT', json: { resourceType: 'Patient', id: '123a' } })).json()) as Json;
-  await node.request('Patient/12334', { method: 'PUT', json: { resourceType: 'Patient', id: '12334' } });
+  const seeded = (await (await node().request('Patient/123a', { method: 'PUT', json: { resourceType: 'Patient', id: '123a' } })).json()) as Json;
+  await node().request('Patient/12334', { method: 'PUT', json: { resourceType: 'Patient', id: '12334' } });
   bundle.entry = bundle.entry.filter((entry: Json) => entry.request.method !== 'DELETE' && !entry.request.url.includes('$'));
   for (const entry of bundle.entry) {
     if (entry.request.ifMatch) entry.request.ifMatch = `W/"${seeded.meta.versionId}"`;
@@ -65,14 +59,14 @@ describe('the spec transaction example', () => {
       '200 OK', // GET Patient/12334 with an If-None-Match that does not match
     ]);
     const [created, , put123, , put123a, search, read] = body.entry;
-    expect(created.response.location).toMatch(new RegExp(`^${node.fhir}/Patient/[0-9a-f-]{36}/_history/[0-9a-f-]{36}$`));
+    expect(created.response.location).toMatch(new RegExp(`^${node().fhir}/Patient/[0-9a-f-]{36}/_history/[0-9a-f-]{36}$`));
     expect(created.response.etag).toBe(`W/"${created.resource.meta.versionId}"`);
     expect(created.response.lastModified).toBe(created.resource.meta.lastUpdated);
     expect(put123.resource.id).toBe('123');
     expect(put123a.resource.meta.versionId).not.toBe(bundle.entry[4].request.ifMatch);
     expect(search.resource.type).toBe('searchset');
     expect(read.resource.id).toBe('12334');
-    const stored = await node.request(created.response.location);
+    const stored = await node().request(created.response.location);
     expect(stored.status).toBe(200);
   });
 
@@ -109,7 +103,7 @@ describe('the spec XDS transaction example', () => {
     expect(documentReference.content[0].attachment.url).toBe(`Binary/${binary.id}`);
     expect(documentReference.text.div).toContain(`href="Binary/${binary.id}"`);
     expect(binary.content).toBe((readExample('Bundle-xds.json') as Json).entry[4].resource.content);
-    const read = (await (await node.request(`DocumentReference/${documentReference.id}`)).json()) as Json;
+    const read = (await (await node().request(`DocumentReference/${documentReference.id}`)).json()) as Json;
     expect(read).toEqual(documentReference);
   });
 
@@ -121,7 +115,7 @@ describe('the spec XDS transaction example', () => {
     bundle.entry[1].request.ifNoneExist = 'Patient?identifier=MRN';
     const { body } = await post(bundle);
     expect(body.entry[1].response.status).toBe('200 OK');
-    const patients = (await (await node.request('Patient?identifier=MRN')).json()) as Json;
+    const patients = (await (await node().request('Patient?identifier=MRN')).json()) as Json;
     expect(patients.entry).toHaveLength(1);
     expect(body.entry[0].resource.subject.reference).toBe(`Patient/${patients.entry[0].resource.id}`);
   });
@@ -129,8 +123,8 @@ describe('the spec XDS transaction example', () => {
 
 describe('transactions are all-or-nothing', () => {
   it('a stale If-Match in the last entry rolls back the creates before it', async () => {
-    const seeded = (await (await node.request('Patient/locked', { method: 'PUT', json: { resourceType: 'Patient', id: 'locked' } })).json()) as Json;
-    await node.request('Patient/locked', { method: 'PUT', json: { resourceType: 'Patient', id: 'locked', active: true } });
+    const seeded = (await (await node().request('Patient/locked', { method: 'PUT', json: { resourceType: 'Patient', id: 'locked' } })).json()) as Json;
+    await node().request('Patient/locked', { method: 'PUT', json: { resourceType: 'Patient', id: 'locked', active: true } });
     const before = await systemHistorySize();
     const { status, body } = await post({
       resourceType: 'Bundle',
@@ -143,7 +137,7 @@ describe('transactions are all-or-nothing', () => {
     expect(status).toBe(412);
     expect(body.issue[0].diagnostics).toMatch(/^Bundle\.entry\[1\]/);
     expect(await systemHistorySize()).toBe(before);
-    expect(((await (await node.request('Patient/locked')).json()) as Json).active).toBe(true);
+    expect(((await (await node().request('Patient/locked')).json()) as Json).active).toBe(true);
   });
 
   it('an invalid resource anywhere refuses the transaction with the element located in the Bundle', async () => {
@@ -179,7 +173,7 @@ describe('batch', () => {
     expect(body.entry.map((entry: Json) => entry.response.status)).toEqual(['201 Created', '405 Method Not Allowed', '404 Not Found', '400 Bad Request']);
     expect(body.entry[1].response.outcome.resourceType).toBe('OperationOutcome');
     expect(body.entry[3].response.outcome.issue.map((issue: Json) => issue.code)).toContain('required');
-    expect((await node.request(body.entry[0].response.location)).status).toBe(200);
+    expect((await node().request(body.entry[0].response.location)).status).toBe(200);
   });
 
   it('refuses a Bundle that is not a batch or transaction, and entries without request', async () => {
