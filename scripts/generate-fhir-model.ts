@@ -33,6 +33,7 @@ interface SdElement {
   max?: string;
   type?: SdType[];
   contentReference?: string;
+  isSummary?: boolean;
 }
 interface StructureDefinition {
   resourceType: 'StructureDefinition';
@@ -54,6 +55,8 @@ interface ModelElement {
   max: number | '*';
   types?: string[];
   contentReference?: string;
+  /** Part of the `_summary=true` view. */
+  summary?: true;
 }
 interface ModelType {
   kind: 'complex-type' | 'resource';
@@ -122,6 +125,7 @@ function buildModel(): FhirModel {
       const codes = [...new Set((el.type ?? []).map((t) => t.code).filter((c): c is string => !!c))];
       if (codes.length) entry.types = codes;
       if (el.contentReference) entry.contentReference = el.contentReference;
+      if (el.isSummary) entry.summary = true;
       if (!entry.types && !entry.contentReference) throw new Error(`${el.path}: neither type nor contentReference`);
       out[el.path] = entry;
     }

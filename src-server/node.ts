@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ensureOwnerClient } from './auth/clients';
 import { TokenStore } from './auth/tokens';
 import { FhirInteractions } from './fhir/rest/interactions';
+import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { Repository } from './storage/repository';
@@ -42,7 +43,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const repository = new Repository(db);
     const app = await buildApp({
       db,
-      interactions: new FhirInteractions(repository, db),
+      interactions: new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex)),
       tokens: new TokenStore(db),
       uiDir: options.uiDir,
       logger: options.logger,

@@ -40,7 +40,8 @@ export const migrations: readonly Migration[] = [
         last_updated  TEXT NOT NULL,
         PRIMARY KEY (resource_type, resource_id)
       ) WITHOUT ROWID;
-      CREATE INDEX resources_by_type_updated ON resources (resource_type, last_updated, resource_id);
+      -- The default search order (-_lastUpdated) walks this index; vseq breaks ties and leads to the body.
+      CREATE INDEX resources_by_type_updated ON resources (resource_type, last_updated, vseq);
 
       -- Monotonic local sequence of every write: the _history order, the sync cursor, the index outbox.
       -- Rows are never deleted, so a plain rowid key is already monotonic (AUTOINCREMENT would cost a write).
@@ -70,6 +71,84 @@ export const migrations: readonly Migration[] = [
         revoked_at    TEXT
       ) WITHOUT ROWID;
       CREATE INDEX oauth_tokens_by_expiry ON oauth_tokens (expires_at);
+    `,
+  },
+  {
+    description: 'search index: one table per search parameter type, rows keyed by the current version (vseq)',
+    sql: `
+      -- Every (resource type, search parameter) pair gets a small integer id, so index rows stay compact.
+      CREATE TABLE search_params (
+        pid           INTEGER PRIMARY KEY,
+        resource_type TEXT NOT NULL,
+        code          TEXT NOT NULL,
+        UNIQUE (resource_type, code)
+      );
+
+      -- Index rows describe current versions only: an update deletes the rows of the version it replaces.
+      -- Absent parts are '' (WITHOUT ROWID keys cannot hold NULL).
+      CREATE TABLE idx_string (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        value TEXT NOT NULL,                   -- normalised: lower case, accents folded
+        exact TEXT NOT NULL,                   -- as written, for :exact
+        PRIMARY KEY (vseq, pid, exact)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_string_lookup ON idx_string (pid, value);
+
+      CREATE TABLE idx_token (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        system TEXT NOT NULL, code TEXT NOT NULL,
+        text TEXT NOT NULL,                    -- normalised display/text, for :text
+        PRIMARY KEY (vseq, pid, code, system, text)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_token_lookup ON idx_token (pid, code, system);
+
+      CREATE TABLE idx_reference (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        target_type TEXT NOT NULL, target_id TEXT NOT NULL,
+        url TEXT NOT NULL,                     -- absolute or urn references
+        PRIMARY KEY (vseq, pid, target_id, target_type, url)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_reference_lookup ON idx_reference (pid, target_id, target_type);
+      CREATE INDEX idx_reference_by_url ON idx_reference (pid, url) WHERE url <> '';
+
+      CREATE TABLE idx_date (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        low INTEGER NOT NULL, high INTEGER NOT NULL,   -- epoch ms, [low, high)
+        PRIMARY KEY (vseq, pid, low, high)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_date_by_low ON idx_date (pid, low);
+      CREATE INDEX idx_date_by_high ON idx_date (pid, high);
+
+      CREATE TABLE idx_number (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL,
+        PRIMARY KEY (vseq, pid, value)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_number_lookup ON idx_number (pid, value);
+
+      CREATE TABLE idx_quantity (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        system TEXT NOT NULL, code TEXT NOT NULL, unit TEXT NOT NULL,
+        value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL,
+        PRIMARY KEY (vseq, pid, value, code, system, unit)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_quantity_lookup ON idx_quantity (pid, value);
+
+      CREATE TABLE idx_uri (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (vseq, pid, value)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_uri_lookup ON idx_uri (pid, value);
+
+      -- Composite values: the first component as a lookup key, every component as JSON for the final check.
+      CREATE TABLE idx_composite (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        first_key TEXT NOT NULL,
+        parts TEXT NOT NULL,
+        PRIMARY KEY (vseq, pid, parts)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_composite_lookup ON idx_composite (pid, first_key);
     `,
   },
 ];

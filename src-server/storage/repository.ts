@@ -3,6 +3,7 @@ import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/out
 import { isResourceType } from '../fhir/validation/model';
 import { validateResource } from '../fhir/validation/validate';
 import { readNodeId, type Db } from './database';
+import { SearchIndex } from './search-index';
 
 /** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
 export interface StoredResource {
@@ -12,6 +13,8 @@ export interface StoredResource {
   lastUpdated: string;
   /** The resource JSON exactly as served. */
   json: string;
+  /** This node's storage key of the version, when the reader knows it (search results do). */
+  vseq?: number;
 }
 
 export interface HistoryEntry extends StoredResource {
@@ -56,8 +59,11 @@ export class Repository {
   private readonly createInTransaction;
   private readonly updateInTransaction;
 
+  readonly searchIndex: SearchIndex;
+
   constructor(private readonly db: Db) {
     this.nodeId = readNodeId(db);
+    this.searchIndex = new SearchIndex(db);
     this.statements = {
       current: db.prepare<[string, string], { version_id: string; last_updated: string; body: string }>(
         `SELECT v.version_id, v.last_updated, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
@@ -67,8 +73,8 @@ export class Repository {
         `SELECT version_id, last_updated, body FROM resource_versions
          WHERE resource_type = ? AND resource_id = ? AND version_id = ?`,
       ),
-      currentVersionId: db.prepare<[string, string], { version_id: string }>(
-        `SELECT v.version_id FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+      currentVersionId: db.prepare<[string, string], { version_id: string; vseq: number }>(
+        `SELECT v.version_id, v.vseq FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
          WHERE r.resource_type = ? AND r.resource_id = ?`,
       ),
       insertVersion: db.prepare(
@@ -194,6 +200,7 @@ export class Repository {
     resource: JsonObject,
     parents: string[],
     method: 'POST' | 'PUT',
+    replacedVseq?: number,
   ): StoredResource {
     checkResource(resourceType, resource);
     const versionId = uuidv7();
@@ -218,6 +225,7 @@ export class Repository {
     );
     this.statements.upsertCurrent.run(resourceType, id, lastInsertRowid, lastUpdated);
     this.statements.appendChange.run(lastInsertRowid, resourceType);
+    this.searchIndex.write(Number(lastInsertRowid), stored, replacedVseq);
     return { resourceType, id, versionId, lastUpdated, json };
   }
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schemaVersion } from '../../src-server/storage/migrations';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 
 /**
@@ -58,7 +59,7 @@ describe('the web UI served by the headless node', () => {
     await page.getByRole('heading', { name: 'Liaison — nœud FHIR local' }).waitFor();
     const details = page.locator('dl');
     await details.waitFor();
-    expect(await details.textContent()).toMatch(/État\s*ok\s*Version du schéma\s*1/);
+    expect(await details.textContent()).toMatch(new RegExp(`État\\s*ok\\s*Version du schéma\\s*${schemaVersion}$`));
     expect(errors).toEqual([]);
     await page.close();
   });

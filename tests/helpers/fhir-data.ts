@@ -28,3 +28,19 @@ export function concreteResourceTypes(): string[] {
     .map((resource) => resource.id)
     .sort();
 }
+
+/**
+ * The codes of the official search parameters that apply to a type (its own and those of Resource/DomainResource),
+ * leaving out those without an expression (_text, _content, _query) and `_id`/`_lastUpdated`, which the store serves.
+ */
+export function officialSearchParameterCodes(resourceType: string): string[] {
+  const bundle = JSON.parse(readFileSync(`${SHARED_FHIR}/search-parameters.json`, 'utf8')) as {
+    entry: Array<{ resource: { code: string; base: string[]; expression?: string } }>;
+  };
+  const codes = bundle.entry
+    .map((entry) => entry.resource)
+    .filter((parameter) => parameter.expression && parameter.base.some((base) => [resourceType, 'Resource', 'DomainResource'].includes(base)))
+    .map((parameter) => parameter.code)
+    .filter((code) => code !== '_id' && code !== '_lastUpdated');
+  return [...new Set(codes)];
+}

@@ -1,5 +1,4 @@
-import { searchParameter } from '../search/parameters';
-import { SUPPORTED_SEARCH_PARAMETERS } from '../search/search';
+import { searchParametersOf } from '../search/extract';
 import { resourceTypes } from '../validation/model';
 import { LIAISON_VERSION } from '../../version';
 
@@ -54,13 +53,21 @@ function build(base: string): object {
           conditionalRead: 'full-support',
           conditionalUpdate: true,
           conditionalDelete: 'not-supported',
-          searchParam: SUPPORTED_SEARCH_PARAMETERS.flatMap((code) => {
-            const definition = searchParameter(type, code);
-            return definition ? [{ name: code, type: definition.type }] : [];
-          }),
+          searchInclude: ['*', ...referenceCodes(type).map((code) => `${type}:${code}`)],
+          searchParam: [
+            { name: '_id', type: 'token' },
+            { name: '_lastUpdated', type: 'date' },
+            ...[...searchParametersOf(type).values()]
+              .filter((definition) => definition.expression && definition.code !== '_id' && definition.code !== '_lastUpdated')
+              .map((definition) => ({ name: definition.code, type: definition.type })),
+          ],
         })),
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
       },
     ],
   };
+}
+
+function referenceCodes(type: string): string[] {
+  return [...searchParametersOf(type).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
 }

@@ -1,7 +1,8 @@
-import type { Db } from '../../storage/database';
 import { isValidId, type HistoryEntry, type Repository, type StoredResource } from '../../storage/repository';
 import { badRequest, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
-import { search } from '../search/search';
+import { isCompartmentType } from '../search/compartments';
+import { SearchEngine, type SearchResult } from '../search/search';
+import { isWhole, shapeResource } from '../search/shaping';
 import { isResourceType } from '../validation/model';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
@@ -14,7 +15,7 @@ import type { FhirRequest, FhirResponse } from './types';
 export class FhirInteractions {
   constructor(
     readonly repository: Repository,
-    private readonly db: Db,
+    private readonly searchEngine: SearchEngine,
   ) {}
 
   handle(request: FhirRequest, base: string): FhirResponse {
@@ -48,6 +49,9 @@ export class FhirInteractions {
       });
     }
     if (third === '_history' && fourth !== undefined) return this.onlyGet(request, () => this.vread(type, id, fourth));
+    if (fourth === undefined && isResourceType(third) && isCompartmentType(type)) {
+      return this.onlyGet(request, () => this.search(third, request, base, { type, id }));
+    }
     throw notFound(`No FHIR endpoint at '${request.path}'`);
   }
 
@@ -150,24 +154,15 @@ export class FhirInteractions {
     const params = new URLSearchParams(query);
     if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
     params.set('_count', '2');
-    const { matches } = search(this.db, { resourceType: type, params, lenient: false });
+    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base: '' });
     if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
     return matches[0];
   }
 
-  private search(type: string, request: FhirRequest, base: string): FhirResponse {
+  private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const page = search(this.db, { resourceType: type, params, lenient: request.lenient ?? false });
-    const self = `${base}/${type}${page.applied.size ? `?${page.applied}` : ''}`;
-    const links = [{ relation: 'self', url: self }];
-    if (page.nextCursor) {
-      const next = new URLSearchParams(page.applied);
-      next.set('_cursor', page.nextCursor);
-      links.push({ relation: 'next', url: `${base}/${type}?${next}` });
-    }
-    return ok(
-      bundleJson('searchset', links, page.matches.map((stored) => ({ fullUrl: `${base}/${type}/${stored.id}`, json: stored.json, extra: '"search":{"mode":"match"}' }))),
-    );
+    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment });
+    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
   }
 
   private history(request: FhirRequest, base: string, scope: { resourceType?: string; id?: string }): FhirResponse {
@@ -285,13 +280,36 @@ interface BundleEntryText {
 }
 
 /** Builds a Bundle as text, so stored resources are embedded without a parse/serialise round trip. */
-function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[]): string {
+function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number): string {
   const entryText = entries.map(
     (entry) => `{"fullUrl":${JSON.stringify(entry.fullUrl)},"resource":${entry.json},${entry.extra}}`,
   );
   // FHIR JSON has no empty arrays: a Bundle without entries has no `entry` member.
   const entryMember = entryText.length ? `,"entry":[${entryText.join(',')}]` : '';
-  return `{"resourceType":"Bundle","type":"${type}","link":${JSON.stringify(links)}${entryMember}}`;
+  const totalMember = total === undefined ? '' : `,"total":${total}`;
+  return `{"resourceType":"Bundle","type":"${type}"${totalMember},"link":${JSON.stringify(links)}${entryMember}}`;
+}
+
+/** The searchset Bundle of a search: self/next/previous links built from the parameters the search applied. */
+function searchBundle(result: SearchResult, searchUrl: string, base: string): string {
+  const { query } = result;
+  const link = (relation: string, cursor?: string) => {
+    const params = new URLSearchParams(query.applied);
+    params.delete('_cursor');
+    if (cursor) params.set('_cursor', cursor);
+    return { relation, url: `${searchUrl}${params.size ? `?${params}` : ''}` };
+  };
+  const links = [link('self', query.cursor)];
+  if (result.next) links.push(link('next', result.next));
+  if (result.previous) links.push(link('previous', result.previous));
+  const shape = { summary: query.summary, elements: query.elements };
+  const entry = (stored: StoredResource, mode: 'match' | 'include') => ({
+    fullUrl: `${base}/${stored.resourceType}/${stored.id}`,
+    json: isWhole(shape) ? stored.json : shapeResource(stored.json, shape),
+    extra: `"search":{"mode":"${mode}"}`,
+  });
+  const entries = [...result.matches.map((stored) => entry(stored, 'match')), ...result.included.map((stored) => entry(stored, 'include'))];
+  return bundleJson('searchset', links, entries, result.total);
 }
 
 function historyEntry(entry: HistoryEntry, base: string): BundleEntryText {

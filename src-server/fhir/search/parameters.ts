@@ -8,30 +8,68 @@ export interface SearchParameterDefinition {
   expression?: string;
   base: string[];
   target?: string[];
+  /** Canonical URL, by which composite parameters name their components. */
+  url?: string;
+  /** Composite parameters: each component's definition and its expression relative to the composite's elements. */
+  component?: Array<{ definition: { reference: string }; expression: string }>;
 }
 
 interface Bundle {
   entry: Array<{ resource: SearchParameterDefinition & { resourceType: string } }>;
 }
 
-let byType: Map<string, Map<string, SearchParameterDefinition>> | undefined;
+interface Index {
+  byType: Map<string, Map<string, SearchParameterDefinition>>;
+  byUrl: Map<string, SearchParameterDefinition>;
+}
 
-function load(): Map<string, Map<string, SearchParameterDefinition>> {
+let index: Index | undefined;
+
+function load(): Index {
   const file = new URL('../../../resources/fhir/search-parameters.json', import.meta.url);
   const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle;
-  const index = new Map<string, Map<string, SearchParameterDefinition>>();
+  const byType = new Map<string, Map<string, SearchParameterDefinition>>();
+  const byUrl = new Map<string, SearchParameterDefinition>();
   for (const { resource } of bundle.entry) {
     if (resource.resourceType !== 'SearchParameter') continue;
+    if (resource.url) byUrl.set(resource.url, resource);
     for (const base of resource.base) {
-      let forType = index.get(base);
-      if (!forType) index.set(base, (forType = new Map()));
+      let forType = byType.get(base);
+      if (!forType) byType.set(base, (forType = new Map()));
       forType.set(resource.code, resource);
     }
   }
-  return index;
+  return { byType, byUrl };
 }
 
 export function searchParameter(resourceType: string, code: string): SearchParameterDefinition | undefined {
-  byType ??= load();
+  const { byType } = (index ??= load());
   return byType.get(resourceType)?.get(code) ?? byType.get('Resource')?.get(code) ?? byType.get('DomainResource')?.get(code);
+}
+
+/** STU3 resource types that derive from Resource directly, so the DomainResource parameters do not apply. */
+const NOT_DOMAIN_RESOURCES = new Set(['Binary', 'Bundle', 'Parameters']);
+
+/** Every parameter of a type (code → definition): its own, then those of Resource and DomainResource it inherits. */
+export function parametersOfType(resourceType: string): Map<string, SearchParameterDefinition> {
+  const { byType } = (index ??= load());
+  const inherited = [byType.get('Resource'), NOT_DOMAIN_RESOURCES.has(resourceType) ? undefined : byType.get('DomainResource')];
+  const result = new Map<string, SearchParameterDefinition>(byType.get(resourceType));
+  for (const parameters of inherited) {
+    for (const [code, definition] of parameters ?? []) if (!result.has(code)) result.set(code, definition);
+  }
+  return result;
+}
+
+/**
+ * The definition at a canonical URL. Some STU3 composites name components by a URL that no definition carries
+ * (`…/SearchParameter/Observation-code`, whose definition is the shared `clinical-code`): those resolve by the
+ * `<Type>-<code>` naming convention.
+ */
+export function searchParameterByUrl(url: string): SearchParameterDefinition | undefined {
+  const { byUrl } = (index ??= load());
+  const known = byUrl.get(url);
+  if (known) return known;
+  const match = /\/SearchParameter\/([A-Za-z]+)-(.+)$/.exec(url);
+  return match ? searchParameter(match[1], match[2]) : undefined;
 }

@@ -1,13 +1,15 @@
 import type { Db } from '../../storage/database';
 import type { StoredResource } from '../../storage/repository';
+import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
-import { parseDateRange } from './dates';
-import { searchParameter } from './parameters';
+import { compartmentParameters } from './compartments';
+import { ConditionBuilder, type Clause, type SqlValue, type Target } from './conditions';
+import { searchParametersOf } from './extract';
+import { parseQuery, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
 
 /**
- * Search over the current resources of one type. This first engine covers what the REST interactions need
- * (`_id`, `_lastUpdated`, `identifier` for conditional create/update) with keyset paging; every value is a bound
- * SQL parameter. Parameters it does not serve yet answer 400 naming the parameter.
+ * The search engine: filters from the search index, the page in keyset order, `_total`, `_include`/`_revinclude`.
+ * Every value reaches SQL as a bound parameter; only our own integers (parameter ids) are written into SQL text.
  */
 
 export interface SearchRequest {
@@ -15,193 +17,244 @@ export interface SearchRequest {
   params: URLSearchParams;
   /** `Prefer: handling=lenient`: unknown parameters are ignored (and left out of the self link). */
   lenient: boolean;
+  /** This node's FHIR base, to recognise absolute references to local resources. */
+  base: string;
+  /** `Patient/123/Encounter`: only resources in that compartment. */
+  compartment?: { type: string; id: string };
 }
 
-export interface SearchPage {
+export interface SearchResult {
+  query: ParsedQuery;
   matches: StoredResource[];
-  /** Opaque cursor of the next page, when there is one. */
-  nextCursor?: string;
-  /** The parameters the search really applied, for the `self` link. */
-  applied: URLSearchParams;
+  included: StoredResource[];
+  total?: number;
+  /** Opaque cursors of the neighbouring pages, when there are some. */
+  next?: string;
+  previous?: string;
 }
 
-export const DEFAULT_COUNT = 10;
-export const MAX_COUNT = 100;
+const MAX_INCLUDED = 1000;
+/** Per parameter type: the index table, the column a sort reads (dates: low ascending, high descending), its kind. */
+const SORT_COLUMNS = {
+  string: ['idx_string', 'value', 'text'],
+  token: ['idx_token', 'code', 'text'],
+  reference: ['idx_reference', "target_type || '/' || target_id", 'text'],
+  date: ['idx_date', 'low/high', 'number'],
+  number: ['idx_number', 'value', 'number'],
+  quantity: ['idx_quantity', 'value', 'number'],
+  uri: ['idx_uri', 'value', 'text'],
+} as const;
+const MAX_ITERATIONS = 5;
+const ROW = 'r';
+const MAIN_TARGET: Target = { vseq: `${ROW}.vseq`, id: `${ROW}.resource_id`, lastUpdated: `${ROW}.last_updated` };
 
-/** Parameters that shape the result or the response format rather than filter. */
-const CONTROL_PARAMETERS = new Set(['_count', '_sort', '_cursor', '_format', '_pretty']);
-export const SUPPORTED_SEARCH_PARAMETERS = ['_id', '_lastUpdated', 'identifier'] as const;
-
-interface Clause {
-  sql: string;
-  values: Array<string | number>;
+interface Row {
+  vseq: number;
+  resource_type: string;
+  resource_id: string;
+  last_updated: string;
+  version_id: string;
+  body: string;
+  [key: `k${number}`]: string | number;
 }
 
-export function search(db: Db, request: SearchRequest): SearchPage {
-  const { resourceType, params } = request;
-  const clauses: Clause[] = [{ sql: 'r.resource_type = ?', values: [resourceType] }];
-  const applied = new URLSearchParams();
-  for (const [name, value] of params) {
-    if (CONTROL_PARAMETERS.has(name)) continue;
-    const clause = filterClause(resourceType, name, value);
-    if (clause) {
-      clauses.push(clause);
-      applied.append(name, value);
-    } else if (!request.lenient) {
-      throw badRequest(
-        searchParameter(resourceType, name.split(':')[0])
-          ? `Search parameter '${name}' is not supported by this node yet`
-          : `Unknown search parameter '${name}' for ${resourceType}`,
-        name,
-      );
-    }
+interface Cursor {
+  keys: Array<string | number>;
+  vseq: number;
+  backwards: boolean;
+}
+
+export class SearchEngine {
+  constructor(
+    private readonly db: Db,
+    private readonly index: SearchIndex,
+  ) {}
+
+  search(request: SearchRequest): SearchResult {
+    const { resourceType } = request;
+    const query = parseQuery(resourceType, request.params, request.lenient);
+    const conditions = new ConditionBuilder(this.db, this.index, request.base);
+    const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
+    if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment));
+    const filter = joinAnd(where);
+
+    const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter) : undefined;
+    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], total };
+
+    const sort = query.sort.length > 0 ? query.sort : [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' as const }];
+    const keys = sort.map((key) => this.sortExpression(resourceType, key));
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keys.length);
+    const backwards = cursor?.backwards ?? false;
+    const pageWhere = cursor ? joinAnd([filter, keysetClause(keys, sort, cursor)]) : filter;
+    const order = sort
+      .map((key, index) => `k${index} ${key.descending !== backwards ? 'DESC' : 'ASC'}`)
+      .concat(`${ROW}.vseq ${sort[sort.length - 1].descending !== backwards ? 'DESC' : 'ASC'}`)
+      .join(', ');
+    const sql =
+      `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body` +
+      keys.map((expression, index) => `, ${expression} AS k${index}`).join('') +
+      ` FROM resources ${ROW} JOIN resource_versions v ON v.vseq = ${ROW}.vseq WHERE ${pageWhere.sql} ORDER BY ${order} LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...pageWhere.values, query.count + 1) as Row[];
+    const more = rows.length > query.count;
+    const page = rows.slice(0, query.count);
+    if (backwards) page.reverse();
+    const position = (row: Row, towardsStart: boolean) => encodeCursor({ keys: keys.map((_, index) => row[`k${index}`]), vseq: row.vseq, backwards: towardsStart });
+    const first = page[0];
+    const last = page[page.length - 1];
+    const matches = page.map(stored);
+    return {
+      query,
+      matches,
+      included: this.includes(query, matches),
+      total,
+      next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
+      previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
+    };
   }
-  const count = readCount(params.get('_count'));
-  const ascending = readSort(params.get('_sort'));
-  if (params.has('_count')) applied.set('_count', String(count));
-  if (params.has('_sort')) applied.set('_sort', params.get('_sort') as string);
-  const cursor = params.get('_cursor');
-  if (cursor !== null) clauses.push(cursorClause(cursor, ascending));
 
-  const direction = ascending ? 'ASC' : 'DESC';
-  const sql = `SELECT r.resource_id, v.version_id, v.last_updated, v.body
-    FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
-    WHERE ${clauses.map((clause) => clause.sql).join(' AND ')}
-    ORDER BY r.last_updated ${direction}, r.resource_id ${direction} LIMIT ?`;
-  const rows = db.prepare(sql).all(...clauses.flatMap((clause) => clause.values), count + 1) as Array<{
-    resource_id: string;
-    version_id: string;
-    last_updated: string;
-    body: string;
-  }>;
-  const page = rows.slice(0, count);
-  const last = page.at(-1);
-  return {
-    matches: page.map((row) => ({
-      resourceType,
-      id: row.resource_id,
-      versionId: row.version_id,
-      lastUpdated: row.last_updated,
-      json: row.body,
-    })),
-    nextCursor: rows.length > count && last ? encodeCursor([last.last_updated, last.resource_id]) : undefined,
-    applied,
-  };
-}
+  private count(filter: Clause): number {
+    return (this.db.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
+  }
 
-function filterClause(resourceType: string, name: string, value: string): Clause | undefined {
-  switch (name) {
-    case '_id': {
-      const ids = splitOr(value);
-      return { sql: `r.resource_id IN (${ids.map(() => '?').join(', ')})`, values: ids };
+  /** The value a sort key orders by: the smallest indexed value ascending, the largest descending. */
+  private sortExpression(resourceType: string, key: SortKey): string {
+    if (key.type === '_lastUpdated') return `${ROW}.last_updated`;
+    if (key.type === '_id') return `${ROW}.resource_id`;
+    const pid = this.index.paramId(resourceType, key.code);
+    const [table, column, kind] = SORT_COLUMNS[key.type as keyof typeof SORT_COLUMNS];
+    const aggregate = key.descending ? 'max' : 'min';
+    // Resources without a value sort last either way: below every value descending, above every value ascending.
+    const sentinel = kind === 'text' ? (key.descending ? "''" : 'char(1114111)') : key.descending ? '-9e99' : '9e99';
+    const value = column === 'low/high' ? (key.descending ? 'high' : 'low') : column;
+    return `coalesce((SELECT ${aggregate}(${value}) FROM ${table} WHERE vseq = ${ROW}.vseq AND pid = ${pid}), ${sentinel})`;
+  }
+
+  private compartmentClause(resourceType: string, compartment: { type: string; id: string }): Clause {
+    const codes = compartmentParameters(compartment.type, resourceType);
+    if (codes === undefined) throw badRequest(`${resourceType} is not part of the ${compartment.type} compartment`);
+    const alternatives: Clause[] = [];
+    const referenceCodes = codes.filter((code) => code !== '{def}' && searchParametersOf(resourceType).get(code)?.type === 'reference');
+    if (referenceCodes.length > 0) {
+      alternatives.push({
+        sql: `${ROW}.vseq IN (SELECT vseq FROM idx_reference WHERE pid IN (${referenceCodes.map((code) => this.index.paramId(resourceType, code)).join(', ')}) AND target_type = ? AND target_id = ?)`,
+        values: [compartment.type, compartment.id],
+      });
     }
-    case '_lastUpdated':
-      return lastUpdatedClause(value);
-    case 'identifier':
-      return searchParameter(resourceType, 'identifier') ? identifierClause(value) : undefined;
-    default:
-      return undefined;
+    // The compartment's own resource belongs to it (`{def}`).
+    if (resourceType === compartment.type) alternatives.push({ sql: `${ROW}.resource_id = ?`, values: [compartment.id] });
+    if (alternatives.length === 0) return { sql: '0', values: [] };
+    return { sql: alternatives.map((clause) => `(${clause.sql})`).join(' OR '), values: alternatives.flatMap((clause) => clause.values) };
+  }
+
+  /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound. */
+  private includes(query: ParsedQuery, matches: StoredResource[]): StoredResource[] {
+    if (matches.length === 0 || (query.include.length === 0 && query.revinclude.length === 0)) return [];
+    const seen = new Set(matches.map(keyOf));
+    const included: StoredResource[] = [];
+    let frontier = matches;
+    for (let round = 0; round < MAX_ITERATIONS && frontier.length > 0 && included.length < MAX_INCLUDED; round++) {
+      const found: StoredResource[] = [];
+      for (const spec of query.include) if (round === 0 || spec.iterate) found.push(...this.forward(spec, frontier));
+      for (const spec of query.revinclude) if (round === 0 || spec.iterate) found.push(...this.reverse(spec, frontier));
+      const fresh: StoredResource[] = [];
+      for (const resource of found) {
+        if (seen.has(keyOf(resource)) || included.length + fresh.length >= MAX_INCLUDED) continue;
+        seen.add(keyOf(resource));
+        fresh.push(resource);
+      }
+      included.push(...fresh);
+      frontier = fresh;
+    }
+    return included;
+  }
+
+  /** Resources that `sources` of the spec's type point at through its reference parameter(s). */
+  private forward(spec: IncludeSpec, sources: StoredResource[]): StoredResource[] {
+    const from = sources.filter((resource) => resource.resourceType === spec.sourceType);
+    if (from.length === 0) return [];
+    const pids = this.referencePids(spec);
+    const vseqs = from.map((resource) => resource.vseq);
+    const rows = this.db
+      .prepare(
+        `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
+         FROM idx_reference ref
+         JOIN resources ${ROW} ON ${ROW}.resource_type = ref.target_type AND ${ROW}.resource_id = ref.target_id
+         JOIN resource_versions v ON v.vseq = ${ROW}.vseq
+         WHERE ref.vseq IN (${vseqs.map(() => '?').join(', ')}) AND ref.pid IN (${pids.join(', ')})${spec.targetType ? ' AND ref.target_type = ?' : ''}
+         GROUP BY ${ROW}.vseq`,
+      )
+      .all(...vseqs, ...(spec.targetType ? [spec.targetType] : [])) as Row[];
+    return rows.map(stored);
+  }
+
+  /** Resources of the spec's type that point at `targets` through its reference parameter(s). */
+  private reverse(spec: IncludeSpec, targets: StoredResource[]): StoredResource[] {
+    const pids = this.referencePids(spec);
+    const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
+    if (pairs.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
+         FROM idx_reference ref
+         JOIN resources ${ROW} ON ${ROW}.vseq = ref.vseq
+         JOIN resource_versions v ON v.vseq = ${ROW}.vseq
+         WHERE ref.pid IN (${pids.join(', ')}) AND ${ROW}.resource_type = ?
+           AND (${pairs.map(() => '(ref.target_type = ? AND ref.target_id = ?)').join(' OR ')})
+         GROUP BY ${ROW}.vseq`,
+      )
+      .all(spec.sourceType, ...pairs.flatMap((resource) => [resource.resourceType, resource.id])) as Row[];
+    return rows.map(stored);
+  }
+
+  private referencePids(spec: IncludeSpec): number[] {
+    const codes = spec.code ? [spec.code] : [...searchParametersOf(spec.sourceType).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
+    return codes.map((code) => this.index.paramId(spec.sourceType, code));
   }
 }
 
-/** Splits a comma-separated OR list, honouring `\,` escapes. */
-function splitOr(value: string): string[] {
-  return value.split(/(?<!\\),/).map((part) => part.replace(/\\,/g, ','));
+function stored(row: Row): StoredResource {
+  return { resourceType: row.resource_type, id: row.resource_id, versionId: row.version_id, lastUpdated: row.last_updated, json: row.body, vseq: row.vseq };
 }
 
-const PREFIXES = ['eq', 'ne', 'lt', 'gt', 'le', 'ge', 'sa', 'eb', 'ap'] as const;
+const keyOf = (resource: StoredResource) => `${resource.resourceType}/${resource.id}`;
 
-function lastUpdatedClause(value: string): Clause {
-  const prefix = PREFIXES.find((candidate) => value.startsWith(candidate)) ?? 'eq';
-  const raw = value.startsWith(prefix) ? value.slice(2) : value;
-  const range = parseDateRange(raw);
-  if (!range) throw badRequest(`Invalid date '${raw}' in _lastUpdated`, '_lastUpdated');
-  const start = new Date(range.start).toISOString();
-  const end = new Date(range.end).toISOString();
-  switch (prefix) {
-    case 'eq':
-    case 'ap':
-      return { sql: 'r.last_updated >= ? AND r.last_updated < ?', values: [start, end] };
-    case 'ne':
-      return { sql: '(r.last_updated < ? OR r.last_updated >= ?)', values: [start, end] };
-    case 'lt':
-    case 'eb':
-      return { sql: 'r.last_updated < ?', values: [start] };
-    case 'le':
-      return { sql: 'r.last_updated < ?', values: [end] };
-    case 'gt':
-    case 'sa':
-      return { sql: 'r.last_updated >= ?', values: [end] };
-    case 'ge':
-      return { sql: 'r.last_updated >= ?', values: [start] };
-  }
+function joinAnd(clauses: Clause[]): Clause {
+  return { sql: clauses.map((clause) => `(${clause.sql})`).join(' AND '), values: clauses.flatMap((clause) => clause.values) };
 }
 
-/** Token match on `identifier` (and `masterIdentifier`, which the STU3 definitions fold into it). */
-function identifierClause(value: string): Clause {
-  const alternatives = splitOr(value).map((token) => {
-    const bar = token.indexOf('|');
-    const system = bar < 0 ? undefined : token.slice(0, bar);
-    const code = bar < 0 ? token : token.slice(bar + 1);
-    const conditions: string[] = [];
-    const values: string[] = [];
-    if (code !== '') {
-      conditions.push("json_extract(X, '$.value') = ?");
-      values.push(code);
-    }
-    if (system === '') conditions.push("json_extract(X, '$.system') IS NULL");
-    else if (system !== undefined) {
-      conditions.push("json_extract(X, '$.system') = ?");
-      values.push(system);
-    }
-    if (conditions.length === 0) throw badRequest(`Empty token '${token}' in identifier`, 'identifier');
-    return { condition: conditions.join(' AND '), values };
+/** Rows strictly after the cursor in the sort order (before it, going backwards), ties broken by vseq. */
+function keysetClause(keys: string[], sort: SortKey[], cursor: Cursor): Clause {
+  const columns = [...keys, `${ROW}.vseq`];
+  const bounds: SqlValue[] = [...cursor.keys, cursor.vseq];
+  const descending = [...sort.map((key) => key.descending), sort[sort.length - 1].descending];
+  const alternatives: Clause[] = columns.map((column, index) => {
+    const operator = descending[index] !== cursor.backwards ? '<' : '>';
+    return {
+      sql: [...columns.slice(0, index).map((previous) => `${previous} = ?`), `${column} ${operator} ?`].join(' AND '),
+      values: [...bounds.slice(0, index), bounds[index]],
+    };
   });
-  const parts: string[] = [];
-  const values: string[] = [];
-  for (const path of ['$.identifier', '$.masterIdentifier']) {
-    for (const { condition, values: conditionValues } of alternatives) {
-      parts.push(
-        `EXISTS (SELECT 1 FROM json_each(v.body, '${path}') i WHERE json_type(v.body, '${path}') = 'array' AND ${condition.replaceAll('X', 'i.value')})`,
-        `(json_type(v.body, '${path}') = 'object' AND ${condition.replaceAll('X', `json_extract(v.body, '${path}')`)})`,
-      );
-      values.push(...conditionValues, ...conditionValues);
-    }
-  }
-  return { sql: `(${parts.join(' OR ')})`, values };
+  return { sql: alternatives.map((clause) => `(${clause.sql})`).join(' OR '), values: alternatives.flatMap((clause) => clause.values) };
 }
 
-function readCount(raw: string | null): number {
-  if (raw === null) return DEFAULT_COUNT;
-  const count = Number(raw);
-  if (!Number.isInteger(count) || count < 0) throw badRequest(`_count must be a non-negative integer, not '${raw}'`, '_count');
-  return Math.min(count, MAX_COUNT);
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.keys, cursor.vseq, cursor.backwards ? 1 : 0])).toString('base64url');
 }
 
-/** True for ascending order. Only `_lastUpdated` sorts for now. */
-function readSort(raw: string | null): boolean {
-  if (raw === null || raw === '-_lastUpdated') return false;
-  if (raw === '_lastUpdated') return true;
-  throw badRequest(`Sorting by '${raw}' is not supported by this node yet`, '_sort');
-}
-
-function encodeCursor(position: [string, string]): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url');
-}
-
-function cursorClause(cursor: string, ascending: boolean): Clause {
-  let position: unknown;
+function decodeCursor(text: string, keyCount: number): Cursor {
   try {
-    position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const [keys, vseq, backwards] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
+    if (
+      Array.isArray(keys) &&
+      keys.length === keyCount &&
+      keys.every((key) => typeof key === 'string' || typeof key === 'number') &&
+      Number.isSafeInteger(vseq) &&
+      (backwards === 0 || backwards === 1)
+    ) {
+      return { keys, vseq: vseq as number, backwards: backwards === 1 };
+    }
   } catch {
-    position = undefined;
+    // fall through to the error below
   }
-  if (!Array.isArray(position) || position.length !== 2 || !position.every((part) => typeof part === 'string')) {
-    throw badRequest('Invalid paging cursor', '_cursor');
-  }
-  const operator = ascending ? '>' : '<';
-  return {
-    sql: `(r.last_updated ${operator} ? OR (r.last_updated = ? AND r.resource_id ${operator} ?))`,
-    values: [position[0], position[0], position[1]],
-  };
+  throw badRequest('Invalid paging cursor: use the links of a search Bundle as they are', '_cursor');
 }

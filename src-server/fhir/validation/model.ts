@@ -10,6 +10,7 @@ interface RawElement {
   max: number | '*';
   types?: string[];
   contentReference?: string;
+  summary?: true;
 }
 interface RawType {
   kind: 'complex-type' | 'resource';
@@ -98,6 +99,17 @@ export function primitiveDefinitions(): ReadonlyMap<string, PrimitiveDefinition>
 }
 
 const structures = new Map<string, MutableStructure>();
+
+/**
+ * Top-level elements of a resource type, by definition name (`deceased[x]` stands for `deceasedBoolean`…):
+ * the mandatory ones, or those of the `_summary=true` view (marked isSummary, or mandatory).
+ */
+export function topLevelElements(type: string, which: 'mandatory' | 'summary'): readonly string[] {
+  const elements = raw.types[type]?.elements ?? {};
+  return Object.entries(elements)
+    .filter(([path, element]) => path.indexOf('.') === path.lastIndexOf('.') && (element.min > 0 || (which === 'summary' && element.summary)))
+    .map(([path]) => path.slice(path.indexOf('.') + 1));
+}
 
 export function getStructure(name: string): Structure | undefined {
   return structures.get(name);

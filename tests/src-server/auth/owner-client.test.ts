@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schemaVersion } from '../../../src-server/storage/migrations';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 
 type Json = Record<string, any>;
@@ -118,7 +119,7 @@ describe('bearer authentication on /fhir', () => {
   it('leaves metadata and /health open', async () => {
     expect((await fetch(`${node.fhir}/metadata`)).status).toBe(200);
     const health = (await (await fetch(`${node.url}/health`)).json()) as Json;
-    expect(health).toMatchObject({ status: 'ok', fhirVersion: '3.0.1', schemaVersion: 1 });
+    expect(health).toMatchObject({ status: 'ok', fhirVersion: '3.0.1', schemaVersion });
   });
 
   it('never writes secrets or tokens to the log', () => {

@@ -49,7 +49,23 @@ function snapshotDir(dir: string): Record<string, string> {
   );
 }
 
-const EXPECTED_TABLES = ['change_log', 'node_meta', 'oauth_clients', 'oauth_tokens', 'resource_versions', 'resources'];
+const EXPECTED_TABLES = [
+  'change_log',
+  'idx_composite',
+  'idx_date',
+  'idx_number',
+  'idx_quantity',
+  'idx_reference',
+  'idx_string',
+  'idx_token',
+  'idx_uri',
+  'node_meta',
+  'oauth_clients',
+  'oauth_tokens',
+  'resource_versions',
+  'resources',
+  'search_params',
+];
 
 function schemaOf(db: Db): Array<{ type: string; name: string; sql: string | null }> {
   return db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as Array<{

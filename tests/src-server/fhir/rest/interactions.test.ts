@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { concreteResourceTypes } from '../../../helpers/fhir-data';
+import { concreteResourceTypes, officialSearchParameterCodes } from '../../../helpers/fhir-data';
 import { useTestNode } from '../../../helpers/node';
 
 type Json = Record<string, any>;
@@ -253,7 +253,9 @@ describe('metadata', () => {
     const patientCapability = rest.resource.find((resource: Json) => resource.type === 'Patient');
     expect(patientCapability.interaction.map((interaction: Json) => interaction.code)).not.toContain('delete');
     expect(patientCapability.conditionalDelete).toBe('not-supported');
-    expect(patientCapability.searchParam.map((param: Json) => param.name)).toEqual(['_id', '_lastUpdated', 'identifier']);
+    const official = officialSearchParameterCodes('Patient');
+    expect(patientCapability.searchParam.map((param: Json) => param.name).sort()).toEqual(['_id', '_lastUpdated', ...official].sort());
+    expect(official).toEqual(expect.arrayContaining(['name', 'birthdate', 'identifier', 'general-practitioner', '_tag', '_profile']));
     expect(rest.interaction.map((interaction: Json) => interaction.code)).toEqual(['transaction', 'batch', 'history-system']);
     expect(rest.security.extension[0].extension[0].valueUri).toBe(`${node().url}/oauth/token`);
   });

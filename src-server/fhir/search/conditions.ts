@@ -1,0 +1,403 @@
+import type { Db } from '../../storage/database';
+import type { SearchIndex } from '../../storage/search-index';
+import { badRequest } from '../outcome';
+import { parseDateRange, type DateRange } from './dates';
+import type { IndexValue } from './extract';
+import { normalizeString as normalize } from './normalize';
+import { splitList, unescape, type Filter, type ParameterType } from './parse';
+
+/**
+ * SQL conditions for search filters. Each condition constrains a current-version key (`vseq` column expression)
+ * or a resource id column; every value is a bound parameter, never spliced into the SQL text.
+ */
+
+export type SqlValue = string | number;
+export interface Clause {
+  sql: string;
+  values: SqlValue[];
+}
+
+/** The columns a condition constrains: the candidate's current version, its id and its type. */
+export interface Target {
+  vseq: string;
+  id: string;
+  lastUpdated: string;
+}
+
+const TABLES: Record<ParameterType, string> = {
+  string: 'idx_string',
+  token: 'idx_token',
+  reference: 'idx_reference',
+  date: 'idx_date',
+  number: 'idx_number',
+  quantity: 'idx_quantity',
+  uri: 'idx_uri',
+  composite: 'idx_composite',
+};
+
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
+type Prefix = (typeof PREFIXES)[number];
+const DAY_MS = 86_400_000;
+
+export class ConditionBuilder {
+  private aliasCount = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly index: SearchIndex,
+    /** This node's FHIR base: absolute references to it are local references. */
+    private readonly base: string,
+  ) {}
+
+  /** AND of the filters, for resources of `resourceType` whose columns are `target`. */
+  all(resourceType: string, filters: Filter[], target: Target): Clause {
+    return join(filters.map((filter) => this.filter(resourceType, filter, target)), ' AND ');
+  }
+
+  filter(resourceType: string, filter: Filter, target: Target): Clause {
+    switch (filter.kind) {
+      case 'id':
+        return { sql: `${target.id} IN (${filter.values.map(() => '?').join(', ')})`, values: filter.values.map(unescape) };
+      case 'lastUpdated':
+        return this.lastUpdated(filter.values, filter.modifier, target);
+      case 'chain':
+        return this.chain(resourceType, filter, target);
+      case 'has':
+        return this.has(resourceType, filter, target);
+      case 'param':
+        return this.param(resourceType, filter, target);
+    }
+  }
+
+  private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
+    const { definition, modifier, values, code } = filter;
+    const pid = this.index.paramId(resourceType, code);
+    const table = TABLES[definition.type];
+    if (modifier === 'missing') {
+      // `:missing=true,false` matches everything; a single value picks the resources without / with a value.
+      if (values.includes('true') && values.includes('false')) return { sql: '1', values: [] };
+      const negate = values[0] === 'true' ? 'NOT ' : '';
+      return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE pid = ?)`, values: [pid] };
+    }
+    if (definition.type === 'composite') return this.composite(pid, filter, target);
+    const alternatives = values.map((value) => this.match(definition.type, modifier, value, code));
+    const matches = join(alternatives, ' OR ');
+    const negate = modifier === 'not' ? 'NOT ' : '';
+    return {
+      sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE pid = ? AND (${matches.sql}))`,
+      values: [pid, ...matches.values],
+    };
+  }
+
+  /** The row condition one value of a parameter puts on its index table. */
+  private match(type: ParameterType, modifier: string | undefined, raw: string, name: string): Clause {
+    switch (type) {
+      case 'string':
+        return stringMatch(modifier, unescape(raw));
+      case 'token':
+        return tokenMatch(modifier, raw);
+      case 'reference':
+        return this.referenceMatch(modifier, unescape(raw), name);
+      case 'date':
+        return dateMatch(raw, name);
+      case 'number':
+        return numberMatch(raw, name);
+      case 'quantity':
+        return quantityMatch(raw, name);
+      case 'uri':
+        return uriMatch(modifier, unescape(raw));
+      case 'composite':
+        throw new Error('composite values are matched by composite()');
+    }
+  }
+
+  private referenceMatch(modifier: string | undefined, value: string, name: string): Clause {
+    const local = value.startsWith(`${this.base}/`) ? value.slice(this.base.length + 1) : value;
+    const withoutVersion = local.replace(/\/_history\/[^/]+$/, '');
+    if (/^[a-z][a-z0-9+.-]*:/i.test(withoutVersion)) return { sql: 'url = ?', values: [withoutVersion] };
+    const parts = withoutVersion.split('/');
+    if (parts.length === 1 && parts[0] !== '') {
+      return modifier ? { sql: 'target_type = ? AND target_id = ?', values: [modifier, parts[0]] } : { sql: 'target_id = ?', values: [parts[0]] };
+    }
+    if (parts.length === 2 && parts[0] && parts[1] && (!modifier || modifier === parts[0])) {
+      return { sql: 'target_type = ? AND target_id = ?', values: [parts[0], parts[1]] };
+    }
+    throw badRequest(`'${value}' is not a reference (id, Type/id or URL)`, name);
+  }
+
+  private lastUpdated(values: string[], modifier: string | undefined, target: Target): Clause {
+    if (modifier === 'missing') return { sql: values.includes('false') ? '1' : '0', values: [] };
+    // A stored instant t is the millisecond [t, t+1): `high op x` is `t op x-1`; ISO instants compare as text.
+    const alternatives = values.map((value) => {
+      const test = parseDate(value, '_lastUpdated');
+      const sql = test.all.map(([, operator]) => `${target.lastUpdated} ${operator} ?`).join(' AND ');
+      return {
+        sql: test.negate ? `NOT (${sql})` : sql,
+        values: test.all.map(([column, , bound]) => new Date(column === 'high' ? bound - 1 : bound).toISOString()),
+      };
+    });
+    return join(alternatives, ' OR ');
+  }
+
+  /** `ref.param=value`: resources whose reference points at a resource of a target type matching the inner filter. */
+  private chain(resourceType: string, filter: Extract<Filter, { kind: 'chain' }>, target: Target): Clause {
+    const pid = this.index.paramId(resourceType, filter.code);
+    const branches = filter.targetTypes.map((type, index) => {
+      const alias = this.alias();
+      const inner = this.filter(type, filter.inner[index], { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+      return {
+        sql: `(target_type = ? AND target_id IN (SELECT ${alias}.resource_id FROM resources ${alias} WHERE ${alias}.resource_type = ? AND ${inner.sql}))`,
+        values: [type, type, ...inner.values],
+      };
+    });
+    const any = join(branches, ' OR ');
+    return { sql: `${target.vseq} IN (SELECT vseq FROM idx_reference WHERE pid = ? AND (${any.sql}))`, values: [pid, ...any.values] };
+  }
+
+  /** `_has:Type:ref:filter`: resources that a `Type` matching the filter points at through `ref`. */
+  private has(resourceType: string, filter: Extract<Filter, { kind: 'has' }>, target: Target): Clause {
+    const pid = this.index.paramId(filter.sourceType, filter.code);
+    const alias = this.alias();
+    const inner = this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+    return {
+      sql:
+        `${target.id} IN (SELECT ref.target_id FROM idx_reference ref JOIN resources ${alias} ON ${alias}.vseq = ref.vseq ` +
+        `WHERE ref.pid = ? AND ref.target_type = ? AND ${alias}.resource_type = ? AND ${inner.sql})`,
+      values: [pid, resourceType, filter.sourceType, ...inner.values],
+    };
+  }
+
+  /**
+   * `first$second[$third]`: candidates come from the first component's key, then every component is checked in
+   * memory against the stored parts (composites are few and their first component is selective).
+   */
+  private composite(pid: number, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
+    const rows = this.db.prepare<[number, string], { vseq: number; parts: string }>('SELECT vseq, parts FROM idx_composite WHERE pid = ? AND first_key = ?');
+    const vseqs = new Set<number>();
+    for (const raw of filter.values) {
+      const components = splitList(raw, '$');
+      const firstKey = compositeQueryKey(components[0]);
+      for (const row of rows.all(pid, firstKey)) {
+        const parts = JSON.parse(row.parts) as IndexValue[];
+        if (components.length === parts.length && components.every((component, index) => partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
+      }
+    }
+    if (vseqs.size === 0) return { sql: '0', values: [] };
+    return { sql: `${target.vseq} IN (${[...vseqs].map(() => '?').join(', ')})`, values: [...vseqs] };
+  }
+
+  private alias(): string {
+    return `c${++this.aliasCount}`;
+  }
+}
+
+function join(clauses: Clause[], operator: string): Clause {
+  if (clauses.length === 0) return { sql: '1', values: [] };
+  return { sql: clauses.map((clause) => `(${clause.sql})`).join(operator), values: clauses.flatMap((clause) => clause.values) };
+}
+
+/** Upper bound of a prefix range over text: every string that starts with `prefix` sorts below it. */
+function prefixEnd(prefix: string): string {
+  return `${prefix}\uffff`;
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+function stringMatch(modifier: string | undefined, value: string): Clause {
+  if (modifier === 'exact') return { sql: 'exact = ?', values: [value] };
+  const normalized = normalize(value);
+  if (modifier === 'contains') return { sql: "value LIKE ? ESCAPE '\\'", values: [`%${escapeLike(normalized)}%`] };
+  return { sql: 'value >= ? AND value < ?', values: [normalized, prefixEnd(normalized)] };
+}
+
+function tokenMatch(modifier: string | undefined, raw: string): Clause {
+  if (modifier === 'text') {
+    const normalized = escapeLike(normalize(unescape(raw)));
+    return { sql: "(text LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\')", values: [`${normalized}%`, `% ${normalized}%`] };
+  }
+  const parts = splitList(raw, '|');
+  if (parts.length > 2) throw badRequest(`'${raw}' is not a token (code, system|code, |code or system|)`);
+  if (parts.length === 1) return { sql: 'code = ?', values: [unescape(parts[0])] };
+  const [system, code] = parts.map(unescape);
+  if (system === '' && code === '') throw badRequest(`'${raw}' is an empty token`);
+  if (code === '') return { sql: 'system = ?', values: [system] };
+  return { sql: 'code = ? AND system = ?', values: [code, system] };
+}
+
+function uriMatch(modifier: string | undefined, value: string): Clause {
+  if (modifier === 'below') return { sql: 'value >= ? AND value < ?', values: [value, prefixEnd(value)] };
+  if (modifier === 'above') {
+    // Every stored URI that is a path prefix of the value: `http://a/b/c` is below `http://a/b` and `http://a`.
+    const prefixes: string[] = [];
+    for (let cut = value.length; cut > 0; cut = value.lastIndexOf('/', cut - 1)) prefixes.push(value.slice(0, cut));
+    return { sql: `value IN (${prefixes.map(() => '?').join(', ')})`, values: prefixes };
+  }
+  return { sql: 'value = ?', values: [value] };
+}
+
+function readPrefix(raw: string): { prefix: Prefix; rest: string } {
+  const candidate = raw.slice(0, 2) as Prefix;
+  return PREFIXES.includes(candidate) && !/^[0-9-]/.test(raw) ? { prefix: candidate, rest: raw.slice(2) } : { prefix: 'eq', rest: raw };
+}
+
+/**
+ * A prefix turned into comparisons on a stored value's columns (`low`/`high` of a range, or `value`), all of which
+ * must hold (or, negated, not all). One form serves SQL and the in-memory check of composite parts.
+ */
+interface RangeTest {
+  negate: boolean;
+  all: Array<[column: 'low' | 'high' | 'value', operator: '<' | '<=' | '>' | '>=', bound: number]>;
+}
+
+/**
+ * Date prefixes on a stored range [low, high) against the searched range [start, end), as the spec defines them:
+ * eq the searched range contains the stored one; gt/lt the stored range reaches beyond it; sa/eb starts after /
+ * ends before; ap overlaps a range widened by 10% of its distance to now (at least a day).
+ */
+function dateTest(prefix: Prefix, { start, end }: DateRange): RangeTest {
+  switch (prefix) {
+    case 'eq':
+    case 'ne':
+      return { negate: prefix === 'ne', all: [['low', '>=', start], ['high', '<=', end]] };
+    case 'gt':
+      return { negate: false, all: [['high', '>', end]] };
+    case 'lt':
+      return { negate: false, all: [['low', '<', start]] };
+    case 'ge':
+      return { negate: false, all: [['high', '>', start]] };
+    case 'le':
+      return { negate: false, all: [['low', '<', end]] };
+    case 'sa':
+      return { negate: false, all: [['low', '>=', end]] };
+    case 'eb':
+      return { negate: false, all: [['high', '<=', start]] };
+    case 'ap': {
+      const margin = Math.max(DAY_MS, Math.abs(Date.now() - start) * 0.1);
+      return { negate: false, all: [['low', '<', end + margin], ['high', '>', start - margin]] };
+    }
+  }
+}
+
+/** Number prefixes: eq within the precision of the searched value, ap within 10% of it. */
+function numberTest(prefix: Prefix, searched: { value: number; low: number; high: number }): RangeTest {
+  switch (prefix) {
+    case 'eq':
+    case 'ne':
+      return { negate: prefix === 'ne', all: [['value', '>=', searched.low], ['value', '<', searched.high]] };
+    case 'gt':
+    case 'sa':
+      return { negate: false, all: [['value', '>', searched.value]] };
+    case 'lt':
+    case 'eb':
+      return { negate: false, all: [['value', '<', searched.value]] };
+    case 'ge':
+      return { negate: false, all: [['value', '>=', searched.value]] };
+    case 'le':
+      return { negate: false, all: [['value', '<=', searched.value]] };
+    case 'ap': {
+      const margin = Math.abs(searched.value) * 0.1;
+      return { negate: false, all: [['value', '>=', searched.value - margin], ['value', '<=', searched.value + margin]] };
+    }
+  }
+}
+
+function testSql(test: RangeTest, columns: Record<'low' | 'high' | 'value', string>): Clause {
+  const sql = test.all.map(([column, operator]) => `${columns[column]} ${operator} ?`).join(' AND ');
+  return { sql: test.negate ? `NOT (${sql})` : sql, values: test.all.map(([, , bound]) => bound) };
+}
+
+function testHolds(test: RangeTest, row: Record<'low' | 'high' | 'value', number>): boolean {
+  const holds = test.all.every(([column, operator, bound]) => {
+    const value = row[column];
+    return operator === '<' ? value < bound : operator === '<=' ? value <= bound : operator === '>' ? value > bound : value >= bound;
+  });
+  return holds !== test.negate;
+}
+
+function parseDate(raw: string, name: string): RangeTest {
+  const { prefix, rest } = readPrefix(raw);
+  const range = parseDateRange(rest);
+  if (!range) throw badRequest(`'${raw}' is not a valid date for '${name}' (prefix eq|ne|gt|lt|ge|le|sa|eb|ap, then YYYY[-MM[-DD[Thh:mm[:ss][zone]]]])`, name);
+  return dateTest(prefix, range);
+}
+
+function dateMatch(raw: string, name: string): Clause {
+  return testSql(parseDate(raw, name), { low: 'low', high: 'high', value: 'low' });
+}
+
+/** A decimal's implicit precision range: `100` → [99.5, 100.5), `1.50` → [1.495, 1.505). */
+export function precisionRange(text: string): { value: number; low: number; high: number } | undefined {
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) return undefined;
+  const value = Number(text);
+  const [mantissa, exponent = '0'] = text.toLowerCase().split('e');
+  const decimals = (mantissa.split('.')[1] ?? '').length - Number(exponent);
+  const half = 0.5 * 10 ** -decimals;
+  return { value, low: value - half, high: value + half };
+}
+
+/** `[prefix]number` and, for quantities, `|system|code` (`number||code` matches a unit written as the code). */
+function parseNumber(raw: string, name: string, what: 'number' | 'quantity'): { test: RangeTest; system?: string; code?: string } {
+  const [number, system, code, ...extra] = what === 'quantity' ? splitList(raw, '|').map(unescape) : [raw];
+  const { prefix, rest } = readPrefix(number);
+  const parsed = precisionRange(rest);
+  if (!parsed || extra.length > 0) throw badRequest(`'${raw}' is not a ${what === 'quantity' ? 'quantity (number|system|code)' : 'number'} for '${name}'`, name);
+  return { test: numberTest(prefix, parsed), system: system || undefined, code: code || undefined };
+}
+
+function numberMatch(raw: string, name: string): Clause {
+  return testSql(parseNumber(raw, name, 'number').test, { low: 'value', high: 'value', value: 'value' });
+}
+
+function quantityMatch(raw: string, name: string): Clause {
+  const { test, system, code } = parseNumber(raw, name, 'quantity');
+  const condition = testSql(test, { low: 'value', high: 'value', value: 'value' });
+  const sql = [condition.sql];
+  const values = [...condition.values];
+  if (system) {
+    sql.push('system = ?');
+    values.push(system);
+  }
+  if (code) {
+    sql.push(system ? 'code = ?' : '(code = ? OR unit = ?)');
+    values.push(code, ...(system ? [] : [code]));
+  }
+  return { sql: sql.join(' AND '), values };
+}
+
+/** The `first_key` a composite query's first component looks up (see SearchIndex.compositeKey). */
+function compositeQueryKey(component: string): string {
+  const parts = splitList(component, '|');
+  const last = unescape(parts[parts.length - 1]);
+  return /^[A-Za-z]+\/[^/]+$/.test(last) ? last.split('/')[1] : last;
+}
+
+/** Whether a stored composite part satisfies one component of the query, by the part's kind. */
+function partMatches(part: IndexValue, component: string, name: string): boolean {
+  switch (part.kind) {
+    case 'token': {
+      const pieces = splitList(component, '|').map(unescape);
+      if (pieces.length === 1) return part.code === pieces[0];
+      return (pieces[0] === '' ? part.system === null : part.system === pieces[0]) && (pieces[1] === '' || part.code === pieces[1]);
+    }
+    case 'reference': {
+      const value = unescape(component);
+      return value === part.url || value === part.id || value === `${part.type}/${part.id}`;
+    }
+    case 'string':
+      return part.normalized.startsWith(normalize(unescape(component)));
+    case 'uri':
+      return part.value === unescape(component);
+    case 'date':
+      return testHolds(parseDate(component, name), { low: part.low, high: part.high, value: part.low });
+    case 'number':
+    case 'quantity': {
+      const { test, system, code } = parseNumber(component, name, part.kind);
+      if (part.kind === 'quantity' && ((system && part.system !== system) || (code && part.code !== code && part.unit !== code))) return false;
+      return testHolds(test, part);
+    }
+    case 'composite':
+      return false;
+  }
+}

@@ -1,0 +1,465 @@
+/**
+ * Search index extraction: for a resource, the values of every standard STU3 search parameter of its type, in the
+ * form the index tables store. Runs inside every write transaction, so the per-type plans (union branches filtered
+ * to the type and compiled once) are cached and the mapping works on plain JSON without further allocation of
+ * FHIRPath nodes.
+ */
+import { parseDateRange } from './dates';
+import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
+import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './normalize';
+import { parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
+import { resourceStructure } from '../validation/model';
+
+export type IndexValue =
+  | { kind: 'string'; normalized: string; exact: string }
+  | { kind: 'token'; system: string | null; code: string | null; text: string | null }
+  | { kind: 'reference'; type: string | null; id: string | null; url: string | null }
+  | { kind: 'date'; low: number; high: number }
+  | { kind: 'number'; value: number; low: number; high: number }
+  | { kind: 'quantity'; value: number; low: number; high: number; system: string | null; code: string | null; unit: string | null }
+  | { kind: 'uri'; value: string }
+  | { kind: 'composite'; parts: IndexValue[] };
+
+export interface ExtractedParameter {
+  code: string;
+  type: SearchParameterDefinition['type'];
+  values: IndexValue[];
+}
+
+type ParameterType = SearchParameterDefinition['type'];
+type Json = Record<string, unknown>;
+
+/** Bounds of an open quantity range (Range without low or high, comparators). */
+export const QUANTITY_MIN = -Number.MAX_VALUE;
+export const QUANTITY_MAX = Number.MAX_VALUE;
+
+/** Parameters the store serves from its own columns. */
+const STORE_PARAMETERS = new Set(['_id', '_lastUpdated']);
+
+interface Branch {
+  evaluate: FhirPathEvaluator;
+  /** `X.is(T)` branches test a type: only a `true` means something (see abatement-boolean). */
+  typeTest: boolean;
+}
+
+interface Component {
+  type: ParameterType;
+  expression: string;
+  targets: ReadonlySet<string> | undefined;
+  /** Compiled per base path of the composite's elements. */
+  compiled: Map<string, FhirPathEvaluator>;
+  engine: Engine;
+}
+
+interface ParameterPlan {
+  code: string;
+  type: ParameterType;
+  branches: Branch[];
+  /** Reference parameters: the resource types a reference may point to (an `Observation.patient` is not a Group). */
+  targets: ReadonlySet<string> | undefined;
+  components: Component[] | undefined;
+}
+
+const plans: Record<Engine, Map<string, ParameterPlan[]>> = { auto: new Map(), 'fhirpath.js': new Map() };
+
+/** The parameters a type has (code → definition), for the query side: own + Resource + DomainResource. */
+export function searchParametersOf(resourceType: string): Map<string, SearchParameterDefinition> {
+  return parametersOfType(resourceType);
+}
+
+/**
+ * Every standard search parameter of the resource's type (its own, plus those of Resource/DomainResource, but not
+ * `_id` and `_lastUpdated`, which the store has) with at least one value. Parameters without an expression
+ * (`_text`, `_content`, `_query`…) are skipped. Values are de-duplicated. Never throws.
+ */
+export function extractSearchValues(resource: Record<string, unknown>): ExtractedParameter[] {
+  return extractSearchValuesUsing('auto', resource);
+}
+
+/** The same with a chosen FHIRPath engine: 'fhirpath.js' is the reference the fast path is tested against. */
+export function extractSearchValuesUsing(engine: Engine, resource: Record<string, unknown>): ExtractedParameter[] {
+  const resourceType = resource.resourceType;
+  if (typeof resourceType !== 'string' || !resourceStructure(resourceType)) return [];
+  let typePlans = plans[engine].get(resourceType);
+  if (!typePlans) plans[engine].set(resourceType, (typePlans = planType(resourceType, engine)));
+  const result: ExtractedParameter[] = [];
+  for (const plan of typePlans) {
+    const values = extractParameter(plan, resource, resourceType);
+    if (values.length > 0) result.push({ code: plan.code, type: plan.type, values });
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Plans
+
+function planType(resourceType: string, engine: Engine): ParameterPlan[] {
+  const result: ParameterPlan[] = [];
+  for (const [code, definition] of parametersOfType(resourceType)) {
+    if (STORE_PARAMETERS.has(code) || !definition.expression) continue;
+    const branches = branchesFor(definition.expression, resourceType).flatMap((branch): Branch[] => {
+      try {
+        return [{ evaluate: compileFhirPath(branch, resourceType, engine), typeTest: TYPE_TEST.test(branch) }];
+      } catch {
+        return []; // an expression fhirpath.js cannot parse indexes nothing rather than breaking every write
+      }
+    });
+    if (branches.length === 0) continue;
+    result.push({
+      code,
+      type: definition.type,
+      branches,
+      targets: targetsOf(definition),
+      components: definition.type === 'composite' ? componentsOf(definition, engine) : undefined,
+    });
+  }
+  return result;
+}
+
+const TYPE_TEST = /(\.is\(\s*[A-Za-z.]+\s*\)|\sis\s+[A-Za-z.]+)\s*$/;
+
+/** Top-level `|` branches of an expression (not inside parentheses, brackets or quotes). */
+export function splitUnion(expression: string): string[] {
+  const branches: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === '|' && depth === 0) {
+      branches.push(expression.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  branches.push(expression.slice(start).trim());
+  return branches.filter((branch) => branch !== '');
+}
+
+/**
+ * The branches of a (multi-base) expression that can apply to a type: those rooted at the type itself or at
+ * Resource/DomainResource, e.g. `Goal.identifier` out of `DocumentManifest.identifier | Goal.identifier | …`.
+ */
+export function branchesFor(expression: string, resourceType: string): string[] {
+  return splitUnion(expression).filter((branch) => {
+    const root = /^\(*\s*([A-Za-z]+)/.exec(branch)?.[1];
+    return root === resourceType || root === 'Resource' || root === 'DomainResource';
+  });
+}
+
+function targetsOf(definition: SearchParameterDefinition): ReadonlySet<string> | undefined {
+  return definition.type === 'reference' && definition.target && definition.target.length > 0 ? new Set(definition.target) : undefined;
+}
+
+/**
+ * STU3 definition bug: DocumentReference `relationship` lists its components as (relatesto: reference, relation:
+ * token) but gives them the expressions `code` and `target`, i.e. swapped.
+ */
+const COMPONENT_EXPRESSION_FIXES: Record<string, string[]> = {
+  'http://hl7.org/fhir/SearchParameter/DocumentReference-relationship': ['target', 'code'],
+};
+
+function componentsOf(definition: SearchParameterDefinition, engine: Engine): Component[] | undefined {
+  const fixes = definition.url ? COMPONENT_EXPRESSION_FIXES[definition.url] : undefined;
+  const components: Component[] = [];
+  for (const [i, component] of (definition.component ?? []).entries()) {
+    const componentDefinition = searchParameterByUrl(component.definition.reference);
+    if (!componentDefinition || componentDefinition.type === 'composite') return undefined;
+    components.push({
+      type: componentDefinition.type,
+      expression: fixes?.[i] ?? component.expression,
+      targets: targetsOf(componentDefinition),
+      compiled: new Map(),
+      engine,
+    });
+  }
+  return components.length > 0 ? components : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Evaluation
+
+function extractParameter(plan: ParameterPlan, resource: Json, resourceType: string): IndexValue[] {
+  const out = new Collector();
+  try {
+    for (const branch of plan.branches) {
+      for (const item of branch.evaluate(resource, resource)) {
+        if (branch.typeTest && item.value !== true) continue;
+        if (plan.components) addComposites(plan.components, item, resource, resourceType, out);
+        else mapValue(plan.type, item, resource, plan.targets, out);
+      }
+    }
+  } catch {
+    // Odd data must never fail a write: what could be mapped before the error is kept.
+  }
+  return out.values;
+}
+
+/** One composite value per combination of the component values found on the same element. */
+function addComposites(components: Component[], element: FhirValue, resource: Json, resourceType: string, out: Collector): void {
+  const base = element.value === resource ? resourceType : element.path;
+  if (base === undefined) return;
+  const partsPerComponent: IndexValue[][] = [];
+  for (const component of components) {
+    const values = new Collector();
+    let evaluate = component.compiled.get(base);
+    if (!evaluate) component.compiled.set(base, (evaluate = compileFhirPath(component.expression, base, component.engine)));
+    for (const item of evaluate(element.value as object, resource)) mapValue(component.type, item, resource, component.targets, values);
+    if (values.values.length === 0) return;
+    partsPerComponent.push(values.values);
+  }
+  let combinations: IndexValue[][] = [[]];
+  for (const parts of partsPerComponent) {
+    combinations = combinations.flatMap((prefix) => parts.map((part) => [...prefix, part]));
+  }
+  for (const parts of combinations) out.add({ kind: 'composite', parts });
+}
+
+/** De-duplicates index values by content. */
+class Collector {
+  readonly values: IndexValue[] = [];
+  private readonly seen = new Set<string>();
+
+  add(value: IndexValue): void {
+    const key = keyOf(value);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.values.push(value);
+  }
+}
+
+function keyOf(value: IndexValue): string {
+  switch (value.kind) {
+    case 'string':
+      return `s\u0000${value.exact}`;
+    case 'token':
+      return `t\u0000${value.system}\u0000${value.code}\u0000${value.text}`;
+    case 'reference':
+      return `r\u0000${value.type}\u0000${value.id}\u0000${value.url}`;
+    case 'date':
+      return `d\u0000${value.low}\u0000${value.high}`;
+    case 'number':
+      return `n\u0000${value.value}`;
+    case 'quantity':
+      return `q\u0000${value.value}\u0000${value.low}\u0000${value.high}\u0000${value.system}\u0000${value.code}\u0000${value.unit}`;
+    case 'uri':
+      return `u\u0000${value.value}`;
+    case 'composite':
+      return `c\u0000${value.parts.map(keyOf).join('\u0001')}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mapping a FHIR value to index values, by parameter type and datatype (STU3 search page)
+
+function mapValue(type: ParameterType, item: FhirValue, resource: Json, targets: ReadonlySet<string> | undefined, out: Collector): void {
+  switch (type) {
+    case 'string':
+      return mapString(item, out);
+    case 'token':
+      return mapToken(item, out);
+    case 'reference':
+      return mapReference(item, resource, targets, out);
+    case 'date':
+      return mapDate(item, out);
+    case 'number':
+      return mapNumber(item, out);
+    case 'quantity':
+      return mapQuantity(item, out);
+    case 'uri':
+      return mapUri(item, out);
+    case 'composite':
+      return; // a composite inside a composite does not occur in STU3
+  }
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const obj = (value: unknown): Json | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+const objs = (value: unknown): Json[] => (Array.isArray(value) ? value.map(obj).filter((v): v is Json => v !== undefined) : []);
+const textOf = (value: unknown): string | null => {
+  const text = str(value);
+  return text === undefined ? null : normalizeString(text) || null;
+};
+
+function addString(value: unknown, out: Collector): void {
+  const exact = str(value);
+  if (exact === undefined) return;
+  const normalized = normalizeString(exact);
+  if (normalized !== '') out.add({ kind: 'string', normalized, exact });
+}
+
+function mapString(item: FhirValue, out: Collector): void {
+  const value = obj(item.value);
+  if (!value) return addString(item.value, out);
+  switch (item.type) {
+    case 'HumanName':
+      addString(value.family, out);
+      for (const part of [...strs(value.given), ...strs(value.prefix), ...strs(value.suffix)]) addString(part, out);
+      return addString(value.text, out);
+    case 'Address':
+      for (const line of strs(value.line)) addString(line, out);
+      for (const part of [value.city, value.district, value.state, value.postalCode, value.country, value.text]) addString(part, out);
+      return;
+  }
+}
+
+function addToken(system: unknown, code: unknown, text: string | null, out: Collector): void {
+  const s = str(system) ?? null;
+  const c = str(code) ?? null;
+  if (s !== null || c !== null || text !== null) out.add({ kind: 'token', system: s, code: c, text });
+}
+
+function mapToken(item: FhirValue, out: Collector): void {
+  const value = item.value;
+  if (typeof value === 'boolean') return addToken(null, String(value), null, out);
+  if (typeof value === 'string') return addToken(null, value, null, out);
+  if (typeof value === 'number') return addToken(null, String(value), null, out);
+  const json = obj(value);
+  if (!json) return;
+  switch (item.type) {
+    case 'Coding':
+      return addToken(json.system, json.code, textOf(json.display), out);
+    case 'CodeableConcept':
+      for (const coding of objs(json.coding)) addToken(coding.system, coding.code, textOf(coding.display), out);
+      return addToken(null, null, textOf(json.text), out);
+    case 'Identifier':
+      return addToken(json.system, json.value, textOf(obj(json.type)?.text), out);
+    case 'ContactPoint':
+      if (str(json.value) === undefined) return;
+      return addToken(json.system, json.value, null, out);
+  }
+}
+
+function mapReference(item: FhirValue, resource: Json, targets: ReadonlySet<string> | undefined, out: Collector): void {
+  const value = item.value;
+  let parsed: { type: string | null; id: string | null; url: string | null } | undefined;
+  if (typeof value === 'string') parsed = parseReference(value);
+  else {
+    const json = obj(value);
+    if (!json) return;
+    if (typeof json.resourceType === 'string') {
+      // A resource in place of a reference (Bundle.entry[0].resource for `composition`).
+      parsed = { type: json.resourceType, id: str(json.id) ?? null, url: null };
+    } else {
+      const reference = str(json.reference);
+      if (reference === undefined) return; // identifier- or display-only references point nowhere we can index
+      parsed = reference.startsWith('#') ? containedReference(reference, resource) : parseReference(reference);
+    }
+  }
+  if (!parsed) return;
+  if (targets && parsed.type !== null && !targets.has(parsed.type)) return;
+  out.add({ kind: 'reference', type: parsed.type, id: parsed.id, url: parsed.url });
+}
+
+/** `#id`: a contained resource, known by its type and local URL. */
+function containedReference(reference: string, resource: Json): { type: string | null; id: null; url: string } {
+  const id = reference.slice(1);
+  const contained = objs(resource.contained).find((candidate) => candidate.id === id);
+  return { type: str(contained?.resourceType) ?? null, id: null, url: reference };
+}
+
+function mapDate(item: FhirValue, out: Collector): void {
+  const value = item.value;
+  if (typeof value === 'string') {
+    const range = parseDateRange(value);
+    if (range) out.add({ kind: 'date', low: range.start, high: range.end });
+    return;
+  }
+  const json = obj(value);
+  if (!json) return;
+  const range = item.type === 'Timing' ? timingRange(json) : item.type === 'Period' ? periodRange(json) : undefined;
+  if (range) out.add({ kind: 'date', low: range[0], high: range[1] });
+}
+
+/** [start, end) of a Period; a missing end is open. Undefined for an empty or impossible period. */
+function periodRange(period: Json): [number, number] | undefined {
+  const start = str(period.start);
+  const end = str(period.end);
+  if (start === undefined && end === undefined) return undefined;
+  const low = start === undefined ? DATE_MIN : parseDateRange(start)?.start;
+  const high = end === undefined ? DATE_MAX : parseDateRange(end)?.end;
+  return low === undefined || high === undefined ? undefined : [low, high];
+}
+
+/** A Timing's outer limits: its events and its bounds period (the repeat rules inside them do not narrow it). */
+function timingRange(timing: Json): [number, number] | undefined {
+  let low = Infinity;
+  let high = -Infinity;
+  const widen = (range: [number, number] | undefined) => {
+    if (!range) return;
+    low = Math.min(low, range[0]);
+    high = Math.max(high, range[1]);
+  };
+  for (const event of strs(timing.event)) {
+    const range = parseDateRange(event);
+    widen(range && [range.start, range.end]);
+  }
+  const bounds = obj(obj(timing.repeat)?.boundsPeriod);
+  if (bounds) widen(periodRange(bounds));
+  return low <= high ? [low, high] : undefined;
+}
+
+function mapNumber(item: FhirValue, out: Collector): void {
+  // A quantity under a number parameter (Encounter `length` is a Duration) is searched by its value.
+  const value = QUANTITY_TYPES.has(item.type) ? obj(item.value)?.value : item.value;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return;
+  out.add({ kind: 'number', value, ...numberRange(value) });
+}
+
+const QUANTITY_TYPES = new Set(['Quantity', 'SimpleQuantity', 'Age', 'Duration', 'Money', 'Distance', 'Count']);
+
+function mapQuantity(item: FhirValue, out: Collector): void {
+  const json = obj(item.value);
+  if (!json) return;
+  if (QUANTITY_TYPES.has(item.type)) {
+    const quantity = quantityOf(json);
+    if (quantity) out.add(quantity);
+  } else if (item.type === 'Range') {
+    const low = obj(json.low) && quantityOf(obj(json.low) as Json);
+    const high = obj(json.high) && quantityOf(obj(json.high) as Json);
+    const unit = low ?? high;
+    if (!unit) return;
+    out.add({
+      kind: 'quantity',
+      value: unit.value,
+      low: low ? low.low : QUANTITY_MIN,
+      high: high ? high.high : QUANTITY_MAX,
+      system: unit.system,
+      code: unit.code,
+      unit: unit.unit,
+    });
+  }
+}
+
+type QuantityValue = Extract<IndexValue, { kind: 'quantity' }>;
+
+/** A Quantity with a numeric value; its comparator opens the range on one side. */
+function quantityOf(json: Json): QuantityValue | undefined {
+  const value = json.value;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  let { low, high } = numberRange(value);
+  const comparator = json.comparator;
+  if (comparator === '<' || comparator === '<=') low = QUANTITY_MIN;
+  if (comparator === '>' || comparator === '>=') high = QUANTITY_MAX;
+  return {
+    kind: 'quantity',
+    value,
+    low,
+    high,
+    system: str(json.system) ?? null,
+    code: str(json.code) ?? null,
+    unit: str(json.unit) ?? null,
+  };
+}
+
+function mapUri(item: FhirValue, out: Collector): void {
+  const value = str(item.value);
+  if (value !== undefined) out.add({ kind: 'uri', value });
+}
