@@ -1,8 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
-import { DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
+import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
+import { openDatabase } from './storage/database';
+import { reindexAll, type ReindexProgress } from './storage/reindex';
+import { Repository } from './storage/repository';
 import { LIAISON_VERSION } from './version';
 
 /** The `liaison` command line. Each command is a thin shell over the server modules. */
@@ -33,7 +36,14 @@ export function buildCli(): Command {
       if (options.host !== DEFAULT_HOST && options.host !== 'localhost' && options.host !== '::1') {
         console.warn(`Warning: listening on ${options.host} exposes the node beyond this computer.`);
       }
-      const node = await startNode({ dataDir, host: options.host, port: options.port, uiDir: UI_DIR, logger: { level: options.logLevel } });
+      const node = await startNode({
+        dataDir,
+        host: options.host,
+        port: options.port,
+        uiDir: UI_DIR,
+        logger: { level: options.logLevel },
+        onReindex: printProgress('Search definitions changed: rebuilding the search index'),
+      });
       console.log(`Liaison ${LIAISON_VERSION} listening on ${node.url}`);
       console.log(`  FHIR API:  ${node.url}/fhir`);
       console.log(`  Web UI:    ${node.url}/`);
@@ -47,7 +57,33 @@ export function buildCli(): Command {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });
+  program
+    .command('reindex')
+    .description('rebuild the search index of every resource (the node must be stopped)')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action((options: { data: string }) => {
+      const db = openDatabase(join(resolve(options.data), DATABASE_FILE));
+      try {
+        const count = reindexAll(db, new Repository(db).searchIndex, printProgress('Rebuilding the search index'));
+        console.log(`Search index rebuilt: ${count} resources.`);
+      } finally {
+        db.close();
+      }
+    });
   return program;
+}
+
+/** A progress reporter printing at most every 5% (and at the end). */
+function printProgress(title: string): (progress: ReindexProgress) => void {
+  let lastPercent = -5;
+  return ({ done, total }) => {
+    const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+    if (lastPercent === -5) console.log(`${title}…`);
+    if (percent - lastPercent >= 5 || done === total) {
+      lastPercent = percent;
+      console.log(`  ${done}/${total} resources (${percent}%)`);
+    }
+  };
 }
 
 export async function runCli(argv: string[]): Promise<void> {

@@ -7,6 +7,7 @@ import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
+import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
 import { Repository } from './storage/repository';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -23,6 +24,8 @@ export interface NodeOptions {
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
   synchronous?: OpenDatabaseOptions['synchronous'];
+  /** Told how a search index rebuild goes, when the search definitions changed since the last start. */
+  onReindex?: (progress: ReindexProgress) => void;
 }
 
 export interface RunningNode {
@@ -41,6 +44,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
+    // Before listening: a search must never run on an index built from other definitions.
+    if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
     const app = await buildApp({
       db,
       interactions: new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex)),

@@ -191,7 +191,7 @@ export class Repository {
       );
     }
     const parents = current ? [current.version_id] : [];
-    return { stored: this.writeVersion(resourceType, id, resource, parents, 'PUT'), created: !current };
+    return { stored: this.writeVersion(resourceType, id, resource, parents, 'PUT', current?.vseq), created: !current };
   }
 
   private writeVersion(

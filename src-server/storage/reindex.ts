@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Db } from './database';
+import { INDEX_TABLES, type SearchIndex } from './search-index';
+
+/**
+ * Rebuilding the search index when what it is built from changes: the SearchParameter definitions shipped in
+ * resources/, or the extraction code (bump EXTRACTION_VERSION when it indexes differently).
+ */
+
+export const EXTRACTION_VERSION = 1;
+const FINGERPRINT_KEY = 'search_index_fingerprint';
+const BATCH = 1000;
+
+export interface ReindexProgress {
+  done: number;
+  total: number;
+}
+
+/** What the current index was built from; a different value means it must be rebuilt. */
+export function searchIndexFingerprint(): string {
+  const definitions = readFileSync(new URL('../../resources/fhir/search-parameters.json', import.meta.url));
+  return createHash('sha256').update(definitions).update(`extraction:${EXTRACTION_VERSION}`).digest('hex');
+}
+
+export function isIndexCurrent(db: Db): boolean {
+  const row = db.prepare('SELECT value FROM node_meta WHERE key = ?').get(FINGERPRINT_KEY) as { value: string } | undefined;
+  return row?.value === searchIndexFingerprint();
+}
+
+/**
+ * Drops every index row and indexes every current resource again, in batches of one transaction each. The
+ * fingerprint is recorded last: a rebuild cut short is started over on the next start.
+ */
+export function reindexAll(db: Db, index: SearchIndex, onProgress: (progress: ReindexProgress) => void = () => {}): number {
+  const total = (db.prepare('SELECT count(*) AS n FROM resources').get() as { n: number }).n;
+  db.transaction(() => {
+    for (const table of INDEX_TABLES) db.exec(`DELETE FROM ${table}`);
+  })();
+  // Walks versions in storage order and keeps the current ones: a range scan, whatever the store's size.
+  const page = db.prepare<[number, number], { vseq: number; body: string }>(
+    `SELECT v.vseq, v.body FROM resource_versions v
+     JOIN resources r ON r.resource_type = v.resource_type AND r.resource_id = v.resource_id AND r.vseq = v.vseq
+     WHERE v.vseq > ? ORDER BY v.vseq LIMIT ?`,
+  );
+  const indexBatch = db.transaction((rows: Array<{ vseq: number; body: string }>) => {
+    for (const row of rows) index.write(row.vseq, JSON.parse(row.body) as Record<string, unknown>);
+  });
+  let done = 0;
+  let after = 0;
+  for (;;) {
+    const rows = page.all(after, BATCH);
+    if (rows.length === 0) break;
+    indexBatch(rows);
+    done += rows.length;
+    after = rows[rows.length - 1].vseq;
+    onProgress({ done, total });
+  }
+  db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+    FINGERPRINT_KEY,
+    searchIndexFingerprint(),
+  );
+  return done;
+}
