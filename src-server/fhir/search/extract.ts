@@ -1,8 +1,8 @@
 /**
  * Search index extraction: for a resource, the values of every standard STU3 search parameter of its type, in the
- * form the index tables store. Runs inside every write transaction, so the per-type plans (union branches filtered
- * to the type and compiled once) are cached and the mapping works on plain JSON without further allocation of
- * FHIRPath nodes.
+ * form the index tables store. It runs inside every write transaction, so each type's plan (the union branches of
+ * each definition that apply to the type, compiled once) is cached, and values are mapped from plain JSON by the
+ * FHIR datatype of the element, following the STU3 search page.
  */
 import { parseDateRange } from './dates';
 import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
@@ -43,12 +43,22 @@ interface Branch {
 }
 
 interface Component {
+  /** Identifies the component's values on an element: several composites share components (`code`). */
+  key: string;
   type: ParameterType;
-  expression: string;
+  branches: string[];
   targets: ReadonlySet<string> | undefined;
   /** Compiled per base path of the composite's elements. */
-  compiled: Map<string, FhirPathEvaluator>;
+  compiled: Map<string, FhirPathEvaluator[]>;
   engine: Engine;
+}
+
+/** One resource being extracted. */
+interface Extraction {
+  resource: Json;
+  resourceType: string;
+  /** Component values per element and component key, computed once for all the composites using them. */
+  componentValues: Map<unknown, Map<string, Collector>>;
 }
 
 interface ParameterPlan {
@@ -82,9 +92,10 @@ export function extractSearchValuesUsing(engine: Engine, resource: Record<string
   if (typeof resourceType !== 'string' || !resourceStructure(resourceType)) return [];
   let typePlans = plans[engine].get(resourceType);
   if (!typePlans) plans[engine].set(resourceType, (typePlans = planType(resourceType, engine)));
+  const extraction: Extraction = { resource, resourceType, componentValues: new Map() };
   const result: ExtractedParameter[] = [];
   for (const plan of typePlans) {
-    const values = extractParameter(plan, resource, resourceType);
+    const values = extractParameter(plan, extraction);
     if (values.length > 0) result.push({ code: plan.code, type: plan.type, values });
   }
   return result;
@@ -96,25 +107,29 @@ export function extractSearchValuesUsing(engine: Engine, resource: Record<string
 function planType(resourceType: string, engine: Engine): ParameterPlan[] {
   const result: ParameterPlan[] = [];
   for (const [code, definition] of parametersOfType(resourceType)) {
-    if (STORE_PARAMETERS.has(code) || !definition.expression) continue;
-    const branches = branchesFor(definition.expression, resourceType).flatMap((branch): Branch[] => {
+    const expression = (definition.url && EXPRESSION_FIXES[definition.url]) || definition.expression;
+    if (STORE_PARAMETERS.has(code) || !expression) continue;
+    const branches = branchesFor(expression, resourceType).flatMap((branch): Branch[] => {
       try {
         return [{ evaluate: compileFhirPath(branch, resourceType, engine), typeTest: TYPE_TEST.test(branch) }];
       } catch {
         return []; // an expression fhirpath.js cannot parse indexes nothing rather than breaking every write
       }
     });
-    if (branches.length === 0) continue;
-    result.push({
-      code,
-      type: definition.type,
-      branches,
-      targets: targetsOf(definition),
-      components: definition.type === 'composite' ? componentsOf(definition, engine) : undefined,
-    });
+    const components = definition.type === 'composite' ? componentsOf(definition, engine) : undefined;
+    if (branches.length === 0 || (definition.type === 'composite' && !components)) continue;
+    result.push({ code, type: definition.type, branches, targets: targetsOf(definition), components });
   }
   return result;
 }
+
+/**
+ * STU3 definition bugs, fixed as R4 fixed them: `Patient.deceased.exists()` makes `deceasedBoolean: false` a
+ * deceased patient.
+ */
+const EXPRESSION_FIXES: Record<string, string> = {
+  'http://hl7.org/fhir/SearchParameter/Patient-deceased': 'Patient.deceased.exists() and Patient.deceased != false',
+};
 
 const TYPE_TEST = /(\.is\(\s*[A-Za-z.]+\s*\)|\sis\s+[A-Za-z.]+)\s*$/;
 
@@ -152,8 +167,18 @@ export function branchesFor(expression: string, resourceType: string): string[] 
   });
 }
 
+/**
+ * STU3's shared `patient` parameter targets Patient and Group because some of its bases' subjects may be Groups;
+ * its meaning is "the subject, if a patient", which R4 spells `subject.where(resolve() is Patient)`.
+ */
+const TARGET_FIXES: Record<string, string[]> = {
+  'http://hl7.org/fhir/SearchParameter/clinical-patient': ['Patient'],
+};
+
 function targetsOf(definition: SearchParameterDefinition): ReadonlySet<string> | undefined {
-  return definition.type === 'reference' && definition.target && definition.target.length > 0 ? new Set(definition.target) : undefined;
+  if (definition.type !== 'reference') return undefined;
+  const targets = (definition.url && TARGET_FIXES[definition.url]) || definition.target;
+  return targets && targets.length > 0 ? new Set(targets) : undefined;
 }
 
 /**
@@ -170,9 +195,11 @@ function componentsOf(definition: SearchParameterDefinition, engine: Engine): Co
   for (const [i, component] of (definition.component ?? []).entries()) {
     const componentDefinition = searchParameterByUrl(component.definition.reference);
     if (!componentDefinition || componentDefinition.type === 'composite') return undefined;
+    const expression = fixes?.[i] ?? component.expression;
     components.push({
+      key: `${component.definition.reference} ${expression}`,
       type: componentDefinition.type,
-      expression: fixes?.[i] ?? component.expression,
+      branches: splitUnion(expression),
       targets: targetsOf(componentDefinition),
       compiled: new Map(),
       engine,
@@ -184,13 +211,14 @@ function componentsOf(definition: SearchParameterDefinition, engine: Engine): Co
 // ---------------------------------------------------------------------------------------------------------------
 // Evaluation
 
-function extractParameter(plan: ParameterPlan, resource: Json, resourceType: string): IndexValue[] {
+function extractParameter(plan: ParameterPlan, extraction: Extraction): IndexValue[] {
+  const { resource } = extraction;
   const out = new Collector();
   try {
     for (const branch of plan.branches) {
       for (const item of branch.evaluate(resource, resource)) {
         if (branch.typeTest && item.value !== true) continue;
-        if (plan.components) addComposites(plan.components, item, resource, resourceType, out);
+        if (plan.components) addComposites(plan.components, item, extraction, out);
         else mapValue(plan.type, item, resource, plan.targets, out);
       }
     }
@@ -201,35 +229,62 @@ function extractParameter(plan: ParameterPlan, resource: Json, resourceType: str
 }
 
 /** One composite value per combination of the component values found on the same element. */
-function addComposites(components: Component[], element: FhirValue, resource: Json, resourceType: string, out: Collector): void {
-  const base = element.value === resource ? resourceType : element.path;
-  if (base === undefined) return;
-  const partsPerComponent: IndexValue[][] = [];
+function addComposites(components: Component[], element: FhirValue, extraction: Extraction, out: Collector): void {
+  let combinations: Array<{ parts: IndexValue[]; key: string }> = [{ parts: [], key: 'c' }];
   for (const component of components) {
-    const values = new Collector();
-    let evaluate = component.compiled.get(base);
-    if (!evaluate) component.compiled.set(base, (evaluate = compileFhirPath(component.expression, base, component.engine)));
-    for (const item of evaluate(element.value as object, resource)) mapValue(component.type, item, resource, component.targets, values);
+    const values = componentValues(component, element, extraction);
     if (values.values.length === 0) return;
-    partsPerComponent.push(values.values);
+    combinations = combinations.flatMap(({ parts, key }) =>
+      values.values.map((part, i) => ({ parts: [...parts, part], key: `${key}\u0001${values.keys[i]}` })),
+    );
   }
-  let combinations: IndexValue[][] = [[]];
-  for (const parts of partsPerComponent) {
-    combinations = combinations.flatMap((prefix) => parts.map((part) => [...prefix, part]));
+  for (const { parts, key } of combinations) out.addKeyed({ kind: 'composite', parts }, key);
+}
+
+function componentValues(component: Component, element: FhirValue, extraction: Extraction): Collector {
+  const { resource } = extraction;
+  let memo = extraction.componentValues.get(element.value);
+  if (!memo) extraction.componentValues.set(element.value, (memo = new Map()));
+  const known = memo.get(component.key);
+  if (known) return known;
+  const base = element.value === resource ? extraction.resourceType : element.path;
+  const values = new Collector();
+  if (base !== undefined) {
+    let evaluators = component.compiled.get(base);
+    if (!evaluators) {
+      evaluators = component.branches.flatMap((branch) => {
+        try {
+          return [compileFhirPath(branch, base, component.engine)];
+        } catch {
+          return [];
+        }
+      });
+      component.compiled.set(base, evaluators);
+    }
+    for (const evaluate of evaluators) {
+      for (const item of evaluate(element.value as object, resource)) mapValue(component.type, item, resource, component.targets, values);
+    }
   }
-  for (const parts of combinations) out.add({ kind: 'composite', parts });
+  memo.set(component.key, values);
+  return values;
 }
 
 /** De-duplicates index values by content. */
 class Collector {
   readonly values: IndexValue[] = [];
+  /** keyOf(values[i]), kept for the composites built from these values. */
+  readonly keys: string[] = [];
   private readonly seen = new Set<string>();
 
   add(value: IndexValue): void {
-    const key = keyOf(value);
+    this.addKeyed(value, keyOf(value));
+  }
+
+  addKeyed(value: IndexValue, key: string): void {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.values.push(value);
+    this.keys.push(key);
   }
 }
 
@@ -250,7 +305,7 @@ function keyOf(value: IndexValue): string {
     case 'uri':
       return `u\u0000${value.value}`;
     case 'composite':
-      return `c\u0000${value.parts.map(keyOf).join('\u0001')}`;
+      return `c${value.parts.map((part) => `\u0001${keyOf(part)}`).join('')}`;
   }
 }
 
@@ -283,9 +338,17 @@ const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter(
 const obj = (value: unknown): Json | undefined =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 const objs = (value: unknown): Json[] => (Array.isArray(value) ? value.map(obj).filter((v): v is Json => v !== undefined) : []);
+/** Normalised display texts, which repeat across parameters and resources (bounded: cleared when full). */
+const normalizedTexts = new Map<string, string | null>();
 const textOf = (value: unknown): string | null => {
   const text = str(value);
-  return text === undefined ? null : normalizeString(text) || null;
+  if (text === undefined) return null;
+  let normalized = normalizedTexts.get(text);
+  if (normalized === undefined) {
+    if (normalizedTexts.size >= 10_000) normalizedTexts.clear();
+    normalizedTexts.set(text, (normalized = normalizeString(text) || null));
+  }
+  return normalized;
 };
 
 function addString(value: unknown, out: Collector): void {
@@ -407,35 +470,35 @@ function timingRange(timing: Json): [number, number] | undefined {
 }
 
 function mapNumber(item: FhirValue, out: Collector): void {
-  // A quantity under a number parameter (Encounter `length` is a Duration) is searched by its value.
-  const value = QUANTITY_TYPES.has(item.type) ? obj(item.value)?.value : item.value;
-  if (typeof value !== 'number' || !Number.isFinite(value)) return;
-  out.add({ kind: 'number', value, ...numberRange(value) });
+  if (typeof item.value === 'number') {
+    if (Number.isFinite(item.value)) out.add({ kind: 'number', value: item.value, ...numberRange(item.value) });
+    return;
+  }
+  // Quantities under a number parameter (Encounter `length` is a Duration, RiskAssessment `probability` may be
+  // a Range) are searched by their numbers.
+  const json = obj(item.value);
+  const quantity = json && (QUANTITY_TYPES.has(item.type) ? quantityOf(json) : item.type === 'Range' ? rangeOf(json) : undefined);
+  if (quantity) out.add({ kind: 'number', value: quantity.value, low: quantity.low, high: quantity.high });
 }
 
 const QUANTITY_TYPES = new Set(['Quantity', 'SimpleQuantity', 'Age', 'Duration', 'Money', 'Distance', 'Count']);
 
 function mapQuantity(item: FhirValue, out: Collector): void {
   const json = obj(item.value);
-  if (!json) return;
-  if (QUANTITY_TYPES.has(item.type)) {
-    const quantity = quantityOf(json);
-    if (quantity) out.add(quantity);
-  } else if (item.type === 'Range') {
-    const low = obj(json.low) && quantityOf(obj(json.low) as Json);
-    const high = obj(json.high) && quantityOf(obj(json.high) as Json);
-    const unit = low ?? high;
-    if (!unit) return;
-    out.add({
-      kind: 'quantity',
-      value: unit.value,
-      low: low ? low.low : QUANTITY_MIN,
-      high: high ? high.high : QUANTITY_MAX,
-      system: unit.system,
-      code: unit.code,
-      unit: unit.unit,
-    });
-  }
+  const quantity = json && (QUANTITY_TYPES.has(item.type) ? quantityOf(json) : item.type === 'Range' ? rangeOf(json) : undefined);
+  if (quantity) out.add(quantity);
+}
+
+/**
+ * A Range as one quantity spanning [low, high) (a missing end is open); its value, unit and system are those of
+ * the low end, or of the high end when there is no low.
+ */
+function rangeOf(json: Json): QuantityValue | undefined {
+  const low = obj(json.low) && quantityOf(obj(json.low) as Json);
+  const high = obj(json.high) && quantityOf(obj(json.high) as Json);
+  const reference = low ?? high;
+  if (!reference) return undefined;
+  return { ...reference, low: low ? low.low : QUANTITY_MIN, high: high ? high.high : QUANTITY_MAX };
 }
 
 type QuantityValue = Extract<IndexValue, { kind: 'quantity' }>;

@@ -4,7 +4,7 @@
  * Two engines give the same results: fhirpath.js with the STU3 model (any expression; its `resolve()` replaced by
  * one that never fetches), and a walker over the STU3 structure model for the plain paths that make up almost all
  * search parameters (`Patient.name`, `Observation.value.as(Quantity)`, `Patient.telecom.where(system='email')`),
- * about ten times faster because it builds no FHIRPath nodes. The walker is used only for what it fully
+ * several times faster because it builds no FHIRPath nodes. The walker is used only for what it fully
  * understands; tests check both engines agree on every branch of every parameter over the official examples.
  */
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
@@ -113,13 +113,13 @@ export type Engine = 'auto' | 'fhirpath.js';
  * on odd data yield no values.
  */
 export function compileFhirPath(expression: string, base: string, engine: Engine = 'auto'): FhirPathEvaluator {
-  const rewritten = fhirTypeNames(expression);
+  const rewritten = stu3SearchExpression(expression);
   return (engine === 'auto' ? compileWalker(rewritten, base) : undefined) ?? compileWithFhirpathJs(rewritten, base);
 }
 
 /** True when 'auto' evaluates this expression with the walker. */
 export function walkerHandles(expression: string, base: string): boolean {
-  return compileWalker(fhirTypeNames(expression), base) !== undefined;
+  return compileWalker(stu3SearchExpression(expression), base) !== undefined;
 }
 
 const SYSTEM_CASE_FHIR_PRIMITIVES: Record<string, string> = {
@@ -134,15 +134,19 @@ const SYSTEM_CASE_FHIR_PRIMITIVES: Record<string, string> = {
 };
 
 /**
- * The STU3 definitions write FHIR primitive types capitalised (`Patient.deceased.as(DateTime)`,
- * `ConceptMap.source.as(Uri)`); fhirpath.js reads those as System types, which a FHIR `dateTime` is not, and finds
- * nothing. Type tests name the FHIR type instead.
+ * STU3 search expressions in today's FHIRPath, as fhirpath.js reads it:
+ * - they use `as(T)` as a filter over collections (`Medication.ingredient.item.as(CodeableConcept)` on several
+ *   ingredients), where FHIRPath 1.0+ requires a singleton and fhirpath.js throws: `ofType(T)` is that filter;
+ * - they write FHIR primitive types capitalised (`Patient.deceased.as(DateTime)`, `ConceptMap.source.as(Uri)`),
+ *   which fhirpath.js reads as System types that a FHIR `dateTime` is not: type tests name the FHIR type instead.
  */
-export function fhirTypeNames(expression: string): string {
-  return expression.replace(
-    /\b(as|is|ofType)(\(\s*|\s+)(Boolean|String|Date|DateTime|Time|Decimal|Integer|Uri)\b(?!\.)/g,
-    (_match, operator: string, separator: string, type: string) => `${operator}${separator}${SYSTEM_CASE_FHIR_PRIMITIVES[type]}`,
-  );
+export function stu3SearchExpression(expression: string): string {
+  return expression
+    .replace(/\.as\(/g, '.ofType(')
+    .replace(
+      /\b(as|is|ofType)(\(\s*|\s+)(Boolean|String|Date|DateTime|Time|Decimal|Integer|Uri)\b/g,
+      (_match, operator: string, separator: string, type: string) => `${operator}${separator}${SYSTEM_CASE_FHIR_PRIMITIVES[type]}`,
+    );
 }
 
 function compileWithFhirpathJs(expression: string, base: string): FhirPathEvaluator {
@@ -164,11 +168,11 @@ function compileWithFhirpathJs(expression: string, base: string): FhirPathEvalua
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The walker: `Root.a.b`, `.as(Type)` and `.where(child = 'literal')` steps over the structure model.
+// The walker: `Root.a.b`, `.ofType(Type)` and `.where(child = 'literal')` steps over the structure model.
 
 type Step = { name: string } | { as: string } | { where: string; equals: string };
 
-const STEP = /^(?:as\(\s*([A-Za-z]+)\s*\)|where\(\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*'([^'\\]*)'\s*\)|([A-Za-z][A-Za-z0-9]*))(?:\.|$)/;
+const STEP = /^(?:ofType\(\s*([A-Za-z]+)\s*\)|where\(\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*'([^'\\]*)'\s*\)|([A-Za-z][A-Za-z0-9]*))(?:\.|$)/;
 
 function parseSteps(expression: string): Step[] | undefined {
   const steps: Step[] = [];
@@ -212,7 +216,6 @@ function variantsOf(structure: Structure, name: string): Variant[] {
 }
 
 type Operation = { get: Variant[] } | { where: string; equals: string };
-
 
 function compileWalker(expression: string, base: string): FhirPathEvaluator | undefined {
   const steps = parseSteps(expression);

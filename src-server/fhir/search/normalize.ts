@@ -10,10 +10,13 @@ export const DATE_MAX = 8.64e15;
 
 const COMBINING_MARKS = /\p{M}+/gu;
 const WHITESPACE = /\s+/g;
+const PLAIN_ASCII = /^[\x00-\x7f]*$/;
 
 /** String search form: lower case, accents removed, whitespace collapsed and trimmed ("  Hélène\tDUPONT" → "helene dupont"). */
 export function normalizeString(value: string): string {
-  return value.normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase().replace(WHITESPACE, ' ').trim();
+  // Plain ASCII (most codes and displays) has no accents to strip: skip the costly NFD pass.
+  const folded = PLAIN_ASCII.test(value) ? value : value.normalize('NFD').replace(COMBINING_MARKS, '');
+  return folded.toLowerCase().replace(WHITESPACE, ' ').trim();
 }
 
 /**
