@@ -64,7 +64,9 @@ export function buildCli(): Command {
     .action((options: { data: string }) => {
       const db = openDatabase(join(resolve(options.data), DATABASE_FILE));
       try {
-        const count = reindexAll(db, new Repository(db).searchIndex, printProgress('Rebuilding the search index'));
+        const repository = new Repository(db);
+        repository.loadCustomParameters();
+        const count = reindexAll(db, repository.searchIndex, printProgress('Rebuilding the search index'));
         console.log(`Search index rebuilt: ${count} resources.`);
       } finally {
         db.close();

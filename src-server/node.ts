@@ -44,6 +44,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
+    repository.loadCustomParameters();
     // Before listening: a search must never run on an index built from other definitions.
     if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
     const app = await buildApp({

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { customParameters } from '../fhir/search/parameters';
 import type { Db } from './database';
 import { INDEX_TABLES, type SearchIndex } from './search-index';
 
 /**
  * Rebuilding the search index when what it is built from changes: the SearchParameter definitions shipped in
- * resources/, or the extraction code (bump EXTRACTION_VERSION when it indexes differently).
+ * resources/, the custom ones in force, or the extraction code (bump EXTRACTION_VERSION when it indexes differently).
  */
 
 export const EXTRACTION_VERSION = 1;
@@ -17,15 +18,28 @@ export interface ReindexProgress {
   total: number;
 }
 
-/** What the current index was built from; a different value means it must be rebuilt. */
+let officialDefinitions: Buffer | undefined;
+
+/** What an index built now is built from; a different recorded value means the index must be rebuilt. */
 export function searchIndexFingerprint(): string {
-  const definitions = readFileSync(new URL('../../resources/fhir/search-parameters.json', import.meta.url));
-  return createHash('sha256').update(definitions).update(`extraction:${EXTRACTION_VERSION}`).digest('hex');
+  officialDefinitions ??= readFileSync(new URL('../../resources/fhir/search-parameters.json', import.meta.url));
+  return createHash('sha256')
+    .update(officialDefinitions)
+    .update(`extraction:${EXTRACTION_VERSION}`)
+    .update(JSON.stringify(customParameters()))
+    .digest('hex');
 }
 
 export function isIndexCurrent(db: Db): boolean {
   const row = db.prepare('SELECT value FROM node_meta WHERE key = ?').get(FINGERPRINT_KEY) as { value: string } | undefined;
   return row?.value === searchIndexFingerprint();
+}
+
+export function recordIndexFingerprint(db: Db): void {
+  db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+    FINGERPRINT_KEY,
+    searchIndexFingerprint(),
+  );
 }
 
 /**
@@ -56,9 +70,20 @@ export function reindexAll(db: Db, index: SearchIndex, onProgress: (progress: Re
     after = rows[rows.length - 1].vseq;
     onProgress({ done, total });
   }
-  db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
-    FINGERPRINT_KEY,
-    searchIndexFingerprint(),
-  );
+  recordIndexFingerprint(db);
   return done;
+}
+
+/**
+ * Indexes again the resources of some types, in the caller's transaction: what a change of custom parameters
+ * needs (their base types only).
+ */
+export function reindexTypes(db: Db, index: SearchIndex, types: Iterable<string>): void {
+  const rows = db.prepare<[string], { vseq: number; body: string }>(
+    'SELECT r.vseq, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.resource_type = ?',
+  );
+  for (const type of types) {
+    for (const row of rows.all(type)) index.write(row.vseq, JSON.parse(row.body) as Record<string, unknown>, row.vseq);
+  }
+  recordIndexFingerprint(db);
 }

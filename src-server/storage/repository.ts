@@ -3,6 +3,9 @@ import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/out
 import { isResourceType } from '../fhir/validation/model';
 import { validateResource } from '../fhir/validation/validate';
 import { readNodeId, type Db } from './database';
+import { customParameters, setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
+import { checkCustomParameter, readCustomParameters } from './custom-parameters';
+import { reindexTypes } from './reindex';
 import { SearchIndex } from './search-index';
 
 /** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
@@ -121,7 +124,19 @@ export class Repository {
 
   /** Runs `work` in one SQLite transaction: every write inside commits together or not at all. */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    const definitionsBefore = customParameters();
+    try {
+      return this.db.transaction(work)();
+    } catch (error) {
+      // A custom SearchParameter written in the rolled-back work must not stay in force.
+      if (customParameters() !== definitionsBefore) setCustomParameters(readCustomParameters(this.db));
+      throw error;
+    }
+  }
+
+  /** Puts the store's custom SearchParameters in force (at start; writes keep them current afterwards). */
+  loadCustomParameters(): void {
+    setCustomParameters(readCustomParameters(this.db));
   }
 
   /** Versions in change-log order, newest first. */
@@ -180,6 +195,32 @@ export class Repository {
     return Object.fromEntries(this.statements.counts.all().map((row) => [row.resource_type, row.total]));
   }
 
+  /**
+   * After a SearchParameter write, inside its transaction: the custom definitions in force follow the store, and
+   * the resources of every base type whose parameters changed are indexed again.
+   */
+  private applyCustomParameters(): void {
+    const before = customParameters();
+    const after = readCustomParameters(this.db);
+    const key = (definition: SearchParameterDefinition) => JSON.stringify(definition);
+    const kept = new Set(before.map(key));
+    const changed = [...before.filter((definition) => !after.some((other) => key(other) === key(definition))), ...after.filter((definition) => !kept.has(key(definition)))];
+    if (changed.length === 0) return;
+    const bases = new Set(changed.flatMap((definition) => definition.base));
+    const types = bases.has('Resource') || bases.has('DomainResource') ? this.storedTypes() : [...bases];
+    setCustomParameters(after);
+    try {
+      reindexTypes(this.db, this.searchIndex, types);
+    } catch (error) {
+      setCustomParameters(before);
+      throw error;
+    }
+  }
+
+  private storedTypes(): string[] {
+    return (this.db.prepare('SELECT DISTINCT resource_type FROM resources').all() as Array<{ resource_type: string }>).map((row) => row.resource_type);
+  }
+
   /** The body of update(), inside its transaction. */
   private updateVersion(resourceType: string, id: string, resource: JsonObject, ifMatch: string | undefined): WriteResult {
     const current = this.statements.currentVersionId.get(resourceType, id);
@@ -203,6 +244,7 @@ export class Repository {
     replacedVseq?: number,
   ): StoredResource {
     checkResource(resourceType, resource);
+    if (resourceType === 'SearchParameter') checkCustomParameter(resource);
     const versionId = uuidv7();
     const lastUpdated = new Date().toISOString();
     const { resourceType: _type, id: _id, meta, ...rest } = resource;
@@ -226,6 +268,7 @@ export class Repository {
     this.statements.upsertCurrent.run(resourceType, id, lastInsertRowid, lastUpdated);
     this.statements.appendChange.run(lastInsertRowid, resourceType);
     this.searchIndex.write(Number(lastInsertRowid), stored, replacedVseq);
+    if (resourceType === 'SearchParameter') this.applyCustomParameters();
     return { resourceType, id, versionId, lastUpdated, json };
   }
 }

@@ -3,7 +3,8 @@ import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
 import { parseDateRange, type DateRange } from './dates';
 import type { IndexValue } from './extract';
-import { normalizeString as normalize } from './normalize';
+import { normalizeString as normalize, parseReference } from './normalize';
+import { searchParameterByUrl } from './parameters';
 import { splitList, unescape, type Filter, type ParameterType } from './parse';
 
 /**
@@ -95,7 +96,7 @@ export class ConditionBuilder {
       case 'string':
         return stringMatch(modifier, unescape(raw));
       case 'token':
-        return tokenMatch(modifier, raw);
+        return tokenMatch(modifier, raw, name);
       case 'reference':
         return this.referenceMatch(modifier, unescape(raw), name);
       case 'date':
@@ -112,17 +113,18 @@ export class ConditionBuilder {
   }
 
   private referenceMatch(modifier: string | undefined, value: string, name: string): Clause {
-    const local = value.startsWith(`${this.base}/`) ? value.slice(this.base.length + 1) : value;
-    const withoutVersion = local.replace(/\/_history\/[^/]+$/, '');
-    if (/^[a-z][a-z0-9+.-]*:/i.test(withoutVersion)) return { sql: 'url = ?', values: [withoutVersion] };
-    const parts = withoutVersion.split('/');
-    if (parts.length === 1 && parts[0] !== '') {
-      return modifier ? { sql: 'target_type = ? AND target_id = ?', values: [modifier, parts[0]] } : { sql: 'target_id = ?', values: [parts[0]] };
+    const reference = readReference(value, this.base, name);
+    const local = localReference(this.base);
+    switch (reference.kind) {
+      case 'local':
+        if (modifier && modifier !== reference.type) throw badRequest(`'${value}' is not a ${modifier} reference`, name);
+        return { sql: `target_type = ? AND target_id = ? AND ${local.sql}`, values: [reference.type, reference.id, ...local.values] };
+      case 'id':
+        if (modifier) return { sql: `target_type = ? AND target_id = ? AND ${local.sql}`, values: [modifier, reference.id, ...local.values] };
+        return { sql: `(target_id = ? AND ${local.sql}) OR url = ?`, values: [reference.id, ...local.values, reference.id] };
+      case 'url':
+        return modifier ? { sql: 'url = ? AND target_type = ?', values: [reference.url, modifier] } : { sql: 'url = ?', values: [reference.url] };
     }
-    if (parts.length === 2 && parts[0] && parts[1] && (!modifier || modifier === parts[0])) {
-      return { sql: 'target_type = ? AND target_id = ?', values: [parts[0], parts[1]] };
-    }
-    throw badRequest(`'${value}' is not a reference (id, Type/id or URL)`, name);
   }
 
   private lastUpdated(values: string[], modifier: string | undefined, target: Target): Clause {
@@ -142,12 +144,13 @@ export class ConditionBuilder {
   /** `ref.param=value`: resources whose reference points at a resource of a target type matching the inner filter. */
   private chain(resourceType: string, filter: Extract<Filter, { kind: 'chain' }>, target: Target): Clause {
     const pid = this.index.paramId(resourceType, filter.code);
+    const local = localReference(this.base);
     const branches = filter.targetTypes.map((type, index) => {
       const alias = this.alias();
       const inner = this.filter(type, filter.inner[index], { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
       return {
-        sql: `(target_type = ? AND target_id IN (SELECT ${alias}.resource_id FROM resources ${alias} WHERE ${alias}.resource_type = ? AND ${inner.sql}))`,
-        values: [type, type, ...inner.values],
+        sql: `(target_type = ? AND ${local.sql} AND target_id IN (SELECT ${alias}.resource_id FROM resources ${alias} WHERE ${alias}.resource_type = ? AND ${inner.sql}))`,
+        values: [type, ...local.values, type, ...inner.values],
       };
     });
     const any = join(branches, ' OR ');
@@ -159,31 +162,86 @@ export class ConditionBuilder {
     const pid = this.index.paramId(filter.sourceType, filter.code);
     const alias = this.alias();
     const inner = this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+    const local = localReference(this.base, 'ref');
     return {
       sql:
         `${target.id} IN (SELECT ref.target_id FROM idx_reference ref JOIN resources ${alias} ON ${alias}.vseq = ref.vseq ` +
-        `WHERE ref.pid = ? AND ref.target_type = ? AND ${alias}.resource_type = ? AND ${inner.sql})`,
-      values: [pid, resourceType, filter.sourceType, ...inner.values],
+        `WHERE ref.pid = ? AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
+      values: [pid, resourceType, ...local.values, filter.sourceType, ...inner.values],
     };
   }
 
   /**
-   * `first$second[$third]`: candidates come from the first component's key, then every component is checked in
-   * memory against the stored parts (composites are few and their first component is selective).
+   * `first$second[$third]`: candidates come from the first component's key when it can be named exactly (a code, a
+   * reference, a URI), else from every value of the parameter; then every component is checked in memory against
+   * the stored parts.
    */
   private composite(pid: number, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
-    const rows = this.db.prepare<[number, string], { vseq: number; parts: string }>('SELECT vseq, parts FROM idx_composite WHERE pid = ? AND first_key = ?');
+    const types = (filter.definition.component ?? []).map((component) => searchParameterByUrl(component.definition.reference)?.type);
+    const keyed = this.db.prepare<[number, string], { vseq: number; parts: string }>('SELECT vseq, parts FROM idx_composite WHERE pid = ? AND first_key = ?');
+    const all = this.db.prepare<[number], { vseq: number; parts: string }>('SELECT vseq, parts FROM idx_composite WHERE pid = ?');
     const vseqs = new Set<number>();
     for (const raw of filter.values) {
       const components = splitList(raw, '$');
-      const firstKey = compositeQueryKey(components[0]);
-      for (const row of rows.all(pid, firstKey)) {
+      if (components.length !== types.length) throw badRequest(`'${raw}' must have ${types.length} components separated by '$'`, filter.name);
+      const key = this.compositeQueryKey(types[0], components[0], filter.name);
+      for (const row of key === undefined ? all.all(pid) : keyed.all(pid, key)) {
         const parts = JSON.parse(row.parts) as IndexValue[];
-        if (components.length === parts.length && components.every((component, index) => partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
+        if (parts.length === components.length && components.every((component, index) => this.partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
       }
     }
-    if (vseqs.size === 0) return { sql: '0', values: [] };
-    return { sql: `${target.vseq} IN (${[...vseqs].map(() => '?').join(', ')})`, values: [...vseqs] };
+    // One bound JSON array rather than a parameter per match: there may be more matches than SQLite takes parameters.
+    return { sql: `${target.vseq} IN (SELECT value FROM json_each(?))`, values: [JSON.stringify([...vseqs])] };
+  }
+
+  /** The `first_key` (see SearchIndex.compositeKey) that a first component names exactly, if any. */
+  private compositeQueryKey(type: ParameterType | undefined, component: string, name: string): string | undefined {
+    switch (type) {
+      case 'token': {
+        const parts = splitList(component, '|');
+        return unescape(parts[parts.length - 1]) || undefined;
+      }
+      case 'reference': {
+        const reference = readReference(unescape(component), this.base, name);
+        return reference.kind === 'url' ? (parseReference(reference.url)?.id ?? reference.url) : reference.id;
+      }
+      case 'uri':
+        return unescape(component);
+      default:
+        return undefined;
+    }
+  }
+
+  /** Whether a stored composite part satisfies one component of the query, by the part's kind. */
+  private partMatches(part: IndexValue, component: string, name: string): boolean {
+    switch (part.kind) {
+      case 'token': {
+        const pieces = splitList(component, '|').map(unescape);
+        if (pieces.length === 1) return part.code === pieces[0];
+        return (pieces[0] === '' ? part.system === null : part.system === pieces[0]) && (pieces[1] === '' || part.code === pieces[1]);
+      }
+      case 'reference': {
+        const reference = readReference(unescape(component), this.base, name);
+        const local = part.url === null || part.url === `${this.base}/${part.type}/${part.id}`;
+        if (reference.kind === 'local') return local && part.type === reference.type && part.id === reference.id;
+        if (reference.kind === 'id') return (local && part.id === reference.id) || part.url === reference.id;
+        return part.url === reference.url;
+      }
+      case 'string':
+        return part.normalized.startsWith(normalize(unescape(component)));
+      case 'uri':
+        return part.value === unescape(component);
+      case 'date':
+        return testHolds(parseDate(component, name), { low: part.low, high: part.high, value: part.low });
+      case 'number':
+      case 'quantity': {
+        const { test, system, code } = parseNumber(component, name, part.kind);
+        if (part.kind === 'quantity' && ((system && part.system !== system) || (code && part.code !== code && part.unit !== code))) return false;
+        return testHolds(test, part);
+      }
+      case 'composite':
+        return false;
+    }
   }
 
   private alias(): string {
@@ -191,14 +249,40 @@ export class ConditionBuilder {
   }
 }
 
+/** A searched reference, read as the index reads stored ones (parseReference). */
+type ReferenceQuery =
+  /** `Type/id`, relative or on this node's base. */
+  | { kind: 'local'; type: string; id: string }
+  /** A bare id: a local resource of any type, or a relative reference so written (`test.html`). */
+  | { kind: 'id'; id: string }
+  /** Anything else (another server's URL, `urn:…`, a relative path that is not Type/id): matched as written. */
+  | { kind: 'url'; url: string };
+
+function readReference(value: string, base: string, name: string): ReferenceQuery {
+  const parsed = parseReference(value.startsWith(`${base}/`) ? value.slice(base.length + 1) : value);
+  if (!parsed) throw badRequest(`'${value}' is not a reference (id, Type/id or URL)`, name);
+  if (parsed.url === null) return { kind: 'local', type: parsed.type!, id: parsed.id! };
+  if (!parsed.url.includes('/') && !/^[a-z][a-z0-9+.-]*:/i.test(parsed.url)) return { kind: 'id', id: parsed.url };
+  return { kind: 'url', url: parsed.url };
+}
+
+/**
+ * Index rows (of `alias`, if given) of references that point at this node: relative ones, or absolute ones on its
+ * base. `Patient/1` on another server is not the local Patient/1.
+ */
+export function localReference(base: string, alias?: string): Clause {
+  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  return { sql: `(${column('url')} = '' OR ${column('url')} = ? || '/' || ${column('target_type')} || '/' || ${column('target_id')})`, values: [base] };
+}
+
 function join(clauses: Clause[], operator: string): Clause {
   if (clauses.length === 0) return { sql: '1', values: [] };
   return { sql: clauses.map((clause) => `(${clause.sql})`).join(operator), values: clauses.flatMap((clause) => clause.values) };
 }
 
-/** Upper bound of a prefix range over text: every string that starts with `prefix` sorts below it. */
+/** Upper bound of a prefix range over text: every string that starts with `prefix` sorts below it (U+10FFFF is the largest code point). */
 function prefixEnd(prefix: string): string {
-  return `${prefix}\uffff`;
+  return `${prefix}\u{10FFFF}`;
 }
 
 function escapeLike(value: string): string {
@@ -212,22 +296,26 @@ function stringMatch(modifier: string | undefined, value: string): Clause {
   return { sql: 'value >= ? AND value < ?', values: [normalized, prefixEnd(normalized)] };
 }
 
-function tokenMatch(modifier: string | undefined, raw: string): Clause {
+function tokenMatch(modifier: string | undefined, raw: string, name: string): Clause {
   if (modifier === 'text') {
     const normalized = escapeLike(normalize(unescape(raw)));
     return { sql: "(text LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\')", values: [`${normalized}%`, `% ${normalized}%`] };
   }
   const parts = splitList(raw, '|');
-  if (parts.length > 2) throw badRequest(`'${raw}' is not a token (code, system|code, |code or system|)`);
+  if (parts.length > 2) throw badRequest(`'${raw}' is not a token (code, system|code, |code or system|)`, name);
   if (parts.length === 1) return { sql: 'code = ?', values: [unescape(parts[0])] };
   const [system, code] = parts.map(unescape);
-  if (system === '' && code === '') throw badRequest(`'${raw}' is an empty token`);
+  if (system === '' && code === '') throw badRequest(`'${raw}' is an empty token`, name);
   if (code === '') return { sql: 'system = ?', values: [system] };
   return { sql: 'code = ? AND system = ?', values: [code, system] };
 }
 
 function uriMatch(modifier: string | undefined, value: string): Clause {
-  if (modifier === 'below') return { sql: 'value >= ? AND value < ?', values: [value, prefixEnd(value)] };
+  if (modifier === 'below') {
+    // The URI itself and those under it as a path: `http://a/b` has `http://a/b/c` below it, not `http://a/bc`.
+    const path = value.endsWith('/') ? value : `${value}/`;
+    return { sql: 'value = ? OR (value >= ? AND value < ?)', values: [value, path, prefixEnd(path)] };
+  }
   if (modifier === 'above') {
     // Every stored URI that is a path prefix of the value: `http://a/b/c` is below `http://a/b` and `http://a`.
     const prefixes: string[] = [];
@@ -334,7 +422,9 @@ export function precisionRange(text: string): { value: number; low: number; high
   const [mantissa, exponent = '0'] = text.toLowerCase().split('e');
   const decimals = (mantissa.split('.')[1] ?? '').length - Number(exponent);
   const half = 0.5 * 10 ** -decimals;
-  return { value, low: value - half, high: value + half };
+  // Past ~15 significant digits half a unit is below a double's resolution: the range still holds the value itself.
+  const ulp = Math.abs(value) * Number.EPSILON || Number.MIN_VALUE;
+  return { value, low: Math.min(value - half, value), high: Math.max(value + half, value + ulp) };
 }
 
 /** `[prefix]number` and, for quantities, `|system|code` (`number||code` matches a unit written as the code). */
@@ -364,40 +454,4 @@ function quantityMatch(raw: string, name: string): Clause {
     values.push(code, ...(system ? [] : [code]));
   }
   return { sql: sql.join(' AND '), values };
-}
-
-/** The `first_key` a composite query's first component looks up (see SearchIndex.compositeKey). */
-function compositeQueryKey(component: string): string {
-  const parts = splitList(component, '|');
-  const last = unescape(parts[parts.length - 1]);
-  return /^[A-Za-z]+\/[^/]+$/.test(last) ? last.split('/')[1] : last;
-}
-
-/** Whether a stored composite part satisfies one component of the query, by the part's kind. */
-function partMatches(part: IndexValue, component: string, name: string): boolean {
-  switch (part.kind) {
-    case 'token': {
-      const pieces = splitList(component, '|').map(unescape);
-      if (pieces.length === 1) return part.code === pieces[0];
-      return (pieces[0] === '' ? part.system === null : part.system === pieces[0]) && (pieces[1] === '' || part.code === pieces[1]);
-    }
-    case 'reference': {
-      const value = unescape(component);
-      return value === part.url || value === part.id || value === `${part.type}/${part.id}`;
-    }
-    case 'string':
-      return part.normalized.startsWith(normalize(unescape(component)));
-    case 'uri':
-      return part.value === unescape(component);
-    case 'date':
-      return testHolds(parseDate(component, name), { low: part.low, high: part.high, value: part.low });
-    case 'number':
-    case 'quantity': {
-      const { test, system, code } = parseNumber(component, name, part.kind);
-      if (part.kind === 'quantity' && ((system && part.system !== system) || (code && part.code !== code && part.unit !== code))) return false;
-      return testHolds(test, part);
-    }
-    case 'composite':
-      return false;
-  }
 }

@@ -7,7 +7,7 @@
 import { parseDateRange } from './dates';
 import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
 import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './normalize';
-import { parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
+import { onDefinitionsChanged, parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
 import { resourceStructure } from '../validation/model';
 
 export type IndexValue =
@@ -73,9 +73,14 @@ interface ParameterPlan {
 const plans: Record<Engine, Map<string, ParameterPlan[]>> = { auto: new Map(), 'fhirpath.js': new Map() };
 
 /** The parameters a type has (code → definition), for the query side: own + Resource + DomainResource. */
-export function searchParametersOf(resourceType: string): Map<string, SearchParameterDefinition> {
+export function searchParametersOf(resourceType: string): ReadonlyMap<string, SearchParameterDefinition> {
   return parametersOfType(resourceType);
 }
+
+// Plans are derived from the definitions: drop them when custom parameters change.
+onDefinitionsChanged(() => {
+  for (const cache of Object.values(plans)) cache.clear();
+});
 
 /**
  * Every standard search parameter of the resource's type (its own, plus those of Resource/DomainResource, but not

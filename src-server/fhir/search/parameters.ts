@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-/** The official STU3 SearchParameter definitions, indexed by resource type and code. */
+/**
+ * The SearchParameter definitions in force, indexed by resource type and code: the official STU3 ones, plus the
+ * custom ones the practice added (active SearchParameter resources of the store).
+ */
 
 export interface SearchParameterDefinition {
   code: string;
@@ -24,14 +27,22 @@ interface Index {
 }
 
 let index: Index | undefined;
+let official: SearchParameterDefinition[] | undefined;
+let custom: readonly SearchParameterDefinition[] = [];
+const ofType = new Map<string, Map<string, SearchParameterDefinition>>();
+const changeListeners: Array<() => void> = [];
 
-function load(): Index {
+function officialDefinitions(): SearchParameterDefinition[] {
   const file = new URL('../../../resources/fhir/search-parameters.json', import.meta.url);
   const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle;
+  return bundle.entry.map((entry) => entry.resource).filter((resource) => resource.resourceType === 'SearchParameter');
+}
+
+function load(): Index {
+  official ??= officialDefinitions();
   const byType = new Map<string, Map<string, SearchParameterDefinition>>();
   const byUrl = new Map<string, SearchParameterDefinition>();
-  for (const { resource } of bundle.entry) {
-    if (resource.resourceType !== 'SearchParameter') continue;
+  for (const resource of [...official, ...custom]) {
     if (resource.url) byUrl.set(resource.url, resource);
     for (const base of resource.base) {
       let forType = byType.get(base);
@@ -51,14 +62,39 @@ export function searchParameter(resourceType: string, code: string): SearchParam
 const NOT_DOMAIN_RESOURCES = new Set(['Binary', 'Bundle', 'Parameters']);
 
 /** Every parameter of a type (code → definition): its own, then those of Resource and DomainResource it inherits. */
-export function parametersOfType(resourceType: string): Map<string, SearchParameterDefinition> {
+export function parametersOfType(resourceType: string): ReadonlyMap<string, SearchParameterDefinition> {
+  let result = ofType.get(resourceType);
+  if (result) return result;
   const { byType } = (index ??= load());
   const inherited = [byType.get('Resource'), NOT_DOMAIN_RESOURCES.has(resourceType) ? undefined : byType.get('DomainResource')];
-  const result = new Map<string, SearchParameterDefinition>(byType.get(resourceType));
+  result = new Map<string, SearchParameterDefinition>(byType.get(resourceType));
   for (const parameters of inherited) {
     for (const [code, definition] of parameters ?? []) if (!result.has(code)) result.set(code, definition);
   }
+  ofType.set(resourceType, result);
   return result;
+}
+
+/** True when an official STU3 parameter of that code applies to the type (custom ones may not replace it). */
+export function isOfficialParameter(resourceType: string, code: string): boolean {
+  official ??= officialDefinitions();
+  return official.some((definition) => definition.code === code && [resourceType, 'Resource', 'DomainResource'].some((base) => definition.base.includes(base)));
+}
+
+export function customParameters(): readonly SearchParameterDefinition[] {
+  return custom;
+}
+
+/** Puts a new set of custom definitions in force; whoever caches derived plans hears of it. */
+export function setCustomParameters(definitions: readonly SearchParameterDefinition[]): void {
+  custom = definitions;
+  index = undefined;
+  ofType.clear();
+  for (const listener of changeListeners) listener();
+}
+
+export function onDefinitionsChanged(listener: () => void): void {
+  changeListeners.push(listener);
 }
 
 /**

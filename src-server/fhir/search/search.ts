@@ -3,7 +3,7 @@ import type { StoredResource } from '../../storage/repository';
 import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
 import { compartmentParameters } from './compartments';
-import { ConditionBuilder, type Clause, type SqlValue, type Target } from './conditions';
+import { ConditionBuilder, localReference, type Clause, type SqlValue, type Target } from './conditions';
 import { searchParametersOf } from './extract';
 import { parseQuery, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
 
@@ -75,7 +75,7 @@ export class SearchEngine {
     const query = parseQuery(resourceType, request.params, request.lenient);
     const conditions = new ConditionBuilder(this.db, this.index, request.base);
     const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
-    if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment));
+    if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base));
     const filter = joinAnd(where);
 
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter) : undefined;
@@ -105,7 +105,7 @@ export class SearchEngine {
     return {
       query,
       matches,
-      included: this.includes(query, matches),
+      included: this.includes(query, matches, request.base),
       total,
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
@@ -129,15 +129,16 @@ export class SearchEngine {
     return `coalesce((SELECT ${aggregate}(${value}) FROM ${table} WHERE vseq = ${ROW}.vseq AND pid = ${pid}), ${sentinel})`;
   }
 
-  private compartmentClause(resourceType: string, compartment: { type: string; id: string }): Clause {
+  private compartmentClause(resourceType: string, compartment: { type: string; id: string }, base: string): Clause {
     const codes = compartmentParameters(compartment.type, resourceType);
     if (codes === undefined) throw badRequest(`${resourceType} is not part of the ${compartment.type} compartment`);
     const alternatives: Clause[] = [];
     const referenceCodes = codes.filter((code) => code !== '{def}' && searchParametersOf(resourceType).get(code)?.type === 'reference');
     if (referenceCodes.length > 0) {
+      const local = localReference(base);
       alternatives.push({
-        sql: `${ROW}.vseq IN (SELECT vseq FROM idx_reference WHERE pid IN (${referenceCodes.map((code) => this.index.paramId(resourceType, code)).join(', ')}) AND target_type = ? AND target_id = ?)`,
-        values: [compartment.type, compartment.id],
+        sql: `${ROW}.vseq IN (SELECT vseq FROM idx_reference WHERE pid IN (${referenceCodes.map((code) => this.index.paramId(resourceType, code)).join(', ')}) AND target_type = ? AND target_id = ? AND ${local.sql})`,
+        values: [compartment.type, compartment.id, ...local.values],
       });
     }
     // The compartment's own resource belongs to it (`{def}`).
@@ -147,15 +148,15 @@ export class SearchEngine {
   }
 
   /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound. */
-  private includes(query: ParsedQuery, matches: StoredResource[]): StoredResource[] {
+  private includes(query: ParsedQuery, matches: StoredResource[], base: string): StoredResource[] {
     if (matches.length === 0 || (query.include.length === 0 && query.revinclude.length === 0)) return [];
     const seen = new Set(matches.map(keyOf));
     const included: StoredResource[] = [];
     let frontier = matches;
     for (let round = 0; round < MAX_ITERATIONS && frontier.length > 0 && included.length < MAX_INCLUDED; round++) {
       const found: StoredResource[] = [];
-      for (const spec of query.include) if (round === 0 || spec.iterate) found.push(...this.forward(spec, frontier));
-      for (const spec of query.revinclude) if (round === 0 || spec.iterate) found.push(...this.reverse(spec, frontier));
+      for (const spec of query.include) if (round === 0 || spec.iterate) found.push(...this.forward(spec, frontier, base));
+      for (const spec of query.revinclude) if (round === 0 || spec.iterate) found.push(...this.reverse(spec, frontier, base));
       const fresh: StoredResource[] = [];
       for (const resource of found) {
         if (seen.has(keyOf(resource)) || included.length + fresh.length >= MAX_INCLUDED) continue;
@@ -169,40 +170,42 @@ export class SearchEngine {
   }
 
   /** Resources that `sources` of the spec's type point at through its reference parameter(s). */
-  private forward(spec: IncludeSpec, sources: StoredResource[]): StoredResource[] {
+  private forward(spec: IncludeSpec, sources: StoredResource[], base: string): StoredResource[] {
     const from = sources.filter((resource) => resource.resourceType === spec.sourceType);
     if (from.length === 0) return [];
     const pids = this.referencePids(spec);
     const vseqs = from.map((resource) => resource.vseq);
+    const local = localReference(base, 'ref');
     const rows = this.db
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
          FROM idx_reference ref
          JOIN resources ${ROW} ON ${ROW}.resource_type = ref.target_type AND ${ROW}.resource_id = ref.target_id
          JOIN resource_versions v ON v.vseq = ${ROW}.vseq
-         WHERE ref.vseq IN (${vseqs.map(() => '?').join(', ')}) AND ref.pid IN (${pids.join(', ')})${spec.targetType ? ' AND ref.target_type = ?' : ''}
+         WHERE ref.vseq IN (${vseqs.map(() => '?').join(', ')}) AND ref.pid IN (${pids.join(', ')}) AND ${local.sql}${spec.targetType ? ' AND ref.target_type = ?' : ''}
          GROUP BY ${ROW}.vseq`,
       )
-      .all(...vseqs, ...(spec.targetType ? [spec.targetType] : [])) as Row[];
+      .all(...vseqs, ...local.values, ...(spec.targetType ? [spec.targetType] : [])) as Row[];
     return rows.map(stored);
   }
 
   /** Resources of the spec's type that point at `targets` through its reference parameter(s). */
-  private reverse(spec: IncludeSpec, targets: StoredResource[]): StoredResource[] {
+  private reverse(spec: IncludeSpec, targets: StoredResource[], base: string): StoredResource[] {
     const pids = this.referencePids(spec);
     const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
     if (pairs.length === 0) return [];
+    const local = localReference(base, 'ref');
     const rows = this.db
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
          FROM idx_reference ref
          JOIN resources ${ROW} ON ${ROW}.vseq = ref.vseq
          JOIN resource_versions v ON v.vseq = ${ROW}.vseq
-         WHERE ref.pid IN (${pids.join(', ')}) AND ${ROW}.resource_type = ?
+         WHERE ref.pid IN (${pids.join(', ')}) AND ${ROW}.resource_type = ? AND ${local.sql}
            AND (${pairs.map(() => '(ref.target_type = ? AND ref.target_id = ?)').join(' OR ')})
          GROUP BY ${ROW}.vseq`,
       )
-      .all(spec.sourceType, ...pairs.flatMap((resource) => [resource.resourceType, resource.id])) as Row[];
+      .all(spec.sourceType, ...local.values, ...pairs.flatMap((resource) => [resource.resourceType, resource.id])) as Row[];
     return rows.map(stored);
   }
 

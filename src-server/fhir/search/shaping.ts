@@ -1,4 +1,4 @@
-import { topLevelElements } from '../validation/model';
+import { resourceStructure, topLevelElements } from '../validation/model';
 import type { Summary } from './parse';
 
 /**
@@ -28,7 +28,7 @@ export function shapeResource(json: string, shape: Shape): string {
     const names =
       shape.summary === 'true'
         ? topLevelElements(resource.resourceType, 'summary')
-        : [...topLevelElements(resource.resourceType, 'mandatory'), ...(shape.summary === 'text' ? ['text'] : (shape.elements ?? []))];
+        : [...topLevelElements(resource.resourceType, 'mandatory'), ...(shape.summary === 'text' ? ['text'] : (shape.elements ?? []).map((name) => choiceName(resource.resourceType, name)))];
     keep = elementFilter([...ALWAYS, ...names]);
   }
   const subset: Record<string, unknown> = {};
@@ -36,6 +36,12 @@ export function shapeResource(json: string, shape: Shape): string {
   const meta = (subset.meta ?? {}) as { tag?: unknown[] };
   subset.meta = { ...meta, tag: [...(meta.tag ?? []), SUBSETTED] };
   return JSON.stringify(subset);
+}
+
+/** An `_elements` name as the definition writes it: `value` names the choice `value[x]` (`valueQuantity`…). */
+function choiceName(resourceType: string, name: string): string {
+  for (const info of resourceStructure(resourceType)?.properties.values() ?? []) if (info.choice && info.defName === `${name}[x]`) return info.defName;
+  return name;
 }
 
 /** Matches JSON properties against definition names: `name`, its `_name` sibling, and `value[x]` → `valueString`. */
