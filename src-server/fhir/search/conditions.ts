@@ -39,6 +39,9 @@ const TABLES: Record<ParameterType, string> = {
 const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 type Prefix = (typeof PREFIXES)[number];
 const DAY_MS = 86_400_000;
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants whose ISO text has a four-digit year. */
+const FIRST_INSTANT = -62_167_219_200_000;
+const LAST_INSTANT = 253_402_300_799_999;
 
 export class ConditionBuilder {
   private aliasCount = 0;
@@ -81,30 +84,29 @@ export class ConditionBuilder {
       return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE pid = ?)`, values: [pid] };
     }
     if (definition.type === 'composite') return this.composite(pid, filter, target);
-    const alternatives = values.map((value) => this.match(definition.type, modifier, value, code));
-    const matches = join(alternatives, ' OR ');
+    // Each row condition repeats `pid = ?`, so that SQLite looks every alternative up in the index (a multi-index
+    // OR) rather than scanning all the parameter's rows.
+    const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code));
+    const matches = join(alternatives.map((clause) => ({ sql: `pid = ? AND ${clause.sql}`, values: [pid, ...clause.values] })), ' OR ');
     const negate = modifier === 'not' ? 'NOT ' : '';
-    return {
-      sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE pid = ? AND (${matches.sql}))`,
-      values: [pid, ...matches.values],
-    };
+    return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${matches.sql})`, values: matches.values };
   }
 
-  /** The row condition one value of a parameter puts on its index table. */
-  private match(type: ParameterType, modifier: string | undefined, raw: string, name: string): Clause {
+  /** The row conditions (any of which) one value of a parameter puts on its index table. */
+  private match(type: ParameterType, modifier: string | undefined, raw: string, name: string): Clause[] {
     switch (type) {
       case 'string':
-        return stringMatch(modifier, unescape(raw));
+        return [stringMatch(modifier, unescape(raw))];
       case 'token':
-        return tokenMatch(modifier, raw, name);
+        return [tokenMatch(modifier, raw, name)];
       case 'reference':
         return this.referenceMatch(modifier, unescape(raw), name);
       case 'date':
-        return dateMatch(raw, name);
+        return [dateMatch(raw, name)];
       case 'number':
-        return numberMatch(raw, name);
+        return [numberMatch(raw, name)];
       case 'quantity':
-        return quantityMatch(raw, name);
+        return [quantityMatch(raw, name)];
       case 'uri':
         return uriMatch(modifier, unescape(raw));
       case 'composite':
@@ -112,30 +114,35 @@ export class ConditionBuilder {
     }
   }
 
-  private referenceMatch(modifier: string | undefined, value: string, name: string): Clause {
+  private referenceMatch(modifier: string | undefined, value: string, name: string): Clause[] {
     const reference = readReference(value, this.base, name);
     const local = localReference(this.base);
     switch (reference.kind) {
       case 'local':
         if (modifier && modifier !== reference.type) throw badRequest(`'${value}' is not a ${modifier} reference`, name);
-        return { sql: `target_type = ? AND target_id = ? AND ${local.sql}`, values: [reference.type, reference.id, ...local.values] };
+        return [{ sql: `target_id = ? AND target_type = ? AND ${local.sql}`, values: [reference.id, reference.type, ...local.values] }];
       case 'id':
-        if (modifier) return { sql: `target_type = ? AND target_id = ? AND ${local.sql}`, values: [modifier, reference.id, ...local.values] };
-        return { sql: `(target_id = ? AND ${local.sql}) OR url = ?`, values: [reference.id, ...local.values, reference.id] };
-      case 'url':
-        return modifier ? { sql: 'url = ? AND target_type = ?', values: [reference.url, modifier] } : { sql: 'url = ?', values: [reference.url] };
+        // A local resource of any type (or the modifier's) with that id, or a relative reference so written.
+        if (modifier) return [{ sql: `target_id = ? AND target_type = ? AND ${local.sql}`, values: [reference.id, modifier, ...local.values] }];
+        return [{ sql: `target_id = ? AND ${local.sql}`, values: [reference.id, ...local.values] }, byUrl(reference.id)];
+      case 'url': {
+        const clause = byUrl(reference.url);
+        return [modifier ? { sql: `${clause.sql} AND target_type = ?`, values: [...clause.values, modifier] } : clause];
+      }
     }
   }
 
   private lastUpdated(values: string[], modifier: string | undefined, target: Target): Clause {
     if (modifier === 'missing') return { sql: values.includes('false') ? '1' : '0', values: [] };
-    // A stored instant t is the millisecond [t, t+1): `high op x` is `t op x-1`; ISO instants compare as text.
+    // A stored instant t is the millisecond [t, t+1): `high op x` is `t op x-1`; ISO instants compare as text, so
+    // bounds stay within the four-digit years (`+010000-01-01…` would sort before every stored instant).
+    const instant = (ms: number) => new Date(Math.min(Math.max(ms, FIRST_INSTANT), LAST_INSTANT)).toISOString();
     const alternatives = values.map((value) => {
       const test = parseDate(value, '_lastUpdated');
       const sql = test.all.map(([, operator]) => `${target.lastUpdated} ${operator} ?`).join(' AND ');
       return {
         sql: test.negate ? `NOT (${sql})` : sql,
-        values: test.all.map(([column, , bound]) => new Date(column === 'high' ? bound - 1 : bound).toISOString()),
+        values: test.all.map(([column, , bound]) => instant(column === 'high' ? bound - 1 : bound)),
       };
     });
     return join(alternatives, ' OR ');
@@ -266,6 +273,11 @@ function readReference(value: string, base: string, name: string): ReferenceQuer
   return { kind: 'url', url: parsed.url };
 }
 
+/** References stored as written (`url`); `url <> ''` lets SQLite use the partial index on it. */
+function byUrl(url: string): Clause {
+  return { sql: "url = ? AND url <> ''", values: [url] };
+}
+
 /**
  * Index rows (of `alias`, if given) of references that point at this node: relative ones, or absolute ones on its
  * base. `Patient/1` on another server is not the local Patient/1.
@@ -310,19 +322,22 @@ function tokenMatch(modifier: string | undefined, raw: string, name: string): Cl
   return { sql: 'code = ? AND system = ?', values: [code, system] };
 }
 
-function uriMatch(modifier: string | undefined, value: string): Clause {
+function uriMatch(modifier: string | undefined, value: string): Clause[] {
   if (modifier === 'below') {
     // The URI itself and those under it as a path: `http://a/b` has `http://a/b/c` below it, not `http://a/bc`.
     const path = value.endsWith('/') ? value : `${value}/`;
-    return { sql: 'value = ? OR (value >= ? AND value < ?)', values: [value, path, prefixEnd(path)] };
+    return [
+      { sql: 'value = ?', values: [value] },
+      { sql: 'value >= ? AND value < ?', values: [path, prefixEnd(path)] },
+    ];
   }
   if (modifier === 'above') {
     // Every stored URI that is a path prefix of the value: `http://a/b/c` is below `http://a/b` and `http://a`.
     const prefixes: string[] = [];
     for (let cut = value.length; cut > 0; cut = value.lastIndexOf('/', cut - 1)) prefixes.push(value.slice(0, cut));
-    return { sql: `value IN (${prefixes.map(() => '?').join(', ')})`, values: prefixes };
+    return [{ sql: `value IN (${prefixes.map(() => '?').join(', ')})`, values: prefixes }];
   }
-  return { sql: 'value = ?', values: [value] };
+  return [{ sql: 'value = ?', values: [value] }];
 }
 
 function readPrefix(raw: string): { prefix: Prefix; rest: string } {

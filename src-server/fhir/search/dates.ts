@@ -28,11 +28,11 @@ export function parseDateRange(value: string): DateRange | undefined {
   const ms = fraction === undefined ? 0 : Math.floor(Number(`0.${fraction}`) * 1000);
   const offset = zoneOffsetMinutes(zone);
   if (offset === undefined) return undefined;
-  const start = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offset * 60_000;
+  const start = utc(y, mo - 1, d, h, mi, s, ms) - offset * 60_000;
   let end: number;
-  if (month === undefined) end = Date.UTC(y + 1, 0, 1) - offset * 60_000;
-  else if (day === undefined) end = Date.UTC(y, mo, 1) - offset * 60_000;
-  else if (hour === undefined) end = Date.UTC(y, mo - 1, d + 1) - offset * 60_000;
+  if (month === undefined) end = utc(y + 1, 0, 1) - offset * 60_000;
+  else if (day === undefined) end = utc(y, mo, 1) - offset * 60_000;
+  else if (hour === undefined) end = utc(y, mo - 1, d + 1) - offset * 60_000;
   else if (second === undefined) end = start + 60_000;
   else if (fraction === undefined) end = start + 1000;
   else end = start + 1;
@@ -40,7 +40,14 @@ export function parseDateRange(value: string): DateRange | undefined {
 }
 
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utc(year, month, 0)).getUTCDate();
+}
+
+/** Date.UTC without its quirk of reading years 0–99 as 1900–1999. */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+  const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
+  date.setUTCFullYear(year, month, day);
+  return date.getTime();
 }
 
 function zoneOffsetMinutes(zone: string | undefined): number | undefined {

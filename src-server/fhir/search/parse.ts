@@ -145,6 +145,8 @@ function parseSortKey(resourceType: string, key: string): SortKey {
 
 function parseInclude(value: string, iterate: boolean, resourceType: string, reverse: boolean): IncludeSpec {
   const name = reverse ? '_revinclude' : '_include';
+  // `*` alone names the searched type's references; resources pointing back have to name their type (`Type:*`).
+  if (value === '*' && reverse) throw badRequest(`_revinclude must name the type of the resources to add: Type:parameter or Type:*, not '*'`, name);
   if (value === '*') return { sourceType: resourceType, iterate };
   const [sourceType, code, targetType, ...rest] = value.split(':');
   if (!sourceType || !code || rest.length > 0) throw badRequest(`${name} must be Type:parameter[:TargetType], not '${value}'`, name);
