@@ -8,6 +8,7 @@ import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
+import { GroupCommit } from './storage/group-commit';
 import { Repository } from './storage/repository';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -51,6 +52,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       db,
       interactions: new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex)),
       tokens: new TokenStore(db),
+      groupCommit: new GroupCommit(db),
       uiDir: options.uiDir,
       logger: options.logger,
     });

@@ -6,6 +6,7 @@ import type { TokenStore } from '../auth/tokens';
 import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
+import type { GroupCommit } from '../storage/group-commit';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { healthReport } from './health';
 import { oauthRoutes } from './oauth-routes';
@@ -17,6 +18,7 @@ export interface AppServices {
   db: Db;
   interactions: FhirInteractions;
   tokens: TokenStore;
+  groupCommit: GroupCommit;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -65,7 +67,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
 
   app.get('/health', async () => healthReport(services.db, services.interactions.repository));
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens: services.tokens });
-  await app.register(fhirRoutes, { prefix: '/fhir', interactions: services.interactions, tokens: services.tokens });
+  await app.register(fhirRoutes, { prefix: '/fhir', interactions: services.interactions, tokens: services.tokens, groupCommit: services.groupCommit });
   if (services.uiDir && existsSync(services.uiDir)) {
     await app.register(fastifyStatic, { root: services.uiDir, prefix: '/', index: 'index.html' });
   } else {

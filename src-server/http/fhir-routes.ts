@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenStore } from '../auth/tokens';
+import type { GroupCommit } from '../storage/group-commit';
 import { operationOutcome, unauthorized, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
@@ -17,9 +18,12 @@ const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/
 export interface FhirRoutesOptions {
   interactions: FhirInteractions;
   tokens: TokenStore;
+  groupCommit: GroupCommit;
 }
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, tokens }: FhirRoutesOptions): Promise<void> {
+const WRITE_METHODS = new Set(['POST', 'PUT']);
+
+export async function fhirRoutes(app: FastifyInstance, { interactions, tokens, groupCommit }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       checkFormat(request);
@@ -30,11 +34,13 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, tokens }:
     }
   });
 
-  // Synchronous: the interactions are (better-sqlite3 is), and an async handler costs a promise per request.
+  // Reads run at once; writes join the next group commit and are answered once it is durable.
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const response = interactions.handle(toFhirRequest(request, prefer), baseUrl(request));
-    send(reply, response, request, prefer);
+    const fhirRequest = toFhirRequest(request, prefer);
+    const base = baseUrl(request);
+    if (!WRITE_METHODS.has(request.method)) return void send(reply, interactions.handle(fhirRequest, base), request, prefer);
+    return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => send(reply, response, request, prefer));
   };
   app.all('/', handler);
   app.all('/*', handler);
