@@ -47,7 +47,7 @@ export const migrations: readonly Migration[] = [
       -- Rows are never deleted, so a plain rowid key is already monotonic (AUTOINCREMENT would cost a write).
       CREATE TABLE change_log (
         seq           INTEGER PRIMARY KEY,
-        vseq          INTEGER NOT NULL UNIQUE REFERENCES resource_versions (vseq),
+        vseq          INTEGER NOT NULL REFERENCES resource_versions (vseq),
         resource_type TEXT NOT NULL
       );
       CREATE INDEX change_log_by_type ON change_log (resource_type, seq);
