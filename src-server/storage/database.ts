@@ -39,6 +39,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     // A write touches some twenty B-trees: checkpointing every 10,000 WAL pages (not SQLite's 1,000) lets the
     // pages many writes share reach the database file once per checkpoint rather than once every few writes.
     db.pragma('wal_autocheckpoint = 10000');
+    // Savepoints (one per write under group commit) journal in memory, not in a temporary file.
+    db.pragma('temp_store = MEMORY');
     migrate(db);
     return db;
   } catch (error) {

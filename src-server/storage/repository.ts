@@ -111,6 +111,9 @@ export class Repository {
 
   /** Creates a resource with a server-assigned id (a fresh one unless the caller reserved it). */
   create(resourceType: string, resource: JsonObject, id: string = uuidv7()): StoredResource {
+    // Inside a caller's transaction (group commit, Bundle) the caller's savepoint already makes the write atomic:
+    // another savepoint per write would copy every touched page once more.
+    if (this.db.inTransaction) return this.writeVersion(resourceType, id, resource, [], 'POST');
     return this.createInTransaction(resourceType, resource, id);
   }
 
@@ -119,6 +122,7 @@ export class Repository {
    * `ifMatch` is the version id the client expects to replace (optimistic locking).
    */
   update(resourceType: string, id: string, resource: JsonObject, ifMatch?: string): WriteResult {
+    if (this.db.inTransaction) return this.updateVersion(resourceType, id, resource, ifMatch);
     return this.updateInTransaction(resourceType, id, resource, ifMatch);
   }
 

@@ -82,7 +82,8 @@ function toRequest(entry: BundleEntry, base: string, lenient: boolean | undefine
 
 function runBatchEntry(interactions: FhirInteractions, entry: BundleEntry, base: string, lenient?: boolean): ResponseEntry {
   try {
-    return responseEntry(interactions.handle(toRequest(entry, base, lenient), base));
+    // Each entry in its own (nested) transaction: a failing entry leaves nothing behind, the others stay.
+    return responseEntry(interactions.repository.transaction(() => interactions.handle(toRequest(entry, base, lenient), base)));
   } catch (error) {
     if (!(error instanceof FhirError)) throw error;
     return { response: { status: statusLine(error.status), outcome: error.outcome } };

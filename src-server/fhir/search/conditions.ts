@@ -363,7 +363,8 @@ function dateTest(prefix: Prefix, { start, end }: DateRange): RangeTest {
   switch (prefix) {
     case 'eq':
     case 'ne':
-      return { negate: prefix === 'ne', all: [['low', '>=', start], ['high', '<=', end]] };
+      // `low < end` follows from the others (low < high <= end) and bounds the index range scan on low.
+      return { negate: prefix === 'ne', all: [['low', '>=', start], ['low', '<', end], ['high', '<=', end]] };
     case 'gt':
       return { negate: false, all: [['high', '>', end]] };
     case 'lt':
