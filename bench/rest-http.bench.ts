@@ -7,6 +7,7 @@ import { CONNECTIONS, LatencyHistogram, runLoad, type Workload } from './lib/loa
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { newPatients, seedPatients, shuffled } from './lib/patients';
 import { startServer, type ServerHandle } from './lib/server-process';
+import { positiveNumber } from './lib/settings';
 
 /**
  * REST over HTTP on 127.0.0.1: read by id and create of Patients on a real Liaison node, each compared with a
@@ -33,13 +34,6 @@ const patientCount = Math.floor(positiveNumber('BENCH_PATIENTS', 10_000));
 const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
 const pin = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && hasTaskset();
 
-function positiveNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not '${raw}'`);
-  return value;
-}
 
 function hasTaskset(): boolean {
   try {

@@ -10,6 +10,7 @@ import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { capturingDb, inlineValues, queryPlan, type CapturedQuery } from './lib/query-capture';
 import { runExperiments } from './lib/search-experiments';
 import { percentiles, querySequence, searchShapes, TARGETS, type Shape } from './lib/search-shapes';
+import { positiveNumber } from './lib/settings';
 
 /**
  * Search on a large store, in-process: a realistically linked practice of BENCH_RESOURCES resources (Patients,
@@ -40,13 +41,6 @@ const seed = Math.floor(positiveNumber('BENCH_SEED', 11));
 const showPlans = process.env.BENCH_PLANS === '1';
 const experiments = process.env.BENCH_EXPERIMENTS !== '0';
 
-function positiveNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not '${raw}'`);
-  return value;
-}
 
 const log = (message: string) => process.stderr.write(`[search] ${message}\n`);
 const round2 = (value: number) => Math.round(value * 100) / 100;

@@ -1,4 +1,5 @@
 import { seedPatients, type PatientResource } from './patients';
+import { prng } from './settings';
 
 /**
  * A deterministic, realistically linked store of a French practice for the search benchmark: Practitioners and
@@ -57,17 +58,6 @@ export function planStore(total: number): Plan {
   return { total, practitioners, organizations, patients, encounters, observations, appointments, documents };
 }
 
-/** mulberry32 (as in patients.ts). */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)];

@@ -1,3 +1,4 @@
+import { prng } from './settings';
 /**
  * Deterministic, realistic French Patients for the benchmarks: the same seed gives the same ids and bodies in
  * every process, so the load generator knows the seeded ids without them crossing IPC.
@@ -34,17 +35,6 @@ const NIR_SYSTEM = 'urn:oid:1.2.250.1.213.1.4.8';
 /** A practice-local patient number. */
 const LOCAL_SYSTEM = 'urn:oid:1.2.250.1.999.1.1';
 
-/** mulberry32: tiny, fast, good enough for test data. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
 const digitsOf = (random: () => number, count: number): string =>

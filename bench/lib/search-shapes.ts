@@ -1,4 +1,5 @@
-import { CARE_END, CARE_START, DOCUMENT_TYPES, LOINC, NIR_SYSTEM, OBSERVATION_CODES, prng, type StoreIndex } from './clinical';
+import { CARE_END, CARE_START, DOCUMENT_TYPES, LOINC, NIR_SYSTEM, OBSERVATION_CODES, type StoreIndex } from './clinical';
+import { prng } from './settings';
 
 /**
  * The query shapes of the search benchmark, each a search a practice runs often, with values drawn from the
