@@ -1,3 +1,5 @@
+import { daysInMonth } from '../calendar';
+
 /**
  * FHIR date/dateTime/instant values as half-open UTC ranges [start, end), the basis of date search semantics:
  * `2017` is the whole year, `2017-03-04T10:00` the whole minute.
@@ -37,10 +39,6 @@ export function parseDateRange(value: string): DateRange | undefined {
   else if (fraction === undefined) end = start + 1000;
   else end = start + 1;
   return { start, end };
-}
-
-export function daysInMonth(year: number, month: number): number {
-  return new Date(utc(year, month, 0)).getUTCDate();
 }
 
 /** Date.UTC without its quirk of reading years 0–99 as 1900–1999. */

@@ -7,6 +7,7 @@
  * Runs on every create/update, so all lookup tables are prebuilt by model.ts and a call allocates little beyond
  * the issues it reports. Recursion is bounded by an explicit depth limit checked before descending.
  */
+import { daysInMonth } from '../calendar';
 import {
   primitiveDefinitions,
   primitiveExtensionStructure,
@@ -48,8 +49,6 @@ const show = (value: unknown): string => {
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
-const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 const digits = (s: string, from: number, count: number): number => {
   let n = 0;
@@ -64,8 +63,7 @@ function isCalendarDate(s: string): boolean {
   const year = digits(s, at, 4);
   const month = digits(s, at + 5, 2);
   const day = digits(s, at + 8, 2);
-  const max = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1];
-  return day >= 1 && day <= max;
+  return day >= 1 && day <= daysInMonth(year, month);
 }
 
 const TIME_ZONE = /(?:Z|[+-]\d\d:\d\d)$/;
