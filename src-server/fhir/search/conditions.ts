@@ -1,4 +1,4 @@
-import type { Db } from '../../storage/database';
+import type { Statement } from 'better-sqlite3';
 import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
 import { parseDateRange, type DateRange } from './dates';
@@ -47,7 +47,8 @@ export class ConditionBuilder {
   private aliasCount = 0;
 
   constructor(
-    private readonly db: Db,
+    /** Prepares (and caches) a statement: the engine's cache serves conditions too. */
+    private readonly prepare: (sql: string) => Statement,
     private readonly index: SearchIndex,
     /** This node's FHIR base: absolute references to it are local references. */
     private readonly base: string,
@@ -185,14 +186,15 @@ export class ConditionBuilder {
    */
   private composite(pid: number, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const types = (filter.definition.component ?? []).map((component) => searchParameterByUrl(component.definition.reference)?.type);
-    const keyed = this.db.prepare<[number, string], { vseq: number; parts: string }>('SELECT vseq, parts FROM idx_composite WHERE pid = ? AND first_key = ?');
-    const all = this.db.prepare<[number], { vseq: number; parts: string }>('SELECT vseq, parts FROM idx_composite WHERE pid = ?');
+    const keyed = this.prepare('SELECT vseq, parts FROM idx_composite WHERE pid = ? AND first_key = ?');
+    const all = this.prepare('SELECT vseq, parts FROM idx_composite WHERE pid = ?');
     const vseqs = new Set<number>();
     for (const raw of filter.values) {
       const components = splitList(raw, '$');
       if (components.length !== types.length) throw badRequest(`'${raw}' must have ${types.length} components separated by '$'`, filter.name);
       const key = this.compositeQueryKey(types[0], components[0], filter.name);
-      for (const row of key === undefined ? all.all(pid) : keyed.all(pid, key)) {
+      const rows = (key === undefined ? all.all(pid) : keyed.all(pid, key)) as Array<{ vseq: number; parts: string }>;
+      for (const row of rows) {
         const parts = JSON.parse(row.parts) as IndexValue[];
         if (parts.length === components.length && components.every((component, index) => this.partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
       }

@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../storage/database';
 import type { StoredResource } from '../../storage/repository';
 import type { SearchIndex } from '../../storage/search-index';
@@ -34,6 +35,7 @@ export interface SearchResult {
 }
 
 const MAX_INCLUDED = 1000;
+const MAX_CACHED_STATEMENTS = 500;
 /** Per parameter type: the index table, the column a sort reads (dates: low ascending, high descending), its kind. */
 const SORT_COLUMNS = {
   string: ['idx_string', 'value', 'text'],
@@ -65,15 +67,30 @@ interface Cursor {
 }
 
 export class SearchEngine {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Db,
     private readonly index: SearchIndex,
   ) {}
 
+  /**
+   * Prepared statements by SQL text: the same query shapes come back with other values, and compiling the SQL
+   * would otherwise cost more than running it for selective searches. Bounded, oldest dropped first.
+   */
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement) return statement;
+    statement = this.db.prepare(sql);
+    if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value as string);
+    this.statements.set(sql, statement);
+    return statement;
+  }
+
   search(request: SearchRequest): SearchResult {
     const { resourceType } = request;
     const query = parseQuery(resourceType, request.params, request.lenient);
-    const conditions = new ConditionBuilder(this.db, this.index, request.base);
+    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base);
     const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
     if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base));
     const filter = joinAnd(where);
@@ -94,7 +111,7 @@ export class SearchEngine {
       `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body` +
       keys.map((expression, index) => `, ${expression} AS k${index}`).join('') +
       ` FROM resources ${ROW} JOIN resource_versions v ON v.vseq = ${ROW}.vseq WHERE ${pageWhere.sql} ORDER BY ${order} LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...pageWhere.values, query.count + 1) as Row[];
+    const rows = this.prepare(sql).all(...pageWhere.values, query.count + 1) as Row[];
     const more = rows.length > query.count;
     const page = rows.slice(0, query.count);
     if (backwards) page.reverse();
@@ -113,7 +130,7 @@ export class SearchEngine {
   }
 
   private count(filter: Clause): number {
-    return (this.db.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
+    return (this.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
   }
 
   /** The value a sort key orders by: the smallest indexed value ascending, the largest descending. */
@@ -176,7 +193,7 @@ export class SearchEngine {
     const pids = this.referencePids(spec);
     const vseqs = from.map((resource) => resource.vseq);
     const local = localReference(base, 'ref');
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
          FROM idx_reference ref
@@ -195,7 +212,7 @@ export class SearchEngine {
     const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
     if (pairs.length === 0) return [];
     const local = localReference(base, 'ref');
-    const rows = this.db
+    const rows = this
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
          FROM idx_reference ref
