@@ -1,4 +1,5 @@
 import { searchParametersOf } from '../search/extract';
+import { onDefinitionsChanged } from '../search/parameters';
 import { resourceTypes } from '../validation/model';
 import { LIAISON_VERSION } from '../../version';
 
@@ -10,6 +11,8 @@ import { LIAISON_VERSION } from '../../version';
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'create', 'history-instance', 'history-type', 'search-type'];
 
 const cache = new Map<string, object>();
+// The statement lists the search parameters in force: a custom SearchParameter changes it.
+onDefinitionsChanged(() => cache.clear());
 
 export function capabilityStatement(base: string): object {
   let statement = cache.get(base);

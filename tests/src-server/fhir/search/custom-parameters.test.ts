@@ -32,6 +32,12 @@ async function search(query: string): Promise<{ status: number; body: Json }> {
   return { status: response.status, body: (await response.json()) as Json };
 }
 
+/** The search parameters the CapabilityStatement declares for Patient. */
+async function patientSearchParams(): Promise<Json[]> {
+  const metadata = (await (await fetch(`${node().fhir}/metadata`)).json()) as Json;
+  return metadata.rest[0].resource.find((resource: Json) => resource.type === 'Patient').searchParam;
+}
+
 const families = (bundle: Json) => (bundle.entry ?? []).map((entry: Json) => entry.resource.name[0].family).sort();
 
 describe('custom SearchParameter', () => {
@@ -39,6 +45,7 @@ describe('custom SearchParameter', () => {
     await node().request('Patient', { method: 'POST', json: patient('Lyon') });
     await node().request('Patient', { method: 'POST', json: patient('Lille') });
     expect((await search('Patient?birth-city=lyon')).status).toBe(400);
+    expect(await patientSearchParams()).not.toContainEqual({ name: 'birth-city', type: 'string' });
 
     const created = await node().request('SearchParameter/birth-city', { method: 'PUT', json: { ...birthCity(), id: 'birth-city' } });
     expect(created.status).toBe(201);
@@ -49,9 +56,7 @@ describe('custom SearchParameter', () => {
     expect(families(found.body)).toEqual(['Né à Lyon', 'Né à Lyon']);
     expect(families((await search('Patient?birth-city:exact=Lille')).body)).toEqual(['Né à Lille']);
 
-    const metadata = (await (await fetch(`${node().fhir}/metadata`)).json()) as Json;
-    const patientCapability = metadata.rest[0].resource.find((resource: Json) => resource.type === 'Patient');
-    expect(patientCapability.searchParam).toContainEqual({ name: 'birth-city', type: 'string' });
+    expect(await patientSearchParams()).toContainEqual({ name: 'birth-city', type: 'string' });
   });
 
   it('stops applying when retired, and applies again when reactivated', async () => {
