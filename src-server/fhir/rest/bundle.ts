@@ -91,7 +91,7 @@ function runBatchEntry(interactions: FhirInteractions, entry: BundleEntry, base:
 }
 
 function runTransaction(interactions: FhirInteractions, entries: BundleEntry[], base: string, lenient?: boolean): ResponseEntry[] {
-  const targets = resolveTargets(interactions, entries);
+  const targets = resolveTargets(interactions, entries, base);
   rewriteReferences(entries, referenceMap(entries, targets));
   const responses: ResponseEntry[] = new Array(entries.length);
   for (const method of TRANSACTION_ORDER) {
@@ -115,14 +115,14 @@ interface Target {
 }
 
 /** Where each create or update of a transaction will land, known before any entry runs. */
-function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[]): Map<number, Target> {
+function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[], base: string): Map<number, Target> {
   const targets = new Map<number, Target>();
   entries.forEach((entry, index) => {
     const { method, url, ifNoneExist } = entry.request;
     const type = entry.resource?.resourceType;
     if (typeof type !== 'string') return;
     if (method === 'POST' && url.replace(/^\//, '') === type) {
-      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist');
+      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base);
       if (existing) targets.set(index, { reference: `${type}/${existing.id}` });
       else {
         const reserved = uuidv7();

@@ -116,7 +116,7 @@ export class FhirInteractions {
   private create(type: string, request: FhirRequest, base: string): FhirResponse {
     const resource = requireResource(request.body, type);
     if (request.ifNoneExist !== undefined) {
-      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist');
+      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base);
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     // A client id on create is ignored (the server assigns ids), as the spec says.
@@ -136,7 +136,7 @@ export class FhirInteractions {
     if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
     const resource = requireResource(request.body, type);
     return this.repository.transaction(() => {
-      const existing = this.matchOne(type, request.query.toString(), 'conditional update');
+      const existing = this.matchOne(type, request.query.toString(), 'conditional update', base);
       if (existing) {
         if (resource.id !== undefined && resource.id !== existing.id) {
           throw badRequest(`The body's id '${String(resource.id)}' differs from the matched ${type}/${existing.id}`, 'id');
@@ -149,12 +149,12 @@ export class FhirInteractions {
   }
 
   /** The single resource the criteria select, undefined for none, 412 when several match. */
-  matchOne(type: string, criteria: string, what: string): StoredResource | undefined {
+  matchOne(type: string, criteria: string, what: string, base: string): StoredResource | undefined {
     const query = criteria.startsWith(`${type}?`) ? criteria.slice(type.length + 1) : criteria.replace(/^\?/, '');
     const params = new URLSearchParams(query);
     if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
     params.set('_count', '2');
-    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base: '' });
+    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base });
     if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
     return matches[0];
   }
