@@ -151,6 +151,41 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idx_composite_lookup ON idx_composite (pid, first_key);
     `,
   },
+  {
+    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code',
+    sql: `
+      -- The search index fingerprint changes with this schema (reindex.ts EXTRACTION_VERSION): the tables are
+      -- rebuilt empty here and filled again by the reindex that follows on start.
+
+      -- A string row records the HumanName/Address part it comes from, so that \`family\` reads the family rows
+      -- of \`name\` instead of writing its own (fhir/search/shared-rows.ts).
+      DROP TABLE idx_string;
+      CREATE TABLE idx_string (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        part TEXT NOT NULL,                    -- 'family', 'city'…; '' for a plain string
+        value TEXT NOT NULL,                   -- normalised: lower case, accents folded
+        exact TEXT NOT NULL,                   -- as written, for :exact
+        PRIMARY KEY (vseq, pid, part, exact)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_string_lookup ON idx_string (pid, value);
+
+      -- The parts JSON was in the key, doubling the table's size for nothing: a value's position identifies it.
+      DROP TABLE idx_composite;
+      CREATE TABLE idx_composite (
+        vseq INTEGER NOT NULL, pid INTEGER NOT NULL,
+        ord INTEGER NOT NULL,                  -- position among the resource's values of the parameter
+        first_key TEXT NOT NULL,
+        parts TEXT NOT NULL,
+        PRIMARY KEY (vseq, pid, ord)
+      ) WITHOUT ROWID;
+      CREATE INDEX idx_composite_lookup ON idx_composite (pid, first_key);
+
+      -- With the key (vseq, pid, code, system, text), an index on (pid, code) orders a code's rows by vseq: a
+      -- token search reads its page newest first and stops, whatever the number of matches.
+      DROP INDEX idx_token_lookup;
+      CREATE INDEX idx_token_lookup ON idx_token (pid, code);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -9,7 +9,7 @@ import { INDEX_TABLES, type SearchIndex } from './search-index';
  * resources/, the custom ones in force, or the extraction code (bump EXTRACTION_VERSION when it indexes differently).
  */
 
-export const EXTRACTION_VERSION = 1;
+export const EXTRACTION_VERSION = 2;
 const FINGERPRINT_KEY = 'search_index_fingerprint';
 const BATCH = 1000;
 

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { extractSearchValues, type IndexValue } from '../fhir/search/extract';
+import { sharedRows } from '../fhir/search/shared-rows';
 import type { Db } from './database';
 
 /**
@@ -33,14 +34,14 @@ export class SearchIndex {
     this.deleteRows = INDEX_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE vseq = ?`));
     // OR IGNORE: two values may normalise to the same row (e.g. "Hélène" and "helene" as :exact differ, not as value).
     this.insert = {
-      string: db.prepare('INSERT OR IGNORE INTO idx_string (vseq, pid, value, exact) VALUES (?, ?, ?, ?)'),
+      string: db.prepare('INSERT OR IGNORE INTO idx_string (vseq, pid, part, value, exact) VALUES (?, ?, ?, ?, ?)'),
       token: db.prepare('INSERT OR IGNORE INTO idx_token (vseq, pid, system, code, text) VALUES (?, ?, ?, ?, ?)'),
       reference: db.prepare('INSERT OR IGNORE INTO idx_reference (vseq, pid, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)'),
       date: db.prepare('INSERT OR IGNORE INTO idx_date (vseq, pid, low, high) VALUES (?, ?, ?, ?)'),
       number: db.prepare('INSERT OR IGNORE INTO idx_number (vseq, pid, value, low, high) VALUES (?, ?, ?, ?, ?)'),
       quantity: db.prepare('INSERT OR IGNORE INTO idx_quantity (vseq, pid, system, code, unit, value, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       uri: db.prepare('INSERT OR IGNORE INTO idx_uri (vseq, pid, value) VALUES (?, ?, ?)'),
-      composite: db.prepare('INSERT OR IGNORE INTO idx_composite (vseq, pid, first_key, parts) VALUES (?, ?, ?, ?)'),
+      composite: db.prepare('INSERT OR IGNORE INTO idx_composite (vseq, pid, ord, first_key, parts) VALUES (?, ?, ?, ?, ?)'),
     };
   }
 
@@ -61,7 +62,7 @@ export class SearchIndex {
     const resourceType = resource.resourceType as string;
     for (const parameter of extractSearchValues(resource)) {
       const pid = this.paramId(resourceType, parameter.code);
-      for (const value of parameter.values) this.insertValue(vseq, pid, value);
+      parameter.values.forEach((value, ord) => this.insertValue(vseq, pid, value, ord));
     }
   }
 
@@ -69,10 +70,26 @@ export class SearchIndex {
     for (const statement of this.deleteRows) statement.run(vseq);
   }
 
-  private insertValue(vseq: number, pid: number, value: IndexValue): void {
+  /**
+   * The rows of a parameter, as a condition on its index table (columns qualified by `alias` if given): its own
+   * rows, or those of the parameters that hold its values (see shared-rows.ts). It holds only our own integers
+   * and names taken from the definitions (checked there), so it is SQL text, not bound values.
+   */
+  rowsOf(resourceType: string, code: string, alias?: string): string {
+    const column = (name: string) => (alias ? `${alias}.${name}` : name);
+    const shared = sharedRows(resourceType, code);
+    if (!shared) return `${column('pid')} = ${this.paramId(resourceType, code)}`;
+    const pids = shared.codes.map((other) => this.paramId(resourceType, other));
+    const rows = pids.length === 1 ? `${column('pid')} = ${pids[0]}` : `${column('pid')} IN (${pids.join(', ')})`;
+    const { restriction } = shared;
+    if (!restriction) return rows;
+    return `${rows} AND ${column(restriction.column)} IN (${restriction.values.map((value) => `'${value}'`).join(', ')})`;
+  }
+
+  private insertValue(vseq: number, pid: number, value: IndexValue, ord: number): void {
     switch (value.kind) {
       case 'string':
-        this.insert.string.run(vseq, pid, value.normalized, value.exact);
+        this.insert.string.run(vseq, pid, value.part, value.normalized, value.exact);
         break;
       case 'token':
         this.insert.token.run(vseq, pid, value.system ?? '', value.code ?? '', value.text ?? '');
@@ -93,10 +110,16 @@ export class SearchIndex {
         this.insert.uri.run(vseq, pid, value.value);
         break;
       case 'composite':
-        if (value.parts.length > 0) this.insert.composite.run(vseq, pid, compositeKey(value.parts[0]), JSON.stringify(value.parts));
+        if (isSearchable(value)) this.insert.composite.run(vseq, pid, ord, compositeKey(value.parts[0]), JSON.stringify(value.parts));
         break;
     }
   }
+}
+
+/** A query names a token component by its code or system: a composite whose first token has neither is never found. */
+function isSearchable(value: Extract<IndexValue, { kind: 'composite' }>): boolean {
+  const first = value.parts[0];
+  return first !== undefined && (first.kind !== 'token' || first.code !== null || first.system !== null);
 }
 
 /** The lookup key of a composite's first component: what a query can always name exactly. */

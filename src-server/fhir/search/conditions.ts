@@ -76,19 +76,19 @@ export class ConditionBuilder {
 
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const { definition, modifier, values, code } = filter;
-    const pid = this.index.paramId(resourceType, code);
+    const rows = this.index.rowsOf(resourceType, code);
     const table = TABLES[definition.type];
     if (modifier === 'missing') {
       // `:missing=true,false` matches everything; a single value picks the resources without / with a value.
       if (values.includes('true') && values.includes('false')) return { sql: '1', values: [] };
       const negate = values[0] === 'true' ? 'NOT ' : '';
-      return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE pid = ?)`, values: [pid] };
+      return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${rows})`, values: [] };
     }
-    if (definition.type === 'composite') return this.composite(pid, filter, target);
-    // Each row condition repeats `pid = ?`, so that SQLite looks every alternative up in the index (a multi-index
-    // OR) rather than scanning all the parameter's rows.
+    if (definition.type === 'composite') return this.composite(rows, filter, target);
+    // Each row condition repeats the parameter's rows (`pid = …`), so that SQLite looks every alternative up in the
+    // index (a multi-index OR) rather than scanning all the parameter's rows.
     const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code));
-    const matches = join(alternatives.map((clause) => ({ sql: `pid = ? AND ${clause.sql}`, values: [pid, ...clause.values] })), ' OR ');
+    const matches = join(alternatives.map((clause) => ({ sql: `${rows} AND ${clause.sql}`, values: clause.values })), ' OR ');
     const negate = modifier === 'not' ? 'NOT ' : '';
     return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${matches.sql})`, values: matches.values };
   }
@@ -151,7 +151,7 @@ export class ConditionBuilder {
 
   /** `ref.param=value`: resources whose reference points at a resource of a target type matching the inner filter. */
   private chain(resourceType: string, filter: Extract<Filter, { kind: 'chain' }>, target: Target): Clause {
-    const pid = this.index.paramId(resourceType, filter.code);
+    const rows = this.index.rowsOf(resourceType, filter.code);
     const local = localReference(this.base);
     const branches = filter.targetTypes.map((type, index) => {
       const alias = this.alias();
@@ -162,20 +162,20 @@ export class ConditionBuilder {
       };
     });
     const any = join(branches, ' OR ');
-    return { sql: `${target.vseq} IN (SELECT vseq FROM idx_reference WHERE pid = ? AND (${any.sql}))`, values: [pid, ...any.values] };
+    return { sql: `${target.vseq} IN (SELECT vseq FROM idx_reference WHERE ${rows} AND (${any.sql}))`, values: any.values };
   }
 
   /** `_has:Type:ref:filter`: resources that a `Type` matching the filter points at through `ref`. */
   private has(resourceType: string, filter: Extract<Filter, { kind: 'has' }>, target: Target): Clause {
-    const pid = this.index.paramId(filter.sourceType, filter.code);
+    const rows = this.index.rowsOf(filter.sourceType, filter.code, 'ref');
     const alias = this.alias();
     const inner = this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
     const local = localReference(this.base, 'ref');
     return {
       sql:
         `${target.id} IN (SELECT ref.target_id FROM idx_reference ref JOIN resources ${alias} ON ${alias}.vseq = ref.vseq ` +
-        `WHERE ref.pid = ? AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
-      values: [pid, resourceType, ...local.values, filter.sourceType, ...inner.values],
+        `WHERE ${rows} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
+      values: [resourceType, ...local.values, filter.sourceType, ...inner.values],
     };
   }
 
@@ -184,17 +184,17 @@ export class ConditionBuilder {
    * reference, a URI), else from every value of the parameter; then every component is checked in memory against
    * the stored parts.
    */
-  private composite(pid: number, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
+  private composite(rows: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const types = (filter.definition.component ?? []).map((component) => searchParameterByUrl(component.definition.reference)?.type);
-    const keyed = this.prepare('SELECT vseq, parts FROM idx_composite WHERE pid = ? AND first_key = ?');
-    const all = this.prepare('SELECT vseq, parts FROM idx_composite WHERE pid = ?');
+    const keyed = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows} AND first_key = ?`);
+    const all = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows}`);
     const vseqs = new Set<number>();
     for (const raw of filter.values) {
       const components = splitList(raw, '$');
       if (components.length !== types.length) throw badRequest(`'${raw}' must have ${types.length} components separated by '$'`, filter.name);
       const key = this.compositeQueryKey(types[0], components[0], filter.name);
-      const rows = (key === undefined ? all.all(pid) : keyed.all(pid, key)) as Array<{ vseq: number; parts: string }>;
-      for (const row of rows) {
+      const found = (key === undefined ? all.all() : keyed.all(key)) as Array<{ vseq: number; parts: string }>;
+      for (const row of found) {
         const parts = JSON.parse(row.parts) as IndexValue[];
         if (parts.length === components.length && components.every((component, index) => this.partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
       }

@@ -7,11 +7,14 @@
 import { parseDateRange } from './dates';
 import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
 import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './normalize';
+import { branchesFor, componentExpressions, expressionOf, splitUnion, STORE_PARAMETERS, targetsOf } from './expressions';
 import { onDefinitionsChanged, parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
+import { sharedRows, STRING_PARTS } from './shared-rows';
 import { resourceStructure } from '../validation/model';
 
 export type IndexValue =
-  | { kind: 'string'; normalized: string; exact: string }
+  /** `part`: the HumanName/Address part the value is (`family`, `city`…), '' for a plain string. */
+  | { kind: 'string'; normalized: string; exact: string; part: string }
   | { kind: 'token'; system: string | null; code: string | null; text: string | null }
   | { kind: 'reference'; type: string | null; id: string | null; url: string | null }
   | { kind: 'date'; low: number; high: number }
@@ -33,8 +36,6 @@ type Json = Record<string, unknown>;
 export const QUANTITY_MIN = -Number.MAX_VALUE;
 export const QUANTITY_MAX = Number.MAX_VALUE;
 
-/** Parameters the store serves from its own columns. */
-const STORE_PARAMETERS = new Set(['_id', '_lastUpdated']);
 
 interface Branch {
   evaluate: FhirPathEvaluator;
@@ -106,14 +107,28 @@ export function extractSearchValuesUsing(engine: Engine, resource: Record<string
   return result;
 }
 
+/**
+ * The values of one parameter evaluated from its own expression, even when other parameters' rows hold them (the
+ * index never writes those): what shared-rows.ts promises to be equal to, for tests that hold it to that.
+ */
+export function extractParameterValues(resource: Record<string, unknown>, code: string): IndexValue[] {
+  const resourceType = resource.resourceType;
+  if (typeof resourceType !== 'string' || !resourceStructure(resourceType)) return [];
+  const plan = planType(resourceType, 'auto', code)[0];
+  return plan ? extractParameter(plan, { resource, resourceType, componentValues: new Map() }) : [];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Plans
 
-function planType(resourceType: string, engine: Engine): ParameterPlan[] {
+/** The plans of the parameters a type writes rows for, or of the one parameter `only`, whether it writes or not. */
+function planType(resourceType: string, engine: Engine, only?: string): ParameterPlan[] {
   const result: ParameterPlan[] = [];
   for (const [code, definition] of parametersOfType(resourceType)) {
-    const expression = (definition.url && EXPRESSION_FIXES[definition.url]) || definition.expression;
-    if (STORE_PARAMETERS.has(code) || !expression) continue;
+    if (only !== undefined && code !== only) continue;
+    const expression = expressionOf(definition);
+    // Parameters whose values another parameter's rows already hold are not written twice (see shared-rows.ts).
+    if (STORE_PARAMETERS.has(code) || !expression || (only === undefined && sharedRows(resourceType, code))) continue;
     const branches = branchesFor(expression, resourceType).flatMap((branch): Branch[] => {
       try {
         return [{ evaluate: compileFhirPath(branch, resourceType, engine), typeTest: TYPE_TEST.test(branch) }];
@@ -128,81 +143,15 @@ function planType(resourceType: string, engine: Engine): ParameterPlan[] {
   return result;
 }
 
-/**
- * STU3 definition bugs, fixed as R4 fixed them: `Patient.deceased.exists()` makes `deceasedBoolean: false` a
- * deceased patient.
- */
-const EXPRESSION_FIXES: Record<string, string> = {
-  'http://hl7.org/fhir/SearchParameter/Patient-deceased': 'Patient.deceased.exists() and Patient.deceased != false',
-};
-
 const TYPE_TEST = /(\.is\(\s*[A-Za-z.]+\s*\)|\sis\s+[A-Za-z.]+)\s*$/;
 
-/** Top-level `|` branches of an expression (not inside parentheses, brackets or quotes). */
-export function splitUnion(expression: string): string[] {
-  const branches: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let start = 0;
-  for (let i = 0; i < expression.length; i++) {
-    const c = expression[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = undefined;
-    } else if (c === "'" || c === '"' || c === '`') quote = c;
-    else if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') depth--;
-    else if (c === '|' && depth === 0) {
-      branches.push(expression.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  branches.push(expression.slice(start).trim());
-  return branches.filter((branch) => branch !== '');
-}
-
-/**
- * The branches of a (multi-base) expression that can apply to a type: those rooted at the type itself or at
- * Resource/DomainResource, e.g. `Goal.identifier` out of `DocumentManifest.identifier | Goal.identifier | …`.
- */
-export function branchesFor(expression: string, resourceType: string): string[] {
-  return splitUnion(expression).filter((branch) => {
-    const root = /^\(*\s*([A-Za-z]+)/.exec(branch)?.[1];
-    return root === resourceType || root === 'Resource' || root === 'DomainResource';
-  });
-}
-
-/**
- * STU3's shared `patient` parameter targets Patient and Group because some of its bases' subjects may be Groups;
- * its meaning is "the subject, if a patient", which R4 spells `subject.where(resolve() is Patient)`.
- */
-const TARGET_FIXES: Record<string, string[]> = {
-  'http://hl7.org/fhir/SearchParameter/clinical-patient': ['Patient'],
-};
-
-function targetsOf(definition: SearchParameterDefinition): ReadonlySet<string> | undefined {
-  if (definition.type !== 'reference') return undefined;
-  const targets = (definition.url && TARGET_FIXES[definition.url]) || definition.target;
-  return targets && targets.length > 0 ? new Set(targets) : undefined;
-}
-
-/**
- * STU3 definition bug: DocumentReference `relationship` lists its components as (relatesto: reference, relation:
- * token) but gives them the expressions `code` and `target`, i.e. swapped.
- */
-const COMPONENT_EXPRESSION_FIXES: Record<string, string[]> = {
-  'http://hl7.org/fhir/SearchParameter/DocumentReference-relationship': ['target', 'code'],
-};
-
 function componentsOf(definition: SearchParameterDefinition, engine: Engine): Component[] | undefined {
-  const fixes = definition.url ? COMPONENT_EXPRESSION_FIXES[definition.url] : undefined;
   const components: Component[] = [];
-  for (const [i, component] of (definition.component ?? []).entries()) {
-    const componentDefinition = searchParameterByUrl(component.definition.reference);
+  for (const { reference, expression } of componentExpressions(definition)) {
+    const componentDefinition = searchParameterByUrl(reference);
     if (!componentDefinition || componentDefinition.type === 'composite') return undefined;
-    const expression = fixes?.[i] ?? component.expression;
     components.push({
-      key: `${component.definition.reference} ${expression}`,
+      key: `${reference} ${expression}`,
       type: componentDefinition.type,
       branches: splitUnion(expression),
       targets: targetsOf(componentDefinition),
@@ -296,7 +245,7 @@ class Collector {
 function keyOf(value: IndexValue): string {
   switch (value.kind) {
     case 'string':
-      return `s\u0000${value.exact}`;
+      return `s\u0000${value.part}\u0000${value.exact}`;
     case 'token':
       return `t\u0000${value.system}\u0000${value.code}\u0000${value.text}`;
     case 'reference':
@@ -356,25 +305,21 @@ const textOf = (value: unknown): string | null => {
   return normalized;
 };
 
-function addString(value: unknown, out: Collector): void {
+function addString(value: unknown, part: string, out: Collector): void {
   const exact = str(value);
   if (exact === undefined) return;
   const normalized = normalizeString(exact);
-  if (normalized !== '') out.add({ kind: 'string', normalized, exact });
+  if (normalized !== '') out.add({ kind: 'string', normalized, exact, part });
 }
 
+/** A string parameter over a HumanName or an Address indexes each part, marked with its name (see shared-rows.ts). */
 function mapString(item: FhirValue, out: Collector): void {
   const value = obj(item.value);
-  if (!value) return addString(item.value, out);
-  switch (item.type) {
-    case 'HumanName':
-      addString(value.family, out);
-      for (const part of [...strs(value.given), ...strs(value.prefix), ...strs(value.suffix)]) addString(part, out);
-      return addString(value.text, out);
-    case 'Address':
-      for (const line of strs(value.line)) addString(line, out);
-      for (const part of [value.city, value.district, value.state, value.postalCode, value.country, value.text]) addString(part, out);
-      return;
+  if (!value) return addString(item.value, '', out);
+  for (const part of STRING_PARTS[item.type] ?? []) {
+    const texts = value[part];
+    if (Array.isArray(texts)) for (const text of texts) addString(text, part, out);
+    else addString(texts, part, out);
   }
 }
 

@@ -137,13 +137,13 @@ export class SearchEngine {
   private sortExpression(resourceType: string, key: SortKey): string {
     if (key.type === '_lastUpdated') return `${ROW}.last_updated`;
     if (key.type === '_id') return `${ROW}.resource_id`;
-    const pid = this.index.paramId(resourceType, key.code);
+    const rows = this.index.rowsOf(resourceType, key.code);
     const [table, column, kind] = SORT_COLUMNS[key.type as keyof typeof SORT_COLUMNS];
     const aggregate = key.descending ? 'max' : 'min';
     // Resources without a value sort last either way: below every value descending, above every value ascending.
     const sentinel = kind === 'text' ? (key.descending ? "''" : 'char(1114111)') : key.descending ? '-9e99' : '9e99';
     const value = column === 'low/high' ? (key.descending ? 'high' : 'low') : column;
-    return `coalesce((SELECT ${aggregate}(${value}) FROM ${table} WHERE vseq = ${ROW}.vseq AND pid = ${pid}), ${sentinel})`;
+    return `coalesce((SELECT ${aggregate}(${value}) FROM ${table} WHERE vseq = ${ROW}.vseq AND ${rows}), ${sentinel})`;
   }
 
   private compartmentClause(resourceType: string, compartment: { type: string; id: string }, base: string): Clause {
@@ -154,7 +154,7 @@ export class SearchEngine {
     if (referenceCodes.length > 0) {
       const local = localReference(base);
       alternatives.push({
-        sql: `${ROW}.vseq IN (SELECT vseq FROM idx_reference WHERE pid IN (${referenceCodes.map((code) => this.index.paramId(resourceType, code)).join(', ')}) AND target_type = ? AND target_id = ? AND ${local.sql})`,
+        sql: `${ROW}.vseq IN (SELECT vseq FROM idx_reference WHERE (${anyRows(referenceCodes.map((code) => this.index.rowsOf(resourceType, code)))}) AND target_type = ? AND target_id = ? AND ${local.sql})`,
         values: [compartment.type, compartment.id, ...local.values],
       });
     }
@@ -190,7 +190,7 @@ export class SearchEngine {
   private forward(spec: IncludeSpec, sources: StoredResource[], base: string): StoredResource[] {
     const from = sources.filter((resource) => resource.resourceType === spec.sourceType);
     if (from.length === 0) return [];
-    const pids = this.referencePids(spec);
+    const references = this.referenceRows(spec);
     const vseqs = from.map((resource) => resource.vseq);
     const local = localReference(base, 'ref');
     const rows = this
@@ -199,7 +199,7 @@ export class SearchEngine {
          FROM idx_reference ref
          JOIN resources ${ROW} ON ${ROW}.resource_type = ref.target_type AND ${ROW}.resource_id = ref.target_id
          JOIN resource_versions v ON v.vseq = ${ROW}.vseq
-         WHERE ref.vseq IN (${vseqs.map(() => '?').join(', ')}) AND ref.pid IN (${pids.join(', ')}) AND ${local.sql}${spec.targetType ? ' AND ref.target_type = ?' : ''}
+         WHERE ref.vseq IN (${vseqs.map(() => '?').join(', ')}) AND (${references}) AND ${local.sql}${spec.targetType ? ' AND ref.target_type = ?' : ''}
          GROUP BY ${ROW}.vseq`,
       )
       .all(...vseqs, ...local.values, ...(spec.targetType ? [spec.targetType] : [])) as Row[];
@@ -208,7 +208,7 @@ export class SearchEngine {
 
   /** Resources of the spec's type that point at `targets` through its reference parameter(s). */
   private reverse(spec: IncludeSpec, targets: StoredResource[], base: string): StoredResource[] {
-    const pids = this.referencePids(spec);
+    const references = this.referenceRows(spec);
     const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
     if (pairs.length === 0) return [];
     const local = localReference(base, 'ref');
@@ -218,7 +218,7 @@ export class SearchEngine {
          FROM idx_reference ref
          JOIN resources ${ROW} ON ${ROW}.vseq = ref.vseq
          JOIN resource_versions v ON v.vseq = ${ROW}.vseq
-         WHERE ref.pid IN (${pids.join(', ')}) AND ${ROW}.resource_type = ? AND ${local.sql}
+         WHERE (${references}) AND ${ROW}.resource_type = ? AND ${local.sql}
            AND (${pairs.map(() => '(ref.target_type = ? AND ref.target_id = ?)').join(' OR ')})
          GROUP BY ${ROW}.vseq`,
       )
@@ -226,10 +226,16 @@ export class SearchEngine {
     return rows.map(stored);
   }
 
-  private referencePids(spec: IncludeSpec): number[] {
+  /** The index rows of the spec's reference parameter, or of every reference parameter of its type (`*`). */
+  private referenceRows(spec: IncludeSpec): string {
     const codes = spec.code ? [spec.code] : [...searchParametersOf(spec.sourceType).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
-    return codes.map((code) => this.index.paramId(spec.sourceType, code));
+    return anyRows(codes.map((code) => this.index.rowsOf(spec.sourceType, code, 'ref')));
   }
+}
+
+/** Rows of any of several parameters (none: no row). */
+function anyRows(rows: string[]): string {
+  return rows.length === 0 ? '0' : rows.map((condition) => `(${condition})`).join(' OR ');
 }
 
 function stored(row: Row): StoredResource {

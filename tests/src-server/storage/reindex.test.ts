@@ -1,8 +1,10 @@
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src-server/storage/database';
+import { migrations } from '../../../src-server/storage/migrations';
 import { INDEX_TABLES } from '../../../src-server/storage/search-index';
 import { isIndexCurrent, reindexAll } from '../../../src-server/storage/reindex';
 import { Repository } from '../../../src-server/storage/repository';
@@ -57,6 +59,47 @@ describe('search index rebuild', () => {
     expect(reported.at(-1)).toEqual({ done: 31, total: 31 });
     const found = (await (await node.request('Patient?name=helene&_total=accurate')).json()) as { total: number };
     expect(found.total).toBe(30);
+    await node.stop();
+  });
+
+  it('upgrades a store written by schema 2 (before shared rows) and indexes it again on start', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    seed(dir);
+    // The same store as schema 2 wrote it: its tables, its rows (no string parts), version 2 and its fingerprint.
+    const current = openDatabase(join(dir, 'liaison.db'));
+    const resources = current.prepare('SELECT * FROM resource_versions ORDER BY vseq').all() as Array<Record<string, unknown>>;
+    const heads = current.prepare('SELECT * FROM resources').all() as Array<Record<string, unknown>>;
+    const meta = current.prepare('SELECT * FROM node_meta').all() as Array<{ key: string; value: string }>;
+    current.close();
+    const file = join(dir, 'old.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    for (const migration of migrations.slice(0, 2)) old.exec(migration.sql);
+    const insertAll = (table: string, rows: Array<Record<string, unknown>>) => {
+      for (const row of rows) old.prepare(`INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map(() => '?').join(', ')})`).run(...Object.values(row));
+    };
+    insertAll('resource_versions', resources);
+    insertAll('resources', heads);
+    insertAll('node_meta', meta.filter((row) => row.key !== 'search_index_fingerprint'));
+    old.prepare("INSERT INTO node_meta (key, value) VALUES ('search_index_fingerprint', 'schema 2')").run();
+    old.prepare('INSERT INTO search_params (resource_type, code) VALUES (?, ?)').run('Patient', 'family');
+    old.prepare('INSERT INTO idx_string (vseq, pid, value, exact) VALUES (1, 1, ?, ?)').run('famille0', 'Famille0');
+    old.pragma('user_version = 2');
+    old.close();
+    rmSync(join(dir, 'liaison.db'));
+    rmSync(join(dir, 'liaison.db-wal'), { force: true });
+    rmSync(join(dir, 'liaison.db-shm'), { force: true });
+    spawnSync('mv', [file, join(dir, 'liaison.db')]);
+
+    const reported: Array<{ done: number; total: number }> = [];
+    const node = await startTestNode({ dataDir: dir, onReindex: (progress) => reported.push(progress) });
+    expect(reported.at(-1)).toEqual({ done: 31, total: 31 });
+    const search = async (query: string) => ((await (await node.request(`${query}&_total=accurate`)).json()) as { total: number }).total;
+    expect(await search('Patient?family=famille1')).toBe(11); // Famille1, Famille10…19
+    expect(await search('Patient?given=helene')).toBe(30);
+    expect(await search('Patient?family=helene')).toBe(0);
+    expect(await search('Observation?combo-code=8480-6')).toBe(1);
     await node.stop();
   });
 
