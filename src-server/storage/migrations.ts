@@ -151,6 +151,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idx_composite_lookup ON idx_composite (pid, first_key);
     `,
   },
+  {
+    // TEMP (branch write-order): stands in for the migration that makes idx_token_lookup (pid, code); drop at merge.
+    description: 'TEMP: token lookup by (pid, code), so that code and system|code stream in vseq order',
+    sql: `
+      DROP INDEX idx_token_lookup;
+      CREATE INDEX idx_token_lookup ON idx_token (pid, code);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;
