@@ -4,7 +4,7 @@ import type { StoredResource } from '../../storage/repository';
 import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
 import { compartmentParameters } from './compartments';
-import { ConditionBuilder, localReference, type Clause, type SqlValue, type Target } from './conditions';
+import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target } from './conditions';
 import { searchParametersOf } from './extract';
 import { parseQuery, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
 
@@ -192,7 +192,7 @@ export class SearchEngine {
     if (from.length === 0) return [];
     const pids = this.referencePids(spec);
     const vseqs = from.map((resource) => resource.vseq);
-    const local = localReference(base, 'ref');
+    const local = localReference(base, qualified('ref'));
     const rows = this
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
@@ -211,7 +211,7 @@ export class SearchEngine {
     const pids = this.referencePids(spec);
     const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
     if (pairs.length === 0) return [];
-    const local = localReference(base, 'ref');
+    const local = localReference(base, qualified('ref'));
     const rows = this
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
