@@ -43,6 +43,9 @@ beforeAll(() => {
   // Updates move resources to the end of the write order, and leave no index rows for the versions they replace.
   for (let n = 0; n < 70; n++) repository.update('Observation', `o${n}`, { ...observation(n), id: `o${n}` });
   for (let n = 0; n < 70; n += 5) repository.update('Observation', `o${n}`, { ...observation(n + 1), id: `o${n}` });
+  // Two matching rows for one resource: a sorted page must still list it once.
+  const bothCodes = { coding: [{ system: LOINC, code: '29463-7' }, { system: LOINC, code: '8302-2' }] };
+  for (let n = 0; n < 6; n++) repository.update('Observation', `both${n}`, { ...observation(n), code: bothCodes, id: `both${n}` });
   overResources = new SearchEngine(db, repository.searchIndex, false);
   engine = new SearchEngine(db, repository.searchIndex);
   walking = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 100_000 });
@@ -104,6 +107,7 @@ describe('pages in write order equal the pages over the resources', () => {
   it('sorted drivers: date ranges, several values, a chain', () => {
     expectSamePages(engine, 'Observation', 'date=ge2015&_count=6', 'sort');
     expectSamePages(engine, 'Observation', 'subject=Patient/p1,Patient/p2&_count=5', 'sort');
+    expectSamePages(engine, 'Observation', 'code=29463-7,8302-2&_count=5', 'sort');
     expectSamePages(engine, 'Observation', `subject:Patient.identifier=${NIR}|nir2&_count=4`, 'sort');
   });
 
