@@ -63,9 +63,15 @@ export class Repository {
   private readonly updateInTransaction;
 
   readonly searchIndex: SearchIndex;
+  /**
+   * The newest lastUpdated issued: stamps never go backwards, even if the clock does, so that vseq order is
+   * (lastUpdated, vseq) order and search can page the default order by vseq (write order).
+   */
+  private lastStamp: string;
 
   constructor(private readonly db: Db) {
     this.nodeId = readNodeId(db);
+    this.lastStamp = (db.prepare('SELECT last_updated FROM resource_versions ORDER BY vseq DESC LIMIT 1').get() as { last_updated: string } | undefined)?.last_updated ?? '';
     this.searchIndex = new SearchIndex(db);
     this.statements = {
       current: db.prepare<[string, string], { version_id: string; last_updated: string; body: string }>(
@@ -250,7 +256,7 @@ export class Repository {
     checkResource(resourceType, resource);
     if (resourceType === 'SearchParameter') checkCustomParameter(resource);
     const versionId = uuidv7();
-    const lastUpdated = new Date().toISOString();
+    const lastUpdated = this.nextStamp();
     const { resourceType: _type, id: _id, meta, ...rest } = resource;
     const stored = {
       resourceType,
@@ -274,6 +280,13 @@ export class Repository {
     this.searchIndex.write(Number(lastInsertRowid), stored, replacedVseq);
     if (resourceType === 'SearchParameter') this.applyCustomParameters();
     return { resourceType, id, versionId, lastUpdated, json };
+  }
+
+  /** max(now, last stamp issued): ISO instants in UTC with milliseconds compare as text. */
+  private nextStamp(): string {
+    const now = new Date().toISOString();
+    if (now > this.lastStamp) this.lastStamp = now;
+    return this.lastStamp;
   }
 }
 

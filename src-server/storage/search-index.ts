@@ -71,12 +71,11 @@ export class SearchIndex {
   }
 
   /**
-   * The rows of a parameter, as a condition on its index table (columns qualified by `alias` if given): its own
+   * The rows of a parameter, as a condition on its index table (columns written by `column`): its own
    * rows, or those of the parameters that hold its values (see shared-rows.ts). It holds only our own integers
    * and names taken from the definitions (checked there), so it is SQL text, not bound values.
    */
-  rowsOf(resourceType: string, code: string, alias?: string): string {
-    const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  rowsOf(resourceType: string, code: string, column: (name: string) => string = (name) => name): string {
     const shared = sharedRows(resourceType, code);
     if (!shared) return `${column('pid')} = ${this.paramId(resourceType, code)}`;
     const pids = shared.codes.map((other) => this.paramId(resourceType, other));

@@ -5,6 +5,7 @@ import { parseDateRange, type DateRange } from './dates';
 import type { IndexValue } from './extract';
 import { normalizeString as normalize, parseReference } from './normalize';
 import { searchParameterByUrl } from './parameters';
+import { sharedRows } from './shared-rows';
 import { splitList, unescape, type Filter, type ParameterType } from './parse';
 
 /**
@@ -16,6 +17,30 @@ export type SqlValue = string | number;
 export interface Clause {
   sql: string;
   values: SqlValue[];
+}
+
+/** A row condition that an index returns in vseq order (equality on every lookup column before vseq). */
+interface RowCondition extends Clause {
+  streams?: boolean;
+}
+
+/** Writes a column of an index table into a row condition: bare, or qualified by the table's alias. */
+export type Column = (name: string) => string;
+const bare: Column = (name) => name;
+export const qualified =
+  (alias: string): Column =>
+  (name) =>
+    `${alias}.${name}`;
+
+/**
+ * The rows of one index table that a filter selects (`SELECT <alias>.vseq FROM <table> <alias> WHERE <where>`):
+ * current versions of one resource type, since a parameter id belongs to one type.
+ */
+export interface IndexRows {
+  table: string;
+  where: Clause;
+  /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
+  streams: boolean;
 }
 
 /** The columns a condition constrains: the candidate's current version, its id and its type. */
@@ -59,6 +84,16 @@ export class ConditionBuilder {
     return join(filters.map((filter) => this.filter(resourceType, filter, target)), ' AND ');
   }
 
+  /**
+   * The index rows of a filter that can drive a page in write order (a positive filter on one index table), or
+   * undefined: `:not`, `:missing`, composites and the filters on resource columns cannot.
+   */
+  rows(resourceType: string, filter: Filter, column: Column): IndexRows | undefined {
+    if (filter.kind === 'chain') return this.chainRows(resourceType, filter, column);
+    if (filter.kind !== 'param' || filter.modifier === 'not' || filter.modifier === 'missing' || filter.definition.type === 'composite') return undefined;
+    return this.paramRows(resourceType, filter, column);
+  }
+
   filter(resourceType: string, filter: Filter, target: Target): Clause {
     switch (filter.kind) {
       case 'id':
@@ -74,61 +109,86 @@ export class ConditionBuilder {
     }
   }
 
+  /**
+   * The index rows that hold a parameter's values (its own, or another's: see shared-rows.ts). The one place that
+   * writes which rows belong to the parameter: every row condition starts with it.
+   */
+  private rowsOf(resourceType: string, code: string, column: Column): Clause {
+    return { sql: this.index.rowsOf(resourceType, code, column), values: [] };
+  }
+
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const { definition, modifier, values, code } = filter;
-    const rows = this.index.rowsOf(resourceType, code);
     const table = TABLES[definition.type];
     if (modifier === 'missing') {
       // `:missing=true,false` matches everything; a single value picks the resources without / with a value.
       if (values.includes('true') && values.includes('false')) return { sql: '1', values: [] };
       const negate = values[0] === 'true' ? 'NOT ' : '';
-      return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${rows})`, values: [] };
+      const rows = this.rowsOf(resourceType, code, bare);
+      return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${rows.sql})`, values: rows.values };
     }
-    if (definition.type === 'composite') return this.composite(rows, filter, target);
-    // Each row condition repeats the parameter's rows (`pid = …`), so that SQLite looks every alternative up in the
-    // index (a multi-index OR) rather than scanning all the parameter's rows.
-    const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code));
-    const matches = join(alternatives.map((clause) => ({ sql: `${rows} AND ${clause.sql}`, values: clause.values })), ' OR ');
+    if (definition.type === 'composite') return this.composite(resourceType, filter, target);
+    const rows = this.paramRows(resourceType, filter, bare);
     const negate = modifier === 'not' ? 'NOT ' : '';
-    return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${matches.sql})`, values: matches.values };
+    return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${rows.table} WHERE ${rows.where.sql})`, values: rows.where.values };
+  }
+
+  /** The rows holding a value that matches (`:not` is the caller's negation). */
+  private paramRows(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, column: Column): IndexRows {
+    const { definition, modifier, values, code } = filter;
+    // Each alternative repeats the parameter's rows condition, so that SQLite looks every alternative up in the
+    // index (a multi-index OR) rather than scanning all the parameter's rows.
+    const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code, column));
+    const where = join(
+      alternatives.map((clause) => {
+        const rows = this.rowsOf(resourceType, code, column);
+        return { sql: `${rows.sql} AND ${clause.sql}`, values: [...rows.values, ...clause.values] };
+      }),
+      ' OR ',
+    );
+    // Rows of several parameters (a union, see shared-rows.ts) come from several index ranges: not in vseq order.
+    const oneParameter = (sharedRows(resourceType, code)?.codes.length ?? 1) === 1;
+    return { table: TABLES[definition.type], where, streams: oneParameter && alternatives.length === 1 && alternatives[0].streams === true };
   }
 
   /** The row conditions (any of which) one value of a parameter puts on its index table. */
-  private match(type: ParameterType, modifier: string | undefined, raw: string, name: string): Clause[] {
+  private match(type: ParameterType, modifier: string | undefined, raw: string, name: string, column: Column): RowCondition[] {
     switch (type) {
       case 'string':
-        return [stringMatch(modifier, unescape(raw))];
+        return [stringMatch(modifier, unescape(raw), column)];
       case 'token':
-        return [tokenMatch(modifier, raw, name)];
+        return [tokenMatch(modifier, raw, name, column)];
       case 'reference':
-        return this.referenceMatch(modifier, unescape(raw), name);
+        return this.referenceMatch(modifier, unescape(raw), name, column);
       case 'date':
-        return [dateMatch(raw, name)];
+        return [dateMatch(raw, name, column)];
       case 'number':
-        return [numberMatch(raw, name)];
+        return [numberMatch(raw, name, column)];
       case 'quantity':
-        return [quantityMatch(raw, name)];
+        return [quantityMatch(raw, name, column)];
       case 'uri':
-        return uriMatch(modifier, unescape(raw));
+        return uriMatch(modifier, unescape(raw), column);
       case 'composite':
         throw new Error('composite values are matched by composite()');
     }
   }
 
-  private referenceMatch(modifier: string | undefined, value: string, name: string): Clause[] {
+  /** Local references and URLs stream: the lookup index (pid, target_id, target_type) and (pid, url) end with vseq. */
+  private referenceMatch(modifier: string | undefined, value: string, name: string, column: Column): RowCondition[] {
     const reference = readReference(value, this.base, name);
-    const local = localReference(this.base);
+    const local = localReference(this.base, column);
+    const c = column;
     switch (reference.kind) {
       case 'local':
         if (modifier && modifier !== reference.type) throw badRequest(`'${value}' is not a ${modifier} reference`, name);
-        return [{ sql: `target_id = ? AND target_type = ? AND ${local.sql}`, values: [reference.id, reference.type, ...local.values] }];
+        return [{ sql: `${c('target_id')} = ? AND ${c('target_type')} = ? AND ${local.sql}`, values: [reference.id, reference.type, ...local.values], streams: true }];
       case 'id':
         // A local resource of any type (or the modifier's) with that id, or a relative reference so written.
-        if (modifier) return [{ sql: `target_id = ? AND target_type = ? AND ${local.sql}`, values: [reference.id, modifier, ...local.values] }];
-        return [{ sql: `target_id = ? AND ${local.sql}`, values: [reference.id, ...local.values] }, byUrl(reference.id)];
+        if (modifier) return [{ sql: `${c('target_id')} = ? AND ${c('target_type')} = ? AND ${local.sql}`, values: [reference.id, modifier, ...local.values], streams: true }];
+        return [{ sql: `${c('target_id')} = ? AND ${local.sql}`, values: [reference.id, ...local.values] }, byUrl(reference.id, column)];
       case 'url': {
-        const clause = byUrl(reference.url);
-        return [modifier ? { sql: `${clause.sql} AND target_type = ?`, values: [...clause.values, modifier] } : clause];
+        const clause = byUrl(reference.url, column);
+        return [modifier ? { sql: `${clause.sql} AND ${c('target_type')} = ?`, values: [...clause.values, modifier], streams: true } : clause];
       }
     }
   }
@@ -151,31 +211,49 @@ export class ConditionBuilder {
 
   /** `ref.param=value`: resources whose reference points at a resource of a target type matching the inner filter. */
   private chain(resourceType: string, filter: Extract<Filter, { kind: 'chain' }>, target: Target): Clause {
-    const rows = this.index.rowsOf(resourceType, filter.code);
-    const local = localReference(this.base);
+    const rows = this.chainRows(resourceType, filter, bare);
+    return { sql: `${target.vseq} IN (SELECT vseq FROM ${rows.table} WHERE ${rows.where.sql})`, values: rows.where.values };
+  }
+
+  /** The reference rows of a chain: their targets' ids come from the inner filter, per target type. */
+  private chainRows(resourceType: string, filter: Extract<Filter, { kind: 'chain' }>, column: Column): IndexRows {
+    const local = localReference(this.base, column);
     const branches = filter.targetTypes.map((type, index) => {
-      const alias = this.alias();
-      const inner = this.filter(type, filter.inner[index], { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+      const targets = this.matchingIds(type, filter.inner[index]);
       return {
-        sql: `(target_type = ? AND ${local.sql} AND target_id IN (SELECT ${alias}.resource_id FROM resources ${alias} WHERE ${alias}.resource_type = ? AND ${inner.sql}))`,
-        values: [type, ...local.values, type, ...inner.values],
+        sql: `(${column('target_type')} = ? AND ${local.sql} AND ${column('target_id')} IN (${targets.sql}))`,
+        values: [type, ...local.values, ...targets.values],
       };
     });
+    const rows = this.rowsOf(resourceType, filter.code, column);
     const any = join(branches, ' OR ');
-    return { sql: `${target.vseq} IN (SELECT vseq FROM idx_reference WHERE ${rows} AND (${any.sql}))`, values: any.values };
+    return { table: 'idx_reference', where: { sql: `${rows.sql} AND (${any.sql})`, values: [...rows.values, ...any.values] }, streams: false };
+  }
+
+  /**
+   * `SELECT` of the ids of the current `resourceType` resources matching `filter`. Index rows are current versions
+   * of one type, so ids of index-found matches come from their versions by vseq; `resources` has no index on vseq
+   * (finding them there scans the type), so other filters read the type's rows.
+   */
+  private matchingIds(resourceType: string, filter: Filter): Clause {
+    const alias = this.alias();
+    const inner = this.filter(resourceType, filter, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+    if (selectsIndexRows(filter)) return { sql: `SELECT ${alias}.resource_id FROM resource_versions ${alias} WHERE ${inner.sql}`, values: inner.values };
+    return { sql: `SELECT ${alias}.resource_id FROM resources ${alias} WHERE ${alias}.resource_type = ? AND ${inner.sql}`, values: [resourceType, ...inner.values] };
   }
 
   /** `_has:Type:ref:filter`: resources that a `Type` matching the filter points at through `ref`. */
   private has(resourceType: string, filter: Extract<Filter, { kind: 'has' }>, target: Target): Clause {
-    const rows = this.index.rowsOf(filter.sourceType, filter.code, 'ref');
     const alias = this.alias();
     const inner = this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
-    const local = localReference(this.base, 'ref');
+    const ref = qualified('ref');
+    const rows = this.rowsOf(filter.sourceType, filter.code, ref);
+    const local = localReference(this.base, ref);
     return {
       sql:
         `${target.id} IN (SELECT ref.target_id FROM idx_reference ref JOIN resources ${alias} ON ${alias}.vseq = ref.vseq ` +
-        `WHERE ${rows} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
-      values: [resourceType, ...local.values, filter.sourceType, ...inner.values],
+        `WHERE ${rows.sql} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
+      values: [...rows.values, resourceType, ...local.values, filter.sourceType, ...inner.values],
     };
   }
 
@@ -184,16 +262,17 @@ export class ConditionBuilder {
    * reference, a URI), else from every value of the parameter; then every component is checked in memory against
    * the stored parts.
    */
-  private composite(rows: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
+  private composite(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const types = (filter.definition.component ?? []).map((component) => searchParameterByUrl(component.definition.reference)?.type);
-    const keyed = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows} AND first_key = ?`);
-    const all = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows}`);
+    const rows = this.rowsOf(resourceType, filter.code, bare);
+    const keyed = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows.sql} AND first_key = ?`);
+    const all = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows.sql}`);
     const vseqs = new Set<number>();
     for (const raw of filter.values) {
       const components = splitList(raw, '$');
       if (components.length !== types.length) throw badRequest(`'${raw}' must have ${types.length} components separated by '$'`, filter.name);
       const key = this.compositeQueryKey(types[0], components[0], filter.name);
-      const found = (key === undefined ? all.all() : keyed.all(key)) as Array<{ vseq: number; parts: string }>;
+      const found = (key === undefined ? all.all(...rows.values) : keyed.all(...rows.values, key)) as Array<{ vseq: number; parts: string }>;
       for (const row of found) {
         const parts = JSON.parse(row.parts) as IndexValue[];
         if (parts.length === components.length && components.every((component, index) => this.partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
@@ -275,17 +354,26 @@ function readReference(value: string, base: string, name: string): ReferenceQuer
   return { kind: 'url', url: parsed.url };
 }
 
-/** References stored as written (`url`); `url <> ''` lets SQLite use the partial index on it. */
-function byUrl(url: string): Clause {
-  return { sql: "url = ? AND url <> ''", values: [url] };
+/**
+ * Whether a filter's condition is `vseq IN (index rows)`: its matches are then current versions of the type found
+ * through an index (`:not`, `:missing=true` and `:missing=true,false` are not).
+ */
+function selectsIndexRows(filter: Filter): boolean {
+  if (filter.kind === 'chain') return true;
+  if (filter.kind !== 'param' || filter.modifier === 'not') return false;
+  return filter.modifier !== 'missing' || (filter.values.length === 1 && filter.values[0] === 'false');
+}
+
+/** References stored as written (`url`); `url <> ''` lets SQLite use the partial index (pid, url), vseq order. */
+function byUrl(url: string, column: Column): RowCondition {
+  return { sql: `${column('url')} = ? AND ${column('url')} <> ''`, values: [url], streams: true };
 }
 
 /**
- * Index rows (of `alias`, if given) of references that point at this node: relative ones, or absolute ones on its
- * base. `Patient/1` on another server is not the local Patient/1.
+ * Index rows of references that point at this node: relative ones, or absolute ones on its base. `Patient/1` on
+ * another server is not the local Patient/1.
  */
-export function localReference(base: string, alias?: string): Clause {
-  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+export function localReference(base: string, column: Column = bare): Clause {
   return { sql: `(${column('url')} = '' OR ${column('url')} = ? || '/' || ${column('target_type')} || '/' || ${column('target_id')})`, values: [base] };
 }
 
@@ -303,43 +391,44 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
-function stringMatch(modifier: string | undefined, value: string): Clause {
-  if (modifier === 'exact') return { sql: 'exact = ?', values: [value] };
+function stringMatch(modifier: string | undefined, value: string, c: Column): RowCondition {
+  if (modifier === 'exact') return { sql: `${c('exact')} = ?`, values: [value] };
   const normalized = normalize(value);
-  if (modifier === 'contains') return { sql: "value LIKE ? ESCAPE '\\'", values: [`%${escapeLike(normalized)}%`] };
-  return { sql: 'value >= ? AND value < ?', values: [normalized, prefixEnd(normalized)] };
+  if (modifier === 'contains') return { sql: `${c('value')} LIKE ? ESCAPE '\\'`, values: [`%${escapeLike(normalized)}%`] };
+  return { sql: `${c('value')} >= ? AND ${c('value')} < ?`, values: [normalized, prefixEnd(normalized)] };
 }
 
-function tokenMatch(modifier: string | undefined, raw: string, name: string): Clause {
+/** A code (with or without its system) streams: the lookup index is (pid, code), then vseq. */
+function tokenMatch(modifier: string | undefined, raw: string, name: string, c: Column): RowCondition {
   if (modifier === 'text') {
     const normalized = escapeLike(normalize(unescape(raw)));
-    return { sql: "(text LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\')", values: [`${normalized}%`, `% ${normalized}%`] };
+    return { sql: `(${c('text')} LIKE ? ESCAPE '\\' OR ${c('text')} LIKE ? ESCAPE '\\')`, values: [`${normalized}%`, `% ${normalized}%`] };
   }
   const parts = splitList(raw, '|');
   if (parts.length > 2) throw badRequest(`'${raw}' is not a token (code, system|code, |code or system|)`, name);
-  if (parts.length === 1) return { sql: 'code = ?', values: [unescape(parts[0])] };
+  if (parts.length === 1) return { sql: `${c('code')} = ?`, values: [unescape(parts[0])], streams: true };
   const [system, code] = parts.map(unescape);
   if (system === '' && code === '') throw badRequest(`'${raw}' is an empty token`, name);
-  if (code === '') return { sql: 'system = ?', values: [system] };
-  return { sql: 'code = ? AND system = ?', values: [code, system] };
+  if (code === '') return { sql: `${c('system')} = ?`, values: [system] };
+  return { sql: `${c('code')} = ? AND ${c('system')} = ?`, values: [code, system], streams: true };
 }
 
-function uriMatch(modifier: string | undefined, value: string): Clause[] {
+function uriMatch(modifier: string | undefined, value: string, c: Column): RowCondition[] {
   if (modifier === 'below') {
     // The URI itself and those under it as a path: `http://a/b` has `http://a/b/c` below it, not `http://a/bc`.
     const path = value.endsWith('/') ? value : `${value}/`;
     return [
-      { sql: 'value = ?', values: [value] },
-      { sql: 'value >= ? AND value < ?', values: [path, prefixEnd(path)] },
+      { sql: `${c('value')} = ?`, values: [value] },
+      { sql: `${c('value')} >= ? AND ${c('value')} < ?`, values: [path, prefixEnd(path)] },
     ];
   }
   if (modifier === 'above') {
     // Every stored URI that is a path prefix of the value: `http://a/b/c` is below `http://a/b` and `http://a`.
     const prefixes: string[] = [];
     for (let cut = value.length; cut > 0; cut = value.lastIndexOf('/', cut - 1)) prefixes.push(value.slice(0, cut));
-    return [{ sql: `value IN (${prefixes.map(() => '?').join(', ')})`, values: prefixes }];
+    return [{ sql: `${c('value')} IN (${prefixes.map(() => '?').join(', ')})`, values: prefixes }];
   }
-  return [{ sql: 'value = ?', values: [value] }];
+  return [{ sql: `${c('value')} = ?`, values: [value], streams: true }];
 }
 
 function readPrefix(raw: string): { prefix: Prefix; rest: string } {
@@ -429,8 +518,8 @@ function parseDate(raw: string, name: string): RangeTest {
   return dateTest(prefix, range);
 }
 
-function dateMatch(raw: string, name: string): Clause {
-  return testSql(parseDate(raw, name), { low: 'low', high: 'high', value: 'low' });
+function dateMatch(raw: string, name: string, c: Column): Clause {
+  return testSql(parseDate(raw, name), { low: c('low'), high: c('high'), value: c('low') });
 }
 
 /** A decimal's implicit precision range: `100` → [99.5, 100.5), `1.50` → [1.495, 1.505). */
@@ -454,21 +543,21 @@ function parseNumber(raw: string, name: string, what: 'number' | 'quantity'): { 
   return { test: numberTest(prefix, parsed), system: system || undefined, code: code || undefined };
 }
 
-function numberMatch(raw: string, name: string): Clause {
-  return testSql(parseNumber(raw, name, 'number').test, { low: 'value', high: 'value', value: 'value' });
+function numberMatch(raw: string, name: string, c: Column): Clause {
+  return testSql(parseNumber(raw, name, 'number').test, { low: c('value'), high: c('value'), value: c('value') });
 }
 
-function quantityMatch(raw: string, name: string): Clause {
+function quantityMatch(raw: string, name: string, c: Column): Clause {
   const { test, system, code } = parseNumber(raw, name, 'quantity');
-  const condition = testSql(test, { low: 'value', high: 'value', value: 'value' });
+  const condition = testSql(test, { low: c('value'), high: c('value'), value: c('value') });
   const sql = [condition.sql];
   const values = [...condition.values];
   if (system) {
-    sql.push('system = ?');
+    sql.push(`${c('system')} = ?`);
     values.push(system);
   }
   if (code) {
-    sql.push(system ? 'code = ?' : '(code = ? OR unit = ?)');
+    sql.push(system ? `${c('code')} = ?` : `(${c('code')} = ? OR ${c('unit')} = ?)`);
     values.push(code, ...(system ? [] : [code]));
   }
   return { sql: sql.join(' AND '), values };

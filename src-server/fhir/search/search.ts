@@ -4,9 +4,10 @@ import type { StoredResource } from '../../storage/repository';
 import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
 import { compartmentParameters } from './compartments';
-import { ConditionBuilder, localReference, type Clause, type SqlValue, type Target } from './conditions';
+import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target } from './conditions';
 import { searchParametersOf } from './extract';
-import { parseQuery, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
+import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
+import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
 
 /**
  * The search engine: filters from the search index, the page in keyset order, `_total`, `_include`/`_revinclude`.
@@ -32,6 +33,8 @@ export interface SearchResult {
   /** Opaque cursors of the neighbouring pages, when there are some. */
   next?: string;
   previous?: string;
+  /** How the page was read: in write order from a filter's index rows (write-order.ts), or over the type's resources. */
+  plan: PagePlan | 'resources';
 }
 
 const MAX_INCLUDED = 1000;
@@ -49,6 +52,8 @@ const SORT_COLUMNS = {
 const MAX_ITERATIONS = 5;
 const ROW = 'r';
 const MAIN_TARGET: Target = { vseq: `${ROW}.vseq`, id: `${ROW}.resource_id`, lastUpdated: `${ROW}.last_updated` };
+/** The columns the other filters constrain when a filter drives the page in write order. */
+const DRIVER_TARGET: Target = { vseq: `${DRIVER}.vseq`, id: `${DRIVER_VERSION}.resource_id`, lastUpdated: `${DRIVER_VERSION}.last_updated` };
 
 interface Row {
   vseq: number;
@@ -68,11 +73,16 @@ interface Cursor {
 
 export class SearchEngine {
   private readonly statements = new Map<string, Statement>();
+  private readonly writeOrder: WriteOrderPager | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly index: SearchIndex,
-  ) {}
+    /** How pages in write order are read; `false` reads every page over the type's resources (tests compare both). */
+    writeOrder: WriteOrderOptions | false = DEFAULT_WRITE_ORDER,
+  ) {
+    this.writeOrder = writeOrder ? new WriteOrderPager((sql) => this.prepare(sql), writeOrder) : undefined;
+  }
 
   /**
    * Prepared statements by SQL text: the same query shapes come back with other values, and compiling the SQL
@@ -92,26 +102,19 @@ export class SearchEngine {
     const query = parseQuery(resourceType, request.params, request.lenient);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base);
     const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
-    if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base));
+    if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
     const filter = joinAnd(where);
 
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter) : undefined;
-    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], total };
+    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], total, plan: 'resources' };
 
     const sort = query.sort.length > 0 ? query.sort : [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' as const }];
     const keys = sort.map((key) => this.sortExpression(resourceType, key));
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keys.length);
     const backwards = cursor?.backwards ?? false;
-    const pageWhere = cursor ? joinAnd([filter, keysetClause(keys, sort, cursor)]) : filter;
-    const order = sort
-      .map((key, index) => `k${index} ${key.descending !== backwards ? 'DESC' : 'ASC'}`)
-      .concat(`${ROW}.vseq ${sort[sort.length - 1].descending !== backwards ? 'DESC' : 'ASC'}`)
-      .join(', ');
-    const sql =
-      `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body` +
-      keys.map((expression, index) => `, ${expression} AS k${index}`).join('') +
-      ` FROM resources ${ROW} JOIN resource_versions v ON v.vseq = ${ROW}.vseq WHERE ${pageWhere.sql} ORDER BY ${order} LIMIT ?`;
-    const rows = this.prepare(sql).all(...pageWhere.values, query.count + 1) as Row[];
+    const newestFirst = sort.length === 1 && sort[0].type === '_lastUpdated' && sort[0].descending;
+    const inWriteOrder = newestFirst ? this.writeOrderPage(conditions, request, query.filters, cursor, query.count + 1) : undefined;
+    const { rows, plan } = inWriteOrder ?? { rows: this.resourcesPage(filter, keys, sort, cursor, query.count + 1), plan: 'resources' as const };
     const more = rows.length > query.count;
     const page = rows.slice(0, query.count);
     if (backwards) page.reverse();
@@ -126,7 +129,51 @@ export class SearchEngine {
       total,
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
+      plan,
     };
+  }
+
+  /**
+   * `limit` rows in `-_lastUpdated` order from the index rows of a filter (write-order.ts), or undefined when no
+   * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
+   */
+  private writeOrderPage(conditions: ConditionBuilder, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
+    if (!this.writeOrder) return undefined;
+    const { resourceType, compartment } = request;
+    const drivers = filters.flatMap((filter) => {
+      const rows = conditions.rows(resourceType, filter, qualified(DRIVER));
+      return rows ? [{ filter, rows }] : [];
+    });
+    if (drivers.length === 0) return undefined;
+    const rest = (chosen: number) => {
+      const others = filters.filter((filter) => filter !== drivers[chosen].filter);
+      const where = [conditions.all(resourceType, others, DRIVER_TARGET)];
+      if (compartment) where.push(this.compartmentClause(resourceType, compartment, request.base, DRIVER_TARGET));
+      // Filters on the id or lastUpdated read the driver row's version; those that find index rows need only vseq.
+      const readsVersion = compartment !== undefined || others.some((filter) => !drivers.some((driver) => driver.filter === filter));
+      return { where: joinAnd(where), readsVersion };
+    };
+    return this.writeOrder.page<Row>({
+      candidates: drivers.map((driver) => driver.rows),
+      rest,
+      cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards },
+      limit,
+    });
+  }
+
+  /** `limit` rows in the sort order, over the type's resources, keyset-paged from the cursor. */
+  private resourcesPage(filter: Clause, keys: string[], sort: SortKey[], cursor: Cursor | undefined, limit: number): Row[] {
+    const backwards = cursor?.backwards ?? false;
+    const pageWhere = cursor ? joinAnd([filter, keysetClause(keys, sort, cursor)]) : filter;
+    const order = sort
+      .map((key, index) => `k${index} ${key.descending !== backwards ? 'DESC' : 'ASC'}`)
+      .concat(`${ROW}.vseq ${sort[sort.length - 1].descending !== backwards ? 'DESC' : 'ASC'}`)
+      .join(', ');
+    const sql =
+      `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body` +
+      keys.map((expression, index) => `, ${expression} AS k${index}`).join('') +
+      ` FROM resources ${ROW} JOIN resource_versions v ON v.vseq = ${ROW}.vseq WHERE ${pageWhere.sql} ORDER BY ${order} LIMIT ?`;
+    return this.prepare(sql).all(...pageWhere.values, limit) as Row[];
   }
 
   private count(filter: Clause): number {
@@ -146,7 +193,7 @@ export class SearchEngine {
     return `coalesce((SELECT ${aggregate}(${value}) FROM ${table} WHERE vseq = ${ROW}.vseq AND ${rows}), ${sentinel})`;
   }
 
-  private compartmentClause(resourceType: string, compartment: { type: string; id: string }, base: string): Clause {
+  private compartmentClause(resourceType: string, compartment: { type: string; id: string }, base: string, target: Target): Clause {
     const codes = compartmentParameters(compartment.type, resourceType);
     if (codes === undefined) throw badRequest(`${resourceType} is not part of the ${compartment.type} compartment`);
     const alternatives: Clause[] = [];
@@ -154,12 +201,12 @@ export class SearchEngine {
     if (referenceCodes.length > 0) {
       const local = localReference(base);
       alternatives.push({
-        sql: `${ROW}.vseq IN (SELECT vseq FROM idx_reference WHERE (${anyRows(referenceCodes.map((code) => this.index.rowsOf(resourceType, code)))}) AND target_type = ? AND target_id = ? AND ${local.sql})`,
+        sql: `${target.vseq} IN (SELECT vseq FROM idx_reference WHERE (${anyRows(referenceCodes.map((code) => this.index.rowsOf(resourceType, code)))}) AND target_type = ? AND target_id = ? AND ${local.sql})`,
         values: [compartment.type, compartment.id, ...local.values],
       });
     }
     // The compartment's own resource belongs to it (`{def}`).
-    if (resourceType === compartment.type) alternatives.push({ sql: `${ROW}.resource_id = ?`, values: [compartment.id] });
+    if (resourceType === compartment.type) alternatives.push({ sql: `${target.id} = ?`, values: [compartment.id] });
     if (alternatives.length === 0) return { sql: '0', values: [] };
     return { sql: alternatives.map((clause) => `(${clause.sql})`).join(' OR '), values: alternatives.flatMap((clause) => clause.values) };
   }
@@ -192,7 +239,7 @@ export class SearchEngine {
     if (from.length === 0) return [];
     const references = this.referenceRows(spec);
     const vseqs = from.map((resource) => resource.vseq);
-    const local = localReference(base, 'ref');
+    const local = localReference(base, qualified('ref'));
     const rows = this
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
@@ -211,7 +258,7 @@ export class SearchEngine {
     const references = this.referenceRows(spec);
     const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
     if (pairs.length === 0) return [];
-    const local = localReference(base, 'ref');
+    const local = localReference(base, qualified('ref'));
     const rows = this
       .prepare(
         `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
@@ -229,7 +276,7 @@ export class SearchEngine {
   /** The index rows of the spec's reference parameter, or of every reference parameter of its type (`*`). */
   private referenceRows(spec: IncludeSpec): string {
     const codes = spec.code ? [spec.code] : [...searchParametersOf(spec.sourceType).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
-    return anyRows(codes.map((code) => this.index.rowsOf(spec.sourceType, code, 'ref')));
+    return anyRows(codes.map((code) => this.index.rowsOf(spec.sourceType, code, qualified('ref'))));
   }
 }
 

@@ -1,0 +1,126 @@
+import type { Statement } from 'better-sqlite3';
+import type { Clause, IndexRows, SqlValue } from './conditions';
+
+/**
+ * Pages of the default order (newest first) read from the index rows of one filter, the driver, in write order.
+ *
+ * The repository stamps lastUpdated monotonically, so `vseq DESC` is `lastUpdated DESC, vseq DESC`, and index rows
+ * describe current versions only, one resource type per parameter id: the page is the first distinct vseqs of the
+ * driver's rows that pass the other filters, without walking the type's resources. How those rows are read:
+ * - `stream`: an index returns them in vseq order (equality on every lookup column): the page reads its own rows;
+ * - `sort`: fewer than `probeLimit` match (counted through the lookup index): read them all, sort, keep the page;
+ * - `walk`: many match: walk the table's primary key (vseq first) newest first, testing each row, for at most
+ *   `walkBudget` rows; a walk that runs out before the page is full (matches bunched in the past) sorts instead.
+ */
+
+export interface WriteOrderOptions {
+  /** Matches counted at most when choosing between sorting and walking. */
+  probeLimit: number;
+  /** Index rows a walk reads at most before sorting instead. */
+  walkBudget: number;
+}
+
+export const DEFAULT_WRITE_ORDER: WriteOrderOptions = { probeLimit: 2000, walkBudget: 20_000 };
+
+export type PagePlan = 'stream' | 'sort' | 'walk' | 'walk+sort';
+
+/** The alias of the driver's index table: the other filters constrain `d.vseq`. */
+export const DRIVER = 'd';
+/** The alias of the driver row's version, joined only when another filter reads its id or lastUpdated. */
+export const DRIVER_VERSION = 'rv';
+
+export interface WriteOrderQuery {
+  /** The rows of each filter that can drive the page (aliased DRIVER). */
+  candidates: IndexRows[];
+  /** The other conditions, for the chosen candidate (its position in `candidates`). */
+  rest: (driver: number) => { where: Clause; readsVersion: boolean };
+  cursor?: { vseq: number; backwards: boolean };
+  /** Rows wanted (the page and one more, to know whether there is a next one). */
+  limit: number;
+}
+
+export interface WriteOrderPage<Row> {
+  /** Newest first, or oldest first going backwards. */
+  rows: Row[];
+  plan: PagePlan;
+}
+
+export class WriteOrderPager {
+  constructor(
+    private readonly prepare: (sql: string) => Statement,
+    private readonly options: WriteOrderOptions = DEFAULT_WRITE_ORDER,
+  ) {}
+
+  page<Row>(query: WriteOrderQuery): WriteOrderPage<Row> {
+    const { index, many } = this.chooseDriver(query.candidates);
+    const driver = query.candidates[index];
+    const rest = query.rest(index);
+    const read = (source: Source, distinct = true) =>
+      this.prepare(pageSql(driver, rest, source, query.cursor, distinct)).all(...pageValues(driver, rest, source, query, this.options)) as Row[];
+    // Sorting without DISTINCT keeps only the top rows (a bounded sorter, about twice as fast on many matches as
+    // the de-duplicating b-tree); a resource with several matching rows then repeats, and only then is the page
+    // read again with DISTINCT.
+    const sorted = () => {
+      const rows = read('sort', false);
+      return new Set(rows.map((row) => (row as { vseq: number }).vseq)).size === rows.length ? rows : read('sort');
+    };
+    if (driver.streams) return { rows: read('stream'), plan: 'stream' };
+    if (many) {
+      const walked = read('walk');
+      if (walked.length >= query.limit) return { rows: walked, plan: 'walk' };
+      return { rows: sorted(), plan: 'walk+sort' };
+    }
+    return { rows: sorted(), plan: 'sort' };
+  }
+
+  /** A streaming candidate if any, else the one with the fewest matches (counted up to probeLimit). */
+  private chooseDriver(candidates: IndexRows[]): { index: number; many: boolean } {
+    const streaming = candidates.findIndex((rows) => rows.streams);
+    if (streaming >= 0) return { index: streaming, many: false };
+    let best = { index: 0, matches: Infinity };
+    for (const [index, rows] of candidates.entries()) {
+      const matches = this.countUpToLimit(rows);
+      if (matches < best.matches) best = { index, matches };
+      if (matches === 0) break;
+    }
+    return { index: best.index, many: best.matches >= this.options.probeLimit };
+  }
+
+  private countUpToLimit(rows: IndexRows): number {
+    const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${rows.table} ${DRIVER} WHERE ${rows.where.sql} LIMIT ?)`;
+    return (this.prepare(sql).get(...rows.where.values, this.options.probeLimit) as { n: number }).n;
+  }
+}
+
+type Source = 'stream' | 'sort' | 'walk';
+
+/**
+ * The page's vseqs first, then their bodies: joining the bodies before the LIMIT would read every match's. The
+ * driver table is the outer loop (CROSS JOIN keeps SQLite from walking resource_versions instead).
+ */
+function pageSql(driver: IndexRows, rest: { where: Clause; readsVersion: boolean }, source: Source, cursor: WriteOrderQuery['cursor'], distinct: boolean): string {
+  const direction = cursor?.backwards ? 'ASC' : 'DESC';
+  const after = cursor?.backwards ? '>' : '<';
+  // Sorting: `+` keeps SQLite off the primary key (vseq first), which it could walk to avoid the sort; the walk
+  // reads that key on purpose, newest first, through a subquery that bounds the rows read.
+  const vseq = source === 'sort' ? `+${DRIVER}.vseq` : `${DRIVER}.vseq`;
+  const from =
+    source === 'walk'
+      ? `(SELECT * FROM ${driver.table}${cursor ? ` WHERE vseq ${after} ?` : ''} ORDER BY vseq ${direction} LIMIT ?) ${DRIVER}`
+      : `${driver.table} ${DRIVER}`;
+  const version = rest.readsVersion ? ` CROSS JOIN resource_versions ${DRIVER_VERSION} ON ${DRIVER_VERSION}.vseq = ${DRIVER}.vseq` : '';
+  const conditions = [`(${driver.where.sql})`, `(${rest.where.sql})`];
+  if (cursor && source !== 'walk') conditions.push(`${vseq} ${after} ?`);
+  return (
+    `SELECT v.vseq, v.resource_type, v.resource_id, v.last_updated, v.version_id, v.body, v.last_updated AS k0 ` +
+    `FROM (SELECT ${distinct ? 'DISTINCT ' : ''}${DRIVER}.vseq AS vseq FROM ${from}${version} WHERE ${conditions.join(' AND ')} ORDER BY ${vseq} ${direction} LIMIT ?) page ` +
+    `JOIN resource_versions v ON v.vseq = page.vseq ORDER BY page.vseq ${direction}`
+  );
+}
+
+/** The values of pageSql's placeholders, in the order it writes them. */
+function pageValues(driver: IndexRows, rest: { where: Clause }, source: Source, query: WriteOrderQuery, options: WriteOrderOptions): SqlValue[] {
+  const cursor = query.cursor ? [query.cursor.vseq] : [];
+  const walk = source === 'walk' ? [...cursor, options.walkBudget] : [];
+  return [...walk, ...driver.where.values, ...rest.where.values, ...(source === 'walk' ? [] : cursor), query.limit];
+}
