@@ -8,7 +8,6 @@ import { INDEX_TABLES } from '../src-server/storage/search-index';
 import { generateStore } from './lib/clinical';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { capturingDb, inlineValues, queryPlan, type CapturedQuery } from './lib/query-capture';
-import { runExperiments } from './lib/search-experiments';
 import { percentiles, querySequence, searchShapes, TARGETS, type Shape } from './lib/search-shapes';
 import { positiveNumber } from './lib/settings';
 
@@ -26,8 +25,7 @@ import { positiveNumber } from './lib/settings';
  * Env: BENCH_RESOURCES (default 1000000; 100000 for a quick run), BENCH_REPEATS (queries per shape, default 200),
  * BENCH_SHAPE_SECONDS (time budget per shape and pass, default 60: a shape slower than that reports fewer samples),
  * BENCH_BATCH (resources per write transaction, default 1000), BENCH_SEED (default 11), BENCH_PLANS (1: print every
- * shape's SQL and plan, not only those of the shapes that miss), BENCH_EXPERIMENTS (0: skip the alternatives to the
- * engine's SQL measured at the end, see lib/search-experiments.ts).
+ * shape's SQL and plan, not only those of the shapes that miss).
  */
 
 const PAGE = 20;
@@ -39,7 +37,6 @@ const shapeSeconds = positiveNumber('BENCH_SHAPE_SECONDS', 60);
 const batchSize = Math.floor(positiveNumber('BENCH_BATCH', 1000));
 const seed = Math.floor(positiveNumber('BENCH_SEED', 11));
 const showPlans = process.env.BENCH_PLANS === '1';
-const experiments = process.env.BENCH_EXPERIMENTS !== '0';
 
 
 const log = (message: string) => process.stderr.write(`[search] ${message}\n`);
@@ -239,43 +236,4 @@ for (const shape of all) {
       ...(before.get(shape.name)!.plan && !meetsTarget ? { planBeforeAnalyze: before.get(shape.name)!.plan } : {}),
     }),
   );
-}
-
-// Alternatives to the engine's SQL on the same store and queries (lib/search-experiments.ts): what the
-// recommended query and schema changes would give. They add and drop indexes, so they run last.
-if (experiments) {
-  const targetOf = new Map(all.map((shape) => [shape.name, shape.targetMs]));
-  const outcomes = await runExperiments({
-    db,
-    engine,
-    index: repository.searchIndex,
-    shapes: all,
-    seed,
-    repeats,
-    shapeSeconds,
-    page: PAGE,
-    base: BASE,
-    log,
-    engineSql: (shape, params) => {
-      captureEngine.captured.length = 0;
-      captureEngine.engine.search({ resourceType: shape.resourceType, params: new URLSearchParams({ ...params, _count: String(PAGE) }), lenient: false, base: BASE });
-      return captureEngine.captured.find((query) => query.sql.includes('ORDER BY'));
-    },
-  });
-  for (const experiment of outcomes) {
-    const shapes = Object.fromEntries(
-      Object.entries(experiment.shapes).map(([name, outcome]) => [name, { ...outcome, target: targetOf.get(name), meetsTarget: outcome.p95 <= targetOf.get(name)! }]),
-    );
-    console.log(
-      JSON.stringify({
-        benchmark: `search.experiment.${experiment.name}`,
-        unit: 'ms',
-        description: experiment.description,
-        schema: experiment.schema,
-        meetsAllTargets: Object.values(shapes).every((shape) => shape.meetsTarget),
-        resources: total,
-        shapes,
-      }),
-    );
-  }
 }
