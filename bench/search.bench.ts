@@ -25,7 +25,7 @@ import { positiveNumber } from './lib/settings';
  * Env: BENCH_RESOURCES (default 1000000; 100000 for a quick run), BENCH_REPEATS (queries per shape, default 200),
  * BENCH_SHAPE_SECONDS (time budget per shape and pass, default 60: a shape slower than that reports fewer samples),
  * BENCH_BATCH (resources per write transaction, default 1000), BENCH_SEED (default 11), BENCH_PLANS (1: print every
- * shape's SQL and plan, not only those of the shapes that miss).
+ * shape's SQL and plan, not only those of the shapes that miss), BENCH_SHAPES (only the shapes whose name contains it).
  */
 
 const PAGE = 20;
@@ -37,6 +37,7 @@ const shapeSeconds = positiveNumber('BENCH_SHAPE_SECONDS', 60);
 const batchSize = Math.floor(positiveNumber('BENCH_BATCH', 1000));
 const seed = Math.floor(positiveNumber('BENCH_SEED', 11));
 const showPlans = process.env.BENCH_PLANS === '1';
+const shapeFilter = process.env.BENCH_SHAPES;
 
 
 const log = (message: string) => process.stderr.write(`[search] ${message}\n`);
@@ -188,10 +189,13 @@ log(
 }
 
 // Searches, before and after ANALYZE.
-const all = searchShapes(store.index);
+// Each shape keeps its index in the full list: its query sequence (and so its figures) does not depend on the filter.
+const all = searchShapes(store.index)
+  .map((shape, index) => ({ shape, index }))
+  .filter(({ shape }) => !shapeFilter || shape.name.includes(shapeFilter));
 const runShapes = async (label: string) => {
   const results = new Map<string, Measured>();
-  for (const [index, shape] of all.entries()) {
+  for (const { shape, index } of all) {
     const measured = await measure(engine, captureEngine, shape, index);
     results.set(shape.name, measured);
     const figures = percentiles(measured.samples);
@@ -215,7 +219,7 @@ const before = await runShapes('before ANALYZE');
 }
 const after = await runShapes('after ANALYZE');
 
-for (const shape of all) {
+for (const { shape } of all) {
   const measured = after.get(shape.name)!;
   const figures = percentiles(measured.samples);
   const beforeFigures = percentiles(before.get(shape.name)!.samples);

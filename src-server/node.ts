@@ -6,7 +6,7 @@ import { TokenStore } from './auth/tokens';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
-import { openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
+import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
 import { GroupCommit } from './storage/group-commit';
 import { Repository } from './storage/repository';
@@ -57,6 +57,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       logger: options.logger,
     });
     await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
+    // Synchronous, so done before the first request is read.
+    const statistics = keepPlannerStatistics(db);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host ?? DEFAULT_HOST;
@@ -71,6 +73,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
+        statistics.stop();
         // Fold the WAL back into the database so the file is complete on its own.
         db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();

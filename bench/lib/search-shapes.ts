@@ -14,7 +14,7 @@ export interface Shape {
   name: string;
   resourceType: string;
   targetMs: number;
-  /** One query's filter (a single parameter), from the shape's random sequence. */
+  /** One query's filters, from the shape's random sequence. */
   query: (random: () => number) => Record<string, string>;
 }
 
@@ -41,6 +41,9 @@ export function searchShapes(store: StoreIndex): Shape[] {
     { name: 'search.date.observation-date-ge', resourceType: 'Observation', targetMs: simpleMs, query: (r) => ({ date: `ge${day(within(r, Date.UTC(2023, 0, 1), Date.UTC(2025, 5, 1)))}` }) },
     { name: 'search.date.encounter-date-month', resourceType: 'Encounter', targetMs: simpleMs, query: (r) => ({ date: month(within(r, CARE_START, CARE_END)) }) },
     { name: 'search.date.appointment-date-lt', resourceType: 'Appointment', targetMs: simpleMs, query: (r) => ({ date: `lt${day(within(r, Date.UTC(2016, 0, 1), Date.UTC(2022, 0, 1)))}` }) },
+    // Combined: a patient's results for one code, a practitioner's appointments from a day on (the calendar).
+    { name: 'search.combined.observation-subject-code', resourceType: 'Observation', targetMs: simpleMs, query: (r) => ({ subject: `Patient/${patient(r).id}`, code: `${LOINC}|${pickFrom(r, OBSERVATION_CODES).code}` }) },
+    { name: 'search.combined.appointment-practitioner-date', resourceType: 'Appointment', targetMs: simpleMs, query: (r) => ({ practitioner: `Practitioner/${pickFrom(r, store.practitioners)}`, date: `ge${day(within(r, CARE_START, CARE_END))}` }) },
     // Chains: one level (Observation → Patient), two levels (Observation → Encounter → Patient).
     { name: 'search.chain.observation-subject-name', resourceType: 'Observation', targetMs: chainMs, query: (r) => ({ 'subject:Patient.name': namePrefix(r, patient(r).family) }) },
     { name: 'search.chain.observation-subject-identifier', resourceType: 'Observation', targetMs: chainMs, query: (r) => ({ 'subject:Patient.identifier': `${NIR_SYSTEM}|${patient(r).nir}` }) },

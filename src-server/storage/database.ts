@@ -65,6 +65,27 @@ function migrate(db: Db): void {
   );
 }
 
+/** How often a running node refreshes its query-planner statistics. */
+const OPTIMIZE_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * Keeps SQLite's query-planner statistics fresh, as SQLite advises for a long-lived connection: `PRAGMA optimize`
+ * at open, now and then, and at close, each ANALYZE bounded by `analysis_limit` (milliseconds, whatever the size).
+ * Without statistics a grown store can get plans that range-scan a lookup index instead of a key lookup.
+ */
+export function keepPlannerStatistics(db: Db): { stop(): void } {
+  db.pragma('analysis_limit = 1000');
+  db.pragma('optimize = 0x10002');
+  const timer = setInterval(() => db.pragma('optimize'), OPTIMIZE_EVERY_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      db.pragma('optimize');
+    },
+  };
+}
+
 export function readSchemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }

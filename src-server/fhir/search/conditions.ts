@@ -48,6 +48,11 @@ export interface Target {
   vseq: string;
   id: string;
   lastUpdated: string;
+  /**
+   * Test each candidate on its own, through the index table's key (vseq first), rather than listing every match
+   * first: right when candidates come a few at a time (a page's driver rows), wrong when they are a whole type.
+   */
+  perRow?: boolean;
 }
 
 const TABLES: Record<ParameterType, string> = {
@@ -123,14 +128,24 @@ export class ConditionBuilder {
     if (modifier === 'missing') {
       // `:missing=true,false` matches everything; a single value picks the resources without / with a value.
       if (values.includes('true') && values.includes('false')) return { sql: '1', values: [] };
-      const negate = values[0] === 'true' ? 'NOT ' : '';
-      const rows = this.rowsOf(resourceType, code, bare);
-      return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${table} WHERE ${rows.sql})`, values: rows.values };
+      return this.hasRows(target, table, values[0] === 'true', (column) => this.rowsOf(resourceType, code, column));
     }
     if (definition.type === 'composite') return this.composite(resourceType, filter, target);
-    const rows = this.paramRows(resourceType, filter, bare);
-    const negate = modifier === 'not' ? 'NOT ' : '';
-    return { sql: `${target.vseq} ${negate}IN (SELECT vseq FROM ${rows.table} WHERE ${rows.where.sql})`, values: rows.where.values };
+    return this.hasRows(target, TABLES[definition.type], modifier === 'not', (column) => this.paramRows(resourceType, filter, column).where);
+  }
+
+  /** The target has (or, negated, has not) index rows in `table` meeting `where` (written with the given columns). */
+  private hasRows(target: Target, table: string, negate: boolean, where: (column: Column) => Clause): Clause {
+    const not = negate ? 'NOT ' : '';
+    if (target.perRow) {
+      const alias = this.alias();
+      // `+` keeps SQLite off the lookup indexes (without statistics it may range-scan one for every candidate):
+      // the row is found by the key, vseq first.
+      const rows = where((name) => `+${alias}.${name}`);
+      return { sql: `${not}EXISTS (SELECT 1 FROM ${table} ${alias} WHERE ${alias}.vseq = ${target.vseq} AND (${rows.sql}))`, values: rows.values };
+    }
+    const rows = where(bare);
+    return { sql: `${target.vseq} ${not}IN (SELECT vseq FROM ${table} WHERE ${rows.sql})`, values: rows.values };
   }
 
   /** The rows holding a value that matches (`:not` is the caller's negation). */
@@ -211,8 +226,7 @@ export class ConditionBuilder {
 
   /** `ref.param=value`: resources whose reference points at a resource of a target type matching the inner filter. */
   private chain(resourceType: string, filter: Extract<Filter, { kind: 'chain' }>, target: Target): Clause {
-    const rows = this.chainRows(resourceType, filter, bare);
-    return { sql: `${target.vseq} IN (SELECT vseq FROM ${rows.table} WHERE ${rows.where.sql})`, values: rows.where.values };
+    return this.hasRows(target, 'idx_reference', false, (column) => this.chainRows(resourceType, filter, column).where);
   }
 
   /** The reference rows of a chain: their targets' ids come from the inner filter, per target type. */

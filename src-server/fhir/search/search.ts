@@ -53,7 +53,7 @@ const MAX_ITERATIONS = 5;
 const ROW = 'r';
 const MAIN_TARGET: Target = { vseq: `${ROW}.vseq`, id: `${ROW}.resource_id`, lastUpdated: `${ROW}.last_updated` };
 /** The columns the other filters constrain when a filter drives the page in write order. */
-const DRIVER_TARGET: Target = { vseq: `${DRIVER}.vseq`, id: `${DRIVER_VERSION}.resource_id`, lastUpdated: `${DRIVER_VERSION}.last_updated` };
+const DRIVER_TARGET: Target = { vseq: `${DRIVER}.vseq`, id: `${DRIVER_VERSION}.resource_id`, lastUpdated: `${DRIVER_VERSION}.last_updated`, perRow: true };
 
 interface Row {
   vseq: number;

@@ -73,14 +73,16 @@ export class WriteOrderPager {
     return { rows: sorted(), plan: 'sort' };
   }
 
-  /** A streaming candidate if any, else the one with the fewest matches (counted up to probeLimit). */
+  /**
+   * The candidate with the fewest matches (counted up to probeLimit), a streaming one on a tie: the other filters
+   * test the driver's rows one by one, so the fewer the better. A lone streaming candidate is not counted.
+   */
   private chooseDriver(candidates: IndexRows[]): { index: number; many: boolean } {
-    const streaming = candidates.findIndex((rows) => rows.streams);
-    if (streaming >= 0) return { index: streaming, many: false };
-    let best = { index: 0, matches: Infinity };
+    if (candidates.length === 1 && candidates[0].streams) return { index: 0, many: false };
+    let best = { index: 0, matches: Infinity, streams: false };
     for (const [index, rows] of candidates.entries()) {
       const matches = this.countUpToLimit(rows);
-      if (matches < best.matches) best = { index, matches };
+      if (matches < best.matches || (matches === best.matches && rows.streams && !best.streams)) best = { index, matches, streams: rows.streams };
       if (matches === 0) break;
     }
     return { index: best.index, many: best.matches >= this.options.probeLimit };

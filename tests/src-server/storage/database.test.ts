@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FhirError } from '../../../src-server/fhir/outcome';
-import { openDatabase, readNodeId, readSchemaVersion, SchemaTooNewError, type Db } from '../../../src-server/storage/database';
+import { keepPlannerStatistics, openDatabase, readNodeId, readSchemaVersion, SchemaTooNewError, type Db } from '../../../src-server/storage/database';
 import { migrations, schemaVersion } from '../../../src-server/storage/migrations';
 import { Repository } from '../../../src-server/storage/repository';
 import { killAllChildren, runCli } from './child-node';
@@ -320,5 +320,23 @@ describe('Repository writes', () => {
     expect(after.changes.map((row) => row.seq)).toEqual([before.changes[0].seq, before.changes[0].seq + 1]); // no gap left by the failure
     expect(after.versions[1].parent_ids).toBe(JSON.stringify([first.versionId]));
     expect(repository.read('Patient', first.id)?.versionId).toBe(stored.versionId);
+  });
+});
+
+describe('keepPlannerStatistics', () => {
+  it('gives the query planner statistics of the index tables at once, with ANALYZE bounded', () => {
+    const db = openTracked(join(tempDir(), 'liaison.db'));
+    const repository = new Repository(db);
+    repository.transaction(() => {
+      for (let n = 0; n < 300; n++) repository.create('Observation', { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: `c${n % 5}` }] } });
+    });
+    const statistics = () => db.prepare("SELECT idx FROM sqlite_stat1 WHERE tbl = 'idx_token'").all().map((row) => (row as { idx: string }).idx);
+    const started = performance.now();
+    const kept = keepPlannerStatistics(db);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(statistics()).toContain('idx_token_lookup');
+    expect(db.pragma('analysis_limit', { simple: true })).toBe(1000);
+    kept.stop();
+    close(db);
   });
 });

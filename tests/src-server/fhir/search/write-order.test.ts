@@ -138,6 +138,13 @@ describe('pages in write order equal the pages over the resources', () => {
     expect(compartment(engine, ours.next).matches.map((match) => match.id)).toEqual(compartment(overResources, reference.next).matches.map((match) => match.id));
   });
 
+  it('several drivers: the most selective reads the page, the others (a chain, :missing, :not) test its rows', () => {
+    expectSamePages(engine, 'Observation', 'status=final&subject=Patient/p3&_count=2', 'stream');
+    expectSamePages(engine, 'Observation', `status=final&date:missing=false&subject:Patient.identifier=${NIR}|nir1&code=8302-2&_count=2`, 'sort');
+    expectSamePages(engine, 'Observation', `code=8302-2&subject:Patient.name=famille&status:not=preliminary&_count=4`, 'stream');
+    expectSamePages(walking, 'Observation', 'date=ge2011&code=29463-7,8302-2&subject=Patient/p0,Patient/p1&_count=3', 'walk');
+  });
+
   it('without a driver (only _id, :missing, :not) the page is read over the resources', () => {
     expect(search(engine, 'Observation', 'status:not=final').plan).toBe('resources');
     expect(search(engine, 'Observation', 'code:missing=false').plan).toBe('resources');
