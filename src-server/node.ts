@@ -9,6 +9,7 @@ import { buildApp } from './http/app';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
 import { GroupCommit } from './storage/group-commit';
+import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import { Repository } from './storage/repository';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -48,11 +49,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     repository.loadCustomParameters();
     // Before listening: a search must never run on an index built from other definitions.
     if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
+    const quietCheckpoint = new QuietCheckpoint(db);
     const app = await buildApp({
       db,
       interactions: new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex)),
       tokens: new TokenStore(db),
-      groupCommit: new GroupCommit(db),
+      groupCommit: new GroupCommit(db, () => quietCheckpoint.written()),
       uiDir: options.uiDir,
       logger: options.logger,
     });
@@ -74,6 +76,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         closed = true;
         await app.close();
         statistics.stop();
+        quietCheckpoint.stop();
         // Fold the WAL back into the database so the file is complete on its own.
         db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();

@@ -11,7 +11,11 @@ export class GroupCommit {
   private queue: Array<{ work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
   private readonly runBatch;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    /** Called after each shared transaction commits. */
+    private readonly committed: () => void = () => {},
+  ) {
     // better-sqlite3 turns a transaction function called inside another transaction into a savepoint.
     const savepoint = db.transaction((work: () => unknown) => work());
     this.runBatch = db.transaction((batch: GroupCommit['queue']) =>
@@ -44,6 +48,7 @@ export class GroupCommit {
       for (const entry of batch) entry.reject(error);
       return;
     }
+    this.committed();
     outcomes.forEach((outcome, index) => (outcome.ok ? batch[index].resolve(outcome.value) : batch[index].reject(outcome.error)));
   }
 }
