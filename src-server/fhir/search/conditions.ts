@@ -131,7 +131,7 @@ export class ConditionBuilder {
       return this.hasRows(target, table, values[0] === 'true', (column) => this.rowsOf(resourceType, code, column));
     }
     if (definition.type === 'composite') return this.composite(resourceType, filter, target);
-    return this.hasRows(target, TABLES[definition.type], modifier === 'not', (column) => this.paramRows(resourceType, filter, column).where);
+    return this.hasRows(target, table, modifier === 'not', (column) => this.paramRows(resourceType, filter, column).where);
   }
 
   /** The target has (or, negated, has not) index rows in `table` meeting `where` (written with the given columns). */
