@@ -152,7 +152,7 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code',
+    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code; resource counts',
     sql: `
       -- The search index fingerprint changes with this schema (reindex.ts EXTRACTION_VERSION): the tables are
       -- rebuilt empty here and filled again by the reindex that follows on start.
@@ -184,6 +184,14 @@ export const migrations: readonly Migration[] = [
       -- token search reads its page newest first and stops, whatever the number of matches.
       DROP INDEX idx_token_lookup;
       CREATE INDEX idx_token_lookup ON idx_token (pid, code);
+
+      -- Resources per type, kept by the repository in each write's transaction: /health reads it instead of
+      -- counting a million resources on every call.
+      CREATE TABLE resource_counts (
+        resource_type TEXT PRIMARY KEY,
+        total         INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO resource_counts (resource_type, total) SELECT resource_type, count(*) FROM resources GROUP BY resource_type;
     `,
   },
 ];

@@ -95,9 +95,10 @@ export class Repository {
          ON CONFLICT (resource_type, resource_id) DO UPDATE SET vseq = excluded.vseq, last_updated = excluded.last_updated`,
       ),
       appendChange: db.prepare('INSERT INTO change_log (vseq, resource_type) VALUES (?, ?)'),
-      counts: db.prepare<[], { resource_type: string; total: number }>(
-        'SELECT resource_type, count(*) AS total FROM resources GROUP BY resource_type ORDER BY resource_type',
+      countCreated: db.prepare(
+        'INSERT INTO resource_counts (resource_type, total) VALUES (?, 1) ON CONFLICT (resource_type) DO UPDATE SET total = total + 1',
       ),
+      counts: db.prepare<[], { resource_type: string; total: number }>('SELECT resource_type, total FROM resource_counts ORDER BY resource_type'),
     };
     this.createInTransaction = db.transaction((resourceType: string, resource: JsonObject, id: string) =>
       this.writeVersion(resourceType, id, resource, [], 'POST'),
@@ -276,6 +277,7 @@ export class Repository {
       json,
     );
     this.statements.upsertCurrent.run(resourceType, id, lastInsertRowid, lastUpdated);
+    if (replacedVseq === undefined) this.statements.countCreated.run(resourceType);
     this.statements.appendChange.run(lastInsertRowid, resourceType);
     this.searchIndex.write(Number(lastInsertRowid), stored, replacedVseq);
     if (resourceType === 'SearchParameter') this.applyCustomParameters();

@@ -62,6 +62,7 @@ const EXPECTED_TABLES = [
   'node_meta',
   'oauth_clients',
   'oauth_tokens',
+  'resource_counts',
   'resource_versions',
   'resources',
   'search_params',
@@ -337,6 +338,24 @@ describe('keepPlannerStatistics', () => {
     expect(statistics()).toContain('idx_token_lookup');
     expect(db.pragma('analysis_limit', { simple: true })).toBe(1000);
     kept.stop();
+    close(db);
+  });
+});
+
+describe('resource counts', () => {
+  it('follow creates and updates-as-create, not updates nor refused writes', () => {
+    const db = openTracked(join(tempDir(), 'liaison.db'));
+    const repository = new Repository(db);
+    const patient = repository.create('Patient', { resourceType: 'Patient', gender: 'female' });
+    repository.create('Observation', { resourceType: 'Observation', status: 'final', code: { text: 'x' } });
+    repository.update('Patient', patient.id, { resourceType: 'Patient', id: patient.id, gender: 'male' });
+    repository.update('Patient', 'chosen-id', { resourceType: 'Patient', id: 'chosen-id' });
+    expect(() => repository.create('Patient', { resourceType: 'Patient', birthDate: '1974-13-45' })).toThrow(FhirError);
+    expect(() => repository.transaction(() => {
+      repository.create('Patient', { resourceType: 'Patient' });
+      throw new Error('rolled back');
+    })).toThrow('rolled back');
+    expect(repository.counts()).toEqual({ Observation: 1, Patient: 2 });
     close(db);
   });
 });

@@ -100,6 +100,9 @@ describe('search index rebuild', () => {
     expect(await search('Patient?given=helene')).toBe(30);
     expect(await search('Patient?family=helene')).toBe(0);
     expect(await search('Observation?combo-code=8480-6')).toBe(1);
+    // Counts per type are kept from schema 3 on: the migration counted what was there.
+    const health = (await (await fetch(`${node.url}/health`)).json()) as { resources: unknown };
+    expect(health.resources).toEqual({ total: 31, byType: { Observation: 1, Patient: 30 } });
     await node.stop();
   });
 
