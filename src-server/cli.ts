@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
-import { openDatabase } from './storage/database';
+import { createClient, listClients, revokeClient } from './auth/clients';
+import { FhirError } from './fhir/outcome';
+import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
+import { openDatabase, type Db } from './storage/database';
 import { reindexAll, type ReindexProgress } from './storage/reindex';
 import { Repository } from './storage/repository';
 import { LIAISON_VERSION } from './version';
@@ -72,7 +75,64 @@ export function buildCli(): Command {
         db.close();
       }
     });
+  const clients = program.command('clients').description("manage the API clients of the office's software (client_credentials)");
+  clients
+    .command('create')
+    .description('register a client and print its credentials (the secret is shown this once)')
+    .requiredOption('--name <name>', 'what the client is, e.g. "Logiciel de cabinet"')
+    .requiredOption('--scope <scope...>', 'Lifen scopes: <TYPE>_READ, _SEARCH, _CREATE or _UPDATE, e.g. PATIENT_SEARCH')
+    .option('--rate-limit <calls>', `calls per second (default ${DEFAULT_RATE_LIMIT})`, parseRate)
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action((options: { name: string; scope: string[]; rateLimit?: number; data: string }) =>
+      withDatabase(options.data, (db) => {
+        const credentials = createClient(db, { name: options.name, scopes: options.scope.flatMap((scope) => scope.split(/[\s,]+/)).filter(Boolean), rateLimit: options.rateLimit });
+        console.log(JSON.stringify(credentials, null, 2));
+        console.error('Keep the secret now: it is stored hashed and cannot be shown again.');
+      }),
+    );
+  clients
+    .command('list')
+    .description('list the clients (never their secrets)')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action((options: { data: string }) =>
+      withDatabase(options.data, (db) => {
+        for (const client of listClients(db)) {
+          const status = client.revokedAt ? `revoked ${client.revokedAt}` : 'active';
+          const rate = client.role === 'owner' ? 'unlimited' : `${client.rateLimit ?? DEFAULT_RATE_LIMIT}/s`;
+          console.log(`${client.clientId}  ${client.role.padEnd(6)}  ${status.padEnd(7)}  ${rate.padEnd(9)}  ${client.name}  [${client.scopes.join(' ')}]`);
+        }
+      }),
+    );
+  clients
+    .command('revoke <clientId>')
+    .description('revoke a client and its tokens (a running node notices within 10 seconds)')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action((clientId: string, options: { data: string }) =>
+      withDatabase(options.data, (db) => {
+        revokeClient(db, clientId);
+        console.log(`Client ${clientId} revoked.`);
+      }),
+    );
   return program;
+}
+
+function parseRate(value: string): number {
+  const rate = Number(value);
+  if (!(rate > 0)) throw new InvalidArgumentError('a number of calls per second above 0');
+  return rate;
+}
+
+/** Opens the data directory's database for a command, and closes it whatever happens. */
+function withDatabase(dataDir: string, work: (db: Db) => void): void {
+  const db = openDatabase(join(resolve(dataDir), DATABASE_FILE));
+  try {
+    work(db);
+  } catch (error) {
+    // A refused request (bad scope, unknown client) reads as the node would say it.
+    throw error instanceof FhirError ? new Error(error.message) : error;
+  } finally {
+    db.close();
+  }
 }
 
 /** A progress reporter printing at most every 5% (and at the end). */

@@ -1,9 +1,14 @@
 import { randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { badRequest, notFound } from '../fhir/outcome';
 import type { Db } from '../storage/database';
+import { ALL_SCOPES, isValidScope } from './scopes';
 
-/** OAuth clients registered on this node. Secrets are shown once and stored as scrypt hashes. */
+/**
+ * OAuth clients registered on this node: the practice's owner client, and the API clients of the office's software
+ * (client_credentials, Lifen's machine-to-machine flow). Secrets are shown once and stored as scrypt hashes.
+ */
 
 export type ClientRole = 'owner' | 'client';
 
@@ -12,6 +17,14 @@ export interface OAuthClient {
   name: string;
   scopes: string[];
   role: ClientRole;
+  /** Calls per second this client may make; undefined: the default (rate-limit.ts). */
+  rateLimit?: number;
+}
+
+/** A client as an admin lists it: never its secret. */
+export interface ClientInfo extends OAuthClient {
+  createdAt: string;
+  revokedAt?: string;
 }
 
 export interface ClientCredentials {
@@ -19,7 +32,16 @@ export interface ClientCredentials {
   client_secret: string;
 }
 
+export interface NewClient {
+  name: string;
+  scopes: string[];
+  rateLimit?: number;
+}
+
 const SCRYPT_KEY_LENGTH = 32;
+const MAX_NAME_LENGTH = 200;
+/** Above this a limit means nothing on one node: it would only hide a typo. */
+const MAX_RATE_LIMIT = 10_000;
 
 function hashSecret(secret: string): string {
   const salt = randomBytes(16);
@@ -33,23 +55,83 @@ function secretMatches(secret: string, stored: string): boolean {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-export function createClient(db: Db, name: string, scopes: string[], role: ClientRole): ClientCredentials {
+/** Checks what an admin asks for: a name, known scopes, a sane rate limit. Throws a 400 naming the problem. */
+export function checkNewClient(client: NewClient): void {
+  if (typeof client.name !== 'string' || client.name.trim() === '' || client.name.length > MAX_NAME_LENGTH) {
+    throw badRequest(`A client needs a name of 1 to ${MAX_NAME_LENGTH} characters`, 'name');
+  }
+  if (!Array.isArray(client.scopes) || client.scopes.length === 0) throw badRequest('A client needs at least one scope (e.g. PATIENT_READ)', 'scopes');
+  const unknown = client.scopes.filter((scope) => typeof scope !== 'string' || !isValidScope(scope) || scope === ALL_SCOPES);
+  if (unknown.length > 0) {
+    throw badRequest(`Unknown scope(s) ${unknown.map(String).join(', ')}: use <TYPE>_READ, _SEARCH, _CREATE or _UPDATE, e.g. PATIENT_SEARCH`, 'scopes');
+  }
+  if (client.rateLimit !== undefined && !(typeof client.rateLimit === 'number' && client.rateLimit > 0 && client.rateLimit <= MAX_RATE_LIMIT)) {
+    throw badRequest(`rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');
+  }
+}
+
+function insertClient(db: Db, client: NewClient, role: ClientRole): ClientCredentials {
   const credentials = { client_id: randomUUID(), client_secret: randomBytes(32).toString('base64url') };
   db.prepare(
-    'INSERT INTO oauth_clients (client_id, name, secret_hash, scopes, role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(credentials.client_id, name, hashSecret(credentials.client_secret), scopes.join(' '), role, new Date().toISOString());
+    'INSERT INTO oauth_clients (client_id, name, secret_hash, scopes, role, created_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  ).run(credentials.client_id, client.name.trim(), hashSecret(credentials.client_secret), [...new Set(client.scopes)].join(' '), role, new Date().toISOString(), client.rateLimit ?? null);
   return credentials;
+}
+
+/** Registers an API client; its secret is in the result and nowhere else. */
+export function createClient(db: Db, client: NewClient): ClientCredentials {
+  checkNewClient(client);
+  return insertClient(db, client, 'client');
+}
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  role: ClientRole;
+  rate_limit: number | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+function fromRow(row: ClientRow): ClientInfo {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    scopes: row.scopes ? row.scopes.split(' ') : [],
+    role: row.role,
+    ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),
+    createdAt: row.created_at,
+    ...(row.revoked_at !== null ? { revokedAt: row.revoked_at } : {}),
+  };
+}
+
+export function listClients(db: Db): ClientInfo[] {
+  return (db.prepare('SELECT * FROM oauth_clients ORDER BY created_at, client_id').all() as ClientRow[]).map(fromRow);
+}
+
+/** Revokes an API client and, with it, every token it holds. The owner client cannot be revoked this way. */
+export function revokeClient(db: Db, clientId: string): ClientInfo {
+  const row = db.prepare('SELECT * FROM oauth_clients WHERE client_id = ?').get(clientId) as ClientRow | undefined;
+  if (!row || row.role !== 'client') throw notFound(`No API client '${clientId}'`);
+  if (row.revoked_at === null) {
+    const now = new Date().toISOString();
+    db.transaction(() => {
+      db.prepare('UPDATE oauth_clients SET revoked_at = ? WHERE client_id = ?').run(now, clientId);
+      db.prepare('UPDATE oauth_tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL').run(now, clientId);
+    })();
+    row.revoked_at = now;
+  }
+  return fromRow(row);
 }
 
 /** The client whose id and secret these are, or undefined (unknown, revoked or wrong secret). */
 export function verifyClient(db: Db, clientId: string, secret: string): OAuthClient | undefined {
-  const row = db
-    .prepare<[string], { client_id: string; name: string; secret_hash: string; scopes: string; role: ClientRole }>(
-      'SELECT client_id, name, secret_hash, scopes, role FROM oauth_clients WHERE client_id = ? AND revoked_at IS NULL',
-    )
-    .get(clientId);
+  const row = db.prepare<[string], ClientRow>('SELECT * FROM oauth_clients WHERE client_id = ? AND revoked_at IS NULL').get(clientId);
   if (!row || !secretMatches(secret, row.secret_hash)) return undefined;
-  return { clientId: row.client_id, name: row.name, scopes: row.scopes ? row.scopes.split(' ') : [], role: row.role };
+  const { createdAt: _createdAt, revokedAt: _revokedAt, ...client } = fromRow(row);
+  return client;
 }
 
 export const OWNER_CLIENT_FILE = 'owner-client.json';
@@ -62,7 +144,7 @@ export function ensureOwnerClient(db: Db, dataDir: string): { file: string; crea
   const file = join(dataDir, OWNER_CLIENT_FILE);
   const existing = db.prepare("SELECT 1 FROM oauth_clients WHERE role = 'owner' AND revoked_at IS NULL").get();
   if (existing) return { file, created: false };
-  const credentials = createClient(db, 'owner', ['*'], 'owner');
+  const credentials = insertClient(db, { name: 'owner', scopes: [ALL_SCOPES] }, 'owner');
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   // `mode` applies only when the file is new: a stale file left from an older database keeps its mode otherwise.
   chmodSync(file, 0o600);

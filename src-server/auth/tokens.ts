@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../storage/database';
 import type { ClientRole, OAuthClient } from './clients';
+import { Scopes } from './scopes';
 
 /** Bearer tokens issued by this node: 256 random bits, stored only as a SHA-256 hash, with an expiry. */
 
@@ -10,7 +11,9 @@ export const TOKEN_LIFETIME_SECONDS = 3600;
 export interface Principal {
   clientId: string;
   role: ClientRole;
-  scopes: string[];
+  scopes: Scopes;
+  /** The client's own rate limit (calls per second), when an admin set one. */
+  rateLimit?: number;
 }
 
 export interface IssuedToken {
@@ -24,7 +27,8 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 /**
  * How long a verified token is trusted from memory before the database is asked again. It bounds how long a
- * revocation takes to apply.
+ * revocation made by another process (`liaison clients revoke`) takes to apply; revocations through this node
+ * apply at once.
  */
 const CACHE_SECONDS = 10;
 const CACHE_MAX_ENTRIES = 10_000;
@@ -32,6 +36,7 @@ const CACHE_MAX_ENTRIES = 10_000;
 export class TokenStore {
   private readonly insert;
   private readonly lookup;
+  private readonly revokeOne;
   /** Raw token → principal: every API call authenticates, and the hash plus two-table lookup dominated reads. */
   private readonly cache = new Map<string, { principal: Principal; validUntil: number }>();
 
@@ -39,9 +44,12 @@ export class TokenStore {
     this.insert = db.prepare(
       'INSERT INTO oauth_tokens (token_hash, client_id, scopes, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.lookup = db.prepare<[string, number], { client_id: string; scopes: string; role: ClientRole; expires_at: number }>(
-      `SELECT t.client_id, t.scopes, c.role, t.expires_at FROM oauth_tokens t JOIN oauth_clients c ON c.client_id = t.client_id
+    this.lookup = db.prepare<[string, number], { client_id: string; scopes: string; role: ClientRole; rate_limit: number | null; expires_at: number }>(
+      `SELECT t.client_id, t.scopes, c.role, c.rate_limit, t.expires_at FROM oauth_tokens t JOIN oauth_clients c ON c.client_id = t.client_id
        WHERE t.token_hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND c.revoked_at IS NULL`,
+    );
+    this.revokeOne = db.prepare<[string, string, string]>(
+      'UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ? AND revoked_at IS NULL',
     );
   }
 
@@ -63,9 +71,25 @@ export class TokenStore {
       this.cache.delete(token);
       return undefined;
     }
-    const principal: Principal = { clientId: row.client_id, role: row.role, scopes: row.scopes ? row.scopes.split(' ') : [] };
+    const principal: Principal = {
+      clientId: row.client_id,
+      role: row.role,
+      scopes: new Scopes(row.scopes ? row.scopes.split(' ') : []),
+      ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),
+    };
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
     this.cache.set(token, { principal, validUntil: Math.min(row.expires_at, now + CACHE_SECONDS * 1000) });
     return principal;
+  }
+
+  /** RFC 7009: revokes a token of `clientId` (another client's token, or an unknown one, is left alone). */
+  revoke(token: string, clientId: string): void {
+    this.revokeOne.run(new Date().toISOString(), hashToken(token), clientId);
+    if (this.cache.get(token)?.principal.clientId === clientId) this.cache.delete(token);
+  }
+
+  /** Forgets every cached token of a client (revoked through this node): the next call asks the database. */
+  forgetClient(clientId: string): void {
+    for (const [token, entry] of this.cache) if (entry.principal.clientId === clientId) this.cache.delete(token);
   }
 }

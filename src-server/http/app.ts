@@ -8,8 +8,10 @@ import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
 import type { GroupCommit } from '../storage/group-commit';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
+import { adminRoutes } from './admin-routes';
 import { healthReport } from './health';
 import { oauthRoutes } from './oauth-routes';
+import { RateLimiter } from './rate-limit';
 
 /** Largest request body accepted (JSON resources and Bundles). Binary uploads get their own limit. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -65,9 +67,18 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     done();
   });
 
+  // Set by the bearer-token hooks; declared up front so every request object has the same shape.
+  app.decorateRequest('principal', undefined);
   app.get('/health', async () => healthReport(services.db, services.interactions.repository));
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens: services.tokens });
-  await app.register(fhirRoutes, { prefix: '/fhir', interactions: services.interactions, tokens: services.tokens, groupCommit: services.groupCommit });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens: services.tokens });
+  await app.register(fhirRoutes, {
+    prefix: '/fhir',
+    interactions: services.interactions,
+    tokens: services.tokens,
+    groupCommit: services.groupCommit,
+    rateLimiter: new RateLimiter(),
+  });
   if (services.uiDir && existsSync(services.uiDir)) {
     await app.register(fastifyStatic, { root: services.uiDir, prefix: '/', index: 'index.html' });
   } else {

@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Scopes } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
 import type { GroupCommit } from '../storage/group-commit';
-import { operationOutcome, unauthorized, unsupportedMediaType } from '../fhir/outcome';
+import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
+import { authenticate } from './bearer';
+import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /**
  * The `/fhir` subtree: bearer authentication on everything but `metadata`, then every request handed to the
@@ -19,15 +22,24 @@ export interface FhirRoutesOptions {
   interactions: FhirInteractions;
   tokens: TokenStore;
   groupCommit: GroupCommit;
+  rateLimiter: RateLimiter;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT']);
+/** The rights of an unauthenticated request (only `metadata` gets this far without a token). */
+const NO_SCOPES = new Scopes([]);
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, tokens, groupCommit }: FhirRoutesOptions): Promise<void> {
-  app.addHook('onRequest', (request, _reply, done) => {
+
+export async function fhirRoutes(app: FastifyInstance, { interactions, tokens, groupCommit, rateLimiter }: FhirRoutesOptions): Promise<void> {
+  app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
-      if (!(request.method === 'GET' && pathOf(request) === 'metadata')) authenticate(request, tokens);
+      if (!(request.method === 'GET' && pathOf(request) === 'metadata')) {
+        const principal = authenticate(request, tokens);
+        request.principal = principal;
+        // API clients are limited; the owner client is the practice itself (its UI, import and tools).
+        if (principal.role === 'client') reply.headers(rateLimitHeaders(rateLimiter.take(principal.clientId, principal.rateLimit ?? DEFAULT_RATE_LIMIT)));
+      }
       done();
     } catch (error) {
       done(error as Error);
@@ -44,13 +56,6 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, tokens, g
   };
   app.all('/', handler);
   app.all('/*', handler);
-}
-
-function authenticate(request: FastifyRequest, tokens: TokenStore): void {
-  const header = request.headers.authorization;
-  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-  if (!token) throw unauthorized('This request needs a bearer token: get one from POST /oauth/token');
-  if (!tokens.authenticate(token)) throw unauthorized('The bearer token is invalid, expired or revoked');
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -92,6 +97,7 @@ function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>):
     return Array.isArray(value) ? value.join(', ') : value;
   };
   return {
+    scopes: request.principal?.scopes ?? NO_SCOPES,
     method: request.method === 'HEAD' ? 'GET' : request.method,
     path: pathOf(request),
     query,

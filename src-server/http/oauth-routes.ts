@@ -3,7 +3,7 @@ import type { OAuthClient } from '../auth/clients';
 import type { TokenStore } from '../auth/tokens';
 
 /**
- * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4). Credentials in the body (form or JSON) or in
+ * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4), and `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
  * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
  */
 
@@ -19,14 +19,27 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens }: OAut
     if (form.get('grant_type') !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
     }
-    const credentials = basicCredentials(request) ?? { id: form.get('client_id'), secret: form.get('client_secret') };
-    if (!credentials.id || !credentials.secret) {
-      return oauthError(reply, 401, 'invalid_client', 'client_id and client_secret are required');
-    }
-    const client = verify(credentials.id, credentials.secret);
-    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client or wrong secret');
+    const client = authenticateClient(request, form, verify);
+    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(tokens.issue(client));
   });
+
+  // RFC 7009: the client revokes one of its own tokens. An unknown or foreign token is answered 200 all the same.
+  app.post('/revoke', async (request, reply) => {
+    const form = readForm(request.body);
+    if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
+    const client = authenticateClient(request, form, verify);
+    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client or wrong secret');
+    const token = form.get('token');
+    if (!token) return oauthError(reply, 400, 'invalid_request', 'token is required');
+    tokens.revoke(token, client.clientId);
+    return reply.header('cache-control', 'no-store').send({});
+  });
+}
+
+function authenticateClient(request: FastifyRequest, form: URLSearchParams, verify: OAuthRoutesOptions['verify']): OAuthClient | undefined {
+  const credentials = basicCredentials(request) ?? { id: form.get('client_id'), secret: form.get('client_secret') };
+  return credentials.id && credentials.secret ? verify(credentials.id, credentials.secret) : undefined;
 }
 
 function readForm(body: unknown): URLSearchParams | undefined {

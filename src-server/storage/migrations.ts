@@ -152,7 +152,7 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code; resource counts',
+    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code; resource counts; client rate limits',
     sql: `
       -- The search index fingerprint changes with this schema (reindex.ts EXTRACTION_VERSION): the tables are
       -- rebuilt empty here and filled again by the reindex that follows on start.
@@ -192,6 +192,9 @@ export const migrations: readonly Migration[] = [
         total         INTEGER NOT NULL
       ) WITHOUT ROWID;
       INSERT INTO resource_counts (resource_type, total) SELECT resource_type, count(*) FROM resources GROUP BY resource_type;
+
+      -- A client's own rate limit (calls per second), set by an admin; NULL: the default.
+      ALTER TABLE oauth_clients ADD COLUMN rate_limit REAL;
     `,
   },
 ];

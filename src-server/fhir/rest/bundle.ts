@@ -43,12 +43,12 @@ export function processBundle(interactions: FhirInteractions, request: FhirReque
   }
   const entries = (bundle.entry ?? []) as BundleEntry[];
   entries.forEach(checkEntry);
-  const lenient = request.lenient;
+  const inherited: Inherited = { scopes: request.scopes, lenient: request.lenient };
   const responseType = `${bundle.type}-response`;
   if (bundle.type === 'batch') {
-    return { resourceType: 'Bundle', type: responseType, entry: entries.map((entry) => runBatchEntry(interactions, entry, base, lenient)) };
+    return { resourceType: 'Bundle', type: responseType, entry: entries.map((entry) => runBatchEntry(interactions, entry, base, inherited)) };
   }
-  const responses = interactions.repository.transaction(() => runTransaction(interactions, entries, base, lenient));
+  const responses = interactions.repository.transaction(() => runTransaction(interactions, entries, base, inherited));
   return { resourceType: 'Bundle', type: responseType, ...(responses.length ? { entry: responses } : {}) };
 }
 
@@ -62,11 +62,15 @@ function checkEntry(entry: BundleEntry, index: number): void {
   }
 }
 
-function toRequest(entry: BundleEntry, base: string, lenient: boolean | undefined, assignedId?: string): FhirRequest {
+/** What an entry's request inherits from the Bundle's. */
+type Inherited = Pick<FhirRequest, 'scopes' | 'lenient'>;
+
+function toRequest(entry: BundleEntry, base: string, inherited: Inherited, assignedId?: string): FhirRequest {
   const { method, url, ifMatch, ifNoneMatch, ifModifiedSince, ifNoneExist } = entry.request;
   const relative = url.startsWith(`${base}/`) ? url.slice(base.length + 1) : url.replace(/^\//, '');
   const question = relative.indexOf('?');
   return {
+    ...inherited,
     method,
     path: question < 0 ? relative : relative.slice(0, question),
     query: new URLSearchParams(question < 0 ? '' : relative.slice(question + 1)),
@@ -75,30 +79,29 @@ function toRequest(entry: BundleEntry, base: string, lenient: boolean | undefine
     ifNoneMatch,
     ifModifiedSince,
     ifNoneExist,
-    lenient,
     assignedId,
   };
 }
 
-function runBatchEntry(interactions: FhirInteractions, entry: BundleEntry, base: string, lenient?: boolean): ResponseEntry {
+function runBatchEntry(interactions: FhirInteractions, entry: BundleEntry, base: string, inherited: Inherited): ResponseEntry {
   try {
     // Each entry in its own (nested) transaction: a failing entry leaves nothing behind, the others stay.
-    return responseEntry(interactions.repository.transaction(() => interactions.handle(toRequest(entry, base, lenient), base)));
+    return responseEntry(interactions.repository.transaction(() => interactions.handle(toRequest(entry, base, inherited), base)));
   } catch (error) {
     if (!(error instanceof FhirError)) throw error;
     return { response: { status: statusLine(error.status), outcome: error.outcome } };
   }
 }
 
-function runTransaction(interactions: FhirInteractions, entries: BundleEntry[], base: string, lenient?: boolean): ResponseEntry[] {
-  const targets = resolveTargets(interactions, entries, base);
+function runTransaction(interactions: FhirInteractions, entries: BundleEntry[], base: string, inherited: Inherited): ResponseEntry[] {
+  const targets = resolveTargets(interactions, entries, base, inherited);
   rewriteReferences(entries, referenceMap(entries, targets));
   const responses: ResponseEntry[] = new Array(entries.length);
   for (const method of TRANSACTION_ORDER) {
     entries.forEach((entry, index) => {
       if (entry.request.method !== method) return;
       try {
-        responses[index] = responseEntry(interactions.handle(toRequest(entry, base, lenient, targets.get(index)?.reserved), base));
+        responses[index] = responseEntry(interactions.handle(toRequest(entry, base, inherited, targets.get(index)?.reserved), base));
       } catch (error) {
         throw error instanceof FhirError ? inEntry(error, index) : error;
       }
@@ -115,14 +118,14 @@ interface Target {
 }
 
 /** Where each create or update of a transaction will land, known before any entry runs. */
-function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[], base: string): Map<number, Target> {
+function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[], base: string, inherited: Inherited): Map<number, Target> {
   const targets = new Map<number, Target>();
   entries.forEach((entry, index) => {
     const { method, url, ifNoneExist } = entry.request;
     const type = entry.resource?.resourceType;
     if (typeof type !== 'string') return;
     if (method === 'POST' && url.replace(/^\//, '') === type) {
-      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base);
+      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base, inherited.scopes);
       if (existing) targets.set(index, { reference: `${type}/${existing.id}` });
       else {
         const reserved = uuidv7();

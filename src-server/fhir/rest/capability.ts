@@ -42,7 +42,10 @@ function build(base: string): object {
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-              extension: [{ url: 'token', valueUri: `${origin}/oauth/token` }],
+              extension: [
+                { url: 'token', valueUri: `${origin}/oauth/token` },
+                { url: 'revoke', valueUri: `${origin}/oauth/revoke` },
+              ],
             },
           ],
         },

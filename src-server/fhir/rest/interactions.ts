@@ -1,4 +1,6 @@
+import type { Scopes } from '../../auth/scopes';
 import { isValidId, type HistoryEntry, type Repository, type StoredResource } from '../../storage/repository';
+import { DIRECTORY_TYPES } from '../directory';
 import { badRequest, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
 import { isCompartmentType } from '../search/compartments';
 import { SearchEngine, type SearchResult } from '../search/search';
@@ -30,11 +32,19 @@ export class FhirInteractions {
     if (rest.length > 0) throw notFound(`No FHIR endpoint at '${request.path}'`);
     if (first === undefined) return this.base(request, base);
     if (first === 'metadata' && second === undefined) return this.onlyGet(request, () => ok(capabilityStatement(base)));
-    if (first === '_history' && second === undefined) return this.onlyGet(request, () => this.history(request, base, {}));
+    if (first === '_history' && second === undefined) {
+      return this.onlyGet(request, () => {
+        request.scopes.requireAll('The history of every type');
+        return this.history(request, base, {});
+      });
+    }
     const type = this.resourceType(first);
     if (second === undefined) return this.typeLevel(request, base, type);
     if (second === '_history' && third === undefined) {
-      return this.onlyGet(request, () => this.history(request, base, { resourceType: type }));
+      return this.onlyGet(request, () => {
+        request.scopes.require(type, 'SEARCH');
+        return this.history(request, base, { resourceType: type });
+      });
     }
     if (second === '_search' && third === undefined) {
       if (request.method !== 'POST') throw methodNotAllowed(`${request.method} is not allowed on ${type}/_search`);
@@ -44,11 +54,17 @@ export class FhirInteractions {
     if (third === undefined) return this.instanceLevel(request, base, type, id);
     if (third === '_history' && fourth === undefined) {
       return this.onlyGet(request, () => {
+        request.scopes.require(type, 'READ');
         if (!this.repository.exists(type, id)) throw notFound(`${type}/${id} does not exist`);
         return this.history(request, base, { resourceType: type, id });
       });
     }
-    if (third === '_history' && fourth !== undefined) return this.onlyGet(request, () => this.vread(type, id, fourth));
+    if (third === '_history' && fourth !== undefined) {
+      return this.onlyGet(request, () => {
+        request.scopes.require(type, 'READ');
+        return this.vread(type, id, fourth);
+      });
+    }
     if (fourth === undefined && isResourceType(third) && isCompartmentType(type)) {
       return this.onlyGet(request, () => this.search(third, request, base, { type, id }));
     }
@@ -101,6 +117,7 @@ export class FhirInteractions {
   }
 
   private read(type: string, id: string, request: FhirRequest): FhirResponse {
+    request.scopes.require(type, 'READ');
     const stored = this.repository.read(type, id);
     if (!stored) throw notFound(`${type}/${id} does not exist`);
     if (notModified(stored, request)) return { status: 304, headers: versionHeaders(stored) };
@@ -114,9 +131,11 @@ export class FhirInteractions {
   }
 
   private create(type: string, request: FhirRequest, base: string): FhirResponse {
+    checkWritable(type);
+    request.scopes.require(type, 'CREATE');
     const resource = requireResource(request.body, type);
     if (request.ifNoneExist !== undefined) {
-      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base);
+      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base, request.scopes);
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     // A client id on create is ignored (the server assigns ids), as the spec says.
@@ -124,6 +143,10 @@ export class FhirInteractions {
   }
 
   private update(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
+    checkWritable(type);
+    request.scopes.require(type, 'UPDATE');
+    // Update-as-create makes a resource: it needs the create scope too.
+    if (!request.scopes.allows(type, 'CREATE') && !this.repository.exists(type, id)) request.scopes.require(type, 'CREATE');
     const resource = requireResource(request.body, type);
     if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
     if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
@@ -134,9 +157,11 @@ export class FhirInteractions {
 
   private conditionalUpdate(type: string, request: FhirRequest, base: string): FhirResponse {
     if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
+    checkWritable(type);
+    request.scopes.require(type, 'UPDATE');
     const resource = requireResource(request.body, type);
     return this.repository.transaction(() => {
-      const existing = this.matchOne(type, request.query.toString(), 'conditional update', base);
+      const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request.scopes);
       if (existing) {
         if (resource.id !== undefined && resource.id !== existing.id) {
           throw badRequest(`The body's id '${String(resource.id)}' differs from the matched ${type}/${existing.id}`, 'id');
@@ -144,24 +169,30 @@ export class FhirInteractions {
         return this.update(type, existing.id, { ...request, body: { ...resource, id: existing.id } }, base);
       }
       if (typeof resource.id === 'string') return this.update(type, resource.id, request, base);
+      request.scopes.require(type, 'CREATE');
       return written(201, this.repository.create(type, resource), base);
     });
   }
 
-  /** The single resource the criteria select, undefined for none, 412 when several match. */
-  matchOne(type: string, criteria: string, what: string, base: string): StoredResource | undefined {
+  /**
+   * The single resource the criteria select, undefined for none, 412 when several match. Conditional operations
+   * tell whether a match exists: they need the type's search scope.
+   */
+  matchOne(type: string, criteria: string, what: string, base: string, scopes: Scopes): StoredResource | undefined {
+    scopes.require(type, 'SEARCH');
     const query = criteria.startsWith(`${type}?`) ? criteria.slice(type.length + 1) : criteria.replace(/^\?/, '');
     const params = new URLSearchParams(query);
     if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
     params.set('_count', '2');
-    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base });
+    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base, access: scopes });
     if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
     return matches[0];
   }
 
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
+    request.scopes.require(type, 'SEARCH');
     const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment });
+    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
   }
 
@@ -196,6 +227,11 @@ export class FhirInteractions {
 }
 
 type JsonObject = Record<string, unknown>;
+
+/** Directory resources come from import and sync only (DESIGN §2). */
+function checkWritable(type: string): void {
+  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(`${type} is a directory resource: it is written by the directory import and sync, not through the API`);
+}
 
 function requireResource(body: unknown, type: string): JsonObject {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -1,7 +1,10 @@
+import type { Scopes } from '../../auth/scopes';
 import type { StoredResource } from '../../storage/repository';
 
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
 export interface FhirRequest {
+  /** What the caller may do: every interaction checks it (Bundle entries inherit the Bundle's). */
+  scopes: Scopes;
   method: string;
   /** Path below the FHIR base, without leading slash or query: `Patient/1/_history/2`, `` for the base. */
   path: string;

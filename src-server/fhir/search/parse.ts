@@ -1,4 +1,5 @@
 import { badRequest } from '../outcome';
+import { DIRECTORY_TYPES } from '../directory';
 import { searchParametersOf } from './extract';
 import type { SearchParameterDefinition } from './parameters';
 
@@ -50,7 +51,6 @@ export interface ParsedQuery {
 export const DEFAULT_COUNT = 10;
 export const DEFAULT_DIRECTORY_COUNT = 100;
 export const MAX_COUNT = 100;
-const DIRECTORY_TYPES = new Set(['Practitioner', 'PractitionerRole', 'Organization', 'Location', 'HealthcareService']);
 /** Response format parameters, handled by the HTTP layer. */
 const FORMAT_PARAMETERS = new Set(['_format', '_pretty']);
 const MODIFIERS: Record<ParameterType, readonly string[]> = {

@@ -23,6 +23,16 @@ export interface SearchRequest {
   base: string;
   /** `Patient/123/Encounter`: only resources in that compartment. */
   compartment?: { type: string; id: string };
+  /** What the caller may see beyond the searched type; unrestricted when absent (the node's own searches). */
+  access?: SearchAccess;
+}
+
+/** The caller's rights over other types than the one searched. */
+export interface SearchAccess {
+  /** Throws (403) unless the caller may search this type: chains and `_has` filter on its resources. */
+  requireSearch(resourceType: string): void;
+  /** Whether `_include`/`_revinclude` may return resources of this type (others are left out). */
+  mayRead(resourceType: string): boolean;
 }
 
 export interface SearchResult {
@@ -100,6 +110,7 @@ export class SearchEngine {
   search(request: SearchRequest): SearchResult {
     const { resourceType } = request;
     const query = parseQuery(resourceType, request.params, request.lenient);
+    if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base);
     const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
     if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
@@ -125,7 +136,7 @@ export class SearchEngine {
     return {
       query,
       matches,
-      included: this.includes(query, matches, request.base),
+      included: this.includes(query, matches, request.base).filter((resource) => request.access?.mayRead(resource.resourceType) ?? true),
       total,
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
@@ -278,6 +289,22 @@ export class SearchEngine {
     const codes = spec.code ? [spec.code] : [...searchParametersOf(spec.sourceType).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
     return anyRows(codes.map((code) => this.index.rowsOf(spec.sourceType, code, qualified('ref'))));
   }
+}
+
+/** The types whose resources chains and `_has` filters look into, at any depth. */
+function filteredTypes(filters: Filter[]): Set<string> {
+  const types = new Set<string>();
+  const visit = (filter: Filter) => {
+    if (filter.kind === 'chain') {
+      filter.targetTypes.forEach((type) => types.add(type));
+      filter.inner.forEach(visit);
+    } else if (filter.kind === 'has') {
+      types.add(filter.sourceType);
+      visit(filter.inner);
+    }
+  };
+  filters.forEach(visit);
+  return types;
 }
 
 /** Rows of any of several parameters (none: no row). */

@@ -176,17 +176,17 @@ describe('DELETE is refused everywhere', () => {
 
 describe('history', () => {
   it('lists instance, type and system history newest first, with _since, _count and paging', async () => {
-    const { body: v1 } = await create({ resourceType: 'Organization', name: 'Cabinet A' });
-    const v2 = (await (await node().request(`Organization/${v1.id}`, { method: 'PUT', json: { ...v1, name: 'Cabinet B' } })).json()) as Json;
-    const instance = (await (await node().request(`Organization/${v1.id}/_history`)).json()) as Json;
+    const { body: v1 } = await create({ resourceType: 'Basic', code: { text: 'Cabinet A' } });
+    const v2 = (await (await node().request(`Basic/${v1.id}`, { method: 'PUT', json: { ...v1, code: { text: 'Cabinet B' } } })).json()) as Json;
+    const instance = (await (await node().request(`Basic/${v1.id}/_history`)).json()) as Json;
     expect(instance.type).toBe('history');
     expect(instance.entry.map((entry: Json) => entry.resource.meta.versionId)).toEqual([v2.meta.versionId, v1.meta.versionId]);
-    expect(instance.entry[0].request).toEqual({ method: 'PUT', url: `Organization/${v1.id}` });
+    expect(instance.entry[0].request).toEqual({ method: 'PUT', url: `Basic/${v1.id}` });
     expect(instance.entry[0].response.status).toBe('200 OK');
-    expect(instance.entry[1].request).toEqual({ method: 'POST', url: 'Organization' });
+    expect(instance.entry[1].request).toEqual({ method: 'POST', url: 'Basic' });
     expect(instance.entry[1].response.status).toBe('201 Created');
 
-    const type = (await (await node().request('Organization/_history?_count=1')).json()) as Json;
+    const type = (await (await node().request('Basic/_history?_count=1')).json()) as Json;
     expect(type.entry).toHaveLength(1);
     expect(type.entry[0].resource.meta.versionId).toBe(v2.meta.versionId);
     const next = type.link.find((link: Json) => link.relation === 'next');

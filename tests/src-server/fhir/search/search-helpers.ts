@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { DIRECTORY_TYPES } from '../../../../src-server/fhir/directory';
 import type { TestNode } from '../../../helpers/node';
 
 /**
@@ -38,6 +39,8 @@ export function searchHelpers(node: () => TestNode): SearchHelpers {
   return {
     async put(tag, resource) {
       const tagged = { ...resource, meta: { tag: [{ system: TAG_SYSTEM, code: tag }] } };
+      // Directory resources are not writable through the API: the directory import writes them, as here.
+      if (DIRECTORY_TYPES.has(resource.resourceType)) return JSON.parse(node().repository.update(resource.resourceType, resource.id, tagged).stored.json);
       const { status, body } = await get(`${resource.resourceType}/${resource.id}`, { method: 'PUT', json: tagged });
       expect([200, 201], JSON.stringify(body)).toContain(status);
       return body;

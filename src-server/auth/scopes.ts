@@ -1,0 +1,70 @@
+import { forbidden } from '../fhir/outcome';
+import { resourceTypes } from '../fhir/validation/model';
+
+/**
+ * API scopes in Lifen's vocabulary: `<TYPE>_READ`, `<TYPE>_SEARCH`, `<TYPE>_CREATE`, `<TYPE>_UPDATE`
+ * (`PATIENT_SEARCH`, `DOCUMENTREFERENCE_CREATE`…), and `*` for every scope (the practice's owner client).
+ * A missing scope is a 403 naming it.
+ */
+
+export type ScopeAction = 'READ' | 'SEARCH' | 'CREATE' | 'UPDATE';
+export const SCOPE_ACTIONS: readonly ScopeAction[] = ['READ', 'SEARCH', 'CREATE', 'UPDATE'];
+export const ALL_SCOPES = '*';
+
+/** Resource types as scopes name them (`DOCUMENTREFERENCE`). */
+let scopeTypeNames: ReadonlySet<string> | undefined;
+
+export function scopeName(resourceType: string, action: ScopeAction): string {
+  return `${resourceType.toUpperCase()}_${action}`;
+}
+
+/** True for `*` and for `<TYPE>_<ACTION>` of an STU3 resource type. */
+export function isValidScope(scope: string): boolean {
+  if (scope === ALL_SCOPES) return true;
+  const match = /^([A-Z]+)_(READ|SEARCH|CREATE|UPDATE)$/.exec(scope);
+  if (!match) return false;
+  scopeTypeNames ??= new Set(resourceTypes().map((type) => type.toUpperCase()));
+  return scopeTypeNames.has(match[1]);
+}
+
+/** What a caller was granted. */
+export class Scopes {
+  private readonly granted: ReadonlySet<string>;
+
+  constructor(scopes: Iterable<string>) {
+    this.granted = new Set(scopes);
+  }
+
+  get all(): boolean {
+    return this.granted.has(ALL_SCOPES);
+  }
+
+  allows(resourceType: string, action: ScopeAction): boolean {
+    return this.all || this.granted.has(scopeName(resourceType, action));
+  }
+
+  /** Throws a 403 naming the scope the caller lacks. */
+  require(resourceType: string, action: ScopeAction): void {
+    if (!this.allows(resourceType, action)) {
+      throw forbidden(`This client lacks the scope ${scopeName(resourceType, action)}`);
+    }
+  }
+
+  /** Search access (search.ts): chains and `_has` filter on other types, which needs searching them. */
+  requireSearch(resourceType: string): void {
+    this.require(resourceType, 'SEARCH');
+  }
+
+  /** Search access: `_include`/`_revinclude` return only the resources the caller may read. */
+  mayRead(resourceType: string): boolean {
+    return this.allows(resourceType, 'READ');
+  }
+
+  /** Throws a 403 unless the caller holds every scope (`*`), naming what needed it. */
+  requireAll(what: string): void {
+    if (!this.all) throw forbidden(`${what} needs the scope ${ALL_SCOPES} (every scope), which this client lacks`);
+  }
+}
+
+/** Every scope: for the node's own callers (import, tests of the layers below HTTP). */
+export const EVERY_SCOPE = new Scopes([ALL_SCOPES]);
