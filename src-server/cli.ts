@@ -34,7 +34,9 @@ export function buildCli(): Command {
     .option('--host <host>', 'address to listen on', DEFAULT_HOST)
     .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, DEFAULT_PORT)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'warn')
-    .action(async (options: { data: string; host: string; port: number; logLevel: string }) => {
+    .option('--allowed-host <name...>', 'more names clients use to reach the node (checked against the Host header)')
+    .option('--cors-origin <origin...>', 'web origins allowed to call the API from a browser (none by default)')
+    .action(async (options: { data: string; host: string; port: number; logLevel: string; allowedHost?: string[]; corsOrigin?: string[] }) => {
       const dataDir = resolve(options.data);
       if (options.host !== DEFAULT_HOST && options.host !== 'localhost' && options.host !== '::1') {
         console.warn(`Warning: listening on ${options.host} exposes the node beyond this computer.`);
@@ -45,6 +47,8 @@ export function buildCli(): Command {
         port: options.port,
         uiDir: UI_DIR,
         logger: { level: options.logLevel },
+        allowedHosts: options.allowedHost,
+        corsOrigins: options.corsOrigin,
         onReindex: printProgress('Search definitions changed: rebuilding the search index'),
       });
       console.log(`Liaison ${LIAISON_VERSION} listening on ${node.url}`);

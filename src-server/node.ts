@@ -28,6 +28,10 @@ export interface NodeOptions {
   synchronous?: OpenDatabaseOptions['synchronous'];
   /** Told how a search index rebuild goes, when the search definitions changed since the last start. */
   onReindex?: (progress: ReindexProgress) => void;
+  /** More names than the loopback ones under which clients reach the node (checked against `Host`). */
+  allowedHosts?: string[];
+  /** Web origins allowed to call the API from a browser (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 export interface RunningNode {
@@ -57,6 +61,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       groupCommit: new GroupCommit(db, () => quietCheckpoint.written()),
       uiDir: options.uiDir,
       logger: options.logger,
+      security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
     await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
     // Synchronous, so done before the first request is read.

@@ -12,6 +12,7 @@ import { adminRoutes } from './admin-routes';
 import { healthReport } from './health';
 import { oauthRoutes } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
+import { applySecurity, type SecurityOptions } from './security';
 
 /** Largest request body accepted (JSON resources and Bundles). Binary uploads get their own limit. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -21,6 +22,7 @@ export interface AppServices {
   interactions: FhirInteractions;
   tokens: TokenStore;
   groupCommit: GroupCommit;
+  security: SecurityOptions;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -61,11 +63,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     const error = notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`);
     return reply.code(404).header('content-type', FHIR_CONTENT_TYPE).send(JSON.stringify(error.outcome));
   });
-  // A callback hook: an async one costs a promise per request on the hot path.
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    done();
-  });
+  await applySecurity(app, services.security);
 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);

@@ -1,0 +1,64 @@
+import cors from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
+import { forbidden } from '../fhir/outcome';
+
+/**
+ * What every response of the node carries, and who may call it from where:
+ * - `Host` must name this node: a web page whose domain an attacker points at 127.0.0.1 (DNS rebinding) sends its
+ *   own name and is refused, so it cannot read the API through the victim's browser;
+ * - CORS is off unless origins are allowed by configuration;
+ * - headers that keep responses out of frames, caches and content sniffing.
+ */
+
+export interface SecurityOptions {
+  /** The address the node listens on: also an accepted Host when it is a specific one. */
+  listenHost: string;
+  /** More names clients may use to reach the node (a LAN name when it serves an office). */
+  allowedHosts?: readonly string[];
+  /** Web origins allowed to call the API from a browser (CORS); none by default. */
+  corsOrigins?: readonly string[];
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+const COMMON_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  // The web UI's own policy is in its page; this part can only be a header.
+  'content-security-policy': "frame-ancestors 'none'",
+};
+/** Patient data and credentials must not stay in a browser or proxy cache. */
+const PRIVATE_PREFIXES = ['/fhir', '/admin', '/oauth'];
+
+export async function applySecurity(app: FastifyInstance, options: SecurityOptions): Promise<void> {
+  const allowed = new Set([...LOOPBACK_NAMES, ...(options.allowedHosts ?? [])].map((name) => name.toLowerCase()));
+  if (!WILDCARD_HOSTS.has(options.listenHost)) allowed.add(options.listenHost.toLowerCase());
+  const origins = new Set(options.corsOrigins ?? []);
+  await app.register(cors, { origin: (origin, callback) => callback(null, origin !== undefined && origins.has(origin)) });
+  // A callback hook: an async one costs a promise per request on the hot path.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(COMMON_HEADERS);
+    if (PRIVATE_PREFIXES.some((prefix) => request.url.startsWith(prefix))) reply.header('cache-control', 'no-store');
+    const hostname = hostnameOf(request.headers.host);
+    if (hostname === undefined || !allowed.has(hostname)) {
+      done(forbidden(`Host '${request.headers.host ?? ''}' is not a name of this node (allow it with --allowed-host)`));
+      return;
+    }
+    done();
+  });
+}
+
+/** `example.org:8347` → `example.org`, `[::1]:8347` → `[::1]`; lower case. */
+function hostnameOf(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const value = host.toLowerCase();
+  if (value.startsWith('[')) {
+    const end = value.indexOf(']');
+    return end < 0 ? undefined : value.slice(0, end + 1);
+  }
+  const colon = value.indexOf(':');
+  return colon < 0 ? value : value.slice(0, colon);
+}
