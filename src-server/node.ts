@@ -8,6 +8,7 @@ import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
+import { BinaryStore } from './storage/binary-store';
 import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import { Repository } from './storage/repository';
@@ -17,6 +18,8 @@ import { Repository } from './storage/repository';
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8347;
 export const DATABASE_FILE = 'liaison.db';
+/** Binary content, as content-addressed files next to the database. */
+export const BINARY_FOLDER = 'binaries';
 
 export interface NodeOptions {
   dataDir: string;
@@ -61,6 +64,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       groupCommit: new GroupCommit(db, () => quietCheckpoint.written()),
       uiDir: options.uiDir,
       logger: options.logger,
+      binaryStore: new BinaryStore(join(options.dataDir, BINARY_FOLDER)),
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
     await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });

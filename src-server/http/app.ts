@@ -6,6 +6,7 @@ import type { TokenStore } from '../auth/tokens';
 import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
+import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
@@ -23,6 +24,7 @@ export interface AppServices {
   tokens: TokenStore;
   groupCommit: GroupCommit;
   security: SecurityOptions;
+  binaryStore: BinaryStore;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -73,6 +75,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   await app.register(fhirRoutes, {
     prefix: '/fhir',
     interactions: services.interactions,
+    binaryStore: services.binaryStore,
     tokens: services.tokens,
     groupCommit: services.groupCommit,
     rateLimiter: new RateLimiter(),

@@ -5,7 +5,9 @@ import type { GroupCommit } from '../storage/group-commit';
 import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
+import type { BinaryStore } from '../storage/binary-store';
 import { authenticate } from './bearer';
+import { binaryRoutes } from './binary-routes';
 import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /**
@@ -20,6 +22,7 @@ const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/
 
 export interface FhirRoutesOptions {
   interactions: FhirInteractions;
+  binaryStore: BinaryStore;
   tokens: TokenStore;
   groupCommit: GroupCommit;
   rateLimiter: RateLimiter;
@@ -30,7 +33,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT']);
 const NO_SCOPES = new Scopes([]);
 
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, tokens, groupCommit, rateLimiter }: FhirRoutesOptions): Promise<void> {
+export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
@@ -56,6 +59,8 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, tokens, g
   };
   app.all('/', handler);
   app.all('/*', handler);
+  // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
+  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore });
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -85,7 +90,7 @@ function checkFormat(request: FastifyRequest): void {
   }
 }
 
-function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>): FhirRequest {
+export function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>): FhirRequest {
   const question = request.url.indexOf('?');
   const query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
   if (question >= 0) {
@@ -112,7 +117,7 @@ function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>):
 
 const NO_PREFERENCES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-function preferences(request: FastifyRequest): Record<string, string> {
+export function preferences(request: FastifyRequest): Record<string, string> {
   const prefer = request.headers.prefer;
   if (prefer === undefined) return NO_PREFERENCES;
   const result: Record<string, string> = {};
@@ -123,7 +128,7 @@ function preferences(request: FastifyRequest): Record<string, string> {
   return result;
 }
 
-function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest, prefer: Record<string, string>): FastifyReply {
+export function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest, prefer: Record<string, string>): FastifyReply {
   reply.code(response.status).headers(response.headers);
   if (response.status === 304) return reply.send();
   let body = response.body;

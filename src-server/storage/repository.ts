@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/outcome';
+import { badRequest, notFound, preconditionFailed } from '../fhir/outcome';
 import { isResourceType } from '../fhir/validation/model';
-import { validateResource } from '../fhir/validation/validate';
+import { assertValid } from '../fhir/validation/validate';
 import { readNodeId, type Db } from './database';
 import { customParameters, setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
 import { checkCustomParameter, readCustomParameters } from './custom-parameters';
@@ -305,17 +305,5 @@ function checkResource(resourceType: string, resource: JsonObject): void {
       'resourceType',
     );
   }
-  const issues = validateResource(resource);
-  const errors = issues.filter((issue) => issue.severity === 'error');
-  if (errors.length > 0) {
-    throw new FhirError(
-      400,
-      errors.map((issue) => ({
-        severity: 'error',
-        code: issue.code,
-        diagnostics: issue.diagnostics,
-        expression: [issue.expression],
-      })),
-    );
-  }
+  assertValid(resource);
 }

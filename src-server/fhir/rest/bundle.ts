@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { STATUS_CODES } from 'node:http';
 import { badRequest, FhirError, type OutcomeIssue } from '../outcome';
-import { validateResource } from '../validation/validate';
+import { assertValid } from '../validation/validate';
 import type { FhirInteractions } from './interactions';
 import type { FhirRequest, FhirResponse } from './types';
 
@@ -37,10 +37,7 @@ export function processBundle(interactions: FhirInteractions, request: FhirReque
   }
   // The entries' resources are validated as each is written, where a failure is placed at its entry.
   const shell = { ...bundle, entry: (bundle.entry as BundleEntry[] | undefined)?.map(({ resource: _resource, ...entry }) => entry) };
-  const errors = validateResource(shell).filter((issue) => issue.severity === 'error');
-  if (errors.length > 0) {
-    throw new FhirError(400, errors.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
-  }
+  assertValid(shell);
   const entries = (bundle.entry ?? []) as BundleEntry[];
   entries.forEach(checkEntry);
   const inherited: Inherited = { scopes: request.scopes, lenient: request.lenient };

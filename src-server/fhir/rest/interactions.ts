@@ -1,5 +1,6 @@
 import type { Scopes } from '../../auth/scopes';
 import { isValidId, type HistoryEntry, type Repository, type StoredResource } from '../../storage/repository';
+import { refuseForgedContent, withStoredContent } from '../binary-content';
 import { DIRECTORY_TYPES } from '../directory';
 import { badRequest, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
 import { isCompartmentType } from '../search/compartments';
@@ -133,7 +134,7 @@ export class FhirInteractions {
   private create(type: string, request: FhirRequest, base: string): FhirResponse {
     checkWritable(type);
     request.scopes.require(type, 'CREATE');
-    const resource = requireResource(request.body, type);
+    const resource = requireResource(request, type);
     if (request.ifNoneExist !== undefined) {
       const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base, request.scopes);
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
@@ -147,7 +148,7 @@ export class FhirInteractions {
     request.scopes.require(type, 'UPDATE');
     // Update-as-create makes a resource: it needs the create scope too.
     if (!request.scopes.allows(type, 'CREATE') && !this.repository.exists(type, id)) request.scopes.require(type, 'CREATE');
-    const resource = requireResource(request.body, type);
+    const resource = requireResource(request, type);
     if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
     if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
     const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
@@ -159,7 +160,7 @@ export class FhirInteractions {
     if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
     checkWritable(type);
     request.scopes.require(type, 'UPDATE');
-    const resource = requireResource(request.body, type);
+    const resource = requireResource(request, type);
     return this.repository.transaction(() => {
       const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request.scopes);
       if (existing) {
@@ -233,11 +234,15 @@ function checkWritable(type: string): void {
   if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(`${type} is a directory resource: it is written by the directory import and sync, not through the API`);
 }
 
-function requireResource(body: unknown, type: string): JsonObject {
+/** The request's resource; a Binary streamed into the binary store points at its file, and only then. */
+function requireResource(request: FhirRequest, type: string): JsonObject {
+  const body = request.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest(`The body must be a ${type} resource (a JSON object)`);
   }
-  return body as JsonObject;
+  if (type !== 'Binary') return body as JsonObject;
+  refuseForgedContent(body as JsonObject);
+  return request.binaryContent ? withStoredContent(body as JsonObject, request.binaryContent) : (body as JsonObject);
 }
 
 function ok(body: string | object): FhirResponse {

@@ -1,4 +1,5 @@
 import type { Scopes } from '../../auth/scopes';
+import type { ContentRef } from '../binary-content';
 import type { StoredResource } from '../../storage/repository';
 
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
@@ -19,6 +20,8 @@ export interface FhirRequest {
   lenient?: boolean;
   /** For a create inside a transaction: the id reserved for it, so other entries could reference it. */
   assignedId?: string;
+  /** A Binary whose content was streamed into the binary store: the file its version points at. */
+  binaryContent?: ContentRef;
 }
 
 export interface FhirResponse {

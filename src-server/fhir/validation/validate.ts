@@ -8,6 +8,7 @@
  * the issues it reports. Recursion is bounded by an explicit depth limit checked before descending.
  */
 import { daysInMonth } from '../calendar';
+import { FhirError } from '../outcome';
 import {
   primitiveDefinitions,
   primitiveExtensionStructure,
@@ -179,6 +180,14 @@ export function validateResource(resource: unknown, options?: ValidateOptions): 
   }
   validateResourceObject(walk, resource, undefined, 1);
   return walk.issues;
+}
+
+/** Throws a 400 OperationOutcome with every error of the resource, each pointing at its element. */
+export function assertValid(resource: unknown): void {
+  const errors = validateResource(resource).filter((issue) => issue.severity === 'error');
+  if (errors.length > 0) {
+    throw new FhirError(400, errors.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
+  }
 }
 
 /** `path` is undefined for the top-level resource, whose expressions start with its type. */

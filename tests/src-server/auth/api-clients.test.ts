@@ -44,6 +44,7 @@ async function call(token: string, path: string, init: RequestInit & { json?: un
     ...rest,
     headers: {
       authorization: `Bearer ${token}`,
+      accept: 'application/fhir+json',
       ...(json !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
       ...(headers as Record<string, string> | undefined),
     },

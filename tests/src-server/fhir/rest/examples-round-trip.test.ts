@@ -35,6 +35,14 @@ function withoutVersionMeta(resource: Json): Json {
   return Object.keys(otherMeta).length ? { ...rest, meta: otherMeta } : rest;
 }
 
+/**
+ * Binary content is stored as bytes and served back as base64 without the line breaks `Binary/example` has in
+ * its base64 (whitespace means nothing in base64Binary): the same bytes.
+ */
+function canonicalContent(sent: Json): Json {
+  return sent.resourceType === 'Binary' && typeof sent.content === 'string' ? { content: Buffer.from(sent.content, 'base64').toString('base64') } : {};
+}
+
 let node: TestNode;
 const examples = readAllExamples();
 const results = new Map<string, { sent: Resource; written: Json; status: number }>();
@@ -99,7 +107,7 @@ describe('the 666 official STU3 examples', () => {
   it('read back equal to what was sent (version meta aside)', async () => {
     for (const [key, { sent }] of results) {
       const read = (await (await node.request(key)).json()) as Json;
-      expect(withoutVersionMeta(read), key).toEqual(withoutVersionMeta({ ...sent, id: read.id }));
+      expect(withoutVersionMeta(read), key).toEqual(withoutVersionMeta({ ...sent, id: read.id, ...canonicalContent(sent) }));
     }
   });
 

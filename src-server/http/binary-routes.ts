@@ -1,0 +1,141 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import { refuseForgedContent, storedContentOf, withStoredContent } from '../fhir/binary-content';
+import { badRequest, notFound } from '../fhir/outcome';
+import type { FhirInteractions } from '../fhir/rest/interactions';
+import type { FhirResponse } from '../fhir/rest/types';
+import { assertValid } from '../fhir/validation/validate';
+import type { BinaryStore, ContentWriter, StoredContent } from '../storage/binary-store';
+import type { GroupCommit } from '../storage/group-commit';
+import { readJsonBinary } from './binary-json';
+import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
+
+/**
+ * `POST /fhir/Binary`, `PUT /fhir/Binary/<id>` and `GET /fhir/Binary/<id>`, streamed:
+ * - uploads come as the document itself (`Content-Type: application/pdf`, as the spec allows) or as FHIR JSON with
+ *   base64 `content`; either way the content goes to the binary store as it arrives, refused at 50 MiB;
+ * - a read answers the document itself, unless FHIR JSON is asked for (`Accept` or `_format`): then the Binary
+ *   with its content in base64, streamed from the file.
+ * Scopes, validation and versioning are the interactions' as for any resource.
+ */
+
+export interface BinaryRoutesOptions {
+  interactions: FhirInteractions;
+  groupCommit: GroupCommit;
+  store: BinaryStore;
+}
+
+const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
+const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
+/** A MIME type as a Binary may declare it; anything else is served as octet-stream. */
+const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+type JsonObject = Record<string, unknown>;
+
+export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store }: BinaryRoutesOptions): Promise<void> {
+  // The body is the request stream itself, whatever its type: no buffering, no general body limit.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const upload = async (request: FastifyRequest<{ Params: { id?: string } }>, reply: FastifyReply) => {
+    const prefer = preferences(request);
+    const fhirRequest = toFhirRequest(request, prefer);
+    // Before a byte is stored: a client without the scope is not made to upload 50 MiB for a 403.
+    fhirRequest.scopes.require('Binary', request.method === 'POST' ? 'CREATE' : 'UPDATE');
+    const type = mediaType(request.headers['content-type']);
+    const body = request.body as Readable;
+    // A refused upload is answered before its end: the rest of it must not be read as the next request.
+    reply.header('connection', 'close');
+    const { resource, content: writer } = FHIR_JSON_TYPES.has(type) ? await readJsonBinary(body, store) : { resource: rawBinary(type, request.params.id), content: await rawContent(store, body) };
+    reply.removeHeader('connection');
+    // Checked before the content joins the store, so that a refused Binary leaves no file behind.
+    let content: StoredContent | undefined;
+    try {
+      if (resource.resourceType !== 'Binary') throw badRequest(`The resource is a ${String(resource.resourceType)}, but it was sent to the Binary endpoint`, 'resourceType');
+      refuseForgedContent(resource);
+      if (writer) assertValid(withStoredContent(resource, await writer.complete()));
+      else assertValid(resource);
+      content = await writer?.store();
+    } catch (error) {
+      await writer?.abort();
+      throw error;
+    }
+    const response = await groupCommit.run(() => interactions.handle({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request)));
+    return send(reply, response, request, prefer);
+  };
+  app.post('/Binary', upload);
+  app.put('/Binary/:id', upload);
+
+  app.get<{ Params: { id: string } }>('/Binary/:id', async (request, reply) => {
+    const prefer = preferences(request);
+    const response = interactions.handle(toFhirRequest(request, prefer), baseUrl(request));
+    if (response.status !== 200 || typeof response.body !== 'string') return send(reply, response, request, prefer);
+    const resource = JSON.parse(response.body) as JsonObject;
+    const stored = storedContentOf(resource);
+    if (wantsFhir(request)) {
+      if (!stored) return send(reply, response, request, prefer);
+      reply.code(200).headers(response.headers).header('content-type', FHIR_CONTENT_TYPE);
+      return reply.send(Readable.from(jsonWithContent(resource, openContent(store, stored.hash))));
+    }
+    return sendRaw(reply, response, resource, stored ? openContent(store, stored.hash) : Buffer.from(String(resource.content ?? ''), 'base64'));
+  });
+}
+
+/** The Binary of a raw upload: the document's own type, and the URL's id for a PUT. */
+function rawBinary(type: string, id: string | undefined): Record<string, unknown> {
+  return { resourceType: 'Binary', contentType: MIME_TYPE.test(type) ? type : 'application/octet-stream', ...(id ? { id } : {}) };
+}
+
+/** A raw upload streamed into a writer and completed, not yet stored. */
+async function rawContent(store: BinaryStore, body: Readable): Promise<ContentWriter> {
+  const writer = await store.writer();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) await writer.push(chunk);
+    await writer.complete();
+    return writer;
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** FHIR JSON when asked for by `_format` or `Accept`; the document itself otherwise (browsers, PDF viewers). */
+function wantsFhir(request: FastifyRequest): boolean {
+  const format = (request.query as Record<string, unknown>)._format;
+  if (typeof format === 'string') return FHIR_FORMATS.has(format.split(';')[0].trim());
+  return (request.headers.accept ?? '').split(',').some((part) => FHIR_JSON_TYPES.has(mediaType(part)));
+}
+
+function openContent(store: BinaryStore, hash: string): Readable {
+  const file = store.open(hash);
+  if (!file) throw notFound('The content of this Binary is missing from the binary store');
+  return file;
+}
+
+function sendRaw(reply: FastifyReply, response: FhirResponse, resource: JsonObject, content: Readable | Buffer): FastifyReply {
+  const type = typeof resource.contentType === 'string' && MIME_TYPE.test(resource.contentType) ? resource.contentType : 'application/octet-stream';
+  return reply
+    .code(200)
+    .headers(response.headers)
+    .header('content-type', type)
+    // An uploaded HTML or SVG document must not run as a page of this node's origin.
+    .header('content-security-policy', "sandbox; default-src 'none'; frame-ancestors 'none'")
+    .send(content);
+}
+
+/** The Binary's JSON with `content` in base64, encoded from the file chunk by chunk (3-byte groups stay whole). */
+async function* jsonWithContent(resource: JsonObject, file: Readable): AsyncGenerator<string> {
+  const { _content: _extension, ...rest } = resource;
+  yield `${JSON.stringify(rest).slice(0, -1)}${Object.keys(rest).length > 0 ? ',' : ''}"content":"`;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of file as AsyncIterable<Buffer>) {
+    const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const whole = bytes.length - (bytes.length % 3);
+    yield bytes.subarray(0, whole).toString('base64');
+    carry = Buffer.from(bytes.subarray(whole));
+  }
+  yield `${carry.toString('base64')}"}`;
+}
