@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AuditLog } from './audit/audit-log';
 import { ensureOwnerClient } from './auth/clients';
 import { TokenStore } from './auth/tokens';
 import { FhirInteractions } from './fhir/rest/interactions';
@@ -57,6 +58,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Before listening: a search must never run on an index built from other definitions.
     if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
     const quietCheckpoint = new QuietCheckpoint(db);
+    const audit = new AuditLog(db);
     const app = await buildApp({
       db,
       interactions: new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex)),
@@ -65,6 +67,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       uiDir: options.uiDir,
       logger: options.logger,
       binaryStore: new BinaryStore(join(options.dataDir, BINARY_FOLDER)),
+      audit,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
     await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
@@ -84,6 +87,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
+        audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
         // Fold the WAL back into the database so the file is complete on its own.

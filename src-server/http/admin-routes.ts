@@ -1,22 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
+import type { AuditLog } from '../audit/audit-log';
 import type { TokenStore } from '../auth/tokens';
 import { badRequest, forbidden } from '../fhir/outcome';
 import type { Db } from '../storage/database';
+import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
 
 /**
  * `/admin`: what the practice's admin manages. For now the API clients of the office's software:
  * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `DELETE /admin/clients/<id>`
- * (revokes the client and its tokens). Admins are the owner client until user accounts exist.
+ * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
+ * `client`, `event`, paged by `before`). Admins are the owner client until user accounts exist.
  */
 
 export interface AdminRoutesOptions {
   db: Db;
   tokens: TokenStore;
+  audit: AuditLog;
 }
 
-export async function adminRoutes(app: FastifyInstance, { db, tokens }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, { db, tokens, audit }: AdminRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
@@ -26,6 +30,12 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens }: AdminRou
     } catch (error) {
       done(error as Error);
     }
+  });
+
+  // Errors are audited by the error handler; answers here (this plugin's routes only).
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode < 400) auditAnswer(audit, request, reply.statusCode);
+    done();
   });
 
   app.get('/clients', async () => ({ clients: listClients(db) }));
@@ -38,9 +48,24 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens }: AdminRou
     return reply.code(201).header('cache-control', 'no-store').send(credentials);
   });
 
+  app.get<{ Querystring: Record<string, string | undefined> }>('/audit', async (request) => {
+    const { since, client, event, before, _count: count } = request.query;
+    if (since !== undefined && Number.isNaN(Date.parse(since))) throw badRequest(`since must be an instant, not '${since}'`, 'since');
+    const limit = count === undefined ? 100 : Number(count);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('_count must be an integer from 1 to 1000', '_count');
+    const beforeSeq = before === undefined ? undefined : Number(before);
+    if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('before must be an event sequence number', 'before');
+    const events = audit.query({ since: since && new Date(since).toISOString(), clientId: client, event, before: beforeSeq, count: limit });
+    return { events, ...(events.length === limit ? { next: `/admin/audit?${new URLSearchParams({ ...definedOnly({ since, client, event }), before: String(events[events.length - 1].seq), _count: String(limit) })}` } : {}) };
+  });
+
   app.delete<{ Params: { id: string } }>('/clients/:id', async (request) => {
     const revoked = revokeClient(db, request.params.id);
     tokens.forgetClient(revoked.clientId);
     return revoked;
   });
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }

@@ -1,6 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { existsSync } from 'node:fs';
+import type { AuditLog } from '../audit/audit-log';
 import { verifyClient } from '../auth/clients';
 import type { TokenStore } from '../auth/tokens';
 import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
@@ -10,6 +11,7 @@ import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
+import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
 import { oauthRoutes } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
@@ -24,6 +26,7 @@ export interface AppServices {
   tokens: TokenStore;
   groupCommit: GroupCommit;
   security: SecurityOptions;
+  audit: AuditLog;
   binaryStore: BinaryStore;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
@@ -55,6 +58,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
     const fhirError = error instanceof FhirError ? error : fromFastifyError(error);
     if (fhirError.status >= 500) request.log.error({ err: error }, 'request failed');
+    auditAnswer(services.audit, request, fhirError.status);
     return reply
       .code(fhirError.status)
       .headers(fhirError.headers)
@@ -70,8 +74,8 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
   app.get('/health', async () => healthReport(services.db, services.interactions.repository));
-  await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens: services.tokens });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens: services.tokens });
+  await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens: services.tokens, audit: services.audit });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens: services.tokens, audit: services.audit });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
     interactions: services.interactions,
@@ -79,6 +83,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     tokens: services.tokens,
     groupCommit: services.groupCommit,
     rateLimiter: new RateLimiter(),
+    audit: services.audit,
   });
   if (services.uiDir && existsSync(services.uiDir)) {
     await app.register(fastifyStatic, { root: services.uiDir, prefix: '/', index: 'index.html' });

@@ -7,6 +7,8 @@ import type { FhirResponse } from '../fhir/rest/types';
 import { assertValid } from '../fhir/validation/validate';
 import type { BinaryStore, ContentWriter, StoredContent } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
+import type { AuditLog } from '../audit/audit-log';
+import { auditAnswer } from './audit-answers';
 import { readJsonBinary } from './binary-json';
 import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
 
@@ -23,6 +25,7 @@ export interface BinaryRoutesOptions {
   interactions: FhirInteractions;
   groupCommit: GroupCommit;
   store: BinaryStore;
+  audit: AuditLog;
 }
 
 const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
@@ -31,7 +34,12 @@ const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 type JsonObject = Record<string, unknown>;
 
-export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store }: BinaryRoutesOptions): Promise<void> {
+export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store, audit }: BinaryRoutesOptions): Promise<void> {
+  // Errors are audited by the error handler; answers here.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode < 400) auditAnswer(audit, request, reply.statusCode);
+    done();
+  });
   // The body is the request stream itself, whatever its type: no buffering, no general body limit.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));

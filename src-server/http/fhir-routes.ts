@@ -6,6 +6,8 @@ import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
+import type { AuditLog } from '../audit/audit-log';
+import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
 import { binaryRoutes } from './binary-routes';
 import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
@@ -26,6 +28,7 @@ export interface FhirRoutesOptions {
   tokens: TokenStore;
   groupCommit: GroupCommit;
   rateLimiter: RateLimiter;
+  audit: AuditLog;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT']);
@@ -33,7 +36,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT']);
 const NO_SCOPES = new Scopes([]);
 
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter }: FhirRoutesOptions): Promise<void> {
+export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter, audit }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
@@ -54,13 +57,13 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
     const prefer = preferences(request);
     const fhirRequest = toFhirRequest(request, prefer);
     const base = baseUrl(request);
-    if (!WRITE_METHODS.has(request.method)) return void send(reply, interactions.handle(fhirRequest, base), request, prefer);
-    return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => send(reply, response, request, prefer));
+    if (!WRITE_METHODS.has(request.method)) return void answer(audit, reply, interactions.handle(fhirRequest, base), request, prefer);
+    return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => answer(audit, reply, response, request, prefer));
   };
   app.all('/', handler);
   app.all('/*', handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
-  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore });
+  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, audit });
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -126,6 +129,12 @@ export function preferences(request: FastifyRequest): Record<string, string> {
     if (key && value) result[key] = value;
   }
   return result;
+}
+
+/** Audits and sends an answer (errors are audited by the error handler). */
+function answer(audit: AuditLog, reply: FastifyReply, response: FhirResponse, request: FastifyRequest, prefer: Record<string, string>): FastifyReply {
+  auditAnswer(audit, request, response.status);
+  return send(reply, response, request, prefer);
 }
 
 export function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest, prefer: Record<string, string>): FastifyReply {

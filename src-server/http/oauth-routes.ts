@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClient } from '../auth/clients';
+import type { AuditLog } from '../audit/audit-log';
 import type { TokenStore } from '../auth/tokens';
 
 /**
@@ -10,9 +11,10 @@ import type { TokenStore } from '../auth/tokens';
 export interface OAuthRoutesOptions {
   verify: (clientId: string, secret: string) => OAuthClient | undefined;
   tokens: TokenStore;
+  audit: AuditLog;
 }
 
-export async function oauthRoutes(app: FastifyInstance, { verify, tokens }: OAuthRoutesOptions): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit }: OAuthRoutesOptions): Promise<void> {
   app.post('/token', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
@@ -20,7 +22,11 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens }: OAut
       return oauthError(reply, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
     }
     const client = authenticateClient(request, form, verify);
-    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
+    if (!client) {
+      audit.record({ event: 'token.refused', clientId: claimedClientId(request, form), action: 'POST /oauth/token', status: 401 });
+      return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
+    }
+    audit.record({ event: 'token.issued', clientId: client.clientId, action: 'POST /oauth/token', status: 200 });
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(tokens.issue(client));
   });
 
@@ -33,8 +39,14 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens }: OAut
     const token = form.get('token');
     if (!token) return oauthError(reply, 400, 'invalid_request', 'token is required');
     tokens.revoke(token, client.clientId);
+    audit.record({ event: 'token.revoked', clientId: client.clientId, action: 'POST /oauth/revoke', status: 200 });
     return reply.header('cache-control', 'no-store').send({});
   });
+}
+
+/** Who a refused request said it was (never its secret), for the audit trail. */
+function claimedClientId(request: FastifyRequest, form: URLSearchParams): string | undefined {
+  return (basicCredentials(request)?.id ?? form.get('client_id') ?? undefined)?.slice(0, 100);
 }
 
 function authenticateClient(request: FastifyRequest, form: URLSearchParams, verify: OAuthRoutesOptions['verify']): OAuthClient | undefined {

@@ -22,26 +22,32 @@ export interface SecurityOptions {
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
-const COMMON_HEADERS = {
+/** API answers (OWASP REST cheat sheet): never sniffed, never framed, and never cached (patient data, tokens). */
+const API_HEADERS = {
   'x-content-type-options': 'nosniff',
+  'content-security-policy': "frame-ancestors 'none'",
+  'cache-control': 'no-store',
+};
+/** Pages (the web UI) also keep their address to themselves and their resources to their origin. */
+const PAGE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  // The web UI's own policy is in its page; this part can only be a header.
+  'content-security-policy': "frame-ancestors 'none'",
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
-  // The web UI's own policy is in its page; this part can only be a header.
-  'content-security-policy': "frame-ancestors 'none'",
 };
-/** Patient data and credentials must not stay in a browser or proxy cache. */
-const PRIVATE_PREFIXES = ['/fhir', '/admin', '/oauth'];
+const API_PREFIXES = ['/fhir', '/admin', '/oauth'];
 
 export async function applySecurity(app: FastifyInstance, options: SecurityOptions): Promise<void> {
   const allowed = new Set([...LOOPBACK_NAMES, ...(options.allowedHosts ?? [])].map((name) => name.toLowerCase()));
   if (!WILDCARD_HOSTS.has(options.listenHost)) allowed.add(options.listenHost.toLowerCase());
+  // Without allowed origins there is nothing to answer: no CORS headers at all (and no per-request hook).
   const origins = new Set(options.corsOrigins ?? []);
-  await app.register(cors, { origin: (origin, callback) => callback(null, origin !== undefined && origins.has(origin)) });
+  if (origins.size > 0) await app.register(cors, { origin: (origin, callback) => callback(null, origin !== undefined && origins.has(origin)) });
   // A callback hook: an async one costs a promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(COMMON_HEADERS);
-    if (PRIVATE_PREFIXES.some((prefix) => request.url.startsWith(prefix))) reply.header('cache-control', 'no-store');
+    reply.headers(API_PREFIXES.some((prefix) => request.url.startsWith(prefix)) ? API_HEADERS : PAGE_HEADERS);
     const hostname = hostnameOf(request.headers.host);
     if (hostname === undefined || !allowed.has(hostname)) {
       done(forbidden(`Host '${request.headers.host ?? ''}' is not a name of this node (allow it with --allowed-host)`));

@@ -152,7 +152,7 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code; resource counts; client rate limits',
+    description: 'search index: rows shared between parameters (string parts), composite parts out of the key, tokens in write order per code; resource counts; client rate limits; audit log',
     sql: `
       -- The search index fingerprint changes with this schema (reindex.ts EXTRACTION_VERSION): the tables are
       -- rebuilt empty here and filled again by the reindex that follows on start.
@@ -195,6 +195,18 @@ export const migrations: readonly Migration[] = [
 
       -- A client's own rate limit (calls per second), set by an admin; NULL: the default.
       ALTER TABLE oauth_clients ADD COLUMN rate_limit REAL;
+
+      -- Who did what: token issuance and refusals, denied requests, every access to the FHIR API. Append-only.
+      CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,       -- epoch milliseconds
+        event     TEXT NOT NULL,          -- token.issued, token.refused, token.revoked, access, access.denied
+        client_id TEXT,                   -- the caller, when known
+        action    TEXT,                   -- e.g. GET /fhir/Patient/123
+        status    INTEGER,                -- HTTP status of the answer
+        detail    TEXT                    -- why it was refused, and the like
+      );
+      CREATE INDEX audit_log_by_client ON audit_log (client_id, seq);
     `,
   },
 ];

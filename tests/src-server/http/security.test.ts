@@ -72,12 +72,13 @@ describe('CORS', () => {
 describe('response headers', () => {
   it('keep responses out of frames and content sniffing, and API answers out of caches', async () => {
     const read = await node().request('Patient?_count=1');
-    for (const response of [read, await fetch(`${node().url}/health`), await fetch(`${node().fhir}/Patient`)]) {
+    for (const response of [read, await fetch(`${node().url}/health`), await fetch(`${node().fhir}/Patient`), await fetch(`${node().url}/`)]) {
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
-      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     }
-    expect(read.headers.get('cache-control')).toBe('no-store');
+    for (const response of [read, await fetch(`${node().fhir}/Patient`)]) expect(response.headers.get('cache-control')).toBe('no-store');
+    const page = await fetch(`${node().url}/`);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
   });
 });
