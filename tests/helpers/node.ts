@@ -14,6 +14,21 @@ export interface TestNode extends RunningNode {
   stop(): Promise<void>;
 }
 
+/** fetch against a FHIR base with a bearer token and FHIR JSON headers (`json` becomes the body). */
+export function fhirFetch(fhir: string, token: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const { json, headers, ...rest } = init;
+  return fetch(path.startsWith('http') ? path : `${fhir}/${path.replace(/^\//, '')}`, {
+    ...rest,
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/fhir+json',
+      ...(json !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
+      ...(headers as Record<string, string> | undefined),
+    },
+    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  });
+}
+
 export function tempDir(prefix = 'liaison-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -34,19 +49,7 @@ export async function startTestNode(options: Partial<NodeOptions> = {}): Promise
     dataDir,
     fhir,
     token,
-    request(path, init = {}) {
-      const { json, headers, ...rest } = init;
-      return fetch(path.startsWith('http') ? path : `${fhir}/${path.replace(/^\//, '')}`, {
-        ...rest,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/fhir+json',
-          ...(json !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
-          ...(headers as Record<string, string> | undefined),
-        },
-        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-      });
-    },
+    request: (path, init) => fhirFetch(fhir, token, path, init),
     async stop() {
       await node.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { useTestNode } from '../../helpers/node';
+import { fhirFetch, useTestNode } from '../../helpers/node';
 
 /**
  * API clients of the office's software, end to end on a real node: created by the admin API and the CLI, scoped
@@ -39,17 +39,7 @@ async function tokenFor(id: string, secret: string): Promise<string> {
 }
 
 async function call(token: string, path: string, init: RequestInit & { json?: unknown } = {}) {
-  const { json, headers, ...rest } = init;
-  const response = await fetch(`${node().fhir}/${path}`, {
-    ...rest,
-    headers: {
-      authorization: `Bearer ${token}`,
-      accept: 'application/fhir+json',
-      ...(json !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
-      ...(headers as Record<string, string> | undefined),
-    },
-    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-  });
+  const response = await fhirFetch(node().fhir, token, path, init);
   return { status: response.status, body: (await response.json()) as Json, headers: response.headers };
 }
 

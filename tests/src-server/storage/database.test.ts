@@ -50,6 +50,7 @@ function snapshotDir(dir: string): Record<string, string> {
 }
 
 const EXPECTED_TABLES = [
+  'audit_log',
   'change_log',
   'idx_composite',
   'idx_date',
