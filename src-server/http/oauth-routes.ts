@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
+import { FailedAttempts } from '../auth/failed-attempts';
 import type { TokenStore } from '../auth/tokens';
 
 /**
@@ -15,17 +16,19 @@ export interface OAuthRoutesOptions {
 }
 
 export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit }: OAuthRoutesOptions): Promise<void> {
+  const failures = new FailedAttempts();
   app.post('/token', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
     if (form.get('grant_type') !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
     }
-    const client = authenticateClient(request, form, verify);
-    if (!client) {
-      audit.record({ event: 'token.refused', clientId: claimedClientId(request, form), action: 'POST /oauth/token', status: 401 });
-      return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
+    const check = checkClient(request, form, verify, failures);
+    if ('refused' in check) {
+      audit.record({ event: 'token.refused', clientId: claimedClientId(request, form), action: 'POST /oauth/token', status: check.refused.status });
+      return refuse(reply, check.refused);
     }
+    const { client } = check;
     audit.record({ event: 'token.issued', clientId: client.clientId, action: 'POST /oauth/token', status: 200 });
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(tokens.issue(client));
   });
@@ -34,8 +37,9 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit 
   app.post('/revoke', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
-    const client = authenticateClient(request, form, verify);
-    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client or wrong secret');
+    const check = checkClient(request, form, verify, failures);
+    if ('refused' in check) return refuse(reply, check.refused);
+    const { client } = check;
     const token = form.get('token');
     if (!token) return oauthError(reply, 400, 'invalid_request', 'token is required');
     tokens.revoke(token, client.clientId);
@@ -49,9 +53,27 @@ function claimedClientId(request: FastifyRequest, form: URLSearchParams): string
   return (basicCredentials(request)?.id ?? form.get('client_id') ?? undefined)?.slice(0, 100);
 }
 
-function authenticateClient(request: FastifyRequest, form: URLSearchParams, verify: OAuthRoutesOptions['verify']): OAuthClient | undefined {
+type Refusal = { status: 401 } | { status: 429; retryAfter: number };
+
+/** The client the request's credentials prove, or why not (a client with too many recent failures is not checked). */
+function checkClient(request: FastifyRequest, form: URLSearchParams, verify: OAuthRoutesOptions['verify'], failures: FailedAttempts): { client: OAuthClient } | { refused: Refusal } {
   const credentials = basicCredentials(request) ?? { id: form.get('client_id'), secret: form.get('client_secret') };
-  return credentials.id && credentials.secret ? verify(credentials.id, credentials.secret) : undefined;
+  if (!credentials.id || !credentials.secret) return { refused: { status: 401 } };
+  const retryAfter = failures.retryAfter(credentials.id);
+  if (retryAfter > 0) return { refused: { status: 429, retryAfter } };
+  const client = verify(credentials.id, credentials.secret);
+  if (!client) {
+    failures.failed(credentials.id);
+    return { refused: { status: 401 } };
+  }
+  failures.succeeded(credentials.id);
+  return { client };
+}
+
+function refuse(reply: FastifyReply, refusal: Refusal) {
+  if (refusal.status === 401) return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
+  reply.header('retry-after', String(refusal.retryAfter));
+  return oauthError(reply, 429, 'invalid_client', `Too many failed attempts for this client: retry in ${refusal.retryAfter} s`);
 }
 
 function readForm(body: unknown): URLSearchParams | undefined {
