@@ -37,7 +37,6 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
 };
-const API_PREFIXES = ['/fhir', '/admin', '/oauth'];
 
 export async function applySecurity(app: FastifyInstance, options: SecurityOptions): Promise<void> {
   const allowed = new Set([...LOOPBACK_NAMES, ...(options.allowedHosts ?? [])].map((name) => name.toLowerCase()));
@@ -46,15 +45,33 @@ export async function applySecurity(app: FastifyInstance, options: SecurityOptio
   const origins = new Set(options.corsOrigins ?? []);
   if (origins.size > 0) await app.register(cors, { origin: (origin, callback) => callback(null, origin !== undefined && origins.has(origin)) });
   // A callback hook: an async one costs a promise per request on the hot path.
+  // Host header → accepted: clients send the same few values, so each is parsed once.
+  const verdicts = new Map<string, boolean>();
+  const accepted = (host: string | undefined) => {
+    if (host === undefined) return false;
+    let verdict = verdicts.get(host);
+    if (verdict === undefined) {
+      const hostname = hostnameOf(host);
+      verdict = hostname !== undefined && allowed.has(hostname);
+      if (verdicts.size >= MAX_HOST_VERDICTS) verdicts.clear();
+      verdicts.set(host, verdict);
+    }
+    return verdict;
+  };
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(API_PREFIXES.some((prefix) => request.url.startsWith(prefix)) ? API_HEADERS : PAGE_HEADERS);
-    const hostname = hostnameOf(request.headers.host);
-    if (hostname === undefined || !allowed.has(hostname)) {
+    reply.headers(isApi(request.url) ? API_HEADERS : PAGE_HEADERS);
+    if (!accepted(request.headers.host)) {
       done(forbidden(`Host '${request.headers.host ?? ''}' is not a name of this node (allow it with --allowed-host)`));
       return;
     }
     done();
   });
+}
+
+const MAX_HOST_VERDICTS = 1000;
+
+function isApi(url: string): boolean {
+  return url.startsWith('/fhir') || url.startsWith('/admin') || url.startsWith('/oauth');
 }
 
 /** `example.org:8347` → `example.org`, `[::1]:8347` → `[::1]`; lower case. */
