@@ -8,7 +8,6 @@ import { resourceTypes } from '../fhir/validation/model';
  */
 
 export type ScopeAction = 'READ' | 'SEARCH' | 'CREATE' | 'UPDATE';
-export const SCOPE_ACTIONS: readonly ScopeAction[] = ['READ', 'SEARCH', 'CREATE', 'UPDATE'];
 export const ALL_SCOPES = '*';
 
 /** Resource types as scopes name them (`DOCUMENTREFERENCE`). */
@@ -65,6 +64,3 @@ export class Scopes {
     if (!this.all) throw forbidden(`${what} needs the scope ${ALL_SCOPES} (every scope), which this client lacks`);
   }
 }
-
-/** Every scope: for the node's own callers (import, tests of the layers below HTTP). */
-export const EVERY_SCOPE = new Scopes([ALL_SCOPES]);
