@@ -114,21 +114,13 @@ export class ConditionBuilder {
     }
   }
 
-  /**
-   * The index rows that hold a parameter's values (its own, or another's: see shared-rows.ts). The one place that
-   * writes which rows belong to the parameter: every row condition starts with it.
-   */
-  private rowsOf(resourceType: string, code: string, column: Column): Clause {
-    return { sql: this.index.rowsOf(resourceType, code, column), values: [] };
-  }
-
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const { definition, modifier, values, code } = filter;
     const table = TABLES[definition.type];
     if (modifier === 'missing') {
       // `:missing=true,false` matches everything; a single value picks the resources without / with a value.
       if (values.includes('true') && values.includes('false')) return { sql: '1', values: [] };
-      return this.hasRows(target, table, values[0] === 'true', (column) => this.rowsOf(resourceType, code, column));
+      return this.hasRows(target, table, values[0] === 'true', (column) => ({ sql: this.index.rowsOf(resourceType, code, column), values: [] }));
     }
     if (definition.type === 'composite') return this.composite(resourceType, filter, target);
     return this.hasRows(target, table, modifier === 'not', (column) => this.paramRows(resourceType, filter, column).where);
@@ -151,14 +143,13 @@ export class ConditionBuilder {
   /** The rows holding a value that matches (`:not` is the caller's negation). */
   private paramRows(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, column: Column): IndexRows {
     const { definition, modifier, values, code } = filter;
-    // Each alternative repeats the parameter's rows condition, so that SQLite looks every alternative up in the
-    // index (a multi-index OR) rather than scanning all the parameter's rows.
+    // Each alternative repeats the parameter's rows condition (SearchIndex.rowsOf: its own rows or those of the
+    // parameters holding its values), so that SQLite looks every alternative up in the index (a multi-index OR)
+    // rather than scanning all the parameter's rows.
+    const rows = this.index.rowsOf(resourceType, code, column);
     const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code, column));
     const where = join(
-      alternatives.map((clause) => {
-        const rows = this.rowsOf(resourceType, code, column);
-        return { sql: `${rows.sql} AND ${clause.sql}`, values: [...rows.values, ...clause.values] };
-      }),
+      alternatives.map((clause) => ({ sql: `${rows} AND ${clause.sql}`, values: clause.values })),
       ' OR ',
     );
     // Rows of several parameters (a union, see shared-rows.ts) come from several index ranges: not in vseq order.
@@ -239,9 +230,8 @@ export class ConditionBuilder {
         values: [type, ...local.values, ...targets.values],
       };
     });
-    const rows = this.rowsOf(resourceType, filter.code, column);
     const any = join(branches, ' OR ');
-    return { table: 'idx_reference', where: { sql: `${rows.sql} AND (${any.sql})`, values: [...rows.values, ...any.values] }, streams: false };
+    return { table: 'idx_reference', where: { sql: `${this.index.rowsOf(resourceType, filter.code, column)} AND (${any.sql})`, values: any.values }, streams: false };
   }
 
   /**
@@ -261,13 +251,13 @@ export class ConditionBuilder {
     const alias = this.alias();
     const inner = this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
     const ref = qualified('ref');
-    const rows = this.rowsOf(filter.sourceType, filter.code, ref);
+    const rows = this.index.rowsOf(filter.sourceType, filter.code, ref);
     const local = localReference(this.base, ref);
     return {
       sql:
         `${target.id} IN (SELECT ref.target_id FROM idx_reference ref JOIN resources ${alias} ON ${alias}.vseq = ref.vseq ` +
-        `WHERE ${rows.sql} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
-      values: [...rows.values, resourceType, ...local.values, filter.sourceType, ...inner.values],
+        `WHERE ${rows} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
+      values: [resourceType, ...local.values, filter.sourceType, ...inner.values],
     };
   }
 
@@ -278,15 +268,15 @@ export class ConditionBuilder {
    */
   private composite(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
     const types = (filter.definition.component ?? []).map((component) => searchParameterByUrl(component.definition.reference)?.type);
-    const rows = this.rowsOf(resourceType, filter.code, bare);
-    const keyed = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows.sql} AND first_key = ?`);
-    const all = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows.sql}`);
+    const rows = this.index.rowsOf(resourceType, filter.code);
+    const keyed = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows} AND first_key = ?`);
+    const all = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows}`);
     const vseqs = new Set<number>();
     for (const raw of filter.values) {
       const components = splitList(raw, '$');
       if (components.length !== types.length) throw badRequest(`'${raw}' must have ${types.length} components separated by '$'`, filter.name);
       const key = this.compositeQueryKey(types[0], components[0], filter.name);
-      const found = (key === undefined ? all.all(...rows.values) : keyed.all(...rows.values, key)) as Array<{ vseq: number; parts: string }>;
+      const found = (key === undefined ? all.all() : keyed.all(key)) as Array<{ vseq: number; parts: string }>;
       for (const row of found) {
         const parts = JSON.parse(row.parts) as IndexValue[];
         if (parts.length === components.length && components.every((component, index) => this.partMatches(parts[index], component, filter.name))) vseqs.add(row.vseq);
