@@ -10,18 +10,14 @@ import type { Db } from '../storage/database';
 
 export type AuditEventName = 'token.issued' | 'token.refused' | 'token.revoked' | 'access' | 'access.denied';
 
-export interface AuditEvent {
+export interface AuditRecord {
+  seq: number;
+  at: string;
   event: AuditEventName;
   clientId?: string;
   /** `GET /fhir/Patient/123`, `POST /oauth/token`. */
-  action?: string;
-  status?: number;
-  detail?: string;
-}
-
-export interface AuditRecord extends AuditEvent {
-  seq: number;
-  at: string;
+  action: string;
+  status: number;
 }
 
 export interface AuditQuery {
@@ -50,18 +46,16 @@ export class AuditLog {
   private readonly clientIds: Array<string | undefined> = new Array(MAX_BUFFERED);
   private readonly methods: string[] = new Array(MAX_BUFFERED);
   private readonly paths: string[] = new Array(MAX_BUFFERED);
-  private readonly details: Array<string | undefined> = new Array(MAX_BUFFERED);
   private timer: NodeJS.Timeout | undefined;
   private readonly insertAll;
 
   constructor(private readonly db: Db) {
-    const columns = 'INSERT INTO audit_log (at, event, client_id, action, status, detail) VALUES ';
-    const insertOne = db.prepare(`${columns}(?, ?, ?, ?, ?, ?)`);
+    const columns = 'INSERT INTO audit_log (at, event, client_id, action, status) VALUES ';
+    const insertOne = db.prepare(`${columns}(?, ?, ?, ?, ?)`);
     // Rows by hundreds per statement: the per-statement cost, not SQLite's, dominated a flush.
-    const insertMany = db.prepare(`${columns}${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`);
+    const insertMany = db.prepare(`${columns}${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ')}`);
     const values: Array<string | number | null> = [];
-    const add = (i: number) =>
-      values.push(this.times[i], this.names[i], this.clientIds[i] ?? null, this.methods[i] ? `${this.methods[i]} ${this.paths[i]}` : null, this.statuses[i] || null, this.details[i] ?? null);
+    const add = (i: number) => values.push(this.times[i], this.names[i], this.clientIds[i] ?? null, `${this.methods[i]} ${this.paths[i]}`, this.statuses[i]);
     this.insertAll = db.transaction((count: number) => {
       let next = 0;
       for (; next + ROWS_PER_INSERT <= count; next += ROWS_PER_INSERT) {
@@ -77,13 +71,8 @@ export class AuditLog {
     });
   }
 
-  record(event: AuditEvent): void {
-    const [method, path] = splitAction(event.action);
-    this.recordAnswer(event.event, event.clientId, method, path, event.status ?? 0, event.detail);
-  }
-
-  /** The request path's form of record(): positional, nothing allocated. */
-  recordAnswer(name: AuditEventName, clientId: string | undefined, method: string, path: string, status: number, detail?: string): void {
+  /** Records an answer: positional, so that the request path allocates nothing. */
+  record(name: AuditEventName, clientId: string | undefined, method: string, path: string, status: number): void {
     const i = this.count++;
     this.times[i] = Date.now();
     this.names[i] = name;
@@ -91,7 +80,6 @@ export class AuditLog {
     this.methods[i] = method;
     this.paths[i] = path;
     this.statuses[i] = status;
-    this.details[i] = detail;
     if (this.count >= MAX_BUFFERED) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
@@ -108,9 +96,6 @@ export class AuditLog {
     const count = this.count;
     this.count = 0;
     this.insertAll(count);
-    // Let the strings go.
-    this.clientIds.fill(undefined, 0, count);
-    this.details.fill(undefined, 0, count);
   }
 
   /** Newest first. */
@@ -127,22 +112,15 @@ export class AuditLog {
     const where = filters.length ? `WHERE ${filters.map(([condition]) => condition).join(' AND ')}` : '';
     const rows = this.db
       .prepare(`SELECT * FROM audit_log ${where} ORDER BY seq DESC LIMIT ?`)
-      .all(...filters.map(([, value]) => value as string | number), query.count) as Array<{ seq: number; at: number; event: AuditEventName; client_id: string | null; action: string | null; status: number | null; detail: string | null }>;
+      .all(...filters.map(([, value]) => value as string | number), query.count) as Array<{ seq: number; at: number; event: AuditEventName; client_id: string | null; action: string; status: number }>;
     return rows.map((row) => ({
       seq: row.seq,
       at: new Date(row.at).toISOString(),
       event: row.event,
       ...(row.client_id !== null ? { clientId: row.client_id } : {}),
-      ...(row.action !== null ? { action: row.action } : {}),
-      ...(row.status !== null ? { status: row.status } : {}),
-      ...(row.detail !== null ? { detail: row.detail } : {}),
+      action: row.action,
+      status: row.status,
     }));
   }
 }
 
-/** `GET /fhir/Patient/1` → [`GET`, `/fhir/Patient/1`]. */
-function splitAction(action: string | undefined): [string, string] {
-  if (action === undefined) return ['', ''];
-  const space = action.indexOf(' ');
-  return space < 0 ? [action, ''] : [action.slice(0, space), action.slice(space + 1)];
-}

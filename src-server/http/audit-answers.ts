@@ -15,5 +15,5 @@ export function auditAnswer(audit: AuditLog, request: FastifyRequest, status: nu
   if (!AUDITED_PREFIXES.some((prefix) => url.startsWith(prefix))) return;
   // The CapabilityStatement is public and says nothing about anyone.
   if (request.method === 'GET' && url.startsWith('/fhir/metadata')) return;
-  audit.recordAnswer(DENIALS.has(status) ? 'access.denied' : 'access', request.principal?.clientId, request.method, url, status);
+  audit.record(DENIALS.has(status) ? 'access.denied' : 'access', request.principal?.clientId, request.method, url, status);
 }

@@ -25,11 +25,11 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit 
     }
     const check = checkClient(request, form, verify, failures);
     if ('refused' in check) {
-      audit.record({ event: 'token.refused', clientId: claimedClientId(request, form), action: 'POST /oauth/token', status: check.refused.status });
+      audit.record('token.refused', claimedClientId(request, form), 'POST', '/oauth/token', check.refused.status);
       return refuse(reply, check.refused);
     }
     const { client } = check;
-    audit.record({ event: 'token.issued', clientId: client.clientId, action: 'POST /oauth/token', status: 200 });
+    audit.record('token.issued', client.clientId, 'POST', '/oauth/token', 200);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(tokens.issue(client));
   });
 
@@ -43,7 +43,7 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit 
     const token = form.get('token');
     if (!token) return oauthError(reply, 400, 'invalid_request', 'token is required');
     tokens.revoke(token, client.clientId);
-    audit.record({ event: 'token.revoked', clientId: client.clientId, action: 'POST /oauth/revoke', status: 200 });
+    audit.record('token.revoked', client.clientId, 'POST', '/oauth/revoke', 200);
     return reply.header('cache-control', 'no-store').send({});
   });
 }

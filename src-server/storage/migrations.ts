@@ -202,9 +202,8 @@ export const migrations: readonly Migration[] = [
         at        INTEGER NOT NULL,       -- epoch milliseconds
         event     TEXT NOT NULL,          -- token.issued, token.refused, token.revoked, access, access.denied
         client_id TEXT,                   -- the caller, when known
-        action    TEXT,                   -- e.g. GET /fhir/Patient/123
-        status    INTEGER,                -- HTTP status of the answer
-        detail    TEXT                    -- why it was refused, and the like
+        action    TEXT NOT NULL,          -- e.g. GET /fhir/Patient/123
+        status    INTEGER NOT NULL        -- HTTP status of the answer
       );
       CREATE INDEX audit_log_by_client ON audit_log (client_id, seq);
     `,
