@@ -10,7 +10,8 @@ import { ALL_SCOPES, isValidScope } from './scopes';
  * (client_credentials, Lifen's machine-to-machine flow). Secrets are shown once and stored as scrypt hashes.
  */
 
-export type ClientRole = 'owner' | 'client';
+/** owner: the practice's own client (every scope); client: an office software's API client; ui: users' login sessions. */
+export type ClientRole = 'owner' | 'client' | 'ui';
 
 export interface OAuthClient {
   clientId: string;
@@ -50,6 +51,7 @@ function hashSecret(secret: string): string {
 
 function secretMatches(secret: string, stored: string): boolean {
   const [saltHex, hashHex] = stored.split(':');
+  if (!saltHex || !hashHex) return false; // the UI's public client has no secret
   const expected = Buffer.from(hashHex, 'hex');
   const actual = scryptSync(secret, Buffer.from(saltHex, 'hex'), SCRYPT_KEY_LENGTH);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
@@ -108,7 +110,7 @@ function fromRow(row: ClientRow): ClientInfo {
 }
 
 export function listClients(db: Db): ClientInfo[] {
-  return (db.prepare('SELECT * FROM oauth_clients ORDER BY created_at, client_id').all() as ClientRow[]).map(fromRow);
+  return (db.prepare("SELECT * FROM oauth_clients WHERE role != 'ui' ORDER BY created_at, client_id").all() as ClientRow[]).map(fromRow);
 }
 
 /** Revokes an API client and, with it, every token it holds. The owner client cannot be revoked this way. */
@@ -128,7 +130,7 @@ export function revokeClient(db: Db, clientId: string): ClientInfo {
 
 /** The client whose id and secret these are, or undefined (unknown, revoked or wrong secret). */
 export function verifyClient(db: Db, clientId: string, secret: string): OAuthClient | undefined {
-  const row = db.prepare<[string], ClientRow>('SELECT * FROM oauth_clients WHERE client_id = ? AND revoked_at IS NULL').get(clientId);
+  const row = db.prepare<[string], ClientRow>("SELECT * FROM oauth_clients WHERE client_id = ? AND revoked_at IS NULL AND role IN ('owner', 'client')").get(clientId);
   if (!row || !secretMatches(secret, row.secret_hash)) return undefined;
   const { createdAt: _createdAt, revokedAt: _revokedAt, ...client } = fromRow(row);
   return client;

@@ -9,11 +9,29 @@ export const TOKEN_LIFETIME_SECONDS = 3600;
 
 /** Who is calling, as established from a valid bearer token. */
 export interface Principal {
+  /** The API client, or `user:<userId>` for a user's login session (rate limit and audit key). */
   clientId: string;
   role: ClientRole;
   scopes: Scopes;
   /** The client's own rate limit (calls per second), when an admin set one. */
   rateLimit?: number;
+  /** Whose patients the caller reaches (auth/access.ts); undefined: the whole node (owner, practice-wide clients). */
+  party?: Party;
+  /** May manage clients, users and read the audit trail: the owner client, or a user with the admin role. */
+  admin: boolean;
+  /** The login session a user's token belongs to. */
+  sessionId?: string;
+}
+
+/** The user or practice a caller acts for. */
+export interface Party {
+  userId?: string;
+  /** The directory Practitioner the user is. */
+  practitionerId?: string;
+  /** The practice Organizations the user (or the client's practice) belongs to. */
+  organizationIds: readonly string[];
+  /** Staff work for their practices' practitioners, and reach those practitioners' patients too. */
+  staff: boolean;
 }
 
 export interface IssuedToken {
@@ -42,11 +60,18 @@ export class TokenStore {
 
   constructor(db: Db) {
     this.insert = db.prepare(
-      'INSERT INTO oauth_tokens (token_hash, client_id, scopes, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO oauth_tokens (token_hash, client_id, scopes, issued_at, expires_at, session_id) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.lookup = db.prepare<[string, number], { client_id: string; scopes: string; role: ClientRole; rate_limit: number | null; expires_at: number }>(
-      `SELECT t.client_id, t.scopes, c.role, c.rate_limit, t.expires_at FROM oauth_tokens t JOIN oauth_clients c ON c.client_id = t.client_id
-       WHERE t.token_hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND c.revoked_at IS NULL`,
+    // A session's token stands for its user; a client's token for the user or practice the client acts for.
+    this.lookup = db.prepare<[string, number, number], TokenRow>(
+      `SELECT t.client_id, t.scopes, c.role, c.rate_limit, t.expires_at, t.session_id, c.organization_id,
+              u.user_id, u.practitioner_id, u.organizations, u.roles
+       FROM oauth_tokens t JOIN oauth_clients c ON c.client_id = t.client_id
+       LEFT JOIN sessions s ON s.session_id = t.session_id
+       LEFT JOIN users u ON u.user_id = coalesce(s.user_id, c.user_id)
+       WHERE t.token_hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND c.revoked_at IS NULL
+         AND (t.session_id IS NULL OR (s.ended_at IS NULL AND s.expires_at > ?))
+         AND (u.user_id IS NULL OR u.disabled_at IS NULL)`,
     );
     this.revokeOne = db.prepare<[string, string, string]>(
       'UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ? AND revoked_at IS NULL',
@@ -54,10 +79,19 @@ export class TokenStore {
   }
 
   issue(client: OAuthClient): IssuedToken {
+    return this.insertToken(client.clientId, client.scopes, null);
+  }
+
+  /** An access token of a user's login session (auth/sessions.ts), under the UI's built-in client. */
+  issueForSession(sessionId: string, scopes: readonly string[]): IssuedToken {
+    return this.insertToken(UI_CLIENT_ID, scopes, sessionId);
+  }
+
+  private insertToken(clientId: string, scopes: readonly string[], sessionId: string | null): IssuedToken {
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
-    const scope = client.scopes.join(' ');
-    this.insert.run(hashToken(token), client.clientId, scope, new Date(now).toISOString(), now + TOKEN_LIFETIME_SECONDS * 1000);
+    const scope = scopes.join(' ');
+    this.insert.run(hashToken(token), clientId, scope, new Date(now).toISOString(), now + TOKEN_LIFETIME_SECONDS * 1000, sessionId);
     return { access_token: token, token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, scope };
   }
 
@@ -66,17 +100,12 @@ export class TokenStore {
     const now = Date.now();
     const cached = this.cache.get(token);
     if (cached && cached.validUntil > now) return cached.principal;
-    const row = this.lookup.get(hashToken(token), now);
+    const row = this.lookup.get(hashToken(token), now, now);
     if (!row) {
       this.cache.delete(token);
       return undefined;
     }
-    const principal: Principal = {
-      clientId: row.client_id,
-      role: row.role,
-      scopes: new Scopes(row.scopes ? row.scopes.split(' ') : []),
-      ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),
-    };
+    const principal = principalOf(row);
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
     this.cache.set(token, { principal, validUntil: Math.min(row.expires_at, now + CACHE_SECONDS * 1000) });
     return principal;
@@ -90,6 +119,54 @@ export class TokenStore {
 
   /** Forgets every cached token of a client (revoked through this node): the next call asks the database. */
   forgetClient(clientId: string): void {
-    for (const [token, entry] of this.cache) if (entry.principal.clientId === clientId) this.cache.delete(token);
+    this.forget((principal) => principal.clientId === clientId);
   }
+
+  /** Forgets cached tokens after a session ended or a user changed (logout, roles, practices, disabled). */
+  forget(which: (principal: Principal) => boolean): void {
+    for (const [token, entry] of this.cache) if (which(entry.principal)) this.cache.delete(token);
+  }
+}
+
+/** The built-in public client that owns the access tokens of users' login sessions (migration 4). */
+export const UI_CLIENT_ID = 'liaison-ui';
+
+interface TokenRow {
+  client_id: string;
+  scopes: string;
+  role: ClientRole;
+  rate_limit: number | null;
+  expires_at: number;
+  session_id: string | null;
+  organization_id: string | null;
+  user_id: string | null;
+  practitioner_id: string | null;
+  organizations: string | null;
+  roles: string | null;
+}
+
+const words = (text: string | null) => (text ? text.split(' ').filter(Boolean) : []);
+
+function principalOf(row: TokenRow): Principal {
+  const roles = words(row.roles);
+  let party: Party | undefined;
+  if (row.user_id !== null) {
+    party = {
+      userId: row.user_id,
+      ...(row.practitioner_id !== null ? { practitionerId: row.practitioner_id } : {}),
+      organizationIds: words(row.organizations),
+      staff: roles.includes('staff'),
+    };
+  } else if (row.organization_id !== null) {
+    party = { organizationIds: [row.organization_id], staff: true };
+  }
+  return {
+    clientId: row.session_id !== null && row.user_id !== null ? `user:${row.user_id}` : row.client_id,
+    role: row.role,
+    scopes: new Scopes(words(row.scopes)),
+    ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),
+    ...(party ? { party } : {}),
+    admin: row.role === 'owner' || roles.includes('admin'),
+    ...(row.session_id !== null ? { sessionId: row.session_id } : {}),
+  };
 }

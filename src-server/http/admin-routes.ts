@@ -24,7 +24,7 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit }: A
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
-      if (principal.role !== 'owner') throw forbidden('Only an admin may manage API clients');
+      if (!principal.admin) throw forbidden('Only an admin may manage API clients, users and the audit trail');
       request.principal = principal;
       done();
     } catch (error) {

@@ -208,6 +208,53 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_log_by_client ON audit_log (client_id, seq);
     `,
   },
+  {
+    description: 'users who log in through OpenID Connect, their sessions and refresh tokens; API clients acting for a user or a practice',
+    sql: `
+      -- People who log in through the upstream OpenID provider (auth/users.ts). Roles and practices are set by an
+      -- admin (or by the demo provider); the directory Practitioner is linked from the national id when there is one.
+      CREATE TABLE users (
+        user_id         TEXT PRIMARY KEY,
+        issuer          TEXT NOT NULL,
+        subject         TEXT NOT NULL,          -- the issuer's sub
+        idnps           TEXT,                   -- national id of a professional (Pro Santé Connect SubjectNameID)
+        email           TEXT,
+        display_name    TEXT NOT NULL,
+        practitioner_id TEXT,                   -- the directory Practitioner this user is
+        roles           TEXT NOT NULL,          -- space separated: practitioner, staff, admin
+        organizations   TEXT NOT NULL DEFAULT '', -- space separated ids of the practice Organizations the user belongs to
+        created_at      TEXT NOT NULL,
+        last_login_at   TEXT,
+        disabled_at     TEXT,
+        UNIQUE (issuer, subject)
+      ) WITHOUT ROWID;
+
+      -- A login: its access and refresh tokens end with it (logout, or an admin disabling the user).
+      CREATE TABLE sessions (
+        session_id  TEXT PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES users (user_id),
+        created_at  INTEGER NOT NULL,           -- epoch milliseconds
+        expires_at  INTEGER NOT NULL,
+        ended_at    INTEGER
+      ) WITHOUT ROWID;
+
+      CREATE TABLE refresh_tokens (
+        token_hash  TEXT PRIMARY KEY,           -- sha256 of the refresh token, hex
+        session_id  TEXT NOT NULL REFERENCES sessions (session_id),
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER                     -- rotated: a second use ends the session (token theft)
+      ) WITHOUT ROWID;
+
+      -- Access tokens of a session belong to the built-in public client of the UI.
+      ALTER TABLE oauth_tokens ADD COLUMN session_id TEXT REFERENCES sessions (session_id);
+      INSERT INTO oauth_clients (client_id, name, secret_hash, scopes, role, created_at)
+        VALUES ('liaison-ui', 'Liaison user sessions', '', '', 'ui', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+
+      -- On whose behalf an API client acts: a user, or a practice Organization; neither: the whole node.
+      ALTER TABLE oauth_clients ADD COLUMN user_id TEXT REFERENCES users (user_id);
+      ALTER TABLE oauth_clients ADD COLUMN organization_id TEXT;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

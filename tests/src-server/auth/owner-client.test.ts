@@ -45,7 +45,7 @@ describe('owner client', () => {
     const second = await startTestNode({ dataDir });
     expect(readFileSync(second.ownerClientFile, 'utf8')).toBe(before);
     const { client_secret: secret } = JSON.parse(before);
-    const stored = second.db.prepare('SELECT secret_hash FROM oauth_clients').all() as Array<{ secret_hash: string }>;
+    const stored = second.db.prepare("SELECT secret_hash FROM oauth_clients WHERE role = 'owner'").all() as Array<{ secret_hash: string }>;
     expect(stored).toHaveLength(1);
     expect(stored[0].secret_hash).not.toContain(secret);
     await second.stop();

@@ -63,10 +63,13 @@ const EXPECTED_TABLES = [
   'node_meta',
   'oauth_clients',
   'oauth_tokens',
+  'refresh_tokens',
   'resource_counts',
   'resource_versions',
   'resources',
   'search_params',
+  'sessions',
+  'users',
 ];
 
 function schemaOf(db: Db): Array<{ type: string; name: string; sql: string | null }> {
