@@ -86,10 +86,18 @@ export function buildCli(): Command {
     .requiredOption('--name <name>', 'what the client is, e.g. "Logiciel de cabinet"')
     .requiredOption('--scope <scope...>', 'Lifen scopes: <TYPE>_READ, _SEARCH, _CREATE or _UPDATE, e.g. PATIENT_SEARCH')
     .option('--rate-limit <calls>', `calls per second (default ${DEFAULT_RATE_LIMIT})`, parseRate)
+    .option('--practitioner <id>', "act for this Practitioner: reach only that practitioner's patients")
+    .option('--organization <id>', "act for this practice Organization: reach only the practice's patients")
     .option('--data <dir>', 'data directory', defaultDataDir())
-    .action((options: { name: string; scope: string[]; rateLimit?: number; data: string }) =>
+    .action((options: { name: string; scope: string[]; rateLimit?: number; practitioner?: string; organization?: string; data: string }) =>
       withDatabase(options.data, (db) => {
-        const credentials = createClient(db, { name: options.name, scopes: options.scope.flatMap((scope) => scope.split(/[\s,]+/)).filter(Boolean), rateLimit: options.rateLimit });
+        const credentials = createClient(db, {
+          name: options.name,
+          scopes: options.scope.flatMap((scope) => scope.split(/[\s,]+/)).filter(Boolean),
+          rateLimit: options.rateLimit,
+          practitionerId: options.practitioner,
+          organizationId: options.organization,
+        });
         console.log(JSON.stringify(credentials, null, 2));
         console.error('Keep the secret now: it is stored hashed and cannot be shown again.');
       }),
@@ -103,7 +111,8 @@ export function buildCli(): Command {
         for (const client of listClients(db)) {
           const status = client.revokedAt ? `revoked ${client.revokedAt}` : 'active';
           const rate = client.role === 'owner' ? 'unlimited' : `${client.rateLimit ?? DEFAULT_RATE_LIMIT}/s`;
-          console.log(`${client.clientId}  ${client.role.padEnd(6)}  ${status.padEnd(7)}  ${rate.padEnd(9)}  ${client.name}  [${client.scopes.join(' ')}]`);
+          const actsFor = [client.practitionerId && `Practitioner/${client.practitionerId}`, client.organizationId && `Organization/${client.organizationId}`].filter(Boolean).join(' ') || 'every patient';
+          console.log(`${client.clientId}  ${client.role.padEnd(6)}  ${status.padEnd(7)}  ${rate.padEnd(9)}  ${client.name}  [${client.scopes.join(' ')}]  for ${actsFor}`);
         }
       }),
     );

@@ -3,6 +3,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badRequest, notFound } from '../fhir/outcome';
 import type { Db } from '../storage/database';
+import { isValidId } from '../storage/repository';
 import { ALL_SCOPES, isValidScope } from './scopes';
 
 /**
@@ -20,6 +21,10 @@ export interface OAuthClient {
   role: ClientRole;
   /** Calls per second this client may make; undefined: the default (rate-limit.ts). */
   rateLimit?: number;
+  /** The Practitioner the client acts for: it reaches that practitioner's patients only (auth/reach.ts). */
+  practitionerId?: string;
+  /** The practice Organization the client acts for: it reaches the practice's patients only. */
+  organizationId?: string;
 }
 
 /** A client as an admin lists it: never its secret. */
@@ -37,6 +42,9 @@ export interface NewClient {
   name: string;
   scopes: string[];
   rateLimit?: number;
+  /** On whose behalf it acts; neither: the whole node (every patient). */
+  practitionerId?: string;
+  organizationId?: string;
 }
 
 const SCRYPT_KEY_LENGTH = 32;
@@ -70,13 +78,27 @@ export function checkNewClient(client: NewClient): void {
   if (client.rateLimit !== undefined && !(typeof client.rateLimit === 'number' && client.rateLimit > 0 && client.rateLimit <= MAX_RATE_LIMIT)) {
     throw badRequest(`rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');
   }
+  for (const field of ['practitionerId', 'organizationId'] as const) {
+    const id = client[field];
+    if (id !== undefined && !(typeof id === 'string' && isValidId(id))) throw badRequest(`${field} must be a resource id (letters, digits, '-' and '.', up to 64)`, field);
+  }
 }
 
 function insertClient(db: Db, client: NewClient, role: ClientRole): ClientCredentials {
   const credentials = { client_id: randomUUID(), client_secret: randomBytes(32).toString('base64url') };
   db.prepare(
-    'INSERT INTO oauth_clients (client_id, name, secret_hash, scopes, role, created_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  ).run(credentials.client_id, client.name.trim(), hashSecret(credentials.client_secret), [...new Set(client.scopes)].join(' '), role, new Date().toISOString(), client.rateLimit ?? null);
+    'INSERT INTO oauth_clients (client_id, name, secret_hash, scopes, role, created_at, rate_limit, practitioner_id, organization_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    credentials.client_id,
+    client.name.trim(),
+    hashSecret(credentials.client_secret),
+    [...new Set(client.scopes)].join(' '),
+    role,
+    new Date().toISOString(),
+    client.rateLimit ?? null,
+    client.practitionerId ?? null,
+    client.organizationId ?? null,
+  );
   return credentials;
 }
 
@@ -93,6 +115,8 @@ interface ClientRow {
   scopes: string;
   role: ClientRole;
   rate_limit: number | null;
+  practitioner_id: string | null;
+  organization_id: string | null;
   created_at: string;
   revoked_at: string | null;
 }
@@ -104,6 +128,8 @@ function fromRow(row: ClientRow): ClientInfo {
     scopes: row.scopes ? row.scopes.split(' ') : [],
     role: row.role,
     ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),
+    ...(row.practitioner_id !== null ? { practitionerId: row.practitioner_id } : {}),
+    ...(row.organization_id !== null ? { organizationId: row.organization_id } : {}),
     createdAt: row.created_at,
     ...(row.revoked_at !== null ? { revokedAt: row.revoked_at } : {}),
   };

@@ -62,16 +62,16 @@ export class TokenStore {
     this.insert = db.prepare(
       'INSERT INTO oauth_tokens (token_hash, client_id, scopes, issued_at, expires_at, session_id) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    // A session's token stands for its user; a client's token for the user or practice the client acts for.
+    // A session's token stands for its user; a client's token for the practitioner or practice the client acts for.
     this.lookup = db.prepare<[string, number, number], TokenRow>(
-      `SELECT t.client_id, t.scopes, c.role, c.rate_limit, t.expires_at, t.session_id, c.organization_id,
+      `SELECT t.client_id, t.scopes, c.role, c.rate_limit, t.expires_at, t.session_id,
+              c.practitioner_id AS client_practitioner_id, c.organization_id AS client_organization_id,
               u.user_id, u.practitioner_id, u.organizations, u.roles
        FROM oauth_tokens t JOIN oauth_clients c ON c.client_id = t.client_id
        LEFT JOIN sessions s ON s.session_id = t.session_id
-       LEFT JOIN users u ON u.user_id = coalesce(s.user_id, c.user_id)
+       LEFT JOIN users u ON u.user_id = s.user_id
        WHERE t.token_hash = ? AND t.expires_at > ? AND t.revoked_at IS NULL AND c.revoked_at IS NULL
-         AND (t.session_id IS NULL OR (s.ended_at IS NULL AND s.expires_at > ?))
-         AND (u.user_id IS NULL OR u.disabled_at IS NULL)`,
+         AND (t.session_id IS NULL OR (s.ended_at IS NULL AND s.expires_at > ? AND u.user_id IS NOT NULL AND u.disabled_at IS NULL))`,
     );
     this.revokeOne = db.prepare<[string, string, string]>(
       'UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ? AND revoked_at IS NULL',
@@ -138,7 +138,8 @@ interface TokenRow {
   rate_limit: number | null;
   expires_at: number;
   session_id: string | null;
-  organization_id: string | null;
+  client_practitioner_id: string | null;
+  client_organization_id: string | null;
   user_id: string | null;
   practitioner_id: string | null;
   organizations: string | null;
@@ -157,11 +158,16 @@ function principalOf(row: TokenRow): Principal {
       organizationIds: words(row.organizations),
       staff: roles.includes('staff'),
     };
-  } else if (row.organization_id !== null) {
-    party = { organizationIds: [row.organization_id], staff: true };
+  } else if (row.client_practitioner_id !== null || row.client_organization_id !== null) {
+    // A practice's client works for the practice's practitioners; a practitioner's client for that practitioner.
+    party = {
+      ...(row.client_practitioner_id !== null ? { practitionerId: row.client_practitioner_id } : {}),
+      organizationIds: row.client_organization_id !== null ? [row.client_organization_id] : [],
+      staff: row.client_practitioner_id === null,
+    };
   }
   return {
-    clientId: row.session_id !== null && row.user_id !== null ? `user:${row.user_id}` : row.client_id,
+    clientId: row.user_id !== null ? `user:${row.user_id}` : row.client_id,
     role: row.role,
     scopes: new Scopes(words(row.scopes)),
     ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),

@@ -42,9 +42,9 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit }: A
 
   app.post('/clients', async (request, reply) => {
     const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Send a JSON object: { "name", "scopes": [...], "rateLimit"? }');
-    const { name, scopes, rateLimit } = body as Partial<NewClient>;
-    const credentials = createClient(db, { name: name as string, scopes: scopes as string[], rateLimit });
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Send a JSON object: { "name", "scopes": [...], "rateLimit"?, "practitionerId"?, "organizationId"? }');
+    const { name, scopes, rateLimit, practitionerId, organizationId } = body as Partial<NewClient>;
+    const credentials = createClient(db, { name: name as string, scopes: scopes as string[], rateLimit, practitionerId, organizationId });
     return reply.code(201).header('cache-control', 'no-store').send(credentials);
   });
 

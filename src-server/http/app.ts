@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { existsSync } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log';
 import { verifyClient } from '../auth/clients';
+import { Reaches } from '../auth/reach';
 import type { TokenStore } from '../auth/tokens';
 import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
@@ -83,6 +84,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     tokens: services.tokens,
     groupCommit: services.groupCommit,
     rateLimiter: new RateLimiter(),
+    reaches: new Reaches(services.db),
     audit: services.audit,
   });
   if (services.uiDir && existsSync(services.uiDir)) {

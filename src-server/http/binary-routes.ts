@@ -8,6 +8,7 @@ import { assertValid } from '../fhir/validation/validate';
 import type { BinaryStore, ContentWriter, StoredContent } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import type { AuditLog } from '../audit/audit-log';
+import type { Reaches } from '../auth/reach';
 import { auditAnswer } from './audit-answers';
 import { readJsonBinary } from './binary-json';
 import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
@@ -26,6 +27,7 @@ export interface BinaryRoutesOptions {
   groupCommit: GroupCommit;
   store: BinaryStore;
   audit: AuditLog;
+  reaches: Reaches;
 }
 
 const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
@@ -34,7 +36,7 @@ const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 type JsonObject = Record<string, unknown>;
 
-export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store, audit }: BinaryRoutesOptions): Promise<void> {
+export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store, audit, reaches }: BinaryRoutesOptions): Promise<void> {
   // Errors are audited by the error handler; answers here.
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode < 400) auditAnswer(audit, request, reply.statusCode);
@@ -46,7 +48,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
 
   const upload = async (request: FastifyRequest<{ Params: { id?: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const fhirRequest = toFhirRequest(request, prefer);
+    const fhirRequest = toFhirRequest(request, prefer, reaches);
     // Before a byte is stored: a client without the scope is not made to upload 50 MiB for a 403.
     fhirRequest.scopes.require('Binary', request.method === 'POST' ? 'CREATE' : 'UPDATE');
     const type = mediaType(request.headers['content-type']);
@@ -75,7 +77,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
 
   app.get<{ Params: { id: string } }>('/Binary/:id', async (request, reply) => {
     const prefer = preferences(request);
-    const response = interactions.handle(toFhirRequest(request, prefer), baseUrl(request));
+    const response = interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
     if (response.status !== 200 || typeof response.body !== 'string') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
     const stored = storedContentOf(resource);

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Reaches } from '../auth/reach';
 import { Scopes } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
 import type { GroupCommit } from '../storage/group-commit';
@@ -29,6 +30,7 @@ export interface FhirRoutesOptions {
   groupCommit: GroupCommit;
   rateLimiter: RateLimiter;
   audit: AuditLog;
+  reaches: Reaches;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT']);
@@ -36,7 +38,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT']);
 const NO_SCOPES = new Scopes([]);
 
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter, audit }: FhirRoutesOptions): Promise<void> {
+export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter, audit, reaches }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
@@ -55,7 +57,7 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   // Reads run at once; writes join the next group commit and are answered once it is durable.
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const fhirRequest = toFhirRequest(request, prefer);
+    const fhirRequest = toFhirRequest(request, prefer, reaches);
     const base = baseUrl(request);
     if (!WRITE_METHODS.has(request.method)) return void answer(audit, reply, interactions.handle(fhirRequest, base), request, prefer);
     return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => answer(audit, reply, response, request, prefer));
@@ -63,7 +65,7 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   app.all('/', handler);
   app.all('/*', handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
-  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, audit });
+  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, audit, reaches });
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -93,7 +95,7 @@ function checkFormat(request: FastifyRequest): void {
   }
 }
 
-export function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>): FhirRequest {
+export function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>, reaches: Reaches): FhirRequest {
   const question = request.url.indexOf('?');
   const query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
   if (question >= 0) {
@@ -106,6 +108,7 @@ export function toFhirRequest(request: FastifyRequest, prefer: Record<string, st
   };
   return {
     scopes: request.principal?.scopes ?? NO_SCOPES,
+    ...(request.principal?.party ? { reach: reaches.of(request.principal.party) } : {}),
     method: request.method === 'HEAD' ? 'GET' : request.method,
     path: pathOf(request),
     query,

@@ -250,8 +250,9 @@ export const migrations: readonly Migration[] = [
       INSERT INTO oauth_clients (client_id, name, secret_hash, scopes, role, created_at)
         VALUES ('liaison-ui', 'Liaison user sessions', '', '', 'ui', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 
-      -- On whose behalf an API client acts: a user, or a practice Organization; neither: the whole node.
-      ALTER TABLE oauth_clients ADD COLUMN user_id TEXT REFERENCES users (user_id);
+      -- On whose behalf an API client acts: a practitioner, a practice Organization, or a practitioner within a
+      -- practice; neither: the whole node.
+      ALTER TABLE oauth_clients ADD COLUMN practitioner_id TEXT;
       ALTER TABLE oauth_clients ADD COLUMN organization_id TEXT;
     `,
   },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { customParameters } from '../fhir/search/parameters';
+import { BUILT_IN_DEFINITION_FILES, customParameters } from '../fhir/search/parameters';
 import type { Db } from './database';
 import { INDEX_TABLES, type SearchIndex } from './search-index';
 
@@ -18,13 +18,14 @@ export interface ReindexProgress {
   total: number;
 }
 
-let officialDefinitions: Buffer | undefined;
+let builtInDefinitions: Buffer[] | undefined;
 
 /** What an index built now is built from; a different recorded value means the index must be rebuilt. */
 export function searchIndexFingerprint(): string {
-  officialDefinitions ??= readFileSync(new URL('../../resources/fhir/search-parameters.json', import.meta.url));
-  return createHash('sha256')
-    .update(officialDefinitions)
+  builtInDefinitions ??= BUILT_IN_DEFINITION_FILES.map((path) => readFileSync(new URL(`../../${path}`, import.meta.url)));
+  const hash = createHash('sha256');
+  for (const definitions of builtInDefinitions) hash.update(definitions);
+  return hash
     .update(`extraction:${EXTRACTION_VERSION}`)
     .update(JSON.stringify(customParameters()))
     .digest('hex');

@@ -40,7 +40,7 @@ export function processBundle(interactions: FhirInteractions, request: FhirReque
   assertValid(shell);
   const entries = (bundle.entry ?? []) as BundleEntry[];
   entries.forEach(checkEntry);
-  const inherited: Inherited = { scopes: request.scopes, lenient: request.lenient };
+  const inherited: Inherited = { scopes: request.scopes, reach: request.reach, lenient: request.lenient };
   const responseType = `${bundle.type}-response`;
   if (bundle.type === 'batch') {
     return { resourceType: 'Bundle', type: responseType, entry: entries.map((entry) => runBatchEntry(interactions, entry, base, inherited)) };
@@ -60,7 +60,7 @@ function checkEntry(entry: BundleEntry, index: number): void {
 }
 
 /** What an entry's request inherits from the Bundle's. */
-type Inherited = Pick<FhirRequest, 'scopes' | 'lenient'>;
+type Inherited = Pick<FhirRequest, 'scopes' | 'reach' | 'lenient'>;
 
 function toRequest(entry: BundleEntry, base: string, inherited: Inherited, assignedId?: string): FhirRequest {
   const { method, url, ifMatch, ifNoneMatch, ifModifiedSince, ifNoneExist } = entry.request;
@@ -122,7 +122,7 @@ function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[], 
     const type = entry.resource?.resourceType;
     if (typeof type !== 'string') return;
     if (method === 'POST' && url.replace(/^\//, '') === type) {
-      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base, inherited.scopes);
+      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base, inherited);
       if (existing) targets.set(index, { reference: `${type}/${existing.id}` });
       else {
         const reserved = uuidv7();

@@ -1,11 +1,11 @@
-import type { Scopes } from '../../auth/scopes';
-import { isValidId, type HistoryEntry, type Repository, type StoredResource } from '../../storage/repository';
+import { isValidId, type HistoryEntry, type HistoryQuery, type Repository, type StoredResource } from '../../storage/repository';
 import { refuseForgedContent, withStoredContent } from '../binary-content';
 import { DIRECTORY_TYPES } from '../directory';
-import { badRequest, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
+import { badRequest, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
 import { isCompartmentType } from '../search/compartments';
 import { SearchEngine, type SearchResult } from '../search/search';
 import { isWhole, shapeResource } from '../search/shaping';
+import type { ReachReference } from '../search/visibility';
 import { isResourceType } from '../validation/model';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
@@ -56,13 +56,14 @@ export class FhirInteractions {
     if (third === '_history' && fourth === undefined) {
       return this.onlyGet(request, () => {
         request.scopes.require(type, 'READ');
-        if (!this.repository.exists(type, id)) throw notFound(`${type}/${id} does not exist`);
+        this.readable(type, id, request, base);
         return this.history(request, base, { resourceType: type, id });
       });
     }
     if (third === '_history' && fourth !== undefined) {
       return this.onlyGet(request, () => {
         request.scopes.require(type, 'READ');
+        this.readable(type, id, request, base);
         return this.vread(type, id, fourth);
       });
     }
@@ -94,7 +95,7 @@ export class FhirInteractions {
   private instanceLevel(request: FhirRequest, base: string, type: string, id: string): FhirResponse {
     switch (request.method) {
       case 'GET':
-        return this.read(type, id, request);
+        return this.read(type, id, request, base);
       case 'PUT':
         return this.update(type, id, request, base);
       default:
@@ -117,10 +118,41 @@ export class FhirInteractions {
     return segment;
   }
 
-  private read(type: string, id: string, request: FhirRequest): FhirResponse {
-    request.scopes.require(type, 'READ');
+  /**
+   * The current version of a resource the caller may see. One the access rules hide is answered as if it did not
+   * exist: a 403 would tell that it does.
+   */
+  private readable(type: string, id: string, request: FhirRequest, base: string): StoredResource {
     const stored = this.repository.read(type, id);
-    if (!stored) throw notFound(`${type}/${id} does not exist`);
+    if (!stored || !this.visibleTo(stored, request.reach, base)) throw notFound(`${type}/${id} does not exist`);
+    return stored;
+  }
+
+  private visibleTo(stored: StoredResource, reach: readonly ReachReference[] | undefined, base: string): boolean {
+    return !reach || this.searchEngine.isVisible(stored, reach, base);
+  }
+
+  /**
+   * Runs a write so that nothing outside the caller's reach is touched or made: the resource it replaces and the
+   * version it makes must both be visible to the caller, or the transaction rolls back with a 403. A new Binary is
+   * the exception: it is seen through the DocumentReference that the Lifen sequence posts next.
+   */
+  private withinReach(request: FhirRequest, base: string, write: () => FhirResponse): FhirResponse {
+    const { reach } = request;
+    if (!reach) return write();
+    return this.repository.transaction(() => {
+      const response = write();
+      const made = response.written;
+      if (made && !(made.resourceType === 'Binary' && response.status === 201) && !this.searchEngine.isVisible(made, reach, base)) {
+        throw forbidden(`This ${made.resourceType} would be outside your access: link it to a patient you follow (or name yourself or your practice)`);
+      }
+      return response;
+    });
+  }
+
+  private read(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
+    request.scopes.require(type, 'READ');
+    const stored = this.readable(type, id, request, base);
     if (notModified(stored, request)) return { status: 304, headers: versionHeaders(stored) };
     return { status: 200, body: stored.json, headers: versionHeaders(stored) };
   }
@@ -136,11 +168,11 @@ export class FhirInteractions {
     request.scopes.require(type, 'CREATE');
     const resource = requireResource(request, type);
     if (request.ifNoneExist !== undefined) {
-      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base, request.scopes);
+      const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base, request);
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     // A client id on create is ignored (the server assigns ids), as the spec says.
-    return written(201, this.repository.create(type, resource, request.assignedId), base);
+    return this.withinReach(request, base, () => written(201, this.repository.create(type, resource, request.assignedId), base));
   }
 
   private update(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
@@ -152,8 +184,12 @@ export class FhirInteractions {
     if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
     if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
     const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
-    const { stored, created } = this.repository.update(type, id, resource, ifMatch);
-    return written(created ? 201 : 200, stored, base);
+    return this.withinReach(request, base, () => {
+      const current = request.reach && this.repository.read(type, id);
+      if (current && !this.visibleTo(current, request.reach, base)) throw forbidden(`${type}/${id} is outside your access`);
+      const { stored, created } = this.repository.update(type, id, resource, ifMatch);
+      return written(created ? 201 : 200, stored, base);
+    });
   }
 
   private conditionalUpdate(type: string, request: FhirRequest, base: string): FhirResponse {
@@ -162,7 +198,7 @@ export class FhirInteractions {
     request.scopes.require(type, 'UPDATE');
     const resource = requireResource(request, type);
     return this.repository.transaction(() => {
-      const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request.scopes);
+      const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request);
       if (existing) {
         if (resource.id !== undefined && resource.id !== existing.id) {
           throw badRequest(`The body's id '${String(resource.id)}' differs from the matched ${type}/${existing.id}`, 'id');
@@ -171,21 +207,21 @@ export class FhirInteractions {
       }
       if (typeof resource.id === 'string') return this.update(type, resource.id, request, base);
       request.scopes.require(type, 'CREATE');
-      return written(201, this.repository.create(type, resource), base);
+      return this.withinReach(request, base, () => written(201, this.repository.create(type, resource), base));
     });
   }
 
   /**
    * The single resource the criteria select, undefined for none, 412 when several match. Conditional operations
-   * tell whether a match exists: they need the type's search scope.
+   * tell whether a match exists: they need the type's search scope, and see only what the caller may see.
    */
-  matchOne(type: string, criteria: string, what: string, base: string, scopes: Scopes): StoredResource | undefined {
-    scopes.require(type, 'SEARCH');
+  matchOne(type: string, criteria: string, what: string, base: string, caller: Pick<FhirRequest, 'scopes' | 'reach'>): StoredResource | undefined {
+    caller.scopes.require(type, 'SEARCH');
     const query = criteria.startsWith(`${type}?`) ? criteria.slice(type.length + 1) : criteria.replace(/^\?/, '');
     const params = new URLSearchParams(query);
     if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
     params.set('_count', '2');
-    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base, access: scopes });
+    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base, access: caller.scopes, reach: caller.reach });
     if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
     return matches[0];
   }
@@ -193,8 +229,46 @@ export class FhirInteractions {
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
     const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes });
+    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
+  }
+
+  /**
+   * A page of history and the cursor after it, if there is more. For a caller with a reach, only the versions of the
+   * resources it may see now; at most HISTORY_SCAN_BUDGET entries are read for a page, which may then be short (its
+   * `next` link goes on from where the reading stopped).
+   */
+  private historyPage(request: FhirRequest, base: string, query: Omit<HistoryQuery, 'count'>, count: number): { page: HistoryEntry[]; after?: number } {
+    const { reach } = request;
+    if (!reach || query.id !== undefined) {
+      const entries = this.repository.history({ ...query, count: count + 1 });
+      const page = entries.slice(0, count);
+      return { page, after: entries.length > count ? page[page.length - 1].seq : undefined };
+    }
+    const verdicts = new Map<string, boolean>();
+    const visible = (entry: HistoryEntry) => {
+      const key = `${entry.resourceType}/${entry.id}`;
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        const current = this.repository.read(entry.resourceType, entry.id);
+        verdicts.set(key, (verdict = current !== undefined && this.searchEngine.isVisible(current, reach, base)));
+      }
+      return verdict;
+    };
+    const page: HistoryEntry[] = [];
+    let beforeSeq = query.beforeSeq;
+    for (let scanned = 0; scanned < HISTORY_SCAN_BUDGET; ) {
+      const batch = this.repository.history({ ...query, beforeSeq, count: HISTORY_BATCH });
+      for (const entry of batch) {
+        scanned++;
+        if (!visible(entry)) continue;
+        if (page.length === count) return { page, after: page[page.length - 1].seq };
+        page.push(entry);
+      }
+      if (batch.length < HISTORY_BATCH) return { page };
+      beforeSeq = batch[batch.length - 1].seq;
+    }
+    return { page, after: beforeSeq };
   }
 
   private history(request: FhirRequest, base: string, scope: { resourceType?: string; id?: string }): FhirResponse {
@@ -211,21 +285,24 @@ export class FhirInteractions {
     const cursor = request.query.get('_cursor');
     const beforeSeq = cursor === null ? undefined : Number(cursor);
     if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('Invalid paging cursor', '_cursor');
-    const entries = this.repository.history({ ...scope, since, beforeSeq, count: count + 1 });
-    const page = entries.slice(0, count);
+    const { page, after } = this.historyPage(request, base, { ...scope, since, beforeSeq }, count);
     const path = [scope.resourceType, scope.id, '_history'].filter(Boolean).join('/');
     const selfParams = new URLSearchParams();
     if (sinceRaw !== null) selfParams.set('_since', sinceRaw);
     if (request.query.has('_count')) selfParams.set('_count', String(count));
     const links = [{ relation: 'self', url: `${base}/${path}${selfParams.size ? `?${selfParams}` : ''}` }];
-    if (entries.length > count) {
+    if (after !== undefined) {
       const next = new URLSearchParams(selfParams);
-      next.set('_cursor', String(page[page.length - 1].seq));
+      next.set('_cursor', String(after));
       links.push({ relation: 'next', url: `${base}/${path}?${next}` });
     }
     return ok(bundleJson('history', links, page.map((entry) => historyEntry(entry, base))));
   }
 }
+
+/** Change-log entries a page of type or system history reads at most for a caller with a reach (hidden ones skipped). */
+const HISTORY_SCAN_BUDGET = 5000;
+const HISTORY_BATCH = 200;
 
 type JsonObject = Record<string, unknown>;
 

@@ -1,11 +1,17 @@
 import type { Scopes } from '../../auth/scopes';
 import type { ContentRef } from '../binary-content';
+import type { ReachReference } from '../search/visibility';
 import type { StoredResource } from '../../storage/repository';
 
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
 export interface FhirRequest {
   /** What the caller may do: every interaction checks it (Bundle entries inherit the Bundle's). */
   scopes: Scopes;
+  /**
+   * Whom the caller acts as (a user, a practice): it sees and writes only what the access rules give it
+   * (fhir/search/visibility.ts). Absent: the whole node (the owner client, practice-wide clients). Bundle entries inherit it.
+   */
+  reach?: readonly ReachReference[];
   method: string;
   /** Path below the FHIR base, without leading slash or query: `Patient/1/_history/2`, `` for the base. */
   path: string;

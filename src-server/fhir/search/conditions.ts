@@ -82,6 +82,8 @@ export class ConditionBuilder {
     private readonly index: SearchIndex,
     /** This node's FHIR base: absolute references to it are local references. */
     private readonly base: string,
+    /** The caller's access rules: chains and `_has` look only into the resources the caller may see. */
+    private readonly visibility?: { clause(resourceType: string, vseq: string): Clause | undefined },
   ) {}
 
   /** AND of the filters, for resources of `resourceType` whose columns are `target`. */
@@ -241,15 +243,21 @@ export class ConditionBuilder {
    */
   private matchingIds(resourceType: string, filter: Filter): Clause {
     const alias = this.alias();
-    const inner = this.filter(resourceType, filter, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+    const inner = this.visibleOnly(resourceType, `${alias}.vseq`, this.filter(resourceType, filter, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` }));
     if (selectsIndexRows(filter)) return { sql: `SELECT ${alias}.resource_id FROM resource_versions ${alias} WHERE ${inner.sql}`, values: inner.values };
     return { sql: `SELECT ${alias}.resource_id FROM resources ${alias} WHERE ${alias}.resource_type = ? AND ${inner.sql}`, values: [resourceType, ...inner.values] };
+  }
+
+  /** The clause, and the caller may see the `resourceType` version `vseq`. */
+  private visibleOnly(resourceType: string, vseq: string, clause: Clause): Clause {
+    const visible = this.visibility?.clause(resourceType, vseq);
+    return visible ? { sql: `(${clause.sql}) AND (${visible.sql})`, values: [...clause.values, ...visible.values] } : clause;
   }
 
   /** `_has:Type:ref:filter`: resources that a `Type` matching the filter points at through `ref`. */
   private has(resourceType: string, filter: Extract<Filter, { kind: 'has' }>, target: Target): Clause {
     const alias = this.alias();
-    const inner = this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` });
+    const inner = this.visibleOnly(filter.sourceType, `${alias}.vseq`, this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` }));
     const ref = qualified('ref');
     const rows = this.index.rowsOf(filter.sourceType, filter.code, ref);
     const local = localReference(this.base, ref);

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * The SearchParameter definitions in force, indexed by resource type and code: the official STU3 ones, plus the
- * custom ones the practice added (active SearchParameter resources of the store).
+ * The SearchParameter definitions in force, indexed by resource type and code: the official STU3 ones and the
+ * node's own (resources/liaison: links the access rules follow), plus the custom ones the practice added (active
+ * SearchParameter resources of the store).
  */
 
 export interface SearchParameterDefinition {
@@ -32,10 +33,14 @@ let custom: readonly SearchParameterDefinition[] = [];
 const ofType = new Map<string, Map<string, SearchParameterDefinition>>();
 const changeListeners: Array<() => void> = [];
 
+/** The files of built-in definitions, relative to the project root: their content is part of the index fingerprint. */
+export const BUILT_IN_DEFINITION_FILES = ['resources/fhir/search-parameters.json', 'resources/liaison/search-parameters.json'];
+
 function officialDefinitions(): SearchParameterDefinition[] {
-  const file = new URL('../../../resources/fhir/search-parameters.json', import.meta.url);
-  const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle;
-  return bundle.entry.map((entry) => entry.resource).filter((resource) => resource.resourceType === 'SearchParameter');
+  return BUILT_IN_DEFINITION_FILES.flatMap((path) => {
+    const bundle = JSON.parse(readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8')) as Bundle;
+    return bundle.entry.map((entry) => entry.resource).filter((resource) => resource.resourceType === 'SearchParameter');
+  });
 }
 
 function load(): Index {

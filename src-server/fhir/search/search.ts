@@ -7,6 +7,7 @@ import { compartmentParameters } from './compartments';
 import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target } from './conditions';
 import { searchParametersOf } from './extract';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
+import { Visibility, type ReachReference } from './visibility';
 import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
 
 /**
@@ -25,6 +26,8 @@ export interface SearchRequest {
   compartment?: { type: string; id: string };
   /** What the caller may see beyond the searched type; unrestricted when absent (the node's own searches). */
   access?: SearchAccess;
+  /** Whom the caller acts as (visibility.ts): only the resources they may see match, are counted or included. Absent: every resource. */
+  reach?: readonly ReachReference[];
 }
 
 /** The caller's rights over other types than the one searched. */
@@ -111,9 +114,12 @@ export class SearchEngine {
     const { resourceType } = request;
     const query = parseQuery(resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
-    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base);
+    const visibility = request.reach && new Visibility(this.index, request.base, request.reach);
+    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility);
     const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
     if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
+    const visible = visibility?.clause(resourceType, MAIN_TARGET.vseq);
+    if (visible) where.push(visible);
     const filter = joinAnd(where);
 
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter) : undefined;
@@ -124,7 +130,7 @@ export class SearchEngine {
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keys.length);
     const backwards = cursor?.backwards ?? false;
     const newestFirst = sort.length === 1 && sort[0].type === '_lastUpdated' && sort[0].descending;
-    const inWriteOrder = newestFirst ? this.writeOrderPage(conditions, request, query.filters, cursor, query.count + 1) : undefined;
+    const inWriteOrder = newestFirst ? this.writeOrderPage(conditions, visibility, request, query.filters, cursor, query.count + 1) : undefined;
     const { rows, plan } = inWriteOrder ?? { rows: this.resourcesPage(filter, keys, sort, cursor, query.count + 1), plan: 'resources' as const };
     const more = rows.length > query.count;
     const page = rows.slice(0, query.count);
@@ -136,7 +142,7 @@ export class SearchEngine {
     return {
       query,
       matches,
-      included: this.includes(query, matches, request.base).filter((resource) => request.access?.mayRead(resource.resourceType) ?? true),
+      included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && (!request.reach || this.isVisible(resource, request.reach, request.base))),
       total,
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
@@ -148,7 +154,7 @@ export class SearchEngine {
    * `limit` rows in `-_lastUpdated` order from the index rows of a filter (write-order.ts), or undefined when no
    * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
    */
-  private writeOrderPage(conditions: ConditionBuilder, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
+  private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
     if (!this.writeOrder) return undefined;
     const { resourceType, compartment } = request;
     const drivers = filters.flatMap((filter) => {
@@ -160,6 +166,8 @@ export class SearchEngine {
       const others = filters.filter((filter) => filter !== drivers[chosen].filter);
       const where = [conditions.all(resourceType, others, DRIVER_TARGET)];
       if (compartment) where.push(this.compartmentClause(resourceType, compartment, request.base, DRIVER_TARGET));
+      const visible = visibility?.clause(resourceType, DRIVER_TARGET.vseq);
+      if (visible) where.push(visible);
       // Filters on the id or lastUpdated read the driver row's version; those that find index rows need only vseq.
       const readsVersion = compartment !== undefined || others.some((filter) => !drivers.some((driver) => driver.filter === filter));
       return { where: joinAnd(where), readsVersion };
@@ -222,8 +230,16 @@ export class SearchEngine {
     return { sql: alternatives.map((clause) => `(${clause.sql})`).join(' OR '), values: alternatives.flatMap((clause) => clause.values) };
   }
 
-  /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound. */
-  private includes(query: ParsedQuery, matches: StoredResource[], base: string): StoredResource[] {
+  /** Whether a caller acting as `reach` may see the resource, as its current version stands. */
+  isVisible(resource: Pick<StoredResource, 'resourceType' | 'id'>, reach: readonly ReachReference[], base: string): boolean {
+    const clause = new Visibility(this.index, base, reach).clause(resource.resourceType, 'probe.vseq');
+    if (!clause) return true;
+    const sql = `SELECT EXISTS (SELECT 1 FROM resources probe WHERE probe.resource_type = ? AND probe.resource_id = ? AND ${clause.sql}) AS visible`;
+    return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
+  }
+
+  /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound, keeping only what `keep` accepts. */
+  private includes(query: ParsedQuery, matches: StoredResource[], base: string, keep: (resource: StoredResource) => boolean): StoredResource[] {
     if (matches.length === 0 || (query.include.length === 0 && query.revinclude.length === 0)) return [];
     const seen = new Set(matches.map(keyOf));
     const included: StoredResource[] = [];
@@ -236,6 +252,8 @@ export class SearchEngine {
       for (const resource of found) {
         if (seen.has(keyOf(resource)) || included.length + fresh.length >= MAX_INCLUDED) continue;
         seen.add(keyOf(resource));
+        // Left out before iterating: what a hidden resource points at must not come in through it.
+        if (!keep(resource)) continue;
         fresh.push(resource);
       }
       included.push(...fresh);

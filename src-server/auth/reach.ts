@@ -1,0 +1,38 @@
+import type { ReachReference } from '../fhir/search/visibility';
+import type { Db } from '../storage/database';
+import type { Party } from './tokens';
+
+/**
+ * Whom a party acts as, for the access rules (fhir/search/visibility.ts): the user's Practitioner, the practice
+ * Organizations they belong to, and for staff (a secretary, a practice's API client) the practitioners of those
+ * practices, whose patients they work on. Practices' members are the node's users, set by an admin: the national
+ * directory's PractitionerRoles say where people work, not whose records they may open.
+ */
+export class Reaches {
+  private readonly membersOf;
+  /** Per party object: a principal (and its party) lives as long as TokenStore caches it, so changes apply within seconds. */
+  private readonly cache = new WeakMap<Party, readonly ReachReference[]>();
+
+  constructor(db: Db) {
+    this.membersOf = db.prepare<[string], { practitioner_id: string }>(
+      `SELECT practitioner_id FROM users
+       WHERE practitioner_id IS NOT NULL AND disabled_at IS NULL
+         AND instr(' ' || organizations || ' ', ' ' || ? || ' ') > 0 AND instr(' ' || roles || ' ', ' practitioner ') > 0`,
+    );
+  }
+
+  of(party: Party): readonly ReachReference[] {
+    let reach = this.cache.get(party);
+    if (reach) return reach;
+    const references = new Map<string, ReachReference>();
+    const add = (type: string, id: string) => references.set(`${type}/${id}`, [type, id]);
+    if (party.practitionerId) add('Practitioner', party.practitionerId);
+    for (const organization of party.organizationIds) {
+      add('Organization', organization);
+      if (party.staff) for (const member of this.membersOf.all(organization)) add('Practitioner', member.practitioner_id);
+    }
+    reach = [...references.values()];
+    this.cache.set(party, reach);
+    return reach;
+  }
+}
