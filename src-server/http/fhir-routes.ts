@@ -102,23 +102,26 @@ export function toFhirRequest(request: FastifyRequest, prefer: Record<string, st
     query.delete('_format');
     query.delete('_pretty');
   }
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value.join(', ') : value;
-  };
+  const party = request.principal?.party;
+  // One object shape for every request (no conditional spreads, no closures): this runs on every call.
   return {
     scopes: request.principal?.scopes ?? NO_SCOPES,
-    ...(request.principal?.party ? { reach: reaches.of(request.principal.party) } : {}),
+    reach: party ? reaches.of(party) : undefined,
     method: request.method === 'HEAD' ? 'GET' : request.method,
     path: pathOf(request),
     query,
     body: request.body ?? undefined,
-    ifMatch: header('if-match'),
-    ifNoneMatch: header('if-none-match'),
-    ifModifiedSince: header('if-modified-since'),
-    ifNoneExist: header('if-none-exist'),
+    ifMatch: headerOf(request, 'if-match'),
+    ifNoneMatch: headerOf(request, 'if-none-match'),
+    ifModifiedSince: headerOf(request, 'if-modified-since'),
+    ifNoneExist: headerOf(request, 'if-none-exist'),
     lenient: prefer.handling === 'lenient',
   };
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 const NO_PREFERENCES: Record<string, string> = Object.freeze({}) as Record<string, string>;

@@ -331,6 +331,7 @@ export function versionHeaders(stored: StoredResource): Record<string, string> {
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTH_OFFSETS = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /**
@@ -343,7 +344,7 @@ export function httpDate(instant: string): string {
   const day = Number(instant.slice(8, 10));
   // Sakamoto's day-of-week method.
   const shifted = month < 3 ? year - 1 : year;
-  const weekday = (shifted + Math.floor(shifted / 4) - Math.floor(shifted / 100) + Math.floor(shifted / 400) + [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4][month - 1] + day) % 7;
+  const weekday = (shifted + Math.floor(shifted / 4) - Math.floor(shifted / 100) + Math.floor(shifted / 400) + MONTH_OFFSETS[month - 1] + day) % 7;
   return `${DAYS[weekday]}, ${instant.slice(8, 10)} ${MONTHS[month - 1]} ${instant.slice(0, 4)} ${instant.slice(11, 19)} GMT`;
 }
 
