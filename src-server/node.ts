@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog } from './audit/audit-log';
 import { ensureOwnerClient } from './auth/clients';
-import { startDemo, type DemoAccount, type RunningDemo } from './auth/demo';
+import type { DemoAccount, RunningDemo } from './auth/demo';
 import { LoginFlow } from './auth/login-flow';
 import { OidcLogin, type OidcSettings } from './auth/oidc-login';
 import { practitionerFinder } from './auth/practitioner-link';
@@ -76,7 +76,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const tokens = new TokenStore(db);
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
-    if (options.demo) demo = await startDemo(repository, users);
+    // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
+    if (options.demo) demo = await (await import('./auth/demo')).startDemo(repository, users);
     const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
     const app = await buildApp({
       db,

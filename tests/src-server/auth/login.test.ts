@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOidcProvider, type RunningProvider } from '../../../src-server/auth/demo-provider';
+import { startOidcProvider, type ProviderAccount, type RunningProvider } from '../../../src-server/auth/demo-provider';
 import { IDNPS_SYSTEM, RPPS_SYSTEM } from '../../../src-server/auth/practitioner-link';
 import { pkcePair, ScriptedBrowser, type Page } from '../../helpers/browser';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
@@ -14,7 +14,7 @@ type Json = Record<string, any>;
 const PASSWORD = 'secret';
 const RPPS = '10003456789';
 const RPPS_ONLY = '10009876543';
-const ACCOUNTS = [
+const ACCOUNTS: ProviderAccount[] = [
   // Pro Santé Connect style: the national id in SubjectNameID.
   { login: 'psc-doctor', password: PASSWORD, claims: { given_name: 'Jeanne', family_name: 'Dupont', SubjectNameID: `8${RPPS}`, email: 'jeanne.dupont@example.org' } },
   // A plain issuer's identity: sub, email and name only.
