@@ -79,13 +79,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) demo = await (await import('./auth/demo')).startDemo(repository, users);
     const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
+    const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
     const app = await buildApp({
       db,
       interactions: new FhirInteractions(repository, search),
       tokens,
       users,
       sessions,
-      login: oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit),
+      login,
       groupCommit: new GroupCommit(db, () => quietCheckpoint.written()),
       uiDir: options.uiDir,
       logger: options.logger,
@@ -111,6 +112,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
+        login?.close();
         await demo?.provider.close();
         audit.flush();
         statistics.stop();

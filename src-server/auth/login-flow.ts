@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
 import { escapeHtml, htmlPage } from './html-page';
-import { listenOnLoopback, type LoopbackPage } from './loopback';
+import { listenOnLoopback, type LoopbackListener, type LoopbackPage } from './loopback';
 import { LoginRefused, OidcLogin, PENDING_LOGIN_MS, type UpstreamIdentity } from './oidc-login';
 import { OneTimeStore } from './one-time-store';
 import type { SessionTokens, Sessions } from './sessions';
@@ -17,6 +17,8 @@ import type { Users } from './users';
 
 /** How long a completed login waits for the app to collect its tokens. */
 export const HANDOFF_MS = 60_000;
+/** Desktop logins waiting at once: each holds a port, so a loop of starts must not hold hundreds. */
+const MAX_LOOPBACK_LOGINS = 8;
 
 /** How the hand-off is bound to whoever started the login. */
 interface Binding {
@@ -49,6 +51,8 @@ const TOKEN_ACTION = '/oauth/token';
 
 export class LoginFlow {
   private readonly handoffs = new OneTimeStore<Handoff>();
+  /** Open loopback listeners, oldest first. */
+  private readonly listeners = new Set<LoopbackListener>();
 
   constructor(
     private readonly oidc: OidcLogin<LoginContext>,
@@ -70,6 +74,9 @@ export class LoginFlow {
   async beginLoopback(codeChallenge: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
     const loginId = randomToken();
     const listener = await listenOnLoopback((query) => this.completeLoopback(loginId, query), PENDING_LOGIN_MS);
+    if (this.listeners.size >= MAX_LOOPBACK_LOGINS) this.listeners.values().next().value?.close();
+    this.listeners.add(listener);
+    void listener.closed.then(() => this.listeners.delete(listener));
     try {
       const { url } = await this.refusalsAudited('POST', '/auth/login', () => this.oidc.begin(listener.redirectUri, { mode: 'loopback', loginId }));
       this.handoffs.put(loginId, { status: 'pending', codeChallenge }, PENDING_LOGIN_MS);
@@ -92,7 +99,7 @@ export class LoginFlow {
       }
       const { identity, context } = await this.oidc.complete(query);
       if (context.mode !== 'browser') throw new LoginRefused('invalid_state', 'This login expects its answer elsewhere');
-      return { userId: this.signIn(identity, CALLBACK_ACTION), binding: { codeChallenge: context.codeChallenge, browser: context.browser } };
+      return { userId: this.signIn(identity), binding: { codeChallenge: context.codeChallenge, browser: context.browser } };
     });
     const code = randomToken();
     this.handoffs.put(code, { status: 'ready', userId, ...binding }, HANDOFF_MS);
@@ -119,6 +126,11 @@ export class LoginFlow {
     return this.oidc.endSessionUrl();
   }
 
+  /** Closes the desktop logins' listeners still waiting (the node stops). */
+  close(): void {
+    for (const listener of this.listeners) listener.close();
+  }
+
   private async completeLoopback(loginId: string, query: URLSearchParams): Promise<LoopbackPage> {
     const pending = this.handoffs.peek(loginId);
     const binding = { codeChallenge: pending?.codeChallenge };
@@ -126,7 +138,7 @@ export class LoginFlow {
       const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, async () => {
         const { identity, context } = await this.oidc.complete(query);
         if (context.mode !== 'loopback' || context.loginId !== loginId) throw new LoginRefused('invalid_state', 'This answer belongs to another login');
-        return this.signIn(identity, CALLBACK_ACTION);
+        return this.signIn(identity);
       });
       this.handoffs.put(loginId, { status: 'ready', userId, ...binding }, HANDOFF_MS);
       return { status: 200, html: page('Connexion réussie', 'You are logged in to Liaison. You can close this window and go back to the application.') };
@@ -138,10 +150,10 @@ export class LoginFlow {
   }
 
   /** The node's user of a provider's identity; a disabled user is refused. */
-  private signIn(identity: UpstreamIdentity, action: string): string {
+  private signIn(identity: UpstreamIdentity): string {
     const user = this.users.signIn(identity);
     if (user.disabledAt) throw new LoginRefused('user_disabled', 'This account is disabled: ask the practice administrator', user.id);
-    this.audit.record('login', `user:${user.id}`, 'GET', action, 200);
+    this.audit.record('login', `user:${user.id}`, 'GET', CALLBACK_ACTION, 200);
     return user.id;
   }
 

@@ -337,4 +337,14 @@ describe('desktop login through a loopback redirect (RFC 8252)', () => {
     const noChallenge = await fetch(`${node.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback' }) });
     expect(noChallenge.status).toBe(400);
   });
+
+  it('keeps a few desktop logins waiting at once, closing the oldest listener beyond them', async () => {
+    const redirectUris: URL[] = [];
+    for (let i = 0; i < 9; i++) {
+      const started = (await (await fetch(`${node.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: pkcePair().challenge }) })).json()) as Json;
+      redirectUris.push(new URL(new URL(started.authorization_url).searchParams.get('redirect_uri')!));
+    }
+    await expect(fetch(redirectUris[0])).rejects.toThrow();
+    for (const uri of redirectUris.slice(1)) expect((await fetch(new URL('/other', uri))).status).toBe(404);
+  });
 });
