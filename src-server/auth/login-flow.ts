@@ -61,10 +61,6 @@ export class LoginFlow {
     private readonly audit: AuditLog,
   ) {}
 
-  get issuer(): string {
-    return this.oidc.issuer;
-  }
-
   /** The provider's URL for a browser login that comes back to `callbackUrl`. */
   async beginBrowser(callbackUrl: string, binding: Binding): Promise<string> {
     return (await this.refusalsAudited('GET', '/auth/login', () => this.oidc.begin(callbackUrl, { mode: 'browser', ...binding }))).url;
@@ -76,7 +72,13 @@ export class LoginFlow {
     const listener = await listenOnLoopback((query) => this.completeLoopback(loginId, query), PENDING_LOGIN_MS);
     if (this.listeners.size >= MAX_LOOPBACK_LOGINS) this.listeners.values().next().value?.close();
     this.listeners.add(listener);
-    void listener.closed.then(() => this.listeners.delete(listener));
+    void listener.closed.then(() => {
+      this.listeners.delete(listener);
+      // Closed without an answer (timed out, or replaced by newer logins): the app stops waiting.
+      if (this.handoffs.peek(loginId)?.status === 'pending') {
+        this.handoffs.put(loginId, { status: 'failed', refusal: new LoginRefused('invalid_state', 'This desktop login expired or was replaced by newer ones'), codeChallenge }, HANDOFF_MS);
+      }
+    });
     try {
       const { url } = await this.refusalsAudited('POST', '/auth/login', () => this.oidc.begin(listener.redirectUri, { mode: 'loopback', loginId }));
       this.handoffs.put(loginId, { status: 'pending', codeChallenge }, PENDING_LOGIN_MS);
@@ -116,7 +118,10 @@ export class LoginFlow {
     }
     if (handoff.status === 'pending') return { error: 'authorization_pending', description: 'The user has not finished logging in at the identity provider' };
     this.handoffs.take(code);
-    if (handoff.status === 'failed') return this.refuseExchange('access_denied', handoff.refusal.message);
+    if (handoff.status === 'failed') {
+      const denied = handoff.refusal.code === 'access_denied' || handoff.refusal.code === 'user_disabled';
+      return this.refuseExchange(denied ? 'access_denied' : 'invalid_grant', handoff.refusal.message);
+    }
     const tokens = this.sessions.open(handoff.userId);
     this.audit.record('token.issued', `user:${handoff.userId}`, 'POST', TOKEN_ACTION, 200);
     return { tokens };

@@ -55,10 +55,6 @@ export class OidcLogin<T> {
 
   constructor(private readonly settings: OidcSettings) {}
 
-  get issuer(): string {
-    return this.settings.issuer;
-  }
-
   /** The provider's authorization URL for a new login, and its state (the key of the pending login). */
   async begin(redirectUri: string, context: T): Promise<{ url: string; state: string }> {
     const config = await this.discover();

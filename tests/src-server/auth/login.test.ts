@@ -340,11 +340,18 @@ describe('desktop login through a loopback redirect (RFC 8252)', () => {
 
   it('keeps a few desktop logins waiting at once, closing the oldest listener beyond them', async () => {
     const redirectUris: URL[] = [];
+    const oldest = pkcePair();
+    let oldestId = '';
     for (let i = 0; i < 9; i++) {
-      const started = (await (await fetch(`${node.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: pkcePair().challenge }) })).json()) as Json;
+      const challenge = i === 0 ? oldest.challenge : pkcePair().challenge;
+      const started = (await (await fetch(`${node.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: challenge }) })).json()) as Json;
       redirectUris.push(new URL(new URL(started.authorization_url).searchParams.get('redirect_uri')!));
+      if (i === 0) oldestId = started.login_id;
     }
     await expect(fetch(redirectUris[0])).rejects.toThrow();
+    // Its app stops waiting.
+    const answer = await token({ grant_type: 'authorization_code', code: oldestId, code_verifier: oldest.verifier });
+    expect(answer.body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('replaced by newer') });
     for (const uri of redirectUris.slice(1)) expect((await fetch(new URL('/other', uri))).status).toBe(404);
   });
 });
