@@ -52,6 +52,7 @@ export class Sessions {
       endSession: db.prepare<[number, string]>('UPDATE sessions SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL'),
       liveSessionsOf: db.prepare<[string], { session_id: string }>('SELECT session_id FROM sessions WHERE user_id = ? AND ended_at IS NULL'),
     };
+    // Each in one transaction: a session never exists without its tokens, nor a refresh token used without its successor.
     this.open = db.transaction(this.open.bind(this));
     this.refresh = db.transaction(this.refresh.bind(this));
   }
