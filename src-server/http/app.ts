@@ -17,6 +17,7 @@ import { adminRoutes } from './admin-routes';
 import { authRoutes } from './auth-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
+import { withRedaction } from './log-redaction';
 import { oauthRoutes } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
 import { applySecurity, type SecurityOptions } from './security';
@@ -45,7 +46,7 @@ const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'applicati
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
-  const app = Fastify({ logger: services.logger ?? false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+  const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {

@@ -355,3 +355,31 @@ describe('desktop login through a loopback redirect (RFC 8252)', () => {
     for (const uri of redirectUris.slice(1)) expect((await fetch(new URL('/other', uri))).status).toBe(404);
   });
 });
+
+describe('logs', () => {
+  it("never show a login's codes, state or tokens, even at the info level", async () => {
+    const lines: string[] = [];
+    const logged = await startTestNode({ oidc: { issuer: provider.issuer, clientId: provider.clientId }, logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } });
+    try {
+      const browser = new ScriptedBrowser();
+      let page = await browser.open(`${logged.url}/auth/login`, (url) => url.origin === logged.url);
+      page = await browser.submit(page, 'login', { login: 'plain-person', password: PASSWORD }, (url) => url.origin === logged.url);
+      const callback = await browser.submit(page, 'consent', {}, (url) => url.origin === logged.url);
+      const landed = await browser.open(callback.url, (url) => url.origin === logged.url && url.pathname === '/');
+      await browser.open(landed.url);
+      const handoff = landed.url.searchParams.get('login')!;
+      const exchanged = await fetch(`${logged.url}/oauth/token`, { method: 'POST', headers: { cookie: browser.cookieHeader() }, body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'liaison-ui', code: handoff }) });
+      const tokens = (await exchanged.json()) as Json;
+      expect(tokens.access_token).toBeTruthy();
+
+      const log = lines.join('');
+      expect(log).toContain('/auth/callback?code=redacted&state=redacted');
+      expect(log).toContain('/?login=redacted');
+      for (const secret of [handoff, callback.url.searchParams.get('code')!, callback.url.searchParams.get('state')!, tokens.access_token, tokens.refresh_token]) {
+        expect(log).not.toContain(secret);
+      }
+    } finally {
+      await logged.stop();
+    }
+  });
+});
