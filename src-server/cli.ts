@@ -4,6 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { createClient, listClients, revokeClient } from './auth/clients';
+import { DEFAULT_SCOPES, type OidcSettings } from './auth/oidc-login';
+import { practitionerFinder } from './auth/practitioner-link';
+import { Sessions } from './auth/sessions';
+import { TokenStore } from './auth/tokens';
+import { applyUserChange } from './auth/user-change';
+import { Users, type UserChange } from './auth/users';
+import { SearchEngine } from './fhir/search/search';
 import { FhirError } from './fhir/outcome';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
 import { openDatabase, type Db } from './storage/database';
@@ -36,8 +43,13 @@ export function buildCli(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'warn')
     .option('--allowed-host <name...>', 'more names clients use to reach the node (checked against the Host header)')
     .option('--cors-origin <origin...>', 'web origins allowed to call the API from a browser (none by default)')
-    .action(async (options: { data: string; host: string; port: number; logLevel: string; allowedHost?: string[]; corsOrigin?: string[] }) => {
+    .option('--oidc-issuer <url>', 'OpenID provider users log in with (Pro Santé Connect…); its client secret, if any, in $LIAISON_OIDC_CLIENT_SECRET')
+    .option('--oidc-client-id <id>', "this node's client id at the OpenID provider")
+    .option('--oidc-scopes <scopes>', `scopes asked of the OpenID provider (default "${DEFAULT_SCOPES}")`)
+    .option('--demo', 'also start a local demo OpenID provider with demo practitioners and a secretary, and log in with it')
+    .action(async (options: ServeOptions) => {
       const dataDir = resolve(options.data);
+      const oidc = oidcSettingsOf(options);
       if (options.host !== DEFAULT_HOST && options.host !== 'localhost' && options.host !== '::1') {
         console.warn(`Warning: listening on ${options.host} exposes the node beyond this computer.`);
       }
@@ -49,6 +61,8 @@ export function buildCli(): Command {
         logger: { level: options.logLevel },
         allowedHosts: options.allowedHost,
         corsOrigins: options.corsOrigin,
+        oidc,
+        demo: options.demo,
         onReindex: printProgress('Search definitions changed: rebuilding the search index'),
       });
       console.log(`Liaison ${LIAISON_VERSION} listening on ${node.url}`);
@@ -56,6 +70,13 @@ export function buildCli(): Command {
       console.log(`  Web UI:    ${node.url}/`);
       console.log(`  Data:      ${dataDir}`);
       console.log(`  Owner API client credentials: ${node.ownerClientFile}`);
+      if (oidc) console.log(`  Login:     ${node.url}/auth/login through ${oidc.issuer}`);
+      if (node.demo) {
+        console.log(`  Demo login: ${node.url}/auth/login through the demo provider ${node.demo.issuer}`);
+        for (const account of node.demo.accounts) {
+          console.log(`    ${account.login.padEnd(14)} password "${account.password}"  ${account.displayName}, ${account.description}`);
+        }
+      }
       const stop = async (signal: string) => {
         console.log(`${signal}: stopping`);
         await node.close();
@@ -126,7 +147,73 @@ export function buildCli(): Command {
         console.log(`Client ${clientId} revoked.`);
       }),
     );
+  const users = program.command('users').description('manage the people who log in: roles, practices, linked Practitioner');
+  users
+    .command('list')
+    .description('list the users')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action((options: { data: string }) =>
+      withDatabase(options.data, (db) => {
+        for (const user of userServices(db).users.list()) {
+          const status = user.disabledAt ? `disabled ${user.disabledAt}` : 'active';
+          console.log(`${user.id}  ${status}  ${user.displayName}  <${user.email ?? user.subject}>  [${user.roles.join(' ')}]  practices: ${user.organizations.join(' ') || '-'}  practitioner: ${user.practitionerId ?? '-'}`);
+        }
+      }),
+    );
+  users
+    .command('set <userId>')
+    .description("change a user's roles, practices, Practitioner or access (a running node applies it within 10 seconds)")
+    .option('--roles <roles>', 'practitioner, staff, admin (space or comma separated)')
+    .option('--organizations <ids>', 'ids of the practice Organizations (space or comma separated; "" for none)')
+    .option('--practitioner <id>', 'id of the directory Practitioner the user is ("none" unlinks)')
+    .option('--disable', 'refuse their logins and end their sessions')
+    .option('--enable', 'allow their logins again')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action((userId: string, options: { roles?: string; organizations?: string; practitioner?: string; disable?: boolean; enable?: boolean; data: string }) =>
+      withDatabase(options.data, (db) => {
+        if (options.disable && options.enable) throw new InvalidArgumentError('--disable or --enable, not both');
+        const change: UserChange = {
+          ...(options.roles !== undefined ? { roles: wordsOf(options.roles) as UserChange['roles'] } : {}),
+          ...(options.organizations !== undefined ? { organizations: wordsOf(options.organizations) } : {}),
+          ...(options.practitioner !== undefined ? { practitionerId: options.practitioner === 'none' ? null : options.practitioner } : {}),
+          ...(options.disable || options.enable ? { disabled: Boolean(options.disable) } : {}),
+        };
+        const { users: store, sessions } = userServices(db);
+        console.log(JSON.stringify(applyUserChange(store, sessions, userId, change), null, 2));
+      }),
+    );
   return program;
+}
+
+const wordsOf = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+/** Users and their sessions over a data directory's database, for commands run while the node is stopped. */
+function userServices(db: Db): { users: Users; sessions: Sessions } {
+  const repository = new Repository(db);
+  const users = new Users(db, practitionerFinder(new SearchEngine(db, repository.searchIndex)), (type, id) => repository.exists(type, id));
+  return { users, sessions: new Sessions(db, new TokenStore(db)) };
+}
+
+interface ServeOptions {
+  data: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  allowedHost?: string[];
+  corsOrigin?: string[];
+  oidcIssuer?: string;
+  oidcClientId?: string;
+  oidcScopes?: string;
+  demo?: boolean;
+}
+
+/** The upstream provider from the options; its secret only from the environment (argv is visible to every user). */
+function oidcSettingsOf(options: ServeOptions): OidcSettings | undefined {
+  if (options.demo && options.oidcIssuer) throw new InvalidArgumentError('--demo brings its own OpenID provider: leave out --oidc-issuer');
+  if (!options.oidcIssuer) return undefined;
+  if (!options.oidcClientId) throw new InvalidArgumentError('--oidc-issuer needs --oidc-client-id');
+  const secret = process.env.LIAISON_OIDC_CLIENT_SECRET;
+  return { issuer: options.oidcIssuer, clientId: options.oidcClientId, ...(secret ? { clientSecret: secret } : {}), ...(options.oidcScopes ? { scopes: options.oidcScopes } : {}) };
 }
 
 function parseRate(value: string): number {

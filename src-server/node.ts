@@ -3,7 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog } from './audit/audit-log';
 import { ensureOwnerClient } from './auth/clients';
+import type { DemoAccount, RunningDemo } from './auth/demo';
+import { LoginFlow } from './auth/login-flow';
+import { OidcLogin, type OidcSettings } from './auth/oidc-login';
+import { practitionerFinder } from './auth/practitioner-link';
+import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
+import { Users } from './auth/users';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
@@ -36,6 +42,10 @@ export interface NodeOptions {
   allowedHosts?: string[];
   /** Web origins allowed to call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** The upstream OpenID provider users log in with; none: no login (API clients only). */
+  oidc?: OidcSettings;
+  /** Start a local demo OpenID provider with demo people (instead of `oidc`). */
+  demo?: boolean;
 }
 
 export interface RunningNode {
@@ -45,12 +55,15 @@ export interface RunningNode {
   db: Db;
   repository: Repository;
   ownerClientFile: string;
+  /** With `demo`: the demo provider's address and who can log in. */
+  demo?: { issuer: string; accounts: DemoAccount[] };
   close(): Promise<void>;
 }
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(join(options.dataDir, DATABASE_FILE), { synchronous: options.synchronous });
+  let demo: RunningDemo | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
@@ -59,10 +72,21 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
     const quietCheckpoint = new QuietCheckpoint(db);
     const audit = new AuditLog(db);
+    const search = new SearchEngine(db, repository.searchIndex);
+    const tokens = new TokenStore(db);
+    const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
+    const sessions = new Sessions(db, tokens);
+    // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
+    if (options.demo) demo = await (await import('./auth/demo')).startDemo(repository, users);
+    const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
+    const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
     const app = await buildApp({
       db,
-      interactions: new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex)),
-      tokens: new TokenStore(db),
+      interactions: new FhirInteractions(repository, search),
+      tokens,
+      users,
+      sessions,
+      login,
       groupCommit: new GroupCommit(db, () => quietCheckpoint.written()),
       uiDir: options.uiDir,
       logger: options.logger,
@@ -83,10 +107,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       db,
       repository,
       ownerClientFile,
+      ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
       async close() {
         if (closed) return;
         closed = true;
         await app.close();
+        login?.close();
+        await demo?.provider.close();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
@@ -96,6 +123,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
+    await demo?.provider.close();
     db.close();
     throw error;
   }

@@ -1,14 +1,14 @@
 import type { Db } from '../storage/database';
 
 /**
- * The audit trail: token issuance and refusals, denied requests, and every access to the FHIR API (patient data
+ * The audit trail: logins and logouts, token issuance and refusals, denied requests, and every access to the FHIR API (patient data
  * included), each with its caller, action and answer. The admin reads it (`GET /admin/audit`).
  *
  * Reads are the hot path, so events are buffered and written together, in one transaction every FLUSH_MS (or
  * every MAX_BUFFERED events): a crash can lose the last half second of the trail, never a write of data.
  */
 
-export type AuditEventName = 'token.issued' | 'token.refused' | 'token.revoked' | 'access' | 'access.denied';
+export type AuditEventName = 'token.issued' | 'token.refused' | 'token.revoked' | 'access' | 'access.denied' | 'login' | 'login.refused' | 'logout';
 
 export interface AuditRecord {
   seq: number;

@@ -55,6 +55,7 @@ export class TokenStore {
   private readonly insert;
   private readonly lookup;
   private readonly revokeOne;
+  private readonly revokeOfSession;
   /** Raw token → principal: every API call authenticates, and the hash plus two-table lookup dominated reads. */
   private readonly cache = new Map<string, { principal: Principal; validUntil: number }>();
 
@@ -76,6 +77,7 @@ export class TokenStore {
     this.revokeOne = db.prepare<[string, string, string]>(
       'UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ? AND revoked_at IS NULL',
     );
+    this.revokeOfSession = db.prepare<[string, string]>('UPDATE oauth_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL');
   }
 
   issue(client: OAuthClient): IssuedToken {
@@ -115,6 +117,12 @@ export class TokenStore {
   revoke(token: string, clientId: string): void {
     this.revokeOne.run(new Date().toISOString(), hashToken(token), clientId);
     if (this.cache.get(token)?.principal.clientId === clientId) this.cache.delete(token);
+  }
+
+  /** Revokes every access token of a login session (logout, refresh token theft, user disabled), at once. */
+  revokeSession(sessionId: string): void {
+    this.revokeOfSession.run(new Date().toISOString(), sessionId);
+    this.forget((principal) => principal.sessionId === sessionId);
   }
 
   /** Forgets every cached token of a client (revoked through this node): the next call asks the database. */

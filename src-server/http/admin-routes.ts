@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
+import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
+import { applyUserChange } from '../auth/user-change';
+import type { Users } from '../auth/users';
 import { badRequest, forbidden } from '../fhir/outcome';
 import type { Db } from '../storage/database';
 import { auditAnswer } from './audit-answers';
@@ -11,16 +14,19 @@ import { authenticate } from './bearer';
  * `/admin`: what the practice's admin manages. For now the API clients of the office's software:
  * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
- * `client`, `event`, paged by `before`). Admins are the owner client until user accounts exist.
+ * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
+ * Practitioner, disabled). Admins are the owner client and users with the admin role.
  */
 
 export interface AdminRoutesOptions {
   db: Db;
   tokens: TokenStore;
   audit: AuditLog;
+  users: Users;
+  sessions: Sessions;
 }
 
-export async function adminRoutes(app: FastifyInstance, { db, tokens, audit }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions }: AdminRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
@@ -58,6 +64,10 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit }: A
     const events = audit.query({ since: since && new Date(since).toISOString(), clientId: client, event, before: beforeSeq, count: limit });
     return { events, ...(events.length === limit ? { next: `/admin/audit?${new URLSearchParams({ ...definedOnly({ since, client, event }), before: String(events[events.length - 1].seq), _count: String(limit) })}` } : {}) };
   });
+
+  app.get('/users', async () => ({ users: users.list() }));
+
+  app.patch<{ Params: { id: string } }>('/users/:id', async (request) => applyUserChange(users, sessions, request.params.id, request.body, tokens));
 
   app.delete<{ Params: { id: string } }>('/clients/:id', async (request) => {
     const revoked = revokeClient(db, request.params.id);

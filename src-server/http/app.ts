@@ -3,8 +3,11 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { existsSync } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log';
 import { verifyClient } from '../auth/clients';
+import type { LoginFlow } from '../auth/login-flow';
 import { Reaches } from '../auth/reach';
+import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
+import type { Users } from '../auth/users';
 import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
@@ -12,8 +15,10 @@ import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
+import { authRoutes } from './auth-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
+import { withRedaction } from './log-redaction';
 import { oauthRoutes } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
 import { applySecurity, type SecurityOptions } from './security';
@@ -25,6 +30,10 @@ export interface AppServices {
   db: Db;
   interactions: FhirInteractions;
   tokens: TokenStore;
+  users: Users;
+  sessions: Sessions;
+  /** Users' logins through the upstream identity provider, when one is configured. */
+  login?: LoginFlow;
   groupCommit: GroupCommit;
   security: SecurityOptions;
   audit: AuditLog;
@@ -38,7 +47,7 @@ const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'applicati
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
-  const app = Fastify({ logger: services.logger ?? false, bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+  const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
@@ -75,8 +84,10 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
   app.get('/health', async () => healthReport(services.db, services.interactions.repository));
-  await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens: services.tokens, audit: services.audit });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens: services.tokens, audit: services.audit });
+  const { tokens, users, sessions, login, audit } = services;
+  await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
+  await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
     interactions: services.interactions,

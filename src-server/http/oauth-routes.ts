@@ -1,27 +1,36 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClient } from '../auth/clients';
-import type { AuditLog } from '../audit/audit-log';
 import { FailedAttempts } from '../auth/failed-attempts';
-import type { TokenStore } from '../auth/tokens';
+import type { IssuedToken, TokenStore } from '../auth/tokens';
+import { loginCookieOf } from './login-cookie';
+import { userGrant, type UserGrantServices } from './user-grants';
 
 /**
- * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4), and `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
+ * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4) and users' session grants (user-grants.ts), and
+ * `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
  * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
  */
 
-export interface OAuthRoutesOptions {
+export interface OAuthRoutesOptions extends UserGrantServices {
   verify: (clientId: string, secret: string) => OAuthClient | undefined;
   tokens: TokenStore;
-  audit: AuditLog;
 }
 
-export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit }: OAuthRoutesOptions): Promise<void> {
+const USER_GRANTS = new Set(['authorization_code', 'refresh_token']);
+
+export async function oauthRoutes(app: FastifyInstance, { verify, tokens, ...services }: OAuthRoutesOptions): Promise<void> {
+  const { audit } = services;
   const failures = new FailedAttempts();
   app.post('/token', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
-    if (form.get('grant_type') !== 'client_credentials') {
-      return oauthError(reply, 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
+    const grantType = form.get('grant_type') ?? '';
+    if (USER_GRANTS.has(grantType)) {
+      const answer = userGrant(form, loginCookieOf(request), services);
+      return 'tokens' in answer ? sendTokens(reply, answer.tokens) : oauthError(reply, answer.status, answer.error, answer.description);
+    }
+    if (grantType !== 'client_credentials') {
+      return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials, authorization_code or refresh_token');
     }
     const check = checkClient(request, form, verify, failures);
     if ('refused' in check) {
@@ -30,7 +39,7 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, audit 
     }
     const { client } = check;
     audit.record('token.issued', client.clientId, 'POST', '/oauth/token', 200);
-    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(tokens.issue(client));
+    return sendTokens(reply, tokens.issue(client));
   });
 
   // RFC 7009: the client revokes one of its own tokens. An unknown or foreign token is answered 200 all the same.
@@ -98,6 +107,10 @@ function basicCredentials(request: FastifyRequest): { id: string; secret: string
   } catch {
     return undefined;
   }
+}
+
+function sendTokens(reply: FastifyReply, issued: IssuedToken) {
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(issued);
 }
 
 function oauthError(reply: FastifyReply, status: number, error: string, description: string) {

@@ -1,0 +1,97 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Db } from '../storage/database';
+import { ALL_SCOPES } from './scopes';
+import type { IssuedToken, TokenStore } from './tokens';
+
+/**
+ * Login sessions: one per login, holding the user's access tokens (1 h, tokens.ts) and refresh tokens (256 random
+ * bits, stored as SHA-256 hashes, rotated on each use). A refresh token used twice means it was copied: the session
+ * ends, so neither the thief nor the user keeps it. Ending a session (logout, user disabled) revokes all its tokens.
+ */
+
+export const SESSION_LIFETIME_MS = 12 * 3600_000;
+/** A user's tokens reach every type: what data they reach is the user's party (access rules), not scopes. */
+const USER_SCOPES = [ALL_SCOPES];
+
+export interface SessionTokens extends IssuedToken {
+  refresh_token: string;
+}
+
+export type RefreshResult =
+  | { tokens: SessionTokens; userId: string }
+  /** unknown: never issued, expired, or its session ended; reused: a rotated token came back, the session is ended. */
+  | { refused: 'unknown' | 'reused'; userId?: string };
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+interface RefreshRow {
+  session_id: string;
+  used_at: number | null;
+  user_id: string;
+  session_expires_at: number;
+}
+
+export class Sessions {
+  private readonly statements;
+
+  constructor(
+    db: Db,
+    private readonly tokens: TokenStore,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.statements = {
+      insertSession: db.prepare('INSERT INTO sessions (session_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
+      insertRefresh: db.prepare('INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (?, ?, ?)'),
+      // Only a live session of an enabled user can be refreshed; a used token is returned too, to detect its reuse.
+      findRefresh: db.prepare<[string, number, number], RefreshRow>(
+        `SELECT r.session_id, r.used_at, s.user_id, s.expires_at AS session_expires_at
+         FROM refresh_tokens r JOIN sessions s ON s.session_id = r.session_id JOIN users u ON u.user_id = s.user_id
+         WHERE r.token_hash = ? AND r.expires_at > ? AND s.ended_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL`,
+      ),
+      markUsed: db.prepare<[number, string]>('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL'),
+      endSession: db.prepare<[number, string]>('UPDATE sessions SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL'),
+      liveSessionsOf: db.prepare<[string], { session_id: string }>('SELECT session_id FROM sessions WHERE user_id = ? AND ended_at IS NULL'),
+    };
+    // Each in one transaction: a session never exists without its tokens, nor a refresh token used without its successor.
+    this.open = db.transaction(this.open.bind(this));
+    this.refresh = db.transaction(this.refresh.bind(this));
+  }
+
+  /** A new session for a user who just logged in, with its first tokens. */
+  open(userId: string): SessionTokens {
+    const sessionId = randomUUID();
+    const expiresAt = this.now() + SESSION_LIFETIME_MS;
+    this.statements.insertSession.run(sessionId, userId, this.now(), expiresAt);
+    return this.issue(sessionId, expiresAt);
+  }
+
+  /** New tokens for a refresh token, which is used up. */
+  refresh(refreshToken: string): RefreshResult {
+    const tokenHash = hash(refreshToken);
+    const row = this.statements.findRefresh.get(tokenHash, this.now(), this.now());
+    if (!row) return { refused: 'unknown' };
+    if (row.used_at !== null) {
+      this.end(row.session_id);
+      return { refused: 'reused', userId: row.user_id };
+    }
+    this.statements.markUsed.run(this.now(), tokenHash);
+    return { tokens: this.issue(row.session_id, row.session_expires_at), userId: row.user_id };
+  }
+
+  /** Ends a session: its access tokens stop working at once, its refresh tokens cannot be used. */
+  end(sessionId: string): void {
+    this.statements.endSession.run(this.now(), sessionId);
+    this.tokens.revokeSession(sessionId);
+  }
+
+  /** Ends every session of a user (disabled by an admin). */
+  endAllOf(userId: string): void {
+    for (const { session_id } of this.statements.liveSessionsOf.all(userId)) this.end(session_id);
+  }
+
+  private issue(sessionId: string, sessionExpiresAt: number): SessionTokens {
+    const refreshToken = randomBytes(32).toString('base64url');
+    this.statements.insertRefresh.run(hash(refreshToken), sessionId, sessionExpiresAt);
+    return { ...this.tokens.issueForSession(sessionId, USER_SCOPES), refresh_token: refreshToken };
+  }
+}

@@ -1,0 +1,45 @@
+import type { AuditLog } from '../audit/audit-log';
+import type { LoginFlow } from '../auth/login-flow';
+import type { SessionTokens, Sessions } from '../auth/sessions';
+import { UI_CLIENT_ID } from '../auth/tokens';
+
+/**
+ * The two grants of users' sessions on `POST /oauth/token`, for the UI's public client `liaison-ui`:
+ * - `authorization_code`: the hand-off code of a finished login (or a desktop login's id), with the app's
+ *   `code_verifier` when it sent a challenge → the session's first tokens;
+ * - `refresh_token`: a refresh token, used up → new tokens; a used one coming back ends its session.
+ */
+
+export type GrantAnswer = { tokens: SessionTokens } | { status: 400 | 401; error: string; description: string };
+
+export interface UserGrantServices {
+  login?: LoginFlow;
+  sessions: Sessions;
+  audit: AuditLog;
+}
+
+export function userGrant(form: URLSearchParams, browser: string | undefined, { login, sessions, audit }: UserGrantServices): GrantAnswer {
+  if (form.get('client_id') !== UI_CLIENT_ID) {
+    return { status: 401, error: 'invalid_client', description: `Users' grants are for the public client ${UI_CLIENT_ID}` };
+  }
+  if (form.get('grant_type') === 'authorization_code') {
+    const code = form.get('code');
+    if (!code) return { status: 400, error: 'invalid_request', description: 'code is required' };
+    if (!login) return { status: 400, error: 'invalid_grant', description: 'No identity provider is configured on this node' };
+    const result = login.exchange(code, form.get('code_verifier') ?? undefined, browser);
+    return 'tokens' in result ? result : { status: 400, error: result.error, description: result.description };
+  }
+  const refreshToken = form.get('refresh_token');
+  if (!refreshToken) return { status: 400, error: 'invalid_request', description: 'refresh_token is required' };
+  const result = sessions.refresh(refreshToken);
+  if ('tokens' in result) {
+    audit.record('token.issued', `user:${result.userId}`, 'POST', '/oauth/token', 200);
+    return result;
+  }
+  audit.record('token.refused', result.userId && `user:${result.userId}`, 'POST', '/oauth/token', 400);
+  return {
+    status: 400,
+    error: 'invalid_grant',
+    description: result.refused === 'reused' ? 'This refresh token was already used: its session is ended, log in again' : 'The refresh token is unknown, expired, or its session ended',
+  };
+}
