@@ -16,6 +16,8 @@ import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
 import { openDatabase, type Db } from './storage/database';
 import { reindexAll, type ReindexProgress } from './storage/reindex';
 import { Repository } from './storage/repository';
+import { rebuildTextIndex } from './text/rebuild';
+import { SNAPSHOT_FOLDER } from './text/text-index';
 import { LIAISON_VERSION } from './version';
 
 /** The `liaison` command line. Each command is a thin shell over the server modules. */
@@ -89,9 +91,17 @@ export function buildCli(): Command {
     .command('reindex')
     .description('rebuild the search index of every resource (the node must be stopped)')
     .option('--data <dir>', 'data directory', defaultDataDir())
-    .action((options: { data: string }) => {
-      const db = openDatabase(join(resolve(options.data), DATABASE_FILE));
+    .option('--text', 'rebuild the background text index instead (word-prefix names and addresses, _content, _text)')
+    .action(async (options: { data: string; text?: boolean }) => {
+      const dataDir = resolve(options.data);
+      const db = openDatabase(join(dataDir, DATABASE_FILE));
       try {
+        if (options.text) {
+          const progress = printProgress('Rebuilding the text index');
+          const count = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
+          console.log(`Text index rebuilt: ${count} changes.`);
+          return;
+        }
         const repository = new Repository(db);
         repository.loadCustomParameters();
         const count = reindexAll(db, repository.searchIndex, printProgress('Rebuilding the search index'));

@@ -19,6 +19,7 @@ import { BinaryStore } from './storage/binary-store';
 import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import { Repository } from './storage/repository';
+import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
 
@@ -54,6 +55,8 @@ export interface RunningNode {
   app: FastifyInstance;
   db: Db;
   repository: Repository;
+  /** The background text index (word-prefix names and addresses, `_content`, `_text`). */
+  textIndex: TextIndex;
   ownerClientFile: string;
   /** With `demo`: the demo provider's address and who can log in. */
   demo?: { issuer: string; accounts: DemoAccount[] };
@@ -62,8 +65,10 @@ export interface RunningNode {
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(options.dataDir, DATABASE_FILE), { synchronous: options.synchronous });
+  const dbFile = join(options.dataDir, DATABASE_FILE);
+  const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
+  let textIndex: TextIndex | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
@@ -71,6 +76,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Before listening: a search must never run on an index built from other definitions.
     if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
     const quietCheckpoint = new QuietCheckpoint(db);
+    const text = (textIndex = new TextIndex({ dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), nodeId: repository.nodeId }));
     const audit = new AuditLog(db);
     const search = new SearchEngine(db, repository.searchIndex);
     const tokens = new TokenStore(db);
@@ -87,7 +93,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       users,
       sessions,
       login,
-      groupCommit: new GroupCommit(db, () => quietCheckpoint.written()),
+      groupCommit: new GroupCommit(db, () => {
+        quietCheckpoint.written();
+        text.changed();
+      }),
+      textIndex: text,
       uiDir: options.uiDir,
       logger: options.logger,
       binaryStore: new BinaryStore(join(options.dataDir, BINARY_FOLDER)),
@@ -106,6 +116,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       app,
       db,
       repository,
+      textIndex: text,
       ownerClientFile,
       ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
       async close() {
@@ -114,6 +125,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         await app.close();
         login?.close();
         await demo?.provider.close();
+        await text.close();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
@@ -124,6 +136,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
   } catch (error) {
     await demo?.provider.close();
+    await textIndex?.close().catch(() => undefined);
     db.close();
     throw error;
   }

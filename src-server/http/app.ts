@@ -13,6 +13,7 @@ import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
 import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
+import type { TextIndex } from '../text/text-index';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
 import { authRoutes } from './auth-routes';
@@ -38,6 +39,7 @@ export interface AppServices {
   security: SecurityOptions;
   audit: AuditLog;
   binaryStore: BinaryStore;
+  textIndex: TextIndex;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -83,7 +85,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
-  app.get('/health', async () => healthReport(services.db, services.interactions.repository));
+  app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
   const { tokens, users, sessions, login, audit } = services;
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit });
@@ -96,6 +98,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     groupCommit: services.groupCommit,
     rateLimiter: new RateLimiter(),
     reaches: new Reaches(services.db),
+    textIndex: services.textIndex,
     audit: services.audit,
   });
   if (services.uiDir && existsSync(services.uiDir)) {

@@ -7,6 +7,8 @@ import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
+import { resolveTextMatches } from '../text/text-queries';
+import type { TextIndex } from '../text/text-index';
 import type { AuditLog } from '../audit/audit-log';
 import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
@@ -31,14 +33,17 @@ export interface FhirRoutesOptions {
   rateLimiter: RateLimiter;
   audit: AuditLog;
   reaches: Reaches;
+  textIndex: TextIndex;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT']);
+/** A URL whose query may hold a text filter (a cheap test that keeps reads off the asynchronous path). */
+const MAY_SEARCH_TEXT = /[?&.:](?:name|address|_content|_text)[=:]/;
 /** The rights of an unauthenticated request (only `metadata` gets this far without a token). */
 const NO_SCOPES = new Scopes([]);
 
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter, audit, reaches }: FhirRoutesOptions): Promise<void> {
+export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter, audit, reaches, textIndex }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
@@ -54,13 +59,18 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
     }
   });
 
-  // Reads run at once; writes join the next group commit and are answered once it is durable.
+  // Reads run at once; writes join the next group commit and are answered once it is durable. A search with
+  // text filters first asks the text index (its thread answers asynchronously).
+  const run = (fhirRequest: FhirRequest, request: FastifyRequest, reply: FastifyReply, prefer: Record<string, string>) => {
+    const base = baseUrl(request);
+    if (!WRITE_METHODS.has(request.method)) return answer(audit, reply, interactions.handle(fhirRequest, base), request, prefer);
+    return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => answer(audit, reply, response, request, prefer));
+  };
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
     const fhirRequest = toFhirRequest(request, prefer, reaches);
-    const base = baseUrl(request);
-    if (!WRITE_METHODS.has(request.method)) return void answer(audit, reply, interactions.handle(fhirRequest, base), request, prefer);
-    return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => answer(audit, reply, response, request, prefer));
+    if (!MAY_SEARCH_TEXT.test(request.url) && !(request.method === 'POST' && request.body instanceof Object)) return run(fhirRequest, request, reply, prefer);
+    return resolveTextMatches(fhirRequest, textIndex).then((textMatches) => run(textMatches ? { ...fhirRequest, textMatches } : fhirRequest, request, reply, prefer));
   };
   app.all('/', handler);
   app.all('/*', handler);

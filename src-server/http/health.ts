@@ -1,10 +1,12 @@
 import { readSchemaVersion, type Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
+import type { TextIndex } from '../text/text-index';
 import { LIAISON_VERSION } from '../version';
 
 /** What `GET /health` reports (no authentication: it reveals no patient data, only counts per type). */
-export function healthReport(db: Db, repository: Repository) {
+export async function healthReport(db: Db, repository: Repository, textIndex: TextIndex) {
   const byType = repository.counts();
+  const text = await textIndex.status().catch((error: Error) => ({ ready: false, error: error.message }));
   return {
     status: 'ok',
     version: LIAISON_VERSION,
@@ -12,5 +14,7 @@ export function healthReport(db: Db, repository: Repository) {
     nodeId: repository.nodeId,
     schemaVersion: readSchemaVersion(db),
     resources: { total: Object.values(byType).reduce((sum, count) => sum + count, 0), byType },
+    // The background text index: how far behind the writes it is, now and at the 95th percentile (ms).
+    textIndex: text,
   };
 }

@@ -229,7 +229,7 @@ export class FhirInteractions {
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
     const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach });
+    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach, textMatches: request.textMatches });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
   }
 

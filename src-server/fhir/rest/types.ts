@@ -12,6 +12,8 @@ export interface FhirRequest {
    * (fhir/search/visibility.ts). Absent: the whole node (the owner client, practice-wide clients). Bundle entries inherit it.
    */
   reach?: readonly ReachReference[];
+  /** What the text index matched for the text filters of the request's searches (resolved before, asynchronously). */
+  textMatches?: ReadonlyMap<string, readonly number[]>;
   method: string;
   /** Path below the FHIR base, without leading slash or query: `Patient/1/_history/2`, `` for the base. */
   path: string;

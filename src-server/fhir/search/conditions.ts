@@ -38,6 +38,8 @@ export const qualified =
  */
 export interface IndexRows {
   table: string;
+  /** Values of placeholders in `table` itself (a list of vseqs), bound before those of `where`. */
+  tableValues?: SqlValue[];
   where: Clause;
   /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
   streams: boolean;
@@ -84,6 +86,8 @@ export class ConditionBuilder {
     private readonly base: string,
     /** The caller's access rules: chains and `_has` look only into the resources the caller may see. */
     private readonly visibility?: { clause(resourceType: string, vseq: string): Clause | undefined },
+    /** What the text index answered for the request's text filters (textMatchKey → vseqs). */
+    private readonly textMatches?: ReadonlyMap<string, readonly number[]>,
   ) {}
 
   /** AND of the filters, for resources of `resourceType` whose columns are `target`. */
@@ -97,6 +101,17 @@ export class ConditionBuilder {
    */
   rows(resourceType: string, filter: Filter, column: Column): IndexRows | undefined {
     if (filter.kind === 'chain') return this.chainRows(resourceType, filter, column);
+    if (filter.kind === 'text') {
+      const vseqs = this.textVseqs(filter);
+      if (vseqs === undefined) return filter.fallback && this.rows(resourceType, filter.fallback, column);
+      // The text index may still hold a version replaced since: only current versions are rows.
+      return {
+        table: '(SELECT value AS vseq FROM json_each(?))',
+        tableValues: [JSON.stringify(vseqs)],
+        where: { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
+        streams: false,
+      };
+    }
     if (filter.kind !== 'param' || filter.modifier === 'not' || filter.modifier === 'missing' || filter.definition.type === 'composite') return undefined;
     return this.paramRows(resourceType, filter, column);
   }
@@ -113,7 +128,25 @@ export class ConditionBuilder {
         return this.has(resourceType, filter, target);
       case 'param':
         return this.param(resourceType, filter, target);
+      case 'text': {
+        const vseqs = this.textVseqs(filter);
+        if (vseqs !== undefined) return { sql: `${target.vseq} IN (SELECT value FROM json_each(?))`, values: [JSON.stringify(vseqs)] };
+        if (filter.fallback) return this.param(resourceType, filter.fallback, target);
+        throw badRequest(`'${filter.name}' is answered by the text index, which this operation does not consult: use it in a search`, filter.name);
+      }
     }
+  }
+
+  /** The vseqs the text index matched for any of the filter's values (undefined when it was not consulted). */
+  private textVseqs(filter: Extract<Filter, { kind: 'text' }>): number[] | undefined {
+    if (!this.textMatches) return undefined;
+    const found = new Set<number>();
+    for (const value of filter.values) {
+      const matches = this.textMatches.get(textMatchKey(filter.resourceType, filter.field, value));
+      if (matches === undefined) return undefined;
+      for (const vseq of matches) found.add(vseq);
+    }
+    return [...found];
   }
 
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
@@ -374,6 +407,11 @@ function selectsIndexRows(filter: Filter): boolean {
   if (filter.kind === 'chain') return true;
   if (filter.kind !== 'param' || filter.modifier === 'not') return false;
   return filter.modifier !== 'missing' || (filter.values.length === 1 && filter.values[0] === 'false');
+}
+
+/** How the text matches of one value of a text filter are keyed (see text/text-queries.ts). */
+export function textMatchKey(resourceType: string, field: string, value: string): string {
+  return `${resourceType}|${field}|${value}`;
 }
 
 /** References stored as written (`url`); `url <> ''` lets SQLite use the partial index (pid, url), vseq order. */

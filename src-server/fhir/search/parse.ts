@@ -1,3 +1,4 @@
+import { textFieldOf, type TextField } from '../../text/text-fields';
 import { badRequest } from '../outcome';
 import { DIRECTORY_TYPES } from '../directory';
 import { searchParametersOf } from './extract';
@@ -16,7 +17,12 @@ export type Filter =
   | { kind: 'id'; name: string; values: string[] }
   | { kind: 'lastUpdated'; name: string; modifier?: string; values: string[] }
   | { kind: 'chain'; name: string; code: string; definition: SearchParameterDefinition; targetTypes: string[]; inner: Filter[] }
-  | { kind: 'has'; name: string; sourceType: string; code: string; inner: Filter };
+  | { kind: 'has'; name: string; sourceType: string; code: string; inner: Filter }
+  /**
+   * Answered by the background text index (text/): word-prefix `name`/`address` of the directory and patients,
+   * `_content`, `_text`. `fallback` is the SQL filter used where the text index was not consulted.
+   */
+  | { kind: 'text'; name: string; resourceType: string; field: TextField; values: string[]; fallback?: Extract<Filter, { kind: 'param' }> };
 
 export interface IncludeSpec {
   sourceType: string;
@@ -174,6 +180,8 @@ function parseFilter(resourceType: string, name: string, value: string, depth: n
     if (modifier && modifier !== 'missing') throw new UnknownParameter(`Unknown modifier ':${modifier}' on _lastUpdated`);
     return { kind: 'lastUpdated', name, modifier, values };
   }
+  const field = modifier === undefined ? textFieldOf(resourceType, code) : undefined;
+  if (field === 'content' || field === 'text') return { kind: 'text', name, resourceType, field, values };
   const definition = searchParametersOf(resourceType).get(code);
   if (!definition) throw new UnknownParameter(`Unknown search parameter '${code}' for ${resourceType}`);
   if (!definition.expression) throw new UnknownParameter(`Search parameter '${code}' is not supported by this node`);
@@ -183,7 +191,8 @@ function parseFilter(resourceType: string, name: string, value: string, depth: n
   if (modifier === 'missing' && values.some((item) => item !== 'true' && item !== 'false')) {
     throw badRequest(`:missing takes true or false, not '${value}'`, name);
   }
-  return { kind: 'param', name, code, definition, modifier, values };
+  const filter: Extract<Filter, { kind: 'param' }> = { kind: 'param', name, code, definition, modifier, values };
+  return field ? { kind: 'text', name, resourceType, field, values, fallback: filter } : filter;
 }
 
 function isModifierAllowed(definition: SearchParameterDefinition, modifier: string): boolean {

@@ -28,6 +28,8 @@ export interface SearchRequest {
   access?: SearchAccess;
   /** Whom the caller acts as (visibility.ts): only the resources they may see match, are counted or included. Absent: every resource. */
   reach?: readonly ReachReference[];
+  /** What the text index matched for the query's text filters (text/text-queries.ts); without it they fall back to SQL. */
+  textMatches?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** The caller's rights over other types than the one searched. */
@@ -115,7 +117,7 @@ export class SearchEngine {
     const query = parseQuery(resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const visibility = request.reach && new Visibility(this.index, request.base, request.reach);
-    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility);
+    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
     const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
     if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
     const visible = visibility?.clause(resourceType, MAIN_TARGET.vseq);

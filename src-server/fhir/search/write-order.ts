@@ -90,7 +90,7 @@ export class WriteOrderPager {
 
   private countUpToLimit(rows: IndexRows): number {
     const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${rows.table} ${DRIVER} WHERE ${rows.where.sql} LIMIT ?)`;
-    return (this.prepare(sql).get(...rows.where.values, this.options.probeLimit) as { n: number }).n;
+    return (this.prepare(sql).get(...(rows.tableValues ?? []), ...rows.where.values, this.options.probeLimit) as { n: number }).n;
   }
 }
 
@@ -124,5 +124,5 @@ function pageSql(driver: IndexRows, rest: { where: Clause; readsVersion: boolean
 function pageValues(driver: IndexRows, rest: { where: Clause }, source: Source, query: WriteOrderQuery, options: WriteOrderOptions): SqlValue[] {
   const cursor = query.cursor ? [query.cursor.vseq] : [];
   const walk = source === 'walk' ? [...cursor, options.walkBudget] : [];
-  return [...walk, ...driver.where.values, ...rest.where.values, ...(source === 'walk' ? [] : cursor), query.limit];
+  return [...(driver.tableValues ?? []), ...walk, ...driver.where.values, ...rest.where.values, ...(source === 'walk' ? [] : cursor), query.limit];
 }

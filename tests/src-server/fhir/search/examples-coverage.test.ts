@@ -1,3 +1,4 @@
+import { textFieldOf } from '../../../../src-server/text/text-fields';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirError } from '../../../../src-server/fhir/outcome';
 import { SearchEngine } from '../../../../src-server/fhir/search/search';
@@ -140,7 +141,9 @@ describe('search over the official examples', () => {
             continue;
           }
           if (!ids.includes(id!)) failures[describeQuery(key, query.positive)] = 'not found';
-          if (queries % HTTP_SAMPLE === 0) sample.push({ resourceType, query, engineIds: ids });
+          // Over HTTP the text index answers `name`/`address` of the directory and patients, with word-prefix
+          // semantics of its own (tests/src-server/text): the sample compares the SQL answers only.
+          if (queries % HTTP_SAMPLE === 0 && !query.positive.some(([name]) => textFieldOf(resourceType, name) !== undefined)) sample.push({ resourceType, query, engineIds: ids });
           if (query.negative) {
             negatives++;
             try {

@@ -50,7 +50,9 @@ describe('string', () => {
 
   it('searches addresses by any part, and by city', async () => {
     expect(await ids('str', `Patient?address=${enc('3 rue')}`)).toEqual(['s2']);
-    expect(await ids('str', 'Patient?address=lilas')).toEqual([]);
+    // Word by word with prefixes (Lifen's directory semantics, served by the text index): "lilas" begins a word.
+    expect(await ids('str', 'Patient?address=lilas')).toEqual(['s2']);
+    expect(await ids('str', 'Patient?address=ilas')).toEqual([]);
     expect(await ids('str', 'Patient?address-city=saint-etienne')).toEqual(['s2']);
     expect(await ids('str', `Patient?address-city=${enc('SAINT-ÉT')}`)).toEqual(['s2']);
   });
@@ -522,7 +524,9 @@ describe('errors and lenient handling', () => {
     const tricky = "Robert'); DROP TABLE resources;--";
     await put('err', { resourceType: 'Patient', id: 'e2', name: [{ family: tricky }] });
     for (const value of ["' OR '1'='1", "x' OR 1=1 --", '%', "') OR 1=1 --"]) {
-      expect(await ids('err', `Patient?name=${enc(value)}`), value).toEqual([]);
+      // `name` is a text query, which needs two letters or digits: '%' has none.
+      if (value === '%') expect((await refused(`Patient?name=${enc(value)}`)).expression).toEqual(['name']);
+      else expect(await ids('err', `Patient?name=${enc(value)}`), value).toEqual([]);
       expect(await ids('err', `Patient?identifier=${enc(`${value}|${value}`)}`), value).toEqual([]);
       expect(await ids('err', `Patient?_id=${enc(value)}`), value).toEqual([]);
       expect(await ids('err', `Patient?birthdate:missing=false&name:exact=${enc(value)}`), value).toEqual([]);

@@ -1,0 +1,128 @@
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, TextIndexStatus, ToWorker, WorkerConfig } from './text-worker';
+import { MIN_QUERY_LENGTH, queryTerms, type TextField } from './text-fields';
+import { badRequest } from '../fhir/outcome';
+
+/**
+ * The request path's handle on the text index thread (text-worker.ts): searches and status as messages, a nudge
+ * after each commit so that the index follows within milliseconds, and a clean stop (snapshot, then terminate:
+ * a live worker keeps the process running).
+ */
+
+export const SNAPSHOT_FOLDER = 'text-index';
+/** Matches a text search hands to SQL at most; past that, the page is found among the best-ranked ones. */
+export const MAX_TEXT_MATCHES = 10_000;
+const CALL_TIMEOUT_MS = 30_000;
+
+export interface TextIndexOptions extends Omit<WorkerConfig, 'pollMs' | 'snapshotMs'> {
+  pollMs?: number;
+  snapshotMs?: number;
+}
+
+export class TextIndex {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (message: FromWorker) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(options: TextIndexOptions) {
+    const config: WorkerConfig = { pollMs: 100, snapshotMs: 10 * 60_000, ...options };
+    this.worker = startWorker(new URL('./text-worker.ts', import.meta.url), config);
+    this.worker.on('message', (message: FromWorker) => this.settle(message));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`The text index thread stopped (exit code ${code})`));
+    });
+  }
+
+  /** Something was committed: index it now rather than at the next poll. */
+  changed(): void {
+    if (!this.closed && !this.failure) this.worker.postMessage({ kind: 'changed' } satisfies ToWorker);
+  }
+
+  /**
+   * The vseqs of `resourceType` resources whose field matches the query (every term begins a word; whole words for
+   * content and text), best first, at most MAX_TEXT_MATCHES. A query of fewer than two letters or digits is refused (400).
+   */
+  async search(resourceType: string, field: TextField, query: string, parameter: string): Promise<number[]> {
+    const terms = queryTerms(query);
+    if (terms.join('').length < MIN_QUERY_LENGTH) throw badRequest(`'${parameter}' needs at least ${MIN_QUERY_LENGTH} letters or digits`, parameter);
+    const answer = await this.call({ kind: 'search', resourceType, field, terms, limit: MAX_TEXT_MATCHES });
+    return answer.kind === 'result' ? answer.vseqs : [];
+  }
+
+  async status(): Promise<TextIndexStatus> {
+    const answer = await this.call({ kind: 'status' });
+    if (answer.kind !== 'status') throw new Error('Unexpected answer from the text index thread');
+    return answer.status;
+  }
+
+  /** Resolves once every change committed up to now is indexed (tests, and `reindex --text`). */
+  async caughtUp(latestSeq: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status();
+      if (status.ready && status.indexedSeq >= latestSeq) return;
+      if (Date.now() > deadline) throw new Error(`The text index is still at change ${status.indexedSeq} of ${latestSeq}`);
+      this.changed();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Saves a snapshot of what is indexed, then stops the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.failure) await this.call({ kind: 'close' });
+    } finally {
+      this.closed = true;
+      await this.worker.terminate();
+    }
+  }
+
+  private call(message: DistributiveOmit<ToWorker, 'id'>): Promise<FromWorker> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('The text index is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error('The text index thread did not answer in time'));
+      }, CALL_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.postMessage({ ...message, id } as ToWorker);
+    });
+  }
+
+  private settle(message: FromWorker): void {
+    const waiter = this.pending.get(message.id);
+    if (!waiter) return;
+    this.pending.delete(message.id);
+    clearTimeout(waiter.timer);
+    if (message.kind === 'failed') waiter.reject(new Error(message.message));
+    else waiter.resolve(message);
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    for (const waiter of this.pending.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.pending.clear();
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A worker running TypeScript source (tsx, tests) registers tsx in its own thread first; built JavaScript runs
+ * as it is.
+ */
+function startWorker(url: URL, config: WorkerConfig): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: config });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(url.href)});`;
+  return new Worker(bootstrap, { eval: true, workerData: config });
+}

@@ -1,0 +1,157 @@
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadSnapshot, saveSnapshot } from './snapshot';
+import type { TextField } from './text-fields';
+import { TextIndexer } from './text-indexer';
+
+/**
+ * The text index's thread: it owns the FlexSearch indexes, follows the change log through its own read-only
+ * connection, answers searches, and snapshots to disk. The request path only posts messages to it.
+ */
+
+export interface WorkerConfig {
+  dbFile: string;
+  snapshotFolder: string;
+  nodeId: string;
+  /** Milliseconds between two looks at the change log when nobody says something was written. */
+  pollMs: number;
+  /** Milliseconds between snapshots while changes come in (one is also taken on close). */
+  snapshotMs: number;
+}
+
+export type ToWorker =
+  | { kind: 'changed' }
+  | { kind: 'search'; id: number; resourceType: string; field: TextField; terms: string[]; limit: number }
+  | { kind: 'status'; id: number }
+  | { kind: 'close'; id: number };
+
+export interface TextIndexStatus {
+  ready: boolean;
+  /** The last change-log sequence indexed. */
+  indexedSeq: number;
+  /** Milliseconds the oldest change not indexed yet has waited (0 when caught up). */
+  lagMs: number;
+  /** 95th percentile of the write-to-indexed delay over the last LAG_WINDOW changes. */
+  lagP95Ms: number;
+  /** How the index started: from a snapshot (and how many changes it replayed after it), or rebuilt. */
+  startedFrom: 'loading' | 'snapshot' | 'rebuild';
+}
+
+export type FromWorker =
+  | { kind: 'result'; id: number; vseqs: number[] }
+  | { kind: 'status'; id: number; status: TextIndexStatus }
+  | { kind: 'closed'; id: number }
+  | { kind: 'failed'; id: number; message: string };
+
+const LAG_WINDOW = 2048;
+
+const config = workerData as WorkerConfig;
+const port = parentPort!;
+const db = new Database(config.dbFile, { readonly: true, fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+
+let indexer = new TextIndexer(db);
+let startedFrom: TextIndexStatus['startedFrom'] = 'loading';
+let ready = false;
+const lags = new Float64Array(LAG_WINDOW);
+let lagCount = 0;
+let changedSinceSnapshot = 0;
+let draining = false;
+let closing = false;
+const waiting: Array<Extract<ToWorker, { kind: 'search' }>> = [];
+
+async function start(): Promise<void> {
+  try {
+    const cursor = await loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, indexer.latestSeq());
+    if (cursor !== undefined) indexer.cursor = cursor;
+    startedFrom = cursor === undefined ? 'rebuild' : 'snapshot';
+  } catch {
+    indexer = new TextIndexer(db); // a damaged snapshot: rebuild from the change log
+    startedFrom = 'rebuild';
+  }
+  ready = true;
+  for (const search of waiting.splice(0)) answerSearch(search);
+  void drain();
+  setInterval(() => void drain(), config.pollMs).unref();
+  setInterval(() => void snapshotIfChanged(), config.snapshotMs).unref();
+}
+
+/** Applies changes until caught up, yielding between batches so that searches are answered meanwhile. */
+async function drain(): Promise<void> {
+  if (draining || closing || !ready) return;
+  draining = true;
+  try {
+    for (;;) {
+      const batch = indexer.applyNext();
+      if (batch.count === 0) break;
+      const now = Date.now();
+      for (const stamp of batch.stamps) lags[lagCount++ % LAG_WINDOW] = Math.max(0, now - stamp);
+      changedSinceSnapshot += batch.count;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+async function snapshotIfChanged(): Promise<void> {
+  if (changedSinceSnapshot === 0 || draining || closing) return;
+  await snapshot();
+}
+
+async function snapshot(): Promise<void> {
+  const taken = changedSinceSnapshot;
+  await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor });
+  changedSinceSnapshot -= taken;
+}
+
+function status(): TextIndexStatus {
+  const pending = ready ? indexer.oldestPending() : undefined;
+  const window = [...lags.subarray(0, Math.min(lagCount, LAG_WINDOW))].sort((a, b) => a - b);
+  return {
+    ready,
+    indexedSeq: indexer.cursor,
+    lagMs: pending === undefined ? 0 : Math.max(0, Date.now() - pending),
+    lagP95Ms: window.length ? window[Math.min(window.length - 1, Math.floor(window.length * 0.95))] : 0,
+    startedFrom,
+  };
+}
+
+function answerSearch(message: Extract<ToWorker, { kind: 'search' }>): void {
+  try {
+    port.postMessage({ kind: 'result', id: message.id, vseqs: indexer.indexes.search(message.resourceType, message.field, message.terms, message.limit) } satisfies FromWorker);
+  } catch (error) {
+    port.postMessage({ kind: 'failed', id: message.id, message: (error as Error).message } satisfies FromWorker);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.kind) {
+    case 'changed':
+      void drain();
+      return;
+    case 'search':
+      if (ready) answerSearch(message);
+      else waiting.push(message);
+      return;
+    case 'status':
+      port.postMessage({ kind: 'status', id: message.id, status: status() } satisfies FromWorker);
+      return;
+    case 'close':
+      closing = true;
+      void (async () => {
+        // A drain in progress finishes its batch first: wait for it, then save what was indexed.
+        while (draining) await new Promise((resolve) => setTimeout(resolve, 5));
+        try {
+          if (ready && changedSinceSnapshot > 0) await snapshot();
+          db.close();
+          port.postMessage({ kind: 'closed', id: message.id } satisfies FromWorker);
+        } catch (error) {
+          port.postMessage({ kind: 'failed', id: message.id, message: (error as Error).message } satisfies FromWorker);
+        }
+      })();
+      return;
+  }
+});
+
+void start();
