@@ -7,7 +7,7 @@ import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
-import { resolveTextMatches } from '../text/text-queries';
+import { mayHaveTextFilter, resolveTextMatches } from '../text/text-queries';
 import type { TextIndex } from '../text/text-index';
 import type { AuditLog } from '../audit/audit-log';
 import { auditAnswer } from './audit-answers';
@@ -37,8 +37,6 @@ export interface FhirRoutesOptions {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT']);
-/** A URL whose query may hold a text filter (a cheap test that keeps reads off the asynchronous path). */
-const MAY_SEARCH_TEXT = /[?&.:](?:name|address|_content|_text)[=:]/;
 /** The rights of an unauthenticated request (only `metadata` gets this far without a token). */
 const NO_SCOPES = new Scopes([]);
 
@@ -69,7 +67,7 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
     const fhirRequest = toFhirRequest(request, prefer, reaches);
-    if (!MAY_SEARCH_TEXT.test(request.url) && !(request.method === 'POST' && request.body instanceof Object)) return run(fhirRequest, request, reply, prefer);
+    if (!mayHaveTextFilter(request.url) && !(request.method === 'POST' && request.body instanceof Object)) return run(fhirRequest, request, reply, prefer);
     return resolveTextMatches(fhirRequest, textIndex).then((textMatches) => run(textMatches ? { ...fhirRequest, textMatches } : fhirRequest, request, reply, prefer));
   };
   app.all('/', handler);

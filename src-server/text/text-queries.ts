@@ -11,7 +11,12 @@ import type { TextIndex } from './text-index';
  */
 
 /** Parameter names the text index may answer: a request without any of them needs no lookup (most reads). */
-const TEXT_PARAMETER = /(?:^|[?&.:])(?:name|address|_content|_text)=/;
+const TEXT_PARAMETER = /[?&.:](?:name|address|_content|_text)[=:]/;
+
+/** Whether a URL's query may hold a text filter: a cheap test that keeps reads off the asynchronous path. */
+export function mayHaveTextFilter(url: string): boolean {
+  return TEXT_PARAMETER.test(url);
+}
 
 type Json = Record<string, unknown>;
 
