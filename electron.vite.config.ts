@@ -1,6 +1,7 @@
 import { relative, resolve, sep } from 'node:path';
 import vue from '@vitejs/plugin-vue';
-import { defineConfig, type Plugin } from 'electron-vite';
+import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
 
 const root = import.meta.dirname;
 const serverDir = resolve(root, 'src-server') + sep;
