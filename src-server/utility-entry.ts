@@ -112,8 +112,8 @@ try {
   });
   // child_process: the parent went away. (A utility process is ended by Electron with its parent.)
   process.on('disconnect', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  // A first signal stops gracefully; a second one (a stop that hangs) ends the process.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => (stopping ? process.exit(1) : void stop()));
 
   channel.send({ type: 'ready', url: node.url, access: mint() });
 } catch (error) {
