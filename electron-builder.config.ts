@@ -8,7 +8,7 @@ import type { Configuration } from 'electron-builder';
  * Environment, all optional:
  * - LIAISON_UPDATE_URL: where electron-updater looks for releases (a generic HTTPS folder); without it no update
  *   feed is built in and the app never calls out.
- * - macOS signing and notarisation: CSC_LINK/CSC_KEY_PASSWORD, and APPLE_API_KEY, APPLE_API_KEY_ID, APPLE_API_ISSUER
+ * - macOS signing and notarisation: CSC_LINK/CSC_KEY_PASSWORD, and APPLE_API_KEY (path of the .p8 key), APPLE_API_KEY_ID, APPLE_API_ISSUER
  *   (or APPLE_ID, APPLE_APP_SPECIFIC_PASSWORD, APPLE_TEAM_ID): notarisation runs when those are set.
  * - Windows signing: CSC_LINK/CSC_KEY_PASSWORD (or WIN_CSC_LINK).
  */
