@@ -38,7 +38,7 @@ async function openWithBridge(): Promise<Page> {
   const page = await browser.newPage();
   await page.addInitScript((nodeUrl: string) => {
     const listeners: ((status: unknown) => void)[] = [];
-    Object.assign(window, {
+    Object.assign(globalThis, {
       liaison: {
         version: '0.0.0-test',
         nodeAccess: async () => ({ url: nodeUrl, token: 'unused', expiresAt: Date.now() + 3_600_000 }),
@@ -72,7 +72,7 @@ describe('the renderer in the desktop app', () => {
     const page = await openWithBridge();
     await page.goto(`${uiNode.url}/`);
     await page.locator('dl').waitFor();
-    const emit = (status: object) => page.evaluate((value) => (window as unknown as { emitNodeStatus(status: object): void }).emitNodeStatus(value), status);
+    const emit = (status: object) => page.evaluate((value) => (globalThis as unknown as { emitNodeStatus(status: object): void }).emitNodeStatus(value), status);
 
     await emit({ state: 'restarting', restarts: 1, retryInMs: 500, message: 'the node process was killed' });
     await expect.poll(() => page.getByRole('status').textContent()).toContain('redémarrage en cours');
