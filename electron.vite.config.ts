@@ -1,15 +1,36 @@
-import { resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
 
 const root = import.meta.dirname;
+const serverDir = resolve(root, 'src-server') + sep;
+const utilityEntry = resolve(root, 'src-server/utility-entry.ts');
 
-// Outputs: out/main, out/preload, out/renderer (electron-vite defaults).
+/**
+ * The server modules find their resources (`resources/fhir/…`, `package.json`) relative to their own source file
+ * through `import.meta.url`, at depths from one to three folders. Bundled into out/main/node-process.js those paths
+ * would point nowhere, so each module's `import.meta.url` becomes "its source path under the app root", the root the
+ * utility entry receives from the main process (`app.getAppPath()`: the project, or app.asar once packaged).
+ */
+function serverResourceUrls(): Plugin {
+  return {
+    name: 'liaison:server-resource-urls',
+    transform(code, id) {
+      if (!id.startsWith(serverDir) || id === utilityEntry || !code.includes('import.meta.url')) return undefined;
+      const sourcePath = relative(root, id).split(sep).join('/');
+      return { code: code.replaceAll('import.meta.url', `new URL(${JSON.stringify(sourcePath)}, globalThis.__LIAISON_APP_ROOT__).href`), map: null };
+    },
+  };
+}
+
+// Outputs: out/main (the main process and the node's utility-process entry), out/preload, out/renderer.
 // `dependencies` (the server packages) stay external; everything else is bundled.
 export default defineConfig({
   main: {
+    plugins: [serverResourceUrls()],
     build: {
-      lib: { entry: resolve(root, 'src-main/index.ts') },
+      lib: { entry: { index: resolve(root, 'src-main/index.ts'), 'node-process': utilityEntry } },
     },
   },
   preload: {

@@ -1,52 +1,118 @@
+import { app, BrowserWindow, dialog, safeStorage } from 'electron';
 import { join } from 'node:path';
-import { app, BrowserWindow, session } from 'electron';
+import { APP_ORIGIN } from './app-protocol-files';
+import { registerAppScheme, serveRenderer } from './app-protocol';
+import { denyPermissions, hardenWebContents } from './hardening';
+import { IPC, originOf } from './ipc-contract';
+import { registerIpc } from './ipc';
+import { createMainWindow, reveal } from './main-window';
+import { installMenu } from './menu';
+import { windowTitle } from './node-status-text';
+import { utilityProcessSpawner } from './node-host';
+import { NodeSupervisor } from './node-supervisor';
+import { SecretStore } from './secret-store';
+import { installTray } from './tray';
+import { checkForUpdatesInBackground, checkForUpdatesNow } from './updater';
 
-const preloadPath = join(import.meta.dirname, '../preload/index.cjs');
-const rendererIndex = join(import.meta.dirname, '../renderer/index.html');
-// Set by `electron-vite dev` only; ignored in a packaged app.
+/** The main process: one instance, one window, the node in a utility process, a tray icon. */
+
+const builtDir = import.meta.dirname; // out/main
+// Set by `electron-vite dev` only; a packaged app always serves its own files.
 const devServerUrl = app.isPackaged ? undefined : process.env['ELECTRON_RENDERER_URL'];
+const resource = (name: string) => join(app.getAppPath(), 'resources/build', name);
 
-function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1100,
-    height: 760,
-    show: false,
-    title: 'Liaison',
-    webPreferences: {
-      preload: preloadPath,
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-    },
+// The same folder `liaison serve` uses by default (src-server/data-dir.ts), whatever the package name;
+// Chromium's own caches go to a subfolder, away from the practice's data.
+app.setPath('userData', join(app.getPath('appData'), 'Liaison'));
+app.setPath('sessionData', join(app.getPath('userData'), 'Chromium'));
+const dataDir = process.env['LIAISON_DATA'] || app.getPath('userData');
+
+registerAppScheme();
+
+if (!app.requestSingleInstanceLock()) {
+  // Another Liaison runs on this data: it shows its window (second-instance below) and this one leaves.
+  app.quit();
+} else {
+  let win: BrowserWindow | undefined;
+  const supervisor = new NodeSupervisor({
+    spawn: utilityProcessSpawner(join(builtDir, 'node-process.js')),
+    dataDir,
+    appRoot: app.getAppPath(),
+    corsOrigins: [devServerUrl ? originOf(devServerUrl)! : APP_ORIGIN],
   });
-  win.once('ready-to-show', () => win.show());
+  const links = () => ({ nodeUrl: supervisor.status.url });
+  const trustedOrigins = devServerUrl ? [originOf(devServerUrl)!] : [APP_ORIGIN];
+  const savedLogin = new SecretStore(join(app.getPath('userData'), 'login.bin'), {
+    // On Linux without a keyring safeStorage "encrypts" with a constant key: that is no protection.
+    isAvailable: () => safeStorage.isEncryptionAvailable() && (process.platform !== 'linux' || safeStorage.getSelectedStorageBackend() !== 'basic_text'),
+    encrypt: (text) => safeStorage.encryptString(text),
+    decrypt: (data) => safeStorage.decryptString(data),
+  });
 
-  if (devServerUrl) {
-    void win.loadURL(devServerUrl);
-  } else {
-    void win.loadFile(rendererIndex);
+  hardenWebContents(links);
+  registerIpc({ supervisor, savedLogin, links, trustedOrigins });
+  app.setAboutPanelOptions({ applicationName: 'Liaison', applicationVersion: app.getVersion(), copyright: 'Nœud FHIR local pour les cabinets médicaux' });
+
+  const openWindow = () => {
+    if (win && !win.isDestroyed()) return reveal(win);
+    win = createMainWindow({
+      url: devServerUrl ?? `${APP_ORIGIN}/index.html`,
+      preload: join(builtDir, '../preload/index.cjs'),
+      icon: resource('icon.png'),
+      stateFile: join(app.getPath('userData'), 'window-state.json'),
+    });
+    win.setTitle(windowTitle(supervisor.status));
+  };
+
+  supervisor.onStatus((status) => {
+    if (win && !win.isDestroyed()) {
+      win.setTitle(windowTitle(status));
+      win.webContents.send(IPC.nodeStatusChanged, status);
+    }
+    if (status.state === 'failed') void offerRetry(status.message);
+  });
+
+  async function offerRetry(reason: string | undefined): Promise<void> {
+    const options = {
+      type: 'error' as const,
+      message: 'Le nœud local de Liaison s’est arrêté et ne redémarre pas.',
+      detail: `${reason ?? ''}\n\nVos données sont conservées dans ${dataDir}.`,
+      buttons: ['Réessayer', 'Quitter'],
+      defaultId: 0,
+      cancelId: 1,
+    };
+    const { response } = win && !win.isDestroyed() ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+    if (response === 0) supervisor.retry();
+    else app.quit();
   }
-}
 
-// Applies to every webContents (windows, future webviews): no navigation away
-// from the loaded page, no new windows.
-app.on('web-contents-created', (_event, contents) => {
-  contents.on('will-navigate', (event) => event.preventDefault());
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-});
+  app.on('second-instance', openWindow);
 
-app.on('window-all-closed', () => {
-  if (process.platform !== 'darwin') app.quit();
-});
-
-void app.whenReady().then(() => {
-  // Deny every permission request (camera, notifications, geolocation, ...).
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-
-  // The embedded FHIR node (src-server) will be started here, in a utilityProcess.
-
-  createWindow();
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  // Quitting waits for the node to stop: it finishes its writes and checkpoints the database.
+  let nodeStopped = false;
+  let stopping: Promise<void> | undefined;
+  app.on('before-quit', (event) => {
+    if (nodeStopped) return;
+    event.preventDefault();
+    stopping ??= supervisor.stop().finally(() => {
+      nodeStopped = true;
+      app.quit();
+    });
   });
-});
+
+  app.on('window-all-closed', () => {
+    // macOS keeps apps (and here the node) running without windows.
+    if (process.platform !== 'darwin') app.quit();
+  });
+
+  void app.whenReady().then(() => {
+    denyPermissions();
+    serveRenderer(join(builtDir, '../renderer'));
+    installMenu({ dataDir, checkForUpdates: () => void checkForUpdatesNow(), showAbout: () => app.showAboutPanel() });
+    supervisor.start();
+    installTray({ icon: resource('tray.png'), supervisor, open: openWindow, quit: () => app.quit() });
+    openWindow();
+    app.on('activate', openWindow);
+    checkForUpdatesInBackground();
+  });
+}

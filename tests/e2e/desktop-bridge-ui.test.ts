@@ -1,0 +1,89 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDesktop } from '../helpers/desktop-build';
+import { startTestNode, type TestNode } from '../helpers/node';
+
+/**
+ * The renderer as the desktop app runs it, in Chromium: a stand-in for the preload's `window.liaison` bridge (no
+ * Electron here) gives the node's address, and node status events show in the window. The page is served by a node
+ * on another port than the one the bridge names, so only the bridge's address can make /health answer.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let outDir: string;
+let uiNode: TestNode;
+let apiNode: TestNode;
+let browser: Browser;
+
+beforeAll(async () => {
+  outDir = buildDesktop('bridge-ui-');
+  uiNode = await startTestNode({ uiDir: join(outDir, 'renderer') });
+  apiNode = await startTestNode({ corsOrigins: [uiNode.url] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await uiNode?.stop();
+  await apiNode?.stop();
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+async function openWithBridge(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.addInitScript((nodeUrl: string) => {
+    const listeners: ((status: unknown) => void)[] = [];
+    Object.assign(globalThis, {
+      liaison: {
+        version: '0.0.0-test',
+        nodeAccess: async () => ({ url: nodeUrl, token: 'unused', expiresAt: Date.now() + 3_600_000 }),
+        nodeStatus: async () => ({ state: 'running', url: nodeUrl, restarts: 0 }),
+        onNodeStatus: (listener: (status: unknown) => void) => {
+          listeners.push(listener);
+          return () => listeners.splice(listeners.indexOf(listener), 1);
+        },
+        openExternal: async () => false,
+        savedLogin: { save: async () => false, load: async () => null, clear: async () => undefined },
+      },
+      emitNodeStatus: (status: unknown) => listeners.forEach((listener) => listener(status)),
+    });
+  }, apiNode.url);
+  return page;
+}
+
+describe('the renderer in the desktop app', () => {
+  it('reads /health from the node address the bridge gives', async () => {
+    const page = await openWithBridge();
+    const healthCalls: string[] = [];
+    page.on('request', (request) => request.url().endsWith('/health') && healthCalls.push(request.url()));
+    await page.goto(`${uiNode.url}/`);
+    await page.locator('dl').waitFor();
+    expect(healthCalls).toEqual([`${apiNode.url}/health`]);
+    expect(await page.getByText('Application 0.0.0-test').count()).toBe(1);
+    await page.close();
+  });
+
+  it('tells the user when the node restarts, and reloads once it is back', async () => {
+    const page = await openWithBridge();
+    await page.goto(`${uiNode.url}/`);
+    await page.locator('dl').waitFor();
+    const emit = (status: object) => page.evaluate((value) => (globalThis as unknown as { emitNodeStatus(status: object): void }).emitNodeStatus(value), status);
+
+    await emit({ state: 'restarting', restarts: 1, retryInMs: 500, message: 'the node process was killed' });
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('redémarrage en cours');
+
+    const reload = page.waitForRequest((request) => request.url() === `${apiNode.url}/health`);
+    await emit({ state: 'running', url: apiNode.url, restarts: 1 });
+    await reload;
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('a redémarré');
+
+    await emit({ state: 'failed', restarts: 5, message: 'disk full' });
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('ne redémarre pas (disk full)');
+    await page.close();
+  });
+});

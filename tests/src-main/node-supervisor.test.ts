@@ -1,0 +1,117 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { FromNode, ToNode } from '../../src-server/utility-entry';
+import { NodeSupervisor, type NodeChild } from '../../src-main/node-supervisor';
+import type { NodeStatus } from '../../src-main/preload/bridge';
+import { RestartPolicy } from '../../src-main/restart-policy';
+
+/** A child that does what the test tells it; the real entry is exercised in node-process.test.ts. */
+class FakeChild implements NodeChild {
+  readonly sent: ToNode[] = [];
+  private messageListener?: (message: FromNode) => void;
+  private exitListener?: (code: number | null) => void;
+  constructor(readonly args: string[]) {}
+  postMessage(message: ToNode) {
+    this.sent.push(message);
+  }
+  onMessage(listener: (message: FromNode) => void) {
+    this.messageListener = listener;
+  }
+  onExit(listener: (code: number | null) => void) {
+    this.exitListener = listener;
+  }
+  kill() {
+    this.exit(null);
+  }
+  say(message: FromNode) {
+    this.messageListener?.(message);
+  }
+  exit(code: number | null) {
+    this.exitListener?.(code);
+  }
+}
+
+function setup(policy = new RestartPolicy({ initialDelayMs: 10, maxDelayMs: 100, stableAfterMs: 60_000, maxFastCrashes: 2 })) {
+  const children: FakeChild[] = [];
+  const supervisor = new NodeSupervisor({
+    spawn: (args) => {
+      const child = new FakeChild(args);
+      children.push(child);
+      return child;
+    },
+    dataDir: '/data',
+    appRoot: '/app',
+    corsOrigins: ['app://liaison'],
+    policy,
+    stopTimeoutMs: 50,
+  });
+  const states: NodeStatus[] = [];
+  supervisor.onStatus((status) => states.push(status));
+  return { supervisor, children, states };
+}
+
+const access = { token: 't1', expiresAt: Date.now() + 3_600_000 };
+
+describe('NodeSupervisor', () => {
+  it('passes the data folder, app root and window origin, and hands out the URL and token once ready', async () => {
+    const { supervisor, children } = setup();
+    supervisor.start();
+    expect(children[0].args).toEqual(['--data', '/data', '--app-root', '/app', '--cors-origin', 'app://liaison']);
+    const pending = supervisor.access();
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    await expect(pending).resolves.toEqual({ url: 'http://127.0.0.1:4100', ...access });
+    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 0 });
+  });
+
+  it('renews a token close to expiry through the node', async () => {
+    const { supervisor, children } = setup();
+    supervisor.start();
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access: { token: 'old', expiresAt: Date.now() + 1000 } });
+    const pending = supervisor.access();
+    await vi.waitFor(() => expect(children[0].sent).toEqual([{ type: 'token', id: 1 }]));
+    children[0].say({ type: 'token', id: 1, access });
+    await expect(pending).resolves.toMatchObject({ token: 't1' });
+  });
+
+  it('restarts a crashed node on the same port, tells listeners, and gives up after repeated fast crashes', async () => {
+    const { supervisor, children, states } = setup();
+    supervisor.start();
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    children[0].exit(null);
+    expect(supervisor.status).toMatchObject({ state: 'restarting', restarts: 1, retryInMs: 10, message: 'the node process was killed' });
+    await vi.waitFor(() => expect(children).toHaveLength(2));
+    expect(children[1].args).toContain('--port');
+    expect(children[1].args[children[1].args.indexOf('--port') + 1]).toBe('4100');
+    children[1].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 1 });
+
+    children[1].say({ type: 'failed', message: 'disk full' });
+    children[1].exit(1);
+    await vi.waitFor(() => expect(children).toHaveLength(3));
+    children[2].exit(1);
+    expect(supervisor.status).toMatchObject({ state: 'failed', message: 'the node process exited with code 1 (2 restarts failed)' });
+    expect(states.map((status) => status.state)).toEqual(['starting', 'running', 'restarting', 'restarting', 'running', 'restarting', 'restarting', 'failed']);
+    await expect(supervisor.access()).rejects.toThrow('restarts failed');
+
+    supervisor.retry();
+    expect(children).toHaveLength(4);
+    expect(supervisor.status.state).toBe('starting');
+  });
+
+  it('stops gracefully, and kills a node that does not stop in time', async () => {
+    const { supervisor, children } = setup();
+    supervisor.start();
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    const graceful = supervisor.stop();
+    expect(children[0].sent).toEqual([{ type: 'stop' }]);
+    children[0].exit(0);
+    await graceful;
+    expect(supervisor.status.state).toBe('stopped');
+
+    supervisor.start();
+    const kill = vi.spyOn(children[1], 'kill');
+    await supervisor.stop();
+    expect(kill).toHaveBeenCalled();
+    expect(supervisor.status.state).toBe('stopped');
+    expect(children).toHaveLength(2);
+  });
+});
