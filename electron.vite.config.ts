@@ -30,7 +30,8 @@ export default defineConfig({
   main: {
     plugins: [serverResourceUrls()],
     build: {
-      lib: { entry: { index: resolve(root, 'src-main/index.ts'), 'node-process': utilityEntry } },
+      // The text index runs in a worker thread: its module is a file of its own.
+      lib: { entry: { index: resolve(root, 'src-main/index.ts'), 'node-process': utilityEntry, 'text-worker': resolve(root, 'src-server/text/text-worker.ts') } },
     },
   },
   preload: {

@@ -43,6 +43,8 @@ export interface NodeOptions {
   allowedHosts?: string[];
   /** Web origins allowed to call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** The text index thread's module, when the node runs bundled (the desktop build); its source otherwise. */
+  textWorker?: URL;
   /** The upstream OpenID provider users log in with; none: no login (API clients only). */
   oidc?: OidcSettings;
   /** Start a local demo OpenID provider with demo people (instead of `oidc`). */
@@ -76,7 +78,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Before listening: a search must never run on an index built from other definitions.
     if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
     const quietCheckpoint = new QuietCheckpoint(db);
-    const text = (textIndex = new TextIndex({ dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), nodeId: repository.nodeId }));
+    const text = (textIndex = new TextIndex({ dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), nodeId: repository.nodeId, workerUrl: options.textWorker }));
     const audit = new AuditLog(db);
     const search = new SearchEngine(db, repository.searchIndex);
     const tokens = new TokenStore(db);

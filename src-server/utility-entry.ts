@@ -74,7 +74,9 @@ try {
   // Imported once the root is known: the server modules read their resources while loading.
   const [{ startNode }, { TokenStore }, { listClients }] = await Promise.all([import('./node'), import('./auth/tokens'), import('./auth/clients')]);
 
-  const options = { dataDir: args.data, host: '127.0.0.1', corsOrigins: args['cors-origin'], logger: { level: 'warn' } };
+  // Bundled, the text index thread is its own file beside this one (electron.vite.config.ts).
+  const textWorker = new URL(import.meta.url.endsWith('.ts') ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
+  const options = { dataDir: args.data, host: '127.0.0.1', corsOrigins: args['cors-origin'], logger: { level: 'warn' }, textWorker };
   const preferredPort = Number(args.port);
   // A restart asks for the port of the previous run, so the window's address stays valid; if it is taken, any port.
   const node = await startNode({ ...options, port: preferredPort }).catch((error: NodeJS.ErrnoException) => {

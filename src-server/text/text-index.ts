@@ -17,6 +17,8 @@ const CALL_TIMEOUT_MS = 30_000;
 export interface TextIndexOptions extends Omit<WorkerConfig, 'pollMs' | 'snapshotMs'> {
   pollMs?: number;
   snapshotMs?: number;
+  /** The thread's module: text-worker.ts beside this file, unless bundled (the desktop build passes its own). */
+  workerUrl?: URL;
 }
 
 export class TextIndex {
@@ -27,8 +29,9 @@ export class TextIndex {
   private closed = false;
 
   constructor(options: TextIndexOptions) {
-    const config: WorkerConfig = { pollMs: 100, snapshotMs: 10 * 60_000, ...options };
-    this.worker = startWorker(new URL('./text-worker.ts', import.meta.url), config);
+    const { workerUrl = new URL('./text-worker.ts', import.meta.url), ...settings } = options;
+    const config: WorkerConfig = { pollMs: 100, snapshotMs: 10 * 60_000, ...settings };
+    this.worker = startWorker(workerUrl, config);
     this.worker.on('message', (message: FromWorker) => this.settle(message));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => {
@@ -116,13 +119,19 @@ export class TextIndex {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+declare global {
+  /** Set by the desktop build's utility entry: where bundled server modules find their resources. */
+  var __LIAISON_APP_ROOT__: string | undefined;
+}
+
 /**
- * A worker running TypeScript source (tsx, tests) registers tsx in its own thread first; built JavaScript runs
- * as it is.
+ * The thread starts from a small bootstrap: TypeScript source (tsx, tests) registers tsx in its own thread first,
+ * and a desktop bundle's app root is set before the worker's modules load (they read resources as they load).
  */
 function startWorker(url: URL, config: WorkerConfig): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: config });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(url.href)});`;
-  return new Worker(bootstrap, { eval: true, workerData: config });
+  const steps: string[] = [];
+  if (globalThis.__LIAISON_APP_ROOT__) steps.push(`globalThis.__LIAISON_APP_ROOT__ = ${JSON.stringify(globalThis.__LIAISON_APP_ROOT__)};`);
+  if (url.pathname.endsWith('.ts')) steps.push(`const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); register();`);
+  steps.push(`await import(${JSON.stringify(url.href)});`);
+  return new Worker(steps.join('\n'), { eval: true, workerData: config });
 }

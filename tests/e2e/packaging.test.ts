@@ -121,6 +121,13 @@ describe('electron-builder --linux dir', () => {
     if (ready.type !== 'ready') return;
     const health = await fetch(`${ready.url}/health`);
     expect(await health.json()).toMatchObject({ status: 'ok', version: projectVersion() });
+    // The text index thread starts from its own bundled file, with the app's resources.
+    let text: { ready?: boolean } = {};
+    for (let attempt = 0; attempt < 100 && !text.ready; attempt++) {
+      text = ((await (await fetch(`${ready.url}/health`)).json()) as { textIndex: { ready?: boolean } }).textIndex;
+      if (!text.ready) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(text).toMatchObject({ ready: true, startedFrom: 'rebuild' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.send({ type: 'stop' });
     expect(await exited).toBe(0);
