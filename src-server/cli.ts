@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { createClient, listClients, revokeClient } from './auth/clients';
+import { registerDirectoryCommands } from './directory/cli';
 import { FhirError } from './fhir/outcome';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
 import { openDatabase, type Db } from './storage/database';
@@ -126,6 +127,7 @@ export function buildCli(): Command {
         console.log(`Client ${clientId} revoked.`);
       }),
     );
+  registerDirectoryCommands(program, defaultDataDir());
   return program;
 }
 

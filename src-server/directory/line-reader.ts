@@ -42,12 +42,16 @@ export function encodingOf(sample: Uint8Array): TextEncoding {
 }
 
 /** The file's lines, in batches (one per read chunk): per-line promises would cost more than parsing them. */
-export async function* readLines(path: string, encoding: TextEncoding, onBytes: (bytes: number) => void = () => {}): AsyncGenerator<LineBatch> {
+export async function* readLines(
+  path: string,
+  encoding: TextEncoding,
+  { chunkBytes = 1024 * 1024, onBytes = () => {} }: { chunkBytes?: number; onBytes?: (bytes: number) => void } = {},
+): AsyncGenerator<LineBatch> {
   // ignoreBOM false (the default) drops a leading BOM.
   const decoder = new TextDecoder(encoding);
   let pending = '';
   let nextLine = 1;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes })) {
     onBytes((chunk as Buffer).length);
     const text = pending + decoder.decode(chunk as Buffer, { stream: true });
     const lines = text.split('\n');

@@ -12,6 +12,7 @@ import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
+import { directoryRoutes } from './directory-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
 import { oauthRoutes } from './oauth-routes';
@@ -77,6 +78,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.get('/health', async () => healthReport(services.db, services.interactions.repository));
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens: services.tokens, audit: services.audit });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens: services.tokens, audit: services.audit });
+  await app.register(directoryRoutes, { prefix: '/admin/directory', db: services.db, repository: services.interactions.repository, tokens: services.tokens, audit: services.audit });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
     interactions: services.interactions,
