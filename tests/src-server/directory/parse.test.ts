@@ -6,7 +6,7 @@ import { encodingOf } from '../../../src-server/directory/line-reader';
 import { cleanField, parseLine, splitFields } from '../../../src-server/directory/parse';
 import { tempDir } from '../../helpers/node';
 import { activityLine, DOCTOR, HEADER_48, HEADER_52, line, openStore, writeExtraction } from './helpers';
-import { ACTIVITY_COLUMNS_48 } from '../../../src-server/directory/layouts';
+import { ACTIVITY_COLUMNS_48, type ActivityRecord, type Layout } from '../../../src-server/directory/layouts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -18,7 +18,7 @@ const dir = () => {
 
 describe('extraction lines', () => {
   it('splits on | and drops the empty field the trailing | makes', () => {
-    const layout = detectLayout(splitFields(HEADER_52))!;
+    const layout = detectLayout(splitFields(HEADER_52)) as Layout<ActivityRecord>;
     expect(layout).toMatchObject({ kind: 'activity', width: 52, hasHeader: true });
     const parsed = parseLine(layout, activityLine(DOCTOR));
     expect(parsed.ok && parsed.record).toMatchObject({ ppId: '10001045367', familyName: 'MARTIN', sectorCode: 'SA07', roleCode: '' });
