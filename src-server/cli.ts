@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { createClient, listClients, revokeClient } from './auth/clients';
+import { registerDirectoryCommands } from './directory/cli';
 import { DEFAULT_SCOPES, type OidcSettings } from './auth/oidc-login';
 import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
@@ -192,6 +193,7 @@ export function buildCli(): Command {
         console.log(JSON.stringify(applyUserChange(store, sessions, userId, change), null, 2));
       }),
     );
+  registerDirectoryCommands(program, defaultDataDir());
   return program;
 }
 

@@ -85,7 +85,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
-    if (options.demo) demo = await (await import('./auth/demo')).startDemo(repository, users);
+    if (options.demo) {
+      demo = await (await import('./auth/demo')).startDemo(repository, users);
+      // A living directory to search: the bundled sample of the national extraction (unchanged lines write nothing).
+      await (await import('./directory/sample')).importDirectorySample(db, repository);
+    }
     const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
     const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
     const app = await buildApp({

@@ -17,6 +17,7 @@ import type { TextIndex } from '../text/text-index';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
 import { authRoutes } from './auth-routes';
+import { directoryRoutes } from './directory-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
 import { withRedaction } from './log-redaction';
@@ -90,6 +91,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions });
+  await app.register(directoryRoutes, { prefix: '/admin/directory', db: services.db, repository: services.interactions.repository, tokens: services.tokens, audit: services.audit });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
     interactions: services.interactions,

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DATABASE_FILE } from '../node';
+import { openDatabase } from '../storage/database';
+import { Repository } from '../storage/repository';
+import { generateExtraction } from './generate';
+import { importDirectoryFile, type ImportProgress, type ImportReport } from './import';
+
+/**
+ * `liaison directory …`: import an ANS extraction into a data directory (the node stopped, or running: SQLite lets
+ * the two take turns), and generate synthetic extractions. Registered by cli.ts.
+ */
+
+export function registerDirectoryCommands(program: Command, defaultDataDir: string): void {
+  const directory = program.command('directory').description('the national directory of health professionals');
+  directory
+    .command('import <file...>')
+    .description('import PS_LibreAcces_Personne_activite and/or Extraction_Correspondance_MSSante files (activity files first)')
+    .option('--data <dir>', 'data directory', defaultDataDir)
+    .action(async (files: string[], options: { data: string }) => {
+      const db = openDatabase(join(resolve(options.data), DATABASE_FILE));
+      try {
+        const repository = new Repository(db);
+        repository.loadCustomParameters();
+        for (const file of files) {
+          const report = await importDirectoryFile(db, repository, resolve(file), { onProgress: progressPrinter(file) });
+          process.stderr.write('\n');
+          console.log(summarize(report));
+        }
+      } finally {
+        db.close();
+      }
+    });
+  directory
+    .command('generate')
+    .description('write synthetic extraction files (activity + MSSanté) for tests, benchmarks and demos')
+    .requiredOption('--lines <n>', 'activity lines', (value) => Number.parseInt(value, 10))
+    .option('--out <dir>', 'folder to write them to', '.')
+    .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10), 1)
+    .option('--columns <n>', '52 (current layout) or 48 (older)', (value) => (value === '48' ? 48 : 52), 52)
+    .action((options: { lines: number; out: string; seed: number; columns: 52 | 48 }) => {
+      mkdirSync(options.out, { recursive: true });
+      const generated = generateExtraction(resolve(options.out), options);
+      console.log(JSON.stringify(generated, null, 2));
+    });
+}
+
+/** Progress on stderr, redrawn in place at most every 250 ms. */
+function progressPrinter(file: string): (progress: ImportProgress) => void {
+  const started = performance.now();
+  let lastPrint = 0;
+  return ({ bytes, totalBytes, lines }) => {
+    const now = performance.now();
+    if (now - lastPrint < 250 && bytes < totalBytes) return;
+    lastPrint = now;
+    const percent = totalBytes === 0 ? 100 : Math.floor((bytes / totalBytes) * 100);
+    const rate = Math.round(lines / Math.max((now - started) / 1000, 0.001));
+    process.stderr.write(`\r${file}: ${percent}% — ${lines.toLocaleString('en-US')} lines, ${rate.toLocaleString('en-US')} lines/s   `);
+  };
+}
+
+export function summarize(report: ImportReport): string {
+  const resources = Object.entries(report.resources)
+    .map(([type, counts]) => `  ${type}: ${Object.entries(counts).filter(([, n]) => n > 0).map(([outcome, n]) => `${n} ${outcome}`).join(', ') || 'nothing'}`)
+    .join('\n');
+  const rejected = report.rejections.slice(0, 20).map(({ line, reason }) => `  line ${line}: ${reason}`).join('\n');
+  return [
+    `${report.file} (${report.kind}, ${report.columns} columns, ${report.encoding}) in ${report.seconds} s: ${report.lines.accepted} lines imported, ${report.lines.rejected} rejected`,
+    resources,
+    ...(report.unmatchedMailboxes ? [`  ${report.unmatchedMailboxes} mailboxes of people or structures not in the directory`] : []),
+    ...(rejected ? ['Rejected lines:', rejected] : []),
+    ...(report.lines.rejected > 20 ? [`  … and ${report.lines.rejected - 20} more`] : []),
+  ].join('\n');
+}

@@ -1,0 +1,94 @@
+import type { SearchEngine } from '../fhir/search/search';
+import type { Db } from '../storage/database';
+import { MSSANTE_EXTENSION } from './codes';
+import { practitionerId } from './ids';
+import type { MssanteRecord } from './layouts';
+import { mailboxPoint, withMailboxes, type ContactPoint } from './mailboxes';
+import { storedResource } from './activity-sink';
+import type { DirectoryWriter } from './writer';
+
+/**
+ * The MSSanté file's mailboxes → `telecom` of the directory resources the activity import wrote. A personal (PER)
+ * mailbox goes to the person's roles at the mailbox's structure when there are some, else to the Practitioner; an
+ * organisational (ORG) or applicative (APP) one to the Organization. Each resource ends with exactly the mailboxes
+ * of the latest file: the ones that disappeared go.
+ */
+
+const WRITE_BATCH = 2000;
+const BASE = 'http://localhost/fhir';
+
+export class MssanteSink {
+  /** Mailboxes per target resource ("Type/id"), in file order. */
+  private readonly mailboxes = new Map<string, ContactPoint[]>();
+  private unmatched = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly search: SearchEngine,
+    private readonly writer: DirectoryWriter,
+  ) {}
+
+  accept(record: MssanteRecord): string | undefined {
+    if (!/^[^@\s]+@[^@\s]+$/.test(record.mailbox)) return "'Adresse BAL' is not a mail address";
+    const targets = this.targetsOf(record);
+    if (targets === undefined) return `unknown 'Type de BAL' '${record.mailboxType.slice(0, 10)}'`;
+    if (targets.length === 0) this.unmatched++;
+    for (const target of targets) {
+      const list = this.mailboxes.get(target) ?? [];
+      if (!list.some((point) => point.value === record.mailbox)) list.push(mailboxPoint(record.mailbox, record.mailboxType));
+      this.mailboxes.set(target, list);
+    }
+    return undefined;
+  }
+
+  endBatch(): void {}
+
+  finish(): { unmatchedMailboxes: number } {
+    const withMailboxesNow = this.db
+      .prepare<[string], { resource_type: string; resource_id: string }>(
+        `SELECT r.resource_type, r.resource_id FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+         WHERE r.resource_type IN ('Practitioner', 'PractitionerRole', 'Organization') AND instr(v.body, ?) > 0`,
+      )
+      .all(MSSANTE_EXTENSION)
+      .map((row) => `${row.resource_type}/${row.resource_id}`);
+    const targets = new Set([...this.mailboxes.keys(), ...withMailboxesNow]);
+    for (const target of targets) {
+      const [resourceType, id] = target.split('/');
+      const mailboxes = this.mailboxes.get(target) ?? [];
+      this.writer.put(resourceType, id, (current) => (current ? withMailboxes(storedResource(current), mailboxes) : undefined));
+      if (this.writer.queued >= WRITE_BATCH) this.writer.flush();
+    }
+    this.writer.flush();
+    return { unmatchedMailboxes: this.unmatched };
+  }
+
+  /** Where a mailbox goes ("Type/id"), [] when its owner is not in the directory, undefined for an unknown type. */
+  private targetsOf(record: MssanteRecord): string[] | undefined {
+    switch (record.mailboxType) {
+      case 'PER':
+      case 'CAB':
+        return this.personTargets(record);
+      case 'ORG':
+      case 'APP':
+        return record.structureId ? this.find('Organization', { identifier: record.structureId }) : [];
+      default:
+        return undefined;
+    }
+  }
+
+  private personTargets(record: MssanteRecord): string[] {
+    const idnps = record.idnps || (record.ppId && `${record.ppIdType}${record.ppId}`);
+    if (!idnps) return [];
+    const practitioner = practitionerId(idnps);
+    if (record.structureId) {
+      const roles = this.find('PractitionerRole', { practitioner: `Practitioner/${practitioner}`, 'organization.identifier': record.structureId });
+      if (roles.length > 0) return roles;
+    }
+    return this.find('Practitioner', { _id: practitioner });
+  }
+
+  private find(resourceType: string, params: Record<string, string>): string[] {
+    const { matches } = this.search.search({ resourceType, params: new URLSearchParams({ ...params, _count: '100' }), lenient: false, base: BASE });
+    return matches.map((match) => `${resourceType}/${match.id}`);
+  }
+}
