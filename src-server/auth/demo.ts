@@ -33,9 +33,9 @@ const LILAS: DemoPractice = { id: 'demo-cabinet-des-lilas', name: 'Cabinet des L
 const PORT: DemoPractice = { id: 'demo-maison-de-sante-du-port', name: 'Maison de santé du Port', city: 'Marseille' };
 
 const PEOPLE: readonly DemoPerson[] = [
-  { login: 'claire.martin', givenName: 'Claire', familyName: 'Martin', email: 'claire.martin@lilas.example', rpps: '10100000001', practice: LILAS, roles: ['practitioner', 'admin'] },
-  { login: 'paul.durand', givenName: 'Paul', familyName: 'Durand', email: 'paul.durand@lilas.example', rpps: '10100000002', practice: LILAS, roles: ['practitioner'] },
-  { login: 'amina.benali', givenName: 'Amina', familyName: 'Benali', email: 'amina.benali@port.example', rpps: '10100000003', practice: PORT, roles: ['practitioner'] },
+  { login: 'claire.martin', givenName: 'Claire', familyName: 'Martin', email: 'claire.martin@lilas.example', rpps: '19900000001', practice: LILAS, roles: ['practitioner', 'admin'] },
+  { login: 'paul.durand', givenName: 'Paul', familyName: 'Durand', email: 'paul.durand@lilas.example', rpps: '19900000002', practice: LILAS, roles: ['practitioner'] },
+  { login: 'amina.benali', givenName: 'Amina', familyName: 'Benali', email: 'amina.benali@port.example', rpps: '19900000003', practice: PORT, roles: ['practitioner'] },
   { login: 'sophie.leroy', givenName: 'Sophie', familyName: 'Leroy', email: 'sophie.leroy@lilas.example', practice: LILAS, roles: ['staff'] },
 ];
 

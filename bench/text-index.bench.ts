@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { fileURLToPath } from 'node:url';
+import { generateExtraction } from '../src-server/directory/generate';
+import { importDirectoryFile } from '../src-server/directory/import';
+import { SearchEngine } from '../src-server/fhir/search/search';
+import { textMatchKey } from '../src-server/fhir/search/conditions';
+import { openDatabase } from '../src-server/storage/database';
+import { Repository } from '../src-server/storage/repository';
+import { DATABASE_FILE } from '../src-server/node';
+import { SNAPSHOT_FOLDER } from '../src-server/text/text-index';
+import { queryTerms } from '../src-server/text/text-fields';
+import { rebuildTextIndex } from '../src-server/text/rebuild';
+import { TextIndexer } from '../src-server/text/text-indexer';
+import { LatencyHistogram, runLoad } from './lib/load';
+import { positiveNumber } from './lib/settings';
+import { startServer } from './lib/server-process';
+
+/**
+ * The background text index at the national scale (issue 5): a generated directory of BENCH_LINES activity lines
+ * (default 1,860,000) imported, then
+ * - memory of the text index per entry (documents: Practitioners, Organizations, Patients), target ≤ 600 bytes;
+ * - directory name search in-process (text index + SQL page), p95 target ≤ 5 ms;
+ * - the same over HTTP with 16 connections, target ≥ 2,000 req/s with p99 ≤ 15 ms;
+ * - cold start of a node holding the directory to its first search answered, target ≤ 5 s;
+ * - index lag p95 while 100 writes/s arrive, target ≤ 250 ms.
+ * Env: BENCH_LINES, BENCH_SECONDS (HTTP and lag runs, default 10), BENCH_QUERIES (in-process, default 2000).
+ */
+
+const lines = Math.floor(positiveNumber('BENCH_LINES', 1_860_000));
+const seconds = positiveNumber('BENCH_SECONDS', 10);
+const queries = Math.floor(positiveNumber('BENCH_QUERIES', 2000));
+const log = (message: string) => process.stderr.write(`[text-index] ${message}\n`);
+const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ bench: 'text-index', figure: name, value, unit, lines, ...extra }));
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const heap = () => {
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+
+/** What people type: the start of a family name, of a given name, a city, or two of them. */
+function queryMix(names: string[], cities: string[], count: number): string[] {
+  let state = 7;
+  const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
+  const prefix = (word: string) => word.slice(0, 2 + Math.floor(random() * Math.max(1, word.length - 1)));
+  return Array.from({ length: count }, () => {
+    const roll = random();
+    if (roll < 0.5) return prefix(pick(names));
+    if (roll < 0.8) return `${pick(names)} ${prefix(pick(cities))}`;
+    return `${prefix(pick(names))} ${prefix(pick(names))}`;
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-text-'));
+try {
+  log(`generating and importing ${lines.toLocaleString('en-US')} activity lines in ${dir}`);
+  const generated = generateExtraction(dir, { lines, seed: 1 });
+  const db = openDatabase(join(dir, DATABASE_FILE));
+  const repository = new Repository(db);
+  await importDirectoryFile(db, repository, generated.activityFile);
+  await importDirectoryFile(db, repository, generated.mssanteFile);
+  const documents = (db.prepare("SELECT count(*) AS n FROM resources WHERE resource_type IN ('Practitioner', 'Organization', 'Patient')").get() as { n: number }).n;
+
+  // Memory: the indexes built in this process, measured around the build.
+  const before = heap();
+  const indexer = new TextIndexer(db);
+  const built = performance.now();
+  while (indexer.applyNext().count > 0);
+  const buildSeconds = (performance.now() - built) / 1000;
+  const bytes = heap() - before;
+  figure('text index memory per entry', Math.round(bytes / documents), 'bytes', { documents, heapMB: Math.round(bytes / 1e6), buildSeconds: Math.round(buildSeconds * 10) / 10, target: 600 });
+
+  // In-process search: the text index answers, SQL filters and pages (as a request does, without HTTP).
+  const names = (db.prepare("SELECT DISTINCT value FROM idx_string WHERE part = 'family' LIMIT 500").pluck().all() as string[]).filter((name) => name.length >= 2);
+  const cities = (db.prepare("SELECT DISTINCT value FROM idx_string WHERE part = 'city' LIMIT 200").pluck().all() as string[]).filter((city) => city.length >= 2);
+  const mix = queryMix(names, cities, queries);
+  const engine = new SearchEngine(db, repository.searchIndex);
+  const inProcess = new LatencyHistogram();
+  for (const query of mix) {
+    const started = performance.now();
+    const vseqs = indexer.indexes.search('Practitioner', 'name', queryTerms(query), 10_000);
+    engine.search({ resourceType: 'Practitioner', params: new URLSearchParams({ name: query, _count: '20' }), lenient: false, base: 'http://localhost/fhir', textMatches: new Map([[textMatchKey('Practitioner', 'name', query), vseqs]]) });
+    inProcess.record(performance.now() - started);
+  }
+  figure('name search in-process p95', inProcess.percentile(95), 'ms', { p50: inProcess.percentile(50), queries, target: 5 });
+
+  // The snapshot a node starts from, then the node itself, cold.
+  await rebuildTextIndex(db, join(dir, SNAPSHOT_FOLDER), () => undefined);
+  db.close();
+  const coldStart = performance.now();
+  const server = await startServer(here('./lib/liaison-server.ts'), { dataDir: dir, patients: 0 });
+  try {
+    const first = await fetch(`${server.info.base}/Practitioner?name=${encodeURIComponent(mix[0])}`, { headers: server.info.headers });
+    if (!first.ok) throw new Error(`first search answered ${first.status}`);
+    figure('cold start to first search', Math.round(performance.now() - coldStart), 'ms', { target: 5000 });
+
+    const http = await runLoad(server.info, { method: 'GET', paths: mix.map((query) => `/Practitioner?name=${encodeURIComponent(query)}&_count=20`) }, seconds);
+    figure('name search over HTTP', Math.round(http.requestsPerSecond), 'req/s', { p99: http.latencies.percentile(99), connections: 16, targetRequestsPerSecond: 2000, targetP99: 15 });
+
+    // 100 writes/s (patients: the directory is read-only through the API) for `seconds`, then the lag reported.
+    const write = (index: number) =>
+      fetch(`${server.info.base}/Patient`, {
+        method: 'POST',
+        headers: { ...server.info.headers, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Patient', name: [{ family: `Lag${index}`, given: ['Mesure'] }] }),
+      });
+    const writes: Promise<Response>[] = [];
+    const writeStart = performance.now();
+    for (let index = 0; performance.now() - writeStart < seconds * 1000; index++) {
+      writes.push(write(index));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, writeStart + (index + 1) * 10 - performance.now())));
+    }
+    await Promise.all(writes);
+    const health = (await (await fetch(`${server.info.base.replace(/\/fhir$/, '')}/health`)).json()) as { textIndex: { lagP95Ms: number } };
+    figure('index lag p95 at 100 writes/s', health.textIndex.lagP95Ms, 'ms', { writes: writes.length, target: 250 });
+  } finally {
+    await server.stop();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
