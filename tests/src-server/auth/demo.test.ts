@@ -75,6 +75,9 @@ describe('liaison serve --demo', () => {
     expect(practitioner.entry.map((entry: Json) => entry.resource.id)).toEqual(['demo-claire-martin']);
     const secretary = await get(`${first.url}/auth/me`, (await demoLogin(first.url, 'sophie.leroy')).access_token);
     expect(secretary).toMatchObject({ roles: ['staff'], organizations: ['demo-cabinet-des-lilas'] });
+    // The demo people, and the bundled sample of the national directory to search.
+    const seeded = (await get(`${first.url}/fhir/Practitioner?_summary=count`, tokens.access_token)).total;
+    expect(seeded).toBeGreaterThan(100);
     await stop(first.child);
 
     // A restart moves the demo provider to a new port; the same people log in as the same users, seeded once.
@@ -82,7 +85,7 @@ describe('liaison serve --demo', () => {
     const again = await demoLogin(second.url, 'claire.martin');
     expect((await get(`${second.url}/auth/me`, again.access_token)).id).toBe('demo-claire.martin');
     const practitioners = await get(`${second.url}/fhir/Practitioner?_summary=count`, again.access_token);
-    expect(practitioners.total).toBe(3);
+    expect(practitioners.total).toBe(seeded);
     const users = await get(`${second.url}/admin/users`, again.access_token);
     expect(users.users).toHaveLength(4);
     await stop(second.child);
