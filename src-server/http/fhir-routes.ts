@@ -67,7 +67,9 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
     const fhirRequest = toFhirRequest(request, prefer, reaches);
-    if (!mayHaveTextFilter(request.url) && !(request.method === 'POST' && request.body instanceof Object)) return run(fhirRequest, request, reply, prefer);
+    // Searches in the URL, in a POST _search form, or in a Bundle's entries; not creates and updates.
+    const searchesInBody = request.method === 'POST' && (fhirRequest.path === '' || fhirRequest.path.endsWith('/_search'));
+    if (!mayHaveTextFilter(request.url) && !searchesInBody) return run(fhirRequest, request, reply, prefer);
     return resolveTextMatches(fhirRequest, textIndex).then((textMatches) => run(textMatches ? { ...fhirRequest, textMatches } : fhirRequest, request, reply, prefer));
   };
   app.all('/', handler);

@@ -1,5 +1,5 @@
 import { Index } from 'flexsearch';
-import { TEXT_FIELDS, TEXT_TYPES, type TextDocument, type TextField } from './text-fields';
+import { TEXT_FIELDS_OF, type TextDocument, type TextField } from './text-fields';
 
 /**
  * The FlexSearch indexes, one per (type, field). Documents are keyed by the vseq of the resource version they were
@@ -18,19 +18,22 @@ export class FlexIndexes {
   private readonly indexes = new Map<string, Index>();
 
   constructor() {
-    for (const type of TEXT_TYPES) {
-      for (const field of TEXT_FIELDS) {
+    for (const [type, fields] of Object.entries(TEXT_FIELDS_OF)) {
+      for (const field of fields) {
         this.indexes.set(key(type, field), new Index({ tokenize: PREFIXED.has(field) ? 'forward' : 'strict', encode: split, fastupdate: true, resolution: 1 }));
       }
     }
   }
 
   put(resourceType: string, vseq: number, document: TextDocument): void {
-    for (const field of TEXT_FIELDS) if (document[field]) this.index(resourceType, field).add(vseq, document[field]);
+    for (const field of TEXT_FIELDS_OF[resourceType] ?? []) {
+      const text = document[field];
+      if (text) this.index(resourceType, field).add(vseq, text);
+    }
   }
 
   remove(resourceType: string, vseq: number): void {
-    for (const field of TEXT_FIELDS) this.index(resourceType, field).remove(vseq);
+    for (const field of TEXT_FIELDS_OF[resourceType] ?? []) this.index(resourceType, field).remove(vseq);
   }
 
   /** The vseqs whose field has a word beginning with each term (whole words for content and text), best first. */

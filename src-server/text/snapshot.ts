@@ -11,7 +11,7 @@ import type { FlexIndexes } from './flex-indexes';
  */
 
 /** Bump when what is indexed changes (text-fields.ts, index options): older snapshots are then rebuilt. */
-export const TEXT_INDEX_VERSION = 1;
+export const TEXT_INDEX_VERSION = 2;
 
 export interface SnapshotMeta {
   version: number;

@@ -22,7 +22,10 @@ interface Change {
   resource_type: string;
   resource_id: string;
   last_updated: string;
+  parent_ids: string;
   body: string;
+  /** The resource's current version now (null: none). */
+  current_vseq: number | null;
 }
 
 export interface AppliedBatch {
@@ -46,8 +49,10 @@ export class TextIndexer {
   ) {
     this.cursor = cursor;
     this.changesAfter = db.prepare(
-      `SELECT c.seq, c.vseq, v.resource_type, v.resource_id, v.last_updated, v.body
-       FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
+      `SELECT c.seq, c.vseq, v.resource_type, v.resource_id, v.last_updated, v.parent_ids, v.body, r.vseq AS current_vseq
+       FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
+       LEFT JOIN resources r ON r.resource_type = v.resource_type AND r.resource_id = v.resource_id
+       WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
     );
     this.earlierVersions = db.prepare('SELECT vseq FROM resource_versions WHERE resource_type = ? AND resource_id = ? AND vseq < ?');
     this.current = db.prepare(
@@ -83,7 +88,12 @@ export class TextIndexer {
 
   private apply(change: Change): void {
     const { resource_type: type, resource_id: id } = change;
-    if (TEXT_TYPES.has(type)) this.reindex(type, id, change.vseq);
+    if (TEXT_TYPES.has(type)) {
+      // The common case, a version still current: indexed from the change itself, without looking anything up
+      // (nor earlier versions, for a creation).
+      if (change.current_vseq === change.vseq) this.put(type, id, change.vseq, change.body, change.parent_ids !== '[]');
+      else this.reindex(type, id);
+    }
     if (type === 'PractitionerRole') {
       // The practitioners the role names now and named before: their cities may have changed.
       const practitioners = new Set(practitionerIds(JSON.parse(change.body) as Json));
@@ -96,14 +106,19 @@ export class TextIndexer {
     if (type === 'Organization') for (const practitioner of this.practitionersAt(id)) this.reindex('Practitioner', practitioner);
   }
 
-  /** Replaces whatever was indexed of a resource by its current version (`vseq`: only if that is the current one). */
-  private reindex(type: string, id: string, vseq?: number): void {
+  /** Replaces whatever was indexed of a resource by its current version. */
+  private reindex(type: string, id: string): void {
     const current = this.current.get(type, id);
-    for (const earlier of this.earlierVersions.all(type, id, current?.vseq ?? Number.MAX_SAFE_INTEGER)) this.indexes.remove(type, earlier.vseq);
-    if (!current || (vseq !== undefined && current.vseq !== vseq)) return;
-    this.indexes.remove(type, current.vseq);
-    const resource = JSON.parse(current.body) as Json;
-    this.indexes.put(type, current.vseq, textDocument(resource, type === 'Practitioner' ? this.workCities(id) : []));
+    if (current) this.put(type, id, current.vseq, current.body, true);
+    else for (const earlier of this.earlierVersions.all(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(type, earlier.vseq);
+  }
+
+  /** Indexes the current version `vseq` of a resource, after removing what its earlier versions left (if it has any). */
+  private put(type: string, id: string, vseq: number, body: string, hasEarlier: boolean): void {
+    if (hasEarlier) for (const earlier of this.earlierVersions.all(type, id, vseq)) this.indexes.remove(type, earlier.vseq);
+    // Replayed after a crash, the same version may already be in: replaced, not added twice.
+    this.indexes.remove(type, vseq);
+    this.indexes.put(type, vseq, textDocument(JSON.parse(body) as Json, type === 'Practitioner' ? this.workCities(id) : []));
   }
 
   /** Cities of the Organizations of a practitioner's active roles. */
