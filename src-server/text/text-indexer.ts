@@ -41,12 +41,14 @@ export class TextIndexer {
   private readonly earlierVersions: Statement<[string, string, number], { vseq: number }>;
   private readonly current: Statement<[string, string], { vseq: number; body: string }>;
   private readonly paramId: Statement<[string, string], { pid: number }>;
+  private readonly versionBody: Statement<[number], string>;
+  private readonly rolesOf: Statement<[number, string], string>;
+  private readonly latest: Statement<[], number>;
+  private readonly firstPending: Statement<[number], string>;
+  private readonly practitionersAtSite: Statement<[number, string, number], string>;
   private readonly pids = new Map<string, number>();
 
-  constructor(
-    private readonly db: Db,
-    cursor = 0,
-  ) {
+  constructor(db: Db, cursor = 0) {
     this.cursor = cursor;
     this.changesAfter = db.prepare(
       `SELECT c.seq, c.vseq, v.resource_type, v.resource_id, v.last_updated, v.parent_ids, v.body, r.vseq AS current_vseq
@@ -59,51 +61,76 @@ export class TextIndexer {
       'SELECT r.vseq, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.resource_type = ? AND r.resource_id = ?',
     );
     this.paramId = db.prepare('SELECT pid FROM search_params WHERE resource_type = ? AND code = ?');
+    this.versionBody = db.prepare<[number], string>('SELECT body FROM resource_versions WHERE vseq = ?').pluck();
+    this.latest = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM change_log').pluck();
+    this.firstPending = db
+      .prepare<[number], string>('SELECT v.last_updated FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq WHERE c.seq > ? ORDER BY c.seq LIMIT 1')
+      .pluck();
+    this.rolesOf = db
+      .prepare<[number, string], string>(`SELECT v.body FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.pid = ? AND r.target_id = ? AND r.target_type = 'Practitioner'`)
+      .pluck();
+    this.practitionersAtSite = db
+      .prepare<[number, string, number], string>(
+        `SELECT DISTINCT p.target_id FROM idx_reference o JOIN idx_reference p ON p.vseq = o.vseq
+         WHERE o.pid = ? AND o.target_id = ? AND o.target_type = 'Organization' AND p.pid = ? AND p.target_type = 'Practitioner'`,
+      )
+      .pluck();
   }
 
   /** The last change-log sequence committed. */
   latestSeq(): number {
-    return (this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM change_log').get() as { seq: number }).seq;
+    return this.latest.get() as number;
   }
 
   /** lastUpdated (epoch ms) of the oldest change not applied yet, if any. */
   oldestPending(): number | undefined {
-    const row = this.db
-      .prepare('SELECT v.last_updated FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq WHERE c.seq > ? ORDER BY c.seq LIMIT 1')
-      .get(this.cursor) as { last_updated: string } | undefined;
-    return row && Date.parse(row.last_updated);
+    const stamp = this.firstPending.get(this.cursor) as string | undefined;
+    return stamp === undefined ? undefined : Date.parse(stamp);
   }
 
   /** Applies the next batch of changes; count 0 when caught up. */
   applyNext(limit = BATCH): AppliedBatch {
     const changes = this.changesAfter.all(this.cursor, limit);
     const stamps: number[] = [];
+    // Practitioners whose work cities may have changed, re-derived once per batch (an import changes a
+    // practitioner, their roles and their sites together).
+    const rederive = new Set<string>();
     for (const change of changes) {
-      this.apply(change);
+      this.apply(change, rederive);
       stamps.push(Date.parse(change.last_updated));
       this.cursor = change.seq;
     }
+    for (const practitioner of rederive) this.reindex('Practitioner', practitioner);
     return { count: changes.length, stamps };
   }
 
-  private apply(change: Change): void {
+  private apply(change: Change, rederive: Set<string>): void {
     const { resource_type: type, resource_id: id } = change;
     if (TEXT_TYPES.has(type)) {
       // The common case, a version still current: indexed from the change itself, without looking anything up
       // (nor earlier versions, for a creation).
-      if (change.current_vseq === change.vseq) this.put(type, id, change.vseq, change.body, change.parent_ids !== '[]');
+      if (type === 'Practitioner') rederive.add(id);
+      else if (change.current_vseq === change.vseq) this.put(type, id, change.vseq, change.body, change.parent_ids !== '[]');
       else this.reindex(type, id);
     }
     if (type === 'PractitionerRole') {
       // The practitioners the role names now and named before: their cities may have changed.
-      const practitioners = new Set(practitionerIds(JSON.parse(change.body) as Json));
-      for (const earlier of this.earlierVersions.all(type, id, change.vseq).slice(-1)) {
-        const body = this.db.prepare('SELECT body FROM resource_versions WHERE vseq = ?').pluck().get(earlier.vseq) as string;
-        for (const practitioner of practitionerIds(JSON.parse(body) as Json)) practitioners.add(practitioner);
-      }
-      for (const practitioner of practitioners) this.reindex('Practitioner', practitioner);
+      for (const practitioner of practitionerIds(JSON.parse(change.body) as Json)) rederive.add(practitioner);
+      const earlier = this.previousBody(change);
+      if (earlier) for (const practitioner of practitionerIds(earlier)) rederive.add(practitioner);
     }
-    if (type === 'Organization') for (const practitioner of this.practitionersAt(id)) this.reindex('Practitioner', practitioner);
+    // Only when its cities changed: a site's new phone or mailbox says nothing about where its people work.
+    if (type === 'Organization' && citiesOf(JSON.parse(change.body) as Json) !== citiesOf(this.previousBody(change))) {
+      for (const practitioner of this.practitionersAt(id)) rederive.add(practitioner);
+    }
+  }
+
+  /** The version a change replaced, parsed (undefined for a creation). */
+  private previousBody(change: Change): Json | undefined {
+    if (change.parent_ids === '[]') return undefined;
+    const earlier = this.earlierVersions.all(change.resource_type, change.resource_id, change.vseq).pop();
+    const body = earlier && (this.versionBody.get(earlier.vseq) as string | undefined);
+    return body ? (JSON.parse(body) as Json) : undefined;
   }
 
   /** Replaces whatever was indexed of a resource by its current version. */
@@ -125,10 +152,7 @@ export class TextIndexer {
   private workCities(practitionerId: string): string[] {
     const pid = this.pid('PractitionerRole', 'practitioner');
     if (pid === undefined) return [];
-    const roles = this.db
-      .prepare(`SELECT v.body FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.pid = ? AND r.target_id = ? AND r.target_type = 'Practitioner'`)
-      .pluck()
-      .all(pid, practitionerId) as string[];
+    const roles = this.rolesOf.all(pid, practitionerId);
     const cities: string[] = [];
     for (const text of roles) {
       const role = JSON.parse(text) as Json;
@@ -149,13 +173,7 @@ export class TextIndexer {
     const organizationPid = this.pid('PractitionerRole', 'organization');
     const practitionerPid = this.pid('PractitionerRole', 'practitioner');
     if (organizationPid === undefined || practitionerPid === undefined) return [];
-    return this.db
-      .prepare(
-        `SELECT DISTINCT p.target_id FROM idx_reference o JOIN idx_reference p ON p.vseq = o.vseq
-         WHERE o.pid = ? AND o.target_id = ? AND o.target_type = 'Organization' AND p.pid = ? AND p.target_type = 'Practitioner'`,
-      )
-      .pluck()
-      .all(organizationPid, organizationId, practitionerPid) as string[];
+    return this.practitionersAtSite.all(organizationPid, organizationId, practitionerPid);
   }
 
   /** A parameter's id, once the index has one (it is made on first use, by the writer). */
@@ -168,6 +186,14 @@ export class TextIndexer {
     }
     return pid;
   }
+}
+
+/** A site's cities, as one comparable text ('' for none or no site). */
+function citiesOf(organization: Json | undefined): string {
+  return arrayOf(organization?.address)
+    .map((address) => (address as Json).city)
+    .filter((city) => typeof city === 'string')
+    .join('|');
 }
 
 function practitionerIds(role: Json): string[] {
