@@ -45,7 +45,7 @@ export class TextIndexer {
   private readonly rolesOf: Statement<[number, string], string>;
   private readonly latest: Statement<[], number>;
   private readonly firstPending: Statement<[number], string>;
-  private readonly practitionersAtSite: Statement<[number, string, number], string>;
+  private readonly practitionersAtSite: Statement<[number, number, string], string>;
   private readonly pids = new Map<string, number>();
 
   constructor(db: Db, cursor = 0) {
@@ -70,9 +70,11 @@ export class TextIndexer {
       .prepare<[number, string], string>(`SELECT v.body FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.pid = ? AND r.target_id = ? AND r.target_type = 'Practitioner'`)
       .pluck();
     this.practitionersAtSite = db
-      .prepare<[number, string, number], string>(
-        `SELECT DISTINCT p.target_id FROM idx_reference o JOIN idx_reference p ON p.vseq = o.vseq
-         WHERE o.pid = ? AND o.target_id = ? AND o.target_type = 'Organization' AND p.pid = ? AND p.target_type = 'Practitioner'`,
+      .prepare<[number, number, string], string>(
+        // CROSS JOIN: the site's role rows first (lookup index), then each role's practitioner row by its key;
+        // without statistics SQLite walked every practitioner row instead (1.4 ms a change).
+        `SELECT DISTINCT p.target_id FROM idx_reference o CROSS JOIN idx_reference p ON p.vseq = o.vseq AND p.pid = ?
+         WHERE o.pid = ? AND o.target_id = ? AND o.target_type = 'Organization' AND p.target_type = 'Practitioner'`,
       )
       .pluck();
   }
@@ -173,7 +175,7 @@ export class TextIndexer {
     const organizationPid = this.pid('PractitionerRole', 'organization');
     const practitionerPid = this.pid('PractitionerRole', 'practitioner');
     if (organizationPid === undefined || practitionerPid === undefined) return [];
-    return this.practitionersAtSite.all(organizationPid, organizationId, practitionerPid);
+    return this.practitionersAtSite.all(practitionerPid, organizationPid, organizationId);
   }
 
   /** A parameter's id, once the index has one (it is made on first use, by the writer). */
