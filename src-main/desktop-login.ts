@@ -121,6 +121,7 @@ export class DesktopLogin {
       await this.options.openExternal(authorizationUrl);
       const tokens = await this.waitForTokens(base, loginId, verifier, expiresIn * 1000, signal);
       const previous = this.current;
+      this.current = undefined; // replaced by this login's session (its refresh token is the one stored now)
       const session = await this.adopt(base, tokens, ++this.epoch);
       if (previous) void this.endSession(base, previous.accessToken).catch(() => undefined);
       return { ok: true, user: session.user };
@@ -196,8 +197,12 @@ export class DesktopLogin {
     if (typeof tokens.access_token !== 'string' || typeof tokens.refresh_token !== 'string' || typeof tokens.expires_in !== 'number') {
       throw new LoginError('failed', 'The node answered /oauth/token without a session');
     }
-    if (epoch === this.epoch) this.options.store.save(tokens.refresh_token);
     const expiresAt = this.now() + tokens.expires_in * 1000;
+    if (epoch === this.epoch) {
+      this.options.store.save(tokens.refresh_token);
+      // Should /auth/me fail below, the next refresh must still use the new token, never the spent one.
+      if (this.current) this.current = { ...this.current, accessToken: tokens.access_token, expiresAt, refreshToken: tokens.refresh_token };
+    }
     const me = await this.request(base, '/auth/me', { headers: { authorization: `Bearer ${tokens.access_token}`, accept: 'application/json' } });
     if (!me.ok) throw new LoginError('failed', `GET /auth/me answered ${me.status}`);
     const user = userOf(await me.json());
