@@ -1,7 +1,8 @@
-import { app, BrowserWindow, dialog, safeStorage } from 'electron';
+import { app, BrowserWindow, dialog, safeStorage, shell } from 'electron';
 import { join } from 'node:path';
 import { APP_ORIGIN } from './app-protocol-files';
 import { registerAppScheme, serveRenderer } from './app-protocol';
+import { DesktopLogin } from './desktop-login';
 import { denyPermissions, hardenWebContents } from './hardening';
 import { IPC, originOf } from './ipc-contract';
 import { registerIpc } from './ipc';
@@ -49,8 +50,18 @@ if (!app.requestSingleInstanceLock()) {
     decrypt: (data) => safeStorage.decryptString(data),
   });
 
+  const login = new DesktopLogin({
+    nodeUrl: () => supervisor.address(),
+    // Called by the login itself with the provider's URL of this login (or its logout page): not the window's allow-list.
+    openExternal: (url) => shell.openExternal(url),
+    store: savedLogin,
+  });
+  login.onChange((user) => {
+    if (win && !win.isDestroyed()) win.webContents.send(IPC.sessionChanged, user);
+  });
+
   hardenWebContents(links);
-  registerIpc({ supervisor, savedLogin, links, trustedOrigins });
+  registerIpc({ supervisor, login, links, trustedOrigins });
   app.setAboutPanelOptions({ applicationName: 'Liaison', applicationVersion: app.getVersion(), copyright: 'Nœud FHIR local pour les cabinets médicaux' });
 
   const openWindow = () => {
@@ -94,6 +105,7 @@ if (!app.requestSingleInstanceLock()) {
   app.on('before-quit', (event) => {
     if (nodeStopped) return;
     event.preventDefault();
+    login.cancel();
     stopping ??= supervisor.stop().finally(() => {
       nodeStopped = true;
       app.quit();

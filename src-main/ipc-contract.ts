@@ -10,12 +10,18 @@ export const IPC = {
   /** Main → window. */
   nodeStatusChanged: 'node:status-changed',
   openExternal: 'shell:open-external',
-  loginSave: 'login:save',
-  loginLoad: 'login:load',
-  loginClear: 'login:clear',
+  /** The login runs in the main process: the window starts it and gets the result, never the refresh token. */
+  loginStart: 'login:start',
+  loginCancel: 'login:cancel',
+  logout: 'logout',
+  sessionGet: 'session:get',
+  /** Main → window: the user when a session opens, null when it ends. */
+  sessionChanged: 'session:changed',
 } as const;
 
-export type InvokeChannel = Exclude<(typeof IPC)[keyof typeof IPC], typeof IPC.nodeStatusChanged>;
+/** Channels the main process sends on; the window cannot invoke them. */
+type EventChannel = typeof IPC.nodeStatusChanged | typeof IPC.sessionChanged;
+export type InvokeChannel = Exclude<(typeof IPC)[keyof typeof IPC], EventChannel>;
 
 export interface IpcSender {
   /** URL of the frame that sent the message. */
@@ -42,9 +48,6 @@ export function isTrustedSender(sender: IpcSender | null | undefined, trustedOri
 
 export class IpcPayloadError extends Error {}
 
-/** Upper bound of a saved login secret (a refresh token is a few hundred characters). */
-const MAX_SECRET_LENGTH = 8192;
-
 const noArguments = (args: readonly unknown[]): [] => {
   if (args.length !== 0) throw new IpcPayloadError('this call takes no argument');
   return [];
@@ -65,7 +68,8 @@ export const PAYLOADS = {
   [IPC.nodeAccess]: noArguments,
   [IPC.nodeStatus]: noArguments,
   [IPC.openExternal]: oneString('a URL', 2048),
-  [IPC.loginSave]: oneString('a secret of printable ASCII characters', MAX_SECRET_LENGTH, /^[\x21-\x7e]+$/),
-  [IPC.loginLoad]: noArguments,
-  [IPC.loginClear]: noArguments,
+  [IPC.loginStart]: noArguments,
+  [IPC.loginCancel]: noArguments,
+  [IPC.logout]: noArguments,
+  [IPC.sessionGet]: noArguments,
 } satisfies Record<InvokeChannel, (args: readonly unknown[]) => unknown[]>;

@@ -1,19 +1,19 @@
 import { ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
 import { isAllowedExternalUrl, type ExternalLinkContext } from './external-links';
 import { IPC, IpcPayloadError, isTrustedSender, PAYLOADS, type InvokeChannel } from './ipc-contract';
+import type { DesktopLogin } from './desktop-login';
 import type { NodeSupervisor } from './node-supervisor';
-import type { SecretStore } from './secret-store';
 
 export interface IpcServices {
   supervisor: NodeSupervisor;
-  savedLogin: SecretStore;
+  login: DesktopLogin;
   links: () => ExternalLinkContext;
   /** Origins whose top frame may call the main process (app://liaison, and the dev server in development). */
   trustedOrigins: readonly string[];
 }
 
 /** Registers every handler the preload calls; each checks its sender and its payload first. */
-export function registerIpc({ supervisor, savedLogin, links, trustedOrigins }: IpcServices): void {
+export function registerIpc({ supervisor, login, links, trustedOrigins }: IpcServices): void {
   function handle<C extends InvokeChannel>(channel: C, handler: (...args: ReturnType<(typeof PAYLOADS)[C]>) => unknown): void {
     ipcMain.handle(channel, (event: IpcMainInvokeEvent, ...args: unknown[]) => {
       const frame = event.senderFrame;
@@ -30,14 +30,16 @@ export function registerIpc({ supervisor, savedLogin, links, trustedOrigins }: I
     });
   }
 
-  handle(IPC.nodeAccess, () => supervisor.access());
+  // The address only: the owner token stays here, the window calls the API with the user's session.
+  handle(IPC.nodeAccess, async () => ({ url: await supervisor.address() }));
   handle(IPC.nodeStatus, () => supervisor.status);
   handle(IPC.openExternal, async (url) => {
     if (!isAllowedExternalUrl(url, links())) return false;
     await shell.openExternal(url);
     return true;
   });
-  handle(IPC.loginSave, (secret) => savedLogin.save(secret));
-  handle(IPC.loginLoad, () => savedLogin.load());
-  handle(IPC.loginClear, () => savedLogin.clear());
+  handle(IPC.loginStart, () => login.start());
+  handle(IPC.loginCancel, () => login.cancel());
+  handle(IPC.logout, () => login.logout());
+  handle(IPC.sessionGet, () => login.session());
 }

@@ -1,5 +1,5 @@
 import type { FromNode, NodeToken, ToNode } from '../src-server/utility-entry';
-import type { NodeAccess, NodeStatus } from './preload/bridge';
+import type { NodeStatus } from './preload/bridge';
 import { RestartPolicy } from './restart-policy';
 
 /**
@@ -29,6 +29,11 @@ export interface NodeSupervisorOptions {
   /** How long a graceful stop may take before the process is killed. */
   stopTimeoutMs?: number;
   now?: () => number;
+}
+
+/** The node's address and its owner token for this launch: for the main process only, never the window. */
+export interface NodeOwnerAccess extends NodeToken {
+  url: string;
 }
 
 /** A token this close to its expiry is replaced before being handed out. */
@@ -78,8 +83,13 @@ export class NodeSupervisor {
     this.start();
   }
 
-  /** The node's address and a valid token, once the node runs. */
-  async access(): Promise<NodeAccess> {
+  /** The node's address once it runs (no token: the window calls the API with the user's session). */
+  address(): Promise<string> {
+    return this.running();
+  }
+
+  /** The node's address and a valid owner token, once the node runs. */
+  async access(): Promise<NodeOwnerAccess> {
     const url = await this.running();
     if (!this.token || this.token.expiresAt - this.now() < TOKEN_RENEWAL_MARGIN_MS) this.token = await this.requestToken();
     return { url, ...this.token };

@@ -7,8 +7,8 @@ export interface LiaisonBridge {
   /** Application version (package.json), fixed at build time. */
   readonly version: string;
   /**
-   * The node's address and a bearer token for it, minted for this launch and kept in memory only. Ask again
-   * rather than keeping it: the token is renewed before it expires, and the address may change after a restart.
+   * The node's address. Ask again rather than keeping it: it may change after a restart. The node's own per-launch
+   * owner token stays in the main process; the FHIR API is called with the user's access token (`session()`).
    */
   nodeAccess(): Promise<NodeAccess>;
   /** Where the node stands (running, restarting after a crash, stopped…). */
@@ -17,22 +17,55 @@ export interface LiaisonBridge {
   onNodeStatus(listener: (status: NodeStatus) => void): () => void;
   /** Opens an allow-listed address (the node's login page, the national directory…) in the system browser. */
   openExternal(url: string): Promise<boolean>;
-  /** The user's login, kept across launches encrypted by the operating system (safeStorage). */
-  readonly savedLogin: {
-    /** False when the system offers no encryption: the user will log in again next time. */
-    save(secret: string): Promise<boolean>;
-    load(): Promise<string | null>;
-    clear(): Promise<void>;
-  };
+  /**
+   * Logs the user in through the system browser (the main process opens the provider's page and waits): resolves
+   * once they are done there, refused, or `cancelLogin()` was called. Starting again replaces a login still waiting.
+   */
+  login(): Promise<LoginResult>;
+  /** Stops the login waiting for the user; false when none was. */
+  cancelLogin(): Promise<boolean>;
+  /** Ends the session (at the node too) and forgets it on this computer. */
+  logout(): Promise<void>;
+  /**
+   * The user's access token for the node's API, and who they are; null when nobody is logged in. Ask again before
+   * calls rather than keeping it: the main process refreshes it before it expires.
+   */
+  session(): Promise<Session | null>;
+  /** Called with the user when a session opens, null when it ends; returns the function that unsubscribes. */
+  onSessionChange(listener: (user: SessionUser | null) => void): () => void;
 }
 
 export interface NodeAccess {
   /** `http://127.0.0.1:<port>`; the FHIR base is `${url}/fhir`. */
   url: string;
-  token: string;
+}
+
+/** The logged-in user, as `GET /auth/me` describes them (the fields the window needs). */
+export interface SessionUser {
+  id: string;
+  displayName: string;
+  email?: string;
+  practitionerId?: string;
+  roles: string[];
+  organizations: string[];
+}
+
+export interface Session {
+  /** Bearer token for the node's API, for this user's session. */
+  accessToken: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  user: SessionUser;
 }
+
+/**
+ * Why a login did not succeed: cancelled by the app; refused at the provider (`access_denied`); expired, replaced by
+ * a newer login or not checked out at the node (`invalid_grant`); the provider, or the node, could not be reached; no
+ * provider configured on the node; the user never came back (`timeout`); anything else (`failed`).
+ */
+export type LoginErrorCode = 'cancelled' | 'access_denied' | 'invalid_grant' | 'provider_unreachable' | 'node_unreachable' | 'no_provider' | 'timeout' | 'failed';
+
+export type LoginResult = { ok: true; user: SessionUser } | { ok: false; error: LoginErrorCode; message: string };
 
 export type NodeState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
 

@@ -4,7 +4,7 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import { version } from '../../package.json';
 import { IPC } from '../ipc-contract';
-import type { LiaisonBridge, NodeAccess, NodeStatus } from './bridge';
+import type { LiaisonBridge, LoginResult, NodeAccess, NodeStatus, Session, SessionUser } from './bridge';
 
 // Each function passes exactly the arguments the main process expects: the page never gets ipcRenderer itself.
 const bridge: LiaisonBridge = Object.freeze({
@@ -17,11 +17,15 @@ const bridge: LiaisonBridge = Object.freeze({
     return () => void ipcRenderer.removeListener(IPC.nodeStatusChanged, forward);
   },
   openExternal: (url: string): Promise<boolean> => ipcRenderer.invoke(IPC.openExternal, url),
-  savedLogin: Object.freeze({
-    save: (secret: string): Promise<boolean> => ipcRenderer.invoke(IPC.loginSave, secret),
-    load: (): Promise<string | null> => ipcRenderer.invoke(IPC.loginLoad),
-    clear: (): Promise<void> => ipcRenderer.invoke(IPC.loginClear),
-  }),
+  login: (): Promise<LoginResult> => ipcRenderer.invoke(IPC.loginStart),
+  cancelLogin: (): Promise<boolean> => ipcRenderer.invoke(IPC.loginCancel),
+  logout: (): Promise<void> => ipcRenderer.invoke(IPC.logout),
+  session: (): Promise<Session | null> => ipcRenderer.invoke(IPC.sessionGet),
+  onSessionChange(listener: (user: SessionUser | null) => void) {
+    const forward = (_event: unknown, user: SessionUser | null) => listener(user);
+    ipcRenderer.on(IPC.sessionChanged, forward);
+    return () => void ipcRenderer.removeListener(IPC.sessionChanged, forward);
+  },
 });
 
 contextBridge.exposeInMainWorld('liaison', bridge);

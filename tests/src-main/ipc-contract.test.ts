@@ -22,7 +22,17 @@ describe('IPC payloads', () => {
   it('take exactly what each channel expects', () => {
     expect(PAYLOADS[IPC.nodeAccess]([])).toEqual([]);
     expect(PAYLOADS[IPC.openExternal](['https://annuaire.sante.fr/'])).toEqual(['https://annuaire.sante.fr/']);
-    expect(PAYLOADS[IPC.loginSave](['eyJhbGciOi.refresh_token-1'])).toEqual(['eyJhbGciOi.refresh_token-1']);
+    for (const channel of [IPC.loginStart, IPC.loginCancel, IPC.logout, IPC.sessionGet]) expect(PAYLOADS[channel]([])).toEqual([]);
+  });
+
+  it('names the login channels as the preload calls them, and lets the window invoke no event channel', () => {
+    expect([IPC.loginStart, IPC.loginCancel, IPC.logout, IPC.sessionGet]).toEqual(['login:start', 'login:cancel', 'logout', 'session:get']);
+    expect(Object.keys(PAYLOADS)).not.toContain(IPC.sessionChanged);
+    expect(Object.keys(PAYLOADS)).not.toContain(IPC.nodeStatusChanged);
+  });
+
+  it('has no channel that hands the refresh token to the window or takes one from it', () => {
+    for (const gone of ['login:save', 'login:load', 'login:clear']) expect(Object.keys(PAYLOADS)).not.toContain(gone);
   });
 
   it.each([
@@ -31,11 +41,14 @@ describe('IPC payloads', () => {
     [IPC.openExternal, [42]],
     [IPC.openExternal, ['https://a.fr/', 'https://b.fr/']],
     [IPC.openExternal, ['x'.repeat(3000)]],
-    [IPC.loginSave, ['']],
-    [IPC.loginSave, ['with space']],
-    [IPC.loginSave, ['é']],
-    [IPC.loginSave, [{ secret: 'x' }]],
-    [IPC.loginClear, [true]],
+    // The login runs in the main process: nothing of the page's choosing reaches it (no URL, no token, no options).
+    [IPC.loginStart, ['https://evil.example/authorize']],
+    [IPC.loginStart, [{ redirect: 'loopback' }]],
+    [IPC.loginStart, [undefined]],
+    [IPC.loginCancel, ['login-id']],
+    [IPC.logout, [{ everywhere: true }]],
+    [IPC.sessionGet, ['refresh-token']],
+    [IPC.sessionGet, [null]],
   ] as const)('%s refuses %j', (channel, args) => {
     expect(() => PAYLOADS[channel](args)).toThrow(IpcPayloadError);
   });
