@@ -38,6 +38,9 @@ async function openWithBridge(): Promise<Page> {
   const page = await browser.newPage();
   await page.addInitScript((nodeUrl: string) => {
     const listeners: ((status: unknown) => void)[] = [];
+    const user = { id: 'u1', displayName: 'Dr Claire Martin', roles: ['practitioner'], organizations: [] };
+    let session: object | null = null;
+    let attempts = 0;
     Object.assign(globalThis, {
       liaison: {
         version: '0.0.0-test',
@@ -48,7 +51,19 @@ async function openWithBridge(): Promise<Page> {
           return () => listeners.splice(listeners.indexOf(listener), 1);
         },
         openExternal: async () => false,
-        savedLogin: { save: async () => false, load: async () => null, clear: async () => undefined },
+        // The main process's login, scripted: the first attempt is refused at the provider, the second succeeds.
+        login: async () => {
+          attempts++;
+          if (attempts === 1) return { ok: false, error: 'access_denied' };
+          session = { accessToken: 'user-token', expiresAt: Date.now() + 3_600_000, user };
+          return { ok: true, user };
+        },
+        cancelLogin: async () => false,
+        logout: async () => {
+          session = null;
+        },
+        session: async () => session,
+        onSessionChange: () => () => undefined,
       },
       emitNodeStatus: (status: unknown) => listeners.forEach((listener) => listener(status)),
     });
@@ -65,6 +80,20 @@ describe('the renderer in the desktop app', () => {
     await page.locator('dl').waitFor();
     expect(healthCalls).toEqual([`${apiNode.url}/health`]);
     expect(await page.getByText('Application 0.0.0-test').count()).toBe(1);
+    await page.close();
+  });
+
+  it('logs in through the bridge, says why a login was refused, and logs out', async () => {
+    const page = await openWithBridge();
+    await page.goto(`${uiNode.url}/`);
+    const session = page.getByRole('navigation', { name: 'Session' });
+    await session.getByRole('button', { name: 'Se connecter' }).click();
+    await expect.poll(() => session.getByRole('alert').textContent()).toContain('Connexion refusée');
+    await session.getByRole('button', { name: 'Se connecter' }).click();
+    await expect.poll(() => session.textContent()).toContain('Dr Claire Martin');
+    await session.getByRole('button', { name: 'Se déconnecter' }).click();
+    await session.getByRole('button', { name: 'Se connecter' }).waitFor();
+    expect(await session.textContent()).not.toContain('Dr Claire Martin');
     await page.close();
   });
 
