@@ -51,12 +51,14 @@ function queryMix(names: string[], cities: string[], count: number): string[] {
   const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
   const prefix = (word: string) => word.slice(0, 2 + Math.floor(random() * Math.max(1, word.length - 1)));
-  return Array.from({ length: count }, () => {
+  const queries: string[] = [];
+  while (queries.length < count) {
     const roll = random();
-    if (roll < 0.5) return prefix(pick(names));
-    if (roll < 0.8) return `${pick(names)} ${prefix(pick(cities))}`;
-    return `${prefix(pick(names))} ${prefix(pick(names))}`;
-  });
+    const query = roll < 0.5 ? prefix(pick(names)) : roll < 0.8 ? `${pick(names)} ${prefix(pick(cities))}` : `${prefix(pick(names))} ${prefix(pick(names))}`;
+    // As the UI does: nothing is searched before two letters are typed ("d'" of d'Almeida is one).
+    if (queryTerms(query).join('').length >= 2) queries.push(query);
+  }
+  return queries;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-text-'));
