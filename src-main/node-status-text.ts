@@ -2,7 +2,7 @@ import type { NodeStatus } from './preload/bridge';
 
 /**
  * The words the tray and the window title use about the node: its state from the supervisor, and what its `/health` reports (resource
- * count, and the search index and sync when the node reports them).
+ * count, the text index's lag (`textIndex.lagMs`), and sync once the node reports it).
  */
 
 export interface NodeHealth {
@@ -20,7 +20,7 @@ export function parseHealth(body: unknown): NodeHealth {
   const health: NodeHealth = {};
   const resources = (record.resources as Record<string, unknown> | undefined)?.total;
   if (typeof resources === 'number') health.resources = resources;
-  const lag = (record.index as Record<string, unknown> | undefined)?.lagMs;
+  const lag = (record.textIndex as Record<string, unknown> | undefined)?.lagMs;
   if (typeof lag === 'number') health.indexLagMs = lag;
   const sync = record.sync;
   const syncState = typeof sync === 'string' ? sync : (sync as Record<string, unknown> | undefined)?.state;

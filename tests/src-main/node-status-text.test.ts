@@ -4,9 +4,9 @@ import { describeNode, parseHealth, windowTitle } from '../../src-main/node-stat
 describe('parseHealth', () => {
   it('reads the resource count of the node /health, and index and sync when reported', () => {
     expect(parseHealth({ status: 'ok', resources: { total: 1234, byType: {} } })).toEqual({ resources: 1234 });
-    expect(parseHealth({ resources: { total: 1 }, index: { lagMs: 3 }, sync: { state: 'à jour' } })).toEqual({ resources: 1, indexLagMs: 3, sync: 'à jour' });
+    expect(parseHealth({ resources: { total: 1 }, textIndex: { ready: true, lagMs: 3 }, sync: { state: 'à jour' } })).toEqual({ resources: 1, indexLagMs: 3, sync: 'à jour' });
     expect(parseHealth('nonsense')).toEqual({});
-    expect(parseHealth({ resources: 'many', index: null })).toEqual({});
+    expect(parseHealth({ resources: 'many', textIndex: null })).toEqual({});
   });
 });
 
