@@ -40,6 +40,8 @@ export interface IndexRows {
   table: string;
   /** Values of placeholders in `table` itself (a list of vseqs), bound before those of `where`. */
   tableValues?: SqlValue[];
+  /** The rows' vseqs, newest first, when they are known before any SQL (text matches): the page walks them. */
+  ordered?: number[];
   where: Clause;
   /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
   streams: boolean;
@@ -105,9 +107,10 @@ export class ConditionBuilder {
       const vseqs = this.textVseqs(filter);
       if (vseqs === undefined) return filter.fallback && this.rows(resourceType, filter.fallback, column);
       // The text index may still hold a version replaced since: only current versions are rows.
+      // The pager walks `ordered` and binds each chunk it reads as the table's list (WriteOrderPager.walkList).
       return {
         table: '(SELECT value AS vseq FROM json_each(?))',
-        tableValues: [JSON.stringify(vseqs)],
+        ordered: vseqs.sort((a, b) => b - a),
         where: { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
         streams: false,
       };

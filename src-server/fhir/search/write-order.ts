@@ -22,7 +22,7 @@ export interface WriteOrderOptions {
 
 export const DEFAULT_WRITE_ORDER: WriteOrderOptions = { probeLimit: 2000, walkBudget: 20_000 };
 
-export type PagePlan = 'stream' | 'sort' | 'walk' | 'walk+sort';
+export type PagePlan = 'stream' | 'sort' | 'walk' | 'walk+sort' | 'list';
 
 /** The alias of the driver's index table: the other filters constrain `d.vseq`. */
 export const DRIVER = 'd';
@@ -52,6 +52,9 @@ export class WriteOrderPager {
   ) {}
 
   page<Row>(query: WriteOrderQuery): WriteOrderPage<Row> {
+    // A driver whose matches are already known, in write order (the text index's): walked in JS, chunk by chunk.
+    const listed = query.candidates.findIndex((candidate) => candidate.ordered !== undefined);
+    if (listed >= 0) return { rows: this.walkList<Row>(query.candidates[listed], query.rest(listed), query), plan: 'list' };
     const { index, many } = this.chooseDriver(query.candidates);
     const driver = query.candidates[index];
     const rest = query.rest(index);
@@ -71,6 +74,26 @@ export class WriteOrderPager {
       return { rows: sorted(), plan: 'walk+sort' };
     }
     return { rows: sorted(), plan: 'sort' };
+  }
+
+  /**
+   * The page from a driver's known vseqs (newest first): SQL tests a chunk of them against the other filters, the
+   * chunk doubling until the page is full, so a broad text query reads a few dozen candidates, not thousands.
+   */
+  private walkList<Row>(driver: IndexRows, rest: { where: Clause; readsVersion: boolean }, query: WriteOrderQuery): Row[] {
+    const { cursor } = query;
+    let vseqs = driver.ordered ?? [];
+    if (cursor) vseqs = vseqs.filter((vseq) => (cursor.backwards ? vseq > cursor.vseq : vseq < cursor.vseq));
+    if (cursor?.backwards) vseqs = [...vseqs].reverse();
+    const rows: Row[] = [];
+    for (let start = 0, size = query.limit * 2; start < vseqs.length && rows.length < query.limit; start += size, size *= 2) {
+      const chunk: IndexRows = { ...driver, tableValues: [JSON.stringify(vseqs.slice(start, start + size))] };
+      const wanted = { ...query, cursor: undefined, limit: query.limit - rows.length };
+      const found = this.prepare(pageSql(chunk, rest, 'sort', undefined, true)).all(...pageValues(chunk, rest, 'sort', wanted, this.options)) as Row[];
+      // pageSql reads newest first; going backwards the page is oldest first.
+      rows.push(...(cursor?.backwards ? found.reverse() : found));
+    }
+    return rows;
   }
 
   /**

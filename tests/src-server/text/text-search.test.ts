@@ -100,6 +100,26 @@ describe('directory search as you type', () => {
     expect(total.body.link.some((link: Json) => link.relation === 'next')).toBe(true);
   });
 
+  it('pages text matches newest first, forward and back, like any search', async () => {
+    const forward: string[] = [];
+    let url: string | undefined = 'Practitioner?name=mar&_count=1';
+    let last: Json = {};
+    while (url) {
+      last = (await search(url)).body;
+      forward.push(...ids(last));
+      url = last.link.find((link: Json) => link.relation === 'next')?.url;
+    }
+    expect(forward).toEqual(['martinez', 'martin-paris', 'martin-lyon']); // written last first
+    const backward: string[] = [...ids(last)];
+    url = last.link.find((link: Json) => link.relation === 'previous')?.url;
+    while (url) {
+      const page = (await search(url)).body;
+      backward.unshift(...ids(page));
+      url = page.link.find((link: Json) => link.relation === 'previous')?.url;
+    }
+    expect(backward).toEqual(forward);
+  });
+
   it('follows updates: a renamed practitioner, a practice that moved', async () => {
     node.repository.update('Practitioner', 'le-gall', { resourceType: 'Practitioner', id: 'le-gall', name: [{ family: 'Le Goff', given: ['Yann'] }] });
     node.repository.update('Organization', 'msp-paris', { resourceType: 'Organization', id: 'msp-paris', name: 'Maison de santé du Port', address: [{ city: 'Brest' }] });
