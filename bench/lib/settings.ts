@@ -9,14 +9,5 @@ export function positiveNumber(name: string, fallback: number): number {
   return value;
 }
 
-/** mulberry32: tiny, fast, good enough for test data, and the same sequence for the same seed everywhere. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded random source the benchmarks' data is made with (the directory generator's too). */
+export { seededRandom as prng } from '../../src-server/seeded-random';

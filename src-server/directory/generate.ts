@@ -1,6 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTIVITY_COLUMNS_48, ACTIVITY_COLUMNS_52, MSSANTE_COLUMNS, type ActivityRecord, type Columns, type MssanteRecord } from './layouts';
+import { seededRandom } from '../seeded-random';
 
 /**
  * Synthetic ANS extractions at any scale, for tests, benchmarks and the demo: French names, real NOS code values,
@@ -89,22 +90,11 @@ interface Site {
   phone: string;
 }
 
-/** mulberry32: small, fast, good enough for test data. */
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const asciiLower = (text: string) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 export function generateExtraction(dir: string, options: GenerateOptions): GeneratedFiles {
-  const random = randomFrom(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
   const digits = (count: number) => Array.from({ length: count }, () => Math.floor(random() * 10)).join('');
   const stamp = options.stamp ?? '202501010000';
