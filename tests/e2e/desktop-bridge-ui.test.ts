@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDesktop } from '../helpers/desktop-build';
 import { startTestNode, type TestNode } from '../helpers/node';
@@ -11,7 +12,6 @@ import { startTestNode, type TestNode } from '../helpers/node';
  * on another port than the one the bridge names, so only the bridge's address can make /health answer.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let outDir: string;
 let uiNode: TestNode;
 let apiNode: TestNode;
@@ -21,10 +21,7 @@ beforeAll(async () => {
   outDir = buildDesktop('bridge-ui-');
   uiNode = await startTestNode({ uiDir: join(outDir, 'renderer') });
   apiNode = await startTestNode({ corsOrigins: [uiNode.url] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

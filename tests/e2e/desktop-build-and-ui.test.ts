@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaVersion } from '../../src-server/storage/migrations';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
@@ -11,7 +12,6 @@ import { startTestNode, tempDir, type TestNode } from '../helpers/node';
  * in a real Chromium when the headless node serves it at `/`, as `npm start` does without Electron.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const outDir = tempDir('liaison-build-');
 let node: TestNode;
 let browser: Browser;
@@ -19,10 +19,7 @@ let browser: Browser;
 beforeAll(async () => {
   execFileSync('npx', ['electron-vite', 'build', '--outDir', outDir, '--logLevel', 'warn'], { stdio: 'pipe' });
   node = await startTestNode({ uiDir: join(outDir, 'renderer') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
