@@ -17,32 +17,13 @@ export class SearchIndex {
   private readonly findParam: Statement<[string, string], { pid: number }>;
   private readonly insertParam: Statement<[string, string]>;
   private readonly deleteRows: Statement<[number]>[];
-  private readonly insert: {
-    string: Statement;
-    token: Statement;
-    reference: Statement;
-    date: Statement;
-    number: Statement;
-    quantity: Statement;
-    uri: Statement;
-    composite: Statement;
-  };
+  /** Insert statements by table and row count: a write inserts each table's rows in one statement. */
+  private readonly inserts = new Map<string, Statement>();
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.findParam = db.prepare('SELECT pid FROM search_params WHERE resource_type = ? AND code = ?');
     this.insertParam = db.prepare('INSERT INTO search_params (resource_type, code) VALUES (?, ?)');
     this.deleteRows = INDEX_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE vseq = ?`));
-    // OR IGNORE: two values may normalise to the same row (e.g. "Hélène" and "helene" as :exact differ, not as value).
-    this.insert = {
-      string: db.prepare('INSERT OR IGNORE INTO idx_string (vseq, pid, part, value, exact) VALUES (?, ?, ?, ?, ?)'),
-      token: db.prepare('INSERT OR IGNORE INTO idx_token (vseq, pid, system, code, text) VALUES (?, ?, ?, ?, ?)'),
-      reference: db.prepare('INSERT OR IGNORE INTO idx_reference (vseq, pid, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)'),
-      date: db.prepare('INSERT OR IGNORE INTO idx_date (vseq, pid, low, high) VALUES (?, ?, ?, ?)'),
-      number: db.prepare('INSERT OR IGNORE INTO idx_number (vseq, pid, value, low, high) VALUES (?, ?, ?, ?, ?)'),
-      quantity: db.prepare('INSERT OR IGNORE INTO idx_quantity (vseq, pid, system, code, unit, value, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      uri: db.prepare('INSERT OR IGNORE INTO idx_uri (vseq, pid, value) VALUES (?, ?, ?)'),
-      composite: db.prepare('INSERT OR IGNORE INTO idx_composite (vseq, pid, ord, first_key, parts) VALUES (?, ?, ?, ?, ?)'),
-    };
   }
 
   /** The id of a (resource type, parameter code) pair, created on first use. */
@@ -60,9 +41,39 @@ export class SearchIndex {
   write(vseq: number, resource: JsonObject, replacedVseq?: number): void {
     if (replacedVseq !== undefined) this.remove(replacedVseq);
     const resourceType = resource.resourceType as string;
+    const rows = new Map<IndexKind, SqlValue[]>();
     for (const parameter of extractSearchValues(resource)) {
       const pid = this.paramId(resourceType, parameter.code);
-      parameter.values.forEach((value, ord) => this.insertValue(vseq, pid, value, ord));
+      parameter.values.forEach((value, ord) => {
+        const row = rowOf(vseq, pid, value, ord);
+        if (!row) return;
+        const values = rows.get(value.kind);
+        if (values) values.push(...row);
+        else rows.set(value.kind, row);
+      });
+    }
+    for (const [kind, values] of rows) this.insertRows(kind, values);
+  }
+
+  /**
+   * Inserts a table's rows (flat values) in statements of up to MAX_ROWS_PER_INSERT rows. One statement per table
+   * rather than one per row: a Patient writes about ten rows, and the per-statement cost was a good part of them.
+   */
+  private insertRows(kind: IndexKind, values: SqlValue[]): void {
+    const { table, columns } = TABLE_OF[kind];
+    const width = columns.length;
+    for (let start = 0; start < values.length; start += MAX_ROWS_PER_INSERT * width) {
+      const chunk = values.length - start <= MAX_ROWS_PER_INSERT * width ? (start === 0 ? values : values.slice(start)) : values.slice(start, start + MAX_ROWS_PER_INSERT * width);
+      const count = chunk.length / width;
+      const key = `${kind}:${count}`;
+      let statement = this.inserts.get(key);
+      if (!statement) {
+        const row = `(${columns.map(() => '?').join(', ')})`;
+        // OR IGNORE: two values may normalise to the same row (e.g. "Hélène" and "helene" as :exact differ, not as value).
+        statement = this.db.prepare(`INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: count }, () => row).join(', ')}`);
+        this.inserts.set(key, statement);
+      }
+      statement.run(chunk);
     }
   }
 
@@ -85,33 +96,42 @@ export class SearchIndex {
     return `${rows} AND ${column(restriction.column)} IN (${restriction.values.map((value) => `'${value}'`).join(', ')})`;
   }
 
-  private insertValue(vseq: number, pid: number, value: IndexValue, ord: number): void {
-    switch (value.kind) {
-      case 'string':
-        this.insert.string.run(vseq, pid, value.part, value.normalized, value.exact);
-        break;
-      case 'token':
-        this.insert.token.run(vseq, pid, value.system ?? '', value.code ?? '', value.text ?? '');
-        break;
-      case 'reference':
-        this.insert.reference.run(vseq, pid, value.type ?? '', value.id ?? '', value.url ?? '');
-        break;
-      case 'date':
-        this.insert.date.run(vseq, pid, value.low, value.high);
-        break;
-      case 'number':
-        this.insert.number.run(vseq, pid, value.value, value.low, value.high);
-        break;
-      case 'quantity':
-        this.insert.quantity.run(vseq, pid, value.system ?? '', value.code ?? '', value.unit ?? '', value.value, value.low, value.high);
-        break;
-      case 'uri':
-        this.insert.uri.run(vseq, pid, value.value);
-        break;
-      case 'composite':
-        if (isSearchable(value)) this.insert.composite.run(vseq, pid, ord, compositeKey(value.parts[0]), JSON.stringify(value.parts));
-        break;
-    }
+}
+
+type IndexKind = IndexValue['kind'];
+type SqlValue = string | number;
+const MAX_ROWS_PER_INSERT = 32;
+
+const TABLE_OF: Record<IndexKind, { table: string; columns: readonly string[] }> = {
+  string: { table: 'idx_string', columns: ['vseq', 'pid', 'part', 'value', 'exact'] },
+  token: { table: 'idx_token', columns: ['vseq', 'pid', 'system', 'code', 'text'] },
+  reference: { table: 'idx_reference', columns: ['vseq', 'pid', 'target_type', 'target_id', 'url'] },
+  date: { table: 'idx_date', columns: ['vseq', 'pid', 'low', 'high'] },
+  number: { table: 'idx_number', columns: ['vseq', 'pid', 'value', 'low', 'high'] },
+  quantity: { table: 'idx_quantity', columns: ['vseq', 'pid', 'system', 'code', 'unit', 'value', 'low', 'high'] },
+  uri: { table: 'idx_uri', columns: ['vseq', 'pid', 'value'] },
+  composite: { table: 'idx_composite', columns: ['vseq', 'pid', 'ord', 'first_key', 'parts'] },
+};
+
+/** A value's row in its table, in TABLE_OF's column order (undefined: not indexed). */
+function rowOf(vseq: number, pid: number, value: IndexValue, ord: number): SqlValue[] | undefined {
+  switch (value.kind) {
+    case 'string':
+      return [vseq, pid, value.part, value.normalized, value.exact];
+    case 'token':
+      return [vseq, pid, value.system ?? '', value.code ?? '', value.text ?? ''];
+    case 'reference':
+      return [vseq, pid, value.type ?? '', value.id ?? '', value.url ?? ''];
+    case 'date':
+      return [vseq, pid, value.low, value.high];
+    case 'number':
+      return [vseq, pid, value.value, value.low, value.high];
+    case 'quantity':
+      return [vseq, pid, value.system ?? '', value.code ?? '', value.unit ?? '', value.value, value.low, value.high];
+    case 'uri':
+      return [vseq, pid, value.value];
+    case 'composite':
+      return isSearchable(value) ? [vseq, pid, ord, compositeKey(value.parts[0]), JSON.stringify(value.parts)] : undefined;
   }
 }
 
