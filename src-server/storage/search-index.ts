@@ -62,8 +62,9 @@ export class SearchIndex {
   private insertRows(kind: IndexKind, values: SqlValue[]): void {
     const { table, columns } = TABLE_OF[kind];
     const width = columns.length;
-    for (let start = 0; start < values.length; start += MAX_ROWS_PER_INSERT * width) {
-      const chunk = values.length - start <= MAX_ROWS_PER_INSERT * width ? (start === 0 ? values : values.slice(start)) : values.slice(start, start + MAX_ROWS_PER_INSERT * width);
+    const step = MAX_ROWS_PER_INSERT * width;
+    for (let start = 0; start < values.length; start += step) {
+      const chunk = values.length <= step ? values : values.slice(start, start + step);
       const count = chunk.length / width;
       const key = `${kind}:${count}`;
       let statement = this.inserts.get(key);

@@ -29,6 +29,8 @@ export class TextIndex {
   private readonly pending = new Map<number, { resolve: (message: FromWorker) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   private failure: Error | undefined;
   private closed = false;
+  /** When the worker was last nudged (performance.now()). */
+  private lastNudge = -Infinity;
 
   constructor(options: TextIndexOptions) {
     const { workerUrl = new URL('./text-worker.ts', import.meta.url), ...settings } = options;
@@ -51,7 +53,6 @@ export class TextIndex {
     this.lastNudge = now;
     this.worker.postMessage({ kind: 'changed' } satisfies ToWorker);
   }
-  private lastNudge = -Infinity;
 
   /**
    * The vseqs of `resourceType` resources whose field matches the query (every term begins a word; whole words for

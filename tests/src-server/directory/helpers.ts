@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTIVITY_COLUMNS_48, ACTIVITY_COLUMNS_52, MSSANTE_COLUMNS, type ActivityRecord, type Columns, type MssanteRecord } from '../../../src-server/directory/layouts';
 import { openDatabase, type Db } from '../../../src-server/storage/database';
 import { Repository } from '../../../src-server/storage/repository';
+import { afterAll } from 'vitest';
+import { tempDir } from '../../helpers/node';
 
 /** Extraction files written by hand, line by line, as the ANS writes them (header, `|` after every field). */
 
@@ -47,3 +49,14 @@ export function openStore(dir: string): { db: Db; repository: Repository } {
 
 export const versionsOf = (db: Db, resourceType: string, id: string) =>
   (db.prepare('SELECT count(*) FROM resource_versions WHERE resource_type = ? AND resource_id = ?').pluck().get(resourceType, id) as number);
+
+/** Fresh folders for a test file's imports, removed once its tests are done. */
+export function tempDirs(): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  return () => {
+    const made = tempDir('liaison-directory-');
+    dirs.push(made);
+    return made;
+  };
+}

@@ -1,19 +1,11 @@
-import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CODE_SYSTEMS, MSSANTE_EXTENSION } from '../../../src-server/directory/codes';
 import { importDirectoryFile } from '../../../src-server/directory/import';
 import { mapPerson } from '../../../src-server/directory/map-activity';
 import type { ActivityRecord } from '../../../src-server/directory/layouts';
-import { tempDir } from '../../helpers/node';
-import { activityLine, DOCTOR, HEADER_52, HOSPITAL_ACTIVITY, MSSANTE_HEADER, mssanteLine, openStore, versionsOf, writeExtraction } from './helpers';
+import { activityLine, DOCTOR, HEADER_52, HOSPITAL_ACTIVITY, MSSANTE_HEADER, mssanteLine, openStore, versionsOf, tempDirs, writeExtraction } from './helpers';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-const dir = () => {
-  const made = tempDir('liaison-directory-');
-  dirs.push(made);
-  return made;
-};
+const dir = tempDirs();
 const full = (record: Partial<ActivityRecord>) => new Proxy(record, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord;
 const read = (store: ReturnType<typeof openStore>, type: string, id: string) => JSON.parse(store.repository.read(type, id)!.json);
 

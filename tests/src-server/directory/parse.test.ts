@@ -1,20 +1,13 @@
-import { rmSync, writeFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { importDirectoryFile } from '../../../src-server/directory/import';
 import { detectLayout } from '../../../src-server/directory/layouts';
 import { encodingOf } from '../../../src-server/directory/line-reader';
 import { cleanField, parseLine, splitFields } from '../../../src-server/directory/parse';
-import { tempDir } from '../../helpers/node';
-import { activityLine, DOCTOR, HEADER_48, HEADER_52, line, openStore, writeExtraction } from './helpers';
+import { activityLine, DOCTOR, HEADER_48, HEADER_52, line, openStore, tempDirs, writeExtraction } from './helpers';
 import { ACTIVITY_COLUMNS_48, type ActivityRecord, type Layout } from '../../../src-server/directory/layouts';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-const dir = () => {
-  const made = tempDir('liaison-directory-');
-  dirs.push(made);
-  return made;
-};
+const dir = tempDirs();
 
 describe('extraction lines', () => {
   it('splits on | and drops the empty field the trailing | makes', () => {

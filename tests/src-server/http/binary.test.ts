@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BINARY_CONTENT_URL } from '../../../src-server/fhir/binary-content';
 import { tempDir, useTestNode } from '../../helpers/node';
-import { killAllChildren, serve } from '../storage/child-node';
+import { killAllChildren, serve } from '../../helpers/child-node';
 
 /** Binary content streamed to and from content-addressed files, limited to 50 MiB while it arrives. */
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaVersion } from '../../../src-server/storage/migrations';
-import { killAllChildren, serve, type ServingNode } from './child-node';
+import { killAllChildren, serve, type ServingNode } from '../../helpers/child-node';
 
 /**
  * "A write acknowledged to the client survives `kill -9` of the node at any moment; the database opens clean

@@ -8,7 +8,7 @@ import { FhirError } from '../../../src-server/fhir/outcome';
 import { keepPlannerStatistics, openDatabase, readNodeId, readSchemaVersion, SchemaTooNewError, type Db } from '../../../src-server/storage/database';
 import { migrations, schemaVersion } from '../../../src-server/storage/migrations';
 import { Repository } from '../../../src-server/storage/repository';
-import { killAllChildren, runCli } from './child-node';
+import { killAllChildren, runCli } from '../../helpers/child-node';
 
 const dirs: string[] = [];
 const open: Db[] = [];

@@ -1,7 +1,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { fhirFetch, startTestNode, tempDir } from '../../helpers/node';
-import { killAllChildren, runCli, serve } from '../storage/child-node';
+import { killAllChildren, runCli, serve } from '../../helpers/child-node';
 
 /**
  * The text index follows the change log through a durable cursor: a node killed with `kill -9` while writes pour

@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The real `liaison` command run as a child process (`node bin/liaison.js ...`), for tests that need to exit or
- * kill a node the way a user or the OS would. Shared by the storage tests; not a test file itself.
+ * kill a node the way a user or the OS would. Shared by the tests that need a real process; not a test file itself.
  */
 
-export const LIAISON_BIN = fileURLToPath(new URL('../../../bin/liaison.js', import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const LIAISON_BIN = fileURLToPath(new URL('../../bin/liaison.js', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliResult {
   code: number | null;
