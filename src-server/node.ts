@@ -10,12 +10,14 @@ import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
+import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
+import { CommitSignal } from './storage/commit-signal';
 import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import { Repository } from './storage/repository';
@@ -49,6 +51,8 @@ export interface NodeOptions {
   oidc?: OidcSettings;
   /** Start a local demo OpenID provider with demo people (instead of `oidc`). */
   demo?: boolean;
+  /** More operations and write rules, after the node's own. */
+  extensions?: FhirExtensions;
 }
 
 export interface RunningNode {
@@ -59,6 +63,8 @@ export interface RunningNode {
   repository: Repository;
   /** The background text index (word-prefix names and addresses, `_content`, `_text`). */
   textIndex: TextIndex;
+  /** Rings after each commit of API writes (background work reads the change log then). */
+  commits: CommitSignal;
   ownerClientFile: string;
   /** With `demo`: the demo provider's address and who can log in. */
   demo?: { issuer: string; accounts: DemoAccount[] };
@@ -84,6 +90,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const tokens = new TokenStore(db);
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
+    const commits = new CommitSignal();
+    // The flows of the Lifen APIs on top of the generic FHIR node.
+    const extensions: FhirExtensions = {
+      operations: [...(options.extensions?.operations ?? [])],
+      writeRules: [...(options.extensions?.writeRules ?? [])],
+    };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
       demo = await (await import('./auth/demo')).startDemo(repository, users);
@@ -94,7 +106,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
     const app = await buildApp({
       db,
-      interactions: new FhirInteractions(repository, search),
+      interactions: new FhirInteractions(repository, search, extensions),
       tokens,
       users,
       sessions,
@@ -102,6 +114,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       groupCommit: new GroupCommit(db, () => {
         quietCheckpoint.written();
         text.changed();
+        commits.notify();
       }),
       textIndex: text,
       uiDir: options.uiDir,
@@ -123,6 +136,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       db,
       repository,
       textIndex: text,
+      commits,
       ownerClientFile,
       ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
       async close() {

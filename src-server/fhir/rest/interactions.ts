@@ -1,4 +1,4 @@
-import { isValidId, type HistoryEntry, type HistoryQuery, type Repository, type StoredResource } from '../../storage/repository';
+import { isValidId, type HistoryEntry, type HistoryQuery, type Repository, type StoredResource, type WriteResult } from '../../storage/repository';
 import { refuseForgedContent, withStoredContent } from '../binary-content';
 import { DIRECTORY_TYPES } from '../directory';
 import { badRequest, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
@@ -9,6 +9,7 @@ import type { ReachReference } from '../search/visibility';
 import { isResourceType } from '../validation/model';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
+import type { FhirExtensions, FhirOperation, WriteRule } from './extensions';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -16,19 +17,26 @@ import type { FhirRequest, FhirResponse } from './types';
  * Every path of the API passes here, so the rules (no DELETE, id checks, locking) hold everywhere.
  */
 export class FhirInteractions {
+  /** Operations by `level name`. */
+  private readonly operations = new Map<string, FhirOperation[]>();
+  private readonly writeRules = new Map<string, WriteRule[]>();
+
   constructor(
     readonly repository: Repository,
-    private readonly searchEngine: SearchEngine,
-  ) {}
+    readonly searchEngine: SearchEngine,
+    extensions: FhirExtensions = {},
+  ) {
+    for (const operation of extensions.operations ?? []) pushTo(this.operations, `${operation.level} ${operation.name}`, operation);
+    for (const rule of extensions.writeRules ?? []) for (const type of rule.types) pushTo(this.writeRules, type, rule);
+  }
 
   handle(request: FhirRequest, base: string): FhirResponse {
     const segments = request.path.split('/').filter((segment) => segment !== '');
     if (request.method === 'DELETE') {
       throw methodNotAllowed('DELETE is not supported: archive a resource with an update (e.g. active=false or a status)');
     }
-    if (segments.some((segment) => segment.startsWith('$'))) {
-      throw badRequest(`Operation '${segments.find((segment) => segment.startsWith('$'))}' is not supported by this node`);
-    }
+    const operationAt = segments.findIndex((segment) => segment.startsWith('$'));
+    if (operationAt >= 0) return this.operation(request, base, segments, operationAt);
     const [first, second, third, fourth, ...rest] = segments;
     if (rest.length > 0) throw notFound(`No FHIR endpoint at '${request.path}'`);
     if (first === undefined) return this.base(request, base);
@@ -71,6 +79,23 @@ export class FhirInteractions {
       return this.onlyGet(request, () => this.search(third, request, base, { type, id }));
     }
     throw notFound(`No FHIR endpoint at '${request.path}'`);
+  }
+
+  /** `$name` on the base, a type or an instance (whose reading rules apply: a hidden one does not exist). */
+  private operation(request: FhirRequest, base: string, segments: string[], at: number): FhirResponse {
+    const name = segments[at];
+    const level = (['system', 'type', 'instance'] as const)[at];
+    const type = at >= 1 ? this.resourceType(segments[0]) : undefined;
+    const operation = level && at === segments.length - 1 ? this.operations.get(`${level} ${name}`)?.find((candidate) => !candidate.types || candidate.types.includes(type!)) : undefined;
+    if (!operation) throw badRequest(`Operation '${name}' is not supported ${type ? `on ${type}` : 'on the base'} by this node`);
+    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`);
+    let id: string | undefined;
+    if (level === 'instance') {
+      id = this.resourceId(segments[1]);
+      request.scopes.require(type!, 'READ');
+      this.readable(type!, id, request, base);
+    }
+    return operation.run({ request, base, type, id, interactions: this });
   }
 
   private base(request: FhirRequest, base: string): FhirResponse {
@@ -172,7 +197,7 @@ export class FhirInteractions {
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     // A client id on create is ignored (the server assigns ids), as the spec says.
-    return this.withinReach(request, base, () => written(201, this.repository.create(type, resource, request.assignedId), base));
+    return this.withinReach(request, base, () => this.createVersion(type, resource, request, base, request.assignedId));
   }
 
   private update(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
@@ -187,7 +212,7 @@ export class FhirInteractions {
     return this.withinReach(request, base, () => {
       const current = request.reach && this.repository.read(type, id);
       if (current && !this.visibleTo(current, request.reach, base)) throw forbidden(`${type}/${id} is outside your access`);
-      const { stored, created } = this.repository.update(type, id, resource, ifMatch);
+      const { stored, created } = this.ruled(type, resource, id, request, base, () => this.repository.update(type, id, resource, ifMatch));
       return written(created ? 201 : 200, stored, base);
     });
   }
@@ -207,7 +232,27 @@ export class FhirInteractions {
       }
       if (typeof resource.id === 'string') return this.update(type, resource.id, request, base);
       request.scopes.require(type, 'CREATE');
-      return this.withinReach(request, base, () => written(201, this.repository.create(type, resource), base));
+      return this.withinReach(request, base, () => this.createVersion(type, resource, request, base));
+    });
+  }
+
+  private createVersion(type: string, resource: JsonObject, request: FhirRequest, base: string, id?: string): FhirResponse {
+    const { stored } = this.ruled(type, resource, id, request, base, () => ({ stored: this.repository.create(type, resource, id), created: true }));
+    return written(201, stored, base);
+  }
+
+  /** Runs a write with the write rules of its type around it, in one transaction (extensions.ts). */
+  private ruled(type: string, resource: JsonObject, id: string | undefined, request: FhirRequest, base: string, write: () => WriteResult): WriteResult {
+    const rules = this.writeRules.get(type);
+    if (!rules) return write();
+    return this.repository.transaction(() => {
+      const previous = id === undefined ? undefined : this.repository.read(type, id);
+      const pending = { type, id, resource, previous, request, base, interactions: this };
+      for (const rule of rules) rule.before?.(pending);
+      const result = write();
+      const completed = { ...pending, id: result.stored.id, stored: result.stored, created: result.created };
+      for (const rule of rules) rule.after?.(completed);
+      return result;
     });
   }
 
@@ -305,6 +350,12 @@ const HISTORY_SCAN_BUDGET = 5000;
 const HISTORY_BATCH = 200;
 
 type JsonObject = Record<string, unknown>;
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
 
 /** Directory resources come from import and sync only (DESIGN §2). */
 function checkWritable(type: string): void {

@@ -1,0 +1,68 @@
+import type { StoredResource } from '../../storage/repository';
+import type { FhirInteractions } from './interactions';
+import type { FhirRequest, FhirResponse } from './types';
+
+/**
+ * What the flows of the Lifen APIs (documents, appointments, patients, sync) plug into the generic FHIR node:
+ * operations (`$everything`, `$changes`…) and rules that run inside a write's own transaction. The generic
+ * interactions stay free of any one API's business.
+ */
+
+/** A FHIR operation, invoked as `[base]/$name`, `[base]/Type/$name` or `[base]/Type/id/$name`. */
+export interface FhirOperation {
+  /** With its dollar: `$everything`. */
+  name: string;
+  level: 'system' | 'type' | 'instance';
+  /** The resource types it is defined on (type and instance level); every type when absent. */
+  types?: readonly string[];
+  /** GET for operations that only read; POST (run in the write path, one transaction) for the others. */
+  methods: readonly ('GET' | 'POST')[];
+  run(call: OperationCall): FhirResponse;
+}
+
+export interface OperationCall {
+  request: FhirRequest;
+  base: string;
+  /** The type (type and instance level) and id (instance level) in the URL, already checked. */
+  type?: string;
+  id?: string;
+  interactions: FhirInteractions;
+}
+
+/**
+ * A business rule on the writes of some resource types through the API (REST, Bundle entries). Both hooks run inside
+ * the write's transaction: a FhirError thrown by either refuses the write and rolls back everything it did, and what
+ * `after` writes commits with the version. Import and sync write through the repository directly and are not checked.
+ */
+export interface WriteRule {
+  types: readonly string[];
+  /** Before the version is stored: refuse it (409 double booking, 422 missing identifier…). */
+  before?(write: PendingWrite): void;
+  /** After the version is stored, in the same transaction: queue an outbox entry, mark a slot busy… */
+  after?(write: CompletedWrite): void;
+}
+
+export interface PendingWrite {
+  type: string;
+  /** The id it will have; absent for a create before the repository assigns it. */
+  id?: string;
+  resource: Readonly<Record<string, unknown>>;
+  /** The current version it replaces, if any. */
+  previous?: StoredResource;
+  request: FhirRequest;
+  base: string;
+  /** For the rule's own reads and searches (`interactions.searchEngine`) and writes (`interactions.repository`). */
+  interactions: FhirInteractions;
+}
+
+export interface CompletedWrite extends PendingWrite {
+  id: string;
+  stored: StoredResource;
+  created: boolean;
+}
+
+/** The extensions a node runs with. */
+export interface FhirExtensions {
+  operations?: readonly FhirOperation[];
+  writeRules?: readonly WriteRule[];
+}
