@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TokenStore } from '../../../src-server/auth/tokens';
 import { fhirFetch, useTestNode } from '../../helpers/node';
+import { clientToken as makeClient, userToken as makeUser } from '../../helpers/users';
 
 /**
  * Who sees which patients, on a real node: two practitioners of practice A, one of practice B, a secretary of
@@ -38,37 +37,6 @@ async function as(who: string, path: string, init: RequestInit & { json?: unknow
 
 const ids = (bundle: Json): string[] => (bundle.entry ?? []).map((entry: Json) => `${entry.resource.resourceType}/${entry.resource.id}`).sort();
 const pdf = Buffer.from('%PDF-1.4 lettre de liaison pour le Dr A1');
-
-/** A user of the node with a login session, as the login flow leaves them (its token is issued the same way). */
-function userToken(userId: string, roles: string, practitionerId: string | null, organizations: string): string {
-  const db = node().db;
-  const now = Date.now();
-  db.prepare('INSERT INTO users (user_id, issuer, subject, display_name, practitioner_id, roles, organizations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-    userId,
-    'https://idp.example',
-    userId,
-    userId,
-    practitionerId,
-    roles,
-    organizations,
-    new Date(now).toISOString(),
-  );
-  const sessionId = randomUUID();
-  db.prepare('INSERT INTO sessions (session_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(sessionId, userId, now, now + 3_600_000);
-  return new TokenStore(db).issueForSession(sessionId, ['*']).access_token;
-}
-
-async function clientToken(actsFor: Json): Promise<string> {
-  const created = await fetch(`${node().url}/admin/clients`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${node().token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'EHR', scopes: ['PATIENT_READ', 'PATIENT_SEARCH', 'ENCOUNTER_SEARCH'], rateLimit: 1000, ...actsFor }),
-  });
-  expect(created.status).toBe(201);
-  const { client_id, client_secret } = (await created.json()) as Json;
-  const issued = await fetch(`${node().url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret }) });
-  return ((await issued.json()) as Json).access_token;
-}
 
 beforeAll(async () => {
   const { repository } = node();
@@ -109,6 +77,7 @@ beforeAll(async () => {
     const response = await owner(resource);
     expect(response.status, `${resource.resourceType}/${resource.id}: ${await response.clone().text()}`).toBe(201);
   }
+  const userToken = (userId: string, roles: string, practitionerId: string | null, organizations: string) => makeUser(node().db, { userId, roles, practitionerId, organizations });
   tokens.a1 = userToken('u-a1', 'practitioner', 'a1', PRACTICE_A);
   tokens.a2 = userToken('u-a2', 'practitioner', 'a2', PRACTICE_A);
   tokens.b1 = userToken('u-b1', 'practitioner admin', 'b1', PRACTICE_B);
@@ -264,8 +233,9 @@ describe('writes stay within the caller’s reach', () => {
 
 describe('API clients act for a practitioner or a practice', () => {
   it("a practitioner's client reaches that practitioner's patients; a practice's client, the practice's", async () => {
-    tokens.clientB1 = await clientToken({ practitionerId: 'b1' });
-    tokens.clientA = await clientToken({ organizationId: PRACTICE_A });
+    const scopes = ['PATIENT_READ', 'PATIENT_SEARCH', 'ENCOUNTER_SEARCH'];
+    tokens.clientB1 = await makeClient(node(), { scopes, practitionerId: 'b1' });
+    tokens.clientA = await makeClient(node(), { scopes, organizationId: PRACTICE_A });
     expect(ids((await as('clientB1', 'Patient?_count=100')).body)).toEqual(['Patient/pb1']);
     const practice = ids((await as('clientA', 'Patient?_count=100&_has:Encounter:patient:status=finished,planned')).body);
     expect(practice).toEqual(['Patient/pa1']);
