@@ -2,88 +2,167 @@ import { Index } from 'flexsearch';
 import { TEXT_FIELDS_OF, type TextDocument, type TextField } from './text-fields';
 
 /**
- * The FlexSearch indexes, one per (type, field). Documents are keyed by the vseq of the resource version they were
- * made from, so that a search answers vseqs the SQL side filters and pages directly. Words come normalised
- * (text-fields.ts): the encoder only splits them.
+ * The FlexSearch indexes, one per (type, field). Words come normalised (text-fields.ts): the encoder only splits
+ * them. `name` and `address` index every prefix of every word (as-you-type); `_content` and `_text` whole words.
  *
- * `name` and `address` index every prefix of every word (as-you-type); `_content` and `_text` whole words, which
- * keeps the index of every string of a resource affordable. `fastupdate` keeps a register of each document's
- * entries: replacing a version removes its terms without scanning the index.
+ * Memory is what limits a national directory on a desktop, so documents are not removed from FlexSearch: that
+ * needs either its register (each document's posting lists, about as big as the postings themselves) or a scan
+ * of the whole index per removal. Instead FlexSearch holds *keys*, and a key maps to the resource version (vseq)
+ * it was made from; removing a version kills its key in O(1), searches skip dead keys, and once dead keys are a
+ * fair share of the postings a sweep drops them from the posting lists in one pass. A version indexed again (a
+ * practitioner whose work cities changed) gets a fresh key.
  */
 
 const split = (text: string) => (text ? text.split(' ') : []);
 const PREFIXED: ReadonlySet<TextField> = new Set(['name', 'address']);
+/** FlexSearch's own id register is not needed (keys are never added twice nor removed): one that holds nothing. */
+const NO_REGISTER = { size: 0, has: () => false, add() {}, delete: () => false, clear() {} };
+/** Dead keys swept at the latest when they are this share of the live ones (and at least SWEEP_MIN). */
+const SWEEP_RATIO = 0.2;
+const SWEEP_MIN = 10_000;
+
+/** The parts of a FlexSearch Index this module reads and fills directly (not in its typings). */
+interface FlexInternals {
+  /** term → posting lists by score slot (one slot: `resolution: 1`). */
+  map: Map<string, Array<number[] | undefined>>;
+  reg: unknown;
+}
 
 export class FlexIndexes {
   private readonly indexes = new Map<string, Index>();
+  /** key → the vseq it was made from; 0 for a dead key. */
+  private vseqOfKey = new Uint32Array(1 << 16);
+  /** vseq → its live key; 0 for none. */
+  private keyOfVseq = new Uint32Array(1 << 16);
+  private nextKey = 1;
+  private liveKeys = 0;
+  private deadKeys = 0;
 
   constructor() {
     for (const [type, fields] of Object.entries(TEXT_FIELDS_OF)) {
       for (const field of fields) {
-        this.indexes.set(key(type, field), new Index({ tokenize: PREFIXED.has(field) ? 'forward' : 'strict', encode: split, fastupdate: true, resolution: 1 }));
+        const index = new Index({ tokenize: PREFIXED.has(field) ? 'forward' : 'strict', encode: split, resolution: 1 });
+        (index as unknown as FlexInternals).reg = NO_REGISTER;
+        this.indexes.set(key(type, field), index);
       }
     }
   }
 
+  /** Indexes a version, replacing what was indexed for that same version before. */
   put(resourceType: string, vseq: number, document: TextDocument): void {
+    this.remove(vseq);
+    const documentKey = this.newKey(vseq);
     for (const field of TEXT_FIELDS_OF[resourceType] ?? []) {
       const text = document[field];
-      if (text) this.index(resourceType, field).add(vseq, text);
+      if (text) this.index(resourceType, field).add(documentKey, text);
     }
   }
 
-  remove(resourceType: string, vseq: number): void {
-    for (const field of TEXT_FIELDS_OF[resourceType] ?? []) this.index(resourceType, field).remove(vseq);
+  /** Forgets a version (nothing happens for one not indexed). */
+  remove(vseq: number): void {
+    const documentKey = vseq < this.keyOfVseq.length ? this.keyOfVseq[vseq] : 0;
+    if (documentKey === 0) return;
+    this.keyOfVseq[vseq] = 0;
+    this.vseqOfKey[documentKey] = 0;
+    this.liveKeys--;
+    this.deadKeys++;
+    if (this.deadKeys >= Math.max(SWEEP_MIN, this.liveKeys * SWEEP_RATIO)) this.sweep();
   }
 
   /** The vseqs whose field has a word beginning with each term (whole words for content and text), best first. */
   search(resourceType: string, field: TextField, terms: readonly string[], limit: number): number[] {
     if (terms.length === 0) return [];
-    return this.index(resourceType, field).search(terms.join(' '), { limit }) as number[];
-  }
-
-  /** Every index as [key, chunk key, data] triples, for a snapshot. */
-  async exportAll(): Promise<Array<[string, string, string]>> {
-    const chunks: Array<[string, string, string]> = [];
-    for (const [name, index] of this.indexes) {
-      await index.export((chunkKey: string | number, data: string) => {
-        if (data !== undefined && data !== null) chunks.push([name, String(chunkKey), data]);
-      });
+    const index = this.index(resourceType, field);
+    const query = terms.join(' ');
+    // Dead keys take places in FlexSearch's answer: ask again for more when some were dead and the answer was full.
+    for (let asked = limit; ; ) {
+      const keys = index.search(query, { limit: asked }) as number[];
+      const vseqs: number[] = [];
+      for (const documentKey of keys) {
+        const vseq = this.vseqOfKey[documentKey];
+        if (vseq !== 0) vseqs.push(vseq);
+      }
+      if (vseqs.length >= limit || keys.length < asked || asked >= limit * 4) return vseqs.slice(0, limit);
+      asked += (keys.length - vseqs.length) * 2;
     }
-    return chunks;
   }
 
-  importChunk(name: string, chunkKey: string, data: string): void {
-    const index = this.indexes.get(name);
-    if (!index) throw new Error(`No text index '${name}'`);
-    // Import adds ids to a Set register; a fastupdate index has a Map (see finishImport).
-    const internals = index as unknown as FlexInternals;
-    if (!(internals.reg instanceof Set)) internals.reg = new Set();
-    index.import(chunkKey, data);
+  /** Versions indexed, and dead keys not swept yet. */
+  counts(): { live: number; dead: number } {
+    return { live: this.liveKeys, dead: this.deadKeys };
+  }
+
+  /** Drops the dead keys from every posting list: one pass over the postings. */
+  sweep(): void {
+    const vseqOfKey = this.vseqOfKey;
+    for (const index of this.indexes.values()) {
+      const { map } = index as unknown as FlexInternals;
+      for (const [term, slots] of map) {
+        let left = 0;
+        for (const postings of slots) {
+          if (!postings) continue;
+          let kept = 0;
+          for (let at = 0; at < postings.length; at++) if (vseqOfKey[postings[at]] !== 0) postings[kept++] = postings[at];
+          postings.length = kept;
+          left += kept;
+        }
+        if (left === 0) map.delete(term);
+      }
+    }
+    this.deadKeys = 0;
   }
 
   /**
-   * After the chunks are imported: FlexSearch's import turns `fastupdate` off and keeps only the ids in its
-   * register (flexsearch 0.8.212, serialize.js), so every later removal would scan the whole index. The register
-   * is rebuilt as `add` makes it: each id → the posting lists that hold it.
+   * Every index's terms and postings, as a snapshot writes them: the live versions by key, then for each index
+   * its terms with their keys. Dead keys are swept first, so a snapshot holds only live ones.
    */
-  finishImport(): void {
-    for (const index of this.indexes.values()) {
-      const internals = index as unknown as FlexInternals;
-      const register = new Map<number, number[][]>();
-      for (const slots of internals.map.values()) {
-        for (const postings of slots) {
-          if (!postings) continue;
-          for (const id of postings) {
-            const lists = register.get(id);
-            if (lists) lists.push(postings);
-            else register.set(id, [postings]);
-          }
-        }
-      }
-      internals.reg = register;
-      internals.fastupdate = true;
+  *exportParts(): Generator<ExportedPart> {
+    if (this.deadKeys > 0) this.sweep();
+    yield { kind: 'keys', vseqOfKey: this.vseqOfKey.subarray(0, this.nextKey) };
+    for (const [name, index] of this.indexes) {
+      const { map } = index as unknown as FlexInternals;
+      yield { kind: 'index', name, terms: map.size };
+      for (const [term, slots] of map) yield { kind: 'term', term, postings: slots[0] ?? [] };
     }
+  }
+
+  /** Restores the keys of a snapshot (before its terms). */
+  importKeys(vseqOfKey: Uint32Array): void {
+    this.vseqOfKey = new Uint32Array(Math.max(1 << 16, vseqOfKey.length * 2));
+    this.vseqOfKey.set(vseqOfKey);
+    this.nextKey = Math.max(1, vseqOfKey.length);
+    let maxVseq = 0;
+    for (const vseq of vseqOfKey) if (vseq > maxVseq) maxVseq = vseq;
+    this.keyOfVseq = new Uint32Array(Math.max(1 << 16, maxVseq * 2));
+    this.liveKeys = 0;
+    this.deadKeys = 0;
+    for (let documentKey = 1; documentKey < vseqOfKey.length; documentKey++) {
+      const vseq = vseqOfKey[documentKey];
+      if (vseq === 0) continue;
+      this.keyOfVseq[vseq] = documentKey;
+      this.liveKeys++;
+    }
+  }
+
+  /** Restores one term of a snapshot's index: its posting list, as FlexSearch's `add` would have left it. */
+  importTerm(name: string, term: string, postings: number[]): void {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`No text index '${name}'`);
+    (index as unknown as FlexInternals).map.set(term, [postings]);
+  }
+
+  hasIndex(name: string): boolean {
+    return this.indexes.has(name);
+  }
+
+  private newKey(vseq: number): number {
+    const documentKey = this.nextKey++;
+    if (documentKey >= this.vseqOfKey.length) this.vseqOfKey = grown(this.vseqOfKey, documentKey);
+    if (vseq >= this.keyOfVseq.length) this.keyOfVseq = grown(this.keyOfVseq, vseq);
+    this.vseqOfKey[documentKey] = vseq;
+    this.keyOfVseq[vseq] = documentKey;
+    this.liveKeys++;
+    return documentKey;
   }
 
   private index(resourceType: string, field: TextField): Index {
@@ -93,11 +172,15 @@ export class FlexIndexes {
   }
 }
 
-/** The parts of a FlexSearch Index that finishImport rebuilds (not in its typings). */
-interface FlexInternals {
-  map: Map<string, Array<number[] | undefined>>;
-  reg: Map<number, number[][]> | Set<number>;
-  fastupdate: boolean;
+export type ExportedPart =
+  | { kind: 'keys'; vseqOfKey: Uint32Array }
+  | { kind: 'index'; name: string; terms: number }
+  | { kind: 'term'; term: string; postings: readonly number[] };
+
+function grown(array: Uint32Array<ArrayBuffer>, needed: number): Uint32Array<ArrayBuffer> {
+  const bigger = new Uint32Array(Math.max(needed + 1, array.length * 2));
+  bigger.set(array);
+  return bigger;
 }
 
 const key = (resourceType: string, field: TextField) => `${resourceType}.${field}`;

@@ -1,17 +1,21 @@
-import { closeSync, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { finished } from 'node:stream/promises';
 import type { FlexIndexes } from './flex-indexes';
 
 /**
- * The text index on disk, so that a restart does not rebuild it: FlexSearch's export chunks and the change-log
- * cursor they were taken at, written to a fresh folder and swapped in whole. A crash at any point leaves the
- * previous snapshot (or none), and the change log replays what came after its cursor.
+ * The text index on disk, so that a restart does not rebuild it: the indexes' keys and posting lists in a binary
+ * file, and the change-log cursor they were taken at, written to a fresh folder and swapped in whole. A crash at any
+ * point leaves the previous snapshot (or none), and the change log replays what came after its cursor.
+ *
+ * The file is read back in one piece and its posting lists copied straight out of it (32-bit words, aligned), so a
+ * national directory loads in seconds; FlexSearch's own export (JSON per chunk) took several times longer.
+ * Layout, little-endian: the key table (`u32 n`, then n × u32 vseq), then per index `u32 nameBytes, name, u32
+ * terms`, and per term `u32 termBytes, term, u32 n, n × u32 key`, each string padded to 4 bytes.
  */
 
-/** Bump when what is indexed changes (text-fields.ts, index options): older snapshots are then rebuilt. */
-export const TEXT_INDEX_VERSION = 2;
+/** Bump when what is indexed changes (text-fields.ts, index options, this layout): older snapshots are then rebuilt. */
+export const TEXT_INDEX_VERSION = 3;
 
 export interface SnapshotMeta {
   version: number;
@@ -22,28 +26,74 @@ export interface SnapshotMeta {
 }
 
 const META = 'meta.json';
-const CHUNKS = 'chunks.ndjson';
+const INDEX_FILE = 'index.bin';
+const BUFFER_BYTES = 4 << 20;
 
 export async function saveSnapshot(folder: string, indexes: FlexIndexes, meta: Omit<SnapshotMeta, 'version' | 'takenAt'>): Promise<void> {
   const fresh = `${folder}.new`;
   const old = `${folder}.old`;
   rmSync(fresh, { recursive: true, force: true });
   mkdirSync(fresh, { recursive: true });
-  const chunks = await indexes.exportAll();
-  const out = createWriteStream(join(fresh, CHUNKS));
-  for (const chunk of chunks) if (!out.write(`${JSON.stringify(chunk)}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-  out.end();
-  await finished(out);
+  await writeIndexes(join(fresh, INDEX_FILE), indexes);
   writeFileSync(join(fresh, META), JSON.stringify({ version: TEXT_INDEX_VERSION, ...meta, takenAt: new Date().toISOString() }));
-  for (const file of [CHUNKS, META]) syncFile(join(fresh, file));
+  for (const file of [INDEX_FILE, META]) syncFile(join(fresh, file));
   rmSync(old, { recursive: true, force: true });
   if (existsSync(folder)) renameSync(folder, old);
   renameSync(fresh, folder);
   rmSync(old, { recursive: true, force: true });
 }
 
+/** Streams the parts through a buffer; each full buffer is written with a pause, in which searches are answered. */
+async function writeIndexes(path: string, indexes: FlexIndexes): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    let buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    let used = 0;
+    const flush = async () => {
+      await file.write(buffer, 0, used);
+      used = 0;
+    };
+    const room = async (bytes: number) => {
+      if (used + bytes <= buffer.length) return;
+      await flush();
+      if (bytes > buffer.length) buffer = Buffer.allocUnsafe(bytes);
+    };
+    const words = async (values: ArrayLike<number>) => {
+      await room(4 + values.length * 4);
+      buffer.writeUInt32LE(values.length, used);
+      used += 4;
+      for (let at = 0; at < values.length; at++, used += 4) buffer.writeUInt32LE(values[at], used);
+    };
+    const text = async (value: string, then: number) => {
+      const bytes = Buffer.byteLength(value);
+      await room(4 + padded(bytes) + 4);
+      buffer.writeUInt32LE(bytes, used);
+      used += 4;
+      buffer.write(value, used);
+      used += padded(bytes);
+      buffer.writeUInt32LE(then, used);
+      used += 4;
+    };
+    for (const part of indexes.exportParts()) {
+      if (part.kind === 'keys') await words(part.vseqOfKey);
+      else if (part.kind === 'index') await text(part.name, part.terms);
+      else {
+        await text(part.term, part.postings.length);
+        await room(part.postings.length * 4);
+        for (const documentKey of part.postings) {
+          buffer.writeUInt32LE(documentKey, used);
+          used += 4;
+        }
+      }
+    }
+    await flush();
+  } finally {
+    await file.close();
+  }
+}
+
 /** The snapshot's cursor once loaded into `indexes`, or undefined when there is no usable snapshot. */
-export async function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: string, latestSeq: number): Promise<number | undefined> {
+export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: string, latestSeq: number): number | undefined {
   // A crash between the two renames of saveSnapshot leaves only the previous snapshot, under `.old`.
   const source = existsSync(join(folder, META)) ? folder : existsSync(join(`${folder}.old`, META)) ? `${folder}.old` : undefined;
   if (!source) return undefined;
@@ -55,15 +105,47 @@ export async function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId:
   }
   // Another index layout, another database, or a database older than the snapshot (restored from a backup).
   if (meta.version !== TEXT_INDEX_VERSION || meta.nodeId !== nodeId || meta.cursor > latestSeq) return undefined;
-  const lines = createInterface({ input: createReadStream(join(source, CHUNKS)), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line) continue;
-    const [name, key, data] = JSON.parse(line) as [string, string, string];
-    indexes.importChunk(name, key, data);
-  }
-  indexes.finishImport();
+  readIndexes(readFileSync(join(source, INDEX_FILE)), indexes);
   return meta.cursor;
 }
+
+function readIndexes(file: Buffer, indexes: FlexIndexes): void {
+  if (file.byteOffset % 4 !== 0) file = Buffer.from(file); // a fresh, aligned copy (readFileSync's is already)
+  const words = new Uint32Array(file.buffer, file.byteOffset, Math.floor(file.length / 4));
+  let at = 0; // in words
+  const need = (count: number) => {
+    if (at + count > words.length) throw new Error('The text index snapshot is truncated');
+  };
+  const text = () => {
+    need(1);
+    const bytes = words[at++];
+    need(padded(bytes) / 4);
+    const value = file.toString('utf8', at * 4, at * 4 + bytes);
+    at += padded(bytes) / 4;
+    need(1);
+    return { value, then: words[at++] };
+  };
+  need(1);
+  const keyCount = words[at++];
+  need(keyCount);
+  indexes.importKeys(words.slice(at, at + keyCount));
+  at += keyCount;
+  while (at < words.length) {
+    const { value: name, then: terms } = text();
+    if (!indexes.hasIndex(name)) throw new Error(`The text index snapshot has an unknown index '${name}'`);
+    for (let term = 0; term < terms; term++) {
+      const { value, then: count } = text();
+      need(count);
+      // A plain array, filled by hand: several times faster than Array.from on a typed array.
+      const postings = new Array<number>(count);
+      for (let index = 0; index < count; index++) postings[index] = words[at + index];
+      at += count;
+      indexes.importTerm(name, value, postings);
+    }
+  }
+}
+
+const padded = (bytes: number) => (bytes + 3) & ~3;
 
 export function removeSnapshot(folder: string): void {
   for (const path of [folder, `${folder}.new`, `${folder}.old`]) rmSync(path, { recursive: true, force: true });

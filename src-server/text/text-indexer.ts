@@ -139,14 +139,13 @@ export class TextIndexer {
   private reindex(type: string, id: string): void {
     const current = this.current.get(type, id);
     if (current) this.put(type, id, current.vseq, current.body, true);
-    else for (const earlier of this.earlierVersions.all(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(type, earlier.vseq);
+    else for (const earlier of this.earlierVersions.all(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(earlier.vseq);
   }
 
   /** Indexes the current version `vseq` of a resource, after removing what its earlier versions left (if it has any). */
   private put(type: string, id: string, vseq: number, body: string, hasEarlier: boolean): void {
-    if (hasEarlier) for (const earlier of this.earlierVersions.all(type, id, vseq)) this.indexes.remove(type, earlier.vseq);
-    // Replayed after a crash, the same version may already be in: replaced, not added twice.
-    this.indexes.remove(type, vseq);
+    if (hasEarlier) for (const earlier of this.earlierVersions.all(type, id, vseq)) this.indexes.remove(earlier.vseq);
+    // Replayed after a crash, the same version may already be in: `put` replaces it, it does not add it twice.
     this.indexes.put(type, vseq, textDocument(JSON.parse(body) as Json, type === 'Practitioner' ? this.workCities(id) : []));
   }
 

@@ -60,6 +60,7 @@ const lags = new Float64Array(LAG_WINDOW);
 let lagCount = 0;
 let changedSinceSnapshot = 0;
 let draining = false;
+let snapshotting = false;
 let closing = false;
 let drainSoon: NodeJS.Timeout | undefined;
 const waiting: Array<Extract<ToWorker, { kind: 'search' }>> = [];
@@ -81,7 +82,7 @@ function yieldToRequests(): void {
 async function start(): Promise<void> {
   yieldToRequests();
   try {
-    const cursor = await loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, indexer.latestSeq());
+    const cursor = loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, indexer.latestSeq());
     if (cursor !== undefined) indexer.cursor = cursor;
     startedFrom = cursor === undefined ? 'rebuild' : 'snapshot';
   } catch {
@@ -97,7 +98,8 @@ async function start(): Promise<void> {
 
 /** Applies changes until caught up, yielding between batches so that searches are answered meanwhile. */
 async function drain(): Promise<void> {
-  if (draining || closing || !ready) return;
+  // A snapshot in progress writes the indexes between pauses: they must not change under it.
+  if (draining || snapshotting || closing || !ready) return;
   draining = true;
   try {
     for (;;) {
@@ -118,14 +120,19 @@ async function drain(): Promise<void> {
 }
 
 async function snapshotIfChanged(): Promise<void> {
-  if (changedSinceSnapshot === 0 || draining || closing) return;
+  if (changedSinceSnapshot === 0 || draining || snapshotting || closing) return;
   await snapshot();
 }
 
 async function snapshot(): Promise<void> {
   const taken = changedSinceSnapshot;
-  await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor });
-  changedSinceSnapshot -= taken;
+  snapshotting = true;
+  try {
+    await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor });
+    changedSinceSnapshot -= taken;
+  } finally {
+    snapshotting = false;
+  }
 }
 
 function status(): TextIndexStatus {
@@ -168,7 +175,7 @@ port.on('message', (message: ToWorker) => {
       closing = true;
       void (async () => {
         // A drain in progress finishes its batch first: wait for it, then save what was indexed.
-        while (draining) await new Promise((resolve) => setTimeout(resolve, 5));
+        while (draining || snapshotting) await new Promise((resolve) => setTimeout(resolve, 5));
         try {
           if (ready && changedSinceSnapshot > 0) await snapshot();
           db.close();

@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FlexIndexes } from '../../../src-server/text/flex-indexes';
+import { loadSnapshot, saveSnapshot } from '../../../src-server/text/snapshot';
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+const names = (indexes: FlexIndexes, query: string) => indexes.search('Practitioner', 'name', query.split(' '), 100).sort((a, b) => a - b);
+
+describe('FlexIndexes', () => {
+  it('matches word prefixes across words, and forgets a removed or replaced version', () => {
+    const indexes = new FlexIndexes();
+    indexes.put('Practitioner', 1, { name: 'claire martin lyon' });
+    indexes.put('Practitioner', 2, { name: 'paul martinez paris' });
+    expect(names(indexes, 'mar')).toEqual([1, 2]);
+    expect(names(indexes, 'martin ly')).toEqual([1]);
+    indexes.remove(1);
+    expect(names(indexes, 'mar')).toEqual([2]);
+    // The same version indexed again (its work cities changed): the new words only.
+    indexes.put('Practitioner', 2, { name: 'paul martinez lille' });
+    expect(names(indexes, 'paris')).toEqual([]);
+    expect(names(indexes, 'lil')).toEqual([2]);
+    expect(indexes.counts()).toEqual({ live: 1, dead: 2 });
+  });
+
+  it('fills a full answer with live versions although dead ones come first, and sweeps dead keys out', () => {
+    const indexes = new FlexIndexes();
+    for (let vseq = 1; vseq <= 50; vseq++) indexes.put('Practitioner', vseq, { name: 'durand' });
+    for (let vseq = 1; vseq <= 40; vseq++) indexes.remove(vseq);
+    expect(indexes.search('Practitioner', 'name', ['durand'], 10)).toHaveLength(10);
+    expect(names(indexes, 'durand')).toEqual(Array.from({ length: 10 }, (_, i) => 41 + i));
+    indexes.sweep();
+    expect(indexes.counts()).toEqual({ live: 10, dead: 0 });
+    expect(names(indexes, 'du')).toEqual(Array.from({ length: 10 }, (_, i) => 41 + i));
+  });
+
+  it('sweeps by itself once dead keys are many', () => {
+    const indexes = new FlexIndexes();
+    for (let vseq = 1; vseq <= 30_000; vseq++) indexes.put('Organization', vseq, { name: `site${vseq % 7}` });
+    for (let vseq = 1; vseq <= 10_000; vseq++) indexes.remove(vseq);
+    expect(indexes.counts()).toEqual({ live: 20_000, dead: 0 });
+    expect(indexes.search('Organization', 'name', ['site3'], 100_000)).toHaveLength(2857);
+  });
+});
+
+describe('snapshot', () => {
+  it('loads back the same answers, with the keys of replaced versions gone', async () => {
+    const indexes = new FlexIndexes();
+    indexes.put('Practitioner', 7, { name: 'hélène', content: 'cardiologue' });
+    indexes.put('Practitioner', 9, { name: 'helene dupont lyon', address: '3 rue de la paix' });
+    indexes.put('Organization', 12, { name: 'clinique du parc', content: 'chirurgie' });
+    indexes.put('Practitioner', 9, { name: 'helene dupont villeurbanne' });
+    indexes.remove(7);
+    const folder = join(mkdtempSync(join(tmpdir(), 'liaison-snapshot-')), 'text-index');
+    folders.push(folder.replace(/\/text-index$/, ''));
+    await saveSnapshot(folder, indexes, { nodeId: 'node-a', cursor: 42 });
+    const loaded = new FlexIndexes();
+    expect(loadSnapshot(folder, loaded, 'node-a', 42)).toBe(42);
+    expect(names(loaded, 'hel')).toEqual([9]);
+    expect(names(loaded, 'helene vil')).toEqual([9]);
+    expect(names(loaded, 'lyon')).toEqual([]);
+    expect(loaded.search('Organization', 'content', ['chirurgie'], 10)).toEqual([12]);
+    expect(loaded.counts()).toEqual({ live: 2, dead: 0 });
+    // Writes after the load go on from the snapshot's keys.
+    loaded.put('Practitioner', 13, { name: 'hugo' });
+    expect(names(loaded, 'h')).toEqual([9, 13]);
+  });
+
+  it('is not used for another node or a database behind it, and a truncated file is an error', async () => {
+    const indexes = new FlexIndexes();
+    indexes.put('Practitioner', 1, { name: 'martin' });
+    const folder = join(mkdtempSync(join(tmpdir(), 'liaison-snapshot-')), 'text-index');
+    folders.push(folder.replace(/\/text-index$/, ''));
+    await saveSnapshot(folder, indexes, { nodeId: 'node-a', cursor: 5 });
+    expect(loadSnapshot(folder, new FlexIndexes(), 'node-b', 5)).toBeUndefined();
+    expect(loadSnapshot(folder, new FlexIndexes(), 'node-a', 4)).toBeUndefined();
+    const file = join(folder, 'index.bin');
+    writeFileSync(file, readFileSync(file).subarray(0, 24));
+    expect(() => loadSnapshot(folder, new FlexIndexes(), 'node-a', 5)).toThrow(/truncated/);
+  });
+});
