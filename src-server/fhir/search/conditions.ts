@@ -41,7 +41,7 @@ export interface IndexRows {
   /** Values of placeholders in `table` itself (a list of vseqs), bound before those of `where`. */
   tableValues?: SqlValue[];
   /** The rows' vseqs, newest first, when they are known before any SQL (text matches): the page walks them. */
-  ordered?: number[];
+  ordered?: readonly number[];
   where: Clause;
   /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
   streams: boolean;
@@ -110,7 +110,7 @@ export class ConditionBuilder {
       // The pager walks `ordered` and binds each chunk it reads as the table's list (WriteOrderPager.walkList).
       return {
         table: '(SELECT value AS vseq FROM json_each(?))',
-        ordered: vseqs.sort((a, b) => b - a),
+        ordered: newestFirst(vseqs),
         where: { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
         streams: false,
       };
@@ -141,8 +141,9 @@ export class ConditionBuilder {
   }
 
   /** The vseqs the text index matched for any of the filter's values (undefined when it was not consulted). */
-  private textVseqs(filter: Extract<Filter, { kind: 'text' }>): number[] | undefined {
+  private textVseqs(filter: Extract<Filter, { kind: 'text' }>): readonly number[] | undefined {
     if (!this.textMatches) return undefined;
+    if (filter.values.length === 1) return this.textMatches.get(textMatchKey(filter.resourceType, filter.field, filter.values[0]));
     const found = new Set<number>();
     for (const value of filter.values) {
       const matches = this.textMatches.get(textMatchKey(filter.resourceType, filter.field, value));
@@ -614,4 +615,10 @@ function quantityMatch(raw: string, name: string, c: Column): Clause {
     values.push(code, ...(system ? [] : [code]));
   }
   return { sql: sql.join(' AND '), values };
+}
+
+/** The text index answers newest first already (but for a version it indexed again): sorted only when needed. */
+function newestFirst(vseqs: readonly number[]): readonly number[] {
+  for (let at = 1; at < vseqs.length; at++) if (vseqs[at] > vseqs[at - 1]) return [...vseqs].sort((a, b) => b - a);
+  return vseqs;
 }
