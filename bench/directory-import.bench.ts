@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile, type ImportReport } from '../src-server/directory/import';
 import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { openRepository } from '../src-server/storage/store';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { positiveNumber } from './lib/settings';
 
@@ -31,7 +31,7 @@ try {
   const generated = generateExtraction(dir, { lines, seed });
   log(`${generated.persons.toLocaleString('en-US')} persons, ${generated.mailboxes.toLocaleString('en-US')} mailboxes, ${(statSync(generated.activityFile).size / 1e6).toFixed(0)} MB`);
   const db = openDatabase(join(dir, 'liaison.db'));
-  const repository = new Repository(db);
+  const repository = openRepository(db);
   let peakHeap = 0;
   const run = async (name: string, file: string, count: number): Promise<ImportReport> => {
     const before = cpuSnapshot([process.pid]);

@@ -9,7 +9,7 @@ import { importDirectoryFile } from '../src-server/directory/import';
 import { SearchEngine } from '../src-server/fhir/search/search';
 import { textMatchKey } from '../src-server/fhir/search/conditions';
 import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { openRepository } from '../src-server/storage/store';
 import { DATABASE_FILE } from '../src-server/node';
 import { SNAPSHOT_FOLDER } from '../src-server/text/text-index';
 import { queryTerms } from '../src-server/text/text-fields';
@@ -66,7 +66,7 @@ try {
   log(`generating and importing ${lines.toLocaleString('en-US')} activity lines in ${dir}`);
   const generated = generateExtraction(dir, { lines, seed: 1 });
   const db = openDatabase(join(dir, DATABASE_FILE));
-  const repository = new Repository(db);
+  const repository = openRepository(db);
   await importDirectoryFile(db, repository, generated.activityFile);
   await importDirectoryFile(db, repository, generated.mssanteFile);
   const documents = (db.prepare("SELECT count(*) AS n FROM resources WHERE resource_type IN ('Practitioner', 'Organization', 'Patient')").get() as { n: number }).n;

@@ -15,12 +15,13 @@ import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
-import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
+import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
 import { CommitSignal } from './storage/commit-signal';
 import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
-import { Repository } from './storage/repository';
+import type { Repository } from './storage/repository';
+import { openRepository } from './storage/store';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -79,10 +80,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   let textIndex: TextIndex | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
-    const repository = new Repository(db);
-    repository.loadCustomParameters();
     // Before listening: a search must never run on an index built from other definitions.
-    if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, options.onReindex);
+    const repository = openRepository(db, options.onReindex);
     const quietCheckpoint = new QuietCheckpoint(db);
     const text = (textIndex = new TextIndex({ dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), nodeId: repository.nodeId, workerUrl: options.textWorker }));
     const audit = new AuditLog(db);

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DATABASE_FILE } from '../node';
 import { openDatabase } from '../storage/database';
-import { Repository } from '../storage/repository';
+import { openRepository } from '../storage/store';
 import { generateExtraction } from './generate';
 import { importDirectoryFile, type ImportProgress, type ImportReport } from './import';
 
@@ -21,8 +21,7 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
     .action(async (files: string[], options: { data: string }) => {
       const db = openDatabase(join(resolve(options.data), DATABASE_FILE));
       try {
-        const repository = new Repository(db);
-        repository.loadCustomParameters();
+        const repository = openRepository(db);
         for (const file of files) {
           const report = await importDirectoryFile(db, repository, resolve(file), { onProgress: progressPrinter(file) });
           process.stderr.write('\n');

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateExtraction } from '../../../src-server/directory/generate';
+import { isIndexCurrent } from '../../../src-server/storage/reindex';
 import { openDatabase } from '../../../src-server/storage/database';
 import { tempDir, useTestNode } from '../../helpers/node';
 
@@ -85,7 +86,10 @@ describe('liaison directory import', () => {
       expect(run.stdout).toMatch(/Extraction_Correspondance_MSSante_\d+\.txt \(mssante, 31 columns/);
       const db = openDatabase(join(data, 'liaison.db'));
       const counts = db.prepare("SELECT resource_type, total FROM resource_counts WHERE resource_type IN ('Practitioner', 'PractitionerRole') ORDER BY 1").all();
+      // The new data directory's search index is marked current: the next start does not build it all again.
+      const indexCurrent = isIndexCurrent(db);
       db.close();
+      expect(indexCurrent).toBe(true);
       expect(counts).toEqual([
         { resource_type: 'Practitioner', total: expect.any(Number) },
         { resource_type: 'PractitionerRole', total: expect.any(Number) },
