@@ -1,6 +1,4 @@
 import Database from 'better-sqlite3';
-import { readlinkSync } from 'node:fs';
-import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSnapshot, saveSnapshot } from './snapshot';
 import type { TextField } from './text-fields';
@@ -47,6 +45,12 @@ export type FromWorker =
 
 const LAG_WINDOW = 2048;
 const GATHER_MS = 20;
+/**
+ * Changes applied between two looks at the messages. The thread also answers every text search, so it runs at
+ * the process's priority (at the lowest, searches waited behind other work: a third fewer per second) and keeps
+ * its passes short: a search waits at most one batch, a few milliseconds.
+ */
+const DRAIN_BATCH = 250;
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
@@ -65,22 +69,7 @@ let closing = false;
 let drainSoon: NodeJS.Timeout | undefined;
 const waiting: Array<Extract<ToWorker, { kind: 'search' }>> = [];
 
-/**
- * On Linux a thread has its own nice value: this one takes the lowest priority, so that under a burst of requests
- * the index waits (its lag grows, in /health) rather than the requests. Elsewhere the priority is the process's.
- */
-function yieldToRequests(): void {
-  if (process.platform !== 'linux') return;
-  try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId !== process.pid) setPriority(threadId, constants.priority.PRIORITY_LOW);
-  } catch {
-    // No /proc, or not allowed: the thread keeps the process's priority.
-  }
-}
-
 async function start(): Promise<void> {
-  yieldToRequests();
   try {
     const cursor = loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, indexer.latestSeq());
     if (cursor !== undefined) indexer.cursor = cursor;
@@ -104,7 +93,7 @@ async function drain(): Promise<void> {
   try {
     for (;;) {
       const started = performance.now();
-      const batch = indexer.applyNext();
+      const batch = indexer.applyNext(DRAIN_BATCH);
       if (batch.count === 0) break;
       const now = Date.now();
       for (const stamp of batch.stamps) lags[lagCount++ % LAG_WINDOW] = Math.max(0, now - stamp);
