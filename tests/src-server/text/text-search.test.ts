@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SNAPSHOT_FOLDER } from '../../../src-server/text/text-index';
@@ -128,14 +128,6 @@ describe('directory search as you type', () => {
     expect(ids((await search('Practitioner?name=goff')).body)).toEqual(['le-gall']);
     expect(ids((await search('Practitioner?name=martin brest')).body)).toEqual(['martin-paris']);
     expect(ids((await search('Practitioner?name=martin paris')).body)).toEqual([]);
-  });
-
-  it.runIf(process.platform === 'linux')('runs at the lowest priority, on its own thread only', () => {
-    // /proc/<pid>/task/<tid>/stat: field 19 is the nice value (after the command name in parentheses).
-    const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
-    const threads = readdirSync('/proc/self/task');
-    expect(niceOf(String(process.pid))).toBe(0);
-    expect(threads.filter((tid) => niceOf(tid) === 19).length).toBeGreaterThanOrEqual(1);
   });
 
   it('reports its lag in /health', async () => {
