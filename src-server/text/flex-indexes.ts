@@ -20,6 +20,8 @@ const NO_REGISTER = { size: 0, has: () => false, add() {}, delete: () => false, 
 /** Dead keys swept at the latest when they are this share of the live ones (and at least SWEEP_MIN). */
 const SWEEP_RATIO = 0.2;
 const SWEEP_MIN = 10_000;
+/** Once caught up with the change log, dead keys are swept from this share of the live ones. */
+const IDLE_SWEEP_RATIO = 0.02;
 
 /** The parts of a FlexSearch Index this module reads and fills directly (not in its typings). */
 interface FlexInternals {
@@ -110,20 +112,31 @@ export class FlexIndexes {
     return { live: this.liveKeys, dead: this.deadKeys };
   }
 
-  /** Drops the dead keys from every posting list: one pass over the postings. */
+  /** When the index has caught up (nothing else to do): sweeps if a few dead keys are left (an import leaves many). */
+  sweepWhenIdle(): void {
+    if (this.deadKeys > 0 && this.deadKeys >= this.liveKeys * IDLE_SWEEP_RATIO) this.sweep();
+  }
+
+  /**
+   * Drops the dead keys from every posting list: one pass over the postings. Each list is copied at its exact size,
+   * which also returns the room arrays keep for growth.
+   */
   sweep(): void {
     const vseqOfKey = this.vseqOfKey;
     for (const index of this.indexes.values()) {
       const { map } = index as unknown as FlexInternals;
       for (const [term, slots] of map) {
         let left = 0;
-        for (const postings of slots) {
-          if (!postings) continue;
+        slots.forEach((postings, slot) => {
+          if (!postings) return;
           let kept = 0;
-          for (let at = 0; at < postings.length; at++) if (vseqOfKey[postings[at]] !== 0) postings[kept++] = postings[at];
-          postings.length = kept;
+          for (const documentKey of postings) if (vseqOfKey[documentKey] !== 0) kept++;
+          const compact = new Array<number>(kept);
+          kept = 0;
+          for (const documentKey of postings) if (vseqOfKey[documentKey] !== 0) compact[kept++] = documentKey;
+          slots[slot] = compact;
           left += kept;
-        }
+        });
         if (left === 0) map.delete(term);
       }
     }

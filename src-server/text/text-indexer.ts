@@ -13,6 +13,7 @@ import { textDocument, TEXT_TYPES } from './text-fields';
  */
 
 const BATCH = 2000;
+const SITE_CACHE_SIZE = 4096;
 
 type Json = Record<string, unknown>;
 
@@ -42,11 +43,13 @@ export class TextIndexer {
   private readonly current: Statement<[string, string], { vseq: number; body: string }>;
   private readonly paramId: Statement<[string, string], { pid: number }>;
   private readonly versionBody: Statement<[number], string>;
-  private readonly rolesOf: Statement<[number, string], string>;
+  private readonly sitesOf: Statement<[number, number, string, number], string>;
   private readonly latest: Statement<[], number>;
   private readonly firstPending: Statement<[number], string>;
   private readonly practitionersAtSite: Statement<[number, number, string], string>;
   private readonly pids = new Map<string, number>();
+  /** Cities of the sites looked up lately (Organization id → cities): an import reads the same sites again and again. */
+  private siteCities = new Map<string, string[]>();
 
   constructor(db: Db, cursor = 0) {
     this.cursor = cursor;
@@ -66,8 +69,14 @@ export class TextIndexer {
     this.firstPending = db
       .prepare<[number], string>('SELECT v.last_updated FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq WHERE c.seq > ? ORDER BY c.seq LIMIT 1')
       .pluck();
-    this.rolesOf = db
-      .prepare<[number, string], string>(`SELECT v.body FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.pid = ? AND r.target_id = ? AND r.target_type = 'Practitioner'`)
+    this.sitesOf = db
+      .prepare<[number, number, string, number], string>(
+        // From the index rows of the practitioner's current roles, without reading their bodies; CROSS JOIN: the
+        // practitioner's rows first (lookup index), then each role's organization row by its key.
+        `SELECT o.target_id FROM idx_reference p CROSS JOIN idx_reference o ON o.vseq = p.vseq AND o.pid = ? AND o.target_type = 'Organization'
+         WHERE p.pid = ? AND p.target_id = ? AND p.target_type = 'Practitioner'
+         AND NOT EXISTS (SELECT 1 FROM idx_token a WHERE a.vseq = p.vseq AND a.pid = ? AND a.code = 'false')`,
+      )
       .pluck();
     this.practitionersAtSite = db
       .prepare<[number, number, string], string>(
@@ -103,6 +112,7 @@ export class TextIndexer {
       this.cursor = change.seq;
     }
     for (const practitioner of rederive) this.reindex('Practitioner', practitioner);
+    if (changes.length === 0) this.indexes.sweepWhenIdle();
     return { count: changes.length, stamps };
   }
 
@@ -121,9 +131,12 @@ export class TextIndexer {
       const earlier = this.previousBody(change);
       if (earlier) for (const practitioner of practitionerIds(earlier)) rederive.add(practitioner);
     }
-    // Only when its cities changed: a site's new phone or mailbox says nothing about where its people work.
-    if (type === 'Organization' && citiesOf(JSON.parse(change.body) as Json) !== citiesOf(this.previousBody(change))) {
-      for (const practitioner of this.practitionersAt(id)) rederive.add(practitioner);
+    if (type === 'Organization') {
+      this.siteCities.delete(id);
+      // Only when its cities changed: a site's new phone or mailbox says nothing about where its people work.
+      if (citiesOf(JSON.parse(change.body) as Json).join('|') !== citiesOf(this.previousBody(change)).join('|')) {
+        for (const practitioner of this.practitionersAt(id)) rederive.add(practitioner);
+      }
     }
   }
 
@@ -151,20 +164,21 @@ export class TextIndexer {
 
   /** Cities of the Organizations of a practitioner's active roles. */
   private workCities(practitionerId: string): string[] {
-    const pid = this.pid('PractitionerRole', 'practitioner');
-    if (pid === undefined) return [];
-    const roles = this.rolesOf.all(pid, practitionerId);
-    const cities: string[] = [];
-    for (const text of roles) {
-      const role = JSON.parse(text) as Json;
-      if (role.active === false) continue;
-      const organization = referencedId(role.organization, 'Organization');
-      const body = organization && this.current.get('Organization', organization)?.body;
-      if (!body) continue;
-      for (const address of arrayOf((JSON.parse(body) as Json).address)) {
-        const city = (address as Json).city;
-        if (typeof city === 'string') cities.push(city);
-      }
+    const practitionerPid = this.pid('PractitionerRole', 'practitioner');
+    const organizationPid = this.pid('PractitionerRole', 'organization');
+    const activePid = this.pid('PractitionerRole', 'active') ?? -1;
+    if (practitionerPid === undefined || organizationPid === undefined) return [];
+    return this.sitesOf.all(organizationPid, practitionerPid, practitionerId, activePid).flatMap((site) => this.citiesOfSite(site));
+  }
+
+  private citiesOfSite(organizationId: string): string[] {
+    let cities = this.siteCities.get(organizationId);
+    if (cities === undefined) {
+      const body = this.current.get('Organization', organizationId)?.body;
+      cities = body ? citiesOf(JSON.parse(body) as Json) : [];
+      // Bounded: cleared rather than kept for a national directory's every site.
+      if (this.siteCities.size >= SITE_CACHE_SIZE) this.siteCities = new Map();
+      this.siteCities.set(organizationId, cities);
     }
     return cities;
   }
@@ -189,12 +203,11 @@ export class TextIndexer {
   }
 }
 
-/** A site's cities, as one comparable text ('' for none or no site). */
-function citiesOf(organization: Json | undefined): string {
+/** A site's cities (none for no site). */
+function citiesOf(organization: Json | undefined): string[] {
   return arrayOf(organization?.address)
     .map((address) => (address as Json).city)
-    .filter((city) => typeof city === 'string')
-    .join('|');
+    .filter((city): city is string => typeof city === 'string');
 }
 
 function practitionerIds(role: Json): string[] {
