@@ -7,6 +7,7 @@ import { normalizeString as normalize, parseReference } from './normalize';
 import { searchParameterByUrl } from './parameters';
 import { sharedRows } from './shared-rows';
 import { splitList, unescape, type Filter, type ParameterType } from './parse';
+import { queryTerms } from '../../text/text-fields';
 
 /**
  * SQL conditions for search filters. Each condition constrains a current-version key (`vseq` column expression)
@@ -185,7 +186,7 @@ export class ConditionBuilder {
     // parameters holding its values), so that SQLite looks every alternative up in the index (a multi-index OR)
     // rather than scanning all the parameter's rows.
     const rows = this.index.rowsOf(resourceType, code, column);
-    const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code, column));
+    const alternatives = values.flatMap((value) => (filter.words ? [wordPrefixMatch(unescape(value), column)] : this.match(definition.type, modifier, value, code, column)));
     const where = join(
       alternatives.map((clause) => ({ sql: `${rows} AND ${clause.sql}`, values: clause.values })),
       ' OR ',
@@ -449,6 +450,15 @@ function stringMatch(modifier: string | undefined, value: string, c: Column): Ro
   const normalized = normalize(value);
   if (modifier === 'contains') return { sql: `${c('value')} LIKE ? ESCAPE '\\'`, values: [`%${escapeLike(normalized)}%`] };
   return { sql: `${c('value')} >= ? AND ${c('value')} < ?`, values: [normalized, prefixEnd(normalized)] };
+}
+
+/**
+ * Every term of the query begins a word of the stored (normalised) string: a space, hyphen, apostrophe, dot or comma
+ * comes before it. Terms are letters and digits only (queryTerms), so they need no GLOB escaping.
+ */
+function wordPrefixMatch(value: string, c: Column): RowCondition {
+  const terms = queryTerms(value);
+  return { sql: terms.map(() => `(' ' || ${c('value')}) GLOB ?`).join(' AND '), values: terms.map((term) => `*[- '’.,]${term}*`) };
 }
 
 /** A code (with or without its system) streams: the lookup index is (pid, code), then vseq. */
