@@ -14,7 +14,8 @@ import { positiveNumber } from './lib/settings';
  * The Patient API in-process, on BENCH_PATIENTS patients (default 50,000) of which one has a record of BENCH_RECORD
  * resources (default 5,000: encounters with observations, over years):
  * - `family` word-prefix search (SQL, every family and given name tested), p50/p95;
- * - `$everything` first page and a page deep in the record (_count=50), p50/p95: keyset over the compartment;
+ * - `$everything` first page and a page deep in the record (_count=50), p50/p95: keyset over the compartment; the
+ *   first page again for a practitioner, whose every resource passes the access rules;
  * - `$care-pathway` first page (_count=20), p50/p95.
  * Env: BENCH_PATIENTS, BENCH_RECORD, BENCH_QUERIES (default 200).
  */
@@ -41,7 +42,7 @@ try {
   const seeded = seedPatients(patients);
   log(`writing ${patients} patients and a record of ${record} resources`);
   repository.transaction(() => {
-    for (const patient of seeded) repository.update('Patient', patient.id, patient);
+    for (const patient of seeded) repository.update('Patient', patient.id, { ...patient, generalPractitioner: [{ reference: 'Practitioner/gp' }] });
     const subject = { reference: `Patient/${seeded[0].id}` };
     for (let n = 0; n < record; n += 2) {
       const start = new Date(Date.UTC(2010, 0, 1) + n * 86_400_000).toISOString();
@@ -52,7 +53,7 @@ try {
   const interactions = new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex), { operations: patientApi(db).operations });
   const base = 'http://127.0.0.1/fhir';
   const scopes = new Scopes(['*']);
-  const get = (path: string, query: string) => interactions.handle({ scopes, method: 'GET', path, query: new URLSearchParams(query) }, base);
+  const get = (path: string, query: string, reach?: Array<[string, string]>) => interactions.handle({ scopes, reach, method: 'GET', path, query: new URLSearchParams(query) }, base);
 
   const families = seeded.map((patient) => ((patient.name as Array<{ family: string }>)[0].family ?? '').toLowerCase()).filter((family) => family.length >= 3);
   const prefixes = Array.from({ length: queries }, (_, index) => families[(index * 7919) % families.length].slice(0, 3));
@@ -60,6 +61,7 @@ try {
 
   const everything = `Patient/${seeded[0].id}/$everything`;
   figure('$everything first page', Array.from({ length: queries }, () => timed(() => get(everything, '_count=50'))));
+  figure('$everything first page, as the GP', Array.from({ length: queries }, () => timed(() => get(everything, '_count=50', [['Practitioner', 'gp']]))));
   let deep = '';
   for (let page = 0; page < 40; page++) {
     const next = (JSON.parse(get(everything, `_count=50${deep}`).body as string) as { link: Array<{ relation: string; url: string }> }).link.find((link) => link.relation === 'next');

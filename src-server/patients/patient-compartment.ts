@@ -23,6 +23,7 @@ export const ROW = 'x';
 export interface CompartmentQuery {
   index: SearchIndex;
   base: string;
+  /** A patient the caller sees (the operations' reach check answered 404 otherwise). */
   patientId: string;
   /** The caller's access rules; undefined: the whole node. */
   visibility?: Visibility;
@@ -30,11 +31,14 @@ export interface CompartmentQuery {
 
 /**
  * One SELECT of `vseq` (and `columns`) per set of index rows linking `resourceType` resources to the patient, each
- * with the caller's access rule and `where`. The Patient itself comes with the patients that link to it.
+ * with `where`. The Patient itself comes with the patients that link to it.
+ *
+ * A resource linked to a patient the caller sees, through the compartment's parameters, is one the caller sees
+ * (visibility.ts, "follows its patient"): only the linked Patients pass the access rule, which costs a test per row.
  */
 export function compartmentSelects(query: CompartmentQuery, resourceType: string, columns = '', where: Clause[] = []): Clause[] {
   const { index, base, patientId, visibility } = query;
-  const visible = visibility?.clause(resourceType, `${ROW}.vseq`);
+  const visible = resourceType === 'Patient' ? visibility?.clause(resourceType, `${ROW}.vseq`) : undefined;
   const conditions = [...(visible ? [visible] : []), ...where];
   const rest = conditions.map((clause) => ` AND (${clause.sql})`).join('');
   const restValues = conditions.flatMap((clause) => clause.values);
