@@ -1,14 +1,14 @@
+import type { Statement } from 'better-sqlite3';
 import { badRequest } from '../fhir/outcome';
 import type { FhirOperation } from '../fhir/rest/extensions';
 import { localReference, qualified, type Clause } from '../fhir/search/conditions';
 import { parseDateRange } from '../fhir/search/dates';
 import { searchParametersOf } from '../fhir/search/extract';
-import { Visibility } from '../fhir/search/visibility';
 import type { Db } from '../storage/database';
 import type { StoredResource } from '../storage/repository';
 import type { SearchIndex } from '../storage/search-index';
 import { decodeCursor, encodeCursor, pageBundle, readCount } from './paging';
-import { compartmentSelects, compartmentTypes, requestedTypes, ROW, statementCache, storedOf, type VersionRow } from './patient-compartment';
+import { compartmentSelects, compartmentTypes, patientOperation, requestedTypes, ROW, storedOf, type VersionRow } from './patient-compartment';
 
 /**
  * `GET Patient/<id>/$everything`: the patient's record — the Patient and every resource of its compartment
@@ -28,47 +28,39 @@ const CARE_DATE_OF: Readonly<Record<string, string>> = { DocumentReference: 'cre
 const REFERENCED_TYPES = ['Practitioner', 'Organization'];
 
 export function everythingOperation(db: Db): FhirOperation {
-  const prepare = statementCache(db);
-  return {
-    name: '$everything',
-    level: 'instance',
-    types: ['Patient'],
-    methods: ['GET'],
-    run({ request, base, id, interactions }) {
-      const { query, scopes, reach } = request;
-      const count = readCount(query.get('_count'));
-      const after = decodeCursor(query.get('_cursor'), 1)?.[0];
-      const since = readInstant(query.get('_since'));
-      const care = readCareRange(query.get('start'), query.get('end'));
-      const types = requestedTypes(query.get('_type'), compartmentTypes(), 'a type of the Patient compartment').filter((type) => scopes.allows(type, 'READ'));
-      const index = interactions.repository.searchIndex;
-      const compartment = { index, base, patientId: id!, visibility: reach && new Visibility(index, base, reach) };
-      const selects = types.flatMap((type) => {
-        const where: Clause[] = [];
-        if (after !== undefined) where.push({ sql: `${ROW}.vseq < ?`, values: [after] });
-        if (since !== undefined) where.push({ sql: `(SELECT last_updated FROM resource_versions WHERE vseq = ${ROW}.vseq) >= ?`, values: [since] });
-        const inCare = care && careDateClause(index, type, care);
-        if (inCare) where.push(inCare);
-        return compartmentSelects(compartment, type, '', where);
-      });
-      let rows: VersionRow[] = [];
-      if (selects.length > 0) {
-        // A UNION ordered by vseq merges the SELECTs' streams: the page reads about its own rows.
-        const sql =
-          `SELECT v.vseq, v.resource_type, v.resource_id, v.version_id, v.last_updated, v.body FROM (${selects.map((select) => select.sql).join(' UNION ')} ORDER BY vseq DESC LIMIT ?) c ` +
-          'JOIN resource_versions v ON v.vseq = c.vseq ORDER BY v.vseq DESC';
-        rows = prepare(sql).all(...selects.flatMap((select) => select.values), count + 1) as VersionRow[];
-      }
-      const page = rows.slice(0, count).map(storedOf);
-      const referenced = referencedDirectory(page, base, prepare, (type, refId) => interactions.repository.read(type, refId)).filter((resource) => scopes.allows(resource.resourceType, 'READ'));
-      const next = rows.length > count ? encodeCursor([rows[count - 1].vseq]) : undefined;
-      return { status: 200, headers: {}, body: pageBundle({ url: `${base}/Patient/${id}/$everything`, query, matches: page, included: referenced, next }, base) };
-    },
-  };
+  return patientOperation('$everything', db, ({ request, base, id, interactions }, compartment, prepare) => {
+    const { query, scopes } = request;
+    const count = readCount(query.get('_count'));
+    const after = decodeCursor(query.get('_cursor'), 1)?.[0];
+    const since = readInstant(query.get('_since'));
+    const care = readCareRange(query.get('start'), query.get('end'));
+    const types = requestedTypes(query.get('_type'), compartmentTypes(), 'a type of the Patient compartment').filter((type) => scopes.allows(type, 'READ'));
+    const { index } = compartment;
+    const selects = types.flatMap((type) => {
+      const where: Clause[] = [];
+      if (after !== undefined) where.push({ sql: `${ROW}.vseq < ?`, values: [after] });
+      if (since !== undefined) where.push({ sql: `(SELECT last_updated FROM resource_versions WHERE vseq = ${ROW}.vseq) >= ?`, values: [since] });
+      const inCare = care && careDateClause(index, type, care);
+      if (inCare) where.push(inCare);
+      return compartmentSelects(compartment, type, '', where);
+    });
+    let rows: VersionRow[] = [];
+    if (selects.length > 0) {
+      // A UNION ordered by vseq merges the SELECTs' streams: the page reads about its own rows.
+      const sql =
+        `SELECT v.vseq, v.resource_type, v.resource_id, v.version_id, v.last_updated, v.body FROM (${selects.map((select) => select.sql).join(' UNION ')} ORDER BY vseq DESC LIMIT ?) c ` +
+        'JOIN resource_versions v ON v.vseq = c.vseq ORDER BY v.vseq DESC';
+      rows = prepare(sql).all(...selects.flatMap((select) => select.values), count + 1) as VersionRow[];
+    }
+    const page = rows.slice(0, count).map(storedOf);
+    const referenced = referencedDirectory(page, base, prepare, (type, refId) => interactions.repository.read(type, refId)).filter((resource) => scopes.allows(resource.resourceType, 'READ'));
+    const next = rows.length > count ? encodeCursor([rows[count - 1].vseq]) : undefined;
+    return { status: 200, headers: {}, body: pageBundle({ url: `${base}/Patient/${id}/$everything`, query, matches: page, included: referenced, next }, base) };
+  });
 }
 
 /** The Practitioners and Organizations the page's resources point at (local references), by type and id. */
-function referencedDirectory(page: StoredResource[], base: string, prepare: ReturnType<typeof statementCache>, read: (type: string, id: string) => StoredResource | undefined): StoredResource[] {
+function referencedDirectory(page: StoredResource[], base: string, prepare: (sql: string) => Statement, read: (type: string, id: string) => StoredResource | undefined): StoredResource[] {
   if (page.length === 0) return [];
   const local = localReference(base, qualified('ref'));
   const targets = prepare(

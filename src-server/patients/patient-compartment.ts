@@ -1,9 +1,11 @@
 import type { Statement } from 'better-sqlite3';
 import { badRequest } from '../fhir/outcome';
+import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
+import type { FhirResponse } from '../fhir/rest/types';
 import { compartmentParameters } from '../fhir/search/compartments';
 import { localReference, qualified, type Clause } from '../fhir/search/conditions';
 import { searchParametersOf } from '../fhir/search/extract';
-import type { Visibility } from '../fhir/search/visibility';
+import { Visibility } from '../fhir/search/visibility';
 import { isResourceType, resourceTypes } from '../fhir/validation/model';
 import type { Db } from '../storage/database';
 import type { StoredResource } from '../storage/repository';
@@ -79,8 +81,27 @@ export function requestedTypes(raw: string | null, allowed: readonly string[], w
   return allowed.filter((type) => types.includes(type));
 }
 
+/**
+ * A GET operation on a Patient (`Patient/<id>/$name`) that reads its compartment: `read` gets the call, the
+ * compartment of the patient (whose reading rules the instance-level dispatch already applied) and a statement cache.
+ */
+export function patientOperation(name: string, db: Db, read: (call: OperationCall, compartment: CompartmentQuery, prepare: (sql: string) => Statement) => FhirResponse): FhirOperation {
+  const prepare = statementCache(db);
+  return {
+    name,
+    level: 'instance',
+    types: ['Patient'],
+    methods: ['GET'],
+    run(call) {
+      const { request, base, id, interactions } = call;
+      const index = interactions.repository.searchIndex;
+      return read(call, { index, base, patientId: id!, visibility: request.reach && new Visibility(index, base, request.reach) }, prepare);
+    },
+  };
+}
+
 /** Prepared statements by SQL text, bounded: each operation's query shapes come back with other values. */
-export function statementCache(db: Db, size = 200): (sql: string) => Statement {
+function statementCache(db: Db, size = 200): (sql: string) => Statement {
   const statements = new Map<string, Statement>();
   return (sql) => {
     let statement = statements.get(sql);
