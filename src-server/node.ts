@@ -14,6 +14,7 @@ import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
+import { patientApi } from './patients/patient-api';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -91,9 +92,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
     // The flows of the Lifen APIs on top of the generic FHIR node.
+    const patients = patientApi(db);
     const extensions: FhirExtensions = {
-      operations: [...(options.extensions?.operations ?? [])],
-      writeRules: [...(options.extensions?.writeRules ?? [])],
+      operations: [...patients.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...patients.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -142,6 +144,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
+        patients.close();
         login?.close();
         await demo?.provider.close();
         await text.close();

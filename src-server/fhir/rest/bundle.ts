@@ -122,7 +122,8 @@ function resolveTargets(interactions: FhirInteractions, entries: BundleEntry[], 
     const type = entry.resource?.resourceType;
     if (typeof type !== 'string') return;
     if (method === 'POST' && url.replace(/^\//, '') === type) {
-      const existing = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base, inherited);
+      const matched = ifNoneExist === undefined ? undefined : interactions.matchOne(type, ifNoneExist, 'If-None-Exist', base, inherited);
+      const existing = matched ?? interactions.existingFor(type, entry.resource!, toRequest(entry, base, inherited), base);
       if (existing) targets.set(index, { reference: `${type}/${existing.id}` });
       else {
         const reserved = uuidv7();

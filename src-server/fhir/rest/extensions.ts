@@ -40,6 +40,12 @@ export interface WriteRule {
   before?(write: PendingWrite): void;
   /** After the version is stored, in the same transaction: queue an outbox entry, mark a slot busy… */
   after?(write: CompletedWrite): void;
+  /**
+   * For a create: the existing resource the new one stands for (the same patient, by INS). The create then answers
+   * 200 with it and writes nothing, like a conditional create (If-None-Exist). Runs in the write's transaction, so
+   * two creates of the same thing cannot both miss each other. Throw a FhirError to refuse the create instead.
+   */
+  existing?(write: PendingWrite): StoredResource | undefined;
 }
 
 export interface PendingWrite {

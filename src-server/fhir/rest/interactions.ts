@@ -1,7 +1,7 @@
 import { isValidId, type HistoryEntry, type HistoryQuery, type Repository, type StoredResource, type WriteResult } from '../../storage/repository';
 import { refuseForgedContent, withStoredContent } from '../binary-content';
 import { DIRECTORY_TYPES } from '../directory';
-import { badRequest, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
+import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../outcome';
 import { isCompartmentType } from '../search/compartments';
 import { SearchEngine, type SearchResult } from '../search/search';
 import { isWhole, shapeResource } from '../search/shaping';
@@ -237,8 +237,23 @@ export class FhirInteractions {
   }
 
   private createVersion(type: string, resource: JsonObject, request: FhirRequest, base: string, id?: string): FhirResponse {
+    const existing = this.existingFor(type, resource, request, base);
+    if (existing) {
+      // A transaction entry whose id other entries already point at must not turn into another resource.
+      if (id !== undefined) throw conflict(`This ${type} is already created by the request (${type}/${existing.id} stands for it): create it once`);
+      return { status: 200, body: existing.json, headers: versionHeaders(existing) };
+    }
     const { stored } = this.ruled(type, resource, id, request, base, () => ({ stored: this.repository.create(type, resource, id), created: true }));
     return written(201, stored, base);
+  }
+
+  /** The existing resource a create stands for, by the `existing` hooks of its type's write rules (extensions.ts). */
+  existingFor(type: string, resource: JsonObject, request: FhirRequest, base: string): StoredResource | undefined {
+    for (const rule of this.writeRules.get(type) ?? []) {
+      const existing = rule.existing?.({ type, resource, request, base, interactions: this });
+      if (existing) return existing;
+    }
+    return undefined;
   }
 
   /** Runs a write with the write rules of its type around it, in one transaction (extensions.ts). */
@@ -441,7 +456,7 @@ function mergeFormBody(request: FhirRequest): URLSearchParams {
   return params;
 }
 
-interface BundleEntryText {
+export interface BundleEntryText {
   fullUrl: string;
   /** The resource's stored JSON text, spliced in without reparsing. */
   json: string;
@@ -450,7 +465,7 @@ interface BundleEntryText {
 }
 
 /** Builds a Bundle as text, so stored resources are embedded without a parse/serialise round trip. */
-function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number): string {
+export function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number): string {
   const entryText = entries.map(
     (entry) => `{"fullUrl":${JSON.stringify(entry.fullUrl)},"resource":${entry.json},${entry.extra}}`,
   );

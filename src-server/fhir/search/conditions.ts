@@ -7,6 +7,7 @@ import { normalizeString as normalize, parseReference } from './normalize';
 import { searchParameterByUrl } from './parameters';
 import { sharedRows } from './shared-rows';
 import { splitList, unescape, type Filter, type ParameterType } from './parse';
+import { queryTerms } from '../../text/text-fields';
 
 /**
  * SQL conditions for search filters. Each condition constrains a current-version key (`vseq` column expression)
@@ -116,7 +117,18 @@ export class ConditionBuilder {
       };
     }
     if (filter.kind !== 'param' || filter.modifier === 'not' || filter.modifier === 'missing' || filter.definition.type === 'composite') return undefined;
-    return this.paramRows(resourceType, filter, column);
+    return filter.words ? this.wordRows(resourceType, filter) : this.paramRows(resourceType, filter, column);
+  }
+
+  /**
+   * A word-prefix filter driving a page: its alternatives as a UNION of index ranges. As an OR, SQLite would gather
+   * and de-duplicate every match by primary key first (a MULTI-INDEX OR over a WITHOUT ROWID table), ten times slower.
+   */
+  private wordRows(resourceType: string, filter: Extract<Filter, { kind: 'param' }>): IndexRows {
+    const w = qualified('w');
+    const rows = this.index.rowsOf(resourceType, filter.code, w);
+    const selects = filter.values.flatMap((value) => wordPrefixMatch(unescape(value), w)).map((match) => ({ sql: `SELECT w.vseq AS vseq FROM idx_string w WHERE ${rows} AND ${match.sql}`, values: match.values }));
+    return { table: `(${selects.map((select) => select.sql).join(' UNION ALL ')})`, tableValues: selects.flatMap((select) => select.values), where: { sql: '1', values: [] }, streams: false };
   }
 
   filter(resourceType: string, filter: Filter, target: Target): Clause {
@@ -186,7 +198,7 @@ export class ConditionBuilder {
     // parameters holding its values), so that SQLite looks every alternative up in the index (a multi-index OR)
     // rather than scanning all the parameter's rows.
     const rows = this.index.rowsOf(resourceType, code, column);
-    const alternatives = values.flatMap((value) => this.match(definition.type, modifier, value, code, column));
+    const alternatives = values.flatMap((value) => (filter.words ? wordPrefixMatch(unescape(value), column) : this.match(definition.type, modifier, value, code, column)));
     const where = join(
       alternatives.map((clause) => ({ sql: `${rows} AND ${clause.sql}`, values: clause.values })),
       ' OR ',
@@ -451,6 +463,25 @@ function stringMatch(modifier: string | undefined, value: string, c: Column): Ro
   if (modifier === 'contains') return { sql: `${c('value')} LIKE ? ESCAPE '\\'`, values: [`%${escapeLike(normalized)}%`] };
   return { sql: `${c('value')} >= ? AND ${c('value')} < ?`, values: [normalized, prefixEnd(normalized)] };
 }
+
+/**
+ * Every term of the query begins a word of one stored (normalised) string, after a space, hyphen, apostrophe, dot or
+ * comma. Two alternatives, so that neither scans every name: the first term begins the string (a range of the lookup
+ * index), or the string has several words, which the partial index `idx_string_inner_words` (migrations.ts) lists
+ * apart — its condition is repeated word for word, as SQLite uses a partial index only then. Terms are letters and
+ * digits (queryTerms): no GLOB escaping needed.
+ */
+function wordPrefixMatch(value: string, c: Column): RowCondition[] {
+  const [first, ...rest] = queryTerms(value);
+  const begins = (terms: string[]) => ({ sql: terms.map(() => ` AND (' ' || ${c('value')}) GLOB ?`).join(''), values: terms.map((term) => `*${WORD_BREAK}${term}*`) });
+  const others = begins(rest);
+  const all = begins([first, ...rest]);
+  return [
+    { sql: `${c('value')} >= ? AND ${c('value')} < ?${others.sql}`, values: [first, prefixEnd(first), ...others.values] },
+    { sql: `${c('part')} IN ('family', 'given') AND ${c('value')} GLOB '*${WORD_BREAK.replace(/'/g, "''")}*'${all.sql}`, values: all.values },
+  ];
+}
+const WORD_BREAK = "[- '’.,]";
 
 /** A code (with or without its system) streams: the lookup index is (pid, code), then vseq. */
 function tokenMatch(modifier: string | undefined, raw: string, name: string, c: Column): RowCondition {

@@ -1,4 +1,4 @@
-import { textFieldOf, type TextField } from '../../text/text-fields';
+import { MIN_QUERY_LENGTH, queryTerms, textFieldOf, type TextField } from '../../text/text-fields';
 import { badRequest } from '../outcome';
 import { DIRECTORY_TYPES } from '../directory';
 import { searchParametersOf } from './extract';
@@ -13,7 +13,16 @@ export type ParameterType = SearchParameterDefinition['type'];
 
 /** One filter: `name[:modifier]=v1,v2` (OR), a chain `ref[:Type].param=…`, or a reverse chain `_has:…`. */
 export type Filter =
-  | { kind: 'param'; name: string; code: string; definition: SearchParameterDefinition; modifier?: string; values: string[] }
+  | {
+      kind: 'param';
+      name: string;
+      code: string;
+      definition: SearchParameterDefinition;
+      modifier?: string;
+      values: string[];
+      /** Lifen's word-prefix matching in SQL (WORD_PREFIX): every term of a value begins a word of one stored string. */
+      words?: boolean;
+    }
   | { kind: 'id'; name: string; values: string[] }
   | { kind: 'lastUpdated'; name: string; modifier?: string; values: string[] }
   | { kind: 'chain'; name: string; code: string; definition: SearchParameterDefinition; targetTypes: string[]; inner: Filter[] }
@@ -70,6 +79,12 @@ const MODIFIERS: Record<ParameterType, readonly string[]> = {
   composite: ['missing'],
 };
 const MAX_CHAIN_DEPTH = 4;
+/**
+ * String parameters matched the Lifen way without the text index, so that they see a write as soon as it returns:
+ * every term of the query begins a word of one of the parameter's strings (case and accents ignored), and a query
+ * needs two letters or digits. Patient `name` is the text index's.
+ */
+const WORD_PREFIX: Readonly<Record<string, ReadonlySet<string>>> = { Patient: new Set(['family', 'given']) };
 
 export function parseQuery(resourceType: string, params: URLSearchParams, lenient: boolean): ParsedQuery {
   const query: ParsedQuery = {
@@ -192,6 +207,12 @@ function parseFilter(resourceType: string, name: string, value: string, depth: n
     throw badRequest(`:missing takes true or false, not '${value}'`, name);
   }
   const filter: Extract<Filter, { kind: 'param' }> = { kind: 'param', name, code, definition, modifier, values };
+  if (modifier === undefined && WORD_PREFIX[resourceType]?.has(code)) {
+    for (const item of values) {
+      if (queryTerms(unescape(item)).join('').length < MIN_QUERY_LENGTH) throw badRequest(`'${name}' needs at least ${MIN_QUERY_LENGTH} letters or digits, not '${item}'`, name);
+    }
+    filter.words = true;
+  }
   return field ? { kind: 'text', name, resourceType, field, values, fallback: filter } : filter;
 }
 

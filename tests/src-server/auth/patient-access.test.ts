@@ -15,6 +15,8 @@ const node = useTestNode();
 
 const PRACTICE_A = 'cabinet-lilas';
 const PRACTICE_B = 'msp-port';
+/** The practices share their EHR's patient numbers (IPP): a number alone must not reveal another practice's patient. */
+const IPP = 'urn:oid:1.2.250.1.999.1.1';
 
 /** What each caller must see; everything else of the patient data below is hidden from them. */
 const SEES: Record<string, string[]> = {
@@ -51,7 +53,7 @@ beforeAll(async () => {
   const patient = (id: string, family: string, gp: string) => ({
     resourceType: 'Patient',
     id,
-    identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: `ins-${id}` }],
+    identifier: [{ system: IPP, value: `ipp-${id}` }],
     name: [{ family }],
     generalPractitioner: [{ reference: gp }],
   });
@@ -190,16 +192,16 @@ describe('writes stay within the caller’s reach', () => {
     // pb1's identifier: If-None-Exist must not answer with the hidden patient.
     const conditional = await as('a1', 'Patient', {
       method: 'POST',
-      json: { resourceType: 'Patient', name: [{ family: 'Homonyme' }], identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: 'ins-pb1' }], generalPractitioner: [{ reference: 'Practitioner/a1' }] },
-      headers: { 'if-none-exist': 'identifier=urn:oid:1.2.250.1.213.1.4.8|ins-pb1' },
+      json: { resourceType: 'Patient', name: [{ family: 'Homonyme' }], identifier: [{ system: IPP, value: 'ipp-pb1' }], generalPractitioner: [{ reference: 'Practitioner/a1' }] },
+      headers: { 'if-none-exist': `identifier=${IPP}|ipp-pb1` },
     });
     expect(conditional.status).toBe(201);
     expect(conditional.body.id).not.toBe('pb1');
     expect(conditional.body.name[0].family).toBe('Homonyme');
     // A conditional update by the same identifier updates the caller's patient, not the hidden one.
-    const update = await as('a1', 'Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|ins-pb1', {
+    const update = await as('a1', `Patient?identifier=${IPP}|ipp-pb1`, {
       method: 'PUT',
-      json: { resourceType: 'Patient', name: [{ family: 'Homonyme', given: ['Paul'] }], identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: 'ins-pb1' }], generalPractitioner: [{ reference: 'Practitioner/a1' }] },
+      json: { resourceType: 'Patient', name: [{ family: 'Homonyme', given: ['Paul'] }], identifier: [{ system: IPP, value: 'ipp-pb1' }], generalPractitioner: [{ reference: 'Practitioner/a1' }] },
     });
     expect(update.status).toBe(200);
     expect(update.body.id).toBe(conditional.body.id);

@@ -29,7 +29,16 @@ const flagRule: WriteRule = {
   },
 };
 
-const node = useTestNode({ extensions: { operations: [echo('system'), echo('type', ['Patient']), echo('instance', ['Patient'])], writeRules: [flagRule] } });
+/** A Basic coded "singleton" stands for the first one created: later creates answer it. */
+const singletonRule: WriteRule = {
+  types: ['Basic'],
+  existing: ({ resource, base, interactions }) => {
+    if ((resource.code as Json | undefined)?.text !== 'singleton') return undefined;
+    return interactions.searchEngine.search({ resourceType: 'Basic', params: new URLSearchParams({ code: 'singleton', _count: '1' }), lenient: false, base }).matches[0];
+  },
+};
+
+const node = useTestNode({ extensions: { operations: [echo('system'), echo('type', ['Patient']), echo('instance', ['Patient'])], writeRules: [flagRule, singletonRule] } });
 
 async function json(response: Response): Promise<Json> {
   return (await response.json()) as Json;
@@ -95,5 +104,25 @@ describe('write rules', () => {
     });
     expect(bundle.status).toBe(409);
     expect(await flagCount('explode')).toBe(0);
+  });
+
+  it('a create that resolves to an existing resource answers 200 with it and writes nothing, on POST and in a transaction', async () => {
+    const singleton = { resourceType: 'Basic', code: { coding: [{ code: 'singleton' }], text: 'singleton' } };
+    const first = await node().request('Basic', { method: 'POST', json: singleton });
+    expect(first.status).toBe(201);
+    const { id } = await json(first);
+    const second = await node().request('Basic', { method: 'POST', json: singleton });
+    expect(second.status).toBe(200);
+    expect((await json(second)).id).toBe(id);
+    const bundle = await json(await node().request('', {
+      method: 'POST',
+      json: { resourceType: 'Bundle', type: 'transaction', entry: [
+        { fullUrl: 'urn:uuid:9b7f0c1e-5555-4c8f-9a3e-2f1d1d0f6a11', resource: singleton, request: { method: 'POST', url: 'Basic' } },
+        { resource: flag('points'), request: { method: 'POST', url: 'Flag' } },
+      ] },
+    }));
+    expect(bundle.entry[0].response.status).toBe('200 OK');
+    expect(bundle.entry[0].resource.id).toBe(id);
+    expect((await json(await node().request('Basic?code=singleton&_total=accurate'))).total).toBe(1);
   });
 });

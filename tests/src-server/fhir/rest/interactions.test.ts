@@ -58,8 +58,8 @@ describe('create', () => {
   });
 
   it('conditional create (If-None-Exist) creates once, then returns the match; several matches answer 412', async () => {
-    const identifier = [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: 'INS-123' }];
-    const headers = { 'if-none-exist': 'identifier=urn:oid:1.2.250.1.213.1.4.8|INS-123' };
+    const identifier = [{ system: 'urn:oid:1.2.250.1.999.1.1', value: 'IPP-123' }];
+    const headers = { 'if-none-exist': 'identifier=urn:oid:1.2.250.1.999.1.1|IPP-123' };
     const first = await node().request('Patient', { method: 'POST', json: patient({ identifier }), headers });
     expect(first.status).toBe(201);
     const firstBody = (await first.json()) as Json;

@@ -20,10 +20,13 @@ type Json = Record<string, any>;
 const INVALID = ['ImplementationGuide/fhir', 'Questionnaire/qs1'];
 
 /**
- * Queries that fail (`Type/id code=value` → what went wrong), each with its justification. None today: any entry
- * here must say why the example is rightly not found (or rightly found by the different value).
+ * Queries that fail (`Type/id code=value` → what went wrong), each with its justification: any entry here must say
+ * why the example is rightly not found (or rightly found by the different value).
  */
-const EXCLUSIONS: Record<string, string> = {};
+const EXCLUSIONS: Record<string, string> = {
+  // Patient `given` is Lifen's word-prefix search, which needs two letters: an initial alone is refused (400).
+  'Patient/pat2 given=D': "error: 'given' needs at least 2 letters or digits, not 'D'",
+};
 
 /**
  * Values an example holds that no search value can name, by parameter type and reason, counted over all examples
@@ -164,6 +167,7 @@ describe('search over the official examples', () => {
     }
     expect(failures).toEqual(EXCLUSIONS);
     expect(unsearchable).toEqual(UNSEARCHABLE);
-    expect({ pairs, queries, negatives }).toEqual({ pairs: PAIRS, queries: QUERIES, negatives: QUERIES });
+    // A refused query (given=D) is not tried with a different value.
+    expect({ pairs, queries, negatives }).toEqual({ pairs: PAIRS, queries: QUERIES, negatives: QUERIES - 1 });
   }, 300_000);
 });

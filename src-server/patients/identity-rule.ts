@@ -1,0 +1,47 @@
+import { conflict } from '../fhir/outcome';
+import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { StoredResource } from '../storage/repository';
+import { checkIdentity, insOf } from './identity';
+
+/**
+ * The identity rules of Patient writes through the API (identity.ts): a malformed INS, status or IPP is refused
+ * (422); an INS identifies one person, so it is on one Patient of the node:
+ * - a create carrying the INS of a patient the caller sees answers 200 with that patient (a conditional create, as
+ *   If-None-Exist would), and writes nothing;
+ * - a create carrying the INS of a patient the caller does not see is refused (409) without naming that patient:
+ *   neither a duplicate nor a leak of someone else's record;
+ * - an update giving a patient the INS of another one is refused (409).
+ * The check and the write share one transaction, and writes run one at a time: two simultaneous creates with the
+ * same INS make one patient, the second answered with it.
+ */
+
+const HIDDEN_TWIN = 'A patient with this INS already exists on this node, followed by another practice: ask that practice to share the record rather than create it again';
+
+export const patientIdentityRule: WriteRule = {
+  types: ['Patient'],
+  existing(write) {
+    checkIdentity(write.resource);
+    const twin = findTwin(write);
+    if (!twin) return undefined;
+    if (!twin.visible) throw conflict(HIDDEN_TWIN);
+    if (!write.request.scopes.allows('Patient', 'READ')) throw conflict(`Patient/${twin.patient.id} already has this INS: read it (PATIENT_READ) rather than create it again`);
+    return twin.patient;
+  },
+  before(write) {
+    checkIdentity(write.resource);
+    const twin = findTwin(write);
+    if (twin) throw conflict(twin.visible ? `Patient/${twin.patient.id} already has this INS: one person, one patient record` : HIDDEN_TWIN);
+  },
+};
+
+/** Another current Patient with one of the write's INS (one the caller sees, if any), whoever follows it. */
+function findTwin({ resource, id, request, base, interactions }: PendingWrite): { patient: StoredResource; visible: boolean } | undefined {
+  const ins = insOf(resource);
+  if (ins.length === 0) return undefined;
+  const params = new URLSearchParams({ identifier: ins.map(({ system, value }) => `${system}|${value}`).join(','), _count: '10' });
+  const twins = interactions.searchEngine.search({ resourceType: 'Patient', params, lenient: false, base }).matches.filter((patient) => patient.id !== id);
+  if (twins.length === 0) return undefined;
+  const { reach } = request;
+  const visible = reach ? twins.find((patient) => interactions.searchEngine.isVisible(patient, reach, base)) : twins[0];
+  return visible ? { patient: visible, visible: true } : { patient: twins[0], visible: false };
+}

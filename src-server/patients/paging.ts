@@ -1,0 +1,54 @@
+import { badRequest } from '../fhir/outcome';
+import { bundleJson } from '../fhir/rest/interactions';
+import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search/parse';
+import type { StoredResource } from '../storage/repository';
+
+/** Paging of the patient operations: `_count`, an opaque keyset cursor, and the searchset Bundle of a page. */
+
+export function readCount(raw: string | null): number {
+  if (raw === null) return DEFAULT_COUNT;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw badRequest(`_count must be a positive integer, not '${raw}'`, '_count');
+  return Math.min(Number(raw), MAX_COUNT);
+}
+
+/** The keys of the last entry of a page, opaque to clients. */
+export function encodeCursor(keys: readonly number[]): string {
+  return Buffer.from(JSON.stringify(keys)).toString('base64url');
+}
+
+/** A cursor of `length` keys made by encodeCursor; undefined without one, 400 for anything else. */
+export function decodeCursor(raw: string | null, length: number): number[] | undefined {
+  if (raw === null) return undefined;
+  try {
+    const keys = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(keys) && keys.length === length && keys.every((key) => Number.isSafeInteger(key))) return keys as number[];
+  } catch {
+    // answered below
+  }
+  throw badRequest('Invalid paging cursor: use the links of the Bundle as they are', '_cursor');
+}
+
+export interface Page {
+  /** The operation's URL without query: `[base]/Patient/1/$everything`. */
+  url: string;
+  /** The request's parameters: the links keep them, with their own cursor. */
+  query: URLSearchParams;
+  matches: readonly StoredResource[];
+  /** Resources the matches point at, for the reader (Practitioners, Organizations). */
+  included?: readonly StoredResource[];
+  /** The cursor of the next page, when there is one. */
+  next?: string;
+}
+
+export function pageBundle(page: Page, base: string): string {
+  const link = (relation: string, cursor: string | null) => {
+    const params = new URLSearchParams(page.query);
+    params.delete('_cursor');
+    if (cursor !== null) params.set('_cursor', cursor);
+    return { relation, url: `${page.url}${params.size ? `?${params}` : ''}` };
+  };
+  const links = [link('self', page.query.get('_cursor'))];
+  if (page.next) links.push(link('next', page.next));
+  const entry = (stored: StoredResource, mode: string) => ({ fullUrl: `${base}/${stored.resourceType}/${stored.id}`, json: stored.json, extra: `"search":{"mode":"${mode}"}` });
+  return bundleJson('searchset', links, [...page.matches.map((stored) => entry(stored, 'match')), ...(page.included ?? []).map((stored) => entry(stored, 'include'))]);
+}

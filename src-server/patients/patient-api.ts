@@ -1,0 +1,17 @@
+import type { FhirOperation, WriteRule } from '../fhir/rest/extensions';
+import type { Db } from '../storage/database';
+import { carePathwayOperation } from './care-pathway';
+import { everythingOperation } from './everything';
+import { patientIdentityRule } from './identity-rule';
+
+/** The Patient API on top of the generic node (docs/patients.md): INS identity rules, `$everything`, `$care-pathway`. */
+export interface PatientApi {
+  operations: FhirOperation[];
+  writeRules: WriteRule[];
+  /** Nothing of it runs in the background: there is nothing to stop. */
+  close(): void;
+}
+
+export function patientApi(db: Db): PatientApi {
+  return { operations: [everythingOperation(db), carePathwayOperation(db)], writeRules: [patientIdentityRule], close() {} };
+}
