@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { appointmentExtensions } from './appointments/appointments';
 import { AuditLog } from './audit/audit-log';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount, RunningDemo } from './auth/demo';
@@ -92,9 +93,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
     // The flows of the Lifen APIs on top of the generic FHIR node.
+    const appointments = appointmentExtensions(db, repository.searchIndex);
     const extensions: FhirExtensions = {
-      operations: [...(options.extensions?.operations ?? [])],
-      writeRules: [...(options.extensions?.writeRules ?? [])],
+      operations: [...appointments.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...appointments.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -146,6 +148,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         login?.close();
         await demo?.provider.close();
         await text.close();
+        appointments.close();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
