@@ -22,6 +22,7 @@ import { CommitSignal } from './storage/commit-signal';
 import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import { Repository } from './storage/repository';
+import { startSubscriptions, type SubscriptionOptions } from './subscriptions/subscriptions';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -54,6 +55,8 @@ export interface NodeOptions {
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
   extensions?: FhirExtensions;
+  /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
+  subscriptions?: SubscriptionOptions;
 }
 
 export interface RunningNode {
@@ -78,6 +81,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
+  let subscriptions: ReturnType<typeof startSubscriptions> | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
@@ -94,9 +98,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const commits = new CommitSignal();
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const appointments = appointmentExtensions(db, repository.searchIndex);
+    const hooks = (subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
     const extensions: FhirExtensions = {
-      operations: [...appointments.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...appointments.writeRules, ...(options.extensions?.writeRules ?? [])],
+      operations: [...appointments.operations, ...hooks.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -149,6 +154,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         await demo?.provider.close();
         await text.close();
         appointments.close();
+        await hooks.close();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
@@ -160,6 +166,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   } catch (error) {
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
+    await subscriptions?.close();
     db.close();
     throw error;
   }
