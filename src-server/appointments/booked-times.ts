@@ -51,24 +51,25 @@ export class BookedTimes {
   private prepared() {
     if (this.statements) return this.statements;
     const rows = (type: string, code: string, alias: string) => this.index.rowsOf(type, code, qualified(alias));
-    const status = (alias: string, statuses: ReadonlySet<string>) =>
-      `EXISTS (SELECT 1 FROM idx_token ${alias} WHERE ${alias}.vseq = v.vseq AND ${rows('Appointment', 'status', alias)} AND ${alias}.code IN (${quoted(statuses)}))`;
+    const status = (alias: string, row: string, statuses: ReadonlySet<string>) =>
+      `EXISTS (SELECT 1 FROM idx_token ${alias} WHERE ${alias}.vseq = ${row}.vseq AND ${rows('Appointment', 'status', alias)} AND ${alias}.code IN (${quoted(statuses)}))`;
     // A reference is local when relative, or absolute on this node's base (conditions.ts localReference).
     const local = (alias: string) => `(${alias}.url = '' OR ${alias}.url = @base || '/' || ${alias}.target_type || '/' || ${alias}.target_id)`;
     this.statements = {
       overlapping: this.db.prepare(
+        // The filters test the index rows (d.vseq) before the version, whose body is read only for the few that pass.
         `SELECT v.resource_id AS id, v.body AS body
          FROM idx_date d JOIN resource_versions v ON v.vseq = d.vseq
          WHERE ${rows('Appointment', 'date', 'd')} AND d.low > @from AND d.low < @until AND v.resource_id <> @exclude
-           AND ${status('s', BLOCKING_STATUSES)}
-           AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = v.vseq AND ${rows('Appointment', 'actor', 'a')}
+           AND ${status('s', 'd', BLOCKING_STATUSES)}
+           AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = d.vseq AND ${rows('Appointment', 'actor', 'a')}
                        AND a.target_type = 'Practitioner' AND a.target_id = @practitioner AND ${local('a')})`,
       ),
       holders: this.db.prepare(
         `SELECT v.resource_id AS id
          FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
          WHERE ${rows('Appointment', 'slot', 'r')} AND r.target_type = 'Slot' AND r.target_id = @slot AND ${local('r')}
-           AND ${status('s', HOLDING_STATUSES)}`,
+           AND ${status('s', 'r', HOLDING_STATUSES)}`,
       ),
     };
     return this.statements;
