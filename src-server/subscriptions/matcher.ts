@@ -3,13 +3,13 @@ import { FhirError } from '../fhir/outcome';
 import type { SearchEngine } from '../fhir/search/search';
 import type { Db } from '../storage/database';
 import { parseCriteria, type Criteria } from './subscription-rules';
-import type { SubscriptionOwner, SubscriptionStore } from './subscription-store';
+import type { QueuedNotification, SubscriptionOwner, SubscriptionStore } from './subscription-store';
 
 /**
  * Turns committed changes into queued notifications: it reads the change log after its durable cursor and runs each
  * active subscription's criteria over the resources that changed (`_id=<those ids>`), through the search engine and
  * with the owner's reach, so a notification goes out exactly when the owner's search would find the resource.
- * A pass queues its notifications and moves the cursor in one transaction.
+ * A pass that finds notifications queues them and records the cursor in one transaction.
  */
 
 interface ActiveSubscription extends Criteria {
@@ -28,6 +28,9 @@ export class SubscriptionMatcher {
   private readonly changesAfter: Statement<[number, number], { seq: number; resource_type: string; resource_id: string }>;
   /** The active subscriptions, reloaded when a Subscription changes. */
   private active: ActiveSubscription[] | undefined;
+  /** The last change matched, and the last one recorded in the database. */
+  private cursor: number;
+  private saved: number;
 
   constructor(
     db: Db,
@@ -40,42 +43,64 @@ export class SubscriptionMatcher {
       `SELECT c.seq, c.resource_type, v.resource_id FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
        WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
     );
+    this.cursor = this.saved = store.cursor();
   }
 
   /** Matches every change committed since the last pass; returns the number of notifications queued. */
   matchPending(): number {
     let queued = 0;
     for (;;) {
-      const changes = this.changesAfter.all(this.store.cursor(), BATCH);
+      const changes = this.changesAfter.all(this.cursor, BATCH);
       if (changes.length === 0) return queued;
       if (changes.some((change) => change.resource_type === 'Subscription')) this.active = undefined;
-      const subscriptions = this.activeSubscriptions();
-      const broken: Array<[string, string]> = [];
-      this.store.transaction(() => {
-        const changedIds = new Map<string, Set<string>>();
-        for (const change of changes) {
-          let ids = changedIds.get(change.resource_type);
-          if (!ids) changedIds.set(change.resource_type, (ids = new Set()));
-          ids.add(change.resource_id);
-        }
-        const now = Date.now();
-        for (const subscription of subscriptions) {
-          const ids = changedIds.get(subscription.resourceType);
-          if (!ids || (subscription.end !== undefined && subscription.end <= now)) continue;
-          try {
-            for (const match of this.matches(subscription, [...ids])) {
-              this.store.enqueue(subscription.id, match.resourceType, match.id, match.versionId, now);
-              queued++;
-            }
-          } catch (error) {
-            if (!(error instanceof FhirError)) throw error;
-            broken.push([subscription.id, `Its criteria no longer run: ${error.message}`]);
-          }
-        }
-        this.store.setCursor(changes[changes.length - 1].seq);
-      });
-      for (const [id, reason] of broken) this.failed(id, reason);
+      const found = this.notifications(changes);
+      const last = changes[changes.length - 1].seq;
+      if (found.length > 0) {
+        this.store.transaction(() => {
+          for (const notification of found) this.store.enqueue(notification.subscriptionId, notification.resourceType, notification.resourceId, notification.versionId, notification.dueAt);
+          this.store.setCursor(last);
+        });
+        this.saved = last;
+      }
+      this.cursor = last;
+      queued += found.length;
     }
+  }
+
+  /**
+   * Records how far matching went when it queued nothing since: a write that notifies nobody costs no second commit.
+   * Changes after the recorded cursor are matched again after a crash, and they had queued nothing.
+   */
+  saveCursor(): void {
+    if (this.saved === this.cursor) return;
+    this.store.setCursor(this.cursor);
+    this.saved = this.cursor;
+  }
+
+  private notifications(changes: Array<{ resource_type: string; resource_id: string }>): QueuedNotification[] {
+    const subscriptions = this.activeSubscriptions();
+    if (subscriptions.length === 0) return [];
+    const changedIds = new Map<string, Set<string>>();
+    for (const change of changes) {
+      let ids = changedIds.get(change.resource_type);
+      if (!ids) changedIds.set(change.resource_type, (ids = new Set()));
+      ids.add(change.resource_id);
+    }
+    const now = Date.now();
+    const found: QueuedNotification[] = [];
+    for (const subscription of subscriptions) {
+      const ids = changedIds.get(subscription.resourceType);
+      if (!ids || (subscription.end !== undefined && subscription.end <= now)) continue;
+      try {
+        for (const match of this.matches(subscription, [...ids])) {
+          found.push({ seq: 0, subscriptionId: subscription.id, resourceType: match.resourceType, resourceId: match.id, versionId: match.versionId, attempts: 0, dueAt: now });
+        }
+      } catch (error) {
+        if (!(error instanceof FhirError)) throw error;
+        this.failed(subscription.id, `Its criteria no longer run: ${error.message}`);
+      }
+    }
+    return found;
   }
 
   /** The changed resources the subscription's owner would find with its criteria. */

@@ -50,7 +50,10 @@ export function startSubscriptions(db: Db, repository: Repository, search: Searc
     setImmediate(match);
   };
   const stopListening = commits.listen(soon);
-  const poll = setInterval(soon, options.pollMs ?? 1000);
+  const poll = setInterval(() => {
+    soon();
+    matcher.saveCursor();
+  }, options.pollMs ?? 1000);
   poll.unref();
   // After a restart: what was committed while stopped is matched, what was queued is delivered.
   soon();
@@ -62,6 +65,7 @@ export function startSubscriptions(db: Db, repository: Repository, search: Searc
       closed = true;
       stopListening();
       clearInterval(poll);
+      matcher.saveCursor();
       await deliverer.close();
     },
   };
