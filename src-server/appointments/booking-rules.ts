@@ -29,8 +29,9 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   const status = String(resource.status);
   const period = periodOf(resource, 'Appointment');
   if (!period && !UNTIMED_STATUSES.has(status)) throw unprocessable(`A ${status} appointment needs a start and an end`, 'Appointment.start');
-  const slots = slotsOf(resource, base);
-  const slotPeriods = slots.map((id) => {
+  // Only an appointment that holds its slots touches them: a proposal may name slots still to be made.
+  if (!HOLDING_STATUSES.has(status)) return;
+  const slotPeriods = slotsOf(resource, base).map((id) => {
     const slot = write.interactions.repository.read('Slot', id);
     if (!slot) throw unprocessable(`Slot/${id} does not exist`, 'Appointment.slot');
     const json = JSON.parse(slot.json) as Json;
@@ -39,7 +40,6 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
     return { id, status: String(json.status), period: slotPeriod };
   });
   if (period && slotPeriods.length > 0) checkWithinSlots(period, slotPeriods);
-  if (!HOLDING_STATUSES.has(status)) return;
   const heldBefore = new Set(heldSlots(write.previous && (JSON.parse(write.previous.json) as Json), base));
   for (const slot of slotPeriods) {
     if (slot.status !== 'free' && !heldBefore.has(slot.id)) throw conflict(`Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`);

@@ -281,7 +281,7 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX subscription_notifications_by_subscription ON subscription_notifications (subscription_id, seq);
 
       -- How far the change log has been matched against the subscriptions: history before them notifies nobody.
-      INSERT INTO node_meta (key, value) VALUES ('subscriptions_cursor', (SELECT coalesce(max(seq), 0) FROM change_log));
+      INSERT OR IGNORE INTO node_meta (key, value) VALUES ('subscriptions_cursor', (SELECT coalesce(max(seq), 0) FROM change_log));
     `,
   },
 ];

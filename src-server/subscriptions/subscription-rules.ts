@@ -86,7 +86,8 @@ function checkChannel(channel: Json, base: string): void {
     throw unprocessable(`The endpoint must be on this machine (http://127.0.0.1:<port>/…, http://localhost…): the node never calls out to the network`, 'Subscription.channel.endpoint');
   }
   if (endpoint.username || endpoint.password) throw unprocessable('The endpoint may not carry credentials: put them in channel.header', 'Subscription.channel.endpoint');
-  if (endpoint.host === new URL(base).host) throw unprocessable('The endpoint is this node itself', 'Subscription.channel.endpoint');
+  // Any loopback name of this node's port is the node itself.
+  if (portOf(endpoint) === portOf(new URL(base))) throw unprocessable('The endpoint is this node itself', 'Subscription.channel.endpoint');
   if (channel.payload !== undefined && !PAYLOAD_TYPES.has(String(channel.payload))) {
     throw unprocessable(`The payload is application/fhir+json, or none; not '${String(channel.payload)}'`, 'Subscription.channel.payload');
   }
@@ -96,6 +97,8 @@ function checkChannel(channel: Json, base: string): void {
     if (RESERVED_HEADERS.has(match[1].toLowerCase())) throw unprocessable(`The header ${match[1]} is set by the node`, 'Subscription.channel.header');
   }
 }
+
+const portOf = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
 
 function acceptSubscription(write: CompletedWrite, store: SubscriptionStore): void {
   const { id, resource, request, base } = write;

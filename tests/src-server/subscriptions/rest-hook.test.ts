@@ -257,6 +257,7 @@ describe('what is accepted', () => {
       ['credentials in the URL', subscription('Patient?gender=female', 'http://user:pw@127.0.0.1:9/hook')],
       ['ftp', subscription('Patient?gender=female', 'ftp://127.0.0.1/hook')],
       ['the node itself', subscription('Patient?gender=female', `${node().url}/fhir/Patient`)],
+      ['the node itself by another name', subscription('Patient?gender=female', `${node().url.replace('127.0.0.1', 'localhost')}/fhir/Patient`)],
       ['email', subscription('Patient?gender=female', 'mailto:a@b.fr', { type: 'email' })],
       ['XML payload', subscription('Patient?gender=female', local, { payload: 'application/fhir+xml' })],
       ['unknown type', subscription('Nothing?gender=female', local)],
