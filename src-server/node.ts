@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { appointmentExtensions } from './appointments/appointments';
 import { AuditLog } from './audit/audit-log';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount, RunningDemo } from './auth/demo';
@@ -23,6 +24,7 @@ import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import type { Repository } from './storage/repository';
 import { openRepository } from './storage/store';
+import { startSubscriptions, type SubscriptionOptions } from './subscriptions/subscriptions';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -55,6 +57,8 @@ export interface NodeOptions {
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
   extensions?: FhirExtensions;
+  /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
+  subscriptions?: SubscriptionOptions;
 }
 
 export interface RunningNode {
@@ -79,6 +83,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
+  let subscriptions: ReturnType<typeof startSubscriptions> | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     // Before listening: a search must never run on an index built from other definitions.
@@ -93,9 +98,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const commits = new CommitSignal();
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const patients = patientApi(db);
+    const appointments = appointmentExtensions(db, repository.searchIndex);
+    const hooks = (subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
     const extensions: FhirExtensions = {
-      operations: [...patients.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...patients.writeRules, ...(options.extensions?.writeRules ?? [])],
+      operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -148,6 +155,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         login?.close();
         await demo?.provider.close();
         await text.close();
+        appointments.close();
+        await hooks.close();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
@@ -159,6 +168,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   } catch (error) {
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
+    await subscriptions?.close();
     db.close();
     throw error;
   }

@@ -264,6 +264,34 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idx_string_inner_words ON idx_string (pid, value) WHERE part IN ('family', 'given') AND value GLOB '*[- ''’.,]*';
     `,
   },
+  {
+    description: 'subscriptions (rest-hook): their owners and secrets, the durable queue of notifications, the change-log cursor',
+    sql: `
+      -- Node-side state of each Subscription resource, never part of the resource (nor of its history or sync).
+      CREATE TABLE subscription_owners (
+        subscription_id TEXT PRIMARY KEY,
+        reach           TEXT,                   -- JSON [[type, id]…] of whoever last wrote it; NULL: the whole node
+        base            TEXT NOT NULL,          -- the FHIR base it was written through (its local references)
+        secret          TEXT NOT NULL,          -- whsec_…: signs its notifications (Standard Webhooks)
+        failures        INTEGER NOT NULL DEFAULT 0  -- consecutive failed deliveries
+      ) WITHOUT ROWID;
+
+      -- Notifications to deliver, in order per subscription; a row is deleted once delivered.
+      CREATE TABLE subscription_notifications (
+        seq             INTEGER PRIMARY KEY,
+        subscription_id TEXT NOT NULL,
+        resource_type   TEXT NOT NULL,
+        resource_id     TEXT NOT NULL,
+        version_id      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        due_at          INTEGER NOT NULL        -- epoch milliseconds of the next attempt
+      );
+      CREATE INDEX subscription_notifications_by_subscription ON subscription_notifications (subscription_id, seq);
+
+      -- How far the change log has been matched against the subscriptions: history before them notifies nobody.
+      INSERT OR IGNORE INTO node_meta (key, value) VALUES ('subscriptions_cursor', (SELECT coalesce(max(seq), 0) FROM change_log));
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -69,7 +69,7 @@ describe('scopes', () => {
   const bodies: Record<string, Json> = {
     Patient: { resourceType: 'Patient', gender: 'female' },
     DocumentReference: { resourceType: 'DocumentReference', status: 'current', type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] }, indexed: '2026-11-26T10:00:00Z', content: [{ attachment: { url: 'Binary/b' } }] },
-    Appointment: { resourceType: 'Appointment', status: 'booked', participant: [{ status: 'accepted' }] },
+    Appointment: { resourceType: 'Appointment', status: 'booked', start: '2026-12-01T09:00:00Z', end: '2026-12-01T09:15:00Z', participant: [{ status: 'accepted' }] },
     CommunicationRequest: { resourceType: 'CommunicationRequest', status: 'active' },
     Binary: { resourceType: 'Binary', contentType: 'text/plain', content: 'aGVsbG8=' },
   };

@@ -40,7 +40,7 @@ beforeAll(async () => {
   await put({ resourceType: 'DocumentReference', id: 'd1', status: 'current', type: { text: 'CR' }, indexed: '2022-01-01T00:00:00Z', created: '2022-01-01', subject, author: [{ reference: 'Practitioner/b1' }], content: [{ attachment: { contentType: 'application/pdf', url: 'Binary/none' } }] });
   await put({ resourceType: 'Communication', id: 'c1', status: 'completed', subject, sent: '2022-02-01T08:00:00Z', sender: { reference: 'Practitioner/b1' }, recipient: [{ reference: 'Practitioner/a1' }] });
   await put(episode('ep-new', '2024-01-01'));
-  await put({ resourceType: 'Appointment', id: 'ap1', status: 'booked', participant: [{ actor: subject, status: 'accepted' }, { actor: { reference: 'Practitioner/a1' }, status: 'accepted' }] });
+  await put({ resourceType: 'Appointment', id: 'ap1', status: 'booked', start: '2023-03-01T09:00:00Z', end: '2023-03-01T09:20:00Z', participant: [{ actor: subject, status: 'accepted' }, { actor: { reference: 'Practitioner/a1' }, status: 'accepted' }] });
   await put({ resourceType: 'Coverage', id: 'cov1', status: 'active', beneficiary: subject });
   await put(encounter('e-nostart', undefined, 'AMB'));
 });

@@ -69,6 +69,8 @@ const EXPECTED_TABLES = [
   'resources',
   'search_params',
   'sessions',
+  'subscription_notifications',
+  'subscription_owners',
   'users',
 ];
 

@@ -1,0 +1,133 @@
+import { conflict, unprocessable } from '../fhir/outcome';
+import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { Repository } from '../storage/repository';
+import { BLOCKING_STATUSES, HOLDING_STATUSES, type BookedTimes } from './booked-times';
+import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, referencesIn, type Period } from './times';
+
+/**
+ * No double booking (issue 7). Inside the write's transaction:
+ * - a booked or arrived Appointment may not overlap another booked or arrived appointment of one of its
+ *   practitioners (409 naming it); a move excludes the appointment itself;
+ * - the Slots an appointment fills must be free, and become busy with it; cancelling (or any status that no longer
+ *   holds them) frees them again;
+ * - a Slot held by an appointment cannot be freed or moved under it.
+ */
+
+type Json = Readonly<Record<string, unknown>>;
+/** Statuses whose appointment may lack start and end (invariant app-3). */
+const UNTIMED_STATUSES = new Set(['proposed', 'cancelled']);
+
+export function bookingRules(booked: BookedTimes): WriteRule[] {
+  return [
+    { types: ['Appointment'], before: (write) => checkAppointment(write, booked), after: updateSlots },
+    { types: ['Slot'], before: (write) => checkSlot(write, booked) },
+  ];
+}
+
+function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
+  const { resource, base } = write;
+  const status = String(resource.status);
+  const period = periodOf(resource, 'Appointment');
+  if (!period && !UNTIMED_STATUSES.has(status)) throw unprocessable(`A ${status} appointment needs a start and an end`, 'Appointment.start');
+  // Only an appointment that holds its slots touches them: a proposal may name slots still to be made.
+  if (!HOLDING_STATUSES.has(status)) return;
+  const slotPeriods = slotsOf(resource, base).map((id) => {
+    const slot = write.interactions.repository.read('Slot', id);
+    if (!slot) throw unprocessable(`Slot/${id} does not exist`, 'Appointment.slot');
+    const json = JSON.parse(slot.json) as Json;
+    const slotPeriod = periodOf(json, `Slot/${id}`);
+    if (!slotPeriod) throw unprocessable(`Slot/${id} has no start and end`, 'Appointment.slot');
+    return { id, status: String(json.status), period: slotPeriod };
+  });
+  if (period && slotPeriods.length > 0) checkWithinSlots(period, slotPeriods);
+  const heldBefore = new Set(heldSlots(write.previous && (JSON.parse(write.previous.json) as Json), base));
+  for (const slot of slotPeriods) {
+    if (slot.status !== 'free' && !heldBefore.has(slot.id)) throw conflict(`Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`);
+  }
+  if (!period || !BLOCKING_STATUSES.has(status)) return;
+  if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
+  for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
+    const [collision] = booked.overlapping(practitionerId, period, write.id, base);
+    if (collision) {
+      const seen = !write.request.reach || write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request.reach, base);
+      // An appointment the caller may not see is not named: that the time is taken is all it may learn.
+      const which = seen ? `Appointment/${collision.id}` : 'another appointment';
+      throw conflict(`Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`);
+    }
+  }
+}
+
+/** The appointment happens in its slots: they cover its time without a gap, and each one is used. */
+function checkWithinSlots(period: Period, slots: Array<{ id: string; period: Period }>): void {
+  const sorted = [...slots].sort((a, b) => a.period.start - b.period.start);
+  let coveredUntil = period.start;
+  for (const slot of sorted) {
+    if (!overlaps(slot.period, period)) throw unprocessable(`Slot/${slot.id} (${describePeriod(slot.period)}) is outside the appointment ${describePeriod(period)}`, 'Appointment.slot');
+    if (slot.period.start > coveredUntil) break;
+    coveredUntil = Math.max(coveredUntil, slot.period.end);
+  }
+  if (coveredUntil < period.end) throw unprocessable(`The appointment ${describePeriod(period)} is not covered by its slots`, 'Appointment.slot');
+}
+
+/** After the version is stored: the slots it now holds become busy, those it let go become free. */
+function updateSlots(write: CompletedWrite): void {
+  const { resource, base } = write;
+  const repository = write.interactions.repository;
+  const before = new Set(heldSlots(write.previous && (JSON.parse(write.previous.json) as Json), base));
+  const now = new Set(heldSlots(resource, base));
+  for (const id of now) if (!before.has(id)) setSlotStatus(repository, id, 'busy');
+  for (const id of before) if (!now.has(id)) setSlotStatus(repository, id, 'free');
+}
+
+function setSlotStatus(repository: Repository, id: string, status: 'busy' | 'free'): void {
+  const slot = repository.read('Slot', id);
+  if (!slot) return;
+  const json = JSON.parse(slot.json) as Record<string, unknown>;
+  if (json.status !== status) repository.update('Slot', id, { ...json, status });
+}
+
+function checkSlot(write: PendingWrite, booked: BookedTimes): void {
+  const period = periodOf(write.resource, 'Slot');
+  if (!period) throw unprocessable('A Slot needs a start and an end', 'Slot.start');
+  if (!write.previous || write.id === undefined) return;
+  const previous = JSON.parse(write.previous.json) as Json;
+  const freed = previous.status === 'busy' && write.resource.status !== 'busy';
+  const moved = previous.start !== write.resource.start || previous.end !== write.resource.end;
+  if (!freed && !moved) return;
+  const [holder] = booked.holdersOf(write.id, write.base);
+  if (holder) throw conflict(`Slot/${write.id} is held by Appointment/${holder}: cancel or move the appointment first`);
+}
+
+/** The local Slots an appointment references; another server's slot cannot be booked here (422). */
+function slotsOf(appointment: Json, base: string): string[] {
+  return [
+    ...new Set(
+      referencesIn(appointment.slot).map((reference) => {
+        const id = localId(reference, 'Slot', base);
+        if (id === undefined) throw unprocessable(`'${reference}' is not a Slot of this node`, 'Appointment.slot');
+        return id;
+      }),
+    ),
+  ];
+}
+
+/** The slots a version of an appointment keeps busy. */
+function heldSlots(appointment: Json | undefined, base: string): string[] {
+  if (!appointment || !HOLDING_STATUSES.has(String(appointment.status))) return [];
+  return referencesIn(appointment.slot).flatMap((reference) => localId(reference, 'Slot', base) ?? []);
+}
+
+/** The practitioners taking part: the Practitioner actors, and the practitioner of each PractitionerRole actor. */
+function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
+  const participants = Array.isArray(appointment.participant) ? (appointment.participant as Json[]) : [];
+  const ids = participants.flatMap((participant) => {
+    const reference = (participant.actor as Json | undefined)?.reference;
+    const direct = localId(reference, 'Practitioner', base);
+    if (direct !== undefined) return [direct];
+    const roleId = localId(reference, 'PractitionerRole', base);
+    const role = roleId === undefined ? undefined : repository.read('PractitionerRole', roleId);
+    const practitioner = role && (JSON.parse(role.json) as { practitioner?: { reference?: string } }).practitioner?.reference;
+    return localId(practitioner, 'Practitioner', base) ?? [];
+  });
+  return [...new Set(ids)];
+}

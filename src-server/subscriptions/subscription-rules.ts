@@ -1,0 +1,140 @@
+import { FhirError, forbidden, unprocessable } from '../fhir/outcome';
+import type { CompletedWrite, FhirOperation, PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { ReachReference } from '../fhir/search/visibility';
+import { isResourceType } from '../fhir/validation/model';
+import { newSecret } from './signature';
+import type { SubscriptionStore } from './subscription-store';
+
+/**
+ * What the API accepts as a Subscription (docs/subscriptions.md), checked inside the write's transaction:
+ * - `criteria` is a search of a resource type the writer may read, valid for this node;
+ * - the channel is a `rest-hook` to this machine (the node never calls out to the network), with a JSON payload or
+ *   none, and well-formed extra headers;
+ * - a client writes `requested` or `off` (STU3): the node makes `requested` `active`, and sets `error` itself.
+ * The writer becomes the subscription's owner: its notifications carry only what they may see.
+ */
+
+type Json = Readonly<Record<string, unknown>>;
+
+export const PAYLOAD_TYPES: ReadonlySet<string> = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
+/** Headers the node sets on every notification: a subscription's own headers cannot replace them. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'connection', 'transfer-encoding', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
+const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*)$/;
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Parameters that shape a result rather than select resources: matching ignores them. */
+export const SHAPING_PARAMETERS = ['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_cursor', '_contained', '_containedType'];
+
+export interface Criteria {
+  resourceType: string;
+  params: URLSearchParams;
+}
+
+/** `Type?query` → the type and its parameters, the shaping ones left out; undefined when it is not of that form. */
+export function parseCriteria(criteria: unknown): Criteria | undefined {
+  if (typeof criteria !== 'string') return undefined;
+  const [resourceType, query = ''] = criteria.replace(/^\//, '').split(/\?(.*)/s);
+  if (!isResourceType(resourceType)) return undefined;
+  const params = new URLSearchParams(query);
+  for (const name of SHAPING_PARAMETERS) params.delete(name);
+  return { resourceType, params };
+}
+
+/** The `Name: value` headers of a channel, as a record. */
+export function channelHeaders(channel: Json | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of Array.isArray(channel?.header) ? (channel.header as unknown[]) : []) {
+    const match = typeof line === 'string' ? HEADER.exec(line) : null;
+    if (match) headers[match[1].toLowerCase()] = match[2];
+  }
+  return headers;
+}
+
+export function subscriptionRule(store: SubscriptionStore): WriteRule {
+  return { types: ['Subscription'], before: checkSubscription, after: (write) => acceptSubscription(write, store) };
+}
+
+function checkSubscription(write: PendingWrite): void {
+  const { resource, request, base } = write;
+  const previousStatus = write.previous && (JSON.parse(write.previous.json) as Json).status;
+  if (resource.status !== 'requested' && resource.status !== 'off' && resource.status !== previousStatus) {
+    throw unprocessable(`A client creates a Subscription as 'requested' (or 'off'), not '${String(resource.status)}': the node sets it active, or in error`, 'Subscription.status');
+  }
+  const criteria = parseCriteria(resource.criteria);
+  if (!criteria) throw unprocessable(`The criteria '${String(resource.criteria)}' must be a search such as 'Appointment?actor=Practitioner/123'`, 'Subscription.criteria');
+  // Notifications carry the resources: the owner must be allowed to read them.
+  request.scopes.require(criteria.resourceType, 'READ');
+  try {
+    const params = new URLSearchParams(criteria.params);
+    params.set('_count', '0');
+    write.interactions.searchEngine.search({ resourceType: criteria.resourceType, params, lenient: false, base, access: request.scopes, reach: request.reach });
+  } catch (error) {
+    if (error instanceof FhirError && error.status === 400) throw unprocessable(`The criteria are not a valid search here: ${error.message}`, 'Subscription.criteria');
+    throw error;
+  }
+  checkChannel((resource.channel ?? {}) as Json, base);
+}
+
+function checkChannel(channel: Json, base: string): void {
+  if (channel.type !== 'rest-hook') throw unprocessable(`Only the 'rest-hook' channel is supported, not '${String(channel.type)}'`, 'Subscription.channel.type');
+  let endpoint: URL;
+  try {
+    endpoint = new URL(String(channel.endpoint));
+  } catch {
+    throw unprocessable(`The endpoint '${String(channel.endpoint)}' is not an absolute http URL`, 'Subscription.channel.endpoint');
+  }
+  if ((endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') || !LOOPBACK.test(endpoint.hostname)) {
+    throw unprocessable(`The endpoint must be on this machine (http://127.0.0.1:<port>/…, http://localhost…): the node never calls out to the network`, 'Subscription.channel.endpoint');
+  }
+  if (endpoint.username || endpoint.password) throw unprocessable('The endpoint may not carry credentials: put them in channel.header', 'Subscription.channel.endpoint');
+  // Any loopback name of this node's port is the node itself.
+  if (portOf(endpoint) === portOf(new URL(base))) throw unprocessable('The endpoint is this node itself', 'Subscription.channel.endpoint');
+  if (channel.payload !== undefined && !PAYLOAD_TYPES.has(String(channel.payload))) {
+    throw unprocessable(`The payload is application/fhir+json, or none; not '${String(channel.payload)}'`, 'Subscription.channel.payload');
+  }
+  for (const line of Array.isArray(channel.header) ? (channel.header as unknown[]) : []) {
+    const match = typeof line === 'string' ? HEADER.exec(line) : null;
+    if (!match) throw unprocessable(`The header '${String(line)}' is not of the form 'Name: value'`, 'Subscription.channel.header');
+    if (RESERVED_HEADERS.has(match[1].toLowerCase())) throw unprocessable(`The header ${match[1]} is set by the node`, 'Subscription.channel.header');
+  }
+}
+
+const portOf = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
+
+function acceptSubscription(write: CompletedWrite, store: SubscriptionStore): void {
+  const { id, resource, request, base } = write;
+  store.recordOwner(id, request.reach, base, newSecret);
+  if (resource.status === 'requested') {
+    const { error: _error, ...accepted } = resource;
+    write.interactions.repository.update('Subscription', id, { ...accepted, status: 'active' });
+  } else if (resource.status === 'off') {
+    store.dropQueued(id);
+  }
+}
+
+/**
+ * `GET Subscription/<id>/$secret`: the key that signs its notifications, for its owner (the same reach) or a
+ * caller of the whole node. `POST` replaces it with a new one and returns that.
+ */
+export function secretOperation(store: SubscriptionStore): FhirOperation {
+  return {
+    name: '$secret',
+    level: 'instance',
+    types: ['Subscription'],
+    methods: ['GET', 'POST'],
+    run: ({ id, request }) => {
+      const owner = store.owner(id!);
+      if (!owner || (request.reach && !sameReach(request.reach, owner.reach))) throw forbidden(`Only the owner of Subscription/${id} may see its secret`);
+      let secret = owner.secret;
+      if (request.method === 'POST') {
+        request.scopes.require('Subscription', 'UPDATE');
+        store.setSecret(id!, (secret = newSecret()));
+      }
+      return { status: 200, headers: { 'cache-control': 'no-store' }, body: { resourceType: 'Parameters', parameter: [{ name: 'secret', valueString: secret }] } };
+    },
+  };
+}
+
+function sameReach(a: readonly ReachReference[], b: readonly ReachReference[] | undefined): boolean {
+  const key = (reach: readonly ReachReference[]) => JSON.stringify(reach.map((reference) => reference.join('/')).sort());
+  return b !== undefined && key(a) === key(b);
+}

@@ -1,0 +1,131 @@
+import type { ReachReference } from '../fhir/search/visibility';
+import type { Db } from '../storage/database';
+
+/**
+ * The node's own records about subscriptions (migration "subscriptions"): each one's owner and secret, the queue of
+ * notifications and the change-log cursor of the matching. Queue and cursor move in one transaction, so a crash
+ * neither loses nor repeats a match.
+ */
+
+export interface SubscriptionOwner {
+  subscriptionId: string;
+  /** Whom the notifications are for: they carry only what this reach may see. Undefined: the whole node. */
+  reach: readonly ReachReference[] | undefined;
+  base: string;
+  secret: string;
+  failures: number;
+}
+
+export interface QueuedNotification {
+  seq: number;
+  subscriptionId: string;
+  resourceType: string;
+  resourceId: string;
+  versionId: string;
+  attempts: number;
+  dueAt: number;
+}
+
+const CURSOR_KEY = 'subscriptions_cursor';
+
+export class SubscriptionStore {
+  private readonly statements;
+
+  constructor(private readonly db: Db) {
+    this.statements = {
+      owner: db.prepare<[string], { subscription_id: string; reach: string | null; base: string; secret: string; failures: number }>('SELECT * FROM subscription_owners WHERE subscription_id = ?'),
+      insertOwner: db.prepare('INSERT INTO subscription_owners (subscription_id, reach, base, secret) VALUES (?, ?, ?, ?)'),
+      updateOwner: db.prepare('UPDATE subscription_owners SET reach = ?, base = ?, failures = 0 WHERE subscription_id = ?'),
+      setSecret: db.prepare('UPDATE subscription_owners SET secret = ? WHERE subscription_id = ?'),
+      setFailures: db.prepare('UPDATE subscription_owners SET failures = ? WHERE subscription_id = ?'),
+      cursor: db.prepare<[], { value: string }>(`SELECT value FROM node_meta WHERE key = '${CURSOR_KEY}'`),
+      setCursor: db.prepare(`UPDATE node_meta SET value = ? WHERE key = '${CURSOR_KEY}'`),
+      enqueue: db.prepare('INSERT INTO subscription_notifications (subscription_id, resource_type, resource_id, version_id, due_at) VALUES (?, ?, ?, ?, ?)'),
+      // The oldest notification of each subscription, when due: one in flight per subscription keeps their order.
+      due: db.prepare<[number], QueuedRow>(
+        `SELECT n.* FROM subscription_notifications n
+         WHERE n.seq IN (SELECT min(seq) FROM subscription_notifications GROUP BY subscription_id) AND n.due_at <= ?`,
+      ),
+      nextDue: db.prepare<[], { due_at: number | null }>('SELECT min(due_at) AS due_at FROM subscription_notifications'),
+      delivered: db.prepare('DELETE FROM subscription_notifications WHERE seq = ?'),
+      retry: db.prepare('UPDATE subscription_notifications SET attempts = attempts + 1, due_at = ? WHERE seq = ?'),
+      drop: db.prepare('DELETE FROM subscription_notifications WHERE subscription_id = ?'),
+    };
+  }
+
+  owner(subscriptionId: string): SubscriptionOwner | undefined {
+    const row = this.statements.owner.get(subscriptionId);
+    return row && { subscriptionId, reach: row.reach === null ? undefined : (JSON.parse(row.reach) as ReachReference[]), base: row.base, secret: row.secret, failures: row.failures };
+  }
+
+  /** Records who wrote the subscription (its notifications carry what they may see); a new one gets its secret. */
+  recordOwner(subscriptionId: string, reach: readonly ReachReference[] | undefined, base: string, newSecret: () => string): void {
+    const reachJson = reach === undefined ? null : JSON.stringify(reach);
+    if (this.statements.updateOwner.run(reachJson, base, subscriptionId).changes === 0) this.statements.insertOwner.run(subscriptionId, reachJson, base, newSecret());
+  }
+
+  setSecret(subscriptionId: string, secret: string): void {
+    this.statements.setSecret.run(secret, subscriptionId);
+  }
+
+  setFailures(subscriptionId: string, failures: number): void {
+    this.statements.setFailures.run(failures, subscriptionId);
+  }
+
+  cursor(): number {
+    return Number(this.statements.cursor.get()?.value ?? 0);
+  }
+
+  setCursor(seq: number): void {
+    this.statements.setCursor.run(String(seq));
+  }
+
+  enqueue(subscriptionId: string, resourceType: string, resourceId: string, versionId: string, dueAt: number): void {
+    this.statements.enqueue.run(subscriptionId, resourceType, resourceId, versionId, dueAt);
+  }
+
+  due(now: number): QueuedNotification[] {
+    return this.statements.due.all(now).map((row) => ({
+      seq: row.seq,
+      subscriptionId: row.subscription_id,
+      resourceType: row.resource_type,
+      resourceId: row.resource_id,
+      versionId: row.version_id,
+      attempts: row.attempts,
+      dueAt: row.due_at,
+    }));
+  }
+
+  /** When the next notification is due (epoch ms), if any is queued. */
+  nextDue(): number | undefined {
+    return this.statements.nextDue.get()?.due_at ?? undefined;
+  }
+
+  delivered(seq: number): void {
+    this.statements.delivered.run(seq);
+  }
+
+  retryAt(seq: number, dueAt: number): void {
+    this.statements.retry.run(dueAt, seq);
+  }
+
+  /** Forgets what is queued for a subscription (turned off, or in error). */
+  dropQueued(subscriptionId: string): void {
+    this.statements.drop.run(subscriptionId);
+  }
+
+  /** Runs `work` in one transaction (a matching pass: its notifications and the cursor after them). */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+}
+
+interface QueuedRow {
+  seq: number;
+  subscription_id: string;
+  resource_type: string;
+  resource_id: string;
+  version_id: string;
+  attempts: number;
+  due_at: number;
+}
