@@ -99,6 +99,11 @@ export function authorIdentity(sender: Json | undefined): AuthorIdentity {
   return { name: { family: stringOr(sender?.name), given: [] } };
 }
 
+/** The legal name ("nom de naissance"): the one marked official, else the first that is not the usual one. */
+export function legalName(names: PersonName[]): PersonName | undefined {
+  return names.find((name) => name.use === 'official') ?? names.find((name) => name.use !== 'usual') ?? names[0];
+}
+
 /** The IDNPS of a professional, from an IDNPS identifier or from the RPPS number it is made of. */
 export function idnpsOf(identifiers: unknown): string | undefined {
   const list: Json[] = Array.isArray(identifiers) ? identifiers : [];

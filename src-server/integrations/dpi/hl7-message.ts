@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Delivery } from '../../documents/channel';
 import { documentFacts, hl7Timestamp, type DocumentFacts } from '../document-facts';
-import { authorIdentity, IDNPS_AUTHORITY, patientIdentity, type AssignedIdentifier, type Authority, type AuthorIdentity, type PatientIdentity, type PersonName } from '../identities';
+import { administrativeSex, components, cx, escape, hd, trimJoin, xcn, xpn } from '../hl7-fields';
+import { authorIdentity, IDNPS_AUTHORITY, legalName, patientIdentity, type AuthorIdentity, type PatientIdentity, type PersonName } from '../identities';
 
 /**
  * The HL7 v2.5 message that carries a document to a hospital EHR: MDM^T02 (MSH EVN PID PV1 TXA OBX) or ORU^R01
@@ -92,8 +93,8 @@ function headerSegment(settings: DpiMessageSettings, controlId: string, now: Dat
 }
 
 function patientSegment(patient: PatientIdentity): string {
-  const identifiers = [patient.ipp && identifierCx(patient.ipp, 'PI'), patient.ins && identifierCx(patient.ins, 'INS')].filter((cx): cx is string => !!cx);
-  return segment('PID', ['1', '', identifiers.join('~'), '', patientNames(patient.names), '', patient.birthDate ? hl7Timestamp(patient.birthDate) : '', sexCode(patient.gender)]);
+  const identifiers = [patient.ipp && cx(patient.ipp, { type: 'PI' }), patient.ins && cx(patient.ins, { type: 'INS' })].filter((identifier): identifier is string => !!identifier);
+  return segment('PID', ['1', '', identifiers.join('~'), '', patientNames(patient.names), '', patient.birthDate ? hl7Timestamp(patient.birthDate) : '', administrativeSex(patient.gender)]);
 }
 
 /** PV1-2 N: no visit applies; the segment is required by both message structures. */
@@ -107,53 +108,26 @@ function observationSegment(facts: DocumentFacts, delivery: Delivery): string {
 
 /** PID-5: the legal name first (L, the "nom de naissance" of PAM FR), then the name in use (D) if it differs. */
 function patientNames(names: PersonName[]): string {
-  const legal = names.find((name) => name.use === 'official') ?? names.find((name) => name.use !== 'usual') ?? names[0];
+  const legal = legalName(names);
   const usual = names.find((name) => name.use === 'usual' && name !== legal);
-  return [legal && personXpn(legal, 'L'), usual && personXpn(usual, 'D')].filter((xpn): xpn is string => !!xpn).join('~');
+  return [legal && xpn(legal, 'L'), usual && xpn(usual, 'D')].filter((name): name is string => !!name).join('~');
 }
 
 const codedType = (facts: DocumentFacts) => components([escape(facts.type.code), escape(facts.type.display), 'LN']);
 
-const identifierCx = (identifier: AssignedIdentifier, type: string) => components([escape(identifier.value), '', '', authorityHd(identifier.authority), type]);
+/** The author's IDNPS under the CI-SIS authority (ASIP-SANTE-PS), typed as the ANS's HL7 v2 profiles type it. */
+const personXcn = (author: AuthorIdentity) => xcn(author, { hd: hd(IDNPS_AUTHORITY), identifierType: idnpsType(author.idnps) });
 
-/** HD inside a component (its parts are subcomponents), or flattened into a CNN's subcomponents. */
-const authorityHd = (authority: Authority) => [escape(authority.namespace), escape(authority.universalId), authority.type].join('&');
-
-const personXpn = (name: PersonName, type: string) => components([escape(name.family), escape(name.given[0]), escape(name.given.slice(1).join(' ')), '', escape(name.prefix), '', type]);
-
-/** XCN with the author's IDNPS under the CI-SIS authority (ASIP-SANTE-PS), as the ANS's HL7 v2 profiles write it. */
-function personXcn(author: AuthorIdentity): string {
-  if (!author.idnps) return components(['', escape(author.name.family), escape(author.name.given[0])]);
-  return components([escape(author.idnps), escape(author.name.family), escape(author.name.given[0]), '', '', escape(author.name.prefix), '', '', authorityHd(IDNPS_AUTHORITY), 'D', '', '', idnpsType(author.idnps)]);
-}
-
-/** OBR-32's NDL: the CNN of the author, whose parts are subcomponents. */
+/** OBR-32's NDL: the CNN of the author, whose parts (the HD's flattened in) are subcomponents. */
 function personCnn(author: AuthorIdentity): string {
-  const authority = author.idnps ? authorityHd(IDNPS_AUTHORITY) : '';
+  const authority = author.idnps ? hd(IDNPS_AUTHORITY) : '';
   return trimJoin([escape(author.idnps), escape(author.name.family), escape(author.name.given[0]), '', '', escape(author.name.prefix), '', '', authority], '&');
 }
 
 /** IDNPS "8…" is an RPPS number, "0…" an ADELI one. */
-const idnpsType = (idnps: string) => (idnps.startsWith('0') ? 'ADELI' : 'RPPS');
+const idnpsType = (idnps: string | undefined) => (idnps?.startsWith('0') ? 'ADELI' : 'RPPS');
 
 const entityIdentifier = (id: string, namespace: string) => components([escape(id), escape(namespace)]);
 
-const sexCode = (gender: PatientIdentity['gender']) => ({ male: 'M', female: 'F', other: 'O', unknown: 'U' })[gender ?? 'unknown'] ?? 'U';
-
 const segment = (name: string, fields: string[]) => trimJoin([name, ...fields], '|');
-const components = (parts: string[]) => trimJoin(parts, '^');
 const empty = (count: number) => Array<string>(count).fill('');
-
-/** Joined, without the trailing empty parts HL7 leaves out. */
-function trimJoin(parts: string[], separator: string): string {
-  let end = parts.length;
-  while (end > 0 && parts[end - 1] === '') end--;
-  return parts.slice(0, end).join(separator);
-}
-
-const ESCAPES: Record<string, string> = { '\\': '\\E\\', '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\', '\r': '\\X0D\\', '\n': '\\X0A\\' };
-
-/** Text as an HL7 value: the delimiters and line breaks escaped (HL7 v2.5 §2.7). */
-export function escape(text: string | undefined): string {
-  return text === undefined ? '' : text.replace(/[\\|^&~\r\n]/g, (character) => ESCAPES[character]);
-}
