@@ -14,6 +14,7 @@ import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
+import { createIntegrations, type IntegrationSettings } from './integrations/integrations';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import { isIndexCurrent, reindexAll, type ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -53,6 +54,8 @@ export interface NodeOptions {
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
   extensions?: FhirExtensions;
+  /** The DPI (HL7 v2) and DMP (CDA/XDM) connectors (docs/integrations.md). */
+  integrations?: IntegrationSettings;
 }
 
 export interface RunningNode {
@@ -91,10 +94,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
+    const integrations = createIntegrations(options.integrations);
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const extensions: FhirExtensions = {
-      operations: [...(options.extensions?.operations ?? [])],
-      writeRules: [...(options.extensions?.writeRules ?? [])],
+      operations: [...integrations.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...integrations.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -143,6 +147,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
+        await integrations.close();
         login?.close();
         await demo?.provider.close();
         await text.close();

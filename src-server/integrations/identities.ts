@@ -88,13 +88,16 @@ export function patientIdentity(patient: Json | undefined, options: IdentityOpti
 
 /**
  * The author behind `CommunicationRequest.sender`: a Practitioner, or the practitioner a PractitionerRole names (by
- * its reference's identifier and display, the role being all the store resolved). An Organization has no author id.
+ * its reference's identifier or directory id, and display: the role is all the outbox resolves). An Organization has
+ * no author id.
  */
 export function authorIdentity(sender: Json | undefined): AuthorIdentity {
   if (sender?.resourceType === 'Practitioner') return { idnps: idnpsOf(sender.identifier), name: namesOf(sender)[0] ?? { given: [] } };
   if (sender?.resourceType === 'PractitionerRole') {
     const practitioner: Json = sender.practitioner ?? {};
-    return { idnps: idnpsOf(practitioner.identifier ? [practitioner.identifier] : []), name: splitDisplay(stringOr(practitioner.display)) };
+    // The directory names practitioners by their IDNPS (`pp-<IDNPS>`, directory/ids.ts), so every node names them alike.
+    const directoryId = /^Practitioner\/pp-(\d{9,})$/.exec(String(practitioner.reference ?? ''))?.[1];
+    return { idnps: idnpsOf(practitioner.identifier ? [practitioner.identifier] : []) ?? directoryId, name: splitDisplay(stringOr(practitioner.display)) };
   }
   return { name: { family: stringOr(sender?.name), given: [] } };
 }

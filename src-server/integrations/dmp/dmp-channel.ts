@@ -46,7 +46,8 @@ export function submissionIds(deliveryId: string) {
   };
 }
 
-export function createDmpChannel(settings: DmpSettings): Channel {
+/** `signal` aborts deliveries under way (the node closing): they end as retries. */
+export function createDmpChannel(settings: DmpSettings, signal?: AbortSignal): Channel {
   const endpoint = new URL(settings.endpoint);
   return {
     code: 'dmp',
@@ -59,7 +60,7 @@ export function createDmpChannel(settings: DmpSettings): Channel {
           method: 'POST',
           headers: { ...settings.headers, 'content-type': 'application/zip' },
           body: built.zip,
-          signal: AbortSignal.timeout(settings.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+          signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs ?? DEFAULT_TIMEOUT_MS), ...(signal ? [signal] : [])]),
         });
       } catch (error) {
         const cause = (error as Error & { cause?: Error }).cause;

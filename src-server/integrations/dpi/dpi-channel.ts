@@ -13,7 +13,8 @@ export interface DpiSettings extends DpiMessageSettings {
   dropFolder?: string;
 }
 
-export function createDpiChannel(settings: DpiSettings): Channel {
+/** `signal` aborts deliveries under way (the node closing): they end as retries. */
+export function createDpiChannel(settings: DpiSettings, signal?: AbortSignal): Channel {
   if (!settings.mllp === !settings.dropFolder) throw new Error('The DPI channel needs either an MLLP host and port or a drop folder (one of them)');
   return {
     code: 'dpi',
@@ -30,7 +31,7 @@ export function createDpiChannel(settings: DpiSettings): Channel {
         }
       }
       try {
-        return acknowledgementOutcome(await sendMllp(settings.mllp!, message.text), message.controlId);
+        return acknowledgementOutcome(await sendMllp(settings.mllp!, message.text, signal), message.controlId);
       } catch (error) {
         if (error instanceof MllpTransportError) return { status: 'retry', reason: error.message };
         throw error;

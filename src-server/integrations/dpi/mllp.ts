@@ -26,17 +26,24 @@ export function frame(message: string): Buffer {
   return Buffer.concat([Buffer.of(START_BLOCK), Buffer.from(message, 'utf8'), Buffer.of(END_BLOCK, CARRIAGE_RETURN)]);
 }
 
-/** Sends the message and resolves with the first framed message the peer answers (its acknowledgement), as text. */
-export function sendMllp(target: MllpTarget, message: string): Promise<string> {
+/**
+ * Sends the message and resolves with the first framed message the peer answers (its acknowledgement), as text.
+ * `signal` (the node closing) ends the exchange at once, as a transport error.
+ */
+export function sendMllp(target: MllpTarget, message: string, signal?: AbortSignal): Promise<string> {
   const timeoutMs = target.timeoutMs ?? DEFAULT_MLLP_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new MllpTransportError('Stopped before sending'));
     const socket = connect({ host: target.host, port: target.port });
+    const onAbort = () => finish(new MllpTransportError(`Stopped while waiting for ${target.host}:${target.port}`));
+    signal?.addEventListener('abort', onAbort, { once: true });
     let received = Buffer.alloc(0);
     let settled = false;
     const finish = (error: Error | undefined, ack?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (error) reject(error);
       else resolve(ack!);

@@ -1,5 +1,5 @@
 import { Hl7Message, Hl7Segment } from '@medplum/core';
-import { Hl7Connection } from '@medplum/hl7';
+import { Hl7Connection, type Hl7MessageEvent } from '@medplum/hl7';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ class HospitalListener {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     const connection = new Hl7Connection(socket, 'utf-8');
-    connection.addEventListener('message', ({ message }) => {
+    connection.addEventListener('message', ({ message }: Hl7MessageEvent) => {
       this.received.push(message);
       const { answer } = this;
       if (answer === 'silence') return;
