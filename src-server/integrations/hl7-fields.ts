@@ -5,11 +5,15 @@ import type { AssignedIdentifier, Authority, AuthorIdentity, PatientIdentity, Pe
  * are the XDS metadata values (patientId, authorPerson, sourcePatientInfo), which IHE writes in HL7 v2 syntax.
  */
 
-const ESCAPES: Record<string, string> = { '\\': '\\E\\', '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\', '\r': '\\X0D\\', '\n': '\\X0A\\' };
+const ESCAPES: Record<string, string> = { '\\': '\\E\\', '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\' };
 
-/** Text as an HL7 value: the delimiters and line breaks escaped (HL7 v2.5 §2.7). */
+/**
+ * Text as an HL7 value (HL7 v2.5 §2.7): the delimiters escaped, and control characters — line breaks, but also the
+ * MLLP frame bytes 0x0B and 0x1C, which would cut the message — as hex escapes.
+ */
 export function escape(text: string | undefined): string {
-  return text === undefined ? '' : text.replace(/[\\|^&~\r\n]/g, (character) => ESCAPES[character]);
+  if (text === undefined) return '';
+  return text.replace(/[\\|^&~\x00-\x1f\x7f]/g, (character) => ESCAPES[character] ?? `\\X${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}\\`);
 }
 
 /** Joined, without the trailing empty parts HL7 leaves out. */

@@ -14,6 +14,8 @@ const TEMPLATE_IDS = ['2.16.840.1.113883.2.8.2.1', '1.2.250.1.213.1.1.1.1', '1.3
 const IDNST_OID = '1.2.250.1.71.4.2.2';
 const ADMINISTRATIVE_GENDER_OID = '2.16.840.1.113883.5.1';
 export const CONFIDENTIALITY_OID = '2.16.840.1.113883.5.25';
+/** UTF-8 XML 1.0; a character XML cannot hold (a control character pasted into a name) becomes U+FFFD, never bad XML. */
+export const XML_OPTIONS = { version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' } as const;
 
 /** The organisation that keeps the document (CDA custodian): the practice, by its national structure id (IDNST). */
 export interface Custodian {
@@ -35,7 +37,7 @@ export interface CdaInput {
 
 export function buildCdaDocument(input: CdaInput): string {
   const { facts, patient, author } = input;
-  const document = create({ version: '1.0', encoding: 'UTF-8' }).ele(CDA_NAMESPACE, 'ClinicalDocument');
+  const document = create(XML_OPTIONS).ele(CDA_NAMESPACE, 'ClinicalDocument');
   document.ele('realmCode', { code: 'FR' });
   document.ele('typeId', { root: '2.16.840.1.113883.1.3', extension: 'POCD_HD000040' });
   for (const root of TEMPLATE_IDS) document.ele('templateId', { root });

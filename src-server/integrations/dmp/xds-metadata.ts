@@ -3,7 +3,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
 import { hl7Timestamp, LOINC_OID, type DocumentFacts } from '../document-facts';
 import { administrativeSex, cx, hd, xcn, xpn } from '../hl7-fields';
 import { IDNPS_AUTHORITY, legalName, type AssignedIdentifier, type AuthorIdentity, type PatientIdentity } from '../identities';
-import { CONFIDENTIALITY_OID } from './cda-document';
+import { CONFIDENTIALITY_OID, XML_OPTIONS } from './cda-document';
 
 /**
  * The XDS metadata of one submission (IHE ITI TF-3 §4.2, ebRIM 3.0): a submission set holding one document entry,
@@ -68,7 +68,7 @@ export function buildXdsMetadata(input: XdsInput): string {
   const { submissionSet, document, facts, patient, codes } = input;
   const patientId = cx(patient.ins, { withNamespace: false });
   const author = xcn(input.author, { hd: hd(IDNPS_AUTHORITY, false), identifierType: 'IDNPS' });
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele(LCM, 'lcm:SubmitObjectsRequest');
+  const root = create(XML_OPTIONS).ele(LCM, 'lcm:SubmitObjectsRequest');
   const list = root.ele(RIM, 'rim:RegistryObjectList');
 
   const entry = list.ele('rim:ExtrinsicObject', { id: document.entryUuid, mimeType: 'text/xml', objectType: STABLE_DOCUMENT_ENTRY });

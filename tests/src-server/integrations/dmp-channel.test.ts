@@ -80,6 +80,14 @@ describe('DMP over an XDM package', () => {
     expect(list.Association[0]).toMatchObject({ '@sourceObject': set['@id'], '@targetObject': entry['@id'] });
   });
 
+  it('writes well-formed XML when a name holds a character XML cannot carry', async () => {
+    const odd = patient();
+    odd.name[0].family = 'Bell\u0007e & <Fils>';
+    expect((await dmp().deliver(dmpDelivery({ patient: odd }))).status).toBe('completed');
+    const [filed] = standIn.filed.values();
+    expect(filed.cda.recordTarget.patientRole.patient.name.family['#text']).toBe('Bell\uFFFDe & <Fils>');
+  });
+
   it('resends a delivery under the same uniqueIds, so the endpoint files it once; another delivery is another document', async () => {
     const channel = dmp();
     expect((await channel.deliver(dmpDelivery())).status).toBe('completed');

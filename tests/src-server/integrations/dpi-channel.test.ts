@@ -127,6 +127,16 @@ describe('DPI over MLLP', () => {
     expect(Buffer.from(message.getSegment('OBX')!.getField(5).getComponent(5), 'base64').equals(PDF)).toBe(true);
   });
 
+  it('escapes control characters, so a name holding a line break or an MLLP frame byte cannot cut the message', async () => {
+    const odd = patient();
+    odd.name[0].family = 'Line\nBreak\x1cFrame\x0bStart';
+    expect((await mllpChannel().deliver(delivery({ patient: odd }))).status).toBe('completed');
+    const pid = listener.received[0].getSegment('PID')!;
+    expect(pid.getField(5).getComponent(1, undefined, 0)).toBe('Line\\X0A\\Break\\X1C\\Frame\\X0B\\Start');
+    expect(unescape(pid.getField(5).getComponent(1, undefined, 0))).toBe('Line\nBreak\x1cFrame\x0bStart');
+    expect(pid.getField(7).toString()).toBe('19800229');
+  });
+
   it('resends a delivery with the same control id, and another delivery with another', async () => {
     const channel = mllpChannel();
     await channel.deliver(delivery());
