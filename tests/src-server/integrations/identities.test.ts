@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authorIdentity, isValidIns, patientIdentity } from '../../../src-server/integrations/identities';
-import { INS, IPP, IPP_SYSTEM, patient } from './deliveries';
+import { INS, IPP, patient } from './deliveries';
 
 describe('INS', () => {
   it('accepts a NIR or NIA with its key, Corsica included, and refuses a wrong key or shape', () => {
