@@ -16,6 +16,7 @@ import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { patientApi } from './patients/patient-api';
+import { createIntegrations, type IntegrationSettings } from './integrations/integrations';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -59,6 +60,8 @@ export interface NodeOptions {
   extensions?: FhirExtensions;
   /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
   subscriptions?: SubscriptionOptions;
+  /** The DPI (HL7 v2) and DMP (CDA/XDM) connectors (docs/integrations.md). */
+  integrations?: IntegrationSettings;
 }
 
 export interface RunningNode {
@@ -96,13 +99,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
+    const integrations = createIntegrations(options.integrations);
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const patients = patientApi(db);
     const appointments = appointmentExtensions(db, repository.searchIndex);
     const hooks = (subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
     const extensions: FhirExtensions = {
-      operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
+      operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...integrations.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...integrations.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -152,6 +156,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         closed = true;
         await app.close();
         patients.close();
+        await integrations.close();
         login?.close();
         await demo?.provider.close();
         await text.close();

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createIntegrations, readIntegrationSettings, type IntegrationSettings } from '../../../src-server/integrations/integrations';
+import { useTestNode } from '../../helpers/node';
+import { delivery } from './deliveries';
+
+type Json = Record<string, any>;
+
+const folder = mkdtempSync(join(tmpdir(), 'liaison-integrations-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const complete: IntegrationSettings = {
+  dpi: { messageType: 'ORU^R01', mllp: { host: '127.0.0.1', port: 2575 }, sendingApplication: 'LIAISON', sendingFacility: 'CABINET', receivingApplication: 'DPI', receivingFacility: 'CH' },
+  dmp: {
+    endpoint: 'https://dmp-gateway.example/submissions',
+    sourceOid: '1.2.250.1.999.1.1',
+    custodian: { name: 'Cabinet' },
+    codes: {
+      healthcareFacilityType: { code: 'SA07', display: 'Cabinet individuel', scheme: '1.2.250.1.71.4.2.4' },
+      practiceSetting: { code: 'AMBULATOIRE', display: 'Ambulatoire', scheme: '1.2.250.1.213.1.1.4.9' },
+      class: { code: '11', display: 'Compte rendu', scheme: '1.2.250.1.213.1.1.4.1' },
+    },
+  },
+};
+
+function settingsFile(name: string, content: string): string {
+  const file = join(folder, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** Accepts connections (TCP or HTTP) and never answers. */
+async function silentServer(server: Server): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('integration settings', () => {
+  it('reads a complete file, and refuses an incomplete or unreadable one with what is wrong', () => {
+    expect(readIntegrationSettings(settingsFile('complete.json', JSON.stringify(complete)))).toEqual(complete);
+    const incomplete = { dpi: { ...complete.dpi, messageType: 'ADT^A01', dropFolder: '/tmp' }, dmp: { endpoint: 'not a url', codes: {} } };
+    expect(() => readIntegrationSettings(settingsFile('incomplete.json', JSON.stringify(incomplete)))).toThrow(
+      /dpi.messageType must be .*dpi needs either mllp .* or dropFolder.*dmp.sourceOid is missing.*dmp.endpoint is not a URL.*dmp.custodian needs a name.*dmp.codes.healthcareFacilityType/,
+    );
+    expect(() => readIntegrationSettings(settingsFile('broken.json', '{ "dpi": '))).toThrow(/Cannot read the integration settings/);
+    expect(() => readIntegrationSettings(join(folder, 'absent.json'))).toThrow(/Cannot read/);
+  });
+});
+
+describe('closing', () => {
+  it('ends deliveries under way at once, as retries, on both channels', async () => {
+    const hospital = await silentServer(createServer());
+    const gateway = await silentServer(createHttpServer());
+    try {
+      const integrations = createIntegrations({
+        dpi: { ...complete.dpi!, mllp: { host: '127.0.0.1', port: hospital.port } },
+        dmp: { ...complete.dmp!, endpoint: `http://127.0.0.1:${gateway.port}/submissions` },
+      });
+      expect(integrations.channels.map((channel) => channel.code)).toEqual(['dpi', 'dmp']);
+      const started = Date.now();
+      const pending = integrations.channels.map((channel) => channel.deliver(delivery()));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await integrations.close();
+      const outcomes = await Promise.all(pending);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['retry', 'retry']);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await hospital.close();
+      await gateway.close();
+    }
+  });
+});
+
+describe('a node', () => {
+  const node = useTestNode();
+
+  it('runs the delivery requirements without being told', async () => {
+    const patient = (await (await node().request('Patient', { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Sans' }] } })).json()) as Json;
+    const response = await node().request('CommunicationRequest', {
+      method: 'POST',
+      json: { resourceType: 'CommunicationRequest', status: 'active', subject: { reference: `Patient/${patient.id}` }, medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'dmp' }] }] },
+    });
+    expect(response.status).toBe(422);
+    expect(((await response.json()) as Json).issue[0].diagnostics).toContain("n'a pas d'INS");
+  });
+});
