@@ -50,6 +50,7 @@ export function buildCli(): Command {
     .option('--oidc-client-id <id>', "this node's client id at the OpenID provider")
     .option('--oidc-scopes <scopes>', `scopes asked of the OpenID provider (default "${DEFAULT_SCOPES}")`)
     .option('--demo', 'also start a local demo OpenID provider with demo practitioners and a secretary, and log in with it')
+    .option('--ui-dir <dir>', 'serve the web UI from this folder (default: the one `npm run build` writes)', UI_DIR)
     .action(async (options: ServeOptions) => {
       const dataDir = resolve(options.data);
       const oidc = oidcSettingsOf(options);
@@ -60,7 +61,7 @@ export function buildCli(): Command {
         dataDir,
         host: options.host,
         port: options.port,
-        uiDir: UI_DIR,
+        uiDir: resolve(options.uiDir),
         logger: { level: options.logLevel },
         allowedHosts: options.allowedHost,
         corsOrigins: options.corsOrigin,
@@ -217,6 +218,7 @@ interface ServeOptions {
   oidcClientId?: string;
   oidcScopes?: string;
   demo?: boolean;
+  uiDir: string;
 }
 
 /** The upstream provider from the options; its secret only from the environment (argv is visible to every user). */
