@@ -89,7 +89,7 @@ describe('the practice UI against liaison serve --demo', () => {
     const box = page.getByRole('combobox', { name: 'Rechercher un professionnel ou une structure' });
     await page.getByRole('heading', { name: 'Annuaire national' }).click();
     await page.keyboard.press('/');
-    expect(await box.evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await box.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     await box.pressSequentially(typed, { delay: 30 });
     const results = page.locator(`[data-results-for="${typed}"]`);
     await results.waitFor();
@@ -142,9 +142,11 @@ describe('the practice UI against liaison serve --demo', () => {
 
   it('uploads a PDF dropped on the patient, shows it in the built-in viewer and in the timeline', async () => {
     const pdf = samplePdf('Compte rendu de consultation - Liaison');
+    // A real drop: a DataTransfer holding the file, made in the page (this file is type-checked without the DOM lib).
     const dataTransfer = await page.evaluateHandle((bytes) => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([new Uint8Array(bytes)], 'compte-rendu.pdf', { type: 'application/pdf' }));
+      const dom = globalThis as unknown as { DataTransfer: new () => { items: { add(file: unknown): void } }; File: new (parts: unknown[], name: string, options: object) => unknown };
+      const transfer = new dom.DataTransfer();
+      transfer.items.add(new dom.File([new Uint8Array(bytes)], 'compte-rendu.pdf', { type: 'application/pdf' }));
       return transfer;
     }, [...pdf]);
     await page.dispatchEvent('[data-drop-zone]', 'drop', { dataTransfer });
@@ -156,8 +158,9 @@ describe('the practice UI against liaison serve --demo', () => {
     await canvas.waitFor({ timeout: 15_000 });
     expect(await page.getByText('Page 1 sur 1').count()).toBe(1);
     // Something was drawn: the rendered page is not blank white.
-    const inked = await canvas.evaluate((element: HTMLCanvasElement) => {
-      const pixels = element.getContext('2d')!.getImageData(0, 0, element.width, element.height).data;
+    const inked = await canvas.evaluate((element) => {
+      const drawn = element as unknown as { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } } };
+      const pixels = drawn.getContext('2d').getImageData(0, 0, drawn.width, drawn.height).data;
       let dark = 0;
       for (let index = 0; index < pixels.length; index += 4) if (pixels[index] < 128) dark++;
       return dark;

@@ -1,4 +1,4 @@
-import { mount, type ComponentMountingOptions } from '@vue/test-utils';
+import { mount, type ComponentMountingOptions, type VueWrapper } from '@vue/test-utils';
 import { createPinia, setActivePinia, type Pinia } from 'pinia';
 import { vi } from 'vitest';
 import type { Component } from 'vue';
@@ -87,12 +87,12 @@ export async function loggedIn(node: FakeNode, user: SessionUser = CLAIRE): Prom
 export const CLAIRE: SessionUser = { id: 'demo-claire.martin', displayName: 'Dr Claire Martin', practitionerId: 'demo-claire-martin', roles: ['practitioner', 'admin'], organizations: ['demo-cabinet-des-lilas'] };
 
 /** Mounts a component with the app's Pinia, French i18n and router (memory history). */
-export async function mountInApp<C extends Component>(component: C, options: ComponentMountingOptions<C> & { pinia: Pinia; path?: string } = { pinia: createPinia() }): Promise<{ wrapper: ReturnType<typeof mount<C>>; router: Router }> {
+export async function mountInApp<C extends Component>(component: C, options: ComponentMountingOptions<C> & { pinia: Pinia; path?: string } = { pinia: createPinia() }): Promise<{ wrapper: VueWrapper; router: Router }> {
   const router = createRouter({ history: createMemoryHistory(), routes });
   await router.push(options.path ?? '/directory');
   const { pinia, path: _path, ...rest } = options;
   const wrapper = mount(component, { ...rest, global: { plugins: [pinia, createAppI18n('fr'), router] } } as ComponentMountingOptions<C>);
-  return { wrapper, router };
+  return { wrapper: wrapper as unknown as VueWrapper, router };
 }
 
 /** Lets pending promises and Vue's updates run. */
