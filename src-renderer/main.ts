@@ -1,4 +1,30 @@
-import { createApp } from 'vue';
+import { createPinia } from 'pinia';
+import { createApp, watch } from 'vue';
 import App from './App.vue';
+import { createAppI18n } from './i18n';
+import { createAppRouter } from './router';
+import { useSessionStore } from './stores/session';
+import './styles.css';
 
-createApp(App).mount('#app');
+async function start(): Promise<void> {
+  const app = createApp(App);
+  const pinia = createPinia();
+  app.use(pinia);
+  app.use(createAppI18n());
+  // The session first (a login coming back from the provider, or the tab's session): the router's guard needs it.
+  const session = useSessionStore();
+  await session.restore();
+  const router = createAppRouter();
+  app.use(router);
+  // A session that ends while working (expired, logged out elsewhere) goes back to the login screen.
+  watch(
+    () => session.state,
+    (state) => {
+      if (state === 'out' && !router.currentRoute.value.meta.public) void router.push({ name: 'login', query: { next: router.currentRoute.value.fullPath } });
+      if (state === 'in' && router.currentRoute.value.meta.public) void router.push(typeof router.currentRoute.value.query.next === 'string' ? router.currentRoute.value.query.next : '/directory');
+    },
+  );
+  app.mount('#app');
+}
+
+void start();

@@ -52,6 +52,7 @@ export function buildCli(): Command {
     .option('--oidc-scopes <scopes>', `scopes asked of the OpenID provider (default "${DEFAULT_SCOPES}")`)
     .option('--demo', 'also start a local demo OpenID provider with demo practitioners and a secretary, and log in with it')
     .option('--integrations <file>', 'JSON settings of the DPI (HL7 v2) and DMP connectors (docs/integrations.md)')
+    .option('--ui-dir <dir>', 'serve the web UI from this folder (default: the one `npm run build` writes)', UI_DIR)
     .action(async (options: ServeOptions) => {
       const dataDir = resolve(options.data);
       const oidc = oidcSettingsOf(options);
@@ -62,7 +63,7 @@ export function buildCli(): Command {
         dataDir,
         host: options.host,
         port: options.port,
-        uiDir: UI_DIR,
+        uiDir: resolve(options.uiDir),
         logger: { level: options.logLevel },
         allowedHosts: options.allowedHost,
         corsOrigins: options.corsOrigin,
@@ -221,6 +222,7 @@ interface ServeOptions {
   oidcScopes?: string;
   demo?: boolean;
   integrations?: string;
+  uiDir: string;
 }
 
 /** The upstream provider from the options; its secret only from the environment (argv is visible to every user). */

@@ -123,6 +123,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       users,
       sessions,
       login,
+      ...(oidc ? { loginScreen: { issuer: oidc.issuer, ...(demo ? { demoAccounts: demo.accounts } : {}) } } : {}),
       groupCommit: new GroupCommit(db, () => {
         quietCheckpoint.written();
         text.changed();

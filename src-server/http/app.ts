@@ -16,7 +16,7 @@ import type { GroupCommit } from '../storage/group-commit';
 import type { TextIndex } from '../text/text-index';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
-import { authRoutes } from './auth-routes';
+import { authRoutes, type LoginScreen } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
@@ -36,6 +36,8 @@ export interface AppServices {
   sessions: Sessions;
   /** Users' logins through the upstream identity provider, when one is configured. */
   login?: LoginFlow;
+  /** The provider's issuer (and demo accounts) the login screen shows. */
+  loginScreen?: LoginScreen;
   groupCommit: GroupCommit;
   security: SecurityOptions;
   audit: AuditLog;
@@ -89,7 +91,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
   const { tokens, users, sessions, login, audit } = services;
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
-  await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit });
+  await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions });
   await app.register(directoryRoutes, { prefix: '/admin/directory', db: services.db, repository: services.interactions.repository, tokens: services.tokens, audit: services.audit });
   await app.register(fhirRoutes, {

@@ -14,7 +14,8 @@ import { ensureLoginCookie, loginCookieOf } from './login-cookie';
  * - `GET /auth/login[?code_challenge=…&code_challenge_method=S256]` (browser) → the provider → `GET /auth/callback`
  *   → `/?login=<hand-off code>`, or `/?login_error=<code>`;
  * - `POST /auth/login {"redirect":"loopback","code_challenge"}` (desktop) → `{authorization_url, login_id}`;
- * - `POST /auth/logout` (bearer) ends the session → `{end_session_url?}`; `GET /auth/me` (bearer) → the user.
+ * - `POST /auth/logout` (bearer) ends the session → `{end_session_url?}`; `GET /auth/me` (bearer) → the user;
+ * - `GET /auth/config` (no token) → `{provider: {issuer, demo} | null, demoAccounts?}` for the login screen.
  * Tokens come from `POST /oauth/token` (oauth-routes.ts), never from these answers.
  */
 
@@ -25,11 +26,20 @@ export interface AuthRoutesOptions {
   users: Users;
   tokens: TokenStore;
   audit: AuditLog;
+  /** What the login screen shows: the provider's issuer, and in `--demo` the people who can log in. */
+  loginScreen?: LoginScreen;
+}
+
+/** `GET /auth/config`: what the UI needs to offer a login, before anyone is logged in. */
+export interface LoginScreen {
+  issuer: string;
+  /** Only with `--demo`: the demo provider's accounts (fictitious people, password included). */
+  demoAccounts?: ReadonlyArray<{ login: string; password: string; displayName: string; description: string }>;
 }
 
 const CHALLENGE = /^[A-Za-z0-9_~.-]{43,128}$/;
 
-export async function authRoutes(app: FastifyInstance, { login, sessions, users, tokens, audit }: AuthRoutesOptions): Promise<void> {
+export async function authRoutes(app: FastifyInstance, { login, sessions, users, tokens, audit, loginScreen }: AuthRoutesOptions): Promise<void> {
   // Login answers carry codes and user details: never cached anywhere.
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
@@ -40,6 +50,12 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
     if (!login) throw notFound('No identity provider is configured: start the node with --oidc-issuer (or --demo)');
     return login;
   };
+
+  // No token: the login screen asks before anyone is logged in. `provider: null` when logins are off.
+  app.get('/config', async () => ({
+    provider: login && loginScreen ? { issuer: loginScreen.issuer, demo: loginScreen.demoAccounts !== undefined } : null,
+    ...(login && loginScreen?.demoAccounts ? { demoAccounts: loginScreen.demoAccounts } : {}),
+  }));
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/login', async (request, reply) => {
     const flow = configured();

@@ -74,7 +74,7 @@ describe('the renderer in the desktop app', () => {
     const healthCalls: string[] = [];
     page.on('request', (request) => request.url().endsWith('/health') && healthCalls.push(request.url()));
     await page.goto(`${uiNode.url}/`);
-    await page.locator('dl').waitFor();
+    await page.locator('[data-node-version]').waitFor();
     expect(healthCalls).toEqual([`${apiNode.url}/health`]);
     expect(await page.getByText('Application 0.0.0-test').count()).toBe(1);
     await page.close();
@@ -83,21 +83,23 @@ describe('the renderer in the desktop app', () => {
   it('logs in through the bridge, says why a login was refused, and logs out', async () => {
     const page = await openWithBridge();
     await page.goto(`${uiNode.url}/`);
+    const login = page.getByRole('button', { name: 'Se connecter', exact: true });
+    await login.click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('La connexion a été refusée');
+    await login.click();
     const session = page.getByRole('navigation', { name: 'Session' });
-    await session.getByRole('button', { name: 'Se connecter' }).click();
-    await expect.poll(() => session.getByRole('alert').textContent()).toContain('Connexion refusée');
-    await session.getByRole('button', { name: 'Se connecter' }).click();
     await expect.poll(() => session.textContent()).toContain('Dr Claire Martin');
+    await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     await session.getByRole('button', { name: 'Se déconnecter' }).click();
-    await session.getByRole('button', { name: 'Se connecter' }).waitFor();
-    expect(await session.textContent()).not.toContain('Dr Claire Martin');
+    await login.waitFor();
+    expect(await session.count()).toBe(0);
     await page.close();
   });
 
   it('tells the user when the node restarts, and reloads once it is back', async () => {
     const page = await openWithBridge();
     await page.goto(`${uiNode.url}/`);
-    await page.locator('dl').waitFor();
+    await page.locator('[data-node-version]').waitFor();
     const emit = (status: object) => page.evaluate((value) => (globalThis as unknown as { emitNodeStatus(status: object): void }).emitNodeStatus(value), status);
 
     await emit({ state: 'restarting', restarts: 1, retryInMs: 500, message: 'the node process was killed' });

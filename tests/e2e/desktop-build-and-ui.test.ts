@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schemaVersion } from '../../src-server/storage/migrations';
+import { LIAISON_VERSION } from '../../src-server/version';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 
 /**
@@ -47,29 +47,27 @@ describe('electron-vite build', () => {
 });
 
 describe('the web UI served by the headless node', () => {
-  it('shows the node status and schema version read from /health, with no console error', async () => {
+  it('opens on the login screen, says the node has no identity provider, and shows its version from /health, with no console error', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${node.url}/`);
-    await page.getByRole('heading', { name: 'Liaison — nœud FHIR local' }).waitFor();
-    const details = page.locator('dl');
-    await details.waitFor();
-    expect(await details.textContent()).toMatch(new RegExp(`État\\s*ok\\s*Version du schéma\\s*${schemaVersion}$`));
+    await page.getByRole('heading', { name: 'Liaison — Connexion' }).waitFor();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Aucun fournisseur d’identité n’est configuré sur ce nœud');
+    await expect.poll(() => page.locator('[data-node-version]').textContent()).toBe(`Liaison ${LIAISON_VERSION} · FHIR 3.0.1`);
     expect(errors).toEqual([]);
     await page.close();
   });
 
   it('shows an error the user can retry when the node does not answer', async () => {
     const page = await browser.newPage();
-    await page.route('**/health', (route) => route.fulfill({ status: 503, body: 'down' }));
+    await page.route('**/auth/config', (route) => route.abort('connectionrefused'));
     await page.goto(`${node.url}/`);
-    await page.getByRole('alert').waitFor();
-    expect(await page.getByRole('alert').textContent()).toContain('HTTP 503');
-    await page.unroute('**/health');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Le nœud local ne répond pas.');
+    await page.unroute('**/auth/config');
     await page.getByRole('button', { name: 'Réessayer' }).click();
-    await page.locator('dl').waitFor();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Aucun fournisseur d’identité');
     await page.close();
   });
 });

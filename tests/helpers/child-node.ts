@@ -69,11 +69,11 @@ export async function killAllChildren(): Promise<void> {
 }
 
 /**
- * `liaison serve --data <dir> --port 0` as a child: waits for the `listening on http://...` line, then gets an
+ * `liaison serve --data <dir> --port 0 [extraArgs]` as a child: waits for the `listening on http://...` line, then gets an
  * owner token with the credentials the node wrote to `<dir>/owner-client.json`.
  */
-export async function serve(dataDir: string, timeoutMs = 15000): Promise<ServingNode> {
-  const child = spawn(process.execPath, [LIAISON_BIN, 'serve', '--data', dataDir, '--port', '0'], {
+export async function serve(dataDir: string, timeoutMs = 15000, extraArgs: readonly string[] = []): Promise<ServingNode> {
+  const child = spawn(process.execPath, [LIAISON_BIN, 'serve', '--data', dataDir, '--port', '0', ...extraArgs], {
     cwd: PROJECT_ROOT,
     env: cliEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],

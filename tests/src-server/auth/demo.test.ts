@@ -68,6 +68,12 @@ describe('liaison serve --demo', () => {
     expect(first.output).toMatch(/amina\.benali .*Maison de santé du Port/);
     expect(first.output).toMatch(/sophie\.leroy .*secretary, Cabinet des Lilas/);
 
+    // The login screen lists the same accounts, without a token.
+    const screen = (await (await fetch(`${first.url}/auth/config`)).json()) as Json;
+    expect(screen.provider).toMatchObject({ demo: true, issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(screen.demoAccounts.map((account: Json) => account.login)).toEqual(['claire.martin', 'paul.durand', 'amina.benali', 'sophie.leroy']);
+    expect(screen.demoAccounts[3]).toMatchObject({ password: 'demo', displayName: 'Sophie Leroy', description: expect.stringContaining('secretary') });
+
     const tokens = await demoLogin(first.url, 'claire.martin');
     const me = await get(`${first.url}/auth/me`, tokens.access_token);
     expect(me).toMatchObject({ id: 'demo-claire.martin', practitionerId: 'demo-claire-martin', organizations: ['demo-cabinet-des-lilas'], roles: ['practitioner', 'admin'], idnps: expect.stringMatching(/^8\d{11}$/) });

@@ -269,7 +269,7 @@ describe('refused logins create nothing and are audited', () => {
     expect((await loggedIn('to-disable')).access_token).toBeTruthy();
   });
 
-  it('answers an unreachable identity provider clearly, and a node without one with 404', async () => {
+  it('answers an unreachable identity provider clearly, and a node without one with 404 (its login screen offers none)', async () => {
     const closed = await startOidcProvider([]);
     await closed.close();
     const unreachable = await startTestNode({ oidc: { issuer: closed.issuer, clientId: 'liaison' } });
@@ -284,6 +284,9 @@ describe('refused logins create nothing and are audited', () => {
       const audit = await fetch(`${unreachable.url}/admin/audit?event=login.refused`, { headers: { authorization: `Bearer ${unreachable.token}` } });
       expect(((await audit.json()) as Json).events).toHaveLength(2);
 
+      // The login screen learns the issuer to name (no demo accounts outside --demo), or that there is none.
+      expect(await (await fetch(`${unreachable.url}/auth/config`)).json()).toEqual({ provider: { issuer: closed.issuer, demo: false } });
+      expect(await (await fetch(`${bare.url}/auth/config`)).json()).toEqual({ provider: null });
       const none = await fetch(`${bare.url}/auth/login`, { redirect: 'manual' });
       expect(none.status).toBe(404);
       expect(((await none.json()) as Json).issue[0].diagnostics).toContain('--oidc-issuer');

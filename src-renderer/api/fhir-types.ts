@@ -1,0 +1,227 @@
+/**
+ * The parts of the FHIR STU3 resources this UI reads and writes. Deliberately partial: the node validates against
+ * the full model; these types only keep the UI's own code honest.
+ */
+
+export interface Reference {
+  reference?: string;
+  display?: string;
+}
+
+export interface Coding {
+  system?: string;
+  code?: string;
+  display?: string;
+}
+
+export interface CodeableConcept {
+  coding?: Coding[];
+  text?: string;
+}
+
+export interface Identifier {
+  system?: string;
+  value?: string;
+  type?: CodeableConcept;
+}
+
+export interface HumanName {
+  use?: string;
+  family?: string;
+  given?: string[];
+  prefix?: string[];
+  text?: string;
+}
+
+export interface ContactPoint {
+  system?: 'phone' | 'fax' | 'email' | 'pager' | 'url' | 'sms' | 'other';
+  value?: string;
+  use?: string;
+  extension?: Extension[];
+}
+
+export interface Extension {
+  url: string;
+  valueCode?: string;
+  valueString?: string;
+  extension?: Extension[];
+}
+
+export interface Address {
+  use?: string;
+  line?: string[];
+  city?: string;
+  postalCode?: string;
+  country?: string;
+  text?: string;
+}
+
+export interface Period {
+  start?: string;
+  end?: string;
+}
+
+export interface Meta {
+  versionId?: string;
+  lastUpdated?: string;
+}
+
+export interface Resource {
+  resourceType: string;
+  id?: string;
+  meta?: Meta;
+}
+
+export interface Practitioner extends Resource {
+  resourceType: 'Practitioner';
+  active?: boolean;
+  identifier?: Identifier[];
+  name?: HumanName[];
+  telecom?: ContactPoint[];
+  address?: Address[];
+  qualification?: Array<{ code: CodeableConcept }>;
+}
+
+export interface PractitionerRole extends Resource {
+  resourceType: 'PractitionerRole';
+  active?: boolean;
+  practitioner?: Reference;
+  organization?: Reference;
+  code?: CodeableConcept[];
+  specialty?: CodeableConcept[];
+  telecom?: ContactPoint[];
+}
+
+export interface Organization extends Resource {
+  resourceType: 'Organization';
+  active?: boolean;
+  identifier?: Identifier[];
+  name?: string;
+  alias?: string[];
+  type?: CodeableConcept[];
+  telecom?: ContactPoint[];
+  address?: Address[];
+}
+
+export interface Patient extends Resource {
+  resourceType: 'Patient';
+  active?: boolean;
+  identifier?: Identifier[];
+  name?: HumanName[];
+  gender?: 'male' | 'female' | 'other' | 'unknown';
+  birthDate?: string;
+  telecom?: ContactPoint[];
+  address?: Address[];
+  generalPractitioner?: Reference[];
+}
+
+export interface Encounter extends Resource {
+  resourceType: 'Encounter';
+  status: string;
+  type?: CodeableConcept[];
+  reason?: CodeableConcept[];
+  subject?: Reference;
+  period?: Period;
+  participant?: Array<{ individual?: Reference }>;
+}
+
+export interface EpisodeOfCare extends Resource {
+  resourceType: 'EpisodeOfCare';
+  status: string;
+  type?: CodeableConcept[];
+  patient: Reference;
+  period?: Period;
+  careManager?: Reference;
+}
+
+export interface Attachment {
+  contentType?: string;
+  url?: string;
+  title?: string;
+  size?: number;
+  creation?: string;
+}
+
+export interface DocumentReference extends Resource {
+  resourceType: 'DocumentReference';
+  status: 'current' | 'superseded' | 'entered-in-error';
+  type: CodeableConcept;
+  subject?: Reference;
+  indexed: string;
+  created?: string;
+  author?: Reference[];
+  description?: string;
+  content: Array<{ attachment: Attachment }>;
+}
+
+export interface CommunicationRequest extends Resource {
+  resourceType: 'CommunicationRequest';
+  status: string;
+  subject?: Reference;
+  recipient?: Reference[];
+  payload?: Array<{ contentReference?: Reference; contentString?: string }>;
+  sender?: Reference;
+  requester?: { agent: Reference };
+  authoredOn?: string;
+  topic?: Reference[];
+}
+
+export interface Communication extends Resource {
+  resourceType: 'Communication';
+  status: string;
+  basedOn?: Reference[];
+  subject?: Reference;
+  recipient?: Reference[];
+  sender?: Reference;
+  medium?: CodeableConcept[];
+  payload?: Array<{ contentReference?: Reference; contentString?: string }>;
+  sent?: string;
+  received?: string;
+  notDone?: boolean;
+  notDoneReason?: CodeableConcept;
+}
+
+export interface AppointmentParticipant {
+  actor?: Reference;
+  status: 'accepted' | 'declined' | 'tentative' | 'needs-action';
+  required?: string;
+}
+
+export interface Appointment extends Resource {
+  resourceType: 'Appointment';
+  status: 'proposed' | 'pending' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'entered-in-error';
+  description?: string;
+  start?: string;
+  end?: string;
+  participant: AppointmentParticipant[];
+  comment?: string;
+}
+
+export interface Binary extends Resource {
+  resourceType: 'Binary';
+  contentType: string;
+}
+
+export interface OperationOutcome extends Resource {
+  resourceType: 'OperationOutcome';
+  issue: Array<{ severity: string; code: string; diagnostics?: string; details?: CodeableConcept; expression?: string[] }>;
+}
+
+export interface BundleEntry<T extends Resource = Resource> {
+  fullUrl?: string;
+  resource?: T;
+  search?: { mode?: 'match' | 'include' | 'outcome' };
+}
+
+export interface Bundle<T extends Resource = Resource> extends Resource {
+  resourceType: 'Bundle';
+  type: string;
+  total?: number;
+  link?: Array<{ relation: string; url: string }>;
+  entry?: Array<BundleEntry<T>>;
+}
+
+/** `Type/id` of a resource. */
+export function referenceTo(resource: Resource): string {
+  return `${resource.resourceType}/${resource.id}`;
+}

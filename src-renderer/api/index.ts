@@ -1,0 +1,20 @@
+import { useSessionStore } from '../stores/session';
+import { errorOf, FhirClient, NodeUnreachableError } from './fhir-client';
+
+/** The FHIR client every store uses: calls go out as the logged-in user. */
+export const fhir = new FhirClient((path, init) => useSessionStore().fetchAsUser(path, init));
+
+/** The node's JSON APIs outside FHIR (`/admin/…`, `/health`), as the user; errors as the FHIR client's. */
+export async function nodeJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set('accept', 'application/json');
+  if (init.body !== undefined) headers.set('content-type', 'application/json');
+  let response: Response;
+  try {
+    response = await useSessionStore().fetchAsUser(path, { ...init, headers });
+  } catch (error) {
+    throw new NodeUnreachableError(error);
+  }
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as T;
+}

@@ -1,0 +1,98 @@
+import type { Address, ContactPoint, HumanName } from './api/fhir-types';
+
+/**
+ * How names, dates, phones and addresses read in a French practice: family names in capitals, given names with
+ * their accents (the national directory writes them in capitals), dd/mm/yyyy, phones in pairs of digits.
+ */
+
+export type Locale = 'fr' | 'en';
+
+const INTL_LOCALE: Record<Locale, string> = { fr: 'fr-FR', en: 'en-GB' };
+
+/** "JEAN-FRANÇOIS" → "Jean-François". */
+export function capitalised(word: string): string {
+  return word.toLocaleLowerCase('fr').replace(/(^|[\s'’-])(\p{L})/gu, (_match, before: string, letter: string) => before + letter.toLocaleUpperCase('fr'));
+}
+
+function officialName(names: HumanName[] | undefined): HumanName | undefined {
+  return names?.find((name) => name.use === 'official') ?? names?.find((name) => name.use !== 'old') ?? names?.[0];
+}
+
+/** A professional as they are addressed: "Dr Claire MARTIN". */
+export function practitionerName(names: HumanName[] | undefined): string {
+  const name = officialName(names);
+  if (!name) return '';
+  if (!name.family && name.text) return name.text;
+  return [...(name.prefix ?? []), ...(name.given ?? []).map(capitalised), name.family?.toLocaleUpperCase('fr')].filter(Boolean).join(' ');
+}
+
+/** A patient as a practice lists them: "DUPONT Jeanne". */
+export function patientName(names: HumanName[] | undefined): string {
+  const name = officialName(names);
+  if (!name) return '';
+  if (!name.family && name.text) return name.text;
+  return [name.family?.toLocaleUpperCase('fr'), ...(name.given ?? []).map(capitalised)].filter(Boolean).join(' ');
+}
+
+/** A FHIR date (yyyy, yyyy-mm, yyyy-mm-dd) as 04/05/1960. */
+export function formatDate(date: string | undefined): string {
+  if (!date) return '';
+  const [year, month, day] = date.slice(0, 10).split('-');
+  if (!month) return year;
+  if (!day) return `${month}/${year}`;
+  return `${day}/${month}/${year}`;
+}
+
+/** An instant as "jeu. 26 nov. 2026, 14:30". */
+export function formatDateTime(instant: string | undefined, locale: Locale = 'fr'): string {
+  if (!instant) return '';
+  const date = new Date(instant);
+  if (Number.isNaN(date.getTime())) return instant;
+  if (instant.length <= 10) return formatDate(instant);
+  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(date);
+}
+
+export function formatTime(instant: string | undefined, locale: Locale = 'fr'): string {
+  if (!instant) return '';
+  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { hour: '2-digit', minute: '2-digit' }).format(new Date(instant));
+}
+
+/** Age in whole years on `today`. */
+export function ageOf(birthDate: string | undefined, today = new Date()): number | undefined {
+  if (!birthDate || birthDate.length < 10) return undefined;
+  const [year, month, day] = birthDate.split('-').map(Number);
+  let age = today.getFullYear() - year;
+  if (today.getMonth() + 1 < month || (today.getMonth() + 1 === month && today.getDate() < day)) age--;
+  return age;
+}
+
+/** "0149871261" → "01 49 87 12 61"; "+33149871261" → "+33 1 49 87 12 61"; anything else as it is. */
+export function formatPhone(value: string | undefined): string {
+  if (!value) return '';
+  const digits = value.replace(/[\s.-]/g, '');
+  if (/^0\d{9}$/.test(digits)) return digits.replace(/(\d{2})(?=\d)/g, '$1 ');
+  if (/^\+33\d{9}$/.test(digits)) return `+33 ${digits.slice(3, 4)} ${digits.slice(4).replace(/(\d{2})(?=\d)/g, '$1 ')}`;
+  return value;
+}
+
+/** "12 Rue Pasteur, 69003 Lyon". */
+export function formatAddress(address: Address | undefined): string {
+  if (!address) return '';
+  if (address.text && !address.line && !address.city) return address.text;
+  const city = [address.postalCode, address.city && capitalised(address.city)].filter(Boolean).join(' ');
+  return [...(address.line ?? []).map(capitalised), city].filter(Boolean).join(', ');
+}
+
+export const MSSANTE_EXTENSION = 'https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata';
+
+/** An MSSanté mailbox: an e-mail ContactPoint with the ANS mailbox marker (docs/directory.md). */
+export function isMssante(contact: ContactPoint): boolean {
+  return contact.system === 'email' && (contact.extension?.some((extension) => extension.url === MSSANTE_EXTENSION) ?? false);
+}
+
+/** The INS (NIR-based, 15 digits) in its printed groups: "2 60 05 88 154 002 33". */
+export function formatIns(value: string | undefined): string {
+  if (!value) return '';
+  const match = /^(\d)(\d{2})(\d{2})(\d{2})(\d{3})(\d{3})(\d{2})$/.exec(value.replace(/\s/g, ''));
+  return match ? match.slice(1).join(' ') : value;
+}

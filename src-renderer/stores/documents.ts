@@ -1,0 +1,189 @@
+import { defineStore } from 'pinia';
+import { ref, shallowRef } from 'vue';
+import { fhir } from '../api';
+import { matches } from '../api/fhir-client';
+import type { CodeableConcept, Communication, CommunicationRequest, DocumentReference, Patient, Reference } from '../api/fhir-types';
+import { useSessionStore } from './session';
+
+/**
+ * Documents as the practice exchanges them (DESIGN §2, Document API): a PDF is uploaded as a Binary, described by a
+ * DocumentReference about a patient, and sent by a CommunicationRequest naming its recipients. The node delivers it
+ * and records one Communication per recipient and channel (`basedOn` the request): that is each recipient's status.
+ * The inbox is the Communications addressed to the user; reading one sets its `received`.
+ */
+
+export const DOCUMENT_TYPES: ReadonlyArray<{ code: string; key: string }> = [
+  { code: '11488-4', key: 'consultation' },
+  { code: '34133-9', key: 'summary' },
+  { code: '57833-6', key: 'prescription' },
+  { code: '11502-2', key: 'laboratory' },
+  { code: '18748-4', key: 'imaging' },
+];
+export const LOINC = 'http://loinc.org';
+
+/** Binary + DocumentReference for an uploaded file, or the step that failed. */
+export interface NewDocument {
+  file: File;
+  patient: Patient;
+  typeCode: string;
+  typeLabel: string;
+  description?: string;
+}
+
+export type DeliveryStatus = 'pending' | 'in-progress' | 'completed' | 'failed';
+
+export interface OutboxItem {
+  request: CommunicationRequest;
+  document?: DocumentReference;
+  /** Per recipient reference: how its delivery stands. */
+  deliveries: Array<{ recipient: Reference; status: DeliveryStatus; medium?: string }>;
+}
+
+export interface InboxItem {
+  communication: Communication;
+  document?: DocumentReference;
+}
+
+/** The `DocumentReference/<id>` a message carries. */
+function documentOf(payload: Array<{ contentReference?: Reference }> | undefined): string | undefined {
+  return payload?.map((part) => part.contentReference?.reference).find((reference) => reference?.startsWith('DocumentReference/'));
+}
+
+function deliveryStatus(communication: Communication | undefined): DeliveryStatus {
+  switch (communication?.status) {
+    case undefined:
+      return 'pending';
+    case 'completed':
+      return 'completed';
+    case 'entered-in-error':
+    case 'aborted':
+      return 'failed';
+    default:
+      return 'in-progress';
+  }
+}
+
+export const useDocumentsStore = defineStore('documents', () => {
+  const documents = shallowRef<DocumentReference[]>([]);
+  const inbox = shallowRef<InboxItem[]>([]);
+  const outbox = shallowRef<OutboxItem[]>([]);
+  const loading = ref(false);
+  const error = ref<unknown>();
+  /** Recipients chosen in the directory ("send a document to…") before a document is picked. */
+  const draftRecipients = ref<Array<{ reference: string; display: string }>>([]);
+
+  /** Fetches DocumentReferences by id, one search for all. */
+  async function documentsById(references: Array<string | undefined>): Promise<Map<string, DocumentReference>> {
+    const ids = [...new Set(references.filter((reference): reference is string => Boolean(reference)).map((reference) => reference.split('/')[1]))];
+    if (ids.length === 0) return new Map();
+    const bundle = await fhir.search<DocumentReference>('DocumentReference', { _id: ids.join(','), _count: String(ids.length) });
+    return new Map(matches(bundle).map((document) => [`DocumentReference/${document.id}`, document]));
+  }
+
+  async function guarded(load: () => Promise<void>): Promise<void> {
+    loading.value = true;
+    error.value = undefined;
+    try {
+      await load();
+    } catch (caught) {
+      error.value = caught;
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  function loadDocuments(patientId?: string): Promise<void> {
+    return guarded(async () => {
+      documents.value = matches(await fhir.search<DocumentReference>('DocumentReference', { ...(patientId ? { patient: `Patient/${patientId}` } : {}), _count: '50' }));
+    });
+  }
+
+  function loadInbox(): Promise<void> {
+    return guarded(async () => {
+      const me = useSessionStore().userReference;
+      if (!me) return void (inbox.value = []);
+      const communications = matches(await fhir.search<Communication>('Communication', { recipient: me, _count: '50' }));
+      const byId = await documentsById(communications.map((communication) => documentOf(communication.payload)));
+      inbox.value = communications.map((communication) => ({ communication, document: byId.get(documentOf(communication.payload) ?? '') }));
+    });
+  }
+
+  function loadOutbox(): Promise<void> {
+    return guarded(async () => {
+      const me = useSessionStore().userReference;
+      if (!me) return void (outbox.value = []);
+      const requests = matches(await fhir.search<CommunicationRequest>('CommunicationRequest', { requester: me, _count: '50' }));
+      if (requests.length === 0) return void (outbox.value = []);
+      const [byId, communications] = await Promise.all([
+        documentsById(requests.map((request) => documentOf(request.payload))),
+        fhir.search<Communication>('Communication', { 'based-on': requests.map((request) => `CommunicationRequest/${request.id}`).join(','), _count: '100' }).then(matches),
+      ]);
+      outbox.value = requests.map((request) => {
+        const own = communications.filter((communication) => communication.basedOn?.some((basis) => basis.reference === `CommunicationRequest/${request.id}`));
+        return {
+          request,
+          document: byId.get(documentOf(request.payload) ?? ''),
+          deliveries: (request.recipient ?? []).map((recipient) => {
+            const delivery = own.find((communication) => communication.recipient?.some((target) => target.reference === recipient.reference));
+            return { recipient, status: deliveryStatus(delivery), medium: delivery?.medium?.[0]?.coding?.[0]?.display ?? delivery?.medium?.[0]?.coding?.[0]?.code };
+          }),
+        };
+      });
+    });
+  }
+
+  /** The file as a Binary, then its DocumentReference about the patient. */
+  async function upload({ file, patient, typeCode, typeLabel, description }: NewDocument): Promise<DocumentReference> {
+    const binary = await fhir.uploadBinary(file);
+    const author = useSessionStore().userReference;
+    const now = new Date().toISOString();
+    const type: CodeableConcept = { coding: [{ system: LOINC, code: typeCode, display: typeLabel }], text: typeLabel };
+    const document = await fhir.create<DocumentReference>({
+      resourceType: 'DocumentReference',
+      status: 'current',
+      type,
+      subject: { reference: `Patient/${patient.id}` },
+      indexed: now,
+      created: now,
+      ...(author ? { author: [{ reference: author }] } : {}),
+      description: description || file.name.replace(/\.pdf$/i, ''),
+      content: [{ attachment: { contentType: file.type || 'application/pdf', url: `Binary/${binary.id}`, title: file.name, size: file.size, creation: now } }],
+    });
+    documents.value = [document, ...documents.value];
+    return document;
+  }
+
+  /** Asks the node to deliver the document to the recipients. */
+  async function send(document: DocumentReference, recipients: Array<{ reference: string; display?: string }>): Promise<CommunicationRequest> {
+    const me = useSessionStore().userReference;
+    const request = await fhir.create<CommunicationRequest>({
+      resourceType: 'CommunicationRequest',
+      status: 'active',
+      ...(document.subject ? { subject: document.subject } : {}),
+      recipient: recipients.map(({ reference, display }) => ({ reference, ...(display ? { display } : {}) })),
+      payload: [{ contentReference: { reference: `DocumentReference/${document.id}`, ...(document.description ? { display: document.description } : {}) } }],
+      ...(me ? { requester: { agent: { reference: me } }, sender: { reference: me } } : {}),
+      authoredOn: new Date().toISOString(),
+    });
+    outbox.value = [{ request, document, deliveries: (request.recipient ?? []).map((recipient) => ({ recipient, status: 'pending' })) }, ...outbox.value];
+    draftRecipients.value = [];
+    return request;
+  }
+
+  /** Marks a received message read (its `received` instant), once. */
+  async function markRead(item: InboxItem): Promise<void> {
+    if (item.communication.received) return;
+    const saved = await fhir.update<Communication>({ ...item.communication, received: new Date().toISOString() });
+    inbox.value = inbox.value.map((other) => (other === item ? { ...item, communication: saved } : other));
+  }
+
+  /** The PDF's bytes, for the viewer. */
+  async function content(document: DocumentReference): Promise<ArrayBuffer> {
+    const url = document.content[0]?.attachment.url ?? '';
+    const id = /(?:^|\/)Binary\/([^/]+)$/.exec(url)?.[1];
+    if (!id) throw new Error(`no Binary in ${url}`);
+    return fhir.binaryContent(id);
+  }
+
+  return { documents, inbox, outbox, loading, error, draftRecipients, loadDocuments, loadInbox, loadOutbox, upload, send, markRead, content };
+});

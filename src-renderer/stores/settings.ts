@@ -1,0 +1,111 @@
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import { nodeJson } from '../api';
+import { FhirApiError } from '../api/fhir-client';
+import { nodeUrl } from '../node-connection';
+
+/**
+ * The node seen by the practice's admin: its health (`/health`, open to all), the API clients of the office's
+ * software (`/admin/clients`, admins only: others get 403 and see why), and sync peers once the node has them.
+ */
+
+export interface NodeHealth {
+  status: string;
+  version: string;
+  fhirVersion: string;
+  nodeId: string;
+  schemaVersion: number;
+  resources: { total: number; byType: Record<string, number> };
+  textIndex: { ready: boolean; lagMs?: number; lagP95Ms?: number; indexedSeq?: number; error?: string };
+}
+
+export interface ApiClient {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  role: string;
+  rateLimit?: number;
+  practitionerId?: string;
+  organizationId?: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export interface NewApiClient {
+  name: string;
+  scopes: string[];
+  practitionerId?: string;
+  organizationId?: string;
+}
+
+export interface Peer {
+  id?: string;
+  url?: string;
+  name?: string;
+  lastSyncAt?: string;
+  status?: string;
+}
+
+/** `unavailable`: the node has no such API (yet); `forbidden`: the user is no admin. */
+export type Availability = 'loading' | 'ready' | 'forbidden' | 'unavailable' | 'error';
+
+export const useSettingsStore = defineStore('settings', () => {
+  const health = ref<NodeHealth>();
+  const healthError = ref<unknown>();
+  const clients = ref<ApiClient[]>([]);
+  const clientsState = ref<Availability>('loading');
+  const clientsError = ref<unknown>();
+  const peers = ref<Peer[]>([]);
+  const peersState = ref<Availability>('loading');
+
+  async function loadHealth(): Promise<void> {
+    try {
+      const response = await fetch(await nodeUrl('/health'), { headers: { accept: 'application/json' } });
+      if (!response.ok) throw new FhirApiError(response.status, '');
+      health.value = (await response.json()) as NodeHealth;
+      healthError.value = undefined;
+    } catch (error) {
+      healthError.value = error;
+    }
+  }
+
+  function availabilityOf(error: unknown): Availability {
+    if (error instanceof FhirApiError && error.status === 403) return 'forbidden';
+    if (error instanceof FhirApiError && (error.status === 404 || error.status === 405)) return 'unavailable';
+    return 'error';
+  }
+
+  async function loadClients(): Promise<void> {
+    try {
+      clients.value = (await nodeJson<{ clients: ApiClient[] }>('/admin/clients')).clients.filter((client) => client.role !== 'owner');
+      clientsState.value = 'ready';
+    } catch (error) {
+      clientsState.value = availabilityOf(error);
+      clientsError.value = error;
+    }
+  }
+
+  /** Creates a client; its secret is in this answer only (the node keeps a hash). */
+  async function createClient(client: NewApiClient): Promise<{ client_id: string; client_secret: string }> {
+    const credentials = await nodeJson<{ client_id: string; client_secret: string }>('/admin/clients', { method: 'POST', body: JSON.stringify(client) });
+    await loadClients();
+    return credentials;
+  }
+
+  async function revokeClient(clientId: string): Promise<void> {
+    await nodeJson(`/admin/clients/${encodeURIComponent(clientId)}`, { method: 'DELETE' });
+    await loadClients();
+  }
+
+  async function loadPeers(): Promise<void> {
+    try {
+      const answer = await nodeJson<{ peers?: Peer[] } | Peer[]>('/admin/peers');
+      peers.value = Array.isArray(answer) ? answer : (answer.peers ?? []);
+      peersState.value = 'ready';
+    } catch (error) {
+      peersState.value = availabilityOf(error);
+    }
+  }
+
+  return { health, healthError, clients, clientsState, clientsError, peers, peersState, loadHealth, loadClients, createClient, revokeClient, loadPeers };
+});
