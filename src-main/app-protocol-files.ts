@@ -19,7 +19,8 @@ export const APP_CONTENT_SECURITY_POLICY = [
   // Vue sets style attributes at run time.
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
-  "font-src 'self'",
+  // FullCalendar's CSS carries its arrow icons as a data: font; a font cannot run code.
+  "font-src 'self' data:",
   "connect-src 'self' http://127.0.0.1:*",
   "base-uri 'none'",
   "form-action 'none'",

@@ -117,7 +117,7 @@ describe('the practice UI against liaison serve --demo', () => {
       name: [{ use: 'official', family: 'Lefèvre', given: ['Margaux'] }],
       birthDate: '1984-03-12',
       gender: 'female',
-      identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '284037512345678' }],
+      identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '284037512345640' }],
       generalPractitioner: [{ reference: 'Practitioner/demo-claire-martin' }],
     });
     patientId = patient.id;
@@ -133,7 +133,7 @@ describe('the practice UI against liaison serve --demo', () => {
 
     const banner = page.getByRole('region', { name: 'Patient sélectionné' });
     await banner.waitFor();
-    expect(await banner.textContent()).toMatch(/LEFÈVRE Margaux.*Femme.*Né\(e\) le 12\/03\/1984.*INS 2 84 03 75 123 456 78/);
+    expect(await banner.textContent()).toMatch(/LEFÈVRE Margaux.*Femme.*Né\(e\) le 12\/03\/1984.*INS 2 84 03 75 123 456 40/);
     const items = page.locator('[data-timeline] > li');
     await expect.poll(() => items.count()).toBe(3);
     expect(await items.locator('.what').allTextContents()).toEqual(['Consultation de suivi', 'Première consultation', 'Suivi du diabète']);
