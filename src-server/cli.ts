@@ -50,6 +50,7 @@ export function buildCli(): Command {
     .option('--oidc-client-id <id>', "this node's client id at the OpenID provider")
     .option('--oidc-scopes <scopes>', `scopes asked of the OpenID provider (default "${DEFAULT_SCOPES}")`)
     .option('--demo', 'also start a local demo OpenID provider with demo practitioners and a secretary, and log in with it')
+    .option('--channels <file>', 'how documents leave the node: SMTP relay of the MSSanté operator, DPI, DMP (default <data>/channels.json)')
     .action(async (options: ServeOptions) => {
       const dataDir = resolve(options.data);
       const oidc = oidcSettingsOf(options);
@@ -66,6 +67,7 @@ export function buildCli(): Command {
         corsOrigins: options.corsOrigin,
         oidc,
         demo: options.demo,
+        ...(options.channels ? { channelsFile: resolve(options.channels) } : {}),
         onReindex: printProgress('Search definitions changed: rebuilding the search index'),
       });
       console.log(`Liaison ${LIAISON_VERSION} listening on ${node.url}`);
@@ -217,6 +219,7 @@ interface ServeOptions {
   oidcClientId?: string;
   oidcScopes?: string;
   demo?: boolean;
+  channels?: string;
 }
 
 /** The upstream provider from the options; its secret only from the environment (argv is visible to every user). */

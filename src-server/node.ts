@@ -10,6 +10,8 @@ import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
+import type { ChannelSettings } from './documents/channel-settings';
+import { createDocumentFlow, type DocumentFlow } from './documents/document-flow';
 import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
@@ -53,6 +55,9 @@ export interface NodeOptions {
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
   extensions?: FhirExtensions;
+  /** How documents leave the node (SMTP relay…); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
+  channels?: ChannelSettings;
+  channelsFile?: string;
 }
 
 export interface RunningNode {
@@ -77,6 +82,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
+  let documents: DocumentFlow | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
@@ -91,10 +97,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
+    const binaryStore = new BinaryStore(join(options.dataDir, BINARY_FOLDER));
+    documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile });
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const extensions: FhirExtensions = {
       operations: [...(options.extensions?.operations ?? [])],
-      writeRules: [...(options.extensions?.writeRules ?? [])],
+      writeRules: [...documents.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -119,7 +127,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       textIndex: text,
       uiDir: options.uiDir,
       logger: options.logger,
-      binaryStore: new BinaryStore(join(options.dataDir, BINARY_FOLDER)),
+      binaryStore,
       audit,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
@@ -129,9 +137,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host ?? DEFAULT_HOST;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    documents.start(`${url}/fhir`);
+    const flow = documents;
     let closed = false;
     return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      url,
       app,
       db,
       repository,
@@ -143,6 +154,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
+        await flow.close();
         login?.close();
         await demo?.provider.close();
         await text.close();
@@ -157,6 +169,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   } catch (error) {
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
+    await documents?.close();
     db.close();
     throw error;
   }

@@ -36,8 +36,12 @@ export interface OperationCall {
  */
 export interface WriteRule {
   types: readonly string[];
-  /** Before the version is stored: refuse it (409 double booking, 422 missing identifier…). */
-  before?(write: PendingWrite): void;
+  /**
+   * Before the version is stored: refuse it (409 double booking, 422 missing identifier…), or return a version that
+   * already stands for this write (a client's retry, known by its identifier): the write then answers with it (200)
+   * and stores nothing.
+   */
+  before?(write: PendingWrite): StoredResource | void;
   /** After the version is stored, in the same transaction: queue an outbox entry, mark a slot busy… */
   after?(write: CompletedWrite): void;
 }

@@ -237,8 +237,8 @@ export class FhirInteractions {
   }
 
   private createVersion(type: string, resource: JsonObject, request: FhirRequest, base: string, id?: string): FhirResponse {
-    const { stored } = this.ruled(type, resource, id, request, base, () => ({ stored: this.repository.create(type, resource, id), created: true }));
-    return written(201, stored, base);
+    const { stored, created } = this.ruled(type, resource, id, request, base, () => ({ stored: this.repository.create(type, resource, id), created: true }));
+    return written(created ? 201 : 200, stored, base);
   }
 
   /** Runs a write with the write rules of its type around it, in one transaction (extensions.ts). */
@@ -248,7 +248,10 @@ export class FhirInteractions {
     return this.repository.transaction(() => {
       const previous = id === undefined ? undefined : this.repository.read(type, id);
       const pending = { type, id, resource, previous, request, base, interactions: this };
-      for (const rule of rules) rule.before?.(pending);
+      for (const rule of rules) {
+        const existing = rule.before?.(pending);
+        if (existing) return { stored: existing, created: false };
+      }
       const result = write();
       const completed = { ...pending, id: result.stored.id, stored: result.stored, created: result.created };
       for (const rule of rules) rule.after?.(completed);
