@@ -24,7 +24,8 @@ export class SmtpRelay {
   /** While true, the end of DATA waits for `release()`. */
   holding = false;
   private held: Array<() => void> = [];
-  private readonly closedSessions = new Set<string>();
+  /** Sessions whose client has gone (a held message of theirs is not accepted). */
+  readonly closedSessions = new Set<string>();
   private server: SMTPServer | undefined;
   port = 0;
 
