@@ -1,6 +1,7 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
 import type { StoredResource } from '../storage/repository';
+import { CHANNEL_SYSTEM } from './channel';
 import { deliveryIdOf, queuedCommunication } from './communications';
 import type { LocalRecipients } from './local-recipients';
 import type { Outbox } from './outbox';
@@ -8,7 +9,7 @@ import { arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resour
 import { routeRecipients } from './routing';
 
 /**
- * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest is checked — who sends, which
+ * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest that carries a document is checked — who sends, which
  * document, who receives and by which channel — and one delivery per recipient and channel is queued in the
  * outbox with its `in-progress` Communication, all in the request's own transaction. A refusal stores nothing.
  * A retry of the same request (same `identifier`) answers the first one and queues nothing; once queued, what was
@@ -36,10 +37,20 @@ export function sendRule(options: SendRuleOptions): WriteRule {
       }
     },
     after(write) {
-      if (write.resource.status !== 'active' || options.outbox.hasRequest(write.id)) return;
+      if (write.resource.status !== 'active' || !isDocumentSend(write.resource) || options.outbox.hasRequest(write.id)) return;
       queue(write, options);
     },
   };
+}
+
+/**
+ * A request of the Document API: it carries a DocumentReference, or names one of Liaison's channels. Other
+ * CommunicationRequests (a reminder to call a patient, the official examples) are plain records: stored, not sent.
+ */
+export function isDocumentSend(request: Readonly<Json>): boolean {
+  const carriesDocument = arrayOf(request.payload).some((payload) => isJson(payload) && /(^|\/)DocumentReference\//.test(referenceOf(payload.contentReference) ?? ''));
+  const namesChannel = arrayOf(request.medium).some((medium) => isJson(medium) && arrayOf(medium.coding).some((coding) => isJson(coding) && coding.system === CHANNEL_SYSTEM));
+  return carriesDocument || namesChannel;
 }
 
 function queue(write: CompletedWrite, options: SendRuleOptions): void {

@@ -254,7 +254,8 @@ describe('bad requests store nothing', () => {
     ['a contained recipient without MSSanté address', 'alpha', () => sendRequest(documentReference, [{ reference: '#x' }], { contained: [{ resourceType: 'Practitioner', id: 'x', telecom: [{ system: 'email', value: 'someone@gmail.com' }] }] }), 422, 'no MSSanté address'],
     ['an unknown medium', 'alpha', () => sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }], { medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'fax' }] }] }), 400, "Unknown channel 'fax'"],
     ['medium internal to someone not on this node', 'alpha', () => sendRequest(documentReference, [{ reference: 'Practitioner/externe' }], { medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'internal' }] }] }), 422, 'not a user or practice of this node'],
-    ['no document', 'alpha', () => ({ ...sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }]), payload: [{ contentString: 'hello' }] }), 422, 'exactly one DocumentReference'],
+    ['a channel but no document', 'alpha', () => ({ ...sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }], { medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'internal' }] }] }), payload: [{ contentString: 'hello' }] }), 422, 'exactly one DocumentReference'],
+    ['two documents', 'alpha', () => ({ ...sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }]), payload: [{ contentReference: { reference: `DocumentReference/${documentReference}` } }, { contentReference: { reference: `DocumentReference/${documentReference}` } }] }), 422, 'this one has 2'],
     ['a document of another practice', 'bernard', () => sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }], { sender: { reference: 'Practitioner/bernard' }, subject: undefined }), 422, /DocumentReference\/\S+ does not exist/],
     ['no recipient', 'alpha', () => ({ ...sendRequest(documentReference, []), recipient: undefined }), 422, 'names no recipient'],
     ['a draft carrying a document of another practice', 'bernard', () => sendRequest(documentReference, [], { status: 'draft', sender: { reference: 'Practitioner/bernard' }, subject: undefined }), 422, /DocumentReference\/\S+ does not exist/],
@@ -273,6 +274,12 @@ describe('bad requests store nothing', () => {
       expect(outbox()).toBe(outboxBefore);
     });
   }
+
+  it('stores a CommunicationRequest that carries no document as a plain record, sending nothing', async () => {
+    const reminder = await as('alpha', 'CommunicationRequest', { method: 'POST', json: { resourceType: 'CommunicationRequest', status: 'active', sender: { reference: 'Practitioner/alpha' }, recipient: [{ reference: 'Practitioner/injoignable' }], payload: [{ contentString: 'Rappeler Mme Martin' }] } });
+    expect(reminder.status).toBe(201);
+    expect((node.db.prepare('SELECT count(*) AS n FROM document_outbox WHERE request_id = ?').get((await body(reminder)).id) as { n: number }).n).toBe(0);
+  });
 
   it('accepts a draft without sending it, and sends it when it becomes active', async () => {
     const draft = await body(await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }], { status: 'draft' }) }));
