@@ -3,7 +3,8 @@ import { unzipSync, strFromU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { SmtpRelay } from '../../helpers/smtp-relay';
-import { channelOf, EXTERNAL_MAILBOX, INS, PDF, postDocument, PRACTICE_A, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
+import { clientToken } from '../../helpers/users';
+import { channelOf, EXTERNAL_MAILBOX, INS, PDF, postDocument, PRACTICE_A, PRACTICE_B, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
 /**
  * The Document API end to end over HTTP, with users' tokens: Dr Alpha posts a PDF, its DocumentReference and a
@@ -150,6 +151,19 @@ describe('sending a document', () => {
     expect(kinds.filter((kind) => kind === 'Communication')).toHaveLength(3);
     const secretary = await body(await as('secretary', 'Communication?recipient=Practitioner/aubert'));
     expect(secretary.entry).toHaveLength(1);
+  });
+
+  it('delivers to a practice, whose own software finds it in the practice inbox', async () => {
+    const scopes = ['COMMUNICATION_READ', 'COMMUNICATION_SEARCH', 'DOCUMENTREFERENCE_READ', 'BINARY_READ'];
+    const ehrA = await clientToken(node, { scopes, organizationId: PRACTICE_A });
+    const ehrB = await clientToken(node, { scopes, organizationId: PRACTICE_B });
+    const posted = await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: `Organization/${PRACTICE_A}` }]) });
+    const [communication] = await settledCommunications(node.fhir, tokens.alpha, (await body(posted)).id);
+    expect([channelOf(communication), communication.status]).toEqual(['internal', 'completed']);
+    const inbox = await body(await fhirFetch(node.fhir, ehrA, `Communication?recipient=Organization/${PRACTICE_A}&_sort=-sent`));
+    expect(inbox.entry[0].resource.id).toBe(communication.id);
+    expect((await fhirFetch(node.fhir, ehrA, `DocumentReference/${documentReference}`)).status).toBe(200);
+    expect((await body(await fhirFetch(node.fhir, ehrB, `Communication?recipient=Organization/${PRACTICE_A}`))).entry).toBeUndefined();
   });
 
   it('keeps the request, its Communications and the document from another practice', async () => {
