@@ -30,7 +30,8 @@ export function sendRule(options: SendRuleOptions): WriteRule {
   return {
     types: ['CommunicationRequest'],
     before(write) {
-      if (!write.previous) return earlierRequest(write);
+      // A POSTed send may be a client's retry; a PUT names its resource itself.
+      if (!write.previous) return write.request.method === 'POST' && isDocumentSend(write.resource) ? earlierRequest(write) : undefined;
       if (options.outbox.hasRequest(write.previous.id)) {
         const changed = changedSentField(JSON.parse(write.previous.json) as Json, write.resource);
         if (changed) throw conflict(`CommunicationRequest/${write.previous.id} was sent: its ${changed} can no longer change (post a new CommunicationRequest to send again)`);

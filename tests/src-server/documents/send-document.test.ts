@@ -174,6 +174,34 @@ describe('sending a document', () => {
   });
 });
 
+describe('the whole sequence in one transaction Bundle', () => {
+  it('sends the document the Bundle uploads', async () => {
+    const bundle = await as('alpha', '', {
+      method: 'POST',
+      json: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { fullUrl: 'urn:uuid:0c3b6a1e-0000-4000-8000-000000000001', resource: { resourceType: 'Binary', contentType: 'application/pdf', content: PDF.toString('base64') }, request: { method: 'POST', url: 'Binary' } },
+          {
+            fullUrl: 'urn:uuid:0c3b6a1e-0000-4000-8000-000000000002',
+            resource: { resourceType: 'DocumentReference', status: 'current', type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] }, subject: { reference: 'Patient/p-martin' }, indexed: '2026-11-26T12:00:00Z', description: 'Courrier en un envoi', content: [{ attachment: { contentType: 'application/pdf', url: 'urn:uuid:0c3b6a1e-0000-4000-8000-000000000001' } }] },
+            request: { method: 'POST', url: 'DocumentReference' },
+          },
+          { resource: { ...sendRequest('x', [{ reference: 'Practitioner/externe' }]), payload: [{ contentReference: { reference: 'urn:uuid:0c3b6a1e-0000-4000-8000-000000000002' } }] }, request: { method: 'POST', url: 'CommunicationRequest' } },
+        ],
+      },
+    });
+    expect(bundle.status, await bundle.clone().text()).toBe(200);
+    const requestId = /CommunicationRequest\/([^/]+)\//.exec((await body(bundle)).entry[2].response.location)![1];
+    const [communication] = await settledCommunications(node.fhir, tokens.alpha, requestId);
+    expect(communication.status).toBe('completed');
+    const [message] = relay.accepted.filter((each) => each.mail.messageId === `<${communication.id}@liaison.local>`);
+    expect(message.mail.subject).toBe('Courrier en un envoi');
+    expect(Buffer.compare(message.mail.attachments.find((attachment) => attachment.contentType === 'application/pdf')!.content, PDF)).toBe(0);
+  });
+});
+
 describe('failures', () => {
   it('ends a recipient the relay refuses entered-in-error with the relay\'s reason, and delivers the others', async () => {
     relay.refused.add(REFUSED_MAILBOX);
