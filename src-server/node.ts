@@ -11,7 +11,7 @@ import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
 import type { ChannelSettings } from './documents/channel-settings';
-import { createDocumentFlow, type DocumentFlow } from './documents/document-flow';
+import { createDocumentFlow } from './documents/document-flow';
 import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
@@ -82,7 +82,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
-  let documents: DocumentFlow | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
@@ -98,7 +97,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
     const binaryStore = new BinaryStore(join(options.dataDir, BINARY_FOLDER));
-    documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile });
+    const documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile });
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const extensions: FhirExtensions = {
       operations: [...(options.extensions?.operations ?? [])],
@@ -139,7 +138,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const host = options.host ?? DEFAULT_HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     documents.start(`${url}/fhir`);
-    const flow = documents;
     let closed = false;
     return {
       url,
@@ -154,7 +152,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await app.close();
-        await flow.close();
+        await documents.close();
         login?.close();
         await demo?.provider.close();
         await text.close();
@@ -169,7 +167,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   } catch (error) {
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
-    await documents?.close();
     db.close();
     throw error;
   }
