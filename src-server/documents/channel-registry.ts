@@ -14,7 +14,10 @@ export interface ChannelContext {
 /** Makes a channel from the node's settings; undefined when its settings are absent (not configured). */
 export type ChannelFactory = (settings: ChannelSettings, context: ChannelContext) => Channel | undefined;
 
-/** One line per channel: the DPI and DMP channels (src-server/integrations) plug in here. */
+/**
+ * One line per channel. The DPI and DMP channels (src-server/integrations) plug in here, e.g.
+ * `dpi: (settings) => settings.dpi && createDpiChannel(settings.dpi)`.
+ */
 export const CHANNEL_FACTORIES: Record<ChannelCode, ChannelFactory> = {
   internal: (_settings, context) => createInternalChannel(context.localRecipients),
   mssante: (settings, context) => settings.mssante && createMssanteChannel(settings.mssante, context.nodeId),

@@ -41,7 +41,10 @@ interface Row {
 export class Outbox {
   private readonly statements;
 
-  constructor(private readonly db: Db) {
+  // Built once: better-sqlite3 makes a new wrapper function on every db.transaction() call.
+  private readonly claimInTransaction;
+
+  constructor(db: Db) {
     this.statements = {
       insert: db.prepare(
         `INSERT INTO document_outbox (delivery_id, request_id, document_id, channel, recipient, next_attempt_at, created_at)
@@ -58,6 +61,19 @@ export class Outbox {
       reschedule: db.prepare('UPDATE document_outbox SET claimed_at = NULL, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?'),
       nextDue: db.prepare<[], number | null>(`SELECT min(next_attempt_at) FROM document_outbox WHERE state = 'pending' AND claimed_at IS NULL`).pluck(),
     };
+    this.claimInTransaction = db.transaction((limit: number, now: number): OutboxEntry[] =>
+      this.statements.due.all(now, limit).map((row) => {
+        this.statements.claim.run(now, row.delivery_id);
+        return {
+          deliveryId: row.delivery_id,
+          requestId: row.request_id,
+          documentId: row.document_id,
+          channel: row.channel,
+          recipient: JSON.parse(row.recipient) as DeliveryRecipient,
+          attempts: row.attempts + 1,
+        };
+      }),
+    );
   }
 
   /** Queues a delivery (inside the caller's transaction); false when it was already queued. */
@@ -78,20 +94,10 @@ export class Outbox {
 
   /** Takes up to `limit` due deliveries for an attempt each. */
   claimDue(limit: number, now = Date.now()): OutboxEntry[] {
-    return this.db.transaction(() =>
-      this.statements.due.all(now, limit).map((row) => {
-        this.statements.claim.run(now, row.delivery_id);
-        return {
-          deliveryId: row.delivery_id,
-          requestId: row.request_id,
-          documentId: row.document_id,
-          channel: row.channel,
-          recipient: JSON.parse(row.recipient) as DeliveryRecipient,
-          attempts: row.attempts + 1,
-        };
-      }),
-    )();
+    return this.claimInTransaction(limit, now);
   }
+
+
 
   /** The delivery is over (delivered, or failed for good with `error`). */
   finish(deliveryId: string, error?: string): void {

@@ -234,6 +234,19 @@ describe('failures', () => {
     expect(relay.to(EXTERNAL_MAILBOX).length).toBe(before + 1);
   });
 
+  it('does not deliver what the sender cancelled while it waited for the relay', async () => {
+    await relay.stop();
+    const before = relay.to(EXTERNAL_MAILBOX).length;
+    const posted = await body(await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/externe' }]) }));
+    const { meta: _meta, ...request } = posted;
+    expect((await as('alpha', `CommunicationRequest/${posted.id}`, { method: 'PUT', json: { ...request, status: 'cancelled' } })).status).toBe(200);
+    const [communication] = await settledCommunications(node.fhir, tokens.alpha, posted.id);
+    await relay.start();
+    expect(communication.status).toBe('entered-in-error');
+    expect(communication.notDoneReason.coding[0].code).toBe('cancelled');
+    expect(relay.to(EXTERNAL_MAILBOX).length).toBe(before);
+  });
+
   it('ends a delivery over a channel this node has not configured entered-in-error, saying so', async () => {
     const posted = await as('alpha', 'CommunicationRequest', {
       method: 'POST',
