@@ -43,7 +43,7 @@ export interface XdmSubmission {
   /** The OID of the sending system. */
   sourceId: string;
   submissionTime: string;
-  /** Recipients as XON|XCN|XTN; an e-mail address as `|^^Internet^<address>` (XTN). */
+  /** Recipients as XON|XCN|XTN; an e-mail address alone as `||^^Internet^<address>`. */
   intendedRecipients: string[];
   /** What the submission is for; here the document's own type. */
   contentTypeCode: XdmCode;

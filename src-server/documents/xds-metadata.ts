@@ -35,10 +35,17 @@ export function xdmOf(delivery: Delivery, nodeId: string, recipientAddress: stri
     uniqueId: oidOf(`${nodeId}/delivery/${delivery.deliveryId}`),
     sourceId: oidOf(`${nodeId}/node`),
     submissionTime: new Date().toISOString(),
-    intendedRecipients: [`|^^Internet^${recipientAddress}`],
+    intendedRecipients: [intendedRecipient(delivery.recipient.resource, recipientAddress)],
     contentTypeCode: typeCode,
   };
   return { submission, document };
+}
+
+/** XON|XCN|XTN: the organization or the person when the directory knows them, and the mailbox. */
+function intendedRecipient(recipient: Resource | undefined, address: string): string {
+  const organization = recipient?.resourceType === 'Organization' && text(recipient.name) ? text(recipient.name)! : '';
+  const person = recipient?.resourceType === 'Practitioner' ? xcn(recipient) : '';
+  return `${organization}|${person}|^^Internet^${address}`;
 }
 
 /** The patient as a CX: an INS when there is one, otherwise the node's own id under the node's OID. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unzipSync, strFromU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseXml, type XmlElement } from '../../helpers/fhir-xml';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { SmtpRelay } from '../../helpers/smtp-relay';
 import { clientToken } from '../../helpers/users';
@@ -19,6 +20,17 @@ let node: TestNode;
 let tokens: Record<'alpha' | 'aubert' | 'bernard' | 'secretary', string>;
 let documentReference: string;
 let binary: string;
+
+/** METADATA.XML of an IHE_XDM.ZIP, parsed: `find('ExtrinsicObject')` is the rim element of that name. */
+function xdmMetadata(zip: Buffer): { root: XmlElement; find(name: string): XmlElement } {
+  const root = parseXml(strFromU8(unzipSync(new Uint8Array(zip))['IHE_XDM/SUBSET01/METADATA.XML']));
+  expect(root.name).toBe('lcm:SubmitObjectsRequest');
+  const list = root.children.find((child) => child.name === 'rim:RegistryObjectList')!;
+  return { root, find: (name) => list.children.find((child) => child.name === `rim:${name}`)! };
+}
+
+const slotsOf = (element: XmlElement): Record<string, string[]> =>
+  Object.fromEntries(element.children.filter((child) => child.name === 'rim:Slot').map((slot) => [slot.attributes.name, slot.children[0].children.map((value) => value.text)]));
 
 const as = (who: keyof typeof tokens, path: string, init: RequestInit & { json?: unknown } = {}) => fhirFetch(node.fhir, tokens[who], path, init);
 const body = async (response: Response) => (await response.json()) as Json;
@@ -93,21 +105,29 @@ describe('sending a document', () => {
     const files = unzipSync(new Uint8Array(zip.content));
     expect(Object.keys(files).sort()).toEqual(['IHE_XDM/SUBSET01/DOC0001.PDF', 'IHE_XDM/SUBSET01/METADATA.XML', 'INDEX.HTM', 'README.TXT']);
     expect(Buffer.compare(Buffer.from(files['IHE_XDM/SUBSET01/DOC0001.PDF']), PDF)).toBe(0);
-    const metadata = strFromU8(files['IHE_XDM/SUBSET01/METADATA.XML']);
-    const slot = (name: string) => new RegExp(`<rim:Slot name="${name}"><rim:ValueList><rim:Value>([^<]*)</rim:Value>`).exec(metadata)?.[1].replaceAll('&amp;', '&');
-    expect(metadata).toContain('<lcm:SubmitObjectsRequest');
-    expect(metadata).toContain('mimeType="application/pdf" objectType="urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"');
-    expect(slot('hash')).toBe(createHash('sha1').update(PDF).digest('hex'));
-    expect(slot('size')).toBe(String(PDF.length));
-    expect(slot('sourcePatientId')).toBe(`${INS}^^^&1.2.250.1.213.1.4.8&ISO^NH`);
-    expect(slot('URI')).toBe('DOC0001.PDF');
-    expect(slot('authorPerson')).toBe('810001111111^Alpha^Anne^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS');
-    expect(slot('intendedRecipient')).toBe(`|^^Internet^${EXTERNAL_MAILBOX}`);
+    const metadata = xdmMetadata(zip.content);
+    const entry = metadata.find('ExtrinsicObject');
+    expect(entry.attributes).toMatchObject({ mimeType: 'application/pdf', objectType: 'urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1' });
+    const slots = slotsOf(entry);
+    expect(slots.hash).toEqual([createHash('sha1').update(PDF).digest('hex')]);
+    expect(slots.size).toEqual([String(PDF.length)]);
+    expect(slots.sourcePatientId).toEqual([`${INS}^^^&1.2.250.1.213.1.4.8&ISO^NH`]);
+    expect(slots.sourcePatientInfo).toEqual(['PID-5|Martin^Hélène', 'PID-7|19800229', 'PID-8|F']);
+    expect(slots.URI).toEqual(['DOC0001.PDF']);
+    const classification = (scheme: string) => entry.children.find((child) => child.name === 'rim:Classification' && child.attributes.classificationScheme === scheme)!;
+    expect(slotsOf(classification('urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d')).authorPerson).toEqual(['810001111111^Alpha^Anne^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS']);
+    expect(classification('urn:uuid:f0306f51-975f-434e-a61c-c59651d33983').attributes.nodeRepresentation).toBe('11488-4');
+    const identifier = (scheme: string) => entry.children.find((child) => child.name === 'rim:ExternalIdentifier' && child.attributes.identificationScheme === scheme)!.attributes.value;
+    expect(identifier('urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427')).toBe(`${INS}^^^&1.2.250.1.213.1.4.8&ISO^NH`);
     // The document entry's uniqueId: an OID, the same in every message of this document.
-    const uniqueId = /identificationScheme="urn:uuid:2e82c1f6-a085-4c6e-9e2b-e5e6b6d2b3e6" registryObject="Document01" value="([^"]+)"/.exec(metadata)?.[1];
+    const uniqueId = identifier('urn:uuid:2e82c1f6-a085-4c6e-9e2b-e5e6b6d2b3e6');
     expect(uniqueId).toMatch(/^2\.25\.\d+$/);
-    expect(strFromU8(unzipSync(new Uint8Array(relay.to('secretariat.hors@clinique.mssante.fr')[0].mail.attachments.find((attachment) => attachment.filename === 'IHE_XDM.ZIP')!.content))['IHE_XDM/SUBSET01/METADATA.XML'])).toContain(`value="${uniqueId}"`);
-    expect(metadata).toContain('nodeRepresentation="11488-4"');
+    const secretariatZip = relay.to('secretariat.hors@clinique.mssante.fr')[0].mail.attachments.find((attachment) => attachment.filename === 'IHE_XDM.ZIP')!.content;
+    expect(xdmMetadata(secretariatZip).find('ExtrinsicObject').children.some((child) => child.attributes.value === uniqueId)).toBe(true);
+    const submission = metadata.find('RegistryPackage');
+    expect(slotsOf(submission).intendedRecipient).toEqual([`|^Externe^Marc|^^Internet^${EXTERNAL_MAILBOX}`]);
+    const association = metadata.find('Association');
+    expect(association.attributes).toMatchObject({ sourceObject: submission.attributes.id, targetObject: entry.attributes.id, associationType: 'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember' });
   });
 
   it('puts the document in the internal recipient\'s inbox, newest first, unread until they mark it read', async () => {
