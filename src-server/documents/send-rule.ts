@@ -9,11 +9,11 @@ import { arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resour
 import { routeRecipients } from './routing';
 
 /**
- * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest that carries a document is checked — who sends, which
- * document, who receives and by which channel — and one delivery per recipient and channel is queued in the
- * outbox with its `in-progress` Communication, all in the request's own transaction. A refusal stores nothing.
- * A retry of the same request (same `identifier`) answers the first one and queues nothing; once queued, what was
- * sent to whom can no longer change (a new request sends again).
+ * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest that carries a document is
+ * checked — who sends, which document, who receives and by which channel — and one delivery per recipient and
+ * channel is queued in the outbox with its `in-progress` Communication, all in the request's own transaction. A
+ * refusal stores nothing. A retry of the same request (same `identifier`) answers the first one and queues nothing;
+ * once queued, what was sent to whom can no longer change (a new request sends again).
  */
 
 export interface SendRuleOptions {
