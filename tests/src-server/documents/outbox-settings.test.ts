@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { checkChannelSettings, DEFAULT_OUTBOX } from '../../../src-server/docume
 import type { LocalRecipients } from '../../../src-server/documents/local-recipients';
 import { retryDelay } from '../../../src-server/documents/outbox-worker';
 import { startNode } from '../../../src-server/node';
+import { runCli } from '../../helpers/child-node';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 import { postDocument, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
@@ -22,6 +23,15 @@ describe('channel settings', () => {
     writeFileSync(join(dataDir, 'channels.json'), '{ "mssante": ');
     await expect(startNode({ dataDir, port: 0 })).rejects.toThrow(/channels\.json is not valid JSON/);
     await expect(startNode({ dataDir, port: 0, channelsFile: join(dataDir, 'missing.json') })).rejects.toThrow('missing.json does not exist');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('makes `liaison serve --channels` with a missing file exit with a clear message', async () => {
+    const dataDir = tempDir();
+    const result = await runCli(['serve', '--data', dataDir, '--port', '0', '--channels', '/nonexistent/channels.json']);
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('The channel settings file /nonexistent/channels.json does not exist');
   });
 
   it('registers a channel only when its settings are there, so DPI and DMP plug in by one factory each', () => {

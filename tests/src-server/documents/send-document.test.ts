@@ -194,6 +194,17 @@ describe('sending a document', () => {
   });
 });
 
+describe('a PractitionerRole recipient', () => {
+  it('reaches the practitioner of the role, who finds it in their inbox', async () => {
+    const posted = await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'PractitionerRole/role-aubert' }]) });
+    const [communication] = await settledCommunications(node.fhir, tokens.alpha, (await body(posted)).id);
+    expect([channelOf(communication), communication.status]).toEqual(['internal', 'completed']);
+    expect(communication.recipient).toEqual([{ reference: 'PractitionerRole/role-aubert' }, { reference: 'Practitioner/aubert' }]);
+    const inbox = await body(await as('aubert', 'Communication?recipient=Practitioner/aubert&_sort=-sent'));
+    expect(inbox.entry[0].resource.id).toBe(communication.id);
+  });
+});
+
 describe('the whole sequence in one transaction Bundle', () => {
   it('sends the document the Bundle uploads', async () => {
     const bundle = await as('alpha', '', {
