@@ -13,7 +13,6 @@ import { applyUserChange } from './auth/user-change';
 import { Users, type UserChange } from './auth/users';
 import { SearchEngine } from './fhir/search/search';
 import { FhirError } from './fhir/outcome';
-import { readIntegrationSettings } from './integrations/integrations';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
 import { openDatabase, type Db } from './storage/database';
 import { reindexAll, type ReindexProgress } from './storage/reindex';
@@ -51,8 +50,8 @@ export function buildCli(): Command {
     .option('--oidc-client-id <id>', "this node's client id at the OpenID provider")
     .option('--oidc-scopes <scopes>', `scopes asked of the OpenID provider (default "${DEFAULT_SCOPES}")`)
     .option('--demo', 'also start a local demo OpenID provider with demo practitioners and a secretary, and log in with it')
-    .option('--integrations <file>', 'JSON settings of the DPI (HL7 v2) and DMP connectors (docs/integrations.md)')
     .option('--ui-dir <dir>', 'serve the web UI from this folder (default: the one `npm run build` writes)', UI_DIR)
+    .option('--channels <file>', 'how documents leave the node: SMTP relay of the MSSanté operator, DPI, DMP (default <data>/channels.json)')
     .action(async (options: ServeOptions) => {
       const dataDir = resolve(options.data);
       const oidc = oidcSettingsOf(options);
@@ -69,7 +68,7 @@ export function buildCli(): Command {
         corsOrigins: options.corsOrigin,
         oidc,
         demo: options.demo,
-        integrations: options.integrations ? readIntegrationSettings(resolve(options.integrations)) : undefined,
+        ...(options.channels ? { channelsFile: resolve(options.channels) } : {}),
         onReindex: printProgress('Search definitions changed: rebuilding the search index'),
       });
       console.log(`Liaison ${LIAISON_VERSION} listening on ${node.url}`);
@@ -221,8 +220,8 @@ interface ServeOptions {
   oidcClientId?: string;
   oidcScopes?: string;
   demo?: boolean;
-  integrations?: string;
   uiDir: string;
+  channels?: string;
 }
 
 /** The upstream provider from the options; its secret only from the environment (argv is visible to every user). */

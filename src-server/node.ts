@@ -11,12 +11,14 @@ import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
+import type { ChannelSettings } from './documents/channel-settings';
+import { createDocumentFlow } from './documents/document-flow';
 import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { patientApi } from './patients/patient-api';
-import { createIntegrations, type IntegrationSettings } from './integrations/integrations';
+import { INTEGRATION_WRITE_RULES } from './integrations/integrations';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -60,8 +62,9 @@ export interface NodeOptions {
   extensions?: FhirExtensions;
   /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
   subscriptions?: SubscriptionOptions;
-  /** The DPI (HL7 v2) and DMP (CDA/XDM) connectors (docs/integrations.md). */
-  integrations?: IntegrationSettings;
+  /** How documents leave the node (SMTP relay…); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
+  channels?: ChannelSettings;
+  channelsFile?: string;
 }
 
 export interface RunningNode {
@@ -99,14 +102,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
-    const integrations = createIntegrations(options.integrations);
+    const binaryStore = new BinaryStore(join(options.dataDir, BINARY_FOLDER));
+    const documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile });
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const patients = patientApi(db);
     const appointments = appointmentExtensions(db, repository.searchIndex);
     const hooks = (subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
     const extensions: FhirExtensions = {
-      operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...integrations.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...integrations.writeRules, ...(options.extensions?.writeRules ?? [])],
+      operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...documents.writeRules, ...INTEGRATION_WRITE_RULES, ...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -132,7 +136,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       textIndex: text,
       uiDir: options.uiDir,
       logger: options.logger,
-      binaryStore: new BinaryStore(join(options.dataDir, BINARY_FOLDER)),
+      binaryStore,
       audit,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
@@ -142,9 +146,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host ?? DEFAULT_HOST;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    documents.start(`${url}/fhir`);
     let closed = false;
     return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      url,
       app,
       db,
       repository,
@@ -157,7 +163,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         closed = true;
         await app.close();
         patients.close();
-        await integrations.close();
+        await documents.close();
         login?.close();
         await demo?.provider.close();
         await text.close();

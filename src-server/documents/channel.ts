@@ -23,6 +23,8 @@ export interface Delivery {
   patient?: Resource;
   /** Who sends: the Practitioner/PractitionerRole/Organization of CommunicationRequest.sender, when it resolves. */
   sender?: Resource;
+  /** The DocumentReference's authors that resolve on this node (Practitioner, Organization…). */
+  authors?: Resource[];
   /** Who receives: the resolved resource, or an address (an MSSanté mailbox given as a ContactPoint). */
   recipient: { resource?: Resource; address?: string };
 }
@@ -38,4 +40,6 @@ export type DeliveryOutcome =
 export interface Channel {
   code: ChannelCode;
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
+  /** Releases what the channel holds open (SMTP connections, MLLP sockets), when the node stops. */
+  close?(): Promise<void>;
 }

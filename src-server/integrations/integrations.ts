@@ -1,58 +1,19 @@
-import { readFileSync } from 'node:fs';
-import type { Channel } from '../documents/channel';
-import type { FhirOperation, WriteRule } from '../fhir/rest/extensions';
+import type { WriteRule } from '../fhir/rest/extensions';
 import { deliveryRequirementsRule } from './delivery-requirements';
-import { createDmpChannel, type DmpSettings } from './dmp/dmp-channel';
-import { createDpiChannel, type DpiSettings } from './dpi/dpi-channel';
+import type { DmpSettings } from './dmp/dmp-channel';
+import type { DpiSettings } from './dpi/dpi-channel';
 
 /**
- * The document integration connectors (docs/integrations.md) as the node wires them: the DPI and DMP channels the
- * document outbox delivers through, the rule that refuses undeliverable requests, and a close that ends deliveries
- * under way (as retries: a resend is recognised by the receiver).
+ * The document integration connectors (docs/integrations.md): the DPI and DMP channels themselves are made by the
+ * document outbox's channel registry from `<data>/channels.json` (src-server/documents/channel-registry.ts); here
+ * are the rule that refuses undeliverable requests and the check of the settings each channel cannot do without.
  */
 
-export interface IntegrationSettings {
-  dpi?: DpiSettings;
-  dmp?: DmpSettings;
-}
+export const INTEGRATION_WRITE_RULES: readonly WriteRule[] = [deliveryRequirementsRule];
 
-export interface Integrations {
-  /** The configured channels, for the document outbox. */
-  channels: Channel[];
-  operations: FhirOperation[];
-  writeRules: WriteRule[];
-  close(): Promise<void>;
-}
-
-export function createIntegrations(settings: IntegrationSettings = {}): Integrations {
-  const stopping = new AbortController();
-  return {
-    channels: [
-      ...(settings.dpi ? [createDpiChannel(settings.dpi, stopping.signal)] : []),
-      ...(settings.dmp ? [createDmpChannel(settings.dmp, stopping.signal)] : []),
-    ],
-    operations: [],
-    writeRules: [deliveryRequirementsRule],
-    async close() {
-      stopping.abort();
-    },
-  };
-}
-
-/**
- * Reads the settings from a JSON file (`liaison serve --integrations <file>`), checking what each channel cannot do
- * without, so a wrong file stops the start with a clear message rather than failing deliveries later.
- */
-export function readIntegrationSettings(file: string): IntegrationSettings {
-  let settings: IntegrationSettings;
-  try {
-    settings = JSON.parse(readFileSync(file, 'utf8')) as IntegrationSettings;
-  } catch (error) {
-    throw new Error(`Cannot read the integration settings ${file}: ${(error as Error).message}`);
-  }
-  const problems = [...dpiProblems(settings.dpi), ...dmpProblems(settings.dmp)];
-  if (problems.length > 0) throw new Error(`The integration settings ${file} are incomplete: ${problems.join('; ')}`);
-  return settings;
+/** What the DPI and DMP settings lack, one message per problem (none: usable). */
+export function integrationSettingsProblems(settings: { dpi?: DpiSettings; dmp?: DmpSettings }): string[] {
+  return [...dpiProblems(settings.dpi), ...dmpProblems(settings.dmp)];
 }
 
 function dpiProblems(dpi: DpiSettings | undefined): string[] {

@@ -292,6 +292,28 @@ export const migrations: readonly Migration[] = [
       INSERT OR IGNORE INTO node_meta (key, value) VALUES ('subscriptions_cursor', (SELECT coalesce(max(seq), 0) FROM change_log));
     `,
   },
+  {
+    description: 'document outbox: one durable delivery per CommunicationRequest recipient and channel',
+    sql: `
+      -- Queued in the transaction that accepts a CommunicationRequest (src-server/documents/outbox.ts); the
+      -- Communication of a delivery has the delivery's id. Done rows stay, as the record of what was sent.
+      CREATE TABLE document_outbox (
+        delivery_id     TEXT PRIMARY KEY,
+        request_id      TEXT NOT NULL,            -- the CommunicationRequest
+        document_id     TEXT NOT NULL,            -- the DocumentReference it carries
+        channel         TEXT NOT NULL,            -- internal | mssante | dpi | dmp
+        recipient       TEXT NOT NULL,            -- JSON: { reference?, address?, contained? }
+        state           TEXT NOT NULL DEFAULT 'pending', -- pending | done
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,         -- epoch milliseconds
+        claimed_at      INTEGER,                  -- set while an attempt runs; a crash leaves it set
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX document_outbox_due ON document_outbox (next_attempt_at) WHERE state = 'pending';
+      CREATE INDEX document_outbox_by_request ON document_outbox (request_id);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

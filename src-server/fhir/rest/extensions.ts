@@ -41,7 +41,8 @@ export interface WriteRule {
   /** After the version is stored, in the same transaction: queue an outbox entry, mark a slot busy… */
   after?(write: CompletedWrite): void;
   /**
-   * For a create: the existing resource the new one stands for (the same patient, by INS). The create then answers
+   * For a create: the existing resource the new one stands for (the same patient by INS, a client's retry of a send
+   * by its identifier). The create then answers
    * 200 with it and writes nothing, like a conditional create (If-None-Exist). Runs in the write's transaction, so
    * two creates of the same thing cannot both miss each other. Throw a FhirError to refuse the create instead.
    */

@@ -73,8 +73,8 @@ beforeAll(async () => {
     // Dr A1 takes part in a consultation of Dr B1's patient: the appointment, not the patient.
     { resourceType: 'Appointment', id: 'shared', status: 'booked', start: '2026-12-01T09:15:00Z', end: '2026-12-01T09:30:00Z', participant: [{ actor: { reference: 'Patient/pb1' }, status: 'accepted' }, { actor: { reference: 'Practitioner/a1' }, status: 'accepted' }] },
     { resourceType: 'DocumentReference', id: 'doc-b1', status: 'current', type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] }, indexed: '2026-11-20T10:00:00Z', subject: { reference: 'Patient/pb1' }, author: [{ reference: 'Practitioner/b1' }], content: [{ attachment: { contentType: 'application/pdf', url: 'Binary/pdf-b1' } }] },
-    // Dr B1 sends that document to Dr A1: the recipient sees the message, the document and its PDF.
-    { resourceType: 'CommunicationRequest', id: 'letter', status: 'active', subject: { reference: 'Patient/pb1' }, sender: { reference: 'Practitioner/b1' }, recipient: [{ reference: 'Practitioner/a1' }], payload: [{ contentReference: { reference: 'DocumentReference/doc-b1' } }] },
+    // Dr B1 sent that document to Dr A1 (a record of it: an active one would be sent now): the recipient sees the message, the document and its PDF.
+    { resourceType: 'CommunicationRequest', id: 'letter', status: 'completed', subject: { reference: 'Patient/pb1' }, sender: { reference: 'Practitioner/b1' }, recipient: [{ reference: 'Practitioner/a1' }], payload: [{ contentReference: { reference: 'DocumentReference/doc-b1' } }] },
   ]) {
     const response = await owner(resource);
     expect(response.status, `${resource.resourceType}/${resource.id}: ${await response.clone().text()}`).toBe(201);

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deliveryRequirementsRule } from '../../../src-server/integrations/delivery-requirements';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 import { userToken } from '../../helpers/users';
 import { IDNPS, INS } from './deliveries';
@@ -11,7 +10,8 @@ import { IDNPS, INS } from './deliveries';
 
 type Json = Record<string, any>;
 
-const node = useTestNode({ extensions: { writeRules: [deliveryRequirementsRule] } });
+// The node runs the rule (and the document flow, which checks the rest of a send) without being told.
+const node = useTestNode();
 
 const LOINC_TYPE = { coding: [{ system: 'http://loinc.org', code: '11488-4', display: 'Consult note' }] };
 const medium = (code: string) => [{ coding: [{ system: 'urn:liaison:channel', code }] }];
@@ -49,6 +49,7 @@ beforeAll(async () => {
   repository.update('Practitioner', 'pp-other', { resourceType: 'Practitioner', id: 'pp-other', name: [{ family: 'Autre' }] });
   repository.update('PractitionerRole', 'role-1', { resourceType: 'PractitionerRole', id: 'role-1', practitioner: { reference: 'Practitioner/pp-810001234567' } });
   repository.update('Organization', 'hospital', { resourceType: 'Organization', id: 'hospital', name: 'CH Exemple' });
+  repository.update('Binary', 'pdf', { resourceType: 'Binary', id: 'pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 compte rendu').toString('base64') });
   const gp = [{ reference: 'Practitioner/pp-810001234567' }];
   // Patients as import or sync bring them: the API refuses a wrong NIR and a second patient with the same INS.
   for (const resource of [

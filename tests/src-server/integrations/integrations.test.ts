@@ -4,7 +4,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createIntegrations, readIntegrationSettings, type IntegrationSettings } from '../../../src-server/integrations/integrations';
+import { ChannelRegistry } from '../../../src-server/documents/channel-registry';
+import { loadChannelSettings, type ChannelSettings } from '../../../src-server/documents/channel-settings';
+import type { LocalRecipients } from '../../../src-server/documents/local-recipients';
 import { useTestNode } from '../../helpers/node';
 import { delivery } from './deliveries';
 
@@ -13,7 +15,7 @@ type Json = Record<string, any>;
 const folder = mkdtempSync(join(tmpdir(), 'liaison-integrations-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-const complete: IntegrationSettings = {
+const complete: ChannelSettings = {
   dpi: { messageType: 'ORU^R01', mllp: { host: '127.0.0.1', port: 2575 }, sendingApplication: 'LIAISON', sendingFacility: 'CABINET', receivingApplication: 'DPI', receivingFacility: 'CH' },
   dmp: {
     endpoint: 'https://dmp-gateway.example/submissions',
@@ -47,15 +49,16 @@ async function silentServer(server: Server): Promise<{ port: number; close(): Pr
   };
 }
 
-describe('integration settings', () => {
+describe('integration settings, in the channel settings file', () => {
   it('reads a complete file, and refuses an incomplete or unreadable one with what is wrong', () => {
-    expect(readIntegrationSettings(settingsFile('complete.json', JSON.stringify(complete)))).toEqual(complete);
+    const read = (file: string) => loadChannelSettings(folder, undefined, file);
+    expect(read(settingsFile('complete.json', JSON.stringify(complete)))).toEqual(complete);
     const incomplete = { dpi: { ...complete.dpi, messageType: 'ADT^A01', dropFolder: '/tmp' }, dmp: { endpoint: 'not a url', codes: {} } };
-    expect(() => readIntegrationSettings(settingsFile('incomplete.json', JSON.stringify(incomplete)))).toThrow(
+    expect(() => read(settingsFile('incomplete.json', JSON.stringify(incomplete)))).toThrow(
       /dpi.messageType must be .*dpi needs either mllp .* or dropFolder.*dmp.sourceOid is missing.*dmp.endpoint is not a URL.*dmp.custodian needs a name.*dmp.codes.healthcareFacilityType/,
     );
-    expect(() => readIntegrationSettings(settingsFile('broken.json', '{ "dpi": '))).toThrow(/Cannot read the integration settings/);
-    expect(() => readIntegrationSettings(join(folder, 'absent.json'))).toThrow(/Cannot read/);
+    expect(() => read(settingsFile('broken.json', '{ "dpi": '))).toThrow(/is not valid JSON/);
+    expect(() => read(join(folder, 'absent.json'))).toThrow(/does not exist/);
   });
 });
 
@@ -64,15 +67,16 @@ describe('closing', () => {
     const hospital = await silentServer(createServer());
     const gateway = await silentServer(createHttpServer());
     try {
-      const integrations = createIntegrations({
-        dpi: { ...complete.dpi!, mllp: { host: '127.0.0.1', port: hospital.port } },
-        dmp: { ...complete.dmp!, endpoint: `http://127.0.0.1:${gateway.port}/submissions` },
-      });
-      expect(integrations.channels.map((channel) => channel.code)).toEqual(['dpi', 'dmp']);
+      const registry = new ChannelRegistry(
+        { dpi: { ...complete.dpi!, mllp: { host: '127.0.0.1', port: hospital.port } }, dmp: { ...complete.dmp!, endpoint: `http://127.0.0.1:${gateway.port}/submissions` } },
+        { localRecipients: {} as LocalRecipients, nodeId: 'node' },
+      );
+      const channels = [registry.get('dpi')!, registry.get('dmp')!];
+      expect(channels.map((channel) => channel.code)).toEqual(['dpi', 'dmp']);
       const started = Date.now();
-      const pending = integrations.channels.map((channel) => channel.deliver(delivery()));
+      const pending = channels.map((channel) => channel.deliver(delivery()));
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await integrations.close();
+      await registry.close();
       const outcomes = await Promise.all(pending);
       expect(outcomes.map((outcome) => outcome.status)).toEqual(['retry', 'retry']);
       expect(Date.now() - started).toBeLessThan(5000);

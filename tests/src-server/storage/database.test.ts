@@ -52,6 +52,7 @@ function snapshotDir(dir: string): Record<string, string> {
 const EXPECTED_TABLES = [
   'audit_log',
   'change_log',
+  'document_outbox',
   'idx_composite',
   'idx_date',
   'idx_number',

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { CHANNEL_SYSTEM } from './channel';
+import type { Route } from './routing';
+import { arrayOf, isJson, type Json, type Resource } from './references';
+
+/**
+ * The Communication of one delivery (one recipient, one channel): made `in-progress` when the request is accepted,
+ * then `completed` (with `sent`, and `received` once the recipient reads it) or `entered-in-error` with the reason in
+ * `notDoneReason`. Its id is the delivery id, so it is made once whatever happens, and its identifier marks it as
+ * the node's: the API may only set its `received` (read-state-rule.ts).
+ */
+
+export const DELIVERY_SYSTEM = 'urn:liaison:delivery';
+/** Codes of `notDoneReason`: why a delivery failed. */
+export const FAILURE_SYSTEM = 'urn:liaison:delivery-failure';
+export type FailureCode = 'refused' | 'not-configured' | 'gave-up' | 'cancelled' | 'unavailable';
+
+/** Stable per (request, recipient, channel): a UUID-shaped digest, also the Communication's id. */
+export function deliveryIdOf(requestId: string, route: Route): string {
+  const hex = createHash('sha256').update(`${requestId}\n${route.channel}\n${route.recipient.reference ?? route.recipient.address}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function queuedCommunication(deliveryId: string, requestId: string, request: Resource, route: Route, documentId: string, sender: string): Resource {
+  const texts = arrayOf(request.payload).filter((payload) => isJson(payload) && typeof payload.contentString === 'string');
+  return {
+    resourceType: 'Communication',
+    id: deliveryId,
+    ...(route.recipient.contained ? { contained: [route.recipient.contained] } : {}),
+    identifier: [{ system: DELIVERY_SYSTEM, value: deliveryId }],
+    basedOn: [{ reference: `CommunicationRequest/${requestId}` }],
+    status: 'in-progress',
+    ...(Array.isArray(request.category) ? { category: request.category } : {}),
+    medium: [{ coding: [{ system: CHANNEL_SYSTEM, code: route.channel }] }],
+    ...(isJson(request.subject) ? { subject: request.subject } : {}),
+    recipient: route.named.map((reference) => ({ reference })),
+    sender: { reference: sender },
+    payload: [{ contentReference: { reference: `DocumentReference/${documentId}` } }, ...texts],
+  };
+}
+
+export function completed(communication: Json, sent: string, received?: string): Json {
+  return { ...communication, status: 'completed', sent, ...(received ? { received } : {}) };
+}
+
+export function failed(communication: Json, code: FailureCode, reason: string): Json {
+  return { ...communication, status: 'entered-in-error', notDone: true, notDoneReason: { coding: [{ system: FAILURE_SYSTEM, code }], text: reason } };
+}
+
+/** Whether the node made this Communication for a delivery (its identifier says so). */
+export function isDelivery(resource: Readonly<Json>): boolean {
+  return arrayOf(resource.identifier).some((identifier) => isJson(identifier) && identifier.system === DELIVERY_SYSTEM);
+}

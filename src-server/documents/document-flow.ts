@@ -1,0 +1,64 @@
+import type { WriteRule } from '../fhir/rest/extensions';
+import type { BinaryStore } from '../storage/binary-store';
+import type { CommitSignal } from '../storage/commit-signal';
+import type { Db } from '../storage/database';
+import type { Repository } from '../storage/repository';
+import { carriedDocumentsRule } from './carried-documents-rule';
+import { ChannelRegistry } from './channel-registry';
+import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
+import { DeliveryLoader } from './delivery-loader';
+import { LocalRecipients } from './local-recipients';
+import { Outbox } from './outbox';
+import { OutboxWorker } from './outbox-worker';
+import { readStateRule } from './read-state-rule';
+import { sendRule } from './send-rule';
+
+/**
+ * The Document API flow (docs/documents.md) as the node runs it: the write rules that accept a CommunicationRequest
+ * and guard delivered Communications, and the outbox worker that delivers through the configured channels.
+ */
+
+export interface DocumentFlowOptions {
+  db: Db;
+  repository: Repository;
+  binaryStore: BinaryStore;
+  commits: CommitSignal;
+  dataDir: string;
+  /** Channel settings; absent: `channelsFile`, by default `<data>/channels.json` (channel-settings.ts). */
+  channels?: ChannelSettings;
+  channelsFile?: string;
+}
+
+export interface DocumentFlow {
+  writeRules: WriteRule[];
+  /** Starts delivering, once the node serves `fhirBase`. */
+  start(fhirBase: string): void;
+  close(): Promise<void>;
+}
+
+export function createDocumentFlow(options: DocumentFlowOptions): DocumentFlow {
+  const settings = loadChannelSettings(options.dataDir, options.channels, options.channelsFile);
+  const localRecipients = new LocalRecipients(options.db);
+  const outbox = new Outbox(options.db);
+  const channels = new ChannelRegistry(settings, { localRecipients, nodeId: options.repository.nodeId });
+  let worker: OutboxWorker | undefined;
+  return {
+    writeRules: [carriedDocumentsRule(), sendRule({ outbox, localRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []) }), readStateRule()],
+    start(fhirBase) {
+      worker = new OutboxWorker({
+        db: options.db,
+        repository: options.repository,
+        outbox,
+        loader: new DeliveryLoader(options.repository, options.binaryStore, fhirBase),
+        channels,
+        commits: options.commits,
+        settings: { ...DEFAULT_OUTBOX, ...settings.outbox },
+      });
+      worker.start();
+    },
+    async close() {
+      await worker?.close();
+      await channels.close();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Db } from '../storage/database';
+
+/**
+ * Who receives documents on this node itself: a Practitioner who is an enabled user, a practice Organization that
+ * has enabled users, and those an API client acts for (the practice software reads its inbox through the API).
+ * Their documents go by the internal channel: the Communication is the inbox entry, visible at once to their reach.
+ */
+export class LocalRecipients {
+  private readonly practitionerIsUser;
+  private readonly organizationIsPractice;
+
+  constructor(db: Db) {
+    this.practitionerIsUser = db.prepare<[string, string]>(
+      `SELECT 1 FROM users WHERE practitioner_id = ? AND disabled_at IS NULL
+       UNION ALL SELECT 1 FROM oauth_clients WHERE practitioner_id = ? AND revoked_at IS NULL LIMIT 1`,
+    );
+    this.organizationIsPractice = db.prepare<[string, string]>(
+      `SELECT 1 FROM users WHERE instr(' ' || organizations || ' ', ' ' || ? || ' ') > 0 AND disabled_at IS NULL
+       UNION ALL SELECT 1 FROM oauth_clients WHERE organization_id = ? AND revoked_at IS NULL LIMIT 1`,
+    );
+  }
+
+  /** Whether `Practitioner/<id>` or `Organization/<id>` receives on this node. */
+  has(type: string, id: string): boolean {
+    if (type === 'Practitioner') return this.practitionerIsUser.get(id, id) !== undefined;
+    if (type === 'Organization') return this.organizationIsPractice.get(id, id) !== undefined;
+    return false;
+  }
+}

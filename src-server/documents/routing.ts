@@ -1,0 +1,147 @@
+import { isMailbox, type ContactPoint } from '../directory/mailboxes';
+import { badRequest, unprocessable } from '../fhir/outcome';
+import { CHANNEL_SYSTEM, type ChannelCode } from './channel';
+import type { LocalRecipients } from './local-recipients';
+import type { DeliveryRecipient } from './outbox';
+import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resource } from './references';
+
+/**
+ * Which channel carries the document to each recipient of a CommunicationRequest (docs/documents.md):
+ * - `medium` (codes of urn:liaison:channel) forces the channels, for every recipient; `dmp` sends once, to the
+ *   DMP of the request's subject;
+ * - otherwise a user or practice of this node → internal; else a recipient with an MSSanté mailbox → mssante; else
+ *   an Organization served by the configured DPI endpoint → dpi;
+ * - a recipient no channel can reach is refused (422), so the sender knows at once.
+ * Whether the chosen channel is configured is the outbox's business: an unconfigured one ends the delivery
+ * `entered-in-error` saying so.
+ */
+
+export const CHANNEL_CODES: readonly ChannelCode[] = ['internal', 'mssante', 'dpi', 'dmp'];
+
+export interface Route {
+  channel: ChannelCode;
+  recipient: DeliveryRecipient;
+  /** Communication.recipient: the recipient as the request named it, and the people it stands for (a role's practitioner). */
+  named: string[];
+}
+
+export interface RoutingContext {
+  base: string;
+  read(type: string, id: string): Resource | undefined;
+  localRecipients: LocalRecipients;
+  /** Organizations whose documents go to the DPI endpoint by default. */
+  dpiOrganizations: ReadonlySet<string>;
+}
+
+const RECIPIENT_TYPES = new Set(['Practitioner', 'PractitionerRole', 'Organization']);
+
+/** The channels `medium` forces, undefined when it names none. 400 for a code of another system or an unknown one. */
+export function forcedChannels(request: Resource): ChannelCode[] | undefined {
+  const codes = new Set<ChannelCode>();
+  arrayOf(request.medium).forEach((medium, index) => {
+    for (const coding of arrayOf(isJson(medium) ? medium.coding : undefined).filter(isJson)) {
+      if (coding.system !== CHANNEL_SYSTEM) continue;
+      if (!CHANNEL_CODES.includes(coding.code as ChannelCode)) {
+        throw badRequest(`Unknown channel '${String(coding.code)}' in medium: use ${CHANNEL_SYSTEM} codes ${CHANNEL_CODES.join(', ')}`, `CommunicationRequest.medium[${index}]`);
+      }
+      codes.add(coding.code as ChannelCode);
+    }
+  });
+  return codes.size ? [...codes] : undefined;
+}
+
+export function routeRecipients(request: Resource, context: RoutingContext): Route[] {
+  const forced = forcedChannels(request);
+  const routes = new Map<string, Route>();
+  const add = (route: Route) => routes.set(`${route.channel}|${route.recipient.reference ?? route.recipient.address}`, route);
+  if (forced?.includes('dmp')) add(dmpRoute(request, context));
+  const others = forced?.filter((channel) => channel !== 'dmp');
+  arrayOf(request.recipient).forEach((element, index) => {
+    const where = `CommunicationRequest.recipient[${index}]`;
+    const reference = referenceOf(element);
+    if (reference === undefined) throw badRequest('A recipient must be a reference (Practitioner, PractitionerRole, Organization, or #contained with an MSSanté address)', where);
+    const target = reference.startsWith('#') ? containedRecipient(request, reference, where) : directoryRecipient(reference, context, where);
+    if (target.patient) {
+      if (!forced?.includes('dmp')) throw unprocessable(`${reference} is a patient: a document reaches a patient through the DMP (medium dmp)`, where);
+      return;
+    }
+    if (forced && !others?.length) throw unprocessable(`medium dmp sends to the patient's DMP: ${reference} needs another medium as well`, where);
+    const channels = others?.length ? others : [defaultChannel(target, reference, where)];
+    for (const channel of channels) add({ channel, recipient: recipientFor(channel, target, reference, where), named: target.named });
+  });
+  if (routes.size === 0) throw unprocessable('The CommunicationRequest names no recipient (recipient, or medium dmp for the patient\'s DMP)', 'CommunicationRequest.recipient');
+  return [...routes.values()];
+}
+
+interface Target {
+  named: string[];
+  reference?: string;
+  contained?: Resource;
+  address?: string;
+  local: boolean;
+  dpi: boolean;
+  patient?: boolean;
+}
+
+function defaultChannel(target: Target, reference: string, where: string): ChannelCode {
+  if (target.local) return 'internal';
+  if (target.address) return 'mssante';
+  if (target.dpi) return 'dpi';
+  throw unprocessable(`No channel reaches ${reference}: not a user or practice of this node, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where);
+}
+
+function recipientFor(channel: ChannelCode, target: Target, reference: string, where: string): DeliveryRecipient {
+  if (channel === 'internal' && !target.local) throw unprocessable(`medium internal: ${reference} is not a user or practice of this node`, where);
+  if (channel === 'mssante' && !target.address) throw unprocessable(`medium mssante: ${reference} has no MSSanté mailbox`, where);
+  if (channel !== 'mssante' && target.contained) throw unprocessable(`A recipient given by its address only can be reached by MSSanté, not by ${channel}`, where);
+  return {
+    ...(target.reference ? { reference: target.reference } : {}),
+    ...(channel === 'mssante' ? { address: target.address } : {}),
+    ...(target.contained ? { contained: target.contained } : {}),
+  };
+}
+
+function directoryRecipient(reference: string, context: RoutingContext, where: string): Target {
+  const ref = localRef(reference, context.base);
+  if (!ref) throw unprocessable(`${reference} is not a resource of this node: name a local Practitioner, PractitionerRole or Organization, or a contained one with an MSSanté address`, where);
+  if (!RECIPIENT_TYPES.has(ref.type) && ref.type !== 'Patient') throw unprocessable(`A ${ref.type} cannot receive documents: name a Practitioner, PractitionerRole or Organization`, where);
+  const resource = context.read(ref.type, ref.id);
+  if (!resource) throw unprocessable(`${refText(ref)} does not exist`, where);
+  if (ref.type === 'Patient') return { named: [refText(ref)], reference: refText(ref), local: false, dpi: false, patient: true };
+  const parties = partiesOf(resource, context.base);
+  const role = ref.type === 'PractitionerRole';
+  const practitioner = role ? parties.find((party) => party.type === 'Practitioner') : undefined;
+  return {
+    named: [refText(ref), ...(practitioner ? [refText(practitioner)] : [])],
+    reference: refText(ref),
+    address: mssanteAddress(resource) ?? (practitioner ? mssanteAddress(context.read('Practitioner', practitioner.id)) : undefined),
+    local: parties.some((party) => context.localRecipients.has(party.type, party.id)),
+    dpi: parties.some((party) => party.type === 'Organization' && context.dpiOrganizations.has(party.id)),
+  };
+}
+
+function containedRecipient(request: Resource, reference: string, where: string): Target {
+  const contained = arrayOf(request.contained).filter(isJson).find((resource) => `#${String(resource.id)}` === reference) as Resource | undefined;
+  if (!contained) throw unprocessable(`${reference} names no contained resource of the request`, where);
+  const address = mssanteAddress(contained);
+  if (!address) throw unprocessable(`The contained recipient ${reference} has no MSSanté address (telecom system email, in the mssante.fr domain)`, where);
+  return { named: [reference], contained, address, local: false, dpi: false };
+}
+
+function dmpRoute(request: Resource, context: RoutingContext): Route {
+  const subject = localRef(referenceOf(request.subject), context.base);
+  if (!subject || subject.type !== 'Patient' || !context.read('Patient', subject.id)) {
+    throw unprocessable('medium dmp sends to the DMP of the request\'s subject: subject must be a Patient of this node', 'CommunicationRequest.subject');
+  }
+  return { channel: 'dmp', recipient: { reference: refText(subject) }, named: [refText(subject)] };
+}
+
+/**
+ * The MSSanté mailbox of a resource: a telecom e-mail the directory marks as a mailbox, or one in the MSSanté
+ * domain (`…mssante.fr`), which is where every MSSanté operator's addresses live.
+ */
+export function mssanteAddress(resource: Resource | undefined): string | undefined {
+  const emails = arrayOf(resource?.telecom).filter((point): point is ContactPoint => isJson(point) && point.system === 'email' && typeof point.value === 'string');
+  const found = emails.find(isMailbox) ?? emails.find((point) => /@([a-z0-9-]+\.)*mssante\.fr$/i.test(String(point.value)));
+  return found?.value;
+}

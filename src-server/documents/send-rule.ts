@@ -1,0 +1,134 @@
+import { conflict, forbidden, unprocessable } from '../fhir/outcome';
+import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { StoredResource } from '../storage/repository';
+import { CHANNEL_SYSTEM } from './channel';
+import { deliveryIdOf, queuedCommunication } from './communications';
+import type { LocalRecipients } from './local-recipients';
+import type { Outbox } from './outbox';
+import { arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resource } from './references';
+import { routeRecipients } from './routing';
+
+/**
+ * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest that carries a document is
+ * checked — who sends, which document, who receives and by which channel — and one delivery per recipient and
+ * channel is queued in the outbox with its `in-progress` Communication, all in the request's own transaction. A
+ * refusal stores nothing. A retry of the same request (same `identifier`) answers the first one and queues nothing;
+ * once queued, what was sent to whom can no longer change (a new request sends again).
+ */
+
+export interface SendRuleOptions {
+  outbox: Outbox;
+  localRecipients: LocalRecipients;
+  /** Organizations served by the configured DPI endpoint. */
+  dpiOrganizations: ReadonlySet<string>;
+}
+
+/** What a queued request may no longer change. */
+const SENT_FIELDS = ['sender', 'recipient', 'payload', 'medium', 'subject', 'contained'];
+
+export function sendRule(options: SendRuleOptions): WriteRule {
+  return {
+    types: ['CommunicationRequest'],
+    // A POSTed send may be a client's retry; a PUT names its resource itself.
+    existing: (write) => (write.request.method === 'POST' && isDocumentSend(write.resource) ? earlierRequest(write) : undefined),
+    before(write) {
+      if (write.previous && options.outbox.hasRequest(write.previous.id)) {
+        const changed = changedSentField(JSON.parse(write.previous.json) as Json, write.resource);
+        if (changed) throw conflict(`CommunicationRequest/${write.previous.id} was sent: its ${changed} can no longer change (post a new CommunicationRequest to send again)`);
+      }
+    },
+    after(write) {
+      if (write.resource.status !== 'active' || !isDocumentSend(write.resource) || options.outbox.hasRequest(write.id)) return;
+      queue(write, options);
+    },
+  };
+}
+
+/**
+ * A request of the Document API: it carries a DocumentReference, or names one of Liaison's channels. Other
+ * CommunicationRequests (a reminder to call a patient, the official examples) are plain records: stored, not sent.
+ */
+export function isDocumentSend(request: Readonly<Json>): boolean {
+  const carriesDocument = arrayOf(request.payload).some((payload) => isJson(payload) && /(^|\/)DocumentReference\//.test(referenceOf(payload.contentReference) ?? ''));
+  const namesChannel = arrayOf(request.medium).some((medium) => isJson(medium) && arrayOf(medium.coding).some((coding) => isJson(coding) && coding.system === CHANNEL_SYSTEM));
+  return carriesDocument || namesChannel;
+}
+
+function queue(write: CompletedWrite, options: SendRuleOptions): void {
+  const { interactions, base } = write;
+  const request = { ...write.resource, id: write.id } as Resource;
+  const read = (type: string, id: string) => {
+    const stored = interactions.repository.read(type, id);
+    return stored && (JSON.parse(stored.json) as Resource);
+  };
+  const sender = senderOf(request, write, read);
+  const documentId = carriedDocument(request, write, read);
+  const routes = routeRecipients(request, { base, read, localRecipients: options.localRecipients, dpiOrganizations: options.dpiOrganizations });
+  for (const route of routes) {
+    const deliveryId = deliveryIdOf(write.id, route);
+    if (!options.outbox.enqueue({ deliveryId, requestId: write.id, documentId, channel: route.channel, recipient: route.recipient })) continue;
+    interactions.repository.create('Communication', queuedCommunication(deliveryId, write.id, request, route, documentId, sender), deliveryId);
+  }
+}
+
+/** The sender, `Practitioner/<id>` or `Organization/<id>`: required, and one the caller acts as. */
+function senderOf(request: Resource, write: PendingWrite, read: (type: string, id: string) => Resource | undefined): string {
+  const where = 'CommunicationRequest.sender';
+  const reference = referenceOf(request.sender);
+  if (reference === undefined) throw unprocessable('A document needs a sender: the Practitioner or Organization (practice) who sends it', where);
+  const sender = localRef(reference, write.base);
+  if (!sender || (sender.type !== 'Practitioner' && sender.type !== 'Organization')) throw unprocessable(`The sender must be a Practitioner or an Organization of this node, not '${reference}'`, where);
+  if (!read(sender.type, sender.id)) throw unprocessable(`${refText(sender)} does not exist`, where);
+  const { reach } = write.request;
+  if (reach && !reach.some(([type, id]) => type === sender.type && id === sender.id)) {
+    throw forbidden(`You cannot send as ${refText(sender)}: send as yourself or your practice`);
+  }
+  return refText(sender);
+}
+
+/** The one DocumentReference the request carries: current, with content this node holds. */
+function carriedDocument(request: Resource, write: PendingWrite, read: (type: string, id: string) => Resource | undefined): string {
+  const where = 'CommunicationRequest.payload';
+  const payloads = arrayOf(request.payload).filter(isJson);
+  if (payloads.some((payload) => payload.contentAttachment !== undefined)) throw unprocessable('Send the document as a DocumentReference (payload.contentReference), not an attachment', where);
+  const references = payloads.map((payload) => referenceOf(payload.contentReference)).filter((reference) => reference !== undefined);
+  if (references.length !== 1) throw unprocessable(`A CommunicationRequest carries exactly one DocumentReference (payload.contentReference); this one has ${references.length}`, where);
+  const ref = localRef(references[0], write.base);
+  if (!ref || ref.type !== 'DocumentReference') throw unprocessable(`The payload must reference a DocumentReference of this node, not '${references[0]}'`, where);
+  // Whether the caller may see it was checked before the write (carried-documents-rule.ts).
+  const document = read(ref.type, ref.id);
+  if (!document) throw unprocessable(`${refText(ref)} does not exist`, where);
+  if (document.status !== 'current') throw unprocessable(`${refText(ref)} is ${String(document.status)}: only a current document can be sent`, where);
+  const attachment = arrayOf(document.content).filter(isJson).map((content) => content.attachment).find(isJson);
+  const binary = attachment && localRef(attachment.url, write.base);
+  const held = attachment && (typeof attachment.data === 'string' || (binary?.type === 'Binary' && read('Binary', binary.id) !== undefined));
+  if (!held) throw unprocessable(`${refText(ref)} has no content on this node: its content.attachment must point at a Binary (url Binary/<id>) or hold data`, where);
+  const requestSubject = referenceOf(request.subject);
+  const documentSubject = referenceOf(document.subject);
+  if (requestSubject && documentSubject && localRef(requestSubject, write.base)?.id !== localRef(documentSubject, write.base)?.id) {
+    throw unprocessable(`The request's subject ${requestSubject} is not the document's (${documentSubject})`, 'CommunicationRequest.subject');
+  }
+  return ref.id;
+}
+
+/**
+ * A client's retry of a request it already posted: the same identifier, among the requests the caller can see. With
+ * other contents it is another request under the same identifier (409).
+ */
+function earlierRequest(write: PendingWrite): StoredResource | undefined {
+  for (const identifier of arrayOf(write.resource.identifier).filter(isJson)) {
+    if (typeof identifier.value !== 'string') continue;
+    const token = typeof identifier.system === 'string' ? `${identifier.system}|${identifier.value}` : identifier.value;
+    const params = new URLSearchParams({ identifier: token, _count: '1' });
+    const [earlier] = write.interactions.searchEngine.search({ resourceType: 'CommunicationRequest', params, lenient: false, base: write.base, reach: write.request.reach }).matches;
+    if (!earlier) continue;
+    const changed = changedSentField(JSON.parse(earlier.json) as Json, write.resource);
+    if (changed) throw conflict(`CommunicationRequest/${earlier.id} already has the identifier ${token}, with another ${changed}`);
+    return earlier;
+  }
+  return undefined;
+}
+
+function changedSentField(before: Json, after: Readonly<Json>): string | undefined {
+  return SENT_FIELDS.find((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+}

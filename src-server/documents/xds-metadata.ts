@@ -1,0 +1,102 @@
+import type { Delivery } from './channel';
+import { arrayOf, isJson, type Json, type Resource } from './references';
+import { LOINC_OID, oidOf, XDS_DEFAULTS, type XdmCode, type XdmDocument, type XdmSubmission } from './xdm';
+
+/**
+ * The XDS metadata of a delivery, read from its FHIR resources (French conventions: INS and IDNPS identifiers with
+ * their ANS OIDs). Ids that have no OID of their own get one derived from the node and the resource (`oidOf`), so
+ * the same document always carries the same uniqueId.
+ */
+
+const INS_OIDS = ['1.2.250.1.213.1.4.8', '1.2.250.1.213.1.4.10', '1.2.250.1.213.1.4.11', '1.2.250.1.213.1.4.2'];
+const IDNPS_OID = '1.2.250.1.71.4.2.1';
+const RPPS_SYSTEM = 'https://rpps.esante.gouv.fr';
+
+export function xdmOf(delivery: Delivery, nodeId: string, recipientAddress: string): { submission: XdmSubmission; document: XdmDocument } {
+  const { documentReference: reference, patient } = delivery;
+  const typeCode = codeOf(reference.type, { code: '11488-4', scheme: LOINC_OID, display: 'Consultation note' });
+  const authorResources = delivery.authors?.length ? delivery.authors : delivery.sender ? [delivery.sender] : [];
+  const practitioners = authorResources.filter((resource) => resource.resourceType === 'Practitioner');
+  const institution = authorResources.find((resource) => resource.resourceType === 'Organization');
+  const document: XdmDocument = {
+    uniqueId: masterOid(reference) ?? oidOf(`${nodeId}/DocumentReference/${reference.id}`),
+    content: delivery.content,
+    mimeType: delivery.contentType,
+    title: text(reference.description) ?? typeCode.display,
+    creationTime: text(reference.created) ?? text(reference.indexed) ?? new Date().toISOString(),
+    typeCode,
+    classCode: codeOf(reference.class, XDS_DEFAULTS.classCode),
+    patientId: patientCx(patient, nodeId),
+    patientInfo: patient ? patientInfo(patient) : [],
+    authors: practitioners.map(xcn),
+    ...(institution && text(institution.name) ? { authorInstitution: text(institution.name)! } : {}),
+  };
+  const submission: XdmSubmission = {
+    uniqueId: oidOf(`${nodeId}/delivery/${delivery.deliveryId}`),
+    sourceId: oidOf(`${nodeId}/node`),
+    submissionTime: new Date().toISOString(),
+    intendedRecipients: [intendedRecipient(delivery.recipient.resource, recipientAddress)],
+    contentTypeCode: typeCode,
+  };
+  return { submission, document };
+}
+
+/** XON|XCN|XTN: the organization or the person when the directory knows them, and the mailbox. */
+function intendedRecipient(recipient: Resource | undefined, address: string): string {
+  const organization = recipient?.resourceType === 'Organization' && text(recipient.name) ? text(recipient.name)! : '';
+  const person = recipient?.resourceType === 'Practitioner' ? xcn(recipient) : '';
+  return `${organization}|${person}|^^Internet^${address}`;
+}
+
+/** The patient as a CX: an INS when there is one, otherwise the node's own id under the node's OID. */
+function patientCx(patient: Resource | undefined, nodeId: string): string {
+  const identifiers = arrayOf(patient?.identifier).filter(isJson);
+  for (const oid of INS_OIDS) {
+    const ins = identifiers.find((identifier) => identifier.system === `urn:oid:${oid}` && typeof identifier.value === 'string');
+    if (ins) return `${ins.value as string}^^^&${oid}&ISO^NH`;
+  }
+  return `${patient?.id ?? 'inconnu'}^^^&${oidOf(`${nodeId}/Patient`)}&ISO^PI`;
+}
+
+function patientInfo(patient: Resource): string[] {
+  const name = arrayOf(patient.name).find(isJson);
+  const info: string[] = [];
+  if (name) info.push(`PID-5|${text(name.family) ?? ''}^${arrayOf(name.given).filter((given) => typeof given === 'string').join(' ')}`);
+  if (typeof patient.birthDate === 'string') info.push(`PID-7|${patient.birthDate.replace(/-/g, '')}`);
+  const sex = { female: 'F', male: 'M', other: 'O', unknown: 'U' }[String(patient.gender)];
+  if (sex) info.push(`PID-8|${sex}`);
+  return info;
+}
+
+/** A practitioner as an XCN, with the IDNPS when the directory gives one. */
+function xcn(practitioner: Resource): string {
+  const name = arrayOf(practitioner.name).find(isJson) ?? {};
+  const family = text(name.family) ?? '';
+  const given = arrayOf(name.given).filter((value) => typeof value === 'string').join(' ');
+  const identifiers = arrayOf(practitioner.identifier).filter(isJson);
+  const idnps = identifiers.find((identifier) => identifier.system === `urn:oid:${IDNPS_OID}`)?.value;
+  const rpps = identifiers.find((identifier) => identifier.system === RPPS_SYSTEM)?.value;
+  const id = typeof idnps === 'string' ? idnps : typeof rpps === 'string' ? `8${rpps}` : undefined;
+  return id ? `${id}^${family}^${given}^^^^^^&${IDNPS_OID}&ISO^D^^^IDNPS` : `^${family}^${given}`;
+}
+
+/** The first coding of a CodeableConcept whose system is an OID or LOINC, or the default. */
+function codeOf(concept: unknown, fallback: XdmCode): XdmCode {
+  for (const coding of arrayOf(isJson(concept) ? concept.coding : undefined).filter(isJson)) {
+    if (typeof coding.code !== 'string' || typeof coding.system !== 'string') continue;
+    const scheme = coding.system === 'http://loinc.org' ? LOINC_OID : coding.system.startsWith('urn:oid:') ? coding.system.slice(8) : undefined;
+    if (scheme) return { code: coding.code, scheme, display: text(coding.display) ?? text((concept as Json).text) ?? coding.code };
+  }
+  return fallback;
+}
+
+/** The DocumentReference's own OID (masterIdentifier `urn:oid:…` or a bare OID), if it has one. */
+function masterOid(reference: Resource): string | undefined {
+  const value = isJson(reference.masterIdentifier) ? reference.masterIdentifier.value : undefined;
+  const oid = typeof value === 'string' ? value.replace(/^urn:oid:/, '') : undefined;
+  return oid && /^\d+(\.\d+)+$/.test(oid) ? oid : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
