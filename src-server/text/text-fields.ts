@@ -1,4 +1,4 @@
-import { normalizeString } from '../fhir/search/normalize';
+import { normalizeString } from '../fhir/search/normalize-string';
 
 /**
  * What the background text index holds for a resource, field by field, as plain words (lower case, accents

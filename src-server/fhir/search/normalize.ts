@@ -8,16 +8,7 @@ import { isResourceType } from '../validation/model';
 export const DATE_MIN = -8.64e15;
 export const DATE_MAX = 8.64e15;
 
-const COMBINING_MARKS = /\p{M}+/gu;
-const WHITESPACE = /\s+/g;
-const PLAIN_ASCII = /^[\x00-\x7f]*$/;
-
-/** String search form: lower case, accents removed, whitespace collapsed and trimmed ("  Hélène\tDUPONT" → "helene dupont"). */
-export function normalizeString(value: string): string {
-  // Plain ASCII (most codes and displays) has no accents to strip: skip the costly NFD pass.
-  const folded = PLAIN_ASCII.test(value) ? value : value.normalize('NFD').replace(COMBINING_MARKS, '');
-  return folded.toLowerCase().replace(WHITESPACE, ' ').trim();
-}
+export { normalizeString } from './normalize-string';
 
 /**
  * The implicit precision range of a number as written: 100 → [99.5, 100.5), 1.5 → [1.45, 1.55), 2e3 → [1500, 2500).

@@ -1,0 +1,15 @@
+/**
+ * The string search form, on its own: the text index's thread needs it without loading the STU3 model that the
+ * rest of normalize.ts reads.
+ */
+
+const COMBINING_MARKS = /\p{M}+/gu;
+const WHITESPACE = /\s+/g;
+const PLAIN_ASCII = /^[\x00-\x7f]*$/;
+
+/** String search form: lower case, accents removed, whitespace collapsed and trimmed ("  Hélène\tDUPONT" → "helene dupont"). */
+export function normalizeString(value: string): string {
+  // Plain ASCII (most codes and displays) has no accents to strip: skip the costly NFD pass.
+  const folded = PLAIN_ASCII.test(value) ? value : value.normalize('NFD').replace(COMBINING_MARKS, '');
+  return folded.toLowerCase().replace(WHITESPACE, ' ').trim();
+}
