@@ -648,7 +648,7 @@ function quantityMatch(raw: string, name: string, c: Column): Clause {
   return { sql: sql.join(' AND '), values };
 }
 
-/** The text index answers newest first already (but for a version it indexed again): sorted only when needed. */
+/** The text index answers newest first already: sorted only when it did not (matches of several values). */
 function newestFirst(vseqs: readonly number[]): readonly number[] {
   for (let at = 1; at < vseqs.length; at++) if (vseqs[at] > vseqs[at - 1]) return [...vseqs].sort((a, b) => b - a);
   return vseqs;

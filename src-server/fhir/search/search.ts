@@ -118,13 +118,19 @@ export class SearchEngine {
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const visibility = request.reach && new Visibility(this.index, request.base, request.reach);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
-    const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
-    if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
-    const visible = visibility?.clause(resourceType, MAIN_TARGET.vseq);
-    if (visible) where.push(visible);
-    const filter = joinAnd(where);
+    // Built only when a count or a walk over the type's resources needs it: a text filter's clause carries every
+    // match, and a page driven by index rows (most searches) never reads it.
+    let filterClause: Clause | undefined;
+    const filter = () => {
+      if (filterClause) return filterClause;
+      const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
+      if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
+      const visible = visibility?.clause(resourceType, MAIN_TARGET.vseq);
+      if (visible) where.push(visible);
+      return (filterClause = joinAnd(where));
+    };
 
-    const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter) : undefined;
+    const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter()) : undefined;
     if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], total, plan: 'resources' };
 
     const sort = query.sort.length > 0 ? query.sort : [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' as const }];
@@ -133,7 +139,7 @@ export class SearchEngine {
     const backwards = cursor?.backwards ?? false;
     const newestFirst = sort.length === 1 && sort[0].type === '_lastUpdated' && sort[0].descending;
     const inWriteOrder = newestFirst ? this.writeOrderPage(conditions, visibility, request, query.filters, cursor, query.count + 1) : undefined;
-    const { rows, plan } = inWriteOrder ?? { rows: this.resourcesPage(filter, keys, sort, cursor, query.count + 1), plan: 'resources' as const };
+    const { rows, plan } = inWriteOrder ?? { rows: this.resourcesPage(filter(), keys, sort, cursor, query.count + 1), plan: 'resources' as const };
     const more = rows.length > query.count;
     const page = rows.slice(0, query.count);
     if (backwards) page.reverse();
