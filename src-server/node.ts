@@ -18,7 +18,7 @@ import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { patientApi } from './patients/patient-api';
-import { INTEGRATION_WRITE_RULES } from './integrations/integrations';
+import { INTEGRATION_SEND_REQUIREMENTS } from './integrations/integrations';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -103,14 +103,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
     const binaryStore = new BinaryStore(join(options.dataDir, BINARY_FOLDER));
-    const documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile });
+    const documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile, requirements: INTEGRATION_SEND_REQUIREMENTS });
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const patients = patientApi(db);
     const appointments = appointmentExtensions(db, repository.searchIndex);
     const hooks = (subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
     const extensions: FhirExtensions = {
       operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...documents.writeRules, ...INTEGRATION_WRITE_RULES, ...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
+      writeRules: [...documents.writeRules, ...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {

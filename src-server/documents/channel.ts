@@ -19,9 +19,9 @@ export interface Delivery {
   /** The document itself (the Binary's bytes) and its media type (`application/pdf`). */
   content: Buffer;
   contentType: string;
-  /** The DocumentReference's subject, when it has one. */
+  /** The patient: the request's subject, else the DocumentReference's (the same one when both are given). */
   patient?: Resource;
-  /** Who sends: the Practitioner/PractitionerRole/Organization of CommunicationRequest.sender, when it resolves. */
+  /** Who sends: the Practitioner or Organization of CommunicationRequest.sender (for a PractitionerRole, its practitioner). */
   sender?: Resource;
   /** The DocumentReference's authors that resolve on this node (Practitioner, Organization…). */
   authors?: Resource[];
@@ -36,6 +36,25 @@ export type DeliveryOutcome =
   | { status: 'failed'; reason: string }
   /** Could not be delivered now (unreachable, timeout): the outbox retries with backoff. */
   | { status: 'retry'; reason: string };
+
+/**
+ * A send as the document flow accepted it (send-rule.ts), for the requirements of the channels it goes by: what the
+ * flow has already checked and resolved, so a requirement reads nothing again.
+ */
+export interface AcceptedSend {
+  request: Resource;
+  /** The one DocumentReference carried: one the caller may see, current, its content on this node. */
+  document: Resource;
+  /** Who sends: the Practitioner (for a PractitionerRole, its practitioner) or the Organization. */
+  sender: Resource;
+  /** The channels its deliveries go by. */
+  channels: ReadonlySet<ChannelCode>;
+  /** With the `dmp` channel: the Patient whose DMP receives it (the request's subject, else the document's). */
+  patient?: Resource;
+}
+
+/** Refuses, by throwing a FhirError (422), a send that a channel could never deliver; runs before anything is queued. */
+export type SendRequirement = (send: AcceptedSend) => void;
 
 export interface Channel {
   code: ChannelCode;

@@ -4,7 +4,7 @@ import type { Repository } from '../storage/repository';
 import type { Delivery } from './channel';
 import type { FailureCode } from './communications';
 import type { OutboxEntry } from './outbox';
-import { arrayOf, isJson, localRef, referenceOf, type Json, type Resource } from './references';
+import { actingParty, arrayOf, isJson, localRef, referenceOf, type Json, type Resource } from './references';
 
 /** Statuses of a CommunicationRequest that withdraw it: its pending deliveries are not attempted any more. */
 const WITHDRAWN = new Set(['cancelled', 'entered-in-error']);
@@ -28,8 +28,12 @@ export class DeliveryLoader {
     const attachment = arrayOf(documentReference?.content).filter(isJson).map((content) => content.attachment).find(isJson);
     const content = attachment && (await this.contentOf(attachment));
     if (!documentReference || !content) return { problem: `The content of DocumentReference/${entry.documentId} is no longer on this node`, code: 'unavailable' };
-    const patient = this.resolve(documentReference.subject, 'Patient');
-    const sender = this.resolve(request.sender);
+    // The request's subject, else the document's: the DMP's patient as routing chose it (they agree when both are given).
+    const patient = this.resolve(request.subject ?? documentReference.subject, 'Patient');
+    // Whom the sender stands for: a PractitionerRole sends as its practitioner, whose identifiers and name the channels use.
+    const given = this.resolve(request.sender);
+    const party = given && actingParty(given, this.base);
+    const sender = party && this.read(party.type, party.id);
     const authors = arrayOf(documentReference.author).map((author) => this.resolve(author)).filter((author) => author !== undefined);
     const recipientRef = entry.recipient.reference && localRef(entry.recipient.reference, this.base);
     const recipientResource = entry.recipient.contained ?? (recipientRef ? this.read(recipientRef.type, recipientRef.id) : undefined);

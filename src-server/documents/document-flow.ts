@@ -4,6 +4,7 @@ import type { CommitSignal } from '../storage/commit-signal';
 import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
 import { carriedDocumentsRule } from './carried-documents-rule';
+import type { SendRequirement } from './channel';
 import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
 import { DeliveryLoader } from './delivery-loader';
@@ -27,6 +28,8 @@ export interface DocumentFlowOptions {
   /** Channel settings; absent: `channelsFile`, by default `<data>/channels.json` (channel-settings.ts). */
   channels?: ChannelSettings;
   channelsFile?: string;
+  /** What channels require of a send beyond the flow's own checks (the DPI and DMP's), checked as it is accepted. */
+  requirements?: readonly SendRequirement[];
 }
 
 export interface DocumentFlow {
@@ -43,7 +46,7 @@ export function createDocumentFlow(options: DocumentFlowOptions): DocumentFlow {
   const channels = new ChannelRegistry(settings, { localRecipients, nodeId: options.repository.nodeId });
   let worker: OutboxWorker | undefined;
   return {
-    writeRules: [carriedDocumentsRule(), sendRule({ outbox, localRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []) }), readStateRule()],
+    writeRules: [carriedDocumentsRule(), sendRule({ outbox, localRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
     start(fhirBase) {
       worker = new OutboxWorker({
         db: options.db,

@@ -38,6 +38,15 @@ export function partiesOf(resource: Resource, base: string): LocalRef[] {
   );
 }
 
+/**
+ * Whom a sender stands for: a Practitioner or an Organization itself, a PractitionerRole's practitioner (the person
+ * acting in that role). Undefined for anything else, or a role that names no local practitioner.
+ */
+export function actingParty(resource: Resource, base: string): LocalRef | undefined {
+  if (resource.resourceType === 'PractitionerRole') return partiesOf(resource, base).find((party) => party.type === 'Practitioner');
+  return partiesOf(resource, base)[0];
+}
+
 export function isJson(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

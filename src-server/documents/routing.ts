@@ -8,7 +8,7 @@ import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resour
 /**
  * Which channel carries the document to each recipient of a CommunicationRequest (docs/documents.md):
  * - `medium` (codes of urn:liaison:channel) forces the channels, for every recipient; `dmp` sends once, to the
- *   DMP of the request's subject;
+ *   DMP of the patient: the request's subject, else the carried document's;
  * - otherwise a user or practice of this node → internal; else a recipient with an MSSanté mailbox → mssante; else
  *   an Organization served by the configured DPI endpoint → dpi;
  * - a recipient no channel can reach is refused (422), so the sender knows at once.
@@ -27,7 +27,10 @@ export interface Route {
 
 export interface RoutingContext {
   base: string;
+  /** A resource as the caller may see it (the directory is seen by all; a patient they do not follow is undefined). */
   read(type: string, id: string): Resource | undefined;
+  /** The DocumentReference the request carries: its subject is the DMP's patient when the request has none. */
+  document?: Resource;
   localRecipients: LocalRecipients;
   /** Organizations whose documents go to the DPI endpoint by default. */
   dpiOrganizations: ReadonlySet<string>;
@@ -129,9 +132,13 @@ function containedRecipient(request: Resource, reference: string, where: string)
 }
 
 function dmpRoute(request: Resource, context: RoutingContext): Route {
-  const subject = localRef(referenceOf(request.subject), context.base);
+  const reference = referenceOf(request.subject) ?? referenceOf(context.document?.subject);
+  const subject = localRef(reference, context.base);
+  if (reference === undefined) {
+    throw unprocessable("medium dmp sends to the patient's DMP, and a DMP delivery needs a patient: neither the request nor its document has a subject", 'CommunicationRequest.subject');
+  }
   if (!subject || subject.type !== 'Patient' || !context.read('Patient', subject.id)) {
-    throw unprocessable('medium dmp sends to the DMP of the request\'s subject: subject must be a Patient of this node', 'CommunicationRequest.subject');
+    throw unprocessable(`medium dmp sends to the patient's DMP: the subject ${reference} is not a Patient of this node`, 'CommunicationRequest.subject');
   }
   return { channel: 'dmp', recipient: { reference: refText(subject) }, named: [refText(subject)] };
 }

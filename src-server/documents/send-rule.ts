@@ -1,17 +1,18 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
 import type { StoredResource } from '../storage/repository';
-import { CHANNEL_SYSTEM } from './channel';
+import { CHANNEL_SYSTEM, type SendRequirement } from './channel';
 import { deliveryIdOf, queuedCommunication } from './communications';
 import type { LocalRecipients } from './local-recipients';
 import type { Outbox } from './outbox';
-import { arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resource } from './references';
+import { actingParty, arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resource } from './references';
 import { routeRecipients } from './routing';
 
 /**
  * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest that carries a document is
- * checked — who sends, which document, who receives and by which channel — and one delivery per recipient and
- * channel is queued in the outbox with its `in-progress` Communication, all in the request's own transaction. A
+ * checked — who sends, which document, who receives and by which channel, then what those channels require
+ * (`requirements`, such as the DPI and DMP's: src-server/integrations/delivery-requirements.ts) — and one delivery
+ * per recipient and channel is queued in the outbox with its `in-progress` Communication, all in the request's own transaction. A
  * refusal stores nothing. A retry of the same request (same `identifier`) answers the first one and queues nothing;
  * once queued, what was sent to whom can no longer change (a new request sends again).
  */
@@ -21,7 +22,13 @@ export interface SendRuleOptions {
   localRecipients: LocalRecipients;
   /** Organizations served by the configured DPI endpoint. */
   dpiOrganizations: ReadonlySet<string>;
+  /** What the channels require of a send, checked once the flow has resolved it (and before anything is queued). */
+  requirements?: readonly SendRequirement[];
 }
+
+type Read = (type: string, id: string) => Resource | undefined;
+
+const SENDER_TYPES = new Set(['Practitioner', 'PractitionerRole', 'Organization']);
 
 /** What a queued request may no longer change. */
 const SENT_FIELDS = ['sender', 'recipient', 'payload', 'medium', 'subject', 'contained'];
@@ -56,38 +63,54 @@ export function isDocumentSend(request: Readonly<Json>): boolean {
 
 function queue(write: CompletedWrite, options: SendRuleOptions): void {
   const { interactions, base } = write;
+  const { reach } = write.request;
   const request = { ...write.resource, id: write.id } as Resource;
-  const read = (type: string, id: string) => {
+  const parse = (stored: StoredResource | undefined) => stored && (JSON.parse(stored.json) as Resource);
+  const read: Read = (type, id) => parse(interactions.repository.read(type, id));
+  // As the caller may see them: a patient they do not follow (a DMP subject, a recipient) does not exist for them.
+  const readVisible: Read = (type, id) => {
     const stored = interactions.repository.read(type, id);
-    return stored && (JSON.parse(stored.json) as Resource);
+    return stored && (!reach || interactions.searchEngine.isVisible(stored, reach, base)) ? parse(stored) : undefined;
   };
   const sender = senderOf(request, write, read);
-  const documentId = carriedDocument(request, write, read);
-  const routes = routeRecipients(request, { base, read, localRecipients: options.localRecipients, dpiOrganizations: options.dpiOrganizations });
+  const document = carriedDocument(request, write, read);
+  const routes = routeRecipients(request, { base, read: readVisible, document, localRecipients: options.localRecipients, dpiOrganizations: options.dpiOrganizations });
+  const dmpPatient = localRef(routes.find((route) => route.channel === 'dmp')?.recipient.reference, base);
+  const patient = dmpPatient && readVisible(dmpPatient.type, dmpPatient.id);
+  const accepted = { request, document, sender: sender.resource, channels: new Set(routes.map((route) => route.channel)), ...(patient ? { patient } : {}) };
+  for (const requirement of options.requirements ?? []) requirement(accepted);
   for (const route of routes) {
     const deliveryId = deliveryIdOf(write.id, route);
-    if (!options.outbox.enqueue({ deliveryId, requestId: write.id, documentId, channel: route.channel, recipient: route.recipient })) continue;
-    interactions.repository.create('Communication', queuedCommunication(deliveryId, write.id, request, route, documentId, sender), deliveryId);
+    if (!options.outbox.enqueue({ deliveryId, requestId: write.id, documentId: document.id, channel: route.channel, recipient: route.recipient })) continue;
+    interactions.repository.create('Communication', queuedCommunication(deliveryId, write.id, request, route, document.id, sender.reference), deliveryId);
   }
 }
 
-/** The sender, `Practitioner/<id>` or `Organization/<id>`: required, and one the caller acts as. */
-function senderOf(request: Resource, write: PendingWrite, read: (type: string, id: string) => Resource | undefined): string {
+/**
+ * The sender, a Practitioner, PractitionerRole or Organization of this node, and whom it stands for
+ * (`Practitioner/<id>` or `Organization/<id>`: a role sends as its practitioner), who must be one the caller acts
+ * as. That party is the Communications' sender, so that "what I sent" finds them, and the author the channels name.
+ */
+function senderOf(request: Resource, write: PendingWrite, read: Read): { reference: string; resource: Resource } {
   const where = 'CommunicationRequest.sender';
   const reference = referenceOf(request.sender);
-  if (reference === undefined) throw unprocessable('A document needs a sender: the Practitioner or Organization (practice) who sends it', where);
-  const sender = localRef(reference, write.base);
-  if (!sender || (sender.type !== 'Practitioner' && sender.type !== 'Organization')) throw unprocessable(`The sender must be a Practitioner or an Organization of this node, not '${reference}'`, where);
-  if (!read(sender.type, sender.id)) throw unprocessable(`${refText(sender)} does not exist`, where);
+  if (reference === undefined) throw unprocessable('A document needs a sender: the Practitioner, PractitionerRole or Organization (practice) who sends it', where);
+  const ref = localRef(reference, write.base);
+  if (!ref || !SENDER_TYPES.has(ref.type)) throw unprocessable(`The sender must be a Practitioner, PractitionerRole or Organization of this node, not '${reference}'`, where);
+  const given = read(ref.type, ref.id);
+  if (!given) throw unprocessable(`${refText(ref)} does not exist`, where);
+  const party = actingParty(given, write.base);
+  const resource = party && read(party.type, party.id);
+  if (!party || !resource) throw unprocessable(`${refText(ref)} names no Practitioner of this node: a PractitionerRole sends as its practitioner`, where);
   const { reach } = write.request;
-  if (reach && !reach.some(([type, id]) => type === sender.type && id === sender.id)) {
-    throw forbidden(`You cannot send as ${refText(sender)}: send as yourself or your practice`);
+  if (reach && !reach.some(([type, id]) => type === party.type && id === party.id)) {
+    throw forbidden(`You cannot send as ${refText(ref)}: send as yourself or your practice`);
   }
-  return refText(sender);
+  return { reference: refText(party), resource };
 }
 
 /** The one DocumentReference the request carries: current, with content this node holds. */
-function carriedDocument(request: Resource, write: PendingWrite, read: (type: string, id: string) => Resource | undefined): string {
+function carriedDocument(request: Resource, write: PendingWrite, read: Read): Resource & { id: string } {
   const where = 'CommunicationRequest.payload';
   const payloads = arrayOf(request.payload).filter(isJson);
   if (payloads.some((payload) => payload.contentAttachment !== undefined)) throw unprocessable('Send the document as a DocumentReference (payload.contentReference), not an attachment', where);
@@ -108,7 +131,7 @@ function carriedDocument(request: Resource, write: PendingWrite, read: (type: st
   if (requestSubject && documentSubject && localRef(requestSubject, write.base)?.id !== localRef(documentSubject, write.base)?.id) {
     throw unprocessable(`The request's subject ${requestSubject} is not the document's (${documentSubject})`, 'CommunicationRequest.subject');
   }
-  return ref.id;
+  return { ...document, id: ref.id };
 }
 
 /**

@@ -87,18 +87,11 @@ export function patientIdentity(patient: Json | undefined, options: IdentityOpti
 }
 
 /**
- * The author behind `CommunicationRequest.sender`: a Practitioner, or the practitioner a PractitionerRole names (by
- * its reference's identifier or directory id, and display: the role is all the outbox resolves). An Organization has
- * no author id.
+ * The author behind `CommunicationRequest.sender`, as the document flow resolves it (Delivery.sender): a Practitioner
+ * (for a PractitionerRole sender, its practitioner) with its IDNPS, or an Organization, which has no author id.
  */
 export function authorIdentity(sender: Json | undefined): AuthorIdentity {
   if (sender?.resourceType === 'Practitioner') return { idnps: idnpsOf(sender.identifier), name: namesOf(sender)[0] ?? { given: [] } };
-  if (sender?.resourceType === 'PractitionerRole') {
-    const practitioner: Json = sender.practitioner ?? {};
-    // The directory names practitioners by their IDNPS (`pp-<IDNPS>`, directory/ids.ts), so every node names them alike.
-    const directoryId = /^Practitioner\/pp-(\d{9,})$/.exec(String(practitioner.reference ?? ''))?.[1];
-    return { idnps: idnpsOf(practitioner.identifier ? [practitioner.identifier] : []) ?? directoryId, name: splitDisplay(stringOr(practitioner.display)) };
-  }
   return { name: { family: stringOr(sender?.name), given: [] } };
 }
 
@@ -150,12 +143,6 @@ function namesOf(resource: Json | undefined): PersonName[] {
       use: stringOr(name.use),
     }))
     .filter((name) => name.family !== undefined || name.given.length > 0);
-}
-
-/** "Jean Dupont" → given Jean, family Dupont: the best a Reference's display allows. */
-function splitDisplay(display: string | undefined): PersonName {
-  const words = display?.trim().split(/\s+/) ?? [];
-  return words.length > 1 ? { family: words[words.length - 1], given: words.slice(0, -1) } : { family: words[0], given: [] };
 }
 
 const stringOr = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);

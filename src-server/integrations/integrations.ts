@@ -1,15 +1,16 @@
-import type { WriteRule } from '../fhir/rest/extensions';
-import { deliveryRequirementsRule } from './delivery-requirements';
+import type { SendRequirement } from '../documents/channel';
+import { deliveryRequirements } from './delivery-requirements';
 import type { DmpSettings } from './dmp/dmp-channel';
 import type { DpiSettings } from './dpi/dpi-channel';
 
 /**
  * The document integration connectors (docs/integrations.md): the DPI and DMP channels themselves are made by the
  * document outbox's channel registry from `<data>/channels.json` (src-server/documents/channel-registry.ts); here
- * are the rule that refuses undeliverable requests and the check of the settings each channel cannot do without.
+ * are what those channels require of a send (checked by the document flow as it accepts one) and the check of the
+ * settings each channel cannot do without.
  */
 
-export const INTEGRATION_WRITE_RULES: readonly WriteRule[] = [deliveryRequirementsRule];
+export const INTEGRATION_SEND_REQUIREMENTS: readonly SendRequirement[] = [deliveryRequirements];
 
 /** What the DPI and DMP settings lack, one message per problem (none: usable). */
 export function integrationSettingsProblems(settings: { dpi?: DpiSettings; dmp?: DmpSettings }): string[] {

@@ -205,6 +205,23 @@ describe('a PractitionerRole recipient', () => {
   });
 });
 
+describe('a PractitionerRole sender', () => {
+  it('sends as the practitioner of the role: one the caller acts as, and the sender of the deliveries', async () => {
+    node.repository.update('PractitionerRole', 'role-alpha', { resourceType: 'PractitionerRole', id: 'role-alpha', practitioner: { reference: 'Practitioner/alpha' }, organization: { reference: `Organization/${PRACTICE_A}` } });
+    const posted = await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }], { sender: { reference: 'PractitionerRole/role-alpha' } }) });
+    expect(posted.status, await posted.clone().text()).toBe(201);
+    const [communication] = await settledCommunications(node.fhir, tokens.alpha, (await body(posted)).id);
+    expect([channelOf(communication), communication.status]).toEqual(['internal', 'completed']);
+    expect(communication.sender).toEqual({ reference: 'Practitioner/alpha' });
+    const sent = await body(await as('alpha', 'Communication?sender=Practitioner/alpha&_sort=-sent'));
+    expect(sent.entry.map((entry: Json) => entry.resource.id)).toContain(communication.id);
+    // Another practitioner's role is not one Dr Alpha acts as.
+    const impersonating = await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }], { sender: { reference: 'PractitionerRole/role-aubert' } }) });
+    expect(impersonating.status).toBe(403);
+    expect((await body(impersonating)).issue[0].diagnostics).toContain('You cannot send as PractitionerRole/role-aubert');
+  });
+});
+
 describe('the whole sequence in one transaction Bundle', () => {
   it('sends the document the Bundle uploads', async () => {
     const bundle = await as('alpha', '', {

@@ -5,12 +5,13 @@ import { IDNPS, INS } from './deliveries';
 
 /**
  * The 422s that refuse a DPI/DMP CommunicationRequest the channel could never deliver, through a real node over
- * HTTP: the rule runs inside the write's transaction, so a refused request leaves nothing behind.
+ * HTTP: the document flow checks them as it accepts the send, inside the write's transaction, so a refused request
+ * leaves nothing behind. A DMP send has no recipient besides the patient's DMP; a DPI one goes to the hospital.
  */
 
 type Json = Record<string, any>;
 
-// The node runs the rule (and the document flow, which checks the rest of a send) without being told.
+// The node checks these requirements (with the rest of a send, in the document flow) without being told.
 const node = useTestNode();
 
 const LOINC_TYPE = { coding: [{ system: 'http://loinc.org', code: '11488-4', display: 'Consult note' }] };
@@ -30,7 +31,7 @@ const request = (channel: string, payload: string | undefined, extra: Json = {})
   status: 'active',
   medium: medium(channel),
   sender: { reference: 'Practitioner/pp-810001234567' },
-  recipient: [{ reference: 'Organization/hospital' }],
+  ...(channel === 'dmp' ? {} : { recipient: [{ reference: 'Organization/hospital' }] }),
   ...(payload ? { payload: [{ contentReference: { reference: payload } }] } : {}),
   ...extra,
 });
@@ -40,10 +41,14 @@ async function post(json: Json, token = node().token): Promise<{ status: number;
   return { status: response.status, body: (await response.json()) as Json };
 }
 
+/** Dr Martin, a user of this node: the internal channel reaches him. */
+let martin: string;
+
 const storedRequests = async () => ((await (await node().request('CommunicationRequest?_total=accurate')).json()) as Json).total;
 
 beforeAll(async () => {
   const { repository } = node();
+  martin = userToken(node().db, { userId: 'dr-martin', roles: 'practitioner', practitionerId: 'pp-810001234567', organizations: '' });
   repository.update('Practitioner', 'pp-810001234567', { resourceType: 'Practitioner', id: 'pp-810001234567', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: IDNPS }], name: [{ family: 'Martin' }] });
   repository.update('Practitioner', 'no-rpps', { resourceType: 'Practitioner', id: 'no-rpps', name: [{ family: 'Sans' }] });
   repository.update('Practitioner', 'pp-other', { resourceType: 'Practitioner', id: 'pp-other', name: [{ family: 'Autre' }] });
@@ -112,24 +117,30 @@ describe('DMP delivery requirements', () => {
 
   it('asks no INS for DPI or other channels, but a LOINC type for DPI and DMP', async () => {
     expect((await post(request('dpi', 'DocumentReference/doc-without-ins'))).status).toBe(201);
-    expect((await post(request('internal', 'DocumentReference/doc-untyped'))).status).toBe(201);
-    const untyped = await post(request('dpi', 'DocumentReference/doc-untyped'));
-    expect(untyped.status).toBe(422);
-    expect(untyped.body.issue[0].diagnostics).toContain('LOINC');
-    expect(untyped.body.issue[0].expression).toEqual(['CommunicationRequest.payload[0]']);
+    // To a user of this node, whom the internal channel reaches: no LOINC type needed.
+    expect((await post(request('internal', 'DocumentReference/doc-untyped', { recipient: [{ reference: 'Practitioner/pp-810001234567' }] }))).status).toBe(201);
+    for (const channel of ['dpi', 'dmp']) {
+      const untyped = await post(request(channel, 'DocumentReference/doc-untyped'));
+      expect(untyped.status).toBe(422);
+      expect(untyped.body.issue[0].diagnostics).toContain('LOINC');
+      expect(untyped.body.issue[0].expression).toEqual(['CommunicationRequest.payload']);
+    }
     expect((await post(request('dmp', 'DocumentReference/nowhere'))).status).toBe(422);
   });
 
-  it('checks updates too, but never refuses closing a request', async () => {
-    const created = await post(request('dmp', 'DocumentReference/doc-with-ins'));
+  it('checks a draft when it becomes active (it is sent then), but never refuses closing a request', async () => {
+    // A draft sends nothing yet, so nothing is asked of it.
+    const created = await post(request('dmp', 'DocumentReference/doc-with-ins', { status: 'draft' }));
+    expect(created.status).toBe(201);
     const id = created.body.id as string;
-    // The patient loses the INS after the request was accepted (a correction of identity).
+    // The patient loses the INS before the request is sent (a correction of identity).
     const patient = (await (await node().request('Patient/with-ins')).json()) as Json;
     const { identifier: _removed, ...withoutIdentifier } = patient;
     expect((await node().request('Patient/with-ins', { method: 'PUT', json: withoutIdentifier })).status).toBe(200);
     try {
-      const stillActive = await node().request(`CommunicationRequest/${id}`, { method: 'PUT', json: { ...created.body, note: [{ text: 'relance' }] } });
-      expect(stillActive.status).toBe(422);
+      const sent = await node().request(`CommunicationRequest/${id}`, { method: 'PUT', json: { ...created.body, status: 'active' } });
+      expect(sent.status).toBe(422);
+      expect(((await sent.json()) as Json).issue[0].diagnostics).toContain("n'a pas d'INS");
       const cancelled = await node().request(`CommunicationRequest/${id}`, { method: 'PUT', json: { ...created.body, status: 'cancelled' } });
       expect(cancelled.status).toBe(200);
     } finally {
@@ -155,13 +166,20 @@ describe('DMP delivery requirements', () => {
   });
 
   it('tells a user nothing about a document they cannot see: the same 422 whether its patient has an INS or not', async () => {
-    const token = userToken(node().db, { userId: 'dr-martin', roles: 'practitioner', practitionerId: 'pp-810001234567', organizations: '' });
+    const token = martin;
     const withIns = await post(request('dmp', 'DocumentReference/doc-hidden-with-ins'), token);
     const withoutIns = await post(request('dmp', 'DocumentReference/doc-hidden-without-ins'), token);
     expect([withIns.status, withoutIns.status]).toEqual([422, 422]);
     const message = (outcome: Json) => outcome.issue[0].diagnostics.replace(/doc-hidden-with(out)?-ins/g, 'doc');
     expect(message(withIns.body)).toBe(message(withoutIns.body));
-    expect(withIns.body.issue[0].diagnostics).toContain('not found');
+    // The document flow answers first, as for a document that does not exist (carried-documents-rule.ts).
+    expect(withIns.body.issue[0].diagnostics).toBe('DocumentReference/doc-hidden-with-ins does not exist');
+    // Nor about a patient they do not follow, named as the request's subject.
+    const hiddenPatient = async (id: string) => post(request('dmp', 'DocumentReference/doc-no-subject', { subject: { reference: `Patient/${id}` } }), token);
+    const [patientWithIns, patientWithoutIns] = [await hiddenPatient('hidden-with-ins'), await hiddenPatient('hidden-without-ins')];
+    expect(patientWithIns.status).toBe(patientWithoutIns.status);
+    expect(message(patientWithIns.body).replace(/hidden-with(out)?-ins/g, 'p')).toBe(message(patientWithoutIns.body).replace(/hidden-with(out)?-ins/g, 'p'));
+    expect(patientWithIns.body.issue[0].diagnostics).not.toContain('INS');
     // Their own patient's document goes through the same rule as for the owner.
     expect((await post(request('dmp', 'DocumentReference/doc-without-ins'), token)).status).toBe(422);
     expect((await post(request('dmp', 'DocumentReference/doc-with-ins'), token)).status).toBe(201);

@@ -1,7 +1,6 @@
-import { Hl7Message, Hl7Segment } from '@medplum/core';
-import { Hl7Connection, type Hl7MessageEvent } from '@medplum/hl7';
+import { Hl7Message } from '@medplum/core';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,44 +8,7 @@ import type { DeliveryOutcome } from '../../../src-server/documents/channel';
 import { createDpiChannel, type DpiSettings } from '../../../src-server/integrations/dpi/dpi-channel';
 import { controlIdOf } from '../../../src-server/integrations/dpi/hl7-message';
 import { delivery, IDNPS, INS, IPP, IPP_SYSTEM, patient, PDF } from './deliveries';
-
-type Answer = { code: 'AA' | 'AE' | 'AR'; text?: string; errorCode?: string } | 'silence';
-
-/**
- * A hospital's MLLP listener on 127.0.0.1: @medplum/hl7's MLLP connection parses what arrives (with @medplum/core's
- * HL7 v2 parser) and sends the acknowledgement the test asks for.
- */
-class HospitalListener {
-  readonly received: Hl7Message[] = [];
-  answer: Answer = { code: 'AA' };
-  private readonly server: Server = createServer((socket) => this.accept(socket));
-  private readonly sockets = new Set<Socket>();
-
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  private accept(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    const connection = new Hl7Connection(socket, 'utf-8');
-    connection.addEventListener('message', ({ message }: Hl7MessageEvent) => {
-      this.received.push(message);
-      const { answer } = this;
-      if (answer === 'silence') return;
-      const err = answer.errorCode ? new Hl7Segment(['ERR', '', '', `${answer.errorCode}^Application internal error^HL70357`, 'E'], message.context) : undefined;
-      const ack = message.buildAck({ ackCode: answer.code, errSegment: err });
-      if (answer.text) ack.getSegment('MSA')!.setField(3, answer.text);
-      connection.send(ack);
-    });
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+import { HospitalListener } from './hospital-listener';
 
 const names = { sendingApplication: 'LIAISON', sendingFacility: 'CABINET', receivingApplication: 'DPI', receivingFacility: 'CH-EXEMPLE' };
 const listener = new HospitalListener();

@@ -30,13 +30,13 @@ describe('IPP', () => {
 });
 
 describe('author', () => {
-  it('is the IDNPS of a Practitioner (or "8" + its RPPS), or of the directory practitioner a PractitionerRole names', () => {
+  // A PractitionerRole sender reaches the channels as its practitioner (the outbox resolves it: delivery-loader.ts).
+  it('is the IDNPS of a Practitioner (or "8" + its RPPS); an Organization has none', () => {
     expect(authorIdentity({ resourceType: 'Practitioner', identifier: [{ system: 'https://rpps.esante.gouv.fr', value: '10001234567' }] }).idnps).toBe('810001234567');
-    expect(authorIdentity({ resourceType: 'PractitionerRole', practitioner: { reference: 'Practitioner/pp-810001234567', display: 'Jean Martin' } })).toEqual({
+    expect(authorIdentity({ resourceType: 'Practitioner', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: '810001234567' }], name: [{ family: 'Martin', given: ['Jean'] }] })).toEqual({
       idnps: '810001234567',
       name: { family: 'Martin', given: ['Jean'] },
     });
-    expect(authorIdentity({ resourceType: 'PractitionerRole', practitioner: { reference: 'Practitioner/local-7' } }).idnps).toBeUndefined();
     expect(authorIdentity({ resourceType: 'Organization', name: 'Cabinet' })).toEqual({ name: { family: 'Cabinet', given: [] } });
   });
 });

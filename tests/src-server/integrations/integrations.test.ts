@@ -91,10 +91,27 @@ describe('a node', () => {
   const node = useTestNode();
 
   it('runs the delivery requirements without being told', async () => {
-    const patient = (await (await node().request('Patient', { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Sans' }] } })).json()) as Json;
+    const created = async (type: string, json: Json) => ((await (await node().request(type, { method: 'POST', json })).json()) as Json).id as string;
+    node().repository.update('Practitioner', 'pp-810001234567', { resourceType: 'Practitioner', id: 'pp-810001234567', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: '810001234567' }] });
+    const patient = await created('Patient', { resourceType: 'Patient', name: [{ family: 'Sans' }] });
+    const binary = await created('Binary', { resourceType: 'Binary', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4').toString('base64') });
+    const document = await created('DocumentReference', {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
+      indexed: '2026-11-20T10:00:00Z',
+      content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${binary}` } }],
+    });
     const response = await node().request('CommunicationRequest', {
       method: 'POST',
-      json: { resourceType: 'CommunicationRequest', status: 'active', subject: { reference: `Patient/${patient.id}` }, medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'dmp' }] }] },
+      json: {
+        resourceType: 'CommunicationRequest',
+        status: 'active',
+        subject: { reference: `Patient/${patient}` },
+        sender: { reference: 'Practitioner/pp-810001234567' },
+        payload: [{ contentReference: { reference: `DocumentReference/${document}` } }],
+        medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'dmp' }] }],
+      },
     });
     expect(response.status).toBe(422);
     expect(((await response.json()) as Json).issue[0].diagnostics).toContain("n'a pas d'INS");

@@ -1,0 +1,42 @@
+import { Hl7Message, Hl7Segment } from '@medplum/core';
+import { Hl7Connection, type Hl7MessageEvent } from '@medplum/hl7';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+export type Answer = { code: 'AA' | 'AE' | 'AR'; text?: string; errorCode?: string } | 'silence';
+
+/**
+ * A hospital's MLLP listener on 127.0.0.1: @medplum/hl7's MLLP connection parses what arrives (with @medplum/core's
+ * HL7 v2 parser) and sends the acknowledgement the test asks for.
+ */
+export class HospitalListener {
+  readonly received: Hl7Message[] = [];
+  /** What to answer: the same to every message, or chosen per message. */
+  answer: Answer | ((message: Hl7Message) => Answer) = { code: 'AA' };
+  private readonly server: Server = createServer((socket) => this.accept(socket));
+  private readonly sockets = new Set<Socket>();
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    const connection = new Hl7Connection(socket, 'utf-8');
+    connection.addEventListener('message', ({ message }: Hl7MessageEvent) => {
+      this.received.push(message);
+      const answer = typeof this.answer === 'function' ? this.answer(message) : this.answer;
+      if (answer === 'silence') return;
+      const err = answer.errorCode ? new Hl7Segment(['ERR', '', '', `${answer.errorCode}^Application internal error^HL70357`, 'E'], message.context) : undefined;
+      const ack = message.buildAck({ ackCode: answer.code, errSegment: err });
+      if (answer.text) ack.getSegment('MSA')!.setField(3, answer.text);
+      connection.send(ack);
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
