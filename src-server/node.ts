@@ -22,6 +22,7 @@ import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import { Repository } from './storage/repository';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
+import { createSync, type RunningSync, type SyncOptions } from './sync/sync-service';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
 
@@ -53,6 +54,8 @@ export interface NodeOptions {
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
   extensions?: FhirExtensions;
+  /** How the sync loops poll, back off and page (docs/sync.md). */
+  sync?: SyncOptions['settings'];
 }
 
 export interface RunningNode {
@@ -65,6 +68,8 @@ export interface RunningNode {
   textIndex: TextIndex;
   /** Rings after each commit of API writes (background work reads the change log then). */
   commits: CommitSignal;
+  /** Sync with remote peers: the peers table and the loops. */
+  sync: RunningSync;
   ownerClientFile: string;
   /** With `demo`: the demo provider's address and who can log in. */
   demo?: { issuer: string; accounts: DemoAccount[] };
@@ -77,6 +82,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
+  let sync: RunningSync | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const repository = new Repository(db);
@@ -91,9 +97,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
+    const groupCommit = new GroupCommit(db, () => {
+      quietCheckpoint.written();
+      text.changed();
+      commits.notify();
+    });
+    sync = createSync({ db, repository, dataDir: options.dataDir, commits, write: (work) => groupCommit.run(work), settings: options.sync });
     // The flows of the Lifen APIs on top of the generic FHIR node.
     const extensions: FhirExtensions = {
-      operations: [...(options.extensions?.operations ?? [])],
+      operations: [...sync.operations, ...(options.extensions?.operations ?? [])],
       writeRules: [...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
@@ -111,11 +123,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       users,
       sessions,
       login,
-      groupCommit: new GroupCommit(db, () => {
-        quietCheckpoint.written();
-        text.changed();
-        commits.notify();
-      }),
+      groupCommit,
+      peers: sync.peers,
       textIndex: text,
       uiDir: options.uiDir,
       logger: options.logger,
@@ -126,6 +135,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
     // Synchronous, so done before the first request is read.
     const statistics = keepPlannerStatistics(db);
+    sync.start((message) => app.log.warn(message));
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host ?? DEFAULT_HOST;
@@ -137,11 +147,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       repository,
       textIndex: text,
       commits,
+      sync,
       ownerClientFile,
       ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
       async close() {
         if (closed) return;
         closed = true;
+        await sync!.close();
         await app.close();
         login?.close();
         await demo?.provider.close();
@@ -155,6 +167,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
+    await sync?.close();
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
     db.close();
