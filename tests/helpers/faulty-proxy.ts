@@ -14,6 +14,8 @@ export class FaultyProxy {
   down = false;
   /** Requests forwarded (each duplicate counts). */
   forwarded = 0;
+  /** Changes replies on their way back (a peer with a skewed clock, an older protocol…). */
+  rewrite: ((path: string, body: string) => string) | undefined;
   private readonly once: Array<{ fault: Fault; match: RegExp }> = [];
 
   private constructor(
@@ -29,6 +31,11 @@ export class FaultyProxy {
     const { port } = server.address() as AddressInfo;
     proxy = new FaultyProxy(server, `http://127.0.0.1:${port}`, target);
     return proxy;
+  }
+
+  /** Faults asked for with failNext that no request has met yet. */
+  get unfired(): number {
+    return this.once.length;
   }
 
   /** The next request whose path matches meets `fault`, once. */
@@ -50,7 +57,8 @@ export class FaultyProxy {
     try {
       if (fault === 'duplicate') await this.forward(request, Buffer.concat(chunks)).then((first) => first.arrayBuffer());
       const answer = await this.forward(request, Buffer.concat(chunks));
-      const body = Buffer.from(await answer.arrayBuffer());
+      let body = Buffer.from(await answer.arrayBuffer());
+      if (this.rewrite) body = Buffer.from(this.rewrite(request.url ?? '', body.toString('utf8')));
       if (fault === 'lose-reply') return void request.socket.destroy();
       const headers = Object.fromEntries([...answer.headers].filter(([name]) => !['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(name)));
       if (fault === 'truncate') {
