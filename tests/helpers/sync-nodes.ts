@@ -62,3 +62,21 @@ export function converged(nodes: readonly TestNode[], timeoutMs?: number): Promi
   };
   return eventually(same, 'every node holds the same versions', timeoutMs);
 }
+
+/** An API client on `node` for a peer, made through the admin API: its credentials, to configure the peer with. */
+export async function peerClient(node: TestNode, client: { scopes: string[]; practitionerId?: string; organizationId?: string }): Promise<{ clientId: string; clientSecret: string }> {
+  const created = await fetch(`${node.url}/admin/clients`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'peer node', rateLimit: 1000, ...client }),
+  });
+  if (created.status !== 201) throw new Error(`client creation answered ${created.status}: ${await created.text()}`);
+  const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
+  return { clientId: client_id, clientSecret: client_secret };
+}
+
+/** A bearer token for credentials made by peerClient. */
+export async function tokenFor(node: TestNode, credentials: { clientId: string; clientSecret: string }): Promise<string> {
+  const issued = await fetch(`${node.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret }) });
+  return ((await issued.json()) as { access_token: string }).access_token;
+}
