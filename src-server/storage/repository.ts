@@ -332,8 +332,16 @@ export class Repository {
     const { lastInsertRowid } = this.statements.insertReplica.run(versionId, resourceType, id, JSON.stringify(replica.parents), replica.origin, lastUpdated, method, json, replica.receivedFrom ?? null);
     const vseq = Number(lastInsertRowid);
     this.statements.appendChange.run(vseq, resourceType);
-    const leaves = this.settleCurrent(resourceType, id);
     const stored = { resourceType, id, versionId, lastUpdated, json, vseq };
+    if (!this.statements.currentVersionId.get(resourceType, id)) {
+      // The resource's first version here (the common case of an initial sync): its only leaf, current at once.
+      this.statements.upsertCurrent.run(resourceType, id, vseq, lastUpdated);
+      this.statements.countCreated.run(resourceType);
+      this.searchIndex.write(vseq, replica.resource);
+      if (resourceType === 'SearchParameter') this.applyCustomParameters();
+      return { outcome: 'created', stored };
+    }
+    const leaves = this.settleCurrent(resourceType, id);
     return { outcome: leaves.length > 1 && leaves.includes(versionId) ? 'conflict' : 'created', stored };
   }
 

@@ -139,16 +139,21 @@ export class PeerLoop {
     const admit = (version: { resourceType: string }) => {
       if (DIRECTORY_TYPES.has(version.resourceType) !== directory) throw forbidden(`${version.resourceType} does not come from ${directory ? 'a directory' : 'an office'} peer`);
     };
-    let cursor = peers.get(this.peerId).pullCursor;
+    const fetchAfter = (cursor: string) => link.changes(cursor, this.settings.pageSize, directory ? 'directory' : 'records');
+    let fetching = fetchAfter(peers.get(this.peerId).pullCursor);
     for (;;) {
-      const page = await link.changes(cursor, this.settings.pageSize, directory ? 'directory' : 'records');
-      const { cursor: next, more } = readPage(page);
+      const page = await fetching;
+      const { cursor, more } = readPage(page);
       const entries = readVersions(page);
+      // The next page travels while this one is stored: the peer serves it on its own core.
+      if (more) {
+        fetching = fetchAfter(cursor);
+        fetching.catch(() => {});
+      }
       await this.services.write(() => {
         applyVersions(repository, entries, { receivedFrom: remoteNode, admit });
-        peers.setPullCursor(this.peerId, next);
+        peers.setPullCursor(this.peerId, cursor);
       });
-      cursor = next;
       if (!more || this.stopped) return;
     }
   }

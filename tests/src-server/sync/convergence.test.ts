@@ -19,7 +19,8 @@ const RESOURCES = 3;
 type Command =
   | { kind: 'edit'; node: number; resource: number; family: string }
   | { kind: 'archive'; node: number; resource: number }
-  | { kind: 'cut' | 'heal'; link: number }
+  | { kind: 'cut'; link: number }
+  | { kind: 'heal'; link: number }
   | { kind: 'pause'; ms: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -71,7 +72,8 @@ for (const topology of ['star', 'line'] as const) {
           const acknowledged: string[] = [];
           const idOf = (resource: number) => `${topology}-${run}-${resource}`;
           for (const step of commands) {
-            if (step.kind === 'cut' || step.kind === 'heal') proxies[step.link].down = step.kind === 'cut';
+            if (step.kind === 'cut') proxies[step.link].down = true;
+            else if (step.kind === 'heal') proxies[step.link].down = false;
             else if (step.kind === 'pause') await new Promise((resolve) => setTimeout(resolve, step.ms));
             else {
               const node = nodes[step.node];
