@@ -283,7 +283,8 @@ export class Repository {
   retryDeferred(): number {
     let stored = 0;
     for (const row of this.statements.deferred.all()) {
-      this.transaction(() => {
+      // A row that still cannot be stored stays; one that fails otherwise rolls back and stays too.
+      this.transactionOrKeep(() => {
         this.statements.undefer.run(row.version_id);
         const result = this.storeReplica({
           versionId: row.version_id,
@@ -298,6 +299,14 @@ export class Repository {
       });
     }
     return stored;
+  }
+
+  private transactionOrKeep(work: () => void): void {
+    try {
+      this.transaction(work);
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+    }
   }
 
   /** The leaves of a resource's version graph (more than one: an open conflict). */

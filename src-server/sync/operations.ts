@@ -1,4 +1,5 @@
 import { SYNC_SCOPE } from '../auth/scopes';
+import { refuseForgedContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/outcome';
 import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
@@ -107,6 +108,8 @@ function replicate({ request, base, interactions }: OperationCall) {
     admit: (version) => {
       const { resourceType, id } = version;
       if (DIRECTORY_TYPES.has(resourceType)) throw forbidden(`${resourceType} is directory data: it comes from a directory peer, by pull`);
+      // A Binary naming a content file here could point at another practice's document: only a peer without a reach may.
+      if (reach && resourceType === 'Binary') refuseForgedContent(version.resource);
       const exists = repository.exists(resourceType, id);
       request.scopes.require(resourceType, exists ? 'UPDATE' : 'CREATE');
       if (reach && exists && !searchEngine.isVisible({ resourceType, id }, reach, base)) throw forbidden(`${resourceType}/${id} is outside your access`);

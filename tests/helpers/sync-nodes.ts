@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { NodeOptions } from '../../src-server/node';
 import type { PeerKind } from '../../src-server/sync/peers';
 import { startTestNode, type TestNode } from './node';
+import { createApiClient, tokenOf } from './users';
 
 /**
  * Several real nodes in one test process, each with its own data directory and HTTP server on 127.0.0.1, wired as
@@ -65,18 +66,11 @@ export function converged(nodes: readonly TestNode[], timeoutMs?: number): Promi
 
 /** An API client on `node` for a peer, made through the admin API: its credentials, to configure the peer with. */
 export async function peerClient(node: TestNode, client: { scopes: string[]; practitionerId?: string; organizationId?: string }): Promise<{ clientId: string; clientSecret: string }> {
-  const created = await fetch(`${node.url}/admin/clients`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'peer node', rateLimit: 1000, ...client }),
-  });
-  if (created.status !== 201) throw new Error(`client creation answered ${created.status}: ${await created.text()}`);
-  const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
+  const { client_id, client_secret } = await createApiClient(node, { name: 'peer node', ...client });
   return { clientId: client_id, clientSecret: client_secret };
 }
 
 /** A bearer token for credentials made by peerClient. */
-export async function tokenFor(node: TestNode, credentials: { clientId: string; clientSecret: string }): Promise<string> {
-  const issued = await fetch(`${node.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret }) });
-  return ((await issued.json()) as { access_token: string }).access_token;
+export function tokenFor(node: TestNode, credentials: { clientId: string; clientSecret: string }): Promise<string> {
+  return tokenOf(node, { client_id: credentials.clientId, client_secret: credentials.clientSecret });
 }

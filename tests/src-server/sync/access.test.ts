@@ -99,6 +99,20 @@ describe('sync access', () => {
     expect(winnersOf(hub).get('Patient/replicated-one')).toBe('sibling-1');
   });
 
+  it('refuses a Binary naming a content file from a peer with a reach: it could point at another practice\'s document', async () => {
+    const token = await tokenFor(hub, await peerClient(hub, { scopes: ['SYNC', 'BINARY_CREATE'], practitionerId: 'dr-one' }));
+    const binary = {
+      resourceType: 'Binary',
+      id: 'pointing',
+      meta: { versionId: 'pointing-1', lastUpdated: stamp() },
+      contentType: 'application/pdf',
+      _content: { extension: [{ url: 'http://liaison.health/fhir/StructureDefinition/binary-content', valueString: `sha256:${'a'.repeat(64)}:10` }] },
+    };
+    const [result] = await replicateAs(token, [versionEntry(binary)]);
+    expect([result.extension[0].valueCode, result.response.status]).toEqual(['refused', '400']);
+    expect(versionsOf(hub).has('pointing-1')).toBe(false);
+  });
+
   it("never brings another practice's patients to an office, and the hub refuses the office's writes outside its reach", async () => {
     connect(office, hub, { credentials: drOne });
     await eventually(() => versionsOf(office).has(hub.repository.read('Patient', ids.one)!.versionId), "the office has Dr One's patient");
