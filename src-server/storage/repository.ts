@@ -344,10 +344,7 @@ export class Repository {
     const stored = { resourceType, id, versionId, lastUpdated, json, vseq };
     if (!this.statements.currentVersionId.get(resourceType, id)) {
       // The resource's first version here (the common case of an initial sync): its only leaf, current at once.
-      this.statements.upsertCurrent.run(resourceType, id, vseq, lastUpdated);
-      this.statements.countCreated.run(resourceType);
-      this.searchIndex.write(vseq, replica.resource);
-      if (resourceType === 'SearchParameter') this.applyCustomParameters();
+      this.makeCurrent(resourceType, id, { vseq, lastUpdated, resource: replica.resource });
       return { outcome: 'created', stored };
     }
     const leaves = this.settleCurrent(resourceType, id);
@@ -378,11 +375,16 @@ export class Repository {
           );
     const current = this.statements.currentVersionId.get(resourceType, id);
     if (winner.version_id === (written ?? current?.version_id)) return leaves;
-    this.statements.upsertCurrent.run(resourceType, id, winner.vseq, winner.last_updated);
-    if (!current) this.statements.countCreated.run(resourceType);
-    this.searchIndex.write(winner.vseq, JSON.parse(winner.body) as JsonObject, current?.vseq);
-    if (resourceType === 'SearchParameter') this.applyCustomParameters();
+    this.makeCurrent(resourceType, id, { vseq: winner.vseq, lastUpdated: winner.last_updated, resource: JSON.parse(winner.body) as JsonObject }, current?.vseq);
     return leaves;
+  }
+
+  /** Points a resource at one of its stored versions, whose index rows replace those of the version it replaces. */
+  private makeCurrent(resourceType: string, id: string, version: { vseq: number; lastUpdated: string; resource: JsonObject }, replacedVseq?: number): void {
+    this.statements.upsertCurrent.run(resourceType, id, version.vseq, version.lastUpdated);
+    if (replacedVseq === undefined) this.statements.countCreated.run(resourceType);
+    this.searchIndex.write(version.vseq, version.resource, replacedVseq);
+    if (resourceType === 'SearchParameter') this.applyCustomParameters();
   }
 
   /**

@@ -38,6 +38,8 @@ export class PeerLink {
     private readonly url: string,
     private readonly clientId: string,
     private readonly secret: () => string,
+    /** Aborts every call (the loop stops). */
+    private readonly stopped: AbortSignal,
   ) {
     this.base = `${url}/fhir`;
   }
@@ -91,7 +93,7 @@ export class PeerLink {
 
   private async fetch(url: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      return await fetch(url, { ...init, signal: AbortSignal.any([this.stopped, AbortSignal.timeout(TIMEOUT_MS)]) });
     } catch (error) {
       throw new PeerError(`${this.url} is unreachable: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
     }

@@ -45,6 +45,8 @@ export class PeerLoop {
   private failures = 0;
   private link: PeerLink | undefined;
   private remote: Handshake | undefined;
+  /** Cancels the calls in flight when the loop stops: closing the node must not wait for a slow peer. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly peerId: string,
@@ -64,6 +66,7 @@ export class PeerLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.wakeUp?.();
     await this.running;
   }
@@ -94,13 +97,12 @@ export class PeerLoop {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wakeUp = undefined;
+        this.wakeUp = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }
@@ -108,7 +110,7 @@ export class PeerLoop {
   /** One round: handshake if needed, pull until caught up, then push until caught up. */
   private async pass(): Promise<void> {
     const peer = this.services.peers.get(this.peerId);
-    this.link ??= new PeerLink(peer.url, peer.clientId, () => this.services.peers.secretOf(this.peerId));
+    this.link ??= new PeerLink(peer.url, peer.clientId, () => this.services.peers.secretOf(this.peerId), this.stopping.signal);
     this.remote ??= await this.handshake(this.link);
     await this.pull(peer, this.link, this.remote.node);
     if (peer.kind === 'office') await this.push(this.link, this.remote.node);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestNode } from '../../helpers/node';
 import { PARENT_URL } from '../../../src-server/sync/protocol';
@@ -125,6 +127,23 @@ describe('sync faults', () => {
     const skew = a.sync.peers.get(peerId).clockSkewMs!;
     expect(skew).toBeGreaterThan(9 * 60_000);
     expect(skew).toBeLessThan(11 * 60_000);
+  });
+
+  it('closes at once while a call to a peer hangs', async () => {
+    const [a] = await startSyncNodes(1);
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const peerId = a.sync.peers.add({ name: 'silent', url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, clientId: 'x', clientSecret: 'y' }).peerId;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(a.sync.peers.get(peerId).lastSyncAt).toBeUndefined();
+      const closing = performance.now();
+      await a.stop();
+      expect(performance.now() - closing).toBeLessThan(3000);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('refuses to sync with a peer of another protocol major version, with a clear error', async () => {
