@@ -33,6 +33,8 @@ export interface LoopServices {
   log(message: string): void;
 }
 
+const SUCCESS_RECORD_MS = 10_000;
+
 /** Clocks further apart than this are reported (DESIGN: timestamps from a skewed clock mislead people). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -43,6 +45,8 @@ export class PeerLoop {
   private again = false;
   private wakeUp: (() => void) | undefined;
   private failures = 0;
+  /** When success was last written to the peer's status (performance.now()). */
+  private successRecorded = -Infinity;
   private link: PeerLink | undefined;
   private remote: Handshake | undefined;
   /** Cancels the calls in flight when the loop stops: closing the node must not wait for a slow peer. */
@@ -77,6 +81,11 @@ export class PeerLoop {
       let delay = this.settings.pollMs;
       try {
         await this.pass();
+        // A pass runs after every local commit: its status is written when it changes, or every 10 s.
+        if (this.failures > 0 || performance.now() - this.successRecorded > SUCCESS_RECORD_MS) {
+          this.services.peers.recordSuccess(this.peerId);
+          this.successRecorded = performance.now();
+        }
         this.failures = 0;
       } catch (error) {
         if (this.stopped) return;
@@ -114,7 +123,6 @@ export class PeerLoop {
     this.remote ??= await this.handshake(this.link);
     await this.pull(peer, this.link, this.remote.node);
     if (peer.kind === 'office') await this.push(this.link, this.remote.node);
-    this.services.peers.recordSuccess(this.peerId);
   }
 
   /** Checks that both nodes speak the same protocol and FHIR major versions, and reports skewed clocks. */
