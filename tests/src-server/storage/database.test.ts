@@ -63,12 +63,15 @@ const EXPECTED_TABLES = [
   'node_meta',
   'oauth_clients',
   'oauth_tokens',
+  'open_conflicts',
   'refresh_tokens',
   'resource_counts',
   'resource_versions',
   'resources',
   'search_params',
   'sessions',
+  'sync_deferred',
+  'sync_peers',
   'users',
 ];
 
