@@ -113,6 +113,27 @@ describe('sync access', () => {
     expect(versionsOf(hub).has('pointing-1')).toBe(false);
   });
 
+  it('lists to a peer or user only the conflicts on resources it may read, page by page', async () => {
+    for (const key of ['one', 'two']) {
+      const current = hub.repository.read('Patient', ids[key])!;
+      const body = JSON.parse(current.json) as Json;
+      const branches = ['a', 'b'].map((branch) => versionEntry({ ...body, gender: branch === 'a' ? 'male' : 'female', meta: { versionId: `${key}-branch-${branch}`, lastUpdated: stamp() } }, [current.versionId]));
+      const response = await hub.request('$replicate', { method: 'POST', json: { resourceType: 'Bundle', type: 'batch', entry: branches } });
+      expect(((await response.json()) as Json).entry.map((entry: Json) => entry.extension[0].valueCode)).toEqual(['created', 'conflict']);
+    }
+    const targets = (body: Json) => (body.parameter ?? []).filter((part: Json) => part.name === 'conflict').map((part: Json) => part.part[0].valueReference.reference);
+    const asDrOne = (await (await fhirFetch(hub.fhir, drOneToken, '$conflicts')).json()) as Json;
+    expect(targets(asDrOne)).toContain(`Patient/${ids.one}`);
+    expect(targets(asDrOne)).not.toContain(`Patient/${ids.two}`);
+    expect((await fhirFetch(hub.fhir, drOneToken, `Patient/${ids.two}/$conflicts`)).status).toBe(404);
+
+    const first = (await (await hub.request('$conflicts?_count=1')).json()) as Json;
+    expect(targets(first)).toHaveLength(1);
+    const next = first.parameter.find((part: Json) => part.name === 'next').valueString as string;
+    const second = (await (await hub.request(next)).json()) as Json;
+    expect(new Set([...targets(first), ...targets(second)]).size).toBe(2);
+  });
+
   it("never brings another practice's patients to an office, and the hub refuses the office's writes outside its reach", async () => {
     connect(office, hub, { credentials: drOne });
     await eventually(() => versionsOf(office).has(hub.repository.read('Patient', ids.one)!.versionId), "the office has Dr One's patient");
