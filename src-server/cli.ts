@@ -5,6 +5,7 @@ import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { createClient, listClients, revokeClient } from './auth/clients';
 import { registerDirectoryCommands } from './directory/cli';
+import { registerPeerCommands } from './sync/cli';
 import { DEFAULT_SCOPES, type OidcSettings } from './auth/oidc-login';
 import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
@@ -197,6 +198,7 @@ export function buildCli(): Command {
       }),
     );
   registerDirectoryCommands(program, defaultDataDir());
+  registerPeerCommands(program, defaultDataDir());
   return program;
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { appointmentExtensions } from './appointments/appointments';
+import { createApiFlows, type ApiFlows, type FlowSettings } from './api-flows';
 import { AuditLog } from './audit/audit-log';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount, RunningDemo } from './auth/demo';
@@ -11,14 +11,10 @@ import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
-import type { ChannelSettings } from './documents/channel-settings';
-import { createDocumentFlow } from './documents/document-flow';
 import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
-import { patientApi } from './patients/patient-api';
-import { INTEGRATION_SEND_REQUIREMENTS } from './integrations/integrations';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -26,8 +22,8 @@ import { CommitSignal } from './storage/commit-signal';
 import { GroupCommit } from './storage/group-commit';
 import { QuietCheckpoint } from './storage/quiet-checkpoint';
 import type { Repository } from './storage/repository';
+import type { RunningSync } from './sync/sync-service';
 import { openRepository } from './storage/store';
-import { startSubscriptions, type SubscriptionOptions } from './subscriptions/subscriptions';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -38,7 +34,7 @@ export const DATABASE_FILE = 'liaison.db';
 /** Binary content, as content-addressed files next to the database. */
 export const BINARY_FOLDER = 'binaries';
 
-export interface NodeOptions {
+export interface NodeOptions extends FlowSettings {
   dataDir: string;
   host?: string;
   /** 0 picks a free port. */
@@ -60,11 +56,6 @@ export interface NodeOptions {
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
   extensions?: FhirExtensions;
-  /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
-  subscriptions?: SubscriptionOptions;
-  /** How documents leave the node (SMTP relay…); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
-  channels?: ChannelSettings;
-  channelsFile?: string;
 }
 
 export interface RunningNode {
@@ -77,6 +68,8 @@ export interface RunningNode {
   textIndex: TextIndex;
   /** Rings after each commit of API writes (background work reads the change log then). */
   commits: CommitSignal;
+  /** Sync with remote peers: the peers table and the loops. */
+  sync: RunningSync;
   ownerClientFile: string;
   /** With `demo`: the demo provider's address and who can log in. */
   demo?: { issuer: string; accounts: DemoAccount[] };
@@ -89,7 +82,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
-  let subscriptions: ReturnType<typeof startSubscriptions> | undefined;
+  let flows: ApiFlows | undefined;
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     // Before listening: a search must never run on an index built from other definitions.
@@ -102,15 +95,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
     const sessions = new Sessions(db, tokens);
     const commits = new CommitSignal();
+    const groupCommit = new GroupCommit(db, () => {
+      quietCheckpoint.written();
+      text.changed();
+      commits.notify();
+    });
     const binaryStore = new BinaryStore(join(options.dataDir, BINARY_FOLDER));
-    const documents = createDocumentFlow({ db, repository, binaryStore, commits, dataDir: options.dataDir, channels: options.channels, channelsFile: options.channelsFile, requirements: INTEGRATION_SEND_REQUIREMENTS });
-    // The flows of the Lifen APIs on top of the generic FHIR node.
-    const patients = patientApi(db);
-    const appointments = appointmentExtensions(db, repository.searchIndex);
-    const hooks = (subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
+    // The flows of the Lifen APIs and sync on top of the generic FHIR node.
+    const apiFlows = (flows = createApiFlows({ db, repository, search, binaryStore, commits, groupCommit, dataDir: options.dataDir }, options));
     const extensions: FhirExtensions = {
-      operations: [...patients.operations, ...appointments.operations, ...hooks.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...documents.writeRules, ...patients.writeRules, ...appointments.writeRules, ...hooks.writeRules, ...(options.extensions?.writeRules ?? [])],
+      operations: [...apiFlows.extensions.operations, ...(options.extensions?.operations ?? [])],
+      writeRules: [...apiFlows.extensions.writeRules, ...(options.extensions?.writeRules ?? [])],
     };
     // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
     if (options.demo) {
@@ -128,11 +123,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       sessions,
       login,
       ...(oidc ? { loginScreen: { issuer: oidc.issuer, ...(demo ? { demoAccounts: demo.accounts } : {}) } } : {}),
-      groupCommit: new GroupCommit(db, () => {
-        quietCheckpoint.written();
-        text.changed();
-        commits.notify();
-      }),
+      groupCommit,
+      peers: apiFlows.sync.peers,
       textIndex: text,
       uiDir: options.uiDir,
       logger: options.logger,
@@ -147,7 +139,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host ?? DEFAULT_HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    documents.start(`${url}/fhir`);
+    apiFlows.start(url, (message) => app.log.warn(message));
     let closed = false;
     return {
       url,
@@ -156,19 +148,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       repository,
       textIndex: text,
       commits,
+      sync: apiFlows.sync,
       ownerClientFile,
       ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
       async close() {
         if (closed) return;
         closed = true;
+        await apiFlows.close();
         await app.close();
-        patients.close();
-        await documents.close();
         login?.close();
         await demo?.provider.close();
         await text.close();
-        appointments.close();
-        await hooks.close();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();
@@ -178,9 +168,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
+    await flows?.close();
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
-    await subscriptions?.close();
     db.close();
     throw error;
   }

@@ -5,6 +5,6 @@ import { BookedTimes } from './booked-times';
 import { bookingRules } from './booking-rules';
 
 /** The Appointment API's part of a node (docs/appointments.md): write rules only, nothing runs in the background. */
-export function appointmentExtensions(db: Db, index: SearchIndex): Required<FhirExtensions> & { close(): void } {
-  return { operations: [], writeRules: bookingRules(new BookedTimes(db, index)), close() {} };
+export function appointmentExtensions(db: Db, index: SearchIndex): Required<FhirExtensions> {
+  return { operations: [], writeRules: bookingRules(new BookedTimes(db, index)) };
 }

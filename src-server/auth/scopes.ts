@@ -9,6 +9,8 @@ import { resourceTypes } from '../fhir/validation/model';
 
 export type ScopeAction = 'READ' | 'SEARCH' | 'CREATE' | 'UPDATE';
 export const ALL_SCOPES = '*';
+/** A peer node's client: may call `$changes` and `$replicate`; what flows is still bounded by its type scopes and reach. */
+export const SYNC_SCOPE = 'SYNC';
 
 /** Resource types as scopes name them (`DOCUMENTREFERENCE`). */
 let scopeTypeNames: ReadonlySet<string> | undefined;
@@ -17,9 +19,9 @@ export function scopeName(resourceType: string, action: ScopeAction): string {
   return `${resourceType.toUpperCase()}_${action}`;
 }
 
-/** True for `*` and for `<TYPE>_<ACTION>` of an STU3 resource type. */
+/** True for `*`, `SYNC` and `<TYPE>_<ACTION>` of an STU3 resource type. */
 export function isValidScope(scope: string): boolean {
-  if (scope === ALL_SCOPES) return true;
+  if (scope === ALL_SCOPES || scope === SYNC_SCOPE) return true;
   const match = /^([A-Z]+)_(READ|SEARCH|CREATE|UPDATE)$/.exec(scope);
   if (!match) return false;
   scopeTypeNames ??= new Set(resourceTypes().map((type) => type.toUpperCase()));
@@ -57,6 +59,11 @@ export class Scopes {
   /** Search access: `_include`/`_revinclude` return only the resources the caller may read. */
   mayRead(resourceType: string): boolean {
     return this.allows(resourceType, 'READ');
+  }
+
+  /** Throws a 403 unless the caller holds `scope` (or `*`), naming what needed it. */
+  requireNamed(scope: string, what: string): void {
+    if (!this.all && !this.granted.has(scope)) throw forbidden(`${what} needs the scope ${scope}, which this client lacks`);
   }
 
   /** Throws a 403 unless the caller holds every scope (`*`), naming what needed it. */

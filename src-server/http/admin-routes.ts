@@ -7,6 +7,8 @@ import { applyUserChange } from '../auth/user-change';
 import type { Users } from '../auth/users';
 import { badRequest, forbidden } from '../fhir/outcome';
 import type { Db } from '../storage/database';
+import { peerRoutes } from '../sync/peer-routes';
+import type { PeerStore } from '../sync/peers';
 import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
 
@@ -15,7 +17,7 @@ import { authenticate } from './bearer';
  * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
- * Practitioner, disabled). Admins are the owner client and users with the admin role.
+ * Practitioner, disabled); `/admin/peers`, the sync peers (sync/peer-routes.ts). Admins are the owner client and users with the admin role.
  */
 
 export interface AdminRoutesOptions {
@@ -24,9 +26,10 @@ export interface AdminRoutesOptions {
   audit: AuditLog;
   users: Users;
   sessions: Sessions;
+  peers?: PeerStore;
 }
 
-export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions, peers }: AdminRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
@@ -45,6 +48,8 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, use
   });
 
   app.get('/clients', async () => ({ clients: listClients(db) }));
+
+  if (peers) await app.register(peerRoutes, { prefix: '/peers', peers });
 
   app.post('/clients', async (request, reply) => {
     const body = request.body;

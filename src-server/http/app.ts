@@ -14,6 +14,7 @@ import type { Db } from '../storage/database';
 import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import type { TextIndex } from '../text/text-index';
+import type { PeerStore } from '../sync/peers';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
 import { authRoutes, type LoginScreen } from './auth-routes';
@@ -43,6 +44,8 @@ export interface AppServices {
   audit: AuditLog;
   binaryStore: BinaryStore;
   textIndex: TextIndex;
+  /** The sync peers, managed at `/admin/peers`. */
+  peers?: PeerStore;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -92,7 +95,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const { tokens, users, sessions, login, audit } = services;
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
   await app.register(directoryRoutes, { prefix: '/admin/directory', db: services.db, repository: services.interactions.repository, tokens: services.tokens, audit: services.audit });
   await app.register(fhirRoutes, {
     prefix: '/fhir',

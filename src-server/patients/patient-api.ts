@@ -8,10 +8,8 @@ import { patientIdentityRule } from './identity-rule';
 export interface PatientApi {
   operations: FhirOperation[];
   writeRules: WriteRule[];
-  /** Nothing of it runs in the background: there is nothing to stop. */
-  close(): void;
 }
 
 export function patientApi(db: Db): PatientApi {
-  return { operations: [everythingOperation(db), carePathwayOperation(db)], writeRules: [patientIdentityRule], close() {} };
+  return { operations: [everythingOperation(db), carePathwayOperation(db)], writeRules: [patientIdentityRule] };
 }

@@ -43,6 +43,10 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     db.pragma('wal_autocheckpoint = 50000');
     // Savepoints (one per write under group commit) journal in memory, not in a temporary file.
     db.pragma('temp_store = MEMORY');
+    // A write inserts its index rows at random places of the lookup B-trees: past some 50,000 resources they no longer
+    // fit SQLite's default 2 MB cache. 64 MB (at most, as pages are used) measured 5,050 -> 6,380 replicated
+    // Patients/s into a store of 100,000.
+    db.pragma('cache_size = -65536');
     migrate(db);
     return db;
   } catch (error) {

@@ -314,6 +314,51 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX document_outbox_by_request ON document_outbox (request_id);
     `,
   },
+  {
+    description: 'sync: where a replicated version came from, open conflicts, versions kept aside, remote peers',
+    sql: `
+      -- The node a replicated version was received from (NULL: written here): pushes do not send it back there.
+      ALTER TABLE resource_versions ADD COLUMN received_from TEXT;
+
+      -- Resources whose version graph has more than one leaf (concurrent edits), until a person resolves them.
+      CREATE TABLE open_conflicts (
+        resource_type TEXT NOT NULL,
+        resource_id   TEXT NOT NULL,
+        opened_at     TEXT NOT NULL,
+        PRIMARY KEY (resource_type, resource_id)
+      ) WITHOUT ROWID;
+
+      -- Replicated versions this node cannot store yet (unknown type, invalid for this build's model): kept, retried.
+      CREATE TABLE sync_deferred (
+        version_id    TEXT PRIMARY KEY,
+        resource_type TEXT NOT NULL,
+        resource_id   TEXT NOT NULL,
+        parent_ids    TEXT NOT NULL,
+        origin_node   TEXT NOT NULL,
+        received_from TEXT,
+        body          TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        received_at   TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- The nodes this one synchronises with, and how far each way has got.
+      CREATE TABLE sync_peers (
+        peer_id       TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        url           TEXT NOT NULL,          -- the peer's base URL (its FHIR API is at <url>/fhir)
+        kind          TEXT NOT NULL,          -- office | directory
+        client_id     TEXT NOT NULL,          -- this node's OAuth client on the peer
+        secret        TEXT NOT NULL,          -- its secret, AES-256-GCM sealed with <data>/sync-secret.key
+        remote_node   TEXT,                   -- the peer's node id, from the handshake
+        pull_cursor   TEXT NOT NULL DEFAULT '0',  -- the peer's opaque $changes cursor
+        push_cursor   INTEGER NOT NULL DEFAULT 0, -- this node's change-log sequence pushed so far
+        last_sync_at  TEXT,
+        last_error    TEXT,
+        clock_skew_ms INTEGER,
+        created_at    TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

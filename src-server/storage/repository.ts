@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { badRequest, notFound, preconditionFailed } from '../fhir/outcome';
+import { badRequest, conflict, FhirError, notFound, preconditionFailed } from '../fhir/outcome';
 import { isResourceType } from '../fhir/validation/model';
 import { assertValid } from '../fhir/validation/validate';
 import { readNodeId, type Db } from './database';
@@ -7,6 +7,7 @@ import { customParameters, setCustomParameters, type SearchParameterDefinition }
 import { checkCustomParameter, readCustomParameters } from './custom-parameters';
 import { reindexTypes } from './reindex';
 import { SearchIndex } from './search-index';
+import { isArchived, leavesOf, winnerOf } from '../sync/merge';
 
 /** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
 export interface StoredResource {
@@ -41,6 +42,34 @@ export interface HistoryQuery {
   /** Only change-log entries with a sequence below this one (paging backwards). */
   beforeSeq?: number;
   count: number;
+}
+
+/** A version made on another node, as sync hands it over: stored as it is, with its ids, parents and origin. */
+export interface ReplicaVersion {
+  versionId: string;
+  resourceType: string;
+  id: string;
+  parents: readonly string[];
+  /** The node where the version was made. */
+  origin: string;
+  /** The resource as its origin stored it (meta.versionId is versionId, meta.lastUpdated the origin's stamp). */
+  resource: JsonObject;
+  /** The peer node it came from (pushes do not send it back there). */
+  receivedFrom?: string;
+}
+
+/**
+ * created: stored, and the resource has one leaf; conflict: stored, and the resource now has concurrent leaves;
+ * duplicate: this version was already here; deferred: this node cannot store it yet (kept aside, retried later).
+ */
+export type ReplicaOutcome = 'created' | 'duplicate' | 'conflict' | 'deferred';
+
+export interface ReplicaResult {
+  outcome: ReplicaOutcome;
+  /** The stored version (created, conflict), with its vseq. */
+  stored?: StoredResource & { vseq: number };
+  /** Why a deferred version cannot be stored yet. */
+  reason?: string;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -90,15 +119,37 @@ export class Repository {
         `INSERT INTO resource_versions (version_id, resource_type, resource_id, parent_ids, origin_node, last_updated, method, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      upsertCurrent: db.prepare(
-        `INSERT INTO resources (resource_type, resource_id, vseq, last_updated) VALUES (?, ?, ?, ?)
-         ON CONFLICT (resource_type, resource_id) DO UPDATE SET vseq = excluded.vseq, last_updated = excluded.last_updated`,
-      ),
+      // An INSERT for a new resource and an UPDATE for an existing one, not one upsert: inside a savepoint (group
+      // commit, a Bundle) an upsert on this table cost 25 times more once the savepoint had modified many pages.
+      insertCurrent: db.prepare('INSERT INTO resources (resource_type, resource_id, vseq, last_updated) VALUES (?, ?, ?, ?)'),
+      updateCurrent: db.prepare('UPDATE resources SET vseq = ?, last_updated = ? WHERE resource_type = ? AND resource_id = ?'),
       appendChange: db.prepare('INSERT INTO change_log (vseq, resource_type) VALUES (?, ?)'),
       countCreated: db.prepare(
         'INSERT INTO resource_counts (resource_type, total) VALUES (?, 1) ON CONFLICT (resource_type) DO UPDATE SET total = total + 1',
       ),
       counts: db.prepare<[], { resource_type: string; total: number }>('SELECT resource_type, total FROM resource_counts ORDER BY resource_type'),
+      versionExists: db.prepare<[string], number>('SELECT 1 FROM resource_versions WHERE version_id = ?').pluck(),
+      insertReplica: db.prepare(
+        `INSERT INTO resource_versions (version_id, resource_type, resource_id, parent_ids, origin_node, last_updated, method, body, received_from)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      versionLinks: db.prepare<[string, string], { version_id: string; parent_ids: string }>(
+        'SELECT version_id, parent_ids FROM resource_versions WHERE resource_type = ? AND resource_id = ?',
+      ),
+      leaf: db.prepare<[string], { vseq: number; version_id: string; last_updated: string; body: string }>(
+        'SELECT vseq, version_id, last_updated, body FROM resource_versions WHERE version_id = ?',
+      ),
+      inConflict: db.prepare<[string, string], number>('SELECT 1 FROM open_conflicts WHERE resource_type = ? AND resource_id = ?').pluck(),
+      openConflict: db.prepare('INSERT OR IGNORE INTO open_conflicts (resource_type, resource_id, opened_at) VALUES (?, ?, ?)'),
+      closeConflict: db.prepare('DELETE FROM open_conflicts WHERE resource_type = ? AND resource_id = ?'),
+      defer: db.prepare(
+        `INSERT OR IGNORE INTO sync_deferred (version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body, reason, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deferred: db.prepare<[], { version_id: string; resource_type: string; resource_id: string; parent_ids: string; origin_node: string; received_from: string | null; body: string }>(
+        'SELECT version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body FROM sync_deferred ORDER BY received_at, version_id',
+      ),
+      undefer: db.prepare('DELETE FROM sync_deferred WHERE version_id = ?'),
     };
     this.createInTransaction = db.transaction((resourceType: string, resource: JsonObject, id: string) =>
       this.writeVersion(resourceType, id, resource, [], 'POST'),
@@ -207,6 +258,145 @@ export class Repository {
   }
 
   /**
+   * Stores a version made on another node as it is: its version id, parents, origin and body are kept, so they are
+   * the same on every node. The current version becomes the winner of the resource's leaves (sync/merge.ts).
+   * Idempotent: a version already here is a duplicate. One this node cannot store yet (an unknown type, a body this
+   * build's model refuses) is kept aside in `sync_deferred` and stored by `retryDeferred` once it can be.
+   * Throws a 400 for a version that is malformed whatever the model (ids, parents, meta).
+   */
+  storeReplica(replica: ReplicaVersion): ReplicaResult {
+    checkReplica(replica);
+    if (this.statements.versionExists.get(replica.versionId) !== undefined) return { outcome: 'duplicate' };
+    try {
+      checkResource(replica.resourceType, replica.resource);
+      if (replica.resourceType === 'SearchParameter') checkCustomParameter(replica.resource);
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+      this.statements.defer.run(replica.versionId, replica.resourceType, replica.id, JSON.stringify(replica.parents), replica.origin, replica.receivedFrom ?? null, JSON.stringify(replica.resource), error.message, new Date().toISOString());
+      return { outcome: 'deferred', reason: error.message };
+    }
+    if (this.db.inTransaction) return this.insertReplica(replica);
+    return this.db.transaction(() => this.insertReplica(replica))();
+  }
+
+  /** Tries again the versions kept aside; returns how many were stored. */
+  retryDeferred(): number {
+    let stored = 0;
+    for (const row of this.statements.deferred.all()) {
+      // A row that still cannot be stored stays; one that fails otherwise rolls back and stays too.
+      this.transactionOrKeep(() => {
+        this.statements.undefer.run(row.version_id);
+        const result = this.storeReplica({
+          versionId: row.version_id,
+          resourceType: row.resource_type,
+          id: row.resource_id,
+          parents: JSON.parse(row.parent_ids) as string[],
+          origin: row.origin_node,
+          resource: JSON.parse(row.body) as JsonObject,
+          ...(row.received_from !== null ? { receivedFrom: row.received_from } : {}),
+        });
+        if (result.outcome !== 'deferred') stored++;
+      });
+    }
+    return stored;
+  }
+
+  private transactionOrKeep(work: () => void): void {
+    try {
+      this.transaction(work);
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+    }
+  }
+
+  /** The leaves of a resource's version graph (more than one: an open conflict). */
+  leaves(resourceType: string, id: string): string[] {
+    return leavesOf(this.versionLinks(resourceType, id));
+  }
+
+  /**
+   * Resolves a conflict: a version of `resource` whose parents are all the leaves, which the person resolving saw
+   * (`seenLeaves`; if the leaves changed since, 409). It closes the conflict here and on every node it reaches.
+   */
+  resolveConflict(resourceType: string, id: string, resource: JsonObject, seenLeaves: readonly string[]): StoredResource {
+    return this.transaction(() => {
+      const leaves = this.leaves(resourceType, id);
+      if (leaves.length < 2) throw conflict(`${resourceType}/${id} has no open conflict`);
+      if ([...seenLeaves].sort().join(' ') !== leaves.join(' ')) {
+        throw conflict(`The conflict on ${resourceType}/${id} changed: its versions are now ${leaves.join(', ')}`);
+      }
+      const current = this.statements.currentVersionId.get(resourceType, id)!;
+      const stored = this.writeVersion(resourceType, id, resource, leaves, 'PUT', current.vseq);
+      this.settleCurrent(resourceType, id, stored.versionId);
+      return stored;
+    });
+  }
+
+  private insertReplica(replica: ReplicaVersion): ReplicaResult {
+    const { resourceType, id, versionId } = replica;
+    // The body as its origin made it; the local stamp only orders this node's change log and default search order.
+    const json = JSON.stringify(replica.resource);
+    const lastUpdated = this.nextStamp();
+    const method = replica.parents.length === 0 ? 'POST' : 'PUT';
+    const { lastInsertRowid } = this.statements.insertReplica.run(versionId, resourceType, id, JSON.stringify(replica.parents), replica.origin, lastUpdated, method, json, replica.receivedFrom ?? null);
+    const vseq = Number(lastInsertRowid);
+    this.statements.appendChange.run(vseq, resourceType);
+    const stored = { resourceType, id, versionId, lastUpdated, json, vseq };
+    if (!this.statements.currentVersionId.get(resourceType, id)) {
+      // The resource's first version here (the common case of an initial sync): its only leaf, current at once.
+      this.makeCurrent(resourceType, id, { vseq, lastUpdated, resource: replica.resource });
+      return { outcome: 'created', stored };
+    }
+    const leaves = this.settleCurrent(resourceType, id);
+    return { outcome: leaves.length > 1 && leaves.includes(versionId) ? 'conflict' : 'created', stored };
+  }
+
+  private versionLinks(resourceType: string, id: string): Array<{ versionId: string; parents: string[] }> {
+    return this.statements.versionLinks.all(resourceType, id).map((row) => ({ versionId: row.version_id, parents: JSON.parse(row.parent_ids) as string[] }));
+  }
+
+  /**
+   * Points the resource at the winner of its leaves and records whether it is in conflict. `written`: the version
+   * this write just made current, whose index rows are already there.
+   */
+  private settleCurrent(resourceType: string, id: string, written?: string): string[] {
+    const leaves = this.leaves(resourceType, id);
+    if (leaves.length > 1) this.statements.openConflict.run(resourceType, id, new Date().toISOString());
+    else this.statements.closeConflict.run(resourceType, id);
+    const rows = leaves.map((leaf) => this.statements.leaf.get(leaf)!);
+    const winner =
+      rows.length === 1
+        ? rows[0]
+        : winnerOf(
+            rows.map((row) => {
+              const resource = JSON.parse(row.body) as JsonObject;
+              return { ...row, versionId: row.version_id, archived: isArchived(resource), lastUpdated: String((resource.meta as JsonObject).lastUpdated) };
+            }),
+          );
+    const current = this.statements.currentVersionId.get(resourceType, id);
+    if (winner.version_id === (written ?? current?.version_id)) return leaves;
+    this.makeCurrent(resourceType, id, { vseq: winner.vseq, lastUpdated: winner.last_updated, resource: JSON.parse(winner.body) as JsonObject }, current?.vseq);
+    return leaves;
+  }
+
+  /** Moves the current-version pointer (and counts a new resource). */
+  private pointCurrent(resourceType: string, id: string, vseq: number, lastUpdated: string, replacedVseq: number | undefined): void {
+    if (replacedVseq !== undefined) {
+      this.statements.updateCurrent.run(vseq, lastUpdated, resourceType, id);
+      return;
+    }
+    this.statements.insertCurrent.run(resourceType, id, vseq, lastUpdated);
+    this.statements.countCreated.run(resourceType);
+  }
+
+  /** Points a resource at one of its stored versions, whose index rows replace those of the version it replaces. */
+  private makeCurrent(resourceType: string, id: string, version: { vseq: number; lastUpdated: string; resource: JsonObject }, replacedVseq?: number): void {
+    this.pointCurrent(resourceType, id, version.vseq, version.lastUpdated, replacedVseq);
+    this.searchIndex.write(version.vseq, version.resource, replacedVseq);
+    if (resourceType === 'SearchParameter') this.applyCustomParameters();
+  }
+
+  /**
    * After a SearchParameter write, inside its transaction: the custom definitions in force follow the store, and
    * the resources of every base type whose parameters changed are indexed again.
    */
@@ -243,7 +433,10 @@ export class Repository {
       );
     }
     const parents = current ? [current.version_id] : [];
-    return { stored: this.writeVersion(resourceType, id, resource, parents, 'PUT', current?.vseq), created: !current };
+    const stored = this.writeVersion(resourceType, id, resource, parents, 'PUT', current?.vseq);
+    // An edit of one branch of a conflict leaves the conflict open: the winner rule still picks the current version.
+    if (current && this.statements.inConflict.get(resourceType, id) !== undefined) this.settleCurrent(resourceType, id, stored.versionId);
+    return { stored, created: !current };
   }
 
   private writeVersion(
@@ -276,8 +469,7 @@ export class Repository {
       method,
       json,
     );
-    this.statements.upsertCurrent.run(resourceType, id, lastInsertRowid, lastUpdated);
-    if (replacedVseq === undefined) this.statements.countCreated.run(resourceType);
+    this.pointCurrent(resourceType, id, Number(lastInsertRowid), lastUpdated, replacedVseq);
     this.statements.appendChange.run(lastInsertRowid, resourceType);
     this.searchIndex.write(Number(lastInsertRowid), stored, replacedVseq);
     if (resourceType === 'SearchParameter') this.applyCustomParameters();
@@ -294,6 +486,22 @@ export class Repository {
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What a replicated version must be whatever this build's model says: ids, parents, origin and meta that agree. */
+function checkReplica(replica: ReplicaVersion): void {
+  const { resource } = replica;
+  if (!isValidId(replica.id)) throw badRequest(`'${replica.id}' is not a valid resource id`);
+  if (!isValidId(replica.versionId)) throw badRequest(`'${replica.versionId}' is not a valid version id`);
+  if (!Array.isArray(replica.parents) || !replica.parents.every((parent) => typeof parent === 'string' && isValidId(parent))) throw badRequest(`The parents of version ${replica.versionId} must be version ids`);
+  if (typeof replica.origin !== 'string' || replica.origin === '') throw badRequest(`Version ${replica.versionId} has no origin node`);
+  if (!isObject(resource) || resource.resourceType !== replica.resourceType || resource.id !== replica.id) {
+    throw badRequest(`Version ${replica.versionId} is not a ${replica.resourceType}/${replica.id}`);
+  }
+  const meta = resource.meta;
+  if (!isObject(meta) || meta.versionId !== replica.versionId || typeof meta.lastUpdated !== 'string' || Number.isNaN(Date.parse(meta.lastUpdated))) {
+    throw badRequest(`Version ${replica.versionId} needs meta.versionId and meta.lastUpdated as its origin stored them`);
+  }
 }
 
 /** Structural checks every write obeys, whatever path it came by. */

@@ -148,11 +148,14 @@ export class TextIndexer {
     return body ? (JSON.parse(body) as Json) : undefined;
   }
 
-  /** Replaces whatever was indexed of a resource by its current version. */
+  /**
+   * Replaces whatever was indexed of a resource by its current version. Every other version goes, not only earlier
+   * ones: sync may make an older version current again (the winner of a conflict, docs/sync.md).
+   */
   private reindex(type: string, id: string): void {
+    for (const version of this.earlierVersions.all(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(version.vseq);
     const current = this.current.get(type, id);
-    if (current) this.put(type, id, current.vseq, current.body, true);
-    else for (const earlier of this.earlierVersions.all(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(earlier.vseq);
+    if (current) this.put(type, id, current.vseq, current.body, false);
   }
 
   /** Indexes the current version `vseq` of a resource, after removing what its earlier versions left (if it has any). */

@@ -34,15 +34,26 @@ export function userToken(db: Db, user: TestUser): string {
   return new TokenStore(db).issueForSession(sessionId, user.scopes ?? ['*']).access_token;
 }
 
-/** An API client of the office's software, made through the admin API, and a token for it. */
-export async function clientToken(node: { url: string; token: string }, client: { scopes: string[]; practitionerId?: string; organizationId?: string; rateLimit?: number }): Promise<string> {
+type NewTestClient = { scopes: string[]; practitionerId?: string; organizationId?: string; rateLimit?: number; name?: string };
+
+/** An API client made through the admin API: its credentials (a sync test configures a peer with them). */
+export async function createApiClient(node: { url: string; token: string }, client: NewTestClient): Promise<{ client_id: string; client_secret: string }> {
   const created = await fetch(`${node.url}/admin/clients`, {
     method: 'POST',
     headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'EHR', rateLimit: 1000, ...client }),
   });
   if (created.status !== 201) throw new Error(`client creation answered ${created.status}: ${await created.text()}`);
-  const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
+  return (await created.json()) as { client_id: string; client_secret: string };
+}
+
+/** A token for an API client's credentials (client_credentials). */
+export async function tokenOf(node: { url: string }, { client_id, client_secret }: { client_id: string; client_secret: string }): Promise<string> {
   const issued = await fetch(`${node.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret }) });
   return ((await issued.json()) as { access_token: string }).access_token;
+}
+
+/** An API client of the office's software, made through the admin API, and a token for it. */
+export async function clientToken(node: { url: string; token: string }, client: NewTestClient): Promise<string> {
+  return tokenOf(node, await createApiClient(node, client));
 }

@@ -246,6 +246,17 @@ export class SearchEngine {
     return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
   }
 
+  /**
+   * Whether the reach may see the version `vseq`, current or not: its index rows must be written (sync checks a
+   * replicated version that does not become current by writing its rows for the check).
+   */
+  isVersionVisible(resourceType: string, vseq: number, reach: readonly ReachReference[], base: string): boolean {
+    const clause = new Visibility(this.index, base, reach).clause(resourceType, 'probe.vseq');
+    if (!clause) return true;
+    const sql = `WITH probe(vseq) AS (SELECT ?) SELECT EXISTS (SELECT 1 FROM probe WHERE ${clause.sql}) AS visible`;
+    return (this.prepare(sql).get(vseq, ...clause.values) as { visible: number }).visible === 1;
+  }
+
   /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound, keeping only what `keep` accepts. */
   private includes(query: ParsedQuery, matches: StoredResource[], base: string, keep: (resource: StoredResource) => boolean): StoredResource[] {
     if (matches.length === 0 || (query.include.length === 0 && query.revinclude.length === 0)) return [];

@@ -64,6 +64,7 @@ const EXPECTED_TABLES = [
   'node_meta',
   'oauth_clients',
   'oauth_tokens',
+  'open_conflicts',
   'refresh_tokens',
   'resource_counts',
   'resource_versions',
@@ -72,6 +73,8 @@ const EXPECTED_TABLES = [
   'sessions',
   'subscription_notifications',
   'subscription_owners',
+  'sync_deferred',
+  'sync_peers',
   'users',
 ];
 

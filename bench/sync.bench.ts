@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNode, DATABASE_FILE } from '../src-server/node';
+import { openDatabase } from '../src-server/storage/database';
+import { Repository } from '../src-server/storage/repository';
+import { killAllChildren, serve } from '../tests/helpers/child-node';
+import { availableParallelism } from 'node:os';
+import { backgroundLoad, cpuSnapshot } from './lib/machine';
+import { seedPatients } from './lib/patients';
+import { positiveNumber } from './lib/settings';
+
+/**
+ * Sync between two real nodes on 127.0.0.1 (docs/sync.md), the source in a child process (`liaison serve`), the
+ * receiving node in this one:
+ * - initial sync: BENCH_SYNC_RESOURCES Patients (default 100,000) pulled by an empty node, resources per second
+ *   from adding the peer to the last version stored (target ≥ 5,000/s), with the CPU seconds both nodes spent
+ *   and the share of the machine other processes took meanwhile (a shared machine moves the wall-clock figure);
+ * - push on write: BENCH_SYNC_EDITS single edits (default 100) made on the receiving node, each timed until the
+ *   source serves it (target p95 ≤ 2 s).
+ */
+
+const resources = Math.floor(positiveNumber('BENCH_SYNC_RESOURCES', 100_000));
+const edits = Math.floor(positiveNumber('BENCH_SYNC_EDITS', 100));
+const log = (message: string) => process.stderr.write(`[sync] ${message}\n`);
+const percentile = (values: number[], share: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * share))];
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+const sourceDir = mkdtempSync(join(tmpdir(), 'liaison-bench-sync-source-'));
+const targetDir = mkdtempSync(join(tmpdir(), 'liaison-bench-sync-target-'));
+try {
+  log(`seeding ${resources} Patients on the source`);
+  const patients = seedPatients(resources);
+  const db = openDatabase(join(sourceDir, DATABASE_FILE));
+  const repository = new Repository(db);
+  for (let start = 0; start < patients.length; start += 5000) {
+    repository.transaction(() => {
+      for (const patient of patients.slice(start, start + 5000)) repository.create('Patient', patient, patient.id);
+    });
+  }
+  db.close();
+
+  const source = await serve(sourceDir, 120_000);
+  const target = await startNode({ dataDir: targetDir, port: 0, sync: { pageSize: 1000 } });
+  const owner = JSON.parse(readFileSync(join(sourceDir, 'owner-client.json'), 'utf8')) as { client_id: string; client_secret: string };
+  const count = target.db.prepare<[], number>("SELECT count(*) FROM resource_versions WHERE resource_type = 'Patient'").pluck();
+
+  log('initial sync');
+  const started = performance.now();
+  const cpuBefore = cpuSnapshot([process.pid, source.child.pid!]);
+  const targetCpuBefore = process.cpuUsage();
+  target.sync.peers.add({ name: 'source', url: source.url, clientId: owner.client_id, clientSecret: owner.client_secret });
+  while ((count.get() as number) < resources) await new Promise((resolve) => setTimeout(resolve, 50));
+  const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSnapshot([process.pid, source.child.pid!]);
+  const targetCpu = process.cpuUsage(targetCpuBefore);
+  const cpuSeconds = cpuBefore && cpuAfter ? round1(cpuAfter.ours - cpuBefore.ours) : undefined;
+  const othersShare = backgroundLoad(cpuBefore, cpuAfter, availableParallelism());
+  console.log(
+    JSON.stringify({
+      bench: 'sync',
+      figure: 'initial sync',
+      resources,
+      seconds: round1(seconds),
+      resourcesPerSecond: Math.round(resources / seconds),
+      target: 5000,
+      cpuSecondsBothNodes: cpuSeconds,
+      cpuSecondsReceivingNode: round1((targetCpu.user + targetCpu.system) / 1e6),
+      resourcesPerCpuSecond: cpuSeconds ? Math.round(resources / cpuSeconds) : undefined,
+      otherProcessesShareOfMachine: othersShare === undefined ? undefined : Math.round(othersShare * 100) / 100,
+    }),
+  );
+
+  log(`${edits} single edits pushed on write`);
+  const tokenResponse = await fetch(`${target.url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...(JSON.parse(readFileSync(target.ownerClientFile, 'utf8')) as Record<string, string>) }),
+  });
+  const targetToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
+  const latencies: number[] = [];
+  for (let index = 0; index < edits; index++) {
+    const patient = patients[(index * 7919) % patients.length];
+    const edit = await fetch(`${target.url}/fhir/Patient/${patient.id}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${targetToken}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ ...patient, birthDate: `19${String(index % 100).padStart(2, '0')}-01-01` }),
+    });
+    const edited = performance.now();
+    const etag = edit.headers.get('etag')!;
+    for (;;) {
+      const read = await fetch(`${source.fhir}/Patient/${patient.id}`, { headers: { authorization: `Bearer ${source.token}` } });
+      await read.arrayBuffer();
+      if (read.headers.get('etag') === etag) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    latencies.push(performance.now() - edited);
+  }
+  console.log(
+    JSON.stringify({ bench: 'sync', figure: 'edit visible on the peer (push on write)', edits, p50Ms: round1(percentile(latencies, 0.5)), p95Ms: round1(percentile(latencies, 0.95)), maxMs: round1(Math.max(...latencies)), target: { p95Ms: 2000 } }),
+  );
+  await target.close();
+} finally {
+  await killAllChildren();
+  rmSync(sourceDir, { recursive: true, force: true });
+  rmSync(targetDir, { recursive: true, force: true });
+}

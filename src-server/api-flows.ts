@@ -1,0 +1,90 @@
+import { appointmentExtensions } from './appointments/appointments';
+import type { ChannelSettings } from './documents/channel-settings';
+import { createDocumentFlow } from './documents/document-flow';
+import type { FhirExtensions } from './fhir/rest/extensions';
+import type { SearchEngine } from './fhir/search/search';
+import { INTEGRATION_SEND_REQUIREMENTS } from './integrations/integrations';
+import { patientApi } from './patients/patient-api';
+import type { BinaryStore } from './storage/binary-store';
+import type { CommitSignal } from './storage/commit-signal';
+import type { Db } from './storage/database';
+import type { GroupCommit } from './storage/group-commit';
+import type { Repository } from './storage/repository';
+import { startSubscriptions, type SubscriptionOptions } from './subscriptions/subscriptions';
+import { createSync, type RunningSync, type SyncOptions } from './sync/sync-service';
+
+/**
+ * The flows of the Lifen APIs and sync on top of the generic FHIR node, each a module of its own: the document
+ * flow with its outbox and channels (documents/, integrations/), the Patient API (patients/), appointments
+ * (appointments/), rest-hook subscriptions (subscriptions/) and sync with peers (sync/). They plug in as FHIR
+ * operations and write rules (fhir/rest/extensions.ts) and as background work woken by the commit signal.
+ */
+
+export interface FlowSettings {
+  /** How documents leave the node (SMTP relay, DPI, DMP); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
+  channels?: ChannelSettings;
+  channelsFile?: string;
+  /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
+  subscriptions?: SubscriptionOptions;
+  /** How the sync loops poll, back off and page (docs/sync.md). */
+  sync?: SyncOptions['settings'];
+}
+
+export interface FlowContext {
+  db: Db;
+  repository: Repository;
+  search: SearchEngine;
+  binaryStore: BinaryStore;
+  commits: CommitSignal;
+  groupCommit: GroupCommit;
+  dataDir: string;
+}
+
+export interface ApiFlows {
+  extensions: Required<FhirExtensions>;
+  sync: RunningSync;
+  /** Once the node serves at `url`: the outbox and the sync loops begin; `warn` hears of failing peers. */
+  start(url: string, warn: (message: string) => void): void;
+  close(): Promise<void>;
+}
+
+export function createApiFlows(context: FlowContext, settings: FlowSettings): ApiFlows {
+  const { db, repository, search, commits } = context;
+  const sync = createSync({ db, repository, dataDir: context.dataDir, commits, write: (work) => context.groupCommit.run(work), settings: settings.sync });
+  const documents = createDocumentFlow({
+    db,
+    repository,
+    binaryStore: context.binaryStore,
+    commits,
+    dataDir: context.dataDir,
+    channels: settings.channels,
+    channelsFile: settings.channelsFile,
+    requirements: INTEGRATION_SEND_REQUIREMENTS,
+  });
+  const patients = patientApi(db);
+  const appointments = appointmentExtensions(db, repository.searchIndex);
+  let subscriptions: ReturnType<typeof startSubscriptions>;
+  try {
+    subscriptions = startSubscriptions(db, repository, search, commits, { onError: (error) => console.error('Subscriptions: matching failed', error), ...settings.subscriptions });
+  } catch (error) {
+    void sync.close();
+    void documents.close();
+    throw error;
+  }
+  return {
+    extensions: {
+      operations: [...sync.operations, ...patients.operations, ...appointments.operations, ...subscriptions.operations],
+      writeRules: [...documents.writeRules, ...patients.writeRules, ...appointments.writeRules, ...subscriptions.writeRules],
+    },
+    sync,
+    start(url, warn) {
+      sync.start(warn);
+      documents.start(`${url}/fhir`);
+    },
+    async close() {
+      await sync.close();
+      await documents.close();
+      await subscriptions.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { FhirError } from '../fhir/outcome';
+import type { ReplicaResult, ReplicaVersion, Repository } from '../storage/repository';
+import type { EntryOutcome, WireEntry } from './protocol';
+
+/** How versions from a peer are let in: who sent them, and the access rules of the way they came. */
+export interface ApplyRules {
+  /** The peer node they came from. */
+  receivedFrom?: string;
+  /** Refuses a version before it is stored (throw a FhirError). */
+  admit?(version: ReplicaVersion): void;
+  /** Refuses a version once stored (throw a FhirError): the entry rolls back alone. */
+  check?(version: ReplicaVersion, result: ReplicaResult): void;
+}
+
+/**
+ * Stores the versions of a `$changes` page or a `$replicate` body, each on its own: a refused entry does not stop
+ * the others, and only what a `check` refuses needs rolling back (a savepoint), so entries go without one otherwise.
+ * Call inside a transaction: the page commits as a whole (with the pull cursor, for a pull).
+ */
+export function applyVersions(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules = {}): EntryOutcome[] {
+  const { check } = rules;
+  const store = (version: ReplicaVersion): EntryOutcome => {
+    rules.admit?.(version);
+    const result = repository.storeReplica(version);
+    check?.(version, result);
+    return { outcome: result.outcome, versionId: version.versionId };
+  };
+  return entries.map((entry) => {
+    if ('error' in entry) return { outcome: 'refused', error: entry.error };
+    const version: ReplicaVersion = rules.receivedFrom === undefined ? entry.version : { ...entry.version, receivedFrom: rules.receivedFrom };
+    try {
+      return check ? repository.transaction(() => store(version)) : store(version);
+    } catch (error) {
+      if (error instanceof FhirError) return { outcome: 'refused', error };
+      throw error;
+    }
+  });
+}

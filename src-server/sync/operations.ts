@@ -1,0 +1,146 @@
+import { SYNC_SCOPE } from '../auth/scopes';
+import { refuseForgedContent } from '../fhir/binary-content';
+import { DIRECTORY_TYPES } from '../fhir/directory';
+import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/outcome';
+import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
+import type { FhirInteractions } from '../fhir/rest/interactions';
+import type { FhirRequest } from '../fhir/rest/types';
+import type { ReplicaResult, ReplicaVersion } from '../storage/repository';
+import { applyVersions } from './apply';
+import { ChangeFeed, type DataKind } from './change-feed';
+import { changesBundle, entryText, FHIR_VERSION, PROTOCOL_VERSION, readPageSize, readVersions, replicateResponse } from './protocol';
+
+/**
+ * The protocol's operations between nodes (docs/sync.md): `$handshake`, `$changes` (pull) and `$replicate` (push).
+ * Each needs the SYNC scope; what flows is still bounded by the caller's type scopes and reach, as for any client.
+ */
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+/** Change-log entries one `$changes` page reads at most for a caller that may not see them all (the page is then short). */
+const SCAN_BUDGET = 10_000;
+/** Versions one `$replicate` call may carry. */
+export const MAX_REPLICATE_ENTRIES = 2000;
+
+export function syncOperations(feed: ChangeFeed, nodeId: string): FhirOperation[] {
+  return [
+    {
+      name: '$handshake',
+      level: 'system',
+      methods: ['GET'],
+      run: ({ request }) => {
+        request.scopes.requireNamed(SYNC_SCOPE, '$handshake');
+        const parameter = [
+          { name: 'node', valueString: nodeId },
+          { name: 'protocol', valueString: PROTOCOL_VERSION },
+          { name: 'fhirVersion', valueString: FHIR_VERSION },
+          { name: 'time', valueInstant: new Date().toISOString() },
+        ];
+        return { status: 200, headers: {}, body: { resourceType: 'Parameters', parameter } };
+      },
+    },
+    { name: '$changes', level: 'system', methods: ['GET'], run: (call) => changes(feed, call) },
+    { name: '$replicate', level: 'system', methods: ['POST'], run: replicate },
+  ];
+}
+
+/** `GET $changes?cursor=&_count=&data=`: versions after the cursor in change-log order, those the caller may see. */
+function changes(feed: ChangeFeed, { request, base, interactions }: OperationCall) {
+  request.scopes.requireNamed(SYNC_SCOPE, '$changes');
+  const cursorText = request.query.get('cursor') ?? '0';
+  if (!/^\d{1,15}$/.test(cursorText)) throw badRequest(`'${cursorText}' is not a cursor of this node`, 'cursor');
+  const count = readPageSize(request.query.get('_count'), DEFAULT_PAGE, MAX_PAGE);
+  const kind = readKind(request.query.get('data'));
+  const visible = visibilityOf(request, base, interactions);
+  const entries: string[] = [];
+  let cursor = Number(cursorText);
+  let more = true;
+  for (let scanned = 0; entries.length < count && scanned < SCAN_BUDGET; ) {
+    const wanted = count - entries.length;
+    const rows = feed.page(cursor, wanted, kind);
+    for (const row of rows) {
+      cursor = row.seq;
+      scanned++;
+      if (request.scopes.allows(row.resource_type, 'READ') && visible(row.resource_type, row.resource_id)) entries.push(entryText(row, base));
+    }
+    if (rows.length < wanted) {
+      more = false;
+      break;
+    }
+  }
+  const query = (at: number) => `${base}/$changes?${new URLSearchParams({ cursor: String(at), _count: String(count), data: kind })}`;
+  const links = [{ relation: 'self', url: query(Number(cursorText)) }];
+  if (more) links.push({ relation: 'next', url: query(cursor) });
+  return { status: 200, headers: {}, body: changesBundle(entries, String(cursor), links) };
+}
+
+/**
+ * Whether the caller sees a resource, by its current version (as `_history` does), asked once per resource and page.
+ * Everything for a caller without a reach.
+ */
+function visibilityOf(request: FhirRequest, base: string, interactions: FhirInteractions): (type: string, id: string) => boolean {
+  const { reach } = request;
+  if (!reach) return () => true;
+  const verdicts = new Map<string, boolean>();
+  return (resourceType, id) => {
+    const key = `${resourceType}/${id}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) verdicts.set(key, (verdict = interactions.searchEngine.isVisible({ resourceType, id }, reach, base)));
+    return verdict;
+  };
+}
+
+/**
+ * `POST $replicate?sender=<node id>`: stores a Bundle of versions as they are, idempotently, each entry on its own;
+ * answers one outcome per entry. A peer writes what its scopes allow (CREATE for a new resource, UPDATE for one this
+ * node has) within its reach; directory data is refused: it comes only from a directory peer, by pull.
+ */
+function replicate({ request, base, interactions }: OperationCall) {
+  request.scopes.requireNamed(SYNC_SCOPE, '$replicate');
+  const sender = request.query.get('sender') ?? undefined;
+  if (sender !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(sender)) throw badRequest(`'${sender}' is not a node id`, 'sender');
+  const entries = readVersions(request.body);
+  if (entries.length > MAX_REPLICATE_ENTRIES) throw payloadTooLarge(`$replicate takes at most ${MAX_REPLICATE_ENTRIES} versions a call, not ${entries.length}`);
+  const { repository, searchEngine } = interactions;
+  const { reach } = request;
+  const outcomes = applyVersions(repository, entries, {
+    receivedFrom: sender,
+    admit: (version) => {
+      const { resourceType, id } = version;
+      if (DIRECTORY_TYPES.has(resourceType)) throw forbidden(`${resourceType} is directory data: it comes from a directory peer, by pull`);
+      // A Binary naming a content file here could point at another practice's document: only a peer without a reach may.
+      if (reach && resourceType === 'Binary') refuseForgedContent(version.resource);
+      const exists = repository.exists(resourceType, id);
+      request.scopes.require(resourceType, exists ? 'UPDATE' : 'CREATE');
+      if (reach && exists && !searchEngine.isVisible({ resourceType, id }, reach, base)) throw forbidden(`${resourceType}/${id} is outside your access`);
+    },
+    check: reach && ((version, result) => checkWithinReach(version, result, request, base, interactions)),
+  });
+  return { status: 200, headers: {}, body: replicateResponse(outcomes) };
+}
+
+/** A caller with a reach stores only versions it may see, and nothing this node would keep aside unchecked. */
+function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, request: FhirRequest, base: string, { repository, searchEngine }: FhirInteractions): void {
+  const reach = request.reach!;
+  if (result.outcome === 'deferred') throw unprocessable(`${version.resourceType}/${version.id} cannot be stored by this node: ${result.reason}`);
+  const stored = result.stored;
+  if (!stored) return;
+  const { resourceType, id } = version;
+  let visible: boolean;
+  if (repository.read(resourceType, id)?.versionId === stored.versionId) {
+    visible = searchEngine.isVisible({ resourceType, id }, reach, base);
+  } else {
+    // A version that does not become current has no index rows: written for the check, then removed.
+    repository.searchIndex.write(stored.vseq, version.resource);
+    visible = searchEngine.isVersionVisible(resourceType, stored.vseq, reach, base);
+    repository.searchIndex.remove(stored.vseq);
+  }
+  if (!visible) throw forbidden(`This version of ${resourceType}/${id} would be outside your access`);
+}
+
+
+function readKind(raw: string | null): DataKind {
+  if (raw === null) return 'all';
+  if (raw === 'all' || raw === 'records' || raw === 'directory') return raw;
+  throw badRequest(`data must be all, records or directory, not '${raw}'`, 'data');
+}

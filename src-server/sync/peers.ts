@@ -1,0 +1,192 @@
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { badRequest, notFound } from '../fhir/outcome';
+import type { Db } from '../storage/database';
+
+/**
+ * The remote nodes this node synchronises with (`liaison peers add|list|remove`, `/admin/peers`): a URL, this node's
+ * OAuth client on the peer, and how far each way has got. The client secret is sealed with AES-256-GCM under a key
+ * kept beside the database (`sync-secret.key`, readable by the owner only), so a copy of the database alone does not
+ * carry it; it is never listed, returned or logged.
+ */
+
+export const PEER_KEY_FILE = 'sync-secret.key';
+
+/** office: records flow both ways; directory: directory data flows from it, nothing goes to it. */
+export type PeerKind = 'office' | 'directory';
+
+export interface NewPeer {
+  name: string;
+  url: string;
+  kind?: PeerKind;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** A peer as an admin sees it: never its secret. */
+export interface PeerInfo {
+  peerId: string;
+  name: string;
+  url: string;
+  kind: PeerKind;
+  clientId: string;
+  /** The peer's node id, once a handshake told it. */
+  remoteNode?: string;
+  pullCursor: string;
+  pushCursor: number;
+  lastSyncAt?: string;
+  lastError?: string;
+  /** The peer's clock minus this node's, at the last handshake. */
+  clockSkewMs?: number;
+  createdAt: string;
+}
+
+interface PeerRow {
+  peer_id: string;
+  name: string;
+  url: string;
+  kind: PeerKind;
+  client_id: string;
+  secret: string;
+  remote_node: string | null;
+  pull_cursor: string;
+  push_cursor: number;
+  last_sync_at: string | null;
+  last_error: string | null;
+  clock_skew_ms: number | null;
+  created_at: string;
+}
+
+const MAX_NAME_LENGTH = 200;
+const MAX_ERROR_LENGTH = 500;
+
+export class PeerStore {
+  private key: Buffer | undefined;
+
+  constructor(
+    private readonly db: Db,
+    /** Where the sealing key lives (created on first use). */
+    private readonly keyFile: string,
+  ) {}
+
+  add(peer: NewPeer): PeerInfo {
+    const url = checkPeer(peer);
+    const peerId = randomUUID();
+    this.db
+      .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, this.seal(peer.clientSecret), new Date().toISOString());
+    return this.get(peerId);
+  }
+
+  list(): PeerInfo[] {
+    return (this.db.prepare('SELECT * FROM sync_peers ORDER BY created_at, peer_id').all() as PeerRow[]).map(infoOf);
+  }
+
+  get(peerId: string): PeerInfo {
+    return infoOf(this.row(peerId));
+  }
+
+  remove(peerId: string): PeerInfo {
+    const info = this.get(peerId);
+    this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
+    return info;
+  }
+
+  /** The client secret on the peer, for the sync loop's token requests only. */
+  secretOf(peerId: string): string {
+    return this.unseal(this.row(peerId).secret);
+  }
+
+  /** The handshake told the peer's node id: a different node than before (a new database there) starts the pull over. */
+  recordHandshake(peerId: string, remoteNode: string, clockSkewMs: number): void {
+    this.db
+      .prepare(
+        `UPDATE sync_peers SET pull_cursor = CASE WHEN remote_node IS NULL OR remote_node = @remoteNode THEN pull_cursor ELSE '0' END,
+           remote_node = @remoteNode, clock_skew_ms = @skew WHERE peer_id = @peerId`,
+      )
+      .run({ remoteNode, skew: Math.round(clockSkewMs), peerId });
+  }
+
+  /** Call inside the transaction that stored the page: a crash re-fetches it, never skips it. */
+  setPullCursor(peerId: string, cursor: string): void {
+    this.db.prepare('UPDATE sync_peers SET pull_cursor = ? WHERE peer_id = ?').run(cursor, peerId);
+  }
+
+  setPushCursor(peerId: string, seq: number): void {
+    this.db.prepare('UPDATE sync_peers SET push_cursor = ? WHERE peer_id = ?').run(seq, peerId);
+  }
+
+  recordSuccess(peerId: string): void {
+    this.db.prepare('UPDATE sync_peers SET last_sync_at = ?, last_error = NULL WHERE peer_id = ?').run(new Date().toISOString(), peerId);
+  }
+
+  recordError(peerId: string, message: string): void {
+    this.db.prepare('UPDATE sync_peers SET last_error = ? WHERE peer_id = ?').run(message.slice(0, MAX_ERROR_LENGTH), peerId);
+  }
+
+  private row(peerId: string): PeerRow {
+    const row = this.db.prepare('SELECT * FROM sync_peers WHERE peer_id = ?').get(peerId) as PeerRow | undefined;
+    if (!row) throw notFound(`No peer '${peerId}'`);
+    return row;
+  }
+
+  private sealingKey(): Buffer {
+    if (this.key) return this.key;
+    if (!existsSync(this.keyFile)) {
+      writeFileSync(this.keyFile, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    }
+    chmodSync(this.keyFile, 0o600);
+    const key = readFileSync(this.keyFile);
+    if (key.length !== 32) throw new Error(`${this.keyFile} is not a sync secret key (32 bytes)`);
+    return (this.key = key);
+  }
+
+  /** `iv:tag:ciphertext` in base64url. */
+  private seal(secret: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.sealingKey(), iv);
+    const sealed = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return [iv, cipher.getAuthTag(), sealed].map((part) => part.toString('base64url')).join(':');
+  }
+
+  private unseal(text: string): string {
+    const [iv, tag, sealed] = text.split(':').map((part) => Buffer.from(part, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', this.sealingKey(), iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8');
+  }
+}
+
+/** Checks what an admin asks for; returns the peer's base URL without a trailing `/fhir` or slash. */
+function checkPeer(peer: NewPeer): string {
+  if (typeof peer.name !== 'string' || peer.name.trim() === '' || peer.name.length > MAX_NAME_LENGTH) throw badRequest(`A peer needs a name of 1 to ${MAX_NAME_LENGTH} characters`, 'name');
+  let url: URL;
+  try {
+    url = new URL(String(peer.url));
+  } catch {
+    throw badRequest(`'${String(peer.url)}' is not a URL: give the peer's address, e.g. https://cabinet.example:8347`, 'url');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('A peer URL is http or https', 'url');
+  if (url.username || url.password || url.search || url.hash) throw badRequest('A peer URL carries no credentials, query or fragment: give them as clientId and clientSecret', 'url');
+  if (peer.kind !== undefined && peer.kind !== 'office' && peer.kind !== 'directory') throw badRequest('kind is office or directory', 'kind');
+  if (typeof peer.clientId !== 'string' || peer.clientId === '') throw badRequest("A peer needs this node's clientId on it", 'clientId');
+  if (typeof peer.clientSecret !== 'string' || peer.clientSecret === '') throw badRequest("A peer needs this node's clientSecret on it", 'clientSecret');
+  return url.href.replace(/\/+$/, '').replace(/\/fhir$/, '');
+}
+
+function infoOf(row: PeerRow): PeerInfo {
+  return {
+    peerId: row.peer_id,
+    name: row.name,
+    url: row.url,
+    kind: row.kind,
+    clientId: row.client_id,
+    ...(row.remote_node !== null ? { remoteNode: row.remote_node } : {}),
+    pullCursor: row.pull_cursor,
+    pushCursor: row.push_cursor,
+    ...(row.last_sync_at !== null ? { lastSyncAt: row.last_sync_at } : {}),
+    ...(row.last_error !== null ? { lastError: row.last_error } : {}),
+    ...(row.clock_skew_ms !== null ? { clockSkewMs: row.clock_skew_ms } : {}),
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import type { FhirOperation } from '../fhir/rest/extensions';
+import type { CommitSignal } from '../storage/commit-signal';
+import type { Db } from '../storage/database';
+import type { Repository } from '../storage/repository';
+import { ChangeFeed } from './change-feed';
+import { ConflictOperations } from './conflicts';
+import { syncOperations } from './operations';
+import { PeerLoop, type LoopSettings } from './peer-loop';
+import { PEER_KEY_FILE, PeerStore } from './peers';
+
+/**
+ * Sync as the node runs it (docs/sync.md): the protocol and conflict operations, and one loop per configured peer.
+ * Loops follow the peers table (peers added or removed by the admin API or the CLI are picked up within `pollMs`),
+ * are woken by local commits to push at once, and retry versions kept aside now and then.
+ */
+
+export interface SyncOptions {
+  db: Db;
+  repository: Repository;
+  dataDir: string;
+  commits: CommitSignal;
+  /** The node's group commit: pulled pages are stored in it, so they are signalled like API writes. */
+  write<T>(work: () => T): Promise<T>;
+  settings?: Partial<LoopSettings>;
+}
+
+export interface RunningSync {
+  operations: FhirOperation[];
+  peers: PeerStore;
+  /** Starts the loops, once the node serves; `log` hears of failing peers (never a secret). */
+  start(log: (message: string) => void): void;
+  close(): Promise<void>;
+}
+
+const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 500 };
+/** How often versions kept aside are tried again (a newer build may now know their type). */
+const RETRY_DEFERRED_MS = 10 * 60_000;
+
+export function createSync(options: SyncOptions): RunningSync {
+  const { db, repository } = options;
+  const settings = { ...DEFAULTS, ...options.settings };
+  const feed = new ChangeFeed(db);
+  const peers = new PeerStore(db, join(options.dataDir, PEER_KEY_FILE));
+  const loops = new Map<string, PeerLoop>();
+  const services = { repository, peers, feed, write: options.write, log: (_message: string) => {} };
+  const timers: NodeJS.Timeout[] = [];
+  let stopListening = () => {};
+
+  // Followed at each poll: the admin API and the CLI only write the table.
+  const follow = () => {
+    const configured = new Set(peers.list().map((peer) => peer.peerId));
+    for (const peerId of configured) {
+      if (loops.has(peerId)) continue;
+      const loop = new PeerLoop(peerId, services, settings);
+      loops.set(peerId, loop);
+      loop.start();
+    }
+    for (const [peerId, loop] of loops) {
+      if (configured.has(peerId)) continue;
+      loops.delete(peerId);
+      void loop.stop();
+    }
+  };
+  const retryDeferred = () => {
+    const stored = repository.retryDeferred();
+    if (stored > 0) services.log(`sync: ${stored} versions kept aside are now stored`);
+  };
+
+  return {
+    operations: [...syncOperations(feed, repository.nodeId), ...new ConflictOperations(db).operations()],
+    peers,
+    start(log) {
+      services.log = log;
+      retryDeferred();
+      follow();
+      timers.push(setInterval(follow, settings.pollMs), setInterval(retryDeferred, RETRY_DEFERRED_MS));
+      for (const timer of timers) timer.unref();
+      stopListening = options.commits.listen(() => {
+        for (const loop of loops.values()) loop.wake();
+      });
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      stopListening();
+      await Promise.all([...loops.values()].map((loop) => loop.stop()));
+      loops.clear();
+    },
+  };
+}
