@@ -35,6 +35,8 @@ export const useDirectoryStore = defineStore('directory', () => {
   const error = ref<unknown>();
   /** True once a search has answered for the current query (tells "no result" from "not searched yet"). */
   const answered = ref(false);
+  /** The box's text the results shown answer (they stay on screen while the next keystroke's search runs). */
+  const resultsFor = ref<string>();
   let next: string | undefined;
   const hasMore = ref(false);
   let inFlight: AbortController | undefined;
@@ -56,10 +58,12 @@ export const useDirectoryStore = defineStore('directory', () => {
   async function search(): Promise<void> {
     inFlight?.abort();
     const current = query.value;
+    const text = typed.value;
     if (!searchable(current)) {
       inFlight = undefined;
       results.value = [];
       answered.value = false;
+      resultsFor.value = undefined;
       loading.value = false;
       error.value = undefined;
       hasMore.value = false;
@@ -83,6 +87,7 @@ export const useDirectoryStore = defineStore('directory', () => {
       hasMore.value = next !== undefined;
       error.value = undefined;
       answered.value = true;
+      resultsFor.value = text;
     } catch (caught) {
       if (controller.signal.aborted) return;
       error.value = caught;
@@ -129,11 +134,12 @@ export const useDirectoryStore = defineStore('directory', () => {
     asName.value = new Set();
     results.value = [];
     answered.value = false;
+    resultsFor.value = undefined;
     hasMore.value = false;
     error.value = undefined;
   }
 
-  return { typed, kind, profession, specialty, query, results, loading, error, answered, hasMore, search, loadMore, findRecipients, keepAsName, reset };
+  return { typed, kind, profession, specialty, query, results, loading, error, answered, resultsFor, hasMore, search, loadMore, findRecipients, keepAsName, reset };
 });
 
 /** The practitioners of a search Bundle with their roles and those roles' organisations. */
