@@ -33,6 +33,7 @@ const ENTRY: DirectoryEntry = {
       organization: { resourceType: 'Organization', id: 'o1', name: 'CABINET MÉDICAL ROUSSEL', address: [{ line: ['12 RUE PASTEUR'], postalCode: '51100', city: 'REIMS' }], telecom: [mailbox('secretariat@cabinet.mssante.fr')] },
     },
   ],
+  rolesKnown: true,
 };
 
 describe('DirectoryCard', () => {
@@ -57,7 +58,7 @@ describe('DirectoryCard', () => {
 describe('DirectoryPage', () => {
   it('searches as the user types, moves through results with the arrows and opens the card with Enter', async () => {
     node.on('GET', /^\/fhir\/Practitioner\?name=rous\+rei/, { json: bundle(ENTRY.kind === 'practitioner' ? (ENTRY.practitioner as never) : {}, { resourceType: 'Practitioner', id: 'pp-2', name: [{ family: 'ROUSSEAU', given: ['SARAH'] }] }) });
-    node.on('GET', /^\/fhir\/Organization\?/, { json: bundle() });
+    node.on('GET', /^\/fhir\/Organization\?/, { json: bundle() }).on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle() });
     const { wrapper } = await mountInApp(DirectoryPage, { pinia: await loggedIn(node), attachTo: document.body });
     const box = wrapper.get('input[role="combobox"]');
     await box.setValue('rous rei');

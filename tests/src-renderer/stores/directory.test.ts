@@ -38,21 +38,65 @@ describe('the directory query', () => {
 });
 
 describe('the directory store', () => {
-  it('searches practitioners with their roles and organisations in one request, and organisations beside', async () => {
-    node.on('GET', /^\/fhir\/Practitioner\?/, { json: bundle(PRACTITIONER, ROLE, ORG) }).on('GET', /^\/fhir\/Organization\?/, { json: bundle({ resourceType: 'Organization', id: 'o2', name: 'MARTIN SANTÉ' }) });
+  it('lists practitioners and organisations from the searches alone, then fills in the practitioners’ roles and their organisations', async () => {
+    node.on('GET', /^\/fhir\/Practitioner\?/, { json: bundle(PRACTITIONER) })
+      .on('GET', /^\/fhir\/Organization\?/, { json: bundle({ resourceType: 'Organization', id: 'o2', name: 'MARTIN SANTÉ' }) })
+      .on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle({ ...ROLE, __include: false }, ORG) });
     const directory = useDirectoryStore();
     directory.typed = 'mart lyon';
     await directory.search();
 
     const practitioners = node.callsTo('GET', /^\/fhir\/Practitioner\?/)[0].url.searchParams;
     expect(practitioners.get('name')).toBe('mart lyon');
-    expect(practitioners.get('_revinclude')).toBe('PractitionerRole:practitioner');
-    expect(practitioners.get('_include:iterate')).toBe('PractitionerRole:organization');
+    expect(practitioners.get('_count')).toBe('20');
+    expect(practitioners.has('_revinclude')).toBe(false);
+    expect(practitioners.has('_include:iterate')).toBe(false);
     expect(node.callsTo('GET', /^\/fhir\/Organization\?/)[0].url.searchParams.get('name')).toBe('mart lyon');
+    const roles = node.callsTo('GET', /^\/fhir\/PractitionerRole\?/)[0].url.searchParams;
+    expect(roles.get('practitioner')).toBe('Practitioner/p1');
+    expect(roles.get('_include')).toBe('PractitionerRole:organization');
     expect(directory.results.map((entry) => entry.key)).toEqual(['Practitioner/p1', 'Organization/o2']);
     const first = directory.results[0];
-    expect(first.kind === 'practitioner' && first.roles[0].organization?.name).toBe('CABINET MÉDICAL');
+    expect(first.kind === 'practitioner' && first.rolesKnown && first.roles[0].organization?.name).toBe('CABINET MÉDICAL');
     expect(directory.answered).toBe(true);
+    expect([directory.resultsFor, directory.rolesFor]).toEqual(['mart lyon', 'mart lyon']);
+  });
+
+  it('shows the list before the roles arrive, keeps the previous list until then, and asks roles only for practitioners it does not know', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    node.on('GET', /^\/fhir\/Organization\?/, { json: bundle() })
+      .on('GET', /^\/fhir\/Practitioner\?name=mar&/, { json: bundle(PRACTITIONER) })
+      .on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle({ ...ROLE, __include: false }, ORG) });
+    const directory = useDirectoryStore();
+    directory.typed = 'mar';
+    await directory.search();
+
+    node.on('GET', /^\/fhir\/Practitioner\?name=mart&/, { json: bundle(PRACTITIONER, { ...PRACTITIONER, id: 'p2' }) });
+    node.on('GET', /^\/fhir\/PractitionerRole\?/, async () => (await held, { json: bundle() }));
+    directory.typed = 'mart';
+    const searching = directory.search();
+    expect(directory.resultsFor).toBe('mar');
+    expect(directory.results.map((entry) => entry.key)).toEqual(['Practitioner/p1']);
+    await vi.waitFor(() => expect(directory.resultsFor).toBe('mart'));
+    expect(directory.rolesFor).toBeUndefined();
+    const [known, unknown] = directory.results;
+    expect(known.kind === 'practitioner' && known.rolesKnown && known.roles.length).toBe(1);
+    expect(unknown.kind === 'practitioner' && unknown.rolesKnown).toBe(false);
+    release();
+    await searching;
+    expect(node.callsTo('GET', /^\/fhir\/PractitionerRole\?/).map((call) => call.url.searchParams.get('practitioner'))).toEqual(['Practitioner/p1', 'Practitioner/p2']);
+    expect(directory.rolesFor).toBe('mart');
+    expect(directory.results[1]).toMatchObject({ rolesKnown: true, roles: [] });
+  });
+
+  it('finds recipients with their roles in two light requests', async () => {
+    node.on('GET', /^\/fhir\/Practitioner\?/, { json: bundle(PRACTITIONER) })
+      .on('GET', /^\/fhir\/Organization\?/, { json: bundle() })
+      .on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle({ ...ROLE, __include: false }, ORG) });
+    const found = await useDirectoryStore().findRecipients('martin');
+    expect(node.callsTo('GET', /^\/fhir\/Practitioner\?/)[0].url.searchParams.get('_count')).toBe('8');
+    expect(found[0]).toMatchObject({ key: 'Practitioner/p1', rolesKnown: true, roles: [{ organization: { name: 'CABINET MÉDICAL' } }] });
   });
 
   it('turns typed and chosen filters into _has on the practitioners’ roles, and leaves organisations out', async () => {
@@ -73,7 +117,7 @@ describe('the directory store', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     node.on('GET', /^\/fhir\/Practitioner\?name=ma&/, async () => (await held, { json: bundle({ ...PRACTITIONER, id: 'stale' }) }));
     node.on('GET', /^\/fhir\/Practitioner\?name=mar&/, { json: bundle(PRACTITIONER) });
-    node.on('GET', /^\/fhir\/Organization/, { json: bundle() });
+    node.on('GET', /^\/fhir\/Organization/, { json: bundle() }).on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle() });
     const directory = useDirectoryStore();
     directory.typed = 'ma';
     const first = directory.search();
