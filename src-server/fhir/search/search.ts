@@ -307,17 +307,19 @@ export class SearchEngine {
     const pairs = targets.filter((resource) => !spec.targetType || resource.resourceType === spec.targetType);
     if (pairs.length === 0) return [];
     const local = localReference(base, qualified('ref'));
+    // CROSS JOIN: from the targets to their reference rows by the lookup index, then each row's version by its key
+    // (index rows are current versions). Written as an OR of pairs, SQLite walked every resource of the source
+    // type instead (300 ms for the roles of 20 practitioners among 300,000).
     const rows = this
       .prepare(
-        `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body
-         FROM idx_reference ref
-         JOIN resources ${ROW} ON ${ROW}.vseq = ref.vseq
-         JOIN resource_versions v ON v.vseq = ${ROW}.vseq
-         WHERE (${references}) AND ${ROW}.resource_type = ? AND ${local.sql}
-           AND (${pairs.map(() => '(ref.target_type = ? AND ref.target_id = ?)').join(' OR ')})
-         GROUP BY ${ROW}.vseq`,
+        `SELECT v.vseq, v.resource_type, v.resource_id, v.last_updated, v.version_id, v.body
+         FROM (SELECT value ->> 0 AS type, value ->> 1 AS id FROM json_each(?)) target
+         CROSS JOIN idx_reference ref ON ref.target_id = target.id AND ref.target_type = target.type
+         CROSS JOIN resource_versions v ON v.vseq = ref.vseq
+         WHERE (${references}) AND v.resource_type = ? AND ${local.sql}
+         GROUP BY v.vseq`,
       )
-      .all(spec.sourceType, ...local.values, ...pairs.flatMap((resource) => [resource.resourceType, resource.id])) as Row[];
+      .all(JSON.stringify(pairs.map((resource) => [resource.resourceType, resource.id])), spec.sourceType, ...local.values) as Row[];
     return rows.map(stored);
   }
 
