@@ -114,7 +114,8 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
     const awaiting = (syncContent?.waitingFor(hash) ?? []).filter((wanted) => !reach || interactions.searchEngine.isVisible({ resourceType: 'Binary', id: wanted.id }, reach, base));
     if (awaiting.length === 0) throw notFound('No Binary on this node awaits this content');
     try {
-      await syncContent!.receive(request.body as Readable, { hash, size: awaiting[0].size });
+      // No body at all is content of no bytes: refused unless that is what the Binary names.
+      await syncContent!.receive((request.body as Readable | undefined) ?? Readable.from([]), { hash, size: awaiting[0].size });
     } catch (error) {
       if (error instanceof FhirError && error.status === 422) request.log.warn({ hash, binary: awaiting[0].id }, 'sync: uploaded Binary content refused: its hash or size is not the one the Binary names');
       throw error;
