@@ -50,7 +50,7 @@ export interface ApiFlows {
 
 export function createApiFlows(context: FlowContext, settings: FlowSettings): ApiFlows {
   const { db, repository, search, commits } = context;
-  const sync = createSync({ db, repository, dataDir: context.dataDir, commits, write: (work) => context.groupCommit.run(work), settings: settings.sync });
+  const sync = createSync({ db, repository, dataDir: context.dataDir, binaryStore: context.binaryStore, commits, write: (work) => context.groupCommit.run(work), settings: settings.sync });
   const documents = createDocumentFlow({
     db,
     repository,

@@ -125,6 +125,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       ...(oidc ? { loginScreen: { issuer: oidc.issuer, ...(demo ? { demoAccounts: demo.accounts } : {}) } } : {}),
       groupCommit,
       peers: apiFlows.sync.peers,
+      syncContent: apiFlows.sync.content,
       textIndex: text,
       uiDir: options.uiDir,
       logger: options.logger,

@@ -18,6 +18,7 @@ export type IssueCode =
   | 'too-costly'
   | 'too-long'
   | 'throttled'
+  | 'transient'
   | 'processing'
   | 'exception'
   | 'informational';

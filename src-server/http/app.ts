@@ -14,6 +14,7 @@ import type { Db } from '../storage/database';
 import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import type { TextIndex } from '../text/text-index';
+import type { ContentQueue } from '../sync/content';
 import type { PeerStore } from '../sync/peers';
 import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
@@ -46,6 +47,8 @@ export interface AppServices {
   textIndex: TextIndex;
   /** The sync peers, managed at `/admin/peers`. */
   peers?: PeerStore;
+  /** Binary content awaited from sync peers: reads say so (503), peers upload it (`POST /fhir/$content`). */
+  syncContent?: ContentQueue;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -101,6 +104,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     prefix: '/fhir',
     interactions: services.interactions,
     binaryStore: services.binaryStore,
+    syncContent: services.syncContent,
     tokens: services.tokens,
     groupCommit: services.groupCommit,
     rateLimiter: new RateLimiter(),

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { refuseForgedContent, storedContentOf, withStoredContent } from '../fhir/binary-content';
-import { badRequest, notFound } from '../fhir/outcome';
+import { SYNC_SCOPE } from '../auth/scopes';
+import { badRequest, FhirError, forbidden, notFound } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirResponse } from '../fhir/rest/types';
 import { assertValid } from '../fhir/validation/validate';
 import type { BinaryStore, ContentWriter, StoredContent } from '../storage/binary-store';
+import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
 import type { GroupCommit } from '../storage/group-commit';
 import type { AuditLog } from '../audit/audit-log';
 import type { Reaches } from '../auth/reach';
@@ -14,11 +16,16 @@ import { readJsonBinary } from './binary-json';
 import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
 
 /**
- * `POST /fhir/Binary`, `PUT /fhir/Binary/<id>` and `GET /fhir/Binary/<id>`, streamed:
+ * `POST /fhir/Binary`, `PUT /fhir/Binary/<id>`, `GET /fhir/Binary/<id>[/_history/<vid>]` and `POST /fhir/$content`,
+ * streamed:
  * - uploads come as the document itself (`Content-Type: application/pdf`, as the spec allows) or as FHIR JSON with
  *   base64 `content`; either way the content goes to the binary store as it arrives, refused at 50 MiB;
  * - a read answers the document itself, unless FHIR JSON is asked for (`Accept` or `_format`): then the Binary
- *   with its content in base64, streamed from the file.
+ *   with its content in base64, streamed from the file. Content a sync peer has not delivered yet answers 503 with
+ *   Retry-After; a vread serves the content of that version (how a peer fetches it, docs/sync.md);
+ * - `POST $content?hash=<sha256>` is a sync peer's upload of content this node awaits (after a push): SYNC scope,
+ *   Binary CREATE or UPDATE, and one of the awaiting Binaries within the caller's reach; the bytes are kept only if
+ *   their hash and size are those the Binary names.
  * Scopes, validation and versioning are the interactions' as for any resource.
  */
 
@@ -26,6 +33,8 @@ export interface BinaryRoutesOptions {
   interactions: FhirInteractions;
   groupCommit: GroupCommit;
   store: BinaryStore;
+  /** Binary content awaited from sync peers. */
+  syncContent?: ContentQueue;
   audit: AuditLog;
   reaches: Reaches;
 }
@@ -36,7 +45,7 @@ const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 type JsonObject = Record<string, unknown>;
 
-export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store, audit, reaches }: BinaryRoutesOptions): Promise<void> {
+export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store, syncContent, audit, reaches }: BinaryRoutesOptions): Promise<void> {
   // Errors are audited by the error handler; answers here.
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode < 400) auditAnswer(audit, request, reply.statusCode);
@@ -75,18 +84,45 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
   app.post('/Binary', upload);
   app.put('/Binary/:id', upload);
 
-  app.get<{ Params: { id: string } }>('/Binary/:id', async (request, reply) => {
+  const read = async (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
     const response = interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
     if (response.status !== 200 || typeof response.body !== 'string') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
     const stored = storedContentOf(resource);
+    const file = stored && openContent(store, stored.hash, syncContent);
     if (wantsFhir(request)) {
-      if (!stored) return send(reply, response, request, prefer);
+      if (!file) return send(reply, response, request, prefer);
       reply.code(200).headers(response.headers).header('content-type', FHIR_CONTENT_TYPE);
-      return reply.send(Readable.from(jsonWithContent(resource, openContent(store, stored.hash))));
+      return reply.send(Readable.from(jsonWithContent(resource, file)));
     }
-    return sendRaw(reply, response, resource, stored ? openContent(store, stored.hash) : Buffer.from(String(resource.content ?? ''), 'base64'));
+    return sendRaw(reply, response, resource, file ?? Buffer.from(String(resource.content ?? ''), 'base64'));
+  };
+  app.get('/Binary/:id', read);
+  app.get('/Binary/:id/_history/:vid', read);
+
+  app.post<{ Querystring: { hash?: string } }>('/$content', async (request, reply) => {
+    const fhirRequest = toFhirRequest(request, preferences(request), reaches);
+    const { scopes, reach } = fhirRequest;
+    scopes.requireNamed(SYNC_SCOPE, '$content');
+    if (!scopes.allows('Binary', 'CREATE') && !scopes.allows('Binary', 'UPDATE')) throw forbidden('Uploading Binary content needs BINARY_CREATE or BINARY_UPDATE');
+    const hash = request.query.hash;
+    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw badRequest('hash must be the SHA-256 of the content, in lower-case hex', 'hash');
+    // A refused upload is answered before its end: the rest of it must not be read as the next request.
+    reply.header('connection', 'close');
+    const base = baseUrl(request);
+    const awaiting = (syncContent?.waitingFor(hash) ?? []).filter((wanted) => !reach || interactions.searchEngine.isVisible({ resourceType: 'Binary', id: wanted.id }, reach, base));
+    if (awaiting.length === 0) throw notFound('No Binary on this node awaits this content');
+    try {
+      // No body at all is content of no bytes: refused unless that is what the Binary names.
+      await syncContent!.receive((request.body as Readable | undefined) ?? Readable.from([]), { hash, size: awaiting[0].size });
+    } catch (error) {
+      if (error instanceof FhirError && error.status === 422) request.log.warn({ hash, binary: awaiting[0].id }, 'sync: uploaded Binary content refused: its hash or size is not the one the Binary names');
+      throw error;
+    }
+    reply.removeHeader('connection');
+    syncContent!.fulfilled(hash);
+    return reply.code(204).send();
   });
 }
 
@@ -119,10 +155,17 @@ function wantsFhir(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').split(',').some((part) => FHIR_JSON_TYPES.has(mediaType(part)));
 }
 
-function openContent(store: BinaryStore, hash: string): Readable {
+function openContent(store: BinaryStore, hash: string, syncContent: ContentQueue | undefined): Readable {
   const file = store.open(hash);
-  if (!file) throw notFound('The content of this Binary is missing from the binary store');
-  return file;
+  if (file) return file;
+  if (syncContent?.awaits(hash)) {
+    throw new FhirError(
+      503,
+      { severity: 'error', code: 'transient', diagnostics: 'The content of this Binary is on its way from a sync peer: try again shortly' },
+      { 'retry-after': String(CONTENT_RETRY_AFTER_S) },
+    );
+  }
+  throw notFound('The content of this Binary is missing from the binary store');
 }
 
 function sendRaw(reply: FastifyReply, response: FhirResponse, resource: JsonObject, content: Readable | Buffer): FastifyReply {

@@ -7,6 +7,7 @@ import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
+import type { ContentQueue } from '../sync/content';
 import { mayHaveTextFilter, resolveTextMatches } from '../text/text-queries';
 import type { TextIndex } from '../text/text-index';
 import type { AuditLog } from '../audit/audit-log';
@@ -28,6 +29,8 @@ const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/
 export interface FhirRoutesOptions {
   interactions: FhirInteractions;
   binaryStore: BinaryStore;
+  /** Binary content awaited from sync peers. */
+  syncContent?: ContentQueue;
   tokens: TokenStore;
   groupCommit: GroupCommit;
   rateLimiter: RateLimiter;
@@ -41,7 +44,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT']);
 const NO_SCOPES = new Scopes([]);
 
 
-export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, tokens, groupCommit, rateLimiter, audit, reaches, textIndex }: FhirRoutesOptions): Promise<void> {
+export async function fhirRoutes(app: FastifyInstance, { interactions, binaryStore, syncContent, tokens, groupCommit, rateLimiter, audit, reaches, textIndex }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
@@ -75,7 +78,7 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   app.all('/', handler);
   app.all('/*', handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
-  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, audit, reaches });
+  await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, syncContent, audit, reaches });
 }
 
 function pathOf(request: FastifyRequest): string {

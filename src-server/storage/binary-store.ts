@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, type ReadStream } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync, type ReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { payloadTooLarge } from '../fhir/outcome';
@@ -39,6 +39,18 @@ export class BinaryStore {
   open(hash: string): ReadStream | undefined {
     const path = this.pathOf(hash);
     return path && existsSync(path) ? createReadStream(path) : undefined;
+  }
+
+  /** Whether the store holds this content. */
+  has(hash: string): boolean {
+    const path = this.pathOf(hash);
+    return path !== undefined && existsSync(path);
+  }
+
+  /** The size of the content in bytes; undefined when the store has no such file. */
+  size(hash: string): number | undefined {
+    const path = this.pathOf(hash);
+    return path ? statSync(path, { throwIfNoEntry: false })?.size : undefined;
   }
 
   private pathOf(hash: string): string | undefined {

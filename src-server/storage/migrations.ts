@@ -359,6 +359,33 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'sync: Binary content awaited from peers, and content a peer awaits from this node',
+    sql: `
+      -- Replicated Binary versions whose content file this node lacks: fetched from the peer they came from, retried.
+      CREATE TABLE sync_content_wanted (
+        version_id      TEXT PRIMARY KEY,
+        resource_id     TEXT NOT NULL,            -- the Binary
+        hash            TEXT NOT NULL,            -- SHA-256 of the content, hex (its name in the binary store)
+        size            INTEGER NOT NULL,
+        received_from   TEXT,                     -- the node the version came from
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,         -- epoch milliseconds
+        last_error      TEXT,
+        queued_at       TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sync_content_wanted_by_hash ON sync_content_wanted (hash);
+
+      -- Content a peer answered $replicate it lacks: uploaded to it after the push, until it has it.
+      CREATE TABLE sync_content_outbox (
+        peer_id     TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        version_id  TEXT NOT NULL,
+        PRIMARY KEY (peer_id, hash)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

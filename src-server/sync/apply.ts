@@ -1,5 +1,6 @@
 import { FhirError } from '../fhir/outcome';
 import type { ReplicaResult, ReplicaVersion, Repository } from '../storage/repository';
+import type { ContentQueue } from './content';
 import type { EntryOutcome, WireEntry } from './protocol';
 
 /** How versions from a peer are let in: who sent them, and the access rules of the way they came. */
@@ -10,6 +11,8 @@ export interface ApplyRules {
   admit?(version: ReplicaVersion): void;
   /** Refuses a version once stored (throw a FhirError): the entry rolls back alone. */
   check?(version: ReplicaVersion, result: ReplicaResult): void;
+  /** Where Binary versions whose content file this node lacks are recorded, to fetch or receive it after the page. */
+  content?: ContentQueue;
 }
 
 /**
@@ -23,7 +26,9 @@ export function applyVersions(repository: Repository, entries: readonly WireEntr
     rules.admit?.(version);
     const result = repository.storeReplica(version);
     check?.(version, result);
-    return { outcome: result.outcome, versionId: version.versionId };
+    // In the version's transaction: a crash after the page commits still knows what content to fetch.
+    const contentMissing = result.outcome !== 'deferred' && rules.content?.note(version);
+    return { outcome: result.outcome, versionId: version.versionId, ...(contentMissing ? { contentMissing } : {}) };
   };
   return entries.map((entry) => {
     if ('error' in entry) return { outcome: 'refused', error: entry.error };

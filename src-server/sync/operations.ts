@@ -8,6 +8,7 @@ import type { FhirRequest } from '../fhir/rest/types';
 import type { ReplicaResult, ReplicaVersion } from '../storage/repository';
 import { applyVersions } from './apply';
 import { ChangeFeed, type DataKind } from './change-feed';
+import type { ContentQueue } from './content';
 import { changesBundle, entryText, FHIR_VERSION, PROTOCOL_VERSION, readPageSize, readVersions, replicateResponse } from './protocol';
 
 /**
@@ -22,7 +23,7 @@ const SCAN_BUDGET = 10_000;
 /** Versions one `$replicate` call may carry. */
 export const MAX_REPLICATE_ENTRIES = 2000;
 
-export function syncOperations(feed: ChangeFeed, nodeId: string): FhirOperation[] {
+export function syncOperations(feed: ChangeFeed, nodeId: string, content?: ContentQueue): FhirOperation[] {
   return [
     {
       name: '$handshake',
@@ -40,7 +41,7 @@ export function syncOperations(feed: ChangeFeed, nodeId: string): FhirOperation[
       },
     },
     { name: '$changes', level: 'system', methods: ['GET'], run: (call) => changes(feed, call) },
-    { name: '$replicate', level: 'system', methods: ['POST'], run: replicate },
+    { name: '$replicate', level: 'system', methods: ['POST'], run: (call) => replicate(call, content) },
   ];
 }
 
@@ -93,9 +94,10 @@ function visibilityOf(request: FhirRequest, base: string, interactions: FhirInte
 /**
  * `POST $replicate?sender=<node id>`: stores a Bundle of versions as they are, idempotently, each entry on its own;
  * answers one outcome per entry. A peer writes what its scopes allow (CREATE for a new resource, UPDATE for one this
- * node has) within its reach; directory data is refused: it comes only from a directory peer, by pull.
+ * node has) within its reach; directory data is refused: it comes only from a directory peer, by pull. An entry of a
+ * Binary whose content this node lacks says so (`sync-content` `missing`): the sender uploads it (`POST $content`).
  */
-function replicate({ request, base, interactions }: OperationCall) {
+function replicate({ request, base, interactions }: OperationCall, content: ContentQueue | undefined) {
   request.scopes.requireNamed(SYNC_SCOPE, '$replicate');
   const sender = request.query.get('sender') ?? undefined;
   if (sender !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(sender)) throw badRequest(`'${sender}' is not a node id`, 'sender');
@@ -105,6 +107,7 @@ function replicate({ request, base, interactions }: OperationCall) {
   const { reach } = request;
   const outcomes = applyVersions(repository, entries, {
     receivedFrom: sender,
+    content,
     admit: (version) => {
       const { resourceType, id } = version;
       if (DIRECTORY_TYPES.has(resourceType)) throw forbidden(`${resourceType} is directory data: it comes from a directory peer, by pull`);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { DataKind } from './change-feed';
 
 /**
@@ -26,6 +27,8 @@ export class PeerError extends Error {
 }
 
 const TIMEOUT_MS = 30_000;
+/** A Binary's content (up to 50 MiB) may take longer than a page. */
+const CONTENT_TIMEOUT_MS = 10 * 60_000;
 /** A token is renewed this long before it expires. */
 const RENEW_MARGIN_MS = 60_000;
 
@@ -63,20 +66,67 @@ export class PeerLink {
     return this.call('POST', `$replicate?${new URLSearchParams({ sender })}`, bundle);
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: string, retried = false): Promise<unknown> {
+  /**
+   * The content of a Binary version, streamed: the peer's vread of `Binary/<id>/_history/<vid>` answered raw, under
+   * the same scopes and reach as any read there. A refusal is a PeerError with the peer's status.
+   */
+  async content(id: string, versionId: string): Promise<AsyncIterable<Uint8Array>> {
+    const path = `Binary/${encodeURIComponent(id)}/_history/${encodeURIComponent(versionId)}`;
+    const response = await this.authorized('GET', path, { accept: 'application/octet-stream' }, undefined, CONTENT_TIMEOUT_MS);
+    if (!response.ok) throw await failure(response, 'GET Binary content');
+    return (response.body ?? []) as AsyncIterable<Uint8Array>;
+  }
+
+  /**
+   * Uploads content the peer awaits (`POST $content?hash=`), streamed from `open()`. Answers the peer's status:
+   * 204 stored, 404 the peer no longer awaits it; any other refusal is a PeerError.
+   */
+  async upload(hash: string, size: number, open: () => Readable): Promise<number> {
+    const response = await this.authorized(
+      'POST',
+      `$content?${new URLSearchParams({ hash })}`,
+      { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      open,
+      CONTENT_TIMEOUT_MS,
+    );
+    if (response.status === 404 || response.ok) {
+      await response.body?.cancel();
+      return response.status;
+    }
+    throw await failure(response, 'POST $content');
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<unknown> {
+    const headers = { accept: 'application/fhir+json', ...(body !== undefined ? { 'content-type': 'application/fhir+json' } : {}) };
+    const response = await this.authorized(method, path, headers, body === undefined ? undefined : () => body);
+    if (!response.ok) throw await failure(response, `${method} ${path.split('?')[0]}`);
+    return response.json();
+  }
+
+  /** A call with this node's bearer token; a 401 renews the token and tries once more (`body` is made again). */
+  private async authorized(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    body: (() => string | Readable) | undefined,
+    timeoutMs = TIMEOUT_MS,
+    retried = false,
+  ): Promise<Response> {
     const token = await this.bearer();
-    const response = await this.fetch(`${this.base}/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', ...(body !== undefined ? { 'content-type': 'application/fhir+json' } : {}) },
-      body,
-    });
+    const payload = body?.();
+    const response = await this.fetch(
+      `${this.base}/${path}`,
+      // A stream goes as it is read (`duplex: 'half'`), never buffered whole.
+      { method, headers: { authorization: `Bearer ${token}`, ...headers }, body: payload as RequestInit['body'], ...(payload !== undefined && typeof payload !== 'string' ? { duplex: 'half' } : {}) },
+      timeoutMs,
+    );
     if (response.status === 401 && !retried) {
       this.token = undefined;
       await response.body?.cancel();
-      return this.call(method, path, body, true);
+      if (payload !== undefined && typeof payload !== 'string') payload.destroy();
+      return this.authorized(method, path, headers, body, timeoutMs, true);
     }
-    if (!response.ok) throw await failure(response, `${method} ${path.split('?')[0]}`);
-    return response.json();
+    return response;
   }
 
   private async bearer(): Promise<string> {
@@ -91,9 +141,9 @@ export class PeerLink {
     return issued.access_token;
   }
 
-  private async fetch(url: string, init: RequestInit): Promise<Response> {
+  private async fetch(url: string, init: RequestInit, timeoutMs = TIMEOUT_MS): Promise<Response> {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.any([this.stopped, AbortSignal.timeout(TIMEOUT_MS)]) });
+      return await fetch(url, { ...init, signal: AbortSignal.any([this.stopped, AbortSignal.timeout(timeoutMs)]) });
     } catch (error) {
       throw new PeerError(`${this.url} is unreachable: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
     }

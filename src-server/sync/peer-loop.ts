@@ -1,16 +1,19 @@
+import { storedContentOf } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
-import { forbidden } from '../fhir/outcome';
+import { FhirError, forbidden } from '../fhir/outcome';
 import type { Repository } from '../storage/repository';
 import { applyVersions } from './apply';
-import type { ChangeFeed } from './change-feed';
+import type { ChangeFeed, FeedRow } from './change-feed';
+import type { ContentQueue } from './content';
 import { PeerError, PeerLink, type Handshake } from './peer-link';
 import type { PeerInfo, PeerStore } from './peers';
-import { entryText, FHIR_VERSION, PROTOCOL_VERSION, readOutcomes, readPage, readVersions, versionsBundle } from './protocol';
+import { entryText, FHIR_VERSION, PROTOCOL_VERSION, readMissingContent, readOutcomes, readPage, readVersions, versionsBundle } from './protocol';
 
 /**
  * Synchronises with one peer, over and over: a handshake, then pull (the peer's `$changes` from the stored cursor,
  * each page stored together with the cursor after it), then push (this node's change log from the push cursor to
- * the peer's `$replicate`). It runs again at once after a local commit, every `pollMs` otherwise, and backs off
+ * the peer's `$replicate`). Binary content follows the versions that name it: fetched from the peer after the pull,
+ * uploaded to it after the push (docs/sync.md, "Binary content"). It runs again at once after a local commit, every `pollMs` otherwise, and backs off
  * exponentially while the peer fails.
  */
 
@@ -27,6 +30,8 @@ export interface LoopServices {
   repository: Repository;
   peers: PeerStore;
   feed: ChangeFeed;
+  /** Binary content awaited from peers and owed to them. */
+  content: ContentQueue;
   /** Runs writes in the node's group commit: answered once durable, and the commit is signalled. */
   write<T>(work: () => T): Promise<T>;
   /** Told of what happens, for the node's log (never a secret). */
@@ -122,7 +127,10 @@ export class PeerLoop {
     this.link ??= new PeerLink(peer.url, peer.clientId, () => this.services.peers.secretOf(this.peerId), this.stopping.signal);
     this.remote ??= await this.handshake(this.link);
     await this.pull(peer, this.link, this.remote.node);
-    if (peer.kind === 'office') await this.push(this.link, this.remote.node);
+    if (peer.kind !== 'office') return;
+    await this.fetchContent(this.link, this.remote.node);
+    await this.push(this.link, this.remote.node);
+    await this.uploadContent(this.link);
   }
 
   /** Checks that both nodes speak the same protocol and FHIR major versions, and reports skewed clocks. */
@@ -161,31 +169,97 @@ export class PeerLoop {
         fetching.catch(() => {});
       }
       await this.services.write(() => {
-        applyVersions(repository, entries, { receivedFrom: remoteNode, admit });
+        applyVersions(repository, entries, { receivedFrom: remoteNode, admit, content: this.services.content });
         peers.setPullCursor(this.peerId, cursor);
       });
       if (!more || this.stopped) return;
     }
   }
 
+  /**
+   * Fetches the content this node awaits from this peer: of versions it sent, and of versions from a node that is
+   * none of this node's peers (pushed here) which this peer may have too. Each is streamed into the binary store and
+   * kept only if its hash and size are those the version names. A failure is recorded and retried later (backing
+   * off); an unreachable peer fails the pass.
+   */
+  private async fetchContent(link: PeerLink, remoteNode: string): Promise<void> {
+    const { content, peers } = this.services;
+    const otherPeers = new Set(peers.list().flatMap((peer) => (peer.remoteNode && peer.remoteNode !== remoteNode ? [peer.remoteNode] : [])));
+    for (const wanted of content.due()) {
+      if (this.stopped) return;
+      if (wanted.receivedFrom !== null && wanted.receivedFrom !== remoteNode && otherPeers.has(wanted.receivedFrom)) continue;
+      if (content.store.has(wanted.hash)) {
+        content.fulfilled(wanted.hash);
+        continue;
+      }
+      try {
+        await content.receive(await link.content(wanted.id, wanted.versionId), wanted);
+        content.fulfilled(wanted.hash);
+      } catch (error) {
+        if (this.stopped) return;
+        // The peer is down: the pass fails and backs off. A refusal (403, 404, a wrong hash) is this content's alone.
+        if (error instanceof PeerError && error.status === undefined) throw error;
+        const message = error instanceof PeerError || error instanceof FhirError ? error.message : String(error);
+        this.services.log(`sync with peer ${this.peerId}: the content of Binary/${wanted.id} (version ${wanted.versionId}) could not be fetched: ${message}`);
+        content.failed(wanted, message);
+      }
+    }
+  }
+
   private async push(link: PeerLink, remoteNode: string): Promise<void> {
-    const { feed, peers, repository } = this.services;
+    const { feed, peers, repository, content } = this.services;
     let cursor = peers.get(this.peerId).pushCursor;
     for (;;) {
       const rows = feed.page(cursor, this.settings.pageSize, 'records');
       if (rows.length === 0) return;
       // What the peer made or sent here, it has.
-      const entries = rows.filter((row) => row.origin_node !== remoteNode && row.received_from !== remoteNode).map((row) => entryText(row, link.base));
-      if (entries.length > 0) {
-        const outcomes = readOutcomes(await link.replicate(versionsBundle(entries), repository.nodeId));
+      const sent = rows.filter((row) => row.origin_node !== remoteNode && row.received_from !== remoteNode);
+      let owed: Array<{ hash: string; id: string; versionId: string }> = [];
+      if (sent.length > 0) {
+        const answer = await link.replicate(versionsBundle(sent.map((row) => entryText(row, link.base))), repository.nodeId);
+        const outcomes = readOutcomes(answer);
         const refused = outcomes.filter((outcome) => outcome === 'refused').length;
-        if (refused > 0) this.services.log(`sync with peer ${this.peerId}: the peer refused ${refused} of ${entries.length} versions (outside what its client allows)`);
+        if (refused > 0) this.services.log(`sync with peer ${this.peerId}: the peer refused ${refused} of ${sent.length} versions (outside what its client allows)`);
+        owed = readMissingContent(answer).flatMap((index) => (sent[index] ? owedContent(sent[index]) : []));
       }
       cursor = rows[rows.length - 1].seq;
-      peers.setPushCursor(this.peerId, cursor);
+      // The content owed is recorded with the cursor that leaves its versions behind: a crash loses neither.
+      repository.transaction(() => {
+        for (const item of owed) content.owe(this.peerId, item);
+        peers.setPushCursor(this.peerId, cursor);
+      });
       if (this.stopped) return;
     }
   }
+
+  /**
+   * Uploads the content the peer said it lacks (its `$replicate` answer), streamed from the binary store. Content
+   * this node does not have yet itself (it awaits it from elsewhere) stays owed and goes at a later pass.
+   */
+  private async uploadContent(link: PeerLink): Promise<void> {
+    const { content } = this.services;
+    for (const item of content.owedTo(this.peerId)) {
+      if (this.stopped) return;
+      const size = content.store.size(item.hash);
+      if (size === undefined) continue;
+      try {
+        await link.upload(item.hash, size, () => content.store.open(item.hash)!);
+        content.settled(this.peerId, item.hash);
+      } catch (error) {
+        // The peer is down or busy: the pass fails and backs off; the content stays owed.
+        if (!(error instanceof PeerError) || error.status === undefined || error.status >= 500 || error.status === 429) throw error;
+        // Refused (the client may not upload, or the bytes do not match): it would be refused again.
+        this.services.log(`sync with peer ${this.peerId}: the peer refused the content of Binary/${item.id} (version ${item.versionId}): ${error.message}`);
+        content.settled(this.peerId, item.hash);
+      }
+    }
+  }
+}
+
+/** The content a sent Binary version names, owed to a peer that answered it lacks it. */
+function owedContent(row: FeedRow): Array<{ hash: string; id: string; versionId: string }> {
+  const ref = row.resource_type === 'Binary' ? storedContentOf(JSON.parse(row.body) as Record<string, unknown>) : undefined;
+  return ref ? [{ hash: ref.hash, id: row.resource_id, versionId: row.version_id }] : [];
 }
 
 const major = (version: string) => version.split('.')[0];

@@ -15,6 +15,8 @@ export const PARENT_URL = `${BASE}/sync-parent`;
 export const ORIGIN_URL = `${BASE}/sync-origin`;
 export const CURSOR_URL = `${BASE}/sync-cursor`;
 export const OUTCOME_URL = `${BASE}/sync-outcome`;
+/** On a `$replicate` answer entry: the receiver lacks the Binary's content (valueCode `missing`): upload it. */
+export const CONTENT_URL = `${BASE}/sync-content`;
 
 /** A version as `$changes` reads it from the change log. */
 export interface ChangeRow {
@@ -90,7 +92,7 @@ function readVersion(entry: unknown): Omit<ReplicaVersion, 'receivedFrom'> {
 }
 
 /** What became of an entry of `$replicate`: an outcome, or a refusal with its status. */
-export type EntryOutcome = { outcome: ReplicaOutcome; versionId: string } | { outcome: 'refused'; error: FhirError };
+export type EntryOutcome = { outcome: ReplicaOutcome; versionId: string; contentMissing?: boolean } | { outcome: 'refused'; error: FhirError };
 
 const STATUS: Record<ReplicaOutcome, string> = { created: '201 Created', conflict: '201 Created', duplicate: '200 OK', deferred: '202 Accepted' };
 
@@ -100,7 +102,7 @@ export function replicateResponse(outcomes: readonly EntryOutcome[]): Json {
     resourceType: 'Bundle',
     type: 'batch-response',
     entry: outcomes.map((result) => ({
-      extension: [{ url: OUTCOME_URL, valueCode: result.outcome }],
+      extension: [{ url: OUTCOME_URL, valueCode: result.outcome }, ...(result.outcome !== 'refused' && result.contentMissing ? [{ url: CONTENT_URL, valueCode: 'missing' }] : [])],
       response:
         result.outcome === 'refused'
           ? { status: String(result.error.status), outcome: result.error.outcome }
@@ -116,6 +118,17 @@ export function readOutcomes(body: unknown): Array<ReplicaOutcome | 'refused'> {
     const code = (isObject(entry) && Array.isArray(entry.extension) ? entry.extension.find((extension) => isObject(extension) && extension.url === OUTCOME_URL) : undefined) as Json | undefined;
     return (code?.valueCode as ReplicaOutcome | 'refused' | undefined) ?? 'refused';
   });
+}
+
+/** The indexes of the `$replicate` answer entries whose Binary content the receiver lacks. */
+export function readMissingContent(body: unknown): number[] {
+  if (!isObject(body) || !Array.isArray(body.entry)) return [];
+  const missing: number[] = [];
+  body.entry.forEach((entry, index) => {
+    const extensions = isObject(entry) && Array.isArray(entry.extension) ? entry.extension : [];
+    if (extensions.some((extension) => isObject(extension) && extension.url === CONTENT_URL && extension.valueCode === 'missing')) missing.push(index);
+  });
+  return missing;
 }
 
 /** The cursor of a `$changes` page and whether the peer has more after it. */

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import type { FhirOperation } from '../fhir/rest/extensions';
+import type { BinaryStore } from '../storage/binary-store';
 import type { CommitSignal } from '../storage/commit-signal';
 import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
 import { ChangeFeed } from './change-feed';
 import { ConflictOperations } from './conflicts';
+import { ContentQueue } from './content';
 import { syncOperations } from './operations';
 import { PeerLoop, type LoopSettings } from './peer-loop';
 import { PEER_KEY_FILE, PeerStore } from './peers';
@@ -19,6 +21,8 @@ export interface SyncOptions {
   db: Db;
   repository: Repository;
   dataDir: string;
+  /** Where replicated Binary content is stored once fetched or received. */
+  binaryStore: BinaryStore;
   commits: CommitSignal;
   /** The node's group commit: pulled pages are stored in it, so they are signalled like API writes. */
   write<T>(work: () => T): Promise<T>;
@@ -28,6 +32,8 @@ export interface SyncOptions {
 export interface RunningSync {
   operations: FhirOperation[];
   peers: PeerStore;
+  /** Binary content awaited from peers (reads answer 503 meanwhile; pushing peers upload it with `POST $content`). */
+  content: ContentQueue;
   /** Starts the loops, once the node serves; `log` hears of failing peers (never a secret). */
   start(log: (message: string) => void): void;
   close(): Promise<void>;
@@ -42,8 +48,9 @@ export function createSync(options: SyncOptions): RunningSync {
   const settings = { ...DEFAULTS, ...options.settings };
   const feed = new ChangeFeed(db);
   const peers = new PeerStore(db, join(options.dataDir, PEER_KEY_FILE));
+  const content = new ContentQueue(db, options.binaryStore);
   const loops = new Map<string, PeerLoop>();
-  const services = { repository, peers, feed, write: options.write, log: (_message: string) => {} };
+  const services = { repository, peers, feed, content, write: options.write, log: (_message: string) => {} };
   const timers: NodeJS.Timeout[] = [];
   let stopListening = () => {};
 
@@ -68,8 +75,9 @@ export function createSync(options: SyncOptions): RunningSync {
   };
 
   return {
-    operations: [...syncOperations(feed, repository.nodeId), ...new ConflictOperations(db).operations()],
+    operations: [...syncOperations(feed, repository.nodeId, content), ...new ConflictOperations(db).operations()],
     peers,
+    content,
     start(log) {
       services.log = log;
       retryDeferred();

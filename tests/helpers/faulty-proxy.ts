@@ -12,6 +12,8 @@ export type Fault = 'down' | 'lose-reply' | 'duplicate' | 'truncate';
 export class FaultyProxy {
   /** Every request fails while true: the network between the two nodes is cut. */
   down = false;
+  /** Requests whose path matches fail (connection reset) while set: one route of the peer is cut. */
+  blocked: RegExp | undefined;
   /** Requests forwarded (each duplicate counts). */
   forwarded = 0;
   /** Changes replies on their way back (a peer with a skewed clock, an older protocol…). */
@@ -52,7 +54,7 @@ export class FaultyProxy {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const at = this.once.findIndex((entry) => entry.match.test(request.url ?? ''));
-    const fault: Fault | undefined = this.down ? 'down' : at >= 0 ? this.once.splice(at, 1)[0].fault : undefined;
+    const fault: Fault | undefined = this.down || this.blocked?.test(request.url ?? '') ? 'down' : at >= 0 ? this.once.splice(at, 1)[0].fault : undefined;
     if (fault === 'down') return void request.socket.destroy();
     try {
       if (fault === 'duplicate') await this.forward(request, Buffer.concat(chunks)).then((first) => first.arrayBuffer());

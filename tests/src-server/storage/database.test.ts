@@ -73,6 +73,8 @@ const EXPECTED_TABLES = [
   'sessions',
   'subscription_notifications',
   'subscription_owners',
+  'sync_content_outbox',
+  'sync_content_wanted',
   'sync_deferred',
   'sync_peers',
   'users',
