@@ -76,9 +76,11 @@ describe('PeersPanel', () => {
   it('shows nothing of itself to a user who is no admin', async () => {
     node.on('GET', /^\/admin\/(peers|clients)$/, { status: 403, json: outcome('Only an admin may manage API clients, users and the audit trail') });
     node.on('GET', /^\/health$/, { json: { status: 'ok', version: '0.1.0', fhirVersion: '3.0.1', nodeId: 'n', schemaVersion: 1, resources: { total: 0, byType: {} }, textIndex: { ready: true } } });
+    node.on('GET', /^\/fhir\/\$conflicts$/, { json: { resourceType: 'Parameters' } });
     const { wrapper } = await mountInApp(SettingsPage, { pinia: await loggedIn(node, { ...CLAIRE, roles: ['secretary'] }) });
     await settle();
     expect(wrapper.find('[data-peers]').exists()).toBe(false);
     expect(wrapper.text()).not.toContain('Synchronisation avec d’autres nœuds');
+    expect(wrapper.find('[data-conflicts]').text()).toContain('Aucun conflit à résoudre.');
   });
 });
