@@ -1,4 +1,4 @@
-import type { Binary, Bundle, OperationOutcome, Resource } from './fhir-types';
+import type { Binary, Bundle, OperationOutcome, Parameters, Resource } from './fhir-types';
 
 /**
  * A thin typed client of the node's FHIR API. It knows the REST shapes (search Bundles, OperationOutcome errors,
@@ -92,6 +92,16 @@ export class FhirClient {
     const headers: Record<string, string> = { 'content-type': FHIR_JSON };
     if (resource.meta?.versionId) headers['if-match'] = `W/"${resource.meta.versionId}"`;
     return this.json<T>(`/fhir/${resource.resourceType}/${encodeURIComponent(resource.id ?? '')}`, { method: 'PUT', body: JSON.stringify(resource), headers });
+  }
+
+  /**
+   * A FHIR operation (`$name` after `/fhir/`, e.g. `$conflicts` or `Patient/p1/$resolve`, or a link's absolute URL):
+   * a GET without parameters, a POST of them.
+   */
+  async operation<T extends Resource = Parameters>(path: string, parameters?: Parameters, signal?: AbortSignal): Promise<T> {
+    const url = /^https?:\/\//.test(path) ? path : `/fhir/${path}`;
+    if (!parameters) return this.json<T>(url, { signal });
+    return this.json<T>(url, { method: 'POST', body: JSON.stringify(parameters), headers: { 'content-type': FHIR_JSON }, signal });
   }
 
   /** Uploads a document as itself (`Content-Type` of the file), streamed by the node into its binary store. */

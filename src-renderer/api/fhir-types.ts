@@ -221,6 +221,23 @@ export interface Bundle<T extends Resource = Resource> extends Resource {
   entry?: Array<BundleEntry<T>>;
 }
 
+/** A parameter of an operation: a value, a resource, or parts (nested parameters). */
+export interface ParametersParameter {
+  name: string;
+  valueString?: string;
+  valueId?: string;
+  valueInstant?: string;
+  valueBoolean?: boolean;
+  valueReference?: Reference;
+  resource?: Resource;
+  part?: ParametersParameter[];
+}
+
+export interface Parameters extends Resource {
+  resourceType: 'Parameters';
+  parameter?: ParametersParameter[];
+}
+
 /** `Type/id` of a resource. */
 export function referenceTo(resource: Resource): string {
   return `${resource.resourceType}/${resource.id}`;

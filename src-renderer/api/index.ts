@@ -1,5 +1,5 @@
 import { useSessionStore } from '../stores/session';
-import { errorOf, FhirClient, NodeUnreachableError } from './fhir-client';
+import { errorOf, FhirApiError, FhirClient, NodeUnreachableError } from './fhir-client';
 
 /** The FHIR client every store uses: calls go out as the logged-in user. */
 export const fhir = new FhirClient((path, init) => useSessionStore().fetchAsUser(path, init));
@@ -17,4 +17,14 @@ export async function nodeJson<T>(path: string, init: RequestInit = {}): Promise
   }
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;
+}
+
+/** Where a screen's section stands. `unavailable`: the node has no such API (yet); `forbidden`: the user is no admin. */
+export type Availability = 'loading' | 'ready' | 'forbidden' | 'unavailable' | 'error';
+
+/** What a failed load means for its section: 403 is “not for you”, 404/405 “not on this node”, the rest an error. */
+export function availabilityOf(error: unknown): Availability {
+  if (error instanceof FhirApiError && error.status === 403) return 'forbidden';
+  if (error instanceof FhirApiError && (error.status === 404 || error.status === 405)) return 'unavailable';
+  return 'error';
 }

@@ -1,12 +1,12 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { nodeJson } from '../api';
+import { availabilityOf, nodeJson, type Availability } from '../api';
 import { FhirApiError } from '../api/fhir-client';
 import { nodeUrl } from '../node-connection';
 
 /**
  * The node seen by the practice's admin: its health (`/health`, open to all), the API clients of the office's
- * software (`/admin/clients`, admins only: others get 403 and see why), and sync peers once the node has them.
+ * software (`/admin/clients`, admins only: others get 403 and see why). Sync peers have their own store (`peers`).
  */
 
 export interface NodeHealth {
@@ -38,25 +38,12 @@ export interface NewApiClient {
   organizationId?: string;
 }
 
-export interface Peer {
-  id?: string;
-  url?: string;
-  name?: string;
-  lastSyncAt?: string;
-  status?: string;
-}
-
-/** `unavailable`: the node has no such API (yet); `forbidden`: the user is no admin. */
-export type Availability = 'loading' | 'ready' | 'forbidden' | 'unavailable' | 'error';
-
 export const useSettingsStore = defineStore('settings', () => {
   const health = ref<NodeHealth>();
   const healthError = ref<unknown>();
   const clients = ref<ApiClient[]>([]);
   const clientsState = ref<Availability>('loading');
   const clientsError = ref<unknown>();
-  const peers = ref<Peer[]>([]);
-  const peersState = ref<Availability>('loading');
 
   async function loadHealth(): Promise<void> {
     try {
@@ -67,12 +54,6 @@ export const useSettingsStore = defineStore('settings', () => {
     } catch (error) {
       healthError.value = error;
     }
-  }
-
-  function availabilityOf(error: unknown): Availability {
-    if (error instanceof FhirApiError && error.status === 403) return 'forbidden';
-    if (error instanceof FhirApiError && (error.status === 404 || error.status === 405)) return 'unavailable';
-    return 'error';
   }
 
   async function loadClients(): Promise<void> {
@@ -97,15 +78,5 @@ export const useSettingsStore = defineStore('settings', () => {
     await loadClients();
   }
 
-  async function loadPeers(): Promise<void> {
-    try {
-      const answer = await nodeJson<{ peers?: Peer[] } | Peer[]>('/admin/peers');
-      peers.value = Array.isArray(answer) ? answer : (answer.peers ?? []);
-      peersState.value = 'ready';
-    } catch (error) {
-      peersState.value = availabilityOf(error);
-    }
-  }
-
-  return { health, healthError, clients, clientsState, clientsError, peers, peersState, loadHealth, loadClients, createClient, revokeClient, loadPeers };
+  return { health, healthError, clients, clientsState, clientsError, loadHealth, loadClients, createClient, revokeClient };
 });
