@@ -386,6 +386,20 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'sync: the recipients each peer serves, from its handshake',
+    sql: `
+      -- The Practitioners and Organizations a peer's handshake said it serves (its users and practices): documents
+      -- for them go by the internal channel and reach them by sync. Replaced at each handshake; gone with the peer.
+      CREATE TABLE sync_peer_recipients (
+        resource_type TEXT NOT NULL,              -- Practitioner | Organization
+        resource_id   TEXT NOT NULL,
+        peer_id       TEXT NOT NULL REFERENCES sync_peers (peer_id) ON DELETE CASCADE,
+        PRIMARY KEY (resource_type, resource_id, peer_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX sync_peer_recipients_by_peer ON sync_peer_recipients (peer_id);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

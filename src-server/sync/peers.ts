@@ -88,8 +88,34 @@ export class PeerStore {
 
   remove(peerId: string): PeerInfo {
     const info = this.get(peerId);
-    this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
+    this.db.transaction(() => {
+      // Its recipients are forgotten with it (the foreign key cascades too; said here for a database without it).
+      this.db.prepare('DELETE FROM sync_peer_recipients WHERE peer_id = ?').run(peerId);
+      this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
+    })();
     return info;
+  }
+
+  /**
+   * The recipients the peer's handshake said it serves (`Practitioner/<id>`, `Organization/<id>`), replacing those
+   * of its last handshake. Recorded for an office peer only: documents reach them through it.
+   */
+  recordRecipients(peerId: string, recipients: readonly string[]): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO sync_peer_recipients (resource_type, resource_id, peer_id) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sync_peer_recipients WHERE peer_id = ?').run(peerId);
+      if (this.row(peerId).kind !== 'office') return;
+      for (const recipient of recipients) {
+        const [type, id] = recipient.split('/');
+        insert.run(type, id, peerId);
+      }
+    })();
+  }
+
+  /** The recipients an office peer serves, as its last handshake said. */
+  recipientsOf(peerId: string): string[] {
+    const rows = this.db.prepare('SELECT resource_type, resource_id FROM sync_peer_recipients WHERE peer_id = ? ORDER BY 1, 2').all(peerId) as Array<{ resource_type: string; resource_id: string }>;
+    return rows.map((row) => `${row.resource_type}/${row.resource_id}`);
   }
 
   /** The client secret on the peer, for the sync loop's token requests only. */

@@ -76,6 +76,7 @@ const EXPECTED_TABLES = [
   'sync_content_outbox',
   'sync_content_wanted',
   'sync_deferred',
+  'sync_peer_recipients',
   'sync_peers',
   'users',
 ];
