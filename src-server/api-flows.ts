@@ -1,6 +1,7 @@
 import { appointmentExtensions } from './appointments/appointments';
 import type { ChannelSettings } from './documents/channel-settings';
 import { createDocumentFlow } from './documents/document-flow';
+import { LocalRecipients } from './documents/local-recipients';
 import type { FhirExtensions } from './fhir/rest/extensions';
 import type { SearchEngine } from './fhir/search/search';
 import { INTEGRATION_SEND_REQUIREMENTS } from './integrations/integrations';
@@ -50,7 +51,8 @@ export interface ApiFlows {
 
 export function createApiFlows(context: FlowContext, settings: FlowSettings): ApiFlows {
   const { db, repository, search, commits } = context;
-  const sync = createSync({ db, repository, dataDir: context.dataDir, binaryStore: context.binaryStore, commits, write: (work) => context.groupCommit.run(work), settings: settings.sync });
+  const localRecipients = new LocalRecipients(db);
+  const sync = createSync({ db, repository, dataDir: context.dataDir, binaryStore: context.binaryStore, commits, write: (work) => context.groupCommit.run(work), settings: settings.sync, servedRecipients: () => localRecipients.list() });
   const documents = createDocumentFlow({
     db,
     repository,

@@ -23,7 +23,11 @@ const SCAN_BUDGET = 10_000;
 /** Versions one `$replicate` call may carry. */
 export const MAX_REPLICATE_ENTRIES = 2000;
 
-export function syncOperations(feed: ChangeFeed, nodeId: string, content?: ContentQueue): FhirOperation[] {
+/**
+ * `served` lists the recipients this node serves (`Practitioner/<id>`, `Organization/<id>`: its users and practices),
+ * told to peers in the handshake so that their documents for them go by the internal channel and come by sync.
+ */
+export function syncOperations(feed: ChangeFeed, nodeId: string, content?: ContentQueue, served: () => readonly string[] = () => []): FhirOperation[] {
   return [
     {
       name: '$handshake',
@@ -36,6 +40,7 @@ export function syncOperations(feed: ChangeFeed, nodeId: string, content?: Conte
           { name: 'protocol', valueString: PROTOCOL_VERSION },
           { name: 'fhirVersion', valueString: FHIR_VERSION },
           { name: 'time', valueInstant: new Date().toISOString() },
+          ...served().map((reference) => ({ name: 'recipient', valueReference: { reference } })),
         ];
         return { status: 200, headers: {}, body: { resourceType: 'Parameters', parameter } };
       },

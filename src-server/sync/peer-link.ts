@@ -12,7 +12,13 @@ export interface Handshake {
   fhirVersion: string;
   /** The peer's clock, as it answered. */
   time: string;
+  /** The recipients the peer serves (`Practitioner/<id>`, `Organization/<id>`); none from a peer that does not say. */
+  recipients: string[];
 }
+
+/** Recipients one handshake may name: a node has users and practices, not a directory's worth. */
+export const MAX_HANDSHAKE_RECIPIENTS = 10_000;
+const RECIPIENT = /^(Practitioner|Organization)\/[A-Za-z0-9\-.]{1,64}$/;
 
 /** A failed call: `retryAfterMs` when the peer asked to wait (429, 503). */
 export class PeerError extends Error {
@@ -48,14 +54,19 @@ export class PeerLink {
   }
 
   async handshake(): Promise<Handshake> {
-    const body = (await this.call('GET', '$handshake')) as { parameter?: Array<{ name: string; valueString?: string; valueInstant?: string }> };
+    const body = (await this.call('GET', '$handshake')) as { parameter?: Array<{ name: string; valueString?: string; valueInstant?: string; valueReference?: { reference?: unknown } }> };
     const value = (name: string) => body.parameter?.find((parameter) => parameter.name === name);
     const node = value('node')?.valueString;
     const protocol = value('protocol')?.valueString;
     const fhirVersion = value('fhirVersion')?.valueString;
     const time = value('time')?.valueInstant;
     if (!node || !protocol || !fhirVersion || !time) throw new PeerError(`${this.url} answered $handshake without node, protocol, fhirVersion and time`);
-    return { node, protocol, fhirVersion, time };
+    const recipients = (body.parameter ?? []).flatMap((parameter) => {
+      const reference = parameter.name === 'recipient' ? parameter.valueReference?.reference : undefined;
+      return typeof reference === 'string' && RECIPIENT.test(reference) ? [reference] : [];
+    });
+    if (recipients.length > MAX_HANDSHAKE_RECIPIENTS) throw new PeerError(`${this.url} answered $handshake with ${recipients.length} recipients, more than the ${MAX_HANDSHAKE_RECIPIENTS} a node serves`);
+    return { node, protocol, fhirVersion, time, recipients };
   }
 
   changes(cursor: string, count: number, kind: DataKind): Promise<unknown> {

@@ -24,6 +24,8 @@ export interface LoopSettings {
   maxBackoffMs: number;
   /** Versions a page of `$changes` or a `$replicate` call carries. */
   pageSize: number;
+  /** How often the handshake is made again while the peer answers: it refreshes the recipients the peer serves. */
+  handshakeMs: number;
 }
 
 export interface LoopServices {
@@ -54,6 +56,8 @@ export class PeerLoop {
   private successRecorded = -Infinity;
   private link: PeerLink | undefined;
   private remote: Handshake | undefined;
+  /** When the last handshake was made (performance.now()). */
+  private handshakeAt = -Infinity;
   /** Cancels the calls in flight when the loop stops: closing the node must not wait for a slow peer. */
   private readonly stopping = new AbortController();
 
@@ -125,7 +129,7 @@ export class PeerLoop {
   private async pass(): Promise<void> {
     const peer = this.services.peers.get(this.peerId);
     this.link ??= new PeerLink(peer.url, peer.clientId, () => this.services.peers.secretOf(this.peerId), this.stopping.signal);
-    this.remote ??= await this.handshake(this.link);
+    if (!this.remote || performance.now() - this.handshakeAt > this.settings.handshakeMs) this.remote = await this.handshake(this.link);
     await this.pull(peer, this.link, this.remote.node);
     if (peer.kind !== 'office') return;
     await this.fetchContent(this.link, this.remote.node);
@@ -133,7 +137,10 @@ export class PeerLoop {
     await this.uploadContent(this.link);
   }
 
-  /** Checks that both nodes speak the same protocol and FHIR major versions, and reports skewed clocks. */
+  /**
+   * Checks that both nodes speak the same protocol and FHIR major versions, reports skewed clocks, and records the
+   * recipients the peer serves (an office peer's: the internal channel reaches them, docs/documents.md).
+   */
   private async handshake(link: PeerLink): Promise<Handshake> {
     const sent = Date.now();
     const remote = await link.handshake();
@@ -147,6 +154,8 @@ export class PeerLoop {
     const skew = Date.parse(remote.time) - (sent + received) / 2;
     if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) this.services.log(`sync with peer ${this.peerId}: its clock is ${Math.round(skew / 1000)} s off this node's`);
     this.services.peers.recordHandshake(this.peerId, remote.node, skew);
+    this.services.peers.recordRecipients(this.peerId, remote.recipients);
+    this.handshakeAt = performance.now();
     return remote;
   }
 

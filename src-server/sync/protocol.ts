@@ -7,7 +7,7 @@ import type { ReplicaOutcome, ReplicaVersion } from '../storage/repository';
  */
 
 /** Major.minor: a different major refuses to sync; a newer minor only adds what older nodes may ignore. */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 export const FHIR_VERSION = '3.0.1';
 
 const BASE = 'http://liaison.health/fhir/StructureDefinition';

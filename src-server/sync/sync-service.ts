@@ -27,6 +27,8 @@ export interface SyncOptions {
   /** The node's group commit: pulled pages are stored in it, so they are signalled like API writes. */
   write<T>(work: () => T): Promise<T>;
   settings?: Partial<LoopSettings>;
+  /** The recipients this node serves (`Practitioner/<id>`, `Organization/<id>`), told to peers in the handshake. */
+  servedRecipients?: () => readonly string[];
 }
 
 export interface RunningSync {
@@ -39,7 +41,7 @@ export interface RunningSync {
   close(): Promise<void>;
 }
 
-const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 500 };
+const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 500, handshakeMs: 60_000 };
 /** How often versions kept aside are tried again (a newer build may now know their type). */
 const RETRY_DEFERRED_MS = 10 * 60_000;
 
@@ -75,7 +77,7 @@ export function createSync(options: SyncOptions): RunningSync {
   };
 
   return {
-    operations: [...syncOperations(feed, repository.nodeId, content), ...new ConflictOperations(db).operations()],
+    operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(db).operations()],
     peers,
     content,
     start(log) {
