@@ -3,12 +3,13 @@ import type { ChannelSettings } from './channel-settings';
 import { createDmpChannel } from '../integrations/dmp/dmp-channel';
 import { createDpiChannel } from '../integrations/dpi/dpi-channel';
 import { createInternalChannel } from './internal-channel';
-import type { LocalRecipients } from './local-recipients';
+import type { NetworkRecipients } from './network-recipients';
 import { createMssanteChannel } from './mssante-channel';
 
 /** What a channel may need from the node besides its own settings. */
 export interface ChannelContext {
-  localRecipients: LocalRecipients;
+  /** Who the internal channel reaches (this node's users and practices, and its office peers'). */
+  internalRecipients: NetworkRecipients;
   /** This node's id: the origin of the ids channels derive (XDS uniqueIds, control ids). */
   nodeId: string;
   /** Aborted when the node stops: deliveries under way end at once, as retries. */
@@ -20,7 +21,7 @@ export type ChannelFactory = (settings: ChannelSettings, context: ChannelContext
 
 /** One line per channel; the DPI and DMP channels are the integrations' (src-server/integrations). */
 export const CHANNEL_FACTORIES: Record<ChannelCode, ChannelFactory> = {
-  internal: (_settings, context) => createInternalChannel(context.localRecipients),
+  internal: (_settings, context) => createInternalChannel(context.internalRecipients),
   mssante: (settings, context) => settings.mssante && createMssanteChannel(settings.mssante, context.nodeId),
   dpi: (settings, context) => settings.dpi && createDpiChannel(settings.dpi, context.stopping),
   dmp: (settings, context) => settings.dmp && createDmpChannel(settings.dmp, context.stopping),

@@ -9,6 +9,7 @@ import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
 import { DeliveryLoader } from './delivery-loader';
 import { LocalRecipients } from './local-recipients';
+import { NetworkRecipients } from './network-recipients';
 import { Outbox } from './outbox';
 import { OutboxWorker } from './outbox-worker';
 import { readStateRule } from './read-state-rule';
@@ -41,12 +42,12 @@ export interface DocumentFlow {
 
 export function createDocumentFlow(options: DocumentFlowOptions): DocumentFlow {
   const settings = loadChannelSettings(options.dataDir, options.channels, options.channelsFile);
-  const localRecipients = new LocalRecipients(options.db);
+  const internalRecipients = new NetworkRecipients(options.db, new LocalRecipients(options.db));
   const outbox = new Outbox(options.db);
-  const channels = new ChannelRegistry(settings, { localRecipients, nodeId: options.repository.nodeId });
+  const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: options.repository.nodeId });
   let worker: OutboxWorker | undefined;
   return {
-    writeRules: [carriedDocumentsRule(), sendRule({ outbox, localRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
+    writeRules: [carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
     start(fhirBase) {
       worker = new OutboxWorker({
         db: options.db,

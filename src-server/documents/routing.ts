@@ -1,7 +1,7 @@
 import { isMailbox, type ContactPoint } from '../directory/mailboxes';
 import { badRequest, unprocessable } from '../fhir/outcome';
 import { CHANNEL_SYSTEM, type ChannelCode } from './channel';
-import type { LocalRecipients } from './local-recipients';
+import type { NetworkRecipients } from './network-recipients';
 import type { DeliveryRecipient } from './outbox';
 import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resource } from './references';
 
@@ -9,7 +9,7 @@ import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resour
  * Which channel carries the document to each recipient of a CommunicationRequest (docs/documents.md):
  * - `medium` (codes of urn:liaison:channel) forces the channels, for every recipient; `dmp` sends once, to the
  *   DMP of the patient: the request's subject, else the carried document's;
- * - otherwise a user or practice of this node → internal; else a recipient with an MSSanté mailbox → mssante; else
+ * - otherwise a user or practice of this node or of an office peer → internal (sync carries it to the peer); else a recipient with an MSSanté mailbox → mssante; else
  *   an Organization served by the configured DPI endpoint → dpi;
  * - a recipient no channel can reach is refused (422), so the sender knows at once.
  * Whether the chosen channel is configured is the outbox's business: an unconfigured one ends the delivery
@@ -31,7 +31,8 @@ export interface RoutingContext {
   read(type: string, id: string): Resource | undefined;
   /** The DocumentReference the request carries: its subject is the DMP's patient when the request has none. */
   document?: Resource;
-  localRecipients: LocalRecipients;
+  /** Who the internal channel reaches: this node's users and practices, and its office peers'. */
+  internalRecipients: NetworkRecipients;
   /** Organizations whose documents go to the DPI endpoint by default. */
   dpiOrganizations: ReadonlySet<string>;
 }
@@ -90,11 +91,11 @@ function defaultChannel(target: Target, reference: string, where: string): Chann
   if (target.local) return 'internal';
   if (target.address) return 'mssante';
   if (target.dpi) return 'dpi';
-  throw unprocessable(`No channel reaches ${reference}: not a user or practice of this node, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where);
+  throw unprocessable(`No channel reaches ${reference}: not a user or practice of this node or of its office peers, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where);
 }
 
 function recipientFor(channel: ChannelCode, target: Target, reference: string, where: string): DeliveryRecipient {
-  if (channel === 'internal' && !target.local) throw unprocessable(`medium internal: ${reference} is not a user or practice of this node`, where);
+  if (channel === 'internal' && !target.local) throw unprocessable(`medium internal: ${reference} is not a user or practice of this node or of its office peers`, where);
   if (channel === 'mssante' && !target.address) throw unprocessable(`medium mssante: ${reference} has no MSSanté mailbox`, where);
   if (channel !== 'mssante' && target.contained) throw unprocessable(`A recipient given by its address only can be reached by MSSanté, not by ${channel}`, where);
   return {
@@ -118,7 +119,7 @@ function directoryRecipient(reference: string, context: RoutingContext, where: s
     named: [refText(ref), ...(practitioner ? [refText(practitioner)] : [])],
     reference: refText(ref),
     address: mssanteAddress(resource) ?? (practitioner ? mssanteAddress(context.read('Practitioner', practitioner.id)) : undefined),
-    local: parties.some((party) => context.localRecipients.has(party.type, party.id)),
+    local: parties.some((party) => context.internalRecipients.has(party.type, party.id)),
     dpi: parties.some((party) => party.type === 'Organization' && context.dpiOrganizations.has(party.id)),
   };
 }

@@ -3,7 +3,7 @@ import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/exten
 import type { StoredResource } from '../storage/repository';
 import { CHANNEL_SYSTEM, type SendRequirement } from './channel';
 import { deliveryIdOf, queuedCommunication } from './communications';
-import type { LocalRecipients } from './local-recipients';
+import type { NetworkRecipients } from './network-recipients';
 import type { Outbox } from './outbox';
 import { actingParty, arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resource } from './references';
 import { routeRecipients } from './routing';
@@ -19,7 +19,7 @@ import { routeRecipients } from './routing';
 
 export interface SendRuleOptions {
   outbox: Outbox;
-  localRecipients: LocalRecipients;
+  internalRecipients: NetworkRecipients;
   /** Organizations served by the configured DPI endpoint. */
   dpiOrganizations: ReadonlySet<string>;
   /** What the channels require of a send, checked once the flow has resolved it (and before anything is queued). */
@@ -74,7 +74,7 @@ function queue(write: CompletedWrite, options: SendRuleOptions): void {
   };
   const sender = senderOf(request, write, read);
   const document = carriedDocument(request, write, read);
-  const routes = routeRecipients(request, { base, read: readVisible, document, localRecipients: options.localRecipients, dpiOrganizations: options.dpiOrganizations });
+  const routes = routeRecipients(request, { base, read: readVisible, document, internalRecipients: options.internalRecipients, dpiOrganizations: options.dpiOrganizations });
   const dmpPatient = localRef(routes.find((route) => route.channel === 'dmp')?.recipient.reference, base);
   const patient = dmpPatient && readVisible(dmpPatient.type, dmpPatient.id);
   const accepted = { request, document, sender: sender.resource, channels: new Set(routes.map((route) => route.channel)), ...(patient ? { patient } : {}) };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelRegistry, CHANNEL_FACTORIES } from '../../../src-server/documents/channel-registry';
 import { checkChannelSettings, DEFAULT_OUTBOX, type ChannelSettings } from '../../../src-server/documents/channel-settings';
-import type { LocalRecipients } from '../../../src-server/documents/local-recipients';
+import type { NetworkRecipients } from '../../../src-server/documents/network-recipients';
 import { retryDelay } from '../../../src-server/documents/outbox-worker';
 import { startNode } from '../../../src-server/node';
 import { runCli } from '../../helpers/child-node';
@@ -35,7 +35,7 @@ describe('channel settings', () => {
   });
 
   it('registers a channel only when its settings are there, so DPI and DMP plug in by one factory each', () => {
-    const context = { localRecipients: {} as LocalRecipients, nodeId: 'node' };
+    const context = { internalRecipients: {} as NetworkRecipients, nodeId: 'node' };
     // The factories under test look only at whether a section is there.
     const withDpi = { dpi: { mllp: { host: '127.0.0.1', port: 2575 } } } as ChannelSettings;
     const dpi = { code: 'dpi' as const, deliver: async () => ({ status: 'completed' as const }) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalRecipients } from '../../../src-server/documents/local-recipients';
+import type { NetworkRecipients } from '../../../src-server/documents/network-recipients';
 import { routeRecipients, type RoutingContext } from '../../../src-server/documents/routing';
 
 /** The routing rules of docs/documents.md on their own, against a small directory. */
@@ -17,7 +17,7 @@ const directory: Record<string, Json> = {
 const context: RoutingContext = {
   base: 'http://127.0.0.1:8347/fhir',
   read: (type, id) => directory[`${type}/${id}`] as never,
-  localRecipients: { has: (type: string, id: string) => type === 'Practitioner' && id === 'local' } as LocalRecipients,
+  internalRecipients: { has: (type: string, id: string) => type === 'Practitioner' && id === 'local' } as NetworkRecipients,
   dpiOrganizations: new Set(['clinic']),
 };
 

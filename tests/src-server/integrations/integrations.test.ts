@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChannelRegistry } from '../../../src-server/documents/channel-registry';
 import { loadChannelSettings, type ChannelSettings } from '../../../src-server/documents/channel-settings';
-import type { LocalRecipients } from '../../../src-server/documents/local-recipients';
+import type { NetworkRecipients } from '../../../src-server/documents/network-recipients';
 import { useTestNode } from '../../helpers/node';
 import { delivery } from './deliveries';
 
@@ -69,7 +69,7 @@ describe('closing', () => {
     try {
       const registry = new ChannelRegistry(
         { dpi: { ...complete.dpi!, mllp: { host: '127.0.0.1', port: hospital.port } }, dmp: { ...complete.dmp!, endpoint: `http://127.0.0.1:${gateway.port}/submissions` } },
-        { localRecipients: {} as LocalRecipients, nodeId: 'node' },
+        { internalRecipients: {} as NetworkRecipients, nodeId: 'node' },
       );
       const channels = [registry.get('dpi')!, registry.get('dmp')!];
       expect(channels.map((channel) => channel.code)).toEqual(['dpi', 'dmp']);
