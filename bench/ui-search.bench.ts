@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile } from '../src-server/directory/import';
 import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { openRepository } from '../src-server/storage/store';
 import { positiveNumber } from './lib/settings';
 
 /**
@@ -19,7 +19,9 @@ import { positiveNumber } from './lib/settings';
  *   in a second request after the list is on screen).
  * - first screen usable: from navigation to the login button on screen, once the node is up (its /health answers
  *   and the text index has caught up), in a fresh browser context each time. Target ≤ 1.5 s.
- * Env: BENCH_LINES, BENCH_QUERIES (default 30 typed searches), BENCH_SEED (default 1).
+ * Env: BENCH_LINES, BENCH_QUERIES (default 30 typed searches), BENCH_SEED (default 1), BENCH_DATA (a data folder
+ * that already holds a directory, e.g. the national one from `liaison directory import`: used as it is, instead
+ * of generating and importing BENCH_LINES lines, which then only labels the figures; the demo adds its accounts).
  */
 
 const lines = Math.floor(positiveNumber('BENCH_LINES', 100_000));
@@ -32,18 +34,21 @@ const percentile = (values: number[], p: number) => [...values].sort((a, b) => a
 type Json = Record<string, any>;
 
 const work = mkdtempSync(join(tmpdir(), 'liaison-bench-ui-'));
-const dataDir = join(work, 'data');
-mkdirSync(dataDir);
-mkdirSync(join(work, 'files'));
+const givenData = process.env.BENCH_DATA;
+const dataDir = givenData ?? join(work, 'data');
 let child: ReturnType<typeof spawn> | undefined;
 try {
-  log(`generating and importing ${lines.toLocaleString('en-US')} activity lines`);
-  const generated = generateExtraction(join(work, 'files'), { lines, seed });
-  const db = openDatabase(join(dataDir, 'liaison.db'));
-  const repository = new Repository(db);
-  await importDirectoryFile(db, repository, generated.activityFile);
-  await importDirectoryFile(db, repository, generated.mssanteFile);
-  db.close();
+  if (!givenData) {
+    mkdirSync(dataDir);
+    mkdirSync(join(work, 'files'));
+    log(`generating and importing ${lines.toLocaleString('en-US')} activity lines`);
+    const generated = generateExtraction(join(work, 'files'), { lines, seed });
+    const db = openDatabase(join(dataDir, 'liaison.db'));
+    const repository = openRepository(db);
+    await importDirectoryFile(db, repository, generated.activityFile);
+    await importDirectoryFile(db, repository, generated.mssanteFile);
+    db.close();
+  }
 
   log('building the UI');
   const outDir = join(work, 'build');
