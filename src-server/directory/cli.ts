@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DATABASE_FILE } from '../node';
-import { openDatabase } from '../storage/database';
+import { openDatabase, refreshPlannerStatistics } from '../storage/database';
 import { openRepository } from '../storage/store';
 import { generateExtraction } from './generate';
 import { importDirectoryFile, type ImportProgress, type ImportReport } from './import';
@@ -27,6 +27,7 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
           process.stderr.write('\n');
           console.log(summarize(report));
         }
+        refreshPlannerStatistics(db);
       } finally {
         db.close();
       }

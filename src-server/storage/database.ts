@@ -84,8 +84,7 @@ const OPTIMIZE_EVERY_MS = 60 * 60 * 1000;
  * Without statistics a grown store can get plans that range-scan a lookup index instead of a key lookup.
  */
 export function keepPlannerStatistics(db: Db): { stop(): void } {
-  db.pragma('analysis_limit = 1000');
-  db.pragma('optimize = 0x10002');
+  refreshPlannerStatistics(db);
   const timer = setInterval(() => db.pragma('optimize'), OPTIMIZE_EVERY_MS);
   timer.unref();
   return {
@@ -94,6 +93,16 @@ export function keepPlannerStatistics(db: Db): { stop(): void } {
       db.pragma('optimize');
     },
   };
+}
+
+/**
+ * Statistics for every table that needs them, sampled (analysis_limit). A writer that changed much (a directory
+ * import) calls it before it closes: on a national directory the first pass takes seconds, which would otherwise
+ * hold the node's next start.
+ */
+export function refreshPlannerStatistics(db: Db): void {
+  db.pragma('analysis_limit = 1000');
+  db.pragma('optimize = 0x10002');
 }
 
 export function readSchemaVersion(db: Db): number {
