@@ -10,7 +10,7 @@ import { badRequest } from '../fhir/outcome';
  */
 
 export const SNAPSHOT_FOLDER = 'text-index';
-/** Matches a text search hands to SQL at most; past that, the page is found among the best-ranked ones. */
+/** Matches a text search hands to SQL at most; past that, the page is found among the most recently indexed. */
 export const MAX_TEXT_MATCHES = 10_000;
 const CALL_TIMEOUT_MS = 30_000;
 /** A nudge starts a pass GATHER_MS later (text-worker.ts), which takes every commit made until then. */
@@ -56,7 +56,7 @@ export class TextIndex {
 
   /**
    * The vseqs of `resourceType` resources whose field matches the query (every term begins a word; whole words for
-   * content and text), best first, at most MAX_TEXT_MATCHES. A query of fewer than two letters or digits is refused (400).
+   * content and text), newest first, at most MAX_TEXT_MATCHES. A query of fewer than two letters or digits is refused (400).
    */
   async search(resourceType: string, field: TextField, query: string, parameter: string): Promise<number[]> {
     const terms = queryTerms(query);

@@ -42,9 +42,9 @@ export interface WriteRule {
   after?(write: CompletedWrite): void;
   /**
    * For a create: the existing resource the new one stands for (the same patient by INS, a client's retry of a send
-   * by its identifier). The create then answers
-   * 200 with it and writes nothing, like a conditional create (If-None-Exist). Runs in the write's transaction, so
-   * two creates of the same thing cannot both miss each other. Throw a FhirError to refuse the create instead.
+   * by its identifier). The create then answers 200 with it and writes nothing, like a conditional create
+   * (If-None-Exist). Runs in the write's transaction, so two creates of the same thing cannot both miss each other.
+   * Throw a FhirError to refuse the create instead.
    */
   existing?(write: PendingWrite): StoredResource | undefined;
 }
