@@ -1,3 +1,4 @@
+import { nirProblem } from '../patients/nir';
 import { IDNPS_SYSTEM, RPPS_SYSTEM } from '../auth/practitioner-link';
 
 /**
@@ -114,16 +115,9 @@ export function authorityOf(system: string, namespace?: string): Authority {
   return system.startsWith('urn:oid:') ? { namespace, universalId: system.slice('urn:oid:'.length), type: 'ISO' } : { namespace, universalId: system, type: 'URI' };
 }
 
-/**
- * A NIR or NIA: 13 characters (sex, year, month, department — 2A/2B for Corsica —, commune, order) and the key
- * 97 - (number mod 97), Corsica's 2A and 2B counting as 19 and 18.
- */
+/** A NIR or NIA with its key (Corsica's 2A and 2B included): the Patient API's check (patients/nir.ts). */
 export function isValidIns(value: string): boolean {
-  const match = /^(\d{5})(\d{2}|2A|2B)(\d{6})(\d{2})$/.exec(value);
-  if (!match) return false;
-  const department = match[2] === '2A' ? '19' : match[2] === '2B' ? '18' : match[2];
-  const number = BigInt(`${match[1]}${department}${match[3]}`);
-  return 97n - (number % 97n) === BigInt(match[4]);
+  return nirProblem(value) === undefined;
 }
 
 const normalizeIns = (value: string) => value.replace(/\s+/g, '').toUpperCase();
