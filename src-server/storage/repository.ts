@@ -115,6 +115,12 @@ export class Repository {
         `SELECT v.version_id, v.vseq FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
          WHERE r.resource_type = ? AND r.resource_id = ?`,
       ),
+      // An update's one lookup: the version it replaces, and whether the resource is in a conflict (sync).
+      currentForUpdate: db.prepare<[string, string], { version_id: string; vseq: number; in_conflict: number }>(
+        `SELECT v.version_id, v.vseq, EXISTS (SELECT 1 FROM open_conflicts c WHERE c.resource_type = r.resource_type AND c.resource_id = r.resource_id) AS in_conflict
+         FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+         WHERE r.resource_type = ? AND r.resource_id = ?`,
+      ),
       insertVersion: db.prepare(
         `INSERT INTO resource_versions (version_id, resource_type, resource_id, parent_ids, origin_node, last_updated, method, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -139,7 +145,6 @@ export class Repository {
       leaf: db.prepare<[string], { vseq: number; version_id: string; last_updated: string; body: string }>(
         'SELECT vseq, version_id, last_updated, body FROM resource_versions WHERE version_id = ?',
       ),
-      inConflict: db.prepare<[string, string], number>('SELECT 1 FROM open_conflicts WHERE resource_type = ? AND resource_id = ?').pluck(),
       openConflict: db.prepare('INSERT OR IGNORE INTO open_conflicts (resource_type, resource_id, opened_at) VALUES (?, ?, ?)'),
       closeConflict: db.prepare('DELETE FROM open_conflicts WHERE resource_type = ? AND resource_id = ?'),
       defer: db.prepare(
@@ -424,7 +429,7 @@ export class Repository {
 
   /** The body of update(), inside its transaction. */
   private updateVersion(resourceType: string, id: string, resource: JsonObject, ifMatch: string | undefined): WriteResult {
-    const current = this.statements.currentVersionId.get(resourceType, id);
+    const current = this.statements.currentForUpdate.get(resourceType, id);
     if (ifMatch !== undefined && current?.version_id !== ifMatch) {
       throw preconditionFailed(
         current
@@ -435,7 +440,7 @@ export class Repository {
     const parents = current ? [current.version_id] : [];
     const stored = this.writeVersion(resourceType, id, resource, parents, 'PUT', current?.vseq);
     // An edit of one branch of a conflict leaves the conflict open: the winner rule still picks the current version.
-    if (current && this.statements.inConflict.get(resourceType, id) !== undefined) this.settleCurrent(resourceType, id, stored.versionId);
+    if (current?.in_conflict) this.settleCurrent(resourceType, id, stored.versionId);
     return { stored, created: !current };
   }
 
@@ -469,10 +474,9 @@ export class Repository {
       method,
       json,
     );
-    this.pointCurrent(resourceType, id, Number(lastInsertRowid), lastUpdated, replacedVseq);
-    this.statements.appendChange.run(lastInsertRowid, resourceType);
-    this.searchIndex.write(Number(lastInsertRowid), stored, replacedVseq);
-    if (resourceType === 'SearchParameter') this.applyCustomParameters();
+    const vseq = Number(lastInsertRowid);
+    this.statements.appendChange.run(vseq, resourceType);
+    this.makeCurrent(resourceType, id, { vseq, lastUpdated, resource: stored }, replacedVseq);
     return { resourceType, id, versionId, lastUpdated, json };
   }
 

@@ -5,7 +5,7 @@ import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/o
 import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest } from '../fhir/rest/types';
-import type { ReplicaResult, ReplicaVersion } from '../storage/repository';
+import { isValidId, type ReplicaResult, type ReplicaVersion } from '../storage/repository';
 import { applyVersions } from './apply';
 import { ChangeFeed, type DataKind } from './change-feed';
 import type { ContentQueue } from './content';
@@ -105,7 +105,7 @@ function visibilityOf(request: FhirRequest, base: string, interactions: FhirInte
 function replicate({ request, base, interactions }: OperationCall, content: ContentQueue | undefined) {
   request.scopes.requireNamed(SYNC_SCOPE, '$replicate');
   const sender = request.query.get('sender') ?? undefined;
-  if (sender !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(sender)) throw badRequest(`'${sender}' is not a node id`, 'sender');
+  if (sender !== undefined && !isValidId(sender)) throw badRequest(`'${sender}' is not a node id`, 'sender');
   const entries = readVersions(request.body);
   if (entries.length > MAX_REPLICATE_ENTRIES) throw payloadTooLarge(`$replicate takes at most ${MAX_REPLICATE_ENTRIES} versions a call, not ${entries.length}`);
   const { repository, searchEngine } = interactions;
