@@ -34,7 +34,6 @@ export const useAppointmentsStore = defineStore('appointments', () => {
   const owners = shallowRef<CalendarOwner[]>([]);
   const owner = ref<string>();
   const appointments = shallowRef<Appointment[]>([]);
-  const range = ref<{ start: Date; end: Date }>();
   const loading = ref(false);
   const error = ref<unknown>();
 
@@ -56,7 +55,6 @@ export const useAppointmentsStore = defineStore('appointments', () => {
   }
 
   async function load(start: Date, end: Date): Promise<void> {
-    range.value = { start, end };
     if (!owner.value) return void (appointments.value = []);
     loading.value = true;
     try {
@@ -72,10 +70,6 @@ export const useAppointmentsStore = defineStore('appointments', () => {
     } finally {
       loading.value = false;
     }
-  }
-
-  async function reload(): Promise<void> {
-    if (range.value) await load(range.value.start, range.value.end);
   }
 
   async function book({ practitioner, patient, start, end, description }: NewAppointment): Promise<Appointment> {
@@ -106,5 +100,5 @@ export const useAppointmentsStore = defineStore('appointments', () => {
     appointments.value = appointments.value.filter((item) => item.id !== appointment.id);
   }
 
-  return { owners, owner, appointments, loading, error, loadOwners, load, reload, book, move, cancel };
+  return { owners, owner, appointments, loading, error, loadOwners, load, book, move, cancel };
 });

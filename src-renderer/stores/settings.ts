@@ -1,8 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { availabilityOf, nodeJson, type Availability } from '../api';
-import { FhirApiError } from '../api/fhir-client';
-import { nodeUrl } from '../node-connection';
 
 /**
  * The node seen by the practice's admin: its health (`/health`, open to all), the API clients of the office's
@@ -47,9 +45,7 @@ export const useSettingsStore = defineStore('settings', () => {
 
   async function loadHealth(): Promise<void> {
     try {
-      const response = await fetch(await nodeUrl('/health'), { headers: { accept: 'application/json' } });
-      if (!response.ok) throw new FhirApiError(response.status, '');
-      health.value = (await response.json()) as NodeHealth;
+      health.value = await nodeJson<NodeHealth>('/health');
       healthError.value = undefined;
     } catch (error) {
       healthError.value = error;
