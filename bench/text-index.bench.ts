@@ -12,6 +12,7 @@ import { openDatabase } from '../src-server/storage/database';
 import { openRepository } from '../src-server/storage/store';
 import { DATABASE_FILE } from '../src-server/node';
 import { SNAPSHOT_FOLDER } from '../src-server/text/text-index';
+import { loadSnapshot } from '../src-server/text/snapshot';
 import { queryTerms } from '../src-server/text/text-fields';
 import { rebuildTextIndex } from '../src-server/text/rebuild';
 import { TextIndexer } from '../src-server/text/text-indexer';
@@ -27,7 +28,11 @@ import { startServer } from './lib/server-process';
  * - the same over HTTP with 16 connections, target ≥ 2,000 req/s with p99 ≤ 15 ms;
  * - cold start of a node holding the directory to its first search answered, target ≤ 5 s;
  * - index lag p95 while 100 writes/s arrive, target ≤ 250 ms.
- * Env: BENCH_LINES, BENCH_SECONDS (HTTP and lag runs, default 10), BENCH_QUERIES (in-process, default 2000).
+ * Env: BENCH_LINES, BENCH_SECONDS (HTTP and lag runs, default 10), BENCH_QUERIES (in-process, default 2000),
+ * BENCH_DATA (a data folder that already holds a directory and its text index snapshot, e.g. the national one from
+ * `liaison directory import` then `liaison reindex --text`: used instead of generating and importing BENCH_LINES
+ * lines, which then only labels the figures; memory is then that of the snapshot loaded as a node loads it, and the
+ * lag run leaves its Patients in the folder).
  */
 
 const lines = Math.floor(positiveNumber('BENCH_LINES', 1_860_000));
@@ -61,24 +66,29 @@ function queryMix(names: string[], cities: string[], count: number): string[] {
   return queries;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-text-'));
+const givenData = process.env.BENCH_DATA;
+const dir = givenData ?? mkdtempSync(join(tmpdir(), 'liaison-bench-text-'));
 try {
-  log(`generating and importing ${lines.toLocaleString('en-US')} activity lines in ${dir}`);
-  const generated = generateExtraction(dir, { lines, seed: 1 });
   const db = openDatabase(join(dir, DATABASE_FILE));
   const repository = openRepository(db);
-  await importDirectoryFile(db, repository, generated.activityFile);
-  await importDirectoryFile(db, repository, generated.mssanteFile);
+  if (!givenData) {
+    log(`generating and importing ${lines.toLocaleString('en-US')} activity lines in ${dir}`);
+    const generated = generateExtraction(dir, { lines, seed: 1 });
+    await importDirectoryFile(db, repository, generated.activityFile);
+    await importDirectoryFile(db, repository, generated.mssanteFile);
+  }
   const documents = (db.prepare("SELECT count(*) AS n FROM resources WHERE resource_type IN ('Practitioner', 'Organization', 'Patient')").get() as { n: number }).n;
 
-  // Memory: the indexes built in this process, measured around the build.
+  // Memory: the indexes built in this process (or loaded from the given folder's snapshot), measured around it.
   const before = heap();
   const indexer = new TextIndexer(db);
   const built = performance.now();
+  const snapshotCursor = givenData ? loadSnapshot(join(dir, SNAPSHOT_FOLDER), indexer.indexes, repository.nodeId, indexer.latestSeq()) : undefined;
+  if (snapshotCursor !== undefined) indexer.cursor = snapshotCursor;
   while (indexer.applyNext().count > 0);
   const buildSeconds = (performance.now() - built) / 1000;
   const bytes = heap() - before;
-  figure('text index memory per entry', Math.round(bytes / documents), 'bytes', { documents, heapMB: Math.round(bytes / 1e6), buildSeconds: Math.round(buildSeconds * 10) / 10, target: 600 });
+  figure('text index memory per entry', Math.round(bytes / documents), 'bytes', { documents, heapMB: Math.round(bytes / 1e6), buildSeconds: Math.round(buildSeconds * 10) / 10, fromSnapshot: snapshotCursor !== undefined, target: 600 });
 
   // In-process search: the text index answers, SQL filters and pages (as a request does, without HTTP).
   const names = (db.prepare("SELECT DISTINCT value FROM idx_string WHERE part = 'family' LIMIT 500").pluck().all() as string[]).filter((name) => name.length >= 2);
@@ -95,7 +105,7 @@ try {
   figure('name search in-process p95', inProcess.percentile(95), 'ms', { p50: inProcess.percentile(50), queries, target: 5 });
 
   // The snapshot a node starts from, then the node itself, cold.
-  await rebuildTextIndex(db, join(dir, SNAPSHOT_FOLDER), () => undefined);
+  if (!givenData) await rebuildTextIndex(db, join(dir, SNAPSHOT_FOLDER), () => undefined);
   db.close();
   const coldStart = performance.now();
   const server = await startServer(here('./lib/liaison-server.ts'), { dataDir: dir, patients: 0 });
@@ -127,5 +137,5 @@ try {
     await server.stop();
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!givenData) rmSync(dir, { recursive: true, force: true });
 }
