@@ -98,22 +98,24 @@ export class WriteOrderPager {
 
   /**
    * The candidate with the fewest matches (counted up to probeLimit), a streaming one on a tie: the other filters
-   * test the driver's rows one by one, so the fewer the better. A lone streaming candidate is not counted.
+   * test the driver's rows one by one, so the fewer the better. A lone streaming candidate is not counted. Past the
+   * first, a candidate is counted only until it has more matches than the best so far: a broad chain next to a
+   * narrow filter (a practitioner's roles at an organisation) stops after a handful of rows, not probeLimit.
    */
   private chooseDriver(candidates: IndexRows[]): { index: number; many: boolean } {
     if (candidates.length === 1 && candidates[0].streams) return { index: 0, many: false };
     let best = { index: 0, matches: Infinity, streams: false };
     for (const [index, rows] of candidates.entries()) {
-      const matches = this.countUpToLimit(rows);
+      const matches = this.countUpTo(rows, Math.min(this.options.probeLimit, best.matches + 1));
       if (matches < best.matches || (matches === best.matches && rows.streams && !best.streams)) best = { index, matches, streams: rows.streams };
       if (matches === 0) break;
     }
     return { index: best.index, many: best.matches >= this.options.probeLimit };
   }
 
-  private countUpToLimit(rows: IndexRows): number {
+  private countUpTo(rows: IndexRows, limit: number): number {
     const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${rows.table} ${DRIVER} WHERE ${rows.where.sql} LIMIT ?)`;
-    return (this.prepare(sql).get(...(rows.tableValues ?? []), ...rows.where.values, this.options.probeLimit) as { n: number }).n;
+    return (this.prepare(sql).get(...(rows.tableValues ?? []), ...rows.where.values, limit) as { n: number }).n;
   }
 }
 
