@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { SearchEngine } from '../fhir/search/search';
 import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
 import { ActivitySink } from './activity-sink';
@@ -89,7 +88,7 @@ export async function importDirectoryFile(db: Db, repository: Repository, path: 
         if (!layout) {
           layout = detectLayout(splitFields(text));
           if (!layout) throw new NotAnExtractionError(`${basename(path)} is neither a PS_LibreAcces_Personne_activite nor an Extraction_Correspondance_MSSante file: its first line is not a known header`);
-          sink = layout.kind === 'activity' ? new ActivitySink(db, writer) : new MssanteSink(db, new SearchEngine(db, repository.searchIndex), writer);
+          sink = layout.kind === 'activity' ? new ActivitySink(db, writer) : new MssanteSink(db, repository.searchIndex, writer);
           if (layout.hasHeader) return;
         }
         lines.read++;

@@ -1,5 +1,6 @@
-import type { SearchEngine } from '../fhir/search/search';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../storage/database';
+import type { SearchIndex } from '../storage/search-index';
 import { MSSANTE_EXTENSION } from './codes';
 import { practitionerId } from './ids';
 import type { MssanteRecord } from './layouts';
@@ -15,18 +16,41 @@ import type { DirectoryWriter } from './writer';
  */
 
 const WRITE_BATCH = 2000;
-const BASE = 'http://localhost/fhir';
 
 export class MssanteSink {
   /** Mailboxes per target resource ("Type/id"), in file order. */
   private readonly mailboxes = new Map<string, ContactPoint[]>();
   private unmatched = 0;
+  /**
+   * A mailbox line's owner, straight from the search index rows (which describe current versions only): a search
+   * through the engine (parse, plan, probe, page, bodies) cost several times the rest of the line.
+   */
+  private readonly organizationsById: Statement<[string], string>;
+  private readonly rolesAt: Statement<[string, string], string>;
+  private readonly practitionerExists: Statement<[string], number>;
 
   constructor(
     private readonly db: Db,
-    private readonly search: SearchEngine,
+    index: SearchIndex,
     private readonly writer: DirectoryWriter,
-  ) {}
+  ) {
+    // `identifier` (any system) of Organizations, as `Organization?identifier=<value>` matches it.
+    const organizationIdentifier = index.rowsOf('Organization', 'identifier', (column) => `t.${column}`);
+    this.organizationsById = db
+      .prepare<[string], string>(`SELECT v.resource_id FROM idx_token t JOIN resource_versions v ON v.vseq = t.vseq WHERE ${organizationIdentifier} AND t.code = ?`)
+      .pluck();
+    // The person's roles whose organization has that identifier (`PractitionerRole?practitioner=…&organization.identifier=…`).
+    this.rolesAt = db
+      .prepare<[string, string], string>(
+        `SELECT DISTINCT v.resource_id FROM idx_reference p
+         CROSS JOIN idx_reference o ON o.vseq = p.vseq AND ${index.rowsOf('PractitionerRole', 'organization', (column) => `o.${column}`)} AND o.target_type = 'Organization'
+         CROSS JOIN resource_versions v ON v.vseq = p.vseq
+         WHERE ${index.rowsOf('PractitionerRole', 'practitioner', (column) => `p.${column}`)} AND p.target_type = 'Practitioner' AND p.target_id = ?
+         AND o.target_id IN (SELECT v2.resource_id FROM idx_token t JOIN resource_versions v2 ON v2.vseq = t.vseq WHERE ${organizationIdentifier} AND t.code = ?)`,
+      )
+      .pluck();
+    this.practitionerExists = db.prepare<[string], number>("SELECT 1 FROM resources WHERE resource_type = 'Practitioner' AND resource_id = ?").pluck();
+  }
 
   accept(record: MssanteRecord): string | undefined {
     if (!/^[^@\s]+@[^@\s]+$/.test(record.mailbox)) return "'Adresse BAL' is not a mail address";
@@ -70,7 +94,7 @@ export class MssanteSink {
         return this.personTargets(record);
       case 'ORG':
       case 'APP':
-        return record.structureId ? this.find('Organization', { identifier: record.structureId }) : [];
+        return record.structureId ? this.organizationsById.all(record.structureId).map((id) => `Organization/${id}`) : [];
       default:
         return undefined;
     }
@@ -81,14 +105,9 @@ export class MssanteSink {
     if (!idnps) return [];
     const practitioner = practitionerId(idnps);
     if (record.structureId) {
-      const roles = this.find('PractitionerRole', { practitioner: `Practitioner/${practitioner}`, 'organization.identifier': record.structureId });
-      if (roles.length > 0) return roles;
+      const roles = this.rolesAt.all(practitioner, record.structureId);
+      if (roles.length > 0) return roles.map((id) => `PractitionerRole/${id}`);
     }
-    return this.find('Practitioner', { _id: practitioner });
-  }
-
-  private find(resourceType: string, params: Record<string, string>): string[] {
-    const { matches } = this.search.search({ resourceType, params: new URLSearchParams({ ...params, _count: '100' }), lenient: false, base: BASE });
-    return matches.map((match) => `${resourceType}/${match.id}`);
+    return this.practitionerExists.get(practitioner) ? [`Practitioner/${practitioner}`] : [];
   }
 }
