@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlexIndexes } from '../../../src-server/text/flex-indexes';
 import { loadSnapshot, saveSnapshot } from '../../../src-server/text/snapshot';
@@ -37,6 +38,34 @@ describe('FlexIndexes', () => {
     indexes.sweep();
     expect(indexes.counts()).toEqual({ live: 10, dead: 0 });
     expect(names(indexes, 'du')).toEqual(Array.from({ length: 10 }, (_, i) => 41 + i));
+  });
+
+  it('answers every term together, newest first and cut at the limit, as a plain intersection would', () => {
+    // Words from a small alphabet, so that prefixes of one or two letters match long, overlapping posting lists.
+    const word = fc.stringMatching(/^[abc]{1,4}$/);
+    const document = fc.array(word, { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(
+        fc.array(document, { minLength: 1, maxLength: 120 }),
+        fc.array(fc.integer({ min: 1, max: 120 }), { maxLength: 40 }),
+        fc.array(fc.stringMatching(/^[abc]{1,3}$/), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 60 }),
+        (documents, removed, terms, limit) => {
+          const indexes = new FlexIndexes();
+          documents.forEach((words, at) => indexes.put('Practitioner', at + 1, { name: words.join(' ') }));
+          for (const vseq of removed) indexes.remove(vseq);
+          const gone = new Set(removed);
+          const expected = documents
+            .map((words, at) => ({ vseq: at + 1, words }))
+            .filter(({ vseq, words }) => !gone.has(vseq) && terms.every((term) => words.some((candidate) => candidate.startsWith(term))))
+            .map(({ vseq }) => vseq)
+            .reverse()
+            .slice(0, limit);
+          expect(indexes.search('Practitioner', 'name', terms, limit)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('sweeps by itself once dead keys are many', () => {
