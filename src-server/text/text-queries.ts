@@ -1,4 +1,4 @@
-import { textMatchKey } from '../fhir/search/conditions';
+import { textMatchKey, type TextMatch } from '../fhir/search/conditions';
 import { parseQuery, type Filter } from '../fhir/search/parse';
 import type { FhirRequest } from '../fhir/rest/types';
 import { isResourceType } from '../fhir/validation/model';
@@ -20,8 +20,11 @@ export function mayHaveTextFilter(url: string): boolean {
 
 type Json = Record<string, unknown>;
 
-/** The text matches a request's searches need, or undefined when it has no text filter. */
-export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex): Promise<Map<string, number[]> | undefined> {
+/**
+ * The text matches a request's searches need, at most `limit` per value (newest first), or undefined when it has no
+ * text filter.
+ */
+export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, limit: number): Promise<Map<string, TextMatch> | undefined> {
   const searches = searchesOf(request);
   if (searches.length === 0) return undefined;
   const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string }>();
@@ -37,10 +40,11 @@ export async function resolveTextMatches(request: FhirRequest, textIndex: TextIn
     }
   }
   if (wanted.size === 0) return undefined;
-  const matches = new Map<string, number[]>();
+  const matches = new Map<string, TextMatch>();
   await Promise.all(
     [...wanted].map(async ([key, query]) => {
-      matches.set(key, await textIndex.search(query.resourceType, query.field, query.value, query.parameter));
+      const vseqs = await textIndex.search(query.resourceType, query.field, query.value, query.parameter, limit);
+      matches.set(key, { vseqs, partial: vseqs.length >= limit });
     }),
   );
   return matches;

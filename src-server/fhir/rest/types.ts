@@ -1,5 +1,6 @@
 import type { Scopes } from '../../auth/scopes';
 import type { ContentRef } from '../binary-content';
+import type { TextMatches } from '../search/conditions';
 import type { ReachReference } from '../search/visibility';
 import type { StoredResource } from '../../storage/repository';
 
@@ -13,7 +14,7 @@ export interface FhirRequest {
    */
   reach?: readonly ReachReference[];
   /** What the text index matched for the text filters of the request's searches (resolved before, asynchronously). */
-  textMatches?: ReadonlyMap<string, readonly number[]>;
+  textMatches?: TextMatches;
   method: string;
   /** Path below the FHIR base, without leading slash or query: `Patient/1/_history/2`, `` for the base. */
   path: string;

@@ -43,6 +43,8 @@ export interface IndexRows {
   tableValues?: SqlValue[];
   /** The rows' vseqs, newest first, when they are known before any SQL (text matches): the page walks them. */
   ordered?: readonly number[];
+  /** `ordered` holds only the newest matches: running out of them before the page is full proves nothing. */
+  partial?: boolean;
   where: Clause;
   /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
   streams: boolean;
@@ -89,8 +91,8 @@ export class ConditionBuilder {
     private readonly base: string,
     /** The caller's access rules: chains and `_has` look only into the resources the caller may see. */
     private readonly visibility?: { clause(resourceType: string, vseq: string): Clause | undefined },
-    /** What the text index answered for the request's text filters (textMatchKey → vseqs). */
-    private readonly textMatches?: ReadonlyMap<string, readonly number[]>,
+    /** What the text index answered for the request's text filters (textMatchKey → matches). */
+    private readonly textMatches?: TextMatches,
   ) {}
 
   /** AND of the filters, for resources of `resourceType` whose columns are `target`. */
@@ -105,13 +107,14 @@ export class ConditionBuilder {
   rows(resourceType: string, filter: Filter, column: Column): IndexRows | undefined {
     if (filter.kind === 'chain') return this.chainRows(resourceType, filter, column);
     if (filter.kind === 'text') {
-      const vseqs = this.textVseqs(filter);
-      if (vseqs === undefined) return filter.fallback && this.rows(resourceType, filter.fallback, column);
+      const matched = this.textVseqs(filter);
+      if (matched === undefined) return filter.fallback && this.rows(resourceType, filter.fallback, column);
       // The text index may still hold a version replaced since: only current versions are rows.
       // The pager walks `ordered` and binds each chunk it reads as the table's list (WriteOrderPager.walkList).
       return {
         table: '(SELECT value AS vseq FROM json_each(?))',
-        ordered: newestFirst(vseqs),
+        ordered: newestFirst(matched.vseqs),
+        partial: matched.partial,
         where: { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
         streams: false,
       };
@@ -144,25 +147,29 @@ export class ConditionBuilder {
       case 'param':
         return this.param(resourceType, filter, target);
       case 'text': {
-        const vseqs = this.textVseqs(filter);
-        if (vseqs !== undefined) return { sql: `${target.vseq} IN (SELECT value FROM json_each(?))`, values: [JSON.stringify(vseqs)] };
+        const matched = this.textVseqs(filter);
+        // A clause must hold every match; only a page's driver can make do with the newest (see `rows`).
+        if (matched?.partial) throw new PartialTextMatches();
+        if (matched !== undefined) return { sql: `${target.vseq} IN (SELECT value FROM json_each(?))`, values: [JSON.stringify(matched.vseqs)] };
         if (filter.fallback) return this.param(resourceType, filter.fallback, target);
         throw badRequest(`'${filter.name}' is answered by the text index, which this operation does not consult: use it in a search`, filter.name);
       }
     }
   }
 
-  /** The vseqs the text index matched for any of the filter's values (undefined when it was not consulted). */
-  private textVseqs(filter: Extract<Filter, { kind: 'text' }>): readonly number[] | undefined {
+  /** What the text index matched for any of the filter's values (undefined when it was not consulted). */
+  private textVseqs(filter: Extract<Filter, { kind: 'text' }>): TextMatch | undefined {
     if (!this.textMatches) return undefined;
     if (filter.values.length === 1) return this.textMatches.get(textMatchKey(filter.resourceType, filter.field, filter.values[0]));
     const found = new Set<number>();
+    let partial = false;
     for (const value of filter.values) {
       const matches = this.textMatches.get(textMatchKey(filter.resourceType, filter.field, value));
       if (matches === undefined) return undefined;
-      for (const vseq of matches) found.add(vseq);
+      for (const vseq of matches.vseqs) found.add(vseq);
+      partial ||= matches.partial;
     }
-    return [...found];
+    return { vseqs: [...found], partial };
   }
 
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
@@ -426,6 +433,26 @@ function selectsIndexRows(filter: Filter): boolean {
 }
 
 /** How the text matches of one value of a text filter are keyed (see text/text-queries.ts). */
+/** What the text index matched for one value of a text filter: vseqs, and whether they are only the newest ones. */
+export interface TextMatch {
+  vseqs: readonly number[];
+  /** Only the newest matches were asked for, and there may be more. */
+  partial: boolean;
+}
+
+/** A request's text matches, by textMatchKey. */
+export type TextMatches = ReadonlyMap<string, TextMatch>;
+
+/**
+ * Thrown when a search needs more of a text filter's matches than it was given (it ran out of the newest before
+ * its page was full, or the filter is not the page's driver): ask the text index again for all of them.
+ */
+export class PartialTextMatches extends Error {
+  constructor() {
+    super('The search needs every text match, not only the newest');
+  }
+}
+
 export function textMatchKey(resourceType: string, field: string, value: string): string {
   return `${resourceType}|${field}|${value}`;
 }

@@ -4,7 +4,7 @@ import type { StoredResource } from '../../storage/repository';
 import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
 import { compartmentParameters } from './compartments';
-import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target } from './conditions';
+import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target, type TextMatches } from './conditions';
 import { searchParametersOf } from './extract';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
 import { Visibility, type ReachReference } from './visibility';
@@ -29,7 +29,7 @@ export interface SearchRequest {
   /** Whom the caller acts as (visibility.ts): only the resources they may see match, are counted or included. Absent: every resource. */
   reach?: readonly ReachReference[];
   /** What the text index matched for the query's text filters (text/text-queries.ts); without it they fall back to SQL. */
-  textMatches?: ReadonlyMap<string, readonly number[]>;
+  textMatches?: TextMatches;
 }
 
 /** The caller's rights over other types than the one searched. */

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Clause, IndexRows, SqlValue } from './conditions';
+import { PartialTextMatches, type Clause, type IndexRows, type SqlValue } from './conditions';
 
 /**
  * Pages of the default order (newest first) read from the index rows of one filter, the driver, in write order.
@@ -93,6 +93,7 @@ export class WriteOrderPager {
       // pageSql reads newest first; going backwards the page is oldest first.
       rows.push(...(cursor?.backwards ? found.reverse() : found));
     }
+    if (rows.length < query.limit && driver.partial) throw new PartialTextMatches();
     return rows;
   }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SNAPSHOT_FOLDER } from '../../../src-server/text/text-index';
+import { FIRST_TEXT_MATCHES, SNAPSHOT_FOLDER } from '../../../src-server/text/text-index';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 
 /**
@@ -151,5 +151,49 @@ describe('directory search as you type', () => {
     await caughtUp();
     expect(ids((await search('Practitioner?name=goff')).body)).toEqual([]);
     expect(ids((await search('Practitioner?name=bihan')).body)).toEqual(['le-gall']);
+  });
+});
+
+describe('text matches beyond the newest', () => {
+  // A search is first given the newest FIRST_TEXT_MATCHES matches of its text filter; these need the older ones.
+  let many: TestNode;
+  const count = FIRST_TEXT_MATCHES + 50;
+  const find = async (path: string) => (await (await many.request(path)).json()) as Json;
+
+  beforeAll(async () => {
+    many = await startTestNode();
+    many.repository.transaction(() => {
+      for (let index = 0; index < count; index++) {
+        const id = `durand-${String(index).padStart(5, '0')}`;
+        // The three oldest are women; every later one a man.
+        many.repository.update('Practitioner', id, { resourceType: 'Practitioner', id, gender: index < 3 ? 'female' : 'male', name: [{ family: 'Durand', given: [`P${index}`] }] });
+      }
+    });
+    const latest = (many.db.prepare('SELECT max(seq) AS seq FROM change_log').get() as { seq: number }).seq;
+    await many.textIndex.caughtUp(latest);
+  });
+  afterAll(async () => {
+    await many?.stop();
+  });
+
+  it('finds them when the newest do not fill the page', async () => {
+    expect(ids(await find('Practitioner?name=durand&gender=female'))).toEqual(['durand-00000', 'durand-00001', 'durand-00002']);
+    const newest = await find('Practitioner?name=durand&_count=2');
+    expect(ids(newest)).toEqual([`durand-${String(count - 2).padStart(5, '0')}`, `durand-${String(count - 1).padStart(5, '0')}`]);
+  });
+
+  it('counts and sorts over all of them', async () => {
+    expect((await find('Practitioner?name=durand&_total=accurate&_count=1')).total).toBe(count);
+    expect(ids(await find('Practitioner?name=durand&_sort=gender&_count=3'))).toEqual(['durand-00000', 'durand-00001', 'durand-00002']);
+  });
+
+  it('pages past them', async () => {
+    let bundle = await find("Practitioner?name=durand&_count=100");
+    const seen = new Set<string>(ids(bundle));
+    for (let next = bundle.link.find((link: Json) => link.relation === 'next'); next; next = bundle.link.find((link: Json) => link.relation === 'next')) {
+      bundle = await find(String(next.url).replace(/^.*\/fhir\//, ''));
+      for (const id of ids(bundle)) seen.add(id);
+    }
+    expect(seen.size).toBe(count);
   });
 });
