@@ -78,7 +78,8 @@ export class WriteOrderPager {
 
   /**
    * The page from a driver's known vseqs (newest first): SQL tests a chunk of them against the other filters, the
-   * chunk doubling until the page is full, so a broad text query reads a few dozen candidates, not thousands.
+   * first the size of the page (most searches have no other filter), then doubling until the page is full, so a
+   * broad text query reads a few dozen candidates, not thousands.
    */
   private walkList<Row>(driver: IndexRows, rest: { where: Clause; readsVersion: boolean }, query: WriteOrderQuery): Row[] {
     const { cursor } = query;
@@ -86,11 +87,11 @@ export class WriteOrderPager {
     if (cursor) vseqs = vseqs.filter((vseq) => (cursor.backwards ? vseq > cursor.vseq : vseq < cursor.vseq));
     if (cursor?.backwards) vseqs = [...vseqs].reverse();
     const rows: Row[] = [];
-    for (let start = 0, size = query.limit * 2; start < vseqs.length && rows.length < query.limit; start += size, size *= 2) {
+    for (let start = 0, size = query.limit; start < vseqs.length && rows.length < query.limit; start += size, size *= 2) {
       const chunk: IndexRows = { ...driver, tableValues: [JSON.stringify(vseqs.slice(start, start + size))] };
       const wanted = { ...query, cursor: undefined, limit: query.limit - rows.length };
-      const found = this.prepare(pageSql(chunk, rest, 'sort', undefined, true)).all(...pageValues(chunk, rest, 'sort', wanted, this.options)) as Row[];
-      // pageSql reads newest first; going backwards the page is oldest first.
+      const found = this.prepare(pageSql(chunk, rest, 'sort', undefined, false)).all(...pageValues(chunk, rest, 'sort', wanted, this.options)) as Row[];
+      // A list holds each vseq once, so no DISTINCT. pageSql reads newest first; going backwards the page is oldest first.
       rows.push(...(cursor?.backwards ? found.reverse() : found));
     }
     if (rows.length < query.limit && driver.partial) throw new PartialTextMatches();
