@@ -18,8 +18,10 @@ export interface Peer {
   clientId: string;
   remoteNode?: string;
   lastSyncAt?: string;
-  /** The last pass's failure, in the node's words; absent once a pass succeeds. */
+  /** The last pass's failure, in the node's words (English); absent once a pass succeeds. */
   lastError?: string;
+  /** What kind of problem lastError is, which the screen words in the user's language. */
+  lastProblem?: PeerProblem;
   /** The peer's clock minus this node's at the last handshake. */
   clockSkewMs?: number;
   createdAt: string;
@@ -36,20 +38,8 @@ export interface NewPeer {
 /** The node reports clocks further apart than this (peer-loop.ts): versions' `lastUpdated` then mislead the winner rule. */
 export const CLOCK_SKEW_WARNING_MS = 5 * 60_000;
 
-/** What a peer's last error means, as a key of `settings.peers.problems`; the node's own text is shown beside it. */
+/** What a peer's last error means (the node says it), as a key of `settings.peers.problems`. */
 export type PeerProblem = 'unreachable' | 'credentials' | 'rights' | 'busy' | 'peerFailed' | 'protocol' | 'fhirVersion' | 'other';
-
-export function peerProblem(lastError: string): PeerProblem {
-  if (/ is unreachable: /.test(lastError)) return 'unreachable';
-  if (/speaks sync protocol /.test(lastError)) return 'protocol';
-  if (/serves FHIR /.test(lastError)) return 'fhirVersion';
-  const status = Number(/^The peer refused .* \((\d{3})\)/.exec(lastError)?.[1]);
-  if (status === 429 || status === 503) return 'busy';
-  if (/^The peer refused the token request/.test(lastError) || status === 401) return 'credentials';
-  if (status === 403) return 'rights';
-  if (status >= 500) return 'peerFailed';
-  return 'other';
-}
 
 export const usePeersStore = defineStore('peers', () => {
   const peers = ref<Peer[]>([]);

@@ -400,6 +400,13 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX sync_peer_recipients_by_peer ON sync_peer_recipients (peer_id);
     `,
   },
+  {
+    description: 'sync: the kind of problem of a peer\'s last error',
+    sql: `
+      -- unreachable | credentials | rights | busy | peerFailed | protocol | fhirVersion | other (sync/peer-link.ts)
+      ALTER TABLE sync_peers ADD COLUMN last_problem TEXT;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -21,15 +21,33 @@ export const MAX_HANDSHAKE_RECIPIENTS = 10_000;
 const RECIPIENT = /^(Practitioner|Organization)\/[A-Za-z0-9\-.]{1,64}$/;
 
 /** A failed call: `retryAfterMs` when the peer asked to wait (429, 503). */
+/**
+ * What went wrong with a peer, for people: the Settings screen words each kind (the message, in English, is shown
+ * beside it). Recorded with the error (`PeerInfo.lastProblem`), so that no client has to read the message.
+ */
+export type PeerProblem = 'unreachable' | 'credentials' | 'rights' | 'busy' | 'peerFailed' | 'protocol' | 'fhirVersion' | 'other';
+
 export class PeerError extends Error {
+  readonly problem: PeerProblem;
+
   constructor(
     message: string,
     readonly status?: number,
     readonly retryAfterMs?: number,
+    problem?: PeerProblem,
   ) {
     super(message);
     this.name = 'PeerError';
+    this.problem = problem ?? problemOfStatus(status);
   }
+}
+
+function problemOfStatus(status: number | undefined): PeerProblem {
+  if (status === undefined) return 'other';
+  if (status === 429 || status === 503) return 'busy';
+  if (status === 401) return 'credentials';
+  if (status === 403) return 'rights';
+  return status >= 500 ? 'peerFailed' : 'other';
 }
 
 const TIMEOUT_MS = 30_000;
@@ -146,7 +164,8 @@ export class PeerLink {
       method: 'POST',
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.clientId, client_secret: this.secret() }),
     });
-    if (!response.ok) throw await failure(response, 'the token request');
+    // Whatever the status (400 invalid_client, 401): the client id or secret are wrong, or the client was revoked.
+    if (!response.ok) throw await failure(response, 'the token request', 'credentials');
     const issued = (await response.json()) as { access_token: string; expires_in: number };
     this.token = { value: issued.access_token, expiresAt: Date.now() + issued.expires_in * 1000 };
     return issued.access_token;
@@ -156,13 +175,13 @@ export class PeerLink {
     try {
       return await fetch(url, { ...init, signal: AbortSignal.any([this.stopped, AbortSignal.timeout(timeoutMs)]) });
     } catch (error) {
-      throw new PeerError(`${this.url} is unreachable: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+      throw new PeerError(`${this.url} is unreachable: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined, undefined, 'unreachable');
     }
   }
 }
 
 /** A PeerError from a refusal: its status and the diagnostics of its OperationOutcome. */
-async function failure(response: Response, what: string): Promise<PeerError> {
+async function failure(response: Response, what: string, problem?: PeerProblem): Promise<PeerError> {
   const text = await response.text();
   let detail = text.slice(0, 300);
   try {
@@ -172,5 +191,5 @@ async function failure(response: Response, what: string): Promise<PeerError> {
     // Not JSON: the text as it came.
   }
   const retryAfter = Number(response.headers.get('retry-after'));
-  return new PeerError(`The peer refused ${what} (${response.status}): ${detail}`, response.status, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+  return new PeerError(`The peer refused ${what} (${response.status}): ${detail}`, response.status, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined, problem);
 }

@@ -100,7 +100,7 @@ export class PeerLoop {
         if (this.stopped) return;
         this.failures++;
         const message = error instanceof Error ? error.message : String(error);
-        this.services.peers.recordError(this.peerId, message);
+        this.services.peers.recordError(this.peerId, message, error instanceof PeerError ? error.problem : 'other');
         this.services.log(`sync with peer ${this.peerId}: ${message}`);
         // The peer may have been upgraded or replaced meanwhile: shake hands again.
         this.remote = undefined;
@@ -146,10 +146,10 @@ export class PeerLoop {
     const remote = await link.handshake();
     const received = Date.now();
     if (major(remote.protocol) !== major(PROTOCOL_VERSION)) {
-      throw new Error(`The peer speaks sync protocol ${remote.protocol}, this node ${PROTOCOL_VERSION}: upgrade the older node; nothing was synchronised`);
+      throw new PeerError(`The peer speaks sync protocol ${remote.protocol}, this node ${PROTOCOL_VERSION}: upgrade the older node; nothing was synchronised`, undefined, undefined, 'protocol');
     }
     if (majorMinor(remote.fhirVersion) !== majorMinor(FHIR_VERSION)) {
-      throw new Error(`The peer serves FHIR ${remote.fhirVersion}, this node ${FHIR_VERSION}: they cannot synchronise; nothing was synchronised`);
+      throw new PeerError(`The peer serves FHIR ${remote.fhirVersion}, this node ${FHIR_VERSION}: they cannot synchronise; nothing was synchronised`, undefined, undefined, 'fhirVersion');
     }
     const skew = Date.parse(remote.time) - (sent + received) / 2;
     if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) this.services.log(`sync with peer ${this.peerId}: its clock is ${Math.round(skew / 1000)} s off this node's`);

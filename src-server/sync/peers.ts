@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { badRequest, notFound } from '../fhir/outcome';
 import type { Db } from '../storage/database';
+import type { PeerProblem } from './peer-link';
 
 /**
  * The remote nodes this node synchronises with (`liaison peers add|list|remove`, `/admin/peers`): a URL, this node's
@@ -36,6 +37,8 @@ export interface PeerInfo {
   pushCursor: number;
   lastSyncAt?: string;
   lastError?: string;
+  /** What kind of problem lastError is. */
+  lastProblem?: PeerProblem;
   /** The peer's clock minus this node's, at the last handshake. */
   clockSkewMs?: number;
   createdAt: string;
@@ -53,6 +56,7 @@ interface PeerRow {
   push_cursor: number;
   last_sync_at: string | null;
   last_error: string | null;
+  last_problem: PeerProblem | null;
   clock_skew_ms: number | null;
   created_at: string;
 }
@@ -143,11 +147,11 @@ export class PeerStore {
   }
 
   recordSuccess(peerId: string): void {
-    this.db.prepare('UPDATE sync_peers SET last_sync_at = ?, last_error = NULL WHERE peer_id = ?').run(new Date().toISOString(), peerId);
+    this.db.prepare('UPDATE sync_peers SET last_sync_at = ?, last_error = NULL, last_problem = NULL WHERE peer_id = ?').run(new Date().toISOString(), peerId);
   }
 
-  recordError(peerId: string, message: string): void {
-    this.db.prepare('UPDATE sync_peers SET last_error = ? WHERE peer_id = ?').run(message.slice(0, MAX_ERROR_LENGTH), peerId);
+  recordError(peerId: string, message: string, problem: PeerProblem): void {
+    this.db.prepare('UPDATE sync_peers SET last_error = ?, last_problem = ? WHERE peer_id = ?').run(message.slice(0, MAX_ERROR_LENGTH), problem, peerId);
   }
 
   private row(peerId: string): PeerRow {
@@ -211,7 +215,7 @@ function infoOf(row: PeerRow): PeerInfo {
     pullCursor: row.pull_cursor,
     pushCursor: row.push_cursor,
     ...(row.last_sync_at !== null ? { lastSyncAt: row.last_sync_at } : {}),
-    ...(row.last_error !== null ? { lastError: row.last_error } : {}),
+    ...(row.last_error !== null ? { lastError: row.last_error, lastProblem: row.last_problem ?? 'other' } : {}),
     ...(row.clock_skew_ms !== null ? { clockSkewMs: row.clock_skew_ms } : {}),
     createdAt: row.created_at,
   };

@@ -14,7 +14,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe('PeersPanel', () => {
   it('lists each peer with its address, kind, last sync, last error in words and a clock warning', async () => {
-    const failing = { ...PEER, peerId: 'peer-2', name: 'Annuaire', kind: 'directory', lastSyncAt: undefined, lastError: 'https://annuaire.example is unreachable: connect ECONNREFUSED', clockSkewMs: -7 * 60_000 };
+    const failing = { ...PEER, peerId: 'peer-2', name: 'Annuaire', kind: 'directory', lastSyncAt: undefined, lastError: 'https://annuaire.example is unreachable: connect ECONNREFUSED', lastProblem: 'unreachable', clockSkewMs: -7 * 60_000 };
     node.on('GET', /^\/admin\/peers$/, { json: { peers: [PEER, failing] } });
     const { wrapper } = await mountInApp(PeersPanel, { pinia: await loggedIn(node) });
     await settle();

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { peerProblem, usePeersStore } from '../../../src-renderer/stores/peers';
+import { usePeersStore } from '../../../src-renderer/stores/peers';
 import { FakeNode, loggedIn, outcome } from '../fake-node';
 import { PEER } from '../sync-fixtures';
 
@@ -52,16 +52,5 @@ describe('the peers store', () => {
     node.on('POST', /^\/admin\/peers$/, { status: 400, json: outcome("'cabinet' is not a URL: give the peer's address, e.g. https://cabinet.example:8347") });
     const refusal = usePeersStore().add({ name: 'B', url: 'cabinet', kind: 'office', clientId: 'c', clientSecret: 's' });
     await expect(refusal).rejects.toMatchObject({ status: 400, detail: "'cabinet' is not a URL: give the peer's address, e.g. https://cabinet.example:8347" });
-  });
-
-  it('reads what a peer’s last error means from the sync loop’s messages', () => {
-    expect(peerProblem('https://b.example is unreachable: connect ECONNREFUSED 127.0.0.1:8347')).toBe('unreachable');
-    expect(peerProblem('The peer refused the token request (401): invalid_client')).toBe('credentials');
-    expect(peerProblem('The peer refused GET $changes (403): Your scopes do not allow SYNC')).toBe('rights');
-    expect(peerProblem('The peer refused GET $changes (429): Too many requests')).toBe('busy');
-    expect(peerProblem('The peer refused POST $replicate (500): boom')).toBe('peerFailed');
-    expect(peerProblem('The peer speaks sync protocol 2.0, this node 1.0: upgrade the older node; nothing was synchronised')).toBe('protocol');
-    expect(peerProblem('The peer serves FHIR 4.0.1, this node 3.0.1: they cannot synchronise; nothing was synchronised')).toBe('fhirVersion');
-    expect(peerProblem('The peer answered $changes without a cursor')).toBe('other');
   });
 });

@@ -112,11 +112,13 @@ describe('sync faults', () => {
     const onA = await createPatient(a, 'Hors-ligne');
     const onB = await createPatient(b, 'Isolé');
     await eventually(() => a.sync.peers.get(peerId).lastError?.includes('unreachable') ?? false, 'the peer is reported unreachable');
+    expect(a.sync.peers.get(peerId).lastProblem).toBe('unreachable');
     expect(versionsOf(b).has(onA.meta.versionId)).toBe(false);
     proxy.down = false;
     await converged([a, b]);
     expect(versionsOf(a).has(onB.meta.versionId)).toBe(true);
     await eventually(() => a.sync.peers.get(peerId).lastError === undefined, 'the error is cleared');
+    expect(a.sync.peers.get(peerId).lastProblem).toBeUndefined();
   });
 
   it('reports a peer whose clock is more than 5 minutes off, and still syncs', async () => {
@@ -146,12 +148,21 @@ describe('sync faults', () => {
     }
   });
 
+  it('says which kind of problem a peer has: wrong credentials are not an unreachable peer', async () => {
+    const [a, b] = await startSyncNodes(2);
+    started.push(a, b);
+    const peerId = a.sync.peers.add({ name: 'b', url: b.url, clientId: ownerCredentials(b).clientId, clientSecret: 'not-the-secret' }).peerId;
+    await eventually(() => a.sync.peers.get(peerId).lastError !== undefined, 'the refusal is reported');
+    expect(a.sync.peers.get(peerId)).toMatchObject({ lastProblem: 'credentials', lastError: expect.stringMatching(/refused the token request/) });
+  });
+
   it('refuses to sync with a peer of another protocol major version, with a clear error', async () => {
     const { a, b, proxy, peerId } = await linked();
     proxy.rewrite = (path, body) => (path.includes('$handshake') ? body.replace(/"name":"protocol","valueString":"[^"]+"/, '"name":"protocol","valueString":"2.0"') : body);
     const patient = await createPatient(b, 'Incompatible');
     await eventually(() => a.sync.peers.get(peerId).lastError?.includes('protocol 2.0') ?? false, 'the mismatch is reported');
     expect(a.sync.peers.get(peerId).lastError).toMatch(/upgrade the older node/);
+    expect(a.sync.peers.get(peerId).lastProblem).toBe('protocol');
     expect(versionsOf(a).has(patient.meta.versionId)).toBe(false);
     expect(a.sync.peers.get(peerId).pullCursor).toBe('0');
   });
