@@ -136,6 +136,8 @@ try {
     })()`);
     const latencies: number[] = [];
     const complete: number[] = [];
+    /** The slowest keystroke: what had been typed, and how many keystrokes into the run (the first ones meet cold caches). */
+    let slowest = { prefix: '', position: 0 };
     for (const text of typed) {
       await box.fill('');
       for (let length = 1; length <= text.length; length++) {
@@ -146,10 +148,11 @@ try {
         if (counted) {
           latencies.push((await page.evaluate('window.__painted')) as number);
           complete.push((await page.evaluate('window.__rolesPainted')) as number);
+          if (latencies[latencies.length - 1] === Math.max(...latencies)) slowest = { prefix, position: latencies.length };
         }
       }
     }
-    figure('keystroke to results painted p95', Math.round(percentile(latencies, 95)), 'ms', { p50: Math.round(percentile(latencies, 50)), max: Math.round(Math.max(...latencies)), keystrokes: latencies.length, searches: typed.length });
+    figure('keystroke to results painted p95', Math.round(percentile(latencies, 95)), 'ms', { p50: Math.round(percentile(latencies, 50)), max: Math.round(Math.max(...latencies)), slowest, keystrokes: latencies.length, searches: typed.length });
     figure('keystroke to roles painted p95', Math.round(percentile(complete, 95)), 'ms', { p50: Math.round(percentile(complete, 50)), max: Math.round(Math.max(...complete)), keystrokes: complete.length, searches: typed.length });
   } finally {
     await browser.close();
