@@ -8,8 +8,8 @@ import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
 import type { ContentQueue } from '../sync/content';
-import { mayHaveTextFilter, resolveTextMatches } from '../text/text-queries';
-import { FIRST_TEXT_MATCHES, MAX_TEXT_MATCHES, type TextIndex } from '../text/text-index';
+import { mayHaveTextFilter, resolveTextMatches, type TextRound } from '../text/text-queries';
+import type { TextIndex } from '../text/text-index';
 import { PartialTextMatches } from '../fhir/search/conditions';
 import type { AuditLog } from '../audit/audit-log';
 import { auditAnswer } from './audit-answers';
@@ -74,16 +74,16 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
     // Searches in the URL, in a POST _search form, or in a Bundle's entries; not creates and updates.
     const searchesInBody = request.method === 'POST' && (fhirRequest.path === '' || fhirRequest.path.endsWith('/_search'));
     if (!mayHaveTextFilter(request.url) && !searchesInBody) return run(fhirRequest, request, reply, prefer);
-    const withMatches = (limit: number) =>
-      resolveTextMatches(fhirRequest, textIndex, limit).then((textMatches) => (textMatches ? { ...fhirRequest, textMatches } : fhirRequest));
+    const withMatches = (round: TextRound) =>
+      resolveTextMatches(fhirRequest, textIndex, round).then((textMatches) => (textMatches ? { ...fhirRequest, textMatches } : fhirRequest));
     // A Bundle's entries answer their errors in place: they get every match at once.
-    if (fhirRequest.path === '') return withMatches(MAX_TEXT_MATCHES).then((withAll) => run(withAll, request, reply, prefer));
+    if (fhirRequest.path === '') return withMatches('all').then((withAll) => run(withAll, request, reply, prefer));
     // A page nearly always comes from the newest matches; a search that needs more asks again for all of them.
-    return withMatches(FIRST_TEXT_MATCHES)
+    return withMatches('newest')
       .then((withNewest) => run(withNewest, request, reply, prefer))
       .catch(async (error: unknown) => {
         if (!(error instanceof PartialTextMatches)) throw error;
-        return run(await withMatches(MAX_TEXT_MATCHES), request, reply, prefer);
+        return run(await withMatches('all'), request, reply, prefer);
       });
   };
   app.all('/', handler);

@@ -13,9 +13,10 @@ export const SNAPSHOT_FOLDER = 'text-index';
 /** Matches a text search hands to SQL at most; past that, the page is found among the most recently indexed. */
 export const MAX_TEXT_MATCHES = 10_000;
 /**
- * Matches a search asks for first: a page of results nearly always comes from the newest few hundred, and at the
- * national scale handing over 10,000 cost the index's thread more than the rest of the request (names over HTTP
- * 874 -> 1,667 req/s). A search that runs out of them asks again for MAX_TEXT_MATCHES (PartialTextMatches).
+ * Matches a search with other filters asks for first (text-queries.ts): a page of results nearly always comes from
+ * the newest few hundred, and at the national scale handing over 10,000 cost the index's thread more than the rest
+ * of the request (names over HTTP 874 -> 1,667 req/s). A search that runs out of them asks again for
+ * MAX_TEXT_MATCHES (PartialTextMatches).
  */
 export const FIRST_TEXT_MATCHES = 1_000;
 const CALL_TIMEOUT_MS = 30_000;

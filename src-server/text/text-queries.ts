@@ -1,8 +1,8 @@
 import { textMatchKey, type TextMatch } from '../fhir/search/conditions';
-import { parseQuery, type Filter } from '../fhir/search/parse';
+import { parseQuery, type Filter, type ParsedQuery } from '../fhir/search/parse';
 import type { FhirRequest } from '../fhir/rest/types';
 import { isResourceType } from '../fhir/validation/model';
-import type { TextIndex } from './text-index';
+import { FIRST_TEXT_MATCHES, MAX_TEXT_MATCHES, type TextIndex } from './text-index';
 
 /**
  * Searches are synchronous SQL; the text index answers asynchronously from its thread. So before a request runs,
@@ -21,33 +21,58 @@ export function mayHaveTextFilter(url: string): boolean {
 type Json = Record<string, unknown>;
 
 /**
- * The text matches a request's searches need, at most `limit` per value (newest first), or undefined when it has no
- * text filter.
+ * Which matches a search is first given: `newest`, only the newest (few enough to hand over at once, see
+ * firstRoundLimit), then `all` (MAX_TEXT_MATCHES) when it ran out of them (PartialTextMatches).
  */
-export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, limit: number): Promise<Map<string, TextMatch> | undefined> {
+export type TextRound = 'newest' | 'all';
+
+/**
+ * The text matches a request's searches need, newest first, or undefined when it has no text filter. On the
+ * `newest` round a value's list is `partial` when it may have been cut.
+ */
+export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
   const searches = searchesOf(request);
   if (searches.length === 0) return undefined;
-  const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string }>();
+  const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string; limit: number }>();
   for (const { resourceType, params } of searches) {
-    let filters: Filter[];
+    let query: ParsedQuery;
     try {
-      filters = parseQuery(resourceType, params, true).filters;
+      query = parseQuery(resourceType, params, true);
     } catch {
       continue; // the search itself will answer the error
     }
-    for (const filter of textFilters(filters)) {
-      for (const value of filter.values) wanted.set(textMatchKey(filter.resourceType, filter.field, value), { resourceType: filter.resourceType, field: filter.field, value, parameter: filter.name });
+    const limit = round === 'all' ? MAX_TEXT_MATCHES : firstRoundLimit(query);
+    for (const filter of textFilters(query.filters)) {
+      for (const value of filter.values) {
+        const key = textMatchKey(filter.resourceType, filter.field, value);
+        const asked = Math.max(limit, wanted.get(key)?.limit ?? 0);
+        wanted.set(key, { resourceType: filter.resourceType, field: filter.field, value, parameter: filter.name, limit: asked });
+      }
     }
   }
   if (wanted.size === 0) return undefined;
   const matches = new Map<string, TextMatch>();
   await Promise.all(
     [...wanted].map(async ([key, query]) => {
-      const vseqs = await textIndex.search(query.resourceType, query.field, query.value, query.parameter, limit);
-      matches.set(key, { vseqs, partial: vseqs.length >= limit });
+      const vseqs = await textIndex.search(query.resourceType, query.field, query.value, query.parameter, query.limit);
+      matches.set(key, { vseqs, partial: query.limit < MAX_TEXT_MATCHES && vseqs.length >= query.limit });
     }),
   );
   return matches;
+}
+
+/** Candidates per result asked for when a text filter is a search's only filter: a few versions replaced since. */
+const SPARE_FACTOR = 4;
+
+/**
+ * How many matches a search's first round asks for. When the text filter is its only filter and it reads the first
+ * page newest first, every current match is a result: a page and some spare. Otherwise other filters may reject
+ * candidates, or the page is further on: FIRST_TEXT_MATCHES. The index thread answers every text search, so the
+ * fewer it hands over, the more searches a second it serves (national: 1,966 -> 2,409 req/s).
+ */
+function firstRoundLimit(query: ParsedQuery): number {
+  const alone = query.filters.length === 1 && query.sort.length === 0 && query.cursor === undefined && query.total !== 'accurate' && query.summary !== 'count';
+  return alone ? Math.min(FIRST_TEXT_MATCHES, (query.count + 1) * SPARE_FACTOR) : FIRST_TEXT_MATCHES;
 }
 
 /** The searches a request makes: `GET [type]?…`, `POST [type]/_search`, a compartment search, or a Bundle's GET entries. */
