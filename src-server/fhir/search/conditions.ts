@@ -313,16 +313,20 @@ export class ConditionBuilder {
   /** `_has:Type:ref:filter`: resources that a `Type` matching the filter points at through `ref`. */
   private has(resourceType: string, filter: Extract<Filter, { kind: 'has' }>, target: Target): Clause {
     const alias = this.alias();
-    const inner = this.visibleOnly(filter.sourceType, `${alias}.vseq`, this.filter(filter.sourceType, filter.inner, { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated` }));
     const ref = qualified('ref');
     const rows = this.index.rowsOf(filter.sourceType, filter.code, ref);
     const local = localReference(this.base, ref);
-    return {
-      sql:
-        `${target.id} IN (SELECT ref.target_id FROM idx_reference ref JOIN resources ${alias} ON ${alias}.vseq = ref.vseq ` +
-        `WHERE ${rows} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql})`,
-      values: [resourceType, ...local.values, filter.sourceType, ...inner.values],
-    };
+    // Index rows describe current versions only, so a referrer's version row (found by key, where `resources` has
+    // no key on vseq) is its current one: SQLite can then start from the inner filter's rows.
+    const source: Target = { vseq: `${alias}.vseq`, id: `${alias}.resource_id`, lastUpdated: `${alias}.last_updated`, perRow: target.perRow };
+    const inner = this.visibleOnly(filter.sourceType, source.vseq, this.filter(filter.sourceType, filter.inner, source));
+    const referrers = (condition: string) =>
+      `SELECT ref.target_id FROM idx_reference ref JOIN resource_versions ${alias} ON ${alias}.vseq = ref.vseq ` +
+      `WHERE ${rows}${condition} AND ref.target_type = ? AND ${local.sql} AND ${alias}.resource_type = ? AND ${inner.sql}`;
+    const values = [resourceType, ...local.values, filter.sourceType, ...inner.values];
+    // Tested per candidate: its own referrers through the lookup index. Otherwise every referrer is listed first.
+    if (target.perRow) return { sql: `EXISTS (${referrers(` AND ref.target_id = ${target.id}`)})`, values };
+    return { sql: `${target.id} IN (${referrers('')})`, values };
   }
 
   /**

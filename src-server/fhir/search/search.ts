@@ -67,6 +67,8 @@ const SORT_COLUMNS = {
 const MAX_ITERATIONS = 5;
 const ROW = 'r';
 const MAIN_TARGET: Target = { vseq: `${ROW}.vseq`, id: `${ROW}.resource_id`, lastUpdated: `${ROW}.last_updated` };
+/** The main row's columns, each candidate tested on its own (newestWalk). */
+const WALK_TARGET: Target = { ...MAIN_TARGET, perRow: true };
 /** The columns the other filters constrain when a filter drives the page in write order. */
 const DRIVER_TARGET: Target = { vseq: `${DRIVER}.vseq`, id: `${DRIVER_VERSION}.resource_id`, lastUpdated: `${DRIVER_VERSION}.last_updated`, perRow: true };
 
@@ -139,7 +141,8 @@ export class SearchEngine {
     const backwards = cursor?.backwards ?? false;
     const newestFirst = sort.length === 1 && sort[0].type === '_lastUpdated' && sort[0].descending;
     const inWriteOrder = newestFirst ? this.writeOrderPage(conditions, visibility, request, query.filters, cursor, query.count + 1) : undefined;
-    const { rows, plan } = inWriteOrder ?? { rows: this.resourcesPage(filter(), keys, sort, cursor, query.count + 1), plan: 'resources' as const };
+    const walked = this.writeOrder && newestFirst && !inWriteOrder && !backwards ? this.newestWalk(conditions, visibility, request, query.filters, cursor, query.count + 1, this.writeOrder.options.testBudget) : undefined;
+    const { rows, plan } = inWriteOrder ?? walked ?? { rows: this.resourcesPage(filter(), keys, sort, cursor, query.count + 1), plan: 'resources' as const };
     const more = rows.length > query.count;
     const page = rows.slice(0, query.count);
     if (backwards) page.reverse();
@@ -186,6 +189,29 @@ export class SearchEngine {
       cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards },
       limit,
     });
+  }
+
+  /**
+   * A page newest first when no filter can drive it (`_has`, `:not`, `:missing`): the type's newest resources tested
+   * one by one against the filters, at most `budget` of them. Right when matches are common (the practitioners of
+   * a profession, national directory: 1 ms, where listing every match first took over a second); when they are
+   * rare the walk gives up (undefined) and the whole-type plan runs.
+   */
+  private newestWalk(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
+    const { resourceType, compartment } = request;
+    const where = [conditions.all(resourceType, filters, WALK_TARGET)];
+    if (compartment) where.push(this.compartmentClause(resourceType, compartment, request.base, WALK_TARGET));
+    const visible = visibility?.clause(resourceType, WALK_TARGET.vseq);
+    if (visible) where.push(visible);
+    const tested = joinAnd(where);
+    const after = cursor ? keysetClause([`${ROW}.last_updated`], [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' }], cursor) : undefined;
+    const sql =
+      `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body, ${ROW}.last_updated AS k0 ` +
+      `FROM (SELECT vseq, resource_type, resource_id, last_updated FROM resources ${ROW} WHERE ${ROW}.resource_type = ?${after ? ` AND (${after.sql})` : ''} ` +
+      `ORDER BY ${ROW}.last_updated DESC, ${ROW}.vseq DESC LIMIT ?) ${ROW} JOIN resource_versions v ON v.vseq = ${ROW}.vseq ` +
+      `WHERE ${tested.sql} ORDER BY ${ROW}.last_updated DESC, ${ROW}.vseq DESC LIMIT ?`;
+    const rows = this.prepare(sql).all(resourceType, ...(after?.values ?? []), budget, ...tested.values, limit) as Row[];
+    return rows.length >= limit ? { rows, plan: 'walk' as const } : undefined;
   }
 
   /** `limit` rows in the sort order, over the type's resources, keyset-paged from the cursor. */

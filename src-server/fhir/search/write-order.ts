@@ -18,9 +18,15 @@ export interface WriteOrderOptions {
   probeLimit: number;
   /** Index rows a walk reads at most before sorting instead. */
   walkBudget: number;
+  /**
+   * Resources a page that no filter can drive (`_has`, `:not`, `:missing`) tests one by one, newest first, before it
+   * is read over the type's resources instead (SearchEngine.newestWalk). Each test costs several lookups: national
+   * directory, cold, 2,000 take some 80 ms.
+   */
+  testBudget: number;
 }
 
-export const DEFAULT_WRITE_ORDER: WriteOrderOptions = { probeLimit: 2000, walkBudget: 20_000 };
+export const DEFAULT_WRITE_ORDER: WriteOrderOptions = { probeLimit: 2000, walkBudget: 20_000, testBudget: 2000 };
 
 export type PagePlan = 'stream' | 'sort' | 'walk' | 'walk+sort' | 'list';
 
@@ -48,7 +54,7 @@ export interface WriteOrderPage<Row> {
 export class WriteOrderPager {
   constructor(
     private readonly prepare: (sql: string) => Statement,
-    private readonly options: WriteOrderOptions = DEFAULT_WRITE_ORDER,
+    readonly options: WriteOrderOptions = DEFAULT_WRITE_ORDER,
   ) {}
 
   page<Row>(query: WriteOrderQuery): WriteOrderPage<Row> {

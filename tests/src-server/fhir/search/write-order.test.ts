@@ -48,8 +48,8 @@ beforeAll(() => {
   for (let n = 0; n < 6; n++) repository.update('Observation', `both${n}`, { ...observation(n), code: bothCodes, id: `both${n}` });
   overResources = new SearchEngine(db, repository.searchIndex, false);
   engine = new SearchEngine(db, repository.searchIndex);
-  walking = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 100_000 });
-  exhausted = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 4 });
+  walking = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 100_000, testBudget: 100_000 });
+  exhausted = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 4, testBudget: 4 });
 });
 afterAll(() => {
   db.close();
@@ -84,7 +84,7 @@ function walk(with_: SearchEngine, resourceType: string, query: string): Walk {
   return result;
 }
 
-function expectSamePages(with_: SearchEngine, resourceType: string, query: string, plan: PagePlan): Walk {
+function expectSamePages(with_: SearchEngine, resourceType: string, query: string, plan: PagePlan | 'resources'): Walk {
   const reference = walk(overResources, resourceType, query);
   const ours = walk(with_, resourceType, query);
   expect(reference.plans.every((used) => used === 'resources')).toBe(true);
@@ -145,9 +145,13 @@ describe('pages in write order equal the pages over the resources', () => {
     expectSamePages(walking, 'Observation', 'date=ge2011&code=29463-7,8302-2&subject=Patient/p0,Patient/p1&_count=3', 'walk');
   });
 
-  it('without a driver (only _id, :missing, :not) the page is read over the resources', () => {
-    expect(search(engine, 'Observation', 'status:not=final').plan).toBe('resources');
-    expect(search(engine, 'Observation', 'code:missing=false').plan).toBe('resources');
+  it('without a driver (_has, :missing, :not) the newest resources are tested one by one, or over the resources when too few of them match', () => {
+    expectSamePages(engine, 'Observation', 'status:not=preliminary&_count=4', 'walk');
+    expectSamePages(engine, 'Observation', 'code:missing=false&_count=5', 'walk');
+    expectSamePages(engine, 'Patient', '_has:Observation:subject:code=29463-7&_count=1', 'walk');
+    expectSamePages(engine, 'Patient', '_has:Observation:subject:status:not=final&_count=1', 'walk');
+    const ranOut = expectSamePages(exhausted, 'Observation', 'status:not=preliminary&_count=4', 'resources');
+    expect(new Set(ranOut.plans)).toEqual(new Set(['resources']));
     expect(search(engine, 'Observation', 'code=29463-7&_sort=date').plan).toBe('resources');
   });
 });
