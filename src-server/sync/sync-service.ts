@@ -24,7 +24,7 @@ export interface SyncOptions {
   /** Where replicated Binary content is stored once fetched or received. */
   binaryStore: BinaryStore;
   commits: CommitSignal;
-  /** The node's group commit: pulled pages are stored in it, so they are signalled like API writes. */
+  /** The node's group commit, each pulled page in a transaction of its own: signalled like API writes. */
   write<T>(work: () => T): Promise<T>;
   settings?: Partial<LoopSettings>;
   /** The recipients this node serves (`Practitioner/<id>`, `Organization/<id>`), told to peers in the handshake. */
