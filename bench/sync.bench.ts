@@ -44,7 +44,7 @@ try {
   const source = await serve(sourceDir, 120_000);
   // A source that has been running: its text index has caught up with its 100,000 Patients before anyone pulls.
   await sourceSettled(source.url, resources);
-  const target = await startNode({ dataDir: targetDir, port: 0, sync: { pageSize: 1000 } });
+  const target = await startNode({ dataDir: targetDir, port: 0 });
   const owner = JSON.parse(readFileSync(join(sourceDir, 'owner-client.json'), 'utf8')) as { client_id: string; client_secret: string };
   const count = target.db.prepare<[], number>("SELECT count(*) FROM resource_versions WHERE resource_type = 'Patient'").pluck();
 

@@ -41,7 +41,12 @@ export interface RunningSync {
   close(): Promise<void>;
 }
 
-const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 500, handshakeMs: 60_000 };
+/**
+ * pageSize: a page is stored in one transaction, whose commit writes every index page it touched once: at 100,000
+ * Patients pages of 2,000 cost 5-8% less CPU than pages of 1,000 (more per page paid little more), and store in
+ * about 0.3 s, the longest the node's other requests then wait.
+ */
+const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 2000, handshakeMs: 60_000 };
 /** How often versions kept aside are tried again (a newer build may now know their type). */
 const RETRY_DEFERRED_MS = 10 * 60_000;
 
