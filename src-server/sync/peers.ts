@@ -67,8 +67,6 @@ export class PeerStore {
     private readonly db: Db,
     /** Where the sealing key lives (created on first use). */
     private readonly keyFile: string,
-    /** Told when a peer is added or removed through this store (the CLI, in another process, only writes the table). */
-    private readonly changed: () => void = () => {},
   ) {}
 
   add(peer: NewPeer): PeerInfo {
@@ -77,7 +75,6 @@ export class PeerStore {
     this.db
       .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, this.seal(peer.clientSecret), new Date().toISOString());
-    this.changed();
     return this.get(peerId);
   }
 
@@ -96,7 +93,6 @@ export class PeerStore {
       this.db.prepare('DELETE FROM sync_peer_recipients WHERE peer_id = ?').run(peerId);
       this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
     })();
-    this.changed();
     return info;
   }
 

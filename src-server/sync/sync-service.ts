@@ -13,7 +13,7 @@ import { PEER_KEY_FILE, PeerStore } from './peers';
 
 /**
  * Sync as the node runs it (docs/sync.md): the protocol and conflict operations, and one loop per configured peer.
- * Loops follow the peers table (peers added or removed by the admin API at once, by the CLI within `pollMs`),
+ * Loops follow the peers table (peers added or removed by the admin API or the CLI are picked up within `pollMs`),
  * are woken by local commits to push at once, and retry versions kept aside now and then.
  */
 
@@ -54,18 +54,14 @@ export function createSync(options: SyncOptions): RunningSync {
   const { db, repository } = options;
   const settings = { ...DEFAULTS, ...options.settings };
   const feed = new ChangeFeed(db);
-  let started = false;
-  // A peer added through the admin API syncs at once, not at the next poll.
-  const peers = new PeerStore(db, join(options.dataDir, PEER_KEY_FILE), () => {
-    if (started) follow();
-  });
+  const peers = new PeerStore(db, join(options.dataDir, PEER_KEY_FILE));
   const content = new ContentQueue(db, options.binaryStore);
   const loops = new Map<string, PeerLoop>();
   const services = { repository, peers, feed, content, write: options.write, log: (_message: string) => {} };
   const timers: NodeJS.Timeout[] = [];
   let stopListening = () => {};
 
-  // Followed at each poll too: the CLI only writes the table.
+  // Followed at each poll: the admin API and the CLI only write the table.
   const follow = () => {
     const configured = new Set(peers.list().map((peer) => peer.peerId));
     for (const peerId of configured) {
@@ -92,7 +88,6 @@ export function createSync(options: SyncOptions): RunningSync {
     start(log) {
       services.log = log;
       retryDeferred();
-      started = true;
       follow();
       timers.push(setInterval(follow, settings.pollMs), setInterval(retryDeferred, RETRY_DEFERRED_MS));
       for (const timer of timers) timer.unref();
@@ -101,7 +96,6 @@ export function createSync(options: SyncOptions): RunningSync {
       });
     },
     async close() {
-      started = false;
       for (const timer of timers) clearInterval(timer);
       stopListening();
       await Promise.all([...loops.values()].map((loop) => loop.stop()));

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
-import { connect, eventually, FAST_SYNC, ownerCredentials, peerClient, startSyncNodes, tokenFor, versionsOf, winnersOf } from '../../helpers/sync-nodes';
+import { fhirFetch, type TestNode } from '../../helpers/node';
+import { connect, eventually, peerClient, startSyncNodes, tokenFor, versionsOf, winnersOf } from '../../helpers/sync-nodes';
 
 /** Peers as an admin manages them, directory data flowing one way, and versions kept aside until they can be stored. */
 
@@ -62,18 +62,6 @@ describe('/admin/peers', () => {
     }
     const notAdmin = await tokenFor(office, await peerClient(office, { scopes: ['SYNC'] }));
     expect((await admin(office, '', { token: notAdmin })).status).toBe(403);
-  });
-
-  it('syncs with a peer added here at once, not at the next poll', async () => {
-    const slow = await startTestNode({ sync: { ...FAST_SYNC, pollMs: 60_000 } });
-    try {
-      const patient = other.repository.create('Patient', { resourceType: 'Patient', name: [{ family: 'Aussitôt' }] });
-      const { clientId, clientSecret } = ownerCredentials(other);
-      expect((await admin(slow, '', { method: 'POST', json: { name: 'Poste voisin', url: other.url, clientId, clientSecret } })).status).toBe(201);
-      await eventually(() => slow.repository.read('Patient', patient.id)?.versionId === patient.versionId, 'the patient is pulled', 5000);
-    } finally {
-      await slow.stop();
-    }
   });
 });
 
