@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNode, DATABASE_FILE } from '../src-server/node';
 import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { openRepository } from '../src-server/storage/store';
 import { killAllChildren, serve } from '../tests/helpers/child-node';
 import { availableParallelism } from 'node:os';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
@@ -32,7 +32,8 @@ try {
   log(`seeding ${resources} Patients on the source`);
   const patients = seedPatients(resources);
   const db = openDatabase(join(sourceDir, DATABASE_FILE));
-  const repository = new Repository(db);
+  // As a node opens it: the search index is marked current, so the source does not rebuild it as it starts.
+  const repository = openRepository(db);
   for (let start = 0; start < patients.length; start += 5000) {
     repository.transaction(() => {
       for (const patient of patients.slice(start, start + 5000)) repository.create('Patient', patient, patient.id);
@@ -41,7 +42,9 @@ try {
   db.close();
 
   const source = await serve(sourceDir, 120_000);
-  const target = await startNode({ dataDir: targetDir, port: 0, sync: { pageSize: 1000 } });
+  // A source that has been running: its text index has caught up with its 100,000 Patients before anyone pulls.
+  await sourceSettled(source.url, resources);
+  const target = await startNode({ dataDir: targetDir, port: 0 });
   const owner = JSON.parse(readFileSync(join(sourceDir, 'owner-client.json'), 'utf8')) as { client_id: string; client_secret: string };
   const count = target.db.prepare<[], number>("SELECT count(*) FROM resource_versions WHERE resource_type = 'Patient'").pluck();
 
@@ -103,4 +106,13 @@ try {
   await killAllChildren();
   rmSync(sourceDir, { recursive: true, force: true });
   rmSync(targetDir, { recursive: true, force: true });
+}
+
+/** Waits until the node's text index has indexed its `changes` first changes (its startup work is done). */
+async function sourceSettled(url: string, changes: number): Promise<void> {
+  for (;;) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { textIndex: { ready?: boolean; indexedSeq?: number } };
+    if (health.textIndex.ready && (health.textIndex.indexedSeq ?? 0) >= changes) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -17,11 +17,12 @@ import { changesBundle, entryText, FHIR_VERSION, PROTOCOL_VERSION, readPageSize,
  */
 
 const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
-/** Change-log entries one `$changes` page reads at most for a caller that may not see them all (the page is then short). */
-const SCAN_BUDGET = 10_000;
 /** Versions one `$replicate` call may carry. */
 export const MAX_REPLICATE_ENTRIES = 2000;
+/** As many as a `$replicate` call: the page a peer stores in one transaction either way. */
+const MAX_PAGE = MAX_REPLICATE_ENTRIES;
+/** Change-log entries one `$changes` page reads at most for a caller that may not see them all (the page is then short). */
+const SCAN_BUDGET = 10_000;
 
 /**
  * `served` lists the recipients this node serves (`Practitioner/<id>`, `Organization/<id>`: its users and practices),

@@ -24,7 +24,7 @@ export interface SyncOptions {
   /** Where replicated Binary content is stored once fetched or received. */
   binaryStore: BinaryStore;
   commits: CommitSignal;
-  /** The node's group commit: pulled pages are stored in it, so they are signalled like API writes. */
+  /** The node's group commit, each pulled page in a transaction of its own: signalled like API writes. */
   write<T>(work: () => T): Promise<T>;
   settings?: Partial<LoopSettings>;
   /** The recipients this node serves (`Practitioner/<id>`, `Organization/<id>`), told to peers in the handshake. */
@@ -41,7 +41,12 @@ export interface RunningSync {
   close(): Promise<void>;
 }
 
-const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 500, handshakeMs: 60_000 };
+/**
+ * pageSize: a page is stored in one transaction, whose commit writes every index page it touched once: at 100,000
+ * Patients pages of 2,000 cost 5-8% less CPU than pages of 1,000 (more per page paid little more), and store in
+ * about 0.3 s, the longest the node's other requests then wait.
+ */
+const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60_000, pageSize: 2000, handshakeMs: 60_000 };
 /** How often versions kept aside are tried again (a newer build may now know their type). */
 const RETRY_DEFERRED_MS = 10 * 60_000;
 

@@ -60,6 +60,27 @@ describe('GroupCommit', () => {
     db.close();
     observer.close();
   });
+
+  it('runs a write that asks to be alone in a transaction of its own, after the shared one, and rolls it back whole when it fails', async () => {
+    const { db, observer } = setup();
+    const commits: string[][] = [];
+    const group = new GroupCommit(db, () => commits.push((observer.prepare('SELECT text FROM notes ORDER BY id').all() as Array<{ text: string }>).map((row) => row.text)));
+    const insert = db.prepare('INSERT INTO notes (text) VALUES (?)');
+    const results = await Promise.allSettled([
+      group.run(() => insert.run('page'), { alone: true }),
+      group.run(() => insert.run('shared 1')),
+      group.run(() => {
+        insert.run('failed page');
+        throw new Error('refused');
+      }, { alone: true }),
+      group.run(() => insert.run('shared 2')),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    // Two commits, the shared writes first: the failed page committed nothing and left nothing.
+    expect(commits).toEqual([['shared 1', 'shared 2'], ['shared 1', 'shared 2', 'page']]);
+    db.close();
+    observer.close();
+  });
 });
 
 describe('concurrent writes over HTTP', () => {
