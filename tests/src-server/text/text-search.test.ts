@@ -178,6 +178,9 @@ describe('text matches beyond the newest', () => {
 
   it('finds them when the newest do not fill the page', async () => {
     expect(ids(await find('Practitioner?name=durand&gender=female'))).toEqual(['durand-00000', 'durand-00001', 'durand-00002']);
+    // The same as a form posted to _search, which runs on the write path.
+    const posted = await many.request('Practitioner/_search', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=durand&gender=female' });
+    expect(ids((await posted.json()) as Json)).toEqual(['durand-00000', 'durand-00001', 'durand-00002']);
     const newest = await find('Practitioner?name=durand&_count=2');
     expect(ids(newest)).toEqual([`durand-${String(count - 2).padStart(5, '0')}`, `durand-${String(count - 1).padStart(5, '0')}`]);
   });
