@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DmpSettings } from '../integrations/dmp/dmp-channel';
 import type { DpiSettings } from '../integrations/dpi/dpi-channel';
 import { integrationSettingsProblems } from '../integrations/integrations';
+import { isJson } from '../fhir/json';
 
 /**
  * How this node reaches the outside world to deliver documents: the MSSanté operator's SMTP relay, the practice
@@ -71,31 +72,31 @@ export function loadChannelSettings(dataDir: string, given?: ChannelSettings, ch
 
 export function checkChannelSettings(value: unknown, where: string): ChannelSettings {
   const problem = (message: string) => new Error(`Channel settings (${where}): ${message}`);
-  if (!isObject(value)) throw problem('expected a JSON object with any of mssante, dpi, dmp, outbox');
+  if (!isJson(value)) throw problem('expected a JSON object with any of mssante, dpi, dmp, outbox');
   const unknown = Object.keys(value).find((key) => !['mssante', 'dpi', 'dmp', 'outbox'].includes(key));
   if (unknown) throw problem(`unknown section '${unknown}' (expected mssante, dpi, dmp, outbox)`);
   const { mssante, dpi, dmp, outbox } = value;
   if (mssante !== undefined) {
-    if (!isObject(mssante)) throw problem('mssante must be an object');
+    if (!isJson(mssante)) throw problem('mssante must be an object');
     if (typeof mssante.host !== 'string' || mssante.host === '') throw problem('mssante.host must name the SMTP relay');
     if (!isPort(mssante.port)) throw problem('mssante.port must be a port number');
     if (typeof mssante.from !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(mssante.from)) throw problem('mssante.from must be the MSSanté mailbox messages are sent from');
-    if (mssante.auth !== undefined && !(isObject(mssante.auth) && typeof mssante.auth.user === 'string' && typeof mssante.auth.pass === 'string')) {
+    if (mssante.auth !== undefined && !(isJson(mssante.auth) && typeof mssante.auth.user === 'string' && typeof mssante.auth.pass === 'string')) {
       throw problem('mssante.auth must be { "user": "…", "pass": "…" }');
     }
     for (const flag of ['secure', 'requireTLS', 'allowUntrustedCertificate']) {
       if (mssante[flag] !== undefined && typeof mssante[flag] !== 'boolean') throw problem(`mssante.${flag} must be true or false`);
     }
   }
-  if (dpi !== undefined && !isObject(dpi)) throw problem('dpi must be an object');
-  if (isObject(dpi) && dpi.organizations !== undefined && !(Array.isArray(dpi.organizations) && dpi.organizations.every((id) => typeof id === 'string'))) {
+  if (dpi !== undefined && !isJson(dpi)) throw problem('dpi must be an object');
+  if (isJson(dpi) && dpi.organizations !== undefined && !(Array.isArray(dpi.organizations) && dpi.organizations.every((id) => typeof id === 'string'))) {
     throw problem('dpi.organizations must be a list of Organization ids');
   }
-  if (dmp !== undefined && !isObject(dmp)) throw problem('dmp must be an object');
+  if (dmp !== undefined && !isJson(dmp)) throw problem('dmp must be an object');
   const integrationProblems = integrationSettingsProblems({ dpi: dpi as DpiSettings | undefined, dmp: dmp as DmpSettings | undefined });
   if (integrationProblems.length > 0) throw problem(integrationProblems.join('; '));
   if (outbox !== undefined) {
-    if (!isObject(outbox)) throw problem('outbox must be an object');
+    if (!isJson(outbox)) throw problem('outbox must be an object');
     for (const [key, setting] of Object.entries(outbox)) {
       if (!(key in DEFAULT_OUTBOX)) throw problem(`unknown outbox setting '${key}'`);
       if (!Number.isInteger(setting) || (setting as number) < 1) throw problem(`outbox.${key} must be a positive integer`);
@@ -104,8 +105,5 @@ export function checkChannelSettings(value: unknown, where: string): ChannelSett
   return value as ChannelSettings;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const isPort = (value: unknown) => Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536;

@@ -1,6 +1,9 @@
 /** References as the document flow reads them: local `Type/id` (relative, or absolute on this node's base). */
 
-export type Json = Record<string, unknown>;
+import { arrayOf, isJson, type Json } from '../fhir/json';
+
+export { arrayOf, isJson };
+export type { Json };
 export type Resource = Json & { resourceType: string; id?: string };
 
 export interface LocalRef {
@@ -47,10 +50,3 @@ export function actingParty(resource: Resource, base: string): LocalRef | undefi
   return partiesOf(resource, base)[0];
 }
 
-export function isJson(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function arrayOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-}

@@ -1,5 +1,6 @@
 import { unprocessable } from '../fhir/outcome';
 import { nirProblem } from './nir';
+import { arrayOf, type Json } from '../fhir/json';
 
 /**
  * A patient's identity as French practices record it (docs/patients.md): the INS — the NIR matricule, under the OID
@@ -24,7 +25,6 @@ const FROM_INSI: ReadonlySet<string> = new Set(['RECUP', 'QUAL']);
 /** Identifier types of HL7 table 0203 (`PI`: the patient's number in a facility, the IPP), STU3's and R4's system. */
 const IDENTIFIER_TYPE_SYSTEMS: ReadonlySet<string> = new Set(['http://hl7.org/fhir/v2/0203', 'http://terminology.hl7.org/CodeSystem/v2-0203']);
 
-type Json = Record<string, unknown>;
 
 export interface Ins {
   system: string;
@@ -79,6 +79,3 @@ function isIpp(identifier: Json): boolean {
   return codings.some((coding) => coding.code === 'PI' && typeof coding.system === 'string' && IDENTIFIER_TYPE_SYSTEMS.has(coding.system));
 }
 
-function arrayOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}

@@ -8,6 +8,7 @@ import { checkCustomParameter, readCustomParameters } from './custom-parameters'
 import { reindexTypes } from './reindex';
 import { SearchIndex } from './search-index';
 import { isArchived, leavesOf, winnerOf } from '../sync/merge';
+import { isJson } from '../fhir/json';
 
 /** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
 export interface StoredResource {
@@ -460,7 +461,7 @@ export class Repository {
     const stored = {
       resourceType,
       id,
-      meta: { ...(isObject(meta) ? meta : {}), versionId, lastUpdated },
+      meta: { ...(isJson(meta) ? meta : {}), versionId, lastUpdated },
       ...rest,
     };
     const json = JSON.stringify(stored);
@@ -488,9 +489,6 @@ export class Repository {
   }
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** What a replicated version must be whatever this build's model says: ids, parents, origin and meta that agree. */
 function checkReplica(replica: ReplicaVersion): void {
@@ -499,11 +497,11 @@ function checkReplica(replica: ReplicaVersion): void {
   if (!isValidId(replica.versionId)) throw badRequest(`'${replica.versionId}' is not a valid version id`);
   if (!Array.isArray(replica.parents) || !replica.parents.every((parent) => typeof parent === 'string' && isValidId(parent))) throw badRequest(`The parents of version ${replica.versionId} must be version ids`);
   if (typeof replica.origin !== 'string' || replica.origin === '') throw badRequest(`Version ${replica.versionId} has no origin node`);
-  if (!isObject(resource) || resource.resourceType !== replica.resourceType || resource.id !== replica.id) {
+  if (!isJson(resource) || resource.resourceType !== replica.resourceType || resource.id !== replica.id) {
     throw badRequest(`Version ${replica.versionId} is not a ${replica.resourceType}/${replica.id}`);
   }
   const meta = resource.meta;
-  if (!isObject(meta) || meta.versionId !== replica.versionId || typeof meta.lastUpdated !== 'string' || Number.isNaN(Date.parse(meta.lastUpdated))) {
+  if (!isJson(meta) || meta.versionId !== replica.versionId || typeof meta.lastUpdated !== 'string' || Number.isNaN(Date.parse(meta.lastUpdated))) {
     throw badRequest(`Version ${replica.versionId} needs meta.versionId and meta.lastUpdated as its origin stored them`);
   }
 }

@@ -1,5 +1,6 @@
 import { badRequest, FhirError } from '../fhir/outcome';
 import type { ReplicaOutcome, ReplicaVersion } from '../storage/repository';
+import { isJson } from '../fhir/json';
 
 /**
  * The sync protocol's wire format (docs/sync.md): versions travel as entries of FHIR Bundles, the resource as its
@@ -62,7 +63,7 @@ export type WireEntry = { version: Omit<ReplicaVersion, 'receivedFrom'> } | { er
 
 /** The entries of a Bundle of versions (`$changes` page or `$replicate` body). A body that is no Bundle is a 400. */
 export function readVersions(body: unknown): WireEntry[] {
-  if (!isObject(body) || body.resourceType !== 'Bundle') throw badRequest('Send a Bundle of versions');
+  if (!isJson(body) || body.resourceType !== 'Bundle') throw badRequest('Send a Bundle of versions');
   if (body.entry === undefined) return [];
   if (!Array.isArray(body.entry)) throw badRequest('Bundle.entry must be an array', 'Bundle.entry');
   return body.entry.map((entry, index) => {
@@ -76,16 +77,16 @@ export function readVersions(body: unknown): WireEntry[] {
 }
 
 function readVersion(entry: unknown): Omit<ReplicaVersion, 'receivedFrom'> {
-  if (!isObject(entry) || !isObject(entry.resource)) throw badRequest('an entry needs a resource');
+  if (!isJson(entry) || !isJson(entry.resource)) throw badRequest('an entry needs a resource');
   const resource = entry.resource;
   const meta = resource.meta;
-  const extensions = Array.isArray(entry.extension) ? entry.extension.filter(isObject) : [];
+  const extensions = Array.isArray(entry.extension) ? entry.extension.filter(isJson) : [];
   const valuesOf = (url: string) => extensions.filter((extension) => extension.url === url).map((extension) => extension.valueString);
   const parents = valuesOf(PARENT_URL);
   const [origin] = valuesOf(ORIGIN_URL);
   if (!parents.every((parent) => typeof parent === 'string')) throw badRequest('parents must be version ids');
   if (typeof origin !== 'string') throw badRequest(`an entry needs its origin node (extension ${ORIGIN_URL})`);
-  if (typeof resource.resourceType !== 'string' || typeof resource.id !== 'string' || !isObject(meta) || typeof meta.versionId !== 'string') {
+  if (typeof resource.resourceType !== 'string' || typeof resource.id !== 'string' || !isJson(meta) || typeof meta.versionId !== 'string') {
     throw badRequest('the resource needs its resourceType, id and meta.versionId');
   }
   return { versionId: meta.versionId, resourceType: resource.resourceType, id: resource.id, parents: parents as string[], origin, resource };
@@ -113,31 +114,31 @@ export function replicateResponse(outcomes: readonly EntryOutcome[]): Json {
 
 /** The outcome codes of a `$replicate` answer, in order (the sender's view). */
 export function readOutcomes(body: unknown): Array<ReplicaOutcome | 'refused'> {
-  if (!isObject(body) || !Array.isArray(body.entry)) throw new Error('The peer answered $replicate without a batch-response Bundle');
+  if (!isJson(body) || !Array.isArray(body.entry)) throw new Error('The peer answered $replicate without a batch-response Bundle');
   return body.entry.map((entry) => {
-    const code = (isObject(entry) && Array.isArray(entry.extension) ? entry.extension.find((extension) => isObject(extension) && extension.url === OUTCOME_URL) : undefined) as Json | undefined;
+    const code = (isJson(entry) && Array.isArray(entry.extension) ? entry.extension.find((extension) => isJson(extension) && extension.url === OUTCOME_URL) : undefined) as Json | undefined;
     return (code?.valueCode as ReplicaOutcome | 'refused' | undefined) ?? 'refused';
   });
 }
 
 /** The indexes of the `$replicate` answer entries whose Binary content the receiver lacks. */
 export function readMissingContent(body: unknown): number[] {
-  if (!isObject(body) || !Array.isArray(body.entry)) return [];
+  if (!isJson(body) || !Array.isArray(body.entry)) return [];
   const missing: number[] = [];
   body.entry.forEach((entry, index) => {
-    const extensions = isObject(entry) && Array.isArray(entry.extension) ? entry.extension : [];
-    if (extensions.some((extension) => isObject(extension) && extension.url === CONTENT_URL && extension.valueCode === 'missing')) missing.push(index);
+    const extensions = isJson(entry) && Array.isArray(entry.extension) ? entry.extension : [];
+    if (extensions.some((extension) => isJson(extension) && extension.url === CONTENT_URL && extension.valueCode === 'missing')) missing.push(index);
   });
   return missing;
 }
 
 /** The cursor of a `$changes` page and whether the peer has more after it. */
 export function readPage(body: unknown): { cursor: string; more: boolean } {
-  if (!isObject(body) || body.resourceType !== 'Bundle' || !isObject(body.meta)) throw new Error('The peer answered $changes without a history Bundle');
+  if (!isJson(body) || body.resourceType !== 'Bundle' || !isJson(body.meta)) throw new Error('The peer answered $changes without a history Bundle');
   const extensions = Array.isArray(body.meta.extension) ? body.meta.extension : [];
-  const cursor = (extensions.find((extension) => isObject(extension) && extension.url === CURSOR_URL) as Json | undefined)?.valueString;
+  const cursor = (extensions.find((extension) => isJson(extension) && extension.url === CURSOR_URL) as Json | undefined)?.valueString;
   if (typeof cursor !== 'string') throw new Error('The peer answered $changes without a cursor');
-  const more = Array.isArray(body.link) && body.link.some((link) => isObject(link) && link.relation === 'next');
+  const more = Array.isArray(body.link) && body.link.some((link) => isJson(link) && link.relation === 'next');
   return { cursor, more };
 }
 
@@ -149,6 +150,3 @@ export function readPageSize(raw: string | null, fallback: number, max: number):
   return Math.min(count, max);
 }
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

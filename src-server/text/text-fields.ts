@@ -1,4 +1,5 @@
 import { normalizeString } from '../fhir/search/normalize-string';
+import { arrayOf, type Json } from '../fhir/json';
 
 /**
  * What the background text index holds for a resource, field by field, as plain words (lower case, accents
@@ -33,7 +34,6 @@ export function textFieldOf(resourceType: string, code: string): TextField | und
 /** A text query needs two characters (Lifen's `name`): one letter would match a good share of the country. */
 export const MIN_QUERY_LENGTH = 2;
 
-type Json = Record<string, unknown>;
 export type TextDocument = Partial<Record<TextField, string>>;
 
 /**
@@ -115,9 +115,6 @@ export function queryTerms(query: string): string[] {
   return splitWords(normalizeString(query)).filter(Boolean);
 }
 
-function arrayOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-}
 
 function strings(value: unknown): string[] {
   return arrayOf(value).filter((item): item is string => typeof item === 'string');

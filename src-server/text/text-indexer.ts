@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from '../storage/database';
 import { FlexIndexes } from './flex-indexes';
 import { textDocument, TEXT_TYPES } from './text-fields';
+import { arrayOf, type Json } from '../fhir/json';
 
 /**
  * Follows the change log into the FlexSearch indexes, from a cursor (the last change-log sequence applied).
@@ -15,7 +16,6 @@ import { textDocument, TEXT_TYPES } from './text-fields';
 const BATCH = 2000;
 const SITE_CACHE_SIZE = 4096;
 
-type Json = Record<string, unknown>;
 
 interface Change {
   seq: number;
@@ -226,6 +226,3 @@ function referencedId(value: unknown, type: string): string | undefined {
   return match?.[1];
 }
 
-function arrayOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-}
