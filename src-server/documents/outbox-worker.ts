@@ -42,6 +42,7 @@ export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private stopListening: (() => void) | undefined;
   private closed = false;
+  private pumpScheduled = false;
   private readonly concurrency: number;
   private readonly pollMs: number;
 
@@ -52,7 +53,15 @@ export class OutboxWorker {
 
   start(): void {
     this.options.outbox.releaseClaims();
-    this.stopListening = this.options.commits.listen(() => this.pump());
+    // Off the request path: the commit signal rings before the writes' callers are answered, for every write.
+    this.stopListening = this.options.commits.listen(() => {
+      if (this.pumpScheduled) return;
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    });
     this.pump();
   }
 
