@@ -124,7 +124,8 @@ function carriedDocument(request: Resource, write: PendingWrite, read: Read): Re
   if (document.status !== 'current') throw unprocessable(`${refText(ref)} is ${String(document.status)}: only a current document can be sent`, where);
   const attachment = arrayOf(document.content).filter(isJson).map((content) => content.attachment).find(isJson);
   const binary = attachment && localRef(attachment.url, write.base);
-  const held = attachment && (typeof attachment.data === 'string' || (binary?.type === 'Binary' && read('Binary', binary.id) !== undefined));
+  // Whether the Binary exists, not its body (which may hold the content inline).
+  const held = attachment && (typeof attachment.data === 'string' || (binary?.type === 'Binary' && write.interactions.repository.exists('Binary', binary.id)));
   if (!held) throw unprocessable(`${refText(ref)} has no content on this node: its content.attachment must point at a Binary (url Binary/<id>) or hold data`, where);
   const requestSubject = referenceOf(request.subject);
   const documentSubject = referenceOf(document.subject);
