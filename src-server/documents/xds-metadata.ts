@@ -1,6 +1,8 @@
 import type { Delivery } from './channel';
 import { arrayOf, isJson, type Json, type Resource } from './references';
 import { LOINC_OID, oidOf, XDS_DEFAULTS, type XdmCode, type XdmDocument, type XdmSubmission } from './xdm';
+import { IDNPS_SYSTEM } from '../auth/practitioner-link';
+import { idnpsOf } from '../integrations/identities';
 
 /**
  * The XDS metadata of a delivery, read from its FHIR resources (French conventions: INS and IDNPS identifiers with
@@ -9,8 +11,6 @@ import { LOINC_OID, oidOf, XDS_DEFAULTS, type XdmCode, type XdmDocument, type Xd
  */
 
 const INS_OIDS = ['1.2.250.1.213.1.4.8', '1.2.250.1.213.1.4.10', '1.2.250.1.213.1.4.11', '1.2.250.1.213.1.4.2'];
-const IDNPS_OID = '1.2.250.1.71.4.2.1';
-const RPPS_SYSTEM = 'https://rpps.esante.gouv.fr';
 
 export function xdmOf(delivery: Delivery, nodeId: string, recipientAddress: string): { submission: XdmSubmission; document: XdmDocument } {
   const { documentReference: reference, patient } = delivery;
@@ -73,11 +73,8 @@ function xcn(practitioner: Resource): string {
   const name = arrayOf(practitioner.name).find(isJson) ?? {};
   const family = text(name.family) ?? '';
   const given = arrayOf(name.given).filter((value) => typeof value === 'string').join(' ');
-  const identifiers = arrayOf(practitioner.identifier).filter(isJson);
-  const idnps = identifiers.find((identifier) => identifier.system === `urn:oid:${IDNPS_OID}`)?.value;
-  const rpps = identifiers.find((identifier) => identifier.system === RPPS_SYSTEM)?.value;
-  const id = typeof idnps === 'string' ? idnps : typeof rpps === 'string' ? `8${rpps}` : undefined;
-  return id ? `${id}^${family}^${given}^^^^^^&${IDNPS_OID}&ISO^D^^^IDNPS` : `^${family}^${given}`;
+  const id = idnpsOf(practitioner.identifier);
+  return id ? `${id}^${family}^${given}^^^^^^&${IDNPS_SYSTEM.slice('urn:oid:'.length)}&ISO^D^^^IDNPS` : `^${family}^${given}`;
 }
 
 /** The first coding of a CodeableConcept whose system is an OID or LOINC, or the default. */
