@@ -62,6 +62,7 @@ export function createApiFlows(context: FlowContext, settings: FlowSettings): Ap
     channels: settings.channels,
     channelsFile: settings.channelsFile,
     requirements: INTEGRATION_SEND_REQUIREMENTS,
+    localRecipients,
   });
   const patients = patientApi(db);
   const appointments = appointmentExtensions(db, repository.searchIndex);

@@ -8,7 +8,7 @@ import type { SendRequirement } from './channel';
 import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
 import { DeliveryLoader } from './delivery-loader';
-import { LocalRecipients } from './local-recipients';
+import type { LocalRecipients } from './local-recipients';
 import { NetworkRecipients } from './network-recipients';
 import { Outbox } from './outbox';
 import { OutboxWorker } from './outbox-worker';
@@ -31,6 +31,8 @@ export interface DocumentFlowOptions {
   channelsFile?: string;
   /** What channels require of a send beyond the flow's own checks (the DPI and DMP's), checked as it is accepted. */
   requirements?: readonly SendRequirement[];
+  /** This node's own recipients (its users' practitioners and practices), shared with sync's handshake. */
+  localRecipients: LocalRecipients;
 }
 
 export interface DocumentFlow {
@@ -42,7 +44,7 @@ export interface DocumentFlow {
 
 export function createDocumentFlow(options: DocumentFlowOptions): DocumentFlow {
   const settings = loadChannelSettings(options.dataDir, options.channels, options.channelsFile);
-  const internalRecipients = new NetworkRecipients(options.db, new LocalRecipients(options.db));
+  const internalRecipients = new NetworkRecipients(options.db, options.localRecipients);
   const outbox = new Outbox(options.db);
   const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: options.repository.nodeId });
   let worker: OutboxWorker | undefined;
