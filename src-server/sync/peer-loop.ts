@@ -193,8 +193,10 @@ export class PeerLoop {
    */
   private async fetchContent(link: PeerLink, remoteNode: string): Promise<void> {
     const { content, peers } = this.services;
+    const due = content.due();
+    if (due.length === 0) return; // the common case: a pass runs after every local commit
     const otherPeers = new Set(peers.list().flatMap((peer) => (peer.remoteNode && peer.remoteNode !== remoteNode ? [peer.remoteNode] : [])));
-    for (const wanted of content.due()) {
+    for (const wanted of due) {
       if (this.stopped) return;
       if (wanted.receivedFrom !== null && wanted.receivedFrom !== remoteNode && otherPeers.has(wanted.receivedFrom)) continue;
       if (content.store.has(wanted.hash)) {
