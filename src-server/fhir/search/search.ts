@@ -125,10 +125,7 @@ export class SearchEngine {
     let filterClause: Clause | undefined;
     const filter = () => {
       if (filterClause) return filterClause;
-      const where: Clause[] = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, conditions.all(resourceType, query.filters, MAIN_TARGET)];
-      if (request.compartment) where.push(this.compartmentClause(resourceType, request.compartment, request.base, MAIN_TARGET));
-      const visible = visibility?.clause(resourceType, MAIN_TARGET.vseq);
-      if (visible) where.push(visible);
+      const where = [{ sql: `${ROW}.resource_type = ?`, values: [resourceType] }, ...this.conditionsOn(conditions, visibility, request, query.filters, MAIN_TARGET)];
       return (filterClause = joinAnd(where));
     };
 
@@ -175,10 +172,7 @@ export class SearchEngine {
     if (drivers.length === 0) return undefined;
     const rest = (chosen: number) => {
       const others = filters.filter((filter) => filter !== drivers[chosen].filter);
-      const where = [conditions.all(resourceType, others, DRIVER_TARGET)];
-      if (compartment) where.push(this.compartmentClause(resourceType, compartment, request.base, DRIVER_TARGET));
-      const visible = visibility?.clause(resourceType, DRIVER_TARGET.vseq);
-      if (visible) where.push(visible);
+      const where = this.conditionsOn(conditions, visibility, request, others, DRIVER_TARGET);
       // Filters on the id or lastUpdated read the driver row's version; those that find index rows need only vseq.
       const readsVersion = compartment !== undefined || others.some((filter) => !drivers.some((driver) => driver.filter === filter));
       return { where: joinAnd(where), readsVersion };
@@ -198,12 +192,8 @@ export class SearchEngine {
    * rare the walk gives up (undefined) and the whole-type plan runs.
    */
   private newestWalk(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
-    const { resourceType, compartment } = request;
-    const where = [conditions.all(resourceType, filters, WALK_TARGET)];
-    if (compartment) where.push(this.compartmentClause(resourceType, compartment, request.base, WALK_TARGET));
-    const visible = visibility?.clause(resourceType, WALK_TARGET.vseq);
-    if (visible) where.push(visible);
-    const tested = joinAnd(where);
+    const { resourceType } = request;
+    const tested = joinAnd(this.conditionsOn(conditions, visibility, request, filters, WALK_TARGET));
     const after = cursor ? keysetClause([`${ROW}.last_updated`], [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' }], cursor) : undefined;
     const sql =
       `SELECT ${ROW}.vseq, ${ROW}.resource_type, ${ROW}.resource_id, ${ROW}.last_updated, v.version_id, v.body, ${ROW}.last_updated AS k0 ` +
@@ -212,6 +202,15 @@ export class SearchEngine {
       `WHERE ${tested.sql} ORDER BY ${ROW}.last_updated DESC, ${ROW}.vseq DESC LIMIT ?`;
     const rows = this.prepare(sql).all(resourceType, ...(after?.values ?? []), budget, ...tested.values, limit) as Row[];
     return rows.length >= limit ? { rows, plan: 'walk' as const } : undefined;
+  }
+
+  /** What a candidate whose columns are `target` must meet: the filters, the compartment, what the reach may see. */
+  private conditionsOn(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], target: Target): Clause[] {
+    const where = [conditions.all(request.resourceType, filters, target)];
+    if (request.compartment) where.push(this.compartmentClause(request.resourceType, request.compartment, request.base, target));
+    const visible = visibility?.clause(request.resourceType, target.vseq);
+    if (visible) where.push(visible);
+    return where;
   }
 
   /** `limit` rows in the sort order, over the type's resources, keyset-paged from the cursor. */
