@@ -41,8 +41,10 @@ export async function resolveTextMatches(request: FhirRequest, textIndex: TextIn
     } catch {
       continue; // the search itself will answer the error
     }
-    const limit = round === 'all' ? MAX_TEXT_MATCHES : firstRoundLimit(query);
+    const firstRound = firstRoundLimit(query);
     for (const filter of textFilters(query.filters)) {
+      // A text filter inside a chain or `_has` is a clause, which needs every match (PartialTextMatches).
+      const limit = round === 'all' || !query.filters.includes(filter) ? MAX_TEXT_MATCHES : firstRound;
       for (const value of filter.values) {
         const key = textMatchKey(filter.resourceType, filter.field, value);
         const asked = Math.max(limit, wanted.get(key)?.limit ?? 0);
