@@ -4,7 +4,7 @@ import { fhir } from '../api';
 import { linkOf, matches, resourcesOf } from '../api/fhir-client';
 import type { Bundle, Organization, Practitioner, PractitionerRole, Resource } from '../api/fhir-types';
 import { PROFESSION_SYSTEM, SPECIALTY_SYSTEM, type Term } from '../directory/codes';
-import { parseDirectoryQuery, searchable, type DirectoryQuery } from '../directory/query';
+import { fold, parseDirectoryQuery, searchable, type DirectoryQuery } from '../directory/query';
 
 /**
  * The national directory as the user types: one search per keystroke, the previous one aborted, and only the
@@ -154,39 +154,19 @@ export const useDirectoryStore = defineStore('directory', () => {
   }
 
   function keepAsName(word: string): void {
-    asName.value = new Set([...asName.value, word.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()]);
+    asName.value = new Set([...asName.value, fold(word)]);
   }
 
-  function reset(): void {
-    inFlight?.abort();
-    typed.value = '';
-    profession.value = undefined;
-    specialty.value = undefined;
-    asName.value = new Set();
-    results.value = [];
-    answered.value = false;
-    resultsFor.value = undefined;
-    rolesFor.value = undefined;
-    knownRoles.clear();
-    hasMore.value = false;
-    error.value = undefined;
-  }
-
-  return { typed, kind, profession, specialty, query, results, loading, error, answered, resultsFor, rolesFor, hasMore, search, loadMore, findRecipients, keepAsName, reset };
+  return { typed, kind, profession, specialty, query, results, loading, error, answered, resultsFor, rolesFor, hasMore, search, loadMore, findRecipients, keepAsName };
 });
 
-/**
- * The practitioners of a search Bundle, with their roles and those roles' organisations where the Bundle carries
- * them (`_revinclude`, `_include:iterate`) or `known` has them; the others wait for `withRoles`.
- */
-export function practitionerEntries(bundle: Bundle<Resource>, known?: ReadonlyMap<string, RoleAt[]>): DirectoryEntry[] {
-  const included = resourcesOf<PractitionerRole>(bundle, 'PractitionerRole').length > 0;
-  const rolesOf = rolesByPractitioner(bundle);
+/** The practitioners of a search Bundle, with their roles where `known` has them; the others wait for `withRoles`. */
+function practitionerEntries(bundle: Bundle<Resource>, known: ReadonlyMap<string, RoleAt[]>): DirectoryEntry[] {
   return matches(bundle)
     .filter((resource): resource is Practitioner => resource.resourceType === 'Practitioner')
     .map((practitioner) => {
       const key = `Practitioner/${practitioner.id}`;
-      const roles = included ? (rolesOf.get(key) ?? []) : known?.get(key);
+      const roles = known.get(key);
       return { kind: 'practitioner', key, practitioner, roles: roles ?? [], rolesKnown: roles !== undefined };
     });
 }
