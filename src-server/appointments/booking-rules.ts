@@ -40,7 +40,7 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
     return { id, status: String(json.status), period: slotPeriod };
   });
   if (period && slotPeriods.length > 0) checkWithinSlots(period, slotPeriods);
-  const heldBefore = new Set(heldSlots(write.previous && (JSON.parse(write.previous.json) as Json), base));
+  const heldBefore = new Set(heldSlots(write.previousResource, base));
   for (const slot of slotPeriods) {
     if (slot.status !== 'free' && !heldBefore.has(slot.id)) throw conflict(`Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`);
   }
@@ -73,7 +73,7 @@ function checkWithinSlots(period: Period, slots: Array<{ id: string; period: Per
 function updateSlots(write: CompletedWrite): void {
   const { resource, base } = write;
   const repository = write.interactions.repository;
-  const before = new Set(heldSlots(write.previous && (JSON.parse(write.previous.json) as Json), base));
+  const before = new Set(heldSlots(write.previousResource, base));
   const now = new Set(heldSlots(resource, base));
   for (const id of now) if (!before.has(id)) setSlotStatus(repository, id, 'busy');
   for (const id of before) if (!now.has(id)) setSlotStatus(repository, id, 'free');
@@ -89,8 +89,8 @@ function setSlotStatus(repository: Repository, id: string, status: 'busy' | 'fre
 function checkSlot(write: PendingWrite, booked: BookedTimes): void {
   const period = periodOf(write.resource, 'Slot');
   if (!period) throw unprocessable('A Slot needs a start and an end', 'Slot.start');
-  if (!write.previous || write.id === undefined) return;
-  const previous = JSON.parse(write.previous.json) as Json;
+  const previous = write.previousResource;
+  if (!previous || write.id === undefined) return;
   const freed = previous.status === 'busy' && write.resource.status !== 'busy';
   const moved = previous.start !== write.resource.start || previous.end !== write.resource.end;
   if (!freed && !moved) return;

@@ -11,10 +11,10 @@ import { arrayOf, isJson, localRef, referenceOf } from './references';
 export function carriedDocumentsRule(): WriteRule {
   return {
     types: ['Communication', 'CommunicationRequest'],
-    before({ type, resource, previous, request, base, interactions }) {
+    before({ type, resource, previousResource, request, base, interactions }) {
       const { reach } = request;
       if (!reach) return;
-      const carriedBefore = new Set(previous ? carried(JSON.parse(previous.json), base) : []);
+      const carriedBefore = new Set(previousResource ? carried(previousResource, base) : []);
       for (const id of carried(resource, base)) {
         if (carriedBefore.has(id)) continue;
         const stored = interactions.repository.read('DocumentReference', id);

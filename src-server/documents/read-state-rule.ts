@@ -1,7 +1,7 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
 import type { WriteRule } from '../fhir/rest/extensions';
 import { DELIVERY_SYSTEM, isDelivery } from './communications';
-import { arrayOf, localRef, referenceOf, type Json } from './references';
+import { arrayOf, localRef, referenceOf } from './references';
 
 /**
  * The Communications of deliveries belong to the node: through the API, their recipients may only mark them read
@@ -11,8 +11,7 @@ import { arrayOf, localRef, referenceOf, type Json } from './references';
 export function readStateRule(): WriteRule {
   return {
     types: ['Communication'],
-    before({ resource, previous, request, base }) {
-      const before = previous && (JSON.parse(previous.json) as Json);
+    before({ resource, previous, previousResource: before, request, base }) {
       if (!before || !isDelivery(before)) {
         if (isDelivery(resource)) throw unprocessable(`Identifiers of the system ${DELIVERY_SYSTEM} are set by this node only`, 'Communication.identifier');
         return;

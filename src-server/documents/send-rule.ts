@@ -40,7 +40,7 @@ export function sendRule(options: SendRuleOptions): WriteRule {
     existing: (write) => (write.request.method === 'POST' && isDocumentSend(write.resource) ? earlierRequest(write) : undefined),
     before(write) {
       if (write.previous && options.outbox.hasRequest(write.previous.id)) {
-        const changed = changedSentField(JSON.parse(write.previous.json) as Json, write.resource);
+        const changed = changedSentField(write.previousResource as Json, write.resource);
         if (changed) throw conflict(`CommunicationRequest/${write.previous.id} was sent: its ${changed} can no longer change (post a new CommunicationRequest to send again)`);
       }
     },

@@ -55,7 +55,7 @@ export function subscriptionRule(store: SubscriptionStore): WriteRule {
 
 function checkSubscription(write: PendingWrite): void {
   const { resource, request, base } = write;
-  const previousStatus = write.previous && (JSON.parse(write.previous.json) as Json).status;
+  const previousStatus = write.previousResource?.status;
   if (resource.status !== 'requested' && resource.status !== 'off' && resource.status !== previousStatus) {
     throw unprocessable(`A client creates a Subscription as 'requested' (or 'off'), not '${String(resource.status)}': the node sets it active, or in error`, 'Subscription.status');
   }

@@ -56,6 +56,8 @@ export interface PendingWrite {
   resource: Readonly<Record<string, unknown>>;
   /** The current version it replaces, if any. */
   previous?: StoredResource;
+  /** That version parsed, once for all the rules (on first use). */
+  readonly previousResource?: Readonly<Record<string, unknown>>;
   request: FhirRequest;
   base: string;
   /** For the rule's own reads and searches (`interactions.searchEngine`) and writes (`interactions.repository`). */

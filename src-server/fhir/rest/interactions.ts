@@ -9,7 +9,7 @@ import type { ReachReference } from '../search/visibility';
 import { isResourceType } from '../validation/model';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import type { FhirExtensions, FhirOperation, WriteRule } from './extensions';
+import type { CompletedWrite, FhirExtensions, FhirOperation, PendingWrite, WriteRule } from './extensions';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -262,10 +262,17 @@ export class FhirInteractions {
     if (!rules) return write();
     return this.repository.transaction(() => {
       const previous = id === undefined ? undefined : this.repository.read(type, id);
-      const pending = { type, id, resource, previous, request, base, interactions: this };
+      let parsed: JsonObject | undefined;
+      const pending: PendingWrite = {
+        type, id, resource, previous, request, base, interactions: this,
+        get previousResource() {
+          return previous && (parsed ??= JSON.parse(previous.json) as JsonObject);
+        },
+      };
       for (const rule of rules) rule.before?.(pending);
       const result = write();
-      const completed = { ...pending, id: result.stored.id, stored: result.stored, created: result.created };
+      // Assigned, not spread: a spread would parse the previous version whether a rule wants it or not.
+      const completed: CompletedWrite = Object.assign(pending, { id: result.stored.id, stored: result.stored, created: result.created });
       for (const rule of rules) rule.after?.(completed);
       return result;
     });
