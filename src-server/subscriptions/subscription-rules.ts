@@ -64,9 +64,7 @@ function checkSubscription(write: PendingWrite): void {
   // Notifications carry the resources: the owner must be allowed to read them.
   request.scopes.require(criteria.resourceType, 'READ');
   try {
-    const params = new URLSearchParams(criteria.params);
-    params.set('_count', '0');
-    write.interactions.searchEngine.search({ resourceType: criteria.resourceType, params, lenient: false, base, access: request.scopes, reach: request.reach });
+    write.interactions.searchEngine.check({ resourceType: criteria.resourceType, params: new URLSearchParams(criteria.params), lenient: false, base, access: request.scopes, reach: request.reach });
   } catch (error) {
     if (error instanceof FhirError && error.status === 400) throw unprocessable(`The criteria are not a valid search here: ${error.message}`, 'Subscription.criteria');
     throw error;

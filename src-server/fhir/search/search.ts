@@ -114,12 +114,27 @@ export class SearchEngine {
     return statement;
   }
 
-  search(request: SearchRequest): SearchResult {
-    const { resourceType } = request;
-    const query = parseQuery(resourceType, request.params, request.lenient);
+  /**
+   * Refuses (400, 403) what `search` would refuse in the request's parameters and their values, without running it:
+   * a page driven by index rows checks only the filters it builds, so a search of no results proves nothing.
+   */
+  check(request: SearchRequest): void {
+    const { query, visibility, conditions } = this.understand(request);
+    this.conditionsOn(conditions, visibility, request, query.filters, MAIN_TARGET);
+  }
+
+  /** The request's query, checked against what the caller may search, and the builder of its conditions. */
+  private understand(request: SearchRequest) {
+    const query = parseQuery(request.resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const visibility = request.reach && new Visibility(this.index, request.base, request.reach);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
+    return { query, visibility, conditions };
+  }
+
+  search(request: SearchRequest): SearchResult {
+    const { resourceType } = request;
+    const { query, visibility, conditions } = this.understand(request);
     // Built only when a count or a walk over the type's resources needs it: a text filter's clause carries every
     // match, and a page driven by index rows (most searches) never reads it.
     let filterClause: Clause | undefined;

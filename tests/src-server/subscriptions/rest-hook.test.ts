@@ -262,6 +262,7 @@ describe('what is accepted', () => {
       ['XML payload', subscription('Patient?gender=female', local, { payload: 'application/fhir+xml' })],
       ['unknown type', subscription('Nothing?gender=female', local)],
       ['unknown parameter', subscription('Patient?colour=blue', local)],
+      ['a value the parameter cannot take', subscription('Appointment?date=soon', local)],
       ['active from the client', { ...subscription('Patient?gender=female', local), status: 'active' }],
       ['reserved header', subscription('Patient?gender=female', local, { header: ['webhook-signature: v1,forged'] })],
       ['malformed header', subscription('Patient?gender=female', local, { header: ['no colon here'] })],
