@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { strToU8, zipSync } from 'fflate';
+import { XDS_DOCUMENT_ENTRY as ENTRY, XDS_SUBMISSION_SET as SET } from './xds-schemes';
 
 /**
  * An IHE XDM package (ITI TF-1 §16, ITI TF-3 §4.2.4): the `IHE_XDM.ZIP` that MSSanté software-to-software exchanges
@@ -61,26 +62,6 @@ export const XDS_DEFAULTS = {
 
 export const LOINC_OID = '2.16.840.1.113883.6.1';
 
-/** The classification schemes and identification schemes of XDS (ITI TF-3 §4.2.5). */
-const XDS = {
-  documentEntry: 'urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1',
-  submissionSet: 'urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd',
-  entryAuthor: 'urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d',
-  entryClassCode: 'urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a',
-  entryConfidentiality: 'urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f',
-  entryFormatCode: 'urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d',
-  entryFacilityType: 'urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1',
-  entryPracticeSetting: 'urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead',
-  entryTypeCode: 'urn:uuid:f0306f51-975f-434e-a61c-c59651d33983',
-  entryPatientId: 'urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427',
-  entryUniqueId: 'urn:uuid:2e82c1f6-a085-4c6e-9e2b-e5e6b6d2b3e6',
-  setAuthor: 'urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d',
-  setContentType: 'urn:uuid:aa543740-bdda-424e-8c96-df4873be8500',
-  setPatientId: 'urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446',
-  setSourceId: 'urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832',
-  setUniqueId: 'urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8',
-};
-
 export const XDM_SUBSET = 'IHE_XDM/SUBSET01';
 
 /** The zip's bytes. */
@@ -133,7 +114,7 @@ function metadataXml(submission: XdmSubmission, document: XdmDocument, fileName:
   return `<?xml version="1.0" encoding="UTF-8"?>
 <lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0">
   <rim:RegistryObjectList>
-    <rim:ExtrinsicObject id="${entry}" mimeType="${xml(document.mimeType)}" objectType="${XDS.documentEntry}">
+    <rim:ExtrinsicObject id="${entry}" mimeType="${xml(document.mimeType)}" objectType="${ENTRY.objectType}">
       ${slot('creationTime', [dtm(document.creationTime)])}
       ${slot('hash', [sha1])}
       ${slot('size', [String(document.content.length)])}
@@ -142,26 +123,26 @@ function metadataXml(submission: XdmSubmission, document: XdmDocument, fileName:
       ${slot('sourcePatientInfo', document.patientInfo)}
       ${slot('URI', [fileName])}
       ${name(document.title)}
-      ${authorClassification(XDS.entryAuthor, entry)}
-      ${classification(XDS.entryClassCode, entry, document.classCode)}
-      ${classification(XDS.entryConfidentiality, entry, XDS_DEFAULTS.confidentiality)}
-      ${classification(XDS.entryFormatCode, entry, format)}
-      ${classification(XDS.entryFacilityType, entry, XDS_DEFAULTS.healthcareFacilityType)}
-      ${classification(XDS.entryPracticeSetting, entry, XDS_DEFAULTS.practiceSetting)}
-      ${classification(XDS.entryTypeCode, entry, document.typeCode)}
-      ${externalId(XDS.entryPatientId, entry, document.patientId, 'XDSDocumentEntry.patientId')}
-      ${externalId(XDS.entryUniqueId, entry, document.uniqueId, 'XDSDocumentEntry.uniqueId')}
+      ${authorClassification(ENTRY.author, entry)}
+      ${classification(ENTRY.classCode, entry, document.classCode)}
+      ${classification(ENTRY.confidentialityCode, entry, XDS_DEFAULTS.confidentiality)}
+      ${classification(ENTRY.formatCode, entry, format)}
+      ${classification(ENTRY.healthcareFacilityTypeCode, entry, XDS_DEFAULTS.healthcareFacilityType)}
+      ${classification(ENTRY.practiceSettingCode, entry, XDS_DEFAULTS.practiceSetting)}
+      ${classification(ENTRY.typeCode, entry, document.typeCode)}
+      ${externalId(ENTRY.patientId, entry, document.patientId, 'XDSDocumentEntry.patientId')}
+      ${externalId(ENTRY.uniqueId, entry, document.uniqueId, 'XDSDocumentEntry.uniqueId')}
     </rim:ExtrinsicObject>
     <rim:RegistryPackage id="${set}">
       ${slot('submissionTime', [dtm(submission.submissionTime)])}
       ${slot('intendedRecipient', submission.intendedRecipients)}
-      ${authorClassification(XDS.setAuthor, set)}
-      ${classification(XDS.setContentType, set, submission.contentTypeCode)}
-      ${externalId(XDS.setUniqueId, set, submission.uniqueId, 'XDSSubmissionSet.uniqueId')}
-      ${externalId(XDS.setSourceId, set, submission.sourceId, 'XDSSubmissionSet.sourceId')}
-      ${externalId(XDS.setPatientId, set, document.patientId, 'XDSSubmissionSet.patientId')}
+      ${authorClassification(SET.author, set)}
+      ${classification(SET.contentTypeCode, set, submission.contentTypeCode)}
+      ${externalId(SET.uniqueId, set, submission.uniqueId, 'XDSSubmissionSet.uniqueId')}
+      ${externalId(SET.sourceId, set, submission.sourceId, 'XDSSubmissionSet.sourceId')}
+      ${externalId(SET.patientId, set, document.patientId, 'XDSSubmissionSet.patientId')}
     </rim:RegistryPackage>
-    <rim:Classification id="${id()}" classifiedObject="${set}" classificationNode="${XDS.submissionSet}"/>
+    <rim:Classification id="${id()}" classifiedObject="${set}" classificationNode="${SET.classificationNode}"/>
     <rim:Association id="Association01" associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember" sourceObject="${set}" targetObject="${entry}">
       ${slot('SubmissionSetStatus', ['Original'])}
     </rim:Association>

@@ -4,6 +4,7 @@ import { hl7Timestamp, LOINC_OID, type DocumentFacts } from '../document-facts';
 import { administrativeSex, cx, hd, xcn, xpn } from '../hl7-fields';
 import { IDNPS_AUTHORITY, legalName, type AssignedIdentifier, type AuthorIdentity, type PatientIdentity } from '../identities';
 import { CONFIDENTIALITY_OID, XML_OPTIONS } from './cda-document';
+import { XDS_DOCUMENT_ENTRY as DOCUMENT_ENTRY, XDS_SUBMISSION_SET as SUBMISSION_SET } from '../../documents/xds-schemes';
 
 /**
  * The XDS metadata of one submission (IHE ITI TF-3 §4.2, ebRIM 3.0): a submission set holding one document entry,
@@ -14,28 +15,7 @@ const RIM = 'urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0';
 const LCM = 'urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0';
 const CLASSIFICATION = 'urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification';
 const EXTERNAL_IDENTIFIER = 'urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier';
-const STABLE_DOCUMENT_ENTRY = 'urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1';
-const SUBMISSION_SET_NODE = 'urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd';
 const HAS_MEMBER = 'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember';
-
-const DOCUMENT_ENTRY = {
-  author: 'urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d',
-  classCode: 'urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a',
-  confidentialityCode: 'urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f',
-  formatCode: 'urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d',
-  healthcareFacilityTypeCode: 'urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1',
-  practiceSettingCode: 'urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead',
-  typeCode: 'urn:uuid:f0306f51-975f-434e-a61c-c59651d33983',
-  patientId: 'urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427',
-  uniqueId: 'urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab',
-};
-const SUBMISSION_SET = {
-  author: 'urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d',
-  contentTypeCode: 'urn:uuid:aa543740-bdda-424e-8c96-df4873be8500',
-  uniqueId: 'urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8',
-  sourceId: 'urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832',
-  patientId: 'urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446',
-};
 
 /** A PDF wrapped in CDA, as IHE XDS-SD names the format. */
 export const PDF_IN_CDA_FORMAT: XdsCode = { code: 'urn:ihe:iti:xds-sd:pdf:2008', display: 'PDF embedded in CDA', scheme: '1.3.6.1.4.1.19376.1.2.3' };
@@ -71,7 +51,7 @@ export function buildXdsMetadata(input: XdsInput): string {
   const root = create(XML_OPTIONS).ele(LCM, 'lcm:SubmitObjectsRequest');
   const list = root.ele(RIM, 'rim:RegistryObjectList');
 
-  const entry = list.ele('rim:ExtrinsicObject', { id: document.entryUuid, mimeType: 'text/xml', objectType: STABLE_DOCUMENT_ENTRY });
+  const entry = list.ele('rim:ExtrinsicObject', { id: document.entryUuid, mimeType: 'text/xml', objectType: DOCUMENT_ENTRY.objectType });
   slot(entry, 'creationTime', [xdsTime(facts.date)]);
   slot(entry, 'hash', [document.sha1]);
   slot(entry, 'size', [String(document.size)]);
@@ -99,7 +79,7 @@ export function buildXdsMetadata(input: XdsInput): string {
   externalIdentifier(set, SUBMISSION_SET.uniqueId, submissionSet.entryUuid, 'submission-unique-id', submissionSet.uniqueId, 'XDSSubmissionSet.uniqueId');
   externalIdentifier(set, SUBMISSION_SET.sourceId, submissionSet.entryUuid, 'submission-source-id', submissionSet.sourceId, 'XDSSubmissionSet.sourceId');
   externalIdentifier(set, SUBMISSION_SET.patientId, submissionSet.entryUuid, 'submission-patient', patientId, 'XDSSubmissionSet.patientId');
-  list.ele('rim:Classification', { id: 'submission-set', classifiedObject: submissionSet.entryUuid, classificationNode: SUBMISSION_SET_NODE, objectType: CLASSIFICATION });
+  list.ele('rim:Classification', { id: 'submission-set', classifiedObject: submissionSet.entryUuid, classificationNode: SUBMISSION_SET.classificationNode, objectType: CLASSIFICATION });
 
   const association = list.ele('rim:Association', { id: 'submission-member', associationType: HAS_MEMBER, sourceObject: submissionSet.entryUuid, targetObject: document.entryUuid });
   slot(association, 'SubmissionSetStatus', ['Original']);

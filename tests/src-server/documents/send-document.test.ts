@@ -120,7 +120,7 @@ describe('sending a document', () => {
     const identifier = (scheme: string) => entry.children.find((child) => child.name === 'rim:ExternalIdentifier' && child.attributes.identificationScheme === scheme)!.attributes.value;
     expect(identifier('urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427')).toBe(`${INS}^^^&1.2.250.1.213.1.4.8&ISO^NH`);
     // The document entry's uniqueId: an OID, the same in every message of this document.
-    const uniqueId = identifier('urn:uuid:2e82c1f6-a085-4c6e-9e2b-e5e6b6d2b3e6');
+    const uniqueId = identifier('urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab');
     expect(uniqueId).toMatch(/^2\.25\.\d+$/);
     const secretariatZip = relay.to('secretariat.hors@clinique.mssante.fr')[0].mail.attachments.find((attachment) => attachment.filename === 'IHE_XDM.ZIP')!.content;
     expect(xdmMetadata(secretariatZip).find('ExtrinsicObject').children.some((child) => child.attributes.value === uniqueId)).toBe(true);
