@@ -92,11 +92,8 @@ export class PeerStore {
 
   remove(peerId: string): PeerInfo {
     const info = this.get(peerId);
-    this.db.transaction(() => {
-      // Its recipients are forgotten with it (the foreign key cascades too; said here for a database without it).
-      this.db.prepare('DELETE FROM sync_peer_recipients WHERE peer_id = ?').run(peerId);
-      this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
-    })();
+    // Its recipients go with it: sync_peer_recipients cascades (openDatabase turns foreign keys on).
+    this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
     return info;
   }
 
