@@ -6,7 +6,7 @@ import { badRequest, FhirError, forbidden, notFound } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirResponse } from '../fhir/rest/types';
 import { assertValid } from '../fhir/validation/validate';
-import type { BinaryStore, ContentWriter, StoredContent } from '../storage/binary-store';
+import { isContentHash, type BinaryStore, type ContentWriter, type StoredContent } from '../storage/binary-store';
 import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
 import type { GroupCommit } from '../storage/group-commit';
 import type { AuditLog } from '../audit/audit-log';
@@ -107,7 +107,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
     scopes.requireNamed(SYNC_SCOPE, '$content');
     if (!scopes.allows('Binary', 'CREATE') && !scopes.allows('Binary', 'UPDATE')) throw forbidden('Uploading Binary content needs BINARY_CREATE or BINARY_UPDATE');
     const hash = request.query.hash;
-    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw badRequest('hash must be the SHA-256 of the content, in lower-case hex', 'hash');
+    if (typeof hash !== 'string' || !isContentHash(hash)) throw badRequest('hash must be the SHA-256 of the content, in lower-case hex', 'hash');
     // A refused upload is answered before its end: the rest of it must not be read as the next request.
     reply.header('connection', 'close');
     const base = baseUrl(request);

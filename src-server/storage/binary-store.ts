@@ -21,6 +21,9 @@ export interface StoredContent {
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** Whether a text is a content hash as the store names files: SHA-256 in lower-case hex. */
+export const isContentHash = (text: string) => HASH.test(text);
+
 export class BinaryStore {
   private readonly tmp: string;
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DataKind } from './change-feed';
+import { isValidId } from '../storage/repository';
 
 /**
  * The HTTP client of one peer: an OAuth token from its client credentials (renewed before it expires, or when the
@@ -18,7 +19,10 @@ export interface Handshake {
 
 /** Recipients one handshake may name: a node has users and practices, not a directory's worth. */
 export const MAX_HANDSHAKE_RECIPIENTS = 10_000;
-const RECIPIENT = /^(Practitioner|Organization)\/[A-Za-z0-9\-.]{1,64}$/;
+const isRecipient = (reference: string) => {
+  const [type, id, ...rest] = reference.split('/');
+  return (type === 'Practitioner' || type === 'Organization') && id !== undefined && rest.length === 0 && isValidId(id);
+};
 
 /** A failed call: `retryAfterMs` when the peer asked to wait (429, 503). */
 /**
@@ -81,7 +85,7 @@ export class PeerLink {
     if (!node || !protocol || !fhirVersion || !time) throw new PeerError(`${this.url} answered $handshake without node, protocol, fhirVersion and time`);
     const recipients = (body.parameter ?? []).flatMap((parameter) => {
       const reference = parameter.name === 'recipient' ? parameter.valueReference?.reference : undefined;
-      return typeof reference === 'string' && RECIPIENT.test(reference) ? [reference] : [];
+      return typeof reference === 'string' && isRecipient(reference) ? [reference] : [];
     });
     if (recipients.length > MAX_HANDSHAKE_RECIPIENTS) throw new PeerError(`${this.url} answered $handshake with ${recipients.length} recipients, more than the ${MAX_HANDSHAKE_RECIPIENTS} a node serves`);
     return { node, protocol, fhirVersion, time, recipients };
