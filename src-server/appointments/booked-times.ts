@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { qualified } from '../fhir/search/conditions';
+import { localReference, qualified } from '../fhir/search/conditions';
 import type { Db } from '../storage/database';
 import type { SearchIndex } from '../storage/search-index';
 import { MAX_APPOINTMENT_MS, periodOf, type Period } from './times';
@@ -35,7 +35,7 @@ export class BookedTimes {
    * than MAX_APPOINTMENT_MS before `period` ends: a few rows per practitioner of the node, however long its history.
    */
   overlapping(practitionerId: string, period: Period, excludeId: string | undefined, base: string): BookedAppointment[] {
-    const rows = this.prepared().overlapping.all({ from: period.start - MAX_APPOINTMENT_MS, until: period.end, exclude: excludeId ?? '', practitioner: practitionerId, base }) as Array<{ id: string; body: string }>;
+    const rows = this.prepared().overlapping.all(period.start - MAX_APPOINTMENT_MS, period.end, excludeId ?? '', practitionerId, base) as Array<{ id: string; body: string }>;
     return rows.flatMap(({ id, body }) => {
       const booked = periodOf(JSON.parse(body) as Record<string, unknown>, `Appointment/${id}`);
       return booked && booked.end > period.start ? [{ id, ...booked }] : [];
@@ -44,7 +44,7 @@ export class BookedTimes {
 
   /** Ids of the appointments that hold the slot (reference it with a holding status). */
   holdersOf(slotId: string, base: string): string[] {
-    return (this.prepared().holders.all({ slot: slotId, base }) as Array<{ id: string }>).map((row) => row.id);
+    return (this.prepared().holders.all(slotId, base) as Array<{ id: string }>).map((row) => row.id);
   }
 
   /** Prepared on first use: the parameter ids they embed exist once the index has seen the types. */
@@ -53,22 +53,22 @@ export class BookedTimes {
     const rows = (type: string, code: string, alias: string) => this.index.rowsOf(type, code, qualified(alias));
     const status = (alias: string, row: string, statuses: ReadonlySet<string>) =>
       `EXISTS (SELECT 1 FROM idx_token ${alias} WHERE ${alias}.vseq = ${row}.vseq AND ${rows('Appointment', 'status', alias)} AND ${alias}.code IN (${quoted(statuses)}))`;
-    // A reference is local when relative, or absolute on this node's base (conditions.ts localReference).
-    const local = (alias: string) => `(${alias}.url = '' OR ${alias}.url = @base || '/' || ${alias}.target_type || '/' || ${alias}.target_id)`;
+    // Its one value is the base, bound last in both statements.
+    const local = (alias: string) => localReference('', qualified(alias)).sql;
     this.statements = {
       overlapping: this.db.prepare(
         // The filters test the index rows (d.vseq) before the version, whose body is read only for the few that pass.
         `SELECT v.resource_id AS id, v.body AS body
          FROM idx_date d JOIN resource_versions v ON v.vseq = d.vseq
-         WHERE ${rows('Appointment', 'date', 'd')} AND d.low > @from AND d.low < @until AND v.resource_id <> @exclude
+         WHERE ${rows('Appointment', 'date', 'd')} AND d.low > ? AND d.low < ? AND v.resource_id <> ?
            AND ${status('s', 'd', BLOCKING_STATUSES)}
            AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = d.vseq AND ${rows('Appointment', 'actor', 'a')}
-                       AND a.target_type = 'Practitioner' AND a.target_id = @practitioner AND ${local('a')})`,
+                       AND a.target_type = 'Practitioner' AND a.target_id = ? AND ${local('a')})`,
       ),
       holders: this.db.prepare(
         `SELECT v.resource_id AS id
          FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
-         WHERE ${rows('Appointment', 'slot', 'r')} AND r.target_type = 'Slot' AND r.target_id = @slot AND ${local('r')}
+         WHERE ${rows('Appointment', 'slot', 'r')} AND r.target_type = 'Slot' AND r.target_id = ? AND ${local('r')}
            AND ${status('s', 'r', HOLDING_STATUSES)}`,
       ),
     };
