@@ -203,8 +203,9 @@ export class SearchEngine {
   /**
    * A page newest first when no filter can drive it (`_has`, `:not`, `:missing`): the type's newest resources tested
    * one by one against the filters, at most `budget` of them. Right when matches are common (the practitioners of
-   * a profession, national directory: 1 ms, where listing every match first took over a second); when they are
-   * rare the walk gives up (undefined) and the whole-type plan runs.
+   * a profession, national directory: 1 ms, where listing every match first took over a second), and when the type
+   * has no more resources than that; when matches are rare among many, the walk gives up (undefined) and the
+   * whole-type plan runs.
    */
   private newestWalk(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
     const { resourceType } = request;
@@ -216,7 +217,9 @@ export class SearchEngine {
       `ORDER BY ${ROW}.last_updated DESC, ${ROW}.vseq DESC LIMIT ?) ${ROW} JOIN resource_versions v ON v.vseq = ${ROW}.vseq ` +
       `WHERE ${tested.sql} ORDER BY ${ROW}.last_updated DESC, ${ROW}.vseq DESC LIMIT ?`;
     const rows = this.prepare(sql).all(resourceType, ...(after?.values ?? []), budget, ...tested.values, limit) as Row[];
-    return rows.length >= limit ? { rows, plan: 'walk' as const } : undefined;
+    // A short page is the answer when the walk saw every resource of the type (a practice's store, mostly).
+    const sawAll = () => !cursor && ((this.prepare('SELECT total FROM resource_counts WHERE resource_type = ?').get(resourceType) as { total: number } | undefined)?.total ?? 0) <= budget;
+    return rows.length >= limit || sawAll() ? { rows, plan: 'walk' as const } : undefined;
   }
 
   /** What a candidate whose columns are `target` must meet: the filters, the compartment, what the reach may see. */

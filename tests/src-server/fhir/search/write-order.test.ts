@@ -150,6 +150,10 @@ describe('pages in write order equal the pages over the resources', () => {
     expectSamePages(engine, 'Observation', 'code:missing=false&_count=5', 'walk');
     expectSamePages(engine, 'Patient', '_has:Observation:subject:code=29463-7&_count=1', 'walk');
     expectSamePages(engine, 'Patient', '_has:Observation:subject:status:not=final&_count=1', 'walk');
+    // A short page when the walk saw the whole type (4 Patients): its answer, not read again over the resources.
+    const few = search(engine, 'Patient', '_has:Observation:subject:status=preliminary');
+    expect(few.plan).toBe('walk');
+    expect(few.matches.map((match) => match.id)).toEqual(search(overResources, 'Patient', '_has:Observation:subject:status=preliminary').matches.map((match) => match.id));
     const ranOut = expectSamePages(exhausted, 'Observation', 'status:not=preliminary&_count=4', 'resources');
     expect(new Set(ranOut.plans)).toEqual(new Set(['resources']));
     expect(search(engine, 'Observation', 'code=29463-7&_sort=date').plan).toBe('resources');
