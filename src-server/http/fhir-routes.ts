@@ -66,7 +66,7 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   const run = (fhirRequest: FhirRequest, request: FastifyRequest, reply: FastifyReply, prefer: Record<string, string>) => {
     const base = baseUrl(request);
     if (!WRITE_METHODS.has(request.method)) return answer(audit, reply, interactions.handle(fhirRequest, base), request, prefer);
-    return groupCommit.run(() => interactions.handle(fhirRequest, base)).then((response) => answer(audit, reply, response, request, prefer));
+    return groupCommit.run(() => interactions.handle(fhirRequest, base), { alone: interactions.writesAlone(fhirRequest) }).then((response) => answer(audit, reply, response, request, prefer));
   };
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);

@@ -47,7 +47,7 @@ export function syncOperations(feed: ChangeFeed, nodeId: string, content?: Conte
       },
     },
     { name: '$changes', level: 'system', methods: ['GET'], run: (call) => changes(feed, call) },
-    { name: '$replicate', level: 'system', methods: ['POST'], run: (call) => replicate(call, content) },
+    { name: '$replicate', level: 'system', methods: ['POST'], alone: true, run: (call) => replicate(call, content) },
   ];
 }
 

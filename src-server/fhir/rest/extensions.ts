@@ -17,6 +17,11 @@ export interface FhirOperation {
   types?: readonly string[];
   /** GET for operations that only read; POST (run in the write path, one transaction) for the others. */
   methods: readonly ('GET' | 'POST')[];
+  /**
+   * A POST that writes in bulk (a page of sync versions): committed in a transaction of its own rather than in a
+   * savepoint of the group commit's shared one, whose cost grows with the square of what it holds (DESIGN §7).
+   */
+  alone?: boolean;
   run(call: OperationCall): FhirResponse;
 }
 

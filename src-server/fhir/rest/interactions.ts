@@ -81,12 +81,25 @@ export class FhirInteractions {
     throw notFound(`No FHIR endpoint at '${request.path}'`);
   }
 
+  /** Whether the request is a bulk-writing operation, to be committed in a transaction of its own (FhirOperation.alone). */
+  writesAlone(request: FhirRequest): boolean {
+    const segments = request.path.split('/').filter((segment) => segment !== '');
+    const at = segments.findIndex((segment) => segment.startsWith('$'));
+    if (at < 0 || (at >= 1 && !isResourceType(segments[0]))) return false;
+    return this.operationAt(segments, at, at >= 1 ? segments[0] : undefined)?.alone === true;
+  }
+
+  private operationAt(segments: string[], at: number, type: string | undefined): FhirOperation | undefined {
+    const level = (['system', 'type', 'instance'] as const)[at];
+    return level && at === segments.length - 1 ? this.operations.get(`${level} ${segments[at]}`)?.find((candidate) => !candidate.types || candidate.types.includes(type!)) : undefined;
+  }
+
   /** `$name` on the base, a type or an instance (whose reading rules apply: a hidden one does not exist). */
   private operation(request: FhirRequest, base: string, segments: string[], at: number): FhirResponse {
     const name = segments[at];
     const level = (['system', 'type', 'instance'] as const)[at];
     const type = at >= 1 ? this.resourceType(segments[0]) : undefined;
-    const operation = level && at === segments.length - 1 ? this.operations.get(`${level} ${name}`)?.find((candidate) => !candidate.types || candidate.types.includes(type!)) : undefined;
+    const operation = this.operationAt(segments, at, type);
     if (!operation) throw badRequest(`Operation '${name}' is not supported ${type ? `on ${type}` : 'on the base'} by this node`);
     if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`);
     let id: string | undefined;
