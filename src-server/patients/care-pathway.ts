@@ -3,7 +3,8 @@ import type { FhirOperation } from '../fhir/rest/extensions';
 import { qualified } from '../fhir/search/conditions';
 import { DATE_MIN } from '../fhir/search/normalize';
 import type { Db } from '../storage/database';
-import { decodeCursor, encodeCursor, pageBundle, readCount } from './paging';
+import { decodeCursor, encodeCursor, pageBundle } from './paging';
+import { readPageCount } from '../fhir/rest/paging-parameters';
 import { compartmentSelects, patientOperation, requestedTypes, ROW, storedOf, type VersionRow } from './patient-compartment';
 
 /**
@@ -22,7 +23,7 @@ interface Row extends VersionRow {
 export function carePathwayOperation(db: Db): FhirOperation {
   return patientOperation('$care-pathway', db, ({ request, base, id }, compartment, prepare) => {
     const { query, scopes } = request;
-    const count = readCount(query.get('_count'));
+    const count = readPageCount(query.get('_count'));
     const cursor = decodeCursor(query.get('_cursor'), 2);
     const wanted = requestedTypes(query.get('_type'), PATHWAY_TYPES, 'Encounter or EpisodeOfCare');
     const types = wanted.filter((type) => scopes.allows(type, 'READ'));

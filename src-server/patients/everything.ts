@@ -3,11 +3,13 @@ import { badRequest } from '../fhir/outcome';
 import type { FhirOperation } from '../fhir/rest/extensions';
 import { localReference, qualified, type Clause } from '../fhir/search/conditions';
 import { parseDateRange } from '../fhir/search/dates';
+import { DATE_MAX, DATE_MIN } from '../fhir/search/normalize';
 import { searchParametersOf } from '../fhir/search/extract';
 import type { Db } from '../storage/database';
 import type { StoredResource } from '../storage/repository';
 import type { SearchIndex } from '../storage/search-index';
-import { decodeCursor, encodeCursor, pageBundle, readCount } from './paging';
+import { decodeCursor, encodeCursor, pageBundle } from './paging';
+import { readPageCount, readSince } from '../fhir/rest/paging-parameters';
 import { compartmentSelects, compartmentTypes, patientOperation, requestedTypes, ROW, storedOf, type VersionRow } from './patient-compartment';
 
 /**
@@ -30,9 +32,9 @@ const REFERENCED_TYPES = ['Practitioner', 'Organization'];
 export function everythingOperation(db: Db): FhirOperation {
   return patientOperation('$everything', db, ({ request, base, id, interactions }, compartment, prepare) => {
     const { query, scopes } = request;
-    const count = readCount(query.get('_count'));
+    const count = readPageCount(query.get('_count'));
     const after = decodeCursor(query.get('_cursor'), 1)?.[0];
-    const since = readInstant(query.get('_since'));
+    const since = readSince(query.get('_since'));
     const care = readCareRange(query.get('start'), query.get('end'));
     const types = requestedTypes(query.get('_type'), compartmentTypes(), 'a type of the Patient compartment').filter((type) => scopes.allows(type, 'READ'));
     const { index } = compartment;
@@ -84,13 +86,6 @@ function careDateClause(index: SearchIndex, resourceType: string, range: { start
   };
 }
 
-function readInstant(raw: string | null): string | undefined {
-  if (raw === null) return undefined;
-  const date = new Date(raw);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(date.getTime())) throw badRequest(`_since must be an instant, not '${raw}'`, '_since');
-  return date.toISOString();
-}
-
 /** STU3's `start` and `end` (dates): all care from the start of `start` to the end of `end`; undefined without either. */
 function readCareRange(start: string | null, end: string | null): { start: number; end: number } | undefined {
   if (start === null && end === null) return undefined;
@@ -102,5 +97,5 @@ function readCareRange(start: string | null, end: string | null): { start: numbe
   };
   const from = bound(start, 'start');
   const to = bound(end, 'end');
-  return { start: from?.start ?? -8.64e15, end: to?.end ?? 8.64e15 };
+  return { start: from?.start ?? DATE_MIN, end: to?.end ?? DATE_MAX };
 }

@@ -1,15 +1,8 @@
 import { badRequest } from '../fhir/outcome';
 import { bundleJson } from '../fhir/rest/interactions';
-import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search/parse';
 import type { StoredResource } from '../storage/repository';
 
 /** Paging of the patient operations: `_count`, an opaque keyset cursor, and the searchset Bundle of a page. */
-
-export function readCount(raw: string | null): number {
-  if (raw === null) return DEFAULT_COUNT;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw badRequest(`_count must be a positive integer, not '${raw}'`, '_count');
-  return Math.min(Number(raw), MAX_COUNT);
-}
 
 /** The keys of the last entry of a page, opaque to clients. */
 export function encodeCursor(keys: readonly number[]): string {

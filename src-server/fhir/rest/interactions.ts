@@ -10,6 +10,7 @@ import { isResourceType } from '../validation/model';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
 import type { CompletedWrite, FhirExtensions, FhirOperation, PendingWrite, WriteRule } from './extensions';
+import { readPageCount, readSince } from './paging-parameters';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -352,16 +353,9 @@ export class FhirInteractions {
   }
 
   private history(request: FhirRequest, base: string, scope: { resourceType?: string; id?: string }): FhirResponse {
-    const count = readHistoryCount(request.query.get('_count'));
+    const count = readPageCount(request.query.get('_count'));
     const sinceRaw = request.query.get('_since');
-    let since: string | undefined;
-    if (sinceRaw !== null) {
-      const date = new Date(sinceRaw);
-      if (!/^\d{4}-\d{2}-\d{2}T/.test(sinceRaw) || Number.isNaN(date.getTime())) {
-        throw badRequest(`_since must be an instant, not '${sinceRaw}'`, '_since');
-      }
-      since = date.toISOString();
-    }
+    const since = readSince(sinceRaw);
     const cursor = request.query.get('_cursor');
     const beforeSeq = cursor === null ? undefined : Number(cursor);
     if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('Invalid paging cursor', '_cursor');
@@ -461,13 +455,6 @@ function notModified(stored: StoredResource, request: FhirRequest): boolean {
     return !Number.isNaN(since) && Math.floor(Date.parse(stored.lastUpdated) / 1000) * 1000 <= since;
   }
   return false;
-}
-
-function readHistoryCount(raw: string | null): number {
-  if (raw === null) return 10;
-  const count = Number(raw);
-  if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer, not '${raw}'`, '_count');
-  return Math.min(count, 100);
 }
 
 function mergeFormBody(request: FhirRequest): URLSearchParams {
