@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../tests/helpers/chromium';
+import { serve, type ServingNode } from '../tests/helpers/child-node';
+import { buildDesktop } from '../tests/helpers/desktop-build';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile } from '../src-server/directory/import';
 import { openDatabase } from '../src-server/storage/database';
@@ -27,7 +27,6 @@ import { positiveNumber } from './lib/settings';
 const lines = Math.floor(positiveNumber('BENCH_LINES', 100_000));
 const queries = Math.floor(positiveNumber('BENCH_QUERIES', 30));
 const seed = Math.floor(positiveNumber('BENCH_SEED', 1));
-const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (message: string) => process.stderr.write(`[ui-search] ${message}\n`);
 const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) => console.log(JSON.stringify({ bench: 'ui-search', figure: name, value, unit, lines, ...extra }));
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)];
@@ -36,7 +35,8 @@ type Json = Record<string, any>;
 const work = mkdtempSync(join(tmpdir(), 'liaison-bench-ui-'));
 const givenData = process.env.BENCH_DATA;
 const dataDir = givenData ?? join(work, 'data');
-let child: ReturnType<typeof spawn> | undefined;
+let node: ServingNode | undefined;
+let outDir: string | undefined;
 try {
   if (!givenData) {
     mkdirSync(dataDir);
@@ -51,19 +51,9 @@ try {
   }
 
   log('building the UI');
-  const outDir = join(work, 'build');
-  execFileSync('npx', ['electron-vite', 'build', '--outDir', outDir, '--logLevel', 'warn'], { cwd: root, stdio: 'pipe' });
-
-  child = spawn(process.execPath, [join(root, 'bin/liaison.js'), 'serve', '--demo', '--data', dataDir, '--port', '0', '--ui-dir', join(outDir, 'renderer')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child!.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child!.once('exit', (code) => reject(new Error(`the node exited (${code}): ${output}`)));
-  });
+  outDir = buildDesktop('liaison-bench-ui-');
+  node = await serve(dataDir, 120_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
+  const { url, token } = node;
   // Up: /health answers and the text index has every write.
   for (;;) {
     const health = (await (await fetch(`${url}/health`)).json()) as Json;
@@ -73,8 +63,6 @@ try {
   log(`node up at ${url}`);
 
   // What to type: "<family prefix> <city prefix>" of practitioners picked across the directory.
-  const owner = JSON.parse(readFileSync(join(dataDir, 'owner-client.json'), 'utf8')) as Record<string, string>;
-  const token = ((await (await fetch(`${url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', ...owner }) })).json()) as Json).access_token as string;
   const roles = (await (await fetch(`${url}/fhir/PractitionerRole?_count=100&_include=PractitionerRole:practitioner&_include=PractitionerRole:organization`, { headers: { authorization: `Bearer ${token}` } })).json()) as Json;
   const byRef = new Map<string, Json>(roles.entry.map((entry: Json) => [`${entry.resource.resourceType}/${entry.resource.id}`, entry.resource]));
   const typed: string[] = [];
@@ -89,7 +77,7 @@ try {
     if (typed.length === queries) break;
   }
 
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await launchChromium();
   try {
     const firstScreen: number[] = [];
     for (let run = 0; run < 5; run++) {
@@ -158,7 +146,9 @@ try {
     await browser.close();
   }
 } finally {
-  child?.kill('SIGTERM');
-  await new Promise((resolve) => (child && child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+  // Stopped, not killed: a given data folder keeps its text index snapshot and a checkpointed database.
+  node?.child.kill('SIGTERM');
+  await node?.exited;
   rmSync(work, { recursive: true, force: true });
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
 }
