@@ -52,11 +52,6 @@ export function formatDateTime(instant: string | undefined, locale: Locale = 'fr
   return new Intl.DateTimeFormat(INTL_LOCALE[locale], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(date);
 }
 
-export function formatTime(instant: string | undefined, locale: Locale = 'fr'): string {
-  if (!instant) return '';
-  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { hour: '2-digit', minute: '2-digit' }).format(new Date(instant));
-}
-
 /** Age in whole years on `today`. */
 export function ageOf(birthDate: string | undefined, today = new Date()): number | undefined {
   if (!birthDate || birthDate.length < 10) return undefined;

@@ -237,8 +237,3 @@ export interface Parameters extends Resource {
   resourceType: 'Parameters';
   parameter?: ParametersParameter[];
 }
-
-/** `Type/id` of a resource. */
-export function referenceTo(resource: Resource): string {
-  return `${resource.resourceType}/${resource.id}`;
-}

@@ -13,7 +13,7 @@ import { isJson } from '../fhir/json';
  * relay's password: keep it readable by the node's account only (the node never logs it).
  */
 
-export const CHANNELS_FILE = 'channels.json';
+const CHANNELS_FILE = 'channels.json';
 
 export interface SmtpRelaySettings {
   host: string;

@@ -12,7 +12,7 @@ import { arrayOf, isJson, type Json, type Resource } from './references';
 
 export const DELIVERY_SYSTEM = 'urn:liaison:delivery';
 /** Codes of `notDoneReason`: why a delivery failed. */
-export const FAILURE_SYSTEM = 'urn:liaison:delivery-failure';
+const FAILURE_SYSTEM = 'urn:liaison:delivery-failure';
 export type FailureCode = 'refused' | 'not-configured' | 'gave-up' | 'cancelled' | 'unavailable';
 
 /** Stable per (request, recipient, channel): a UUID-shaped digest, also the Communication's id. */

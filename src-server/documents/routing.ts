@@ -16,7 +16,7 @@ import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resour
  * `entered-in-error` saying so.
  */
 
-export const CHANNEL_CODES: readonly ChannelCode[] = ['internal', 'mssante', 'dpi', 'dmp'];
+const CHANNEL_CODES: readonly ChannelCode[] = ['internal', 'mssante', 'dpi', 'dmp'];
 
 export interface Route {
   channel: ChannelCode;
@@ -40,7 +40,7 @@ export interface RoutingContext {
 const RECIPIENT_TYPES = new Set(['Practitioner', 'PractitionerRole', 'Organization']);
 
 /** The channels `medium` forces, undefined when it names none. 400 for a code of another system or an unknown one. */
-export function forcedChannels(request: Resource): ChannelCode[] | undefined {
+function forcedChannels(request: Resource): ChannelCode[] | undefined {
   const codes = new Set<ChannelCode>();
   arrayOf(request.medium).forEach((medium, index) => {
     for (const coding of arrayOf(isJson(medium) ? medium.coding : undefined).filter(isJson)) {
@@ -148,7 +148,7 @@ function dmpRoute(request: Resource, context: RoutingContext): Route {
  * The MSSanté mailbox of a resource: a telecom e-mail the directory marks as a mailbox, or one in the MSSanté
  * domain (`…mssante.fr`), which is where every MSSanté operator's addresses live.
  */
-export function mssanteAddress(resource: Resource | undefined): string | undefined {
+function mssanteAddress(resource: Resource | undefined): string | undefined {
   const emails = arrayOf(resource?.telecom).filter((point): point is ContactPoint => isJson(point) && point.system === 'email' && typeof point.value === 'string');
   const found = emails.find(isMailbox) ?? emails.find((point) => /@([a-z0-9-]+\.)*mssante\.fr$/i.test(String(point.value)));
   return found?.value;

@@ -55,7 +55,7 @@ export function sendRule(options: SendRuleOptions): WriteRule {
  * A request of the Document API: it carries a DocumentReference, or names one of Liaison's channels. Other
  * CommunicationRequests (a reminder to call a patient, the official examples) are plain records: stored, not sent.
  */
-export function isDocumentSend(request: Readonly<Json>): boolean {
+function isDocumentSend(request: Readonly<Json>): boolean {
   const carriesDocument = arrayOf(request.payload).some((payload) => isJson(payload) && /(^|\/)DocumentReference\//.test(referenceOf(payload.contentReference) ?? ''));
   const namesChannel = arrayOf(request.medium).some((medium) => isJson(medium) && arrayOf(medium.coding).some((coding) => isJson(coding) && coding.system === CHANNEL_SYSTEM));
   return carriesDocument || namesChannel;

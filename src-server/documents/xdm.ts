@@ -62,7 +62,7 @@ export const XDS_DEFAULTS = {
 
 export const LOINC_OID = '2.16.840.1.113883.6.1';
 
-export const XDM_SUBSET = 'IHE_XDM/SUBSET01';
+const XDM_SUBSET = 'IHE_XDM/SUBSET01';
 
 /** The zip's bytes. */
 export function buildXdmZip(submission: XdmSubmission, document: XdmDocument): Buffer {
@@ -82,7 +82,7 @@ export function oidOf(text: string): string {
 }
 
 /** `2026-11-26T13:05:09.123Z` → `20261126130509` (UTC). */
-export function dtm(instant: string): string {
+function dtm(instant: string): string {
   const date = new Date(instant);
   return Number.isNaN(date.getTime()) ? '' : date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }

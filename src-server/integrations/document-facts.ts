@@ -5,7 +5,7 @@
 
 type Json = Record<string, any>;
 
-export const LOINC_SYSTEM = 'http://loinc.org';
+const LOINC_SYSTEM = 'http://loinc.org';
 export const LOINC_OID = '2.16.840.1.113883.6.1';
 
 export interface CodedValue {

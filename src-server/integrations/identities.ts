@@ -27,7 +27,7 @@ export interface AssignedIdentifier {
  * key; the PAM FR profile names their assigning authorities.
  */
 export const INS_NIR_OID = '1.2.250.1.213.1.4.8';
-export const INS_NIA_OID = '1.2.250.1.213.1.4.9';
+const INS_NIA_OID = '1.2.250.1.213.1.4.9';
 const INS_AUTHORITIES: Record<string, Authority> = {
   [`urn:oid:${INS_NIR_OID}`]: { namespace: 'ASIP-SANTE-INS-NIR', universalId: INS_NIR_OID, type: 'ISO' },
   [`urn:oid:${INS_NIA_OID}`]: { namespace: 'ASIP-SANTE-INS-NIA', universalId: INS_NIA_OID, type: 'ISO' },
@@ -111,7 +111,7 @@ export function idnpsOf(identifiers: unknown): string | undefined {
 }
 
 /** The FHIR system of an identifier as an authority: `urn:oid:` systems are ISO OIDs, others URIs. */
-export function authorityOf(system: string, namespace?: string): Authority {
+function authorityOf(system: string, namespace?: string): Authority {
   return system.startsWith('urn:oid:') ? { namespace, universalId: system.slice('urn:oid:'.length), type: 'ISO' } : { namespace, universalId: system, type: 'URI' };
 }
 

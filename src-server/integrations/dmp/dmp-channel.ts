@@ -78,7 +78,7 @@ export function createDmpChannel(settings: DmpSettings, signal?: AbortSignal): C
 }
 
 /** The XDM package of a delivery, or why the DMP cannot take it. */
-export function buildPackage(delivery: Delivery, settings: Pick<DmpSettings, 'sourceOid' | 'custodian' | 'codes'>, now = new Date()): { zip: Buffer } | { missing: string } {
+function buildPackage(delivery: Delivery, settings: Pick<DmpSettings, 'sourceOid' | 'custodian' | 'codes'>, now = new Date()): { zip: Buffer } | { missing: string } {
   const facts = documentFacts(delivery.documentReference, now);
   if ('missing' in facts) return facts;
   const patient = patientIdentity(delivery.patient);

@@ -6,7 +6,7 @@ import { LIAISON_VERSION } from '../../version';
  * document under IHE_XDM/SUBSET01 and a human-readable INDEX.HTM and README.TXT at the root.
  */
 
-export const SUBSET_FOLDER = 'IHE_XDM/SUBSET01';
+const SUBSET_FOLDER = 'IHE_XDM/SUBSET01';
 /** The document's file, named in the metadata's URI slot relative to the subset folder. */
 export const DOCUMENT_FILE = 'DOC0001.XML';
 

@@ -18,7 +18,7 @@ const EXTERNAL_IDENTIFIER = 'urn:oasis:names:tc:ebxml-regrep:ObjectType:Registry
 const HAS_MEMBER = 'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember';
 
 /** A PDF wrapped in CDA, as IHE XDS-SD names the format. */
-export const PDF_IN_CDA_FORMAT: XdsCode = { code: 'urn:ihe:iti:xds-sd:pdf:2008', display: 'PDF embedded in CDA', scheme: '1.3.6.1.4.1.19376.1.2.3' };
+const PDF_IN_CDA_FORMAT: XdsCode = { code: 'urn:ihe:iti:xds-sd:pdf:2008', display: 'PDF embedded in CDA', scheme: '1.3.6.1.4.1.19376.1.2.3' };
 
 export interface XdsCode {
   code: string;

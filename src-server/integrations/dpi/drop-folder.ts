@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * control id, so a resent delivery replaces its own file instead of adding one.
  */
 
-export const dropFileName = (controlId: string) => `LIAISON_${controlId}.hl7`;
+const dropFileName = (controlId: string) => `LIAISON_${controlId}.hl7`;
 
 export async function writeDropFile(folder: string, controlId: string, message: string): Promise<string> {
   const target = join(folder, dropFileName(controlId));

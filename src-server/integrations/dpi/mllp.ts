@@ -10,7 +10,7 @@ const END_BLOCK = 0x1c;
 const CARRIAGE_RETURN = 0x0d;
 /** An acknowledgement is a few segments: a peer that sends more is not answering us. */
 const MAX_ACK_BYTES = 1024 * 1024;
-export const DEFAULT_MLLP_TIMEOUT_MS = 30_000;
+const DEFAULT_MLLP_TIMEOUT_MS = 30_000;
 
 export interface MllpTarget {
   host: string;
