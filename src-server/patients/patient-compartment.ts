@@ -7,7 +7,7 @@ import { localReference, qualified, type Clause } from '../fhir/search/condition
 import { searchParametersOf } from '../fhir/search/extract';
 import { Visibility } from '../fhir/search/visibility';
 import { isResourceType, resourceTypes } from '../fhir/validation/model';
-import type { Db } from '../storage/database';
+import { statementCache, type Db } from '../storage/database';
 import type { StoredResource } from '../storage/repository';
 import type { SearchIndex } from '../storage/search-index';
 
@@ -86,7 +86,7 @@ export function requestedTypes(raw: string | null, allowed: readonly string[], w
  * compartment of the patient (whose reading rules the instance-level dispatch already applied) and a statement cache.
  */
 export function patientOperation(name: string, db: Db, read: (call: OperationCall, compartment: CompartmentQuery, prepare: (sql: string) => Statement) => FhirResponse): FhirOperation {
-  const prepare = statementCache(db);
+  const prepare = statementCache(db, 200);
   return {
     name,
     level: 'instance',
@@ -97,19 +97,6 @@ export function patientOperation(name: string, db: Db, read: (call: OperationCal
       const index = interactions.repository.searchIndex;
       return read(call, { index, base, patientId: id!, visibility: request.reach && new Visibility(index, base, request.reach) }, prepare);
     },
-  };
-}
-
-/** Prepared statements by SQL text, bounded: each operation's query shapes come back with other values. */
-function statementCache(db: Db, size = 200): (sql: string) => Statement {
-  const statements = new Map<string, Statement>();
-  return (sql) => {
-    let statement = statements.get(sql);
-    if (statement) return statement;
-    statement = db.prepare(sql);
-    if (statements.size >= size) statements.delete(statements.keys().next().value as string);
-    statements.set(sql, statement);
-    return statement;
   };
 }
 

@@ -6,6 +6,22 @@ import { migrations, schemaVersion } from './migrations';
 
 export type Db = Database.Database;
 
+/**
+ * Prepared statements by SQL text, bounded (oldest dropped first): query shapes come back with other values, and
+ * compiling the SQL would otherwise cost more than running it for selective queries.
+ */
+export function statementCache(db: Db, size: number): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (statement) return statement;
+    statement = db.prepare(sql);
+    if (statements.size >= size) statements.delete(statements.keys().next().value as string);
+    statements.set(sql, statement);
+    return statement;
+  };
+}
+
 /** Raised when the file was written by a newer Liaison: opening it could corrupt data it does not understand. */
 export class SchemaTooNewError extends Error {
   constructor(file: string, found: number) {

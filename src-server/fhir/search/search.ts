@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../../storage/database';
+import { statementCache, type Db } from '../../storage/database';
 import type { StoredResource } from '../../storage/repository';
 import type { SearchIndex } from '../../storage/search-index';
 import { badRequest } from '../outcome';
@@ -89,29 +89,18 @@ interface Cursor {
 }
 
 export class SearchEngine {
-  private readonly statements = new Map<string, Statement>();
+  /** Prepared statements by SQL text: the same query shapes come back with other values. */
+  private readonly prepare: (sql: string) => Statement;
   private readonly writeOrder: WriteOrderPager | undefined;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly index: SearchIndex,
     /** How pages in write order are read; `false` reads every page over the type's resources (tests compare both). */
     writeOrder: WriteOrderOptions | false = DEFAULT_WRITE_ORDER,
   ) {
-    this.writeOrder = writeOrder ? new WriteOrderPager((sql) => this.prepare(sql), writeOrder) : undefined;
-  }
-
-  /**
-   * Prepared statements by SQL text: the same query shapes come back with other values, and compiling the SQL
-   * would otherwise cost more than running it for selective searches. Bounded, oldest dropped first.
-   */
-  private prepare(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (statement) return statement;
-    statement = this.db.prepare(sql);
-    if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value as string);
-    this.statements.set(sql, statement);
-    return statement;
+    this.prepare = statementCache(db, MAX_CACHED_STATEMENTS);
+    this.writeOrder = writeOrder ? new WriteOrderPager(this.prepare, writeOrder) : undefined;
   }
 
   /**
