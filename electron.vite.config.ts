@@ -30,8 +30,15 @@ export default defineConfig({
   main: {
     plugins: [serverResourceUrls()],
     build: {
-      // The text index runs in a worker thread: its module is a file of its own.
-      lib: { entry: { index: resolve(root, 'src-main/index.ts'), 'node-process': utilityEntry, 'text-worker': resolve(root, 'src-server/text/text-worker.ts') } },
+      // The text index and the directory import run in worker threads: their modules are files of their own.
+      lib: {
+        entry: {
+          index: resolve(root, 'src-main/index.ts'),
+          'node-process': utilityEntry,
+          'text-worker': resolve(root, 'src-server/text/text-worker.ts'),
+          'directory-worker': resolve(root, 'src-server/directory/activity-worker.ts'),
+        },
+      },
     },
   },
   preload: {

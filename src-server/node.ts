@@ -50,6 +50,8 @@ export interface NodeOptions extends FlowSettings {
   corsOrigins?: string[];
   /** The text index thread's module, when the node runs bundled (the desktop build); its source otherwise. */
   textWorker?: URL;
+  /** The directory import thread's module, when the node runs bundled; its source otherwise. */
+  directoryWorker?: URL;
   /** The upstream OpenID provider users log in with; none: no login (API clients only). */
   oidc?: OidcSettings;
   /** Start a local demo OpenID provider with demo people (instead of `oidc`). */
@@ -111,7 +113,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (options.demo) {
       demo = await (await import('./auth/demo')).startDemo(repository, users);
       // A living directory to search: the bundled sample of the national extraction (unchanged lines write nothing).
-      await (await import('./directory/sample')).importDirectorySample(db, repository);
+      await (await import('./directory/sample')).importDirectorySample(db, repository, options.directoryWorker);
     }
     const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
     const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
@@ -127,6 +129,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       peers: apiFlows.sync.peers,
       syncContent: apiFlows.sync.content,
       textIndex: text,
+      directoryWorker: options.directoryWorker,
       uiDir: options.uiDir,
       logger: options.logger,
       binaryStore,

@@ -74,9 +74,11 @@ try {
   // Imported once the root is known: the server modules read their resources while loading.
   const [{ startNode }, { TokenStore }, { listClients }] = await Promise.all([import('./node'), import('./auth/tokens'), import('./auth/clients')]);
 
-  // Bundled, the text index thread is its own file beside this one (electron.vite.config.ts).
-  const textWorker = new URL(import.meta.url.endsWith('.ts') ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
-  const options = { dataDir: args.data, host: '127.0.0.1', corsOrigins: args['cors-origin'], logger: { level: 'warn' }, textWorker };
+  // Bundled, the text index and directory import threads are files of their own beside this one (electron.vite.config.ts).
+  const source = import.meta.url.endsWith('.ts');
+  const textWorker = new URL(source ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
+  const directoryWorker = new URL(source ? './directory/activity-worker.ts' : './directory-worker.js', import.meta.url);
+  const options = { dataDir: args.data, host: '127.0.0.1', corsOrigins: args['cors-origin'], logger: { level: 'warn' }, textWorker, directoryWorker };
   const preferredPort = Number(args.port);
   // A restart asks for the port of the previous run, so the window's address stays valid; if it is taken, any port.
   const node = await startNode({ ...options, port: preferredPort }).catch((error: NodeJS.ErrnoException) => {

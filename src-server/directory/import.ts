@@ -1,13 +1,19 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { searchParametersOf } from '../fhir/search/extract';
+import { customParameters } from '../fhir/search/parameters';
 import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
 import { ActivitySink } from './activity-sink';
-import { detectLayout, type ActivityRecord, type Layout, type MssanteRecord } from './layouts';
-import { detectEncoding, readLines, type TextEncoding } from './line-reader';
+import { ActivityThread } from './activity-thread';
+import type { ActivityWorkerConfig } from './activity-worker';
+import { isActivityLayout, type Layout, type MssanteRecord } from './layouts';
+import { detectEncoding, type TextEncoding } from './line-reader';
 import { MssanteSink } from './mssante-sink';
-import { parseLine, splitFields } from './parse';
+import { readLayout, scanExtraction, type ScannedChunk } from './scan';
 import { DirectoryWriter, type TypeCounts } from './writer';
+
+export { NotAnExtractionError } from './scan';
 
 /**
  * Imports one ANS extraction file (the activity file or the MSSanté one, told apart by its header) into the store,
@@ -44,65 +50,39 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Bytes read (and lines written in one transaction) at a time; smaller keeps a serving node responsive. */
   chunkBytes?: number;
+  /** The activity import thread's module, when the node runs bundled (the desktop build); its source otherwise. */
+  workerUrl?: URL;
 }
 
-export class NotAnExtractionError extends Error {}
-
-const MAX_REJECTIONS_KEPT = 1000;
 const IMPORT_CACHE_KIB = 512 * 1024;
 const REPORT_KEY_PREFIX = 'directory.import.';
-
-type Sink = { accept(record: never): string | undefined; endBatch(): void; finish(): Partial<ImportReport> };
 
 export async function importDirectoryFile(db: Db, repository: Repository, path: string, options: ImportOptions = {}): Promise<ImportReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const encoding = await detectEncoding(path);
+  const layout = await readLayout(path, encoding);
   const totalBytes = statSync(path).size;
   const writer = new DirectoryWriter(repository);
   const lines = { read: 0, accepted: 0, rejected: 0 };
   const rejections: ImportReport['rejections'] = [];
-  const reject = (line: number, reason: string) => {
-    lines.rejected++;
-    if (rejections.length < MAX_REJECTIONS_KEPT) rejections.push({ line, reason });
+  const tally = (chunk: ScannedChunk) => {
+    lines.read += chunk.read;
+    lines.accepted += chunk.accepted;
+    lines.rejected += chunk.rejected;
+    rejections.push(...chunk.rejections);
+    options.onProgress?.({ bytes: chunk.bytes, totalBytes, lines: lines.read });
   };
-  let layout: Layout<ActivityRecord> | Layout<MssanteRecord> | undefined;
-  let sink: Sink | undefined;
-  let bytes = 0;
 
   // The index B-trees take random inserts: with SQLite's 2 MB default cache every insert soon reads and dirties a
   // page the cache just dropped. A large cache while importing keeps the hot pages in memory.
   const cacheBefore = db.pragma('cache_size', { simple: true }) as number;
   db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
   try {
-    return await importLines();
-  } finally {
-    db.pragma(`cache_size = ${cacheBefore}`);
-  }
-
-  async function importLines(): Promise<ImportReport> {
-    for await (const batch of readLines(path, encoding, { chunkBytes: options.chunkBytes, onBytes: (read) => (bytes += read) })) {
-      batch.lines.forEach((text, index) => {
-        const lineNumber = batch.firstLine + index;
-        if (text.trim() === '') return;
-        if (!layout) {
-          layout = detectLayout(splitFields(text));
-          if (!layout) throw new NotAnExtractionError(`${basename(path)} is neither a PS_LibreAcces_Personne_activite nor an Extraction_Correspondance_MSSante file: its first line is not a known header`);
-          sink = layout.kind === 'activity' ? new ActivitySink(db, writer) : new MssanteSink(db, repository.searchIndex, writer);
-          if (layout.hasHeader) return;
-        }
-        lines.read++;
-        const parsed = parseLine(layout as Layout<never>, text);
-        const reason = parsed.ok ? sink!.accept(parsed.record) : parsed.reason;
-        if (reason === undefined) lines.accepted++;
-        else reject(lineNumber, reason);
-      });
-      sink?.endBatch();
-      options.onProgress?.({ bytes, totalBytes, lines: lines.read });
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    if (!layout || !sink) throw new NotAnExtractionError(`${basename(path)} is empty`);
-    const summary = sink.finish();
+    const { chunkBytes } = options;
+    const summary = isActivityLayout(layout)
+      ? await importActivities(db, repository, writer, { path, encoding, layout, chunkBytes }, tally, options.workerUrl)
+      : await importMailboxes(db, repository, writer, path, encoding, layout, tally, chunkBytes);
     const report: ImportReport = {
       file: basename(path),
       kind: layout.kind,
@@ -119,7 +99,65 @@ export async function importDirectoryFile(db: Db, repository: Repository, path: 
     };
     recordReport(db, report);
     return report;
+  } finally {
+    db.pragma(`cache_size = ${cacheBefore}`);
   }
+}
+
+/** The event loop gets a turn between chunks, so a running node keeps answering. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The activity file: a thread of its own reads and maps it (activity-worker.ts) while this one writes, a chunk in
+ * each transaction.
+ */
+async function importActivities(
+  db: Db,
+  repository: Repository,
+  writer: DirectoryWriter,
+  file: Pick<ActivityWorkerConfig, 'path' | 'encoding' | 'layout' | 'chunkBytes'>,
+  tally: (chunk: ScannedChunk) => void,
+  workerUrl = new URL('./activity-worker.ts', import.meta.url),
+): Promise<{ persons: number }> {
+  const sink = new ActivitySink(db, writer);
+  const types = ['Practitioner', 'PractitionerRole', 'Organization'];
+  const parameterIds = Object.fromEntries(types.map((type) => [type, repository.searchIndex.paramIdsOf(type, searchParametersOf(type).keys())]));
+  const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: customParameters(), parameterIds });
+  try {
+    for (;;) {
+      const message = await thread.next();
+      if (message.kind === 'failed') throw new Error(`Reading ${basename(file.path)} failed: ${message.message}`);
+      sink.write(message.resources);
+      if (message.kind === 'done') {
+        sink.finish();
+        return { persons: message.persons };
+      }
+      tally(message.chunk);
+      thread.written();
+      await nextTurn();
+    }
+  } finally {
+    await thread.stop();
+  }
+}
+
+/** The MSSanté file: its lines need the directory to find the mailboxes' owners, so they are read here. */
+async function importMailboxes(
+  db: Db,
+  repository: Repository,
+  writer: DirectoryWriter,
+  path: string,
+  encoding: TextEncoding,
+  layout: Layout<MssanteRecord>,
+  tally: (chunk: ScannedChunk) => void,
+  chunkBytes: number | undefined,
+): Promise<{ unmatchedMailboxes: number }> {
+  const sink = new MssanteSink(db, repository.searchIndex, writer);
+  for await (const chunk of scanExtraction(path, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
+    tally(chunk);
+    await nextTurn();
+  }
+  return sink.finish();
 }
 
 function recordReport(db: Db, report: ImportReport): void {

@@ -65,8 +65,6 @@ export class MssanteSink {
     return undefined;
   }
 
-  endBatch(): void {}
-
   finish(): { unmatchedMailboxes: number } {
     const withMailboxesNow = this.db
       .prepare<[string], { resource_type: string; resource_id: string }>(

@@ -14,13 +14,13 @@ export const DIRECTORY_SAMPLE_DIR = fileURLToPath(new URL('../../resources/direc
  * directory of its own. One that has one keeps it untouched: the sample is a whole extraction, and importing it
  * would archive every entry it lacks (the national directory, on a real data folder started with `--demo`).
  */
-export async function importDirectorySample(db: Db, repository: Repository): Promise<ImportReport[]> {
+export async function importDirectorySample(db: Db, repository: Repository, workerUrl?: URL): Promise<ImportReport[]> {
   const practitioners = db.prepare("SELECT count(*) FROM resources WHERE resource_type = 'Practitioner'").pluck().get() as number;
   if (practitioners > SAMPLE_PRACTITIONERS_AT_MOST) return [];
   const files = readdirSync(DIRECTORY_SAMPLE_DIR)
     .filter((name) => name.endsWith('.txt'))
     .sort((a, b) => Number(b.startsWith('PS_')) - Number(a.startsWith('PS_')));
   const reports: ImportReport[] = [];
-  for (const name of files) reports.push(await importDirectoryFile(db, repository, `${DIRECTORY_SAMPLE_DIR}${name}`));
+  for (const name of files) reports.push(await importDirectoryFile(db, repository, `${DIRECTORY_SAMPLE_DIR}${name}`, { workerUrl }));
   return reports;
 }

@@ -1,6 +1,10 @@
 import { FhirError } from '../fhir/outcome';
+import { preparedJson, type PreparedWrite } from '../storage/prepared-write';
 import type { Repository } from '../storage/repository';
+import type { MappedResource } from './activity-mapper';
 import type { Resource } from './map-activity';
+import { mailboxesIn, withMailboxes } from './mailboxes';
+import { sameContent } from './same-content';
 
 /**
  * Writes directory resources through the repository, a new version only for what changed: the resource an import
@@ -15,6 +19,8 @@ export type TypeCounts = Record<Outcome | 'invalid', number>;
 /** What to store given the current version's JSON (undefined: none); returning undefined leaves it as it is. */
 export type Change = (currentJson: string | undefined) => Resource | undefined;
 
+type Pending = { resourceType: string; id: string } & ({ change: Change; outcome?: Outcome } | { mapped: MappedResource });
+
 const emptyCounts = (): TypeCounts => ({ created: 0, updated: 0, unchanged: 0, archived: 0, invalid: 0 });
 const MAX_FAILURES_KEPT = 100;
 
@@ -22,13 +28,22 @@ export class DirectoryWriter {
   readonly counts: Record<string, TypeCounts> = {};
   /** The first refused resources and why. */
   readonly failures: string[] = [];
-  private pending: Array<{ resourceType: string; id: string; change: Change; outcome?: Outcome }> = [];
+  private pending: Pending[] = [];
 
   constructor(private readonly repository: Repository) {}
 
   /** Queues a write; it happens at the next flush. */
   put(resourceType: string, id: string, change: Change, outcome?: Outcome): void {
     this.pending.push({ resourceType, id, change, outcome });
+  }
+
+  /**
+   * Queues the write of a resource of the activity import's thread (activity-mapper.ts). The MSSanté import owns
+   * the mailboxes: a new version keeps those of the current one.
+   */
+  putMapped(mapped: MappedResource): void {
+    const { resourceType, id } = 'prepared' in mapped ? mapped.prepared : 'existing' in mapped ? mapped.existing : mapped.unprepared;
+    this.pending.push({ resourceType, id, mapped });
   }
 
   get queued(): number {
@@ -41,21 +56,58 @@ export class DirectoryWriter {
     this.pending = [];
     if (batch.length === 0) return;
     this.repository.transaction(() => {
-      for (const { resourceType, id, change, outcome } of batch) this.write(resourceType, id, change, outcome);
+      for (const write of batch) this.write(write);
     });
   }
 
-  private write(resourceType: string, id: string, change: Change, outcome: Outcome | undefined): void {
+  private write(write: Pending): void {
+    const { resourceType, id } = write;
     const counts = (this.counts[resourceType] ??= emptyCounts());
-    const current = this.repository.read(resourceType, id);
-    const resource = change(current?.json);
-    if (!resource) return;
-    if (current && sameContent(current.json, resource)) {
+    const current = this.repository.read(resourceType, id)?.json;
+    if ('change' in write) {
+      this.writeChange(write, write.change(current), current, counts, write.outcome);
+      return;
+    }
+    const { mapped } = write;
+    if ('prepared' in mapped && current === undefined) {
+      this.store(counts, write, 'created', () => this.repository.writePrepared(mapped.prepared));
+      return;
+    }
+    // In the store already (or new, but refused by the thread's checks): compared, and written as any other change.
+    const json = 'prepared' in mapped ? preparedJson(mapped.prepared) : 'existing' in mapped ? mapped.existing.json : undefined;
+    const mailboxes = mailboxesIn(current);
+    if (current !== undefined && json !== undefined && mailboxes.length === 0 && sameContent(current, json)) {
       counts.unchanged++;
       return;
     }
+    const given = json === undefined ? (mapped as { unprepared: Resource }).unprepared : (JSON.parse(json) as Resource);
+    const resource = mailboxes.length > 0 ? withMailboxes(given, mailboxes) : given;
+    this.writeChange(write, resource, current, counts, undefined, 'prepared' in mapped && resource === given ? mapped.prepared : undefined);
+  }
+
+  /** Writes `resource` unless the current version holds it already; `prepared`: the same resource, prepared. */
+  private writeChange(
+    { resourceType, id }: { resourceType: string; id: string },
+    resource: Resource | undefined,
+    current: string | undefined,
+    counts: TypeCounts,
+    outcome?: Outcome,
+    prepared?: PreparedWrite,
+  ): void {
+    if (!resource) return;
+    if (current !== undefined && sameContent(current, resource)) {
+      counts.unchanged++;
+      return;
+    }
+    this.store(counts, { resourceType, id }, outcome ?? (current !== undefined ? 'updated' : 'created'), () =>
+      prepared ? this.repository.writePrepared(prepared) : this.repository.update(resourceType, id, resource),
+    );
+  }
+
+  /** Runs a write; one the repository refuses is counted and kept among the failures, and the batch goes on. */
+  private store(counts: TypeCounts, { resourceType, id }: { resourceType: string; id: string }, outcome: Outcome, write: () => unknown): void {
     try {
-      this.repository.update(resourceType, id, resource);
+      write();
     } catch (error) {
       // Validation runs before the repository writes anything, so a refusal leaves the transaction clean.
       if (!(error instanceof FhirError)) throw error;
@@ -63,32 +115,6 @@ export class DirectoryWriter {
       if (this.failures.length < MAX_FAILURES_KEPT) this.failures.push(`${resourceType}/${id}: ${error.message}`);
       return;
     }
-    counts[outcome ?? (current ? 'updated' : 'created')]++;
+    counts[outcome]++;
   }
-}
-
-/**
- * Whether a stored version holds `resource` apart from its meta. Versions the import wrote are the resource's JSON
- * with a flat `"meta":{…}` after the id (see Repository.writeVersion): cutting it out and comparing text is enough.
- * Anything else (a version synced with tags or another key order) is compared as parsed, keys sorted.
- */
-export function sameContent(storedJson: string, resource: Resource): boolean {
-  const expected = JSON.stringify(resource);
-  const metaStart = storedJson.indexOf(',"meta":{');
-  const metaEnd = storedJson.indexOf('}', metaStart);
-  if (metaStart > 0 && metaEnd > 0 && !storedJson.slice(metaStart + 9, metaEnd).includes('{')) {
-    const withoutMeta = storedJson.slice(0, metaStart) + storedJson.slice(metaEnd + 1);
-    if (withoutMeta === expected) return true;
-  }
-  const { meta: _meta, ...stored } = JSON.parse(storedJson) as Record<string, unknown>;
-  return canonical(stored) === canonical(resource);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

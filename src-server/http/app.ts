@@ -45,6 +45,8 @@ export interface AppServices {
   audit: AuditLog;
   binaryStore: BinaryStore;
   textIndex: TextIndex;
+  /** The directory import thread's module, when bundled. */
+  directoryWorker?: URL;
   /** The sync peers, managed at `/admin/peers`. */
   peers?: PeerStore;
   /** Binary content awaited from sync peers: reads say so (503), peers upload it (`POST /fhir/$content`). */
@@ -99,7 +101,14 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
-  await app.register(directoryRoutes, { prefix: '/admin/directory', db: services.db, repository: services.interactions.repository, tokens: services.tokens, audit: services.audit });
+  await app.register(directoryRoutes, {
+    prefix: '/admin/directory',
+    db: services.db,
+    repository: services.interactions.repository,
+    tokens: services.tokens,
+    audit: services.audit,
+    workerUrl: services.directoryWorker,
+  });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
     interactions: services.interactions,

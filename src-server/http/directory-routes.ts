@@ -24,6 +24,8 @@ export interface DirectoryRoutesOptions {
   repository: Repository;
   tokens: TokenStore;
   audit: AuditLog;
+  /** The directory import thread's module, when bundled. */
+  workerUrl?: URL;
 }
 
 interface ImportJob {
@@ -39,7 +41,7 @@ interface ImportJob {
 const CHUNK_BYTES = 256 * 1024;
 const JOBS_KEPT = 20;
 
-export async function directoryRoutes(app: FastifyInstance, { db, repository, tokens, audit }: DirectoryRoutesOptions): Promise<void> {
+export async function directoryRoutes(app: FastifyInstance, { db, repository, tokens, audit, workerUrl }: DirectoryRoutesOptions): Promise<void> {
   const jobs = new Map<string, ImportJob>();
   let running: ImportJob | undefined;
   let nextId = 1;
@@ -62,7 +64,7 @@ export async function directoryRoutes(app: FastifyInstance, { db, repository, to
     running = job;
     jobs.set(job.id, job);
     for (const id of [...jobs.keys()].slice(0, Math.max(0, jobs.size - JOBS_KEPT))) jobs.delete(id);
-    importDirectoryFile(db, repository, path, { chunkBytes: CHUNK_BYTES, onProgress: (progress) => (job.progress = progress) })
+    importDirectoryFile(db, repository, path, { chunkBytes: CHUNK_BYTES, workerUrl, onProgress: (progress) => (job.progress = progress) })
       .then((report) => Object.assign(job, { status: 'done', report }))
       .catch((error: unknown) => {
         if (!(error instanceof NotAnExtractionError)) request.log.error({ err: error }, 'directory import failed');

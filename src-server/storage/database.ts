@@ -41,6 +41,18 @@ export interface OpenDatabaseOptions {
   synchronous?: 'NORMAL' | 'FULL';
 }
 
+const MMAP_BYTES = 2147418112;
+
+/**
+ * A read-only connection to a store another connection writes (worker threads): it reads through the same memory
+ * map, so its reads cost what the writer's do.
+ */
+export function openReader(file: string): Db {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
+  return db;
+}
+
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Db {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
@@ -66,7 +78,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     // Reads of pages past that cache go through a memory map rather than a read() per page (up to SQLite's 2 GB
     // limit): a directory search reads a few hundred pages, and with a cold cache on 300,000 directory lines this
     // measured p95 4.1 -> 1.1 ms. Writes still go through the WAL.
-    db.pragma('mmap_size = 2147418112');
+    db.pragma(`mmap_size = ${MMAP_BYTES}`);
     migrate(db);
     return db;
   } catch (error) {

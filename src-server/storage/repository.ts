@@ -1,10 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
-import { badRequest, conflict, FhirError, notFound, preconditionFailed } from '../fhir/outcome';
-import { isResourceType } from '../fhir/validation/model';
-import { assertValid } from '../fhir/validation/validate';
+import { badRequest, conflict, FhirError, preconditionFailed } from '../fhir/outcome';
 import { readNodeId, type Db } from './database';
 import { customParameters, setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
-import { checkCustomParameter, readCustomParameters } from './custom-parameters';
+import { readCustomParameters } from './custom-parameters';
+import { checkWrite, preparedJson, type PreparedWrite } from './prepared-write';
 import { reindexTypes } from './reindex';
 import { SearchIndex } from './search-index';
 import { isArchived, leavesOf, winnerOf } from '../sync/merge';
@@ -186,8 +185,20 @@ export class Repository {
    * `ifMatch` is the version id the client expects to replace (optimistic locking).
    */
   update(resourceType: string, id: string, resource: JsonObject, ifMatch?: string): WriteResult {
-    if (this.db.inTransaction) return this.updateVersion(resourceType, id, resource, ifMatch);
-    return this.updateInTransaction(resourceType, id, resource, ifMatch);
+    const write = (parents: string[], replacedVseq: number | undefined) => this.writeVersion(resourceType, id, resource, parents, 'PUT', replacedVseq);
+    if (this.db.inTransaction) return this.updateVersion(resourceType, id, write, ifMatch);
+    return this.updateInTransaction(resourceType, id, write, ifMatch);
+  }
+
+  /**
+   * Writes a resource prepared ahead (prepared-write.ts) as its new current version, created or replacing the
+   * current one: for bulk writers whose resources were checked and indexed in another thread.
+   */
+  writePrepared(prepared: PreparedWrite): WriteResult {
+    const { resourceType, id } = prepared;
+    const write = (parents: string[], replacedVseq: number | undefined) => this.writePreparedVersion(prepared, parents, replacedVseq);
+    if (this.db.inTransaction) return this.updateVersion(resourceType, id, write);
+    return this.updateInTransaction(resourceType, id, write);
   }
 
   /** Runs `work` in one SQLite transaction: every write inside commits together or not at all. */
@@ -274,8 +285,7 @@ export class Repository {
     checkReplica(replica);
     if (this.statements.versionExists.get(replica.versionId) !== undefined) return { outcome: 'duplicate' };
     try {
-      checkResource(replica.resourceType, replica.resource);
-      if (replica.resourceType === 'SearchParameter') checkCustomParameter(replica.resource);
+      checkWrite(replica.resourceType, replica.resource);
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
       this.statements.defer.run(replica.versionId, replica.resourceType, replica.id, JSON.stringify(replica.parents), replica.origin, replica.receivedFrom ?? null, JSON.stringify(replica.resource), error.message, new Date().toISOString());
@@ -396,7 +406,12 @@ export class Repository {
   }
 
   /** Points a resource at one of its stored versions, whose index rows replace those of the version it replaces. */
-  private makeCurrent(resourceType: string, id: string, version: { vseq: number; lastUpdated: string; resource: JsonObject }, replacedVseq?: number): void {
+  private makeCurrent(
+    resourceType: string,
+    id: string,
+    version: { vseq: number; lastUpdated: string; resource: JsonObject },
+    replacedVseq?: number,
+  ): void {
     this.pointCurrent(resourceType, id, version.vseq, version.lastUpdated, replacedVseq);
     this.searchIndex.write(version.vseq, version.resource, replacedVseq);
     if (resourceType === 'SearchParameter') this.applyCustomParameters();
@@ -429,7 +444,12 @@ export class Repository {
   }
 
   /** The body of update(), inside its transaction. */
-  private updateVersion(resourceType: string, id: string, resource: JsonObject, ifMatch: string | undefined): WriteResult {
+  private updateVersion(
+    resourceType: string,
+    id: string,
+    write: (parents: string[], replacedVseq: number | undefined) => StoredResource,
+    ifMatch?: string,
+  ): WriteResult {
     const current = this.statements.currentForUpdate.get(resourceType, id);
     if (ifMatch !== undefined && current?.version_id !== ifMatch) {
       throw preconditionFailed(
@@ -439,7 +459,7 @@ export class Repository {
       );
     }
     const parents = current ? [current.version_id] : [];
-    const stored = this.writeVersion(resourceType, id, resource, parents, 'PUT', current?.vseq);
+    const stored = write(parents, current?.vseq);
     // An edit of one branch of a conflict leaves the conflict open: the winner rule still picks the current version.
     if (current?.in_conflict) this.settleCurrent(resourceType, id, stored.versionId);
     return { stored, created: !current };
@@ -453,8 +473,7 @@ export class Repository {
     method: 'POST' | 'PUT',
     replacedVseq?: number,
   ): StoredResource {
-    checkResource(resourceType, resource);
-    if (resourceType === 'SearchParameter') checkCustomParameter(resource);
+    checkWrite(resourceType, resource);
     const versionId = uuidv7();
     const lastUpdated = this.nextStamp();
     const { resourceType: _type, id: _id, meta, ...rest } = resource;
@@ -465,20 +484,28 @@ export class Repository {
       ...rest,
     };
     const json = JSON.stringify(stored);
-    const { lastInsertRowid } = this.statements.insertVersion.run(
-      versionId,
-      resourceType,
-      id,
-      JSON.stringify(parents),
-      this.nodeId,
-      lastUpdated,
-      method,
-      json,
-    );
-    const vseq = Number(lastInsertRowid);
-    this.statements.appendChange.run(vseq, resourceType);
+    const vseq = this.appendVersion(resourceType, id, versionId, lastUpdated, json, parents, method);
     this.makeCurrent(resourceType, id, { vseq, lastUpdated, resource: stored }, replacedVseq);
     return { resourceType, id, versionId, lastUpdated, json };
+  }
+
+  private writePreparedVersion(prepared: PreparedWrite, parents: string[], replacedVseq: number | undefined): StoredResource {
+    const { resourceType, id } = prepared;
+    const versionId = uuidv7();
+    const lastUpdated = this.nextStamp();
+    const json = preparedJson(prepared, { versionId, lastUpdated });
+    const vseq = this.appendVersion(resourceType, id, versionId, lastUpdated, json, parents, 'PUT');
+    this.pointCurrent(resourceType, id, vseq, lastUpdated, replacedVseq);
+    this.searchIndex.writeRows(vseq, prepared.rows, replacedVseq);
+    return { resourceType, id, versionId, lastUpdated, json };
+  }
+
+  /** Stores a version made here and logs the change; returns its vseq. */
+  private appendVersion(resourceType: string, id: string, versionId: string, lastUpdated: string, json: string, parents: string[], method: 'POST' | 'PUT'): number {
+    const { lastInsertRowid } = this.statements.insertVersion.run(versionId, resourceType, id, JSON.stringify(parents), this.nodeId, lastUpdated, method, json);
+    const vseq = Number(lastInsertRowid);
+    this.statements.appendChange.run(vseq, resourceType);
+    return vseq;
   }
 
   /** max(now, last stamp issued): ISO instants in UTC with milliseconds compare as text. */
@@ -504,16 +531,4 @@ function checkReplica(replica: ReplicaVersion): void {
   if (!isJson(meta) || meta.versionId !== replica.versionId || typeof meta.lastUpdated !== 'string' || Number.isNaN(Date.parse(meta.lastUpdated))) {
     throw badRequest(`Version ${replica.versionId} needs meta.versionId and meta.lastUpdated as its origin stored them`);
   }
-}
-
-/** Structural checks every write obeys, whatever path it came by. */
-function checkResource(resourceType: string, resource: JsonObject): void {
-  if (!isResourceType(resourceType)) throw notFound(`Unknown resource type '${resourceType}'`);
-  if (resource.resourceType !== resourceType) {
-    throw badRequest(
-      `The resource is a ${String(resource.resourceType)}, but it was sent to the ${resourceType} endpoint`,
-      'resourceType',
-    );
-  }
-  assertValid(resource);
 }

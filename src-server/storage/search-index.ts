@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { extractSearchValues, type IndexValue } from '../fhir/search/extract';
+import { extractSearchValues, type ExtractedParameter, type IndexValue } from '../fhir/search/extract';
 import { sharedRows } from '../fhir/search/shared-rows';
 import type { Db } from './database';
 
@@ -39,20 +39,22 @@ export class SearchIndex {
 
   /** Indexes `resource` as version `vseq`, dropping the rows of `replacedVseq`. Call inside a transaction. */
   write(vseq: number, resource: JsonObject, replacedVseq?: number): void {
+    this.writeRows(vseq, indexRows(extractSearchValues(resource), (code) => this.paramId(resource.resourceType as string, code)), replacedVseq);
+  }
+
+  /** Writes index rows made ahead (`indexRows`, prepared-write.ts) as those of version `vseq`. */
+  writeRows(vseq: number, rows: IndexRows, replacedVseq?: number): void {
     if (replacedVseq !== undefined) this.remove(replacedVseq);
-    const resourceType = resource.resourceType as string;
-    const rows = new Map<IndexKind, SqlValue[]>();
-    for (const parameter of extractSearchValues(resource)) {
-      const pid = this.paramId(resourceType, parameter.code);
-      parameter.values.forEach((value, ord) => {
-        const row = rowOf(vseq, pid, value, ord);
-        if (!row) return;
-        const values = rows.get(value.kind);
-        if (values) values.push(...row);
-        else rows.set(value.kind, row);
-      });
+    for (const [kind, values] of rows) {
+      const width = TABLE_OF[kind].columns.length;
+      for (let at = 0; at < values.length; at += width) values[at] = vseq;
+      this.insertRows(kind, values);
     }
-    for (const [kind, values] of rows) this.insertRows(kind, values);
+  }
+
+  /** The ids of a type's parameters, by code (created on first use), for `indexRows` where the database is not. */
+  paramIdsOf(resourceType: string, codes: Iterable<string>): Record<string, number> {
+    return Object.fromEntries([...codes].map((code) => [code, this.paramId(resourceType, code)]));
   }
 
   /**
@@ -101,6 +103,25 @@ export class SearchIndex {
 
 type IndexKind = IndexValue['kind'];
 type SqlValue = string | number;
+
+/** A resource's index rows, by table: each table's rows flat, in TABLE_OF's column order, the vseq left at 0. */
+export type IndexRows = Array<[IndexKind, SqlValue[]]>;
+
+/** The index rows of a resource's search values; `pidOf` names a parameter of its type by id. */
+export function indexRows(parameters: readonly ExtractedParameter[], pidOf: (code: string) => number): IndexRows {
+  const rows = new Map<IndexKind, SqlValue[]>();
+  for (const parameter of parameters) {
+    const pid = pidOf(parameter.code);
+    parameter.values.forEach((value, ord) => {
+      const row = rowOf(0, pid, value, ord);
+      if (!row) return;
+      const values = rows.get(value.kind);
+      if (values) values.push(...row);
+      else rows.set(value.kind, row);
+    });
+  }
+  return [...rows];
+}
 const MAX_ROWS_PER_INSERT = 32;
 
 const TABLE_OF: Record<IndexKind, { table: string; columns: readonly string[] }> = {

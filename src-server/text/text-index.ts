@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../threads';
 import type { FromWorker, TextIndexStatus, ToWorker, WorkerConfig } from './text-worker';
 import { MIN_QUERY_LENGTH, queryTerms, type TextField } from './text-fields';
 import { badRequest } from '../fhir/outcome';
@@ -137,19 +138,3 @@ export class TextIndex {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-declare global {
-  /** Set by the desktop build's utility entry: where bundled server modules find their resources. */
-  var __LIAISON_APP_ROOT__: string | undefined;
-}
-
-/**
- * The thread starts from a small bootstrap: TypeScript source (tsx, tests) registers tsx in its own thread first,
- * and a desktop bundle's app root is set before the worker's modules load (they read resources as they load).
- */
-function startWorker(url: URL, config: WorkerConfig): Worker {
-  const steps: string[] = [];
-  if (globalThis.__LIAISON_APP_ROOT__) steps.push(`globalThis.__LIAISON_APP_ROOT__ = ${JSON.stringify(globalThis.__LIAISON_APP_ROOT__)};`);
-  if (url.pathname.endsWith('.ts')) steps.push(`const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); register();`);
-  steps.push(`await import(${JSON.stringify(url.href)});`);
-  return new Worker(steps.join('\n'), { eval: true, workerData: config });
-}

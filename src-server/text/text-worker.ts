@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { openReader } from '../storage/database';
 import { loadSnapshot, saveSnapshot } from './snapshot';
 import type { TextField } from './text-fields';
 import { TextIndexer } from './text-indexer';
@@ -54,7 +54,7 @@ const DRAIN_BATCH = 250;
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
-const db = new Database(config.dbFile, { readonly: true, fileMustExist: true });
+const db = openReader(config.dbFile);
 db.pragma('busy_timeout = 5000');
 
 let indexer = new TextIndexer(db);

@@ -5,6 +5,7 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import builderConfig from '../../electron-builder.config';
+import { generateExtraction } from '../../src-server/directory/generate';
 import type { FromNode } from '../../src-server/utility-entry';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { tempDir } from '../helpers/node';
@@ -67,11 +68,13 @@ describe('electron-builder --linux dir', () => {
     expect(packaged.version).toBe(projectVersion());
   });
 
-  it('packs the main process, the node entry, the preload, the renderer, the node resources and the icons', () => {
+  it("packs the main process, the node entry and its threads' modules, the preload, the renderer, the node resources and the icons", () => {
     for (const file of [
       'package.json',
       'out/main/index.js',
       'out/main/node-process.js',
+      'out/main/text-worker.js',
+      'out/main/directory-worker.js',
       'out/preload/index.cjs',
       'out/renderer/index.html',
       'resources/fhir/stu3-model.json',
@@ -128,6 +131,17 @@ describe('electron-builder --linux dir', () => {
       if (!text.ready) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(text).toMatchObject({ ready: true, startedFrom: 'rebuild' });
+    // So does the directory import's thread.
+    const admin = { authorization: `Bearer ${ready.access.token}` };
+    const files = generateExtraction(work, { lines: 50, seed: 5 });
+    const started = await fetch(`${ready.url}/admin/directory/imports`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ path: files.activityFile }) });
+    expect(started.status).toBe(202);
+    let job: { status?: string; error?: string; report?: { lines: { accepted: number } } } = {};
+    for (let attempt = 0; attempt < 200 && job.status !== 'done' && job.status !== 'failed'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      job = (await (await fetch(`${ready.url}${started.headers.get('location')}`, { headers: admin })).json()) as typeof job;
+    }
+    expect(job).toMatchObject({ status: 'done', report: { lines: { accepted: 50 } } });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.send({ type: 'stop' });
     expect(await exited).toBe(0);
