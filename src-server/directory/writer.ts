@@ -50,30 +50,36 @@ export class DirectoryWriter {
     return this.pending.length;
   }
 
-  /** Writes what is queued in one transaction (synchronous: no other write of the process can slip inside it). */
+  /**
+   * Writes what is queued in one transaction (synchronous: no other write of the process can slip inside it). It
+   * searches nothing, so its index rows go in at its end (Repository.bulk).
+   */
   flush(): void {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    this.repository.transaction(() => {
+    this.repository.bulk(() => {
       for (const write of batch) this.write(write);
     });
   }
 
   private write(write: Pending): void {
-    const { resourceType, id } = write;
-    const counts = (this.counts[resourceType] ??= emptyCounts());
-    const current = this.repository.read(resourceType, id)?.json;
-    if ('change' in write) {
-      this.writeChange(write, write.change(current), current, counts, write.outcome);
-      return;
-    }
-    const { mapped } = write;
+    const counts = (this.counts[write.resourceType] ??= emptyCounts());
+    const current = this.repository.read(write.resourceType, write.id)?.json;
+    if ('change' in write) this.writeChange(write, write.change(current), current, counts, write.outcome);
+    else this.writeMapped(write, write.mapped, current, counts);
+  }
+
+  /**
+   * A resource of the import thread. Prepared and new to the store, it is stored as it is. Otherwise it gets the
+   * current version's mailboxes and is written if it differs (compared as text while there are no mailboxes, the
+   * daily case), prepared still when the mailboxes left it as it was.
+   */
+  private writeMapped(target: { resourceType: string; id: string }, mapped: MappedResource, current: string | undefined, counts: TypeCounts): void {
     if ('prepared' in mapped && current === undefined) {
-      this.store(counts, write, 'created', () => this.repository.writePrepared(mapped.prepared));
+      this.store(counts, target, 'created', () => this.repository.writePrepared(mapped.prepared));
       return;
     }
-    // In the store already (or new, but refused by the thread's checks): compared, and written as any other change.
     const json = 'prepared' in mapped ? preparedJson(mapped.prepared) : 'existing' in mapped ? mapped.existing.json : undefined;
     const mailboxes = mailboxesIn(current);
     if (current !== undefined && json !== undefined && mailboxes.length === 0 && sameContent(current, json)) {
@@ -82,7 +88,7 @@ export class DirectoryWriter {
     }
     const given = json === undefined ? (mapped as { unprepared: Resource }).unprepared : (JSON.parse(json) as Resource);
     const resource = mailboxes.length > 0 ? withMailboxes(given, mailboxes) : given;
-    this.writeChange(write, resource, current, counts, undefined, 'prepared' in mapped && resource === given ? mapped.prepared : undefined);
+    this.writeChange(target, resource, current, counts, undefined, 'prepared' in mapped && resource === given ? mapped.prepared : undefined);
   }
 
   /** Writes `resource` unless the current version holds it already; `prepared`: the same resource, prepared. */

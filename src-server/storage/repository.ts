@@ -213,6 +213,14 @@ export class Repository {
     }
   }
 
+  /**
+   * A transaction for bulk writers (the directory import): the index rows of its writes are inserted at its end,
+   * many to a statement, so `work` must not search what it writes.
+   */
+  bulk<T>(work: () => T): T {
+    return this.transaction(() => this.searchIndex.deferRows(work));
+  }
+
   /** Puts the store's custom SearchParameters in force (at start; writes keep them current afterwards). */
   loadCustomParameters(): void {
     setCustomParameters(readCustomParameters(this.db));
