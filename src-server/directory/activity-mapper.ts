@@ -23,7 +23,11 @@ export type MappedResource =
   | { unprepared: Resource };
 
 /** Whether the store has the resource (read by this thread). */
-export type Exists = (resourceType: string, id: string) => boolean;
+type Exists = (resourceType: string, id: string) => boolean;
+
+/** The type and id of a mapped resource. */
+export const keyOf = (mapped: MappedResource): { resourceType: string; id: string } =>
+  'prepared' in mapped ? mapped.prepared : 'existing' in mapped ? mapped.existing : mapped.unprepared;
 
 /** Parameter ids by resource type and code (SearchIndex.paramIdsOf), from the writer's database. */
 export type ParameterIds = Record<string, Record<string, number>>;

@@ -1,7 +1,7 @@
 import { customParameters } from '../fhir/search/parameters';
 import type { Db } from '../storage/database';
 import { preparedJson } from '../storage/prepared-write';
-import type { MappedResource } from './activity-mapper';
+import { keyOf, type MappedResource } from './activity-mapper';
 import { ID_PREFIXES } from './ids';
 import type { Resource } from './map-activity';
 import type { DirectoryWriter } from './writer';
@@ -28,7 +28,7 @@ export class ActivitySink {
     // A SearchParameter written meanwhile changes the index rows: the repository then makes them itself.
     const preparedHolds = customParameters() === this.definitions;
     for (const item of mapped) {
-      const { resourceType, id } = 'prepared' in item ? item.prepared : 'existing' in item ? item.existing : item.unprepared;
+      const { resourceType, id } = keyOf(item);
       this.seen[resourceType as keyof ActivitySink['seen']].add(id);
       this.writer.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
     }

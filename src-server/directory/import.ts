@@ -37,7 +37,7 @@ export interface ImportReport {
   finishedAt: string;
   seconds: number;
   lines: { read: number; accepted: number; rejected: number };
-  /** The first rejected lines (line number, why), up to MAX_REJECTIONS_KEPT. */
+  /** The first rejected lines (line number, why), up to 1,000 (scan.ts). */
   rejections: Array<{ line: number; reason: string }>;
   resources: Record<string, TypeCounts>;
   /** Resources the store refused (should not happen: the mapping makes valid resources). */

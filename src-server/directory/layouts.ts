@@ -152,9 +152,11 @@ function positional<R>(kind: Layout<R>['kind'], all: Columns, present: Columns):
 const ACTIVITY_COLUMNS: Columns = [...ACTIVITY_COLUMNS_52, ...ACTIVITY_EXTRA_COLUMNS];
 
 /** The layout a file's first line announces, or undefined when it is neither extraction. */
-export const isActivityLayout = (layout: Layout<ActivityRecord> | Layout<MssanteRecord>): layout is Layout<ActivityRecord> => layout.kind === 'activity';
+export type AnyLayout = Layout<ActivityRecord> | Layout<MssanteRecord>;
 
-export function detectLayout(fields: string[]): Layout<ActivityRecord> | Layout<MssanteRecord> | undefined {
+export const isActivityLayout = (layout: AnyLayout): layout is Layout<ActivityRecord> => layout.kind === 'activity';
+
+export function detectLayout(fields: string[]): AnyLayout | undefined {
   const headers = fields.at(-1) === '' ? fields.slice(0, -1) : fields;
   const named = byHeader<ActivityRecord>('activity', ACTIVITY_COLUMNS, headers) ?? byHeader<MssanteRecord>('mssante', MSSANTE_COLUMNS, headers);
   if (named) return named;

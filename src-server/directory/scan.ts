@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { detectLayout, type ActivityRecord, type Layout, type MssanteRecord } from './layouts';
+import { detectLayout, type AnyLayout, type Layout } from './layouts';
 import { readLines, type TextEncoding } from './line-reader';
 import { parseLine, splitFields } from './parse';
 
@@ -8,8 +8,6 @@ import { parseLine, splitFields } from './parse';
  * other line parsed and handed to `accept`, which takes it or says why not. A line refused is reported with its
  * number and skipped; it never stops the scan.
  */
-
-export type AnyLayout = Layout<ActivityRecord> | Layout<MssanteRecord>;
 
 export class NotAnExtractionError extends Error {}
 
@@ -24,7 +22,7 @@ export interface ScannedChunk {
   rejections: Array<{ line: number; reason: string }>;
 }
 
-export const MAX_REJECTIONS_KEPT = 1000;
+const MAX_REJECTIONS_KEPT = 1000;
 
 /** The layout of the file: its first non-blank line, a known header or a known headerless line. */
 export async function readLayout(path: string, encoding: TextEncoding): Promise<AnyLayout> {

@@ -1,7 +1,7 @@
 import { FhirError } from '../fhir/outcome';
-import { preparedJson, type PreparedWrite } from '../storage/prepared-write';
+import { preparedJson } from '../storage/prepared-write';
 import type { Repository } from '../storage/repository';
-import type { MappedResource } from './activity-mapper';
+import { keyOf, type MappedResource } from './activity-mapper';
 import type { Resource } from './map-activity';
 import { mailboxesIn, withMailboxes } from './mailboxes';
 import { sameContent } from './same-content';
@@ -19,7 +19,8 @@ export type TypeCounts = Record<Outcome | 'invalid', number>;
 /** What to store given the current version's JSON (undefined: none); returning undefined leaves it as it is. */
 export type Change = (currentJson: string | undefined) => Resource | undefined;
 
-type Pending = { resourceType: string; id: string } & ({ change: Change; outcome?: Outcome } | { mapped: MappedResource });
+type Key = { resourceType: string; id: string };
+type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedResource };
 
 const emptyCounts = (): TypeCounts => ({ created: 0, updated: 0, unchanged: 0, archived: 0, invalid: 0 });
 const MAX_FAILURES_KEPT = 100;
@@ -42,8 +43,7 @@ export class DirectoryWriter {
    * the mailboxes: a new version keeps those of the current one.
    */
   putMapped(mapped: MappedResource): void {
-    const { resourceType, id } = 'prepared' in mapped ? mapped.prepared : 'existing' in mapped ? mapped.existing : mapped.unprepared;
-    this.pending.push({ resourceType, id, mapped });
+    this.pending.push({ mapped });
   }
 
   get queued(): number {
@@ -64,54 +64,51 @@ export class DirectoryWriter {
   }
 
   private write(write: Pending): void {
-    const counts = (this.counts[write.resourceType] ??= emptyCounts());
-    const current = this.repository.read(write.resourceType, write.id)?.json;
-    if ('change' in write) this.writeChange(write, write.change(current), current, counts, write.outcome);
-    else this.writeMapped(write, write.mapped, current, counts);
+    const key = 'mapped' in write ? keyOf(write.mapped) : write;
+    const counts = (this.counts[key.resourceType] ??= emptyCounts());
+    const current = this.repository.read(key.resourceType, key.id)?.json;
+    if ('mapped' in write) this.writeMapped(key, write.mapped, current, counts);
+    else this.writeChange(key, write.change(current), current, counts, write.outcome);
   }
 
   /**
-   * A resource of the import thread. Prepared and new to the store, it is stored as it is. Otherwise it gets the
-   * current version's mailboxes and is written if it differs (compared as text while there are no mailboxes, the
-   * daily case), prepared still when the mailboxes left it as it was.
+   * A resource of the import thread. Prepared and new to the store, it is stored as it is. One the store has is
+   * compared as text and stored if it differs, prepared still, unless the current version has mailboxes to keep:
+   * then, like one the thread's checks refused, it is written as any other change.
    */
-  private writeMapped(target: { resourceType: string; id: string }, mapped: MappedResource, current: string | undefined, counts: TypeCounts): void {
+  private writeMapped(target: Key, mapped: MappedResource, current: string | undefined, counts: TypeCounts): void {
     if ('prepared' in mapped && current === undefined) {
       this.store(counts, target, 'created', () => this.repository.writePrepared(mapped.prepared));
       return;
     }
     const json = 'prepared' in mapped ? preparedJson(mapped.prepared) : 'existing' in mapped ? mapped.existing.json : undefined;
     const mailboxes = mailboxesIn(current);
-    if (current !== undefined && json !== undefined && mailboxes.length === 0 && sameContent(current, json)) {
+    if (json === undefined || mailboxes.length > 0) {
+      const given = json === undefined ? (mapped as { unprepared: Resource }).unprepared : (JSON.parse(json) as Resource);
+      this.writeChange(target, mailboxes.length > 0 ? withMailboxes(given, mailboxes) : given, current, counts);
+      return;
+    }
+    if (current !== undefined && sameContent(current, json)) {
       counts.unchanged++;
       return;
     }
-    const given = json === undefined ? (mapped as { unprepared: Resource }).unprepared : (JSON.parse(json) as Resource);
-    const resource = mailboxes.length > 0 ? withMailboxes(given, mailboxes) : given;
-    this.writeChange(target, resource, current, counts, undefined, 'prepared' in mapped && resource === given ? mapped.prepared : undefined);
+    this.store(counts, target, current !== undefined ? 'updated' : 'created', () =>
+      'prepared' in mapped ? this.repository.writePrepared(mapped.prepared) : this.repository.update(target.resourceType, target.id, JSON.parse(json) as Resource),
+    );
   }
 
-  /** Writes `resource` unless the current version holds it already; `prepared`: the same resource, prepared. */
-  private writeChange(
-    { resourceType, id }: { resourceType: string; id: string },
-    resource: Resource | undefined,
-    current: string | undefined,
-    counts: TypeCounts,
-    outcome?: Outcome,
-    prepared?: PreparedWrite,
-  ): void {
+  /** Writes `resource` unless the current version holds it already. */
+  private writeChange({ resourceType, id }: Key, resource: Resource | undefined, current: string | undefined, counts: TypeCounts, outcome?: Outcome): void {
     if (!resource) return;
     if (current !== undefined && sameContent(current, resource)) {
       counts.unchanged++;
       return;
     }
-    this.store(counts, { resourceType, id }, outcome ?? (current !== undefined ? 'updated' : 'created'), () =>
-      prepared ? this.repository.writePrepared(prepared) : this.repository.update(resourceType, id, resource),
-    );
+    this.store(counts, { resourceType, id }, outcome ?? (current !== undefined ? 'updated' : 'created'), () => this.repository.update(resourceType, id, resource));
   }
 
   /** Runs a write; one the repository refuses is counted and kept among the failures, and the batch goes on. */
-  private store(counts: TypeCounts, { resourceType, id }: { resourceType: string; id: string }, outcome: Outcome, write: () => unknown): void {
+  private store(counts: TypeCounts, { resourceType, id }: Key, outcome: Outcome, write: () => unknown): void {
     try {
       write();
     } catch (error) {

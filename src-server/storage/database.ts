@@ -44,11 +44,13 @@ export interface OpenDatabaseOptions {
 const MMAP_BYTES = 2147418112;
 
 /**
- * A read-only connection to a store another connection writes (worker threads): it reads through the same memory
- * map, so its reads cost what the writer's do.
+ * A read-only connection to a store another connection writes (worker threads): it waits out the writer's
+ * checkpoints as the writer waits out its reads, and reads through the same memory map, so its reads cost what
+ * the writer's do.
  */
 export function openReader(file: string): Db {
   const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
   db.pragma(`mmap_size = ${MMAP_BYTES}`);
   return db;
 }

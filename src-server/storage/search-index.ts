@@ -41,28 +41,38 @@ export class SearchIndex {
 
   /** Indexes `resource` as version `vseq`, dropping the rows of `replacedVseq`. Call inside a transaction. */
   write(vseq: number, resource: JsonObject, replacedVseq?: number): void {
-    this.writeRows(vseq, indexRows(extractSearchValues(resource), (code) => this.paramId(resource.resourceType as string, code)), replacedVseq);
+    this.store(vseq, indexRows(extractSearchValues(resource), (code) => this.paramId(resource.resourceType as string, code), vseq), replacedVseq);
   }
 
   /** Writes index rows made ahead (`indexRows`, prepared-write.ts) as those of version `vseq`. */
   writeRows(vseq: number, rows: IndexRows, replacedVseq?: number): void {
-    if (replacedVseq !== undefined) this.remove(replacedVseq);
-    const deferred = this.deferred;
-    deferred?.versions.add(vseq);
     for (const [kind, values] of rows) {
       const width = TABLE_OF[kind].columns.length;
       for (let at = 0; at < values.length; at += width) values[at] = vseq;
-      const waiting = deferred?.rows.get(kind);
+    }
+    this.store(vseq, rows, replacedVseq);
+  }
+
+  private store(vseq: number, rows: IndexRows, replacedVseq: number | undefined): void {
+    if (replacedVseq !== undefined) this.remove(replacedVseq);
+    const deferred = this.deferred;
+    if (!deferred) {
+      for (const [kind, values] of rows) this.insertRows(kind, values);
+      return;
+    }
+    deferred.versions.add(vseq);
+    for (const [kind, values] of rows) {
+      const waiting = deferred.rows.get(kind);
       if (waiting) for (const value of values) waiting.push(value);
-      else if (deferred) deferred.rows.set(kind, values);
-      else this.insertRows(kind, values);
+      else deferred.rows.set(kind, [...values]);
     }
   }
 
   /**
    * Runs `work` (inside the caller's transaction) with the index rows of its writes inserted at its end, as many
    * to a statement as SQLite takes: for bulk writers, which search nothing in between (their rows are not there
-   * until the end). Per-write statements were a good part of a directory import's time.
+   * until the end), and do not carry on after a write of theirs failed halfway (its rows would stay waiting).
+   * Per-write statements were a good part of a directory import's time.
    */
   deferRows<T>(work: () => T): T {
     if (this.deferred) return work();
@@ -135,13 +145,13 @@ type SqlValue = string | number;
 /** A resource's index rows, by table: each table's rows flat, in TABLE_OF's column order, the vseq left at 0. */
 export type IndexRows = Array<[IndexKind, SqlValue[]]>;
 
-/** The index rows of a resource's search values; `pidOf` names a parameter of its type by id. */
-export function indexRows(parameters: readonly ExtractedParameter[], pidOf: (code: string) => number): IndexRows {
+/** The index rows of a resource's search values as version `vseq` (0: set later); `pidOf` names a parameter of its type by id. */
+export function indexRows(parameters: readonly ExtractedParameter[], pidOf: (code: string) => number, vseq = 0): IndexRows {
   const rows = new Map<IndexKind, SqlValue[]>();
   for (const parameter of parameters) {
     const pid = pidOf(parameter.code);
     parameter.values.forEach((value, ord) => {
-      const row = rowOf(0, pid, value, ord);
+      const row = rowOf(vseq, pid, value, ord);
       if (!row) return;
       const values = rows.get(value.kind);
       if (values) values.push(...row);

@@ -55,7 +55,6 @@ const DRAIN_BATCH = 250;
 const config = workerData as WorkerConfig;
 const port = parentPort!;
 const db = openReader(config.dbFile);
-db.pragma('busy_timeout = 5000');
 
 let indexer = new TextIndexer(db);
 let startedFrom: TextIndexStatus['startedFrom'] = 'loading';
