@@ -1,5 +1,6 @@
 import { FhirError } from '../fhir/outcome';
 import { prepareWrite, type PreparedWrite } from '../storage/prepared-write';
+import type { DirectoryType } from './ids';
 import type { ActivityRecord } from './layouts';
 import { idnpsOf, mapPerson, type Resource } from './map-activity';
 
@@ -39,7 +40,7 @@ export class ActivityMapper {
   private group: ActivityRecord[] = [];
   private groupKey = '';
   private mapped: MappedResource[] = [];
-  private readonly seen = { Practitioner: new Set<string>(), PractitionerRole: new Set<string>(), Organization: new Set<string>() };
+  private readonly seen: Record<DirectoryType, Set<string>> = { Practitioner: new Set(), PractitionerRole: new Set(), Organization: new Set() };
 
   constructor(
     private readonly parameterIds: ParameterIds,
@@ -56,6 +57,14 @@ export class ActivityMapper {
     this.groupKey = idnps;
     this.group.push(record);
     return undefined;
+  }
+
+  /** The ids among `stored` (ids of a type the store has) that this file did not have. */
+  unseen(resourceType: DirectoryType, stored: Iterable<string>): string[] {
+    const seen = this.seen[resourceType];
+    const unseen: string[] = [];
+    for (const id of stored) if (!seen.has(id)) unseen.push(id);
+    return unseen;
   }
 
   /** The resources mapped since the last call (the person being read stays open until `finish`). */
@@ -78,7 +87,7 @@ export class ActivityMapper {
     // A person or site already mapped by this import (a person whose lines are not together, a shared site): the
     // first occurrence stands.
     for (const resource of [practitioner, ...roles, ...organizations]) {
-      const seen = this.seen[resource.resourceType as keyof ActivityMapper['seen']];
+      const seen = this.seen[resource.resourceType as DirectoryType];
       if (seen.has(resource.id)) continue;
       seen.add(resource.id);
       const { resourceType, id } = resource;

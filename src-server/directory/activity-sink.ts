@@ -1,8 +1,7 @@
 import { customParameters } from '../fhir/search/parameters';
-import type { Db } from '../storage/database';
 import { preparedJson } from '../storage/prepared-write';
-import { keyOf, type MappedResource } from './activity-mapper';
-import { ID_PREFIXES } from './ids';
+import type { MappedResource } from './activity-mapper';
+import type { DirectoryType } from './ids';
 import type { Resource } from './map-activity';
 import type { DirectoryWriter } from './writer';
 
@@ -14,44 +13,28 @@ import type { DirectoryWriter } from './writer';
 const ARCHIVE_BATCH = 2000;
 
 export class ActivitySink {
-  private readonly seen = { Practitioner: new Set<string>(), PractitionerRole: new Set<string>(), Organization: new Set<string>() };
   /** The custom parameters the import thread extracted search values under. */
   private readonly definitions = customParameters();
 
-  constructor(
-    private readonly db: Db,
-    private readonly writer: DirectoryWriter,
-  ) {}
+  constructor(private readonly writer: DirectoryWriter) {}
 
   /** Writes a chunk's resources in one transaction. */
   write(mapped: readonly MappedResource[]): void {
     // A SearchParameter written meanwhile changes the index rows: the repository then makes them itself.
     const preparedHolds = customParameters() === this.definitions;
     for (const item of mapped) {
-      const { resourceType, id } = keyOf(item);
-      this.seen[resourceType as keyof ActivitySink['seen']].add(id);
       this.writer.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
     }
     this.writer.flush();
   }
 
-  /** Archives what the file no longer has. */
-  finish(): void {
-    for (const resourceType of ['PractitionerRole', 'Practitioner', 'Organization'] as const) this.archiveUnseen(resourceType);
-  }
-
-  /** Sets `active: false` on the resources of this import's kind that the file no longer has. Never deletes. */
-  private archiveUnseen(resourceType: keyof ActivitySink['seen']): void {
-    const prefix = ID_PREFIXES[resourceType];
-    const ids = this.db
-      .prepare<[string, string, string], string>('SELECT resource_id FROM resources WHERE resource_type = ? AND resource_id >= ? AND resource_id < ?')
-      .pluck()
-      .all(resourceType, prefix, `${prefix}\uffff`);
-    const seen = this.seen[resourceType];
-    for (const id of ids) {
-      if (seen.has(id)) continue;
-      this.writer.put(resourceType, id, archived, 'archived');
-      if (this.writer.queued >= ARCHIVE_BATCH) this.writer.flush();
+  /** Sets `active: false` on the resources the file no longer has (the import thread lists them). Never deletes. */
+  archive(unseen: Record<DirectoryType, string[]>): void {
+    for (const resourceType of ['PractitionerRole', 'Practitioner', 'Organization'] as const) {
+      for (const id of unseen[resourceType]) {
+        this.writer.put(resourceType, id, archived, 'archived');
+        if (this.writer.queued >= ARCHIVE_BATCH) this.writer.flush();
+      }
     }
     this.writer.flush();
   }

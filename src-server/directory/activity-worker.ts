@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openReader } from '../storage/database';
 import { setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
 import { ActivityMapper, type MappedResource, type ParameterIds } from './activity-mapper';
+import { ID_PREFIXES, type DirectoryType } from './ids';
 import type { ActivityRecord, Layout } from './layouts';
 import type { TextEncoding } from './line-reader';
 import { scanExtraction, type ScannedChunk } from './scan';
@@ -9,7 +10,7 @@ import { scanExtraction, type ScannedChunk } from './scan';
 /**
  * The activity import's own thread: it reads, parses and maps the file, prepares the resources new to the store
  * (checks, index rows), and hands the writer (the import's caller, which alone writes the database) one chunk at a
- * time. It stays at most AHEAD chunks ahead of the writer, so a slow disk or a busy node never makes it buffer the
+ * time, then the ids the file no longer has. It stays at most AHEAD chunks ahead of the writer, so a slow disk or a busy node never makes it buffer the
  * whole file.
  */
 
@@ -28,7 +29,7 @@ export interface ActivityWorkerConfig {
 
 export type FromActivityWorker =
   | { kind: 'chunk'; chunk: ScannedChunk; resources: MappedResource[] }
-  | { kind: 'done'; persons: number; resources: MappedResource[] }
+  | { kind: 'done'; persons: number; resources: MappedResource[]; unseen: Record<DirectoryType, string[]> }
   | { kind: 'failed'; message: string };
 
 /** The writer has stored one more chunk. */
@@ -58,8 +59,12 @@ try {
     while (ahead >= AHEAD) await new Promise<void>((resolve) => (wake = resolve));
   }
   const resources = mapper.finish();
+  // What the store has and the file no longer has, for the writer to archive: the ids seen stay in this thread.
+  const stored = db.prepare<[string, string, string], string>('SELECT resource_id FROM resources WHERE resource_type = ? AND resource_id >= ? AND resource_id < ?').pluck();
+  const unseen = {} as Record<DirectoryType, string[]>;
+  for (const [type, prefix] of Object.entries(ID_PREFIXES) as Array<[DirectoryType, string]>) unseen[type] = mapper.unseen(type, stored.iterate(type, prefix, `${prefix}\uffff`));
   db.close();
-  post({ kind: 'done', persons: mapper.persons, resources });
+  post({ kind: 'done', persons: mapper.persons, resources, unseen });
 } catch (error) {
   post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
 }

@@ -27,3 +27,6 @@ export function organizationId(site: { structureTechnicalId: string; finess: str
 export const practitionerRoleId = (practitioner: string, activityKey: string[]) => `${practitioner}-${digest(activityKey.join('|'))}`;
 
 export const ID_PREFIXES = { Practitioner: 'pp-', PractitionerRole: 'pp-', Organization: 'st-' } as const;
+
+/** The types an activity import writes. */
+export type DirectoryType = keyof typeof ID_PREFIXES;

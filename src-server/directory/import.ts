@@ -119,7 +119,7 @@ async function importActivities(
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
-  const sink = new ActivitySink(db, writer);
+  const sink = new ActivitySink(writer);
   const types = ['Practitioner', 'PractitionerRole', 'Organization'];
   const parameterIds = Object.fromEntries(types.map((type) => [type, repository.searchIndex.paramIdsOf(type, searchParametersOf(type).keys())]));
   const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: customParameters(), parameterIds });
@@ -129,7 +129,7 @@ async function importActivities(
       if (message.kind === 'failed') throw new Error(`Reading ${basename(file.path)} failed: ${message.message}`);
       sink.write(message.resources);
       if (message.kind === 'done') {
-        sink.finish();
+        sink.archive(message.unseen);
         return { persons: message.persons };
       }
       tally(message.chunk);

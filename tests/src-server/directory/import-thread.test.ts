@@ -80,7 +80,7 @@ describe('the activity import thread', () => {
     const { db, repository } = openStore(dir());
     const before = customParameters();
     try {
-      const sink = new ActivitySink(db, new DirectoryWriter(repository));
+      const sink = new ActivitySink(new DirectoryWriter(repository));
       const { practitioner } = mapPerson([new Proxy(DOCTOR, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord]);
       const prepared = prepareWrite(practitioner, (code) => repository.searchIndex.paramId('Practitioner', code));
       // Written (by the node, say) after the import thread prepared the resource under the old definitions.
