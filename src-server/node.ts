@@ -33,6 +33,8 @@ export const DEFAULT_PORT = 8347;
 export const DATABASE_FILE = 'liaison.db';
 /** Binary content, as content-addressed files next to the database. */
 export const BINARY_FOLDER = 'binaries';
+/** How long a stopping node lets the requests in progress finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 2000;
 
 export interface NodeOptions extends FlowSettings {
   dataDir: string;
@@ -159,7 +161,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (closed) return;
         closed = true;
         await apiFlows.close();
-        await app.close();
+        await closeServer(app);
         login?.close();
         await demo?.provider.close();
         await text.close();
@@ -177,5 +179,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await textIndex?.close().catch(() => undefined);
     db.close();
     throw error;
+  }
+}
+
+/**
+ * Stops accepting requests and lets those in progress finish, for CLOSE_GRACE_MS at most: then their connections
+ * are cut. A client stalled halfway through a request (a frozen peer, a half-sent upload) held the stop otherwise,
+ * and with it the app's quit, for as long as Node's request timeout.
+ */
+async function closeServer(app: FastifyInstance): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
   }
 }
