@@ -10,8 +10,8 @@ import { scanExtraction, type ScannedChunk } from './scan';
 /**
  * The activity import's own thread: it reads, parses and maps the file, prepares the resources new to the store
  * (checks, index rows), and hands the writer (the import's caller, which alone writes the database) one chunk at a
- * time, then the ids the file no longer has. It stays at most AHEAD chunks ahead of the writer, so a slow disk or a busy node never makes it buffer the
- * whole file.
+ * time, then the ids the file no longer has. It stays at most AHEAD chunks ahead of the writer, so a slow disk or a
+ * busy node never makes it buffer the whole file.
  */
 
 export interface ActivityWorkerConfig {
