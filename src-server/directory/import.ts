@@ -7,6 +7,7 @@ import type { Repository } from '../storage/repository';
 import { ActivitySink } from './activity-sink';
 import { ActivityThread } from './activity-thread';
 import type { ActivityWorkerConfig } from './activity-worker';
+import { ID_PREFIXES } from './ids';
 import { isActivityLayout, type Layout, type MssanteRecord } from './layouts';
 import { detectEncoding, type TextEncoding } from './line-reader';
 import { MssanteSink } from './mssante-sink';
@@ -120,8 +121,7 @@ async function importActivities(
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
   const sink = new ActivitySink(writer);
-  const types = ['Practitioner', 'PractitionerRole', 'Organization'];
-  const parameterIds = Object.fromEntries(types.map((type) => [type, repository.searchIndex.paramIdsOf(type, searchParametersOf(type).keys())]));
+  const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, searchParametersOf(type).keys())]));
   const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: customParameters(), parameterIds });
   try {
     for (;;) {

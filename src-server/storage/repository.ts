@@ -414,12 +414,7 @@ export class Repository {
   }
 
   /** Points a resource at one of its stored versions, whose index rows replace those of the version it replaces. */
-  private makeCurrent(
-    resourceType: string,
-    id: string,
-    version: { vseq: number; lastUpdated: string; resource: JsonObject },
-    replacedVseq?: number,
-  ): void {
+  private makeCurrent(resourceType: string, id: string, version: { vseq: number; lastUpdated: string; resource: JsonObject }, replacedVseq?: number): void {
     this.pointCurrent(resourceType, id, version.vseq, version.lastUpdated, replacedVseq);
     this.searchIndex.write(version.vseq, version.resource, replacedVseq);
     if (resourceType === 'SearchParameter') this.applyCustomParameters();
