@@ -1,9 +1,10 @@
 /**
- * Failed credential checks per client: each failure's answer is held back twice as long as the one before (100 ms,
- * 200 ms… up to 10 s), until the client has had no failure for a minute. Nothing is refused: anyone may send
- * wrong secrets for a client_id, so a lockout would lock the real client out. Secrets are 256 random bits, so
- * this is not about guessing them: a wrong secret may cost a scrypt, and held-back answers keep a loop of them
- * from taking the node's CPU.
+ * Failed attempts on the token endpoint per client (a wrong secret, or a request over the client's rate): each
+ * one's answer is held back twice as long as the one before (100 ms, 200 ms… up to 10 s), until the client has had
+ * no failure for a minute. Nothing is locked: anyone may send wrong secrets for a client_id, so a lockout would
+ * lock the real client out. Secrets are 256 random bits, so this is not about guessing them: a wrong secret may
+ * cost a scrypt, and even a cheap refusal in a tight loop takes event-loop time from other clients; a held-back
+ * answer holds the caller's connection instead.
  */
 
 const FIRST_DELAY_MS = 100;

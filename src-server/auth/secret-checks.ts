@@ -28,19 +28,30 @@ export class SecretChecks {
   /** Whether `secret` is the client's; `suspect`: the client had failures lately (its scrypt check waits behind others). */
   async matches(clientId: string, secretHash: string, secret: string, suspect: boolean): Promise<boolean> {
     const proof = createHmac('sha256', this.key).update(secret).digest();
-    const known = this.proven.get(clientId);
-    if (known?.secretHash === secretHash) return timingSafeEqual(known.proof, proof);
-    const matched = await this.inTurn(suspect, () => secretMatches(secret, secretHash));
-    if (matched) {
-      if (this.proven.size >= MAX_PROVEN) this.proven.clear();
-      this.proven.set(clientId, { secretHash, proof });
-    }
-    return matched;
+    const known = this.fromMemory(clientId, secretHash, proof);
+    if (known !== undefined) return known;
+    // Asked again when its turn comes: the same secret sent on several connections at once is hashed once.
+    return this.inTurn(suspect, async () => {
+      const meanwhile = this.fromMemory(clientId, secretHash, proof);
+      if (meanwhile !== undefined) return meanwhile;
+      const matched = await secretMatches(secret, secretHash);
+      if (matched) {
+        if (this.proven.size >= MAX_PROVEN) this.proven.clear();
+        this.proven.set(clientId, { secretHash, proof });
+      }
+      return matched;
+    });
   }
 
   /** Clients held in memory: only those whose secret was proven, whatever ids callers make up. */
   get size(): number {
     return this.proven.size;
+  }
+
+  /** Whether the secret is the one proven for this client; undefined when none was (or its hash changed since). */
+  private fromMemory(clientId: string, secretHash: string, proof: Buffer): boolean | undefined {
+    const known = this.proven.get(clientId);
+    return known?.secretHash === secretHash ? timingSafeEqual(known.proof, proof) : undefined;
   }
 
   private async inTurn<T>(suspect: boolean, check: () => Promise<T>): Promise<T> {

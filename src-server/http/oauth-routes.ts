@@ -15,9 +15,11 @@ import { userGrant, type UserGrantServices } from './user-grants';
  *
  * A client's requests here are rate limited like its FHIR calls (its own limit, or 10 a second; the owner too), in
  * buckets of their own, keyed by client_id: on 127.0.0.1 every caller has the same address. Only a request with
- * the right secret takes from the bucket, so nobody else can empty it; an empty one is answered 429 before any
- * secret is checked. A wrong secret is answered 401 after a hold-back that grows with the client's failures
- * (failed-attempts.ts), and the right one is accepted at once whatever others sent (secret-checks.ts).
+ * the right secret takes from the bucket, so nobody else can empty it; an empty one is refused 429 before any
+ * secret is checked. The right secret within the client's rate is accepted at once, whatever others sent
+ * (secret-checks.ts); refusals (a wrong secret, an unknown client_id, a client over its rate) are answered after
+ * a hold-back that doubles with the client's refusals (failed-attempts.ts), so that a loop of them, however
+ * cheap each one is, cannot take the event loop from other clients.
  */
 
 /** What the token endpoint remembers of its callers: bounded by the registered clients and users, whatever ids callers make up. */
@@ -33,7 +35,7 @@ export class TokenEndpointGuard {
   }
 }
 
-/** The failures key of every client_id the node does not know: made-up ids take no memory. */
+/** The failures key of requests naming no client the node knows (or none at all): made-up ids take no memory. */
 const UNKNOWN_CLIENTS = '(unknown client)';
 
 export interface OAuthRoutesOptions extends UserGrantServices {
@@ -53,7 +55,9 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
     if (USER_GRANTS.has(grantType)) {
       const answer = userGrant(form, loginCookieOf(request), services, guard.calls);
       if ('tokens' in answer) return sendTokens(reply, answer.tokens);
-      return 'throttled' in answer ? slowDown(reply, answer.throttled) : oauthError(reply, answer.status, answer.error, answer.description);
+      if (!('throttled' in answer)) return oauthError(reply, answer.status, answer.error, answer.description);
+      await holdBack(guard, answer.key);
+      return slowDown(reply, answer.throttled);
     }
     if (grantType !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials, authorization_code or refresh_token');
@@ -98,24 +102,28 @@ async function checkClient(
   guard: TokenEndpointGuard,
 ): Promise<{ client: OAuthClient; calls: RateLimitAnswer } | { refused: Refusal }> {
   const credentials = basicCredentials(request) ?? { id: form.get('client_id'), secret: form.get('client_secret') };
-  if (!credentials.id || !credentials.secret) return { refused: { status: 401 } };
+  if (!credentials.id || !credentials.secret) return refused(guard, UNKNOWN_CLIENTS, { status: 401 });
   const stored = findClient(credentials.id);
-  if (!stored) return failed(guard, UNKNOWN_CLIENTS);
+  if (!stored) return refused(guard, UNKNOWN_CLIENTS, { status: 401 });
   const { client, secretHash } = stored;
   const rate = client.rateLimit ?? DEFAULT_RATE_LIMIT;
   // Before any scrypt: only the client's own successes empty its bucket, so this holds back nobody else.
   const waiting = guard.calls.peek(client.clientId, rate);
-  if (waiting.retryAfter > 0) return { refused: { status: 429, throttled: waiting } };
+  if (waiting.retryAfter > 0) return refused(guard, client.clientId, { status: 429, throttled: waiting });
   const suspect = guard.failures.recentlyFailed(client.clientId);
-  if (!(await guard.secrets.matches(client.clientId, secretHash, credentials.secret, suspect))) return failed(guard, client.clientId);
+  if (!(await guard.secrets.matches(client.clientId, secretHash, credentials.secret, suspect))) return refused(guard, client.clientId, { status: 401 });
   const calls = guard.calls.tryTake(client.clientId, rate);
-  return calls.retryAfter > 0 ? { refused: { status: 429, throttled: calls } } : { client, calls };
+  return calls.retryAfter > 0 ? refused(guard, client.clientId, { status: 429, throttled: calls }) : { client, calls };
 }
 
-/** A failed check, answered once its hold-back has passed (it keeps no process alive). */
-async function failed(guard: TokenEndpointGuard, key: string): Promise<{ refused: Refusal }> {
-  await sleep(guard.failures.failed(key), undefined, { ref: false });
-  return { refused: { status: 401 } };
+async function refused(guard: TokenEndpointGuard, key: string, refusal: Refusal): Promise<{ refused: Refusal }> {
+  await holdBack(guard, key);
+  return { refused: refusal };
+}
+
+/** Counts a refusal of `key` and waits its hold-back (the timer keeps no stopping process alive). */
+function holdBack(guard: TokenEndpointGuard, key: string): Promise<void> {
+  return sleep(guard.failures.failed(key), undefined, { ref: false });
 }
 
 function refuse(reply: FastifyReply, refusal: Refusal) {

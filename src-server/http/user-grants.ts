@@ -10,14 +10,15 @@ import { DEFAULT_RATE_LIMIT, type RateLimitAnswer, type RateLimiter } from './ra
  *   `code_verifier` when it sent a challenge → the session's first tokens;
  * - `refresh_token`: a refresh token, used up → new tokens; a used one coming back ends its session. A user gets at
  *   most DEFAULT_RATE_LIMIT refreshes a second (`user:<id>` in the token endpoint's limiter): one past it is
- *   answered 429 and leaves the refresh token unused. A wrong refresh token costs a hash and an index lookup, like a
- *   wrong bearer token on /fhir, and is answered at once.
+ *   refused 429 (held back like the token endpoint's other refusals) and leaves the refresh token unused. A wrong
+ *   refresh token costs a hash and an index lookup, like a wrong bearer token on /fhir, and is answered at once.
  */
 
 export type GrantAnswer =
   | { tokens: SessionTokens }
   | { status: 400 | 401; error: string; description: string }
-  | { status: 429; throttled: RateLimitAnswer };
+  /** `key`: whose refusal it is (`user:<id>`), for the hold-back. */
+  | { status: 429; throttled: RateLimitAnswer; key: string };
 
 export interface UserGrantServices {
   login?: LoginFlow;
@@ -49,7 +50,7 @@ export function userGrant(form: URLSearchParams, browser: string | undefined, { 
     return result;
   }
   audit.record('token.refused', result.userId && `user:${result.userId}`, 'POST', '/oauth/token', throttled ? 429 : 400);
-  if (throttled) return { status: 429, throttled };
+  if (throttled) return { status: 429, throttled, key: `user:${result.userId}` };
   return {
     status: 400,
     error: 'invalid_grant',

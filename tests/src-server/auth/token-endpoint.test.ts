@@ -47,9 +47,9 @@ describe('rate limit of the token endpoint', () => {
   it("answers 429 slow_down with Retry-After and RateLimit headers once a client's bucket is empty, and tokens again after", async () => {
     const who = await createApiClient(node(), { scopes: ['PATIENT_READ'], rateLimit: 10 });
     expect((await tokenRequest(who.client_id, who.client_secret)).status).toBe(200);
-    const answers = await Promise.all(Array.from({ length: 30 }, () => tokenRequest(who.client_id, who.client_secret)));
+    const answers = await Promise.all(Array.from({ length: 16 }, () => tokenRequest(who.client_id, who.client_secret)));
     const throttled = answers.filter((answer) => answer.status === 429);
-    expect(throttled.length).toBeGreaterThanOrEqual(10);
+    expect(throttled.length).toBeGreaterThanOrEqual(3);
     expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(5);
     for (const answer of throttled) {
       const retryAfter = Number(answer.headers.get('retry-after'));
