@@ -1,10 +1,10 @@
 import autocannon from 'autocannon';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LatencyHistogram, runLoad, type Workload } from './lib/load';
+import { pinningWanted, pinSelf } from './lib/machine';
 import { seedPatients, shuffled } from './lib/patients';
 import { startServer, type ServerHandle, type ServerInfo } from './lib/server-process';
 import { positiveNumber } from './lib/settings';
@@ -32,16 +32,7 @@ const seconds = positiveNumber('BENCH_SECONDS', 5);
 const rounds = Math.floor(positiveNumber('BENCH_ROUNDS', 3));
 const readers = Math.floor(positiveNumber('BENCH_READERS', 1));
 const patientCount = Math.floor(positiveNumber('BENCH_PATIENTS', 2000));
-const pin = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && hasTaskset();
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pin = pinningWanted();
 
 const log = (message: string) => process.stderr.write(`[token-flood] ${message}\n`);
 const round2 = (value: number) => Math.round(value * 100) / 100;
@@ -94,7 +85,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 try {
-  if (pin) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  if (pin) pinSelf(0);
   log(`seeding ${patientCount} Patients; load average ${loadavg().map(round2).join(' ')}`);
   server = await startServer(fileURLToPath(new URL('./lib/liaison-server.ts', import.meta.url)), { dataDir, patients: patientCount }, pin ? { cpu: 1 } : {});
   const owner = server.info;

@@ -2,7 +2,8 @@ import { FhirError } from '../fhir/outcome';
 
 /**
  * Per-client rate limit: a token bucket holding `rate` calls, refilled at `rate` per second, so a client may burst
- * one second's worth and then sustain its rate. A batch or transaction is one call (one HTTP request).
+ * one second's worth and then sustain its rate. A batch or transaction is one call (one HTTP request). The FHIR API
+ * and the token endpoint (oauth-routes.ts) each keep their own buckets.
  */
 
 export const DEFAULT_RATE_LIMIT = 10;
