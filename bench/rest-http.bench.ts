@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONNECTIONS, LatencyHistogram, runLoad, type Workload } from './lib/load';
-import { backgroundLoad, cpuSnapshot } from './lib/machine';
+import { backgroundLoad, cpuSnapshot, pinningWanted, pinSelf } from './lib/machine';
 import { newPatients, seedPatients, shuffled } from './lib/patients';
 import { startServer, type ServerHandle } from './lib/server-process';
 import { positiveNumber } from './lib/settings';
@@ -32,17 +31,7 @@ const rounds = Math.floor(positiveNumber('BENCH_ROUNDS', 3));
 const warmupSeconds = positiveNumber('BENCH_WARMUP_SECONDS', 2);
 const patientCount = Math.floor(positiveNumber('BENCH_PATIENTS', 10_000));
 const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
-const pin = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && hasTaskset();
-
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pin = pinningWanted();
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const log = (message: string) => process.stderr.write(`[rest-http] ${message}\n`);
@@ -117,7 +106,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 try {
   const cpuOption = pin ? { cpu: 1 } : {};
-  if (pin) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  if (pin) pinSelf(0);
   log(`seeding ${patientCount} Patients in a Liaison node and in the baseline; load average ${loadavg().map(round2).join(' ')}`);
   // Seeded in parallel; whichever started is kept for stopping even if the other failed.
   const starting = await Promise.allSettled([

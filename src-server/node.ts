@@ -15,6 +15,7 @@ import type { FhirExtensions } from './fhir/rest/extensions';
 import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
+import { TokenEndpointGuard } from './http/oauth-routes';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -75,6 +76,8 @@ export interface RunningNode {
   /** Sync with remote peers: the peers table and the loops. */
   sync: RunningSync;
   ownerClientFile: string;
+  /** What `POST /oauth/token` remembers of its callers: its size stays bounded whatever client_ids they make up. */
+  tokenGuard: TokenEndpointGuard;
   /** With `demo`: the demo provider's address and who can log in. */
   demo?: { issuer: string; accounts: DemoAccount[] };
   close(): Promise<void>;
@@ -119,10 +122,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
     const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
     const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
+    const tokenGuard = new TokenEndpointGuard();
     const app = await buildApp({
       db,
       interactions: new FhirInteractions(repository, search, extensions),
       tokens,
+      tokenGuard,
       users,
       sessions,
       login,
@@ -156,6 +161,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       commits,
       sync: apiFlows.sync,
       ownerClientFile,
+      tokenGuard,
       ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
       async close() {
         if (closed) return;

@@ -16,7 +16,10 @@ declare module 'autocannon' {
     timeout?: number;
     method?: string;
     headers?: Record<string, string>;
+    body?: string | Buffer;
     requests?: Request[];
+    /** Runs the load in this many worker threads (options that are functions must then be file paths). */
+    workers?: number;
     /** Called once per connection when it is created. */
     setupClient?: (client: Client) => void;
   }

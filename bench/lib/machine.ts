@@ -1,8 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /**
  * How busy the machine was with other work while we measured (Linux /proc only): on a small shared machine a
  * test suite or browser running alongside moves the figures, and this says by how much the run was disturbed.
+ * And pinning: a load generator and the server it loads on CPUs of their own never compete for one core.
  */
 
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux architecture Node supports
@@ -40,4 +43,20 @@ export function backgroundLoad(before: CpuSnapshot | undefined, after: CpuSnapsh
   const seconds = (after.at - before.at) / 1000;
   const others = after.machine - before.machine - (after.ours - before.ours);
   return Math.min(1, Math.max(0, others / (seconds * cpus)));
+}
+
+/** Whether load generator and servers get CPUs of their own: on 2+ cores, with taskset, unless BENCH_PIN=0. */
+export function pinningWanted(): boolean {
+  if (process.env.BENCH_PIN === '0' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pins this process, all its threads, to one CPU. */
+export function pinSelf(cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }

@@ -1,43 +1,57 @@
 /**
- * Failed credential checks per client: after MAX_FAILURES in a window, the client's credentials are not checked
- * again until the window ends. Secrets are 256 random bits, so this is not about guessing them: each check runs
- * scrypt (tens of milliseconds of CPU), and a loop of wrong secrets must not take the node's CPU.
+ * Failed attempts on the token endpoint per client (a wrong secret, or a request over the client's rate): each
+ * one's answer is held back twice as long as the one before (100 ms, 200 ms… up to 10 s), until the client has had
+ * no failure for a minute. Nothing is locked: anyone may send wrong secrets for a client_id, so a lockout would
+ * lock the real client out. Secrets are 256 random bits, so this is not about guessing them: a wrong secret may
+ * cost a scrypt, and even a cheap refusal in a tight loop takes event-loop time from other clients; a held-back
+ * answer holds the caller's connection instead.
  */
 
-const MAX_FAILURES = 5;
-const WINDOW_MS = 60_000;
+const FIRST_DELAY_MS = 100;
+const MAX_DELAY_MS = 10_000;
+const QUIET_MS = 60_000;
 const MAX_TRACKED = 10_000;
 
 export class FailedAttempts {
-  private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly failures = new Map<string, { count: number; last: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Seconds before this client's credentials are checked again; 0 when they may be checked now. */
-  retryAfter(clientId: string): number {
-    const entry = this.current(clientId);
-    return entry && entry.count >= MAX_FAILURES ? Math.max(1, Math.ceil((entry.since + WINDOW_MS - this.now()) / 1000)) : 0;
-  }
-
-  failed(clientId: string): void {
-    const entry = this.current(clientId);
-    if (entry) entry.count++;
-    else {
-      if (this.failures.size >= MAX_TRACKED) this.failures.clear();
-      this.failures.set(clientId, { count: 1, since: this.now() });
+  /** Records a failure of `key` (a client_id the node knows, or one key for all unknown ones): the ms to hold its answer back. */
+  failed(key: string): number {
+    const now = this.now();
+    let entry = this.current(key, now);
+    if (!entry) {
+      if (this.failures.size >= MAX_TRACKED) this.dropQuiet(now);
+      entry = { count: 0, last: now };
+      this.failures.set(key, entry);
     }
+    entry.count++;
+    entry.last = now;
+    return Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(entry.count - 1, 20));
   }
 
-  succeeded(clientId: string): void {
-    this.failures.delete(clientId);
+  /** Whether `key` failed within the last minute. */
+  recentlyFailed(key: string): boolean {
+    return this.current(key, this.now()) !== undefined;
   }
 
-  private current(clientId: string): { count: number; since: number } | undefined {
-    const entry = this.failures.get(clientId);
-    if (entry && this.now() - entry.since >= WINDOW_MS) {
-      this.failures.delete(clientId);
+  /** Keys held in memory. */
+  get size(): number {
+    return this.failures.size;
+  }
+
+  private current(key: string, now: number): { count: number; last: number } | undefined {
+    const entry = this.failures.get(key);
+    if (entry && now - entry.last >= QUIET_MS) {
+      this.failures.delete(key);
       return undefined;
     }
     return entry;
+  }
+
+  private dropQuiet(now: number): void {
+    for (const [key, entry] of this.failures) if (now - entry.last >= QUIET_MS) this.failures.delete(key);
+    if (this.failures.size >= MAX_TRACKED) this.failures.clear();
   }
 }

@@ -19,8 +19,11 @@ export interface SessionTokens extends IssuedToken {
 
 export type RefreshResult =
   | { tokens: SessionTokens; userId: string }
-  /** unknown: never issued, expired, or its session ended; reused: a rotated token came back, the session is ended. */
-  | { refused: 'unknown' | 'reused'; userId?: string };
+  /**
+   * unknown: never issued, expired, or its session ended; reused: a rotated token came back, the session is ended;
+   * held: the caller's `admit` said no, and the refresh token is still unused.
+   */
+  | { refused: 'unknown' | 'reused' | 'held'; userId?: string };
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -65,8 +68,8 @@ export class Sessions {
     return this.issue(sessionId, expiresAt);
   }
 
-  /** New tokens for a refresh token, which is used up. */
-  refresh(refreshToken: string): RefreshResult {
+  /** New tokens for a refresh token, which is used up, if `admit` lets the user have them (its rate limit). */
+  refresh(refreshToken: string, admit: (userId: string) => boolean = () => true): RefreshResult {
     const tokenHash = hash(refreshToken);
     const row = this.statements.findRefresh.get(tokenHash, this.now(), this.now());
     if (!row) return { refused: 'unknown' };
@@ -74,6 +77,7 @@ export class Sessions {
       this.end(row.session_id);
       return { refused: 'reused', userId: row.user_id };
     }
+    if (!admit(row.user_id)) return { refused: 'held', userId: row.user_id };
     this.statements.markUsed.run(this.now(), tokenHash);
     return { tokens: this.issue(row.session_id, row.session_expires_at), userId: row.user_id };
   }

@@ -51,13 +51,24 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 const CACHE_SECONDS = 10;
 const CACHE_MAX_ENTRIES = 10_000;
 
+/**
+ * Live tokens a client (the owner, an API client) may hold: issuing one more deletes its oldest. A client needs one
+ * an hour; a hundred leaves room for many processes sharing one software's credentials, and bounds the rows a
+ * client minting tokens in a loop leaves behind.
+ */
+export const MAX_LIVE_TOKENS_PER_CLIENT = 100;
+/** A login session needs one at a time (the UI refreshes before expiry): ten leave room for overlapping refreshes. */
+export const MAX_LIVE_TOKENS_PER_SESSION = 10;
+
 export class TokenStore {
   private readonly insert;
   private readonly lookup;
   private readonly revokeOne;
   private readonly revokeOfSession;
+  private readonly dropOldestOfClient;
+  private readonly dropOldestOfSession;
   /** Raw token → principal: every API call authenticates, and the hash plus two-table lookup dominated reads. */
-  private readonly cache = new Map<string, { principal: Principal; validUntil: number }>();
+  private readonly cache = new Map<string, { principal: Principal; validUntil: number; tokenHash: string }>();
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -78,6 +89,21 @@ export class TokenStore {
       'UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ? AND revoked_at IS NULL',
     );
     this.revokeOfSession = db.prepare<[string, string]>('UPDATE oauth_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL');
+    // The holder's live tokens past the newest `cap` - 1 besides the new one (so that a tie cannot drop it), found
+    // through the partial indexes of live tokens.
+    this.dropOldestOfClient = db.prepare<[string, number, string, number], { token_hash: string }>(
+      `DELETE FROM oauth_tokens WHERE token_hash IN (
+         SELECT token_hash FROM oauth_tokens WHERE client_id = ? AND session_id IS NULL AND revoked_at IS NULL AND expires_at > ? AND token_hash != ?
+         ORDER BY expires_at DESC LIMIT -1 OFFSET ?)
+       RETURNING token_hash`,
+    );
+    this.dropOldestOfSession = db.prepare<[string, number, string, number], { token_hash: string }>(
+      `DELETE FROM oauth_tokens WHERE token_hash IN (
+         SELECT token_hash FROM oauth_tokens WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ? AND token_hash != ?
+         ORDER BY expires_at DESC LIMIT -1 OFFSET ?)
+       RETURNING token_hash`,
+    );
+    this.insertToken = db.transaction(this.insertToken.bind(this));
   }
 
   issue(client: OAuthClient): IssuedToken {
@@ -89,11 +115,21 @@ export class TokenStore {
     return this.insertToken(UI_CLIENT_ID, scopes, sessionId);
   }
 
+  /** Inserts a token and, in the same transaction, deletes its holder's oldest live tokens beyond the cap. */
   private insertToken(clientId: string, scopes: readonly string[], sessionId: string | null): IssuedToken {
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     const scope = scopes.join(' ');
-    this.insert.run(hashToken(token), clientId, scope, new Date(now).toISOString(), now + TOKEN_LIFETIME_SECONDS * 1000, sessionId);
+    const tokenHash = hashToken(token);
+    this.insert.run(tokenHash, clientId, scope, new Date(now).toISOString(), now + TOKEN_LIFETIME_SECONDS * 1000, sessionId);
+    const dropped =
+      sessionId === null
+        ? this.dropOldestOfClient.all(clientId, now, tokenHash, MAX_LIVE_TOKENS_PER_CLIENT - 1)
+        : this.dropOldestOfSession.all(sessionId, now, tokenHash, MAX_LIVE_TOKENS_PER_SESSION - 1);
+    if (dropped.length > 0) {
+      const hashes = new Set(dropped.map((row) => row.token_hash));
+      for (const [cached, entry] of this.cache) if (hashes.has(entry.tokenHash)) this.cache.delete(cached);
+    }
     return { access_token: token, token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, scope };
   }
 
@@ -102,14 +138,15 @@ export class TokenStore {
     const now = Date.now();
     const cached = this.cache.get(token);
     if (cached && cached.validUntil > now) return cached.principal;
-    const row = this.lookup.get(hashToken(token), now, now);
+    const tokenHash = hashToken(token);
+    const row = this.lookup.get(tokenHash, now, now);
     if (!row) {
       this.cache.delete(token);
       return undefined;
     }
     const principal = principalOf(row);
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    this.cache.set(token, { principal, validUntil: Math.min(row.expires_at, now + CACHE_SECONDS * 1000) });
+    this.cache.set(token, { principal, validUntil: Math.min(row.expires_at, now + CACHE_SECONDS * 1000), tokenHash });
     return principal;
   }
 

@@ -2,7 +2,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { existsSync } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log';
-import { verifyClient } from '../auth/clients';
+import { clientFinder } from '../auth/clients';
 import type { LoginFlow } from '../auth/login-flow';
 import { Reaches } from '../auth/reach';
 import type { Sessions } from '../auth/sessions';
@@ -23,7 +23,7 @@ import { directoryRoutes } from './directory-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
 import { withRedaction } from './log-redaction';
-import { oauthRoutes } from './oauth-routes';
+import { oauthRoutes, type TokenEndpointGuard } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
 import { applySecurity, type SecurityOptions } from './security';
 
@@ -34,6 +34,8 @@ export interface AppServices {
   db: Db;
   interactions: FhirInteractions;
   tokens: TokenStore;
+  /** What the token endpoint remembers of its callers (rate buckets, failures, proven secrets). */
+  tokenGuard: TokenEndpointGuard;
   users: Users;
   sessions: Sessions;
   /** Users' logins through the upstream identity provider, when one is configured. */
@@ -98,7 +100,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.decorateRequest('principal', undefined);
   app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
   const { tokens, users, sessions, login, audit } = services;
-  await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
+  await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
   await app.register(directoryRoutes, {

@@ -1,52 +1,82 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { OAuthClient } from '../auth/clients';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OAuthClient, StoredClient } from '../auth/clients';
 import { FailedAttempts } from '../auth/failed-attempts';
+import { SecretChecks } from '../auth/secret-checks';
 import type { IssuedToken, TokenStore } from '../auth/tokens';
 import { loginCookieOf } from './login-cookie';
+import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitAnswer } from './rate-limit';
 import { userGrant, type UserGrantServices } from './user-grants';
 
 /**
  * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4) and users' session grants (user-grants.ts), and
  * `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
  * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
+ *
+ * A client's requests here are rate limited like its FHIR calls (its own limit, or 10 a second; the owner too), in
+ * buckets of their own, keyed by client_id: on 127.0.0.1 every caller has the same address. Only a request with
+ * the right secret takes from the bucket, so nobody else can empty it; an empty one is refused 429 before any
+ * secret is checked. The right secret within the client's rate is accepted at once, whatever others sent
+ * (secret-checks.ts); refusals (a wrong secret, an unknown client_id, a client over its rate) are answered after
+ * a hold-back that doubles with the client's refusals (failed-attempts.ts), so that a loop of them, however
+ * cheap each one is, cannot take the event loop from other clients.
  */
 
+/** What the token endpoint remembers of its callers: bounded by the registered clients and users, whatever ids callers make up. */
+export class TokenEndpointGuard {
+  readonly secrets = new SecretChecks();
+  readonly failures = new FailedAttempts();
+  /** Token requests per client and refreshes per user (`user:<id>`). */
+  readonly calls = new RateLimiter();
+
+  /** Entries held in memory. */
+  get size(): number {
+    return this.secrets.size + this.failures.size + this.calls.size;
+  }
+}
+
+/** The failures key of requests naming no client the node knows (or none at all): made-up ids take no memory. */
+const UNKNOWN_CLIENTS = '(unknown client)';
+
 export interface OAuthRoutesOptions extends UserGrantServices {
-  verify: (clientId: string, secret: string) => OAuthClient | undefined;
+  findClient: (clientId: string) => StoredClient | undefined;
   tokens: TokenStore;
+  guard: TokenEndpointGuard;
 }
 
 const USER_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
-export async function oauthRoutes(app: FastifyInstance, { verify, tokens, ...services }: OAuthRoutesOptions): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, guard, ...services }: OAuthRoutesOptions): Promise<void> {
   const { audit } = services;
-  const failures = new FailedAttempts();
   app.post('/token', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
     const grantType = form.get('grant_type') ?? '';
     if (USER_GRANTS.has(grantType)) {
-      const answer = userGrant(form, loginCookieOf(request), services);
-      return 'tokens' in answer ? sendTokens(reply, answer.tokens) : oauthError(reply, answer.status, answer.error, answer.description);
+      const answer = userGrant(form, loginCookieOf(request), services, guard.calls);
+      if ('tokens' in answer) return sendTokens(reply, answer.tokens);
+      if (!('throttled' in answer)) return oauthError(reply, answer.status, answer.error, answer.description);
+      await holdBack(guard, answer.key);
+      return slowDown(reply, answer.throttled);
     }
     if (grantType !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials, authorization_code or refresh_token');
     }
-    const check = checkClient(request, form, verify, failures);
+    const check = await checkClient(request, form, findClient, guard);
     if ('refused' in check) {
       audit.record('token.refused', claimedClientId(request, form), 'POST', '/oauth/token', check.refused.status);
       return refuse(reply, check.refused);
     }
     const { client } = check;
     audit.record('token.issued', client.clientId, 'POST', '/oauth/token', 200);
-    return sendTokens(reply, tokens.issue(client));
+    return sendTokens(reply.headers(rateLimitHeaders(check.calls)), tokens.issue(client));
   });
 
   // RFC 7009: the client revokes one of its own tokens. An unknown or foreign token is answered 200 all the same.
   app.post('/revoke', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
-    const check = checkClient(request, form, verify, failures);
+    const check = await checkClient(request, form, findClient, guard);
     if ('refused' in check) return refuse(reply, check.refused);
     const { client } = check;
     const token = form.get('token');
@@ -62,27 +92,52 @@ function claimedClientId(request: FastifyRequest, form: URLSearchParams): string
   return (basicCredentials(request)?.id ?? form.get('client_id') ?? undefined)?.slice(0, 100);
 }
 
-type Refusal = { status: 401 } | { status: 429; retryAfter: number };
+type Refusal = { status: 401 } | { status: 429; throttled: RateLimitAnswer };
 
-/** The client the request's credentials prove, or why not (a client with too many recent failures is not checked). */
-function checkClient(request: FastifyRequest, form: URLSearchParams, verify: OAuthRoutesOptions['verify'], failures: FailedAttempts): { client: OAuthClient } | { refused: Refusal } {
+/** The client the request's credentials prove, with the state of its bucket, or why not. */
+async function checkClient(
+  request: FastifyRequest,
+  form: URLSearchParams,
+  findClient: OAuthRoutesOptions['findClient'],
+  guard: TokenEndpointGuard,
+): Promise<{ client: OAuthClient; calls: RateLimitAnswer } | { refused: Refusal }> {
   const credentials = basicCredentials(request) ?? { id: form.get('client_id'), secret: form.get('client_secret') };
-  if (!credentials.id || !credentials.secret) return { refused: { status: 401 } };
-  const retryAfter = failures.retryAfter(credentials.id);
-  if (retryAfter > 0) return { refused: { status: 429, retryAfter } };
-  const client = verify(credentials.id, credentials.secret);
-  if (!client) {
-    failures.failed(credentials.id);
-    return { refused: { status: 401 } };
-  }
-  failures.succeeded(credentials.id);
-  return { client };
+  if (!credentials.id || !credentials.secret) return refused(guard, UNKNOWN_CLIENTS, { status: 401 });
+  const stored = findClient(credentials.id);
+  if (!stored) return refused(guard, UNKNOWN_CLIENTS, { status: 401 });
+  const { client, secretHash } = stored;
+  const rate = client.rateLimit ?? DEFAULT_RATE_LIMIT;
+  // Before any scrypt: only the client's own successes empty its bucket, so this holds back nobody else.
+  const waiting = guard.calls.peek(client.clientId, rate);
+  if (waiting.retryAfter > 0) return refused(guard, client.clientId, { status: 429, throttled: waiting });
+  const suspect = guard.failures.recentlyFailed(client.clientId);
+  if (!(await guard.secrets.matches(client.clientId, secretHash, credentials.secret, suspect))) return refused(guard, client.clientId, { status: 401 });
+  const calls = guard.calls.tryTake(client.clientId, rate);
+  return calls.retryAfter > 0 ? refused(guard, client.clientId, { status: 429, throttled: calls }) : { client, calls };
+}
+
+async function refused(guard: TokenEndpointGuard, key: string, refusal: Refusal): Promise<{ refused: Refusal }> {
+  await holdBack(guard, key);
+  return { refused: refusal };
+}
+
+/** Counts a refusal of `key` and waits its hold-back (the timer keeps no stopping process alive). */
+function holdBack(guard: TokenEndpointGuard, key: string): Promise<void> {
+  return sleep(guard.failures.failed(key), undefined, { ref: false });
 }
 
 function refuse(reply: FastifyReply, refusal: Refusal) {
   if (refusal.status === 401) return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
-  reply.header('retry-after', String(refusal.retryAfter));
-  return oauthError(reply, 429, 'invalid_client', `Too many failed attempts for this client: retry in ${refusal.retryAfter} s`);
+  return slowDown(reply, refusal.throttled);
+}
+
+/**
+ * 429: RFC 6749 has no error code for it; `slow_down` is the token endpoint's registered one (RFC 8628 §3.5), and
+ * unlike `invalid_client` it does not tell a client library that its credentials are wrong.
+ */
+function slowDown(reply: FastifyReply, throttled: RateLimitAnswer) {
+  reply.header('retry-after', String(throttled.retryAfter)).headers(rateLimitHeaders(throttled));
+  return oauthError(reply, 429, 'slow_down', `Rate limit of ${throttled.limit} token requests per second exceeded: retry in ${throttled.retryAfter} s`);
 }
 
 function readForm(body: unknown): URLSearchParams | undefined {

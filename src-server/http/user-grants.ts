@@ -2,15 +2,23 @@ import type { AuditLog } from '../audit/audit-log';
 import type { LoginFlow } from '../auth/login-flow';
 import type { SessionTokens, Sessions } from '../auth/sessions';
 import { UI_CLIENT_ID } from '../auth/tokens';
+import { DEFAULT_RATE_LIMIT, type RateLimitAnswer, type RateLimiter } from './rate-limit';
 
 /**
  * The two grants of users' sessions on `POST /oauth/token`, for the UI's public client `liaison-ui`:
  * - `authorization_code`: the hand-off code of a finished login (or a desktop login's id), with the app's
  *   `code_verifier` when it sent a challenge → the session's first tokens;
- * - `refresh_token`: a refresh token, used up → new tokens; a used one coming back ends its session.
+ * - `refresh_token`: a refresh token, used up → new tokens; a used one coming back ends its session. A user gets at
+ *   most DEFAULT_RATE_LIMIT refreshes a second (`user:<id>` in the token endpoint's limiter): one past it is
+ *   refused 429 (held back like the token endpoint's other refusals) and leaves the refresh token unused. A wrong
+ *   refresh token costs a hash and an index lookup, like a wrong bearer token on /fhir, and is answered at once.
  */
 
-export type GrantAnswer = { tokens: SessionTokens } | { status: 400 | 401; error: string; description: string };
+export type GrantAnswer =
+  | { tokens: SessionTokens }
+  | { status: 400 | 401; error: string; description: string }
+  /** `key`: whose refusal it is (`user:<id>`), for the hold-back. */
+  | { status: 429; throttled: RateLimitAnswer; key: string };
 
 export interface UserGrantServices {
   login?: LoginFlow;
@@ -18,7 +26,7 @@ export interface UserGrantServices {
   audit: AuditLog;
 }
 
-export function userGrant(form: URLSearchParams, browser: string | undefined, { login, sessions, audit }: UserGrantServices): GrantAnswer {
+export function userGrant(form: URLSearchParams, browser: string | undefined, { login, sessions, audit }: UserGrantServices, limiter: RateLimiter): GrantAnswer {
   if (form.get('client_id') !== UI_CLIENT_ID) {
     return { status: 401, error: 'invalid_client', description: `Users' grants are for the public client ${UI_CLIENT_ID}` };
   }
@@ -31,12 +39,18 @@ export function userGrant(form: URLSearchParams, browser: string | undefined, { 
   }
   const refreshToken = form.get('refresh_token');
   if (!refreshToken) return { status: 400, error: 'invalid_request', description: 'refresh_token is required' };
-  const result = sessions.refresh(refreshToken);
+  let throttled: RateLimitAnswer | undefined;
+  const result = sessions.refresh(refreshToken, (userId) => {
+    const answer = limiter.tryTake(`user:${userId}`, DEFAULT_RATE_LIMIT);
+    if (answer.retryAfter > 0) throttled = answer;
+    return !throttled;
+  });
   if ('tokens' in result) {
     audit.record('token.issued', `user:${result.userId}`, 'POST', '/oauth/token', 200);
     return result;
   }
-  audit.record('token.refused', result.userId && `user:${result.userId}`, 'POST', '/oauth/token', 400);
+  audit.record('token.refused', result.userId && `user:${result.userId}`, 'POST', '/oauth/token', throttled ? 429 : 400);
+  if (throttled) return { status: 429, throttled, key: `user:${result.userId}` };
   return {
     status: 400,
     error: 'invalid_grant',

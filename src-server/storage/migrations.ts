@@ -407,6 +407,15 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sync_peers ADD COLUMN last_problem TEXT;
     `,
   },
+  {
+    description: 'live tokens: by client and by session, for the cap on live tokens each may hold',
+    sql: `
+      -- auth/tokens.ts deletes a client's (or a session's) oldest live tokens past its cap when it issues one: these
+      -- indexes hold live tokens only, newest last, so that costs a walk of the cap's entries, not of all tokens.
+      CREATE INDEX oauth_tokens_live_by_client ON oauth_tokens (client_id, expires_at) WHERE session_id IS NULL AND revoked_at IS NULL;
+      CREATE INDEX oauth_tokens_live_by_session ON oauth_tokens (session_id, expires_at) WHERE session_id IS NOT NULL AND revoked_at IS NULL;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;
