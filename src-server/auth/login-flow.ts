@@ -62,14 +62,14 @@ export class LoginFlow {
   ) {}
 
   /** The provider's URL for a browser login that comes back to `callbackUrl`. */
-  async beginBrowser(callbackUrl: string, binding: Binding): Promise<string> {
-    return (await this.refusalsAudited('GET', '/auth/login', () => this.oidc.begin(callbackUrl, { mode: 'browser', ...binding }))).url;
+  async beginBrowser(callbackUrl: string, binding: Binding, address: string): Promise<string> {
+    return (await this.refusalsAudited('GET', '/auth/login', address, () => this.oidc.begin(callbackUrl, { mode: 'browser', ...binding }))).url;
   }
 
   /** A desktop login: its own loopback listener, the URL to open in the system browser, the id to collect it by. */
-  async beginLoopback(codeChallenge: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
+  async beginLoopback(codeChallenge: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
     const loginId = randomToken();
-    const listener = await listenOnLoopback((query) => this.completeLoopback(loginId, query), PENDING_LOGIN_MS);
+    const listener = await listenOnLoopback((query, address) => this.completeLoopback(loginId, query, address), PENDING_LOGIN_MS);
     if (this.listeners.size >= MAX_LOOPBACK_LOGINS) this.listeners.values().next().value?.close();
     this.listeners.add(listener);
     void listener.closed.then(() => {
@@ -80,7 +80,7 @@ export class LoginFlow {
       }
     });
     try {
-      const { url } = await this.refusalsAudited('POST', '/auth/login', () => this.oidc.begin(listener.redirectUri, { mode: 'loopback', loginId }));
+      const { url } = await this.refusalsAudited('POST', '/auth/login', address, () => this.oidc.begin(listener.redirectUri, { mode: 'loopback', loginId }));
       this.handoffs.put(loginId, { status: 'pending', codeChallenge }, PENDING_LOGIN_MS);
       return { authorization_url: url, login_id: loginId, expires_in: PENDING_LOGIN_MS / 1000 };
     } catch (error) {
@@ -93,8 +93,8 @@ export class LoginFlow {
    * The provider's redirect to `/auth/callback`: the hand-off code for the UI. Only the browser that started the
    * login may complete it; another one (a replayed or planted callback URL) is refused without using it up.
    */
-  async completeBrowser(query: URLSearchParams, browser: string | undefined): Promise<string> {
-    const { userId, binding } = await this.refusalsAudited('GET', CALLBACK_ACTION, async () => {
+  async completeBrowser(query: URLSearchParams, browser: string | undefined, address: string): Promise<string> {
+    const { userId, binding } = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => {
       const started = this.oidc.contextOf(query.get('state') ?? '');
       if (started?.mode === 'browser' && started.browser !== undefined && started.browser !== browser) {
         throw new LoginRefused('invalid_state', 'This login was started in another browser');
@@ -109,18 +109,18 @@ export class LoginFlow {
   }
 
   /** Exchanges a hand-off code (or a desktop login's id) for the session's first tokens. */
-  exchange(code: string, codeVerifier: string | undefined, browser: string | undefined): ExchangeResult {
+  exchange(code: string, codeVerifier: string | undefined, browser: string | undefined, address: string): ExchangeResult {
     const handoff = this.handoffs.peek(code);
-    if (!handoff) return this.refuseExchange('invalid_grant', 'The code is unknown, expired or already used');
+    if (!handoff) return this.refuseExchange('invalid_grant', 'The code is unknown, expired or already used', address);
     if (!bindingHolds(handoff, codeVerifier, browser)) {
       this.handoffs.take(code);
-      return this.refuseExchange('invalid_grant', handoff.codeChallenge ? 'code_verifier does not match the code_challenge of this login' : 'This login was started in another browser');
+      return this.refuseExchange('invalid_grant', handoff.codeChallenge ? 'code_verifier does not match the code_challenge of this login' : 'This login was started in another browser', address);
     }
     if (handoff.status === 'pending') return { error: 'authorization_pending', description: 'The user has not finished logging in at the identity provider' };
     this.handoffs.take(code);
     if (handoff.status === 'failed') {
       const denied = handoff.refusal.code === 'access_denied' || handoff.refusal.code === 'user_disabled';
-      return this.refuseExchange(denied ? 'access_denied' : 'invalid_grant', handoff.refusal.message);
+      return this.refuseExchange(denied ? 'access_denied' : 'invalid_grant', handoff.refusal.message, address);
     }
     const tokens = this.sessions.open(handoff.userId);
     this.audit.record('token.issued', `user:${handoff.userId}`, 'POST', TOKEN_ACTION, 200);
@@ -136,11 +136,11 @@ export class LoginFlow {
     for (const listener of this.listeners) listener.close();
   }
 
-  private async completeLoopback(loginId: string, query: URLSearchParams): Promise<LoopbackPage> {
+  private async completeLoopback(loginId: string, query: URLSearchParams, address: string): Promise<LoopbackPage> {
     const pending = this.handoffs.peek(loginId);
     const binding = { codeChallenge: pending?.codeChallenge };
     try {
-      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, async () => {
+      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => {
         const { identity, context } = await this.oidc.complete(query);
         if (context.mode !== 'loopback' || context.loginId !== loginId) throw new LoginRefused('invalid_state', 'This answer belongs to another login');
         return this.signIn(identity);
@@ -163,19 +163,19 @@ export class LoginFlow {
   }
 
   /** Runs a step of a login; a refusal is audited (`login.refused`) before it reaches the caller. */
-  private async refusalsAudited<R>(method: string, action: string, step: () => Promise<R>): Promise<R> {
+  private async refusalsAudited<R>(method: string, action: string, address: string, step: () => Promise<R>): Promise<R> {
     try {
       return await step();
     } catch (error) {
       if (error instanceof LoginRefused) {
-        this.audit.record('login.refused', error.userId && `user:${error.userId}`, method, action, REFUSAL_STATUS[error.code]);
+        this.audit.refused('login.refused', { address, clientId: error.userId && `user:${error.userId}` }, method, action, REFUSAL_STATUS[error.code]);
       }
       throw error;
     }
   }
 
-  private refuseExchange(error: 'invalid_grant' | 'access_denied', description: string): ExchangeResult {
-    this.audit.record('login.refused', undefined, 'POST', TOKEN_ACTION, 400);
+  private refuseExchange(error: 'invalid_grant' | 'access_denied', description: string, address: string): ExchangeResult {
+    this.audit.refused('login.refused', { address }, 'POST', TOKEN_ACTION, 400);
     return { error, description };
   }
 }

@@ -23,7 +23,7 @@ export interface LoopbackPage {
 
 const CALLBACK_PATH = '/callback';
 
-export async function listenOnLoopback(handleCallback: (query: URLSearchParams) => Promise<LoopbackPage>, timeoutMs: number): Promise<LoopbackListener> {
+export async function listenOnLoopback(handleCallback: (query: URLSearchParams, address: string) => Promise<LoopbackPage>, timeoutMs: number): Promise<LoopbackListener> {
   let answered = false;
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -32,7 +32,7 @@ export async function listenOnLoopback(handleCallback: (query: URLSearchParams) 
       return;
     }
     answered = true;
-    void handleCallback(url.searchParams).then(
+    void handleCallback(url.searchParams, request.socket.remoteAddress ?? '127.0.0.1').then(
       (page) => respond(page),
       () => respond({ status: 500, html: '<p>The login could not be completed.</p>' }),
     );

@@ -62,7 +62,7 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
     try {
       const codeChallenge = challengeOf(request.query.code_challenge, request.query.code_challenge_method, false);
       const browser = ensureLoginCookie(request, reply);
-      return reply.redirect(await flow.beginBrowser(`${request.protocol}://${request.host}/auth/callback`, { browser, codeChallenge }));
+      return reply.redirect(await flow.beginBrowser(`${request.protocol}://${request.host}/auth/callback`, { browser, codeChallenge }, request.ip));
     } catch (error) {
       return redirectRefusal(reply, error);
     }
@@ -71,7 +71,7 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
   app.get('/callback', async (request, reply) => {
     const flow = configured();
     try {
-      const code = await flow.completeBrowser(new URL(request.url, 'http://node').searchParams, loginCookieOf(request));
+      const code = await flow.completeBrowser(new URL(request.url, 'http://node').searchParams, loginCookieOf(request), request.ip);
       return reply.redirect(`/?${new URLSearchParams({ login: code })}`);
     } catch (error) {
       return redirectRefusal(reply, error);
@@ -83,7 +83,7 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
     if (body.redirect !== 'loopback') throw badRequest('Send {"redirect": "loopback", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
     try {
-      return await flow.beginLoopback(challengeOf(body.code_challenge, body.code_challenge_method, true) as string);
+      return await flow.beginLoopback(challengeOf(body.code_challenge, body.code_challenge_method, true) as string, request.ip);
     } catch (error) {
       throw error instanceof LoginRefused ? refusalError(error) : error;
     }

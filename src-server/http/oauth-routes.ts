@@ -26,7 +26,7 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, ...ser
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
     const grantType = form.get('grant_type') ?? '';
     if (USER_GRANTS.has(grantType)) {
-      const answer = userGrant(form, loginCookieOf(request), services);
+      const answer = userGrant(form, { browser: loginCookieOf(request), address: request.ip }, services);
       return 'tokens' in answer ? sendTokens(reply, answer.tokens) : oauthError(reply, answer.status, answer.error, answer.description);
     }
     if (grantType !== 'client_credentials') {
@@ -34,7 +34,7 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, ...ser
     }
     const check = checkClient(request, form, verify, failures);
     if ('refused' in check) {
-      audit.record('token.refused', claimedClientId(request, form), 'POST', '/oauth/token', check.refused.status);
+      audit.refused('token.refused', { address: request.ip, claimedClientId: claimedClientId(request, form) }, 'POST', '/oauth/token', check.refused.status);
       return refuse(reply, check.refused);
     }
     const { client } = check;

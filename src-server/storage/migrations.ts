@@ -407,6 +407,15 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sync_peers ADD COLUMN last_problem TEXT;
     `,
   },
+  {
+    description: 'audit log: refusals counted per source and second',
+    sql: `
+      -- A flood of refusals (bad tokens, throttled calls) is a row per source and second with its count
+      -- (src-server/audit/audit-log.ts); accesses stay one row each (count 1, no source).
+      ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE audit_log ADD COLUMN source TEXT;       -- the network address of counted refusals
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;
