@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClient } from '../auth/clients';
 import { FailedAttempts } from '../auth/failed-attempts';
 import type { IssuedToken, TokenStore } from '../auth/tokens';
-import { loginCookieOf } from './login-cookie';
+import type { LoginCookies } from './login-cookie';
 import { userGrant, type UserGrantServices } from './user-grants';
 
 /**
@@ -14,11 +14,12 @@ import { userGrant, type UserGrantServices } from './user-grants';
 export interface OAuthRoutesOptions extends UserGrantServices {
   verify: (clientId: string, secret: string) => OAuthClient | undefined;
   tokens: TokenStore;
+  loginCookies: LoginCookies;
 }
 
 const USER_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
-export async function oauthRoutes(app: FastifyInstance, { verify, tokens, ...services }: OAuthRoutesOptions): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, { verify, tokens, loginCookies, ...services }: OAuthRoutesOptions): Promise<void> {
   const { audit } = services;
   const failures = new FailedAttempts();
   app.post('/token', async (request, reply) => {
@@ -26,7 +27,7 @@ export async function oauthRoutes(app: FastifyInstance, { verify, tokens, ...ser
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
     const grantType = form.get('grant_type') ?? '';
     if (USER_GRANTS.has(grantType)) {
-      const answer = userGrant(form, { browser: loginCookieOf(request), address: request.ip }, services);
+      const answer = userGrant(form, { browser: loginCookies.read(request)?.browser, address: request.ip }, services);
       return 'tokens' in answer ? sendTokens(reply, answer.tokens) : oauthError(reply, answer.status, answer.error, answer.description);
     }
     if (grantType !== 'client_credentials') {
