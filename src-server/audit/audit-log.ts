@@ -13,6 +13,7 @@ import type { Db } from '../storage/database';
  * rows a second rather than a row per request. The source is what identifies the caller as far as the node knows
  * it: the network address, with the client when the node knows it (a throttled client). Beyond MAX_ACTIONS actions
  * (or claimed clients) of one source, event and status in one second, the rest are counted together under `*`.
+ * A counted row is written once its second is over, so it may follow later rows in the trail; `at` says when.
  */
 
 export type AuditEventName = 'token.issued' | 'token.refused' | 'token.revoked' | 'access' | 'access.denied' | 'login' | 'login.refused' | 'logout';
