@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiFlows, type ApiFlows, type FlowSettings } from './api-flows';
 import { AuditLog } from './audit/audit-log';
+import { AuditRetention } from './audit/audit-retention';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount, RunningDemo } from './auth/demo';
 import { LoginFlow } from './auth/login-flow';
@@ -16,6 +17,7 @@ import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
+import { loadNodeSettings } from './node-settings';
 import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
@@ -85,6 +87,7 @@ export interface RunningNode {
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const settings = loadNodeSettings(options.dataDir);
   const dbFile = join(options.dataDir, DATABASE_FILE);
   const db = openDatabase(dbFile, { synchronous: options.synchronous });
   let demo: RunningDemo | undefined;
@@ -151,6 +154,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const host = options.host ?? DEFAULT_HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     apiFlows.start(url, (message) => app.log.warn(message));
+    const auditRetention = new AuditRetention(db, settings.audit.retentionDays);
+    void auditRetention.purge();
     let closed = false;
     return {
       url,
@@ -171,6 +176,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         login?.close();
         await demo?.provider.close();
         await text.close();
+        auditRetention.stop();
         audit.flush();
         statistics.stop();
         quietCheckpoint.stop();

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
 import { escapeHtml, htmlPage } from './html-page';
 import { listenOnLoopback, type LoopbackListener, type LoopbackPage } from './loopback';
-import { LoginRefused, OidcLogin, PENDING_LOGIN_MS, type UpstreamIdentity } from './oidc-login';
+import { LoginRefused, PENDING_LOGIN_MS, type OidcLogin, type PendingLogin, type UpstreamIdentity } from './oidc-login';
 import { OneTimeStore } from './one-time-store';
 import type { SessionTokens, Sessions } from './sessions';
 import type { Users } from './users';
@@ -13,6 +13,10 @@ import type { Users } from './users';
  * - desktop (RFC 8252): `POST /auth/login` → system browser → provider → this login's loopback listener.
  * Either way the tokens never travel in a URL: the app exchanges a single-use hand-off code on `POST /oauth/token`,
  * proving it is the one that started the login (its PKCE `code_verifier`, or the browser's login cookie).
+ *
+ * A login waiting for the provider is kept where no other request can push it out: a browser's in that browser's
+ * sealed login cookie (http/login-cookie.ts), a desktop one with its loopback listener. Only finished logins wait
+ * here, in memory, for their app to collect them: none is made without logging in at the provider.
  */
 
 /** How long a completed login waits for the app to collect its tokens. */
@@ -24,11 +28,27 @@ const MAX_LOOPBACK_LOGINS = 8;
 interface Binding {
   /** S256 challenge of the app's code_verifier. */
   codeChallenge?: string;
-  /** The login cookie of the browser that started it (when it sent no challenge). */
+  /** The login cookie's browser id (when the app sent no challenge). */
   browser?: string;
 }
 
-type LoginContext = Binding & { mode: 'browser' } | { mode: 'loopback'; loginId: string };
+/** A browser login waiting for the provider's answer, kept in the browser's login cookie. */
+export interface BrowserLogin extends PendingLogin {
+  /** S256 challenge of the app's code_verifier, when it sent one. */
+  codeChallenge?: string;
+  /** Epoch milliseconds; its cookie no longer yields it after that. */
+  expiresAt: number;
+}
+
+/** A desktop login waiting for the provider's answer at its loopback listener. */
+interface DesktopLogin {
+  codeChallenge: string;
+  listener: LoopbackListener;
+  /** Once the provider's URL is made. */
+  pending?: PendingLogin;
+  /** Its answer arrived and is being checked: another one is refused. */
+  answered: boolean;
+}
 
 type Handoff = Binding & ({ status: 'pending' } | { status: 'ready'; userId: string } | { status: 'failed'; refusal: LoginRefused });
 
@@ -50,77 +70,81 @@ const CALLBACK_ACTION = '/auth/callback';
 const TOKEN_ACTION = '/oauth/token';
 
 export class LoginFlow {
-  private readonly handoffs = new OneTimeStore<Handoff>();
-  /** Open loopback listeners, oldest first. */
-  private readonly listeners = new Set<LoopbackListener>();
+  /** Finished logins, by hand-off code (or desktop login id), until their app collects the tokens. */
+  private readonly finished = new OneTimeStore<Handoff & { status: 'ready' }>();
+  /**
+   * Desktop logins that ended without tokens, until their app hears why. A loop of desktop logins can push these out
+   * (each replaced login adds one): the app is then told its login is unknown rather than why it failed.
+   */
+  private readonly refusedDesktop = new OneTimeStore<Handoff & { status: 'failed' }>();
+  /** Desktop logins waiting for the provider, oldest first. */
+  private readonly desktopLogins = new Map<string, DesktopLogin>();
 
   constructor(
-    private readonly oidc: OidcLogin<LoginContext>,
+    private readonly oidc: OidcLogin,
     private readonly users: Users,
     private readonly sessions: Sessions,
     private readonly audit: AuditLog,
   ) {}
 
-  /** The provider's URL for a browser login that comes back to `callbackUrl`. */
-  async beginBrowser(callbackUrl: string, binding: Binding): Promise<string> {
-    return (await this.refusalsAudited('GET', '/auth/login', () => this.oidc.begin(callbackUrl, { mode: 'browser', ...binding }))).url;
+  /** The provider's URL for a browser login that comes back to `callbackUrl`, and the login for the browser to keep. */
+  async beginBrowser(callbackUrl: string, codeChallenge: string | undefined, address: string): Promise<{ url: string; login: BrowserLogin }> {
+    const { url, pending } = await this.refusalsAudited('GET', '/auth/login', address, () => this.oidc.begin(callbackUrl));
+    return { url, login: { ...pending, ...(codeChallenge ? { codeChallenge } : {}), expiresAt: Date.now() + PENDING_LOGIN_MS } };
   }
 
   /** A desktop login: its own loopback listener, the URL to open in the system browser, the id to collect it by. */
-  async beginLoopback(codeChallenge: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
+  async beginLoopback(codeChallenge: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
     const loginId = randomToken();
-    const listener = await listenOnLoopback((query) => this.completeLoopback(loginId, query), PENDING_LOGIN_MS);
-    if (this.listeners.size >= MAX_LOOPBACK_LOGINS) this.listeners.values().next().value?.close();
-    this.listeners.add(listener);
-    void listener.closed.then(() => {
-      this.listeners.delete(listener);
-      // Closed without an answer (timed out, or replaced by newer logins): the app stops waiting.
-      if (this.handoffs.peek(loginId)?.status === 'pending') {
-        this.handoffs.put(loginId, { status: 'failed', refusal: new LoginRefused('invalid_state', 'This desktop login expired or was replaced by newer ones'), codeChallenge }, HANDOFF_MS);
-      }
-    });
+    const listener = await listenOnLoopback((query, from) => this.completeLoopback(loginId, query, from), PENDING_LOGIN_MS);
+    // Ended here, not when their ports are released, so that starts arriving together cannot open more. One being
+    // completed is left to finish.
+    for (const [oldestId, oldest] of this.desktopLogins) {
+      if (this.desktopLogins.size < MAX_LOOPBACK_LOGINS) break;
+      if (!oldest.answered) this.giveUp(oldestId, oldest);
+    }
+    const login: DesktopLogin = { codeChallenge, listener, answered: false };
+    this.desktopLogins.set(loginId, login);
+    // Timed out without an answer.
+    void listener.closed.then(() => this.giveUp(loginId, login));
     try {
-      const { url } = await this.refusalsAudited('POST', '/auth/login', () => this.oidc.begin(listener.redirectUri, { mode: 'loopback', loginId }));
-      this.handoffs.put(loginId, { status: 'pending', codeChallenge }, PENDING_LOGIN_MS);
+      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => this.oidc.begin(listener.redirectUri));
+      login.pending = pending;
       return { authorization_url: url, login_id: loginId, expires_in: PENDING_LOGIN_MS / 1000 };
     } catch (error) {
+      this.desktopLogins.delete(loginId);
       listener.close();
       throw error;
     }
   }
 
   /**
-   * The provider's redirect to `/auth/callback`: the hand-off code for the UI. Only the browser that started the
-   * login may complete it; another one (a replayed or planted callback URL) is refused without using it up.
+   * The provider's redirect to `/auth/callback`, with the login of its state that the browser's cookie holds (none:
+   * unknown, expired, completed, or started in another browser): the hand-off code for the UI.
    */
-  async completeBrowser(query: URLSearchParams, browser: string | undefined): Promise<string> {
-    const { userId, binding } = await this.refusalsAudited('GET', CALLBACK_ACTION, async () => {
-      const started = this.oidc.contextOf(query.get('state') ?? '');
-      if (started?.mode === 'browser' && started.browser !== undefined && started.browser !== browser) {
-        throw new LoginRefused('invalid_state', 'This login was started in another browser');
-      }
-      const { identity, context } = await this.oidc.complete(query);
-      if (context.mode !== 'browser') throw new LoginRefused('invalid_state', 'This login expects its answer elsewhere');
-      return { userId: this.signIn(identity), binding: { codeChallenge: context.codeChallenge, browser: context.browser } };
+  async completeBrowser(query: URLSearchParams, started: BrowserLogin | undefined, browser: string | undefined, address: string): Promise<string> {
+    const { userId, codeChallenge } = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => {
+      if (!started) throw new LoginRefused('invalid_state', 'This login is unknown, expired, already completed or was started in another browser: start again');
+      return { userId: this.signIn(await this.oidc.complete(query, started)), codeChallenge: started.codeChallenge };
     });
     const code = randomToken();
-    this.handoffs.put(code, { status: 'ready', userId, ...binding }, HANDOFF_MS);
+    this.finished.put(code, { status: 'ready', userId, codeChallenge, browser }, HANDOFF_MS);
     return code;
   }
 
   /** Exchanges a hand-off code (or a desktop login's id) for the session's first tokens. */
-  exchange(code: string, codeVerifier: string | undefined, browser: string | undefined): ExchangeResult {
-    const handoff = this.handoffs.peek(code);
-    if (!handoff) return this.refuseExchange('invalid_grant', 'The code is unknown, expired or already used');
+  exchange(code: string, codeVerifier: string | undefined, browser: string | undefined, address: string): ExchangeResult {
+    const handoff = this.handoffOf(code);
+    if (!handoff) return this.refuseExchange('invalid_grant', 'The code is unknown, expired or already used', address);
     if (!bindingHolds(handoff, codeVerifier, browser)) {
-      this.handoffs.take(code);
-      return this.refuseExchange('invalid_grant', handoff.codeChallenge ? 'code_verifier does not match the code_challenge of this login' : 'This login was started in another browser');
+      this.useUp(code);
+      return this.refuseExchange('invalid_grant', handoff.codeChallenge ? 'code_verifier does not match the code_challenge of this login' : 'This login was started in another browser', address);
     }
     if (handoff.status === 'pending') return { error: 'authorization_pending', description: 'The user has not finished logging in at the identity provider' };
-    this.handoffs.take(code);
+    this.useUp(code);
     if (handoff.status === 'failed') {
       const denied = handoff.refusal.code === 'access_denied' || handoff.refusal.code === 'user_disabled';
-      return this.refuseExchange(denied ? 'access_denied' : 'invalid_grant', handoff.refusal.message);
+      return this.refuseExchange(denied ? 'access_denied' : 'invalid_grant', handoff.refusal.message, address);
     }
     const tokens = this.sessions.open(handoff.userId);
     this.audit.record('token.issued', `user:${handoff.userId}`, 'POST', TOKEN_ACTION, 200);
@@ -133,24 +157,53 @@ export class LoginFlow {
 
   /** Closes the desktop logins' listeners still waiting (the node stops). */
   close(): void {
-    for (const listener of this.listeners) listener.close();
+    for (const login of this.desktopLogins.values()) login.listener.close();
   }
 
-  private async completeLoopback(loginId: string, query: URLSearchParams): Promise<LoopbackPage> {
-    const pending = this.handoffs.peek(loginId);
-    const binding = { codeChallenge: pending?.codeChallenge };
+  /** Ends a desktop login still waiting (timed out, or replaced by newer ones): its app stops waiting. */
+  private giveUp(loginId: string, login: DesktopLogin): void {
+    if (this.desktopLogins.get(loginId) !== login) return;
+    this.desktopLogins.delete(loginId);
+    login.listener.close();
+    const refusal = new LoginRefused('invalid_state', 'This desktop login expired or was replaced by newer ones');
+    this.refusedDesktop.put(loginId, { status: 'failed', refusal, codeChallenge: login.codeChallenge }, HANDOFF_MS);
+  }
+
+  private handoffOf(code: string): Handoff | undefined {
+    const waiting = this.desktopLogins.get(code);
+    if (waiting) return { status: 'pending', codeChallenge: waiting.codeChallenge };
+    return this.finished.peek(code) ?? this.refusedDesktop.peek(code);
+  }
+
+  private useUp(code: string): void {
+    this.finished.take(code);
+    this.refusedDesktop.take(code);
+  }
+
+  /**
+   * A redirect to a desktop login's listener. Only the answer to its own state completes it, once: anything else
+   * sent to the port (a stray request, a guess) is refused and the login keeps waiting.
+   */
+  private async completeLoopback(loginId: string, query: URLSearchParams, address: string): Promise<LoopbackPage> {
+    const login = this.desktopLogins.get(loginId);
+    const pending = login?.pending;
+    if (!login || !pending || login.answered || query.get('state') !== pending.state) {
+      const stray = new LoginRefused('invalid_state', 'This answer belongs to no login waiting here');
+      this.auditRefusal(stray, 'GET', CALLBACK_ACTION, address);
+      return { ...refusalPage(stray), done: false };
+    }
+    login.answered = true;
+    const binding = { codeChallenge: login.codeChallenge };
     try {
-      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, async () => {
-        const { identity, context } = await this.oidc.complete(query);
-        if (context.mode !== 'loopback' || context.loginId !== loginId) throw new LoginRefused('invalid_state', 'This answer belongs to another login');
-        return this.signIn(identity);
-      });
-      this.handoffs.put(loginId, { status: 'ready', userId, ...binding }, HANDOFF_MS);
-      return { status: 200, html: page('Connexion réussie', 'You are logged in to Liaison. You can close this window and go back to the application.') };
+      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => this.signIn(await this.oidc.complete(query, pending)));
+      this.finished.put(loginId, { status: 'ready', userId, ...binding }, HANDOFF_MS);
+      return { status: 200, html: page('Connexion réussie', 'You are logged in to Liaison. You can close this window and go back to the application.'), done: true };
     } catch (error) {
       if (!(error instanceof LoginRefused)) throw error;
-      this.handoffs.put(loginId, { status: 'failed', refusal: error, ...binding }, HANDOFF_MS);
-      return { status: REFUSAL_STATUS[error.code], html: page('Connexion refusée', `${error.message}. Go back to the application to try again.`) };
+      this.refusedDesktop.put(loginId, { status: 'failed', refusal: error, ...binding }, HANDOFF_MS);
+      return { ...refusalPage(error), done: true };
+    } finally {
+      this.desktopLogins.delete(loginId);
     }
   }
 
@@ -163,19 +216,21 @@ export class LoginFlow {
   }
 
   /** Runs a step of a login; a refusal is audited (`login.refused`) before it reaches the caller. */
-  private async refusalsAudited<R>(method: string, action: string, step: () => Promise<R>): Promise<R> {
+  private async refusalsAudited<R>(method: string, action: string, address: string, step: () => Promise<R>): Promise<R> {
     try {
       return await step();
     } catch (error) {
-      if (error instanceof LoginRefused) {
-        this.audit.record('login.refused', error.userId && `user:${error.userId}`, method, action, REFUSAL_STATUS[error.code]);
-      }
+      if (error instanceof LoginRefused) this.auditRefusal(error, method, action, address);
       throw error;
     }
   }
 
-  private refuseExchange(error: 'invalid_grant' | 'access_denied', description: string): ExchangeResult {
-    this.audit.record('login.refused', undefined, 'POST', TOKEN_ACTION, 400);
+  private auditRefusal(refusal: LoginRefused, method: string, action: string, address: string): void {
+    this.audit.refused('login.refused', { address, clientId: refusal.userId && `user:${refusal.userId}` }, method, action, REFUSAL_STATUS[refusal.code]);
+  }
+
+  private refuseExchange(error: 'invalid_grant' | 'access_denied', description: string, address: string): ExchangeResult {
+    this.audit.refused('login.refused', { address }, 'POST', TOKEN_ACTION, 400);
     return { error, description };
   }
 }
@@ -197,3 +252,5 @@ function sameText(a: string, b: string): boolean {
 }
 
 const page = (title: string, message: string) => htmlPage(title, `<p>${escapeHtml(message)}</p>`);
+
+const refusalPage = (refusal: LoginRefused) => ({ status: REFUSAL_STATUS[refusal.code], html: page('Connexion refusée', `${refusal.message}. Go back to the application to try again.`) });

@@ -1,10 +1,10 @@
 import * as client from 'openid-client';
-import { OneTimeStore } from './one-time-store';
 
 /**
  * The node as an OpenID Connect relying party of the upstream provider (Pro Santé Connect, or any issuer by
  * configuration): authorization code flow with PKCE (S256), state and nonce, through openid-client. This module
- * only speaks to the provider; who the identity is and what it may do is decided elsewhere (users.ts, login-flow.ts).
+ * only speaks to the provider, and keeps nothing: a login waiting for the provider's answer is kept by whoever
+ * started it (login-flow.ts). Who the identity is and what it may do is decided elsewhere (users.ts, login-flow.ts).
  */
 
 export interface OidcSettings {
@@ -41,22 +41,21 @@ export interface UpstreamIdentity {
   claims: Record<string, unknown>;
 }
 
-interface PendingLogin<T> {
+/** A login waiting for the provider's answer: what its callback needs. */
+export interface PendingLogin {
+  state: string;
   codeVerifier: string;
   nonce: string;
   redirectUri: string;
-  context: T;
 }
 
-/** `context` is what the caller needs back at the callback (which browser or app started the login, and how). */
-export class OidcLogin<T> {
+export class OidcLogin {
   private configuration: Promise<client.Configuration> | undefined;
-  private readonly pending = new OneTimeStore<PendingLogin<T>>();
 
   constructor(private readonly settings: OidcSettings) {}
 
-  /** The provider's authorization URL for a new login, and its state (the key of the pending login). */
-  async begin(redirectUri: string, context: T): Promise<{ url: string; state: string }> {
+  /** The provider's authorization URL for a new login, and the login to keep until its callback. */
+  async begin(redirectUri: string): Promise<{ url: string; pending: PendingLogin }> {
     const config = await this.discover();
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -69,23 +68,14 @@ export class OidcLogin<T> {
       state,
       nonce,
     });
-    this.pending.put(state, { codeVerifier, nonce, redirectUri, context }, PENDING_LOGIN_MS);
-    return { url: url.href, state };
-  }
-
-  /** The context of a login still waiting for its callback. */
-  contextOf(state: string): T | undefined {
-    return this.pending.peek(state)?.context;
+    return { url: url.href, pending: { state, codeVerifier, nonce, redirectUri } };
   }
 
   /**
-   * Completes a login from the provider's redirect: the state is used up whatever happens, then the code is
-   * exchanged (with the PKCE verifier, checking state and nonce) and userinfo read.
+   * Completes a login from the provider's redirect, given the pending login of its state: the code is exchanged
+   * (with the PKCE verifier, checking state and nonce) and userinfo read.
    */
-  async complete(callbackQuery: URLSearchParams): Promise<{ identity: UpstreamIdentity; context: T }> {
-    const state = callbackQuery.get('state');
-    const pending = state ? this.pending.take(state) : undefined;
-    if (!state || !pending) throw new LoginRefused('invalid_state', 'This login is unknown, expired or already completed: start again');
+  async complete(callbackQuery: URLSearchParams, pending: PendingLogin): Promise<UpstreamIdentity> {
     const error = callbackQuery.get('error');
     if (error) {
       const description = callbackQuery.get('error_description') ?? error;
@@ -98,16 +88,13 @@ export class OidcLogin<T> {
     try {
       const tokens = await client.authorizationCodeGrant(config, currentUrl, {
         pkceCodeVerifier: pending.codeVerifier,
-        expectedState: state,
+        expectedState: pending.state,
         expectedNonce: pending.nonce,
       });
       const idClaims = tokens.claims();
       if (!idClaims) throw new Error('no ID token');
       const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
-      return {
-        identity: { issuer: config.serverMetadata().issuer, subject: idClaims.sub, claims: { ...idClaims, ...userinfo } },
-        context: pending.context,
-      };
+      return { issuer: config.serverMetadata().issuer, subject: idClaims.sub, claims: { ...idClaims, ...userinfo } };
     } catch (cause) {
       throw new LoginRefused('login_failed', `The identity provider's answer was not accepted: ${(cause as Error).message}`);
     }

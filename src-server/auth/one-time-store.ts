@@ -1,7 +1,7 @@
 /**
- * Short-lived values held in memory under a random key, each taken at most once: logins waiting for the upstream
- * provider's answer (keyed by their OAuth `state`) and hand-off codes waiting for the UI to exchange them.
- * A node restart forgets them, which only means starting the login again.
+ * Short-lived values held in memory under a random key, each taken at most once: the hand-off codes of finished
+ * logins waiting for their app to exchange them (login-flow.ts). A node restart forgets them, which only means
+ * starting the login again.
  */
 
 const MAX_ENTRIES = 10_000;
@@ -13,7 +13,7 @@ export class OneTimeStore<T> {
 
   put(key: string, value: T, ttlMs: number): void {
     this.sweep();
-    // A flood of started logins must not grow the node's memory without end: the oldest are dropped first.
+    // Memory stays bounded whatever comes: the oldest are dropped first.
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
   }

@@ -22,6 +22,7 @@ import { authRoutes, type LoginScreen } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
 import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
+import { LoginCookies } from './login-cookie';
 import { withRedaction } from './log-redaction';
 import { oauthRoutes, type TokenEndpointGuard } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
@@ -100,8 +101,9 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.decorateRequest('principal', undefined);
   app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
   const { tokens, users, sessions, login, audit } = services;
-  await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit });
-  await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
+  const loginCookies = new LoginCookies();
+  await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
+  await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginCookies, loginScreen: services.loginScreen });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',

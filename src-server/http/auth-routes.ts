@@ -7,7 +7,7 @@ import type { TokenStore } from '../auth/tokens';
 import type { Users } from '../auth/users';
 import { badRequest, FhirError, notFound } from '../fhir/outcome';
 import { authenticate } from './bearer';
-import { ensureLoginCookie, loginCookieOf } from './login-cookie';
+import type { LoginCookies } from './login-cookie';
 
 /**
  * `/auth`: users' logins through the upstream OpenID provider (docs/login.md).
@@ -26,6 +26,7 @@ export interface AuthRoutesOptions {
   users: Users;
   tokens: TokenStore;
   audit: AuditLog;
+  loginCookies: LoginCookies;
   /** What the login screen shows: the provider's issuer, and in `--demo` the people who can log in. */
   loginScreen?: LoginScreen;
 }
@@ -39,7 +40,7 @@ export interface LoginScreen {
 
 const CHALLENGE = /^[A-Za-z0-9_~.-]{43,128}$/;
 
-export async function authRoutes(app: FastifyInstance, { login, sessions, users, tokens, audit, loginScreen }: AuthRoutesOptions): Promise<void> {
+export async function authRoutes(app: FastifyInstance, { login, sessions, users, tokens, audit, loginCookies, loginScreen }: AuthRoutesOptions): Promise<void> {
   // Login answers carry codes and user details: never cached anywhere.
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
@@ -61,8 +62,9 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
     const flow = configured();
     try {
       const codeChallenge = challengeOf(request.query.code_challenge, request.query.code_challenge_method, false);
-      const browser = ensureLoginCookie(request, reply);
-      return reply.redirect(await flow.beginBrowser(`${request.protocol}://${request.host}/auth/callback`, { browser, codeChallenge }));
+      const { url, login: started } = await flow.beginBrowser(`${request.protocol}://${request.host}/auth/callback`, codeChallenge, request.ip);
+      loginCookies.addLogin(request, reply, started);
+      return reply.redirect(url);
     } catch (error) {
       return redirectRefusal(reply, error);
     }
@@ -70,8 +72,10 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
 
   app.get('/callback', async (request, reply) => {
     const flow = configured();
+    const query = new URL(request.url, 'http://node').searchParams;
+    const { browser, login: started } = loginCookies.takeLogin(request, reply, query.get('state'));
     try {
-      const code = await flow.completeBrowser(new URL(request.url, 'http://node').searchParams, loginCookieOf(request));
+      const code = await flow.completeBrowser(query, started, browser, request.ip);
       return reply.redirect(`/?${new URLSearchParams({ login: code })}`);
     } catch (error) {
       return redirectRefusal(reply, error);
@@ -83,7 +87,7 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
     if (body.redirect !== 'loopback') throw badRequest('Send {"redirect": "loopback", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
     try {
-      return await flow.beginLoopback(challengeOf(body.code_challenge, body.code_challenge_method, true) as string);
+      return await flow.beginLoopback(challengeOf(body.code_challenge, body.code_challenge_method, true) as string, request.ip);
     } catch (error) {
       throw error instanceof LoginRefused ? refusalError(error) : error;
     }

@@ -4,7 +4,7 @@ import type { OAuthClient, StoredClient } from '../auth/clients';
 import { FailedAttempts } from '../auth/failed-attempts';
 import { SecretChecks } from '../auth/secret-checks';
 import type { IssuedToken, TokenStore } from '../auth/tokens';
-import { loginCookieOf } from './login-cookie';
+import type { LoginCookies } from './login-cookie';
 import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitAnswer } from './rate-limit';
 import { userGrant, type UserGrantServices } from './user-grants';
 
@@ -42,18 +42,19 @@ export interface OAuthRoutesOptions extends UserGrantServices {
   findClient: (clientId: string) => StoredClient | undefined;
   tokens: TokenStore;
   guard: TokenEndpointGuard;
+  loginCookies: LoginCookies;
 }
 
 const USER_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
-export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, guard, ...services }: OAuthRoutesOptions): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, guard, loginCookies, ...services }: OAuthRoutesOptions): Promise<void> {
   const { audit } = services;
   app.post('/token', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
     const grantType = form.get('grant_type') ?? '';
     if (USER_GRANTS.has(grantType)) {
-      const answer = userGrant(form, loginCookieOf(request), services, guard.calls);
+      const answer = userGrant(form, { browser: loginCookies.read(request)?.browser, address: request.ip }, services, guard.calls);
       if ('tokens' in answer) return sendTokens(reply, answer.tokens);
       if (!('throttled' in answer)) return oauthError(reply, answer.status, answer.error, answer.description);
       await holdBack(guard, answer.key);
@@ -64,7 +65,7 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
     }
     const check = await checkClient(request, form, findClient, guard);
     if ('refused' in check) {
-      audit.record('token.refused', claimedClientId(request, form), 'POST', '/oauth/token', check.refused.status);
+      audit.refused('token.refused', { address: request.ip, claimedClientId: claimedClientId(request, form) }, 'POST', '/oauth/token', check.refused.status);
       return refuse(reply, check.refused);
     }
     const { client } = check;

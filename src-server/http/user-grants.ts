@@ -26,7 +26,13 @@ export interface UserGrantServices {
   audit: AuditLog;
 }
 
-export function userGrant(form: URLSearchParams, browser: string | undefined, { login, sessions, audit }: UserGrantServices, limiter: RateLimiter): GrantAnswer {
+/** Who sent the grant: the browser's login cookie (its id), and the network address. */
+export interface GrantSender {
+  browser: string | undefined;
+  address: string;
+}
+
+export function userGrant(form: URLSearchParams, { browser, address }: GrantSender, { login, sessions, audit }: UserGrantServices, limiter: RateLimiter): GrantAnswer {
   if (form.get('client_id') !== UI_CLIENT_ID) {
     return { status: 401, error: 'invalid_client', description: `Users' grants are for the public client ${UI_CLIENT_ID}` };
   }
@@ -34,7 +40,7 @@ export function userGrant(form: URLSearchParams, browser: string | undefined, { 
     const code = form.get('code');
     if (!code) return { status: 400, error: 'invalid_request', description: 'code is required' };
     if (!login) return { status: 400, error: 'invalid_grant', description: 'No identity provider is configured on this node' };
-    const result = login.exchange(code, form.get('code_verifier') ?? undefined, browser);
+    const result = login.exchange(code, form.get('code_verifier') ?? undefined, browser, address);
     return 'tokens' in result ? result : { status: 400, error: result.error, description: result.description };
   }
   const refreshToken = form.get('refresh_token');
@@ -49,7 +55,7 @@ export function userGrant(form: URLSearchParams, browser: string | undefined, { 
     audit.record('token.issued', `user:${result.userId}`, 'POST', '/oauth/token', 200);
     return result;
   }
-  audit.record('token.refused', result.userId && `user:${result.userId}`, 'POST', '/oauth/token', throttled ? 429 : 400);
+  audit.refused('token.refused', { address, clientId: result.userId && `user:${result.userId}` }, 'POST', '/oauth/token', throttled ? 429 : 400);
   if (throttled) return { status: 429, throttled, key: `user:${result.userId}` };
   return {
     status: 400,

@@ -416,6 +416,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX oauth_tokens_live_by_session ON oauth_tokens (session_id, expires_at) WHERE session_id IS NOT NULL AND revoked_at IS NULL;
     `,
   },
+  {
+    description: 'audit log: refusals counted per source and second',
+    sql: `
+      -- A flood of refusals (bad tokens, throttled calls) is a row per source and second with its count
+      -- (src-server/audit/audit-log.ts); accesses stay one row each (count 1, no source).
+      ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE audit_log ADD COLUMN source TEXT;       -- the network address of counted refusals
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../fhir/outcome';
+import { seal, sealingKeyFile, unseal } from '../sealing';
 import type { Db } from '../storage/database';
 import type { PeerProblem } from './peer-link';
 
@@ -78,7 +78,7 @@ export class PeerStore {
     const peerId = randomUUID();
     this.db
       .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, this.seal(peer.clientSecret), new Date().toISOString());
+      .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, seal(this.sealingKey(), peer.clientSecret), new Date().toISOString());
     return this.get(peerId);
   }
 
@@ -121,7 +121,7 @@ export class PeerStore {
 
   /** The client secret on the peer, for the sync loop's token requests only. */
   secretOf(peerId: string): string {
-    return this.unseal(this.row(peerId).secret);
+    return unseal(this.sealingKey(), this.row(peerId).secret);
   }
 
   /** The handshake told the peer's node id: a different node than before (a new database there) starts the pull over. */
@@ -158,29 +158,7 @@ export class PeerStore {
   }
 
   private sealingKey(): Buffer {
-    if (this.key) return this.key;
-    if (!existsSync(this.keyFile)) {
-      writeFileSync(this.keyFile, randomBytes(32), { mode: 0o600, flag: 'wx' });
-    }
-    chmodSync(this.keyFile, 0o600);
-    const key = readFileSync(this.keyFile);
-    if (key.length !== 32) throw new Error(`${this.keyFile} is not a sync secret key (32 bytes)`);
-    return (this.key = key);
-  }
-
-  /** `iv:tag:ciphertext` in base64url. */
-  private seal(secret: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.sealingKey(), iv);
-    const sealed = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-    return [iv, cipher.getAuthTag(), sealed].map((part) => part.toString('base64url')).join(':');
-  }
-
-  private unseal(text: string): string {
-    const [iv, tag, sealed] = text.split(':').map((part) => Buffer.from(part, 'base64url'));
-    const decipher = createDecipheriv('aes-256-gcm', this.sealingKey(), iv);
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8');
+    return (this.key ??= sealingKeyFile(this.keyFile));
   }
 }
 

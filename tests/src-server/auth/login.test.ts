@@ -196,7 +196,8 @@ describe('identity mapping', () => {
 });
 
 describe('refused logins create nothing and are audited', () => {
-  const refusals = async () => (await auditEvents('login.refused')).length;
+  /** Refusals are counted per source and second: the sum of the rows' counts. */
+  const refusals = async () => (await auditEvents('login.refused')).reduce((sum, event) => sum + event.count, 0);
 
   it('refuses a tampered state, a replayed callback, and a callback opened in another browser', async () => {
     const before = { sessions: sessionCount(), refusals: await refusals() };
@@ -341,6 +342,23 @@ describe('desktop login through a loopback redirect (RFC 8252)', () => {
     expect(noChallenge.status).toBe(400);
   });
 
+  it('keeps a desktop login waiting when something else calls its port, and completes it with the right answer', async () => {
+    const { verifier, challenge } = pkcePair();
+    const started = (await (await fetch(`${node.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: challenge }) })).json()) as Json;
+    const redirectUri = new URL(new URL(started.authorization_url).searchParams.get('redirect_uri')!);
+    for (const stray of ['', '?state=guess&code=x', '?error=access_denied&state=guess']) {
+      const answer = await fetch(`${redirectUri.href}${stray}`);
+      expect(answer.status).toBe(400);
+      expect(await answer.text()).toContain('Connexion refusée');
+    }
+    expect((await token({ grant_type: 'authorization_code', code: started.login_id, code_verifier: verifier })).body.error).toBe('authorization_pending');
+
+    const browser = new ScriptedBrowser();
+    const consent = await browser.submit(await browser.open(started.authorization_url), 'login', { login: 'psc-doctor', password: PASSWORD });
+    expect((await browser.submit(consent, 'consent')).html).toContain('Connexion réussie');
+    expect((await token({ grant_type: 'authorization_code', code: started.login_id, code_verifier: verifier })).status).toBe(200);
+  });
+
   it('keeps a few desktop logins waiting at once, closing the oldest listener beyond them', async () => {
     const redirectUris: URL[] = [];
     const oldest = pkcePair();
@@ -356,6 +374,48 @@ describe('desktop login through a loopback redirect (RFC 8252)', () => {
     const answer = await token({ grant_type: 'authorization_code', code: oldestId, code_verifier: oldest.verifier });
     expect(answer.body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('replaced by newer') });
     for (const uri of redirectUris.slice(1)) expect((await fetch(new URL('/other', uri))).status).toBe(404);
+  });
+});
+
+describe('pending logins under a flood of other logins', () => {
+  /** Sends `count` requests, 32 at a time; their statuses. */
+  async function flood(count: number, send: () => Promise<Response>): Promise<number[]> {
+    const statuses: number[] = [];
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (sent++ < count) {
+          const response = await send();
+          await response.body?.cancel();
+          statuses.push(response.status);
+        }
+      }),
+    );
+    return statuses;
+  }
+
+  it('completes a browser login and a desktop login started before 10,050 logins of strangers', { timeout: 120_000 }, async () => {
+    const browser = new ScriptedBrowser();
+    const ui = pkcePair();
+    const atProvider = await browser.open(`${node.url}/auth/login?code_challenge=${ui.challenge}&code_challenge_method=S256`, atNode);
+    expect(atProvider.html).toContain('Mot de passe');
+    const app = pkcePair();
+    const desktop = (await (await fetch(`${node.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: app.challenge }) })).json()) as Json;
+
+    const statuses = await flood(10_050, () => fetch(`${node.url}/auth/login`, { redirect: 'manual' }));
+    expect(statuses.every((status) => status === 302)).toBe(true);
+
+    const consent = await browser.submit(atProvider, 'login', { login: 'psc-doctor', password: PASSWORD }, atNode);
+    const params = await landing(browser, await browser.submit(consent, 'consent', {}, atNode));
+    expect(params.get('login_error')).toBeNull();
+    const exchanged = await token({ grant_type: 'authorization_code', code: params.get('login') ?? '', code_verifier: ui.verifier });
+    expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(200);
+
+    const desktopBrowser = new ScriptedBrowser();
+    const desktopConsent = await desktopBrowser.submit(await desktopBrowser.open(desktop.authorization_url), 'login', { login: 'plain-person', password: PASSWORD });
+    expect((await desktopBrowser.submit(desktopConsent, 'consent')).html).toContain('Connexion réussie');
+    const collected = await token({ grant_type: 'authorization_code', code: desktop.login_id, code_verifier: app.verifier });
+    expect(collected.status, JSON.stringify(collected.body)).toBe(200);
   });
 });
 
