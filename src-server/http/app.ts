@@ -58,7 +58,7 @@ const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'applicati
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
-  // Binary uploads stream under their own limit (binary-routes.ts).
+  // Binary uploads stream under their own limit (binary-routes.ts); `$replicate` takes more (fhir-routes.ts).
   const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_JSON_BODY_BYTES, return503OnClosing: true });
 
   app.removeAllContentTypeParsers();
@@ -99,7 +99,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const { tokens, users, sessions, login, audit } = services;
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers, repository: services.interactions.repository });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',
     db: services.db,

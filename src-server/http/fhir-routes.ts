@@ -8,6 +8,7 @@ import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
 import type { ContentQueue } from '../sync/content';
+import { MAX_REPLICATE_BODY_BYTES } from '../sync/protocol';
 import { mayHaveTextFilter, resolveTextMatches, type TextRound } from '../text/text-queries';
 import type { TextIndex } from '../text/text-index';
 import { PartialTextMatches } from '../fhir/search/conditions';
@@ -88,6 +89,8 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   };
   app.all('/', handler);
   app.all('/*', handler);
+  // A peer's push may carry one version larger than a client's body could be (sync/protocol.ts).
+  app.post('/$replicate', { bodyLimit: MAX_REPLICATE_BODY_BYTES }, handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
   await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, syncContent, audit, reaches });
 }
