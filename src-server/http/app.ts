@@ -78,7 +78,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   });
 
   app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
-    const fhirError = error instanceof FhirError ? error : fromFastifyError(error, request.routeOptions.bodyLimit ?? MAX_JSON_BODY_BYTES);
+    const fhirError = error instanceof FhirError ? error : fromFastifyError(error, request.routeOptions.bodyLimit);
     if (fhirError.status >= 500) request.log.error({ err: error }, 'request failed');
     auditAnswer(services.audit, request, fhirError.status);
     return reply

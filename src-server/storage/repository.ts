@@ -161,9 +161,10 @@ export class Repository {
       ),
       openConflict: db.prepare('INSERT OR IGNORE INTO open_conflicts (resource_type, resource_id, opened_at) VALUES (?, ?, ?)'),
       closeConflict: db.prepare('DELETE FROM open_conflicts WHERE resource_type = ? AND resource_id = ?'),
+      // A version kept aside again (sent again, tried again) keeps the time it first came, with the latest reason.
       defer: db.prepare(
-        `INSERT OR IGNORE INTO sync_deferred (version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body, reason, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sync_deferred (version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body, reason, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET reason = excluded.reason`,
       ),
       deferred: db.prepare<[], { version_id: string; resource_type: string; resource_id: string; parent_ids: string; origin_node: string; received_from: string | null; body: string }>(
         'SELECT version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body FROM sync_deferred ORDER BY received_at, version_id',
@@ -328,7 +329,6 @@ export class Repository {
     for (const row of this.statements.deferred.all()) {
       // A row that still cannot be stored stays; one that fails otherwise rolls back and stays too.
       this.transactionOrKeep(() => {
-        this.statements.undefer.run(row.version_id);
         const result = this.storeReplica({
           versionId: row.version_id,
           resourceType: row.resource_type,
@@ -338,7 +338,9 @@ export class Repository {
           resource: JSON.parse(row.body) as JsonObject,
           ...(row.received_from !== null ? { receivedFrom: row.received_from } : {}),
         });
-        if (result.outcome !== 'deferred') stored++;
+        if (result.outcome === 'deferred') return;
+        this.statements.undefer.run(row.version_id);
+        stored++;
       });
     }
     return stored;
