@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestNode } from '../../helpers/node';
-import { connect, eventually, startSyncNodes, winnersOf } from '../../helpers/sync-nodes';
+import { fhirFetch, type TestNode } from '../../helpers/node';
+import { connect, eventually, peerClient, startSyncNodes, tokenFor, winnersOf } from '../../helpers/sync-nodes';
 import { storeUnchecked } from '../../helpers/unchecked-write';
 
 /**
@@ -111,5 +111,20 @@ describe('versions within the limits, however large', () => {
     await eventually(() => ids.every((id) => winnersOf(receiver).has(`Patient/${id}`)), 'the receiver has the four large Patients', 45_000);
     expect(source.sync.peers.get(peer).lastError).toBeUndefined();
     for (const id of ids) expect(receiver.repository.read('Patient', id)?.json).toBe(source.repository.read('Patient', id)?.json);
+  });
+
+  it('come in $replicate bodies of up to 64 MiB from peers only: another client is refused before its body is read', async () => {
+    const [node] = nodes.slice(4);
+    const body = `{"resourceType":"Bundle","type":"batch"${' '.repeat(40 * MiB)}}`;
+    const app = await tokenFor(node, await peerClient(node, { scopes: ['PATIENT_CREATE', 'PATIENT_UPDATE'] }));
+    // Not even JSON: read, it would be a 400.
+    const refused = await fhirFetch(node.fhir, app, '$replicate', { method: 'POST', body: 'x'.repeat(40 * MiB), headers: { 'content-type': 'application/fhir+json' } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as Json).issue[0].diagnostics).toMatch(/SYNC/);
+    const peer = await tokenFor(node, await peerClient(node, { scopes: ['SYNC', 'PATIENT_CREATE', 'PATIENT_UPDATE'] }));
+    expect((await fhirFetch(node.fhir, peer, '$replicate', { method: 'POST', body, headers: { 'content-type': 'application/fhir+json' } })).status).toBe(200);
+    const tooLarge = await fhirFetch(node.fhir, peer, '$replicate', { method: 'POST', body: `${body}${' '.repeat(24 * MiB + 1)}`, headers: { 'content-type': 'application/fhir+json' } });
+    expect(tooLarge.status).toBe(413);
+    expect(((await tooLarge.json()) as Json).issue[0].diagnostics).toMatch(/larger than the 64 MiB/);
   });
 });
