@@ -115,7 +115,7 @@ export class DirectoryWriter {
       // Validation runs before the repository writes anything, so a refusal leaves the transaction clean.
       if (!(error instanceof FhirError)) throw error;
       counts.invalid++;
-      if (this.failures.length < MAX_FAILURES_KEPT) this.failures.push(`${resourceType}/${id}: ${error.message}`);
+      if (this.failures.length < MAX_FAILURES_KEPT) this.failures.push(`${resourceType}/${id}: ${error.located}`);
       return;
     }
     counts[outcome]++;

@@ -61,6 +61,11 @@ export class FhirError extends Error {
   get outcome(): OperationOutcome {
     return operationOutcome(this.issues);
   }
+
+  /** The issues with the elements they point at, for reports and logs: `Patient.address[0].city: …; …`. */
+  get located(): string {
+    return this.issues.map((issue) => (issue.expression ? `${issue.expression.join(', ')}: ${issue.diagnostics}` : issue.diagnostics)).join('; ');
+  }
 }
 
 const issue = (code: IssueCode, diagnostics: string, expression?: string): OutcomeIssue =>

@@ -7,6 +7,7 @@ import { applyUserChange } from '../auth/user-change';
 import type { Users } from '../auth/users';
 import { badRequest, forbidden } from '../fhir/outcome';
 import type { Db } from '../storage/database';
+import type { Repository } from '../storage/repository';
 import { peerRoutes } from '../sync/peer-routes';
 import type { PeerStore } from '../sync/peers';
 import { auditAnswer } from './audit-answers';
@@ -27,9 +28,11 @@ export interface AdminRoutesOptions {
   users: Users;
   sessions: Sessions;
   peers?: PeerStore;
+  /** The versions sync keeps aside, listed with the peers. */
+  repository: Repository;
 }
 
-export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions, peers }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions, peers, repository }: AdminRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
@@ -49,7 +52,7 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, use
 
   app.get('/clients', async () => ({ clients: listClients(db) }));
 
-  if (peers) await app.register(peerRoutes, { prefix: '/peers', peers });
+  if (peers) await app.register(peerRoutes, { prefix: '/peers', peers, repository });
 
   app.post('/clients', async (request, reply) => {
     const body = request.body;

@@ -8,6 +8,7 @@ import { Reaches } from '../auth/reach';
 import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
 import type { Users } from '../auth/users';
+import { MAX_BINARY_BYTES, MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
@@ -27,9 +28,6 @@ import { withRedaction } from './log-redaction';
 import { oauthRoutes, type TokenEndpointGuard } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
 import { applySecurity, type SecurityOptions } from './security';
-
-/** Largest request body accepted (JSON resources and Bundles). Binary uploads get their own limit. */
-export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export interface AppServices {
   db: Db;
@@ -63,7 +61,8 @@ const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'applicati
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
-  const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+  // Binary uploads stream under their own limit (binary-routes.ts); `$replicate` takes more (fhir-routes.ts).
+  const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_JSON_BODY_BYTES, return503OnClosing: true });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
@@ -82,7 +81,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   });
 
   app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
-    const fhirError = error instanceof FhirError ? error : fromFastifyError(error);
+    const fhirError = error instanceof FhirError ? error : fromFastifyError(error, request.routeOptions.bodyLimit);
     if (fhirError.status >= 500) request.log.error({ err: error }, 'request failed');
     auditAnswer(services.audit, request, fhirError.status);
     return reply
@@ -104,7 +103,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const loginCookies = new LoginCookies();
   await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginCookies, loginScreen: services.loginScreen });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers, repository: services.interactions.repository });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',
     db: services.db,
@@ -135,10 +134,11 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   return app;
 }
 
-function fromFastifyError(error: FastifyError): FhirError {
+/** `bodyLimit`: the bytes the request's route accepts. */
+function fromFastifyError(error: FastifyError, bodyLimit: number): FhirError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return payloadTooLarge(`The request body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB this endpoint accepts`);
+      return payloadTooLarge(`The request body is larger than the ${bodyLimit / 1024 / 1024} MiB this endpoint accepts (a document under ${MAX_BINARY_BYTES / 1024 / 1024} MiB goes to /fhir/Binary on its own)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return unsupportedMediaType(`Unsupported Content-Type: send application/fhir+json`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Reaches } from '../auth/reach';
-import { Scopes } from '../auth/scopes';
+import { Scopes, SYNC_SCOPE } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
 import type { GroupCommit } from '../storage/group-commit';
 import { operationOutcome, unsupportedMediaType } from '../fhir/outcome';
@@ -8,6 +8,7 @@ import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest, FhirResponse } from '../fhir/rest/types';
 import type { BinaryStore } from '../storage/binary-store';
 import type { ContentQueue } from '../sync/content';
+import { MAX_REPLICATE_BODY_BYTES } from '../sync/protocol';
 import { mayHaveTextFilter, resolveTextMatches, type TextRound } from '../text/text-queries';
 import type { TextIndex } from '../text/text-index';
 import { PartialTextMatches } from '../fhir/search/conditions';
@@ -88,6 +89,17 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
   };
   app.all('/', handler);
   app.all('/*', handler);
+  // A peer's push may carry one version larger than a client's body could be (sync/protocol.ts). Only a peer may
+  // send that much: a client without SYNC is refused before its body is read.
+  const peersOnly = (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    try {
+      request.principal!.scopes.requireNamed(SYNC_SCOPE, '$replicate');
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+  app.post('/$replicate', { bodyLimit: MAX_REPLICATE_BODY_BYTES, onRequest: peersOnly }, handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
   await app.register(binaryRoutes, { interactions, groupCommit, store: binaryStore, syncContent, audit, reaches });
 }

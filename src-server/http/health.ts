@@ -16,5 +16,7 @@ export async function healthReport(db: Db, repository: Repository, textIndex: Te
     resources: { total: Object.values(byType).reduce((sum, count) => sum + count, 0), byType },
     // The background text index: how far behind the writes it is, now and at the 95th percentile (ms).
     textIndex: text,
+    // Replicated versions this node cannot store (docs/sync.md): while there are any, its data differs from its peers'.
+    sync: { keptAside: repository.keptAsideCount() },
   };
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, statSync, type ReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_BINARY_BYTES } from '../fhir/limits';
 import { payloadTooLarge } from '../fhir/outcome';
 
 /**
@@ -9,9 +10,6 @@ import { payloadTooLarge } from '../fhir/outcome';
  * streaming, so a 49 MiB document never sits in memory, with the size limit enforced while it arrives. A file is
  * complete and synced before the version that points at it commits; a write that fails leaves no file behind.
  */
-
-/** Content of this size or more is refused (413). */
-export const MAX_BINARY_BYTES = 50 * 1024 * 1024;
 
 export interface StoredContent {
   /** SHA-256 of the content, hex: its name in the store. */

@@ -72,6 +72,20 @@ export interface ReplicaResult {
   reason?: string;
 }
 
+/** A replicated version kept aside, as an admin sees it (the body aside). */
+export interface KeptAside {
+  versionId: string;
+  resourceType: string;
+  id: string;
+  /** The node where the version was made. */
+  origin: string;
+  /** The peer node it came from, when it said. */
+  receivedFrom?: string;
+  /** Why this node cannot store it, with the elements at fault. */
+  reason: string;
+  receivedAt: string;
+}
+
 type JsonObject = Record<string, unknown>;
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -147,14 +161,19 @@ export class Repository {
       ),
       openConflict: db.prepare('INSERT OR IGNORE INTO open_conflicts (resource_type, resource_id, opened_at) VALUES (?, ?, ?)'),
       closeConflict: db.prepare('DELETE FROM open_conflicts WHERE resource_type = ? AND resource_id = ?'),
+      // A version kept aside again (sent again, tried again) keeps the time it first came, with the latest reason.
       defer: db.prepare(
-        `INSERT OR IGNORE INTO sync_deferred (version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body, reason, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sync_deferred (version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body, reason, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET reason = excluded.reason`,
       ),
       deferred: db.prepare<[], { version_id: string; resource_type: string; resource_id: string; parent_ids: string; origin_node: string; received_from: string | null; body: string }>(
         'SELECT version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body FROM sync_deferred ORDER BY received_at, version_id',
       ),
       undefer: db.prepare('DELETE FROM sync_deferred WHERE version_id = ?'),
+      keptAside: db.prepare<[number], { version_id: string; resource_type: string; resource_id: string; origin_node: string; received_from: string | null; reason: string; received_at: string }>(
+        'SELECT version_id, resource_type, resource_id, origin_node, received_from, reason, received_at FROM sync_deferred ORDER BY received_at DESC, version_id LIMIT ?',
+      ),
+      keptAsideCount: db.prepare<[], number>('SELECT count(*) FROM sync_deferred').pluck(),
     };
     this.createInTransaction = db.transaction((resourceType: string, resource: JsonObject, id: string) =>
       this.writeVersion(resourceType, id, resource, [], 'POST'),
@@ -296,8 +315,9 @@ export class Repository {
       checkWrite(replica.resourceType, replica.resource);
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
-      this.statements.defer.run(replica.versionId, replica.resourceType, replica.id, JSON.stringify(replica.parents), replica.origin, replica.receivedFrom ?? null, JSON.stringify(replica.resource), error.message, new Date().toISOString());
-      return { outcome: 'deferred', reason: error.message };
+      const reason = error.located;
+      this.statements.defer.run(replica.versionId, replica.resourceType, replica.id, JSON.stringify(replica.parents), replica.origin, replica.receivedFrom ?? null, JSON.stringify(replica.resource), reason, new Date().toISOString());
+      return { outcome: 'deferred', reason };
     }
     if (this.db.inTransaction) return this.insertReplica(replica);
     return this.db.transaction(() => this.insertReplica(replica))();
@@ -309,7 +329,6 @@ export class Repository {
     for (const row of this.statements.deferred.all()) {
       // A row that still cannot be stored stays; one that fails otherwise rolls back and stays too.
       this.transactionOrKeep(() => {
-        this.statements.undefer.run(row.version_id);
         const result = this.storeReplica({
           versionId: row.version_id,
           resourceType: row.resource_type,
@@ -319,10 +338,30 @@ export class Repository {
           resource: JSON.parse(row.body) as JsonObject,
           ...(row.received_from !== null ? { receivedFrom: row.received_from } : {}),
         });
-        if (result.outcome !== 'deferred') stored++;
+        if (result.outcome === 'deferred') return;
+        this.statements.undefer.run(row.version_id);
+        stored++;
       });
     }
     return stored;
+  }
+
+  /** How many versions are kept aside, and the newest `limit` of them: nodes that hold different data say so. */
+  keptAside(limit: number): { total: number; versions: KeptAside[] } {
+    const versions = this.statements.keptAside.all(limit).map((row) => ({
+      versionId: row.version_id,
+      resourceType: row.resource_type,
+      id: row.resource_id,
+      origin: row.origin_node,
+      ...(row.received_from !== null ? { receivedFrom: row.received_from } : {}),
+      reason: row.reason,
+      receivedAt: row.received_at,
+    }));
+    return { total: this.keptAsideCount(), versions };
+  }
+
+  keptAsideCount(): number {
+    return this.statements.keptAsideCount.get()!;
   }
 
   private transactionOrKeep(work: () => void): void {

@@ -2,7 +2,8 @@ import type { Statement } from 'better-sqlite3';
 import type { Readable } from 'node:stream';
 import { storedContentOf, type ContentRef } from '../fhir/binary-content';
 import { FhirError, payloadTooLarge } from '../fhir/outcome';
-import { MAX_BINARY_BYTES, type BinaryStore } from '../storage/binary-store';
+import { MAX_BINARY_BYTES } from '../fhir/limits';
+import type { BinaryStore } from '../storage/binary-store';
 import type { Db } from '../storage/database';
 
 /**

@@ -9,7 +9,7 @@ import { isValidId, type ReplicaResult, type ReplicaVersion } from '../storage/r
 import { applyVersions } from './apply';
 import { ChangeFeed, type DataKind } from './change-feed';
 import type { ContentQueue } from './content';
-import { changesBundle, entryText, FHIR_VERSION, PROTOCOL_VERSION, readPageSize, readVersions, replicateResponse } from './protocol';
+import { changesBundle, entryText, FHIR_VERSION, PageEntries, PROTOCOL_VERSION, readPageSize, readVersions, replicateResponse } from './protocol';
 
 /**
  * The protocol's operations between nodes (docs/sync.md): `$handshake`, `$changes` (pull) and `$replicate` (push).
@@ -59,18 +59,24 @@ function changes(feed: ChangeFeed, { request, base, interactions }: OperationCal
   const count = readPageSize(request.query.get('_count'), DEFAULT_PAGE, MAX_PAGE);
   const kind = readKind(request.query.get('data'));
   const visible = visibilityOf(request, base, interactions);
-  const entries: string[] = [];
+  const page = new PageEntries();
+  const { entries } = page;
   let cursor = Number(cursorText);
   let more = true;
-  for (let scanned = 0; entries.length < count && scanned < SCAN_BUDGET; ) {
+  let full = false;
+  for (let scanned = 0; entries.length < count && scanned < SCAN_BUDGET && !full; ) {
     const wanted = count - entries.length;
     const rows = feed.page(cursor, wanted, kind);
     for (const row of rows) {
+      const sent = request.scopes.allows(row.resource_type, 'READ') && visible(row.resource_type, row.resource_id);
+      if (sent && !page.add(entryText(row, base))) {
+        full = true;
+        break;
+      }
       cursor = row.seq;
       scanned++;
-      if (request.scopes.allows(row.resource_type, 'READ') && visible(row.resource_type, row.resource_id)) entries.push(entryText(row, base));
     }
-    if (rows.length < wanted) {
+    if (!full && rows.length < wanted) {
       more = false;
       break;
     }

@@ -7,7 +7,7 @@ import type { ChangeFeed, FeedRow } from './change-feed';
 import type { ContentQueue } from './content';
 import { PeerError, PeerLink, type Handshake } from './peer-link';
 import type { PeerInfo, PeerStore } from './peers';
-import { entryText, FHIR_VERSION, PROTOCOL_VERSION, readMissingContent, readOutcomes, readPage, readVersions, versionsBundle } from './protocol';
+import { entryText, FHIR_VERSION, PageEntries, PROTOCOL_VERSION, readMissingContent, readOutcomes, readPage, readVersions, versionsBundle } from './protocol';
 
 /**
  * Synchronises with one peer, over and over: a handshake, then pull (the peer's `$changes` from the stored cursor,
@@ -177,10 +177,13 @@ export class PeerLoop {
         fetching = fetchAfter(cursor);
         fetching.catch(() => {});
       }
-      await this.services.write(() => {
-        applyVersions(repository, entries, { receivedFrom: remoteNode, admit, content: this.services.content });
+      const outcomes = await this.services.write(() => {
+        const applied = applyVersions(repository, entries, { receivedFrom: remoteNode, admit, content: this.services.content });
         peers.setPullCursor(this.peerId, cursor);
+        return applied;
       });
+      const keptAside = outcomes.filter((result) => result.outcome === 'deferred').length;
+      if (keptAside > 0) this.services.log(`sync with peer ${this.peerId}: ${keptAside} versions kept aside: this node cannot store them (/admin/peers/kept-aside says why)`);
       if (!more || this.stopped) return;
     }
   }
@@ -223,17 +226,18 @@ export class PeerLoop {
     for (;;) {
       const rows = feed.page(cursor, this.settings.pageSize, 'records');
       if (rows.length === 0) return;
-      // What the peer made or sent here, it has.
-      const sent = rows.filter((row) => row.origin_node !== remoteNode && row.received_from !== remoteNode);
+      const { sent, entries, last } = pushPage(rows, remoteNode, link.base);
       let owed: Array<{ hash: string; id: string; versionId: string }> = [];
       if (sent.length > 0) {
-        const answer = await link.replicate(versionsBundle(sent.map((row) => entryText(row, link.base))), repository.nodeId);
+        const answer = await link.replicate(versionsBundle(entries), repository.nodeId);
         const outcomes = readOutcomes(answer);
         const refused = outcomes.filter((outcome) => outcome === 'refused').length;
         if (refused > 0) this.services.log(`sync with peer ${this.peerId}: the peer refused ${refused} of ${sent.length} versions (outside what its client allows)`);
+        const keptAside = outcomes.filter((outcome) => outcome === 'deferred').length;
+        if (keptAside > 0) this.services.log(`sync with peer ${this.peerId}: the peer kept ${keptAside} of ${sent.length} versions aside: it cannot store them (its /admin/peers/kept-aside says why)`);
         owed = readMissingContent(answer).flatMap((index) => (sent[index] ? owedContent(sent[index]) : []));
       }
-      cursor = rows[rows.length - 1].seq;
+      cursor = last.seq;
       // The content owed is recorded with the cursor that leaves its versions behind: a crash loses neither.
       repository.transaction(() => {
         for (const item of owed) content.owe(this.peerId, item);
@@ -265,6 +269,24 @@ export class PeerLoop {
       }
     }
   }
+}
+
+/**
+ * The rows of a push page to send, as `$replicate` entries up to PAGE_BYTES (one at least), and the last row the page
+ * covers, where the push cursor moves to. What the peer made or sent here, it has: those rows are covered, not sent.
+ */
+function pushPage(rows: readonly FeedRow[], remoteNode: string, base: string): { sent: FeedRow[]; entries: string[]; last: FeedRow } {
+  const sent: FeedRow[] = [];
+  const page = new PageEntries();
+  let last = rows[0];
+  for (const row of rows) {
+    if (row.origin_node !== remoteNode && row.received_from !== remoteNode) {
+      if (!page.add(entryText(row, base))) break;
+      sent.push(row);
+    }
+    last = row;
+  }
+  return { sent, entries: page.entries, last };
 }
 
 /** The content a sent Binary version names, owed to a peer that answered it lacks it. */

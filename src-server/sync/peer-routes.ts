@@ -1,14 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../fhir/outcome';
+import type { Repository } from '../storage/repository';
 import type { NewPeer, PeerStore } from './peers';
 
 /**
  * `/admin/peers` (inside the admin subtree, behind its admin check): `GET` lists the peers with their sync status,
  * `POST { name, url, kind?, clientId, clientSecret }` adds one, `DELETE /<peerId>` removes one. The secret goes in
- * and never comes out. The running sync picks changes up at its next poll.
+ * and never comes out. The running sync picks changes up at its next poll. `GET /kept-aside` lists the replicated
+ * versions this node keeps aside because it cannot store them (docs/sync.md), newest first.
  */
-export async function peerRoutes(app: FastifyInstance, { peers }: { peers: PeerStore }): Promise<void> {
+
+/** Versions kept aside listed at most (the total is given too). */
+const KEPT_ASIDE_LISTED = 100;
+
+export async function peerRoutes(app: FastifyInstance, { peers, repository }: { peers: PeerStore; repository: Repository }): Promise<void> {
   app.get('/', async () => ({ peers: peers.list() }));
+
+  app.get('/kept-aside', async () => repository.keptAside(KEPT_ASIDE_LISTED));
 
   app.post('/', async (request, reply) => {
     const body = request.body;

@@ -1,3 +1,4 @@
+import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, FhirError } from '../fhir/outcome';
 import type { ReplicaOutcome, ReplicaVersion } from '../storage/repository';
 import { isJson } from '../fhir/json';
@@ -18,6 +19,36 @@ export const CURSOR_URL = `${BASE}/sync-cursor`;
 export const OUTCOME_URL = `${BASE}/sync-outcome`;
 /** On a `$replicate` answer entry: the receiver lacks the Binary's content (valueCode `missing`): upload it. */
 export const CONTENT_URL = `${BASE}/sync-content`;
+
+/**
+ * A page of versions (`$changes`, a push to `$replicate`) stops before the version that would take it past this many
+ * bytes; a version larger than that goes alone. So no page is larger than a body the receiver takes, whatever the
+ * number of versions it may hold.
+ */
+export const PAGE_BYTES = MAX_JSON_BODY_BYTES;
+
+/**
+ * What `$replicate` takes: a page, or one version alone as large as any node stores. Its resource came in a body of
+ * MAX_JSON_BODY_BYTES at most, and its stored JSON adds meta, the entry around it and the digits of numbers written
+ * out (`1e20` is stored as 100000000000000000000): twice the page leaves room for all of it, so that a pushing peer
+ * is never refused a version for its size (it would try again forever).
+ */
+export const MAX_REPLICATE_BODY_BYTES = 2 * PAGE_BYTES;
+
+/** The entries of a page of versions, as long as they stay within PAGE_BYTES. */
+export class PageEntries {
+  readonly entries: string[] = [];
+  private bytes = 0;
+
+  /** Adds an entry, unless it would take the page past PAGE_BYTES (false: the page is full). The first always goes. */
+  add(entry: string): boolean {
+    const bytes = this.bytes + Buffer.byteLength(entry);
+    if (this.entries.length > 0 && bytes > PAGE_BYTES) return false;
+    this.bytes = bytes;
+    this.entries.push(entry);
+    return true;
+  }
+}
 
 /** A version as `$changes` reads it from the change log. */
 export interface ChangeRow {

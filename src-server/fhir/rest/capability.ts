@@ -1,3 +1,4 @@
+import { MAX_BINARY_BYTES, MAX_ELEMENTS, MAX_JSON_BODY_BYTES, MAX_STRING_BYTES } from '../limits';
 import { searchParametersOf } from '../search/extract';
 import { onDefinitionsChanged } from '../search/parameters';
 import { resourceTypes } from '../validation/model';
@@ -9,6 +10,31 @@ import { LIAISON_VERSION } from '../../version';
  */
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'create', 'history-instance', 'history-type', 'search-type'];
+
+const MIB = 1024 * 1024;
+const LIMITS_URL = 'http://liaison.health/fhir/StructureDefinition/input-limits';
+
+/**
+ * The input limits (../limits.ts), for people in `rest.documentation` and for programs in an extension whose parts
+ * each give the most this node accepts.
+ */
+const LIMITS_DOCUMENTATION =
+  `Input limits: a string element holds at most ${MAX_STRING_BYTES / MIB} MiB (${MAX_STRING_BYTES} bytes of UTF-8), and a resource at most ` +
+  `${MAX_ELEMENTS} elements (every object and value of its JSON, arrays aside): a write beyond either is refused with 400 and an ` +
+  `OperationOutcome whose issue (too-long, too-costly) names the element. A JSON request body holds at most ` +
+  `${MAX_JSON_BODY_BYTES / MIB} MiB (413 beyond). A Binary's content is less than ${MAX_BINARY_BYTES / MIB} MiB (413 otherwise): ` +
+  `send it to /fhir/Binary on its own, as the document itself or as FHIR JSON, where it streams; inline base64 data ` +
+  `(Binary.content, Attachment.data) is bounded by that limit rather than the string one.`;
+
+const LIMITS_EXTENSION = {
+  url: LIMITS_URL,
+  extension: [
+    { url: 'stringBytes', valueUnsignedInt: MAX_STRING_BYTES },
+    { url: 'elements', valueUnsignedInt: MAX_ELEMENTS },
+    { url: 'jsonBodyBytes', valueUnsignedInt: MAX_JSON_BODY_BYTES },
+    { url: 'binaryBytes', valueUnsignedInt: MAX_BINARY_BYTES - 1 },
+  ],
+};
 
 const cache = new Map<string, object>();
 // The statement lists the search parameters in force: a custom SearchParameter changes it.
@@ -35,7 +61,9 @@ function build(base: string): object {
     format: ['application/fhir+json', 'json'],
     rest: [
       {
+        extension: [LIMITS_EXTENSION],
         mode: 'server',
+        documentation: LIMITS_DOCUMENTATION,
         security: {
           service: [{ coding: [{ system: 'http://hl7.org/fhir/restful-security-service', code: 'OAuth' }] }],
           description: 'OAuth2 client credentials: POST /oauth/token, then Authorization: Bearer <access_token>',

@@ -5,9 +5,12 @@
  * Invariants (FHIRPath constraints) and terminology bindings are deliberately out of scope.
  *
  * Runs on every create/update, so all lookup tables are prebuilt by model.ts and a call allocates little beyond
- * the issues it reports. Recursion is bounded by an explicit depth limit checked before descending.
+ * the issues it reports. Recursion is bounded by an explicit depth limit checked before descending. The walk also
+ * holds the resource to the input limits (../limits.ts): it counts the elements it visits and measures the strings
+ * it checks, so the limits cost no walk of their own.
  */
 import { daysInMonth } from '../calendar';
+import { MAX_BINARY_BYTES, MAX_ELEMENTS, MAX_STRING_BYTES } from '../limits';
 import { FhirError } from '../outcome';
 import {
   primitiveDefinitions,
@@ -19,7 +22,7 @@ import {
 
 export interface ValidationIssue {
   severity: 'error' | 'warning';
-  code: 'structure' | 'value' | 'required' | 'invalid' | 'too-costly';
+  code: 'structure' | 'value' | 'required' | 'invalid' | 'too-costly' | 'too-long';
   diagnostics: string;
   /** Location, FHIRPath-like with JSON property names: `Patient.name[0].given[1]`, `Observation.valueQuantity`. */
   expression: string;
@@ -31,6 +34,7 @@ export interface ValidateOptions {
 }
 
 const DEFAULT_MAX_DEPTH = 64;
+const MIB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Primitive values
@@ -122,24 +126,37 @@ function buildPrimitiveChecks(): Map<string, PrimitiveCheck> {
   return checks;
 }
 
+const isBase64 = (v: string): boolean => base64Bytes(v) >= 0;
+
 /**
- * No regex in STU3: XML Schema's base64Binary (whitespace allowed, `=` padding only at the end). A plain loop:
- * Binary payloads are large and a regex would backtrack over all of it on failure.
+ * The bytes base64Binary text decodes to, -1 when it is not base64. No regex in STU3: XML Schema's base64Binary
+ * (whitespace allowed, `=` padding only at the end). A plain loop: Binary payloads are large and a regex would
+ * backtrack over all of it on failure.
  */
-function isBase64(v: string): boolean {
+function base64Bytes(v: string): number {
   let count = 0;
   let padding = 0;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
     if (c === 0x3d /* = */) padding++;
-    else if (padding > 0) return false;
+    else if (padding > 0) return -1;
     else if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f)) {
-      return false;
+      return -1;
     }
     count++;
   }
-  return padding <= 2 && count % 4 === 0;
+  return padding <= 2 && count % 4 === 0 ? (count / 4) * 3 - padding : -1;
+}
+
+/**
+ * Whether a string is over its limit: inline binary data by the bytes it decodes to, any other string by its bytes
+ * of UTF-8. Only a string long enough to be over is measured: one UTF-16 unit is at most 3 bytes of UTF-8, and 4
+ * characters of base64 at most 3 bytes.
+ */
+function tooLong(value: string, type: string): boolean {
+  if (type === 'base64Binary') return value.length >= (MAX_BINARY_BYTES / 3) * 4 && base64Bytes(value) >= MAX_BINARY_BYTES;
+  return value.length > MAX_STRING_BYTES / 3 && Buffer.byteLength(value, 'utf8') > MAX_STRING_BYTES;
 }
 
 const primitiveChecks = buildPrimitiveChecks();
@@ -152,7 +169,9 @@ type JsonObject = Record<string, unknown>;
 interface Walk {
   readonly issues: ValidationIssue[];
   readonly maxDepth: number;
-  /** Set once the depth limit is hit: one 'too-costly' issue, then stop. */
+  /** Elements visited so far (MAX_ELEMENTS). */
+  elements: number;
+  /** Set once the depth or element limit is hit: one 'too-costly' issue, then stop. */
   aborted: boolean;
 }
 
@@ -160,6 +179,16 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 
 function report(walk: Walk, code: ValidationIssue['code'], expression: string, diagnostics: string): void {
   walk.issues.push({ severity: 'error', code, diagnostics, expression });
+}
+
+/** Counts one element; past MAX_ELEMENTS, reports (once) where the limit was crossed and stops the walk. */
+function counted(walk: Walk, expression: string): boolean {
+  if (++walk.elements <= MAX_ELEMENTS) return true;
+  if (!walk.aborted) {
+    walk.aborted = true;
+    report(walk, 'too-costly', expression, `a resource may hold at most ${MAX_ELEMENTS.toLocaleString('en')} elements (objects and values): this one has more`);
+  }
+  return false;
 }
 
 /** True when `depth` is acceptable; otherwise reports (once) and stops the walk. */
@@ -173,7 +202,7 @@ function withinDepth(walk: Walk, depth: number, expression: string): boolean {
 }
 
 export function validateResource(resource: unknown, options?: ValidateOptions): ValidationIssue[] {
-  const walk: Walk = { issues: [], maxDepth: options?.maxDepth ?? DEFAULT_MAX_DEPTH, aborted: false };
+  const walk: Walk = { issues: [], maxDepth: options?.maxDepth ?? DEFAULT_MAX_DEPTH, elements: 0, aborted: false };
   if (!isObject(resource)) {
     report(walk, 'structure', 'Resource', 'a resource must be a JSON object');
     return walk.issues;
@@ -207,10 +236,13 @@ function validateResourceObject(walk: Walk, obj: JsonObject, path: string | unde
     report(walk, 'invalid', here, `unknown resource type ${show(type)}`);
     return;
   }
+  // resourceType is a value of the resource too.
+  if (!counted(walk, `${path ?? type}.resourceType`)) return;
   validateObject(walk, obj, structure, path ?? type, depth);
 }
 
 function validateObject(walk: Walk, obj: JsonObject, structure: Structure, path: string, depth: number): void {
+  if (!counted(walk, path)) return;
   const keys = Object.keys(obj);
   if (keys.length === 0) report(walk, 'structure', path, 'empty objects are not allowed');
   let choices: string[] | undefined; // choice groups seen, allocated only when there is one
@@ -352,8 +384,20 @@ function checkPrimitive(walk: Walk, value: unknown, info: ElementInfo, here: str
     report(walk, 'structure', here, `expected a primitive ${info.type}, got ${show(value)}`);
     return;
   }
+  if (!counted(walk, here)) return;
+  // Before the format checks, which need not run over megabytes.
+  if (typeof value === 'string' && tooLong(value, info.type)) {
+    report(walk, 'too-long', here, tooLongDiagnostics(value, info.type));
+    return;
+  }
   const problem = primitiveChecks.get(info.type)!(value);
   if (problem) report(walk, 'value', here, problem);
+}
+
+function tooLongDiagnostics(value: string, type: string): string {
+  if (type === 'base64Binary') return `inline binary data must decode to less than ${MAX_BINARY_BYTES / MIB} MiB, as any Binary`;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  return `a string may hold at most ${MAX_STRING_BYTES / MIB} MiB (${MAX_STRING_BYTES.toLocaleString('en')} bytes of UTF-8): this one has ${bytes.toLocaleString('en')}`;
 }
 
 const extensionStructure = primitiveExtensionStructure();

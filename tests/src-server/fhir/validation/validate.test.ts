@@ -401,3 +401,46 @@ describe('depth limit', () => {
     expect(issues).toEqual([expect.objectContaining({ code: 'too-costly', expression: 'Patient.name[0].period' })]);
   });
 });
+
+describe('input limits', () => {
+  /** Elements as docs/architecture.md defines them: every object and every string, number or boolean; arrays and nulls not. */
+  const elements = (value: unknown): number => {
+    if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + elements(item), 0);
+    if (value === null) return 0;
+    if (typeof value === 'object') return Object.values(value).reduce((sum: number, item) => sum + elements(item), 1);
+    return 1;
+  };
+
+  /** The resource with tags added to `meta` until it has exactly `total` elements (a tag of a code is 2, with a system 3). */
+  const padded = (resource: Json, total: number): Json => {
+    const meta = (resource.meta ?? {}) as Json;
+    const tag = [...((meta.tag ?? []) as Json[])];
+    const copy = { ...resource, meta: { ...meta, tag } };
+    let missing = total - elements(copy);
+    if (missing % 2 === 1) {
+      tag.push({ system: 'urn:liaison:test', code: 'odd' });
+      missing -= 3;
+    }
+    for (let index = 0; index < missing / 2; index++) tag.push({ code: `t${index}` });
+    expect(elements(copy)).toBe(total);
+    return copy;
+  };
+
+  it('counts the elements of a resource as documented: primitive extensions, nulls, contained and entry resources included', () => {
+    for (const file of ['Patient-null.json', 'RelatedPerson-benedicte.json', 'Communication-fm-solicited.json', 'Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json']) {
+      const example = JSON.parse(readFileSync(`${sharedDir}/examples/${file}`, 'utf8')) as Json;
+      expect(validateResource(padded(example, 100_000)), file).toEqual([]);
+      const issues = validateResource(padded(example, 100_001));
+      expect(issues, file).toEqual([expect.objectContaining({ code: 'too-costly', diagnostics: expect.stringMatching(/at most 100,000 elements/) })]);
+    }
+  });
+
+  it('bounds inline binary data by the Binary limit, decoded, rather than by the string limit', () => {
+    const MiB = 1024 * 1024;
+    expectValid({ resourceType: 'Binary', contentType: 'application/pdf', content: Buffer.alloc(50 * MiB - 1).toString('base64') });
+    const issue = expectOne({ resourceType: 'Binary', contentType: 'application/pdf', content: Buffer.alloc(50 * MiB).toString('base64') }, 'too-long', 'Binary.content');
+    expect(issue.diagnostics).toMatch(/less than 50 MiB/);
+    // Any other string: 1 MiB of UTF-8.
+    expectOne(patient({ gender: 'x'.repeat(MiB + 1) }), 'too-long', 'Patient.gender');
+  });
+});
