@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClient } from '../auth/clients';
 import { FailedAttempts } from '../auth/failed-attempts';
 import type { IssuedToken, TokenStore } from '../auth/tokens';
+import { credentialsOf } from './bearer';
 import { loginCookieOf } from './login-cookie';
 import { userGrant, type UserGrantServices } from './user-grants';
 
@@ -96,9 +97,9 @@ function readForm(body: unknown): URLSearchParams | undefined {
 }
 
 function basicCredentials(request: FastifyRequest): { id: string; secret: string } | undefined {
-  const header = request.headers.authorization;
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const credentials = credentialsOf(request, 'Basic');
+  if (credentials === undefined) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   try {
