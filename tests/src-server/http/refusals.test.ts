@@ -21,6 +21,8 @@ async function expectOutcome(response: Response, status: number, pattern?: RegEx
   return body;
 }
 
+const versionCount = () => (node().db.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n;
+
 describe('the Authorization header', () => {
   it('takes the bearer scheme in any case (RFC 7235)', async () => {
     for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
@@ -28,5 +30,17 @@ describe('the Authorization header', () => {
       expect(answer.status, scheme).toBe(200);
     }
     await expectOutcome(await fetch(`${node().fhir}/Patient`, { headers: { authorization: `Bearer${node().token}` } }), 401);
+  });
+});
+
+describe('contained resources', () => {
+  it('may not contain resources themselves (dom-2)', async () => {
+    const versions = versionCount();
+    const organization = { resourceType: 'Organization', id: 'org1', name: 'Cabinet' };
+    const nested = { resourceType: 'Patient', contained: [{ ...organization, contained: [{ resourceType: 'Organization', id: 'org2', name: 'Caché' }] }], managingOrganization: { reference: '#org1' } };
+    const refused = await expectOutcome(await node().request('Patient', { method: 'POST', json: nested }), 400, /dom-2/);
+    expect(refused.issue[0].expression).toEqual(['Patient.contained[0].contained']);
+    expect(versionCount()).toBe(versions);
+    expect((await node().request('Patient', { method: 'POST', json: { ...nested, contained: [organization] } })).status).toBe(201);
   });
 });
