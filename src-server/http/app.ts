@@ -8,7 +8,7 @@ import { Reaches } from '../auth/reach';
 import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
 import type { Users } from '../auth/users';
-import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
+import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
 import type { BinaryStore } from '../storage/binary-store';
@@ -16,15 +16,15 @@ import type { GroupCommit } from '../storage/group-commit';
 import type { TextIndex } from '../text/text-index';
 import type { ContentQueue } from '../sync/content';
 import type { PeerStore } from '../sync/peers';
-import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
+import { fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
 import { authRoutes, type LoginScreen } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
-import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
 import { withRedaction } from './log-redaction';
 import { oauthRoutes } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
+import { refuse, refuseBeforeRouting, refuseClientError, refuseWhileClosing, sendRefusal } from './refusals';
 import { applySecurity, type SecurityOptions } from './security';
 
 /** Largest request body accepted (JSON resources and Bundles). Binary uploads get their own limit. */
@@ -60,7 +60,14 @@ const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'applicati
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
-  const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_BODY_BYTES, return503OnClosing: true });
+  const app = Fastify({
+    logger: withRedaction(services.logger),
+    bodyLimit: MAX_BODY_BYTES,
+    // Refusals made before a route runs are OperationOutcomes too (refusals.ts).
+    return503OnClosing: false,
+    clientErrorHandler: refuseClientError,
+    frameworkErrors: refuseBeforeRouting(services.audit),
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
@@ -78,21 +85,10 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     done(unsupportedMediaType('XML is not supported: send application/fhir+json'), undefined);
   });
 
-  app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
-    const fhirError = error instanceof FhirError ? error : fromFastifyError(error);
-    if (fhirError.status >= 500) request.log.error({ err: error }, 'request failed');
-    auditAnswer(services.audit, request, fhirError.status);
-    return reply
-      .code(fhirError.status)
-      .headers(fhirError.headers)
-      .header('content-type', FHIR_CONTENT_TYPE)
-      .send(JSON.stringify(fhirError.outcome));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const error = notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`);
-    return reply.code(404).header('content-type', FHIR_CONTENT_TYPE).send(JSON.stringify(error.outcome));
-  });
+  app.setErrorHandler((error: FastifyError | FhirError, request, reply) => refuse(services.audit, error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendRefusal(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`)));
   await applySecurity(app, services.security);
+  refuseWhileClosing(app);
 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
@@ -129,24 +125,4 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     );
   }
   return app;
-}
-
-function fromFastifyError(error: FastifyError): FhirError {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return payloadTooLarge(`The request body is larger than the ${MAX_BODY_BYTES / 1024 / 1024} MiB this endpoint accepts`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return unsupportedMediaType(`Unsupported Content-Type: send application/fhir+json`);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return badRequest(error.message);
-    default:
-      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-        return new FhirError(error.statusCode, { severity: 'error', code: 'invalid', diagnostics: error.message });
-      }
-      if (error instanceof RangeError && /call stack/.test(error.message)) {
-        return new FhirError(400, { severity: 'error', code: 'too-costly', diagnostics: 'The request is nested too deeply' });
-      }
-      return new FhirError(500, { severity: 'error', code: 'exception', diagnostics: 'Internal error: the request was not completed' });
-  }
 }

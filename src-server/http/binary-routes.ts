@@ -84,10 +84,11 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
   app.post('/Binary', upload);
   app.put('/Binary/:id', upload);
 
-  const read = async (request: FastifyRequest, reply: FastifyReply) => {
+  const read = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
     const response = interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
-    if (response.status !== 200 || typeof response.body !== 'string') return send(reply, response, request, prefer);
+    // `Binary/` (no id) is the type's search: a Bundle, not a document.
+    if (response.status !== 200 || typeof response.body !== 'string' || request.params.id === '') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
     const stored = storedContentOf(resource);
     const file = stored && openContent(store, stored.hash, syncContent);
