@@ -25,6 +25,7 @@ import { withRedaction } from './log-redaction';
 import { oauthRoutes } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
 import { refuse, refuseBeforeRouting, refuseClientError, refuseWhileClosing, sendRefusal } from './refusals';
+import { checkRequestBody, JSON_TYPES } from './request-body';
 import { applySecurity, type SecurityOptions } from './security';
 
 /** Largest request body accepted (JSON resources and Bundles). Binary uploads get their own limit. */
@@ -56,7 +57,6 @@ export interface AppServices {
   logger?: FastifyServerOptions['logger'];
 }
 
-const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'application/json'];
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
@@ -85,6 +85,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     done(unsupportedMediaType('XML is not supported: send application/fhir+json'), undefined);
   });
 
+  app.addHook('preParsing', checkRequestBody);
   app.setErrorHandler((error: FastifyError | FhirError, request, reply) => refuse(services.audit, error, request, reply));
   app.setNotFoundHandler((request, reply) => sendRefusal(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`)));
   await applySecurity(app, services.security);

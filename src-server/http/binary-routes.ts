@@ -6,7 +6,7 @@ import { badRequest, FhirError, forbidden, notFound } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirResponse } from '../fhir/rest/types';
 import { assertValid } from '../fhir/validation/validate';
-import { isContentHash, type BinaryStore, type ContentWriter, type StoredContent } from '../storage/binary-store';
+import { isContentHash, MAX_BINARY_BYTES, type BinaryStore, type ContentWriter, type StoredContent } from '../storage/binary-store';
 import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
 import type { GroupCommit } from '../storage/group-commit';
 import type { AuditLog } from '../audit/audit-log';
@@ -81,8 +81,11 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
     const response = await groupCommit.run(() => interactions.handle({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request)));
     return send(reply, response, request, prefer);
   };
-  app.post('/Binary', upload);
-  app.put('/Binary/:id', upload);
+  // Inflated (request-body.ts) up to this: the content's base64 in FHIR JSON is 4/3 of the content, which the store
+  // itself cuts at MAX_BINARY_BYTES.
+  const uploads = { bodyLimit: 2 * MAX_BINARY_BYTES };
+  app.post('/Binary', uploads, upload);
+  app.put('/Binary/:id', uploads, upload);
 
   const read = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
@@ -102,7 +105,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
   app.get('/Binary/:id', read);
   app.get('/Binary/:id/_history/:vid', read);
 
-  app.post<{ Querystring: { hash?: string } }>('/$content', async (request, reply) => {
+  app.post<{ Querystring: { hash?: string } }>('/$content', uploads, async (request, reply) => {
     const fhirRequest = toFhirRequest(request, preferences(request), reaches);
     const { scopes, reach } = fhirRequest;
     scopes.requireNamed(SYNC_SCOPE, '$content');

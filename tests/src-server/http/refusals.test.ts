@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fhirFetch, startTestNode, useTestNode } from '../../helpers/node';
 import { clientToken } from '../../helpers/users';
@@ -45,6 +46,7 @@ function parseAnswer(raw: string): { status: number; headers: Record<string, str
 
 const port = () => Number(new URL(node().url).port);
 const versionCount = () => (node().db.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n;
+const binaryVersions = () => (node().db.prepare("SELECT count(*) AS n FROM resource_versions WHERE resource_type = 'Binary'").get() as { n: number }).n;
 
 describe('every refusal is an OperationOutcome', () => {
   it('headers or a URL larger than Node reads: 431', async () => {
@@ -111,6 +113,73 @@ describe('every refusal is an OperationOutcome', () => {
     const refused = parseAnswer(answers[1]);
     expect(refused.status).toBe(503);
     expect(refused.body.resourceType).toBe('OperationOutcome');
+  });
+});
+
+describe('compressed bodies', () => {
+  const patient = { resourceType: 'Patient', name: [{ family: 'Compressé' }] };
+  const pdf = Buffer.from(`%PDF-1.4 ${'lettre de liaison '.repeat(200)}`);
+
+  it('are inflated: JSON resources, documents and FHIR JSON Binaries', async () => {
+    for (const [encoding, body] of [['gzip', gzipSync(JSON.stringify(patient))], ['deflate', deflateSync(JSON.stringify(patient))]] as const) {
+      const created = await node().request('Patient', { method: 'POST', body, headers: { 'content-type': 'application/fhir+json', 'content-encoding': encoding } });
+      expect(created.status, await created.clone().text()).toBe(201);
+      expect(((await created.json()) as Json).name[0].family).toBe('Compressé');
+    }
+    const document = await node().request('Binary', { method: 'POST', body: gzipSync(pdf), headers: { 'content-type': 'application/pdf', 'content-encoding': 'gzip' } });
+    expect(document.status).toBe(201);
+    const stored = await node().request(`Binary/${((await document.json()) as Json).id}`, { headers: { accept: 'application/pdf' } });
+    expect(Buffer.from(await stored.arrayBuffer()).equals(pdf)).toBe(true);
+    const json = JSON.stringify({ resourceType: 'Binary', contentType: 'application/pdf', content: pdf.toString('base64') });
+    const binary = await node().request('Binary', { method: 'POST', body: gzipSync(json), headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' } });
+    expect(binary.status).toBe(201);
+    const content = await node().request(`Binary/${((await binary.json()) as Json).id}`, { headers: { accept: 'application/pdf' } });
+    expect(Buffer.from(await content.arrayBuffer()).equals(pdf)).toBe(true);
+  });
+
+  it('are cut at the limit as they inflate: a zip bomb answers 413 and stores nothing', async () => {
+    const versions = versionCount();
+    const binaries = binaryVersions();
+    // 40 MiB of spaces in a JSON resource (the limit is 32 MiB), 56 MiB of zeros as a document (50 MiB): some 100 KiB
+    // once compressed.
+    const fast = { level: 1 };
+    const jsonBomb = gzipSync(Buffer.concat([Buffer.from('{"resourceType":"Patient",'), Buffer.alloc(40 * 1024 * 1024, ' '), Buffer.from('"active":true}')]), fast);
+    const documentBomb = gzipSync(Buffer.alloc(56 * 1024 * 1024), fast);
+    expect(jsonBomb.length + documentBomb.length).toBeLessThan(1024 * 1024);
+    const started = Date.now();
+    await expectOutcome(await node().request('Patient', { method: 'POST', body: jsonBomb, headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' } }), 413, /32 MiB/);
+    await expectOutcome(await node().request('Binary', { method: 'POST', body: documentBomb, headers: { 'content-type': 'application/pdf', 'content-encoding': 'gzip' } }), 413, /50 MiB/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(versionCount()).toBe(versions);
+    expect(binaryVersions()).toBe(binaries);
+  });
+
+  it('in an encoding the node does not inflate, or corrupt, are refused', async () => {
+    const versions = versionCount();
+    await expectOutcome(await node().request('Binary', { method: 'POST', body: pdf, headers: { 'content-type': 'application/pdf', 'content-encoding': 'br' } }), 415, /br/);
+    await expectOutcome(await node().request('Patient', { method: 'POST', body: JSON.stringify(patient), headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'compress' } }), 415);
+    await expectOutcome(await node().request('Patient', { method: 'POST', body: JSON.stringify(patient), headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' } }), 400, /gzip/);
+    await expectOutcome(await node().request('Binary', { method: 'POST', body: pdf, headers: { 'content-type': 'application/pdf', 'content-encoding': 'gzip' } }), 400, /gzip/);
+    expect(versionCount()).toBe(versions);
+  });
+});
+
+describe('charsets', () => {
+  it('JSON and forms are UTF-8: another declared charset is refused with 415', async () => {
+    const versions = versionCount();
+    const latin1 = Buffer.from(JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Hélène' }] }), 'latin1');
+    await expectOutcome(await node().request('Patient', { method: 'POST', body: latin1, headers: { 'content-type': 'application/fhir+json; charset=latin1' } }), 415, /UTF-8/);
+    await expectOutcome(await node().request('Patient', { method: 'POST', body: latin1, headers: { 'content-type': 'application/json;charset="ISO-8859-1"' } }), 415);
+    await expectOutcome(await node().request('Patient/_search', { method: 'POST', body: 'name=h%E9l%E8ne', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=windows-1252' } }), 415);
+    expect(versionCount()).toBe(versions);
+    for (const type of ['application/fhir+json; charset=UTF-8', 'application/fhir+json;charset=utf-8', 'application/fhir+json']) {
+      const created = await node().request('Patient', { method: 'POST', body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Hélène' }] }), headers: { 'content-type': type } });
+      expect(created.status, type).toBe(201);
+      expect(((await created.json()) as Json).name[0].family).toBe('Hélène');
+    }
+    // A document keeps its own charset: it is stored as it is.
+    const text = await node().request('Binary', { method: 'POST', body: Buffer.from('Hélène', 'latin1'), headers: { 'content-type': 'text/plain; charset=iso-8859-1' } });
+    expect(text.status).toBe(201);
   });
 });
 
