@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log';
 import { badRequest, FhirError, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import { auditAnswer } from './audit-answers';
 import { FHIR_CONTENT_TYPE } from './fhir-routes';
+import { hasBody } from './request-body';
 
 /**
  * Every refusal of the node is an OperationOutcome (DESIGN §2), those made before a route runs included: Fastify's
@@ -18,7 +19,7 @@ export const CLIENT_CLOSED_REQUEST = 499;
 /** Sends a refusal as an OperationOutcome. */
 export function sendRefusal(reply: FastifyReply, error: FhirError): FastifyReply {
   // A body not read to its end must not be read as the next request.
-  if (!reply.request.raw.complete) reply.header('connection', 'close');
+  if (hasBody(reply.request) && !reply.request.raw.complete) reply.header('connection', 'close');
   return reply.code(error.status).headers(error.headers).header('content-type', FHIR_CONTENT_TYPE).send(JSON.stringify(error.outcome));
 }
 

@@ -39,7 +39,8 @@ export function checkRequestBody(request: FastifyRequest, _reply: FastifyReply, 
   done(null, inflated(payload, encoding === 'deflate' ? 'deflate' : 'gzip', request.routeOptions.bodyLimit));
 }
 
-function hasBody(request: FastifyRequest): boolean {
+/** Whether the request says it carries a body. */
+export function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -74,6 +74,15 @@ describe('every refusal is an OperationOutcome', () => {
     await expectOutcome(await fetch(`${node().url}/admin/directory/imports/${'a'.repeat(150)}`, { headers: { authorization: `Bearer ${node().token}` } }), 414);
   });
 
+  it('a refusal keeps the connection open when no body is left unread', async () => {
+    const answers = await exchange(
+      port(),
+      `GET /fhir/Patient/nobody HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${node().token}\r\n\r\n`,
+      `GET /fhir/Patient/nobody HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${node().token}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answers.match(/HTTP\/1\.1 404/g)).toHaveLength(2);
+  });
+
   it('404 outside /fhir, 405, 413, 415, 401 and 429', async () => {
     await expectOutcome(await fetch(`${node().url}/nothing/here`), 404);
     await expectOutcome(await fetch(`${node().url}/health`, { method: 'DELETE' }), 404);
