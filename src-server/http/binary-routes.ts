@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Reaches } from '../auth/reach';
 import { auditAnswer } from './audit-answers';
 import { readJsonBinary } from './binary-json';
+import { JSON_TYPES } from './request-body';
 import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
 
 /**
@@ -39,7 +40,7 @@ export interface BinaryRoutesOptions {
   reaches: Reaches;
 }
 
-const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
+const FHIR_JSON_TYPES = new Set(JSON_TYPES);
 const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 /** A MIME type as a Binary may declare it; anything else is served as octet-stream. */
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
