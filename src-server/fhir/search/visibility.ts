@@ -80,9 +80,9 @@ export class Visibility {
   }
 
   /** The Patient version `vseq` has a general practitioner in reach. */
-  private followed(vseq: string, rows = 'idx_reference'): Clause {
+  private followed(vseq: string, ownRows = 'idx_reference'): Clause {
     const g = this.alias();
-    return this.exists(`${rows} ${g}`, [{ sql: `${g}.vseq = ${vseq} AND ${this.index.rowsOf('Patient', 'general-practitioner', qualified(g))}`, values: [] }, this.inReach(g), this.local(g)]);
+    return this.exists(`${ownRows} ${g}`, [{ sql: `${g}.vseq = ${vseq} AND ${this.index.rowsOf('Patient', 'general-practitioner', qualified(g))}`, values: [] }, this.inReach(g), this.local(g)]);
   }
 
   /** The current Patient with id `id` (an SQL expression) is followed. */
