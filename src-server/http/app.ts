@@ -8,8 +8,8 @@ import { Reaches } from '../auth/reach';
 import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
 import type { Users } from '../auth/users';
-import { MAX_BINARY_BYTES, MAX_JSON_BODY_BYTES } from '../fhir/limits';
-import { badRequest, FhirError, notFound, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
+import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
+import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { Db } from '../storage/database';
 import type { BinaryStore } from '../storage/binary-store';
@@ -17,16 +17,17 @@ import type { GroupCommit } from '../storage/group-commit';
 import type { TextIndex } from '../text/text-index';
 import type { ContentQueue } from '../sync/content';
 import type { PeerStore } from '../sync/peers';
-import { FHIR_CONTENT_TYPE, fhirRoutes } from './fhir-routes';
+import { fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
 import { authRoutes, type LoginScreen } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
-import { auditAnswer } from './audit-answers';
 import { healthReport } from './health';
 import { LoginCookies } from './login-cookie';
 import { withRedaction } from './log-redaction';
 import { oauthRoutes, type TokenEndpointGuard } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
+import { refuse, refuseBeforeRouting, refuseClientError, refuseWhileClosing, sendRefusal } from './refusals';
+import { checkRequestBody, JSON_TYPES } from './request-body';
 import { applySecurity, type SecurityOptions } from './security';
 
 export interface AppServices {
@@ -57,12 +58,18 @@ export interface AppServices {
   logger?: FastifyServerOptions['logger'];
 }
 
-const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'application/json'];
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
 
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
   // Binary uploads stream under their own limit (binary-routes.ts); `$replicate` takes more (fhir-routes.ts).
-  const app = Fastify({ logger: withRedaction(services.logger), bodyLimit: MAX_JSON_BODY_BYTES, return503OnClosing: true });
+  const app = Fastify({
+    logger: withRedaction(services.logger),
+    bodyLimit: MAX_JSON_BODY_BYTES,
+    // Refusals made before a route runs are OperationOutcomes too (refusals.ts).
+    return503OnClosing: false,
+    clientErrorHandler: refuseClientError,
+    frameworkErrors: refuseBeforeRouting(services.audit),
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
@@ -80,21 +87,11 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     done(unsupportedMediaType('XML is not supported: send application/fhir+json'), undefined);
   });
 
-  app.setErrorHandler((error: FastifyError | FhirError, request, reply) => {
-    const fhirError = error instanceof FhirError ? error : fromFastifyError(error, request.routeOptions.bodyLimit);
-    if (fhirError.status >= 500) request.log.error({ err: error }, 'request failed');
-    auditAnswer(services.audit, request, fhirError.status);
-    return reply
-      .code(fhirError.status)
-      .headers(fhirError.headers)
-      .header('content-type', FHIR_CONTENT_TYPE)
-      .send(JSON.stringify(fhirError.outcome));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const error = notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`);
-    return reply.code(404).header('content-type', FHIR_CONTENT_TYPE).send(JSON.stringify(error.outcome));
-  });
+  app.addHook('preParsing', checkRequestBody);
+  app.setErrorHandler((error: FastifyError | FhirError, request, reply) => refuse(services.audit, error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendRefusal(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`)));
   await applySecurity(app, services.security);
+  refuseWhileClosing(app);
 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
@@ -132,25 +129,4 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     );
   }
   return app;
-}
-
-/** `bodyLimit`: the bytes the request's route accepts. */
-function fromFastifyError(error: FastifyError, bodyLimit: number): FhirError {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return payloadTooLarge(`The request body is larger than the ${bodyLimit / 1024 / 1024} MiB this endpoint accepts (a document under ${MAX_BINARY_BYTES / 1024 / 1024} MiB goes to /fhir/Binary on its own)`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return unsupportedMediaType(`Unsupported Content-Type: send application/fhir+json`);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return badRequest(error.message);
-    default:
-      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-        return new FhirError(error.statusCode, { severity: 'error', code: 'invalid', diagnostics: error.message });
-      }
-      if (error instanceof RangeError && /call stack/.test(error.message)) {
-        return new FhirError(400, { severity: 'error', code: 'too-costly', diagnostics: 'The request is nested too deeply' });
-      }
-      return new FhirError(500, { severity: 'error', code: 'exception', diagnostics: 'Internal error: the request was not completed' });
-  }
 }

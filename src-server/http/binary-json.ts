@@ -21,7 +21,9 @@ const MAX_MEMBERS_CHARS = 1024 * 1024;
  */
 export async function readJsonBinary(body: Readable, store: BinaryStore): Promise<{ resource: Record<string, unknown>; content?: ContentWriter }> {
   const tokens = body.pipe(parser.asStream({ packKeys: true, streamKeys: false, packStrings: false, streamStrings: true, packNumbers: true, streamNumbers: false }));
-  body.on('error', (error) => tokens.destroy(error));
+  // The body's own errors (the client went away, an inflated body past its limit) are not JSON errors.
+  let bodyError: Error | undefined;
+  body.on('error', (error) => tokens.destroy((bodyError = error)));
   const stack: Container[] = [];
   let root: Json | undefined;
   let text: string | undefined;
@@ -92,7 +94,7 @@ export async function readJsonBinary(body: Readable, store: BinaryStore): Promis
   } catch (error) {
     await decoder?.abort();
     await content?.abort();
-    if (error instanceof Error && !('status' in error)) throw badRequest(`The request body is not valid JSON: ${error.message}`);
+    if (error instanceof Error && error !== bodyError && !('status' in error)) throw badRequest(`The request body is not valid JSON: ${error.message}`);
     throw error;
   }
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {

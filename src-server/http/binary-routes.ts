@@ -6,13 +6,14 @@ import { badRequest, FhirError, forbidden, notFound } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirResponse } from '../fhir/rest/types';
 import { assertValid } from '../fhir/validation/validate';
-import { isContentHash, type BinaryStore, type ContentWriter, type StoredContent } from '../storage/binary-store';
+import { isContentHash, MAX_BINARY_BYTES, type BinaryStore, type ContentWriter, type StoredContent } from '../storage/binary-store';
 import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
 import type { GroupCommit } from '../storage/group-commit';
 import type { AuditLog } from '../audit/audit-log';
 import type { Reaches } from '../auth/reach';
 import { auditAnswer } from './audit-answers';
 import { readJsonBinary } from './binary-json';
+import { JSON_TYPES } from './request-body';
 import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
 
 /**
@@ -39,7 +40,7 @@ export interface BinaryRoutesOptions {
   reaches: Reaches;
 }
 
-const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
+const FHIR_JSON_TYPES = new Set(JSON_TYPES);
 const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 /** A MIME type as a Binary may declare it; anything else is served as octet-stream. */
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
@@ -81,13 +82,17 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
     const response = await groupCommit.run(() => interactions.handle({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request)));
     return send(reply, response, request, prefer);
   };
-  app.post('/Binary', upload);
-  app.put('/Binary/:id', upload);
+  // Inflated (request-body.ts) up to this: the content's base64 in FHIR JSON is 4/3 of the content, which the store
+  // itself cuts at MAX_BINARY_BYTES.
+  const uploads = { bodyLimit: 2 * MAX_BINARY_BYTES };
+  app.post('/Binary', uploads, upload);
+  app.put('/Binary/:id', uploads, upload);
 
-  const read = async (request: FastifyRequest, reply: FastifyReply) => {
+  const read = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
     const response = interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
-    if (response.status !== 200 || typeof response.body !== 'string') return send(reply, response, request, prefer);
+    // `Binary/` (no id) is the type's search: a Bundle, not a document.
+    if (response.status !== 200 || typeof response.body !== 'string' || request.params.id === '') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
     const stored = storedContentOf(resource);
     const file = stored && openContent(store, stored.hash, syncContent);
@@ -101,7 +106,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
   app.get('/Binary/:id', read);
   app.get('/Binary/:id/_history/:vid', read);
 
-  app.post<{ Querystring: { hash?: string } }>('/$content', async (request, reply) => {
+  app.post<{ Querystring: { hash?: string } }>('/$content', uploads, async (request, reply) => {
     const fhirRequest = toFhirRequest(request, preferences(request), reaches);
     const { scopes, reach } = fhirRequest;
     scopes.requireNamed(SYNC_SCOPE, '$content');

@@ -4,6 +4,7 @@ import type { OAuthClient, StoredClient } from '../auth/clients';
 import { FailedAttempts } from '../auth/failed-attempts';
 import { SecretChecks } from '../auth/secret-checks';
 import type { IssuedToken, TokenStore } from '../auth/tokens';
+import { credentialsOf } from './bearer';
 import type { LoginCookies } from './login-cookie';
 import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitAnswer } from './rate-limit';
 import { userGrant, type UserGrantServices } from './user-grants';
@@ -152,9 +153,9 @@ function readForm(body: unknown): URLSearchParams | undefined {
 }
 
 function basicCredentials(request: FastifyRequest): { id: string; secret: string } | undefined {
-  const header = request.headers.authorization;
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const credentials = credentialsOf(request, 'Basic');
+  if (credentials === undefined) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   try {

@@ -23,6 +23,7 @@ export interface StoredResource {
 
 export interface HistoryEntry extends StoredResource {
   seq: number;
+  vseq: number;
   method: 'POST' | 'PUT';
   /** True for the first version of the resource. */
   created: boolean;
@@ -121,8 +122,8 @@ export class Repository {
         `SELECT v.version_id, v.last_updated, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
          WHERE r.resource_type = ? AND r.resource_id = ?`,
       ),
-      version: db.prepare<[string, string, string], { version_id: string; last_updated: string; body: string }>(
-        `SELECT version_id, last_updated, body FROM resource_versions
+      version: db.prepare<[string, string, string], { vseq: number; version_id: string; last_updated: string; body: string }>(
+        `SELECT vseq, version_id, last_updated, body FROM resource_versions
          WHERE resource_type = ? AND resource_id = ? AND version_id = ?`,
       ),
       currentVersionId: db.prepare<[string, string], { version_id: string; vseq: number }>(
@@ -186,9 +187,9 @@ export class Repository {
     return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, json: row.body };
   }
 
-  vread(resourceType: string, id: string, versionId: string): StoredResource | undefined {
+  vread(resourceType: string, id: string, versionId: string): (StoredResource & { vseq: number }) | undefined {
     const row = this.statements.version.get(resourceType, id, versionId);
-    return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, json: row.body };
+    return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, json: row.body, vseq: row.vseq };
   }
 
   /** Creates a resource with a server-assigned id (a fresh one unless the caller reserved it). */
@@ -267,12 +268,13 @@ export class Repository {
     }
     params.push(query.count);
     // Instance history reads the versions of one resource through its own index.
-    const sql = `SELECT c.seq, v.resource_type, v.resource_id, v.version_id, v.last_updated, v.method, v.parent_ids, v.body
+    const sql = `SELECT c.seq, v.vseq, v.resource_type, v.resource_id, v.version_id, v.last_updated, v.method, v.parent_ids, v.body
        FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY c.seq DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...params) as Array<{
       seq: number;
+      vseq: number;
       resource_type: string;
       resource_id: string;
       version_id: string;
@@ -283,6 +285,7 @@ export class Repository {
     }>;
     return rows.map((row) => ({
       seq: row.seq,
+      vseq: row.vseq,
       method: row.method,
       created: row.parent_ids === '[]',
       resourceType: row.resource_type,

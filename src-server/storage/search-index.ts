@@ -44,6 +44,18 @@ export class SearchIndex {
     this.store(vseq, indexRows(extractSearchValues(resource), (code) => this.paramId(resource.resourceType as string, code), vseq), replacedVseq);
   }
 
+  /**
+   * The `idx_reference` rows `resource` has as a version, each as [pid, target_type, target_id, url], without
+   * writing them: an earlier version has none in the index, and visibility judges it by them.
+   */
+  referenceRows(resource: JsonObject): Array<[number, string, string, string]> {
+    const [entry] = indexRows(extractSearchValues(resource, 'reference'), (code) => this.paramId(resource.resourceType as string, code));
+    const values = entry?.[1] ?? [];
+    const rows: Array<[number, string, string, string]> = [];
+    for (let at = 0; at < values.length; at += TABLE_OF.reference.columns.length) rows.push([values[at + 1] as number, values[at + 2] as string, values[at + 3] as string, values[at + 4] as string]);
+    return rows;
+  }
+
   /** Writes index rows made ahead (`indexRows`, prepared-write.ts) as those of version `vseq`. */
   writeRows(vseq: number, rows: IndexRows, replacedVseq?: number): void {
     for (const [kind, values] of rows) {

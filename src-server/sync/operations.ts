@@ -141,15 +141,7 @@ function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, reques
   const stored = result.stored;
   if (!stored) return;
   const { resourceType, id } = version;
-  let visible: boolean;
-  if (repository.read(resourceType, id)?.versionId === stored.versionId) {
-    visible = searchEngine.isVisible({ resourceType, id }, reach, base);
-  } else {
-    // A version that does not become current has no index rows: written for the check, then removed.
-    repository.searchIndex.write(stored.vseq, version.resource);
-    visible = searchEngine.isVersionVisible(resourceType, stored.vseq, reach, base);
-    repository.searchIndex.remove(stored.vseq);
-  }
+  const visible = repository.read(resourceType, id)?.versionId === stored.versionId ? searchEngine.isVisible({ resourceType, id }, reach, base) : searchEngine.isVersionVisible(stored, reach, base);
   if (!visible) throw forbidden(`This version of ${resourceType}/${id} would be outside your access`);
 }
 

@@ -62,18 +62,17 @@ export class FhirInteractions {
     }
     const id = this.resourceId(second);
     if (third === undefined) return this.instanceLevel(request, base, type, id);
+    // History and vread judge each version by its own content (docs/access.md), not by the current one.
     if (third === '_history' && fourth === undefined) {
       return this.onlyGet(request, () => {
         request.scopes.require(type, 'READ');
-        this.readable(type, id, request, base);
         return this.history(request, base, { resourceType: type, id });
       });
     }
     if (third === '_history' && fourth !== undefined) {
       return this.onlyGet(request, () => {
         request.scopes.require(type, 'READ');
-        this.readable(type, id, request, base);
-        return this.vread(type, id, fourth);
+        return this.vread(type, id, fourth, request, base);
       });
     }
     if (fourth === undefined && isResourceType(third) && isCompartmentType(type)) {
@@ -196,9 +195,10 @@ export class FhirInteractions {
     return { status: 200, body: stored.json, headers: versionHeaders(stored) };
   }
 
-  private vread(type: string, id: string, versionId: string): FhirResponse {
+  private vread(type: string, id: string, versionId: string, request: FhirRequest, base: string): FhirResponse {
     const stored = this.repository.vread(type, id, versionId);
-    if (!stored) throw notFound(`${type}/${id} has no version '${versionId}'`);
+    // A version hidden from the caller answers as one that does not exist.
+    if (!stored || (request.reach && !this.searchEngine.isVersionVisible(stored, request.reach, base))) throw notFound(`${type}/${id} has no version '${versionId}'`);
     return { status: 200, body: stored.json, headers: versionHeaders(stored) };
   }
 
@@ -315,26 +315,28 @@ export class FhirInteractions {
   }
 
   /**
-   * A page of history and the cursor after it, if there is more. For a caller with a reach, only the versions of the
-   * resources it may see now; at most HISTORY_SCAN_BUDGET entries are read for a page, which may then be short (its
-   * `next` link goes on from where the reading stopped).
+   * A page of history and the cursor after it, if there is more. For a caller with a reach, only the versions it
+   * may see, each judged by its own content; at most HISTORY_SCAN_BUDGET entries are read for a page, which may then
+   * be short (its `next` link goes on from where the reading stopped).
    */
   private historyPage(request: FhirRequest, base: string, query: Omit<HistoryQuery, 'count'>, count: number): { page: HistoryEntry[]; after?: number } {
     const { reach } = request;
-    if (!reach || query.id !== undefined) {
+    if (!reach) {
       const entries = this.repository.history({ ...query, count: count + 1 });
       const page = entries.slice(0, count);
       return { page, after: entries.length > count ? page[page.length - 1].seq : undefined };
     }
-    const verdicts = new Map<string, boolean>();
+    // A current version is judged by its index rows, once per resource; an earlier one by the references in its body.
+    const currents = new Map<string, { versionId?: string; visible: boolean }>();
+    const versionVisible = this.searchEngine.versionVisibility(reach, base);
     const visible = (entry: HistoryEntry) => {
       const key = `${entry.resourceType}/${entry.id}`;
-      let verdict = verdicts.get(key);
-      if (verdict === undefined) {
-        const current = this.repository.read(entry.resourceType, entry.id);
-        verdicts.set(key, (verdict = current !== undefined && this.searchEngine.isVisible(current, reach, base)));
+      let current = currents.get(key);
+      if (current === undefined) {
+        const stored = this.repository.read(entry.resourceType, entry.id);
+        currents.set(key, (current = { versionId: stored?.versionId, visible: stored !== undefined && this.searchEngine.isVisible(stored, reach, base) }));
       }
-      return verdict;
+      return entry.versionId === current.versionId ? current.visible : versionVisible(entry);
     };
     const page: HistoryEntry[] = [];
     let beforeSeq = query.beforeSeq;
@@ -360,6 +362,12 @@ export class FhirInteractions {
     const beforeSeq = cursor === null ? undefined : Number(cursor);
     if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('Invalid paging cursor', '_cursor');
     const { page, after } = this.historyPage(request, base, { ...scope, since, beforeSeq }, count);
+    // The history of a resource none of whose versions the caller may see answers as that of one that does not exist
+    // (a page that read from the newest version found none; one after a cursor or `_since` may be empty for others).
+    const unfiltered = since === undefined && beforeSeq === undefined;
+    if (scope.id !== undefined && page.length === 0 && (unfiltered || this.historyPage(request, base, scope, 1).page.length === 0)) {
+      throw notFound(`${scope.resourceType}/${scope.id} does not exist`);
+    }
     const path = [scope.resourceType, scope.id, '_history'].filter(Boolean).join('/');
     const selfParams = new URLSearchParams();
     if (sinceRaw !== null) selfParams.set('_since', sinceRaw);

@@ -88,12 +88,15 @@ onDefinitionsChanged(() => {
  * `_id` and `_lastUpdated`, which the store has) with at least one value. Parameters without an expression
  * (`_text`, `_content`, `_query`…) are skipped. Values are de-duplicated. Never throws.
  */
-export function extractSearchValues(resource: Record<string, unknown>): ExtractedParameter[] {
-  return extractSearchValuesUsing('auto', resource);
+export function extractSearchValues(resource: Record<string, unknown>, onlyType?: ParameterType): ExtractedParameter[] {
+  return extractSearchValuesUsing('auto', resource, onlyType);
 }
 
-/** The same with a chosen FHIRPath engine: 'fhirpath.js' is the reference the fast path is tested against. */
-export function extractSearchValuesUsing(engine: Engine, resource: Record<string, unknown>): ExtractedParameter[] {
+/**
+ * The same with a chosen FHIRPath engine: 'fhirpath.js' is the reference the fast path is tested against. With
+ * `onlyType`, only the parameters of that type (the references an earlier version is judged by, visibility.ts).
+ */
+export function extractSearchValuesUsing(engine: Engine, resource: Record<string, unknown>, onlyType?: ParameterType): ExtractedParameter[] {
   const resourceType = resource.resourceType;
   if (typeof resourceType !== 'string' || !resourceStructure(resourceType)) return [];
   let typePlans = plans[engine].get(resourceType);
@@ -101,6 +104,7 @@ export function extractSearchValuesUsing(engine: Engine, resource: Record<string
   const extraction: Extraction = { resource, resourceType, componentValues: new Map() };
   const result: ExtractedParameter[] = [];
   for (const plan of typePlans) {
+    if (onlyType !== undefined && plan.type !== onlyType) continue;
     const values = extractParameter(plan, extraction);
     if (values.length > 0) result.push({ code: plan.code, type: plan.type, values });
   }

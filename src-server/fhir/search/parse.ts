@@ -2,6 +2,7 @@ import { MIN_QUERY_LENGTH, queryTerms, textFieldOf, type TextField } from '../..
 import { badRequest } from '../outcome';
 import { DIRECTORY_TYPES } from '../directory';
 import { searchParametersOf } from './extract';
+import { targetsOf } from './expressions';
 import type { SearchParameterDefinition } from './parameters';
 
 /**
@@ -230,8 +231,11 @@ function parseChain(resourceType: string, name: string, dot: number, value: stri
   if (!definition) throw new UnknownParameter(`Unknown search parameter '${code}' for ${resourceType}`);
   if (definition.type !== 'reference') throw badRequest(`'${code}' is not a reference parameter: it cannot be chained`, name);
   const rest = name.slice(dot + 1);
-  const candidates = typeModifier ? [typeModifier] : (definition.target ?? []);
-  if (typeModifier && !(definition.target ?? []).includes(typeModifier)) throw badRequest(`${resourceType}.${code} cannot point at ${typeModifier}`, name);
+  // The types the reference really points at (an Observation's `patient` is a Patient, not a Group): the chain looks
+  // only into those, and needs only their search scopes.
+  const targets = [...(targetsOf(definition) ?? [])];
+  const candidates = typeModifier ? [typeModifier] : targets;
+  if (typeModifier && !targets.includes(typeModifier)) throw badRequest(`${resourceType}.${code} cannot point at ${typeModifier}`, name);
   const nextCode = rest.split(/[.:]/)[0];
   const targetTypes = candidates.filter((type) => nextCode === '_id' || nextCode === '_lastUpdated' || searchParametersOf(type).has(nextCode));
   if (targetTypes.length === 0) throw new UnknownParameter(`None of the types ${resourceType}.${code} points at has a parameter '${nextCode}'`);

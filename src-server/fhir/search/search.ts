@@ -32,6 +32,9 @@ export interface SearchRequest {
   textMatches?: TextMatches;
 }
 
+/** A version judged by its own content (SearchEngine.isVersionVisible). */
+export type JudgedVersion = Pick<StoredResource, 'resourceType' | 'id' | 'json'> & { vseq: number };
+
 /** The caller's rights over other types than the one searched. */
 export interface SearchAccess {
   /** Throws (403) unless the caller may search this type: chains and `_has` filter on its resources. */
@@ -279,14 +282,39 @@ export class SearchEngine {
   }
 
   /**
-   * Whether the reach may see the version `vseq`, current or not: its index rows must be written (sync checks a
-   * replicated version that does not become current by writing its rows for the check).
+   * Whether the reach may see a version by its own content, current or not (docs/access.md): history and vread
+   * show a version as it was, not as its resource is now.
    */
-  isVersionVisible(resourceType: string, vseq: number, reach: readonly ReachReference[], base: string): boolean {
-    const clause = new Visibility(this.index, base, reach).clause(resourceType, 'probe.vseq');
-    if (!clause) return true;
-    const sql = `WITH probe(vseq) AS (SELECT ?) SELECT EXISTS (SELECT 1 FROM probe WHERE ${clause.sql}) AS visible`;
-    return (this.prepare(sql).get(vseq, ...clause.values) as { visible: number }).visible === 1;
+  isVersionVisible(version: JudgedVersion, reach: readonly ReachReference[], base: string): boolean {
+    return this.versionVisibility(reach, base)(version);
+  }
+
+  /**
+   * `isVersionVisible` for the many versions of a history page. Only current versions have index rows, so a
+   * version's references are extracted from its body into a table of `idx_reference`'s columns that the condition
+   * reads; versions with the same references (and, for the types judged by their id too, the same id) share a verdict.
+   */
+  versionVisibility(reach: readonly ReachReference[], base: string): (version: JudgedVersion) => boolean {
+    const clauses = new Map<string, Clause | undefined>();
+    const verdicts = new Map<string, boolean>();
+    return (version) => {
+      const { resourceType } = version;
+      if (!clauses.has(resourceType)) clauses.set(resourceType, new Visibility(this.index, base, reach).clause(resourceType, 'probe.vseq', 'own_rows'));
+      const clause = clauses.get(resourceType);
+      if (!clause) return true;
+      const rows = JSON.stringify(this.index.referenceRows(JSON.parse(version.json) as Record<string, unknown>));
+      const key = `${resourceType} ${Visibility.judgesById(resourceType) ? version.id : ''} ${rows}`;
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        const sql = `WITH probe(vseq) AS (SELECT ?),
+          own_rows(vseq, pid, target_type, target_id, url) AS (
+            SELECT probe.vseq, json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]'), json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]') FROM probe, json_each(?) r
+          )
+          SELECT EXISTS (SELECT 1 FROM probe WHERE ${clause.sql}) AS visible`;
+        verdicts.set(key, (verdict = (this.prepare(sql).get(version.vseq, rows, ...clause.values) as { visible: number }).visible === 1));
+      }
+      return verdict;
+    };
   }
 
   /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound, keeping only what `keep` accepts. */

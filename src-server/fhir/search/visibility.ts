@@ -5,8 +5,8 @@ import { searchParametersOf } from './extract';
 
 /**
  * Which resources a user (or a client acting for a user or a practice) may see, as an SQL condition on a
- * resource's current version, so that every path — read, history, search, counts, includes, chains, `_has`,
- * conditional matches, Bundle entries — applies the same rule in the query itself (DESIGN §2):
+ * version, so that every path — read, search, counts, includes, chains, `_has`, conditional matches, Bundle
+ * entries, and version by version history and vread — applies the same rule in the query itself (DESIGN §2):
  * - a Patient is seen when its `generalPractitioner` is someone the caller acts as (its reach: their Practitioner,
  *   their practices' Organizations, and for staff their practices' practitioners);
  * - a resource of the Patient compartment (Encounter, Coverage, DocumentReference…) follows its patient(s),
@@ -44,15 +44,25 @@ export class Visibility {
     return resourceType !== 'Patient' && resourceType !== 'Binary' && compartmentParameters('Patient', resourceType) === undefined;
   }
 
-  /** The condition a `resourceType` version (its vseq written by `vseq`) meets when the caller may see it; undefined: always. */
-  clause(resourceType: string, vseq: string): Clause | undefined {
+  /** Whether a version of this type is judged by its resource's id as well as its own references (who carries it). */
+  static judgesById(resourceType: string): boolean {
+    return resourceType === 'Binary' || resourceType === 'DocumentReference';
+  }
+
+  /**
+   * The condition a `resourceType` version (its vseq written by `vseq`) meets when the caller may see it; undefined:
+   * always. The version's own reference rows are read from `ownRows`: the index table for a current version, or a
+   * table of the same columns holding those of an earlier one (SearchEngine.isVersionVisible); what the version
+   * points at (its patient, a carrier) is judged by its current version.
+   */
+  clause(resourceType: string, vseq: string, ownRows = 'idx_reference'): Clause | undefined {
     if (Visibility.isShared(resourceType)) return undefined;
-    if (resourceType === 'Patient') return this.followed(vseq);
+    if (resourceType === 'Patient') return this.followed(vseq, ownRows);
     if (resourceType === 'Binary') return this.contentOfVisibleDocument(vseq);
-    const ways = [this.aboutFollowedPatient(resourceType, vseq)];
-    if (NAMED_PARTICIPANTS.has(resourceType)) ways.push(this.namesReach(resourceType, vseq));
+    const ways = [this.aboutFollowedPatient(resourceType, vseq, ownRows)];
+    if (NAMED_PARTICIPANTS.has(resourceType)) ways.push(this.namesReach(resourceType, vseq, ownRows));
     if (resourceType === 'DocumentReference') ways.push(...CARRIERS.map((carrier) => this.carriedBy(carrier, vseq)));
-    if (SHARED_WITHOUT_PATIENT.has(resourceType)) ways.push(negate(this.aboutAnyPatient(resourceType, vseq)));
+    if (SHARED_WITHOUT_PATIENT.has(resourceType)) ways.push(negate(this.aboutAnyPatient(resourceType, vseq, ownRows)));
     return any(ways);
   }
 
@@ -70,9 +80,9 @@ export class Visibility {
   }
 
   /** The Patient version `vseq` has a general practitioner in reach. */
-  private followed(vseq: string): Clause {
+  private followed(vseq: string, ownRows = 'idx_reference'): Clause {
     const g = this.alias();
-    return this.exists(`idx_reference ${g}`, [{ sql: `${g}.vseq = ${vseq} AND ${this.index.rowsOf('Patient', 'general-practitioner', qualified(g))}`, values: [] }, this.inReach(g), this.local(g)]);
+    return this.exists(`${ownRows} ${g}`, [{ sql: `${g}.vseq = ${vseq} AND ${this.index.rowsOf('Patient', 'general-practitioner', qualified(g))}`, values: [] }, this.inReach(g), this.local(g)]);
   }
 
   /** The current Patient with id `id` (an SQL expression) is followed. */
@@ -83,31 +93,31 @@ export class Visibility {
   }
 
   /** The compartment's reference rows of a version that point at a local Patient, with more conditions on them. */
-  private patientLinks(resourceType: string, vseq: string, more: (row: string) => Clause[]): Clause {
+  private patientLinks(resourceType: string, vseq: string, ownRows: string, more: (row: string) => Clause[]): Clause {
     const codes = (compartmentParameters('Patient', resourceType) ?? []).filter((code) => searchParametersOf(resourceType).get(code)?.type === 'reference');
     if (codes.length === 0) return { sql: '0', values: [] };
     const e = this.alias();
     const rows = codes.map((code) => `(${this.index.rowsOf(resourceType, code, qualified(e))})`).join(' OR ');
-    return this.exists(`idx_reference ${e}`, [{ sql: `${e}.vseq = ${vseq} AND (${rows}) AND ${e}.target_type = 'Patient'`, values: [] }, this.local(e), ...more(e)]);
+    return this.exists(`${ownRows} ${e}`, [{ sql: `${e}.vseq = ${vseq} AND (${rows}) AND ${e}.target_type = 'Patient'`, values: [] }, this.local(e), ...more(e)]);
   }
 
-  private aboutFollowedPatient(resourceType: string, vseq: string): Clause {
-    return this.patientLinks(resourceType, vseq, (row) => [this.followedById(`${row}.target_id`)]);
+  private aboutFollowedPatient(resourceType: string, vseq: string, ownRows: string): Clause {
+    return this.patientLinks(resourceType, vseq, ownRows, (row) => [this.followedById(`${row}.target_id`)]);
   }
 
-  private aboutAnyPatient(resourceType: string, vseq: string): Clause {
-    return this.patientLinks(resourceType, vseq, () => []);
+  private aboutAnyPatient(resourceType: string, vseq: string, ownRows: string): Clause {
+    return this.patientLinks(resourceType, vseq, ownRows, () => []);
   }
 
   /** The version names someone in reach through a reference parameter that may point at a Practitioner or an Organization. */
-  private namesReach(resourceType: string, vseq: string): Clause {
+  private namesReach(resourceType: string, vseq: string, ownRows: string): Clause {
     const codes = [...searchParametersOf(resourceType).values()]
       .filter((definition) => definition.type === 'reference' && definition.code !== 'payload' && (definition.target ?? []).some((type) => PARTICIPANT_TYPES.includes(type)))
       .map((definition) => definition.code);
     if (codes.length === 0) return { sql: '0', values: [] };
     const x = this.alias();
     const rows = codes.map((code) => `(${this.index.rowsOf(resourceType, code, qualified(x))})`).join(' OR ');
-    return this.exists(`idx_reference ${x}`, [{ sql: `${x}.vseq = ${vseq} AND (${rows})`, values: [] }, this.inReach(x), this.local(x)]);
+    return this.exists(`${ownRows} ${x}`, [{ sql: `${x}.vseq = ${vseq} AND (${rows})`, values: [] }, this.inReach(x), this.local(x)]);
   }
 
   /** A visible message of type `carrier` carries the DocumentReference version `vseq`. */

@@ -310,8 +310,11 @@ function validateComplexValue(walk: Walk, value: unknown, info: ElementInfo, her
     return;
   }
   if (!withinDepth(walk, depth, here)) return;
-  if (info.kind === 'resource') validateResourceObject(walk, value, here, depth);
-  else validateObject(walk, value, info.structure!, here, depth);
+  if (info.kind === 'resource') {
+    // dom-2: a contained resource has no contained resources of its own.
+    if (info.name === 'contained' && value.contained !== undefined) report(walk, 'structure', `${here}.contained`, 'a contained resource may not contain resources itself (dom-2)');
+    validateResourceObject(walk, value, here, depth);
+  } else validateObject(walk, value, info.structure!, here, depth);
 }
 
 /** Shared array rules; true when `value` is a usable non-empty array. */

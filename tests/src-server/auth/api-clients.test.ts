@@ -128,6 +128,22 @@ describe('scopes', () => {
     expect(chained.body.entry.map((entry: Json) => entry.resource.id)).toEqual(['chained-obs']);
   });
 
+  it('ask of a chain only the scopes of the types it can cross', async () => {
+    await seed({ resourceType: 'Patient', id: 'chained-ins', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '279035121518989' }] });
+    await seed({ resourceType: 'Observation', id: 'chained-ins-obs', status: 'final', code: { text: 'poids' }, subject: { reference: 'Patient/chained-ins' } });
+    const clinical = await client(['PATIENT_READ', 'PATIENT_SEARCH', 'PATIENT_CREATE', 'PATIENT_UPDATE', 'OBSERVATION_READ', 'OBSERVATION_SEARCH', 'OBSERVATION_CREATE', 'OBSERVATION_UPDATE']);
+    // `patient` points at a Patient (STU3 lists Group too, but a Group is never an Observation's patient).
+    const byPatient = await clinical.call('Observation?patient.identifier=279035121518989');
+    expect(byPatient.status, JSON.stringify(byPatient.body)).toBe(200);
+    expect(byPatient.body.entry.map((entry: Json) => entry.resource.id)).toEqual(['chained-ins-obs']);
+    expect((await clinical.call('Observation?subject:Patient.identifier=279035121518989')).status).toBe(200);
+    // `subject` may point at a Group, a Device or a Location as well: searching through them needs their scopes.
+    expect(forbiddenScope((await clinical.call('Observation?subject.identifier=279035121518989')).body)).toBe('GROUP_SEARCH');
+    const group = await clinical.call('Observation?patient:Group.name=x');
+    expect(group.status).toBe(400);
+    expect(group.body.resourceType).toBe('OperationOutcome');
+  });
+
   it('hold in every Bundle entry: a batch entry fails alone, a transaction fails whole and writes nothing', async () => {
     const who = await client(['PATIENT_CREATE', 'PATIENT_READ']);
     const entries = [

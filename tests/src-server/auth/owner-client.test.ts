@@ -59,7 +59,11 @@ describe('POST /oauth/token (client credentials)', () => {
     const basic = await token(new URLSearchParams({ grant_type: 'client_credentials' }), {
       authorization: `Basic ${Buffer.from(`${credentials.client_id}:${credentials.client_secret}`).toString('base64')}`,
     });
-    for (const response of [form, json, basic]) {
+    // The scheme's case does not matter (RFC 7235 §2.1).
+    const lowerCaseBasic = await token(new URLSearchParams({ grant_type: 'client_credentials' }), {
+      authorization: `basic ${Buffer.from(`${credentials.client_id}:${credentials.client_secret}`).toString('base64')}`,
+    });
+    for (const response of [form, json, basic, lowerCaseBasic]) {
       expect(response.status).toBe(200);
       expect(response.headers.get('cache-control')).toBe('no-store');
       const body = (await response.json()) as Json;
