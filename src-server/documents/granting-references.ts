@@ -1,0 +1,41 @@
+import { unprocessable } from '../fhir/outcome';
+import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
+
+/**
+ * References that open what they name. The access rules (fhir/search/visibility.ts) show some resources to whoever
+ * sees another that names them: a DocumentReference to the readers of a message carrying it (`payload`), a Binary to
+ * the readers of a DocumentReference whose content it is. Without a check, anyone could name another practice's
+ * resource there, in a resource of their own, and read it through that. So a writer with a reach may only add such a
+ * reference to a resource it can already see, or that `claimable` lets it name; any other is answered as if it did
+ * not exist (422). Checked before the write, while the new version does not show the target yet. A target an
+ * earlier version already named stays allowed.
+ */
+export interface GrantingReferences {
+  /** The types that hold such references. */
+  types: readonly string[];
+  /** The type they name. */
+  target: string;
+  /** Where they are, for the answer's `expression`. */
+  expression(type: string): string;
+  /** The ids of the local `target` resources a version of a holder names. */
+  targetsOf(resource: unknown, base: string): string[];
+  /** Whether the writer may name this existing target although it cannot see it yet (its own fresh upload). */
+  claimable?(id: string, write: PendingWrite): boolean;
+}
+
+export function grantingReferencesRule({ types, target, expression, targetsOf, claimable }: GrantingReferences): WriteRule {
+  return {
+    types,
+    before(write) {
+      const { type, resource, previousResource, request, base, interactions } = write;
+      const { reach } = request;
+      if (!reach) return;
+      const namedBefore = new Set(previousResource ? targetsOf(previousResource, base) : []);
+      for (const id of new Set(targetsOf(resource, base))) {
+        if (namedBefore.has(id)) continue;
+        const seen = interactions.repository.exists(target, id) && (interactions.searchEngine.isVisible({ resourceType: target, id }, reach, base) || claimable?.(id, write) === true);
+        if (!seen) throw unprocessable(`${target}/${id} does not exist`, expression(type));
+      }
+    },
+  };
+}
