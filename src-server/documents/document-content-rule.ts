@@ -1,0 +1,59 @@
+import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import { isValidId } from '../storage/repository';
+import type { BinaryUploads } from './binary-uploads';
+import { grantingReferencesRule } from './granting-references';
+import { arrayOf, isJson } from './references';
+
+/**
+ * A DocumentReference may only name as its content a Binary its writer can already read, or the writer's own upload
+ * that no DocumentReference names yet: the first step of the Lifen sequence, where a new Binary is seen by nobody,
+ * its writer included, until a DocumentReference names it. The access rules show a Binary to whoever sees a
+ * DocumentReference whose content it is (`attachment-url`, the only reference that opens a Binary), so without this
+ * anyone who learnt another practice's Binary id could read and replace it through a document about their own
+ * patient (granting-references.ts). Returns the rule recording each upload's caller too.
+ */
+export function documentContentRules(uploads: BinaryUploads): WriteRule[] {
+  return [
+    {
+      types: ['Binary'],
+      after({ id, created, request }) {
+        if (created && request.caller !== undefined) uploads.record(id, request.caller);
+      },
+    },
+    grantingReferencesRule({
+      types: ['DocumentReference'],
+      target: 'Binary',
+      expression: () => 'DocumentReference.content.attachment.url',
+      targetsOf: contentBinaries,
+      claimable: (id, write) => write.request.caller !== undefined && uploads.uploaderOf(id) === write.request.caller && !isContentOfAny(id, write),
+    }),
+  ];
+}
+
+/**
+ * `Binary/<id>`, or `<base>/Binary/<id>` for any base ending in `/fhir`: the access rules match a url against the
+ * base of the request that reads (visibility.ts), and the node answers under several names (localhost, 127.0.0.1, a
+ * LAN name, any port in `Host`), so a url on any of them opens the Binary to whoever calls the node by that name.
+ */
+const CONTENT_URL = /^(?:.*\/fhir\/)?Binary\/([^/]+)$/;
+
+/** Ids of the Binaries of this node a DocumentReference's content names. */
+function contentBinaries(document: unknown): string[] {
+  const ids: string[] = [];
+  for (const content of arrayOf(isJson(document) ? document.content : undefined)) {
+    const attachment = isJson(content) ? content.attachment : undefined;
+    const url = isJson(attachment) && typeof attachment.url === 'string' ? attachment.url : undefined;
+    const id = url === undefined ? undefined : CONTENT_URL.exec(url)?.[1];
+    if (id !== undefined && isValidId(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** Whether a current DocumentReference names the Binary as its content, as the access rules read it from `base`. */
+function isContentOfAny(id: string, { base, interactions }: PendingWrite): boolean {
+  const params = new URLSearchParams({ 'attachment-url': [`Binary/${id}`, `${base}/Binary/${id}`].map(escapeSearchValue).join(','), _count: '1' });
+  return interactions.searchEngine.search({ resourceType: 'DocumentReference', params, lenient: false, base }).matches.length > 0;
+}
+
+/** A value as a search parameter takes it: `,` `$` `|` and `\` escaped. */
+const escapeSearchValue = (value: string) => value.replace(/[\\,$|]/g, (char) => `\\${char}`);
