@@ -51,9 +51,5 @@ function contentBinaries(document: unknown): string[] {
 
 /** Whether a current DocumentReference names the Binary as its content, as the access rules read it from `base`. */
 function isContentOfAny(id: string, { base, interactions }: PendingWrite): boolean {
-  const params = new URLSearchParams({ 'attachment-url': [`Binary/${id}`, `${base}/Binary/${id}`].map(escapeSearchValue).join(','), _count: '1' });
-  return interactions.searchEngine.search({ resourceType: 'DocumentReference', params, lenient: false, base }).matches.length > 0;
+  return interactions.searchEngine.hasUri('DocumentReference', 'attachment-url', [`Binary/${id}`, `${base}/Binary/${id}`]);
 }
-
-/** A value as a search parameter takes it: `,` `$` `|` and `\` escaped. */
-const escapeSearchValue = (value: string) => value.replace(/[\\,$|]/g, (char) => `\\${char}`);

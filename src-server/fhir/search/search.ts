@@ -278,6 +278,12 @@ export class SearchEngine {
     return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
   }
 
+  /** Whether a current resource of the type has one of these values for a uri parameter: a yes or no, without a search's cost. */
+  hasUri(resourceType: string, code: string, values: readonly string[]): boolean {
+    const sql = `SELECT EXISTS (SELECT 1 FROM idx_uri WHERE ${this.index.rowsOf(resourceType, code)} AND value IN (${values.map(() => '?').join(', ')})) AS found`;
+    return (this.prepare(sql).get(...values) as { found: number }).found === 1;
+  }
+
   /**
    * Whether the reach may see the version `vseq`, current or not: its index rows must be written (sync checks a
    * replicated version that does not become current by writing its rows for the check).
