@@ -1,6 +1,6 @@
 import type { WriteRule } from '../fhir/rest/extensions';
-import { grantingReferencesRule } from './granting-references';
-import { arrayOf, isJson, localRef, referenceOf } from './references';
+import { grantingReferencesRule, openedBy } from './granting-references';
+import { arrayOf, isJson, referenceOf } from './references';
 
 /**
  * A message may only carry documents its writer can already see: the access rules show a DocumentReference to
@@ -11,11 +11,10 @@ export function carriedDocumentsRule(): WriteRule {
   return grantingReferencesRule({ types: ['Communication', 'CommunicationRequest'], target: 'DocumentReference', expression: (type) => `${type}.payload`, targetsOf: carried });
 }
 
-/** Ids of the local DocumentReferences a message's payload references. */
-function carried(message: unknown, base: string): string[] {
+/** Ids of the DocumentReferences of this node a message's payload opens. */
+function carried(message: unknown): string[] {
   return arrayOf(isJson(message) ? message.payload : undefined)
     .filter(isJson)
-    .map((payload) => localRef(referenceOf(payload.contentReference), base))
-    .filter((ref) => ref?.type === 'DocumentReference')
-    .map((ref) => ref!.id);
+    .map((payload) => openedBy(referenceOf(payload.contentReference), 'DocumentReference'))
+    .filter((id): id is string => id !== undefined);
 }

@@ -31,9 +31,9 @@ export function documentContentRules(uploads: BinaryUploads): WriteRule[] {
 }
 
 /**
- * `Binary/<id>`, or `<base>/Binary/<id>` for any base ending in `/fhir`: the access rules match a url against the
- * base of the request that reads (visibility.ts), and the node answers under several names (localhost, 127.0.0.1, a
- * LAN name, any port in `Host`), so a url on any of them opens the Binary to whoever calls the node by that name.
+ * A content url that opens a Binary of this node: the access rules compare the url as written (the index keeps uris
+ * untouched) with `Binary/<id>` and `<base>/Binary/<id>`, the base being the reader's, on any name of the node (see
+ * openedBy in granting-references.ts).
  */
 const CONTENT_URL = /^(?:.*\/fhir\/)?Binary\/([^/]+)$/;
 

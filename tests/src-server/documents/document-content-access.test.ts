@@ -28,6 +28,10 @@ function as(who: Caller, path: string, init: RequestInit & { json?: unknown } = 
   return who === 'owner' ? node().request(path, init) : fhirFetch(node().fhir, tokens[who], path, init);
 }
 
+function transaction(who: Caller, entry: Json[]): Promise<Response> {
+  return as(who, '', { method: 'POST', json: { resourceType: 'Bundle', type: 'transaction', entry } });
+}
+
 async function body(response: Response): Promise<Json> {
   return (await response.json()) as Json;
 }
@@ -78,6 +82,8 @@ async function documentsAbout(patient: string): Promise<number> {
 
 /** Dr Alpha's letter about her patient, posted the Lifen way: the Binary whose id Dr Bernard comes to know. */
 let alphaBinary: string;
+/** And the DocumentReference that names it. */
+let alphaDocument: string;
 
 beforeAll(async () => {
   const { repository, db } = node();
@@ -95,6 +101,7 @@ beforeAll(async () => {
   alphaBinary = await upload('alpha', LETTER_A);
   const named = await as('alpha', 'DocumentReference', { method: 'POST', json: documentAbout('pa', 'alpha', `Binary/${alphaBinary}`) });
   expect(named.status, await named.clone().text()).toBe(201);
+  alphaDocument = (await body(named)).id as string;
 });
 
 describe("another practice's Binary, whose id leaked", () => {
@@ -143,10 +150,7 @@ describe("another practice's Binary, whose id leaked", () => {
     expect(updated.status).toBe(422);
     expect((await body(updated)).issue[0].diagnostics).toBe(`Binary/${alphaBinary} does not exist`);
     const before = await documentsAbout('pb');
-    const bundle = await as('bernard', '', {
-      method: 'POST',
-      json: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: documentAbout('pb', 'bernard', `Binary/${alphaBinary}`), request: { method: 'POST', url: 'DocumentReference' } }] },
-    });
+    const bundle = await transaction('bernard', [{ resource: documentAbout('pb', 'bernard', `Binary/${alphaBinary}`), request: { method: 'POST', url: 'DocumentReference' } }]);
     expect(bundle.status).toBe(422);
     expect((await body(bundle)).issue[0].diagnostics).toBe(`Bundle.entry[0]: Binary/${alphaBinary} does not exist`);
     expect(await documentsAbout('pb')).toBe(before);
@@ -158,6 +162,25 @@ describe("another practice's Binary, whose id leaked", () => {
     const crafted = await as('bernard', 'DocumentReference', { method: 'POST', json: documentAbout('pb', 'bernard', 'Binary/not-uploaded-yet') });
     expect(crafted.status).toBe(422);
     expect((await body(crafted)).issue[0].diagnostics).toBe('Binary/not-uploaded-yet does not exist');
+  });
+});
+
+describe("a message carrying that practice's DocumentReference", () => {
+  it('is refused however the reference is written, as the access rules would read it', async () => {
+    const { port } = new URL(node().url);
+    const bernard = { reference: 'Practitioner/bernard' };
+    const forms = [`DocumentReference/${alphaDocument}`, `DocumentReference/${alphaDocument}/_history/1`, ` DocumentReference/${alphaDocument}`, `http://localhost:${port}/fhir/DocumentReference/${alphaDocument}`];
+    for (const reference of forms) {
+      const message = await as('bernard', 'Communication', { method: 'POST', json: { resourceType: 'Communication', status: 'in-progress', sender: bernard, recipient: [bernard], payload: [{ contentReference: { reference } }] } });
+      expect(message.status, JSON.stringify(reference)).toBe(422);
+      const outcome = await body(message);
+      expect(outcome.issue[0].diagnostics).toBe(`DocumentReference/${alphaDocument} does not exist`);
+      expect(outcome.issue[0].expression).toEqual(['Communication.payload']);
+    }
+    for (const path of [`DocumentReference/${alphaDocument}`, `Binary/${alphaBinary}`]) {
+      expect((await as('bernard', path)).status).toBe(404);
+      expect(await readThroughHost('bernard', path, `localhost:${port}`)).toBe(404);
+    }
   });
 });
 
@@ -208,34 +231,20 @@ describe('the Lifen sequence', () => {
 
   it('a transaction may upload the Binary and name it in one go, whatever the order of its entries', async () => {
     const binaryUrl = 'urn:uuid:6f1c2d3e-0000-4000-8000-000000000001';
-    const bundle = await as('bernardEhr', '', {
-      method: 'POST',
-      json: {
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          { resource: documentAbout('pb', 'bernard', binaryUrl), request: { method: 'POST', url: 'DocumentReference' } },
-          { fullUrl: binaryUrl, resource: { resourceType: 'Binary', contentType: 'application/pdf', content: LETTER_B.toString('base64') }, request: { method: 'POST', url: 'Binary' } },
-        ],
-      },
-    });
+    const bundle = await transaction('bernardEhr', [
+      { resource: documentAbout('pb', 'bernard', binaryUrl), request: { method: 'POST', url: 'DocumentReference' } },
+      { fullUrl: binaryUrl, resource: { resourceType: 'Binary', contentType: 'application/pdf', content: LETTER_B.toString('base64') }, request: { method: 'POST', url: 'Binary' } },
+    ]);
     expect(bundle.status, await bundle.clone().text()).toBe(200);
     const id = /^Binary\/([^/]+)\//.exec((await body(bundle)).entry[1].response.location.replace(`${node().fhir}/`, ''))![1];
     const read = await readBinary('bernardEhr', id);
     expect(read.status).toBe(200);
     expect(Buffer.compare(read.bytes!, LETTER_B)).toBe(0);
     // A Binary the transaction creates with an id of its own, by PUT, after the POST of what names it.
-    const byPut = await as('bernardEhr', '', {
-      method: 'POST',
-      json: {
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          { resource: documentAbout('pb', 'bernard', 'Binary/ehr-letter-7'), request: { method: 'POST', url: 'DocumentReference' } },
-          { resource: { resourceType: 'Binary', id: 'ehr-letter-7', contentType: 'application/pdf', content: LETTER_B.toString('base64') }, request: { method: 'PUT', url: 'Binary/ehr-letter-7' } },
-        ],
-      },
-    });
+    const byPut = await transaction('bernardEhr', [
+      { resource: documentAbout('pb', 'bernard', 'Binary/ehr-letter-7'), request: { method: 'POST', url: 'DocumentReference' } },
+      { resource: { resourceType: 'Binary', id: 'ehr-letter-7', contentType: 'application/pdf', content: LETTER_B.toString('base64') }, request: { method: 'PUT', url: 'Binary/ehr-letter-7' } },
+    ]);
     expect(byPut.status, await byPut.clone().text()).toBe(200);
     expect((await readBinary('bernardEhr', 'ehr-letter-7')).status).toBe(200);
   });
