@@ -6,8 +6,9 @@ import { clientToken, userToken } from '../../helpers/users';
 /**
  * Who may point a DocumentReference at a Binary (docs/access.md): the access rules show a Binary to whoever sees a
  * DocumentReference whose content it is, so a writer may only name a Binary it can already read, or its own fresh
- * upload that nothing names yet. Two practices on a real node: Dr Alpha (practice A) and Dr Bernard (practice B),
- * logged in, and Dr Bernard's EHR (an API client acting for him).
+ * upload that nothing names yet; likewise a message may only carry a DocumentReference its writer sees, however the
+ * reference is written. Two practices on a real node: Dr Alpha (practice A) and Dr Bernard (practice B), logged in,
+ * and Dr Bernard's EHR (an API client acting for him).
  */
 
 type Json = Record<string, any>;
@@ -17,9 +18,9 @@ const node = useTestNode();
 const PRACTICE_A = 'cabinet-lilas';
 const PRACTICE_B = 'msp-port';
 const LETTER_A = Buffer.from('%PDF-1.4 compte rendu confidentiel du cabinet A\n%%EOF\n');
-/** What an EHR needs to post documents the Lifen way (a Bundle needs nothing more than its entries' scopes). */
-const EHR_SCOPES = ['BINARY_CREATE', 'BINARY_READ', 'BINARY_UPDATE', 'DOCUMENTREFERENCE_CREATE', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_UPDATE'];
 const LETTER_B = Buffer.from('%PDF-1.4 courrier du Dr Bernard\n%%EOF\n');
+/** What the EHR needs to post documents the Lifen way, one request at a time or in a transaction. */
+const EHR_SCOPES = ['BINARY_CREATE', 'BINARY_READ', 'BINARY_UPDATE', 'DOCUMENTREFERENCE_CREATE', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_UPDATE'];
 
 const tokens: Record<'alpha' | 'bernard' | 'bernardEhr', string> = { alpha: '', bernard: '', bernardEhr: '' };
 type Caller = keyof typeof tokens | 'owner';
