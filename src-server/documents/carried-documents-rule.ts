@@ -1,36 +1,20 @@
-import { unprocessable } from '../fhir/outcome';
 import type { WriteRule } from '../fhir/rest/extensions';
-import { arrayOf, isJson, localRef, referenceOf } from './references';
+import { grantingReferencesRule, openedBy } from './granting-references';
+import { arrayOf, isJson, referenceOf } from './references';
 
 /**
- * A message may only carry documents its writer can already see. The access rules show a DocumentReference to
- * whoever sees a message carrying it (`payload`): without this check, anyone could post a message naming
- * themselves and another practice's document, and read that document through it. Checked before the write, while
- * the new message does not show the document yet. A document an earlier version already carried stays allowed.
+ * A message may only carry documents its writer can already see: the access rules show a DocumentReference to
+ * whoever sees a message carrying it (`payload`), so anyone could otherwise post a message naming themselves and
+ * another practice's document, and read that document through it (granting-references.ts).
  */
 export function carriedDocumentsRule(): WriteRule {
-  return {
-    types: ['Communication', 'CommunicationRequest'],
-    before({ type, resource, previousResource, request, base, interactions }) {
-      const { reach } = request;
-      if (!reach) return;
-      const carriedBefore = new Set(previousResource ? carried(previousResource, base) : []);
-      for (const id of carried(resource, base)) {
-        if (carriedBefore.has(id)) continue;
-        const stored = interactions.repository.read('DocumentReference', id);
-        if (!stored || !interactions.searchEngine.isVisible(stored, reach, base)) {
-          throw unprocessable(`DocumentReference/${id} does not exist`, `${type}.payload`);
-        }
-      }
-    },
-  };
+  return grantingReferencesRule({ types: ['Communication', 'CommunicationRequest'], target: 'DocumentReference', expression: (type) => `${type}.payload`, targetsOf: carried });
 }
 
-/** Ids of the local DocumentReferences a message's payload references. */
-function carried(message: unknown, base: string): string[] {
+/** Ids of the DocumentReferences of this node a message's payload opens. */
+function carried(message: unknown): string[] {
   return arrayOf(isJson(message) ? message.payload : undefined)
     .filter(isJson)
-    .map((payload) => localRef(referenceOf(payload.contentReference), base))
-    .filter((ref) => ref?.type === 'DocumentReference')
-    .map((ref) => ref!.id);
+    .map((payload) => openedBy(referenceOf(payload.contentReference), 'DocumentReference'))
+    .filter((id): id is string => id !== undefined);
 }

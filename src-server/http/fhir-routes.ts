@@ -143,6 +143,7 @@ export function toFhirRequest(request: FastifyRequest, prefer: Record<string, st
   return {
     scopes: request.principal?.scopes ?? NO_SCOPES,
     reach: party ? reaches.of(party) : undefined,
+    caller: request.principal?.clientId,
     method: request.method === 'HEAD' ? 'GET' : request.method,
     path: pathOf(request),
     query,

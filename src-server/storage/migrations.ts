@@ -425,6 +425,19 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE audit_log ADD COLUMN source TEXT;       -- the network address of counted refusals
     `,
   },
+  {
+    description: 'documents: who uploaded each Binary through the API',
+    sql: `
+      -- Written with the Binary's first version (src-server/documents/binary-uploads.ts), kept out of the version
+      -- itself, which must stay the same on every sync peer: its uploader may name it in a DocumentReference while
+      -- nothing names it yet, before it can read it (docs/access.md).
+      CREATE TABLE binary_uploads (
+        binary_id   TEXT PRIMARY KEY,
+        caller      TEXT NOT NULL,   -- user:<user id> for a user, else the API client's id
+        uploaded_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -24,8 +24,8 @@ interface ResponseEntry {
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
-/** The spec's processing order inside a transaction; responses keep the request order. */
-const TRANSACTION_ORDER = ['DELETE', 'POST', 'PUT', 'GET'];
+/** The spec's processing order inside a transaction (DELETE, POST, PUT, GET; see orderOf); responses keep the request order. */
+const TRANSACTION_ORDER = ['DELETE', 'POST Binary', 'PUT Binary', 'POST', 'PUT', 'GET'];
 
 export function processBundle(interactions: FhirInteractions, request: FhirRequest, base: string): object {
   const bundle = request.body as JsonObject | undefined;
@@ -40,7 +40,7 @@ export function processBundle(interactions: FhirInteractions, request: FhirReque
   assertValid(shell);
   const entries = (bundle.entry ?? []) as BundleEntry[];
   entries.forEach(checkEntry);
-  const inherited: Inherited = { scopes: request.scopes, reach: request.reach, lenient: request.lenient, textMatches: request.textMatches };
+  const inherited: Inherited = { scopes: request.scopes, reach: request.reach, caller: request.caller, lenient: request.lenient, textMatches: request.textMatches };
   const responseType = `${bundle.type}-response`;
   if (bundle.type === 'batch') {
     return { resourceType: 'Bundle', type: responseType, entry: entries.map((entry) => runBatchEntry(interactions, entry, base, inherited)) };
@@ -60,7 +60,7 @@ function checkEntry(entry: BundleEntry, index: number): void {
 }
 
 /** What an entry's request inherits from the Bundle's. */
-type Inherited = Pick<FhirRequest, 'scopes' | 'reach' | 'lenient' | 'textMatches'>;
+type Inherited = Pick<FhirRequest, 'scopes' | 'reach' | 'caller' | 'lenient' | 'textMatches'>;
 
 function toRequest(entry: BundleEntry, base: string, inherited: Inherited, assignedId?: string): FhirRequest {
   const { method, url, ifMatch, ifNoneMatch, ifModifiedSince, ifNoneExist } = entry.request;
@@ -94,17 +94,25 @@ function runTransaction(interactions: FhirInteractions, entries: BundleEntry[], 
   const targets = resolveTargets(interactions, entries, base, inherited);
   rewriteReferences(entries, referenceMap(entries, targets));
   const responses: ResponseEntry[] = new Array(entries.length);
-  for (const method of TRANSACTION_ORDER) {
-    entries.forEach((entry, index) => {
-      if (entry.request.method !== method) return;
-      try {
-        responses[index] = responseEntry(interactions.handle(toRequest(entry, base, inherited, targets.get(index)?.reserved), base));
-      } catch (error) {
-        throw error instanceof FhirError ? inEntry(error, index) : error;
-      }
-    });
+  const ranks = entries.map((entry) => TRANSACTION_ORDER.indexOf(orderOf(entry)));
+  // A stable sort: entries of the same rank keep the Bundle's order.
+  for (const index of entries.map((_, index) => index).sort((a, b) => ranks[a] - ranks[b])) {
+    try {
+      responses[index] = responseEntry(interactions.handle(toRequest(entries[index], base, inherited, targets.get(index)?.reserved), base));
+    } catch (error) {
+      throw error instanceof FhirError ? inEntry(error, index) : error;
+    }
   }
   return responses;
+}
+
+/**
+ * Where an entry falls in TRANSACTION_ORDER. Binary writes come before the other creates and updates: a Binary
+ * points at nothing, while a DocumentReference naming one needs it to exist (documents/document-content-rule.ts),
+ * whichever entry the client put first.
+ */
+function orderOf({ request, resource }: BundleEntry): string {
+  return resource?.resourceType === 'Binary' && (request.method === 'POST' || request.method === 'PUT') ? `${request.method} Binary` : request.method;
 }
 
 interface Target {

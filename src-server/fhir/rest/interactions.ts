@@ -173,7 +173,8 @@ export class FhirInteractions {
   /**
    * Runs a write so that nothing outside the caller's reach is touched or made: the resource it replaces and the
    * version it makes must both be visible to the caller, or the transaction rolls back with a 403. A new Binary is
-   * the exception: it is seen through the DocumentReference that the Lifen sequence posts next.
+   * the exception: it is seen through the DocumentReference that the Lifen sequence posts next, which only its
+   * uploader may post while nothing names it (documents/document-content-rule.ts).
    */
   private withinReach(request: FhirRequest, base: string, write: () => FhirResponse): FhirResponse {
     const { reach } = request;

@@ -13,6 +13,11 @@ export interface FhirRequest {
    * (fhir/search/visibility.ts). Absent: the whole node (the owner client, practice-wide clients). Bundle entries inherit it.
    */
   reach?: readonly ReachReference[];
+  /**
+   * Who calls, as a key that outlives tokens and sessions: `user:<id>` for a user, else the API client's id. What the
+   * node records of a caller outside the versions (who uploaded a Binary). Bundle entries inherit it.
+   */
+  caller?: string;
   /** What the text index matched for the text filters of the request's searches (resolved before, asynchronously). */
   textMatches?: TextMatches;
   method: string;

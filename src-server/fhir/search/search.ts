@@ -281,6 +281,12 @@ export class SearchEngine {
     return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
   }
 
+  /** Whether a current resource of the type has one of these values for a uri parameter: a yes or no, without a search's cost. */
+  hasUri(resourceType: string, code: string, values: readonly string[]): boolean {
+    const sql = `SELECT EXISTS (SELECT 1 FROM idx_uri WHERE ${this.index.rowsOf(resourceType, code)} AND value IN (${values.map(() => '?').join(', ')})) AS found`;
+    return (this.prepare(sql).get(...values) as { found: number }).found === 1;
+  }
+
   /**
    * Whether the reach may see a version by its own content, current or not (docs/access.md): history and vread
    * show a version as it was, not as its resource is now.

@@ -14,7 +14,8 @@ import { searchParametersOf } from './extract';
  * - documents, messages and appointments are also seen by those they name (author, sender, recipient,
  *   participant…): their reference parameters that may point at a Practitioner or an Organization;
  * - a DocumentReference is also seen by the recipients of a message carrying it (`payload`), and a Binary by whoever
- *   sees a DocumentReference whose content it is (`attachment-url`);
+ *   sees a DocumentReference whose content it is (`attachment-url`); the API lets a writer add such references only
+ *   to what it already sees (documents/granting-references.ts);
  * - everything else (the directory, terminology, definitions) is seen by every authenticated caller.
  */
 

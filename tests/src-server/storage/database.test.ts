@@ -51,6 +51,7 @@ function snapshotDir(dir: string): Record<string, string> {
 
 const EXPECTED_TABLES = [
   'audit_log',
+  'binary_uploads',
   'change_log',
   'document_outbox',
   'idx_composite',

@@ -1,0 +1,55 @@
+import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import { isValidId } from '../storage/repository';
+import type { BinaryUploads } from './binary-uploads';
+import { grantingReferencesRule } from './granting-references';
+import { arrayOf, isJson } from './references';
+
+/**
+ * A DocumentReference may only name as its content a Binary its writer can already read, or the writer's own upload
+ * that no DocumentReference names yet: the first step of the Lifen sequence, where a new Binary is seen by nobody,
+ * its writer included, until a DocumentReference names it. The access rules show a Binary to whoever sees a
+ * DocumentReference whose content it is (`attachment-url`, the only reference that opens a Binary), so without this
+ * anyone who learnt another practice's Binary id could read and replace it through a document about their own
+ * patient (granting-references.ts). Returns the rule recording each upload's caller too.
+ */
+export function documentContentRules(uploads: BinaryUploads): WriteRule[] {
+  return [
+    {
+      types: ['Binary'],
+      after({ id, created, request }) {
+        if (created && request.caller !== undefined) uploads.record(id, request.caller);
+      },
+    },
+    grantingReferencesRule({
+      types: ['DocumentReference'],
+      target: 'Binary',
+      expression: () => 'DocumentReference.content.attachment.url',
+      targetsOf: contentBinaries,
+      claimable: (id, write) => write.request.caller !== undefined && uploads.uploaderOf(id) === write.request.caller && !isContentOfAny(id, write),
+    }),
+  ];
+}
+
+/**
+ * A content url that opens a Binary of this node: the access rules compare the url as written (the index keeps uris
+ * untouched) with `Binary/<id>` and `<base>/Binary/<id>`, the base being the reader's, on any name of the node (see
+ * openedBy in granting-references.ts).
+ */
+const CONTENT_URL = /^(?:.*\/fhir\/)?Binary\/([^/]+)$/;
+
+/** Ids of the Binaries of this node a DocumentReference's content names. */
+function contentBinaries(document: unknown): string[] {
+  const ids: string[] = [];
+  for (const content of arrayOf(isJson(document) ? document.content : undefined)) {
+    const attachment = isJson(content) ? content.attachment : undefined;
+    const url = isJson(attachment) && typeof attachment.url === 'string' ? attachment.url : undefined;
+    const id = url === undefined ? undefined : CONTENT_URL.exec(url)?.[1];
+    if (id !== undefined && isValidId(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** Whether a current DocumentReference names the Binary as its content, as the access rules read it from `base`. */
+function isContentOfAny(id: string, { base, interactions }: PendingWrite): boolean {
+  return interactions.searchEngine.hasUri('DocumentReference', 'attachment-url', [`Binary/${id}`, `${base}/Binary/${id}`]);
+}
