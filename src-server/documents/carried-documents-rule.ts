@@ -12,13 +12,12 @@ export function carriedDocumentsRule(): WriteRule {
   return {
     types: ['Communication', 'CommunicationRequest'],
     before({ type, resource, previousResource, request, base, interactions }) {
-      const { reach } = request;
-      if (!reach) return;
+      if (!request.reach) return;
       const carriedBefore = new Set(previousResource ? carried(previousResource, base) : []);
       for (const id of carried(resource, base)) {
         if (carriedBefore.has(id)) continue;
         const stored = interactions.repository.read('DocumentReference', id);
-        if (!stored || !interactions.searchEngine.isVisible(stored, reach, base)) {
+        if (!stored || !interactions.searchEngine.isVisible(stored, request, base)) {
           throw unprocessable(`DocumentReference/${id} does not exist`, `${type}.payload`);
         }
       }

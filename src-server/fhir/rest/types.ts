@@ -1,7 +1,7 @@
 import type { Scopes } from '../../auth/scopes';
 import type { ContentRef } from '../binary-content';
 import type { TextMatches } from '../search/conditions';
-import type { ReachReference } from '../search/visibility';
+import type { Caller, ReachReference } from '../search/visibility';
 import type { StoredResource } from '../../storage/repository';
 
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
@@ -13,6 +13,12 @@ export interface FhirRequest {
    * (fhir/search/visibility.ts). Absent: the whole node (the owner client, practice-wide clients). Bundle entries inherit it.
    */
   reach?: readonly ReachReference[];
+  /**
+   * Who the caller is: the Subscriptions it creates are its own, and of those of others it sees only what its
+   * practices' callers created if it is their admin (visibility.ts). Absent: all of them (the owner client, the
+   * node's own work). Bundle entries inherit it.
+   */
+  caller?: Caller;
   /** What the text index matched for the text filters of the request's searches (resolved before, asynchronously). */
   textMatches?: TextMatches;
   method: string;

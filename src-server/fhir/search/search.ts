@@ -7,7 +7,7 @@ import { compartmentParameters } from './compartments';
 import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target, type TextMatches } from './conditions';
 import { searchParametersOf } from './extract';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
-import { Visibility, type ReachReference } from './visibility';
+import { Visibility, type Caller, type ReachReference, type Viewer } from './visibility';
 import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
 
 /**
@@ -28,6 +28,8 @@ export interface SearchRequest {
   access?: SearchAccess;
   /** Whom the caller acts as (visibility.ts): only the resources they may see match, are counted or included. Absent: every resource. */
   reach?: readonly ReachReference[];
+  /** Who the caller is (visibility.ts): of the resources that belong to their creator, only its own match. Absent: all of them. */
+  caller?: Caller;
   /** What the text index matched for the query's text filters (text/text-queries.ts); without it they fall back to SQL. */
   textMatches?: TextMatches;
 }
@@ -116,7 +118,7 @@ export class SearchEngine {
   private understand(request: SearchRequest) {
     const query = parseQuery(request.resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
-    const visibility = request.reach && new Visibility(this.index, request.base, request.reach);
+    const visibility = new Visibility(this.index, request.base, request);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
     return { query, visibility, conditions };
   }
@@ -154,7 +156,7 @@ export class SearchEngine {
     return {
       query,
       matches,
-      included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && (!request.reach || this.isVisible(resource, request.reach, request.base))),
+      included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && this.isVisible(resource, request, request.base)),
       total,
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
@@ -166,7 +168,7 @@ export class SearchEngine {
    * `limit` rows in `-_lastUpdated` order from the index rows of a filter (write-order.ts), or undefined when no
    * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
    */
-  private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
+  private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
     if (!this.writeOrder) return undefined;
     const { resourceType, compartment } = request;
     const drivers = filters.flatMap((filter) => {
@@ -196,7 +198,7 @@ export class SearchEngine {
    * has no more resources than that; when matches are rare among many, the walk gives up (undefined) and the
    * whole-type plan runs.
    */
-  private newestWalk(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
+  private newestWalk(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
     const { resourceType } = request;
     const tested = joinAnd(this.conditionsOn(conditions, visibility, request, filters, WALK_TARGET));
     const after = cursor ? keysetClause([`${ROW}.last_updated`], [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' }], cursor) : undefined;
@@ -212,10 +214,10 @@ export class SearchEngine {
   }
 
   /** What a candidate whose columns are `target` must meet: the filters, the compartment, what the reach may see. */
-  private conditionsOn(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], target: Target): Clause[] {
+  private conditionsOn(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], target: Target): Clause[] {
     const where = [conditions.all(request.resourceType, filters, target)];
     if (request.compartment) where.push(this.compartmentClause(request.resourceType, request.compartment, request.base, target));
-    const visible = visibility?.clause(request.resourceType, target.vseq);
+    const visible = visibility.clause(request.resourceType, target.vseq);
     if (visible) where.push(visible);
     return where;
   }
@@ -270,20 +272,20 @@ export class SearchEngine {
     return { sql: alternatives.map((clause) => `(${clause.sql})`).join(' OR '), values: alternatives.flatMap((clause) => clause.values) };
   }
 
-  /** Whether a caller acting as `reach` may see the resource, as its current version stands. */
-  isVisible(resource: Pick<StoredResource, 'resourceType' | 'id'>, reach: readonly ReachReference[], base: string): boolean {
-    const clause = new Visibility(this.index, base, reach).clause(resource.resourceType, 'probe.vseq');
+  /** Whether the viewer (a request) may see the resource, as its current version stands. */
+  isVisible(resource: Pick<StoredResource, 'resourceType' | 'id'>, viewer: Viewer, base: string): boolean {
+    const clause = new Visibility(this.index, base, viewer).clause(resource.resourceType, 'probe.vseq');
     if (!clause) return true;
     const sql = `SELECT EXISTS (SELECT 1 FROM resources probe WHERE probe.resource_type = ? AND probe.resource_id = ? AND ${clause.sql}) AS visible`;
     return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
   }
 
   /**
-   * Whether the reach may see the version `vseq`, current or not: its index rows must be written (sync checks a
+   * Whether the viewer may see the version `vseq`, current or not: its index rows must be written (sync checks a
    * replicated version that does not become current by writing its rows for the check).
    */
-  isVersionVisible(resourceType: string, vseq: number, reach: readonly ReachReference[], base: string): boolean {
-    const clause = new Visibility(this.index, base, reach).clause(resourceType, 'probe.vseq');
+  isVersionVisible(resourceType: string, vseq: number, viewer: Viewer, base: string): boolean {
+    const clause = new Visibility(this.index, base, viewer).clause(resourceType, 'probe.vseq');
     if (!clause) return true;
     const sql = `WITH probe(vseq) AS (SELECT ?) SELECT EXISTS (SELECT 1 FROM probe WHERE ${clause.sql}) AS visible`;
     return (this.prepare(sql).get(vseq, ...clause.values) as { visible: number }).visible === 1;

@@ -67,6 +67,7 @@ const EXPECTED_TABLES = [
   'open_conflicts',
   'refresh_tokens',
   'resource_counts',
+  'resource_owners',
   'resource_versions',
   'resources',
   'search_params',
