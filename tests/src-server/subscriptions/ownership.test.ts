@@ -231,7 +231,7 @@ describe('channel.header', () => {
     }
   });
 
-  it('goes with every notification; an update without it keeps it, one with it replaces it', async () => {
+  it('goes with every notification; an update without it keeps it, one with it replaces it, an empty one removes it', async () => {
     const receiver = await new Endpoint().listen();
     try {
       const created = await as('a1', 'Subscription', { method: 'POST', json: subscription('Appointment?actor=Practitioner/a1&date=ge2027-01-01', receiver.url, [`Authorization: Bearer ${HEADER_MARK}first`, 'X-Practice: A']) });
@@ -253,6 +253,9 @@ describe('channel.header', () => {
       expect(headers.authorization).toBe(`Bearer ${HEADER_MARK}second`);
       expect(headers['x-practice']).toBeUndefined();
       expect((await as('a1', `Subscription/${id}/_history`)).text).not.toContain(HEADER_MARK);
+      // An empty list removes them.
+      expect((await as('a1', `Subscription/${id}`, { method: 'PUT', json: { ...replaced, channel: { ...replaced.channel, header: [] } } })).status).toBe(200);
+      expect((await book('2027-01-07', 4)).authorization).toBeUndefined();
     } finally {
       await receiver.close();
     }
