@@ -247,7 +247,7 @@ describe('channel.header', () => {
       expect((await as('a1', `Subscription/${id}`, { method: 'PUT', json: withoutHeader })).status).toBe(200);
       expect((await as('a1', `Subscription/${id}`)).body.reason).toBe('Agenda du Dr A1');
       expect(await book('2027-01-05', 2)).toMatchObject({ authorization: `Bearer ${HEADER_MARK}first`, 'x-practice': 'A' });
-      const replaced = { ...subscription('Appointment?actor=Practitioner/a1&date=ge2027-01-01', receiver.url, [`Authorization: Bearer ${HEADER_MARK}second`]), id };
+      const replaced: Json = { ...subscription('Appointment?actor=Practitioner/a1&date=ge2027-01-01', receiver.url, [`Authorization: Bearer ${HEADER_MARK}second`]), id };
       expect((await as('a1', `Subscription/${id}`, { method: 'PUT', json: replaced })).status).toBe(200);
       const headers = await book('2027-01-06', 3);
       expect(headers.authorization).toBe(`Bearer ${HEADER_MARK}second`);
