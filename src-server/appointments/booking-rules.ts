@@ -49,7 +49,7 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
     const [collision] = booked.overlapping(practitionerId, period, write.id, base);
     if (collision) {
-      const seen = !write.request.reach || write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request.reach, base);
+      const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
       // An appointment the caller may not see is not named: that the time is taken is all it may learn.
       const which = seen ? `Appointment/${collision.id}` : 'another appointment';
       throw conflict(`Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`);

@@ -1,6 +1,5 @@
 import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
 import { isValidId } from '../storage/repository';
-import type { BinaryUploads } from './binary-uploads';
 import { grantingReferencesRule } from './granting-references';
 import { arrayOf, isJson } from './references';
 
@@ -10,24 +9,20 @@ import { arrayOf, isJson } from './references';
  * its writer included, until a DocumentReference names it. The access rules show a Binary to whoever sees a
  * DocumentReference whose content it is (`attachment-url`, the only reference that opens a Binary), so without this
  * anyone who learnt another practice's Binary id could read and replace it through a document about their own
- * patient (granting-references.ts). Returns the rule recording each upload's caller too.
+ * patient (granting-references.ts). The uploader is the caller that created the Binary (`resource_owners`, recorded
+ * by the interactions for the types whose creator counts).
  */
-export function documentContentRules(uploads: BinaryUploads): WriteRule[] {
-  return [
-    {
-      types: ['Binary'],
-      after({ id, created, request }) {
-        if (created && request.caller !== undefined) uploads.record(id, request.caller);
-      },
+export function documentContentRule(): WriteRule {
+  return grantingReferencesRule({
+    types: ['DocumentReference'],
+    target: 'Binary',
+    expression: () => 'DocumentReference.content.attachment.url',
+    targetsOf: contentBinaries,
+    claimable: (id, write) => {
+      const { caller } = write.request;
+      return caller !== undefined && write.interactions.repository.owners.creatorOf('Binary', id) === caller.key && !isContentOfAny(id, write);
     },
-    grantingReferencesRule({
-      types: ['DocumentReference'],
-      target: 'Binary',
-      expression: () => 'DocumentReference.content.attachment.url',
-      targetsOf: contentBinaries,
-      claimable: (id, write) => write.request.caller !== undefined && uploads.uploaderOf(id) === write.request.caller && !isContentOfAny(id, write),
-    }),
-  ];
+  });
 }
 
 /**

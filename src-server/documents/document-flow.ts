@@ -3,13 +3,12 @@ import type { BinaryStore } from '../storage/binary-store';
 import type { CommitSignal } from '../storage/commit-signal';
 import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
-import { BinaryUploads } from './binary-uploads';
 import { carriedDocumentsRule } from './carried-documents-rule';
 import type { SendRequirement } from './channel';
 import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
 import { DeliveryLoader } from './delivery-loader';
-import { documentContentRules } from './document-content-rule';
+import { documentContentRule } from './document-content-rule';
 import type { LocalRecipients } from './local-recipients';
 import { NetworkRecipients } from './network-recipients';
 import { Outbox } from './outbox';
@@ -52,7 +51,7 @@ export function createDocumentFlow(options: DocumentFlowOptions): DocumentFlow {
   const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: options.repository.nodeId });
   let worker: OutboxWorker | undefined;
   return {
-    writeRules: [...documentContentRules(new BinaryUploads(options.db)), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
+    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
     start(fhirBase) {
       worker = new OutboxWorker({
         db: options.db,

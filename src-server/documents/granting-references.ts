@@ -29,13 +29,12 @@ export function grantingReferencesRule({ types, target, expression, targetsOf, c
     types,
     before(write) {
       const { type, resource, previousResource, request, base, interactions } = write;
-      const { reach } = request;
-      if (!reach) return;
+      if (!request.reach) return;
       const namedBefore = new Set(previousResource ? targetsOf(previousResource) : []);
       for (const id of new Set(targetsOf(resource))) {
         if (namedBefore.has(id)) continue;
         // The claim first: it is the Lifen sequence's case, and cheaper than the access rules' query.
-        const seen = interactions.repository.exists(target, id) && (claimable?.(id, write) === true || interactions.searchEngine.isVisible({ resourceType: target, id }, reach, base));
+        const seen = interactions.repository.exists(target, id) && (claimable?.(id, write) === true || interactions.searchEngine.isVisible({ resourceType: target, id }, request, base));
         if (!seen) throw unprocessable(`${target}/${id} does not exist`, expression(type));
       }
     },

@@ -63,14 +63,13 @@ function isDocumentSend(request: Readonly<Json>): boolean {
 
 function queue(write: CompletedWrite, options: SendRuleOptions): void {
   const { interactions, base } = write;
-  const { reach } = write.request;
   const request = { ...write.resource, id: write.id } as Resource;
   const parse = (stored: StoredResource | undefined) => stored && (JSON.parse(stored.json) as Resource);
   const read: Read = (type, id) => parse(interactions.repository.read(type, id));
   // As the caller may see them: a patient they do not follow (a DMP subject, a recipient) does not exist for them.
   const readVisible: Read = (type, id) => {
     const stored = interactions.repository.read(type, id);
-    return stored && (!reach || interactions.searchEngine.isVisible(stored, reach, base)) ? parse(stored) : undefined;
+    return stored && interactions.searchEngine.isVisible(stored, write.request, base) ? parse(stored) : undefined;
   };
   const sender = senderOf(request, write, read);
   const document = carriedDocument(request, write, read);

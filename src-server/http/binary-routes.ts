@@ -109,7 +109,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
 
   app.post<{ Querystring: { hash?: string } }>('/$content', uploads, async (request, reply) => {
     const fhirRequest = toFhirRequest(request, preferences(request), reaches);
-    const { scopes, reach } = fhirRequest;
+    const { scopes } = fhirRequest;
     scopes.requireNamed(SYNC_SCOPE, '$content');
     if (!scopes.allows('Binary', 'CREATE') && !scopes.allows('Binary', 'UPDATE')) throw forbidden('Uploading Binary content needs BINARY_CREATE or BINARY_UPDATE');
     const hash = request.query.hash;
@@ -117,7 +117,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
     // A refused upload is answered before its end: the rest of it must not be read as the next request.
     reply.header('connection', 'close');
     const base = baseUrl(request);
-    const awaiting = (syncContent?.waitingFor(hash) ?? []).filter((wanted) => !reach || interactions.searchEngine.isVisible({ resourceType: 'Binary', id: wanted.id }, reach, base));
+    const awaiting = (syncContent?.waitingFor(hash) ?? []).filter((wanted) => interactions.searchEngine.isVisible({ resourceType: 'Binary', id: wanted.id }, fhirRequest, base));
     if (awaiting.length === 0) throw notFound('No Binary on this node awaits this content');
     try {
       // No body at all is content of no bytes: refused unless that is what the Binary names.

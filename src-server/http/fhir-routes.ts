@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { callerOf } from '../auth/caller';
 import type { Reaches } from '../auth/reach';
 import { Scopes, SYNC_SCOPE } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
@@ -138,12 +139,13 @@ export function toFhirRequest(request: FastifyRequest, prefer: Record<string, st
     query.delete('_format');
     query.delete('_pretty');
   }
-  const party = request.principal?.party;
+  const { principal } = request;
+  const party = principal?.party;
   // One object shape for every request (no conditional spreads, no closures): this runs on every call.
   return {
-    scopes: request.principal?.scopes ?? NO_SCOPES,
+    scopes: principal?.scopes ?? NO_SCOPES,
     reach: party ? reaches.of(party) : undefined,
-    caller: request.principal?.clientId,
+    caller: principal ? callerOf(principal) : undefined,
     method: request.method === 'HEAD' ? 'GET' : request.method,
     path: pathOf(request),
     query,

@@ -41,7 +41,6 @@ function findTwin({ resource, id, request, base, interactions }: PendingWrite): 
   const params = new URLSearchParams({ identifier: ins.map(({ system, value }) => `${system}|${value}`).join(','), _count: '10' });
   const twins = interactions.searchEngine.search({ resourceType: 'Patient', params, lenient: false, base }).matches.filter((patient) => patient.id !== id);
   if (twins.length === 0) return undefined;
-  const { reach } = request;
-  const visible = reach ? twins.find((patient) => interactions.searchEngine.isVisible(patient, reach, base)) : twins[0];
+  const visible = request.reach ? twins.find((patient) => interactions.searchEngine.isVisible(patient, request, base)) : twins[0];
   return visible ? { patient: visible, visible: true } : { patient: twins[0], visible: false };
 }

@@ -95,7 +95,7 @@ export function patientOperation(name: string, db: Db, read: (call: OperationCal
     run(call) {
       const { request, base, id, interactions } = call;
       const index = interactions.repository.searchIndex;
-      return read(call, { index, base, patientId: id!, visibility: request.reach && new Visibility(index, base, request.reach) }, prepare);
+      return read(call, { index, base, patientId: id!, visibility: new Visibility(index, base, request) }, prepare);
     },
   };
 }

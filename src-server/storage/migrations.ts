@@ -426,16 +426,40 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
-    description: 'documents: who uploaded each Binary through the API',
+    description: 'creators of Subscriptions and Binaries, and channel.header kept outside the resource',
     sql: `
-      -- Written with the Binary's first version (src-server/documents/binary-uploads.ts), kept out of the version
-      -- itself, which must stay the same on every sync peer: its uploader may name it in a DocumentReference while
-      -- nothing names it yet, before it can read it (docs/access.md).
-      CREATE TABLE binary_uploads (
-        binary_id   TEXT PRIMARY KEY,
-        caller      TEXT NOT NULL,   -- user:<user id> for a user, else the API client's id
-        uploaded_at TEXT NOT NULL
+      -- Who created a resource through the API, kept beside its versions (which must stay the same on every sync peer),
+      -- for the types whose creator counts (fhir/search/visibility.ts): a Subscription is its creator's, seen and
+      -- managed by them and the admins of their practices (no row: the owner client's alone); a Binary is its
+      -- uploader's to name first in a DocumentReference (documents/document-content-rule.ts).
+      CREATE TABLE resource_owners (
+        resource_type TEXT NOT NULL,
+        resource_id   TEXT NOT NULL,
+        owner_key     TEXT,                     -- the creating caller: an API client's id, user:<id>; NULL: unknown
+        practices     TEXT NOT NULL DEFAULT '', -- space-separated Organization ids of the creator's practices
+        PRIMARY KEY (resource_type, resource_id)
       ) WITHOUT ROWID;
+      -- Subscriptions made before: their creator is unknown; the practices of the reach that last wrote one manage it.
+      INSERT INTO resource_owners (resource_type, resource_id, owner_key, practices)
+        SELECT 'Subscription', o.subscription_id, NULL,
+               coalesce((SELECT group_concat(json_extract(r.value, '$[1]'), ' ') FROM json_each(o.reach) r WHERE json_extract(r.value, '$[0]') = 'Organization'), '')
+        FROM subscription_owners o;
+
+      -- channel.header (the endpoint's credentials, JSON ["Name: value"…]) leaves the resource for the node's own record.
+      ALTER TABLE subscription_owners ADD COLUMN header TEXT;
+      -- The caller (visibility.ts Caller, JSON) that last wrote it, with its reach: its notifications carry what they
+      -- may see. NULL: the whole node. Written before: unknown, so a caller who owns no Subscription.
+      ALTER TABLE subscription_owners ADD COLUMN caller TEXT;
+      UPDATE subscription_owners SET caller = '{"key":"","practiceIds":[],"admin":false}';
+      UPDATE subscription_owners SET header = (
+        SELECT json_extract(v.body, '$.channel.header') FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+        WHERE r.resource_type = 'Subscription' AND r.resource_id = subscription_owners.subscription_id);
+      -- Out of every stored version, history included (JSON text otherwise unchanged: the same bytes on every node
+      -- that runs this), and out of the versions kept aside by sync.
+      UPDATE resource_versions SET body = json_remove(body, '$.channel.header')
+        WHERE resource_type = 'Subscription' AND json_type(body, '$.channel.header') IS NOT NULL;
+      UPDATE sync_deferred SET body = json_remove(body, '$.channel.header')
+        WHERE resource_type = 'Subscription' AND json_type(body, '$.channel.header') IS NOT NULL;
     `,
   },
 ];

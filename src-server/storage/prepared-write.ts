@@ -2,6 +2,7 @@ import { badRequest, notFound } from '../fhir/outcome';
 import { extractSearchValues } from '../fhir/search/extract';
 import { isResourceType } from '../fhir/validation/model';
 import { assertValid } from '../fhir/validation/validate';
+import { refuseWriteOnly } from '../fhir/write-only';
 import { checkCustomParameter } from './custom-parameters';
 import { indexRows, type IndexRows } from './search-index';
 
@@ -31,6 +32,7 @@ export function checkWrite(resourceType: string, resource: JsonObject): void {
     );
   }
   assertValid(resource);
+  refuseWriteOnly(resourceType, resource);
   if (resourceType === 'SearchParameter') checkCustomParameter(resource);
 }
 

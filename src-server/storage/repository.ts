@@ -4,10 +4,12 @@ import { readNodeId, type Db } from './database';
 import { customParameters, setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
 import { readCustomParameters } from './custom-parameters';
 import { checkWrite, preparedJson, type PreparedWrite } from './prepared-write';
+import { ResourceOwners } from './resource-owners';
 import { reindexTypes } from './reindex';
 import { SearchIndex } from './search-index';
 import { isArchived, leavesOf, winnerOf } from '../sync/merge';
 import { isJson } from '../fhir/json';
+import { refuseWriteOnly } from '../fhir/write-only';
 
 /** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
 export interface StoredResource {
@@ -107,6 +109,7 @@ export class Repository {
   private readonly updateInTransaction;
 
   readonly searchIndex: SearchIndex;
+  readonly owners: ResourceOwners;
   /**
    * The newest lastUpdated issued: stamps never go backwards, even if the clock does, so that vseq order is
    * (lastUpdated, vseq) order and search can page the default order by vseq (write order).
@@ -117,6 +120,7 @@ export class Repository {
     this.nodeId = readNodeId(db);
     this.lastStamp = (db.prepare('SELECT last_updated FROM resource_versions ORDER BY vseq DESC LIMIT 1').get() as { last_updated: string } | undefined)?.last_updated ?? '';
     this.searchIndex = new SearchIndex(db);
+    this.owners = new ResourceOwners(db);
     this.statements = {
       current: db.prepare<[string, string], { version_id: string; last_updated: string; body: string }>(
         `SELECT v.version_id, v.last_updated, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
@@ -576,4 +580,5 @@ function checkReplica(replica: ReplicaVersion): void {
   if (!isJson(meta) || meta.versionId !== replica.versionId || typeof meta.lastUpdated !== 'string' || Number.isNaN(Date.parse(meta.lastUpdated))) {
     throw badRequest(`Version ${replica.versionId} needs meta.versionId and meta.lastUpdated as its origin stored them`);
   }
+  refuseWriteOnly(replica.resourceType, resource);
 }

@@ -90,8 +90,8 @@ export class Deliverer {
     const { subscriptionId } = notification;
     const stored = this.repository.read('Subscription', subscriptionId);
     const subscription = stored && (JSON.parse(stored.json) as Json);
-    const owner = this.store.owner(subscriptionId);
-    if (!subscription || subscription.status !== 'active' || !owner) {
+    const record = this.store.record(subscriptionId);
+    if (!subscription || subscription.status !== 'active' || !record) {
       this.store.dropQueued(subscriptionId);
       return;
     }
@@ -101,7 +101,7 @@ export class Deliverer {
     const body = Buffer.from(version?.json ?? '');
     // The same on every retry, and for the same version matched twice: receivers drop what they have seen.
     const id = `${subscriptionId}.${notification.versionId}`;
-    const headers = { ...channelHeaders(channel), ...(withPayload ? { 'content-type': 'application/fhir+json; charset=utf-8' } : {}), ...signatureHeaders(owner.secret, id, body) };
+    const headers = { ...channelHeaders(record.header), ...(withPayload ? { 'content-type': 'application/fhir+json; charset=utf-8' } : {}), ...signatureHeaders(record.secret, id, body) };
     let failure: string | undefined;
     try {
       const response = await fetch(String(channel.endpoint), {
@@ -121,10 +121,10 @@ export class Deliverer {
     if (this.closed) return;
     if (failure === undefined) {
       this.store.delivered(notification.seq);
-      if (owner.failures > 0) this.store.setFailures(subscriptionId, 0);
+      if (record.failures > 0) this.store.setFailures(subscriptionId, 0);
       return;
     }
-    const failures = owner.failures + 1;
+    const failures = record.failures + 1;
     this.store.setFailures(subscriptionId, failures);
     if (failures >= this.options.maxFailures) {
       this.store.dropQueued(subscriptionId);

@@ -3,18 +3,18 @@ import { FhirError } from '../fhir/outcome';
 import type { SearchEngine } from '../fhir/search/search';
 import type { Db } from '../storage/database';
 import { parseCriteria, type Criteria } from './subscription-rules';
-import type { QueuedNotification, SubscriptionOwner, SubscriptionStore } from './subscription-store';
+import type { QueuedNotification, SubscriptionStore, SubscriptionWriter } from './subscription-store';
 
 /**
  * Turns committed changes into queued notifications: it reads the change log after its durable cursor and runs each
  * active subscription's criteria over the resources that changed (`_id=<those ids>`), through the search engine and
- * with the owner's reach, so a notification goes out exactly when the owner's search would find the resource.
+ * with its last writer's access, so a notification goes out exactly when the writer's search would find the resource.
  * A pass that finds notifications queues them and records the cursor in one transaction.
  */
 
 interface ActiveSubscription extends Criteria {
   id: string;
-  owner: SubscriptionOwner;
+  writer: SubscriptionWriter;
   /** Epoch ms after which it notifies no more (`Subscription.end`). */
   end?: number;
 }
@@ -113,7 +113,7 @@ export class SubscriptionMatcher {
     return found;
   }
 
-  /** The changed resources the subscription's owner would find with its criteria. */
+  /** The changed resources the subscription's last writer would find with its criteria. */
   private *matches(subscription: ActiveSubscription, ids: string[]) {
     for (let start = 0; start < ids.length; start += IDS_PER_SEARCH) {
       const params = new URLSearchParams(subscription.params);
@@ -121,8 +121,8 @@ export class SubscriptionMatcher {
       // In id order, the page is read through the primary key of the changed resources, not the criteria's matches.
       params.set('_sort', '_id');
       params.set('_count', String(IDS_PER_SEARCH));
-      const { owner } = subscription;
-      yield* this.search.search({ resourceType: subscription.resourceType, params, lenient: false, base: owner.base, reach: owner.reach }).matches;
+      const { writer } = subscription;
+      yield* this.search.search({ resourceType: subscription.resourceType, params, lenient: false, base: writer.base, reach: writer.reach, caller: writer.caller }).matches;
     }
   }
 
@@ -137,11 +137,11 @@ export class SubscriptionMatcher {
       for (const stored of page.matches) {
         const resource = JSON.parse(stored.json) as Record<string, unknown>;
         const criteria = parseCriteria(resource.criteria);
-        // Only subscriptions written through the API have an owner, whose rights say what they may receive.
-        const owner = this.store.owner(stored.id);
-        if (!criteria || !owner) continue;
+        // Only subscriptions written through the API have a writer, whose rights say what they may receive.
+        const writer = this.store.record(stored.id);
+        if (!criteria || !writer) continue;
         const end = typeof resource.end === 'string' ? Date.parse(resource.end) : undefined;
-        active.push({ id: stored.id, owner, ...criteria, ...(end !== undefined && !Number.isNaN(end) ? { end } : {}) });
+        active.push({ id: stored.id, writer, ...criteria, ...(end !== undefined && !Number.isNaN(end) ? { end } : {}) });
       }
       cursor = page.next;
     } while (cursor);

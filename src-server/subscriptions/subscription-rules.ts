@@ -1,6 +1,5 @@
-import { FhirError, forbidden, unprocessable } from '../fhir/outcome';
+import { FhirError, notFound, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, FhirOperation, PendingWrite, WriteRule } from '../fhir/rest/extensions';
-import type { ReachReference } from '../fhir/search/visibility';
 import { isResourceType } from '../fhir/validation/model';
 import { newSecret } from './signature';
 import type { SubscriptionStore } from './subscription-store';
@@ -9,9 +8,10 @@ import type { SubscriptionStore } from './subscription-store';
  * What the API accepts as a Subscription (docs/subscriptions.md), checked inside the write's transaction:
  * - `criteria` is a search of a resource type the writer may read, valid for this node;
  * - the channel is a `rest-hook` to this machine (the node never calls out to the network), with a JSON payload or
- *   none, and well-formed extra headers;
+ *   none, and well-formed extra headers, which the node keeps outside the resource (an update without them keeps them);
  * - a client writes `requested` or `off` (STU3): the node makes `requested` `active`, and sets `error` itself.
- * The writer becomes the subscription's owner: its notifications carry only what they may see.
+ * Its notifications carry only what its last writer may see. Who may see and write it at all is the access rules'
+ * business (fhir/search/visibility.ts): it belongs to the caller who created it.
  */
 
 type Json = Readonly<Record<string, unknown>>;
@@ -39,11 +39,11 @@ export function parseCriteria(criteria: unknown): Criteria | undefined {
   return { resourceType, params };
 }
 
-/** The `Name: value` headers of a channel, as a record. */
-export function channelHeaders(channel: Json | undefined): Record<string, string> {
+/** The `Name: value` lines of a channel's header, as a record. */
+export function channelHeaders(lines: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const line of Array.isArray(channel?.header) ? (channel.header as unknown[]) : []) {
-    const match = typeof line === 'string' ? HEADER.exec(line) : null;
+  for (const line of lines) {
+    const match = HEADER.exec(line);
     if (match) headers[match[1].toLowerCase()] = match[2];
   }
   return headers;
@@ -64,12 +64,13 @@ function checkSubscription(write: PendingWrite): void {
   // Notifications carry the resources: the owner must be allowed to read them.
   request.scopes.require(criteria.resourceType, 'READ');
   try {
-    write.interactions.searchEngine.check({ resourceType: criteria.resourceType, params: new URLSearchParams(criteria.params), lenient: false, base, access: request.scopes, reach: request.reach });
+    write.interactions.searchEngine.check({ resourceType: criteria.resourceType, params: new URLSearchParams(criteria.params), lenient: false, base, access: request.scopes, reach: request.reach, caller: request.caller });
   } catch (error) {
     if (error instanceof FhirError && error.status === 400) throw unprocessable(`The criteria are not a valid search here: ${error.message}`, 'Subscription.criteria');
     throw error;
   }
   checkChannel((resource.channel ?? {}) as Json, base);
+  if (write.writeOnly) checkHeader(write.writeOnly.channelHeader);
 }
 
 function checkChannel(channel: Json, base: string): void {
@@ -89,9 +90,15 @@ function checkChannel(channel: Json, base: string): void {
   if (channel.payload !== undefined && !PAYLOAD_TYPES.has(String(channel.payload))) {
     throw unprocessable(`The payload is application/fhir+json, or none; not '${String(channel.payload)}'`, 'Subscription.channel.payload');
   }
-  for (const line of Array.isArray(channel.header) ? (channel.header as unknown[]) : []) {
+}
+
+/** `channel.header` as the client sent it (the API took it out of the body): `Name: value` lines; `[]` removes them. */
+function checkHeader(header: unknown): void {
+  if (!Array.isArray(header)) throw unprocessable('channel.header is a list of \'Name: value\' lines', 'Subscription.channel.header');
+  for (const line of header as unknown[]) {
     const match = typeof line === 'string' ? HEADER.exec(line) : null;
-    if (!match) throw unprocessable(`The header '${String(line)}' is not of the form 'Name: value'`, 'Subscription.channel.header');
+    // The line itself is not repeated: it may hold a credential.
+    if (!match) throw unprocessable(`A header is not of the form 'Name: value'`, 'Subscription.channel.header');
     if (RESERVED_HEADERS.has(match[1].toLowerCase())) throw unprocessable(`The header ${match[1]} is set by the node`, 'Subscription.channel.header');
   }
 }
@@ -100,7 +107,9 @@ const portOf = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '8
 
 function acceptSubscription(write: CompletedWrite, store: SubscriptionStore): void {
   const { id, resource, request, base } = write;
-  store.recordOwner(id, request.reach, base, newSecret);
+  // Checked before the write (checkHeader); absent: the header stays as it was.
+  const header = write.writeOnly?.channelHeader as string[] | undefined;
+  store.recordWrite(id, { reach: request.reach, caller: request.caller, base }, header, newSecret);
   if (resource.status === 'requested') {
     const { error: _error, ...accepted } = resource;
     write.interactions.repository.update('Subscription', id, { ...accepted, status: 'active' });
@@ -110,8 +119,9 @@ function acceptSubscription(write: CompletedWrite, store: SubscriptionStore): vo
 }
 
 /**
- * `GET Subscription/<id>/$secret`: the key that signs its notifications, for its owner (the same reach) or a
- * caller of the whole node. `POST` replaces it with a new one and returns that.
+ * `GET Subscription/<id>/$secret`: the key that signs its notifications, for whoever may see the subscription (its
+ * creator, their practice's admins, the owner client: the instance's reading rules already applied). `POST`
+ * replaces it with a new one and returns that.
  */
 export function secretOperation(store: SubscriptionStore): FhirOperation {
   return {
@@ -120,9 +130,9 @@ export function secretOperation(store: SubscriptionStore): FhirOperation {
     types: ['Subscription'],
     methods: ['GET', 'POST'],
     run: ({ id, request }) => {
-      const owner = store.owner(id!);
-      if (!owner || (request.reach && !sameReach(request.reach, owner.reach))) throw forbidden(`Only the owner of Subscription/${id} may see its secret`);
-      let secret = owner.secret;
+      const record = store.record(id!);
+      if (!record) throw notFound(`Subscription/${id} was not written through this node's API: it has no secret here`);
+      let secret = record.secret;
       if (request.method === 'POST') {
         request.scopes.require('Subscription', 'UPDATE');
         store.setSecret(id!, (secret = newSecret()));
@@ -130,9 +140,4 @@ export function secretOperation(store: SubscriptionStore): FhirOperation {
       return { status: 200, headers: { 'cache-control': 'no-store' }, body: { resourceType: 'Parameters', parameter: [{ name: 'secret', valueString: secret }] } };
     },
   };
-}
-
-function sameReach(a: readonly ReachReference[], b: readonly ReachReference[] | undefined): boolean {
-  const key = (reach: readonly ReachReference[]) => JSON.stringify(reach.map((reference) => reference.join('/')).sort());
-  return b !== undefined && key(a) === key(b);
 }

@@ -1,18 +1,28 @@
-import type { ReachReference } from '../fhir/search/visibility';
+import type { Caller, ReachReference } from '../fhir/search/visibility';
 import type { Db } from '../storage/database';
 
 /**
- * The node's own records about subscriptions (migration "subscriptions"): each one's owner and secret, the queue of
- * notifications and the change-log cursor of the matching. Queue and cursor move in one transaction, so a crash
- * neither loses nor repeats a match.
+ * The node's own records about subscriptions (migration "subscriptions"): what each one's notifications may carry,
+ * its secret and headers, the queue of notifications and the change-log cursor of the matching. Queue and cursor
+ * move in one transaction, so a crash neither loses nor repeats a match.
  */
 
-export interface SubscriptionOwner {
-  subscriptionId: string;
-  /** Whom the notifications are for: they carry only what this reach may see. Undefined: the whole node. */
+/** Whose access a subscription's notifications follow: the caller that last wrote it. */
+export interface SubscriptionWriter {
+  /** They carry only what this reach may see. Undefined: every patient's data. */
   reach: readonly ReachReference[] | undefined;
+  /** And of the Subscriptions, only those this caller sees. Undefined: all of them. */
+  caller: Caller | undefined;
+  /** The FHIR base it was written through (its local references). */
   base: string;
+}
+
+/** A subscription written through the API, as the node keeps it outside the resource. */
+export interface SubscriptionRecord extends SubscriptionWriter {
+  subscriptionId: string;
   secret: string;
+  /** `channel.header`, sent with every notification and never in the resource (fhir/write-only.ts). */
+  header: readonly string[];
   failures: number;
 }
 
@@ -33,9 +43,10 @@ export class SubscriptionStore {
 
   constructor(private readonly db: Db) {
     this.statements = {
-      owner: db.prepare<[string], { subscription_id: string; reach: string | null; base: string; secret: string; failures: number }>('SELECT * FROM subscription_owners WHERE subscription_id = ?'),
-      insertOwner: db.prepare('INSERT INTO subscription_owners (subscription_id, reach, base, secret) VALUES (?, ?, ?, ?)'),
-      updateOwner: db.prepare('UPDATE subscription_owners SET reach = ?, base = ?, failures = 0 WHERE subscription_id = ?'),
+      record: db.prepare<[string], RecordRow>('SELECT * FROM subscription_owners WHERE subscription_id = ?'),
+      insertRecord: db.prepare('INSERT INTO subscription_owners (subscription_id, reach, caller, base, header, secret) VALUES (?, ?, ?, ?, ?, ?)'),
+      // A header left out of the write (NULL) stays as it was.
+      updateRecord: db.prepare('UPDATE subscription_owners SET reach = ?, caller = ?, base = ?, header = coalesce(?, header), failures = 0 WHERE subscription_id = ?'),
       setSecret: db.prepare('UPDATE subscription_owners SET secret = ? WHERE subscription_id = ?'),
       setFailures: db.prepare('UPDATE subscription_owners SET failures = ? WHERE subscription_id = ?'),
       cursor: db.prepare<[], { value: string }>(`SELECT value FROM node_meta WHERE key = '${CURSOR_KEY}'`),
@@ -53,15 +64,33 @@ export class SubscriptionStore {
     };
   }
 
-  owner(subscriptionId: string): SubscriptionOwner | undefined {
-    const row = this.statements.owner.get(subscriptionId);
-    return row && { subscriptionId, reach: row.reach === null ? undefined : (JSON.parse(row.reach) as ReachReference[]), base: row.base, secret: row.secret, failures: row.failures };
+  /** Undefined for a subscription not written through this node's API (it came by sync or import): it notifies nobody. */
+  record(subscriptionId: string): SubscriptionRecord | undefined {
+    const row = this.statements.record.get(subscriptionId);
+    return (
+      row && {
+        subscriptionId,
+        reach: row.reach === null ? undefined : (JSON.parse(row.reach) as ReachReference[]),
+        caller: row.caller === null ? undefined : (JSON.parse(row.caller) as Caller),
+        base: row.base,
+        secret: row.secret,
+        header: row.header === null ? [] : (JSON.parse(row.header) as string[]),
+        failures: row.failures,
+      }
+    );
   }
 
-  /** Records who wrote the subscription (its notifications carry what they may see); a new one gets its secret. */
-  recordOwner(subscriptionId: string, reach: readonly ReachReference[] | undefined, base: string, newSecret: () => string): void {
-    const reachJson = reach === undefined ? null : JSON.stringify(reach);
-    if (this.statements.updateOwner.run(reachJson, base, subscriptionId).changes === 0) this.statements.insertOwner.run(subscriptionId, reachJson, base, newSecret());
+  /**
+   * Records a write of the subscription through the API: who wrote it (its notifications carry what they may see) and
+   * its header when the write gave one (else it keeps the one it had). A new one gets its secret.
+   */
+  recordWrite(subscriptionId: string, writer: SubscriptionWriter, header: readonly string[] | undefined, newSecret: () => string): void {
+    const reach = writer.reach === undefined ? null : JSON.stringify(writer.reach);
+    const caller = writer.caller === undefined ? null : JSON.stringify(writer.caller);
+    const headerJson = header === undefined ? null : JSON.stringify(header);
+    if (this.statements.updateRecord.run(reach, caller, writer.base, headerJson, subscriptionId).changes === 0) {
+      this.statements.insertRecord.run(subscriptionId, reach, caller, writer.base, headerJson, newSecret());
+    }
   }
 
   setSecret(subscriptionId: string, secret: string): void {
@@ -118,6 +147,16 @@ export class SubscriptionStore {
   transaction<T>(work: () => T): T {
     return this.db.transaction(work)();
   }
+}
+
+interface RecordRow {
+  subscription_id: string;
+  reach: string | null;
+  caller: string | null;
+  base: string;
+  secret: string;
+  header: string | null;
+  failures: number;
 }
 
 interface QueuedRow {

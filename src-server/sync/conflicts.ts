@@ -53,7 +53,6 @@ export class ConflictOperations {
     const count = readPageSize(request.query.get('_count'), DEFAULT_PAGE, MAX_PAGE);
     const cursor = request.query.get('cursor') ?? '';
     const [afterType = '', afterId = ''] = cursor === '' ? [] : cursor.split('/');
-    const { reach } = request;
     const parameter: Json[] = [];
     let last: OpenConflict | undefined;
     let more = true;
@@ -64,7 +63,7 @@ export class ConflictOperations {
         last = row;
         scanned++;
         if (!request.scopes.allows(row.resource_type, 'READ')) continue;
-        if (reach && !interactions.searchEngine.isVisible({ resourceType: row.resource_type, id: row.resource_id }, reach, base)) continue;
+        if (!interactions.searchEngine.isVisible({ resourceType: row.resource_type, id: row.resource_id }, request, base)) continue;
         parameter.push(conflictPart(interactions.repository, row));
       }
       if (rows.length < wanted) {
@@ -94,7 +93,7 @@ export class ConflictOperations {
     const { repository, searchEngine } = interactions;
     return repository.transaction(() => {
       const stored = repository.resolveConflict(resourceType, id!, resource, leaves);
-      if (request.reach && !searchEngine.isVisible({ resourceType, id: id! }, request.reach, base)) {
+      if (!searchEngine.isVisible({ resourceType, id: id! }, request, base)) {
         throw forbidden(`This ${resourceType} would be outside your access`);
       }
       repository.create('Provenance', provenanceOf(stored, leaves, request.reach?.[0], repository.nodeId));

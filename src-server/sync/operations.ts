@@ -5,6 +5,7 @@ import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/o
 import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest } from '../fhir/rest/types';
+import { Visibility } from '../fhir/search/visibility';
 import { isValidId, type ReplicaResult, type ReplicaVersion } from '../storage/repository';
 import { applyVersions } from './apply';
 import { ChangeFeed, type DataKind } from './change-feed';
@@ -89,16 +90,16 @@ function changes(feed: ChangeFeed, { request, base, interactions }: OperationCal
 
 /**
  * Whether the caller sees a resource, by its current version (as `_history` does), asked once per resource and page.
- * Everything for a caller without a reach.
+ * Everything for a caller the access rules do not restrict (the owner client).
  */
 function visibilityOf(request: FhirRequest, base: string, interactions: FhirInteractions): (type: string, id: string) => boolean {
-  const { reach } = request;
-  if (!reach) return () => true;
+  if (!request.reach && !request.caller) return () => true;
   const verdicts = new Map<string, boolean>();
   return (resourceType, id) => {
+    if (!Visibility.restricts(request, resourceType)) return true;
     const key = `${resourceType}/${id}`;
     let verdict = verdicts.get(key);
-    if (verdict === undefined) verdicts.set(key, (verdict = interactions.searchEngine.isVisible({ resourceType, id }, reach, base)));
+    if (verdict === undefined) verdicts.set(key, (verdict = interactions.searchEngine.isVisible({ resourceType, id }, request, base)));
     return verdict;
   };
 }
@@ -127,7 +128,9 @@ function replicate({ request, base, interactions }: OperationCall, content: Cont
       if (reach && resourceType === 'Binary') refuseForgedContent(version.resource);
       const exists = repository.exists(resourceType, id);
       request.scopes.require(resourceType, exists ? 'UPDATE' : 'CREATE');
-      if (reach && exists && !searchEngine.isVisible({ resourceType, id }, reach, base)) throw forbidden(`${resourceType}/${id} is outside your access`);
+      // One that belongs to its creator is written through the API, whose rules check it: only the owner client copies them.
+      if (request.caller && Visibility.isOwned(resourceType)) throw forbidden(`A ${resourceType} belongs to the caller who created it through the API: a peer's client does not replicate one`);
+      if (exists && !searchEngine.isVisible({ resourceType, id }, request, base)) throw forbidden(`${resourceType}/${id} is outside your access`);
     },
     check: reach && ((version, result) => checkWithinReach(version, result, request, base, interactions)),
   });
@@ -136,12 +139,11 @@ function replicate({ request, base, interactions }: OperationCall, content: Cont
 
 /** A caller with a reach stores only versions it may see, and nothing this node would keep aside unchecked. */
 function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, request: FhirRequest, base: string, { repository, searchEngine }: FhirInteractions): void {
-  const reach = request.reach!;
   if (result.outcome === 'deferred') throw unprocessable(`${version.resourceType}/${version.id} cannot be stored by this node: ${result.reason}`);
   const stored = result.stored;
   if (!stored) return;
   const { resourceType, id } = version;
-  const visible = repository.read(resourceType, id)?.versionId === stored.versionId ? searchEngine.isVisible({ resourceType, id }, reach, base) : searchEngine.isVersionVisible(stored, reach, base);
+  const visible = repository.read(resourceType, id)?.versionId === stored.versionId ? searchEngine.isVisible({ resourceType, id }, request, base) : searchEngine.isVersionVisible(stored, request, base);
   if (!visible) throw forbidden(`This version of ${resourceType}/${id} would be outside your access`);
 }
 

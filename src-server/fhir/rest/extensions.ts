@@ -1,4 +1,5 @@
 import type { StoredResource } from '../../storage/repository';
+import type { WriteOnlyElements } from '../write-only';
 import type { FhirInteractions } from './interactions';
 import type { FhirRequest, FhirResponse } from './types';
 
@@ -59,6 +60,8 @@ export interface PendingWrite {
   /** The id it will have; absent for a create before the repository assigns it. */
   id?: string;
   resource: Readonly<Record<string, unknown>>;
+  /** What the API took out of the body before the write, for the rule of the type to keep (fhir/write-only.ts). */
+  writeOnly?: WriteOnlyElements;
   /** The current version it replaces, if any. */
   previous?: StoredResource;
   /** That version parsed, once for all the rules (on first use). */

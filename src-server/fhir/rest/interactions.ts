@@ -5,8 +5,9 @@ import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditi
 import { isCompartmentType } from '../search/compartments';
 import { SearchEngine, type SearchResult } from '../search/search';
 import { isWhole, shapeResource } from '../search/shaping';
-import type { ReachReference } from '../search/visibility';
+import { Visibility } from '../search/visibility';
 import { isResourceType } from '../validation/model';
+import { takeWriteOnly } from '../write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
 import type { CompletedWrite, FhirExtensions, FhirOperation, PendingWrite, WriteRule } from './extensions';
@@ -162,27 +163,24 @@ export class FhirInteractions {
    */
   private readable(type: string, id: string, request: FhirRequest, base: string): StoredResource {
     const stored = this.repository.read(type, id);
-    if (!stored || !this.visibleTo(stored, request.reach, base)) throw notFound(`${type}/${id} does not exist`);
+    if (!stored || !this.searchEngine.isVisible(stored, request, base)) throw notFound(`${type}/${id} does not exist`);
     return stored;
   }
 
-  private visibleTo(stored: StoredResource, reach: readonly ReachReference[] | undefined, base: string): boolean {
-    return !reach || this.searchEngine.isVisible(stored, reach, base);
-  }
-
   /**
-   * Runs a write so that nothing outside the caller's reach is touched or made: the resource it replaces and the
-   * version it makes must both be visible to the caller, or the transaction rolls back with a 403. A new Binary is
-   * the exception: it is seen through the DocumentReference that the Lifen sequence posts next, which only its
-   * uploader may post while nothing names it (documents/document-content-rule.ts).
+   * Runs a write of a `type` so that nothing outside the caller's access is touched or made: the resource it replaces
+   * and the version it makes must both be visible to the caller, or the transaction rolls back with a 403. A new
+   * Binary is the exception: it is seen through the DocumentReference that the Lifen sequence posts next, which only
+   * its uploader may post while nothing names it (documents/document-content-rule.ts). The creator of a new resource
+   * of a type whose creator counts (a Subscription, a Binary) is recorded.
    */
-  private withinReach(request: FhirRequest, base: string, write: () => FhirResponse): FhirResponse {
-    const { reach } = request;
-    if (!reach) return write();
+  private withinAccess(type: string, request: FhirRequest, base: string, write: () => FhirResponse): FhirResponse {
+    if (!Visibility.restricts(request, type)) return write();
     return this.repository.transaction(() => {
       const response = write();
       const made = response.written;
-      if (made && !(made.resourceType === 'Binary' && response.status === 201) && !this.searchEngine.isVisible(made, reach, base)) {
+      if (made && response.status === 201 && request.caller && Visibility.recordsCreator(type)) this.repository.owners.record(type, made.id, request.caller);
+      if (made && !(made.resourceType === 'Binary' && response.status === 201) && !this.searchEngine.isVisible(made, request, base)) {
         throw forbidden(`This ${made.resourceType} would be outside your access: link it to a patient you follow (or name yourself or your practice)`);
       }
       return response;
@@ -199,7 +197,7 @@ export class FhirInteractions {
   private vread(type: string, id: string, versionId: string, request: FhirRequest, base: string): FhirResponse {
     const stored = this.repository.vread(type, id, versionId);
     // A version hidden from the caller answers as one that does not exist.
-    if (!stored || (request.reach && !this.searchEngine.isVersionVisible(stored, request.reach, base))) throw notFound(`${type}/${id} has no version '${versionId}'`);
+    if (!stored || (Visibility.restricts(request, type) && !this.searchEngine.isVersionVisible(stored, request, base))) throw notFound(`${type}/${id} has no version '${versionId}'`);
     return { status: 200, body: stored.json, headers: versionHeaders(stored) };
   }
 
@@ -212,7 +210,7 @@ export class FhirInteractions {
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     // A client id on create is ignored (the server assigns ids), as the spec says.
-    return this.withinReach(request, base, () => this.createVersion(type, resource, request, base, request.assignedId));
+    return this.withinAccess(type, request, base, () => this.createVersion(type, resource, request, base, request.assignedId));
   }
 
   private update(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
@@ -224,10 +222,10 @@ export class FhirInteractions {
     if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
     if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
     const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
-    return this.withinReach(request, base, () => {
-      const current = request.reach && this.repository.read(type, id);
-      if (current && !this.visibleTo(current, request.reach, base)) throw forbidden(`${type}/${id} is outside your access`);
-      const { stored, created } = this.ruled(type, resource, id, request, base, () => this.repository.update(type, id, resource, ifMatch));
+    return this.withinAccess(type, request, base, () => {
+      const current = Visibility.restricts(request, type) && this.repository.read(type, id);
+      if (current && !this.searchEngine.isVisible(current, request, base)) throw forbidden(`${type}/${id} is outside your access`);
+      const { stored, created } = this.ruled(type, resource, id, request, base, (body) => this.repository.update(type, id, body, ifMatch));
       return written(created ? 201 : 200, stored, base);
     });
   }
@@ -247,7 +245,7 @@ export class FhirInteractions {
       }
       if (typeof resource.id === 'string') return this.update(type, resource.id, request, base);
       request.scopes.require(type, 'CREATE');
-      return this.withinReach(request, base, () => this.createVersion(type, resource, request, base));
+      return this.withinAccess(type, request, base, () => this.createVersion(type, resource, request, base));
     });
   }
 
@@ -258,7 +256,7 @@ export class FhirInteractions {
       if (id !== undefined) throw conflict(`This ${type} is already created by the request (${type}/${existing.id} stands for it): create it once`);
       return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
-    const { stored } = this.ruled(type, resource, id, request, base, () => ({ stored: this.repository.create(type, resource, id), created: true }));
+    const { stored } = this.ruled(type, resource, id, request, base, (body) => ({ stored: this.repository.create(type, body, id), created: true }));
     return written(201, stored, base);
   }
 
@@ -271,21 +269,25 @@ export class FhirInteractions {
     return undefined;
   }
 
-  /** Runs a write with the write rules of its type around it, in one transaction (extensions.ts). */
-  private ruled(type: string, resource: JsonObject, id: string | undefined, request: FhirRequest, base: string, write: () => WriteResult): WriteResult {
+  /**
+   * Runs a write with the write rules of its type around it, in one transaction (extensions.ts). The body written
+   * leaves out the write-only elements, handed to the rules (a type without rules cannot have them stored: 400).
+   */
+  private ruled(type: string, body: JsonObject, id: string | undefined, request: FhirRequest, base: string, write: (resource: JsonObject) => WriteResult): WriteResult {
     const rules = this.writeRules.get(type);
-    if (!rules) return write();
+    if (!rules) return write(body);
+    const { resource, writeOnly } = takeWriteOnly(type, body);
     return this.repository.transaction(() => {
       const previous = id === undefined ? undefined : this.repository.read(type, id);
       let parsed: JsonObject | undefined;
       const pending: PendingWrite = {
-        type, id, resource, previous, request, base, interactions: this,
+        type, id, resource, writeOnly, previous, request, base, interactions: this,
         get previousResource() {
           return previous && (parsed ??= JSON.parse(previous.json) as JsonObject);
         },
       };
       for (const rule of rules) rule.before?.(pending);
-      const result = write();
+      const result = write(resource);
       // Assigned, not spread: a spread would parse the previous version whether a rule wants it or not.
       const completed: CompletedWrite = Object.assign(pending, { id: result.stored.id, stored: result.stored, created: result.created });
       for (const rule of rules) rule.after?.(completed);
@@ -297,13 +299,13 @@ export class FhirInteractions {
    * The single resource the criteria select, undefined for none, 412 when several match. Conditional operations
    * tell whether a match exists: they need the type's search scope, and see only what the caller may see.
    */
-  matchOne(type: string, criteria: string, what: string, base: string, caller: Pick<FhirRequest, 'scopes' | 'reach'>): StoredResource | undefined {
-    caller.scopes.require(type, 'SEARCH');
+  matchOne(type: string, criteria: string, what: string, base: string, request: Pick<FhirRequest, 'scopes' | 'reach' | 'caller'>): StoredResource | undefined {
+    request.scopes.require(type, 'SEARCH');
     const query = criteria.startsWith(`${type}?`) ? criteria.slice(type.length + 1) : criteria.replace(/^\?/, '');
     const params = new URLSearchParams(query);
     if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
     params.set('_count', '2');
-    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base, access: caller.scopes, reach: caller.reach });
+    const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base, access: request.scopes, reach: request.reach, caller: request.caller });
     if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
     return matches[0];
   }
@@ -311,31 +313,32 @@ export class FhirInteractions {
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
     const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach, textMatches: request.textMatches });
+    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
   }
 
   /**
-   * A page of history and the cursor after it, if there is more. For a caller with a reach, only the versions it
-   * may see, each judged by its own content; at most HISTORY_SCAN_BUDGET entries are read for a page, which may then
-   * be short (its `next` link goes on from where the reading stopped).
+   * A page of history and the cursor after it, if there is more. For a caller the access rules restrict, only the
+   * versions it may see, each judged by its own content; at most HISTORY_SCAN_BUDGET entries are read for a page,
+   * which may then be short (its `next` link goes on from where the reading stopped).
    */
   private historyPage(request: FhirRequest, base: string, query: Omit<HistoryQuery, 'count'>, count: number): { page: HistoryEntry[]; after?: number } {
-    const { reach } = request;
-    if (!reach) {
+    const restricted = query.resourceType === undefined ? request.reach !== undefined || request.caller !== undefined : Visibility.restricts(request, query.resourceType);
+    if (!restricted) {
       const entries = this.repository.history({ ...query, count: count + 1 });
       const page = entries.slice(0, count);
       return { page, after: entries.length > count ? page[page.length - 1].seq : undefined };
     }
     // A current version is judged by its index rows, once per resource; an earlier one by the references in its body.
     const currents = new Map<string, { versionId?: string; visible: boolean }>();
-    const versionVisible = this.searchEngine.versionVisibility(reach, base);
+    const versionVisible = this.searchEngine.versionVisibility(request, base);
     const visible = (entry: HistoryEntry) => {
+      if (!Visibility.restricts(request, entry.resourceType)) return true;
       const key = `${entry.resourceType}/${entry.id}`;
       let current = currents.get(key);
       if (current === undefined) {
         const stored = this.repository.read(entry.resourceType, entry.id);
-        currents.set(key, (current = { versionId: stored?.versionId, visible: stored !== undefined && this.searchEngine.isVisible(stored, reach, base) }));
+        currents.set(key, (current = { versionId: stored?.versionId, visible: stored !== undefined && this.searchEngine.isVisible(stored, request, base) }));
       }
       return entry.versionId === current.versionId ? current.visible : versionVisible(entry);
     };
@@ -383,7 +386,7 @@ export class FhirInteractions {
   }
 }
 
-/** Change-log entries a page of type or system history reads at most for a caller with a reach (hidden ones skipped). */
+/** Change-log entries a page of type or system history reads at most for a restricted caller (hidden ones skipped). */
 const HISTORY_SCAN_BUDGET = 5000;
 const HISTORY_BATCH = 200;
 

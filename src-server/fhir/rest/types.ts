@@ -1,7 +1,7 @@
 import type { Scopes } from '../../auth/scopes';
 import type { ContentRef } from '../binary-content';
 import type { TextMatches } from '../search/conditions';
-import type { ReachReference } from '../search/visibility';
+import type { Caller, ReachReference } from '../search/visibility';
 import type { StoredResource } from '../../storage/repository';
 
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
@@ -14,10 +14,12 @@ export interface FhirRequest {
    */
   reach?: readonly ReachReference[];
   /**
-   * Who calls, as a key that outlives tokens and sessions: `user:<id>` for a user, else the API client's id. What the
-   * node records of a caller outside the versions (who uploaded a Binary). Bundle entries inherit it.
+   * Who the caller is: the Subscriptions it creates are its own, and of those of others it sees only what its
+   * practices' callers created if it is their admin (visibility.ts); a Binary it uploads is its own to name first
+   * (documents/document-content-rule.ts). Absent: all of them (the owner client, the
+   * node's own work). Bundle entries inherit it.
    */
-  caller?: string;
+  caller?: Caller;
   /** What the text index matched for the text filters of the request's searches (resolved before, asynchronously). */
   textMatches?: TextMatches;
   method: string;

@@ -7,7 +7,7 @@ import { compartmentParameters } from './compartments';
 import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target, type TextMatches } from './conditions';
 import { searchParametersOf } from './extract';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from './parse';
-import { Visibility, type ReachReference } from './visibility';
+import { Visibility, type Caller, type ReachReference, type Viewer } from './visibility';
 import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
 
 /**
@@ -28,6 +28,8 @@ export interface SearchRequest {
   access?: SearchAccess;
   /** Whom the caller acts as (visibility.ts): only the resources they may see match, are counted or included. Absent: every resource. */
   reach?: readonly ReachReference[];
+  /** Who the caller is (visibility.ts): of the resources that belong to their creator, only its own match. Absent: all of them. */
+  caller?: Caller;
   /** What the text index matched for the query's text filters (text/text-queries.ts); without it they fall back to SQL. */
   textMatches?: TextMatches;
 }
@@ -119,7 +121,7 @@ export class SearchEngine {
   private understand(request: SearchRequest) {
     const query = parseQuery(request.resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
-    const visibility = request.reach && new Visibility(this.index, request.base, request.reach);
+    const visibility = new Visibility(this.index, request.base, request);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
     return { query, visibility, conditions };
   }
@@ -157,7 +159,7 @@ export class SearchEngine {
     return {
       query,
       matches,
-      included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && (!request.reach || this.isVisible(resource, request.reach, request.base))),
+      included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && this.isVisible(resource, request, request.base)),
       total,
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
@@ -169,7 +171,7 @@ export class SearchEngine {
    * `limit` rows in `-_lastUpdated` order from the index rows of a filter (write-order.ts), or undefined when no
    * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
    */
-  private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
+  private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
     if (!this.writeOrder) return undefined;
     const { resourceType, compartment } = request;
     const drivers = filters.flatMap((filter) => {
@@ -199,7 +201,7 @@ export class SearchEngine {
    * has no more resources than that; when matches are rare among many, the walk gives up (undefined) and the
    * whole-type plan runs.
    */
-  private newestWalk(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
+  private newestWalk(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number, budget: number) {
     const { resourceType } = request;
     const tested = joinAnd(this.conditionsOn(conditions, visibility, request, filters, WALK_TARGET));
     const after = cursor ? keysetClause([`${ROW}.last_updated`], [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' }], cursor) : undefined;
@@ -215,10 +217,10 @@ export class SearchEngine {
   }
 
   /** What a candidate whose columns are `target` must meet: the filters, the compartment, what the reach may see. */
-  private conditionsOn(conditions: ConditionBuilder, visibility: Visibility | undefined, request: SearchRequest, filters: Filter[], target: Target): Clause[] {
+  private conditionsOn(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], target: Target): Clause[] {
     const where = [conditions.all(request.resourceType, filters, target)];
     if (request.compartment) where.push(this.compartmentClause(request.resourceType, request.compartment, request.base, target));
-    const visible = visibility?.clause(request.resourceType, target.vseq);
+    const visible = visibility.clause(request.resourceType, target.vseq);
     if (visible) where.push(visible);
     return where;
   }
@@ -273,9 +275,9 @@ export class SearchEngine {
     return { sql: alternatives.map((clause) => `(${clause.sql})`).join(' OR '), values: alternatives.flatMap((clause) => clause.values) };
   }
 
-  /** Whether a caller acting as `reach` may see the resource, as its current version stands. */
-  isVisible(resource: Pick<StoredResource, 'resourceType' | 'id'>, reach: readonly ReachReference[], base: string): boolean {
-    const clause = new Visibility(this.index, base, reach).clause(resource.resourceType, 'probe.vseq');
+  /** Whether the viewer (a request) may see the resource, as its current version stands. */
+  isVisible(resource: Pick<StoredResource, 'resourceType' | 'id'>, viewer: Viewer, base: string): boolean {
+    const clause = new Visibility(this.index, base, viewer).clause(resource.resourceType, 'probe.vseq');
     if (!clause) return true;
     const sql = `SELECT EXISTS (SELECT 1 FROM resources probe WHERE probe.resource_type = ? AND probe.resource_id = ? AND ${clause.sql}) AS visible`;
     return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
@@ -291,8 +293,8 @@ export class SearchEngine {
    * Whether the reach may see a version by its own content, current or not (docs/access.md): history and vread
    * show a version as it was, not as its resource is now.
    */
-  isVersionVisible(version: JudgedVersion, reach: readonly ReachReference[], base: string): boolean {
-    return this.versionVisibility(reach, base)(version);
+  isVersionVisible(version: JudgedVersion, viewer: Viewer, base: string): boolean {
+    return this.versionVisibility(viewer, base)(version);
   }
 
   /**
@@ -300,12 +302,12 @@ export class SearchEngine {
    * version's references are extracted from its body into a table of `idx_reference`'s columns that the condition
    * reads; versions with the same references (and, for the types judged by their id too, the same id) share a verdict.
    */
-  versionVisibility(reach: readonly ReachReference[], base: string): (version: JudgedVersion) => boolean {
+  versionVisibility(viewer: Viewer, base: string): (version: JudgedVersion) => boolean {
     const clauses = new Map<string, Clause | undefined>();
     const verdicts = new Map<string, boolean>();
     return (version) => {
       const { resourceType } = version;
-      if (!clauses.has(resourceType)) clauses.set(resourceType, new Visibility(this.index, base, reach).clause(resourceType, 'probe.vseq', 'own_rows'));
+      if (!clauses.has(resourceType)) clauses.set(resourceType, new Visibility(this.index, base, viewer).clause(resourceType, 'probe.vseq', 'own_rows'));
       const clause = clauses.get(resourceType);
       if (!clause) return true;
       const rows = JSON.stringify(this.index.referenceRows(JSON.parse(version.json) as Record<string, unknown>));

@@ -16,11 +16,38 @@ import { searchParametersOf } from './extract';
  * - a DocumentReference is also seen by the recipients of a message carrying it (`payload`), and a Binary by whoever
  *   sees a DocumentReference whose content it is (`attachment-url`); the API lets a writer add such references only
  *   to what it already sees (documents/granting-references.ts);
+ * - a Subscription belongs to the caller who created it (`resource_owners`): only that caller, the admins of its
+ *   practices and the node's owner client see it, whatever their reach;
  * - everything else (the directory, terminology, definitions) is seen by every authenticated caller.
  */
 
 /** A resource the caller acts as, e.g. ['Practitioner', '123']. */
 export type ReachReference = readonly [type: string, id: string];
+
+/** Who is calling, for the resources that belong to their creator (OWNED_TYPES). */
+export interface Caller {
+  /** The API client's id, or `user:<id>` for a user (auth/tokens.ts Principal.clientId): what a creator is recorded as. */
+  key: string;
+  /** The practices (Organization ids) the caller belongs to or acts for. */
+  practiceIds: readonly string[];
+  /** A user with the admin role: also sees and manages what the callers of its practices created. */
+  admin: boolean;
+}
+
+/**
+ * Whom the rules apply to; FhirRequest and SearchRequest are viewers. No reach: every patient's data (the owner
+ * client, practice-wide clients, the node's own work). No caller: every owned resource too (the owner client, the
+ * node's own work).
+ */
+export interface Viewer {
+  reach?: readonly ReachReference[];
+  caller?: Caller;
+}
+
+/** Types whose resources belong to the caller who created them, recorded in `resource_owners` (interactions.ts). */
+const OWNED_TYPES: ReadonlySet<string> = new Set(['Subscription']);
+/** Types whose creator is recorded: the owned ones, and Binary, which its uploader names first (documents/document-content-rule.ts). */
+const CREATOR_RECORDED: ReadonlySet<string> = new Set([...OWNED_TYPES, 'Binary']);
 
 /** Types whose resources the people they name also see, besides those who follow the patient. */
 const NAMED_PARTICIPANTS = new Set(['DocumentReference', 'DocumentManifest', 'Communication', 'CommunicationRequest', 'Appointment', 'AppointmentResponse']);
@@ -33,21 +60,41 @@ const PARTICIPANT_TYPES = ['Practitioner', 'Organization'];
 export class Visibility {
   private aliases = 0;
 
+  private readonly reach: readonly ReachReference[];
+
   constructor(
     private readonly index: SearchIndex,
     /** This node's FHIR base: absolute references to it are local. */
     private readonly base: string,
-    private readonly reach: readonly ReachReference[],
-  ) {}
-
-  /** Whether every caller sees resources of this type (no condition needed). */
-  static isShared(resourceType: string): boolean {
-    return resourceType !== 'Patient' && resourceType !== 'Binary' && compartmentParameters('Patient', resourceType) === undefined;
+    private readonly viewer: Viewer,
+  ) {
+    this.reach = viewer.reach ?? [];
   }
 
-  /** Whether a version of this type is judged by its resource's id as well as its own references (who carries it). */
+  /** Whether resources of this type belong to the caller who created them. */
+  static isOwned(resourceType: string): boolean {
+    return OWNED_TYPES.has(resourceType);
+  }
+
+  /** Whether the node records who created a resource of this type through the API (`resource_owners`). */
+  static recordsCreator(resourceType: string): boolean {
+    return CREATOR_RECORDED.has(resourceType);
+  }
+
+  /** Whether every caller with a reach sees resources of this type (no condition on the reach). */
+  static isShared(resourceType: string): boolean {
+    return resourceType !== 'Patient' && resourceType !== 'Binary' && !OWNED_TYPES.has(resourceType) && compartmentParameters('Patient', resourceType) === undefined;
+  }
+
+  /** Whether the rules may hide some resources of this type from the viewer: when not, `clause` is undefined and checks may be skipped. */
+  static restricts(viewer: Viewer, resourceType: string): boolean {
+    if (OWNED_TYPES.has(resourceType)) return viewer.caller !== undefined;
+    return viewer.reach !== undefined && !Visibility.isShared(resourceType);
+  }
+
+  /** Whether a version of this type is judged by its resource's id as well as its own references (who carries it, who owns it). */
   static judgesById(resourceType: string): boolean {
-    return resourceType === 'Binary' || resourceType === 'DocumentReference';
+    return resourceType === 'Binary' || resourceType === 'DocumentReference' || OWNED_TYPES.has(resourceType);
   }
 
   /**
@@ -57,7 +104,8 @@ export class Visibility {
    * points at (its patient, a carrier) is judged by its current version.
    */
   clause(resourceType: string, vseq: string, ownRows = 'idx_reference'): Clause | undefined {
-    if (Visibility.isShared(resourceType)) return undefined;
+    if (!Visibility.restricts(this.viewer, resourceType)) return undefined;
+    if (OWNED_TYPES.has(resourceType)) return this.ownedByCaller(resourceType, vseq, this.viewer.caller!);
     if (resourceType === 'Patient') return this.followed(vseq, ownRows);
     if (resourceType === 'Binary') return this.contentOfVisibleDocument(vseq);
     const ways = [this.aboutFollowedPatient(resourceType, vseq, ownRows)];
@@ -140,6 +188,20 @@ export class Visibility {
       { sql: `${this.index.rowsOf('DocumentReference', 'attachment-url', qualified(u))} AND ${u}.value IN ('Binary/' || ${idOf(vseq)}, ? || '/Binary/' || ${idOf(vseq)})`, values: [this.base] },
       documentVisible,
     ]);
+  }
+
+  /**
+   * The resource of version `vseq` was created by the caller, or — for an admin — by a caller of one of its
+   * practices. One with no owner row (it came by sync, or the owner client made it) is the owner client's alone.
+   */
+  private ownedByCaller(resourceType: string, vseq: string, caller: Caller): Clause {
+    const o = this.alias();
+    const practices = caller.admin ? caller.practiceIds : [];
+    const mine = [`${o}.owner_key = ?`, ...practices.map(() => `instr(' ' || ${o}.practices || ' ', ?) > 0`)];
+    return {
+      sql: `EXISTS (SELECT 1 FROM resource_owners ${o} WHERE ${o}.resource_type = ? AND ${o}.resource_id = ${idOf(vseq)} AND (${mine.join(' OR ')}))`,
+      values: [resourceType, caller.key, ...practices.map((practice) => ` ${practice} `)],
+    };
   }
 
   private local(row: string): Clause {

@@ -51,7 +51,6 @@ function snapshotDir(dir: string): Record<string, string> {
 
 const EXPECTED_TABLES = [
   'audit_log',
-  'binary_uploads',
   'change_log',
   'document_outbox',
   'idx_composite',
@@ -68,6 +67,7 @@ const EXPECTED_TABLES = [
   'open_conflicts',
   'refresh_tokens',
   'resource_counts',
+  'resource_owners',
   'resource_versions',
   'resources',
   'search_params',

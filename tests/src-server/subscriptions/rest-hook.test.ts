@@ -1,10 +1,9 @@
 import { rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirFetch, startTestNode, tempDir, useTestNode, type TestNode } from '../../helpers/node';
 import { clientToken, userToken } from '../../helpers/users';
+import { Endpoint, type Received } from '../../helpers/webhook-endpoint';
 
 /**
  * STU3 rest-hook Subscriptions on a real node, delivering to real HTTP servers on 127.0.0.1: signed notifications
@@ -13,60 +12,6 @@ import { clientToken, userToken } from '../../helpers/users';
  */
 
 type Json = Record<string, any>;
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A practice software's endpoint: records what it receives and answers as told (a status, or never). */
-class Endpoint {
-  readonly received: Received[] = [];
-  /** The statuses of the next answers, then 200; 'hang' never answers. */
-  answers: Array<number | 'hang'> = [];
-  private readonly server: Server;
-  private waiters: Array<() => void> = [];
-
-  constructor() {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        this.received.push({ headers: request.headers, body: Buffer.concat(chunks) });
-        for (const waiter of this.waiters.splice(0)) waiter();
-        const answer = this.answers.shift() ?? 200;
-        if (answer !== 'hang') response.writeHead(answer).end();
-      });
-    });
-  }
-
-  async listen(port = 0): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
-    return this;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  /** Resolves once `count` notifications have arrived in all (fails after a timeout). */
-  async waitFor(count: number, timeoutMs = 5000): Promise<Received[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      if (Date.now() > deadline) throw new Error(`${this.received.length} notifications arrived, not ${count}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.received;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 const DELIVERY = { backoffMs: 30, maxBackoffMs: 100, maxFailures: 3, timeoutMs: 1000, concurrency: 8 };
 const node = useTestNode({ subscriptions: { delivery: DELIVERY, pollMs: 50 } });
@@ -234,7 +179,7 @@ describe('the owner\'s access', () => {
     expect(notification.headers['webhook-signature']).toBeDefined();
     // Its secret is the owner's: another user, of another practice, cannot read it.
     const b1 = userToken(node().db, { userId: 'user-b1', roles: 'practitioner', practitionerId: 'b1', organizations: 'cabinet-b' });
-    expect((await call(b1, `Subscription/${id}/$secret`)).status).toBe(403);
+    expect((await call(b1, `Subscription/${id}/$secret`)).status).toBe(404);
     const rotated = await call(a1, `Subscription/${id}/$secret`, { method: 'POST' });
     expect(rotated.status).toBe(200);
     expect((await call(a1, `Subscription/${id}/$secret`)).body.parameter[0].valueString).toBe(rotated.body.parameter[0].valueString);

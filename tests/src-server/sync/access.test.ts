@@ -113,6 +113,33 @@ describe('sync access', () => {
     expect(versionsOf(hub).has('pointing-1')).toBe(false);
   });
 
+  it('keeps Subscriptions to who made them: a peer\'s client neither pulls nor writes them, and no version carries channel.header', async () => {
+    const made = await hub.request('Subscription', {
+      method: 'POST',
+      json: { resourceType: 'Subscription', status: 'off', reason: 'EHR', criteria: 'Patient?gender=other', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook', header: ['Authorization: Bearer hdr-of-the-ehr'] } },
+    });
+    expect(made.status).toBe(201);
+    const subscription = (await made.json()) as Json;
+    // The owner client's sync feed has it, without its header.
+    const ownFeed = await (await changesAs(hub.token)).text();
+    expect(ownFeed).toContain(subscription.id);
+    expect(ownFeed).not.toContain('hdr-');
+
+    const peer = await tokenFor(hub, await peerClient(hub, { scopes: ['SYNC', 'SUBSCRIPTION_READ', 'SUBSCRIPTION_CREATE', 'SUBSCRIPTION_UPDATE'] }));
+    const pulled = ((await (await changesAs(peer)).json()) as Json).entry ?? [];
+    expect(pulled.map((entry: Json) => entry.resource.id)).not.toContain(subscription.id);
+    const redirected = { ...subscription, channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:10/elsewhere' }, meta: { versionId: 'redirected-1', lastUpdated: stamp() } };
+    const another = { ...subscription, id: 'from-a-peer', meta: { versionId: 'from-a-peer-1', lastUpdated: stamp() } };
+    const results = await replicateAs(peer, [versionEntry(redirected, [subscription.meta.versionId]), versionEntry(another)]);
+    expect(results.map((entry) => [entry.extension[0].valueCode, entry.response.status])).toEqual([['refused', '403'], ['refused', '403']]);
+
+    // A node that kept the header in the body (before it moved out) cannot bring one in, even as the owner client.
+    const withHeader = { ...another, id: 'old-node-subscription', meta: { versionId: 'old-node-1', lastUpdated: stamp() }, channel: { ...subscription.channel, header: ['Authorization: Bearer hdr-old'] } };
+    const [old] = await replicateAs(hub.token, [versionEntry(withHeader)]);
+    expect([old.extension[0].valueCode, old.response.status]).toEqual(['refused', '400']);
+    for (const versionId of ['redirected-1', 'from-a-peer-1', 'old-node-1']) expect(versionsOf(hub).has(versionId)).toBe(false);
+  });
+
   it('lists to a peer or user only the conflicts on resources it may read, page by page', async () => {
     for (const key of ['one', 'two']) {
       const current = hub.repository.read('Patient', ids[key])!;

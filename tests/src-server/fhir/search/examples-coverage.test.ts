@@ -2,6 +2,7 @@ import { textFieldOf } from '../../../../src-server/text/text-fields';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirError } from '../../../../src-server/fhir/outcome';
 import { SearchEngine } from '../../../../src-server/fhir/search/search';
+import { takeWriteOnly } from '../../../../src-server/fhir/write-only';
 import { readAllExamples, type Resource } from '../../../helpers/fhir-data';
 import { startTestNode, type TestNode } from '../../../helpers/node';
 import { parametersFor, queriesFor, type ValueQuery } from './example-queries';
@@ -73,7 +74,8 @@ const stored = new Map<string, Resource>();
 beforeAll(async () => {
   node = await startTestNode();
   engine = new SearchEngine(node.db, node.repository.searchIndex);
-  for (const example of readAllExamples()) {
+  // A Subscription's channel.header is kept outside the resource (fhir/write-only.ts): stored as the API stores it.
+  for (const example of readAllExamples().map((each) => takeWriteOnly(each.resourceType, each).resource as Resource)) {
     try {
       const { id } = example.id
         ? node.repository.update(example.resourceType, example.id, example).stored
