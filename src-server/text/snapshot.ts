@@ -15,7 +15,7 @@ import type { FlexIndexes } from './flex-indexes';
  */
 
 /** Bump when what is indexed changes (text-fields.ts, index options, this layout): older snapshots are then rebuilt. */
-export const TEXT_INDEX_VERSION = 3;
+export const TEXT_INDEX_VERSION = 4;
 
 export interface SnapshotMeta {
   version: number;
