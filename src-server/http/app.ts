@@ -100,7 +100,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const { tokens, users, sessions, login, audit } = services;
   await app.register(oauthRoutes, { prefix: '/oauth', verify: (id: string, secret: string) => verifyClient(services.db, id, secret), tokens, sessions, login, audit });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginScreen: services.loginScreen });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers, textIndex: services.textIndex });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',
     db: services.db,
