@@ -125,7 +125,9 @@ export class TextIndex {
     if (terms.length > MAX_QUERY_TERMS) throw badRequest(`'${parameter}' may hold at most ${MAX_QUERY_TERMS} words`, parameter);
     const deadline = performance.now() + SEARCH_WAIT_MS;
     if (!this.ready) await this.untilReady(deadline);
-    const answer = await this.call({ kind: 'search', resourceType, field, terms, limit: Math.min(limit, MAX_TEXT_MATCHES) }, deadline - performance.now());
+    // A thread that got ready at the last moment still has a moment to answer.
+    const wait = Math.max(deadline - performance.now(), SEARCH_WAIT_MS / 5);
+    const answer = await this.call({ kind: 'search', resourceType, field, terms, limit: Math.min(limit, MAX_TEXT_MATCHES) }, wait);
     return answer.kind === 'result' ? answer.vseqs : [];
   }
 
