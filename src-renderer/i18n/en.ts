@@ -41,6 +41,7 @@ const en: Messages = {
       422: 'The request breaks a business rule.',
       429: 'Too many requests at once: please wait a moment.',
       500: 'The node met an internal error.',
+      503: 'Temporarily unavailable: try again in a few seconds.',
     },
     other: 'Something went wrong.',
     detail: 'Detail: {detail}',

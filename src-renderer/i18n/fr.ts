@@ -40,6 +40,7 @@ const fr = {
       422: 'La demande ne respecte pas une règle métier.',
       429: 'Trop de demandes à la fois : patientez un instant.',
       500: 'Le nœud a rencontré une erreur interne.',
+      503: 'Momentanément indisponible : réessayez dans quelques secondes.',
     },
     other: 'Une erreur est survenue.',
     detail: 'Détail : {detail}',

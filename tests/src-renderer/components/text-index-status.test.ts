@@ -1,9 +1,13 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import DirectoryPage from '../../../src-renderer/pages/DirectoryPage.vue';
 import SettingsPage from '../../../src-renderer/pages/SettingsPage.vue';
 import { CLAIRE, FakeNode, loggedIn, mountInApp, outcome, settle } from '../fake-node';
 
-/** The node's status on the settings page, from `/health`: degraded with its reasons, resources the index left out. */
+/**
+ * What the UI says of the text index: the node's status on the settings page, from `/health` (degraded with its
+ * reasons, resources the index left out), and a search the index cannot answer yet (503).
+ */
 
 let node: FakeNode;
 beforeEach(() => {
@@ -34,4 +38,14 @@ it('counts the resources the text index left out, next to a running node', async
   const status = wrapper.find('[data-node-status]');
   expect(status.find('.badge.ok').text()).toBe('En service');
   expect(status.text()).toContain('2 ressource(s) non indexée(s)');
+});
+
+it('says a search is momentarily unavailable while the text index restarts', async () => {
+  const diagnostics = 'The text index thread stopped (out of memory); it restarts, and name, address, _content and _text searches answer 503 meanwhile';
+  node.on('GET', /^\/fhir\/(Practitioner|Organization)\?/, { status: 503, json: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics }] } });
+  const { wrapper } = await mountInApp(DirectoryPage, { pinia: await loggedIn(node) });
+  await wrapper.get('input[role="combobox"]').setValue('mart');
+  await settle();
+  expect(wrapper.get('[role="alert"]').text()).toContain('Momentanément indisponible : réessayez dans quelques secondes.');
+  expect(wrapper.get('[role="alert"]').text()).toContain(`Détail : ${diagnostics}`);
 });
