@@ -126,6 +126,8 @@ export class TextIndexer {
     for (const change of changes) {
       try {
         this.apply(change, rederive);
+        // A PractitionerRole whose change failed before is through now; the indexed types leave the record when put.
+        if (!TEXT_TYPES.has(change.resource_type)) this.notIndexed.indexed(change.resource_type, change.resource_id);
       } catch (error) {
         this.notIndexed.record(change.resource_type, change.resource_id, change.vseq, reasonOf(error));
       }
