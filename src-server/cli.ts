@@ -103,8 +103,9 @@ export function buildCli(): Command {
       try {
         if (options.text) {
           const progress = printProgress('Rebuilding the text index');
-          const count = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
-          console.log(`Text index rebuilt: ${count} changes.`);
+          const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
+          console.log(`Text index rebuilt: ${changes} changes.`);
+          if (notIndexed > 0) console.log(`${notIndexed} resource(s) could not be indexed: GET /admin/text-index on the running node lists them and why.`);
           return;
         }
         const repository = new Repository(db);

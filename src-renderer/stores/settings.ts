@@ -8,13 +8,15 @@ import { availabilityOf, nodeJson, type Availability } from '../api';
  */
 
 export interface NodeHealth {
+  /** `ok`, or `degraded` with `reasons` (e.g. text searches while the text index rebuilds or restarts). */
   status: string;
+  reasons?: string[];
   version: string;
   fhirVersion: string;
   nodeId: string;
   schemaVersion: number;
   resources: { total: number; byType: Record<string, number> };
-  textIndex: { ready: boolean; lagMs?: number; lagP95Ms?: number; indexedSeq?: number; error?: string };
+  textIndex: { ready: boolean; state?: string; lagMs?: number; lagP95Ms?: number; indexedSeq?: number; notIndexed?: number; error?: string };
 }
 
 export interface ApiClient {

@@ -82,3 +82,6 @@ export const payloadTooLarge = (diagnostics: string) => new FhirError(413, issue
 export const unsupportedMediaType = (diagnostics: string) => new FhirError(415, issue('not-supported', diagnostics));
 export const unprocessable = (diagnostics: string, expression?: string) => new FhirError(422, issue('processing', diagnostics, expression));
 export const notImplemented = (diagnostics: string) => new FhirError(501, issue('not-supported', diagnostics));
+/** Something the answer needs is not there yet (503): the client may try again after `retryAfterSeconds`. */
+export const serviceUnavailable = (diagnostics: string, retryAfterSeconds: number) =>
+  new FhirError(503, issue('transient', diagnostics), { 'retry-after': String(retryAfterSeconds) });

@@ -10,6 +10,7 @@ import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
 import { peerRoutes } from '../sync/peer-routes';
 import type { PeerStore } from '../sync/peers';
+import type { TextIndex } from '../text/text-index';
 import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
 
@@ -18,7 +19,8 @@ import { authenticate } from './bearer';
  * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
- * Practitioner, disabled); `/admin/peers`, the sync peers (sync/peer-routes.ts). Admins are the owner client and users with the admin role.
+ * Practitioner, disabled); `/admin/peers`, the sync peers (sync/peer-routes.ts); `GET /admin/text-index`, the text
+ * index's state and the resources it could not index, with why. Admins are the owner client and users with the admin role.
  */
 
 export interface AdminRoutesOptions {
@@ -30,9 +32,10 @@ export interface AdminRoutesOptions {
   peers?: PeerStore;
   /** The versions sync keeps aside, listed with the peers. */
   repository: Repository;
+  textIndex: TextIndex;
 }
 
-export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions, peers, repository }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions, peers, repository, textIndex }: AdminRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
@@ -74,6 +77,12 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, use
   });
 
   app.get('/users', async () => ({ users: users.list() }));
+
+  // The list comes from the index's thread: while it is down, the state says why and the list is left out.
+  app.get('/text-index', async () => {
+    const [status, notIndexed] = await Promise.all([textIndex.status(), textIndex.notIndexed().catch(() => undefined)]);
+    return { status, ...(notIndexed ? { notIndexed: notIndexed.entries, notIndexedCount: notIndexed.count } : {}) };
+  });
 
   app.patch<{ Params: { id: string } }>('/users/:id', async (request) => applyUserChange(users, sessions, request.params.id, request.body, tokens));
 

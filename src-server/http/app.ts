@@ -100,7 +100,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const loginCookies = new LoginCookies();
   await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
   await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginCookies, loginScreen: services.loginScreen });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers, repository: services.interactions.repository });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers, repository: services.interactions.repository, textIndex: services.textIndex });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',
     db: services.db,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { refuseForgedContent, storedContentOf, withStoredContent } from '../fhir/binary-content';
 import { SYNC_SCOPE } from '../auth/scopes';
-import { badRequest, FhirError, forbidden, notFound } from '../fhir/outcome';
+import { badRequest, FhirError, forbidden, notFound, serviceUnavailable } from '../fhir/outcome';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirResponse } from '../fhir/rest/types';
 import { assertValid } from '../fhir/validation/validate';
@@ -165,11 +165,7 @@ function openContent(store: BinaryStore, hash: string, syncContent: ContentQueue
   const file = store.open(hash);
   if (file) return file;
   if (syncContent?.awaits(hash)) {
-    throw new FhirError(
-      503,
-      { severity: 'error', code: 'transient', diagnostics: 'The content of this Binary is on its way from a sync peer: try again shortly' },
-      { 'retry-after': String(CONTENT_RETRY_AFTER_S) },
-    );
+    throw serviceUnavailable('The content of this Binary is on its way from a sync peer: try again shortly', CONTENT_RETRY_AFTER_S);
   }
   throw notFound('The content of this Binary is missing from the binary store');
 }

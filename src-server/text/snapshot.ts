@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FlexIndexes } from './flex-indexes';
+import type { NotIndexed, SavedNotIndexed } from './not-indexed';
 
 /**
  * The text index on disk, so that a restart does not rebuild it: the indexes' keys and posting lists in a binary
@@ -15,7 +16,7 @@ import type { FlexIndexes } from './flex-indexes';
  */
 
 /** Bump when what is indexed changes (text-fields.ts, index options, this layout): older snapshots are then rebuilt. */
-export const TEXT_INDEX_VERSION = 3;
+export const TEXT_INDEX_VERSION = 4;
 
 export interface SnapshotMeta {
   version: number;
@@ -23,6 +24,8 @@ export interface SnapshotMeta {
   nodeId: string;
   cursor: number;
   takenAt: string;
+  /** The resources left out of the index up to the cursor, and why (not-indexed.ts). */
+  notIndexed?: SavedNotIndexed;
 }
 
 const META = 'meta.json';
@@ -92,8 +95,11 @@ async function writeIndexes(path: string, indexes: FlexIndexes): Promise<void> {
   }
 }
 
-/** The snapshot's cursor once loaded into `indexes`, or undefined when there is no usable snapshot. */
-export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: string, latestSeq: number): number | undefined {
+/**
+ * The snapshot's cursor once loaded into `indexes` (and its record of resources left out into `notIndexed`), or
+ * undefined when there is no usable snapshot.
+ */
+export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: string, latestSeq: number, notIndexed?: NotIndexed): number | undefined {
   // A crash between the two renames of saveSnapshot leaves only the previous snapshot, under `.old`.
   const source = existsSync(join(folder, META)) ? folder : existsSync(join(`${folder}.old`, META)) ? `${folder}.old` : undefined;
   if (!source) return undefined;
@@ -106,6 +112,7 @@ export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: strin
   // Another index layout, another database, or a database older than the snapshot (restored from a backup).
   if (meta.version !== TEXT_INDEX_VERSION || meta.nodeId !== nodeId || meta.cursor > latestSeq) return undefined;
   readIndexes(readFileSync(join(source, INDEX_FILE)), indexes);
+  notIndexed?.restore(meta.notIndexed);
   return meta.cursor;
 }
 

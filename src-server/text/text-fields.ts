@@ -87,10 +87,55 @@ function narrative(resource: Json): string {
   return div.replace(/<[^>]*>/g, ' ').replace(/&(?:nbsp|#160);/g, ' ').replace(/&[a-z]+;|&#\d+;/g, ' ');
 }
 
+/**
+ * What one resource may cost the index, whatever it holds: a word is indexed on its first MAX_WORD_CHARS characters
+ * (cut, never refused: `name` and `address` index every prefix of every word, so a word's cost grows with the square
+ * of its length, and one word of 200,000 letters took the index's thread down), and a field on its first
+ * MAX_FIELD_CHARS characters of distinct words, read from its first MAX_SCANNED_CHARS characters of text. The
+ * longest French words and names (hyphenated communes split into words) are under 40 characters; a practitioner's
+ * name with the cities of all their sites, or an organisation's `_content`, a few hundred.
+ */
+export const MAX_WORD_CHARS = 64;
+export const MAX_FIELD_CHARS = 4096;
+const MAX_SCANNED_CHARS = 16 * MAX_FIELD_CHARS;
+
 /** The distinct words of some texts, normalised: one pass over the joined text (a pass per string cost twice as much). */
 function words(texts: readonly string[], keep: (word: string) => boolean = Boolean): string {
   if (texts.length === 0) return '';
-  return [...new Set(splitWords(normalizeString(texts.join(' '))))].filter(keep).join(' ');
+  const kept = new Set<string>();
+  let length = -1; // of the kept words joined by spaces
+  for (const word of splitWords(normalizeString(scanned(texts)))) {
+    if (!keep(word)) continue;
+    const cut = cutWord(word);
+    if (kept.has(cut)) continue;
+    length += cut.length + 1;
+    if (length > MAX_FIELD_CHARS) break;
+    kept.add(cut);
+  }
+  return [...kept].join(' ');
+}
+
+/**
+ * The texts joined, up to MAX_SCANNED_CHARS: a field never reads more, however big the resource. Past that, the same
+ * text repeated is read once.
+ */
+function scanned(texts: readonly string[], distinct = false): string {
+  let length = 0;
+  let count = 0;
+  while (count < texts.length && length <= MAX_SCANNED_CHARS) length += texts[count++].length + 1;
+  if (length <= MAX_SCANNED_CHARS) return texts.join(' ');
+  if (!distinct) return scanned([...new Set(texts)], true);
+  const joined = texts.slice(0, count).join(' ');
+  // The word the limit cuts is left out, unless it has MAX_WORD_CHARS letters in (all that is indexed of a word).
+  const lastBreak = joined.lastIndexOf(' ', MAX_SCANNED_CHARS);
+  return joined.slice(0, lastBreak > 0 && MAX_SCANNED_CHARS - lastBreak <= MAX_WORD_CHARS ? lastBreak : MAX_SCANNED_CHARS);
+}
+
+/** A word's first MAX_WORD_CHARS characters (a character outside the BMP is not split in two). */
+function cutWord(word: string): string {
+  if (word.length <= MAX_WORD_CHARS) return word;
+  const last = word.charCodeAt(MAX_WORD_CHARS - 1);
+  return word.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_WORD_CHARS - 1 : MAX_WORD_CHARS);
 }
 
 const DIGIT = /[0-9]/;
@@ -110,9 +155,9 @@ function splitWords(normalised: string): string[] {
   return normalised.split(PLAIN_ASCII.test(normalised) ? ASCII_WORD_BREAKS : WORD_BREAKS);
 }
 
-/** The query's terms, normalised like the documents. */
+/** The query's terms, normalised and cut like the documents' words. */
 export function queryTerms(query: string): string[] {
-  return splitWords(normalizeString(query)).filter(Boolean);
+  return splitWords(normalizeString(query)).filter(Boolean).map(cutWord);
 }
 
 

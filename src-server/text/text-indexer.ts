@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../storage/database';
 import { FlexIndexes } from './flex-indexes';
+import { NotIndexed } from './not-indexed';
 import { textDocument, TEXT_TYPES } from './text-fields';
 import { arrayOf, type Json } from '../fhir/json';
 
@@ -11,6 +12,10 @@ import { arrayOf, type Json } from '../fhir/json';
  * the resource's earlier versions are removed, and its version is added only if it is still the current one (a
  * later change adds the later version). A PractitionerRole or an Organization change also re-derives the
  * practitioners whose `name` holds the cities they work in.
+ *
+ * A change that fails is recorded in `notIndexed` and skipped: one resource must not stop the index. An error
+ * that cannot be caught (out of memory) stops the thread instead; `indexing` then holds the version it was on, which
+ * the next thread is given in `fatal` so that it leaves that version out rather than die again (text-index.ts).
  */
 
 const BATCH = 2000;
@@ -35,9 +40,19 @@ export interface AppliedBatch {
   stamps: number[];
 }
 
+export interface IndexerSafety {
+  /** Where the vseq being indexed is written (0 between versions): shared with the thread's parent. */
+  indexing?: Uint32Array;
+  /** Versions that stopped an earlier thread, and how: recorded as not indexed rather than tried again. */
+  fatal?: ReadonlyMap<number, string>;
+}
+
 export class TextIndexer {
   readonly indexes = new FlexIndexes();
+  readonly notIndexed = new NotIndexed();
   cursor: number;
+  private readonly indexing: Uint32Array;
+  private readonly fatal: ReadonlyMap<number, string>;
   private readonly changesAfter: Statement<[number, number], Change>;
   private readonly earlierVersions: Statement<[string, string, number], { vseq: number }>;
   private readonly current: Statement<[string, string], { vseq: number; body: string }>;
@@ -51,8 +66,10 @@ export class TextIndexer {
   /** Cities of the sites looked up lately (Organization id → cities): an import reads the same sites again and again. */
   private siteCities = new Map<string, string[]>();
 
-  constructor(db: Db, cursor = 0) {
+  constructor(db: Db, cursor = 0, safety: IndexerSafety = {}) {
     this.cursor = cursor;
+    this.indexing = safety.indexing ?? new Uint32Array(1);
+    this.fatal = safety.fatal ?? new Map();
     this.changesAfter = db.prepare(
       `SELECT c.seq, c.vseq, v.resource_type, v.resource_id, v.last_updated, v.parent_ids, v.body, r.vseq AS current_vseq
        FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
@@ -107,7 +124,13 @@ export class TextIndexer {
     // practitioner, their roles and their sites together).
     const rederive = new Set<string>();
     for (const change of changes) {
-      this.apply(change, rederive);
+      try {
+        this.apply(change, rederive);
+        // A PractitionerRole whose change failed before is through now; the indexed types leave the record when put.
+        if (!TEXT_TYPES.has(change.resource_type)) this.notIndexed.indexed(change.resource_type, change.resource_id);
+      } catch (error) {
+        this.notIndexed.record(change.resource_type, change.resource_id, change.vseq, reasonOf(error));
+      }
       stamps.push(Date.parse(change.last_updated));
       this.cursor = change.seq;
     }
@@ -158,11 +181,29 @@ export class TextIndexer {
     if (current) this.put(type, id, current.vseq, current.body, false);
   }
 
-  /** Indexes the current version `vseq` of a resource, after removing what its earlier versions left (if it has any). */
+  /**
+   * Indexes the current version `vseq` of a resource, after removing what its earlier versions left (if it has any).
+   * A version that fails is left out, and recorded.
+   */
   private put(type: string, id: string, vseq: number, body: string, hasEarlier: boolean): void {
     if (hasEarlier) for (const earlier of this.earlierVersions.all(type, id, vseq)) this.indexes.remove(earlier.vseq);
-    // Replayed after a crash, the same version may already be in: `put` replaces it, it does not add it twice.
-    this.indexes.put(type, vseq, textDocument(JSON.parse(body) as Json, type === 'Practitioner' ? this.workCities(id) : []));
+    const fatal = this.fatal.get(vseq);
+    if (fatal !== undefined) {
+      this.indexes.remove(vseq);
+      this.notIndexed.record(type, id, vseq, fatal);
+      return;
+    }
+    this.indexing[0] = vseq;
+    try {
+      // Replayed after a crash, the same version may already be in: `put` replaces it, it does not add it twice.
+      this.indexes.put(type, vseq, textDocument(JSON.parse(body) as Json, type === 'Practitioner' ? this.workCities(id) : []));
+      this.notIndexed.indexed(type, id);
+    } catch (error) {
+      this.indexes.remove(vseq);
+      this.notIndexed.record(type, id, vseq, reasonOf(error));
+    } finally {
+      this.indexing[0] = 0;
+    }
   }
 
   /** Cities of the Organizations of a practitioner's active roles. */
@@ -204,6 +245,10 @@ export class TextIndexer {
     }
     return pid;
   }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** A site's cities (none for no site). */

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReader } from '../storage/database';
 import { loadSnapshot, saveSnapshot } from './snapshot';
+import type { NotIndexedEntry } from './not-indexed';
 import type { TextField } from './text-fields';
 import { TextIndexer } from './text-indexer';
 
@@ -17,15 +18,21 @@ export interface WorkerConfig {
   pollMs: number;
   /** Milliseconds between snapshots while changes come in (one is also taken on close). */
   snapshotMs: number;
+  /** One u32 where the thread writes the vseq it is indexing: read by the parent when the thread dies. */
+  indexing: SharedArrayBuffer;
+  /** Versions (vseq, reason) that stopped an earlier thread: left out and recorded as not indexed. */
+  fatal: Array<[number, string]>;
 }
 
 export type ToWorker =
   | { kind: 'changed' }
   | { kind: 'search'; id: number; resourceType: string; field: TextField; terms: string[]; limit: number }
   | { kind: 'status'; id: number }
+  | { kind: 'notIndexed'; id: number }
   | { kind: 'close'; id: number };
 
 export interface TextIndexStatus {
+  /** Whether searches are answered: once every change committed before the thread started is indexed. */
   ready: boolean;
   /** The last change-log sequence indexed. */
   indexedSeq: number;
@@ -35,10 +42,15 @@ export interface TextIndexStatus {
   lagP95Ms: number;
   /** How the index started: from a snapshot (and how many changes it replayed after it), or rebuilt. */
   startedFrom: 'loading' | 'snapshot' | 'rebuild';
+  /** Resources left out of the index because indexing them failed (not-indexed.ts). */
+  notIndexed: number;
 }
 
 export type FromWorker =
+  /** Sent once, when searches may be answered (TextIndexStatus.ready). */
+  | { kind: 'ready' }
   | { kind: 'result'; id: number; vseqs: number[] }
+  | { kind: 'notIndexed'; id: number; entries: NotIndexedEntry[]; count: number }
   | { kind: 'status'; id: number; status: TextIndexStatus }
   | { kind: 'closed'; id: number }
   | { kind: 'failed'; id: number; message: string };
@@ -56,9 +68,17 @@ const config = workerData as WorkerConfig;
 const port = parentPort!;
 const db = openReader(config.dbFile);
 
-let indexer = new TextIndexer(db);
+const newIndexer = () => new TextIndexer(db, 0, { indexing: new Uint32Array(config.indexing), fatal: new Map(config.fatal) });
+let indexer = newIndexer();
 let startedFrom: TextIndexStatus['startedFrom'] = 'loading';
+/** The snapshot is loaded (or there is none): changes may be applied. */
+let loaded = false;
+/**
+ * Searches are answered once the changes committed before the start are indexed: before that (a rebuild, a long
+ * replay) the index would answer with some of the matches only, so the parent answers 503 instead.
+ */
 let ready = false;
+let startSeq = 0;
 const lags = new Float64Array(LAG_WINDOW);
 let lagCount = 0;
 let changedSinceSnapshot = 0;
@@ -66,19 +86,19 @@ let draining = false;
 let snapshotting = false;
 let closing = false;
 let drainSoon: NodeJS.Timeout | undefined;
-const waiting: Array<Extract<ToWorker, { kind: 'search' }>> = [];
 
 async function start(): Promise<void> {
+  startSeq = indexer.latestSeq();
   try {
-    const cursor = loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, indexer.latestSeq());
+    const cursor = loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, startSeq, indexer.notIndexed);
     if (cursor !== undefined) indexer.cursor = cursor;
     startedFrom = cursor === undefined ? 'rebuild' : 'snapshot';
   } catch {
-    indexer = new TextIndexer(db); // a damaged snapshot: rebuild from the change log
+    indexer = newIndexer(); // a damaged snapshot: rebuild from the change log
     startedFrom = 'rebuild';
   }
-  ready = true;
-  for (const search of waiting.splice(0)) answerSearch(search);
+  loaded = true;
+  readyIfCaughtUp();
   void drain();
   setInterval(() => void drain(), config.pollMs).unref();
   setInterval(() => void snapshotIfChanged(), config.snapshotMs).unref();
@@ -87,12 +107,13 @@ async function start(): Promise<void> {
 /** Applies changes until caught up, yielding between batches so that searches are answered meanwhile. */
 async function drain(): Promise<void> {
   // A snapshot in progress writes the indexes between pauses: they must not change under it.
-  if (draining || snapshotting || closing || !ready) return;
+  if (draining || snapshotting || closing || !loaded) return;
   draining = true;
   try {
     for (;;) {
       const started = performance.now();
       const batch = indexer.applyNext(DRAIN_BATCH);
+      readyIfCaughtUp();
       if (batch.count === 0) break;
       const now = Date.now();
       for (const stamp of batch.stamps) lags[lagCount++ % LAG_WINDOW] = Math.max(0, now - stamp);
@@ -107,6 +128,12 @@ async function drain(): Promise<void> {
   }
 }
 
+function readyIfCaughtUp(): void {
+  if (ready || indexer.cursor < startSeq) return;
+  ready = true;
+  port.postMessage({ kind: 'ready' } satisfies FromWorker);
+}
+
 async function snapshotIfChanged(): Promise<void> {
   if (changedSinceSnapshot === 0 || draining || snapshotting || closing) return;
   await snapshot();
@@ -116,7 +143,7 @@ async function snapshot(): Promise<void> {
   const taken = changedSinceSnapshot;
   snapshotting = true;
   try {
-    await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor });
+    await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor, notIndexed: indexer.notIndexed.toJSON() });
     changedSinceSnapshot -= taken;
   } finally {
     snapshotting = false;
@@ -124,7 +151,7 @@ async function snapshot(): Promise<void> {
 }
 
 function status(): TextIndexStatus {
-  const pending = ready ? indexer.oldestPending() : undefined;
+  const pending = loaded ? indexer.oldestPending() : undefined;
   const window = [...lags.subarray(0, Math.min(lagCount, LAG_WINDOW))].sort((a, b) => a - b);
   return {
     ready,
@@ -132,6 +159,7 @@ function status(): TextIndexStatus {
     lagMs: pending === undefined ? 0 : Math.max(0, Date.now() - pending),
     lagP95Ms: window.length ? window[Math.min(window.length - 1, Math.floor(window.length * 0.95))] : 0,
     startedFrom,
+    notIndexed: indexer.notIndexed.count,
   };
 }
 
@@ -153,11 +181,13 @@ port.on('message', (message: ToWorker) => {
       }, GATHER_MS);
       return;
     case 'search':
-      if (ready) answerSearch(message);
-      else waiting.push(message);
+      answerSearch(message);
       return;
     case 'status':
       port.postMessage({ kind: 'status', id: message.id, status: status() } satisfies FromWorker);
+      return;
+    case 'notIndexed':
+      port.postMessage({ kind: 'notIndexed', id: message.id, entries: indexer.notIndexed.list(), count: indexer.notIndexed.count } satisfies FromWorker);
       return;
     case 'close':
       closing = true;
@@ -165,7 +195,7 @@ port.on('message', (message: ToWorker) => {
         // A drain in progress finishes its batch first: wait for it, then save what was indexed.
         while (draining || snapshotting) await new Promise((resolve) => setTimeout(resolve, 5));
         try {
-          if (ready && changedSinceSnapshot > 0) await snapshot();
+          if (loaded && changedSinceSnapshot > 0) await snapshot();
           db.close();
           port.postMessage({ kind: 'closed', id: message.id } satisfies FromWorker);
         } catch (error) {
