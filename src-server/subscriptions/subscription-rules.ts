@@ -8,7 +8,8 @@ import type { SubscriptionStore } from './subscription-store';
  * What the API accepts as a Subscription (docs/subscriptions.md), checked inside the write's transaction:
  * - `criteria` is a search of a resource type the writer may read, valid for this node;
  * - the channel is a `rest-hook` to this machine (the node never calls out to the network), with a JSON payload or
- *   none, and well-formed extra headers, which the node keeps outside the resource (an update without them keeps them);
+ *   none, and well-formed extra headers, which the node keeps outside the resource (an update without them keeps them,
+ *   unless it points the channel at another endpoint: the headers hold the old endpoint's credentials);
  * - a client writes `requested` or `off` (STU3): the node makes `requested` `active`, and sets `error` itself.
  * Its notifications carry only what its last writer may see. Who may see and write it at all is the access rules'
  * business (fhir/search/visibility.ts): it belongs to the caller who created it.
@@ -103,12 +104,15 @@ function checkHeader(header: unknown): void {
   }
 }
 
+const endpointOf = (subscription: Json | undefined) => (subscription?.channel as Json | undefined)?.endpoint;
+
 const portOf = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
 
 function acceptSubscription(write: CompletedWrite, store: SubscriptionStore): void {
   const { id, resource, request, base } = write;
-  // Checked before the write (checkHeader); absent: the header stays as it was.
-  const header = write.writeOnly?.channelHeader as string[] | undefined;
+  // Checked before the write (checkHeader); absent: the header stays as it was, unless the endpoint changes, so that
+  // whoever may edit a colleague's subscription cannot send its credentials to an endpoint of their own.
+  const header = (write.writeOnly?.channelHeader as string[] | undefined) ?? (endpointOf(write.previousResource) !== endpointOf(resource) ? [] : undefined);
   store.recordWrite(id, { reach: request.reach, caller: request.caller, base }, header, newSecret);
   if (resource.status === 'requested') {
     const { error: _error, ...accepted } = resource;

@@ -260,6 +260,26 @@ describe('channel.header', () => {
       await receiver.close();
     }
   });
+
+  it("stays with its endpoint: an update that points the channel elsewhere without a header drops the old one", async () => {
+    const colleague = await new Endpoint().listen();
+    const elsewhere = await new Endpoint().listen();
+    try {
+      const criteria = 'Appointment?actor=Practitioner/a1&date=ge2027-02-01';
+      const created = await as('a1', 'Subscription', { method: 'POST', json: subscription(criteria, colleague.url, [`Authorization: Bearer ${HEADER_MARK}colleague`]) });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      // The practice's admin may manage it, but not carry the colleague's credentials to another endpoint.
+      expect((await as('adminA', `Subscription/${id}`, { method: 'PUT', json: { ...subscription(criteria, elsewhere.url), id } })).status).toBe(200);
+      expect((await as('owner', 'Appointment', { method: 'POST', json: appointment('a1', '2027-02-02') })).status).toBe(201);
+      const [notification] = await elsewhere.waitFor(1);
+      expect(notification.headers.authorization).toBeUndefined();
+      expect(colleague.received).toHaveLength(0);
+    } finally {
+      await colleague.close();
+      await elsewhere.close();
+    }
+  });
 });
 
 describe('a store written before', () => {
