@@ -74,14 +74,17 @@ function isApi(url: string): boolean {
   return url.startsWith('/fhir') || url.startsWith('/admin') || url.startsWith('/oauth');
 }
 
-/** `example.org:8347` → `example.org`, `[::1]:8347` → `[::1]`; lower case. */
+/**
+ * `example.org:8347` → `example.org`, `[::1]:8347` → `[::1]`; lower case. Anything after the name but a port makes it
+ * no name: the node builds its FHIR base, against which absolute references are read, from `Host`.
+ */
 function hostnameOf(host: string | undefined): string | undefined {
   if (!host) return undefined;
   const value = host.toLowerCase();
-  if (value.startsWith('[')) {
-    const end = value.indexOf(']');
-    return end < 0 ? undefined : value.slice(0, end + 1);
-  }
-  const colon = value.indexOf(':');
-  return colon < 0 ? value : value.slice(0, colon);
+  const end = value.startsWith('[') ? value.indexOf(']') + 1 : value.indexOf(':') < 0 ? value.length : value.indexOf(':');
+  if (end <= 0) return undefined;
+  const rest = value.slice(end);
+  return rest === '' || (PORT.test(rest) && Number(rest.slice(1)) <= 65535) ? value.slice(0, end) : undefined;
 }
+
+const PORT = /^:\d{1,5}$/;

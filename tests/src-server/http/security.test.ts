@@ -35,6 +35,16 @@ describe('Host', () => {
     expect((await raw(`${node().url}/health`, { host: 'attacker.example' })).status).toBe(403);
   });
 
+  it('is a name and a port, nothing more: the FHIR base the node builds from it cannot be given a path', async () => {
+    const port = new URL(node().url).port;
+    const auth = { authorization: `Bearer ${node().token}` };
+    for (const host of [`localhost:${port}/x`, `localhost:1/fhir/Binary/b`, `127.0.0.1:${port}?q`, 'localhost:', `localhost:${port}@attacker`, 'localhost:99999', '[::1]x', '[::1]:8347/x']) {
+      const answer = await raw(`${node().fhir}/Patient`, { host, ...auth });
+      expect(answer.status, host).toBe(403);
+    }
+    expect((await raw(`${node().fhir}/metadata`, { host: `[::1]:${port}`, ...auth })).status).toBe(200);
+  });
+
   it('may be another name when configured', async () => {
     const other = await startTestNode({ allowedHosts: ['cabinet.local'] });
     try {
