@@ -30,8 +30,10 @@ export interface GrantingReferences {
 
 export function grantingReferencesRule({ types, target, expression, targetsOf, claimable }: GrantingReferences): WriteRule {
   const before = (write: PendingWrite) => {
-    const { type, resource, previousResource, request, base, interactions } = write;
+    const { type, resource, request, base, interactions } = write;
     if (!request.reach) return;
+    // Taken after the reach: the previous version is parsed (for a replica, read) on first use.
+    const { previousResource } = write;
     const namedBefore = new Set(previousResource ? targetsOf(previousResource) : []);
     for (const id of new Set(targetsOf(resource))) {
       if (namedBefore.has(id)) continue;

@@ -24,7 +24,7 @@ export class ReplicaRules {
     const rules = this.checking.get(version.resourceType);
     if (!rules) return;
     const { resourceType: type, id, resource } = version;
-    const write = pendingWrite({ type, id, resource, previous: context.interactions.repository.read(type, id), ...context });
+    const write = pendingWrite({ type, id, resource, previous: () => context.interactions.repository.read(type, id), ...context });
     for (const rule of rules) rule.before(write);
   }
 
