@@ -1,4 +1,4 @@
-import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { WriteContext, WriteRule } from '../fhir/rest/extensions';
 import { isValidId } from '../storage/repository';
 import { grantingReferencesRule } from './granting-references';
 import { arrayOf, isJson } from './references';
@@ -10,7 +10,7 @@ import { arrayOf, isJson } from './references';
  * DocumentReference whose content it is (`attachment-url`, the only reference that opens a Binary), so without this
  * anyone who learnt another practice's Binary id could read and replace it through a document about their own
  * patient (granting-references.ts). The uploader is the caller that created the Binary (`resource_owners`, recorded
- * by the interactions for the types whose creator counts).
+ * by the interactions for the types whose creator counts), or the sync peer's client that pushed it here.
  */
 export function documentContentRule(): WriteRule {
   return grantingReferencesRule({
@@ -18,9 +18,9 @@ export function documentContentRule(): WriteRule {
     target: 'Binary',
     expression: () => 'DocumentReference.content.attachment.url',
     targetsOf: contentBinaries,
-    claimable: (id, write) => {
-      const { caller } = write.request;
-      return caller !== undefined && write.interactions.repository.owners.creatorOf('Binary', id) === caller.key && !isContentOfAny(id, write);
+    claimable: (id, context) => {
+      const { caller } = context.request;
+      return caller !== undefined && context.interactions.repository.owners.creatorOf('Binary', id) === caller.key && !isContentOfAny(id, context);
     },
   });
 }
@@ -45,6 +45,6 @@ function contentBinaries(document: unknown): string[] {
 }
 
 /** Whether a current DocumentReference names the Binary as its content, as the access rules read it from `base`. */
-function isContentOfAny(id: string, { base, interactions }: PendingWrite): boolean {
+function isContentOfAny(id: string, { base, interactions }: WriteContext): boolean {
   return interactions.searchEngine.hasUri('DocumentReference', 'attachment-url', [`Binary/${id}`, `${base}/Binary/${id}`]);
 }

@@ -1,5 +1,5 @@
 import { unprocessable } from '../fhir/outcome';
-import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { PendingWrite, WriteContext, WriteRule } from '../fhir/rest/extensions';
 import { parseReference } from '../fhir/search/normalize';
 
 /**
@@ -9,7 +9,8 @@ import { parseReference } from '../fhir/search/normalize';
  * resource there, in a resource of their own, and read it through that. So a writer with a reach may only add such a
  * reference to a resource it can already see, or that `claimable` lets it name; any other is answered as if it did
  * not exist (422). Checked before the write, while the new version does not show the target yet. A target an
- * earlier version already named stays allowed.
+ * earlier version already named stays allowed. The same holds for the versions a sync peer pushes, against this node's
+ * current version of the resource: a peer's client is a writer with a reach like any other.
  */
 export interface GrantingReferences {
   /** The types that hold such references. */
@@ -20,25 +21,28 @@ export interface GrantingReferences {
   expression(type: string): string;
   /** The ids of the `target` resources of this node a version of a holder opens (see openedBy). */
   targetsOf(resource: unknown): string[];
-  /** Whether the writer may name this existing target although it cannot see it yet (its own fresh upload). */
-  claimable?(id: string, write: PendingWrite): boolean;
+  /**
+   * Whether the writer may name this target although it cannot see it yet (its own fresh upload); a sync peer may
+   * then also push it (replica-rules.ts).
+   */
+  claimable?(id: string, context: WriteContext): boolean;
 }
 
 export function grantingReferencesRule({ types, target, expression, targetsOf, claimable }: GrantingReferences): WriteRule {
-  return {
-    types,
-    before(write) {
-      const { type, resource, previousResource, request, base, interactions } = write;
-      if (!request.reach) return;
-      const namedBefore = new Set(previousResource ? targetsOf(previousResource) : []);
-      for (const id of new Set(targetsOf(resource))) {
-        if (namedBefore.has(id)) continue;
-        // The claim first: it is the Lifen sequence's case, and cheaper than the access rules' query.
-        const seen = interactions.repository.exists(target, id) && (claimable?.(id, write) === true || interactions.searchEngine.isVisible({ resourceType: target, id }, request, base));
-        if (!seen) throw unprocessable(`${target}/${id} does not exist`, expression(type));
-      }
-    },
+  const before = (write: PendingWrite) => {
+    const { type, resource, request, base, interactions } = write;
+    if (!request.reach) return;
+    // Taken after the reach: the previous version is parsed (for a replica, read) on first use.
+    const { previousResource } = write;
+    const namedBefore = new Set(previousResource ? targetsOf(previousResource) : []);
+    for (const id of new Set(targetsOf(resource))) {
+      if (namedBefore.has(id)) continue;
+      // The claim first: it is the Lifen sequence's case, and cheaper than the access rules' query.
+      const seen = interactions.repository.exists(target, id) && (claimable?.(id, write) === true || interactions.searchEngine.isVisible({ resourceType: target, id }, request, base));
+      if (!seen) throw unprocessable(`${target}/${id} does not exist`, expression(type));
+    }
   };
+  return { types, before, replicas: { before, names: target, claimable } };
 }
 
 /**

@@ -71,6 +71,8 @@ export interface ReplicaResult {
   outcome: ReplicaOutcome;
   /** The stored version (created, conflict), with its vseq. */
   stored?: StoredResource & { vseq: number };
+  /** The stored version is the resource's first on this node: the replica made it here. */
+  first?: boolean;
   /** Why a deferred version cannot be stored yet. */
   reason?: string;
 }
@@ -415,7 +417,7 @@ export class Repository {
     if (!this.statements.currentVersionId.get(resourceType, id)) {
       // The resource's first version here (the common case of an initial sync): its only leaf, current at once.
       this.makeCurrent(resourceType, id, { vseq, lastUpdated, resource: replica.resource });
-      return { outcome: 'created', stored };
+      return { outcome: 'created', stored, first: true };
     }
     const leaves = this.settleCurrent(resourceType, id);
     return { outcome: leaves.length > 1 && leaves.includes(versionId) ? 'conflict' : 'created', stored };

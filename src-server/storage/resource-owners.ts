@@ -4,8 +4,9 @@ import type { Db } from './database';
  * Who created a resource through the API, for the types whose creator counts (fhir/search/visibility.ts): a
  * Subscription belongs to its creator, a Binary is its uploader's to name first. Recorded once, in the write's
  * transaction (a refused write leaves no record), beside the versions rather than in them: versions travel unchanged
- * between sync peers, and this is a fact of this node's API. A resource replicated from a peer, imported, or written
- * before the table existed has no creator here. The access rules read the table in SQL.
+ * between sync peers, and this is a fact of this node's API. A resource imported, replicated from a peer (but a Binary
+ * a peer's client with a reach pushes: its creator is that client), or written before the table existed has no creator
+ * here. The access rules read the table in SQL.
  */
 export class ResourceOwners {
   private readonly insert;

@@ -13,6 +13,8 @@ export interface ApplyRules {
   check?(version: ReplicaVersion, result: ReplicaResult): void;
   /** Where Binary versions whose content file this node lacks are recorded, to fetch or receive it after the page. */
   content?: ContentQueue;
+  /** The order to store versions in, by type (lower first, the page's order otherwise); outcomes keep the page's order. */
+  rank?(resourceType: string): number;
 }
 
 /**
@@ -30,7 +32,7 @@ export function applyVersions(repository: Repository, entries: readonly WireEntr
     const contentMissing = result.outcome !== 'deferred' && rules.content?.note(version);
     return { outcome: result.outcome, versionId: version.versionId, ...(contentMissing ? { contentMissing } : {}) };
   };
-  return entries.map((entry) => {
+  const apply = (entry: WireEntry): EntryOutcome => {
     if ('error' in entry) return { outcome: 'refused', error: entry.error };
     const version: ReplicaVersion = rules.receivedFrom === undefined ? entry.version : { ...entry.version, receivedFrom: rules.receivedFrom };
     try {
@@ -39,5 +41,12 @@ export function applyVersions(repository: Repository, entries: readonly WireEntr
       if (error instanceof FhirError) return { outcome: 'refused', error };
       throw error;
     }
-  });
+  };
+  const { rank } = rules;
+  if (!rank) return entries.map(apply);
+  const outcomes: EntryOutcome[] = new Array(entries.length);
+  const rankOf = (entry: WireEntry) => ('error' in entry ? 0 : rank(entry.version.resourceType));
+  const order = entries.map((entry, index) => ({ index, rank: rankOf(entry) })).sort((a, b) => a.rank - b.rank || a.index - b.index);
+  for (const { index } of order) outcomes[index] = apply(entries[index]);
+  return outcomes;
 }

@@ -2,7 +2,7 @@ import { SYNC_SCOPE } from '../auth/scopes';
 import { refuseForgedContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/outcome';
-import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
+import type { FhirOperation, OperationCall, WriteContext } from '../fhir/rest/extensions';
 import type { FhirInteractions } from '../fhir/rest/interactions';
 import type { FhirRequest } from '../fhir/rest/types';
 import { Visibility } from '../fhir/search/visibility';
@@ -107,8 +107,9 @@ function visibilityOf(request: FhirRequest, base: string, interactions: FhirInte
 /**
  * `POST $replicate?sender=<node id>`: stores a Bundle of versions as they are, idempotently, each entry on its own;
  * answers one outcome per entry. A peer writes what its scopes allow (CREATE for a new resource, UPDATE for one this
- * node has) within its reach; directory data is refused: it comes only from a directory peer, by pull. An entry of a
- * Binary whose content this node lacks says so (`sync-content` `missing`): the sender uploads it (`POST $content`).
+ * node has) within its reach, naming only what the API's write rules let it name (FhirInteractions.replicaRules);
+ * directory data is refused: it comes only from a directory peer, by pull. An entry of a Binary whose content this
+ * node lacks says so (`sync-content` `missing`): the sender uploads it (`POST $content`).
  */
 function replicate({ request, base, interactions }: OperationCall, content: ContentQueue | undefined) {
   request.scopes.requireNamed(SYNC_SCOPE, '$replicate');
@@ -116,11 +117,14 @@ function replicate({ request, base, interactions }: OperationCall, content: Cont
   if (sender !== undefined && !isValidId(sender)) throw badRequest(`'${sender}' is not a node id`, 'sender');
   const entries = readVersions(request.body);
   if (entries.length > MAX_REPLICATE_ENTRIES) throw payloadTooLarge(`$replicate takes at most ${MAX_REPLICATE_ENTRIES} versions a call, not ${entries.length}`);
-  const { repository, searchEngine } = interactions;
+  const { repository, searchEngine, replicaRules } = interactions;
   const { reach } = request;
+  const context = { request, base, interactions };
   const outcomes = applyVersions(repository, entries, {
     receivedFrom: sender,
     content,
+    // What a version may name goes first: a page may hold a document and its content in any order.
+    rank: (resourceType) => replicaRules.rank(resourceType),
     admit: (version) => {
       const { resourceType, id } = version;
       if (DIRECTORY_TYPES.has(resourceType)) throw forbidden(`${resourceType} is directory data: it comes from a directory peer, by pull`);
@@ -131,18 +135,29 @@ function replicate({ request, base, interactions }: OperationCall, content: Cont
       // One that belongs to its creator is written through the API, whose rules check it: only the owner client copies them.
       if (request.caller && Visibility.isOwned(resourceType)) throw forbidden(`A ${resourceType} belongs to the caller who created it through the API: a peer's client does not replicate one`);
       if (exists && !searchEngine.isVisible({ resourceType, id }, request, base)) throw forbidden(`${resourceType}/${id} is outside your access`);
+      // The API's rules on what a writer may name (a document only a Binary its writer reads…): a peer may not get round them.
+      replicaRules.check(version, context);
     },
-    check: reach && ((version, result) => checkWithinReach(version, result, request, base, interactions)),
+    check: reach && ((version, result) => checkWithinReach(version, result, context)),
   });
   return { status: 200, headers: {}, body: replicateResponse(outcomes) };
 }
 
-/** A caller with a reach stores only versions it may see, and nothing this node would keep aside unchecked. */
-function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, request: FhirRequest, base: string, { repository, searchEngine }: FhirInteractions): void {
+/**
+ * A caller with a reach stores only versions it may see, and nothing this node would keep aside unchecked. As through
+ * the API, a new Binary is the exception while nothing names it: it is seen through the DocumentReference that names
+ * it, which only the peer that pushed it may name first (documents/document-content-rule.ts), so the peer is recorded
+ * as its creator.
+ */
+function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, context: WriteContext): void {
   if (result.outcome === 'deferred') throw unprocessable(`${version.resourceType}/${version.id} cannot be stored by this node: ${result.reason}`);
   const stored = result.stored;
   if (!stored) return;
   const { resourceType, id } = version;
+  const { request, base, interactions } = context;
+  const { repository, searchEngine } = interactions;
+  if (result.first) interactions.recordCreator(resourceType, id, request);
+  if (interactions.replicaRules.claimable(resourceType, id, context)) return;
   const visible = repository.read(resourceType, id)?.versionId === stored.versionId ? searchEngine.isVisible({ resourceType, id }, request, base) : searchEngine.isVersionVisible(stored, request, base);
   if (!visible) throw forbidden(`This version of ${resourceType}/${id} would be outside your access`);
 }

@@ -38,7 +38,8 @@ export interface OperationCall {
 /**
  * A business rule on the writes of some resource types through the API (REST, Bundle entries). Both hooks run inside
  * the write's transaction: a FhirError thrown by either refuses the write and rolls back everything it did, and what
- * `after` writes commits with the version. Import and sync write through the repository directly and are not checked.
+ * `after` writes commits with the version. Import and sync write through the repository directly and are not checked,
+ * but for `replicas`.
  */
 export interface WriteRule {
   types: readonly string[];
@@ -53,9 +54,35 @@ export interface WriteRule {
    * Throw a FhirError to refuse the create instead.
    */
   existing?(write: PendingWrite): StoredResource | undefined;
+  /**
+   * What of the rule also holds for the versions a sync peer pushes (`$replicate`), which are stored as they came,
+   * without `before` and `after`: the rules that keep the access rules whole, which a peer's client must not get round.
+   */
+  replicas?: ReplicaRule;
 }
 
-export interface PendingWrite {
+/** What a write rule checks of the versions a sync peer pushes (WriteRule.replicas, run by replica-rules.ts). */
+export interface ReplicaRule {
+  /**
+   * Before a pushed version of one of the rule's types is stored: refuse it (throw a FhirError). `previous` is this
+   * node's current version of the resource, whatever the parents of the pushed one.
+   */
+  before(write: PendingWrite): void;
+  /** The type of the resources these versions name: a pushed page stores its versions of that type first. */
+  names: string;
+  /** Whether the caller may push a version of a `names` resource it cannot see: one it may name all the same (its own fresh upload). */
+  claimable?(id: string, context: WriteContext): boolean;
+}
+
+/** Who writes, where, and what a rule may read and write with. */
+export interface WriteContext {
+  request: FhirRequest;
+  base: string;
+  /** For the rule's own reads and searches (`interactions.searchEngine`) and writes (`interactions.repository`). */
+  interactions: FhirInteractions;
+}
+
+export interface PendingWrite extends WriteContext {
   type: string;
   /** The id it will have; absent for a create before the repository assigns it. */
   id?: string;
@@ -66,10 +93,48 @@ export interface PendingWrite {
   previous?: StoredResource;
   /** That version parsed, once for all the rules (on first use). */
   readonly previousResource?: Readonly<Record<string, unknown>>;
-  request: FhirRequest;
-  base: string;
-  /** For the rule's own reads and searches (`interactions.searchEngine`) and writes (`interactions.repository`). */
-  interactions: FhirInteractions;
+}
+
+/**
+ * A PendingWrite whose previous version is parsed on first use only, and read then too when given as a function (for
+ * a check before the write that most callers skip). A class: an object literal with getters cost microseconds a write.
+ */
+export function pendingWrite(write: Omit<PendingWrite, 'previous' | 'previousResource'> & { previous: StoredResource | undefined | (() => StoredResource | undefined) }): PendingWrite {
+  return new LazyPrevious(write);
+}
+
+class LazyPrevious implements PendingWrite {
+  readonly type: string;
+  id?: string;
+  readonly resource: Readonly<Record<string, unknown>>;
+  readonly writeOnly?: WriteOnlyElements;
+  readonly request: FhirRequest;
+  readonly base: string;
+  readonly interactions: FhirInteractions;
+  private readonly source: StoredResource | undefined | (() => StoredResource | undefined);
+  private read?: { version: StoredResource | undefined };
+  private parsed?: Record<string, unknown>;
+
+  constructor(write: Parameters<typeof pendingWrite>[0]) {
+    this.type = write.type;
+    this.id = write.id;
+    this.resource = write.resource;
+    this.writeOnly = write.writeOnly;
+    this.request = write.request;
+    this.base = write.base;
+    this.interactions = write.interactions;
+    this.source = write.previous;
+  }
+
+  get previous(): StoredResource | undefined {
+    const { source } = this;
+    return (this.read ??= { version: typeof source === 'function' ? source() : source }).version;
+  }
+
+  get previousResource(): Readonly<Record<string, unknown>> | undefined {
+    const version = this.previous;
+    return version && (this.parsed ??= JSON.parse(version.json) as Record<string, unknown>);
+  }
 }
 
 export interface CompletedWrite extends PendingWrite {

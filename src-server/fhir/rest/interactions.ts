@@ -10,8 +10,9 @@ import { isResourceType } from '../validation/model';
 import { takeWriteOnly } from '../write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import type { CompletedWrite, FhirExtensions, FhirOperation, PendingWrite, WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirOperation, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
+import { ReplicaRules } from './replica-rules';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -22,6 +23,8 @@ export class FhirInteractions {
   /** Operations by `level name`. */
   private readonly operations = new Map<string, FhirOperation[]>();
   private readonly writeRules = new Map<string, WriteRule[]>();
+  /** What of the write rules holds for the versions sync peers push (`$replicate`). */
+  readonly replicaRules: ReplicaRules;
 
   constructor(
     readonly repository: Repository,
@@ -30,6 +33,7 @@ export class FhirInteractions {
   ) {
     for (const operation of extensions.operations ?? []) pushTo(this.operations, `${operation.level} ${operation.name}`, operation);
     for (const rule of extensions.writeRules ?? []) for (const type of rule.types) pushTo(this.writeRules, type, rule);
+    this.replicaRules = new ReplicaRules(extensions.writeRules ?? []);
   }
 
   handle(request: FhirRequest, base: string): FhirResponse {
@@ -179,12 +183,17 @@ export class FhirInteractions {
     return this.repository.transaction(() => {
       const response = write();
       const made = response.written;
-      if (made && response.status === 201 && request.caller && Visibility.recordsCreator(type)) this.repository.owners.record(type, made.id, request.caller);
+      if (made && response.status === 201) this.recordCreator(type, made.id, request);
       if (made && !(made.resourceType === 'Binary' && response.status === 201) && !this.searchEngine.isVisible(made, request, base)) {
         throw forbidden(`This ${made.resourceType} would be outside your access: link it to a patient you follow (or name yourself or your practice)`);
       }
       return response;
     });
+  }
+
+  /** Records the caller as the creator of a new resource of a type whose creator counts (`resource_owners`): a Subscription, a Binary. */
+  recordCreator(type: string, id: string, request: FhirRequest): void {
+    if (request.caller && Visibility.recordsCreator(type)) this.repository.owners.record(type, id, request.caller);
   }
 
   private read(type: string, id: string, request: FhirRequest, base: string): FhirResponse {
@@ -279,13 +288,7 @@ export class FhirInteractions {
     const { resource, writeOnly } = takeWriteOnly(type, body);
     return this.repository.transaction(() => {
       const previous = id === undefined ? undefined : this.repository.read(type, id);
-      let parsed: JsonObject | undefined;
-      const pending: PendingWrite = {
-        type, id, resource, writeOnly, previous, request, base, interactions: this,
-        get previousResource() {
-          return previous && (parsed ??= JSON.parse(previous.json) as JsonObject);
-        },
-      };
+      const pending = pendingWrite({ type, id, resource, writeOnly, previous, request, base, interactions: this });
       for (const rule of rules) rule.before?.(pending);
       const result = write(resource);
       // Assigned, not spread: a spread would parse the previous version whether a rule wants it or not.

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 import { clientToken, userToken } from '../../helpers/users';
+import { documentAbout } from './fixtures';
 
 /**
  * Who may point a DocumentReference at a Binary (docs/access.md): the access rules show a Binary to whoever sees a
@@ -42,18 +43,6 @@ async function upload(who: Caller, content: Buffer): Promise<string> {
   const posted = await as(who, 'Binary', { method: 'POST', body: content, headers: { 'content-type': 'application/pdf' } });
   expect(posted.status, await posted.clone().text()).toBe(201);
   return (await body(posted)).id as string;
-}
-
-function documentAbout(patient: string, author: string, url: string): Json {
-  return {
-    resourceType: 'DocumentReference',
-    status: 'current',
-    type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
-    subject: { reference: `Patient/${patient}` },
-    author: [{ reference: `Practitioner/${author}` }],
-    indexed: '2026-11-26T09:30:00Z',
-    content: [{ attachment: { contentType: 'application/pdf', url } }],
-  };
 }
 
 /** The Binary's bytes and version as `who` reads it (status only when refused). */

@@ -107,3 +107,16 @@ export async function settledCommunications(fhir: string, token: string, request
 }
 
 export const channelOf = (communication: Json) => communication.medium[0].coding[0].code as string;
+
+/** A letter (LOINC 11488-4) about a patient by an author, whose content is the Binary at `url`. */
+export function documentAbout(patient: string, author: string, url: string): Json {
+  return {
+    resourceType: 'DocumentReference',
+    status: 'current',
+    type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
+    subject: { reference: `Patient/${patient}` },
+    author: [{ reference: `Practitioner/${author}` }],
+    indexed: '2026-11-26T09:30:00Z',
+    content: [{ attachment: { contentType: 'application/pdf', url } }],
+  };
+}
