@@ -174,17 +174,21 @@ export class FhirInteractions {
   /**
    * Runs a write of a `type` so that nothing outside the caller's access is touched or made: the resource it replaces
    * and the version it makes must both be visible to the caller, or the transaction rolls back with a 403. A new
-   * Binary is the exception: it is seen through the DocumentReference that the Lifen sequence posts next, which only
-   * its uploader may post while nothing names it (documents/document-content-rule.ts). The creator of a new resource
-   * of a type whose creator counts (a Subscription, a Binary) is recorded.
+   * resource the rules let its creator name first is the exception — a new Binary that nothing names yet: it is seen
+   * through the DocumentReference that the Lifen sequence posts next, which only its uploader may post
+   * (documents/document-content-rule.ts). A new Binary under an id a document already names would fill someone
+   * else's document, and is refused like any write out of reach. The creator of a new resource of a type whose
+   * creator counts (a Subscription, a Binary) is recorded.
    */
   private withinAccess(type: string, request: FhirRequest, base: string, write: () => FhirResponse): FhirResponse {
     if (!Visibility.restricts(request, type)) return write();
     return this.repository.transaction(() => {
       const response = write();
       const made = response.written;
-      if (made && response.status === 201) this.recordCreator(type, made.id, request);
-      if (made && !(made.resourceType === 'Binary' && response.status === 201) && !this.searchEngine.isVisible(made, request, base)) {
+      const created = made !== undefined && response.status === 201;
+      if (created) this.recordCreator(type, made.id, request);
+      const claimed = created && this.replicaRules.claimable(type, made.id, { request, base, interactions: this });
+      if (made && !claimed && !this.searchEngine.isVisible(made, request, base)) {
         throw forbidden(`This ${made.resourceType} would be outside your access: link it to a patient you follow (or name yourself or your practice)`);
       }
       return response;

@@ -155,6 +155,23 @@ describe("another practice's Binary, whose id leaked", () => {
   });
 });
 
+describe("another practice's document filed before its content", () => {
+  it('cannot be given content by someone else: a Binary PUT under an id a document already names is refused', async () => {
+    // The owner files Dr Alpha's letter before its content arrives (a scanner's DocumentReference, content to follow).
+    const filed = await as('owner', 'DocumentReference', { method: 'POST', json: documentAbout('pa', 'alpha', 'Binary/filed-later') });
+    expect(filed.status).toBe(201);
+    for (const who of ['bernard', 'bernardEhr'] as const) {
+      const planted = await as(who, 'Binary/filed-later', { method: 'PUT', body: LETTER_B, headers: { 'content-type': 'application/pdf' } });
+      expect(planted.status, who).toBe(403);
+    }
+    expect((await readBinary('alpha', 'filed-later')).status).toBe(404);
+    // Its practice still can.
+    const content = await as('alpha', 'Binary/filed-later', { method: 'PUT', body: LETTER_A, headers: { 'content-type': 'application/pdf' } });
+    expect(content.status, await content.clone().text()).toBe(201);
+    expect(Buffer.compare((await readBinary('alpha', 'filed-later')).bytes!, LETTER_A)).toBe(0);
+  });
+});
+
 describe("a message carrying that practice's DocumentReference", () => {
   it('is refused however the reference is written, as the access rules would read it', async () => {
     const { port } = new URL(node().url);
