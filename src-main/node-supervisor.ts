@@ -36,6 +36,12 @@ export interface NodeOwnerAccess extends NodeToken {
   url: string;
 }
 
+/**
+ * The node's `ready` message: its address and owner token, the port it wanted when it had to take another
+ * (`preferredPort`), and while the data folder has no user the set-up code of the first-run screen.
+ */
+type ReadyMessage = Extract<FromNode, { type: 'ready' }> & { preferredPort?: number; setupCode?: string };
+
 /** A token this close to its expiry is replaced before being handed out. */
 const TOKEN_RENEWAL_MARGIN_MS = 5 * 60_000;
 
@@ -49,6 +55,9 @@ export class NodeSupervisor {
   private current?: Run;
   private url?: string;
   private token?: NodeToken;
+  private currentSetupCode?: string;
+  /** The port the node wanted at its first start: a restart asks for the port it had, which may be another. */
+  private wantedPort?: number;
   private currentStatus: NodeStatus = { state: 'stopped', restarts: 0 };
   private readonly listeners = new Set<(status: NodeStatus) => void>();
   private readonly tokenRequests = new Map<number, { resolve: (token: NodeToken) => void; reject: (error: Error) => void }>();
@@ -81,6 +90,11 @@ export class NodeSupervisor {
   retry(): void {
     this.policy.reset();
     this.start();
+  }
+
+  /** The set-up code of a data folder with no user yet, for the first-run screen; null once the node has none. */
+  get setupCode(): string | null {
+    return this.currentStatus.state === 'running' ? (this.currentSetupCode ?? null) : null;
   }
 
   /** The node's address once it runs (no token: the window calls the API with the user's session). */
@@ -125,9 +139,15 @@ export class NodeSupervisor {
     let failure: string | undefined;
     child.onMessage((message) => {
       if (message.type === 'ready') {
-        this.url = message.url;
-        this.token = message.access;
-        this.setStatus({ state: 'running', url: message.url, message: undefined, retryInMs: undefined });
+        const ready: ReadyMessage = message;
+        this.url = ready.url;
+        this.token = ready.access;
+        this.currentSetupCode = ready.setupCode;
+        this.wantedPort ??= ready.preferredPort;
+        const port = Number(new URL(ready.url).port);
+        // Said aloud (banner, tray) for as long as the node is not where the practice's software expects it.
+        const preferredPort = this.wantedPort !== undefined && this.wantedPort !== port ? this.wantedPort : undefined;
+        this.setStatus({ state: 'running', url: ready.url, message: undefined, retryInMs: undefined, preferredPort });
       } else if (message.type === 'token') {
         this.tokenRequests.get(message.id)?.resolve(message.access);
         this.tokenRequests.delete(message.id);

@@ -97,6 +97,37 @@ describe('NodeSupervisor', () => {
     expect(supervisor.status.state).toBe('starting');
   });
 
+  it('says while the node runs on another port than it wanted, also after it restarted on that other port', async () => {
+    const { supervisor, children } = setup();
+    supervisor.start();
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8347 } as FromNode);
+    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:8348', restarts: 0, preferredPort: 8347 });
+    children[0].exit(null);
+    await vi.waitFor(() => expect(children).toHaveLength(2));
+    // The restarted node asked for the port it had: it got it, yet it is still not the one the practice's software knows.
+    children[1].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8348 } as FromNode);
+    expect(supervisor.status).toMatchObject({ state: 'running', url: 'http://127.0.0.1:8348', preferredPort: 8347 });
+
+    const { supervisor: other, children: others } = setup();
+    other.start();
+    others[0].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, preferredPort: 8347 } as FromNode);
+    expect(other.status).toEqual({ state: 'running', url: 'http://127.0.0.1:8347', restarts: 0 });
+  });
+
+  it('hands the set-up code of a data folder without users to the window, only while the node that made it runs', async () => {
+    const { supervisor, children } = setup();
+    supervisor.start();
+    expect(supervisor.setupCode).toBeNull();
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, setupCode: 'K7Q2-9XWM' } as FromNode);
+    expect(supervisor.setupCode).toBe('K7Q2-9XWM');
+    children[0].exit(null);
+    expect(supervisor.setupCode).toBeNull();
+    await vi.waitFor(() => expect(children).toHaveLength(2));
+    // Set up meanwhile: the restarted node has users, hence no code.
+    children[1].say({ type: 'ready', url: 'http://127.0.0.1:8347', access });
+    expect(supervisor.setupCode).toBeNull();
+  });
+
   it('stops gracefully, and kills a node that does not stop in time', async () => {
     const { supervisor, children } = setup();
     supervisor.start();
