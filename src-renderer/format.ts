@@ -1,4 +1,4 @@
-import type { Address, ContactPoint, HumanName } from './api/fhir-types';
+import type { Address, ContactPoint, HumanName, Identifier } from './api/fhir-types';
 
 /**
  * How names, dates, phones and addresses read in a French practice: family names in capitals, given names with
@@ -90,4 +90,16 @@ export function formatIns(value: string | undefined): string {
   if (!value) return '';
   const match = /^(\d)(\d{2})(\d{2})(\d{2})(\d{3})(\d{3})(\d{2})$/.exec(value.replace(/\s/g, ''));
   return match ? match.slice(1).join(' ') : value;
+}
+
+const IDENTIFIER_LABELS: Record<string, string> = {
+  'https://rpps.esante.gouv.fr': 'RPPS',
+  'https://adeli.esante.gouv.fr': 'ADELI',
+  'https://finess.esante.gouv.fr': 'FINESS',
+  'https://sirene.fr': 'SIRET',
+};
+
+/** The national identifiers a person reads (RPPS, ADELI, FINESS, SIRET), each with its name. */
+export function labelledIdentifiers(identifiers: Identifier[] | undefined): Array<{ label: string; value: string }> {
+  return (identifiers ?? []).filter((identifier) => identifier.system && IDENTIFIER_LABELS[identifier.system] && identifier.value).map((identifier) => ({ label: IDENTIFIER_LABELS[identifier.system!], value: identifier.value! }));
 }
