@@ -1,5 +1,4 @@
 // @vitest-environment happy-dom
-import { createHash } from 'node:crypto';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LiaisonBridge, LoginResult } from '../../../src-main/preload/bridge';
@@ -30,7 +29,10 @@ async function openLogin() {
 }
 
 const tokens = { json: { access_token: 'access-1', refresh_token: 'refresh-1', expires_in: 3600, token_type: 'Bearer' } };
-const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+async function s256(verifier: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 describe('LoginPage', () => {
   it('offers both ways, each saying what it is: Pro Santé Connect (e-CPS) and the local account that works offline', async () => {
@@ -61,7 +63,7 @@ describe('LoginPage', () => {
     expect(sent).toMatchObject({ login: 'c.martin', password: 'une phrase de passe' });
     const form = Object.fromEntries(new URLSearchParams(node.callsTo('POST', /^\/oauth\/token$/)[0].body as string));
     expect(form).toMatchObject({ grant_type: 'authorization_code', client_id: 'liaison-ui', code: 'handoff-1' });
-    expect(s256(form.code_verifier)).toBe(sent.code_challenge);
+    expect(await s256(form.code_verifier)).toBe(sent.code_challenge);
     expect(node.callsTo('GET', /^\/auth\/me$/)[0].headers.get('authorization')).toBe('Bearer access-1');
     expect(session.state).toBe('in');
     expect(JSON.parse(sessionStorage.getItem('liaison.session')!).refreshToken).toBe('refresh-1');
