@@ -70,12 +70,16 @@ export function formatPhone(value: string | undefined): string {
   return value;
 }
 
-/** "12 Rue Pasteur, 69003 Lyon". */
+/** Little words a street name writes in lower case: "Rue des Lilas", "Place de la Mairie". */
+const STREET_PARTICLES = /(?<=\s)(?:(?:De|Des|Du|La|Le|Les|Aux|Au|Et|Sur|En)(?=\s)|[DL]['’])/gu;
+
+/** "12 Rue Pasteur, 69003 Lyon"; "12 Rue des Lilas". */
 export function formatAddress(address: Address | undefined): string {
   if (!address) return '';
   if (address.text && !address.line && !address.city) return address.text;
   const city = [address.postalCode, address.city && capitalised(address.city)].filter(Boolean).join(' ');
-  return [...(address.line ?? []).map(capitalised), city].filter(Boolean).join(', ');
+  const street = (line: string) => capitalised(line).replace(STREET_PARTICLES, (particle) => particle.toLocaleLowerCase('fr'));
+  return [...(address.line ?? []).map(street), city].filter(Boolean).join(', ');
 }
 
 export const MSSANTE_EXTENSION = 'https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata';

@@ -75,7 +75,7 @@ describe('SetupPage', () => {
     await button(wrapper, 'Chercher').trigger('click');
     await settle();
     expect(node.callsTo('GET', /^\/setup\/practices/)[0].url.search).toBe('?finess=750012345');
-    expect(wrapper.text()).toContain('12 Rue Des Lilas, 75019 Paris · FINESS 750012345');
+    expect(wrapper.text()).toContain('12 Rue des Lilas, 75019 Paris · FINESS 750012345');
     await submit(wrapper);
     expect(wrapper.text()).toContain('Choisissez le cabinet dans la liste, ou saisissez-le.');
     await wrapper.get('.found input[type="radio"]').setValue(true);
