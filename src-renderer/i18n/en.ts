@@ -371,7 +371,7 @@ const en: Messages = {
     failed: 'The local node does not restart.',
     failedBecause: 'The local node does not restart ({reason}).',
     portTaken: 'Port {preferred} is already taken on this computer (by another program, or another user’s Liaison session): Liaison runs on port {port} today.',
-    portTakenHelp: 'The practice’s software set to http://127.0.0.1:{preferred}/fhir will not find this node: free port {preferred} and restart Liaison, or give them the address in the node.json file of the data folder.',
+    portTakenHelp: 'The practice’s software set to http://127.0.0.1:{preferred}/fhir will not find this node: close the program that holds port {preferred}, then restart Liaison. Software that reads the node.json file of the data folder finds the new address by itself.',
   },
   settings: {
     title: 'Settings',
@@ -453,7 +453,7 @@ const en: Messages = {
     identity: {
       title: 'How users log in',
       intro: 'The identity provider practitioners log in with. Local accounts always remain possible.',
-      overridden: 'This node was started with command-line options (--oidc-…) that override these settings: what is saved here applies at its next start without them.',
+      overridden: 'This node was started with command-line options that override these settings: what is saved here applies once it is restarted without those options.',
       saved: 'Settings saved: the next logins use them.',
       unavailable: 'This node does not let the app set the identity provider yet.',
     },

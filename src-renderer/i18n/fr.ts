@@ -371,7 +371,7 @@ const fr = {
     failed: 'Le nœud local ne redémarre pas.',
     failedBecause: 'Le nœud local ne redémarre pas ({reason}).',
     portTaken: 'Le port {preferred} est déjà pris sur cet ordinateur (par un autre programme, ou par la session Liaison d’un autre utilisateur) : Liaison fonctionne aujourd’hui sur le port {port}.',
-    portTakenHelp: 'Les logiciels du cabinet réglés sur http://127.0.0.1:{preferred}/fhir ne trouveront pas ce nœud : libérez le port {preferred} puis redémarrez Liaison, ou indiquez-leur l’adresse du fichier node.json du dossier de données.',
+    portTakenHelp: 'Les logiciels du cabinet réglés sur http://127.0.0.1:{preferred}/fhir ne trouveront pas ce nœud : fermez le programme qui occupe le port {preferred}, puis redémarrez Liaison. Ceux qui lisent le fichier node.json du dossier de données trouvent d’eux-mêmes la nouvelle adresse.',
   },
   settings: {
     title: 'Réglages',
@@ -453,7 +453,7 @@ const fr = {
     identity: {
       title: 'Connexion des utilisateurs',
       intro: 'Le fournisseur d’identité avec lequel les praticiens se connectent. Les comptes locaux restent toujours possibles.',
-      overridden: 'Ce nœud a été démarré avec des options en ligne de commande (--oidc-…) qui remplacent ces réglages : ce qui est enregistré ici s’appliquera à son prochain démarrage sans elles.',
+      overridden: 'Ce nœud a été démarré avec des options en ligne de commande qui remplacent ces réglages : ce qui est enregistré ici s’appliquera quand il sera redémarré sans ces options.',
       saved: 'Réglages enregistrés : les prochaines connexions les utilisent.',
       unavailable: 'Ce nœud ne permet pas encore de régler le fournisseur d’identité depuis l’application.',
     },
