@@ -2,9 +2,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DesktopLogin, type DesktopLoginOptions } from '../../src-main/desktop-login';
-import { SecretStore, type SystemCipher } from '../../src-main/secret-store';
+import { SecretStore } from '../../src-main/secret-store';
 import { startOidcProvider } from '../../src-server/auth/demo-provider';
 import { ScriptedBrowser } from '../helpers/browser';
+import { TEST_CIPHER } from '../helpers/desktop-window';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 
 /**
@@ -15,17 +16,10 @@ import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 
 type Json = Record<string, any>;
 
-/** Stands in for safeStorage: reversible, and visibly not the plain text. */
-const cipher: SystemCipher = {
-  isAvailable: () => true,
-  encrypt: (text) => Buffer.from([...Buffer.from(text)].map((byte) => byte ^ 0x5a)),
-  decrypt: (data) => Buffer.from([...data].map((byte) => byte ^ 0x5a)).toString(),
-};
-
 let node: TestNode;
 const dir = tempDir('liaison-desktop-login-');
 let stores = 0;
-const newStore = () => new SecretStore(join(dir, `login-${++stores}.bin`), cipher);
+const newStore = () => new SecretStore(join(dir, `login-${++stores}.bin`), TEST_CIPHER);
 
 beforeAll(async () => {
   node = await startTestNode({ demo: true });
