@@ -271,11 +271,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 }
 
 /**
- * Listens on `port`; when it is taken, on `previousPort` (the port of the run before a crash), then on any free one.
- * The port it got.
+ * Listens on `port`; when it is taken (or is 0, any), on `previousPort` (the port of the run before a crash), then on
+ * any free one. The port it got.
  */
 async function listen(app: FastifyInstance, host: string, port: number, previousPort: number | undefined): Promise<number> {
-  for (const candidate of [port, ...(previousPort !== undefined && previousPort !== port ? [previousPort] : []), 0]) {
+  const previous = previousPort !== undefined && previousPort !== port ? [previousPort] : [];
+  for (const candidate of port === 0 ? [...previous, 0] : [port, ...previous, 0]) {
     try {
       await app.listen({ host, port: candidate });
       const address = app.server.address();
