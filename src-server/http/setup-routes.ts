@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/audit-log';
 import { FailedAttempts } from '../auth/failed-attempts';
 import { Scopes } from '../auth/scopes';
+import { testIdentitySettings } from '../auth/identity';
 import { IDENTIFIER_SYSTEMS } from '../directory/codes';
 import { isJson } from '../fhir/json';
 import { FhirError, refusal } from '../fhir/outcome';
@@ -16,8 +17,10 @@ import { resolveTextMatches } from '../text/text-queries';
  * The first run (setup/first-run.ts, docs/login.md "Set-up"), every request with the set-up code in
  * `X-Liaison-Setup-Code`, and no bearer (nobody can log in yet):
  * - `POST /setup {practice, admin, identity}` → 201 `{userId, organizationId}`;
- * - `GET /setup/practices?finess=…|siret=…|name=…` → `{organizations: [Organization…]}`, the directory's matches;
- * - `POST /setup/join {officeUrl, code}` → 201 `{userId, peerId}`: this desktop joins an office (setup/join.ts).
+ * - `GET /setup/practices?finess=…|siret=…|name=…` → a searchset Bundle of the directory's Organizations;
+ * - `GET /setup/practitioners?rpps=…|name=…` → a searchset Bundle of the directory's Practitioners (the admin's own);
+ * - `POST /setup/identity/test` → as `POST /admin/identity/test`: the set-up screen's "test the provider";
+ * - `POST /setup/join {officeUrl, code}` → 201 `{userId, login?, peerId}`: this desktop joins an office (setup/join.ts).
  * And the office's side of a join, `POST /sync/join {code, nodeId}` (no bearer: the join code is the credential).
  */
 
@@ -29,7 +32,8 @@ export interface SetupRoutesOptions {
   audit: AuditLog;
 }
 
-const PRACTICES_LISTED = 20;
+/** Directory entries a set-up search lists. */
+const LISTED = 20;
 
 export async function setupRoutes(app: FastifyInstance, { firstRun, interactions, textIndex, join, audit }: SetupRoutesOptions): Promise<void> {
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -44,19 +48,37 @@ export async function setupRoutes(app: FastifyInstance, { firstRun, interactions
     return reply.code(201).send(done);
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/practices', async (request) => {
-    const { finess, siret, name } = request.query;
-    const query = new URLSearchParams({ _count: String(PRACTICES_LISTED), active: 'true' });
-    if (finess) query.set('identifier', `${IDENTIFIER_SYSTEMS.finess}|${finess.replace(/\s/g, '')}`);
-    else if (siret) query.set('identifier', `${IDENTIFIER_SYSTEMS.siret}|${siret.replace(/\s/g, '')}`);
-    else if (name && name.trim().length >= 2) query.set('name', name.trim());
-    else throw refusal(400, 'invalid-request', 'Search the practice by finess, siret or name (2 letters at least)', 'name');
-    const search: FhirRequest = { scopes: new Scopes(['ORGANIZATION_SEARCH']), method: 'GET', path: 'Organization', query };
+  /** A search of the directory for the set-up screen (no token yet): only Organizations and Practitioners, 20 at most. */
+  const searchDirectory = async (request: FastifyRequest, type: 'Organization' | 'Practitioner', query: URLSearchParams) => {
+    query.set('_count', String(LISTED));
+    const search: FhirRequest = { scopes: new Scopes([`${type.toUpperCase()}_SEARCH`]), method: 'GET', path: type, query };
     const textMatches = await resolveTextMatches(search, textIndex, 'all');
     const answer = interactions.handle(textMatches ? { ...search, textMatches } : search, `${request.protocol}://${request.host}/fhir`);
-    const bundle = (typeof answer.body === 'string' ? JSON.parse(answer.body) : answer.body) as { entry?: Array<{ resource: unknown }> };
-    return { organizations: (bundle.entry ?? []).map((entry) => entry.resource) };
+    return typeof answer.body === 'string' ? JSON.parse(answer.body) : answer.body;
+  };
+  const byName = (name: string | undefined) => {
+    if (!name || name.trim().length < 2) throw refusal(400, 'invalid-request', 'Search by identifier or by name (2 letters at least)', 'name');
+    return name.trim();
+  };
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/practices', async (request) => {
+    const { finess, siret, name } = request.query;
+    const query = new URLSearchParams();
+    if (finess) query.set('identifier', `${IDENTIFIER_SYSTEMS.finess}|${finess.replace(/\s/g, '')}`);
+    else if (siret) query.set('identifier', `${IDENTIFIER_SYSTEMS.siret}|${siret.replace(/\s/g, '')}`);
+    else query.set('name', byName(name));
+    return searchDirectory(request, 'Organization', query);
   });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/practitioners', async (request) => {
+    const { rpps, name } = request.query;
+    const query = new URLSearchParams();
+    if (rpps) query.set('identifier', `${IDENTIFIER_SYSTEMS.rpps}|${rpps.replace(/\s/g, '')}`);
+    else query.set('name', byName(name));
+    return searchDirectory(request, 'Practitioner', query);
+  });
+
+  app.post('/identity/test', async (request) => testIdentitySettings(request.body));
 
   app.post('/join', async (request, reply) => {
     const body = isJson(request.body) ? request.body : {};

@@ -137,7 +137,7 @@ export interface DesktopJoinServices {
  * its peer, in one transaction. Refusals: 400 `invalid-request` (the address), 502 `office-unreachable`, 401
  * `join-code` (the office's), 502 `office-refused` (anything else it said).
  */
-export async function joinOffice(officeUrl: unknown, code: unknown, services: DesktopJoinServices): Promise<{ userId: string; peerId: string }> {
+export async function joinOffice(officeUrl: unknown, code: unknown, services: DesktopJoinServices): Promise<{ userId: string; login?: string; peerId: string }> {
   const base = officeBase(officeUrl);
   if (typeof code !== 'string' || code.trim() === '' || code.length > 100) throw refusal(400, 'join-code', 'Give the join code the office administrator made for you', 'code');
   let response: Response;
@@ -180,7 +180,7 @@ export async function joinOffice(officeUrl: unknown, code: unknown, services: De
       users.seed(user);
       if (joined.account) accounts.store(user.id, joined.account.login, joined.account.passwordHash, joined.account.mustChangePassword);
       const peer = peers.add({ name: 'Cabinet', url: base, kind: 'office', clientId: joined.clientId, clientSecret: joined.clientSecret });
-      return { userId: user.id, peerId: peer.peerId };
+      return { userId: user.id, ...(joined.account ? { login: joined.account.login } : {}), peerId: peer.peerId };
     },
     { alone: true },
   );

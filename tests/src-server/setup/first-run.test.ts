@@ -108,13 +108,16 @@ describe('a practice chosen in the directory, and an admin who is a practitioner
     await importDirectorySample(node.db, node.repository);
     await node.textIndex.caughtUp(node.db.prepare('SELECT max(seq) FROM change_log').pluck().get() as number);
     const setupCode = node.firstRun.setupCode!;
+    const ids = (answer: { body: Json }) => (answer.body.entry ?? []).map((entry: Json) => entry.resource.id);
     const byFiness = await call(node.url, 'GET', '/setup/practices?finess=690000002', { setupCode });
     expect(byFiness.status, JSON.stringify(byFiness.body)).toBe(200);
-    expect(byFiness.body.organizations.map((organization: Json) => organization.id)).toEqual(['st-R10000000000002']);
-    const bySiret = await call(node.url, 'GET', '/setup/practices?siret=03000001401340', { setupCode });
-    expect(bySiret.body.organizations.map((organization: Json) => organization.id)).toEqual(['st-R10000000000002']);
-    const byName = await call(node.url, 'GET', `/setup/practices?name=${encodeURIComponent('marchand reims')}`, { setupCode });
-    expect(byName.body.organizations.map((organization: Json) => organization.id)).toContain('st-R10000000000002');
+    expect(byFiness.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect(ids(byFiness)).toEqual(['st-R10000000000002']);
+    expect(ids(await call(node.url, 'GET', '/setup/practices?siret=03000001401340', { setupCode }))).toEqual(['st-R10000000000002']);
+    expect(ids(await call(node.url, 'GET', `/setup/practices?name=${encodeURIComponent('marchand reims')}`, { setupCode }))).toContain('st-R10000000000002');
+    expect(ids(await call(node.url, 'GET', '/setup/practitioners?rpps=10100000002', { setupCode }))).toEqual(['pp-810100000002']);
+    expect(ids(await call(node.url, 'GET', '/setup/practitioners?name=roussel', { setupCode }))).toContain('pp-810100000002');
+    expect((await call(node.url, 'GET', '/setup/practitioners?rpps=10100000002')).status).toBe(401);
 
     const done = await call(node.url, 'POST', '/setup', {
       json: setupBody({ practice: { organizationId: 'st-R10000000000002' }, admin: { login: 'dr.roussel', password: ADMIN_PASSWORD, displayName: 'Nathalie Roussel', practitionerId: 'pp-810100000002' } }),
@@ -155,7 +158,7 @@ describe('a desktop joining its office', () => {
     const code = await joinCode();
     const joined = await call(desktop.url, 'POST', '/setup/join', { json: { officeUrl: office.url, code }, setupCode: desktop.firstRun.setupCode });
     expect(joined.status, JSON.stringify(joined.body)).toBe(201);
-    expect(joined.body.userId).toBe(colleagueId);
+    expect(joined.body).toMatchObject({ userId: colleagueId, login: 'sophie' });
 
     const { tokens } = await passwordLogin(desktop.url, 'sophie', COLLEAGUE_PASSWORD);
     const me = await call(desktop.url, 'GET', '/auth/me', { token: tokens!.access_token });
