@@ -1,3 +1,4 @@
+import { nodeArguments } from '../src-server/node-arguments';
 import type { FromNode, NodeToken, ToNode } from '../src-server/utility-entry';
 import type { NodeStatus } from './preload/bridge';
 import { RestartPolicy } from './restart-policy';
@@ -25,6 +26,8 @@ export interface NodeSupervisorOptions {
   appRoot: string;
   /** Origins allowed to call the node from a page (the window's app:// origin). */
   corsOrigins?: string[];
+  /** The port the node listens on when it is free: 8347 (DEFAULT_PORT) unless a test says otherwise. */
+  port?: number;
   policy?: RestartPolicy;
   /** How long a graceful stop may take before the process is killed. */
   stopTimeoutMs?: number;
@@ -127,11 +130,10 @@ export class NodeSupervisor {
   }
 
   private launch(): void {
-    const args = ['--data', this.options.dataDir, '--app-root', this.options.appRoot];
-    // After a crash, ask for the same port: the window and any software pointed at the node keep their address.
-    if (this.url) args.push('--port', new URL(this.url).port);
-    for (const origin of this.options.corsOrigins ?? []) args.push('--cors-origin', origin);
-    const child = this.options.spawn(args);
+    const { dataDir, appRoot, corsOrigins, port } = this.options;
+    // After a crash, the port of the previous run if the usual one is taken: the window keeps its address.
+    const previousPort = this.url ? Number(new URL(this.url).port) : undefined;
+    const child = this.options.spawn(nodeArguments({ dataDir, appRoot, corsOrigins, ...(port !== undefined ? { port } : {}), ...(previousPort !== undefined ? { previousPort } : {}) }));
     let exit!: () => void;
     const run: Run = { child, startedAt: this.now(), exited: new Promise((resolve) => (exit = resolve)) };
     this.current = run;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
+import type { Db } from '../storage/database';
 import { escapeHtml, htmlPage } from './html-page';
 import { listenOnLoopback, type LoopbackListener, type LoopbackPage } from './loopback';
 import { LoginRefused, PENDING_LOGIN_MS, type OidcLogin, type PendingLogin, type UpstreamIdentity } from './oidc-login';
@@ -8,11 +9,17 @@ import type { SessionTokens, Sessions } from './sessions';
 import type { Users } from './users';
 
 /**
- * A login from start to tokens, in the two ways the node offers (docs/login.md):
+ * A login from start to tokens, in the ways the node offers (docs/login.md):
  * - browser: `GET /auth/login` → provider → `GET /auth/callback` → `/?login=<hand-off code>`;
- * - desktop (RFC 8252): `POST /auth/login` → system browser → provider → this login's loopback listener.
+ * - desktop (RFC 8252): `POST /auth/login` → system browser → provider → this login's loopback listener;
+ * - a local account's password (`POST /auth/password`, password-login.ts) → the hand-off code in the answer.
  * Either way the tokens never travel in a URL: the app exchanges a single-use hand-off code on `POST /oauth/token`,
  * proving it is the one that started the login (its PKCE `code_verifier`, or the browser's login cookie).
+ *
+ * The provider can change while the node runs (an admin saves other settings): new logins go to the new one, a desktop
+ * login already waiting finishes with the one it started with, a browser's is refused. After a logout the next login
+ * at the provider asks who logs in (`prompt=login`), so that the next person at a shared computer never inherits the
+ * previous one's session at the provider; remembered in the database, so a restart in between changes nothing.
  *
  * A login waiting for the provider is kept where no other request can push it out: a browser's in that browser's
  * sealed login cookie (http/login-cookie.ts), a desktop one with its loopback listener. Only finished logins wait
@@ -43,6 +50,8 @@ export interface BrowserLogin extends PendingLogin {
 /** A desktop login waiting for the provider's answer at its loopback listener. */
 interface DesktopLogin {
   codeChallenge: string;
+  /** The provider it started with. */
+  provider: OidcLogin;
   listener: LoopbackListener;
   /** Once the provider's URL is made. */
   pending?: PendingLogin;
@@ -68,8 +77,12 @@ export const REFUSAL_STATUS: Record<LoginRefused['code'], number> = {
 
 const CALLBACK_ACTION = '/auth/callback';
 const TOKEN_ACTION = '/oauth/token';
+/** node_meta: the next login at the provider asks for the account (a user logged out since the last one). */
+const ASK_ACCOUNT_KEY = 'login_ask_account';
 
 export class LoginFlow {
+  private oidc: OidcLogin | undefined;
+  private readonly askAccount;
   /** Finished logins, by hand-off code (or desktop login id), until their app collects the tokens. */
   private readonly finished = new OneTimeStore<Handoff & { status: 'ready' }>();
   /**
@@ -81,20 +94,50 @@ export class LoginFlow {
   private readonly desktopLogins = new Map<string, DesktopLogin>();
 
   constructor(
-    private readonly oidc: OidcLogin,
+    db: Db,
     private readonly users: Users,
     private readonly sessions: Sessions,
     private readonly audit: AuditLog,
-  ) {}
+  ) {
+    const read = db.prepare<[string], string>('SELECT value FROM node_meta WHERE key = ?').pluck();
+    const write = db.prepare<[string, string]>('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.askAccount = { get: () => read.get(ASK_ACCOUNT_KEY) === '1', set: (ask: boolean) => write.run(ASK_ACCOUNT_KEY, ask ? '1' : '0') };
+  }
+
+  /** The upstream provider new logins go to; none: only local accounts log in. */
+  get provider(): OidcLogin | undefined {
+    return this.oidc;
+  }
+
+  useProvider(oidc: OidcLogin | undefined): void {
+    this.oidc = oidc;
+  }
+
+  /** A user logged out: the next login at the provider asks who logs in. */
+  loggedOut(): void {
+    this.askAccount.set(true);
+  }
 
   /** The provider's URL for a browser login that comes back to `callbackUrl`, and the login for the browser to keep. */
   async beginBrowser(callbackUrl: string, codeChallenge: string | undefined, address: string): Promise<{ url: string; login: BrowserLogin }> {
-    const { url, pending } = await this.refusalsAudited('GET', '/auth/login', address, () => this.oidc.begin(callbackUrl));
+    const { url, pending } = await this.refusalsAudited('GET', '/auth/login', address, () => this.requireProvider().begin(callbackUrl, this.askAccount.get()));
     return { url, login: { ...pending, ...(codeChallenge ? { codeChallenge } : {}), expiresAt: Date.now() + PENDING_LOGIN_MS } };
+  }
+
+  /**
+   * A local account's login (password-login.ts checked the password): its hand-off code, bound to the app's PKCE
+   * challenge, exchanged on `POST /oauth/token` like a provider's.
+   */
+  handOff(userId: string, codeChallenge: string, action: string): string {
+    this.audit.record('login', `user:${userId}`, 'POST', action, 200);
+    const code = randomToken();
+    this.finished.put(code, { status: 'ready', userId, codeChallenge }, HANDOFF_MS);
+    return code;
   }
 
   /** A desktop login: its own loopback listener, the URL to open in the system browser, the id to collect it by. */
   async beginLoopback(codeChallenge: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
+    const provider = this.requireProvider();
     const loginId = randomToken();
     const listener = await listenOnLoopback((query, from) => this.completeLoopback(loginId, query, from), PENDING_LOGIN_MS);
     // Ended here, not when their ports are released, so that starts arriving together cannot open more. One being
@@ -103,12 +146,12 @@ export class LoginFlow {
       if (this.desktopLogins.size < MAX_LOOPBACK_LOGINS) break;
       if (!oldest.answered) this.giveUp(oldestId, oldest);
     }
-    const login: DesktopLogin = { codeChallenge, listener, answered: false };
+    const login: DesktopLogin = { codeChallenge, provider, listener, answered: false };
     this.desktopLogins.set(loginId, login);
     // Timed out without an answer.
     void listener.closed.then(() => this.giveUp(loginId, login));
     try {
-      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => this.oidc.begin(listener.redirectUri));
+      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => provider.begin(listener.redirectUri, this.askAccount.get()));
       login.pending = pending;
       return { authorization_url: url, login_id: loginId, expires_in: PENDING_LOGIN_MS / 1000 };
     } catch (error) {
@@ -125,7 +168,9 @@ export class LoginFlow {
   async completeBrowser(query: URLSearchParams, started: BrowserLogin | undefined, browser: string | undefined, address: string): Promise<string> {
     const { userId, codeChallenge } = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => {
       if (!started) throw new LoginRefused('invalid_state', 'This login is unknown, expired, already completed or was started in another browser: start again');
-      return { userId: this.signIn(await this.oidc.complete(query, started)), codeChallenge: started.codeChallenge };
+      const provider = this.oidc;
+      if (provider?.provider.issuer !== started.issuer) throw new LoginRefused('invalid_state', 'The identity provider changed since this login started: start again');
+      return { userId: this.signIn(await provider.complete(query, started)), codeChallenge: started.codeChallenge };
     });
     const code = randomToken();
     this.finished.put(code, { status: 'ready', userId, codeChallenge, browser }, HANDOFF_MS);
@@ -151,8 +196,8 @@ export class LoginFlow {
     return { tokens };
   }
 
-  endSessionUrl(): Promise<string | undefined> {
-    return this.oidc.endSessionUrl();
+  async endSessionUrl(): Promise<string | undefined> {
+    return this.oidc?.endSessionUrl();
   }
 
   /** Closes the desktop logins' listeners still waiting (the node stops). */
@@ -195,7 +240,7 @@ export class LoginFlow {
     login.answered = true;
     const binding = { codeChallenge: login.codeChallenge };
     try {
-      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => this.signIn(await this.oidc.complete(query, pending)));
+      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => this.signIn(await login.provider.complete(query, pending)));
       this.finished.put(loginId, { status: 'ready', userId, ...binding }, HANDOFF_MS);
       return { status: 200, html: page('Connexion réussie', 'You are logged in to Liaison. You can close this window and go back to the application.'), done: true };
     } catch (error) {
@@ -207,11 +252,17 @@ export class LoginFlow {
     }
   }
 
-  /** The node's user of a provider's identity; a disabled user is refused. */
+  private requireProvider(): OidcLogin {
+    if (!this.oidc) throw new LoginRefused('invalid_request', 'No identity provider is configured: log in with a local account, or an admin sets one up in Réglages (or `liaison auth set`)');
+    return this.oidc;
+  }
+
+  /** The node's user of a provider's identity; a disabled user is refused. The account was asked for, if it had to be. */
   private signIn(identity: UpstreamIdentity): string {
     const user = this.users.signIn(identity);
     if (user.disabledAt) throw new LoginRefused('user_disabled', 'This account is disabled: ask the practice administrator', user.id);
     this.audit.record('login', `user:${user.id}`, 'GET', CALLBACK_ACTION, 200);
+    this.askAccount.set(false);
     return user.id;
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FromNode, ToNode } from '../../src-server/utility-entry';
 import { NodeSupervisor, type NodeChild } from '../../src-main/node-supervisor';
+import { nodeArguments } from '../../src-server/node-arguments';
 import type { NodeStatus } from '../../src-main/preload/bridge';
 import { RestartPolicy } from '../../src-main/restart-policy';
 
@@ -52,12 +53,13 @@ function setup(policy = new RestartPolicy({ initialDelayMs: 10, maxDelayMs: 100,
 const access = { token: 't1', expiresAt: Date.now() + 3_600_000 };
 
 describe('NodeSupervisor', () => {
-  it('passes the data folder, app root and window origin, and hands out the URL and token once ready', async () => {
+  it('passes the data folder, app root, the fixed port 8347 and window origin, and hands out the URL and token once ready', async () => {
     const { supervisor, children } = setup();
     supervisor.start();
-    expect(children[0].args).toEqual(['--data', '/data', '--app-root', '/app', '--cors-origin', 'app://liaison']);
+    expect(children[0].args).toEqual(nodeArguments({ dataDir: '/data', appRoot: '/app', corsOrigins: ['app://liaison'] }));
+    expect(children[0].args).toEqual(['--data', '/data', '--app-root', '/app', '--port', '8347', '--cors-origin', 'app://liaison']);
     const pending = supervisor.access();
-    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
     await expect(pending).resolves.toEqual({ url: 'http://127.0.0.1:4100', ...access });
     expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 0 });
   });
@@ -65,7 +67,7 @@ describe('NodeSupervisor', () => {
   it('renews a token close to expiry through the node', async () => {
     const { supervisor, children } = setup();
     supervisor.start();
-    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access: { token: 'old', expiresAt: Date.now() + 1000 } });
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access: { token: 'old', expiresAt: Date.now() + 1000 }, preferredPort: 8347 });
     const pending = supervisor.access();
     await vi.waitFor(() => expect(children[0].sent).toEqual([{ type: 'token', id: 1 }]));
     children[0].say({ type: 'token', id: 1, access });
@@ -75,13 +77,14 @@ describe('NodeSupervisor', () => {
   it('restarts a crashed node on the same port, tells listeners, and gives up after repeated fast crashes', async () => {
     const { supervisor, children, states } = setup();
     supervisor.start();
-    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
     children[0].exit(null);
     expect(supervisor.status).toMatchObject({ state: 'restarting', restarts: 1, retryInMs: 10, message: 'the node process was killed' });
     await vi.waitFor(() => expect(children).toHaveLength(2));
-    expect(children[1].args).toContain('--port');
-    expect(children[1].args[children[1].args.indexOf('--port') + 1]).toBe('4100');
-    children[1].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    // 8347 first, the previous run's port when it is still taken.
+    expect(children[1].args[children[1].args.indexOf('--port') + 1]).toBe('8347');
+    expect(children[1].args[children[1].args.indexOf('--previous-port') + 1]).toBe('4100');
+    children[1].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
     expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 1 });
 
     children[1].say({ type: 'failed', message: 'disk full' });
@@ -131,7 +134,7 @@ describe('NodeSupervisor', () => {
   it('stops gracefully, and kills a node that does not stop in time', async () => {
     const { supervisor, children } = setup();
     supervisor.start();
-    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access });
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
     const graceful = supervisor.stop();
     expect(children[0].sent).toEqual([{ type: 'stop' }]);
     children[0].exit(0);
