@@ -39,12 +39,6 @@ export interface NodeOwnerAccess extends NodeToken {
   url: string;
 }
 
-/**
- * The node's `ready` message: its address and owner token, the port it wanted when it had to take another
- * (`preferredPort`), and while the data folder has no user the set-up code of the first-run screen.
- */
-type ReadyMessage = Extract<FromNode, { type: 'ready' }> & { preferredPort?: number; setupCode?: string };
-
 /** A token this close to its expiry is replaced before being handed out. */
 const TOKEN_RENEWAL_MARGIN_MS = 5 * 60_000;
 
@@ -59,7 +53,7 @@ export class NodeSupervisor {
   private url?: string;
   private token?: NodeToken;
   private currentSetupCode?: string;
-  /** The port the node wanted at its first start: a restart asks for the port it had, which may be another. */
+  /** The port the node wanted at its first start (8347): a restart may get the port the previous run had instead. */
   private wantedPort?: number;
   private currentStatus: NodeStatus = { state: 'stopped', restarts: 0 };
   private readonly listeners = new Set<(status: NodeStatus) => void>();
@@ -141,15 +135,14 @@ export class NodeSupervisor {
     let failure: string | undefined;
     child.onMessage((message) => {
       if (message.type === 'ready') {
-        const ready: ReadyMessage = message;
-        this.url = ready.url;
-        this.token = ready.access;
-        this.currentSetupCode = ready.setupCode;
-        this.wantedPort ??= ready.preferredPort;
-        const port = Number(new URL(ready.url).port);
+        this.url = message.url;
+        this.token = message.access;
+        this.currentSetupCode = message.setupCode;
+        this.wantedPort ??= message.preferredPort;
+        const port = Number(new URL(message.url).port);
         // Said aloud (banner, tray) for as long as the node is not where the practice's software expects it.
-        const preferredPort = this.wantedPort !== undefined && this.wantedPort !== port ? this.wantedPort : undefined;
-        this.setStatus({ state: 'running', url: ready.url, message: undefined, retryInMs: undefined, preferredPort });
+        const preferredPort = this.wantedPort !== port ? this.wantedPort : undefined;
+        this.setStatus({ state: 'running', url: message.url, message: undefined, retryInMs: undefined, preferredPort });
       } else if (message.type === 'token') {
         this.tokenRequests.get(message.id)?.resolve(message.access);
         this.tokenRequests.delete(message.id);

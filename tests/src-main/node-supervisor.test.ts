@@ -61,7 +61,8 @@ describe('NodeSupervisor', () => {
     const pending = supervisor.access();
     children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
     await expect(pending).resolves.toEqual({ url: 'http://127.0.0.1:4100', ...access });
-    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 0 });
+    // Not on 8347: the status says so, for the window's banner and the tray.
+    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 0, preferredPort: 8347 });
   });
 
   it('renews a token close to expiry through the node', async () => {
@@ -85,7 +86,7 @@ describe('NodeSupervisor', () => {
     expect(children[1].args[children[1].args.indexOf('--port') + 1]).toBe('8347');
     expect(children[1].args[children[1].args.indexOf('--previous-port') + 1]).toBe('4100');
     children[1].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
-    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 1 });
+    expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:4100', restarts: 1, preferredPort: 8347 });
 
     children[1].say({ type: 'failed', message: 'disk full' });
     children[1].exit(1);
@@ -103,17 +104,17 @@ describe('NodeSupervisor', () => {
   it('says while the node runs on another port than it wanted, also after it restarted on that other port', async () => {
     const { supervisor, children } = setup();
     supervisor.start();
-    children[0].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8347 } as FromNode);
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8347 });
     expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:8348', restarts: 0, preferredPort: 8347 });
     children[0].exit(null);
     await vi.waitFor(() => expect(children).toHaveLength(2));
-    // The restarted node asked for the port it had: it got it, yet it is still not the one the practice's software knows.
-    children[1].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8348 } as FromNode);
+    // Restarted on the port the previous run had (8347 still taken): still not the one the practice's software knows.
+    children[1].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8347 });
     expect(supervisor.status).toMatchObject({ state: 'running', url: 'http://127.0.0.1:8348', preferredPort: 8347 });
 
     const { supervisor: other, children: others } = setup();
     other.start();
-    others[0].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, preferredPort: 8347 } as FromNode);
+    others[0].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, preferredPort: 8347 });
     expect(other.status).toEqual({ state: 'running', url: 'http://127.0.0.1:8347', restarts: 0 });
   });
 
@@ -121,13 +122,13 @@ describe('NodeSupervisor', () => {
     const { supervisor, children } = setup();
     supervisor.start();
     expect(supervisor.setupCode).toBeNull();
-    children[0].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, setupCode: 'K7Q2-9XWM' } as FromNode);
+    children[0].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, preferredPort: 8347, setupCode: 'K7Q2-9XWM' });
     expect(supervisor.setupCode).toBe('K7Q2-9XWM');
     children[0].exit(null);
     expect(supervisor.setupCode).toBeNull();
     await vi.waitFor(() => expect(children).toHaveLength(2));
     // Set up meanwhile: the restarted node has users, hence no code.
-    children[1].say({ type: 'ready', url: 'http://127.0.0.1:8347', access });
+    children[1].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, preferredPort: 8347 });
     expect(supervisor.setupCode).toBeNull();
   });
 
