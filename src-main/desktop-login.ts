@@ -317,7 +317,7 @@ function beginRefusal(status: number, body: unknown): LoginError {
   return new LoginError('failed', diagnostics);
 }
 
-const LOCAL_REFUSALS: readonly LocalLoginRefusal[] = ['bad-credentials', 'account-disabled', 'password-change-required', 'too-many-attempts', 'password-too-short'];
+const LOCAL_REFUSALS: readonly LocalLoginRefusal[] = ['bad-credentials', 'account-disabled', 'password-change-required', 'too-many-attempts', 'password-too-short', 'password-too-long', 'password-unchanged'];
 
 /** A local login's refusal by the node's code (the OperationOutcome's `details.coding`), its words kept for the log. */
 function localRefusal(status: number, body: unknown, retryAfter: string | null): LoginError {

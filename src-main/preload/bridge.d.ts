@@ -76,7 +76,8 @@ export interface Session {
  * a newer login or not checked out at the node (`invalid_grant`); the provider, or the node, could not be reached; no
  * provider configured on the node; the user never came back (`timeout`); anything else (`failed`). A local account's
  * login is refused with the node's own codes (docs/login.md): wrong login or password, account disabled, a new
- * password to choose first, too many failed attempts from here (`retryAfterSeconds`), a new password too short.
+ * password to choose first, too many failed attempts from here (`retryAfterSeconds`), a new password too short, too
+ * long or the same as the old one.
  */
 export type LoginErrorCode =
   | 'cancelled'
@@ -89,7 +90,7 @@ export type LoginErrorCode =
   | 'failed'
   | LocalLoginRefusal;
 
-export type LocalLoginRefusal = 'bad-credentials' | 'account-disabled' | 'password-change-required' | 'too-many-attempts' | 'password-too-short';
+export type LocalLoginRefusal = 'bad-credentials' | 'account-disabled' | 'password-change-required' | 'too-many-attempts' | 'password-too-short' | 'password-too-long' | 'password-unchanged';
 
 export type LoginResult = { ok: true; user: SessionUser } | { ok: false; error: LoginErrorCode; message: string; retryAfterSeconds?: number };
 

@@ -263,3 +263,70 @@ describe('desktop login through the system browser', () => {
     }
   });
 });
+
+describe('desktop login with a local account', () => {
+  /** A colleague's local account made by an admin (the owner client here): its login and temporary password. */
+  async function newColleague(login: string): Promise<string> {
+    const response = await fetch(`${node.url}/admin/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ login, displayName: 'Sophie Leroy', roles: ['staff'], organizations: ['demo-cabinet-des-lilas'] }),
+    });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return ((await response.json()) as Json).temporaryPassword;
+  }
+
+  it('asks for a new password after the temporary one, then keeps the session as a provider login’s: refresh token here only', async () => {
+    const temporary = await newColleague('s.leroy');
+    const store = newStore();
+    const browser = new FakeSystemBrowser();
+    const { fetch: recording } = recordingFetch();
+    const sent: Json[] = [];
+    const flow = desktopLogin({ store, openExternal: browser.openExternal, fetch: async (input, init) => (String(input).includes('/auth/password') && sent.push(JSON.parse(String(init?.body))), recording(input, init)) });
+
+    expect(await flow.loginWithPassword('s.leroy', 'not the password')).toMatchObject({ ok: false, error: 'bad-credentials' });
+    expect(await flow.loginWithPassword('s.leroy', temporary)).toMatchObject({ ok: false, error: 'password-change-required' });
+    expect(await flow.changePassword('s.leroy', temporary, 'court')).toMatchObject({ ok: false, error: 'password-too-short' });
+    expect(await flow.session()).toBeNull();
+    const result = await flow.changePassword('s.leroy', temporary, 'les lilas fleurissent en mai');
+    expect(result).toEqual({ ok: true, user: expect.objectContaining({ displayName: 'Sophie Leroy', roles: ['staff'], localLogin: 's.leroy', canSetLocalPassword: false }) });
+    // Each attempt carried its own PKCE challenge; no system browser was opened.
+    expect(new Set(sent.map((body) => body.code_challenge)).size).toBe(sent.length);
+    expect(sent.every((body) => /^[\w-]{43}$/.test(body.code_challenge))).toBe(true);
+    expect(browser.opened).toEqual([]);
+
+    const session = (await flow.session())!;
+    expect(session).not.toHaveProperty('refreshToken');
+    expect((await me(session.accessToken)).status).toBe(200);
+    const stored = store.load()!;
+    expect(stored).toMatch(/^[\x21-\x7e]{20,}$/);
+    // The next launch resumes it from the secret store, as a provider login's.
+    const relaunched = desktopLogin({ store, openExternal: browser.openExternal });
+    expect((await relaunched.session())!.user.displayName).toBe('Sophie Leroy');
+
+    // A wrong password later leaves the running session alone.
+    expect(await relaunched.loginWithPassword('s.leroy', 'plus le bon')).toMatchObject({ ok: false, error: 'bad-credentials' });
+    expect((await relaunched.session())!.user.displayName).toBe('Sophie Leroy');
+    await relaunched.logout();
+    expect(store.load()).toBeNull();
+    expect((await flow.loginWithPassword('s.leroy', 'les lilas fleurissent en mai')).ok).toBe(true);
+  });
+
+  it('after a logout, the next provider login asks the provider for the account (a shared reception computer)', async () => {
+    const { flow } = await loggedIn('claire.martin');
+    const openedBy = async (): Promise<URL> => {
+      const next = new FakeSystemBrowser();
+      const attempt = desktopLogin({ store: newStore(), openExternal: next.openExternal });
+      const pending = attempt.start();
+      await expect.poll(() => next.opened.length).toBe(1);
+      attempt.cancel();
+      await pending;
+      return new URL(next.opened[0]);
+    };
+    // Nobody logged out since the last login: the provider may reuse its session.
+    expect((await openedBy()).searchParams.get('prompt')).toBeNull();
+    await flow.logout();
+    // The app opens the node's authorization URL as it is: the provider asks who logs in.
+    expect((await openedBy()).searchParams.get('prompt')).toBe('login');
+  });
+});
