@@ -1,4 +1,4 @@
-import { reactive, ref } from 'vue';
+import { getCurrentInstance, inject, provide, reactive, ref, type ComponentInternalInstance, type InjectionKey, type Ref } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { refusalOf } from '../api/refusal';
 
@@ -7,8 +7,33 @@ import { refusalOf } from '../api/refusal';
  * `refusals` in the i18n files); the form names its fields. A refusal of a field the form does not show, or with a
  * code it cannot word, goes to `form`; anything that is no refusal (node unreachable…) to `other`, for ErrorMessage.
  */
+/** Counts a form's checks: a FormField shows its refusal again at each one, even if it is the same as the last. */
+const CHECKS: InjectionKey<Ref<number>> = Symbol('field checks');
+
+/** One count per component, whatever number of forms it holds. */
+const counts = new WeakMap<ComponentInternalInstance, Ref<number>>();
+
+/** For the forms inside this component: returns what to call at each check (each submit). */
+export function provideFieldChecks(): () => void {
+  const instance = getCurrentInstance();
+  let checks = instance ? counts.get(instance) : undefined;
+  if (!checks) {
+    checks = ref(0);
+    provide(CHECKS, checks);
+    if (instance) counts.set(instance, checks);
+  }
+  const count = checks;
+  return () => void count.value++;
+}
+
+/** In a FormField: the count of its form's checks, when the form keeps one. */
+export function injectFieldChecks(): Ref<number> | undefined {
+  return inject(CHECKS, undefined);
+}
+
 export function useFieldErrors<F extends string>(fields: readonly F[]) {
   const { t, te } = useI18n();
+  const checked = provideFieldChecks();
   const errors = reactive<Record<string, string | undefined>>({}) as Partial<Record<F | 'form', string>>;
   const other = ref<unknown>();
 
@@ -21,6 +46,7 @@ export function useFieldErrors<F extends string>(fields: readonly F[]) {
   function clear(): void {
     for (const key of Object.keys(errors) as Array<F | 'form'>) delete errors[key];
     other.value = undefined;
+    checked();
   }
 
   /** Shows an error where it belongs; returns the field it went to (to bring that field, or its step, forward). */
