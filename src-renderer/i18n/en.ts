@@ -481,7 +481,6 @@ const en: Messages = {
       disabled: 'Disabled',
       you: '(you)',
       lastLogin: 'Last login on {date}',
-      neverLoggedIn: 'Never logged in',
       actionsFor: 'Actions for {name}',
       reset: 'Reset the password',
       resetConfirm: 'Reset the password of {name}? A temporary password will be shown; {name} will choose a new one at the next login.',
@@ -510,7 +509,8 @@ const en: Messages = {
     myAccount: {
       title: 'My account',
       offlineTitle: 'Offline password',
-      offlineIntro: 'To log in when Pro Santé Connect cannot be reached (Internet down): a login and password of this practice only, used on the login screen under “Local account (offline)”.',
+      offlineIntro: 'To log in when {provider} cannot be reached (Internet down): a login and password of this practice only, used on the login screen under “Local account (offline)”.',
+      providerFallback: 'the identity provider',
       offlineSet: 'Offline password saved for “{login}”.',
       offlineSubmit: 'Save the offline password',
       changeTitle: 'Change my password',

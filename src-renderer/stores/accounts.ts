@@ -18,12 +18,17 @@ export const MIN_PASSWORD_LENGTH = 12;
 
 export type Role = 'practitioner' | 'staff' | 'admin';
 
+/** The issuer of the accounts made on the node itself (src-server/auth/users.ts); any other is a provider's. */
+export const LOCAL_ISSUER = 'local';
+
 export interface Account {
   id: string;
+  /** Who vouches for this person: the node itself (LOCAL_ISSUER) or an identity provider. */
+  issuer: string;
   displayName: string;
   /** Its local account's login (the only way in of a local user; a provider's user's offline password). */
   login?: string;
-  /** Created on this node with a password, rather than by a provider login. */
+  /** May log in with a login and password (a local account, or a provider's user with an offline password). */
   localAccount: boolean;
   /** Reset, or just created: the person chooses a new password at the next login. */
   mustChangePassword: boolean;

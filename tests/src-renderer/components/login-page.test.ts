@@ -87,7 +87,7 @@ describe('LoginPage', () => {
     await password.setValue('encore raté');
     await wrapper.get('[data-login-local] form').trigger('submit');
     await settle();
-    expect(wrapper.get('[data-login-local] [role="alert"]').text()).toBe('Trop d’essais manqués depuis ce poste : réessayez dans 30 secondes.');
+    expect(wrapper.get('[data-login-local] [role="alert"]').text()).toBe('Trop d’essais manqués depuis ce poste : réessayez dans 30 secondes.');
     expect(wrapper.text()).not.toContain('Too many');
   });
 
@@ -103,7 +103,7 @@ describe('LoginPage', () => {
     await wrapper.get('[data-login-local] form').trigger('submit');
     await settle();
     expect(wrapper.get('[data-login-local] h3').text()).toBe('Choisissez un nouveau mot de passe');
-    expect(wrapper.text()).toContain('Le mot de passe de « c.martin » a été réinitialisé');
+    expect(wrapper.text()).toContain('Le mot de passe de « c.martin » a été réinitialisé');
     expect(session.state).toBe('out');
 
     await wrapper.get('input[name="new-password"]').setValue('trop court');

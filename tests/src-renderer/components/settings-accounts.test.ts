@@ -21,8 +21,8 @@ afterEach(() => {
 });
 
 const SAVED_PSC = { provider: 'psc', clientId: 'liaison-editeur', localAccounts: true, hasClientSecret: true, overriddenByFlags: false };
-const SOPHIE = { id: 'u-sophie', displayName: 'Sophie Leroy', login: 's.leroy', localAccount: true, mustChangePassword: false, roles: ['staff'], organizations: ['demo-cabinet-des-lilas'], lastLoginAt: '2026-03-02T08:15:00Z' };
-const ME = { id: CLAIRE.id, displayName: CLAIRE.displayName, localAccount: false, mustChangePassword: false, roles: ['practitioner', 'admin'], organizations: CLAIRE.organizations };
+const SOPHIE = { id: 'u-sophie', issuer: 'local', displayName: 'Sophie Leroy', login: 's.leroy', localAccount: true, mustChangePassword: false, roles: ['staff'], organizations: ['demo-cabinet-des-lilas'], lastLoginAt: '2026-03-02T08:15:00Z' };
+const ME = { id: CLAIRE.id, issuer: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet', displayName: CLAIRE.displayName, localAccount: false, mustChangePassword: false, roles: ['practitioner', 'admin'], organizations: CLAIRE.organizations };
 
 describe('IdentityPanel', () => {
   it('shows the saved provider with “secret enregistré”, never the secret, and keeps it when the field stays empty', async () => {
@@ -43,7 +43,7 @@ describe('IdentityPanel', () => {
     await wrapper.get('form').trigger('submit');
     await settle();
     expect(node.callsTo('PUT', /^\/admin\/identity$/)[0].body).toEqual({ provider: 'psc', clientId: 'liaison-editeur-2' });
-    expect(wrapper.text()).toContain('Réglages enregistrés : les prochaines connexions les utilisent.');
+    expect(wrapper.text()).toContain('Réglages enregistrés : les prochaines connexions les utilisent.');
   });
 
   it('tests the provider through the node and says what is wrong in French; notes settings overridden by flags', async () => {
@@ -82,20 +82,21 @@ describe('AccountsPanel', () => {
     await wrapper.get('input[value="staff"]').setValue(true);
     await wrapper.get('form').trigger('submit');
     await settle();
-    expect(wrapper.text()).toContain('Cet identifiant est déjà pris : choisissez-en un autre.');
+    expect(wrapper.text()).toContain('Cet identifiant est déjà pris : choisissez-en un autre.');
     await wrapper.get('input[name="account-login"]').setValue('s.leroy');
     await wrapper.get('form').trigger('submit');
     await settle();
     expect(node.callsTo('POST', /^\/admin\/users$/).at(-1)!.body).toEqual({ login: 's.leroy', displayName: 'Sophie Leroy', roles: ['staff'], organizations: ['demo-cabinet-des-lilas'] });
     expect(wrapper.get('[data-temporary-password]').text()).toBe('Tmp-8fK2-pQ9x');
-    expect(wrapper.get('[data-shown-once]').text()).toContain('Transmettez-le maintenant : il ne sera plus affiché.');
+    expect(wrapper.get('[data-shown-once]').text()).toContain('Transmettez-le maintenant : il ne sera plus affiché.');
     expect(wrapper.get('[data-account="s.leroy"]').text()).toContain('Nouveau mot de passe à choisir');
     await wrapper.findAll('[data-shown-once] button').at(-1)!.trigger('click');
     expect(wrapper.html()).not.toContain('Tmp-8fK2-pQ9x');
   });
 
   it('resets a password, makes a join code and disables an account, each after the admin confirms', async () => {
-    node.on('GET', /^\/admin\/users$/, { json: { users: [ME, SOPHIE] } });
+    const PAUL = { ...ME, id: 'u-paul', displayName: 'Dr Paul Bernard', login: 'p.bernard', localAccount: true, roles: ['practitioner'] };
+    node.on('GET', /^\/admin\/users$/, { json: { users: [ME, SOPHIE, PAUL] } });
     node.on('POST', /^\/admin\/users\/u-sophie\/reset-password$/, { json: { temporaryPassword: 'Tmp-reset-7' } });
     node.on('POST', /^\/admin\/join-codes$/, { status: 201, json: { code: 'QX7-44B', expiresAt: '2026-03-03T09:00:00Z' } });
     node.on('PATCH', /^\/admin\/users\/u-sophie$/, { json: { ...SOPHIE, disabledAt: '2026-03-02T10:00:00Z' } });
@@ -105,12 +106,15 @@ describe('AccountsPanel', () => {
     vi.stubGlobal('confirm', confirm);
     const sophie = () => wrapper.get('[data-account="s.leroy"]');
     const action = (text: string) => sophie().findAll('button').find((button) => button.text() === text)!;
-    // The admin's own row has no "Désactiver".
+    // How each logs in: a local account, or the provider with an offline password beside it.
+    expect(sophie().text()).toContain('Compte local (s.leroy) · Secrétariat');
+    expect(wrapper.get('[data-account="p.bernard"]').text()).toContain('Via le fournisseur d’identité, et hors connexion (p.bernard) · Praticien');
+    // The admin's own row has no "Désactiver" (nor a reset: their own password is changed under "Mon compte").
     expect(wrapper.get(`[data-account="${ME.id}"]`).findAll('button').map((button) => button.text())).toEqual(['Code pour un nouveau poste']);
 
     await action('Réinitialiser le mot de passe').trigger('click');
     await settle();
-    expect(confirm).toHaveBeenLastCalledWith(expect.stringContaining('Réinitialiser le mot de passe de Sophie Leroy ?'));
+    expect(confirm).toHaveBeenLastCalledWith(expect.stringContaining('Réinitialiser le mot de passe de Sophie Leroy ?'));
     expect(wrapper.get('[data-temporary-password]').text()).toBe('Tmp-reset-7');
 
     await action('Code pour un nouveau poste').trigger('click');
@@ -148,6 +152,7 @@ describe('MyAccountPanel', () => {
     node.on('GET', /^\/auth\/me$/, { json: { ...CLAIRE, canSetLocalPassword: true, localLogin: 'c.martin' } });
     const { wrapper } = await mountInApp(MyAccountPanel, { pinia });
     expect(wrapper.get('h3').text()).toBe('Mot de passe hors connexion');
+    expect(wrapper.text()).toContain('Pour vous connecter quand Pro Santé Connect est injoignable');
     await wrapper.get('input[name="offline-login"]').setValue('c.martin');
     await wrapper.get('input[name="my-new-password"]').setValue('court');
     await wrapper.get('input[name="my-confirm-password"]').setValue('court');
@@ -160,7 +165,7 @@ describe('MyAccountPanel', () => {
     const call = node.callsTo('POST', /^\/auth\/me\/local-password$/)[0];
     expect(call.body).toEqual({ login: 'c.martin', newPassword: 'le train de 7 h 42' });
     expect(call.headers.get('authorization')).toBe('Bearer user-token');
-    expect(wrapper.text()).toContain('Mot de passe hors connexion enregistré pour « c.martin ».');
+    expect(wrapper.text()).toContain('Mot de passe hors connexion enregistré pour « c.martin ».');
     expect(wrapper.html()).not.toContain('le train de 7 h 42');
   });
 });

@@ -86,6 +86,12 @@ describe('SetupPage', () => {
     await fillAdmin(wrapper, 'trop court');
     await submit(wrapper);
     expect(fieldError(wrapper, 'admin-password')).toBe('Le mot de passe doit compter au moins 12 caractères.');
+    // Typing takes the reason away; the next check says it again, the same words included.
+    await wrapper.get('input[name="admin-password"]').setValue('encore');
+    expect(fieldError(wrapper, 'admin-password')).toBeUndefined();
+    expect(wrapper.get('input[name="admin-password"]').attributes('aria-invalid')).toBe('false');
+    await submit(wrapper);
+    expect(fieldError(wrapper, 'admin-password')).toBe('Le mot de passe doit compter au moins 12 caractères.');
     await fillAdmin(wrapper);
     await wrapper.get('input[name="admin-confirm"]').setValue('la mer est calme ce soir');
     await submit(wrapper);
@@ -99,7 +105,7 @@ describe('SetupPage', () => {
     await submit(wrapper);
 
     // Step 3: Pro Santé Connect, tested by the node before anything is saved.
-    expect(wrapper.text()).toContain('Adresse du fournisseur : https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet');
+    expect(wrapper.text()).toContain('Adresse du fournisseur : https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet');
     await wrapper.get('input[name="client-id"]').setValue('liaison-editeur');
     await wrapper.get('input[name="client-secret"]').setValue('s3cret-ans');
     await wrapper.get('[data-test-provider]').trigger('click');
@@ -139,7 +145,7 @@ describe('SetupPage', () => {
     expect(node.callsTo('POST', /^\/setup$/)[0].body).toMatchObject({ practice: { name: 'Cabinet des Lilas', address: { line: '12 rue des Lilas', postalCode: '75019', city: 'Paris' } }, identity: { provider: 'none' } });
     // Back on the admin's step, the sentence under the login.
     expect(wrapper.get('h2').text()).toContain('L’administrateur');
-    expect(fieldError(wrapper, 'admin-login')).toBe('Cet identifiant est déjà pris : choisissez-en un autre.');
+    expect(fieldError(wrapper, 'admin-login')).toBe('Cet identifiant est déjà pris : choisissez-en un autre.');
     expect(wrapper.text()).not.toContain('is taken');
 
     node.on('POST', /^\/setup$/, { status: 401, json: refusal('setup-code', undefined, 'Wrong set-up code') });
