@@ -130,7 +130,7 @@ describe('SetupPage', () => {
 
   it('creates the practice by name and address with local accounts only, and says each refusal next to its field, on its step', async () => {
     node.on('POST', /^\/setup$/, { status: 409, json: refusal('login-taken', 'admin.login', 'The login c.martin is taken') });
-    const { wrapper } = await openSetup();
+    const { wrapper, router } = await openSetup();
     await wrapper.get('input[name="practice-name"]').setValue('Cabinet des Lilas');
     await wrapper.get('input[name="practice-line"]').setValue('12 rue des Lilas');
     await wrapper.get('input[name="practice-postal-code"]').setValue('75019');
@@ -156,6 +156,15 @@ describe('SetupPage', () => {
     await wrapper.get('input[name="setup-code"]').trigger('change');
     await submit(wrapper);
     expect(node.callsTo('POST', /^\/setup$/).at(-1)!.headers.get('x-liaison-setup-code')).toBe('H3LP-2QRS');
+
+    // Someone else finished the set-up meanwhile: said so, with the way to the login screen (which now opens).
+    node.on('POST', /^\/setup$/, { status: 409, json: refusal('setup-done', undefined, 'This node is set up already') });
+    node.on('GET', /^\/auth\/config$/, loginConfig(null));
+    await submit(wrapper);
+    expect(wrapper.get('.alert-box').text()).toContain('Ce nœud est déjà installé');
+    await wrapper.get('.alert-box a').trigger('click');
+    await settle();
+    expect(router.currentRoute.value.name).toBe('login');
   });
 
   it('says a provider test’s failure in words, and that the test waits for Settings where the node has none before set-up', async () => {
