@@ -55,6 +55,12 @@ describe('the web UI served by the headless node', () => {
     await page.goto(`${node.url}/`);
     await page.getByRole('heading', { name: 'Installation de Liaison' }).waitFor();
     await page.getByLabel('Code d’installation').waitFor();
+    // With it (the address `liaison serve` prints), nobody has to type it.
+    await page.goto(`${node.url}/#/setup?code=${encodeURIComponent(node.firstRun.setupCode!)}`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Installation de Liaison' }).waitFor();
+    await page.getByLabel('Nom du cabinet').waitFor();
+    expect(await page.getByLabel('Code d’installation').count()).toBe(0);
 
     const setup = await fetch(`${node.url}/setup`, {
       method: 'POST',
