@@ -1,4 +1,3 @@
-import type { webcrypto } from 'node:crypto';
 import { refusal } from '../fhir/outcome';
 import {
   checkIdentitySettings,
@@ -11,7 +10,7 @@ import {
 } from '../node-settings';
 import { issuerOf, providerOf, testProvider, type ProviderConfig } from './identity-provider';
 import type { LoginFlow } from './login-flow';
-import { OidcLogin } from './oidc-login';
+import { OidcLogin, type DecryptionKey } from './oidc-login';
 
 /**
  * Who users log in with, as the running node applies it: the data folder's identity settings (node-settings.ts), or a
@@ -38,7 +37,7 @@ export class Identity {
     private readonly flow: LoginFlow,
     /** A provider for this run only (flags, demo), over the saved settings. */
     private readonly override: ProviderConfig | undefined,
-    private readonly decryptionKey: () => Promise<webcrypto.CryptoKey>,
+    private readonly decryptionKey: () => Promise<DecryptionKey>,
     private readonly warn: (message: string) => void,
     private readonly defaultsFile = DEFAULT_SETTINGS_FILE,
   ) {
