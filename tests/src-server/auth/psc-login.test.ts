@@ -117,6 +117,36 @@ describe('Pro Santé Connect, saved in the data folder', () => {
   });
 });
 
+describe("a desktop login through the node's own callback (the one redirect URI Pro Santé Connect registers)", () => {
+  it('completes in the system browser at /auth/callback, and the app collects its tokens by the login id', async () => {
+    const { verifier, challenge } = pkcePair();
+    const started = await call(node.url, 'POST', '/auth/login', { json: { redirect: 'node', code_challenge: challenge } });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const { authorization_url: authorizationUrl, login_id: loginId } = started.body;
+    expect(new URL(authorizationUrl).searchParams.get('redirect_uri')).toBe(`${node.url}/auth/callback`);
+    const token = () => fetch(`${node.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'liaison-ui', code: loginId, code_verifier: verifier }) }).then(async (response) => (await response.json()) as Json);
+    expect((await token()).error).toBe('authorization_pending');
+
+    // The system browser: no cookie of the node's.
+    const browser = new ScriptedBrowser();
+    let page = await browser.open(authorizationUrl, atNode);
+    if (page.html.includes('Mot de passe')) page = await browser.submit(page, 'login', { login: 'lea.thomas', password: PASSWORD }, atNode);
+    if (page.html.includes('Autoriser')) page = await browser.submit(page, 'consent', {}, atNode);
+    expect(page.url.pathname).toBe('/auth/callback');
+    const done = await browser.open(page.url);
+    expect(done.status).toBe(200);
+    expect(done.html).toContain('Connexion réussie');
+
+    const tokens = await token();
+    expect(tokens.access_token, JSON.stringify(tokens)).toBeTruthy();
+    expect(await me(tokens.access_token)).toMatchObject({ practitionerId: `pp-8${RPPS}` });
+    expect((await token()).error).toBe('invalid_grant');
+    // Replayed: no login waits for that answer any more.
+    const replayed = await fetch(page.url, { redirect: 'manual' });
+    expect(replayed.headers.get('location')).toBe('/?login_error=invalid_state');
+  });
+});
+
 describe('the provider changed by an admin, applied without a restart', () => {
   it('logs in through the new one at once, its userinfo encrypted to the node', async () => {
     const jwks = await call(node.url, 'GET', '/auth/jwks');
