@@ -176,6 +176,20 @@ describe('the provider changed by an admin, applied without a restart', () => {
     expect(bad.body.issue[0].expression).toEqual(['issuer']);
     const user = (await loginAs(new ScriptedBrowser(), 'lea.thomas')).tokens.access_token;
     expect((await call(node.url, 'GET', '/admin/identity', { token: user })).status).toBe(403);
+    // Without a provider, local accounts are the only way in: they cannot be turned off too.
+    const noWayIn = await call(node.url, 'PUT', '/admin/identity', { token: node.token, json: { provider: 'none', localAccounts: false } });
+    expect(noWayIn.body.issue[0]).toMatchObject({ details: { coding: [{ code: 'identity-invalid' }] }, expression: ['localAccounts'] });
+  });
+
+  it('turns local accounts off and on again, at once', async () => {
+    const provider = { provider: 'psc', issuer: encrypted!.issuer, clientId: encrypted!.clientId };
+    expect((await call(node.url, 'PUT', '/admin/identity', { token: node.token, json: { ...provider, localAccounts: false } })).body.localAccounts).toBe(false);
+    expect((await call(node.url, 'GET', '/auth/config')).body.localAccounts).toBe(false);
+    const refused = await passwordLogin(node.url, 'lea.thomas', 'offline password of lea');
+    expect(refused.refused?.status).toBe(403);
+    expect(refused.refused?.body.issue[0].details.coding[0].code).toBe('local-accounts-off');
+    await call(node.url, 'PUT', '/admin/identity', { token: node.token, json: { ...provider, localAccounts: true } });
+    expect((await passwordLogin(node.url, 'lea.thomas', 'offline password of lea')).tokens).toBeDefined();
   });
 });
 
