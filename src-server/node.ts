@@ -165,7 +165,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Warnings before the logger exists wait for it.
     const early: string[] = [];
     let warn: (message: string) => void = (message) => early.push(message);
-    const identity = new Identity(options.dataDir, login, override, async () => relyingPartyKey(options.dataDir).then(({ privateKey, publicJwk }) => ({ key: privateKey, kid: publicJwk.kid })), (message) => warn(message), options.defaultSettingsFile);
+    const identity = new Identity({
+      dataDir: options.dataDir,
+      flow: login,
+      settings: settings.identity,
+      override,
+      decryptionKey: () => relyingPartyKey(options.dataDir).then(({ privateKey, publicJwk }) => ({ key: privateKey, kid: publicJwk.kid })),
+      warn: (message) => warn(message),
+      defaultsFile: options.defaultSettingsFile,
+    });
     const accounts = new LocalAccounts(db);
     const firstRun = new FirstRun({ users, accounts, repository, groupCommit, identity });
     const tokenGuard = new TokenEndpointGuard();
