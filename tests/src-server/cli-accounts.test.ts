@@ -50,6 +50,18 @@ describe('liaison serve', () => {
     expect(existsSync(join(dataDir, 'node.json'))).toBe(false);
   });
 
+  it('leaves node.json behind when killed; the next one to hold the folder removes it, never trusting its dead address', async () => {
+    const dataDir = folder('liaison-killed-');
+    const node = await serve(dataDir);
+    node.child.kill('SIGKILL');
+    await node.exited;
+    expect(JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')).pid).toBe(node.child.pid);
+    const shown = await runCli(['auth', 'show', '--data', dataDir]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ provider: 'none', localAccounts: true });
+    expect(existsSync(join(dataDir, 'node.json'))).toBe(false);
+  });
+
   it('says aloud that its port is taken, takes another, and writes it in node.json', async () => {
     const dataDir = folder('liaison-port-');
     const taken = await takenPort();
