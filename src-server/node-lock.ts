@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNodeFile } from './node-file';
+import { readNodeFile, removeNodeFile } from './node-file';
 
 /**
  * One node per data folder: a node holds `<data>/node.lock` for as long as it runs, and a second one (another
@@ -33,7 +33,10 @@ export class FolderInUseError extends Error {
   }
 }
 
-/** Takes the data folder's lock, or throws FolderInUseError naming the node that holds it. */
+/**
+ * Takes the data folder's lock, or throws FolderInUseError naming the node that holds it. Holding it, the caller
+ * knows no node serves the folder: a node.json left by a crash is removed, so nothing reads a dead address from it.
+ */
 export function lockDataFolder(dataDir: string): FolderLock {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dataDir, LOCK_FILE));
@@ -45,9 +48,12 @@ export function lockDataFolder(dataDir: string): FolderLock {
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    // node.json names the holder only if its process is alive: a command holds the lock otherwise.
     const running = readNodeFile(dataDir);
-    throw new FolderInUseError(dataDir, running && new URL(running.fhirBaseUrl).origin, running?.pid);
+    if (running && isAlive(running.pid)) throw new FolderInUseError(dataDir, new URL(running.fhirBaseUrl).origin, running.pid);
+    throw new FolderInUseError(dataDir);
   }
+  removeNodeFile(dataDir);
   let released = false;
   return {
     release() {
@@ -56,4 +62,14 @@ export function lockDataFolder(dataDir: string): FolderLock {
       db.close();
     },
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

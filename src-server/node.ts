@@ -28,7 +28,7 @@ import { lockDataFolder } from './node-lock';
 import { loadNodeSettings } from './node-settings';
 import { FirstRun } from './setup/first-run';
 import { JoinCodes } from './setup/join';
-import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
+import { checkDatabaseVersion, keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
 import { CommitSignal } from './storage/commit-signal';
@@ -112,11 +112,13 @@ export interface RunningNode {
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  // First of all: a second node on this folder stops here, before it touches anything.
+  const dbFile = join(options.dataDir, DATABASE_FILE);
+  // A newer Liaison's folder is left exactly as it is, lock file included.
+  checkDatabaseVersion(dbFile);
+  // Then a second node on this folder stops here, before it touches anything.
   const lock = lockDataFolder(options.dataDir);
   let db: Db;
   let settings: ReturnType<typeof loadNodeSettings>;
-  const dbFile = join(options.dataDir, DATABASE_FILE);
   try {
     settings = loadNodeSettings(options.dataDir, options.defaultSettingsFile);
     db = openDatabase(dbFile, { synchronous: options.synchronous });
@@ -163,7 +165,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Warnings before the logger exists wait for it.
     const early: string[] = [];
     let warn: (message: string) => void = (message) => early.push(message);
-    const identity = new Identity(options.dataDir, login, override, async () => (await relyingPartyKey(options.dataDir)).privateKey, (message) => warn(message), options.defaultSettingsFile);
+    const identity = new Identity({
+      dataDir: options.dataDir,
+      flow: login,
+      settings: settings.identity,
+      override,
+      decryptionKey: () => relyingPartyKey(options.dataDir).then(({ privateKey, publicJwk }) => ({ key: privateKey, kid: publicJwk.kid })),
+      warn: (message) => warn(message),
+      defaultsFile: options.defaultSettingsFile,
+    });
     const accounts = new LocalAccounts(db);
     const firstRun = new FirstRun({ users, accounts, repository, groupCommit, identity });
     const tokenGuard = new TokenEndpointGuard();

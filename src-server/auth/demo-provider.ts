@@ -100,7 +100,7 @@ export async function startOidcProvider(accounts: readonly ProviderAccount[], ps
     if (psc && url.pathname === PSC_DISCOVERY) request.url = STANDARD_DISCOVERY;
     const match = /^\/interaction\/([\w-]+)(?:\/(login|consent|abort))?$/.exec(url.pathname);
     if (!match) return handleProvider(request, response);
-    void interact(provider, byLogin, request, response, match[1], match[2]).catch((error: Error) => {
+    void interact(provider, byLogin, request, response, match[1], match[2], psc ? 'eidas1' : undefined).catch((error: Error) => {
       if (!response.headersSent) response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
       response.end(`This login cannot continue: ${error.message}\n`);
     });
@@ -118,7 +118,16 @@ export async function startOidcProvider(accounts: readonly ProviderAccount[], ps
 }
 
 /** The login and consent steps of an authorization request (oidc-provider's interactions). */
-async function interact(provider: Provider, accounts: Map<string, ProviderAccount>, request: IncomingMessage, response: ServerResponse, uid: string, step: string | undefined): Promise<void> {
+async function interact(
+  provider: Provider,
+  accounts: Map<string, ProviderAccount>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  uid: string,
+  step: string | undefined,
+  /** The level of assurance a login reaches (Pro Santé Connect's eidas1). */
+  acr: string | undefined,
+): Promise<void> {
   const details = await provider.interactionDetails(request, response);
   if (details.uid !== uid) throw new Error('this page belongs to another login');
   if (request.method === 'GET' && step === undefined) {
@@ -132,7 +141,7 @@ async function interact(provider: Provider, accounts: Map<string, ProviderAccoun
   if (step === 'login' && details.prompt.name === 'login') {
     const account = accounts.get(form.get('login') ?? '');
     if (!account || account.password !== form.get('password')) return html(response, 401, loginPage(uid, 'Unknown login or wrong password'));
-    return provider.interactionFinished(request, response, { login: { accountId: account.login } }, { mergeWithLastSubmission: false });
+    return provider.interactionFinished(request, response, { login: { accountId: account.login, ...(acr ? { acr } : {}) } }, { mergeWithLastSubmission: false });
   }
   if (step === 'consent' && details.prompt.name === 'consent') {
     const { params, session, grantId, prompt } = details;

@@ -1,17 +1,8 @@
-import type { webcrypto } from 'node:crypto';
 import { refusal } from '../fhir/outcome';
-import {
-  checkIdentitySettings,
-  DEFAULT_SETTINGS_FILE,
-  effectiveIdentity,
-  identityLayers,
-  saveIdentitySettings,
-  SettingsError,
-  type IdentitySettings,
-} from '../node-settings';
+import { checkIdentitySettings, DEFAULT_SETTINGS_FILE, effectiveIdentity, identityLayers, saveIdentitySettings, SettingsError, type IdentitySettings } from '../node-settings';
 import { issuerOf, providerOf, testProvider, type ProviderConfig } from './identity-provider';
 import type { LoginFlow } from './login-flow';
-import { OidcLogin } from './oidc-login';
+import { OidcLogin, type DecryptionKey } from './oidc-login';
 
 /**
  * Who users log in with, as the running node applies it: the data folder's identity settings (node-settings.ts), or a
@@ -30,19 +21,24 @@ export interface ProviderScreen {
   label: string;
 }
 
+export interface IdentityOptions {
+  dataDir: string;
+  flow: LoginFlow;
+  /** The settings in force at start (node-settings.ts `loadNodeSettings`). */
+  settings: IdentitySettings;
+  /** A provider for this run only (flags, demo), over the saved settings. */
+  override?: ProviderConfig;
+  /** This node's key for providers that encrypt userinfo to it. */
+  decryptionKey: () => Promise<DecryptionKey>;
+  warn: (message: string) => void;
+  defaultsFile?: string;
+}
+
 export class Identity {
   private current: IdentitySettings;
 
-  constructor(
-    private readonly dataDir: string,
-    private readonly flow: LoginFlow,
-    /** A provider for this run only (flags, demo), over the saved settings. */
-    private readonly override: ProviderConfig | undefined,
-    private readonly decryptionKey: () => Promise<webcrypto.CryptoKey>,
-    private readonly warn: (message: string) => void,
-    private readonly defaultsFile = DEFAULT_SETTINGS_FILE,
-  ) {
-    this.current = effectiveIdentity(identityLayers(dataDir, defaultsFile));
+  constructor(private readonly options: IdentityOptions) {
+    this.current = options.settings;
     this.apply();
   }
 
@@ -52,28 +48,29 @@ export class Identity {
 
   /** The provider new logins go to, for the login screen; null when there is none. */
   screen(): ProviderScreen | null {
-    const provider = this.flow.provider?.provider;
+    const provider = this.options.flow.provider?.provider;
     return provider ? { kind: provider.kind, issuer: provider.issuer, label: provider.label } : null;
   }
 
   view(): IdentityView {
-    return viewOf(this.current, this.override !== undefined);
+    return viewOf(this.current, this.options.override !== undefined);
   }
 
   /** Saves an admin's change (the secret kept when left out) and applies it to new logins. 400 `identity-invalid`. */
   save(change: unknown): IdentityView {
-    this.current = saveIdentityChange(this.dataDir, change, this.defaultsFile);
+    this.current = saveIdentityChange(this.options.dataDir, change, this.options.defaultsFile);
     this.apply();
     return this.view();
   }
 
   /** Builds the login flow's provider from the settings in force. */
   private apply(): void {
-    const provider = this.override ?? providerOf(this.current);
-    if (!this.override && this.current.provider !== 'none' && !provider) {
-      this.warn(`Identity provider ${this.current.provider} has no client id: logins through it are off until one is set (Réglages, or liaison auth set --client-id)`);
+    const { override, flow, decryptionKey, warn } = this.options;
+    const provider = override ?? providerOf(this.current);
+    if (!override && this.current.provider !== 'none' && !provider) {
+      warn(`Identity provider ${this.current.provider} has no client id: logins through it are off until one is set (Réglages, or liaison auth set --client-id)`);
     }
-    this.flow.useProvider(provider && new OidcLogin(provider, this.decryptionKey));
+    flow.useProvider(provider && new OidcLogin(provider, decryptionKey));
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
 import type { Db } from '../storage/database';
 import { escapeHtml, htmlPage } from './html-page';
-import { listenOnLoopback, type LoopbackListener, type LoopbackPage } from './loopback';
+import { listenOnLoopback, type LoopbackPage } from './loopback';
 import { LoginRefused, PENDING_LOGIN_MS, type OidcLogin, type PendingLogin, type UpstreamIdentity } from './oidc-login';
 import { OneTimeStore } from './one-time-store';
 import type { SessionTokens, Sessions } from './sessions';
@@ -47,12 +47,16 @@ export interface BrowserLogin extends PendingLogin {
   expiresAt: number;
 }
 
-/** A desktop login waiting for the provider's answer at its loopback listener. */
+/**
+ * A desktop login waiting for the provider's answer: at its loopback listener, or at the node's own `/auth/callback`
+ * (for providers that want one exact redirect URI: http://127.0.0.1:8347/auth/callback), collected by its id either way.
+ */
 interface DesktopLogin {
   codeChallenge: string;
   /** The provider it started with. */
   provider: OidcLogin;
-  listener: LoopbackListener;
+  /** Stops waiting: closes the loopback listener, or the timer of a login coming back to the node. */
+  close(): void;
   /** Once the provider's URL is made. */
   pending?: PendingLogin;
   /** Its answer arrived and is being checked: another one is refused. */
@@ -92,6 +96,8 @@ export class LoginFlow {
   private readonly refusedDesktop = new OneTimeStore<Handoff & { status: 'failed' }>();
   /** Desktop logins waiting for the provider, oldest first. */
   private readonly desktopLogins = new Map<string, DesktopLogin>();
+  /** Those coming back to the node's own callback: their state → their id. */
+  private readonly atNode = new Map<string, string>();
 
   constructor(
     db: Db,
@@ -139,24 +145,64 @@ export class LoginFlow {
   async beginLoopback(codeChallenge: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
     const provider = this.requireProvider();
     const loginId = randomToken();
-    const listener = await listenOnLoopback((query, from) => this.completeLoopback(loginId, query, from), PENDING_LOGIN_MS);
-    // Ended here, not when their ports are released, so that starts arriving together cannot open more. One being
-    // completed is left to finish.
+    const listener = await listenOnLoopback((query, from) => this.completeDesktop(loginId, query, from), PENDING_LOGIN_MS);
+    const login = this.waitFor(loginId, { codeChallenge, provider, close: () => listener.close(), answered: false });
+    // Timed out without an answer.
+    void listener.closed.then(() => this.giveUp(loginId, login));
+    return this.startDesktop(loginId, login, listener.redirectUri, address);
+  }
+
+  /**
+   * A desktop login whose provider answers at the node's own `/auth/callback` (`callbackUrl`), as a browser login does,
+   * for providers that accept one exact redirect URI (Pro Santé Connect): the app opens the URL in the system browser
+   * and collects the login by its id, as with a loopback one.
+   */
+  async beginAtNode(codeChallenge: string, callbackUrl: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
+    const provider = this.requireProvider();
+    const loginId = randomToken();
+    const timer = setTimeout(() => this.giveUp(loginId, login), PENDING_LOGIN_MS).unref();
+    const login = this.waitFor(loginId, {
+      codeChallenge,
+      provider,
+      close: () => {
+        clearTimeout(timer);
+        if (login.pending) this.atNode.delete(login.pending.state);
+      },
+      answered: false,
+    });
+    const started = await this.startDesktop(loginId, login, callbackUrl, address);
+    this.atNode.set(login.pending!.state, loginId);
+    return started;
+  }
+
+  /**
+   * The provider's answer at `/auth/callback` when it belongs to a desktop login started with `beginAtNode`: the page
+   * to show in the system browser. Undefined for any other answer (a browser login's).
+   */
+  completeAtNode(query: URLSearchParams, address: string): Promise<LoopbackPage> | undefined {
+    const loginId = this.atNode.get(query.get('state') ?? '');
+    return loginId === undefined ? undefined : this.completeDesktop(loginId, query, address);
+  }
+
+  /** Keeps a desktop login waiting, ending the oldest beyond MAX_LOOPBACK_LOGINS (one being completed is left to finish). */
+  private waitFor(loginId: string, login: DesktopLogin): DesktopLogin {
+    // Ended here, not when their ports are released, so that starts arriving together cannot open more.
     for (const [oldestId, oldest] of this.desktopLogins) {
       if (this.desktopLogins.size < MAX_LOOPBACK_LOGINS) break;
       if (!oldest.answered) this.giveUp(oldestId, oldest);
     }
-    const login: DesktopLogin = { codeChallenge, provider, listener, answered: false };
     this.desktopLogins.set(loginId, login);
-    // Timed out without an answer.
-    void listener.closed.then(() => this.giveUp(loginId, login));
+    return login;
+  }
+
+  private async startDesktop(loginId: string, login: DesktopLogin, redirectUri: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
     try {
-      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => provider.begin(listener.redirectUri, this.askAccount.get()));
+      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => login.provider.begin(redirectUri, this.askAccount.get()));
       login.pending = pending;
       return { authorization_url: url, login_id: loginId, expires_in: PENDING_LOGIN_MS / 1000 };
     } catch (error) {
       this.desktopLogins.delete(loginId);
-      listener.close();
+      login.close();
       throw error;
     }
   }
@@ -200,16 +246,16 @@ export class LoginFlow {
     return this.oidc?.endSessionUrl();
   }
 
-  /** Closes the desktop logins' listeners still waiting (the node stops). */
+  /** Closes the desktop logins still waiting (the node stops). */
   close(): void {
-    for (const login of this.desktopLogins.values()) login.listener.close();
+    for (const login of this.desktopLogins.values()) login.close();
   }
 
   /** Ends a desktop login still waiting (timed out, or replaced by newer ones): its app stops waiting. */
   private giveUp(loginId: string, login: DesktopLogin): void {
     if (this.desktopLogins.get(loginId) !== login) return;
     this.desktopLogins.delete(loginId);
-    login.listener.close();
+    login.close();
     const refusal = new LoginRefused('invalid_state', 'This desktop login expired or was replaced by newer ones');
     this.refusedDesktop.put(loginId, { status: 'failed', refusal, codeChallenge: login.codeChallenge }, HANDOFF_MS);
   }
@@ -226,10 +272,10 @@ export class LoginFlow {
   }
 
   /**
-   * A redirect to a desktop login's listener. Only the answer to its own state completes it, once: anything else
-   * sent to the port (a stray request, a guess) is refused and the login keeps waiting.
+   * A redirect to a desktop login's listener (or the node's callback). Only the answer to its own state completes it,
+   * once: anything else sent to the port (a stray request, a guess) is refused and the login keeps waiting.
    */
-  private async completeLoopback(loginId: string, query: URLSearchParams, address: string): Promise<LoopbackPage> {
+  private async completeDesktop(loginId: string, query: URLSearchParams, address: string): Promise<LoopbackPage> {
     const login = this.desktopLogins.get(loginId);
     const pending = login?.pending;
     if (!login || !pending || login.answered || query.get('state') !== pending.state) {
@@ -248,6 +294,8 @@ export class LoginFlow {
       this.refusedDesktop.put(loginId, { status: 'failed', refusal: error, ...binding }, HANDOFF_MS);
       return { ...refusalPage(error), done: true };
     } finally {
+      // A loopback listener closes itself once its page is sent; a login at the node stops its timer here.
+      if (this.desktopLogins.get(loginId) === login && this.atNode.has(pending.state)) login.close();
       this.desktopLogins.delete(loginId);
     }
   }

@@ -11,6 +11,12 @@ import { discover, type ProviderConfig } from './identity-provider';
  * elsewhere (users.ts, login-flow.ts).
  */
 
+/** A private key a provider encrypts to, and the kid it publishes it under. */
+export interface DecryptionKey {
+  key: webcrypto.CryptoKey;
+  kid: string;
+}
+
 /** A provider named on the command line (`liaison serve --oidc-issuer`): its secret from the environment, never argv. */
 export interface OidcSettings {
   issuer: string;
@@ -58,8 +64,8 @@ export class OidcLogin {
 
   constructor(
     readonly provider: ProviderConfig,
-    /** This node's key for userinfo encrypted to it (none: encrypted answers are refused). */
-    private readonly decryptionKey?: () => Promise<webcrypto.CryptoKey>,
+    /** This node's key for userinfo encrypted to it, with its kid (none: encrypted answers are refused). */
+    private readonly decryptionKey?: () => Promise<DecryptionKey>,
   ) {}
 
   /**

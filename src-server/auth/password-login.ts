@@ -82,7 +82,7 @@ export class PasswordLogin {
 
   /** The account whose password this is (and which may log in), or the refusal, held back for its source. */
   private async proven({ login, password, source }: PasswordAttempt, action: string): Promise<LocalAccount> {
-    if (!this.allowed()) throw refusal(403, 'bad-credentials', 'Local accounts are turned off on this node: log in with the identity provider');
+    if (!this.allowed()) throw refusal(403, 'local-accounts-off', 'Local accounts are turned off on this node: log in with the identity provider');
     if (typeof login !== 'string' || typeof password !== 'string' || login.length > 256 || password.length > 1024) {
       throw refusal(400, 'invalid-request', 'Send { "login", "password", "code_challenge" }', typeof login !== 'string' ? 'login' : 'password');
     }

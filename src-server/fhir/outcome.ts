@@ -111,6 +111,7 @@ export type RefusalCode =
   | 'not-local-account'
   | 'identity-invalid'
   | 'bad-credentials'
+  | 'local-accounts-off'
   | 'account-disabled'
   | 'password-change-required'
   | 'too-many-attempts'

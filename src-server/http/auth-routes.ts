@@ -18,7 +18,8 @@ import type { LoginCookies } from './login-cookie';
  * `/auth`: users' logins (docs/login.md).
  * - `GET /auth/login[?code_challenge=…&code_challenge_method=S256]` (browser) → the provider → `GET /auth/callback`
  *   → `/?login=<hand-off code>`, or `/?login_error=<code>`;
- * - `POST /auth/login {"redirect":"loopback","code_challenge"}` (desktop) → `{authorization_url, login_id}`;
+ * - `POST /auth/login {"redirect":"loopback"|"node","code_challenge"}` (desktop) → `{authorization_url, login_id}`: the
+ *   provider answers at a loopback listener of this login's, or at this node's `/auth/callback`;
  * - `POST /auth/password {login, password, code_challenge}` (local account) → `{code}`; `POST /auth/password/change
  *   {login, password, newPassword, code_challenge}` → `{code}` (password-login.ts);
  * - `POST /auth/logout` (bearer) ends the session → `{end_session_url?}`; `GET /auth/me` (bearer) → the user;
@@ -114,6 +115,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   app.get('/callback', async (request, reply) => {
     const flow = configured();
     const query = new URL(request.url, 'http://node').searchParams;
+    // A desktop login that comes back here (`redirect: "node"`): the page says to go back to the app.
+    const desktop = flow.completeAtNode(query, request.ip);
+    if (desktop) {
+      const page = await desktop;
+      return reply.code(page.status).type('text/html; charset=utf-8').send(page.html);
+    }
     const { browser, login: started } = loginCookies.takeLogin(request, reply, query.get('state'));
     try {
       const code = await flow.completeBrowser(query, started, browser, request.ip);
@@ -126,9 +133,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   app.post('/login', async (request) => {
     const flow = configured();
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    if (body.redirect !== 'loopback') throw badRequest('Send {"redirect": "loopback", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
+    if (body.redirect !== 'loopback' && body.redirect !== 'node') throw badRequest('Send {"redirect": "loopback" | "node", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
     try {
-      return await flow.beginLoopback(challengeOf(body.code_challenge, body.code_challenge_method, true) as string, request.ip);
+      const codeChallenge = challengeOf(body.code_challenge, body.code_challenge_method, true) as string;
+      // "node": the provider answers at this node's /auth/callback (its one registered redirect URI, Pro Santé Connect).
+      if (body.redirect === 'node') return await flow.beginAtNode(codeChallenge, `${request.protocol}://${request.host}/auth/callback`, request.ip);
+      return await flow.beginLoopback(codeChallenge, request.ip);
     } catch (error) {
       throw error instanceof LoginRefused ? refusalError(error) : error;
     }

@@ -89,7 +89,8 @@ export class FirstRun {
       throw refusal(422, 'practitioner-unknown', `No Practitioner '${practitionerId}' in the directory`, 'admin.practitionerId');
     }
     // Checked and saved first: a refused provider writes nothing else, and a set-up that fails later can be sent again.
-    identity.save(body.identity ?? { provider: 'none' });
+    // None given: what the installer shipped (or local accounts only) stays.
+    if (body.identity !== undefined) identity.save(body.identity);
     const passwordHash = await hashSecret(password);
     const roles: Role[] = practitionerId ? ['admin', 'practitioner'] : ['admin', 'staff'];
     const done = await groupCommit.run(

@@ -31,6 +31,8 @@ beforeAll(() => {
     dataDir,
     appRoot: projectRoot,
     corsOrigins: ['app://liaison'],
+    // Any free port, not 8347: another node on this machine may take 8347 between the crash and the restart.
+    port: 0,
     policy: new RestartPolicy({ initialDelayMs: 100, maxDelayMs: 1000, stableAfterMs: 60_000, maxFastCrashes: 3 }),
   });
   supervisor.onStatus((status) => states.push(status.state));

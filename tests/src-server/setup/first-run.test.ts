@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDirectorySample } from '../../../src-server/directory/sample';
-import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
+import { fhirFetch, startTestNode, tempDir, type TestNode } from '../../helpers/node';
 import { ADMIN_PASSWORD, call, passwordLogin, refusalCode, setupBody } from '../../helpers/setup';
 import { eventually, FAST_SYNC } from '../../helpers/sync-nodes';
 
@@ -99,6 +99,25 @@ describe('the first run', () => {
     );
     expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
     expect(userCount(other)).toBe(1);
+  });
+});
+
+describe("the installer's default settings", () => {
+  it('give the Pro Santé Connect client the set-up does not name, and never land in the data folder', async () => {
+    const folder = tempDir('liaison-installer-');
+    const defaults = join(folder, 'default-settings.json');
+    writeFileSync(defaults, JSON.stringify({ identity: { provider: 'psc', clientId: 'liaison-editeur', clientSecret: 'shipped-secret-0042', localAccounts: true } }));
+    const node = await startTestNode({ defaultSettingsFile: defaults });
+    nodes.push(node);
+    expect((await call(node.url, 'GET', '/auth/config')).body.provider).toEqual({ kind: 'psc', issuer: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet', label: 'Pro Santé Connect' });
+    const done = await call(node.url, 'POST', '/setup', { json: { ...setupBody(), identity: undefined }, setupCode: node.firstRun.setupCode });
+    expect(done.status, JSON.stringify(done.body)).toBe(201);
+    expect((await call(node.url, 'GET', '/admin/identity', { token: node.token })).body).toEqual({ provider: 'psc', clientId: 'liaison-editeur', localAccounts: true, hasClientSecret: true, overriddenByFlags: false });
+    // Chosen again at set-up with the client id left out: still the installer's client, secret included.
+    await call(node.url, 'PUT', '/admin/identity', { token: node.token, json: { provider: 'psc' } });
+    expect((await call(node.url, 'GET', '/admin/identity', { token: node.token })).body).toMatchObject({ clientId: 'liaison-editeur', hasClientSecret: true });
+    expect(readFileSync(join(node.dataDir, 'settings.json'), 'utf8')).not.toContain('shipped-secret-0042');
+    rmSync(folder, { recursive: true, force: true });
   });
 });
 
