@@ -3,11 +3,12 @@ import type { LocalLoginRefusal, LoginErrorCode, LoginResult, Session, SessionUs
 
 /**
  * The user's login in the desktop app (docs/login.md, "Desktop"), run by the main process: PKCE pair, the node's
- * `POST /auth/login` in loopback mode, the provider's page in the system browser, `POST /oauth/token` polled until the
- * user is done — or a local account's login and password (`POST /auth/password`) — then the session kept fresh with
- * rotating refresh tokens. The refresh token lives only here and in
- * the secret store (safeStorage); the window gets the access token and who the user is, never the refresh token.
- * No electron import: the shell passes `openExternal` and the store, the tests a scripted browser and a real node.
+ * `POST /auth/login` (back to the node's own callback for Pro Santé Connect, to a loopback listener for others), the
+ * provider's page in the system browser, `POST /oauth/token` polled until the user is done — or a local account's
+ * login and password (`POST /auth/password`) — then the session kept fresh with rotating refresh tokens. The refresh
+ * token lives only here and in the secret store (safeStorage); the window gets the access token and who the user is,
+ * never the refresh token. No electron import: the shell passes `openExternal` and the store, the tests a scripted
+ * browser and a real node.
  */
 
 export const UI_CLIENT_ID = 'liaison-ui';
@@ -111,7 +112,8 @@ export class DesktopLogin {
   start(): Promise<LoginResult> {
     return this.attempt(async (base, signal) => {
       const { verifier, challenge } = pkcePair();
-      const begun = await this.request(base, '/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: challenge, code_challenge_method: 'S256' }), signal });
+      const redirect = await this.redirectFor(base, signal);
+      const begun = await this.request(base, '/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect, code_challenge: challenge, code_challenge_method: 'S256' }), signal });
       if (!begun.ok) throw beginRefusal(begun.status, await begun.json().catch(() => undefined));
       const { authorization_url: authorizationUrl, login_id: loginId, expires_in: expiresIn } = (await begun.json()) as Record<string, unknown>;
       if (!isBrowserUrl(authorizationUrl) || typeof loginId !== 'string' || typeof expiresIn !== 'number') throw new LoginError('failed', 'The node answered POST /auth/login without a usable authorization_url and login_id');
@@ -157,6 +159,21 @@ export class DesktopLogin {
       return { ok: false, error: 'failed', message: error instanceof Error ? error.message : String(error) };
     } finally {
       if (this.running === controller) this.running = undefined;
+    }
+  }
+
+  /**
+   * Where the provider sends the browser back (docs/login.md, "Desktop"): Pro Santé Connect registers exact redirect
+   * URIs, so its logins come back to the node's own `/auth/callback` (`http://127.0.0.1:8347/auth/callback`); other
+   * providers to a loopback listener on a port the system picks (RFC 8252), which they accept on any port.
+   */
+  private async redirectFor(base: string, signal: AbortSignal): Promise<'node' | 'loopback'> {
+    try {
+      const config = (await (await this.request(base, '/auth/config', { headers: { accept: 'application/json' }, signal })).json()) as { provider?: { kind?: string } | null };
+      const kind = config.provider?.kind;
+      return kind === 'psc' || kind === 'psc-sandbox' ? 'node' : 'loopback';
+    } catch {
+      return 'loopback';
     }
   }
 
@@ -317,7 +334,7 @@ function beginRefusal(status: number, body: unknown): LoginError {
   return new LoginError('failed', diagnostics);
 }
 
-const LOCAL_REFUSALS: readonly LocalLoginRefusal[] = ['bad-credentials', 'account-disabled', 'password-change-required', 'too-many-attempts', 'password-too-short', 'password-too-long', 'password-unchanged'];
+const LOCAL_REFUSALS: readonly LocalLoginRefusal[] = ['bad-credentials', 'account-disabled', 'local-accounts-off', 'password-change-required', 'too-many-attempts', 'password-too-short', 'password-too-long', 'password-unchanged'];
 
 /** A local login's refusal by the node's code (the OperationOutcome's `details.coding`), its words kept for the log. */
 function localRefusal(status: number, body: unknown, retryAfter: string | null): LoginError {

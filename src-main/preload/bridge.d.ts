@@ -75,7 +75,8 @@ export interface Session {
  * Why a login did not succeed: cancelled by the app; refused at the provider (`access_denied`); expired, replaced by
  * a newer login or not checked out at the node (`invalid_grant`); the provider, or the node, could not be reached; no
  * provider configured on the node; the user never came back (`timeout`); anything else (`failed`). A local account's
- * login is refused with the node's own codes (docs/login.md): wrong login or password, account disabled, a new
+ * login is refused with the node's own codes (docs/login.md): wrong login or password, account disabled, local
+ * accounts turned off on this node, a new
  * password to choose first, too many failed attempts from here (`retryAfterSeconds`), a new password too short, too
  * long or the same as the old one.
  */
@@ -90,7 +91,15 @@ export type LoginErrorCode =
   | 'failed'
   | LocalLoginRefusal;
 
-export type LocalLoginRefusal = 'bad-credentials' | 'account-disabled' | 'password-change-required' | 'too-many-attempts' | 'password-too-short' | 'password-too-long' | 'password-unchanged';
+export type LocalLoginRefusal =
+  | 'bad-credentials'
+  | 'account-disabled'
+  | 'local-accounts-off'
+  | 'password-change-required'
+  | 'too-many-attempts'
+  | 'password-too-short'
+  | 'password-too-long'
+  | 'password-unchanged';
 
 export type LoginResult = { ok: true; user: SessionUser } | { ok: false; error: LoginErrorCode; message: string; retryAfterSeconds?: number };
 

@@ -31,7 +31,7 @@ export interface LoginScreen {
 /** Why there is no session, as an i18n key under `login.errors`. */
 export type LoginProblem = BrowserLoginError | LoginErrorCode | 'session_expired' | 'node_unreachable';
 
-const LOCAL_REFUSALS: readonly string[] = ['bad-credentials', 'account-disabled', 'password-change-required', 'too-many-attempts', 'password-too-short', 'password-too-long', 'password-unchanged'] satisfies LocalLoginRefusal[];
+const LOCAL_REFUSALS: readonly string[] = ['bad-credentials', 'account-disabled', 'local-accounts-off', 'password-change-required', 'too-many-attempts', 'password-too-short', 'password-too-long', 'password-unchanged'] satisfies LocalLoginRefusal[];
 
 export const useSessionStore = defineStore('session', () => {
   const bridge = window.liaison;

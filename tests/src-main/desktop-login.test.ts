@@ -244,6 +244,34 @@ describe('desktop login through the system browser', () => {
     expect(await flow.session()).toBeNull();
   });
 
+  it('with Pro Santé Connect, asks the node to be the redirect (its /auth/callback, the one exact URI PSC registers)', async () => {
+    const psc = await startTestNode();
+    try {
+      const setup = await fetch(`${psc.url}/setup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-liaison-setup-code': psc.firstRun.setupCode! },
+        body: JSON.stringify({ practice: { name: 'Cabinet des Lilas' }, admin: { login: 'c.martin', password: 'la mer est calme ce matin', displayName: 'Dr Claire Martin' }, identity: { provider: 'psc-sandbox', clientId: 'liaison-editeur' } }),
+      });
+      expect(setup.status, await setup.clone().text()).toBe(201);
+      const asked: Json[] = [];
+      const browser = new FakeSystemBrowser();
+      const flow = new DesktopLogin({
+        nodeUrl: async () => psc.url,
+        openExternal: browser.openExternal,
+        store: newStore(),
+        fetch: (input, init) => (String(input).endsWith('/auth/login') && asked.push(JSON.parse(String(init?.body))), fetch(input, init)),
+      });
+      // This machine is offline: PSC's sandbox cannot be reached, which the node says once it has tried.
+      expect(await flow.start()).toMatchObject({ ok: false, error: 'provider_unreachable' });
+      expect(asked).toEqual([expect.objectContaining({ redirect: 'node' })]);
+      // The demo provider (any other provider) keeps the loopback listener on a port the system picks.
+      const { browser: demo } = await loggedIn('paul.durand');
+      expect(new URL(demo.opened[0]).searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    } finally {
+      await psc.stop();
+    }
+  });
+
   it('says when the node has no provider, when the provider cannot be reached, and when the node is not running', async () => {
     const closed = await startOidcProvider([]);
     await closed.close();
