@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { LoginErrorCode, LoginResult, Session, SessionUser } from './preload/bridge';
+import type { LocalLoginRefusal, LoginErrorCode, LoginResult, Session, SessionUser } from './preload/bridge';
 
 /**
  * The user's login in the desktop app (docs/login.md, "Desktop"), run by the main process: PKCE pair, the node's
- * `POST /auth/login` in loopback mode, the provider's page in the system browser, `POST /oauth/token` polled until the
- * user is done, then the session kept fresh with rotating refresh tokens. The refresh token lives only here and in
- * the secret store (safeStorage); the window gets the access token and who the user is, never the refresh token.
- * No electron import: the shell passes `openExternal` and the store, the tests a scripted browser and a real node.
+ * `POST /auth/login` (back to the node's own callback for Pro Santé Connect, to a loopback listener for others), the
+ * provider's page in the system browser, `POST /oauth/token` polled until the user is done — or a local account's
+ * login and password (`POST /auth/password`) — then the session kept fresh with rotating refresh tokens. The refresh
+ * token lives only here and in the secret store (safeStorage); the window gets the access token and who the user is,
+ * never the refresh token. No electron import: the shell passes `openExternal` and the store, the tests a scripted
+ * browser and a real node.
  */
 
 export const UI_CLIENT_ID = 'liaison-ui';
@@ -54,6 +56,8 @@ export class LoginError extends Error {
   constructor(
     readonly code: LoginErrorCode,
     message: string,
+    /** After too many failed attempts: when the node takes the next one. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -105,21 +109,43 @@ export class DesktopLogin {
    * Logs the user in through the system browser; resolves once they are done at the provider, refused, or the login
    * is cancelled. A new login replaces one still waiting (the user closed the browser tab and clicks again).
    */
-  async start(): Promise<LoginResult> {
+  start(): Promise<LoginResult> {
+    return this.attempt(async (base, signal) => {
+      const { verifier, challenge } = pkcePair();
+      const redirect = await this.redirectFor(base, signal);
+      const begun = await this.request(base, '/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect, code_challenge: challenge, code_challenge_method: 'S256' }), signal });
+      if (!begun.ok) throw beginRefusal(begun.status, await begun.json().catch(() => undefined));
+      const { authorization_url: authorizationUrl, login_id: loginId, expires_in: expiresIn } = (await begun.json()) as Record<string, unknown>;
+      if (!isBrowserUrl(authorizationUrl) || typeof loginId !== 'string' || typeof expiresIn !== 'number') throw new LoginError('failed', 'The node answered POST /auth/login without a usable authorization_url and login_id');
+      // The provider's page: opened for this login only, not through the window's allow-list.
+      await this.options.openExternal(authorizationUrl);
+      return this.waitForTokens(base, loginId, verifier, expiresIn * 1000, signal);
+    });
+  }
+
+  /**
+   * Logs in with a local account of the node (docs/login.md, "Local accounts"): its login and password for a hand-off
+   * code (`POST /auth/password`, with this login's PKCE challenge), exchanged at `/oauth/token` with the verifier.
+   * The session is then kept as a provider login's is: the refresh token stays here and in the secret store.
+   */
+  loginWithPassword(login: string, password: string): Promise<LoginResult> {
+    return this.attempt((base, signal) => this.passwordHandoff(base, '/auth/password', { login, password }, signal));
+  }
+
+  /** A local account's new password (after a reset, or the user's choice), then its session as `loginWithPassword`. */
+  changePassword(login: string, password: string, newPassword: string): Promise<LoginResult> {
+    return this.attempt((base, signal) => this.passwordHandoff(base, '/auth/password/change', { login, password, newPassword }, signal));
+  }
+
+  /** Runs one login, replacing one still waiting: its tokens become the session, its failure a LoginResult. */
+  private async attempt(obtainTokens: (base: string, signal: AbortSignal) => Promise<TokenAnswer>): Promise<LoginResult> {
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;
     const { signal } = controller;
     try {
       const base = await this.reachNode();
-      const { verifier, challenge } = pkcePair();
-      const begun = await this.request(base, '/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect: 'loopback', code_challenge: challenge, code_challenge_method: 'S256' }), signal });
-      if (!begun.ok) throw beginRefusal(begun.status, await begun.json().catch(() => undefined));
-      const { authorization_url: authorizationUrl, login_id: loginId, expires_in: expiresIn } = (await begun.json()) as Record<string, unknown>;
-      if (!isBrowserUrl(authorizationUrl) || typeof loginId !== 'string' || typeof expiresIn !== 'number') throw new LoginError('failed', 'The node answered POST /auth/login without a usable authorization_url and login_id');
-      // The provider's page: opened for this login only, not through the window's allow-list.
-      await this.options.openExternal(authorizationUrl);
-      const tokens = await this.waitForTokens(base, loginId, verifier, expiresIn * 1000, signal);
+      const tokens = await obtainTokens(base, signal);
       const previous = this.current;
       this.current = undefined; // replaced by this login's session (its refresh token is the one stored now)
       const session = await this.adopt(base, tokens, ++this.epoch);
@@ -127,13 +153,39 @@ export class DesktopLogin {
       return { ok: true, user: session.user };
     } catch (error) {
       if (signal.aborted) return { ok: false, error: 'cancelled', message: 'The login was cancelled' };
-      if (error instanceof LoginError) return { ok: false, error: error.code, message: error.message };
+      if (error instanceof LoginError) return { ok: false, error: error.code, message: error.message, ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}) };
       // fetch rejects with a TypeError when nothing answers (the node is restarting).
       if (error instanceof TypeError) return { ok: false, error: 'node_unreachable', message: `The local node did not answer: ${error.message}` };
       return { ok: false, error: 'failed', message: error instanceof Error ? error.message : String(error) };
     } finally {
       if (this.running === controller) this.running = undefined;
     }
+  }
+
+  /**
+   * Where the provider sends the browser back (docs/login.md, "Desktop"): Pro Santé Connect registers exact redirect
+   * URIs, so its logins come back to the node's own `/auth/callback` (`http://127.0.0.1:8347/auth/callback`); other
+   * providers to a loopback listener on a port the system picks (RFC 8252), which they accept on any port.
+   */
+  private async redirectFor(base: string, signal: AbortSignal): Promise<'node' | 'loopback'> {
+    try {
+      const config = (await (await this.request(base, '/auth/config', { headers: { accept: 'application/json' }, signal })).json()) as { provider?: { kind?: string } | null };
+      const kind = config.provider?.kind;
+      return kind === 'psc' || kind === 'psc-sandbox' ? 'node' : 'loopback';
+    } catch {
+      return 'loopback';
+    }
+  }
+
+  private async passwordHandoff(base: string, path: string, fields: Record<string, string>, signal: AbortSignal): Promise<TokenAnswer> {
+    const { verifier, challenge } = pkcePair();
+    const answer = await this.request(base, path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ ...fields, code_challenge: challenge }), signal });
+    const body = (await answer.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    if (!answer.ok) throw localRefusal(answer.status, body, answer.headers.get('retry-after'));
+    if (typeof body?.code !== 'string') throw new LoginError('failed', `The node answered ${path} without a code`);
+    const tokens = await this.tokenRequest(base, { grant_type: 'authorization_code', code: body.code, code_verifier: verifier }, signal);
+    if (tokens.status !== 200) throw new LoginError(tokens.body.error === 'invalid_grant' ? 'invalid_grant' : 'failed', String(tokens.body.error_description ?? tokens.body.error ?? tokens.status));
+    return tokens.body as unknown as TokenAnswer;
   }
 
   /** Stops a login waiting for the user; false when none was. */
@@ -282,6 +334,19 @@ function beginRefusal(status: number, body: unknown): LoginError {
   return new LoginError('failed', diagnostics);
 }
 
+const LOCAL_REFUSALS: readonly LocalLoginRefusal[] = ['bad-credentials', 'account-disabled', 'local-accounts-off', 'password-change-required', 'too-many-attempts', 'password-too-short', 'password-too-long', 'password-unchanged'];
+
+/** A local login's refusal by the node's code (the OperationOutcome's `details.coding`), its words kept for the log. */
+function localRefusal(status: number, body: unknown, retryAfter: string | null): LoginError {
+  const issue = (body as { issue?: Array<{ diagnostics?: string; details?: { coding?: Array<{ code?: string }> } }> } | undefined)?.issue?.[0];
+  const code = issue?.details?.coding?.[0]?.code;
+  const message = issue?.diagnostics ?? `HTTP ${status}`;
+  const seconds = retryAfter !== null && Number.isFinite(Number(retryAfter)) ? Number(retryAfter) : undefined;
+  if (LOCAL_REFUSALS.includes(code as LocalLoginRefusal)) return new LoginError(code as LocalLoginRefusal, message, seconds);
+  if (status === 429) return new LoginError('too-many-attempts', message, seconds);
+  return new LoginError('failed', message);
+}
+
 /** The fields of `GET /auth/me` the window is told. */
 export function userOf(body: unknown): SessionUser {
   const me = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -294,6 +359,8 @@ export function userOf(body: unknown): SessionUser {
     ...(typeof me.practitionerId === 'string' ? { practitionerId: me.practitionerId } : {}),
     roles: strings(me.roles),
     organizations: strings(me.organizations),
+    ...(typeof me.localLogin === 'string' ? { localLogin: me.localLogin } : {}),
+    ...(typeof me.canSetLocalPassword === 'boolean' ? { canSetLocalPassword: me.canSetLocalPassword } : {}),
   };
 }
 

@@ -12,11 +12,16 @@ export const IPC = {
   openExternal: 'shell:open-external',
   /** The login runs in the main process: the window starts it and gets the result, never the refresh token. */
   loginStart: 'login:start',
+  /** A local account's login and password, and its password change: run by the main process, which keeps the tokens. */
+  loginPassword: 'login:password',
+  passwordChange: 'login:change-password',
   loginCancel: 'login:cancel',
   logout: 'logout',
   sessionGet: 'session:get',
   /** Main → window: the user when a session opens, null when it ends. */
   sessionChanged: 'session:changed',
+  /** The data folder's first-run set-up code, from the node's `ready` message. */
+  setupCode: 'setup:code',
 } as const;
 
 /** Channels the main process sends on; the window cannot invoke them. */
@@ -53,23 +58,32 @@ const noArguments = (args: readonly unknown[]): [] => {
   return [];
 };
 
-const oneString =
-  (what: string, maxLength: number, pattern?: RegExp) =>
-  (args: readonly unknown[]): [string] => {
-    const [value] = args;
-    if (args.length !== 1 || typeof value !== 'string' || value.length === 0 || value.length > maxLength || (pattern && !pattern.test(value))) {
-      throw new IpcPayloadError(`expected ${what}`);
-    }
-    return [value];
+/** Exactly these strings, each non-empty and within its length. */
+const strings =
+  <const S extends ReadonlyArray<readonly [what: string, maxLength: number]>>(...specs: S) =>
+  (args: readonly unknown[]): { -readonly [K in keyof S]: string } => {
+    const expected = specs.map(([what]) => what).join(', ');
+    if (args.length !== specs.length) throw new IpcPayloadError(`expected ${expected}`);
+    specs.forEach(([what, maxLength], index) => {
+      const value = args[index];
+      if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) throw new IpcPayloadError(`expected ${what}`);
+    });
+    return [...args] as { -readonly [K in keyof S]: string };
   };
+
+const LOGIN_LENGTH = 200;
+const PASSWORD_LENGTH = 1024;
 
 /** Per channel: the arguments it accepts, checked and typed; anything else throws IpcPayloadError. */
 export const PAYLOADS = {
   [IPC.nodeAccess]: noArguments,
   [IPC.nodeStatus]: noArguments,
-  [IPC.openExternal]: oneString('a URL', 2048),
+  [IPC.openExternal]: strings(['a URL', 2048]),
   [IPC.loginStart]: noArguments,
+  [IPC.loginPassword]: strings(['a login', LOGIN_LENGTH], ['a password', PASSWORD_LENGTH]),
+  [IPC.passwordChange]: strings(['a login', LOGIN_LENGTH], ['the current password', PASSWORD_LENGTH], ['the new password', PASSWORD_LENGTH]),
   [IPC.loginCancel]: noArguments,
   [IPC.logout]: noArguments,
   [IPC.sessionGet]: noArguments,
+  [IPC.setupCode]: noArguments,
 } satisfies Record<InvokeChannel, (args: readonly unknown[]) => unknown[]>;

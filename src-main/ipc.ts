@@ -39,6 +39,9 @@ export function registerIpc({ supervisor, login, links, trustedOrigins }: IpcSer
     return true;
   });
   handle(IPC.loginStart, () => login.start());
+  handle(IPC.loginPassword, (name, password) => login.loginWithPassword(name, password));
+  handle(IPC.passwordChange, (name, password, newPassword) => login.changePassword(name, password, newPassword));
+  handle(IPC.setupCode, () => supervisor.setupCode);
   handle(IPC.loginCancel, () => login.cancel());
   handle(IPC.logout, () => login.logout());
   handle(IPC.sessionGet, () => login.session());

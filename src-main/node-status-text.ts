@@ -42,6 +42,8 @@ const count = (value: number) => value.toLocaleString('fr-FR');
 /** One line per fact, the first being the node's state. */
 export function describeNode(status: NodeStatus, health: NodeHealth = {}): string[] {
   const lines = [`Liaison : ${STATES[status.state]}`];
+  const taken = portTaken(status);
+  if (taken) lines.push(`Port ${taken.preferredPort} déjà pris : nœud sur le port ${taken.port}`);
   if (status.state === 'running') {
     if (health.resources !== undefined) lines.push(`${count(health.resources)} ressource${health.resources > 1 ? 's' : ''}`);
     if (health.indexLagMs !== undefined) lines.push(health.indexLagMs < 1000 ? 'Index de recherche à jour' : `Index de recherche en retard de ${Math.round(health.indexLagMs / 1000)} s`);
@@ -50,6 +52,13 @@ export function describeNode(status: NodeStatus, health: NodeHealth = {}): strin
   if (status.restarts > 0) lines.push(`Redémarré ${status.restarts} fois depuis l'ouverture`);
   if ((status.state === 'failed' || status.state === 'restarting') && status.message) lines.push(status.message);
   return lines;
+}
+
+/** While the node runs on another port than the one it wanted (taken): both ports. */
+export function portTaken(status: NodeStatus): { preferredPort: number; port: number } | undefined {
+  if (status.state !== 'running' || status.preferredPort === undefined || !status.url) return undefined;
+  const port = Number(new URL(status.url).port);
+  return port === status.preferredPort ? undefined : { preferredPort: status.preferredPort, port };
 }
 
 /** The window's title: the app's name, and what is wrong with the node when something is. */

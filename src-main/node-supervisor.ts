@@ -1,3 +1,4 @@
+import { nodeArguments } from '../src-server/node-arguments';
 import type { FromNode, NodeToken, ToNode } from '../src-server/utility-entry';
 import type { NodeStatus } from './preload/bridge';
 import { RestartPolicy } from './restart-policy';
@@ -25,6 +26,8 @@ export interface NodeSupervisorOptions {
   appRoot: string;
   /** Origins allowed to call the node from a page (the window's app:// origin). */
   corsOrigins?: string[];
+  /** The port the node listens on when it is free: 8347 (DEFAULT_PORT) unless a test says otherwise. */
+  port?: number;
   policy?: RestartPolicy;
   /** How long a graceful stop may take before the process is killed. */
   stopTimeoutMs?: number;
@@ -49,6 +52,9 @@ export class NodeSupervisor {
   private current?: Run;
   private url?: string;
   private token?: NodeToken;
+  private currentSetupCode?: string;
+  /** The port the node wanted at its first start (8347): a restart may get the port the previous run had instead. */
+  private wantedPort?: number;
   private currentStatus: NodeStatus = { state: 'stopped', restarts: 0 };
   private readonly listeners = new Set<(status: NodeStatus) => void>();
   private readonly tokenRequests = new Map<number, { resolve: (token: NodeToken) => void; reject: (error: Error) => void }>();
@@ -83,6 +89,11 @@ export class NodeSupervisor {
     this.start();
   }
 
+  /** The set-up code of a data folder with no user yet, for the first-run screen; null once the node has none. */
+  get setupCode(): string | null {
+    return this.currentStatus.state === 'running' ? (this.currentSetupCode ?? null) : null;
+  }
+
   /** The node's address once it runs (no token: the window calls the API with the user's session). */
   address(): Promise<string> {
     return this.running();
@@ -113,11 +124,10 @@ export class NodeSupervisor {
   }
 
   private launch(): void {
-    const args = ['--data', this.options.dataDir, '--app-root', this.options.appRoot];
-    // After a crash, ask for the same port: the window and any software pointed at the node keep their address.
-    if (this.url) args.push('--port', new URL(this.url).port);
-    for (const origin of this.options.corsOrigins ?? []) args.push('--cors-origin', origin);
-    const child = this.options.spawn(args);
+    const { dataDir, appRoot, corsOrigins, port } = this.options;
+    // After a crash, the port of the previous run if the usual one is taken: the window keeps its address.
+    const previousPort = this.url ? Number(new URL(this.url).port) : undefined;
+    const child = this.options.spawn(nodeArguments({ dataDir, appRoot, corsOrigins, ...(port !== undefined ? { port } : {}), ...(previousPort !== undefined ? { previousPort } : {}) }));
     let exit!: () => void;
     const run: Run = { child, startedAt: this.now(), exited: new Promise((resolve) => (exit = resolve)) };
     this.current = run;
@@ -127,7 +137,12 @@ export class NodeSupervisor {
       if (message.type === 'ready') {
         this.url = message.url;
         this.token = message.access;
-        this.setStatus({ state: 'running', url: message.url, message: undefined, retryInMs: undefined });
+        this.currentSetupCode = message.setupCode;
+        this.wantedPort ??= message.preferredPort;
+        const port = Number(new URL(message.url).port);
+        // Said aloud (banner, tray) for as long as the node is not where the practice's software expects it.
+        const preferredPort = this.wantedPort !== port ? this.wantedPort : undefined;
+        this.setStatus({ state: 'running', url: message.url, message: undefined, retryInMs: undefined, preferredPort });
       } else if (message.type === 'token') {
         this.tokenRequests.get(message.id)?.resolve(message.access);
         this.tokenRequests.delete(message.id);

@@ -1,4 +1,4 @@
-import type { Address, ContactPoint, HumanName } from './api/fhir-types';
+import type { Address, ContactPoint, HumanName, Identifier } from './api/fhir-types';
 
 /**
  * How names, dates, phones and addresses read in a French practice: family names in capitals, given names with
@@ -70,12 +70,16 @@ export function formatPhone(value: string | undefined): string {
   return value;
 }
 
-/** "12 Rue Pasteur, 69003 Lyon". */
+/** Little words a street name writes in lower case: "Rue des Lilas", "Place de la Mairie". */
+const STREET_PARTICLES = /(?<=\s)(?:(?:De|Des|Du|La|Le|Les|Aux|Au|Et|Sur|En)(?=\s)|[DL]['’])/gu;
+
+/** "12 Rue Pasteur, 69003 Lyon"; "12 Rue des Lilas". */
 export function formatAddress(address: Address | undefined): string {
   if (!address) return '';
   if (address.text && !address.line && !address.city) return address.text;
   const city = [address.postalCode, address.city && capitalised(address.city)].filter(Boolean).join(' ');
-  return [...(address.line ?? []).map(capitalised), city].filter(Boolean).join(', ');
+  const street = (line: string) => capitalised(line).replace(STREET_PARTICLES, (particle) => particle.toLocaleLowerCase('fr'));
+  return [...(address.line ?? []).map(street), city].filter(Boolean).join(', ');
 }
 
 export const MSSANTE_EXTENSION = 'https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata';
@@ -90,4 +94,16 @@ export function formatIns(value: string | undefined): string {
   if (!value) return '';
   const match = /^(\d)(\d{2})(\d{2})(\d{2})(\d{3})(\d{3})(\d{2})$/.exec(value.replace(/\s/g, ''));
   return match ? match.slice(1).join(' ') : value;
+}
+
+const IDENTIFIER_LABELS: Record<string, string> = {
+  'https://rpps.esante.gouv.fr': 'RPPS',
+  'https://adeli.esante.gouv.fr': 'ADELI',
+  'https://finess.esante.gouv.fr': 'FINESS',
+  'https://sirene.fr': 'SIRET',
+};
+
+/** The national identifiers a person reads (RPPS, ADELI, FINESS, SIRET), each with its name. */
+export function labelledIdentifiers(identifiers: Identifier[] | undefined): Array<{ label: string; value: string }> {
+  return (identifiers ?? []).filter((identifier) => identifier.system && IDENTIFIER_LABELS[identifier.system] && identifier.value).map((identifier) => ({ label: IDENTIFIER_LABELS[identifier.system!], value: identifier.value! }));
 }

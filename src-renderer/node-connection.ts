@@ -9,3 +9,8 @@ export async function nodeUrl(path: string): Promise<string> {
   const base = window.liaison ? (await window.liaison.nodeAccess()).url : '';
   return `${base}${relative}`;
 }
+
+/** The node's full address of a path (to show, or to register somewhere), in a browser and in the desktop app alike. */
+export async function absoluteNodeUrl(path: string): Promise<string> {
+  return new URL(await nodeUrl(path), window.location.href).href;
+}

@@ -3,18 +3,24 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
-import { createClient, listClients, revokeClient } from './auth/clients';
+import { addLocalUser, resetPassword } from './auth/account-admin';
+import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
 import { registerDirectoryCommands } from './directory/cli';
 import { registerPeerCommands } from './sync/cli';
-import { DEFAULT_SCOPES, type OidcSettings } from './auth/oidc-login';
+import { saveIdentityChange, viewOf, type IdentityView } from './auth/identity';
+import { DEFAULT_SCOPES } from './auth/identity-provider';
+import { LocalAccounts } from './auth/local-accounts';
+import type { OidcSettings } from './auth/oidc-login';
 import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { applyUserChange } from './auth/user-change';
-import { Users, type UserChange } from './auth/users';
+import { ROLES, Users, type User, type UserChange } from './auth/users';
 import { SearchEngine } from './fhir/search/search';
-import { FhirError } from './fhir/outcome';
+import { readSecret, withDataFolder } from './folder-access';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
+import { NODE_FILE } from './node-file';
+import { effectiveIdentity, identityLayers, PROVIDER_KINDS } from './node-settings';
 import { openDatabase, type Db } from './storage/database';
 import { reindexAll, type ReindexProgress } from './storage/reindex';
 import { Repository } from './storage/repository';
@@ -43,11 +49,11 @@ export function buildCli(): Command {
     .description('run the node headless: FHIR API at /fhir, web UI at /, health at /health')
     .option('--data <dir>', 'data directory', defaultDataDir())
     .option('--host <host>', 'address to listen on', DEFAULT_HOST)
-    .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, DEFAULT_PORT)
+    .option('--port <port>', 'port to listen on (another one, said aloud, when it is taken; 0 picks a free one)', parsePort, DEFAULT_PORT)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'warn')
     .option('--allowed-host <name...>', 'more names clients use to reach the node (checked against the Host header)')
     .option('--cors-origin <origin...>', 'web origins allowed to call the API from a browser (none by default)')
-    .option('--oidc-issuer <url>', 'OpenID provider users log in with (Pro Santé Connect…); its client secret, if any, in $LIAISON_OIDC_CLIENT_SECRET')
+    .option('--oidc-issuer <url>', 'OpenID provider users log in with for this run, over the saved one (`liaison auth set`); its client secret, if any, in $LIAISON_OIDC_CLIENT_SECRET')
     .option('--oidc-client-id <id>', "this node's client id at the OpenID provider")
     .option('--oidc-scopes <scopes>', `scopes asked of the OpenID provider (default "${DEFAULT_SCOPES}")`)
     .option('--demo', 'also start a local demo OpenID provider with demo practitioners and a secretary, and log in with it')
@@ -72,12 +78,18 @@ export function buildCli(): Command {
         ...(options.channels ? { channelsFile: resolve(options.channels) } : {}),
         onReindex: printProgress('Search definitions changed: rebuilding the search index'),
       });
+      if (node.portNote) console.warn(`Warning: ${node.portNote}`);
       console.log(`Liaison ${LIAISON_VERSION} listening on ${node.url}`);
       console.log(`  FHIR API:  ${node.url}/fhir`);
       console.log(`  Web UI:    ${node.url}/`);
       console.log(`  Data:      ${dataDir}`);
+      console.log(`  Address for the practice's software: ${join(dataDir, NODE_FILE)}`);
       console.log(`  Owner API client credentials: ${node.ownerClientFile}`);
-      if (oidc) console.log(`  Login:     ${node.url}/auth/login through ${oidc.issuer}`);
+      const setupCode = node.firstRun.setupCode;
+      if (setupCode) console.log(`  Set-up:    ${node.url}/#/setup?code=${setupCode}  (this data folder has no user yet: open it to set up the practice)`);
+      const provider = node.identity.screen();
+      if (provider && !node.demo) console.log(`  Login:     ${node.url}/auth/login through ${provider.label} (${provider.issuer})`);
+      if (node.identity.localAccounts) console.log('  Local accounts may log in (login and password).');
       if (node.demo) {
         console.log(`  Demo login: ${node.url}/auth/login through the demo provider ${node.demo.issuer}`);
         for (const account of node.demo.accounts) {
@@ -97,25 +109,39 @@ export function buildCli(): Command {
     .description('rebuild the search index of every resource (the node must be stopped)')
     .option('--data <dir>', 'data directory', defaultDataDir())
     .option('--text', 'rebuild the background text index instead (word-prefix names and addresses, _content, _text)')
-    .action(async (options: { data: string; text?: boolean }) => {
-      const dataDir = resolve(options.data);
-      const db = openDatabase(join(dataDir, DATABASE_FILE));
-      try {
-        if (options.text) {
-          const progress = printProgress('Rebuilding the text index');
-          const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
-          console.log(`Text index rebuilt: ${changes} changes.`);
-          if (notIndexed > 0) console.log(`${notIndexed} resource(s) could not be indexed: GET /admin/text-index on the running node lists them and why.`);
-          return;
-        }
-        const repository = new Repository(db);
-        repository.loadCustomParameters();
-        const count = reindexAll(db, repository.searchIndex, printProgress('Rebuilding the search index'));
-        console.log(`Search index rebuilt: ${count} resources.`);
-      } finally {
-        db.close();
-      }
-    });
+    .action((options: { data: string; text?: boolean }) =>
+      withDataFolder(options.data, {
+        refusal: 'Reindexing needs the node stopped: stop it, then run liaison reindex again.',
+        direct: (db, dataDir) => reindex(db, dataDir, options.text),
+      }),
+    );
+  registerClientCommands(program);
+  registerUserCommands(program);
+  registerAuthCommands(program);
+  registerDirectoryCommands(program, defaultDataDir());
+  registerPeerCommands(program, defaultDataDir());
+  return program;
+}
+
+async function reindex(db: Db, dataDir: string, text: boolean | undefined): Promise<void> {
+  if (text) {
+    const progress = printProgress('Rebuilding the text index');
+    const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
+    console.log(`Text index rebuilt: ${changes} changes.`);
+    if (notIndexed > 0) console.log(`${notIndexed} resource(s) could not be indexed: GET /admin/text-index on the running node lists them and why.`);
+    return;
+  }
+  const repository = new Repository(db);
+  repository.loadCustomParameters();
+  const count = reindexAll(db, repository.searchIndex, printProgress('Rebuilding the search index'));
+  console.log(`Search index rebuilt: ${count} resources.`);
+}
+
+/**
+ * Commands that write go through the running node's admin API when one serves the folder (folder-access.ts), and
+ * work on the folder directly, locked, when none does. Lists read the database as it is.
+ */
+function registerClientCommands(program: Command): void {
   const clients = program.command('clients').description("manage the API clients of the office's software (client_credentials)");
   clients
     .command('create')
@@ -126,25 +152,27 @@ export function buildCli(): Command {
     .option('--practitioner <id>', "act for this Practitioner: reach only that practitioner's patients")
     .option('--organization <id>', "act for this practice Organization: reach only the practice's patients")
     .option('--data <dir>', 'data directory', defaultDataDir())
-    .action((options: { name: string; scope: string[]; rateLimit?: number; practitioner?: string; organization?: string; data: string }) =>
-      withDatabase(options.data, (db) => {
-        const credentials = createClient(db, {
-          name: options.name,
-          scopes: options.scope.flatMap((scope) => scope.split(/[\s,]+/)).filter(Boolean),
-          rateLimit: options.rateLimit,
-          practitionerId: options.practitioner,
-          organizationId: options.organization,
-        });
-        console.log(JSON.stringify(credentials, null, 2));
-        console.error('Keep the secret now: it is stored hashed and cannot be shown again.');
-      }),
-    );
+    .action(async (options: { name: string; scope: string[]; rateLimit?: number; practitioner?: string; organization?: string; data: string }) => {
+      const client: NewClient = {
+        name: options.name,
+        scopes: wordsOf(options.scope.join(' ')),
+        ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+        ...(options.practitioner !== undefined ? { practitionerId: options.practitioner } : {}),
+        ...(options.organization !== undefined ? { organizationId: options.organization } : {}),
+      };
+      const credentials = await withDataFolder(options.data, {
+        direct: (db) => createClient(db, client),
+        served: (api) => api.call<ClientCredentials>('POST', '/admin/clients', client),
+      });
+      console.log(JSON.stringify(credentials, null, 2));
+      console.error('Keep the secret now: it is stored hashed and cannot be shown again.');
+    });
   clients
     .command('list')
     .description('list the clients (never their secrets)')
     .option('--data <dir>', 'data directory', defaultDataDir())
     .action((options: { data: string }) =>
-      withDatabase(options.data, (db) => {
+      readDatabase(options.data, (db) => {
         for (const client of listClients(db)) {
           const status = client.revokedAt ? `revoked ${client.revokedAt}` : 'active';
           const rate = client.role === 'owner' ? 'unlimited' : `${client.rateLimit ?? DEFAULT_RATE_LIMIT}/s`;
@@ -155,61 +183,163 @@ export function buildCli(): Command {
     );
   clients
     .command('revoke <clientId>')
-    .description('revoke a client and its tokens (a running node notices within 10 seconds)')
+    .description('revoke a client and its tokens')
     .option('--data <dir>', 'data directory', defaultDataDir())
-    .action((clientId: string, options: { data: string }) =>
-      withDatabase(options.data, (db) => {
-        revokeClient(db, clientId);
-        console.log(`Client ${clientId} revoked.`);
-      }),
-    );
-  const users = program.command('users').description('manage the people who log in: roles, practices, linked Practitioner');
+    .action(async (clientId: string, options: { data: string }) => {
+      await withDataFolder(options.data, {
+        direct: (db) => revokeClient(db, clientId),
+        served: (api) => api.call<ClientInfo>('DELETE', `/admin/clients/${encodeURIComponent(clientId)}`),
+      });
+      console.log(`Client ${clientId} revoked.`);
+    });
+}
+
+function registerUserCommands(program: Command): void {
+  const users = program.command('users').description('manage the people who log in: local accounts, roles, practices, linked Practitioner');
   users
     .command('list')
     .description('list the users')
     .option('--data <dir>', 'data directory', defaultDataDir())
     .action((options: { data: string }) =>
-      withDatabase(options.data, (db) => {
+      readDatabase(options.data, (db) => {
         for (const user of userServices(db).users.list()) {
-          const status = user.disabledAt ? `disabled ${user.disabledAt}` : 'active';
-          console.log(`${user.id}  ${status}  ${user.displayName}  <${user.email ?? user.subject}>  [${user.roles.join(' ')}]  practices: ${user.organizations.join(' ') || '-'}  practitioner: ${user.practitionerId ?? '-'}`);
+          const status = user.disabledAt ? `disabled ${user.disabledAt}` : user.mustChangePassword ? 'must change password' : 'active';
+          const who = user.login ? `login ${user.login}` : `<${user.email ?? user.subject}>`;
+          console.log(`${user.id}  ${status}  ${user.displayName}  ${who}  [${user.roles.join(' ')}]  practices: ${user.organizations.join(' ') || '-'}  practitioner: ${user.practitionerId ?? '-'}`);
         }
       }),
     );
   users
-    .command('set <userId>')
-    .description("change a user's roles, practices, Practitioner or access (a running node applies it within 10 seconds)")
+    .command('add')
+    .description('add a local account (login and password); its password is read from standard input, never the command line')
+    .requiredOption('--login <login>', 'what they type to log in')
+    .option('--name <name>', 'their name as screens show it (default: the login)')
+    .requiredOption('--role <role...>', `${ROLES.join(', ')} (several: --role admin practitioner)`)
+    .option('--organization <id...>', 'ids of their practice Organizations')
+    .option('--practitioner <id>', 'id of the directory Practitioner they are')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action(async (options: { login: string; name?: string; role: string[]; organization?: string[]; practitioner?: string; data: string }) => {
+      const password = await readSecret('Password (12 characters at least): ');
+      const body = {
+        login: options.login,
+        displayName: options.name ?? options.login,
+        roles: wordsOf(options.role.join(' ')),
+        organizations: wordsOf((options.organization ?? []).join(' ')),
+        ...(options.practitioner ? { practitionerId: options.practitioner } : {}),
+        password,
+      };
+      const { user } = await withDataFolder(options.data, {
+        direct: (db) => addLocalUser({ db, ...userServices(db) }, body),
+        served: (api) => api.call<{ user: User }>('POST', '/admin/users', body),
+      });
+      console.log(JSON.stringify(user, null, 2));
+    });
+  users
+    .command('reset-password <user>')
+    .description('give a local account (by id or login) a temporary password, printed once; its owner sets a new one at the next login')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action(async (idOrLogin: string, options: { data: string }) => {
+      const { temporaryPassword } = await withDataFolder(options.data, {
+        direct: (db) => resetPassword({ db, ...userServices(db) }, idOrLogin),
+        served: (api) => api.call<{ temporaryPassword: string }>('POST', `/admin/users/${encodeURIComponent(idOrLogin)}/reset-password`),
+      });
+      console.log(`Temporary password: ${temporaryPassword}`);
+      console.error('Give it to its owner now: it is stored hashed and cannot be shown again. They choose their own at the next login.');
+    });
+  users
+    .command('disable <user>')
+    .description('refuse the logins of a user (by id or login) and end their sessions')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action(async (idOrLogin: string, options: { data: string }) => {
+      const user = await changeUser(options.data, idOrLogin, { disabled: true });
+      console.log(`${user.displayName} is disabled.`);
+    });
+  users
+    .command('set <user>')
+    .description("change a user's (by id or login) roles, practices, Practitioner or access")
     .option('--roles <roles>', 'practitioner, staff, admin (space or comma separated)')
     .option('--organizations <ids>', 'ids of the practice Organizations (space or comma separated; "" for none)')
     .option('--practitioner <id>', 'id of the directory Practitioner the user is ("none" unlinks)')
     .option('--disable', 'refuse their logins and end their sessions')
     .option('--enable', 'allow their logins again')
     .option('--data <dir>', 'data directory', defaultDataDir())
-    .action((userId: string, options: { roles?: string; organizations?: string; practitioner?: string; disable?: boolean; enable?: boolean; data: string }) =>
-      withDatabase(options.data, (db) => {
-        if (options.disable && options.enable) throw new InvalidArgumentError('--disable or --enable, not both');
-        const change: UserChange = {
-          ...(options.roles !== undefined ? { roles: wordsOf(options.roles) as UserChange['roles'] } : {}),
-          ...(options.organizations !== undefined ? { organizations: wordsOf(options.organizations) } : {}),
-          ...(options.practitioner !== undefined ? { practitionerId: options.practitioner === 'none' ? null : options.practitioner } : {}),
-          ...(options.disable || options.enable ? { disabled: Boolean(options.disable) } : {}),
-        };
-        const { users: store, sessions } = userServices(db);
-        console.log(JSON.stringify(applyUserChange(store, sessions, userId, change), null, 2));
-      }),
-    );
-  registerDirectoryCommands(program, defaultDataDir());
-  registerPeerCommands(program, defaultDataDir());
-  return program;
+    .action(async (idOrLogin: string, options: { roles?: string; organizations?: string; practitioner?: string; disable?: boolean; enable?: boolean; data: string }) => {
+      if (options.disable && options.enable) throw new InvalidArgumentError('--disable or --enable, not both');
+      const change: UserChange = {
+        ...(options.roles !== undefined ? { roles: wordsOf(options.roles) as UserChange['roles'] } : {}),
+        ...(options.organizations !== undefined ? { organizations: wordsOf(options.organizations) } : {}),
+        ...(options.practitioner !== undefined ? { practitionerId: options.practitioner === 'none' ? null : options.practitioner } : {}),
+        ...(options.disable || options.enable ? { disabled: Boolean(options.disable) } : {}),
+      };
+      console.log(JSON.stringify(await changeUser(options.data, idOrLogin, change), null, 2));
+    });
+}
+
+/** An admin's change to a user named by id or login. */
+function changeUser(data: string, idOrLogin: string, change: UserChange): Promise<User> {
+  return withDataFolder(data, {
+    direct(db) {
+      const { users, sessions } = userServices(db);
+      const user = users.find(idOrLogin);
+      if (!user) throw new Error(`No user '${idOrLogin}'`);
+      return applyUserChange(users, sessions, user.id, change);
+    },
+    async served(api) {
+      const { users } = await api.call<{ users: User[] }>('GET', '/admin/users');
+      const user = users.find((candidate) => candidate.id === idOrLogin || candidate.login === idOrLogin.toLowerCase());
+      if (!user) throw new Error(`No user '${idOrLogin}'`);
+      return api.call<User>('PATCH', `/admin/users/${encodeURIComponent(user.id)}`, change);
+    },
+  });
+}
+
+function registerAuthCommands(program: Command): void {
+  const auth = program.command('auth').description('who users log in with: Pro Santé Connect, another OpenID Connect provider, local accounts');
+  auth
+    .command('show')
+    .description('the identity provider settings (never the client secret: only whether there is one)')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action(async (options: { data: string }) => {
+      const view = await withDataFolder<IdentityView>(options.data, {
+        direct: (_db, dataDir) => viewOf(effectiveIdentity(identityLayers(dataDir)), false),
+        served: (api) => api.call<IdentityView>('GET', '/admin/identity'),
+      });
+      console.log(JSON.stringify(view, null, 2));
+    });
+  auth
+    .command('set')
+    .description('save the identity provider settings (applied at once by a running node); the client secret from $LIAISON_OIDC_CLIENT_SECRET or standard input')
+    .requiredOption('--provider <kind>', PROVIDER_KINDS.join(', '))
+    .option('--issuer <url>', 'the issuer of an OpenID Connect provider (oidc)')
+    .option('--client-id <id>', 'the client id the provider registered this software with')
+    .option('--scopes <scopes>', `scopes asked of the provider (default: "openid scope_all" for Pro Santé Connect, "${DEFAULT_SCOPES}" otherwise)`)
+    .option('--no-local-accounts', 'refuse logins with local accounts (a provider is then the only way in)')
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action(async (options: { provider: string; issuer?: string; clientId?: string; scopes?: string; localAccounts: boolean; data: string }) => {
+      const secret = process.env.LIAISON_OIDC_CLIENT_SECRET ?? (options.provider === 'none' ? '' : await readSecret('Client secret (empty: keep the saved one, or none for a public client): '));
+      const change = {
+        provider: options.provider,
+        ...(options.issuer ? { issuer: options.issuer } : {}),
+        ...(options.clientId ? { clientId: options.clientId } : {}),
+        ...(options.scopes ? { scopes: options.scopes } : {}),
+        ...(secret ? { clientSecret: secret } : {}),
+        localAccounts: options.localAccounts,
+      };
+      const view = await withDataFolder<IdentityView>(options.data, {
+        direct: (_db, dataDir) => viewOf(saveIdentityChange(dataDir, change), false),
+        served: (api) => api.call<IdentityView>('PUT', '/admin/identity', change),
+      });
+      console.log(JSON.stringify(view, null, 2));
+    });
 }
 
 const wordsOf = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 
-/** Users and their sessions over a data directory's database, for commands run while the node is stopped. */
-function userServices(db: Db): { users: Users; sessions: Sessions } {
+/** Users, their local accounts and sessions over a data directory's database, for commands run while no node serves it. */
+function userServices(db: Db): { users: Users; accounts: LocalAccounts; sessions: Sessions } {
   const repository = new Repository(db);
   const users = new Users(db, practitionerFinder(new SearchEngine(db, repository.searchIndex)), (type, id) => repository.exists(type, id));
-  return { users, sessions: new Sessions(db, new TokenStore(db)) };
+  return { users, accounts: new LocalAccounts(db), sessions: new Sessions(db, new TokenStore(db)) };
 }
 
 interface ServeOptions {
@@ -242,14 +372,11 @@ function parseRate(value: string): number {
   return rate;
 }
 
-/** Opens the data directory's database for a command, and closes it whatever happens. */
-function withDatabase(dataDir: string, work: (db: Db) => void): void {
+/** Opens the data directory's database to read it (a running node may write meanwhile), and closes it whatever happens. */
+function readDatabase(dataDir: string, work: (db: Db) => void): void {
   const db = openDatabase(join(resolve(dataDir), DATABASE_FILE));
   try {
     work(db);
-  } catch (error) {
-    // A refused request (bad scope, unknown client) reads as the node would say it.
-    throw error instanceof FhirError ? new Error(error.message) : error;
   } finally {
     db.close();
   }

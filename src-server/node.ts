@@ -6,9 +6,14 @@ import { AuditLog } from './audit/audit-log';
 import { AuditRetention } from './audit/audit-retention';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount, RunningDemo } from './auth/demo';
+import { Identity } from './auth/identity';
+import { plainProvider } from './auth/identity-provider';
+import { LocalAccounts } from './auth/local-accounts';
 import { LoginFlow } from './auth/login-flow';
-import { OidcLogin, type OidcSettings } from './auth/oidc-login';
+import type { OidcSettings } from './auth/oidc-login';
+import { PasswordLogin } from './auth/password-login';
 import { practitionerFinder } from './auth/practitioner-link';
+import { relyingPartyKey } from './auth/rp-key';
 import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
@@ -17,8 +22,13 @@ import { FhirInteractions } from './fhir/rest/interactions';
 import { SearchEngine } from './fhir/search/search';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
+import { DEFAULT_PORT } from './node-arguments';
+import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
+import { lockDataFolder } from './node-lock';
 import { loadNodeSettings } from './node-settings';
-import { keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
+import { FirstRun } from './setup/first-run';
+import { JoinCodes } from './setup/join';
+import { checkDatabaseVersion, keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
 import type { ReindexProgress } from './storage/reindex';
 import { BinaryStore } from './storage/binary-store';
 import { CommitSignal } from './storage/commit-signal';
@@ -28,11 +38,12 @@ import type { Repository } from './storage/repository';
 import type { RunningSync } from './sync/sync-service';
 import { openRepository } from './storage/store';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
+import { LIAISON_VERSION } from './version';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
 
 export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_PORT = 8347;
+export { DEFAULT_PORT };
 export const DATABASE_FILE = 'liaison.db';
 /** Binary content, as content-addressed files next to the database. */
 export const BINARY_FOLDER = 'binaries';
@@ -42,8 +53,13 @@ const CLOSE_GRACE_MS = 2000;
 export interface NodeOptions extends FlowSettings {
   dataDir: string;
   host?: string;
-  /** 0 picks a free port. */
+  /**
+   * The port to listen on, DEFAULT_PORT by default; when it is taken, `previousPort`, then any free one, said aloud
+   * (the log, node.json's `portNote`). 0 picks a free port.
+   */
   port?: number;
+  /** After a crash: the port of the previous run, tried before any other when `port` is taken. */
+  previousPort?: number;
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
   synchronous?: OpenDatabaseOptions['synchronous'];
@@ -57,8 +73,10 @@ export interface NodeOptions extends FlowSettings {
   textWorker?: URL;
   /** The directory import thread's module, when the node runs bundled; its source otherwise. */
   directoryWorker?: URL;
-  /** The upstream OpenID provider users log in with; none: no login (API clients only). */
+  /** An upstream OpenID provider for this run, over the one saved in the data folder's settings (`--oidc-issuer`). */
   oidc?: OidcSettings;
+  /** Where the installer's default settings are (resources/default-settings.json by default). */
+  defaultSettingsFile?: string;
   /** Start a local demo OpenID provider with demo people (instead of `oidc`). */
   demo?: boolean;
   /** More operations and write rules, after the node's own. */
@@ -82,14 +100,32 @@ export interface RunningNode {
   tokenGuard: TokenEndpointGuard;
   /** With `demo`: the demo provider's address and who can log in. */
   demo?: { issuer: string; accounts: DemoAccount[] };
+  /** The data folder's first run: its set-up code while it has no user. */
+  firstRun: FirstRun;
+  /** Who users log in with, as applied now. */
+  identity: Identity;
+  /** The port asked for; `portNote` says why the node listens on another. */
+  preferredPort: number;
+  portNote?: string;
   close(): Promise<void>;
 }
 
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const settings = loadNodeSettings(options.dataDir);
   const dbFile = join(options.dataDir, DATABASE_FILE);
-  const db = openDatabase(dbFile, { synchronous: options.synchronous });
+  // A newer Liaison's folder is left exactly as it is, lock file included.
+  checkDatabaseVersion(dbFile);
+  // Then a second node on this folder stops here, before it touches anything.
+  const lock = lockDataFolder(options.dataDir);
+  let db: Db;
+  let settings: ReturnType<typeof loadNodeSettings>;
+  try {
+    settings = loadNodeSettings(options.dataDir, options.defaultSettingsFile);
+    db = openDatabase(dbFile, { synchronous: options.synchronous });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   let demo: RunningDemo | undefined;
   let textIndex: TextIndex | undefined;
   let flows: ApiFlows | undefined;
@@ -123,8 +159,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       // A living directory to search: the bundled sample of the national extraction (unchanged lines write nothing).
       await (await import('./directory/sample')).importDirectorySample(db, repository, options.directoryWorker);
     }
-    const oidc = demo ? { issuer: demo.provider.issuer, clientId: demo.provider.clientId } : options.oidc;
-    const login = oidc && new LoginFlow(new OidcLogin(oidc), users, sessions, audit);
+    // A provider for this run (the demo's, or flags) wins over the saved one; the saved one applies otherwise.
+    const override = demo ? plainProvider('demo', { issuer: demo.provider.issuer, clientId: demo.provider.clientId }) : options.oidc && plainProvider('oidc', options.oidc);
+    const login = new LoginFlow(db, users, sessions, audit);
+    // Warnings before the logger exists wait for it.
+    const early: string[] = [];
+    let warn: (message: string) => void = (message) => early.push(message);
+    const identity = new Identity({
+      dataDir: options.dataDir,
+      flow: login,
+      settings: settings.identity,
+      override,
+      decryptionKey: () => relyingPartyKey(options.dataDir).then(({ privateKey, publicJwk }) => ({ key: privateKey, kid: publicJwk.kid })),
+      warn: (message) => warn(message),
+      defaultsFile: options.defaultSettingsFile,
+    });
+    const accounts = new LocalAccounts(db);
+    const firstRun = new FirstRun({ users, accounts, repository, groupCommit, identity });
     const tokenGuard = new TokenEndpointGuard();
     const app = await buildApp({
       db,
@@ -132,9 +183,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       tokens,
       tokenGuard,
       users,
+      accounts,
       sessions,
       login,
-      ...(oidc ? { loginScreen: { issuer: oidc.issuer, ...(demo ? { demoAccounts: demo.accounts } : {}) } } : {}),
+      passwords: new PasswordLogin(accounts, users, sessions, login, audit, () => identity.localAccounts),
+      identity,
+      firstRun,
+      joinCodes: new JoinCodes(db, users, accounts, repository),
+      relyingPartyKey: () => relyingPartyKey(options.dataDir),
+      ...(demo ? { demoAccounts: demo.accounts } : {}),
       groupCommit,
       peers: apiFlows.sync.peers,
       syncContent: apiFlows.sync.content,
@@ -146,13 +203,35 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       audit,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
-    await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
+    warn = (message) => app.log.warn(message);
+    for (const message of early.splice(0)) warn(message);
+    const host = options.host ?? DEFAULT_HOST;
+    const preferredPort = options.port ?? DEFAULT_PORT;
+    const port = await listen(app, host, preferredPort, options.previousPort);
     // Synchronous, so done before the first request is read.
     const statistics = keepPlannerStatistics(db);
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : options.port;
-    const host = options.host ?? DEFAULT_HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const portNote =
+      port === preferredPort || preferredPort === 0
+        ? undefined
+        : `Port ${preferredPort} is taken (another program, or another person's Liaison on this computer): this node listens on ${url} instead. The practice's software finds this address in ${join(options.dataDir, 'node.json')}.`;
+    if (portNote) app.log.warn(portNote);
+    // What the practice's software and the commands run meanwhile read: rewritten once the set-up is done.
+    const localUrl = `http://${['0.0.0.0', '::'].includes(host) ? DEFAULT_HOST : host.includes(':') ? `[${host}]` : host}:${port}`;
+    const startedAt = new Date().toISOString();
+    const nodeFile = (): NodeFile => ({
+      fhirBaseUrl: `${localUrl}/fhir`,
+      uiUrl: `${localUrl}/`,
+      pid: process.pid,
+      version: LIAISON_VERSION,
+      startedAt,
+      port,
+      preferredPort,
+      ...(portNote ? { portNote } : {}),
+      ...(firstRun.setupCode ? { setupCode: firstRun.setupCode } : {}),
+    });
+    writeNodeFile(options.dataDir, nodeFile());
+    firstRun.onDone(() => writeNodeFile(options.dataDir, nodeFile()));
     apiFlows.start(url, (message) => app.log.warn(message));
     const auditRetention = new AuditRetention(db, settings.audit.retentionDays);
     void auditRetention.purge();
@@ -168,12 +247,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       ownerClientFile,
       tokenGuard,
       ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
+      firstRun,
+      identity,
+      preferredPort,
+      ...(portNote ? { portNote } : {}),
       async close() {
         if (closed) return;
         closed = true;
         await apiFlows.close();
         await closeServer(app);
-        login?.close();
+        login.close();
         await demo?.provider.close();
         await text.close();
         auditRetention.stop();
@@ -183,6 +266,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         // Fold the WAL back into the database so the file is complete on its own.
         db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();
+        removeNodeFile(options.dataDir);
+        lock.release();
       },
     };
   } catch (error) {
@@ -190,8 +275,27 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await demo?.provider.close();
     await textIndex?.close().catch(() => undefined);
     db.close();
+    lock.release();
     throw error;
   }
+}
+
+/**
+ * Listens on `port`; when it is taken (or is 0, any), on `previousPort` (the port of the run before a crash), then on
+ * any free one. The port it got.
+ */
+async function listen(app: FastifyInstance, host: string, port: number, previousPort: number | undefined): Promise<number> {
+  const previous = previousPort !== undefined && previousPort !== port ? [previousPort] : [];
+  for (const candidate of port === 0 ? [...previous, 0] : [port, ...previous, 0]) {
+    try {
+      await app.listen({ host, port: candidate });
+      const address = app.server.address();
+      return typeof address === 'object' && address ? address.port : candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || candidate === 0) throw error;
+    }
+  }
+  throw new Error('unreachable: port 0 is always free');
 }
 
 /**

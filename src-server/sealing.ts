@@ -1,10 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Sealing with AES-256-GCM: a sealed text reads back only with its key, and any change to it is detected. The form
- * is `iv:tag:ciphertext` in base64url. It seals the sync peers' client secrets (under a key file beside the database)
- * and the logins waiting in browsers' login cookies (under a key the running node keeps in memory).
+ * is `iv:tag:ciphertext` in base64url. It seals what the data folder keeps secret (the sync peers' client secrets, the
+ * identity provider's client secret: under the data folder's key) and the logins waiting in browsers' login cookies
+ * (under a key the running node keeps in memory).
  */
 
 const KEY_BYTES = 32;
@@ -20,6 +22,17 @@ export function sealingKeyFile(file: string): Buffer {
   const key = readFileSync(file);
   if (key.length !== KEY_BYTES) throw new Error(`${file} is not a sealing key (${KEY_BYTES} bytes)`);
   return key;
+}
+
+/** The data folder's key file (its name predates its other uses: sync peers' secrets were the first). */
+export const DATA_FOLDER_KEY_FILE = 'sync-secret.key';
+
+/**
+ * The key that seals a data folder's secrets, beside the database (owner-only), so that a copy of the database or of
+ * settings.json alone does not carry them. The one place that says where it comes from.
+ */
+export function dataFolderKey(dataDir: string): Buffer {
+  return sealingKeyFile(join(dataDir, DATA_FOLDER_KEY_FILE));
 }
 
 export function seal(key: Buffer, text: string): string {

@@ -1,14 +1,17 @@
 /**
  * The node as a child process of the desktop app. Electron's main process starts it with `utilityProcess.fork`
  * (messages over `process.parentPort`); tests start the same built file with Node's `child_process.fork` (messages
- * over the IPC channel). Either way it starts the node on 127.0.0.1, reports its URL with an access token minted for
- * this launch (kept in memory by the parent; the database holds only its hash), mints fresh tokens when asked, and
- * closes the node, checkpointing the database, when told to stop. It never imports `electron`.
+ * over the IPC channel). Either way it starts the node on 127.0.0.1 (port 8347 unless it is taken: then another, and
+ * the `ready` message says which was wanted), reports its URL with an access token minted for this launch (kept in
+ * memory by the parent; the database holds only its hash) and, while the data folder has no user, the set-up code,
+ * mints fresh tokens when asked, and closes the node, checkpointing the database, when told to stop. It never imports
+ * `electron`. Who users log in with comes from the data folder's settings, not from arguments.
  *
- * Arguments: --data <dir> --app-root <dir> [--port <n>] [--cors-origin <origin>...]
+ * Arguments (node-arguments.ts builds them): --data <dir> --app-root <dir> [--port <n>] [--previous-port <n>]
+ * [--cors-origin <origin>...]
  */
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseNodeArguments } from './node-arguments';
 
 /** A bearer token for the node and when it expires (ms since the epoch). */
 export interface NodeToken {
@@ -21,7 +24,17 @@ export type ToNode = { type: 'token'; id: number } | { type: 'stop' };
 
 /** Node → parent. */
 export type FromNode =
-  | { type: 'ready'; url: string; access: NodeToken }
+  | {
+      type: 'ready';
+      url: string;
+      access: NodeToken;
+      /** The port the node asked for (8347): another in `url` means it was taken, which the shell says aloud. */
+      preferredPort: number;
+      /** Why the node listens elsewhere than on `preferredPort`, in English (for the log). */
+      portNote?: string;
+      /** While the data folder has no user: the code the set-up screen sends (`X-Liaison-Setup-Code`). */
+      setupCode?: string;
+    }
   | { type: 'token'; id: number; access: NodeToken }
   | { type: 'failed'; message: string }
   | { type: 'stopped' };
@@ -59,18 +72,9 @@ if (!channel) {
   process.exit(2);
 }
 
-const { values: args } = parseArgs({
-  options: {
-    data: { type: 'string' },
-    'app-root': { type: 'string' },
-    port: { type: 'string', default: '0' },
-    'cors-origin': { type: 'string', multiple: true, default: [] },
-  },
-});
-
 try {
-  if (!args.data || !args['app-root']) throw new Error('--data and --app-root are required');
-  globalThis.__LIAISON_APP_ROOT__ = pathToFileURL(`${args['app-root'].replace(/[\\/]$/, '')}/`).href;
+  const args = parseNodeArguments(process.argv.slice(2));
+  globalThis.__LIAISON_APP_ROOT__ = pathToFileURL(`${args.appRoot.replace(/[\\/]$/, '')}/`).href;
   // Imported once the root is known: the server modules read their resources while loading.
   const [{ startNode }, { TokenStore }, { listClients }] = await Promise.all([import('./node'), import('./auth/tokens'), import('./auth/clients')]);
 
@@ -78,12 +82,16 @@ try {
   const source = import.meta.url.endsWith('.ts');
   const textWorker = new URL(source ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
   const directoryWorker = new URL(source ? './directory/activity-worker.ts' : './directory-worker.js', import.meta.url);
-  const options = { dataDir: args.data, host: '127.0.0.1', corsOrigins: args['cors-origin'], logger: { level: 'warn' }, textWorker, directoryWorker };
-  const preferredPort = Number(args.port);
-  // A restart asks for the port of the previous run, so the window's address stays valid; if it is taken, any port.
-  const node = await startNode({ ...options, port: preferredPort }).catch((error: NodeJS.ErrnoException) => {
-    if (preferredPort === 0 || error.code !== 'EADDRINUSE') throw error;
-    return startNode({ ...options, port: 0 });
+  // Port taken: a restart after a crash takes the port of the previous run, so the window's address stays valid; else any.
+  const node = await startNode({
+    dataDir: args.dataDir,
+    host: '127.0.0.1',
+    port: args.port,
+    ...(args.previousPort !== undefined ? { previousPort: args.previousPort } : {}),
+    corsOrigins: [...args.corsOrigins],
+    logger: { level: 'warn' },
+    textWorker,
+    directoryWorker,
   });
 
   const tokens = new TokenStore(node.db);
@@ -119,7 +127,15 @@ try {
   // A first signal stops gracefully; a second one (a stop that hangs) ends the process.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => (stopping ? process.exit(1) : void stop()));
 
-  channel.send({ type: 'ready', url: node.url, access: mint() });
+  const setupCode = node.firstRun.setupCode;
+  channel.send({
+    type: 'ready',
+    url: node.url,
+    access: mint(),
+    preferredPort: node.preferredPort,
+    ...(node.portNote ? { portNote: node.portNote } : {}),
+    ...(setupCode ? { setupCode } : {}),
+  });
 } catch (error) {
   channel.send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   setImmediate(() => process.exit(1));

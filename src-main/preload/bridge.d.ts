@@ -22,6 +22,15 @@ export interface LiaisonBridge {
    * once they are done there, refused, or `cancelLogin()` was called. Starting again replaces a login still waiting.
    */
   login(): Promise<LoginResult>;
+  /**
+   * Logs in with a local account (login and password of this node), run by the main process as the provider login
+   * is: PKCE, `POST /auth/password`, the tokens kept there. `password-change-required` means: call `changePassword`.
+   */
+  loginWithPassword(login: string, password: string): Promise<LoginResult>;
+  /** Sets a local account's new password (forced after a reset, or the user's choice), then opens its session. */
+  changePassword(login: string, password: string, newPassword: string): Promise<LoginResult>;
+  /** The data folder's set-up code while it has no user yet (the first-run screen sends it), else null. */
+  setupCode(): Promise<string | null>;
   /** Stops the login waiting for the user; false when none was. */
   cancelLogin(): Promise<boolean>;
   /** Ends the session (at the node too) and forgets it on this computer. */
@@ -48,6 +57,10 @@ export interface SessionUser {
   practitionerId?: string;
   roles: string[];
   organizations: string[];
+  /** The login of the user's local account (their only way in, or their offline password beside the provider). */
+  localLogin?: string;
+  /** A provider's user who may set a local password, to log in when the provider cannot be reached. */
+  canSetLocalPassword?: boolean;
 }
 
 export interface Session {
@@ -61,11 +74,34 @@ export interface Session {
 /**
  * Why a login did not succeed: cancelled by the app; refused at the provider (`access_denied`); expired, replaced by
  * a newer login or not checked out at the node (`invalid_grant`); the provider, or the node, could not be reached; no
- * provider configured on the node; the user never came back (`timeout`); anything else (`failed`).
+ * provider configured on the node; the user never came back (`timeout`); anything else (`failed`). A local account's
+ * login is refused with the node's own codes (docs/login.md): wrong login or password, account disabled, local
+ * accounts turned off on this node, a new
+ * password to choose first, too many failed attempts from here (`retryAfterSeconds`), a new password too short, too
+ * long or the same as the old one.
  */
-export type LoginErrorCode = 'cancelled' | 'access_denied' | 'invalid_grant' | 'provider_unreachable' | 'node_unreachable' | 'no_provider' | 'timeout' | 'failed';
+export type LoginErrorCode =
+  | 'cancelled'
+  | 'access_denied'
+  | 'invalid_grant'
+  | 'provider_unreachable'
+  | 'node_unreachable'
+  | 'no_provider'
+  | 'timeout'
+  | 'failed'
+  | LocalLoginRefusal;
 
-export type LoginResult = { ok: true; user: SessionUser } | { ok: false; error: LoginErrorCode; message: string };
+export type LocalLoginRefusal =
+  | 'bad-credentials'
+  | 'account-disabled'
+  | 'local-accounts-off'
+  | 'password-change-required'
+  | 'too-many-attempts'
+  | 'password-too-short'
+  | 'password-too-long'
+  | 'password-unchanged';
+
+export type LoginResult = { ok: true; user: SessionUser } | { ok: false; error: LoginErrorCode; message: string; retryAfterSeconds?: number };
 
 export type NodeState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
 
@@ -79,4 +115,9 @@ export interface NodeStatus {
   retryInMs?: number;
   /** Why the node stopped or failed, in words for the user. */
   message?: string;
+  /**
+   * Only while the node listens on another port than the one it wanted (taken by another program, or by another
+   * user's Liaison on this computer): the port it wanted. The practice's software configured for it must be told.
+   */
+  preferredPort?: number;
 }

@@ -1,7 +1,9 @@
+import { errorOf, NodeUnreachableError } from './fhir-client';
+
 /**
  * The browser's side of a user's login (docs/login.md, "Browser"): a PKCE pair kept in this tab while the user is at
- * the provider, the hand-off code exchanged for the session's tokens, refreshes. The desktop app does all this in
- * its main process instead (the bridge's `login()`/`session()`).
+ * the provider, the hand-off code exchanged for the session's tokens, refreshes; a local account's login and password
+ * change. The desktop app does all this in its main process instead (the bridge's `login()`/`session()`).
  */
 
 export const UI_CLIENT_ID = 'liaison-ui';
@@ -47,6 +49,34 @@ export async function exchangeHandoff(code: string): Promise<SessionTokens> {
 /** New tokens for a refresh token (which is used up: keep the new one). */
 export function refresh(refreshToken: string): Promise<SessionTokens> {
   return tokenRequest({ grant_type: 'refresh_token', client_id: UI_CLIENT_ID, refresh_token: refreshToken });
+}
+
+/**
+ * A local account's login: its login and password for a hand-off code (`POST /auth/password`), exchanged with the
+ * verifier of this login's PKCE pair. A refusal throws the node's answer (FhirApiError: `bad-credentials`,
+ * `password-change-required`, `too-many-attempts` with its Retry-After…).
+ */
+export async function passwordLogin(login: string, password: string): Promise<SessionTokens> {
+  return handoffFor('/auth/password', { login, password });
+}
+
+/** The forced change after a reset, or one the user asks for: the current password and the new one, then a session. */
+export async function passwordChange(login: string, password: string, newPassword: string): Promise<SessionTokens> {
+  return handoffFor('/auth/password/change', { login, password, newPassword });
+}
+
+async function handoffFor(path: string, fields: Record<string, string>): Promise<SessionTokens> {
+  const { verifier, challenge } = await pkcePair();
+  let response: Response;
+  try {
+    response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ ...fields, code_challenge: challenge }) });
+  } catch (error) {
+    throw new NodeUnreachableError(error);
+  }
+  if (!response.ok) throw await errorOf(response);
+  const { code } = (await response.json()) as { code?: unknown };
+  if (typeof code !== 'string') throw new TokenRefused('invalid_response', `${path} answered without a code`);
+  return tokenRequest({ grant_type: 'authorization_code', client_id: UI_CLIENT_ID, code, code_verifier: verifier });
 }
 
 export class TokenRefused extends Error {

@@ -19,6 +19,8 @@ export class FhirApiError extends Error {
     /** The OperationOutcome's own text (details, else diagnostics): what the node says went wrong. */
     readonly detail: string,
     readonly outcome?: OperationOutcome,
+    /** `Retry-After` of a 429 or 503, in seconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail || `HTTP ${status}`);
     this.name = 'FhirApiError';
@@ -46,21 +48,23 @@ export function searchQuery(params: SearchParams): string {
 
 /** What a failed answer says, in the node's words: OperationOutcome text, an OAuth error description, or the status. */
 export async function errorOf(response: Response): Promise<FhirApiError> {
+  const retryAfter = Number(response.headers.get('retry-after') ?? NaN);
+  const retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
   let body: unknown;
   try {
     body = await response.json();
   } catch {
-    return new FhirApiError(response.status, '');
+    return new FhirApiError(response.status, '', undefined, retryAfterSeconds);
   }
   if (isOutcome(body)) {
     const detail = body.issue
       .map((issue) => issue.details?.text ?? issue.diagnostics)
       .filter((text): text is string => Boolean(text))
       .join(' ');
-    return new FhirApiError(response.status, detail, body);
+    return new FhirApiError(response.status, detail, body, retryAfterSeconds);
   }
   const description = (body as { error_description?: unknown } | null)?.error_description;
-  return new FhirApiError(response.status, typeof description === 'string' ? description : '');
+  return new FhirApiError(response.status, typeof description === 'string' ? description : '', undefined, retryAfterSeconds);
 }
 
 function isOutcome(body: unknown): body is OperationOutcome {

@@ -1,22 +1,34 @@
+import { nodeUrl } from '../node-connection';
 import { useSessionStore } from '../stores/session';
 import { errorOf, FhirApiError, FhirClient, NodeUnreachableError } from './fhir-client';
 
 /** The FHIR client every store uses: calls go out as the logged-in user. */
 export const fhir = new FhirClient((path, init) => useSessionStore().fetchAsUser(path, init));
 
-/** The node's JSON APIs outside FHIR (`/admin/…`, `/health`), as the user; errors as the FHIR client's. */
-export async function nodeJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+type Send = (path: string, init: RequestInit) => Promise<Response>;
+
+async function json<T>(send: Send, path: string, init: RequestInit): Promise<T> {
   const headers = new Headers(init.headers);
   headers.set('accept', 'application/json');
   if (init.body !== undefined) headers.set('content-type', 'application/json');
   let response: Response;
   try {
-    response = await useSessionStore().fetchAsUser(path, { ...init, headers });
+    response = await send(path, { ...init, headers });
   } catch (error) {
     throw new NodeUnreachableError(error);
   }
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;
+}
+
+/** The node's JSON APIs outside FHIR (`/admin/…`, `/health`), as the user; errors as the FHIR client's. */
+export function nodeJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  return json<T>((target, request) => useSessionStore().fetchAsUser(target, request), path, init);
+}
+
+/** The node's JSON APIs for whoever is not logged in yet (`/auth/config`, `/setup`, `/auth/password`): no token. */
+export function anonymousJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  return json<T>(async (target, request) => fetch(await nodeUrl(target), request), path, init);
 }
 
 /** Where a screen's section stands. `unavailable`: the node has no such API (yet); `forbidden`: the user is no admin. */

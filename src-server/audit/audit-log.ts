@@ -16,7 +16,17 @@ import type { Db } from '../storage/database';
  * A counted row is written once its second is over, so it may follow later rows in the trail; `at` says when.
  */
 
-export type AuditEventName = 'token.issued' | 'token.refused' | 'token.revoked' | 'access' | 'access.denied' | 'login' | 'login.refused' | 'logout';
+export type AuditEventName =
+  | 'token.issued'
+  | 'token.refused'
+  | 'token.revoked'
+  | 'access'
+  | 'access.denied'
+  | 'login'
+  | 'login.refused'
+  | 'logout'
+  | 'password.changed'
+  | 'setup';
 
 export interface AuditRecord {
   seq: number;

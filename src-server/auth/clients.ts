@@ -1,10 +1,11 @@
-import { randomBytes, randomUUID, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badRequest, notFound } from '../fhir/outcome';
 import type { Db } from '../storage/database';
 import { isValidId } from '../storage/repository';
 import { ALL_SCOPES, isValidScope } from './scopes';
+import { hashSecretSync } from './scrypt-hash';
 
 /**
  * OAuth clients registered on this node: the practice's owner client, and the API clients of the office's software
@@ -47,31 +48,9 @@ export interface NewClient {
   organizationId?: string;
 }
 
-const SCRYPT_KEY_LENGTH = 32;
 const MAX_NAME_LENGTH = 200;
 /** Above this a limit means nothing on one node: it would only hide a typo. */
 const MAX_RATE_LIMIT = 10_000;
-
-function hashSecret(secret: string): string {
-  const salt = randomBytes(16);
-  return `${salt.toString('hex')}:${scryptSync(secret, salt, SCRYPT_KEY_LENGTH).toString('hex')}`;
-}
-
-/**
- * Whether `secret` is the one `stored` was hashed from. scrypt runs on libuv's thread pool (tens of milliseconds of
- * CPU): the event loop goes on serving other requests meanwhile.
- */
-export function secretMatches(secret: string, stored: string): Promise<boolean> {
-  const [saltHex, hashHex] = stored.split(':');
-  if (!saltHex || !hashHex) return Promise.resolve(false); // the UI's public client has no secret
-  const expected = Buffer.from(hashHex, 'hex');
-  return new Promise((resolve, reject) => {
-    scrypt(secret, Buffer.from(saltHex, 'hex'), SCRYPT_KEY_LENGTH, (error, actual) => {
-      if (error) reject(error);
-      else resolve(actual.length === expected.length && timingSafeEqual(actual, expected));
-    });
-  });
-}
 
 /** Checks what an admin asks for: a name, known scopes, a sane rate limit. Throws a 400 naming the problem. */
 export function checkNewClient(client: NewClient): void {
@@ -99,7 +78,7 @@ function insertClient(db: Db, client: NewClient, role: ClientRole): ClientCreden
   ).run(
     credentials.client_id,
     client.name.trim(),
-    hashSecret(credentials.client_secret),
+    hashSecretSync(credentials.client_secret),
     [...new Set(client.scopes)].join(' '),
     role,
     new Date().toISOString(),

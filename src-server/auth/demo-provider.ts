@@ -7,7 +7,9 @@ import { consentPage, loginPage } from './demo-provider-pages';
 /**
  * A small OpenID provider on 127.0.0.1 (oidc-provider): the upstream identity provider of `liaison serve --demo`
  * and of the tests, standing in for Pro Santé Connect. Its accounts log in with a password on its own login page,
- * then confirm on a consent page; "Refuse" answers the relying party `access_denied`.
+ * then confirm on a consent page; "Refuse" answers the relying party `access_denied`. With `psc`, it plays Pro Santé
+ * Connect as the node meets it: a confidential client, the scope `scope_all` and `acr_values=eidas1`, the discovery
+ * document at `.well-known/wallet-openid-configuration` only, and userinfo as a signed or encrypted JWT.
  */
 
 export interface ProviderAccount {
@@ -22,7 +24,19 @@ export interface RunningProvider {
   issuer: string;
   /** The relying party registered for the node: a public native client (PKCE, loopback redirects on any port). */
   clientId: string;
+  /** The authorization requests it received (their query), newest last: what the node asked for. */
+  authorizations: URLSearchParams[];
   close(): Promise<void>;
+}
+
+/** How the provider plays Pro Santé Connect. */
+export interface PscPlay {
+  /** The node's client secret (client_secret_basic). */
+  clientSecret: string;
+  /** Userinfo as a JWT: signed with the provider's key, or also encrypted to the node's key (`jwks`). */
+  userinfo: 'signed' | 'encrypted';
+  /** The node's public keys (GET /auth/jwks), for `encrypted`. */
+  jwks?: { keys: object[] };
 }
 
 export const PROVIDER_CLIENT_ID = 'liaison';
@@ -34,31 +48,45 @@ const CLAIMS = {
   email: ['email', 'email_verified'],
 };
 
-export async function startOidcProvider(accounts: readonly ProviderAccount[]): Promise<RunningProvider> {
+/** Pro Santé Connect releases the professional's identity with `scope_all`. */
+const PSC_CLAIMS = { openid: ['sub'], scope_all: ['name', 'given_name', 'family_name', 'SubjectNameID', 'email'] };
+const PSC_DISCOVERY = '/.well-known/wallet-openid-configuration';
+const STANDARD_DISCOVERY = '/.well-known/openid-configuration';
+
+export async function startOidcProvider(accounts: readonly ProviderAccount[], psc?: PscPlay): Promise<RunningProvider> {
   const byLogin = new Map(accounts.map((account) => [account.login, account]));
   // The issuer is the provider's own address: listen first, then build the provider for it.
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const authorizations: URLSearchParams[] = [];
   const provider = new Provider(issuer, {
     clients: [
       {
         client_id: PROVIDER_CLIENT_ID,
         application_type: 'native',
-        token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
         response_types: ['code'],
         // RFC 8252 §7.3: the provider accepts these on any port (the node's own port, a desktop login's ephemeral one).
         redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback', 'http://127.0.0.1/callback'],
+        ...(psc
+          ? {
+              client_secret: psc.clientSecret,
+              token_endpoint_auth_method: 'client_secret_basic',
+              userinfo_signed_response_alg: 'RS256',
+              ...(psc.userinfo === 'encrypted' ? { userinfo_encrypted_response_alg: 'RSA-OAEP-256', userinfo_encrypted_response_enc: 'A256GCM', jwks: psc.jwks } : {}),
+            }
+          : { token_endpoint_auth_method: 'none' }),
       },
     ],
-    claims: CLAIMS,
+    claims: psc ? PSC_CLAIMS : CLAIMS,
+    ...(psc ? { acrValues: ['eidas1'] } : {}),
     async findAccount(_ctx: unknown, sub: string) {
       const account = byLogin.get(sub);
       return account && { accountId: sub, claims: async () => ({ ...account.claims, sub }) };
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    features: { devInteractions: { enabled: false } },
+    features: { devInteractions: { enabled: false }, ...(psc ? { jwtUserinfo: { enabled: true }, encryption: { enabled: true } } : {}) },
     pkce: { required: () => true },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig' }] },
@@ -66,9 +94,13 @@ export async function startOidcProvider(accounts: readonly ProviderAccount[]): P
   });
   const handleProvider = provider.callback();
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const match = /^\/interaction\/([\w-]+)(?:\/(login|consent|abort))?$/.exec(new URL(request.url ?? '/', issuer).pathname);
+    const url = new URL(request.url ?? '/', issuer);
+    if (url.pathname === '/auth') authorizations.push(url.searchParams);
+    if (psc && url.pathname === STANDARD_DISCOVERY) return html(response, 404, 'Not here: see .well-known/wallet-openid-configuration');
+    if (psc && url.pathname === PSC_DISCOVERY) request.url = STANDARD_DISCOVERY;
+    const match = /^\/interaction\/([\w-]+)(?:\/(login|consent|abort))?$/.exec(url.pathname);
     if (!match) return handleProvider(request, response);
-    void interact(provider, byLogin, request, response, match[1], match[2]).catch((error: Error) => {
+    void interact(provider, byLogin, request, response, match[1], match[2], psc ? 'eidas1' : undefined).catch((error: Error) => {
       if (!response.headersSent) response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
       response.end(`This login cannot continue: ${error.message}\n`);
     });
@@ -76,6 +108,7 @@ export async function startOidcProvider(accounts: readonly ProviderAccount[]): P
   return {
     issuer,
     clientId: PROVIDER_CLIENT_ID,
+    authorizations,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -85,7 +118,16 @@ export async function startOidcProvider(accounts: readonly ProviderAccount[]): P
 }
 
 /** The login and consent steps of an authorization request (oidc-provider's interactions). */
-async function interact(provider: Provider, accounts: Map<string, ProviderAccount>, request: IncomingMessage, response: ServerResponse, uid: string, step: string | undefined): Promise<void> {
+async function interact(
+  provider: Provider,
+  accounts: Map<string, ProviderAccount>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  uid: string,
+  step: string | undefined,
+  /** The level of assurance a login reaches (Pro Santé Connect's eidas1). */
+  acr: string | undefined,
+): Promise<void> {
   const details = await provider.interactionDetails(request, response);
   if (details.uid !== uid) throw new Error('this page belongs to another login');
   if (request.method === 'GET' && step === undefined) {
@@ -99,7 +141,7 @@ async function interact(provider: Provider, accounts: Map<string, ProviderAccoun
   if (step === 'login' && details.prompt.name === 'login') {
     const account = accounts.get(form.get('login') ?? '');
     if (!account || account.password !== form.get('password')) return html(response, 401, loginPage(uid, 'Unknown login or wrong password'));
-    return provider.interactionFinished(request, response, { login: { accountId: account.login } }, { mergeWithLastSubmission: false });
+    return provider.interactionFinished(request, response, { login: { accountId: account.login, ...(acr ? { acr } : {}) } }, { mergeWithLastSubmission: false });
   }
   if (step === 'consent' && details.prompt.name === 'consent') {
     const { params, session, grantId, prompt } = details;

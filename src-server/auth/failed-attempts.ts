@@ -1,10 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
- * Failed attempts on the token endpoint per client (a wrong secret, or a request over the client's rate): each
- * one's answer is held back twice as long as the one before (100 ms, 200 ms… up to 10 s), until the client has had
- * no failure for a minute. Nothing is locked: anyone may send wrong secrets for a client_id, so a lockout would
- * lock the real client out. Secrets are 256 random bits, so this is not about guessing them: a wrong secret may
- * cost a scrypt, and even a cheap refusal in a tight loop takes event-loop time from other clients; a held-back
- * answer holds the caller's connection instead.
+ * Failed attempts per key: on the token endpoint per client (a wrong secret, or a request over the client's rate),
+ * on local logins per source address (a wrong password, auth/password-login.ts). Each one's answer is held back
+ * twice as long as the one before (100 ms, 200 ms… up to 10 s), until the key has had no failure for a minute.
+ * Nothing is locked: anyone may send wrong secrets for a client_id or a login, so a lockout would lock the real
+ * client or person out. A wrong secret may cost a scrypt, and even a cheap refusal in a tight loop takes event-loop
+ * time from other callers; a held-back answer holds the caller's connection instead (and, for passwords, bounds how
+ * fast one source can guess).
  */
 
 const FIRST_DELAY_MS = 100;
@@ -29,6 +32,13 @@ export class FailedAttempts {
     entry.count++;
     entry.last = now;
     return Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(entry.count - 1, 20));
+  }
+
+  /** Records a failure of `key` and waits its hold-back (the timer keeps no stopping process alive): its length in ms. */
+  async holdBack(key: string): Promise<number> {
+    const delay = this.failed(key);
+    await sleep(delay, undefined, { ref: false });
+    return delay;
   }
 
   /** Whether `key` failed within the last minute. */

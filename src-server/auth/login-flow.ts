@@ -1,18 +1,25 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
+import type { Db } from '../storage/database';
 import { escapeHtml, htmlPage } from './html-page';
-import { listenOnLoopback, type LoopbackListener, type LoopbackPage } from './loopback';
+import { listenOnLoopback, type LoopbackPage } from './loopback';
 import { LoginRefused, PENDING_LOGIN_MS, type OidcLogin, type PendingLogin, type UpstreamIdentity } from './oidc-login';
 import { OneTimeStore } from './one-time-store';
 import type { SessionTokens, Sessions } from './sessions';
 import type { Users } from './users';
 
 /**
- * A login from start to tokens, in the two ways the node offers (docs/login.md):
+ * A login from start to tokens, in the ways the node offers (docs/login.md):
  * - browser: `GET /auth/login` → provider → `GET /auth/callback` → `/?login=<hand-off code>`;
- * - desktop (RFC 8252): `POST /auth/login` → system browser → provider → this login's loopback listener.
+ * - desktop (RFC 8252): `POST /auth/login` → system browser → provider → this login's loopback listener;
+ * - a local account's password (`POST /auth/password`, password-login.ts) → the hand-off code in the answer.
  * Either way the tokens never travel in a URL: the app exchanges a single-use hand-off code on `POST /oauth/token`,
  * proving it is the one that started the login (its PKCE `code_verifier`, or the browser's login cookie).
+ *
+ * The provider can change while the node runs (an admin saves other settings): new logins go to the new one, a desktop
+ * login already waiting finishes with the one it started with, a browser's is refused. After a logout the next login
+ * at the provider asks who logs in (`prompt=login`), so that the next person at a shared computer never inherits the
+ * previous one's session at the provider; remembered in the database, so a restart in between changes nothing.
  *
  * A login waiting for the provider is kept where no other request can push it out: a browser's in that browser's
  * sealed login cookie (http/login-cookie.ts), a desktop one with its loopback listener. Only finished logins wait
@@ -40,10 +47,16 @@ export interface BrowserLogin extends PendingLogin {
   expiresAt: number;
 }
 
-/** A desktop login waiting for the provider's answer at its loopback listener. */
+/**
+ * A desktop login waiting for the provider's answer: at its loopback listener, or at the node's own `/auth/callback`
+ * (for providers that want one exact redirect URI: http://127.0.0.1:8347/auth/callback), collected by its id either way.
+ */
 interface DesktopLogin {
   codeChallenge: string;
-  listener: LoopbackListener;
+  /** The provider it started with. */
+  provider: OidcLogin;
+  /** Stops waiting: closes the loopback listener, or the timer of a login coming back to the node. */
+  close(): void;
   /** Once the provider's URL is made. */
   pending?: PendingLogin;
   /** Its answer arrived and is being checked: another one is refused. */
@@ -68,8 +81,12 @@ export const REFUSAL_STATUS: Record<LoginRefused['code'], number> = {
 
 const CALLBACK_ACTION = '/auth/callback';
 const TOKEN_ACTION = '/oauth/token';
+/** node_meta: the next login at the provider asks for the account (a user logged out since the last one). */
+const ASK_ACCOUNT_KEY = 'login_ask_account';
 
 export class LoginFlow {
+  private oidc: OidcLogin | undefined;
+  private readonly askAccount;
   /** Finished logins, by hand-off code (or desktop login id), until their app collects the tokens. */
   private readonly finished = new OneTimeStore<Handoff & { status: 'ready' }>();
   /**
@@ -79,41 +96,113 @@ export class LoginFlow {
   private readonly refusedDesktop = new OneTimeStore<Handoff & { status: 'failed' }>();
   /** Desktop logins waiting for the provider, oldest first. */
   private readonly desktopLogins = new Map<string, DesktopLogin>();
+  /** Those coming back to the node's own callback: their state → their id. */
+  private readonly atNode = new Map<string, string>();
 
   constructor(
-    private readonly oidc: OidcLogin,
+    db: Db,
     private readonly users: Users,
     private readonly sessions: Sessions,
     private readonly audit: AuditLog,
-  ) {}
+  ) {
+    const read = db.prepare<[string], string>('SELECT value FROM node_meta WHERE key = ?').pluck();
+    const write = db.prepare<[string, string]>('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.askAccount = { get: () => read.get(ASK_ACCOUNT_KEY) === '1', set: (ask: boolean) => write.run(ASK_ACCOUNT_KEY, ask ? '1' : '0') };
+  }
+
+  /** The upstream provider new logins go to; none: only local accounts log in. */
+  get provider(): OidcLogin | undefined {
+    return this.oidc;
+  }
+
+  useProvider(oidc: OidcLogin | undefined): void {
+    this.oidc = oidc;
+  }
+
+  /** A user logged out: the next login at the provider asks who logs in. */
+  loggedOut(): void {
+    this.askAccount.set(true);
+  }
 
   /** The provider's URL for a browser login that comes back to `callbackUrl`, and the login for the browser to keep. */
   async beginBrowser(callbackUrl: string, codeChallenge: string | undefined, address: string): Promise<{ url: string; login: BrowserLogin }> {
-    const { url, pending } = await this.refusalsAudited('GET', '/auth/login', address, () => this.oidc.begin(callbackUrl));
+    const { url, pending } = await this.refusalsAudited('GET', '/auth/login', address, () => this.requireProvider().begin(callbackUrl, this.askAccount.get()));
     return { url, login: { ...pending, ...(codeChallenge ? { codeChallenge } : {}), expiresAt: Date.now() + PENDING_LOGIN_MS } };
+  }
+
+  /**
+   * A local account's login (password-login.ts checked the password): its hand-off code, bound to the app's PKCE
+   * challenge, exchanged on `POST /oauth/token` like a provider's.
+   */
+  handOff(userId: string, codeChallenge: string, action: string): string {
+    this.audit.record('login', `user:${userId}`, 'POST', action, 200);
+    const code = randomToken();
+    this.finished.put(code, { status: 'ready', userId, codeChallenge }, HANDOFF_MS);
+    return code;
   }
 
   /** A desktop login: its own loopback listener, the URL to open in the system browser, the id to collect it by. */
   async beginLoopback(codeChallenge: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
+    const provider = this.requireProvider();
     const loginId = randomToken();
-    const listener = await listenOnLoopback((query, from) => this.completeLoopback(loginId, query, from), PENDING_LOGIN_MS);
-    // Ended here, not when their ports are released, so that starts arriving together cannot open more. One being
-    // completed is left to finish.
+    const listener = await listenOnLoopback((query, from) => this.completeDesktop(loginId, query, from), PENDING_LOGIN_MS);
+    const login = this.waitFor(loginId, { codeChallenge, provider, close: () => listener.close(), answered: false });
+    // Timed out without an answer.
+    void listener.closed.then(() => this.giveUp(loginId, login));
+    return this.startDesktop(loginId, login, listener.redirectUri, address);
+  }
+
+  /**
+   * A desktop login whose provider answers at the node's own `/auth/callback` (`callbackUrl`), as a browser login does,
+   * for providers that accept one exact redirect URI (Pro Santé Connect): the app opens the URL in the system browser
+   * and collects the login by its id, as with a loopback one.
+   */
+  async beginAtNode(codeChallenge: string, callbackUrl: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
+    const provider = this.requireProvider();
+    const loginId = randomToken();
+    const timer = setTimeout(() => this.giveUp(loginId, login), PENDING_LOGIN_MS).unref();
+    const login = this.waitFor(loginId, {
+      codeChallenge,
+      provider,
+      close: () => {
+        clearTimeout(timer);
+        if (login.pending) this.atNode.delete(login.pending.state);
+      },
+      answered: false,
+    });
+    const started = await this.startDesktop(loginId, login, callbackUrl, address);
+    this.atNode.set(login.pending!.state, loginId);
+    return started;
+  }
+
+  /**
+   * The provider's answer at `/auth/callback` when it belongs to a desktop login started with `beginAtNode`: the page
+   * to show in the system browser. Undefined for any other answer (a browser login's).
+   */
+  completeAtNode(query: URLSearchParams, address: string): Promise<LoopbackPage> | undefined {
+    const loginId = this.atNode.get(query.get('state') ?? '');
+    return loginId === undefined ? undefined : this.completeDesktop(loginId, query, address);
+  }
+
+  /** Keeps a desktop login waiting, ending the oldest beyond MAX_LOOPBACK_LOGINS (one being completed is left to finish). */
+  private waitFor(loginId: string, login: DesktopLogin): DesktopLogin {
+    // Ended here, not when their ports are released, so that starts arriving together cannot open more.
     for (const [oldestId, oldest] of this.desktopLogins) {
       if (this.desktopLogins.size < MAX_LOOPBACK_LOGINS) break;
       if (!oldest.answered) this.giveUp(oldestId, oldest);
     }
-    const login: DesktopLogin = { codeChallenge, listener, answered: false };
     this.desktopLogins.set(loginId, login);
-    // Timed out without an answer.
-    void listener.closed.then(() => this.giveUp(loginId, login));
+    return login;
+  }
+
+  private async startDesktop(loginId: string, login: DesktopLogin, redirectUri: string, address: string): Promise<{ authorization_url: string; login_id: string; expires_in: number }> {
     try {
-      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => this.oidc.begin(listener.redirectUri));
+      const { url, pending } = await this.refusalsAudited('POST', '/auth/login', address, () => login.provider.begin(redirectUri, this.askAccount.get()));
       login.pending = pending;
       return { authorization_url: url, login_id: loginId, expires_in: PENDING_LOGIN_MS / 1000 };
     } catch (error) {
       this.desktopLogins.delete(loginId);
-      listener.close();
+      login.close();
       throw error;
     }
   }
@@ -125,7 +214,9 @@ export class LoginFlow {
   async completeBrowser(query: URLSearchParams, started: BrowserLogin | undefined, browser: string | undefined, address: string): Promise<string> {
     const { userId, codeChallenge } = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => {
       if (!started) throw new LoginRefused('invalid_state', 'This login is unknown, expired, already completed or was started in another browser: start again');
-      return { userId: this.signIn(await this.oidc.complete(query, started)), codeChallenge: started.codeChallenge };
+      const provider = this.oidc;
+      if (provider?.provider.issuer !== started.issuer) throw new LoginRefused('invalid_state', 'The identity provider changed since this login started: start again');
+      return { userId: this.signIn(await provider.complete(query, started)), codeChallenge: started.codeChallenge };
     });
     const code = randomToken();
     this.finished.put(code, { status: 'ready', userId, codeChallenge, browser }, HANDOFF_MS);
@@ -151,20 +242,20 @@ export class LoginFlow {
     return { tokens };
   }
 
-  endSessionUrl(): Promise<string | undefined> {
-    return this.oidc.endSessionUrl();
+  async endSessionUrl(): Promise<string | undefined> {
+    return this.oidc?.endSessionUrl();
   }
 
-  /** Closes the desktop logins' listeners still waiting (the node stops). */
+  /** Closes the desktop logins still waiting (the node stops). */
   close(): void {
-    for (const login of this.desktopLogins.values()) login.listener.close();
+    for (const login of this.desktopLogins.values()) login.close();
   }
 
   /** Ends a desktop login still waiting (timed out, or replaced by newer ones): its app stops waiting. */
   private giveUp(loginId: string, login: DesktopLogin): void {
     if (this.desktopLogins.get(loginId) !== login) return;
     this.desktopLogins.delete(loginId);
-    login.listener.close();
+    login.close();
     const refusal = new LoginRefused('invalid_state', 'This desktop login expired or was replaced by newer ones');
     this.refusedDesktop.put(loginId, { status: 'failed', refusal, codeChallenge: login.codeChallenge }, HANDOFF_MS);
   }
@@ -181,10 +272,10 @@ export class LoginFlow {
   }
 
   /**
-   * A redirect to a desktop login's listener. Only the answer to its own state completes it, once: anything else
-   * sent to the port (a stray request, a guess) is refused and the login keeps waiting.
+   * A redirect to a desktop login's listener (or the node's callback). Only the answer to its own state completes it,
+   * once: anything else sent to the port (a stray request, a guess) is refused and the login keeps waiting.
    */
-  private async completeLoopback(loginId: string, query: URLSearchParams, address: string): Promise<LoopbackPage> {
+  private async completeDesktop(loginId: string, query: URLSearchParams, address: string): Promise<LoopbackPage> {
     const login = this.desktopLogins.get(loginId);
     const pending = login?.pending;
     if (!login || !pending || login.answered || query.get('state') !== pending.state) {
@@ -195,7 +286,7 @@ export class LoginFlow {
     login.answered = true;
     const binding = { codeChallenge: login.codeChallenge };
     try {
-      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => this.signIn(await this.oidc.complete(query, pending)));
+      const userId = await this.refusalsAudited('GET', CALLBACK_ACTION, address, async () => this.signIn(await login.provider.complete(query, pending)));
       this.finished.put(loginId, { status: 'ready', userId, ...binding }, HANDOFF_MS);
       return { status: 200, html: page('Connexion réussie', 'You are logged in to Liaison. You can close this window and go back to the application.'), done: true };
     } catch (error) {
@@ -203,15 +294,23 @@ export class LoginFlow {
       this.refusedDesktop.put(loginId, { status: 'failed', refusal: error, ...binding }, HANDOFF_MS);
       return { ...refusalPage(error), done: true };
     } finally {
+      // A loopback listener closes itself once its page is sent; a login at the node stops its timer here.
+      if (this.desktopLogins.get(loginId) === login && this.atNode.has(pending.state)) login.close();
       this.desktopLogins.delete(loginId);
     }
   }
 
-  /** The node's user of a provider's identity; a disabled user is refused. */
+  private requireProvider(): OidcLogin {
+    if (!this.oidc) throw new LoginRefused('invalid_request', 'No identity provider is configured: log in with a local account, or an admin sets one up in Réglages (or `liaison auth set`)');
+    return this.oidc;
+  }
+
+  /** The node's user of a provider's identity; a disabled user is refused. The account was asked for, if it had to be. */
   private signIn(identity: UpstreamIdentity): string {
     const user = this.users.signIn(identity);
     if (user.disabledAt) throw new LoginRefused('user_disabled', 'This account is disabled: ask the practice administrator', user.id);
     this.audit.record('login', `user:${user.id}`, 'GET', CALLBACK_ACTION, 200);
+    this.askAccount.set(false);
     return user.id;
   }
 

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { secretMatches } from './clients';
+import { secretMatches } from './scrypt-hash';
 
 /**
  * Checks clients' secrets against their scrypt hashes, at a cost a flood cannot turn against the node or the real
@@ -41,6 +41,11 @@ export class SecretChecks {
       }
       return matched;
     });
+  }
+
+  /** What memory says of `secret` without any scrypt: undefined when no secret of this hash was proven since start. */
+  remembered(clientId: string, secretHash: string, secret: string): boolean | undefined {
+    return this.fromMemory(clientId, secretHash, createHmac('sha256', this.key).update(secret).digest());
   }
 
   /** Clients held in memory: only those whose secret was proven, whatever ids callers make up. */

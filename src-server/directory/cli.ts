@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { DATABASE_FILE } from '../node';
-import { openDatabase, refreshPlannerStatistics } from '../storage/database';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withDataFolder, type AdminApi } from '../folder-access';
+import { refreshPlannerStatistics } from '../storage/database';
 import { openRepository } from '../storage/store';
 import { generateExtraction } from './generate';
 import { importDirectoryFile, type ImportProgress, type ImportReport } from './import';
 
 /**
- * `liaison directory …`: import an ANS extraction into a data directory (the node stopped, or running: SQLite lets
- * the two take turns), and generate synthetic extractions. Registered by cli.ts.
+ * `liaison directory …`: import an ANS extraction into a data directory (directly when no node serves it, through
+ * the running node's admin API when one does), and generate synthetic extractions. Registered by cli.ts.
  */
 
 export function registerDirectoryCommands(program: Command, defaultDataDir: string): void {
@@ -19,18 +20,21 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
     .description('import PS_LibreAcces_Personne_activite and/or Extraction_Correspondance_MSSante files (activity files first)')
     .option('--data <dir>', 'data directory', defaultDataDir)
     .action(async (files: string[], options: { data: string }) => {
-      const db = openDatabase(join(resolve(options.data), DATABASE_FILE));
-      try {
-        const repository = openRepository(db);
-        for (const file of files) {
-          const report = await importDirectoryFile(db, repository, resolve(file), { onProgress: progressPrinter(file) });
-          process.stderr.write('\n');
-          console.log(summarize(report));
-        }
-        refreshPlannerStatistics(db);
-      } finally {
-        db.close();
-      }
+      await withDataFolder(options.data, {
+        async direct(db) {
+          const repository = openRepository(db);
+          for (const file of files) {
+            const report = await importDirectoryFile(db, repository, resolve(file), { onProgress: progressPrinter(file) });
+            process.stderr.write('\n');
+            console.log(summarize(report));
+          }
+          refreshPlannerStatistics(db);
+        },
+        async served(api) {
+          console.error(`A node serves this folder (${api.url}): importing through it.`);
+          for (const file of files) console.log(summarize(await importThrough(api, resolve(file))));
+        },
+      });
     });
   directory
     .command('generate')
@@ -44,6 +48,20 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
       const generated = generateExtraction(resolve(options.out), options);
       console.log(JSON.stringify(generated, null, 2));
     });
+}
+
+/** An import run by the node serving the folder (`/admin/directory/imports`), followed until it ends. */
+async function importThrough(api: AdminApi, file: string): Promise<ImportReport> {
+  const progress = progressPrinter(file);
+  let job = await api.call<{ id: string; status: string; progress?: ImportProgress; report?: ImportReport; error?: string }>('POST', '/admin/directory/imports', { path: file });
+  while (job.status === 'running') {
+    await sleep(500);
+    job = await api.call('GET', `/admin/directory/imports/${encodeURIComponent(job.id)}`);
+    if (job.progress) progress(job.progress);
+  }
+  process.stderr.write('\n');
+  if (job.status !== 'done' || !job.report) throw new Error(`the import of ${file} failed: ${job.error ?? job.status}`);
+  return job.report;
 }
 
 /** Progress on stderr, redrawn in place at most every 250 ms. */

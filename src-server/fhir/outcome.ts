@@ -26,6 +26,8 @@ export type IssueCode =
 export interface OutcomeIssue {
   severity: IssueSeverity;
   code: IssueCode;
+  /** Which refusal of the node's own API it is (`/auth`, `/setup`, `/admin`): the UI words each code. */
+  details?: { coding: Array<{ system: string; code: string }> };
   diagnostics: string;
   /** FHIRPath locations of the element the issue is about. */
   expression?: string[];
@@ -85,3 +87,55 @@ export const notImplemented = (diagnostics: string) => new FhirError(501, issue(
 /** Something the answer needs is not there yet (503): the client may try again after `retryAfterSeconds`. */
 export const serviceUnavailable = (diagnostics: string, retryAfterSeconds: number) =>
   new FhirError(503, issue('transient', diagnostics), { 'retry-after': String(retryAfterSeconds) });
+
+/** The system of the codes that name the node's own refusals (`/auth`, `/setup`, `/admin`), for screens to word. */
+export const REFUSAL_SYSTEM = 'https://liaison.example/fhir/CodeSystem/refusal';
+
+/** The refusals of login, set-up and accounts, each a code the UI puts into French next to the field it names. */
+export type RefusalCode =
+  | 'setup-code'
+  | 'setup-done'
+  | 'invalid-request'
+  | 'login-invalid'
+  | 'login-taken'
+  | 'password-too-short'
+  | 'password-too-long'
+  | 'password-unchanged'
+  | 'display-name-missing'
+  | 'practice-unknown'
+  | 'practice-invalid'
+  | 'practitioner-unknown'
+  | 'roles-invalid'
+  | 'organizations-invalid'
+  | 'user-unknown'
+  | 'not-local-account'
+  | 'identity-invalid'
+  | 'bad-credentials'
+  | 'local-accounts-off'
+  | 'account-disabled'
+  | 'password-change-required'
+  | 'too-many-attempts'
+  | 'join-code'
+  | 'office-unreachable'
+  | 'office-refused'
+  | 'provider-unreachable'
+  | 'discovery-invalid'
+  | 'issuer-mismatch'
+  | 'tls-error';
+
+const REFUSAL_ISSUE_CODES: Record<number, IssueCode> = { 400: 'invalid', 401: 'login', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 422: 'processing', 429: 'throttled', 502: 'transient' };
+
+/** A coded refusal: `diagnostics` in English for logs, `expression` the field it is about. */
+export function refusal(status: number, code: RefusalCode, diagnostics: string, expression?: string, headers: Record<string, string> = {}): FhirError {
+  return new FhirError(
+    status,
+    {
+      severity: 'error',
+      code: REFUSAL_ISSUE_CODES[status] ?? 'processing',
+      details: { coding: [{ system: REFUSAL_SYSTEM, code }] },
+      diagnostics,
+      ...(expression ? { expression: [expression] } : {}),
+    },
+    headers,
+  );
+}

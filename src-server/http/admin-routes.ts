@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { addLocalUser, resetPassword } from '../auth/account-admin';
 import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
+import { testIdentitySettings, type Identity } from '../auth/identity';
+import type { LocalAccounts } from '../auth/local-accounts';
 import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
 import { applyUserChange } from '../auth/user-change';
@@ -8,6 +11,7 @@ import type { Users } from '../auth/users';
 import { badRequest, forbidden } from '../fhir/outcome';
 import type { Db } from '../storage/database';
 import type { Repository } from '../storage/repository';
+import type { JoinCodes } from '../setup/join';
 import { peerRoutes } from '../sync/peer-routes';
 import type { PeerStore } from '../sync/peers';
 import type { TextIndex } from '../text/text-index';
@@ -19,8 +23,11 @@ import { authenticate } from './bearer';
  * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
- * Practitioner, disabled); `/admin/peers`, the sync peers (sync/peer-routes.ts); `GET /admin/text-index`, the text
- * index's state and the resources it could not index, with why. Admins are the owner client and users with the admin role.
+ * Practitioner, disabled), `POST /admin/users` (a local account: its temporary password is in that answer only),
+ * `POST /admin/users/<id>/reset-password`; `GET|PUT /admin/identity` and `POST /admin/identity/test`, the identity
+ * provider (its secret goes in, never out); `POST /admin/join-codes`, a colleague's desktop joining the office
+ * (setup/join.ts); `/admin/peers`, the sync peers (sync/peer-routes.ts); `GET /admin/text-index`, the text index's
+ * state and the resources it could not index, with why. Admins are the owner client and users with the admin role.
  */
 
 export interface AdminRoutesOptions {
@@ -28,14 +35,19 @@ export interface AdminRoutesOptions {
   tokens: TokenStore;
   audit: AuditLog;
   users: Users;
+  accounts: LocalAccounts;
   sessions: Sessions;
+  identity: Identity;
+  joinCodes: JoinCodes;
   peers?: PeerStore;
   /** The versions sync keeps aside, listed with the peers. */
   repository: Repository;
   textIndex: TextIndex;
 }
 
-export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, users, sessions, peers, repository, textIndex }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
+  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex } = options;
+  const accountServices = { db, users, accounts, sessions, tokens };
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
@@ -85,6 +97,25 @@ export async function adminRoutes(app: FastifyInstance, { db, tokens, audit, use
   });
 
   app.patch<{ Params: { id: string } }>('/users/:id', async (request) => applyUserChange(users, sessions, request.params.id, request.body, tokens));
+
+  // Shown once: the answers carry a temporary password.
+  app.post('/users', async (request, reply) => reply.code(201).header('cache-control', 'no-store').send(await addLocalUser(accountServices, request.body)));
+
+  app.post<{ Params: { id: string } }>('/users/:id/reset-password', async (request, reply) => {
+    const { temporaryPassword } = await resetPassword(accountServices, request.params.id);
+    return reply.header('cache-control', 'no-store').send({ temporaryPassword });
+  });
+
+  app.get('/identity', async () => identity.view());
+
+  app.put('/identity', async (request) => identity.save(request.body));
+
+  app.post('/identity/test', async (request) => testIdentitySettings(request.body));
+
+  app.post('/join-codes', async (request, reply) => {
+    const body = request.body as { userId?: unknown } | undefined;
+    return reply.code(201).header('cache-control', 'no-store').send(joinCodes.create(body?.userId));
+  });
 
   app.delete<{ Params: { id: string } }>('/clients/:id', async (request) => {
     const revoked = revokeClient(db, request.params.id);

@@ -3,7 +3,11 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { existsSync } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log';
 import { clientFinder } from '../auth/clients';
+import type { Identity } from '../auth/identity';
+import type { LocalAccounts } from '../auth/local-accounts';
 import type { LoginFlow } from '../auth/login-flow';
+import type { PasswordLogin } from '../auth/password-login';
+import type { RelyingPartyKey } from '../auth/rp-key';
 import { Reaches } from '../auth/reach';
 import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
@@ -15,11 +19,13 @@ import type { Db } from '../storage/database';
 import type { BinaryStore } from '../storage/binary-store';
 import type { GroupCommit } from '../storage/group-commit';
 import type { TextIndex } from '../text/text-index';
+import type { FirstRun } from '../setup/first-run';
+import type { DesktopJoinServices, JoinCodes } from '../setup/join';
 import type { ContentQueue } from '../sync/content';
 import type { PeerStore } from '../sync/peers';
 import { fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
-import { authRoutes, type LoginScreen } from './auth-routes';
+import { authRoutes, type AuthRoutesOptions } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
 import { healthReport } from './health';
 import { LoginCookies } from './login-cookie';
@@ -29,6 +35,7 @@ import { RateLimiter } from './rate-limit';
 import { refuse, refuseBeforeRouting, refuseClientError, refuseWhileClosing, sendRefusal } from './refusals';
 import { checkRequestBody, JSON_TYPES } from './request-body';
 import { applySecurity, type SecurityOptions } from './security';
+import { setupRoutes, syncJoinRoutes } from './setup-routes';
 
 export interface AppServices {
   db: Db;
@@ -37,11 +44,20 @@ export interface AppServices {
   /** What the token endpoint remembers of its callers (rate buckets, failures, proven secrets). */
   tokenGuard: TokenEndpointGuard;
   users: Users;
+  accounts: LocalAccounts;
   sessions: Sessions;
-  /** Users' logins through the upstream identity provider, when one is configured. */
-  login?: LoginFlow;
-  /** The provider's issuer (and demo accounts) the login screen shows. */
-  loginScreen?: LoginScreen;
+  /** Users' logins: through the upstream identity provider (when there is one) and local accounts. */
+  login: LoginFlow;
+  passwords: PasswordLogin;
+  /** The identity settings in force, changed by admins without a restart. */
+  identity: Identity;
+  /** The data folder's first run (set-up, or joining an office). */
+  firstRun: FirstRun;
+  /** The join codes this node gives colleagues' desktops. */
+  joinCodes: JoinCodes;
+  relyingPartyKey: () => Promise<RelyingPartyKey>;
+  /** With `--demo`: the demo people the login screen lists. */
+  demoAccounts?: AuthRoutesOptions['demoAccounts'];
   groupCommit: GroupCommit;
   security: SecurityOptions;
   audit: AuditLog;
@@ -50,7 +66,7 @@ export interface AppServices {
   /** The directory import thread's module, when bundled. */
   directoryWorker?: URL;
   /** The sync peers, managed at `/admin/peers`. */
-  peers?: PeerStore;
+  peers: PeerStore;
   /** Binary content awaited from sync peers: reads say so (503), peers upload it (`POST /fhir/$content`). */
   syncContent?: ContentQueue;
   /** Folder of the built web UI, served at `/` when it exists. */
@@ -96,11 +112,29 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
   app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
-  const { tokens, users, sessions, login, audit } = services;
+  const { tokens, users, accounts, sessions, login, audit, identity, firstRun } = services;
+  const repository = services.interactions.repository;
   const loginCookies = new LoginCookies();
   await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
-  await app.register(authRoutes, { prefix: '/auth', login, sessions, users, tokens, audit, loginCookies, loginScreen: services.loginScreen });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, sessions, peers: services.peers, repository: services.interactions.repository, textIndex: services.textIndex });
+  await app.register(authRoutes, {
+    prefix: '/auth',
+    login,
+    identity,
+    passwords: services.passwords,
+    accounts,
+    sessions,
+    users,
+    tokens,
+    audit,
+    loginCookies,
+    setupOpen: () => firstRun.open,
+    relyingPartyKey: services.relyingPartyKey,
+    demoAccounts: services.demoAccounts,
+  });
+  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, accounts, sessions, identity, joinCodes: services.joinCodes, peers: services.peers, repository, textIndex: services.textIndex });
+  const join: DesktopJoinServices = { users, accounts, repository, groupCommit: services.groupCommit, peers: services.peers };
+  await app.register(setupRoutes, { prefix: '/setup', firstRun, interactions: services.interactions, textIndex: services.textIndex, join, audit });
+  await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: services.joinCodes });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',
     db: services.db,

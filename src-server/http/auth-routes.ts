@@ -1,46 +1,56 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/audit-log';
+import type { Identity } from '../auth/identity';
+import { checkLogin, checkNewPassword, type LocalAccounts } from '../auth/local-accounts';
 import { REFUSAL_STATUS, type LoginFlow } from '../auth/login-flow';
 import { LoginRefused } from '../auth/oidc-login';
+import type { PasswordLogin } from '../auth/password-login';
+import type { RelyingPartyKey } from '../auth/rp-key';
 import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
-import type { Users } from '../auth/users';
-import { badRequest, FhirError, notFound } from '../fhir/outcome';
+import { LOCAL_ISSUER, type Users } from '../auth/users';
+import { isJson } from '../fhir/json';
+import { badRequest, FhirError, notFound, refusal } from '../fhir/outcome';
 import { authenticate } from './bearer';
 import type { LoginCookies } from './login-cookie';
 
 /**
- * `/auth`: users' logins through the upstream OpenID provider (docs/login.md).
+ * `/auth`: users' logins (docs/login.md).
  * - `GET /auth/login[?code_challenge=…&code_challenge_method=S256]` (browser) → the provider → `GET /auth/callback`
  *   → `/?login=<hand-off code>`, or `/?login_error=<code>`;
- * - `POST /auth/login {"redirect":"loopback","code_challenge"}` (desktop) → `{authorization_url, login_id}`;
+ * - `POST /auth/login {"redirect":"loopback"|"node","code_challenge"}` (desktop) → `{authorization_url, login_id}`: the
+ *   provider answers at a loopback listener of this login's, or at this node's `/auth/callback`;
+ * - `POST /auth/password {login, password, code_challenge}` (local account) → `{code}`; `POST /auth/password/change
+ *   {login, password, newPassword, code_challenge}` → `{code}` (password-login.ts);
  * - `POST /auth/logout` (bearer) ends the session → `{end_session_url?}`; `GET /auth/me` (bearer) → the user;
- * - `GET /auth/config` (no token) → `{provider: {issuer, demo} | null, demoAccounts?}` for the login screen.
- * Tokens come from `POST /oauth/token` (oauth-routes.ts), never from these answers.
+ *   `POST /auth/me/local-password {login, newPassword}` (bearer) sets a provider user's offline password;
+ * - `GET /auth/config` (no token) → `{provider: {kind, issuer, label} | null, localAccounts, setup, demoAccounts?}`
+ *   for the login screen (and the set-up screen while `setup`);
+ * - `GET /auth/jwks` (no token): this node's public key, for a provider that encrypts userinfo to it (rp-key.ts).
+ * Tokens come from `POST /oauth/token` (oauth-routes.ts), exchanging the hand-off code, never from these answers.
  */
 
 export interface AuthRoutesOptions {
-  /** Absent when no identity provider is configured: logins are refused, existing sessions still end. */
-  login?: LoginFlow;
+  login: LoginFlow;
+  identity: Identity;
+  passwords: PasswordLogin;
+  accounts: LocalAccounts;
   sessions: Sessions;
   users: Users;
   tokens: TokenStore;
   audit: AuditLog;
   loginCookies: LoginCookies;
-  /** What the login screen shows: the provider's issuer, and in `--demo` the people who can log in. */
-  loginScreen?: LoginScreen;
-}
-
-/** `GET /auth/config`: what the UI needs to offer a login, before anyone is logged in. */
-export interface LoginScreen {
-  issuer: string;
+  /** Whether the data folder still waits for its set-up (no user at all). */
+  setupOpen: () => boolean;
+  relyingPartyKey: () => Promise<RelyingPartyKey>;
   /** Only with `--demo`: the demo provider's accounts (fictitious people, password included). */
   demoAccounts?: ReadonlyArray<{ login: string; password: string; displayName: string; description: string }>;
 }
 
 const CHALLENGE = /^[A-Za-z0-9_~.-]{43,128}$/;
 
-export async function authRoutes(app: FastifyInstance, { login, sessions, users, tokens, audit, loginCookies, loginScreen }: AuthRoutesOptions): Promise<void> {
+export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
+  const { login, identity, passwords, accounts, sessions, users, tokens, audit, loginCookies, demoAccounts } = options;
   // Login answers carry codes and user details: never cached anywhere.
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
@@ -48,15 +58,47 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
   });
 
   const configured = () => {
-    if (!login) throw notFound('No identity provider is configured: start the node with --oidc-issuer (or --demo)');
+    if (!login.provider) throw notFound('No identity provider is configured: log in with a local account, or an admin sets one up in Réglages (or `liaison auth set`)');
     return login;
   };
 
-  // No token: the login screen asks before anyone is logged in. `provider: null` when logins are off.
-  app.get('/config', async () => ({
-    provider: login && loginScreen ? { issuer: loginScreen.issuer, demo: loginScreen.demoAccounts !== undefined } : null,
-    ...(login && loginScreen?.demoAccounts ? { demoAccounts: loginScreen.demoAccounts } : {}),
-  }));
+  // No token: the login screen asks before anyone is logged in. `provider: null` when there is none.
+  app.get('/config', async () => {
+    const provider = identity.screen();
+    return {
+      provider,
+      localAccounts: identity.localAccounts,
+      setup: options.setupOpen(),
+      ...(provider?.kind === 'demo' && demoAccounts ? { demoAccounts } : {}),
+    };
+  });
+
+  app.get('/jwks', async () => ({ keys: [(await options.relyingPartyKey()).publicJwk] }));
+
+  app.post('/password', async (request) => {
+    const body = bodyOf(request);
+    const codeChallenge = passwordChallenge(body);
+    return { code: await passwords.login({ login: body.login, password: body.password, source: request.ip }, codeChallenge, 'POST /auth/password') };
+  });
+
+  app.post('/password/change', async (request) => {
+    const body = bodyOf(request);
+    const codeChallenge = passwordChallenge(body);
+    return { code: await passwords.change({ login: body.login, password: body.password, source: request.ip }, body.newPassword, codeChallenge, 'POST /auth/password/change') };
+  });
+
+  // A provider's user sets (or changes) the local password they log in with when the provider cannot be reached.
+  app.post('/me/local-password', async (request) => {
+    const user = users.get(userOf(request));
+    if (user.issuer === LOCAL_ISSUER) throw refusal(400, 'not-local-account', 'A local account changes its password with POST /auth/password/change', 'newPassword');
+    const body = bodyOf(request);
+    const newLogin = checkLogin(body.login ?? user.login, 'login');
+    const password = checkNewPassword(body.newPassword, 'newPassword');
+    if (!accounts.isFree(newLogin, user.id)) throw refusal(409, 'login-taken', `The login '${newLogin}' is someone else's`, 'login');
+    await accounts.set(user.id, newLogin, password, false);
+    audit.record('password.changed', `user:${user.id}`, 'POST', '/auth/me/local-password', 200);
+    return { login: newLogin };
+  });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/login', async (request, reply) => {
     const flow = configured();
@@ -73,6 +115,12 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
   app.get('/callback', async (request, reply) => {
     const flow = configured();
     const query = new URL(request.url, 'http://node').searchParams;
+    // A desktop login that comes back here (`redirect: "node"`): the page says to go back to the app.
+    const desktop = flow.completeAtNode(query, request.ip);
+    if (desktop) {
+      const page = await desktop;
+      return reply.code(page.status).type('text/html; charset=utf-8').send(page.html);
+    }
     const { browser, login: started } = loginCookies.takeLogin(request, reply, query.get('state'));
     try {
       const code = await flow.completeBrowser(query, started, browser, request.ip);
@@ -85,9 +133,12 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
   app.post('/login', async (request) => {
     const flow = configured();
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    if (body.redirect !== 'loopback') throw badRequest('Send {"redirect": "loopback", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
+    if (body.redirect !== 'loopback' && body.redirect !== 'node') throw badRequest('Send {"redirect": "loopback" | "node", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
     try {
-      return await flow.beginLoopback(challengeOf(body.code_challenge, body.code_challenge_method, true) as string, request.ip);
+      const codeChallenge = challengeOf(body.code_challenge, body.code_challenge_method, true) as string;
+      // "node": the provider answers at this node's /auth/callback (its one registered redirect URI, Pro Santé Connect).
+      if (body.redirect === 'node') return await flow.beginAtNode(codeChallenge, `${request.protocol}://${request.host}/auth/callback`, request.ip);
+      return await flow.beginLoopback(codeChallenge, request.ip);
     } catch (error) {
       throw error instanceof LoginRefused ? refusalError(error) : error;
     }
@@ -97,16 +148,39 @@ export async function authRoutes(app: FastifyInstance, { login, sessions, users,
     const principal = authenticate(request, tokens);
     if (!principal.sessionId) throw badRequest("Only a user's login session logs out; an API client revokes its token on POST /oauth/revoke");
     sessions.end(principal.sessionId);
+    // The next person at this computer must say who they are at the provider, not inherit this one's session there.
+    login.loggedOut();
     audit.record('logout', principal.clientId, 'POST', '/auth/logout', 200);
-    const endSessionUrl = await login?.endSessionUrl();
+    const endSessionUrl = await login.endSessionUrl();
     return endSessionUrl ? { end_session_url: endSessionUrl } : {};
   });
 
   app.get('/me', async (request) => {
+    const user = users.get(userOf(request));
+    return { ...user, ...(user.login ? { localLogin: user.login } : {}), canSetLocalPassword: user.issuer !== LOCAL_ISSUER };
+  });
+
+  /** The user of the request's login session (400 for an API client's token). */
+  function userOf(request: FastifyRequest): string {
     const principal = authenticate(request, tokens);
     if (!principal.party?.userId || !principal.sessionId) throw badRequest('This token is not a user login session');
-    return users.get(principal.party.userId);
-  });
+    return principal.party.userId;
+  }
+}
+
+function bodyOf(request: FastifyRequest): Record<string, unknown> {
+  if (!isJson(request.body)) throw refusal(400, 'invalid-request', 'Send a JSON object');
+  return request.body;
+}
+
+/** The app's PKCE challenge a local login's hand-off is bound to (400 `invalid-request` without a valid one). */
+function passwordChallenge(body: Record<string, unknown>): string {
+  try {
+    return challengeOf(body.code_challenge, body.code_challenge_method, true) as string;
+  } catch (error) {
+    if (error instanceof LoginRefused) throw refusal(400, 'invalid-request', error.message, 'code_challenge');
+    throw error;
+  }
 }
 
 /** The app's PKCE challenge (RFC 7636: S256 only, 43 to 128 characters); required from a desktop app. */

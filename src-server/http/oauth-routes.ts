@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { OAuthClient, StoredClient } from '../auth/clients';
 import { FailedAttempts } from '../auth/failed-attempts';
 import { SecretChecks } from '../auth/secret-checks';
@@ -58,7 +57,7 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
       const answer = userGrant(form, { browser: loginCookies.read(request)?.browser, address: request.ip }, services, guard.calls);
       if ('tokens' in answer) return sendTokens(reply, answer.tokens);
       if (!('throttled' in answer)) return oauthError(reply, answer.status, answer.error, answer.description);
-      await holdBack(guard, answer.key);
+      await guard.failures.holdBack(answer.key);
       return slowDown(reply, answer.throttled);
     }
     if (grantType !== 'client_credentials') {
@@ -119,13 +118,8 @@ async function checkClient(
 }
 
 async function refused(guard: TokenEndpointGuard, key: string, refusal: Refusal): Promise<{ refused: Refusal }> {
-  await holdBack(guard, key);
+  await guard.failures.holdBack(key);
   return { refused: refusal };
-}
-
-/** Counts a refusal of `key` and waits its hold-back (the timer keeps no stopping process alive). */
-function holdBack(guard: TokenEndpointGuard, key: string): Promise<void> {
-  return sleep(guard.failures.failed(key), undefined, { ref: false });
 }
 
 function refuse(reply: FastifyReply, refusal: Refusal) {

@@ -6,8 +6,8 @@ import { DEFAULT_RATE_LIMIT, type RateLimitAnswer, type RateLimiter } from './ra
 
 /**
  * The two grants of users' sessions on `POST /oauth/token`, for the UI's public client `liaison-ui`:
- * - `authorization_code`: the hand-off code of a finished login (or a desktop login's id), with the app's
- *   `code_verifier` when it sent a challenge → the session's first tokens;
+ * - `authorization_code`: the hand-off code of a finished login (a provider's or a local account's, or a desktop
+ *   login's id), with the app's `code_verifier` when it sent a challenge → the session's first tokens;
  * - `refresh_token`: a refresh token, used up → new tokens; a used one coming back ends its session. A user gets at
  *   most DEFAULT_RATE_LIMIT refreshes a second (`user:<id>` in the token endpoint's limiter): one past it is
  *   refused 429 (held back like the token endpoint's other refusals) and leaves the refresh token unused. A wrong
@@ -21,7 +21,7 @@ export type GrantAnswer =
   | { status: 429; throttled: RateLimitAnswer; key: string };
 
 export interface UserGrantServices {
-  login?: LoginFlow;
+  login: LoginFlow;
   sessions: Sessions;
   audit: AuditLog;
 }
@@ -39,7 +39,6 @@ export function userGrant(form: URLSearchParams, { browser, address }: GrantSend
   if (form.get('grant_type') === 'authorization_code') {
     const code = form.get('code');
     if (!code) return { status: 400, error: 'invalid_request', description: 'code is required' };
-    if (!login) return { status: 400, error: 'invalid_grant', description: 'No identity provider is configured on this node' };
     const result = login.exchange(code, form.get('code_verifier') ?? undefined, browser, address);
     return 'tokens' in result ? result : { status: 400, error: result.error, description: result.description };
   }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations, schemaVersion } from './migrations';
 
@@ -60,8 +60,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   const db = new Database(file);
   try {
     // Before anything that writes: even switching the journal mode would change a newer Liaison's file.
-    const found = db.pragma('user_version', { simple: true }) as number;
-    if (found > schemaVersion) throw new SchemaTooNewError(file, found);
+    refuseNewerSchema(db, file);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
@@ -86,6 +85,26 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/** Throws SchemaTooNewError when the database was written by a newer Liaison; reads its version only. */
+function refuseNewerSchema(db: Db, file: string): void {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > schemaVersion) throw new SchemaTooNewError(file, found);
+}
+
+/**
+ * Refuses a database file written by a newer Liaison before anything else is done in its folder (a node checks it
+ * before it takes the folder's lock), leaving the file as it was. A missing file is fine: the node will create it.
+ */
+export function checkDatabaseVersion(file: string): void {
+  if (!existsSync(file)) return;
+  const db = new Database(file);
+  try {
+    refuseNewerSchema(db, file);
+  } finally {
+    db.close();
   }
 }
 

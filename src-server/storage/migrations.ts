@@ -462,6 +462,30 @@ export const migrations: readonly Migration[] = [
         WHERE resource_type = 'Subscription' AND json_type(body, '$.channel.header') IS NOT NULL;
     `,
   },
+  {
+    description: 'local accounts (login and password) and the codes that let a colleague\'s desktop join the office',
+    sql: `
+      -- A user who logs in with a login and a password (auth/local-accounts.ts): an account made on the node (users.issuer
+      -- 'local'), or a provider's user with an offline password. The password is a scrypt hash with its own salt.
+      CREATE TABLE local_accounts (
+        user_id              TEXT PRIMARY KEY REFERENCES users (user_id),
+        login                TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash        TEXT NOT NULL,     -- <salt hex>:<scrypt hex>
+        must_change_password INTEGER NOT NULL DEFAULT 0,  -- 1 after an admin reset: the next login sets a new one
+        password_changed_at  TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- A code an office's admin gives a colleague so that their desktop joins the office (setup/join.ts): single use,
+      -- for that colleague's account, until it expires. Only its hash is kept.
+      CREATE TABLE join_codes (
+        code_hash   TEXT PRIMARY KEY,           -- sha256 of the code, hex
+        user_id     TEXT NOT NULL REFERENCES users (user_id),
+        created_at  TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,           -- epoch milliseconds
+        used_at     INTEGER
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

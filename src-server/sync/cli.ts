@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
+import { readSecret, withDataFolder } from '../folder-access';
 import { DATABASE_FILE } from '../node';
-import { FhirError } from '../fhir/outcome';
 import { openDatabase } from '../storage/database';
-import { PEER_KEY_FILE, PeerStore, type PeerKind } from './peers';
+import { PeerStore, type PeerInfo, type PeerKind } from './peers';
 
 /**
  * `liaison peers add|list|remove`: the nodes this one synchronises with (a running node picks changes up within its
- * poll interval). The client secret is read from $LIAISON_PEER_CLIENT_SECRET or standard input, never from the
- * command line (other users of the computer see command lines). Registered by cli.ts.
+ * poll interval; while one serves the folder, changes go through its admin API). The client secret is read from
+ * $LIAISON_PEER_CLIENT_SECRET or standard input, never from the command line (other users of the computer see
+ * command lines). Registered by cli.ts.
  */
 
 export function registerPeerCommands(program: Command, defaultDataDir: string): void {
@@ -22,18 +23,20 @@ export function registerPeerCommands(program: Command, defaultDataDir: string): 
     .option('--kind <kind>', 'office (records both ways) or directory (directory data from it only)', 'office')
     .option('--data <dir>', 'data directory', defaultDataDir)
     .action(async (options: { name: string; url: string; clientId: string; kind: string; data: string }) => {
-      const clientSecret = process.env.LIAISON_PEER_CLIENT_SECRET ?? (await readStdin()).trim();
-      withPeers(options.data, (store) => {
-        const peer = store.add({ name: options.name, url: options.url, clientId: options.clientId, clientSecret, kind: options.kind as PeerKind });
-        console.log(JSON.stringify(peer, null, 2));
+      const clientSecret = process.env.LIAISON_PEER_CLIENT_SECRET ?? (await readSecret('Client secret on the peer: '));
+      const peer = { name: options.name, url: options.url, clientId: options.clientId, clientSecret, kind: options.kind as PeerKind };
+      const added = await withDataFolder(options.data, {
+        direct: (db, dataDir) => new PeerStore(db, dataDir).add(peer),
+        served: (api) => api.call<PeerInfo>('POST', '/admin/peers', peer),
       });
+      console.log(JSON.stringify(added, null, 2));
     });
   peers
     .command('list')
     .description('list the peers and how their sync goes (never their secrets)')
     .option('--data <dir>', 'data directory', defaultDataDir)
     .action((options: { data: string }) =>
-      withPeers(options.data, (store) => {
+      readPeers(options.data, (store) => {
         for (const peer of store.list()) {
           const status = peer.lastError ? `failing: ${peer.lastError}` : peer.lastSyncAt ? `synced ${peer.lastSyncAt}` : 'not synced yet';
           const skew = peer.clockSkewMs !== undefined && Math.abs(peer.clockSkewMs) > 5 * 60_000 ? `  clock ${Math.round(peer.clockSkewMs / 1000)} s off` : '';
@@ -45,32 +48,22 @@ export function registerPeerCommands(program: Command, defaultDataDir: string): 
     .command('remove <peerId>')
     .description('stop synchronising with a peer (what was synchronised stays)')
     .option('--data <dir>', 'data directory', defaultDataDir)
-    .action((peerId: string, options: { data: string }) =>
-      withPeers(options.data, (store) => {
-        store.remove(peerId);
-        console.log(`Peer ${peerId} removed.`);
-      }),
-    );
+    .action(async (peerId: string, options: { data: string }) => {
+      await withDataFolder(options.data, {
+        direct: (db, dataDir) => new PeerStore(db, dataDir).remove(peerId),
+        served: (api) => api.call<PeerInfo>('DELETE', `/admin/peers/${encodeURIComponent(peerId)}`),
+      });
+      console.log(`Peer ${peerId} removed.`);
+    });
 }
 
-function withPeers(dataDir: string, work: (store: PeerStore) => void): void {
+/** Reads the peers (a running node may be writing meanwhile: SQLite lets the two take turns). */
+function readPeers(dataDir: string, work: (store: PeerStore) => void): void {
   const folder = resolve(dataDir);
   const db = openDatabase(join(folder, DATABASE_FILE));
   try {
-    work(new PeerStore(db, join(folder, PEER_KEY_FILE)));
-  } catch (error) {
-    throw error instanceof FhirError ? new Error(error.message) : error;
+    work(new PeerStore(db, folder));
   } finally {
     db.close();
   }
-}
-
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Client secret on the peer: ');
-  let text = '';
-  for await (const chunk of process.stdin) {
-    text += String(chunk);
-    if (text.includes('\n')) break;
-  }
-  return text;
 }

@@ -167,7 +167,8 @@ export class PeerLoop {
       if (DIRECTORY_TYPES.has(version.resourceType) !== directory) throw forbidden(`${version.resourceType} does not come from ${directory ? 'a directory' : 'an office'} peer`);
     };
     const fetchAfter = (cursor: string) => link.changes(cursor, this.settings.pageSize, directory ? 'directory' : 'records');
-    let fetching = fetchAfter(peers.get(this.peerId).pullCursor);
+    let stored = peers.get(this.peerId).pullCursor;
+    let fetching = fetchAfter(stored);
     for (;;) {
       const page = await fetching;
       const { cursor, more } = readPage(page);
@@ -177,6 +178,12 @@ export class PeerLoop {
         fetching = fetchAfter(cursor);
         fetching.catch(() => {});
       }
+      // Nothing new: no write. A write rings the commit signal, which wakes this loop for another pass at once.
+      if (entries.length === 0 && cursor === stored) {
+        if (!more || this.stopped) return;
+        continue;
+      }
+      stored = cursor;
       const outcomes = await this.services.write(() => {
         const applied = applyVersions(repository, entries, { receivedFrom: remoteNode, admit, content: this.services.content });
         peers.setPullCursor(this.peerId, cursor);

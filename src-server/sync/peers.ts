@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../fhir/outcome';
-import { seal, sealingKeyFile, unseal } from '../sealing';
+import { dataFolderKey, seal, unseal } from '../sealing';
 import type { Db } from '../storage/database';
 import type { PeerProblem } from './peer-link';
 
 /**
  * The remote nodes this node synchronises with (`liaison peers add|list|remove`, `/admin/peers`): a URL, this node's
- * OAuth client on the peer, and how far each way has got. The client secret is sealed with AES-256-GCM under a key
- * kept beside the database (`sync-secret.key`, readable by the owner only), so a copy of the database alone does not
+ * OAuth client on the peer, and how far each way has got. The client secret is sealed with AES-256-GCM under the data
+ * folder's key (sealing.ts `dataFolderKey`, readable by the owner only), so a copy of the database alone does not
  * carry it; it is never listed, returned or logged.
  */
-
-export const PEER_KEY_FILE = 'sync-secret.key';
 
 /** office: records flow both ways; directory: directory data flows from it, nothing goes to it. */
 export type PeerKind = 'office' | 'directory';
@@ -69,8 +67,8 @@ export class PeerStore {
 
   constructor(
     private readonly db: Db,
-    /** Where the sealing key lives (created on first use). */
-    private readonly keyFile: string,
+    /** The data folder: its key seals the secrets (created on first use). */
+    private readonly dataDir: string,
   ) {}
 
   add(peer: NewPeer): PeerInfo {
@@ -158,7 +156,7 @@ export class PeerStore {
   }
 
   private sealingKey(): Buffer {
-    return (this.key ??= sealingKeyFile(this.keyFile));
+    return (this.key ??= dataFolderKey(this.dataDir));
   }
 }
 

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { FhirOperation } from '../fhir/rest/extensions';
 import type { BinaryStore } from '../storage/binary-store';
 import type { CommitSignal } from '../storage/commit-signal';
@@ -9,7 +8,7 @@ import { ConflictOperations } from './conflicts';
 import { ContentQueue } from './content';
 import { syncOperations } from './operations';
 import { PeerLoop, type LoopSettings } from './peer-loop';
-import { PEER_KEY_FILE, PeerStore } from './peers';
+import { PeerStore } from './peers';
 
 /**
  * Sync as the node runs it (docs/sync.md): the protocol and conflict operations, and one loop per configured peer.
@@ -54,7 +53,7 @@ export function createSync(options: SyncOptions): RunningSync {
   const { db, repository } = options;
   const settings = { ...DEFAULTS, ...options.settings };
   const feed = new ChangeFeed(db);
-  const peers = new PeerStore(db, join(options.dataDir, PEER_KEY_FILE));
+  const peers = new PeerStore(db, options.dataDir);
   const content = new ContentQueue(db, options.binaryStore);
   const loops = new Map<string, PeerLoop>();
   const services = { repository, peers, feed, content, write: options.write, log: (_message: string) => {} };

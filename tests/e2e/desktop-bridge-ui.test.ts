@@ -21,6 +21,13 @@ beforeAll(async () => {
   outDir = buildDesktop('bridge-ui-');
   uiNode = await startTestNode({ uiDir: join(outDir, 'renderer') });
   apiNode = await startTestNode({ corsOrigins: [uiNode.url] });
+  // Set up, with Pro Santé Connect as its provider: the login screen offers its button (the login itself is scripted).
+  const setup = await fetch(`${apiNode.url}/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-liaison-setup-code': apiNode.firstRun.setupCode! },
+    body: JSON.stringify({ practice: { name: 'Cabinet des Lilas' }, admin: { login: 'c.martin', password: 'la mer est calme ce matin', displayName: 'Dr Claire Martin' }, identity: { provider: 'psc', clientId: 'liaison-test' } }),
+  });
+  expect(setup.status, await setup.clone().text()).toBe(201);
   browser = await launchChromium();
 }, 180_000);
 
@@ -55,6 +62,9 @@ async function openWithBridge(): Promise<Page> {
           session = { accessToken: 'user-token', expiresAt: Date.now() + 3_600_000, user };
           return { ok: true, user };
         },
+        loginWithPassword: async () => ({ ok: false, error: 'bad-credentials', message: 'scripted' }),
+        changePassword: async () => ({ ok: false, error: 'bad-credentials', message: 'scripted' }),
+        setupCode: async () => null,
         cancelLogin: async () => false,
         logout: async () => {
           session = null;
@@ -83,7 +93,7 @@ describe('the renderer in the desktop app', () => {
   it('logs in through the bridge, says why a login was refused, and logs out', async () => {
     const page = await openWithBridge();
     await page.goto(`${uiNode.url}/`);
-    const login = page.getByRole('button', { name: 'Se connecter', exact: true });
+    const login = page.getByRole('button', { name: 'Se connecter avec Pro Santé Connect' });
     await login.click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('La connexion a été refusée');
     await login.click();

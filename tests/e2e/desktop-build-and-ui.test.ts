@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium';
+import { collectProblems, launchChromium } from '../helpers/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIAISON_VERSION } from '../../src-server/version';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
@@ -47,14 +47,30 @@ describe('electron-vite build', () => {
 });
 
 describe('the web UI served by the headless node', () => {
-  it('opens on the login screen, says the node has no identity provider, and shows its version from /health, with no console error', async () => {
+  it('opens on the set-up screen while the node has no user, then on the login screen with the node’s version from /health, with no console error', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    page.on('pageerror', (error) => errors.push(error.message));
+    collectProblems(page, errors);
+    // Without the code in the address, the set-up screen asks for it.
     await page.goto(`${node.url}/`);
+    await page.getByRole('heading', { name: 'Installation de Liaison' }).waitFor();
+    await page.getByLabel('Code d’installation').waitFor();
+    // With it (the address `liaison serve` prints), nobody has to type it.
+    await page.goto(`${node.url}/#/setup?code=${encodeURIComponent(node.firstRun.setupCode!)}`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Installation de Liaison' }).waitFor();
+    await page.getByLabel('Nom du cabinet').waitFor();
+    expect(await page.getByLabel('Code d’installation').count()).toBe(0);
+
+    const setup = await fetch(`${node.url}/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-liaison-setup-code': node.firstRun.setupCode! },
+      body: JSON.stringify({ practice: { name: 'Cabinet des Lilas' }, admin: { login: 'c.martin', password: 'la mer est calme ce matin', displayName: 'Dr Claire Martin' }, identity: { provider: 'none' } }),
+    });
+    expect(setup.status).toBe(201);
+    await page.reload();
     await page.getByRole('heading', { name: 'Liaison — Connexion' }).waitFor();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Aucun fournisseur d’identité n’est configuré sur ce nœud');
+    await page.getByRole('heading', { name: 'Compte local', exact: true }).waitFor();
     await expect.poll(() => page.locator('[data-node-version]').textContent()).toBe(`Liaison ${LIAISON_VERSION} · FHIR 3.0.1`);
     expect(errors).toEqual([]);
     await page.close();
@@ -67,7 +83,7 @@ describe('the web UI served by the headless node', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('Le nœud local ne répond pas.');
     await page.unroute('**/auth/config');
     await page.getByRole('button', { name: 'Réessayer' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Aucun fournisseur d’identité');
+    await page.getByRole('heading', { name: 'Compte local', exact: true }).waitFor();
     await page.close();
   });
 });

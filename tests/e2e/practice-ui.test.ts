@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/chromium';
+import { collectProblems, launchChromium } from '../helpers/chromium';
 import { killAllChildren, serve, type ServingNode } from '../helpers/child-node';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { fhirFetch, tempDir } from '../helpers/node';
@@ -40,9 +40,7 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   // Well under the test's own timeout, so that a missing element fails with its name.
   page.setDefaultTimeout(10_000);
-  // CSP violations and script errors show here; a refused request (409…) is the app's business, not a problem.
-  page.on('console', (message) => message.type() === 'error' && !message.text().startsWith('Failed to load resource') && problems.push(message.text()));
-  page.on('pageerror', (error) => problems.push(error.message));
+  collectProblems(page, problems);
 }, 240_000);
 
 afterAll(async () => {

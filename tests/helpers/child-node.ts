@@ -18,14 +18,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI to completion (it must exit by itself within `timeoutMs`). */
-export function runCli(args: string[], timeoutMs = 20000): Promise<CliResult> {
+/**
+ * Runs the CLI to completion (it must exit by itself within `timeoutMs`); `input` is written to its standard input
+ * (a password, a secret), `env` added to its environment.
+ */
+export function runCli(args: string[], timeoutMs = 20000, { input, env }: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...cliEnv(), ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`liaison ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));

@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install chromium`), or CHROMIUM_PATH; the flags DESIGN §7 measured to work here. */
 export function launchChromium(): Promise<Browser> {
@@ -6,4 +6,10 @@ export function launchChromium(): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** Collects a page's script errors and CSP violations; a refused request (409…) is the app's business, not a problem. */
+export function collectProblems(page: Page, problems: string[]): void {
+  page.on('console', (message) => message.type() === 'error' && !message.text().startsWith('Failed to load resource') && problems.push(message.text()));
+  page.on('pageerror', (error) => problems.push(error.message));
 }

@@ -2,9 +2,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DesktopLogin, type DesktopLoginOptions } from '../../src-main/desktop-login';
-import { SecretStore, type SystemCipher } from '../../src-main/secret-store';
+import { SecretStore } from '../../src-main/secret-store';
 import { startOidcProvider } from '../../src-server/auth/demo-provider';
 import { ScriptedBrowser } from '../helpers/browser';
+import { TEST_CIPHER } from '../helpers/desktop-window';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 
 /**
@@ -15,17 +16,10 @@ import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 
 type Json = Record<string, any>;
 
-/** Stands in for safeStorage: reversible, and visibly not the plain text. */
-const cipher: SystemCipher = {
-  isAvailable: () => true,
-  encrypt: (text) => Buffer.from([...Buffer.from(text)].map((byte) => byte ^ 0x5a)),
-  decrypt: (data) => Buffer.from([...data].map((byte) => byte ^ 0x5a)).toString(),
-};
-
 let node: TestNode;
 const dir = tempDir('liaison-desktop-login-');
 let stores = 0;
-const newStore = () => new SecretStore(join(dir, `login-${++stores}.bin`), cipher);
+const newStore = () => new SecretStore(join(dir, `login-${++stores}.bin`), TEST_CIPHER);
 
 beforeAll(async () => {
   node = await startTestNode({ demo: true });
@@ -250,6 +244,34 @@ describe('desktop login through the system browser', () => {
     expect(await flow.session()).toBeNull();
   });
 
+  it('with Pro Santé Connect, asks the node to be the redirect (its /auth/callback, the one exact URI PSC registers)', async () => {
+    const psc = await startTestNode();
+    try {
+      const setup = await fetch(`${psc.url}/setup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-liaison-setup-code': psc.firstRun.setupCode! },
+        body: JSON.stringify({ practice: { name: 'Cabinet des Lilas' }, admin: { login: 'c.martin', password: 'la mer est calme ce matin', displayName: 'Dr Claire Martin' }, identity: { provider: 'psc-sandbox', clientId: 'liaison-editeur' } }),
+      });
+      expect(setup.status, await setup.clone().text()).toBe(201);
+      const asked: Json[] = [];
+      const browser = new FakeSystemBrowser();
+      const flow = new DesktopLogin({
+        nodeUrl: async () => psc.url,
+        openExternal: browser.openExternal,
+        store: newStore(),
+        fetch: (input, init) => (String(input).endsWith('/auth/login') && asked.push(JSON.parse(String(init?.body))), fetch(input, init)),
+      });
+      // This machine is offline: PSC's sandbox cannot be reached, which the node says once it has tried.
+      expect(await flow.start()).toMatchObject({ ok: false, error: 'provider_unreachable' });
+      expect(asked).toEqual([expect.objectContaining({ redirect: 'node' })]);
+      // The demo provider (any other provider) keeps the loopback listener on a port the system picks.
+      const { browser: demo } = await loggedIn('paul.durand');
+      expect(new URL(demo.opened[0]).searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    } finally {
+      await psc.stop();
+    }
+  });
+
   it('says when the node has no provider, when the provider cannot be reached, and when the node is not running', async () => {
     const closed = await startOidcProvider([]);
     await closed.close();
@@ -267,5 +289,72 @@ describe('desktop login through the system browser', () => {
       await unreachable.stop();
       await bare.stop();
     }
+  });
+});
+
+describe('desktop login with a local account', () => {
+  /** A colleague's local account made by an admin (the owner client here): its login and temporary password. */
+  async function newColleague(login: string): Promise<string> {
+    const response = await fetch(`${node.url}/admin/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ login, displayName: 'Sophie Leroy', roles: ['staff'], organizations: ['demo-cabinet-des-lilas'] }),
+    });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return ((await response.json()) as Json).temporaryPassword;
+  }
+
+  it('asks for a new password after the temporary one, then keeps the session as a provider login’s: refresh token here only', async () => {
+    const temporary = await newColleague('s.leroy');
+    const store = newStore();
+    const browser = new FakeSystemBrowser();
+    const { fetch: recording } = recordingFetch();
+    const sent: Json[] = [];
+    const flow = desktopLogin({ store, openExternal: browser.openExternal, fetch: async (input, init) => (String(input).includes('/auth/password') && sent.push(JSON.parse(String(init?.body))), recording(input, init)) });
+
+    expect(await flow.loginWithPassword('s.leroy', 'not the password')).toMatchObject({ ok: false, error: 'bad-credentials' });
+    expect(await flow.loginWithPassword('s.leroy', temporary)).toMatchObject({ ok: false, error: 'password-change-required' });
+    expect(await flow.changePassword('s.leroy', temporary, 'court')).toMatchObject({ ok: false, error: 'password-too-short' });
+    expect(await flow.session()).toBeNull();
+    const result = await flow.changePassword('s.leroy', temporary, 'les lilas fleurissent en mai');
+    expect(result).toEqual({ ok: true, user: expect.objectContaining({ displayName: 'Sophie Leroy', roles: ['staff'], localLogin: 's.leroy', canSetLocalPassword: false }) });
+    // Each attempt carried its own PKCE challenge; no system browser was opened.
+    expect(new Set(sent.map((body) => body.code_challenge)).size).toBe(sent.length);
+    expect(sent.every((body) => /^[\w-]{43}$/.test(body.code_challenge))).toBe(true);
+    expect(browser.opened).toEqual([]);
+
+    const session = (await flow.session())!;
+    expect(session).not.toHaveProperty('refreshToken');
+    expect((await me(session.accessToken)).status).toBe(200);
+    const stored = store.load()!;
+    expect(stored).toMatch(/^[\x21-\x7e]{20,}$/);
+    // The next launch resumes it from the secret store, as a provider login's.
+    const relaunched = desktopLogin({ store, openExternal: browser.openExternal });
+    expect((await relaunched.session())!.user.displayName).toBe('Sophie Leroy');
+
+    // A wrong password later leaves the running session alone.
+    expect(await relaunched.loginWithPassword('s.leroy', 'plus le bon')).toMatchObject({ ok: false, error: 'bad-credentials' });
+    expect((await relaunched.session())!.user.displayName).toBe('Sophie Leroy');
+    await relaunched.logout();
+    expect(store.load()).toBeNull();
+    expect((await flow.loginWithPassword('s.leroy', 'les lilas fleurissent en mai')).ok).toBe(true);
+  });
+
+  it('after a logout, the next provider login asks the provider for the account (a shared reception computer)', async () => {
+    const { flow } = await loggedIn('claire.martin');
+    const openedBy = async (): Promise<URL> => {
+      const next = new FakeSystemBrowser();
+      const attempt = desktopLogin({ store: newStore(), openExternal: next.openExternal });
+      const pending = attempt.start();
+      await expect.poll(() => next.opened.length).toBe(1);
+      attempt.cancel();
+      await pending;
+      return new URL(next.opened[0]);
+    };
+    // Nobody logged out since the last login: the provider may reuse its session.
+    expect((await openedBy()).searchParams.get('prompt')).toBeNull();
+    await flow.logout();
+    // The app opens the node's authorization URL as it is: the provider asks who logs in.
+    expect((await openedBy()).searchParams.get('prompt')).toBe('login');
   });
 });

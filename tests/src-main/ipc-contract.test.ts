@@ -22,7 +22,9 @@ describe('IPC payloads', () => {
   it('take exactly what each channel expects', () => {
     expect(PAYLOADS[IPC.nodeAccess]([])).toEqual([]);
     expect(PAYLOADS[IPC.openExternal](['https://annuaire.sante.fr/'])).toEqual(['https://annuaire.sante.fr/']);
-    for (const channel of [IPC.loginStart, IPC.loginCancel, IPC.logout, IPC.sessionGet]) expect(PAYLOADS[channel]([])).toEqual([]);
+    for (const channel of [IPC.loginStart, IPC.loginCancel, IPC.logout, IPC.sessionGet, IPC.setupCode]) expect(PAYLOADS[channel]([])).toEqual([]);
+    expect(PAYLOADS[IPC.loginPassword](['jeanne.dupont', 'mot de passe long'])).toEqual(['jeanne.dupont', 'mot de passe long']);
+    expect(PAYLOADS[IPC.passwordChange](['jeanne.dupont', 'provisoire-123', 'nouveau mot de passe'])).toEqual(['jeanne.dupont', 'provisoire-123', 'nouveau mot de passe']);
   });
 
   it('names the login channels as the preload calls them, and lets the window invoke no event channel', () => {
@@ -49,6 +51,16 @@ describe('IPC payloads', () => {
     [IPC.logout, [{ everywhere: true }]],
     [IPC.sessionGet, ['refresh-token']],
     [IPC.sessionGet, [null]],
+    [IPC.setupCode, ['guess']],
+    // A local login takes exactly a login and a password, as strings of sane length: no object, no option, no token.
+    [IPC.loginPassword, ['jeanne.dupont']],
+    [IPC.loginPassword, ['jeanne.dupont', 'secret', 'extra']],
+    [IPC.loginPassword, [{ login: 'jeanne.dupont' }, 'secret']],
+    [IPC.loginPassword, ['jeanne.dupont', '']],
+    [IPC.loginPassword, ['x'.repeat(201), 'secret']],
+    [IPC.loginPassword, ['jeanne.dupont', 'x'.repeat(1025)]],
+    [IPC.passwordChange, ['jeanne.dupont', 'old']],
+    [IPC.passwordChange, ['jeanne.dupont', 'old', 42]],
   ] as const)('%s refuses %j', (channel, args) => {
     expect(() => PAYLOADS[channel](args)).toThrow(IpcPayloadError);
   });

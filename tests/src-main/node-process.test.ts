@@ -1,12 +1,12 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FromNode } from '../../src-server/utility-entry';
-import { NodeSupervisor, type SpawnNode } from '../../src-main/node-supervisor';
+import { NodeSupervisor } from '../../src-main/node-supervisor';
 import type { NodeStatus } from '../../src-main/preload/bridge';
 import { RestartPolicy } from '../../src-main/restart-policy';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
+import { forkBuiltNode } from '../helpers/desktop-window';
 import { fhirFetch, tempDir } from '../helpers/node';
 
 /**
@@ -17,29 +17,22 @@ import { fhirFetch, tempDir } from '../helpers/node';
 
 let outDir: string;
 const dataDir = tempDir('liaison-desktop-node-');
-const children: ChildProcess[] = [];
-
-const forkBuiltEntry: SpawnNode = (args) => {
-  const child = fork(join(outDir, 'main/node-process.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  return {
-    postMessage: (message) => void (child.connected && child.send(message)),
-    onMessage: (listener) => child.on('message', (message) => listener(message as FromNode)),
-    onExit: (listener) => child.on('exit', (code) => listener(code)),
-    kill: () => child.kill('SIGKILL'),
-  };
-};
+let children: ChildProcess[] = [];
 
 let supervisor: NodeSupervisor;
 const states: NodeStatus['state'][] = [];
 
 beforeAll(() => {
   outDir = buildDesktop('node-process-');
+  const forked = forkBuiltNode(outDir);
+  children = forked.children;
   supervisor = new NodeSupervisor({
-    spawn: forkBuiltEntry,
+    spawn: forked.spawn,
     dataDir,
     appRoot: projectRoot,
     corsOrigins: ['app://liaison'],
+    // Any free port, not 8347: another node on this machine may take 8347 between the crash and the restart.
+    port: 0,
     policy: new RestartPolicy({ initialDelayMs: 100, maxDelayMs: 1000, stableAfterMs: 60_000, maxFastCrashes: 3 }),
   });
   supervisor.onStatus((status) => states.push(status.state));

@@ -26,6 +26,12 @@ describe('describeNode', () => {
     expect(describeNode({ state: 'failed', restarts: 5, message: 'disk full' })).toEqual(['Liaison : nœud en panne', "Redémarré 5 fois depuis l'ouverture", 'disk full']);
   });
 
+  it('says when the node had to take another port than the one it wanted', () => {
+    expect(describeNode({ state: 'running', url: 'http://127.0.0.1:8348', restarts: 0, preferredPort: 8347 })).toEqual(['Liaison : nœud en marche', 'Port 8347 déjà pris : nœud sur le port 8348']);
+    expect(describeNode({ state: 'running', url: 'http://127.0.0.1:8347', restarts: 0, preferredPort: 8347 })).toEqual(['Liaison : nœud en marche']);
+    expect(describeNode({ state: 'restarting', restarts: 1, preferredPort: 8347 })).toEqual(['Liaison : nœud arrêté, redémarrage…', "Redémarré 1 fois depuis l'ouverture"]);
+  });
+
   it('titles the window with what is wrong', () => {
     expect(windowTitle({ state: 'running', restarts: 0 })).toBe('Liaison');
     expect(windowTitle({ state: 'restarting', restarts: 1 })).toBe('Liaison — nœud arrêté, redémarrage…');

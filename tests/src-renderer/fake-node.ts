@@ -20,7 +20,8 @@ export interface Call {
   body?: unknown;
 }
 
-type Answer = { status?: number; json?: unknown } | ((call: Call) => { status?: number; json?: unknown } | Promise<{ status?: number; json?: unknown }>);
+type Reply = { status?: number; json?: unknown; headers?: Record<string, string> };
+type Answer = Reply | ((call: Call) => Reply | Promise<Reply>);
 
 export class FakeNode {
   readonly calls: Call[] = [];
@@ -35,6 +36,10 @@ export class FakeNode {
   install(): this {
     vi.stubGlobal('fetch', (input: string | URL | Request, init: RequestInit = {}) => this.fetch(input, init));
     return this;
+  }
+
+  hasRoute(method: string, path: string): boolean {
+    return this.routes.some((route) => route.method === method && route.path.test(path));
   }
 
   callsTo(method: string, path: RegExp): Call[] {
@@ -58,12 +63,12 @@ export class FakeNode {
     const route = this.routes.find((candidate) => candidate.method === method && candidate.path.test(`${url.pathname}${url.search}`));
     if (!route) return json(404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `Nothing at ${method} ${url.pathname}` }] });
     const answer = typeof route.answer === 'function' ? await route.answer(call) : route.answer;
-    return json(answer.status ?? 200, answer.json ?? {});
+    return json(answer.status ?? 200, answer.json ?? {}, answer.headers);
   }
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/fhir+json' } });
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/fhir+json', ...headers } });
 }
 
 export function bundle(...resources: Array<Record<string, unknown>>): Record<string, unknown> {
@@ -74,10 +79,26 @@ export function outcome(text: string): Record<string, unknown> {
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'conflict', diagnostics: text }] };
 }
 
+/** A refusal of `/auth`, `/setup` or `/admin` as the node words it: its code, the field it is about, English words. */
+export function refusal(code: string, field: string | undefined, diagnostics = `refused: ${code}`): Record<string, unknown> {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'invalid', diagnostics, details: { coding: [{ system: 'https://liaison.example/fhir/CodeSystem/refusal', code }] }, ...(field ? { expression: [field] } : {}) }],
+  };
+}
+
+/** `GET /auth/config` of a node with users: the provider (or none) and local accounts. */
+export function loginConfig(provider: { kind: string; issuer: string; label: string } | null, extra: Record<string, unknown> = {}): { json: Record<string, unknown> } {
+  return { json: { provider, localAccounts: true, setup: false, ...extra } };
+}
+
+export const PSC = { kind: 'psc', issuer: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet', label: 'Pro Santé Connect' };
+
 /** A fresh Pinia with `user` logged in: a browser session in this tab's storage, restored as at start. */
 export async function loggedIn(node: FakeNode, user: SessionUser = CLAIRE): Promise<Pinia> {
   sessionStorage.setItem('liaison.session', JSON.stringify({ accessToken: 'user-token', refreshToken: 'refresh-1', expiresAt: Date.now() + 3_600_000 }));
   node.on('GET', /^\/auth\/me$/, { json: user });
+  if (!node.hasRoute('GET', '/auth/config')) node.on('GET', /^\/auth\/config$/, loginConfig(PSC));
   const pinia = createPinia();
   setActivePinia(pinia);
   await useSessionStore().restore({ search: '', pathname: '/', hash: '' } as Location);

@@ -13,7 +13,7 @@ import LoginPage from '../../../src-renderer/pages/LoginPage.vue';
 import { useSessionStore } from '../../../src-renderer/stores/session';
 import { toTimeline, type TimelineItem } from '../../../src-renderer/stores/patients';
 import type { DirectoryEntry } from '../../../src-renderer/stores/directory';
-import { bundle, FakeNode, loggedIn, mountInApp, settle } from '../fake-node';
+import { bundle, FakeNode, loggedIn, loginConfig, mountInApp, PSC, settle } from '../fake-node';
 
 let node: FakeNode;
 beforeEach(() => {
@@ -99,7 +99,7 @@ describe('ErrorMessage', () => {
 
 describe('LoginPage', () => {
   it('offers the demo provider with its accounts, and explains a refusal', async () => {
-    node.on('GET', /^\/auth\/config$/, { json: { provider: { issuer: 'http://127.0.0.1:9', demo: true }, demoAccounts: [{ login: 'sophie.leroy', password: 'demo', displayName: 'Sophie Leroy', description: 'secretary, Cabinet des Lilas' }] } });
+    node.on('GET', /^\/auth\/config$/, loginConfig({ kind: 'demo', issuer: 'http://127.0.0.1:9', label: 'Démonstration' }, { demoAccounts: [{ login: 'sophie.leroy', password: 'demo', displayName: 'Sophie Leroy', description: 'secretary, Cabinet des Lilas' }] }));
     node.on('GET', /^\/health$/, { json: { status: 'ok', version: '0.1.0', fhirVersion: '3.0.1' } });
     const pinia = (await import('pinia')).createPinia();
     (await import('pinia')).setActivePinia(pinia);
@@ -112,14 +112,15 @@ describe('LoginPage', () => {
     expect(wrapper.text()).toContain('Liaison 0.1.0 · FHIR 3.0.1');
   });
 
-  it('names Pro Santé Connect when it is the issuer', async () => {
-    node.on('GET', /^\/auth\/config$/, { json: { provider: { issuer: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet', demo: false } } });
+  it('names Pro Santé Connect (e-CPS) when it is the provider', async () => {
+    node.on('GET', /^\/auth\/config$/, loginConfig(PSC));
     const pinia = (await import('pinia')).createPinia();
     (await import('pinia')).setActivePinia(pinia);
     await useSessionStore().restore({ search: '', pathname: '/', hash: '' } as Location);
     const { wrapper } = await mountInApp(LoginPage, { pinia, path: '/login' });
     await settle();
     expect(wrapper.get('button.login-button').text()).toBe('Se connecter avec Pro Santé Connect');
+    expect(wrapper.get('[data-login-provider] h2').text()).toBe('Pro Santé Connect (e-CPS)');
   });
 });
 

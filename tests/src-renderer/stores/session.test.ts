@@ -2,7 +2,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useSessionStore } from '../../../src-renderer/stores/session';
-import { CLAIRE, FakeNode } from '../fake-node';
+import { CLAIRE, FakeNode, loginConfig, PSC } from '../fake-node';
 
 let node: FakeNode;
 beforeEach(() => {
@@ -36,10 +36,11 @@ describe('the session store (browser)', () => {
 
   it('explains a refused login by its code and keeps no session', async () => {
     const session = useSessionStore();
+    node.on('GET', /^\/auth\/config$/, loginConfig(PSC));
     await session.restore(at('?login_error=issuer_unreachable'));
     expect(session.state).toBe('out');
     expect(session.problem).toBe('issuer_unreachable');
-    expect(node.calls).toEqual([]);
+    expect(node.calls.map((call) => call.url.pathname)).toEqual(['/auth/config']);
   });
 
   it('refreshes a token the node no longer takes, once, and ends the session when the refresh is refused too', async () => {

@@ -70,7 +70,8 @@ describe('liaison serve --demo', () => {
 
     // The login screen lists the same accounts, without a token.
     const screen = (await (await fetch(`${first.url}/auth/config`)).json()) as Json;
-    expect(screen.provider).toMatchObject({ demo: true, issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(screen.provider).toMatchObject({ kind: 'demo', issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(screen.setup).toBe(false);
     expect(screen.demoAccounts.map((account: Json) => account.login)).toEqual(['claire.martin', 'paul.durand', 'amina.benali', 'sophie.leroy']);
     expect(screen.demoAccounts[3]).toMatchObject({ password: 'demo', displayName: 'Sophie Leroy', description: expect.stringContaining('secretary') });
 

@@ -286,11 +286,15 @@ describe('refused logins create nothing and are audited', () => {
       expect(((await audit.json()) as Json).events).toHaveLength(2);
 
       // The login screen learns the issuer to name (no demo accounts outside --demo), or that there is none.
-      expect(await (await fetch(`${unreachable.url}/auth/config`)).json()).toEqual({ provider: { issuer: closed.issuer, demo: false } });
-      expect(await (await fetch(`${bare.url}/auth/config`)).json()).toEqual({ provider: null });
+      expect(await (await fetch(`${unreachable.url}/auth/config`)).json()).toEqual({
+        provider: { kind: 'oidc', issuer: closed.issuer, label: new URL(closed.issuer).host },
+        localAccounts: true,
+        setup: true,
+      });
+      expect(await (await fetch(`${bare.url}/auth/config`)).json()).toEqual({ provider: null, localAccounts: true, setup: true });
       const none = await fetch(`${bare.url}/auth/login`, { redirect: 'manual' });
       expect(none.status).toBe(404);
-      expect(((await none.json()) as Json).issue[0].diagnostics).toContain('--oidc-issuer');
+      expect(((await none.json()) as Json).issue[0].diagnostics).toContain('liaison auth set');
     } finally {
       await unreachable.stop();
       await bare.stop();

@@ -61,6 +61,8 @@ const EXPECTED_TABLES = [
   'idx_string',
   'idx_token',
   'idx_uri',
+  'join_codes',
+  'local_accounts',
   'node_meta',
   'oauth_clients',
   'oauth_tokens',

@@ -1,0 +1,54 @@
+import { createHash, generateKeyPair, type JsonWebKey, type webcrypto } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { dataFolderKey, seal, unseal } from '../sealing';
+
+/**
+ * The node's own key as a relying party: a provider that encrypts its userinfo answers (a JWE, Pro Santé Connect can)
+ * encrypts them to it. Made at first need (RSA 2048, RSA-OAEP-256), kept in `<data>/oidc-rp-key.json` sealed under
+ * the data folder's key; its public half is served at `GET /auth/jwks` for the provider's registration (`jwks_uri`).
+ */
+
+export const RP_KEY_FILE = 'oidc-rp-key.json';
+export const RP_KEY_ALGORITHM = 'RSA-OAEP-256';
+
+export interface RelyingPartyKey {
+  /** For openid-client's decryption. */
+  privateKey: webcrypto.CryptoKey;
+  /** The public key as a JWKS entry (`use: enc`). */
+  publicJwk: JsonWebKey & { kid: string; use: 'enc'; alg: string };
+}
+
+const generate = promisify(generateKeyPair);
+const loading = new Map<string, Promise<RelyingPartyKey>>();
+
+/** The data folder's key, made and saved on first use (off the event loop). */
+export function relyingPartyKey(dataDir: string): Promise<RelyingPartyKey> {
+  let key = loading.get(dataDir);
+  if (!key) {
+    key = load(dataDir);
+    loading.set(dataDir, key);
+    // A failure is not kept: the next login tries again.
+    key.catch(() => loading.delete(dataDir));
+  }
+  return key;
+}
+
+async function load(dataDir: string): Promise<RelyingPartyKey> {
+  const file = join(dataDir, RP_KEY_FILE);
+  const sealingKey = dataFolderKey(dataDir);
+  let jwk: JsonWebKey;
+  if (existsSync(file)) {
+    jwk = JSON.parse(unseal(sealingKey, readFileSync(file, 'utf8').trim())) as JsonWebKey;
+  } else {
+    const { privateKey } = await generate('rsa', { modulusLength: 2048 });
+    jwk = privateKey.export({ format: 'jwk' });
+    writeFileSync(file, `${seal(sealingKey, JSON.stringify(jwk))}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const { n, e } = jwk;
+  // RFC 7638 thumbprint: the same key has the same kid wherever it is published.
+  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  const privateKey = await globalThis.crypto.subtle.importKey('jwk', jwk as webcrypto.JsonWebKey, { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['decrypt', 'unwrapKey']);
+  return { privateKey, publicJwk: { kty: 'RSA', n, e, kid, use: 'enc', alg: RP_KEY_ALGORITHM } };
+}
