@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { runCli } from '../../helpers/child-node';
 import { describe, expect, it } from 'vitest';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 
@@ -240,20 +240,23 @@ describe('admin API', () => {
     expect((await fetch(`${node().url}/admin/clients`)).status).toBe(401);
   });
 
-  it('are also managed by `liaison clients create|list|revoke`', async () => {
+  it('are also managed by `liaison clients create|list|revoke`, through the node that serves the folder', async () => {
     const dir = node().dataDir;
-    const cli = (...args: string[]) => spawnSync('node', ['bin/liaison.js', 'clients', ...args, '--data', dir], { encoding: 'utf8' });
-    const created = cli('create', '--name', 'Agenda', '--scope', 'APPOINTMENT_READ', 'APPOINTMENT_CREATE', '--rate-limit', '20');
-    expect(created.status, created.stderr).toBe(0);
+    // Run asynchronously: the command calls this process's node.
+    const cli = (...args: string[]) => runCli(['clients', ...args, '--data', dir]);
+    const created = await cli('create', '--name', 'Agenda', '--scope', 'APPOINTMENT_READ', 'APPOINTMENT_CREATE', '--rate-limit', '20');
+    expect(created.code, created.stderr).toBe(0);
     const credentials = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
     const token = await tokenFor(credentials.client_id, credentials.client_secret);
     expect((await call(token, 'Appointment?_count=1')).status).toBe(403); // APPOINTMENT_SEARCH was not granted
-    const listed = cli('list');
+    const listed = await cli('list');
     expect(listed.stdout).toMatch(new RegExp(`${credentials.client_id}\\s+client\\s+active\\s+20/s\\s+Agenda`));
     expect(listed.stdout).not.toContain(credentials.client_secret);
-    expect(cli('revoke', credentials.client_id).status).toBe(0);
-    const refused = cli('create', '--name', 'x', '--scope', 'NOPE_READ');
-    expect(refused.status).toBe(1);
+    expect((await cli('revoke', credentials.client_id)).code).toBe(0);
+    // Revoked through the node: refused at once, not within its token cache's 10 s.
+    expect((await call(token, 'Appointment/x')).status).toBe(401);
+    const refused = await cli('create', '--name', 'x', '--scope', 'NOPE_READ');
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Unknown scope(s) NOPE_READ');
   });
 });
