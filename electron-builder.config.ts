@@ -28,6 +28,8 @@ const config: Configuration = {
     'out/**',
     'resources/fhir/**',
     'resources/liaison/**',
+    // The installer's default settings (identity provider and its client, docs/login.md), under each data folder's own.
+    'resources/default-settings.json',
     'resources/build/icon.png',
     'resources/build/tray*.png',
     // Needed by `npm run liaison` only, never by the app.

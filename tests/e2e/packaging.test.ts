@@ -81,6 +81,7 @@ describe('electron-builder --linux dir', () => {
       'resources/fhir/search-parameters.json',
       'resources/fhir/compartments/CompartmentDefinition-patient.json',
       'resources/liaison/search-parameters.json',
+      'resources/default-settings.json',
       'resources/build/icon.png',
       'resources/build/tray.png',
     ]) {
