@@ -5,7 +5,7 @@ import type { Plugin } from 'vite';
 
 const root = import.meta.dirname;
 const serverDir = resolve(root, 'src-server') + sep;
-const utilityEntry = resolve(root, 'src-server/utility-entry.ts');
+const utilityEntry = resolve(root, 'src-server/node-process.ts');
 
 /**
  * The server modules find their resources (`resources/fhir/…`, `package.json`) relative to their own source file

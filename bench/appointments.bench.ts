@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appointmentExtensions } from '../src-server/appointments/appointments';
-import { BookedTimes } from '../src-server/appointments/booked-times';
+import { appointmentExtensions } from '../src-server/appointments/module';
+import { BookedTimes } from '../src-server/store/booked-times';
 import { Scopes } from '../src-server/auth/scopes';
-import { FhirInteractions } from '../src-server/fhir/rest/interactions';
-import { SearchEngine } from '../src-server/fhir/search/search';
-import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { FhirInteractions } from '../src-server/rest/interactions';
+import { SearchEngine } from '../src-server/store/search/search';
+import { openDatabase } from '../src-server/store/database';
+import { Repository } from '../src-server/store/repository';
 import { positiveNumber, prng } from './lib/settings';
 
 /**

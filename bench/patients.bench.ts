@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Scopes } from '../src-server/auth/scopes';
-import { FhirInteractions } from '../src-server/fhir/rest/interactions';
-import { SearchEngine } from '../src-server/fhir/search/search';
-import { patientApi } from '../src-server/patients/patient-api';
-import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { FhirInteractions } from '../src-server/rest/interactions';
+import { SearchEngine } from '../src-server/store/search/search';
+import { patientApi } from '../src-server/patients/module';
+import { openDatabase } from '../src-server/store/database';
+import { Repository } from '../src-server/store/repository';
 import { seedPatients } from './lib/patients';
 import { positiveNumber } from './lib/settings';
 

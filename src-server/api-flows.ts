@@ -1,24 +1,24 @@
-import { appointmentExtensions } from './appointments/appointments';
+import { appointmentExtensions } from './appointments/module';
 import type { ChannelSettings } from './documents/channel-settings';
-import { createDocumentFlow } from './documents/document-flow';
+import { createDocumentFlow } from './documents/module';
 import { LocalRecipients } from './documents/local-recipients';
-import type { FhirExtensions } from './fhir/rest/extensions';
-import type { SearchEngine } from './fhir/search/search';
-import { INTEGRATION_SEND_REQUIREMENTS } from './integrations/integrations';
-import { patientApi } from './patients/patient-api';
-import type { BinaryStore } from './storage/binary-store';
-import type { CommitSignal } from './storage/commit-signal';
-import type { Db } from './storage/database';
-import type { GroupCommit } from './storage/group-commit';
-import type { Repository } from './storage/repository';
-import { startSubscriptions, type SubscriptionOptions } from './subscriptions/subscriptions';
-import { createSync, type RunningSync, type SyncOptions } from './sync/sync-service';
+import type { FhirExtensions } from './rest/extensions';
+import type { SearchEngine } from './store/search/search';
+import { INTEGRATION_SEND_REQUIREMENTS } from './integrations/module';
+import { patientApi } from './patients/module';
+import type { BinaryStore } from './store/binary-store';
+import type { CommitSignal } from './store/commit-signal';
+import type { Db } from './store/database';
+import type { GroupCommit } from './store/group-commit';
+import type { Repository } from './store/repository';
+import { startSubscriptions, type SubscriptionOptions } from './subscriptions/module';
+import { createSync, type RunningSync, type SyncOptions } from './sync/module';
 
 /**
  * The flows of the Lifen APIs and sync on top of the generic FHIR node, each a module of its own: the document
  * flow with its outbox and channels (documents/, integrations/), the Patient API (patients/), appointments
  * (appointments/), rest-hook subscriptions (subscriptions/) and sync with peers (sync/). They plug in as FHIR
- * operations and write rules (fhir/rest/extensions.ts) and as background work woken by the commit signal.
+ * operations and write rules (rest/extensions.ts) and as background work woken by the commit signal.
  */
 
 export interface FlowSettings {

@@ -1,7 +1,7 @@
 import { conflict, unprocessable } from '../fhir/outcome';
-import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
-import type { Repository } from '../storage/repository';
-import { BLOCKING_STATUSES, HOLDING_STATUSES, type BookedTimes } from './booked-times';
+import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
+import type { Repository } from '../store/repository';
+import { BLOCKING_STATUSES, HOLDING_STATUSES, type BookedTimes } from '../store/booked-times';
 import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, referencesIn, type Period } from './times';
 
 /**

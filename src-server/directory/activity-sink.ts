@@ -1,12 +1,12 @@
 import { customParameters } from '../fhir/search/parameters';
-import { preparedJson } from '../storage/prepared-write';
-import type { MappedResource } from './activity-mapper';
+import { preparedJson } from '../store/prepared-write';
+import type { MappedResource } from './activity-preparer';
 import type { DirectoryType } from './ids';
-import type { Resource } from './map-activity';
-import type { DirectoryWriter } from './writer';
+import type { Resource } from './person-resources';
+import type { DirectoryWriter } from './import-batch';
 
 /**
- * The writer's side of the activity import: the resources the import thread mapped (activity-mapper.ts) are written
+ * The writer's side of the activity import: the resources the import thread mapped (activity-preparer.ts) are written
  * chunk by chunk, and what this import did not see is archived at the end.
  */
 

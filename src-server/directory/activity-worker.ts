@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReader } from '../storage/database';
+import { openReader } from '../store/database';
 import { setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
-import { ActivityMapper, type MappedResource, type ParameterIds } from './activity-mapper';
+import { ActivityMapper, type MappedResource, type ParameterIds } from './activity-preparer';
 import { ID_PREFIXES, type DirectoryType } from './ids';
 import type { ActivityRecord, Layout } from './layouts';
 import type { TextEncoding } from './line-reader';

@@ -2,8 +2,8 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { searchParametersOf } from '../fhir/search/extract';
 import { customParameters } from '../fhir/search/parameters';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import type { Db } from '../store/database';
+import type { Repository } from '../store/repository';
 import { ActivitySink } from './activity-sink';
 import { ActivityThread } from './activity-thread';
 import type { ActivityWorkerConfig } from './activity-worker';
@@ -12,7 +12,7 @@ import { isActivityLayout, type Layout, type MssanteRecord } from './layouts';
 import { detectEncoding, type TextEncoding } from './line-reader';
 import { MssanteSink } from './mssante-sink';
 import { readLayout, scanExtraction, type ScannedChunk } from './scan';
-import { DirectoryWriter, type TypeCounts } from './writer';
+import { DirectoryWriter, type TypeCounts } from './import-batch';
 
 export { NotAnExtractionError } from './scan';
 

@@ -1,12 +1,12 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../storage/database';
-import type { SearchIndex } from '../storage/search-index';
+import type { Db } from '../store/database';
+import type { SearchIndex } from '../store/search-index';
 import { MSSANTE_EXTENSION } from './codes';
 import { practitionerId } from './ids';
 import type { MssanteRecord } from './layouts';
 import { mailboxPoint, withMailboxes, type ContactPoint } from './mailboxes';
 import { storedResource } from './activity-sink';
-import type { DirectoryWriter } from './writer';
+import type { DirectoryWriter } from './import-batch';
 
 /**
  * The MSSanté file's mailboxes → `telecom` of the directory resources the activity import wrote. A personal (PER)

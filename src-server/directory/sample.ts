@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import type { Db } from '../store/database';
+import type { Repository } from '../store/repository';
 import { importDirectoryFile, type ImportReport } from './import';
 
 /** The small extraction bundled for `--demo` (a few hundred activity lines and their MSSanté mailboxes). */

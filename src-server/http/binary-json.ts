@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import parser from 'stream-json/parser.js';
 import { badRequest, payloadTooLarge } from '../fhir/outcome';
-import type { BinaryStore, ContentWriter } from '../storage/binary-store';
+import type { BinaryStore, ContentWriter } from '../store/binary-store';
 
 /**
  * A FHIR JSON Binary read from a request stream with the stream-json tokenizer: its `content` (base64) is decoded

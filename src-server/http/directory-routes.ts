@@ -5,8 +5,8 @@ import type { AuditLog } from '../audit/audit-log';
 import type { TokenStore } from '../auth/tokens';
 import { importDirectoryFile, importReports, NotAnExtractionError, type ImportProgress, type ImportReport } from '../directory/import';
 import { badRequest, conflict, forbidden, notFound } from '../fhir/outcome';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import type { Db } from '../store/database';
+import type { Repository } from '../store/repository';
 import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
 

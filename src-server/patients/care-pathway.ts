@@ -1,10 +1,10 @@
 import { forbidden } from '../fhir/outcome';
-import type { FhirOperation } from '../fhir/rest/extensions';
-import { qualified } from '../fhir/search/conditions';
-import { DATE_MIN } from '../fhir/search/normalize';
-import type { Db } from '../storage/database';
+import type { FhirOperation } from '../rest/extensions';
+import { qualified } from '../store/search/conditions';
+import { DATE_MIN } from '../fhir/search/index-values';
+import type { Db } from '../store/database';
 import { decodeCursor, encodeCursor, pageBundle } from './paging';
-import { readPageCount } from '../fhir/rest/paging-parameters';
+import { readPageCount } from '../rest/paging-parameters';
 import { compartmentSelects, patientOperation, requestedTypes, ROW, storedOf, type VersionRow } from './patient-compartment';
 
 /**

@@ -1,15 +1,15 @@
 import type { Statement } from 'better-sqlite3';
 import { badRequest } from '../fhir/outcome';
-import type { FhirOperation } from '../fhir/rest/extensions';
-import { localReference, qualified, type Clause } from '../fhir/search/conditions';
+import type { FhirOperation } from '../rest/extensions';
+import { localReference, qualified, type Clause } from '../store/search/conditions';
 import { parseDateRange } from '../fhir/search/dates';
-import { DATE_MAX, DATE_MIN } from '../fhir/search/normalize';
+import { DATE_MAX, DATE_MIN } from '../fhir/search/index-values';
 import { searchParametersOf } from '../fhir/search/extract';
-import type { Db } from '../storage/database';
-import type { StoredResource } from '../storage/repository';
-import type { SearchIndex } from '../storage/search-index';
+import type { Db } from '../store/database';
+import type { StoredResource } from '../store/repository';
+import type { SearchIndex } from '../store/search-index';
 import { decodeCursor, encodeCursor, pageBundle } from './paging';
-import { readPageCount, readSince } from '../fhir/rest/paging-parameters';
+import { readPageCount, readSince } from '../rest/paging-parameters';
 import { compartmentSelects, compartmentTypes, patientOperation, requestedTypes, ROW, storedOf, type VersionRow } from './patient-compartment';
 
 /**

@@ -1,15 +1,15 @@
 import type { Statement } from 'better-sqlite3';
 import { badRequest } from '../fhir/outcome';
-import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
-import type { FhirResponse } from '../fhir/rest/types';
+import type { FhirOperation, OperationCall } from '../rest/extensions';
+import type { FhirResponse } from '../rest/types';
 import { compartmentParameters } from '../fhir/search/compartments';
-import { localReference, qualified, type Clause } from '../fhir/search/conditions';
+import { localReference, qualified, type Clause } from '../store/search/conditions';
 import { searchParametersOf } from '../fhir/search/extract';
-import { Visibility } from '../fhir/search/visibility';
+import { Visibility } from '../store/search/visibility';
 import { isResourceType, resourceTypes } from '../fhir/validation/model';
-import { statementCache, type Db } from '../storage/database';
-import type { StoredResource } from '../storage/repository';
-import type { SearchIndex } from '../storage/search-index';
+import { statementCache, type Db } from '../store/database';
+import type { StoredResource } from '../store/repository';
+import type { SearchIndex } from '../store/search-index';
 
 /**
  * SQL over one patient's compartment, for the patient operations ($everything, $care-pathway): the current versions

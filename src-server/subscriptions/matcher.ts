@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { FhirError } from '../fhir/outcome';
-import type { SearchEngine } from '../fhir/search/search';
-import type { Db } from '../storage/database';
+import type { SearchEngine } from '../store/search/search';
+import type { Db } from '../store/database';
 import { parseCriteria, type Criteria } from './subscription-rules';
 import type { QueuedNotification, SubscriptionStore, SubscriptionWriter } from './subscription-store';
 

@@ -1,5 +1,5 @@
 import { FhirError, notFound, unprocessable } from '../fhir/outcome';
-import type { CompletedWrite, FhirOperation, PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { CompletedWrite, FhirOperation, PendingWrite, WriteRule } from '../rest/extensions';
 import { isResourceType } from '../fhir/validation/model';
 import { newSecret } from './signature';
 import type { SubscriptionStore } from './subscription-store';
@@ -12,7 +12,7 @@ import type { SubscriptionStore } from './subscription-store';
  *   unless it points the channel at another endpoint: the headers hold the old endpoint's credentials);
  * - a client writes `requested` or `off` (STU3): the node makes `requested` `active`, and sets `error` itself.
  * Its notifications carry only what its last writer may see. Who may see and write it at all is the access rules'
- * business (fhir/search/visibility.ts): it belongs to the caller who created it.
+ * business (store/search/visibility.ts): it belongs to the caller who created it.
  */
 
 type Json = Readonly<Record<string, unknown>>;

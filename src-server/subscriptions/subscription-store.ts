@@ -1,5 +1,5 @@
-import type { Caller, ReachReference } from '../fhir/search/visibility';
-import type { Db } from '../storage/database';
+import type { Caller, ReachReference } from '../store/search/visibility';
+import type { Db } from '../store/database';
 
 /**
  * The node's own records about subscriptions (migration "subscriptions"): what each one's notifications may carry,

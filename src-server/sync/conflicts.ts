@@ -1,11 +1,11 @@
 import type { Statement } from 'better-sqlite3';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, methodNotAllowed } from '../fhir/outcome';
-import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
-import { versionHeaders } from '../fhir/rest/interactions';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
-import { fieldDiff, isArchived } from './merge';
+import type { FhirOperation, OperationCall } from '../rest/extensions';
+import { versionHeaders } from '../rest/interactions';
+import type { Db } from '../store/database';
+import type { Repository } from '../store/repository';
+import { fieldDiff, isArchived } from '../store/merge';
 import { readPageSize } from './protocol';
 
 /**

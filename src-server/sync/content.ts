@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 import { storedContentOf, type ContentRef } from '../fhir/binary-content';
 import { FhirError, payloadTooLarge } from '../fhir/outcome';
 import { MAX_BINARY_BYTES } from '../fhir/limits';
-import type { BinaryStore } from '../storage/binary-store';
-import type { Db } from '../storage/database';
+import type { BinaryStore } from '../store/binary-store';
+import type { Db } from '../store/database';
 
 /**
  * Binary content that travels with sync (docs/sync.md, "Binary content"). A replicated Binary version names its

@@ -1,9 +1,9 @@
 import { storedContentOf } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { FhirError, forbidden } from '../fhir/outcome';
-import type { Repository } from '../storage/repository';
+import type { Repository } from '../store/repository';
 import { applyVersions } from './apply';
-import type { ChangeFeed, FeedRow } from './change-feed';
+import type { ChangeFeed, FeedRow } from '../store/change-log';
 import type { ContentQueue } from './content';
 import { PeerError, PeerLink, type Handshake } from './peer-link';
 import type { PeerInfo, PeerStore } from './peers';

@@ -1,6 +1,6 @@
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, FhirError } from '../fhir/outcome';
-import type { ReplicaOutcome, ReplicaVersion } from '../storage/repository';
+import type { ReplicaOutcome, ReplicaVersion } from '../store/repository';
 import { isJson } from '../fhir/json';
 
 /**

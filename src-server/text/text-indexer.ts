@@ -1,8 +1,8 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import { FlexIndexes } from './flex-indexes';
 import { NotIndexed } from './not-indexed';
-import { textDocument, TEXT_TYPES } from './text-fields';
+import { textDocument, TEXT_TYPES } from '../fhir/search/text-fields';
 import { arrayOf, type Json } from '../fhir/json';
 
 /**

@@ -1,6 +1,6 @@
-import { textMatchKey, type TextMatch } from '../fhir/search/conditions';
+import { textMatchKey, type TextMatch } from '../store/search/conditions';
 import { parseQuery, type Filter, type ParsedQuery } from '../fhir/search/parse';
-import type { FhirRequest } from '../fhir/rest/types';
+import type { FhirRequest } from '../rest/types';
 import { isResourceType } from '../fhir/validation/model';
 import { FIRST_TEXT_MATCHES, MAX_TEXT_MATCHES, type TextIndex } from './text-index';
 

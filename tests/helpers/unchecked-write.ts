@@ -1,6 +1,6 @@
 import { extractSearchValues, searchParametersOf } from '../../src-server/fhir/search/extract';
-import type { StoredResource, Repository } from '../../src-server/storage/repository';
-import { indexRows } from '../../src-server/storage/search-index';
+import type { StoredResource, Repository } from '../../src-server/store/repository';
+import { indexRows } from '../../src-server/store/search-index';
 
 /**
  * Stores a resource as a node did before the input limits (docs/architecture.md, "Input limits"): through the

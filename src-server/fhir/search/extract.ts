@@ -6,7 +6,7 @@
  */
 import { parseDateRange } from './dates';
 import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
-import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './normalize';
+import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './index-values';
 import { branchesFor, componentExpressions, expressionOf, splitUnion, STORE_PARAMETERS, targetsOf } from './expressions';
 import { onDefinitionsChanged, parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
 import { sharedRows, STRING_PARTS } from './shared-rows';

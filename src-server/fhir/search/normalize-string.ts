@@ -1,6 +1,6 @@
 /**
  * The string search form, on its own: the text index's thread needs it without loading the STU3 model that the
- * rest of normalize.ts reads.
+ * rest of index-values.ts reads.
  */
 
 const COMBINING_MARKS = /\p{M}+/gu;

@@ -1,4 +1,4 @@
-import { MIN_QUERY_LENGTH, queryTerms, textFieldOf, type TextField } from '../../text/text-fields';
+import { MIN_QUERY_LENGTH, queryTerms, textFieldOf, type TextField } from './text-fields';
 import { badRequest } from '../outcome';
 import { DIRECTORY_TYPES } from '../directory';
 import { searchParametersOf } from './extract';

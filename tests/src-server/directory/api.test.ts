@@ -3,8 +3,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateExtraction } from '../../../src-server/directory/generate';
-import { isIndexCurrent } from '../../../src-server/storage/reindex';
-import { openDatabase } from '../../../src-server/storage/database';
+import { isIndexCurrent } from '../../../src-server/store/reindex';
+import { openDatabase } from '../../../src-server/store/database';
 import { tempDir, useTestNode } from '../../helpers/node';
 
 /** The directory through a real node (admin API, read-only FHIR) and the `liaison directory import` command. */

@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ActivitySink } from '../../../src-server/directory/activity-sink';
 import { generateExtraction } from '../../../src-server/directory/generate';
 import { importDirectoryFile } from '../../../src-server/directory/import';
-import { mapPerson, type Resource } from '../../../src-server/directory/map-activity';
+import { mapPerson, type Resource } from '../../../src-server/directory/person-resources';
 import type { ActivityRecord } from '../../../src-server/directory/layouts';
-import { DirectoryWriter } from '../../../src-server/directory/writer';
+import { DirectoryWriter } from '../../../src-server/directory/import-batch';
 import { customParameters, setCustomParameters } from '../../../src-server/fhir/search/parameters';
-import { INDEX_TABLES } from '../../../src-server/storage/search-index';
-import { prepareWrite } from '../../../src-server/storage/prepared-write';
-import { reindexTypes } from '../../../src-server/storage/reindex';
-import type { Db } from '../../../src-server/storage/database';
+import { INDEX_TABLES } from '../../../src-server/store/search-index';
+import { prepareWrite } from '../../../src-server/store/prepared-write';
+import { reindexTypes } from '../../../src-server/store/reindex';
+import type { Db } from '../../../src-server/store/database';
 import { DOCTOR, openStore, tempDirs } from './helpers';
 
 /**
@@ -98,8 +98,8 @@ describe('the activity import thread', () => {
     const files = generateExtraction(dir(), { lines: 300, seed: 3 });
     const script = `
       import { importDirectoryFile } from './src-server/directory/import.ts';
-      import { openDatabase } from './src-server/storage/database.ts';
-      import { Repository } from './src-server/storage/repository.ts';
+      import { openDatabase } from './src-server/store/database.ts';
+      import { Repository } from './src-server/store/repository.ts';
       const db = openDatabase(${JSON.stringify(join(dir(), 'liaison.db'))});
       const repository = new Repository(db);
       repository.writePrepared = () => { throw new Error('disk full'); };

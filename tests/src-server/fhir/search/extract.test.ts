@@ -11,7 +11,7 @@ import {
 import { branchesFor, splitUnion } from '../../../../src-server/fhir/search/expressions';
 import { sharedRows } from '../../../../src-server/fhir/search/shared-rows';
 import { compileFhirPath, stu3SearchExpression, walkerHandles } from '../../../../src-server/fhir/search/fhirpath';
-import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from '../../../../src-server/fhir/search/normalize';
+import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from '../../../../src-server/fhir/search/index-values';
 import { readAllExamples, type Resource } from '../../../helpers/fhir-data';
 
 type Json = Record<string, unknown>;
