@@ -132,7 +132,6 @@ async function reindex(db: Db, dataDir: string, text: boolean | undefined): Prom
     return;
   }
   const repository = new Repository(db);
-  repository.loadCustomParameters();
   const count = reindexAll(db, repository.searchIndex, printProgress('Rebuilding the search index'));
   console.log(`Search index rebuilt: ${count} resources.`);
 }

@@ -1,4 +1,5 @@
 import { FhirError } from '../fhir/outcome';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { prepareWrite, type PreparedWrite } from '../store/prepared-write';
 import type { DirectoryType } from './ids';
 import type { ActivityRecord } from './layouts';
@@ -43,6 +44,8 @@ export class ActivityMapper {
   private readonly seen: Record<DirectoryType, Set<string>> = { Practitioner: new Set(), PractitionerRole: new Set(), Organization: new Set() };
 
   constructor(
+    /** The definitions in force where the writer runs: the index rows are made under them. */
+    private readonly definitions: SearchParameters,
     private readonly parameterIds: ParameterIds,
     private readonly exists: Exists,
   ) {}
@@ -99,7 +102,7 @@ export class ActivityMapper {
     const ids = this.parameterIds[resource.resourceType] ?? {};
     try {
       return {
-        prepared: prepareWrite(resource, (code) => {
+        prepared: prepareWrite(resource, this.definitions, (code) => {
           const pid = ids[code];
           if (pid === undefined) throw new UnknownParameter();
           return pid;

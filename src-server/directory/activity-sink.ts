@@ -1,4 +1,4 @@
-import { customParameters } from '../fhir/search/parameters';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { preparedJson } from '../store/prepared-write';
 import type { MappedResource } from './activity-preparer';
 import type { DirectoryType } from './ids';
@@ -13,15 +13,21 @@ import type { DirectoryWriter } from './import-batch';
 const ARCHIVE_BATCH = 2000;
 
 export class ActivitySink {
-  /** The custom parameters the import thread extracted search values under. */
-  private readonly definitions = customParameters();
+  /** The definitions the import thread extracted search values under: those in force when it started. */
+  private readonly definitions: SearchParameters;
 
-  constructor(private readonly writer: DirectoryWriter) {}
+  constructor(
+    private readonly writer: DirectoryWriter,
+    /** The definitions in force in the store now. */
+    private readonly inForce: () => SearchParameters,
+  ) {
+    this.definitions = inForce();
+  }
 
   /** Writes a chunk's resources in one transaction. */
   write(mapped: readonly MappedResource[]): void {
     // A SearchParameter written meanwhile changes the index rows: the repository then makes them itself.
-    const preparedHolds = customParameters() === this.definitions;
+    const preparedHolds = this.inForce() === this.definitions;
     for (const item of mapped) {
       this.writer.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
     }

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReader } from '../store/database';
-import { setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
+import { SearchParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
 import { ActivityMapper, type MappedResource, type ParameterIds } from './activity-preparer';
 import { ID_PREFIXES, type DirectoryType } from './ids';
 import type { ActivityRecord, Layout } from './layouts';
@@ -49,10 +49,10 @@ port.on('message', (_message: ToActivityWorker) => {
 });
 
 try {
-  setCustomParameters(config.customParameters);
+  const definitions = SearchParameters.withCustom(config.customParameters);
   const db = openReader(config.dbFile);
   const exists = db.prepare<[string, string], number>('SELECT 1 FROM resources WHERE resource_type = ? AND resource_id = ?').pluck();
-  const mapper = new ActivityMapper(config.parameterIds, (resourceType, id) => exists.get(resourceType, id) !== undefined);
+  const mapper = new ActivityMapper(definitions, config.parameterIds, (resourceType, id) => exists.get(resourceType, id) !== undefined);
   for await (const chunk of scanExtraction(config.path, config.encoding, config.layout, (record) => mapper.accept(record), config.chunkBytes)) {
     post({ kind: 'chunk', chunk, resources: mapper.take() });
     ahead++;

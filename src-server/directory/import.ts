@@ -1,7 +1,5 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { searchParametersOf } from '../fhir/search/extract';
-import { customParameters } from '../fhir/search/parameters';
 import type { Db } from '../store/database';
 import type { Repository } from '../store/repository';
 import { ActivitySink } from './activity-sink';
@@ -120,9 +118,10 @@ async function importActivities(
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
-  const sink = new ActivitySink(writer);
-  const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, searchParametersOf(type).keys())]));
-  const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: customParameters(), parameterIds });
+  const sink = new ActivitySink(writer, () => repository.definitions);
+  const { definitions } = repository;
+  const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, definitions.ofType(type).keys())]));
+  const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: definitions.custom, parameterIds });
   try {
     for (;;) {
       const message = await thread.next();

@@ -77,7 +77,7 @@ export async function fhirRoutes(app: FastifyInstance, { interactions, binarySto
     const searchesInBody = request.method === 'POST' && (fhirRequest.path === '' || fhirRequest.path.endsWith('/_search'));
     if (!mayHaveTextFilter(request.url) && !searchesInBody) return run(fhirRequest, request, reply, prefer);
     const withMatches = (round: TextRound) =>
-      resolveTextMatches(fhirRequest, textIndex, round).then((textMatches) => (textMatches ? { ...fhirRequest, textMatches } : fhirRequest));
+      resolveTextMatches(fhirRequest, textIndex, interactions.repository.definitions, round).then((textMatches) => (textMatches ? { ...fhirRequest, textMatches } : fhirRequest));
     // A Bundle's entries answer their errors in place: they get every match at once.
     if (fhirRequest.path === '') return withMatches('all').then((withAll) => run(withAll, request, reply, prefer));
     // A page nearly always comes from the newest matches; a search that needs more asks again for all of them.

@@ -52,7 +52,7 @@ export async function setupRoutes(app: FastifyInstance, { firstRun, interactions
   const searchDirectory = async (request: FastifyRequest, type: 'Organization' | 'Practitioner', query: URLSearchParams) => {
     query.set('_count', String(LISTED));
     const search: FhirRequest = { scopes: new Scopes([`${type.toUpperCase()}_SEARCH`]), method: 'GET', path: type, query };
-    const textMatches = await resolveTextMatches(search, textIndex, 'all');
+    const textMatches = await resolveTextMatches(search, textIndex, interactions.repository.definitions, 'all');
     const answer = interactions.handle(textMatches ? { ...search, textMatches } : search, `${request.protocol}://${request.host}/fhir`);
     return typeof answer.body === 'string' ? JSON.parse(answer.body) : answer.body;
   };

@@ -4,7 +4,6 @@ import type { FhirOperation } from '../rest/extensions';
 import { localReference, qualified, type Clause } from '../store/search/conditions';
 import { parseDateRange } from '../fhir/search/dates';
 import { DATE_MAX, DATE_MIN } from '../fhir/search/index-values';
-import { searchParametersOf } from '../fhir/search/extract';
 import type { Db } from '../store/database';
 import type { StoredResource } from '../store/repository';
 import type { SearchIndex } from '../store/search-index';
@@ -36,7 +35,7 @@ export function everythingOperation(db: Db): FhirOperation {
     const after = decodeCursor(query.get('_cursor'), 1)?.[0];
     const since = readSince(query.get('_since'));
     const care = readCareRange(query.get('start'), query.get('end'));
-    const types = requestedTypes(query.get('_type'), compartmentTypes(), 'a type of the Patient compartment').filter((type) => scopes.allows(type, 'READ'));
+    const types = requestedTypes(query.get('_type'), compartmentTypes(compartment.index.definitions), 'a type of the Patient compartment').filter((type) => scopes.allows(type, 'READ'));
     const { index } = compartment;
     const selects = types.flatMap((type) => {
       const where: Clause[] = [];
@@ -78,7 +77,7 @@ function referencedDirectory(page: StoredResource[], base: string, prepare: (sql
  */
 function careDateClause(index: SearchIndex, resourceType: string, range: { start: number; end: number }): Clause | undefined {
   const code = CARE_DATE_OF[resourceType] ?? 'date';
-  if (searchParametersOf(resourceType).get(code)?.type !== 'date') return undefined;
+  if (index.definitions.ofType(resourceType).get(code)?.type !== 'date') return undefined;
   const rows = index.rowsOf(resourceType, code, qualified('d'));
   return {
     sql: `NOT EXISTS (SELECT 1 FROM idx_date d WHERE d.vseq = ${ROW}.vseq AND ${rows}) OR EXISTS (SELECT 1 FROM idx_date d WHERE d.vseq = ${ROW}.vseq AND ${rows} AND d.high > ? AND d.low < ?)`,

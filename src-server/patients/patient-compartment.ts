@@ -3,8 +3,8 @@ import { badRequest } from '../fhir/outcome';
 import type { FhirOperation, OperationCall } from '../rest/extensions';
 import type { FhirResponse } from '../rest/types';
 import { compartmentParameters } from '../fhir/search/compartments';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { localReference, qualified, type Clause } from '../store/search/conditions';
-import { searchParametersOf } from '../fhir/search/extract';
 import { Visibility } from '../store/search/visibility';
 import { isResourceType, resourceTypes } from '../fhir/validation/model';
 import { statementCache, type Db } from '../store/database';
@@ -49,7 +49,7 @@ export function compartmentSelects(query: CompartmentQuery, resourceType: string
     selects.push({ sql: `SELECT ${ROW}.vseq AS vseq${columns} FROM resources ${ROW} WHERE ${ROW}.resource_type = 'Patient' AND ${ROW}.resource_id = ?${rest}`, values: [patientId, ...restValues] });
   }
   const local = localReference(base, qualified(ROW));
-  const rowSets = new Set(referenceCodes(resourceType).map((code) => index.rowsOf(resourceType, code, qualified(ROW))));
+  const rowSets = new Set(referenceCodes(index.definitions, resourceType).map((code) => index.rowsOf(resourceType, code, qualified(ROW))));
   for (const rows of rowSets) {
     selects.push({
       sql: `SELECT ${ROW}.vseq AS vseq${columns} FROM idx_reference ${ROW} WHERE ${rows} AND ${ROW}.target_id = ? AND ${ROW}.target_type = 'Patient' AND ${local.sql}${rest}`,
@@ -60,16 +60,18 @@ export function compartmentSelects(query: CompartmentQuery, resourceType: string
 }
 
 /** The reference parameters that put a `resourceType` resource in a Patient's compartment. */
-function referenceCodes(resourceType: string): string[] {
-  const definitions = searchParametersOf(resourceType);
-  return (compartmentParameters('Patient', resourceType) ?? []).filter((code) => definitions.get(code)?.type === 'reference');
+function referenceCodes(definitions: SearchParameters, resourceType: string): string[] {
+  const parameters = definitions.ofType(resourceType);
+  return (compartmentParameters('Patient', resourceType) ?? []).filter((code) => parameters.get(code)?.type === 'reference');
 }
 
 /** Every type of the Patient compartment, the Patient first. */
-export function compartmentTypes(): readonly string[] {
-  return (inCompartment ??= ['Patient', ...resourceTypes().filter((type) => type !== 'Patient' && referenceCodes(type).length > 0).sort()]);
+export function compartmentTypes(definitions: SearchParameters): readonly string[] {
+  let types = inCompartment.get(definitions);
+  if (!types) inCompartment.set(definitions, (types = ['Patient', ...resourceTypes().filter((type) => type !== 'Patient' && referenceCodes(definitions, type).length > 0).sort()]));
+  return types;
 }
-let inCompartment: string[] | undefined;
+const inCompartment = new WeakMap<SearchParameters, readonly string[]>();
 
 /** `_type`: the listed types, each one of `allowed` (else 400, naming `what` they must be), or every allowed type. */
 export function requestedTypes(raw: string | null, allowed: readonly string[], what: string): string[] {

@@ -1,6 +1,5 @@
 import { MAX_BINARY_BYTES, MAX_ELEMENTS, MAX_JSON_BODY_BYTES, MAX_STRING_BYTES } from '../fhir/limits';
-import { searchParametersOf } from '../fhir/search/extract';
-import { onDefinitionsChanged } from '../fhir/search/parameters';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { resourceTypes } from '../fhir/validation/model';
 import { LIAISON_VERSION } from '../version';
 
@@ -36,17 +35,18 @@ const LIMITS_EXTENSION = {
   ],
 };
 
-const cache = new Map<string, object>();
-// The statement lists the search parameters in force: a custom SearchParameter changes it.
-onDefinitionsChanged(() => cache.clear());
+/** Statements by base, per set of definitions: they list the search parameters in force (custom ones too). */
+const cache = new WeakMap<SearchParameters, Map<string, object>>();
 
-export function capabilityStatement(base: string): object {
-  let statement = cache.get(base);
-  if (!statement) cache.set(base, (statement = build(base)));
+export function capabilityStatement(base: string, definitions: SearchParameters): object {
+  let byBase = cache.get(definitions);
+  if (!byBase) cache.set(definitions, (byBase = new Map()));
+  let statement = byBase.get(base);
+  if (!statement) byBase.set(base, (statement = build(base, definitions)));
   return statement;
 }
 
-function build(base: string): object {
+function build(base: string, definitions: SearchParameters): object {
   const origin = base.replace(/\/fhir$/, '');
   return {
     resourceType: 'CapabilityStatement',
@@ -87,11 +87,11 @@ function build(base: string): object {
           conditionalRead: 'full-support',
           conditionalUpdate: true,
           conditionalDelete: 'not-supported',
-          searchInclude: ['*', ...referenceCodes(type).map((code) => `${type}:${code}`)],
+          searchInclude: ['*', ...referenceCodes(definitions, type).map((code) => `${type}:${code}`)],
           searchParam: [
             { name: '_id', type: 'token' },
             { name: '_lastUpdated', type: 'date' },
-            ...[...searchParametersOf(type).values()]
+            ...[...definitions.ofType(type).values()]
               .filter((definition) => definition.expression && definition.code !== '_id' && definition.code !== '_lastUpdated')
               .map((definition) => ({ name: definition.code, type: definition.type })),
           ],
@@ -102,6 +102,6 @@ function build(base: string): object {
   };
 }
 
-function referenceCodes(type: string): string[] {
-  return [...searchParametersOf(type).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
+function referenceCodes(definitions: SearchParameters, type: string): string[] {
+  return [...definitions.ofType(type).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
 }

@@ -46,7 +46,7 @@ export class FhirInteractions {
     const [first, second, third, fourth, ...rest] = segments;
     if (rest.length > 0) throw notFound(`No FHIR endpoint at '${request.path}'`);
     if (first === undefined) return this.base(request, base);
-    if (first === 'metadata' && second === undefined) return this.onlyGet(request, () => ok(capabilityStatement(base)));
+    if (first === 'metadata' && second === undefined) return this.onlyGet(request, () => ok(capabilityStatement(base, this.repository.definitions)));
     if (first === '_history' && second === undefined) {
       return this.onlyGet(request, () => {
         request.scopes.requireAll('The history of every type');

@@ -1,5 +1,6 @@
 import { badRequest, notFound } from '../fhir/outcome';
 import { extractSearchValues } from '../fhir/search/extract';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { isResourceType } from '../fhir/validation/model';
 import { assertValid } from '../fhir/validation/validate';
 import { refuseWriteOnly } from '../fhir/write-only';
@@ -37,16 +38,16 @@ export function checkWrite(resourceType: string, resource: JsonObject): void {
 }
 
 /**
- * Checks `resource` and makes its index rows under the custom parameters in force; `pidOf` names a parameter of its
- * type by id (SearchIndex.paramIdsOf). Throws a FhirError when the checks refuse it. The rows do not depend on the
+ * Checks `resource` and makes its index rows under `definitions` (the store's in force); `pidOf` names a parameter of
+ * its type by id (SearchIndex.paramIdsOf). Throws a FhirError when the checks refuse it. The rows do not depend on the
  * meta the store adds (`_lastUpdated` is not extracted), so they hold for the version the write makes. A
  * SearchParameter changes what the store extracts: it is written through Repository.update, not prepared.
  */
-export function prepareWrite(resource: JsonObject & { resourceType: string; id: string }, pidOf: (code: string) => number): PreparedWrite {
+export function prepareWrite(resource: JsonObject & { resourceType: string; id: string }, definitions: SearchParameters, pidOf: (code: string) => number): PreparedWrite {
   const { resourceType, id, meta, ...rest } = resource;
   if (meta !== undefined || resourceType === 'SearchParameter') throw new Error(`prepareWrite takes resources without meta, and no SearchParameter (${resourceType}/${id})`);
   checkWrite(resourceType, resource);
-  return { resourceType, id, rest: JSON.stringify(rest), rows: indexRows(extractSearchValues(resource), pidOf) };
+  return { resourceType, id, rest: JSON.stringify(rest), rows: indexRows(extractSearchValues(definitions, resource), pidOf) };
 }
 
 /** The JSON of a prepared resource, with `meta` when given: what JSON.stringify({ resourceType, id, meta, ...rest }) makes. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BUILT_IN_DEFINITION_FILES, customParameters } from '../fhir/search/parameters';
+import { BUILT_IN_DEFINITION_FILES, type SearchParameters } from '../fhir/search/parameters';
 import type { Db } from './database';
 import { INDEX_TABLES, type SearchIndex } from './search-index';
 
@@ -20,26 +20,26 @@ export interface ReindexProgress {
 
 let builtInDefinitions: Buffer[] | undefined;
 
-/** What an index built now is built from; a different recorded value means the index must be rebuilt. */
-export function searchIndexFingerprint(): string {
+/** What an index built under these definitions is built from; a different recorded value means it must be rebuilt. */
+export function searchIndexFingerprint(definitions: SearchParameters): string {
   builtInDefinitions ??= BUILT_IN_DEFINITION_FILES.map((path) => readFileSync(new URL(`../../${path}`, import.meta.url)));
   const hash = createHash('sha256');
   for (const definitions of builtInDefinitions) hash.update(definitions);
   return hash
     .update(`extraction:${EXTRACTION_VERSION}`)
-    .update(JSON.stringify(customParameters()))
+    .update(JSON.stringify(definitions.custom))
     .digest('hex');
 }
 
-export function isIndexCurrent(db: Db): boolean {
+export function isIndexCurrent(db: Db, definitions: SearchParameters): boolean {
   const row = db.prepare('SELECT value FROM node_meta WHERE key = ?').get(FINGERPRINT_KEY) as { value: string } | undefined;
-  return row?.value === searchIndexFingerprint();
+  return row?.value === searchIndexFingerprint(definitions);
 }
 
-export function recordIndexFingerprint(db: Db): void {
+export function recordIndexFingerprint(db: Db, definitions: SearchParameters): void {
   db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
     FINGERPRINT_KEY,
-    searchIndexFingerprint(),
+    searchIndexFingerprint(definitions),
   );
 }
 
@@ -71,7 +71,7 @@ export function reindexAll(db: Db, index: SearchIndex, onProgress: (progress: Re
     after = rows[rows.length - 1].vseq;
     onProgress({ done, total });
   }
-  recordIndexFingerprint(db);
+  recordIndexFingerprint(db, index.definitions);
   return done;
 }
 
@@ -86,5 +86,5 @@ export function reindexTypes(db: Db, index: SearchIndex, types: Iterable<string>
   for (const type of types) {
     for (const row of rows.all(type)) index.write(row.vseq, JSON.parse(row.body) as Record<string, unknown>, row.vseq);
   }
-  recordIndexFingerprint(db);
+  recordIndexFingerprint(db, index.definitions);
 }

@@ -1,8 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { badRequest, conflict, FhirError, preconditionFailed } from '../fhir/outcome';
 import { readNodeId, type Db } from './database';
-import { customParameters, setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
-import { readCustomParameters } from '../fhir/search/custom-parameters';
+import { SearchParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
+import { CustomParameters } from './custom-parameters';
 import { checkWrite, preparedJson, type PreparedWrite } from './prepared-write';
 import { ResourceOwners } from './resource-owners';
 import { reindexTypes } from './reindex';
@@ -112,6 +112,8 @@ export class Repository {
 
   readonly searchIndex: SearchIndex;
   readonly owners: ResourceOwners;
+  /** This store's custom SearchParameters, in force from its opening. */
+  readonly parameters: CustomParameters;
   /**
    * The newest lastUpdated issued: stamps never go backwards, even if the clock does, so that vseq order is
    * (lastUpdated, vseq) order and search can page the default order by vseq (write order).
@@ -121,7 +123,8 @@ export class Repository {
   constructor(private readonly db: Db) {
     this.nodeId = readNodeId(db);
     this.lastStamp = (db.prepare('SELECT last_updated FROM resource_versions ORDER BY vseq DESC LIMIT 1').get() as { last_updated: string } | undefined)?.last_updated ?? '';
-    this.searchIndex = new SearchIndex(db);
+    this.parameters = new CustomParameters(db);
+    this.searchIndex = new SearchIndex(db, this.parameters);
     this.owners = new ResourceOwners(db);
     this.statements = {
       current: db.prepare<[string, string], { version_id: string; last_updated: string; body: string }>(
@@ -229,12 +232,12 @@ export class Repository {
 
   /** Runs `work` in one SQLite transaction: every write inside commits together or not at all. */
   transaction<T>(work: () => T): T {
-    const definitionsBefore = customParameters();
+    const definitionsBefore = this.parameters.definitions;
     try {
       return this.db.transaction(work)();
     } catch (error) {
       // A custom SearchParameter written in the rolled-back work must not stay in force.
-      if (customParameters() !== definitionsBefore) setCustomParameters(readCustomParameters(this.db));
+      if (this.parameters.definitions !== definitionsBefore) this.parameters.reload();
       throw error;
     }
   }
@@ -247,9 +250,9 @@ export class Repository {
     return this.transaction(() => this.searchIndex.deferRows(work));
   }
 
-  /** Puts the store's custom SearchParameters in force (at start; writes keep them current afterwards). */
-  loadCustomParameters(): void {
-    setCustomParameters(readCustomParameters(this.db));
+  /** The definitions in force in this store: the built-in ones and its custom SearchParameters. */
+  get definitions(): SearchParameters {
+    return this.parameters.definitions;
   }
 
   /** Versions in change-log order, newest first. */
@@ -473,19 +476,20 @@ export class Repository {
    * the resources of every base type whose parameters changed are indexed again.
    */
   private applyCustomParameters(): void {
-    const before = customParameters();
-    const after = readCustomParameters(this.db);
+    const previous = this.parameters.definitions;
+    const before = previous.custom;
+    const after = this.parameters.stored();
     const key = (definition: SearchParameterDefinition) => JSON.stringify(definition);
     const kept = new Set(before.map(key));
     const changed = [...before.filter((definition) => !after.some((other) => key(other) === key(definition))), ...after.filter((definition) => !kept.has(key(definition)))];
     if (changed.length === 0) return;
     const bases = new Set(changed.flatMap((definition) => definition.base));
     const types = bases.has('Resource') || bases.has('DomainResource') ? this.storedTypes() : [...bases];
-    setCustomParameters(after);
+    this.parameters.use(SearchParameters.withCustom(after));
     try {
       reindexTypes(this.db, this.searchIndex, types);
     } catch (error) {
-      setCustomParameters(before);
+      this.parameters.use(previous);
       throw error;
     }
   }

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { extractSearchValues, type ExtractedParameter, type IndexValue } from '../fhir/search/extract';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { sharedRows } from '../fhir/search/shared-rows';
 import type { Db } from './database';
 
@@ -22,10 +23,19 @@ export class SearchIndex {
   /** During `deferRows`: the rows written so far, by table, and the versions they belong to. */
   private deferred: { rows: Map<IndexKind, SqlValue[]>; versions: Set<number> } | undefined;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** The store's registry of definitions (custom-parameters.ts): rows follow the definitions in force at each write. */
+    private readonly parameters: { readonly definitions: SearchParameters },
+  ) {
     this.findParam = db.prepare('SELECT pid FROM search_params WHERE resource_type = ? AND code = ?');
     this.insertParam = db.prepare('INSERT INTO search_params (resource_type, code) VALUES (?, ?)');
     this.deleteRows = INDEX_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE vseq = ?`));
+  }
+
+  /** The definitions in force in the store: what its rows are extracted by, and its queries read. */
+  get definitions(): SearchParameters {
+    return this.parameters.definitions;
   }
 
   /** The id of a (resource type, parameter code) pair, created on first use. */
@@ -41,7 +51,7 @@ export class SearchIndex {
 
   /** Indexes `resource` as version `vseq`, dropping the rows of `replacedVseq`. Call inside a transaction. */
   write(vseq: number, resource: JsonObject, replacedVseq?: number): void {
-    this.store(vseq, indexRows(extractSearchValues(resource), (code) => this.paramId(resource.resourceType as string, code), vseq), replacedVseq);
+    this.store(vseq, indexRows(extractSearchValues(this.definitions, resource), (code) => this.paramId(resource.resourceType as string, code), vseq), replacedVseq);
   }
 
   /**
@@ -49,7 +59,7 @@ export class SearchIndex {
    * writing them: an earlier version has none in the index, and visibility judges it by them.
    */
   referenceRows(resource: JsonObject): Array<[number, string, string, string]> {
-    const [entry] = indexRows(extractSearchValues(resource, 'reference'), (code) => this.paramId(resource.resourceType as string, code));
+    const [entry] = indexRows(extractSearchValues(this.definitions, resource, 'reference'), (code) => this.paramId(resource.resourceType as string, code));
     const values = entry?.[1] ?? [];
     const rows: Array<[number, string, string, string]> = [];
     for (let at = 0; at < values.length; at += TABLE_OF.reference.columns.length) rows.push([values[at + 1] as number, values[at + 2] as string, values[at + 3] as string, values[at + 4] as string]);
@@ -140,7 +150,7 @@ export class SearchIndex {
    * and names taken from the definitions (checked there), so it is SQL text, not bound values.
    */
   rowsOf(resourceType: string, code: string, column: (name: string) => string = (name) => name): string {
-    const shared = sharedRows(resourceType, code);
+    const shared = sharedRows(this.definitions, resourceType, code);
     if (!shared) return `${column('pid')} = ${this.paramId(resourceType, code)}`;
     const pids = shared.codes.map((other) => this.paramId(resourceType, other));
     const rows = pids.length === 1 ? `${column('pid')} = ${pids[0]}` : `${column('pid')} IN (${pids.join(', ')})`;

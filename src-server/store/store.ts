@@ -10,7 +10,6 @@ import { Repository } from './repository';
  */
 export function openRepository(db: Db, onReindex?: (progress: ReindexProgress) => void): Repository {
   const repository = new Repository(db);
-  repository.loadCustomParameters();
-  if (!isIndexCurrent(db)) reindexAll(db, repository.searchIndex, onReindex);
+  if (!isIndexCurrent(db, repository.definitions)) reindexAll(db, repository.searchIndex, onReindex);
   return repository;
 }

@@ -1,4 +1,5 @@
 import { textMatchKey, type TextMatch } from '../store/search/conditions';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { parseQuery, type Filter, type ParsedQuery } from '../fhir/search/parse';
 import type { FhirRequest } from '../rest/types';
 import { isResourceType } from '../fhir/validation/model';
@@ -30,14 +31,14 @@ export type TextRound = 'newest' | 'all';
  * The text matches a request's searches need, newest first, or undefined when it has no text filter. On the
  * `newest` round a value's list is `partial` when it may have been cut.
  */
-export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
+export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, definitions: SearchParameters, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
   const searches = searchesOf(request);
   if (searches.length === 0) return undefined;
   const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string; limit: number }>();
   for (const { resourceType, params } of searches) {
     let query: ParsedQuery;
     try {
-      query = parseQuery(resourceType, params, true);
+      query = parseQuery(definitions, resourceType, params, true);
     } catch {
       continue; // the search itself will answer the error
     }

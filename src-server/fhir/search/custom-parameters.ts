@@ -2,7 +2,6 @@ import { badRequest, unprocessable } from '../outcome';
 import { compileFhirPath } from './fhirpath';
 import { isOfficialParameter, type SearchParameterDefinition } from './parameters';
 import { isResourceType } from '../validation/model';
-import type { Db } from '../../store/database';
 
 /**
  * Custom search parameters: a practice (or a vendor) adds a SearchParameter resource with status `active`, and
@@ -45,17 +44,4 @@ export function checkCustomParameter(resource: JsonObject): void {
       throw unprocessable(`SearchParameter.expression does not compile for ${base}: ${(error as Error).message}`, 'SearchParameter.expression');
     }
   }
-}
-
-/** The custom definitions in force in the store: its current, active SearchParameter resources. */
-export function readCustomParameters(db: Db): SearchParameterDefinition[] {
-  const rows = db
-    .prepare<[], { body: string }>(
-      `SELECT v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.resource_type = 'SearchParameter' ORDER BY r.resource_id`,
-    )
-    .all();
-  return rows.flatMap((row) => {
-    const definition = customDefinition(JSON.parse(row.body) as JsonObject);
-    return definition ? [definition] : [];
-  });
 }

@@ -4,7 +4,6 @@ import { badRequest } from '../../fhir/outcome';
 import { parseDateRange, type DateRange } from '../../fhir/search/dates';
 import type { IndexValue } from '../../fhir/search/extract';
 import { normalizeString as normalize, parseReference } from '../../fhir/search/index-values';
-import { searchParameterByUrl } from '../../fhir/search/parameters';
 import { sharedRows } from '../../fhir/search/shared-rows';
 import { splitList, unescape, type Filter, type ParameterType } from '../../fhir/search/parse';
 import { queryTerms } from '../../fhir/search/text-fields';
@@ -211,7 +210,7 @@ export class ConditionBuilder {
       ' OR ',
     );
     // Rows of several parameters (a union, see shared-rows.ts) come from several index ranges: not in vseq order.
-    const oneParameter = (sharedRows(resourceType, code)?.codes.length ?? 1) === 1;
+    const oneParameter = (sharedRows(this.index.definitions, resourceType, code)?.codes.length ?? 1) === 1;
     return { table: TABLES[definition.type], where, streams: oneParameter && alternatives.length === 1 && alternatives[0].streams === true };
   }
 
@@ -335,7 +334,7 @@ export class ConditionBuilder {
    * the stored parts.
    */
   private composite(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
-    const types = (filter.definition.component ?? []).map((component) => searchParameterByUrl(component.definition.reference)?.type);
+    const types = (filter.definition.component ?? []).map((component) => this.index.definitions.atUrl(component.definition.reference)?.type);
     const rows = this.index.rowsOf(resourceType, filter.code);
     const keyed = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows} AND first_key = ?`);
     const all = this.prepare(`SELECT vseq, parts FROM idx_composite WHERE ${rows}`);

@@ -5,7 +5,6 @@ import type { SearchIndex } from '../search-index';
 import { badRequest } from '../../fhir/outcome';
 import { compartmentParameters } from '../../fhir/search/compartments';
 import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target, type TextMatches } from './conditions';
-import { searchParametersOf } from '../../fhir/search/extract';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from '../../fhir/search/parse';
 import { Visibility, type Caller, type ReachReference, type Viewer } from './visibility';
 import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
@@ -119,7 +118,7 @@ export class SearchEngine {
 
   /** The request's query, checked against what the caller may search, and the builder of its conditions. */
   private understand(request: SearchRequest) {
-    const query = parseQuery(request.resourceType, request.params, request.lenient);
+    const query = parseQuery(this.index.definitions, request.resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const visibility = new Visibility(this.index, request.base, request);
     const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
@@ -261,7 +260,7 @@ export class SearchEngine {
     const codes = compartmentParameters(compartment.type, resourceType);
     if (codes === undefined) throw badRequest(`${resourceType} is not part of the ${compartment.type} compartment`);
     const alternatives: Clause[] = [];
-    const referenceCodes = codes.filter((code) => code !== '{def}' && searchParametersOf(resourceType).get(code)?.type === 'reference');
+    const referenceCodes = codes.filter((code) => code !== '{def}' && this.index.definitions.ofType(resourceType).get(code)?.type === 'reference');
     if (referenceCodes.length > 0) {
       const local = localReference(base);
       alternatives.push({
@@ -393,7 +392,7 @@ export class SearchEngine {
 
   /** The index rows of the spec's reference parameter, or of every reference parameter of its type (`*`). */
   private referenceRows(spec: IncludeSpec): string {
-    const codes = spec.code ? [spec.code] : [...searchParametersOf(spec.sourceType).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
+    const codes = spec.code ? [spec.code] : [...this.index.definitions.ofType(spec.sourceType).values()].filter((definition) => definition.type === 'reference').map((definition) => definition.code);
     return anyRows(codes.map((code) => this.index.rowsOf(spec.sourceType, code, qualified('ref'))));
   }
 }

@@ -1,7 +1,6 @@
 import type { SearchIndex } from '../search-index';
 import { compartmentParameters } from '../../fhir/search/compartments';
 import { localReference, qualified, type Clause, type SqlValue } from './conditions';
-import { searchParametersOf } from '../../fhir/search/extract';
 
 /**
  * Which resources a user (or a client acting for a user or a practice) may see, as an SQL condition on a
@@ -143,7 +142,7 @@ export class Visibility {
 
   /** The compartment's reference rows of a version that point at a local Patient, with more conditions on them. */
   private patientLinks(resourceType: string, vseq: string, ownRows: string, more: (row: string) => Clause[]): Clause {
-    const codes = (compartmentParameters('Patient', resourceType) ?? []).filter((code) => searchParametersOf(resourceType).get(code)?.type === 'reference');
+    const codes = (compartmentParameters('Patient', resourceType) ?? []).filter((code) => this.index.definitions.ofType(resourceType).get(code)?.type === 'reference');
     if (codes.length === 0) return { sql: '0', values: [] };
     const e = this.alias();
     const rows = codes.map((code) => `(${this.index.rowsOf(resourceType, code, qualified(e))})`).join(' OR ');
@@ -160,7 +159,7 @@ export class Visibility {
 
   /** The version names someone in reach through a reference parameter that may point at a Practitioner or an Organization. */
   private namesReach(resourceType: string, vseq: string, ownRows: string): Clause {
-    const codes = [...searchParametersOf(resourceType).values()]
+    const codes = [...this.index.definitions.ofType(resourceType).values()]
       .filter((definition) => definition.type === 'reference' && definition.code !== 'payload' && (definition.target ?? []).some((type) => PARTICIPANT_TYPES.includes(type)))
       .map((definition) => definition.code);
     if (codes.length === 0) return { sql: '0', values: [] };

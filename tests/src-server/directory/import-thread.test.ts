@@ -7,7 +7,6 @@ import { importDirectoryFile } from '../../../src-server/directory/import';
 import { mapPerson, type Resource } from '../../../src-server/directory/person-resources';
 import type { ActivityRecord } from '../../../src-server/directory/layouts';
 import { DirectoryWriter } from '../../../src-server/directory/import-batch';
-import { customParameters, setCustomParameters } from '../../../src-server/fhir/search/parameters';
 import { INDEX_TABLES } from '../../../src-server/store/search-index';
 import { prepareWrite } from '../../../src-server/store/prepared-write';
 import { reindexTypes } from '../../../src-server/store/reindex';
@@ -48,7 +47,6 @@ describe('the activity import thread', () => {
   it("stores and indexes what it imports exactly as the repository's own writes would, custom parameters included", async () => {
     const files = generateExtraction(dir(), { lines: 400, seed: 7 });
     const { db, repository } = openStore(dir());
-    const before = customParameters();
     try {
       repository.update('SearchParameter', 'rpps', { ...rppsParameter, id: 'rpps' });
       const report = await importDirectoryFile(db, repository, files.activityFile);
@@ -71,25 +69,22 @@ describe('the activity import thread', () => {
         expect(Object.keys(meta)).toEqual(['versionId', 'lastUpdated']);
       }
     } finally {
-      setCustomParameters(before);
       db.close();
     }
   });
 
   it('leaves the index rows to the repository when a SearchParameter changes while the import runs', () => {
     const { db, repository } = openStore(dir());
-    const before = customParameters();
     try {
-      const sink = new ActivitySink(new DirectoryWriter(repository));
+      const sink = new ActivitySink(new DirectoryWriter(repository), () => repository.definitions);
       const { practitioner } = mapPerson([new Proxy(DOCTOR, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord]);
-      const prepared = prepareWrite(practitioner, (code) => repository.searchIndex.paramId('Practitioner', code));
+      const prepared = prepareWrite(practitioner, repository.definitions, (code) => repository.searchIndex.paramId('Practitioner', code));
       // Written (by the node, say) after the import thread prepared the resource under the old definitions.
       repository.update('SearchParameter', 'rpps', { ...rppsParameter, id: 'rpps' });
       sink.write([{ prepared }]);
       const rows = db.prepare("SELECT t.code FROM idx_token t JOIN search_params p USING (pid) WHERE p.resource_type = 'Practitioner' AND p.code = 'rpps'").pluck().all();
       expect(rows).toEqual(['10001045367']);
     } finally {
-      setCustomParameters(before);
       db.close();
     }
   });

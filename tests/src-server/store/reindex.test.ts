@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src-server/store/database';
 import { migrations } from '../../../src-server/store/migrations';
 import { INDEX_TABLES } from '../../../src-server/store/search-index';
+import { definitionsOf } from '../../../src-server/store/custom-parameters';
 import { isIndexCurrent, reindexAll } from '../../../src-server/store/reindex';
 import { Repository } from '../../../src-server/store/repository';
 import { startTestNode, tempDir } from '../../helpers/node';
@@ -42,7 +43,7 @@ describe('search index rebuild', () => {
     expect(reindexAll(db, new Repository(db).searchIndex, ({ done }) => progress.push(done))).toBe(31);
     expect(progress.at(-1)).toBe(31);
     expect(indexRows(db)).toEqual(before);
-    expect(isIndexCurrent(db)).toBe(true);
+    expect(isIndexCurrent(db, definitionsOf(db))).toBe(true);
     db.close();
   });
 
