@@ -50,7 +50,7 @@ try {
       repository.create('Observation', { resourceType: 'Observation', status: 'final', code: { text: 'TA' }, subject, effectiveDateTime: start });
     }
   });
-  const interactions = new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex), { operations: patientApi(db).operations });
+  const interactions = new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex), { operations: patientApi(db, repository.searchIndex).operations });
   const base = 'http://127.0.0.1/fhir';
   const scopes = new Scopes(['*']);
   const get = (path: string, query: string, reach?: Array<[string, string]>) => interactions.handle({ scopes, reach, method: 'GET', path, query: new URLSearchParams(query) }, base);

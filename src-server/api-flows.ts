@@ -64,7 +64,7 @@ export function createApiFlows(context: FlowContext, settings: FlowSettings): Ap
     requirements: INTEGRATION_SEND_REQUIREMENTS,
     localRecipients,
   });
-  const patients = patientApi(db);
+  const patients = patientApi(db, repository.searchIndex);
   const appointments = appointmentExtensions(db, repository.searchIndex);
   let subscriptions: ReturnType<typeof startSubscriptions>;
   try {

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReader } from '../store/database';
+import { VersionReader } from '../store/version-reader';
 import { SearchParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
 import { ActivityMapper, type MappedResource, type ParameterIds } from './activity-preparer';
 import { ID_PREFIXES, type DirectoryType } from './ids';
@@ -51,8 +52,8 @@ port.on('message', (_message: ToActivityWorker) => {
 try {
   const definitions = SearchParameters.withCustom(config.customParameters);
   const db = openReader(config.dbFile);
-  const exists = db.prepare<[string, string], number>('SELECT 1 FROM resources WHERE resource_type = ? AND resource_id = ?').pluck();
-  const mapper = new ActivityMapper(definitions, config.parameterIds, (resourceType, id) => exists.get(resourceType, id) !== undefined);
+  const versions = new VersionReader(db);
+  const mapper = new ActivityMapper(definitions, config.parameterIds, (resourceType, id) => versions.exists(resourceType, id));
   for await (const chunk of scanExtraction(config.path, config.encoding, config.layout, (record) => mapper.accept(record), config.chunkBytes)) {
     post({ kind: 'chunk', chunk, resources: mapper.take() });
     ahead++;
@@ -60,9 +61,8 @@ try {
   }
   const resources = mapper.finish();
   // What the store has and the file no longer has, for the writer to archive: the ids seen stay in this thread.
-  const stored = db.prepare<[string, string, string], string>('SELECT resource_id FROM resources WHERE resource_type = ? AND resource_id >= ? AND resource_id < ?').pluck();
   const unseen = {} as Record<DirectoryType, string[]>;
-  for (const [type, prefix] of Object.entries(ID_PREFIXES) as Array<[DirectoryType, string]>) unseen[type] = mapper.unseen(type, stored.iterate(type, prefix, `${prefix}\uffff`));
+  for (const [type, prefix] of Object.entries(ID_PREFIXES) as Array<[DirectoryType, string]>) unseen[type] = mapper.unseen(type, versions.idsStartingWith(type, prefix));
   db.close();
   post({ kind: 'done', persons: mapper.persons, resources, unseen });
 } catch (error) {

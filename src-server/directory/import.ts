@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Db } from '../store/database';
+import { MailboxOwners } from '../store/directory-queries';
 import type { Repository } from '../store/repository';
 import { ActivitySink } from './activity-sink';
 import { ActivityThread } from './activity-thread';
@@ -151,7 +152,7 @@ async function importMailboxes(
   tally: (chunk: ScannedChunk) => void,
   chunkBytes: number | undefined,
 ): Promise<{ unmatchedMailboxes: number }> {
-  const sink = new MssanteSink(db, repository.searchIndex, writer);
+  const sink = new MssanteSink(new MailboxOwners(db, repository.searchIndex), writer);
   for await (const chunk of scanExtraction(path, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
     tally(chunk);
     await nextTurn();

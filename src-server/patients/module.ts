@@ -1,5 +1,7 @@
 import type { FhirOperation, WriteRule } from '../rest/extensions';
 import type { Db } from '../store/database';
+import { PatientCompartment } from '../store/patient-compartment';
+import type { SearchIndex } from '../store/search-index';
 import { carePathwayOperation } from './care-pathway';
 import { everythingOperation } from './everything';
 import { patientIdentityRule } from './identity-rule';
@@ -10,6 +12,7 @@ export interface PatientApi {
   writeRules: WriteRule[];
 }
 
-export function patientApi(db: Db): PatientApi {
-  return { operations: [everythingOperation(db), carePathwayOperation(db)], writeRules: [patientIdentityRule] };
+export function patientApi(db: Db, index: SearchIndex): PatientApi {
+  const compartment = new PatientCompartment(db, index);
+  return { operations: [everythingOperation(compartment), carePathwayOperation(compartment)], writeRules: [patientIdentityRule] };
 }

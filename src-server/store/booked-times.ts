@@ -2,24 +2,23 @@ import type { Statement } from 'better-sqlite3';
 import { localReference, qualified } from './search/conditions';
 import type { Db } from './database';
 import type { SearchIndex } from './search-index';
-import { MAX_APPOINTMENT_MS, periodOf, type Period } from '../appointments/times';
 
 /**
  * The booked time of practitioners and the holders of slots, read from the search index in the write's own
  * transaction: every write committed or ahead of this one in the group commit is seen (store/group-commit.ts), so
- * two bookings of the same time cannot both pass, however they arrive.
+ * two bookings of the same time cannot both pass, however they arrive (appointments/booking-rules.ts).
  */
 
-/** Appointment statuses that occupy the practitioners' time: only these block, and only these are checked. */
-export const BLOCKING_STATUSES: ReadonlySet<string> = new Set(['booked', 'arrived']);
-/** Appointment statuses that keep their slots busy: a past appointment (fulfilled, noshow) still used its slot. */
-export const HOLDING_STATUSES: ReadonlySet<string> = new Set([...BLOCKING_STATUSES, 'fulfilled', 'noshow']);
-
-const quoted = (statuses: ReadonlySet<string>) => [...statuses].map((status) => `'${status}'`).join(', ');
-
-export interface BookedAppointment extends Period {
-  id: string;
+/** Appointment statuses, as the booking rules count them. */
+export interface BookingStatuses {
+  /** Those that occupy the practitioners' time. */
+  blocking: ReadonlySet<string>;
+  /** Those that keep their slots busy. */
+  holding: ReadonlySet<string>;
 }
+
+/** Statuses are the rules' own words, written into the SQL text. */
+const quoted = (statuses: ReadonlySet<string>) => [...statuses].map((status) => `'${status.replace(/'/g, "''")}'`).join(', ');
 
 export class BookedTimes {
   private statements: { overlapping: Statement; holders: Statement } | undefined;
@@ -27,19 +26,16 @@ export class BookedTimes {
   constructor(
     private readonly db: Db,
     private readonly index: SearchIndex,
+    private readonly statuses: BookingStatuses,
   ) {}
 
   /**
-   * Booked or arrived appointments of the practitioner that overlap `period`, but `excludeId` (the appointment
-   * being moved). Read from the index of Appointment `date` (the start), over the appointments that start less
-   * than MAX_APPOINTMENT_MS before `period` ends: a few rows per practitioner of the node, however long its history.
+   * The practitioner's appointments with a blocking status that start after `after` and before `before`, but
+   * `excludeId` (the appointment being moved): their ids and JSON. Read from the index of Appointment `date` (the
+   * start): a few rows per practitioner of the node for a short span, however long its history.
    */
-  overlapping(practitionerId: string, period: Period, excludeId: string | undefined, base: string): BookedAppointment[] {
-    const rows = this.prepared().overlapping.all(period.start - MAX_APPOINTMENT_MS, period.end, excludeId ?? '', practitionerId, base) as Array<{ id: string; body: string }>;
-    return rows.flatMap(({ id, body }) => {
-      const booked = periodOf(JSON.parse(body) as Record<string, unknown>, `Appointment/${id}`);
-      return booked && booked.end > period.start ? [{ id, ...booked }] : [];
-    });
+  startingBetween(practitionerId: string, after: number, before: number, excludeId: string | undefined, base: string): Array<{ id: string; body: string }> {
+    return this.prepared().overlapping.all(after, before, excludeId ?? '', practitionerId, base) as Array<{ id: string; body: string }>;
   }
 
   /** Ids of the appointments that hold the slot (reference it with a holding status). */
@@ -61,7 +57,7 @@ export class BookedTimes {
         `SELECT v.resource_id AS id, v.body AS body
          FROM idx_date d JOIN resource_versions v ON v.vseq = d.vseq
          WHERE ${rows('Appointment', 'date', 'd')} AND d.low > ? AND d.low < ? AND v.resource_id <> ?
-           AND ${status('s', 'd', BLOCKING_STATUSES)}
+           AND ${status('s', 'd', this.statuses.blocking)}
            AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = d.vseq AND ${rows('Appointment', 'actor', 'a')}
                        AND a.target_type = 'Practitioner' AND a.target_id = ? AND ${local('a')})`,
       ),
@@ -69,7 +65,7 @@ export class BookedTimes {
         `SELECT v.resource_id AS id
          FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
          WHERE ${rows('Appointment', 'slot', 'r')} AND r.target_type = 'Slot' AND r.target_id = ? AND ${local('r')}
-           AND ${status('s', 'r', HOLDING_STATUSES)}`,
+           AND ${status('s', 'r', this.statuses.holding)}`,
       ),
     };
     return this.statements;

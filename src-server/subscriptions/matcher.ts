@@ -1,7 +1,6 @@
-import type { Statement } from 'better-sqlite3';
 import { FhirError } from '../fhir/outcome';
 import type { SearchEngine } from '../store/search/search';
-import type { Db } from '../store/database';
+import type { ChangedResource, ChangeLog } from '../store/change-log';
 import { parseCriteria, type Criteria } from './subscription-rules';
 import type { QueuedNotification, SubscriptionStore, SubscriptionWriter } from './subscription-store';
 
@@ -25,9 +24,6 @@ const BATCH = 500;
 const IDS_PER_SEARCH = 100;
 
 export class SubscriptionMatcher {
-  private readonly changesAfter: Statement<[number, number], { seq: number; resource_type: string; resource_id: string }>;
-  private readonly subscriptionChangedAfter: Statement<[number], number>;
-  private readonly latestSeq: Statement<[], number>;
   /** The active subscriptions, reloaded when a Subscription changes. */
   private active: ActiveSubscription[] | undefined;
   /** The last change matched, and the last one recorded in the database. */
@@ -35,18 +31,12 @@ export class SubscriptionMatcher {
   private saved: number;
 
   constructor(
-    db: Db,
+    private readonly log: ChangeLog,
     private readonly store: SubscriptionStore,
     private readonly search: SearchEngine,
     /** A subscription whose criteria no longer run (a custom parameter removed…): put it in error. */
     private readonly failed: (subscriptionId: string, reason: string) => void,
   ) {
-    this.changesAfter = db.prepare(
-      `SELECT c.seq, c.resource_type, v.resource_id FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
-       WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
-    );
-    this.subscriptionChangedAfter = db.prepare<[number], number>("SELECT 1 FROM change_log WHERE resource_type = 'Subscription' AND seq > ? LIMIT 1").pluck();
-    this.latestSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM change_log').pluck();
     this.cursor = this.saved = store.cursor();
   }
 
@@ -54,13 +44,13 @@ export class SubscriptionMatcher {
   matchPending(): number {
     // Nobody to notify, and no Subscription changed since: the changes are passed over unread. Reading them all
     // held the first start after a directory import (millions of changes) for many seconds.
-    if (this.activeSubscriptions().length === 0 && this.subscriptionChangedAfter.get(this.cursor) === undefined) {
-      this.cursor = this.latestSeq.get() as number;
+    if (this.activeSubscriptions().length === 0 && !this.log.typeChangedAfter('Subscription', this.cursor)) {
+      this.cursor = this.log.latestSeq();
       return 0;
     }
     let queued = 0;
     for (;;) {
-      const changes = this.changesAfter.all(this.cursor, BATCH);
+      const changes = this.log.resourcesAfter(this.cursor, BATCH);
       if (changes.length === 0) return queued;
       if (changes.some((change) => change.resource_type === 'Subscription')) this.active = undefined;
       const found = this.notifications(changes);
@@ -87,7 +77,7 @@ export class SubscriptionMatcher {
     this.saved = this.cursor;
   }
 
-  private notifications(changes: Array<{ resource_type: string; resource_id: string }>): QueuedNotification[] {
+  private notifications(changes: ChangedResource[]): QueuedNotification[] {
     const subscriptions = this.activeSubscriptions();
     if (subscriptions.length === 0) return [];
     const changedIds = new Map<string, Set<string>>();

@@ -1,6 +1,7 @@
 import type { FhirExtensions } from '../rest/extensions';
 import type { SearchEngine } from '../store/search/search';
 import type { CommitSignal } from '../store/commit-signal';
+import { ChangeLog } from '../store/change-log';
 import type { Db } from '../store/database';
 import type { Repository } from '../store/repository';
 import { DEFAULT_DELIVERY, Deliverer, type DeliveryOptions } from './delivery';
@@ -31,7 +32,7 @@ export function startSubscriptions(db: Db, repository: Repository, search: Searc
     if (subscription?.status === 'active') repository.update('Subscription', subscriptionId, { ...subscription, status: 'error', error: reason });
   };
   const deliverer = new Deliverer(store, repository, { ...DEFAULT_DELIVERY, ...options.delivery }, inError);
-  const matcher = new SubscriptionMatcher(db, store, search, inError);
+  const matcher = new SubscriptionMatcher(new ChangeLog(db), store, search, inError);
   let closed = false;
   let scheduled = false;
   const match = () => {

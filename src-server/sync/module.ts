@@ -3,7 +3,8 @@ import type { BinaryStore } from '../store/binary-store';
 import type { CommitSignal } from '../store/commit-signal';
 import type { Db } from '../store/database';
 import type { Repository } from '../store/repository';
-import { ChangeFeed } from '../store/change-log';
+import { ChangeLog } from '../store/change-log';
+import { OpenConflicts } from '../store/open-conflicts';
 import { ConflictOperations } from './conflicts';
 import { ContentQueue } from './content';
 import { syncOperations } from './operations';
@@ -52,7 +53,7 @@ const RETRY_DEFERRED_MS = 10 * 60_000;
 export function createSync(options: SyncOptions): RunningSync {
   const { db, repository } = options;
   const settings = { ...DEFAULTS, ...options.settings };
-  const feed = new ChangeFeed(db);
+  const feed = new ChangeLog(db);
   const peers = new PeerStore(db, options.dataDir);
   const content = new ContentQueue(db, options.binaryStore);
   const loops = new Map<string, PeerLoop>();
@@ -81,7 +82,7 @@ export function createSync(options: SyncOptions): RunningSync {
   };
 
   return {
-    operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(db).operations()],
+    operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(new OpenConflicts(db)).operations()],
     peers,
     content,
     start(log) {
