@@ -5,7 +5,7 @@ import { appointmentExtensions } from '../src-server/appointments/module';
 import { BOOKING_STATUSES, overlapping } from '../src-server/appointments/booking-rules';
 import { BookedTimes } from '../src-server/store/booked-times';
 import { Scopes } from '../src-server/auth/scopes';
-import { FhirInteractions } from '../src-server/rest/interactions';
+import { Interactions } from '../src-server/rest/interactions';
 import { SearchEngine } from '../src-server/store/search/search';
 import { openDatabase } from '../src-server/store/database';
 import { Repository } from '../src-server/store/repository';
@@ -80,8 +80,8 @@ figure('overlap query p50', query.p50, 'ms');
 figure('overlap query p95', query.p95, 'ms');
 log(`${collisions} of ${queries} probes collided`);
 
-/** Bookings of free times (after the year), through FhirInteractions as the API runs them. */
-function bookings(interactions: FhirInteractions, from: number): { p50: number; p95: number } {
+/** Bookings of free times (after the year), through Interactions as the API runs them. */
+function bookings(interactions: Interactions, from: number): { p50: number; p95: number } {
   const samples: number[] = [];
   const request = { scopes: new Scopes(['*']), method: 'POST', path: 'Appointment', query: new URLSearchParams() };
   for (let index = 0; index < queries; index++) {
@@ -94,8 +94,8 @@ function bookings(interactions: FhirInteractions, from: number): { p50: number; 
   return percentiles(samples);
 }
 const search = new SearchEngine(db, repository.searchIndex);
-const ruled = bookings(new FhirInteractions(repository, search, appointmentExtensions(db, repository.searchIndex)), perPractitioner + 100);
-const plain = bookings(new FhirInteractions(repository, search), perPractitioner + 100 + queries);
+const ruled = bookings(new Interactions(repository, search, appointmentExtensions(db, repository.searchIndex)), perPractitioner + 100);
+const plain = bookings(new Interactions(repository, search), perPractitioner + 100 + queries);
 figure('booking with the rules p50', ruled.p50, 'ms');
 figure('booking with the rules p95', ruled.p95, 'ms');
 figure('booking without the rules p50', plain.p50, 'ms');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Scopes } from '../src-server/auth/scopes';
-import { FhirInteractions } from '../src-server/rest/interactions';
+import { Interactions } from '../src-server/rest/interactions';
 import { SearchEngine } from '../src-server/store/search/search';
 import { patientApi } from '../src-server/patients/module';
 import { openDatabase } from '../src-server/store/database';
@@ -50,7 +50,7 @@ try {
       repository.create('Observation', { resourceType: 'Observation', status: 'final', code: { text: 'TA' }, subject, effectiveDateTime: start });
     }
   });
-  const interactions = new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex), { operations: patientApi(db, repository.searchIndex).operations });
+  const interactions = new Interactions(repository, new SearchEngine(db, repository.searchIndex), { operations: patientApi(db, repository.searchIndex).operations });
   const base = 'http://127.0.0.1/fhir';
   const scopes = new Scopes(['*']);
   const get = (path: string, query: string, reach?: Array<[string, string]>) => interactions.handle({ scopes, reach, method: 'GET', path, query: new URLSearchParams(query) }, base);

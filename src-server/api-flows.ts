@@ -52,7 +52,7 @@ export interface ApiFlows {
 export function createApiFlows(context: FlowContext, settings: FlowSettings): ApiFlows {
   const { db, repository, search, commits } = context;
   const localRecipients = new LocalRecipients(db);
-  const sync = createSync({ db, repository, dataDir: context.dataDir, binaryStore: context.binaryStore, commits, write: (work) => context.groupCommit.run(work, { alone: true }), settings: settings.sync, servedRecipients: () => localRecipients.list() });
+  const sync = createSync({ db, repository, search, dataDir: context.dataDir, binaryStore: context.binaryStore, commits, write: (work) => context.groupCommit.run(work, { alone: true }), settings: settings.sync, servedRecipients: () => localRecipients.list() });
   const documents = createDocumentFlow({
     db,
     repository,

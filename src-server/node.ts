@@ -18,7 +18,8 @@ import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { Users } from './auth/users';
 import type { FhirExtensions } from './rest/extensions';
-import { FhirInteractions } from './rest/interactions';
+import { FhirApi } from './rest/fhir-api';
+import { Interactions } from './rest/interactions';
 import { SearchEngine } from './store/search/search';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
@@ -38,6 +39,7 @@ import type { Repository } from './store/repository';
 import type { RunningSync } from './sync/module';
 import { openRepository } from './store/store';
 import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
+import { TextQueries } from './text/text-queries';
 import { LIAISON_VERSION } from './version';
 
 /** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
@@ -179,7 +181,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const tokenGuard = new TokenEndpointGuard();
     const app = await buildApp({
       db,
-      interactions: new FhirInteractions(repository, search, extensions),
+      api: new FhirApi(new Interactions(repository, search, extensions), { groupCommit, textMatcher: new TextQueries(text, () => repository.definitions), audit }),
       tokens,
       tokenGuard,
       users,
@@ -195,6 +197,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       groupCommit,
       peers: apiFlows.sync.peers,
       syncContent: apiFlows.sync.content,
+      contentUploads: apiFlows.sync.uploads,
       textIndex: text,
       directoryWorker: options.directoryWorker,
       uiDir: options.uiDir,

@@ -14,7 +14,7 @@ import type { TokenStore } from '../auth/tokens';
 import type { Users } from '../auth/users';
 import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
-import type { FhirInteractions } from '../rest/interactions';
+import type { FhirApi } from '../rest/fhir-api';
 import type { Db } from '../store/database';
 import type { BinaryStore } from '../store/binary-store';
 import type { GroupCommit } from '../store/group-commit';
@@ -22,6 +22,7 @@ import type { TextIndex } from '../text/text-index';
 import type { FirstRun } from '../setup/first-run';
 import type { DesktopJoinServices, JoinCodes } from '../setup/join';
 import type { ContentQueue } from '../sync/content';
+import type { ContentUploads } from '../sync/content-upload';
 import type { PeerStore } from '../sync/peers';
 import { fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
@@ -39,7 +40,8 @@ import { setupRoutes, syncJoinRoutes } from './setup-routes';
 
 export interface AppServices {
   db: Db;
-  interactions: FhirInteractions;
+  /** The FHIR API (rest/fhir-api.ts): interactions, text matches, group commit and its audit. */
+  api: FhirApi;
   tokens: TokenStore;
   /** What the token endpoint remembers of its callers (rate buckets, failures, proven secrets). */
   tokenGuard: TokenEndpointGuard;
@@ -69,6 +71,7 @@ export interface AppServices {
   peers: PeerStore;
   /** Binary content awaited from sync peers: reads say so (503), peers upload it (`POST /fhir/$content`). */
   syncContent?: ContentQueue;
+  contentUploads: ContentUploads;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -111,9 +114,9 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
-  app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
+  app.get('/health', async () => healthReport(services.db, services.api.interactions.repository, services.textIndex));
   const { tokens, users, accounts, sessions, login, audit, identity, firstRun } = services;
-  const repository = services.interactions.repository;
+  const repository = services.api.interactions.repository;
   const loginCookies = new LoginCookies();
   await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
   await app.register(authRoutes, {
@@ -133,26 +136,25 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   });
   await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, accounts, sessions, identity, joinCodes: services.joinCodes, peers: services.peers, repository, textIndex: services.textIndex });
   const join: DesktopJoinServices = { users, accounts, repository, groupCommit: services.groupCommit, peers: services.peers };
-  await app.register(setupRoutes, { prefix: '/setup', firstRun, interactions: services.interactions, textIndex: services.textIndex, join, audit });
+  await app.register(setupRoutes, { prefix: '/setup', firstRun, api: services.api, join, audit });
   await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: services.joinCodes });
   await app.register(directoryRoutes, {
     prefix: '/admin/directory',
     db: services.db,
-    repository: services.interactions.repository,
+    repository,
     tokens: services.tokens,
     audit: services.audit,
     workerUrl: services.directoryWorker,
   });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
-    interactions: services.interactions,
+    api: services.api,
     binaryStore: services.binaryStore,
     syncContent: services.syncContent,
+    contentUploads: services.contentUploads,
     tokens: services.tokens,
-    groupCommit: services.groupCommit,
     rateLimiter: new RateLimiter(),
     reaches: new Reaches(services.db),
-    textIndex: services.textIndex,
     audit: services.audit,
   });
   if (services.uiDir && existsSync(services.uiDir)) {

@@ -6,12 +6,10 @@ import { testIdentitySettings } from '../auth/identity';
 import { IDENTIFIER_SYSTEMS } from '../directory/codes';
 import { isJson } from '../fhir/json';
 import { FhirError, refusal } from '../fhir/outcome';
-import type { FhirInteractions } from '../rest/interactions';
+import type { FhirApi } from '../rest/fhir-api';
 import type { FhirRequest } from '../rest/types';
 import { SETUP_CODE_HEADER, type FirstRun } from '../setup/first-run';
 import { joinOffice, type DesktopJoinServices, type JoinCodes } from '../setup/join';
-import type { TextIndex } from '../text/text-index';
-import { resolveTextMatches } from '../text/text-queries';
 
 /**
  * The first run (setup/first-run.ts, docs/login.md "Set-up"), every request with the set-up code in
@@ -26,8 +24,8 @@ import { resolveTextMatches } from '../text/text-queries';
 
 export interface SetupRoutesOptions {
   firstRun: FirstRun;
-  interactions: FhirInteractions;
-  textIndex: TextIndex;
+  /** The FHIR API the directory searches run on (text filters included). */
+  api: FhirApi;
   join: DesktopJoinServices;
   audit: AuditLog;
 }
@@ -35,7 +33,7 @@ export interface SetupRoutesOptions {
 /** Directory entries a set-up search lists. */
 const LISTED = 20;
 
-export async function setupRoutes(app: FastifyInstance, { firstRun, interactions, textIndex, join, audit }: SetupRoutesOptions): Promise<void> {
+export async function setupRoutes(app: FastifyInstance, { firstRun, api, join, audit }: SetupRoutesOptions): Promise<void> {
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     done(null, payload);
@@ -52,8 +50,7 @@ export async function setupRoutes(app: FastifyInstance, { firstRun, interactions
   const searchDirectory = async (request: FastifyRequest, type: 'Organization' | 'Practitioner', query: URLSearchParams) => {
     query.set('_count', String(LISTED));
     const search: FhirRequest = { scopes: new Scopes([`${type.toUpperCase()}_SEARCH`]), method: 'GET', path: type, query };
-    const textMatches = await resolveTextMatches(search, textIndex, interactions.repository.definitions, 'all');
-    const answer = interactions.handle(textMatches ? { ...search, textMatches } : search, `${request.protocol}://${request.host}/fhir`);
+    const answer = await api.answer(search, `${request.protocol}://${request.host}/fhir`);
     return typeof answer.body === 'string' ? JSON.parse(answer.body) : answer.body;
   };
   const byName = (name: string | undefined) => {

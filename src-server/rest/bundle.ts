@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { STATUS_CODES } from 'node:http';
 import { badRequest, FhirError, type OutcomeIssue } from '../fhir/outcome';
 import { assertValid } from '../fhir/validation/validate';
-import type { FhirInteractions } from './interactions';
+import type { FhirInteractions } from './extensions';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**

@@ -1,6 +1,6 @@
-import type { StoredResource } from '../store/repository';
 import type { WriteOnlyElements } from '../fhir/write-only';
-import type { FhirInteractions } from './interactions';
+import type { Repository, StoredResource } from '../store/repository';
+import type { SearchEngine } from '../store/search/search';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -8,6 +8,35 @@ import type { FhirRequest, FhirResponse } from './types';
  * operations (`$everything`, `$changes`…) and rules that run inside a write's own transaction. The generic
  * interactions stay free of any one API's business.
  */
+
+/**
+ * The interactions as operations, write rules and Bundle entries call back into them (interactions.ts implements it):
+ * the store they run on, and the steps of the API that others repeat.
+ */
+export interface FhirInteractions {
+  readonly repository: Repository;
+  readonly searchEngine: SearchEngine;
+  /** What of the write rules holds for the versions sync peers push (`$replicate`). */
+  readonly replicaRules: ReplicaRuleSet;
+  /** Runs an interaction, as HTTP does. */
+  handle(request: FhirRequest, base: string): FhirResponse;
+  /** The single resource the criteria select (undefined: none; 412: several), as conditional operations find it. */
+  matchOne(type: string, criteria: string, what: string, base: string, request: Pick<FhirRequest, 'scopes' | 'reach' | 'caller'>): StoredResource | undefined;
+  /** The existing resource a create stands for, by the `existing` hooks of its type's write rules. */
+  existingFor(type: string, resource: Record<string, unknown>, request: FhirRequest, base: string): StoredResource | undefined;
+  /** Records the caller as the creator of a new resource of a type whose creator counts (`resource_owners`). */
+  recordCreator(type: string, id: string, request: FhirRequest): void;
+}
+
+/** The write rules' replica parts, gathered (replica-rules.ts). */
+export interface ReplicaRuleSet {
+  /** Refuses a pushed version as the rules of its type do (a FhirError), before it is stored. */
+  check(version: { resourceType: string; id: string; resource: Readonly<Record<string, unknown>> }, context: WriteContext): void;
+  /** Whether a rule lets the caller push a version of a resource it cannot see (its own that nothing names yet). */
+  claimable(type: string, id: string, context: WriteContext): boolean;
+  /** Where a pushed version of the type goes in its page: after the versions of the types it may name. */
+  rank(type: string): number;
+}
 
 /** A FHIR operation, invoked as `[base]/$name`, `[base]/Type/$name` or `[base]/Type/id/$name`. */
 export interface FhirOperation {

@@ -10,7 +10,7 @@ import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirOperation, type WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
 import type { FhirRequest, FhirResponse } from './types';
@@ -19,7 +19,7 @@ import type { FhirRequest, FhirResponse } from './types';
  * The FHIR RESTful interactions, free of HTTP: one entry point for HTTP routes and Bundle entries.
  * Every path of the API passes here, so the rules (no DELETE, id checks, locking) hold everywhere.
  */
-export class FhirInteractions {
+export class Interactions implements FhirInteractions {
   /** Operations by `level name`. */
   private readonly operations = new Map<string, FhirOperation[]>();
   private readonly writeRules = new Map<string, WriteRule[]>();
@@ -43,47 +43,123 @@ export class FhirInteractions {
     }
     const operationAt = segments.findIndex((segment) => segment.startsWith('$'));
     if (operationAt >= 0) return this.operation(request, base, segments, operationAt);
-    const [first, second, third, fourth, ...rest] = segments;
-    if (rest.length > 0) throw notFound(`No FHIR endpoint at '${request.path}'`);
-    if (first === undefined) return this.base(request, base);
-    if (first === 'metadata' && second === undefined) return this.onlyGet(request, () => ok(capabilityStatement(base, this.repository.definitions)));
-    if (first === '_history' && second === undefined) {
-      return this.onlyGet(request, () => {
-        request.scopes.requireAll('The history of every type');
-        return this.history(request, base, {});
-      });
-    }
-    const type = this.resourceType(first);
-    if (second === undefined) return this.typeLevel(request, base, type);
-    if (second === '_history' && third === undefined) {
-      return this.onlyGet(request, () => {
-        request.scopes.require(type, 'SEARCH');
-        return this.history(request, base, { resourceType: type });
-      });
-    }
-    if (second === '_search' && third === undefined) {
-      if (request.method !== 'POST') throw methodNotAllowed(`${request.method} is not allowed on ${type}/_search`);
-      return this.search(type, request, base);
-    }
-    const id = this.resourceId(second);
-    if (third === undefined) return this.instanceLevel(request, base, type, id);
+    const found = this.route(segments);
+    if (!found) throw notFound(`No FHIR endpoint at '${request.path}'`);
+    const call: RouteCall = { request, base, ...found.params };
+    const run = found.route.methods[request.method];
+    if (!run) throw methodNotAllowed(`${request.method} is not allowed on ${found.route.on(call)}`);
+    return run(call);
+  }
+
+  /**
+   * The interactions by path below the base (operations aside: `$name` segments, see `operation`), tried in order.
+   * A route's parameters are checked as they are read, left to right, so an unknown type is a 404 and a malformed id
+   * a 400 whatever follows them; a path no route takes is a 404, a method a route lacks a 405.
+   */
+  private readonly routes: readonly Route[] = [
+    {
+      path: [],
+      methods: {
+        POST: ({ request, base }) => ok(processBundle(this, request, base)),
+        GET: () => {
+          throw badRequest('System-level search is not supported: search a resource type');
+        },
+      },
+      on: () => 'the FHIR base',
+    },
+    { path: ['metadata'], methods: { GET: ({ base }) => ok(capabilityStatement(base, this.repository.definitions)) }, on: pathOf },
+    {
+      path: ['_history'],
+      methods: {
+        GET: ({ request, base }) => {
+          request.scopes.requireAll('The history of every type');
+          return this.history(request, base, {});
+        },
+      },
+      on: pathOf,
+    },
+    {
+      path: [TYPE],
+      methods: {
+        GET: ({ request, base, type }) => this.search(type!, request, base),
+        POST: ({ request, base, type }) => this.create(type!, request, base),
+        PUT: ({ request, base, type }) => this.conditionalUpdate(type!, request, base),
+      },
+      on: ({ type }) => type!,
+    },
+    {
+      path: [TYPE, '_history'],
+      methods: {
+        GET: ({ request, base, type }) => {
+          request.scopes.require(type!, 'SEARCH');
+          return this.history(request, base, { resourceType: type });
+        },
+      },
+      on: pathOf,
+    },
+    { path: [TYPE, '_search'], methods: { POST: ({ request, base, type }) => this.search(type!, request, base) }, on: ({ type }) => `${type}/_search` },
+    {
+      path: [TYPE, ID],
+      methods: {
+        GET: ({ request, base, type, id }) => this.read(type!, id!, request, base),
+        PUT: ({ request, base, type, id }) => this.update(type!, id!, request, base),
+      },
+      on: ({ type, id }) => `${type}/${id}`,
+    },
     // History and vread judge each version by its own content (docs/access.md), not by the current one.
-    if (third === '_history' && fourth === undefined) {
-      return this.onlyGet(request, () => {
-        request.scopes.require(type, 'READ');
-        return this.history(request, base, { resourceType: type, id });
-      });
+    {
+      path: [TYPE, ID, '_history'],
+      methods: {
+        GET: ({ request, base, type, id }) => {
+          request.scopes.require(type!, 'READ');
+          return this.history(request, base, { resourceType: type, id });
+        },
+      },
+      on: pathOf,
+    },
+    {
+      path: [TYPE, ID, '_history', VERSION],
+      methods: {
+        GET: ({ request, base, type, id, version }) => {
+          request.scopes.require(type!, 'READ');
+          return this.vread(type!, id!, version!, request, base);
+        },
+      },
+      on: pathOf,
+    },
+    { path: [TYPE, ID, MEMBER], methods: { GET: ({ request, base, type, id, member }) => this.search(member!, request, base, { type: type!, id: id! }) }, on: pathOf },
+  ];
+
+  /** The first route that takes the path, with its parameters. */
+  private route(segments: string[]): { route: Route; params: RouteParams } | undefined {
+    for (const route of this.routes) {
+      if (route.path.length !== segments.length) continue;
+      const params: RouteParams = {};
+      if (route.path.every((part, index) => this.takes(part, segments[index], params))) return { route, params };
     }
-    if (third === '_history' && fourth !== undefined) {
-      return this.onlyGet(request, () => {
-        request.scopes.require(type, 'READ');
-        return this.vread(type, id, fourth, request, base);
-      });
+    return undefined;
+  }
+
+  /** Whether a segment is what the route's part asks for; a type or an id that cannot be one refuses the request. */
+  private takes(part: string, segment: string, params: RouteParams): boolean {
+    switch (part) {
+      case TYPE:
+        params.type = this.resourceType(segment);
+        return true;
+      case ID:
+        params.id = this.resourceId(segment);
+        return true;
+      case VERSION:
+        params.version = segment;
+        return true;
+      case MEMBER:
+        // `Patient/123/Encounter`: a type searched within the compartment of the resource before it.
+        if (!isResourceType(segment) || !isCompartmentType(params.type!)) return false;
+        params.member = segment;
+        return true;
+      default:
+        return part === segment;
     }
-    if (fourth === undefined && isResourceType(third) && isCompartmentType(type)) {
-      return this.onlyGet(request, () => this.search(third, request, base, { type, id }));
-    }
-    throw notFound(`No FHIR endpoint at '${request.path}'`);
   }
 
   /** Whether the request is a bulk-writing operation, to be committed in a transaction of its own (FhirOperation.alone). */
@@ -114,41 +190,6 @@ export class FhirInteractions {
       this.readable(type!, id, request, base);
     }
     return operation.run({ request, base, type, id, interactions: this });
-  }
-
-  private base(request: FhirRequest, base: string): FhirResponse {
-    if (request.method === 'POST') return ok(processBundle(this, request, base));
-    if (request.method === 'GET') throw badRequest('System-level search is not supported: search a resource type');
-    throw methodNotAllowed(`${request.method} is not allowed on the FHIR base`);
-  }
-
-  private typeLevel(request: FhirRequest, base: string, type: string): FhirResponse {
-    switch (request.method) {
-      case 'GET':
-        return this.search(type, request, base);
-      case 'POST':
-        return this.create(type, request, base);
-      case 'PUT':
-        return this.conditionalUpdate(type, request, base);
-      default:
-        throw methodNotAllowed(`${request.method} is not allowed on ${type}`);
-    }
-  }
-
-  private instanceLevel(request: FhirRequest, base: string, type: string, id: string): FhirResponse {
-    switch (request.method) {
-      case 'GET':
-        return this.read(type, id, request, base);
-      case 'PUT':
-        return this.update(type, id, request, base);
-      default:
-        throw methodNotAllowed(`${request.method} is not allowed on ${type}/${id}`);
-    }
-  }
-
-  private onlyGet(request: FhirRequest, answer: () => FhirResponse): FhirResponse {
-    if (request.method !== 'GET') throw methodNotAllowed(`${request.method} is not allowed on '${request.path}'`);
-    return answer();
   }
 
   private resourceType(segment: string): string {
@@ -392,6 +433,35 @@ export class FhirInteractions {
     return ok(bundleJson('history', links, page.map((entry) => historyEntry(entry, base))));
   }
 }
+
+/** Route parts that are parameters: a resource type, an id, a version id, a type within a compartment. */
+const TYPE = ':type';
+const ID = ':id';
+const VERSION = ':version';
+const MEMBER = ':member';
+
+interface RouteParams {
+  type?: string;
+  id?: string;
+  version?: string;
+  member?: string;
+}
+
+interface RouteCall extends RouteParams {
+  request: FhirRequest;
+  base: string;
+}
+
+interface Route {
+  /** Literal segments and parameters (TYPE, ID, VERSION, MEMBER). */
+  path: readonly string[];
+  /** The interaction each method runs; another method is a 405. */
+  methods: Readonly<Partial<Record<string, (call: RouteCall) => FhirResponse>>>;
+  /** What a 405 names as refusing the method. */
+  on: (call: RouteCall) => string;
+}
+
+const pathOf = ({ request }: RouteCall) => `'${request.path}'`;
 
 /** Change-log entries a page of type or system history reads at most for a restricted caller (hidden ones skipped). */
 const HISTORY_SCAN_BUDGET = 5000;

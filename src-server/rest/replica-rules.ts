@@ -1,10 +1,10 @@
-import { pendingWrite, type ReplicaRule, type WriteContext, type WriteRule } from './extensions';
+import { pendingWrite, type ReplicaRule, type ReplicaRuleSet, type WriteContext, type WriteRule } from './extensions';
 
 /**
  * The write rules that also hold for the versions sync peers push (WriteRule.replicas), gathered so that `$replicate`
  * runs them without knowing the flows that declare them.
  */
-export class ReplicaRules {
+export class ReplicaRules implements ReplicaRuleSet {
   /** By the type of the versions they check. */
   private readonly checking = new Map<string, ReplicaRule[]>();
   /** By the type of the resources those versions name. */

@@ -1,13 +1,12 @@
-import type { Scopes } from '../auth/scopes';
 import type { ContentRef } from '../fhir/binary-content';
-import type { TextMatches } from '../store/search/conditions';
-import type { Caller, ReachReference } from '../store/search/visibility';
 import type { StoredResource } from '../store/repository';
+import type { TextMatches } from '../store/search/conditions';
+import type { Caller, CallerScopes, ReachReference } from './caller';
 
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
 export interface FhirRequest {
   /** What the caller may do: every interaction checks it (Bundle entries inherit the Bundle's). */
-  scopes: Scopes;
+  scopes: CallerScopes;
   /**
    * Whom the caller acts as (a user, a practice): it sees and writes only what the access rules give it
    * (store/search/visibility.ts). Absent: the whole node (the owner client, practice-wide clients). Bundle entries inherit it.
@@ -38,6 +37,16 @@ export interface FhirRequest {
   assignedId?: string;
   /** A Binary whose content was streamed into the binary store: the file its version points at. */
   binaryContent?: ContentRef;
+  /** How the audit trail names this call, when the FHIR API records its answer (FhirApi); absent for Bundle entries and the node's own calls. */
+  audit?: AuditedCall;
+}
+
+/** A call as the audit trail records it: who (the token's client), and the action as the client wrote it. */
+export interface AuditedCall {
+  clientId: string | undefined;
+  method: string;
+  /** The request's target as received: `/fhir/Patient?name=…`. */
+  url: string;
 }
 
 export interface FhirResponse {

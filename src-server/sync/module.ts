@@ -3,10 +3,12 @@ import type { BinaryStore } from '../store/binary-store';
 import type { CommitSignal } from '../store/commit-signal';
 import type { Db } from '../store/database';
 import type { Repository } from '../store/repository';
+import type { SearchEngine } from '../store/search/search';
 import { ChangeLog } from '../store/change-log';
 import { OpenConflicts } from '../store/open-conflicts';
 import { ConflictOperations } from './conflicts';
 import { ContentQueue } from './content';
+import { ContentUploads } from './content-upload';
 import { syncOperations } from './operations';
 import { PeerLoop, type LoopSettings } from './peer-loop';
 import { PeerStore } from './peers';
@@ -20,6 +22,8 @@ import { PeerStore } from './peers';
 export interface SyncOptions {
   db: Db;
   repository: Repository;
+  /** Whose Binaries a pushing peer may upload content for: those its caller sees. */
+  search: SearchEngine;
   dataDir: string;
   /** Where replicated Binary content is stored once fetched or received. */
   binaryStore: BinaryStore;
@@ -36,6 +40,8 @@ export interface RunningSync {
   peers: PeerStore;
   /** Binary content awaited from peers (reads answer 503 meanwhile; pushing peers upload it with `POST $content`). */
   content: ContentQueue;
+  /** Those uploads (`POST [base]/$content`). */
+  uploads: ContentUploads;
   /** Starts the loops, once the node serves; `log` hears of failing peers (never a secret). */
   start(log: (message: string) => void): void;
   close(): Promise<void>;
@@ -85,6 +91,7 @@ export function createSync(options: SyncOptions): RunningSync {
     operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(new OpenConflicts(db)).operations()],
     peers,
     content,
+    uploads: new ContentUploads(options.search, content),
     start(log) {
       services.log = log;
       retryDeferred();

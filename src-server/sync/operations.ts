@@ -3,7 +3,7 @@ import { refuseForgedContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/outcome';
 import type { FhirOperation, OperationCall, WriteContext } from '../rest/extensions';
-import type { FhirInteractions } from '../rest/interactions';
+import type { FhirInteractions } from '../rest/extensions';
 import type { FhirRequest } from '../rest/types';
 import { Visibility } from '../store/search/visibility';
 import { isValidId, type ReplicaResult, type ReplicaVersion } from '../store/repository';
