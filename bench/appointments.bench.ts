@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appointmentExtensions } from '../src-server/appointments/module';
+import { appointmentsModule } from '../src-server/appointments/module';
 import { BOOKING_STATUSES, overlapping } from '../src-server/appointments/booking-rules';
 import { BookedTimes } from '../src-server/store/booked-times';
 import { Scopes } from '../src-server/auth/scopes';
 import { Interactions } from '../src-server/rest/interactions';
-import { SearchEngine } from '../src-server/store/search/search';
 import { openDatabase } from '../src-server/store/database';
-import { Repository } from '../src-server/store/repository';
+import { openStore } from '../src-server/store/store';
 import { positiveNumber, prng } from './lib/settings';
 
 /**
@@ -29,7 +28,8 @@ const figure = (name: string, value: number, unit: string) => console.log(JSON.s
 const random = prng(7);
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-appointments-'));
 const db = openDatabase(join(dir, 'bench.db'));
-const repository = new Repository(db);
+const store = openStore(db, { binaryFolder: join(dir, 'binaries') });
+const { repository, search } = store;
 const base = 'http://127.0.0.1:8347/fhir';
 
 /** The nth quarter hour of a practitioner's working year (8 h a day, 5 days a week): no two overlap. */
@@ -93,8 +93,7 @@ function bookings(interactions: Interactions, from: number): { p50: number; p95:
   }
   return percentiles(samples);
 }
-const search = new SearchEngine(db, repository.searchIndex);
-const ruled = bookings(new Interactions(repository, search, appointmentExtensions(db, repository.searchIndex)), perPractitioner + 100);
+const ruled = bookings(new Interactions(repository, search, appointmentsModule(store)), perPractitioner + 100);
 const plain = bookings(new Interactions(repository, search), perPractitioner + 100 + queries);
 figure('booking with the rules p50', ruled.p50, 'ms');
 figure('booking with the rules p95', ruled.p95, 'ms');

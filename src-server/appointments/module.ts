@@ -1,10 +1,9 @@
-import type { FhirExtensions } from '../rest/extensions';
-import type { Db } from '../store/database';
-import type { SearchIndex } from '../store/search-index';
+import type { NodeModule } from '../rest/extensions';
 import { BookedTimes } from '../store/booked-times';
+import type { Store } from '../store/store';
 import { BOOKING_STATUSES, bookingRules } from './booking-rules';
 
 /** The Appointment API's part of a node (docs/appointments.md): write rules only, nothing runs in the background. */
-export function appointmentExtensions(db: Db, index: SearchIndex): Required<FhirExtensions> {
-  return { operations: [], writeRules: bookingRules(new BookedTimes(db, index, BOOKING_STATUSES)) };
+export function appointmentsModule(store: Store): NodeModule {
+  return { writeRules: bookingRules(new BookedTimes(store.db, store.repository.searchIndex, BOOKING_STATUSES)) };
 }

@@ -1,8 +1,5 @@
-import type { WriteRule } from '../rest/extensions';
-import type { BinaryStore } from '../store/binary-store';
-import type { CommitSignal } from '../store/commit-signal';
-import type { Db } from '../store/database';
-import type { Repository } from '../store/repository';
+import type { NodeModule } from '../rest/extensions';
+import type { Store } from '../store/store';
 import { carriedDocumentsRule } from './carried-documents-rule';
 import type { SendRequirement } from './channel';
 import { ChannelRegistry } from './channel-registry';
@@ -22,11 +19,7 @@ import { sendRule } from './send-rule';
  * outbox worker that delivers through the configured channels.
  */
 
-export interface DocumentFlowOptions {
-  db: Db;
-  repository: Repository;
-  binaryStore: BinaryStore;
-  commits: CommitSignal;
+export interface DocumentsSettings {
   dataDir: string;
   /** Channel settings; absent: `channelsFile`, by default `<data>/channels.json` (channel-settings.ts). */
   channels?: ChannelSettings;
@@ -37,29 +30,23 @@ export interface DocumentFlowOptions {
   localRecipients: LocalRecipients;
 }
 
-export interface DocumentFlow {
-  writeRules: WriteRule[];
-  /** Starts delivering, once the node serves `fhirBase`. */
-  start(fhirBase: string): void;
-  close(): Promise<void>;
-}
-
-export function createDocumentFlow(options: DocumentFlowOptions): DocumentFlow {
+/** Delivers, once the node serves, from `<url>/fhir`. */
+export function documentsModule(store: Store, options: DocumentsSettings): NodeModule {
   const settings = loadChannelSettings(options.dataDir, options.channels, options.channelsFile);
-  const internalRecipients = new NetworkRecipients(options.db, options.localRecipients);
-  const outbox = new Outbox(options.db);
-  const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: options.repository.nodeId });
+  const internalRecipients = new NetworkRecipients(store.db, options.localRecipients);
+  const outbox = new Outbox(store.db);
+  const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: store.repository.nodeId });
   let worker: OutboxWorker | undefined;
   return {
     writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
-    start(fhirBase) {
+    start(url) {
       worker = new OutboxWorker({
-        db: options.db,
-        repository: options.repository,
+        db: store.db,
+        repository: store.repository,
         outbox,
-        loader: new DeliveryLoader(options.repository, options.binaryStore, fhirBase),
+        loader: new DeliveryLoader(store.repository, store.binaries, `${url}/fhir`),
         channels,
-        commits: options.commits,
+        commits: store.commits,
         settings: { ...DEFAULT_OUTBOX, ...settings.outbox },
       });
       worker.start();

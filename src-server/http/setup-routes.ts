@@ -8,8 +8,9 @@ import { isJson } from '../fhir/json';
 import { FhirError, refusal } from '../fhir/outcome';
 import type { FhirApi } from '../rest/fhir-api';
 import type { FhirRequest } from '../rest/types';
-import { SETUP_CODE_HEADER, type FirstRun } from '../setup/first-run';
-import { joinOffice, type DesktopJoinServices, type JoinCodes } from '../setup/join';
+import { SETUP_CODE_HEADER } from '../setup/first-run';
+import type { JoinCodes } from '../setup/join';
+import type { SetupModule } from '../setup/module';
 
 /**
  * The first run (setup/first-run.ts, docs/login.md "Set-up"), every request with the set-up code in
@@ -23,17 +24,17 @@ import { joinOffice, type DesktopJoinServices, type JoinCodes } from '../setup/j
  */
 
 export interface SetupRoutesOptions {
-  firstRun: FirstRun;
+  setup: SetupModule;
   /** The FHIR API the directory searches run on (text filters included). */
   api: FhirApi;
-  join: DesktopJoinServices;
   audit: AuditLog;
 }
 
 /** Directory entries a set-up search lists. */
 const LISTED = 20;
 
-export async function setupRoutes(app: FastifyInstance, { firstRun, api, join, audit }: SetupRoutesOptions): Promise<void> {
+export async function setupRoutes(app: FastifyInstance, { setup, api, audit }: SetupRoutesOptions): Promise<void> {
+  const { firstRun } = setup;
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     done(null, payload);
@@ -79,7 +80,7 @@ export async function setupRoutes(app: FastifyInstance, { firstRun, api, join, a
 
   app.post('/join', async (request, reply) => {
     const body = isJson(request.body) ? request.body : {};
-    const joined = await joinOffice(body.officeUrl, body.code, join);
+    const joined = await setup.joinOffice(body.officeUrl, body.code);
     firstRun.finished();
     audit.record('setup', `user:${joined.userId}`, 'POST', '/setup/join', 201);
     return reply.code(201).send(joined);

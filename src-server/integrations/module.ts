@@ -1,4 +1,5 @@
 import type { SendRequirement } from '../documents/channel';
+import type { NodeModule } from '../rest/extensions';
 import { deliveryRequirements } from './delivery-requirements';
 import type { DmpSettings } from './dmp/dmp-channel';
 import type { DpiSettings } from './dpi/dpi-channel';
@@ -10,7 +11,14 @@ import type { DpiSettings } from './dpi/dpi-channel';
  * settings each channel cannot do without.
  */
 
-export const INTEGRATION_SEND_REQUIREMENTS: readonly SendRequirement[] = [deliveryRequirements];
+export interface IntegrationsModule extends NodeModule {
+  /** What the DPI and DMP channels require of a send, which the document flow checks as it accepts one. */
+  sendRequirements: readonly SendRequirement[];
+}
+
+export function integrationsModule(): IntegrationsModule {
+  return { sendRequirements: [deliveryRequirements] };
+}
 
 /** What the DPI and DMP settings lack, one message per problem (none: usable). */
 export function integrationSettingsProblems(settings: { dpi?: DpiSettings; dmp?: DmpSettings }): string[] {

@@ -177,3 +177,15 @@ export interface FhirExtensions {
   operations?: readonly FhirOperation[];
   writeRules?: readonly WriteRule[];
 }
+
+/**
+ * A module of the node (patients/, documents/, sync/, text/, auth/…), as the `module.ts` of its folder makes it from
+ * the store (store/store.ts) and its own settings: the operations and write rules it plugs into the interactions,
+ * and its background work, started once the node serves and stopped with it. A module gives the services other
+ * parts of the node use beside these; node.ts wires them all.
+ */
+export interface NodeModule extends FhirExtensions {
+  /** Once the node serves at `url` (its FHIR base is `${url}/fhir`); `warn` hears what goes wrong in the background. */
+  start?(url: string, warn: (message: string) => void): void;
+  close?(): Promise<void>;
+}

@@ -1,9 +1,6 @@
-import type { FhirExtensions } from '../rest/extensions';
-import type { SearchEngine } from '../store/search/search';
-import type { CommitSignal } from '../store/commit-signal';
+import type { NodeModule } from '../rest/extensions';
 import { ChangeLog } from '../store/change-log';
-import type { Db } from '../store/database';
-import type { Repository } from '../store/repository';
+import type { Store } from '../store/store';
 import { DEFAULT_DELIVERY, Deliverer, type DeliveryOptions } from './delivery';
 import { SubscriptionMatcher } from './matcher';
 import { secretOperation, subscriptionRule } from './subscription-rules';
@@ -23,18 +20,21 @@ export interface SubscriptionOptions {
   onError?: (error: unknown) => void;
 }
 
-export function startSubscriptions(db: Db, repository: Repository, search: SearchEngine, commits: CommitSignal, options: SubscriptionOptions = {}): Required<FhirExtensions> & { close(): Promise<void> } {
-  const store = new SubscriptionStore(db);
+export function subscriptionsModule(store: Store, options: SubscriptionOptions = {}): NodeModule {
+  const { repository, commits } = store;
+  const subscriptions = new SubscriptionStore(store.db);
   const inError = (subscriptionId: string, reason: string) => {
     const stored = repository.read('Subscription', subscriptionId);
     const subscription = stored && (JSON.parse(stored.json) as Record<string, unknown>);
-    store.dropQueued(subscriptionId);
+    subscriptions.dropQueued(subscriptionId);
     if (subscription?.status === 'active') repository.update('Subscription', subscriptionId, { ...subscription, status: 'error', error: reason });
   };
-  const deliverer = new Deliverer(store, repository, { ...DEFAULT_DELIVERY, ...options.delivery }, inError);
-  const matcher = new SubscriptionMatcher(new ChangeLog(db), store, search, inError);
+  const deliverer = new Deliverer(subscriptions, repository, { ...DEFAULT_DELIVERY, ...options.delivery }, inError);
+  const matcher = new SubscriptionMatcher(new ChangeLog(store.db), subscriptions, store.search, inError);
   let closed = false;
   let scheduled = false;
+  let stopListening = () => {};
+  let poll: NodeJS.Timeout | undefined;
   const match = () => {
     scheduled = false;
     if (closed) return;
@@ -50,18 +50,20 @@ export function startSubscriptions(db: Db, repository: Repository, search: Searc
     scheduled = true;
     setImmediate(match);
   };
-  const stopListening = commits.listen(soon);
-  const poll = setInterval(() => {
-    soon();
-    matcher.saveCursor();
-  }, options.pollMs ?? 1000);
-  poll.unref();
-  // After a restart: what was committed while stopped is matched, what was queued is delivered.
-  soon();
-  deliverer.wake();
   return {
-    operations: [secretOperation(store)],
-    writeRules: [subscriptionRule(store)],
+    operations: [secretOperation(subscriptions)],
+    writeRules: [subscriptionRule(subscriptions)],
+    start() {
+      stopListening = commits.listen(soon);
+      poll = setInterval(() => {
+        soon();
+        matcher.saveCursor();
+      }, options.pollMs ?? 1000);
+      poll.unref();
+      // After a restart: what was committed while stopped is matched, what was queued is delivered.
+      soon();
+      deliverer.wake();
+    },
     async close() {
       closed = true;
       stopListening();

@@ -1,9 +1,5 @@
-import type { FhirOperation } from '../rest/extensions';
-import type { BinaryStore } from '../store/binary-store';
-import type { CommitSignal } from '../store/commit-signal';
-import type { Db } from '../store/database';
-import type { Repository } from '../store/repository';
-import type { SearchEngine } from '../store/search/search';
+import type { NodeModule } from '../rest/extensions';
+import type { Store } from '../store/store';
 import { ChangeLog } from '../store/change-log';
 import { OpenConflicts } from '../store/open-conflicts';
 import { ConflictOperations } from './conflicts';
@@ -19,31 +15,22 @@ import { PeerStore } from './peers';
  * are woken by local commits to push at once, and retry versions kept aside now and then.
  */
 
-export interface SyncOptions {
-  db: Db;
-  repository: Repository;
-  /** Whose Binaries a pushing peer may upload content for: those its caller sees. */
-  search: SearchEngine;
+export interface SyncSettings {
   dataDir: string;
-  /** Where replicated Binary content is stored once fetched or received. */
-  binaryStore: BinaryStore;
-  commits: CommitSignal;
-  /** The node's group commit, each pulled page in a transaction of its own: signalled like API writes. */
-  write<T>(work: () => T): Promise<T>;
+  /** How the loops poll, back off and page (docs/sync.md). */
   settings?: Partial<LoopSettings>;
   /** The recipients this node serves (`Practitioner/<id>`, `Organization/<id>`), told to peers in the handshake. */
   servedRecipients?: () => readonly string[];
 }
 
-export interface RunningSync {
-  operations: FhirOperation[];
+export interface SyncModule extends NodeModule {
   peers: PeerStore;
   /** Binary content awaited from peers (reads answer 503 meanwhile; pushing peers upload it with `POST $content`). */
   content: ContentQueue;
   /** Those uploads (`POST [base]/$content`). */
   uploads: ContentUploads;
-  /** Starts the loops, once the node serves; `log` hears of failing peers (never a secret). */
-  start(log: (message: string) => void): void;
+  /** Starts the loops, once the node serves; `warn` hears of failing peers (never a secret). */
+  start(url: string, warn: (message: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -56,14 +43,16 @@ const DEFAULTS: LoopSettings = { pollMs: 2000, backoffMs: 1000, maxBackoffMs: 60
 /** How often versions kept aside are tried again (a newer build may now know their type). */
 const RETRY_DEFERRED_MS = 10 * 60_000;
 
-export function createSync(options: SyncOptions): RunningSync {
-  const { db, repository } = options;
+export function syncModule(store: Store, options: SyncSettings): SyncModule {
+  const { db, repository } = store;
   const settings = { ...DEFAULTS, ...options.settings };
   const feed = new ChangeLog(db);
   const peers = new PeerStore(db, options.dataDir);
-  const content = new ContentQueue(db, options.binaryStore);
+  const content = new ContentQueue(db, store.binaries);
   const loops = new Map<string, PeerLoop>();
-  const services = { repository, peers, feed, content, write: options.write, log: (_message: string) => {} };
+  // Each pulled page in a transaction of its own of the group commit: signalled like API writes.
+  const write = <T>(work: () => T) => store.groupCommit.run(work, { alone: true });
+  const services = { repository, peers, feed, content, write, log: (_message: string) => {} };
   const timers: NodeJS.Timeout[] = [];
   let stopListening = () => {};
 
@@ -91,14 +80,14 @@ export function createSync(options: SyncOptions): RunningSync {
     operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(new OpenConflicts(db)).operations()],
     peers,
     content,
-    uploads: new ContentUploads(options.search, content),
-    start(log) {
-      services.log = log;
+    uploads: new ContentUploads(store.search, content),
+    start(_url, warn) {
+      services.log = warn;
       retryDeferred();
       follow();
       timers.push(setInterval(follow, settings.pollMs), setInterval(retryDeferred, RETRY_DEFERRED_MS));
       for (const timer of timers) timer.unref();
-      stopListening = options.commits.listen(() => {
+      stopListening = store.commits.listen(() => {
         for (const loop of loops.values()) loop.wake();
       });
     },
