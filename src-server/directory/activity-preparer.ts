@@ -1,23 +1,23 @@
 import { FhirError } from '../fhir/outcome';
 import type { SearchParameters } from '../fhir/search/parameters';
 import { prepareWrite, type PreparedWrite } from '../store/prepared-write';
-import type { DirectoryType } from './ids';
+import type { ImportedType } from './ids';
 import type { ActivityRecord } from './layouts';
 import { idnpsOf, mapPerson, type Resource } from './person-resources';
 
 /**
  * The activity file's lines → resources, in the import's own thread. A person's lines come together in the file (it
  * is sorted by person): they are mapped as one group when the next person starts. A resource new to the store is
- * checked and its index rows made here (prepareWrite), so that the writer's thread only stores it.
+ * checked and its index rows made here (prepareWrite), so that the storing thread's thread only stores it.
  */
 
 /**
- * A resource of the file, as the writer gets it:
+ * A resource of the file, as the storing thread gets it:
  * - prepared: new to the store when this thread looked, checked and indexed;
- * - existing: in the store already, as JSON: the writer compares it with the current version (the daily re-import
+ * - existing: in the store already, as JSON: the storing thread compares it with the current version (the daily re-import
  *   changes few), and checks and indexes it itself if it changed;
- * - unprepared: the writer checks and indexes it itself (the checks refused it, and the writer's will say why; or it
- *   has a parameter the writer had no id for).
+ * - unprepared: the storing thread checks and indexes it itself (the checks refused it, and the storing thread's will say why; or it
+ *   has a parameter the storing thread had no id for).
  */
 export type MappedResource =
   | { prepared: PreparedWrite }
@@ -31,20 +31,20 @@ type Exists = (resourceType: string, id: string) => boolean;
 export const keyOf = (mapped: MappedResource): { resourceType: string; id: string } =>
   'prepared' in mapped ? mapped.prepared : 'existing' in mapped ? mapped.existing : mapped.unprepared;
 
-/** Parameter ids by resource type and code (SearchIndex.paramIdsOf), from the writer's database. */
+/** Parameter ids by resource type and code (SearchIndex.paramIdsOf), from the storing thread's database. */
 export type ParameterIds = Record<string, Record<string, number>>;
 
 const NATIONAL_ID = /^[0-9A-Za-z]{1,30}$/;
 
-export class ActivityMapper {
+export class ActivityPreparer {
   persons = 0;
   private group: ActivityRecord[] = [];
   private groupKey = '';
   private mapped: MappedResource[] = [];
-  private readonly seen: Record<DirectoryType, Set<string>> = { Practitioner: new Set(), PractitionerRole: new Set(), Organization: new Set() };
+  private readonly seen: Record<ImportedType, Set<string>> = { Practitioner: new Set(), PractitionerRole: new Set(), Organization: new Set() };
 
   constructor(
-    /** The definitions in force where the writer runs: the index rows are made under them. */
+    /** The definitions in force where the storing thread runs: the index rows are made under them. */
     private readonly definitions: SearchParameters,
     private readonly parameterIds: ParameterIds,
     private readonly exists: Exists,
@@ -63,7 +63,7 @@ export class ActivityMapper {
   }
 
   /** The ids among `stored` (ids of a type the store has) that this file did not have. */
-  unseen(resourceType: DirectoryType, stored: Iterable<string>): string[] {
+  unseen(resourceType: ImportedType, stored: Iterable<string>): string[] {
     const seen = this.seen[resourceType];
     const unseen: string[] = [];
     for (const id of stored) if (!seen.has(id)) unseen.push(id);
@@ -90,7 +90,7 @@ export class ActivityMapper {
     // A person or site already mapped by this import (a person whose lines are not together, a shared site): the
     // first occurrence stands.
     for (const resource of [practitioner, ...roles, ...organizations]) {
-      const seen = this.seen[resource.resourceType as DirectoryType];
+      const seen = this.seen[resource.resourceType as ImportedType];
       if (seen.has(resource.id)) continue;
       seen.add(resource.id);
       const { resourceType, id } = resource;
@@ -115,5 +115,5 @@ export class ActivityMapper {
   }
 }
 
-/** A parameter the writer's database had no id for (a custom one added since): the writer then indexes it itself. */
+/** A parameter the storing thread's database had no id for (a custom one added since): the storing thread then indexes it itself. */
 class UnknownParameter extends Error {}

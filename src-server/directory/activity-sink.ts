@@ -1,12 +1,12 @@
 import type { SearchParameters } from '../fhir/search/parameters';
 import { preparedJson } from '../store/prepared-write';
 import type { MappedResource } from './activity-preparer';
-import type { DirectoryType } from './ids';
+import type { ImportedType } from './ids';
 import type { Resource } from './person-resources';
-import type { DirectoryWriter } from './import-batch';
+import type { ImportBatch } from './import-batch';
 
 /**
- * The writer's side of the activity import: the resources the import thread mapped (activity-preparer.ts) are written
+ * The storing thread's side of the activity import: the resources the import thread mapped (activity-preparer.ts) are written
  * chunk by chunk, and what this import did not see is archived at the end.
  */
 
@@ -17,7 +17,7 @@ export class ActivitySink {
   private readonly definitions: SearchParameters;
 
   constructor(
-    private readonly writer: DirectoryWriter,
+    private readonly batch: ImportBatch,
     /** The definitions in force in the store now. */
     private readonly inForce: () => SearchParameters,
   ) {
@@ -29,20 +29,20 @@ export class ActivitySink {
     // A SearchParameter written meanwhile changes the index rows: the repository then makes them itself.
     const preparedHolds = this.inForce() === this.definitions;
     for (const item of mapped) {
-      this.writer.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
+      this.batch.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
     }
-    this.writer.flush();
+    this.batch.flush();
   }
 
   /** Sets `active: false` on the resources the file no longer has (the import thread lists them). Never deletes. */
-  archive(unseen: Record<DirectoryType, string[]>): void {
+  archive(unseen: Record<ImportedType, string[]>): void {
     for (const resourceType of ['PractitionerRole', 'Practitioner', 'Organization'] as const) {
       for (const id of unseen[resourceType]) {
-        this.writer.put(resourceType, id, archived, 'archived');
-        if (this.writer.queued >= ARCHIVE_BATCH) this.writer.flush();
+        this.batch.put(resourceType, id, archived, 'archived');
+        if (this.batch.queued >= ARCHIVE_BATCH) this.batch.flush();
       }
     }
-    this.writer.flush();
+    this.batch.flush();
   }
 }
 

@@ -25,7 +25,7 @@ type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedR
 const emptyCounts = (): TypeCounts => ({ created: 0, updated: 0, unchanged: 0, archived: 0, invalid: 0 });
 const MAX_FAILURES_KEPT = 100;
 
-export class DirectoryWriter {
+export class ImportBatch {
   readonly counts: Record<string, TypeCounts> = {};
   /** The first refused resources and why. */
   readonly failures: string[] = [];

@@ -4,7 +4,7 @@ import { practitionerId } from './ids';
 import type { MssanteRecord } from './layouts';
 import { mailboxPoint, withMailboxes, type ContactPoint } from './mailboxes';
 import { storedResource } from './activity-sink';
-import type { DirectoryWriter } from './import-batch';
+import type { ImportBatch } from './import-batch';
 
 /**
  * The MSSanté file's mailboxes → `telecom` of the directory resources the activity import wrote. A personal (PER)
@@ -25,7 +25,7 @@ export class MssanteSink {
      * rest of the line.
      */
     private readonly owners: MailboxOwners,
-    private readonly writer: DirectoryWriter,
+    private readonly batch: ImportBatch,
   ) {}
 
   accept(record: MssanteRecord): string | undefined {
@@ -47,10 +47,10 @@ export class MssanteSink {
     for (const target of targets) {
       const [resourceType, id] = target.split('/');
       const mailboxes = this.mailboxes.get(target) ?? [];
-      this.writer.put(resourceType, id, (current) => (current ? withMailboxes(storedResource(current), mailboxes) : undefined));
-      if (this.writer.queued >= WRITE_BATCH) this.writer.flush();
+      this.batch.put(resourceType, id, (current) => (current ? withMailboxes(storedResource(current), mailboxes) : undefined));
+      if (this.batch.queued >= WRITE_BATCH) this.batch.flush();
     }
-    this.writer.flush();
+    this.batch.flush();
     return { unmatchedMailboxes: this.unmatched };
   }
 

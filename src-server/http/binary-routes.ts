@@ -8,7 +8,7 @@ import { notFound, serviceUnavailable } from '../fhir/outcome';
 import { checkBinaryUpload, checkUploadedBinary } from '../rest/binary-upload';
 import type { FhirApi } from '../rest/fhir-api';
 import type { FhirResponse } from '../rest/types';
-import type { BinaryStore, ContentWriter, StoredContent } from '../store/binary-store';
+import type { BinaryStore, IncomingContent, StoredContent } from '../store/binary-store';
 import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
 import type { ContentUploads } from '../sync/content-upload';
 import { auditAnswer } from './audit-answers';
@@ -63,15 +63,15 @@ export async function binaryRoutes(app: FastifyInstance, { api, store, syncConte
     const body = request.body as Readable;
     // A refused upload is answered before its end: the rest of it must not be read as the next request.
     reply.header('connection', 'close');
-    const { resource, content: writer } = FHIR_JSON_TYPES.has(type) ? await readJsonBinary(body, store) : { resource: rawBinary(type, request.params.id), content: await rawContent(store, body) };
+    const { resource, content: incoming } = FHIR_JSON_TYPES.has(type) ? await readJsonBinary(body, store) : { resource: rawBinary(type, request.params.id), content: await rawContent(store, body) };
     reply.removeHeader('connection');
     // Checked before the content joins the store, so that a refused Binary leaves no file behind.
     let content: StoredContent | undefined;
     try {
-      checkUploadedBinary(resource, await writer?.complete());
-      content = await writer?.store();
+      checkUploadedBinary(resource, await incoming?.complete());
+      content = await incoming?.store();
     } catch (error) {
-      await writer?.abort();
+      await incoming?.abort();
       throw error;
     }
     const response = await api.answer({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request));
@@ -119,15 +119,15 @@ function rawBinary(type: string, id: string | undefined): Record<string, unknown
   return { resourceType: 'Binary', contentType: MIME_TYPE.test(type) ? type : 'application/octet-stream', ...(id ? { id } : {}) };
 }
 
-/** A raw upload streamed into a writer and completed, not yet stored. */
-async function rawContent(store: BinaryStore, body: Readable): Promise<ContentWriter> {
-  const writer = await store.writer();
+/** A raw upload streamed into the binary store's incoming content and completed, not yet stored. */
+async function rawContent(store: BinaryStore, body: Readable): Promise<IncomingContent> {
+  const incoming = await store.incoming();
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) await writer.push(chunk);
-    await writer.complete();
-    return writer;
+    for await (const chunk of body as AsyncIterable<Buffer>) await incoming.push(chunk);
+    await incoming.complete();
+    return incoming;
   } catch (error) {
-    await writer.abort();
+    await incoming.abort();
     throw error;
   }
 }

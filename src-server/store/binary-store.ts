@@ -30,10 +30,10 @@ export class BinaryStore {
     mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
   }
 
-  /** A writer for one piece of content; `finish` stores it, `abort` forgets it. */
-  async writer(limit = MAX_BINARY_BYTES): Promise<ContentWriter> {
+  /** One piece of content coming in, written to a temporary file as it arrives; `store` keeps it, `abort` forgets it. */
+  async incoming(limit = MAX_BINARY_BYTES): Promise<IncomingContent> {
     const path = join(this.tmp, randomUUID());
-    return new ContentWriter(await open(path, 'wx', 0o600), path, limit, (hash) => this.place(path, hash));
+    return new IncomingContent(await open(path, 'wx', 0o600), path, limit, (hash) => this.place(path, hash));
   }
 
   /** The content, to stream to a client; undefined when the store has no such file. */
@@ -76,7 +76,7 @@ export class BinaryStore {
   }
 }
 
-export class ContentWriter {
+export class IncomingContent {
   private readonly hash = createHash('sha256');
   private size = 0;
   private done = false;

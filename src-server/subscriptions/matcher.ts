@@ -2,18 +2,19 @@ import { FhirError } from '../fhir/outcome';
 import type { SearchEngine } from '../store/search/search';
 import type { ChangedResource, ChangeLog } from '../store/change-log';
 import { parseCriteria, type Criteria } from './subscription-rules';
-import type { QueuedNotification, SubscriptionStore, SubscriptionWriter } from './subscription-store';
+import type { QueuedNotification, SubscriptionStore, SubscriptionAccess } from './subscription-store';
 
 /**
  * Turns committed changes into queued notifications: it reads the change log after its durable cursor and runs each
  * active subscription's criteria over the resources that changed (`_id=<those ids>`), through the search engine and
- * with its last writer's access, so a notification goes out exactly when the writer's search would find the resource.
+ * with the access of the caller that last wrote it, so a notification goes out exactly when that caller's search would find
+ * the resource.
  * A pass that finds notifications queues them and records the cursor in one transaction.
  */
 
 interface ActiveSubscription extends Criteria {
   id: string;
-  writer: SubscriptionWriter;
+  access: SubscriptionAccess;
   /** Epoch ms after which it notifies no more (`Subscription.end`). */
   end?: number;
 }
@@ -103,7 +104,7 @@ export class SubscriptionMatcher {
     return found;
   }
 
-  /** The changed resources the subscription's last writer would find with its criteria. */
+  /** The changed resources the caller that last wrote the subscription would find with its criteria. */
   private *matches(subscription: ActiveSubscription, ids: string[]) {
     for (let start = 0; start < ids.length; start += IDS_PER_SEARCH) {
       const params = new URLSearchParams(subscription.params);
@@ -111,8 +112,8 @@ export class SubscriptionMatcher {
       // In id order, the page is read through the primary key of the changed resources, not the criteria's matches.
       params.set('_sort', '_id');
       params.set('_count', String(IDS_PER_SEARCH));
-      const { writer } = subscription;
-      yield* this.search.search({ resourceType: subscription.resourceType, params, lenient: false, base: writer.base, reach: writer.reach, caller: writer.caller }).matches;
+      const { access } = subscription;
+      yield* this.search.search({ resourceType: subscription.resourceType, params, lenient: false, base: access.base, reach: access.reach, caller: access.caller }).matches;
     }
   }
 
@@ -127,11 +128,11 @@ export class SubscriptionMatcher {
       for (const stored of page.matches) {
         const resource = JSON.parse(stored.json) as Record<string, unknown>;
         const criteria = parseCriteria(resource.criteria);
-        // Only subscriptions written through the API have a writer, whose rights say what they may receive.
-        const writer = this.store.record(stored.id);
-        if (!criteria || !writer) continue;
+        // Only subscriptions written through the API have an access, whose rights say what they may receive.
+        const access = this.store.record(stored.id);
+        if (!criteria || !access) continue;
         const end = typeof resource.end === 'string' ? Date.parse(resource.end) : undefined;
-        active.push({ id: stored.id, writer, ...criteria, ...(end !== undefined && !Number.isNaN(end) ? { end } : {}) });
+        active.push({ id: stored.id, access, ...criteria, ...(end !== undefined && !Number.isNaN(end) ? { end } : {}) });
       }
       cursor = page.next;
     } while (cursor);

@@ -153,14 +153,14 @@ export class ContentQueue {
   async receive(body: AsyncIterable<Uint8Array> | Readable, expected: ContentRef): Promise<void> {
     if (expected.size >= MAX_BINARY_BYTES) throw payloadTooLarge(`Binary content of ${MAX_BINARY_BYTES / 1024 / 1024} MiB or more is refused`);
     // One byte more than announced is enough to know it is not the content.
-    const writer = await this.store.writer(expected.size + 1);
+    const incoming = await this.store.incoming(expected.size + 1);
     try {
-      for await (const chunk of body as AsyncIterable<Uint8Array>) await writer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      const got = await writer.complete();
+      for await (const chunk of body as AsyncIterable<Uint8Array>) await incoming.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      const got = await incoming.complete();
       if (got.hash !== expected.hash || got.size !== expected.size) throw contentMismatch(expected);
-      await writer.store();
+      await incoming.store();
     } catch (error) {
-      await writer.abort();
+      await incoming.abort();
       if (error instanceof FhirError && error.status === 413) throw contentMismatch(expected);
       throw error;
     }

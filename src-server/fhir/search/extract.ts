@@ -6,7 +6,8 @@
  */
 import { parseDateRange } from './dates';
 import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
-import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './index-values';
+import { DATE_MAX, DATE_MIN, numberRange, parseReference } from './index-values';
+import { normalizeString } from './normalize-string';
 import { branchesFor, componentExpressions, expressionOf, splitUnion, STORE_PARAMETERS, targetsOf } from './expressions';
 import type { SearchParameterDefinition, SearchParameters } from './parameters';
 import { sharedRows, STRING_PARTS } from './shared-rows';

@@ -1,14 +1,12 @@
 /**
- * Value normalisations shared by the index writer (extract.ts) and the query side, so that a stored value and a
- * searched value are compared in the same form.
+ * The forms of dates, numbers and references shared by the index (extract.ts) and the query side, so that a stored
+ * value and a searched value are compared in the same form; strings have theirs in normalize-string.ts.
  */
 import { isResourceType } from '../validation/model';
 
 /** Bounds of an open date range end (the limits of ECMAScript dates), in epoch ms. */
 export const DATE_MIN = -8.64e15;
 export const DATE_MAX = 8.64e15;
-
-export { normalizeString } from './normalize-string';
 
 /**
  * The implicit precision range of a number as written: 100 → [99.5, 100.5), 1.5 → [1.45, 1.55), 2e3 → [1500, 2500).

@@ -6,7 +6,7 @@ import { generateExtraction } from '../../../src-server/directory/generate';
 import { importDirectoryFile } from '../../../src-server/directory/import';
 import { mapPerson, type Resource } from '../../../src-server/directory/person-resources';
 import type { ActivityRecord } from '../../../src-server/directory/layouts';
-import { DirectoryWriter } from '../../../src-server/directory/import-batch';
+import { ImportBatch } from '../../../src-server/directory/import-batch';
 import { INDEX_TABLES } from '../../../src-server/store/search-index';
 import { prepareWrite } from '../../../src-server/store/prepared-write';
 import { reindexTypes } from '../../../src-server/store/reindex';
@@ -76,7 +76,7 @@ describe('the activity import thread', () => {
   it('leaves the index rows to the repository when a SearchParameter changes while the import runs', () => {
     const { db, repository } = openStore(dir());
     try {
-      const sink = new ActivitySink(new DirectoryWriter(repository), () => repository.definitions);
+      const sink = new ActivitySink(new ImportBatch(repository), () => repository.definitions);
       const { practitioner } = mapPerson([new Proxy(DOCTOR, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord]);
       const prepared = prepareWrite(practitioner, repository.definitions, (code) => repository.searchIndex.paramId('Practitioner', code));
       // Written (by the node, say) after the import thread prepared the resource under the old definitions.

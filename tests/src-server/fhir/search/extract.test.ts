@@ -10,7 +10,8 @@ import {
 import { branchesFor, splitUnion } from '../../../../src-server/fhir/search/expressions';
 import { sharedRows } from '../../../../src-server/fhir/search/shared-rows';
 import { compileFhirPath, stu3SearchExpression, walkerHandles } from '../../../../src-server/fhir/search/fhirpath';
-import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from '../../../../src-server/fhir/search/index-values';
+import { DATE_MAX, DATE_MIN, numberRange, parseReference } from '../../../../src-server/fhir/search/index-values';
+import { normalizeString } from '../../../../src-server/fhir/search/normalize-string';
 import { readAllExamples, type Resource } from '../../../helpers/fhir-data';
 import { SearchParameters } from '../../../../src-server/fhir/search/parameters';
 
