@@ -11,6 +11,7 @@ import { INDEX_TABLES } from '../../../src-server/store/search-index';
 import { prepareWrite } from '../../../src-server/store/prepared-write';
 import { reindexTypes } from '../../../src-server/store/reindex';
 import type { Db } from '../../../src-server/store/database';
+import { RPPS_PARAMETER } from '../../helpers/search-parameters';
 import { DOCTOR, openStore, tempDirs } from './helpers';
 
 /**
@@ -20,19 +21,6 @@ import { DOCTOR, openStore, tempDirs } from './helpers';
 
 const dir = tempDirs();
 const DIRECTORY_TYPES = ['Practitioner', 'PractitionerRole', 'Organization'];
-
-/** A custom parameter on a directory type: the import thread must index it like the official ones. */
-const rppsParameter = {
-  resourceType: 'SearchParameter',
-  url: 'http://cabinet.example/fhir/SearchParameter/rpps',
-  name: 'rpps',
-  status: 'active',
-  description: 'RPPS number',
-  code: 'rpps',
-  base: ['Practitioner'],
-  type: 'token',
-  expression: "Practitioner.identifier.where(system='https://rpps.esante.gouv.fr')",
-};
 
 /** Every index row of the directory's resources, as text, in a stable order. */
 function indexRowsOf(db: Db): string[] {
@@ -48,7 +36,7 @@ describe('the activity import thread', () => {
     const files = generateExtraction(dir(), { lines: 400, seed: 7 });
     const { db, repository } = openStore(dir());
     try {
-      repository.update('SearchParameter', 'rpps', { ...rppsParameter, id: 'rpps' });
+      repository.update('SearchParameter', 'rpps', { ...RPPS_PARAMETER, id: 'rpps' });
       const report = await importDirectoryFile(db, repository, files.activityFile);
       expect(report.lines.accepted).toBe(400);
       expect(report.failures).toEqual([]);
@@ -80,7 +68,7 @@ describe('the activity import thread', () => {
       const { practitioner } = mapPerson([new Proxy(DOCTOR, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord]);
       const prepared = prepareWrite(practitioner, repository.definitions, (code) => repository.searchIndex.paramId('Practitioner', code));
       // Written (by the node, say) after the import thread prepared the resource under the old definitions.
-      repository.update('SearchParameter', 'rpps', { ...rppsParameter, id: 'rpps' });
+      repository.update('SearchParameter', 'rpps', { ...RPPS_PARAMETER, id: 'rpps' });
       sink.write([{ prepared }]);
       const rows = db.prepare("SELECT t.code FROM idx_token t JOIN search_params p USING (pid) WHERE p.resource_type = 'Practitioner' AND p.code = 'rpps'").pluck().all();
       expect(rows).toEqual(['10001045367']);

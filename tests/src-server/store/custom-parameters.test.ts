@@ -6,6 +6,7 @@ import { openDatabase, type Db } from '../../../src-server/store/database';
 import { SearchEngine } from '../../../src-server/store/search/search';
 import { openRepository } from '../../../src-server/store/store';
 import { tempDir } from '../../helpers/node';
+import { RPPS_PARAMETER } from '../../helpers/search-parameters';
 
 /**
  * Custom SearchParameters are a fact of one store (DESIGN §4): two stores open in one process, as the sync tests run
@@ -28,25 +29,13 @@ function open() {
   return { repository, search: new SearchEngine(db, repository.searchIndex) };
 }
 
-const rpps = {
-  resourceType: 'SearchParameter',
-  id: 'rpps',
-  url: 'http://cabinet.example/fhir/SearchParameter/rpps',
-  name: 'rpps',
-  status: 'active',
-  description: 'RPPS number',
-  code: 'rpps',
-  base: ['Practitioner'],
-  type: 'token',
-  expression: "Practitioner.identifier.where(system='https://rpps.esante.gouv.fr')",
-};
 const doctor = { resourceType: 'Practitioner', identifier: [{ system: 'https://rpps.esante.gouv.fr', value: '10001045367' }] };
 const byRpps = (search: SearchEngine) => search.search({ resourceType: 'Practitioner', params: new URLSearchParams({ rpps: '10001045367' }), lenient: false, base: 'http://node/fhir' });
 
 describe('custom SearchParameters', () => {
   it('are in force in their own store only, whatever other stores the process opens', () => {
     const office = open();
-    office.repository.update('SearchParameter', 'rpps', rpps);
+    office.repository.update('SearchParameter', 'rpps', { ...RPPS_PARAMETER, id: 'rpps' });
     office.repository.create('Practitioner', doctor);
     const desktop = open();
     desktop.repository.create('Practitioner', doctor);
