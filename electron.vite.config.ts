@@ -5,26 +5,26 @@ import type { Plugin } from 'vite';
 
 const root = import.meta.dirname;
 const serverDir = resolve(root, 'src-server') + sep;
-const utilityEntry = resolve(root, 'src-server/utility-entry.ts');
+const nodeProcessEntry = resolve(root, 'src-server/node-process.ts');
 
 /**
  * The server modules find their resources (`resources/fhir/…`, `package.json`) relative to their own source file
  * through `import.meta.url`, at depths from one to three folders. Bundled into out/main/node-process.js those paths
  * would point nowhere, so each module's `import.meta.url` becomes "its source path under the app root", the root the
- * utility entry receives from the main process (`app.getAppPath()`: the project, or app.asar once packaged).
+ * node process (node-process.ts) receives from the main process (`app.getAppPath()`: the project, or app.asar once packaged).
  */
 function serverResourceUrls(): Plugin {
   return {
     name: 'liaison:server-resource-urls',
     transform(code, id) {
-      if (!id.startsWith(serverDir) || id === utilityEntry || !code.includes('import.meta.url')) return undefined;
+      if (!id.startsWith(serverDir) || id === nodeProcessEntry || !code.includes('import.meta.url')) return undefined;
       const sourcePath = relative(root, id).split(sep).join('/');
       return { code: code.replaceAll('import.meta.url', `new URL(${JSON.stringify(sourcePath)}, globalThis.__LIAISON_APP_ROOT__).href`), map: null };
     },
   };
 }
 
-// Outputs: out/main (the main process and the node's utility-process entry), out/preload, out/renderer.
+// Outputs: out/main (the main process and the node process, node-process.ts), out/preload, out/renderer.
 // `dependencies` (the server packages) stay external; everything else is bundled.
 export default defineConfig({
   main: {
@@ -34,7 +34,7 @@ export default defineConfig({
       lib: {
         entry: {
           index: resolve(root, 'src-main/index.ts'),
-          'node-process': utilityEntry,
+          'node-process': nodeProcessEntry,
           'text-worker': resolve(root, 'src-server/text/text-worker.ts'),
           'directory-worker': resolve(root, 'src-server/directory/activity-worker.ts'),
         },

@@ -1,18 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appointmentExtensions } from '../src-server/appointments/appointments';
-import { BookedTimes } from '../src-server/appointments/booked-times';
+import { appointmentsModule } from '../src-server/appointments/module';
+import { BOOKING_STATUSES, overlapping } from '../src-server/appointments/booking-rules';
+import { BookedTimes } from '../src-server/store/booked-times';
 import { Scopes } from '../src-server/auth/scopes';
-import { FhirInteractions } from '../src-server/fhir/rest/interactions';
-import { SearchEngine } from '../src-server/fhir/search/search';
-import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { Interactions } from '../src-server/rest/interactions';
+import { openDatabase } from '../src-server/store/database';
+import { openStore } from '../src-server/store/store';
 import { positiveNumber, prng } from './lib/settings';
 
 /**
  * The double-booking check with BENCH_APPOINTMENTS appointments (default 100,000) of 20 practitioners over a year:
- * - the overlap query alone (booked-times.ts), p50/p95 in ms;
+ * - the overlap query alone (store/booked-times.ts, as booking-rules.ts reads it), p50/p95 in ms;
  * - a booking through the API's write path with the rules, and without them (the rules' cost), p50/p95 in ms.
  * Env: BENCH_APPOINTMENTS, BENCH_QUERIES (default 2000).
  */
@@ -28,7 +28,8 @@ const figure = (name: string, value: number, unit: string) => console.log(JSON.s
 const random = prng(7);
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-appointments-'));
 const db = openDatabase(join(dir, 'bench.db'));
-const repository = new Repository(db);
+const store = openStore(db, { binaryFolder: join(dir, 'binaries') });
+const { repository, search } = store;
 const base = 'http://127.0.0.1:8347/fhir';
 
 /** The nth quarter hour of a practitioner's working year (8 h a day, 5 days a week): no two overlap. */
@@ -64,14 +65,14 @@ function percentiles(samples: number[]): { p50: number; p95: number } {
   return { p50: at(0.5), p95: at(0.95) };
 }
 
-const booked = new BookedTimes(db, repository.searchIndex);
+const booked = new BookedTimes(db, repository.searchIndex, BOOKING_STATUSES);
 const overlap: number[] = [];
 let collisions = 0;
 for (let index = 0; index < queries; index++) {
   const start = quarter(Math.floor(random() * perPractitioner)) + 5 * 60_000;
   const period = { start, end: start + QUARTER_HOUR, startText: '', endText: '' };
   const began = performance.now();
-  collisions += booked.overlapping(`p${Math.floor(random() * PRACTITIONERS)}`, period, undefined, base).length > 0 ? 1 : 0;
+  collisions += overlapping(booked, `p${Math.floor(random() * PRACTITIONERS)}`, period, undefined, base).length > 0 ? 1 : 0;
   overlap.push(performance.now() - began);
 }
 const query = percentiles(overlap);
@@ -79,8 +80,8 @@ figure('overlap query p50', query.p50, 'ms');
 figure('overlap query p95', query.p95, 'ms');
 log(`${collisions} of ${queries} probes collided`);
 
-/** Bookings of free times (after the year), through FhirInteractions as the API runs them. */
-function bookings(interactions: FhirInteractions, from: number): { p50: number; p95: number } {
+/** Bookings of free times (after the year), through Interactions as the API runs them. */
+function bookings(interactions: Interactions, from: number): { p50: number; p95: number } {
   const samples: number[] = [];
   const request = { scopes: new Scopes(['*']), method: 'POST', path: 'Appointment', query: new URLSearchParams() };
   for (let index = 0; index < queries; index++) {
@@ -92,9 +93,8 @@ function bookings(interactions: FhirInteractions, from: number): { p50: number; 
   }
   return percentiles(samples);
 }
-const search = new SearchEngine(db, repository.searchIndex);
-const ruled = bookings(new FhirInteractions(repository, search, appointmentExtensions(db, repository.searchIndex)), perPractitioner + 100);
-const plain = bookings(new FhirInteractions(repository, search), perPractitioner + 100 + queries);
+const ruled = bookings(new Interactions(repository, search, appointmentsModule(store)), perPractitioner + 100);
+const plain = bookings(new Interactions(repository, search), perPractitioner + 100 + queries);
 figure('booking with the rules p50', ruled.p50, 'ms');
 figure('booking with the rules p95', ruled.p95, 'ms');
 figure('booking without the rules p50', plain.p50, 'ms');

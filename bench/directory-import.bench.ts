@@ -3,8 +3,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile, type ImportReport } from '../src-server/directory/import';
-import { openDatabase } from '../src-server/storage/database';
-import { openRepository } from '../src-server/storage/store';
+import { openDatabase } from '../src-server/store/database';
+import { openRepository } from '../src-server/store/store';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { positiveNumber } from './lib/settings';
 

@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Scopes } from '../src-server/auth/scopes';
-import { FhirInteractions } from '../src-server/fhir/rest/interactions';
-import { SearchEngine } from '../src-server/fhir/search/search';
-import { patientApi } from '../src-server/patients/patient-api';
-import { openDatabase } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
+import { Interactions } from '../src-server/rest/interactions';
+import { patientsModule } from '../src-server/patients/module';
+import { openDatabase } from '../src-server/store/database';
+import { openStore } from '../src-server/store/store';
 import { seedPatients } from './lib/patients';
 import { positiveNumber } from './lib/settings';
 
@@ -38,7 +37,8 @@ const timed = (work: () => unknown) => {
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-patients-'));
 const db = openDatabase(join(dir, 'liaison.db'));
 try {
-  const repository = new Repository(db);
+  const store = openStore(db, { binaryFolder: join(dir, 'binaries') });
+  const { repository } = store;
   const seeded = seedPatients(patients);
   log(`writing ${patients} patients and a record of ${record} resources`);
   repository.transaction(() => {
@@ -50,7 +50,7 @@ try {
       repository.create('Observation', { resourceType: 'Observation', status: 'final', code: { text: 'TA' }, subject, effectiveDateTime: start });
     }
   });
-  const interactions = new FhirInteractions(repository, new SearchEngine(db, repository.searchIndex), { operations: patientApi(db).operations });
+  const interactions = new Interactions(repository, store.search, { operations: patientsModule(store).operations });
   const base = 'http://127.0.0.1/fhir';
   const scopes = new Scopes(['*']);
   const get = (path: string, query: string, reach?: Array<[string, string]>) => interactions.handle({ scopes, reach, method: 'GET', path, query: new URLSearchParams(query) }, base);

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SearchEngine } from '../src-server/fhir/search/search';
-import { openDatabase, type Db } from '../src-server/storage/database';
-import { Repository } from '../src-server/storage/repository';
-import { INDEX_TABLES } from '../src-server/storage/search-index';
+import { SearchEngine } from '../src-server/store/search/search';
+import { openDatabase, type Db } from '../src-server/store/database';
+import { Repository } from '../src-server/store/repository';
+import { INDEX_TABLES } from '../src-server/store/search-index';
 import { generateStore } from './lib/clinical';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { capturingDb, inlineValues, queryPlan, type CapturedQuery } from './lib/query-capture';

@@ -6,8 +6,8 @@ import { serve, type ServingNode } from '../tests/helpers/child-node';
 import { buildDesktop } from '../tests/helpers/desktop-build';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile } from '../src-server/directory/import';
-import { openDatabase } from '../src-server/storage/database';
-import { openRepository } from '../src-server/storage/store';
+import { openDatabase } from '../src-server/store/database';
+import { openRepository } from '../src-server/store/store';
 import { positiveNumber } from './lib/settings';
 
 /**

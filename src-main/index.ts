@@ -9,7 +9,7 @@ import { registerIpc } from './ipc';
 import { createMainWindow, reveal } from './main-window';
 import { installMenu } from './menu';
 import { windowTitle } from './node-status-text';
-import { utilityProcessSpawner } from './node-host';
+import { utilityProcessSpawner } from './node-process-spawner';
 import { NodeSupervisor } from './node-supervisor';
 import { SecretStore } from './secret-store';
 import { installTray } from './tray';

@@ -1,12 +1,12 @@
 import { nodeArguments } from '../src-server/node-arguments';
-import type { FromNode, NodeToken, ToNode } from '../src-server/utility-entry';
+import type { FromNode, NodeToken, ToNode } from '../src-server/node-process';
 import type { NodeStatus } from './preload/bridge';
 import { RestartPolicy } from './restart-policy';
 
 /**
  * Runs the node in a child process and keeps it running: starts it, restarts it after a crash as the restart
  * policy says, keeps a fresh access token for the window, and stops it gracefully. It knows the child only through
- * `SpawnNode`, so Electron's `utilityProcess` (node-host.ts) and Node's `child_process.fork` (tests) both fit.
+ * `SpawnNode`, so Electron's `utilityProcess` (node-process-spawner.ts) and Node's `child_process.fork` (tests) both fit.
  */
 
 export interface NodeChild {

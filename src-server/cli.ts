@@ -5,8 +5,8 @@ import { defaultDataDir } from './data-dir';
 import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { addLocalUser, resetPassword } from './auth/account-admin';
 import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
-import { registerDirectoryCommands } from './directory/cli';
-import { registerPeerCommands } from './sync/cli';
+import { registerDirectoryCommands } from './commands/directory';
+import { registerPeerCommands } from './commands/peers';
 import { saveIdentityChange, viewOf, type IdentityView } from './auth/identity';
 import { DEFAULT_SCOPES } from './auth/identity-provider';
 import { LocalAccounts } from './auth/local-accounts';
@@ -16,14 +16,14 @@ import { Sessions } from './auth/sessions';
 import { TokenStore } from './auth/tokens';
 import { applyUserChange } from './auth/user-change';
 import { ROLES, Users, type User, type UserChange } from './auth/users';
-import { SearchEngine } from './fhir/search/search';
+import { SearchEngine } from './store/search/search';
 import { readSecret, withDataFolder } from './folder-access';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
 import { NODE_FILE } from './node-file';
 import { effectiveIdentity, identityLayers, PROVIDER_KINDS } from './node-settings';
-import { openDatabase, type Db } from './storage/database';
-import { reindexAll, type ReindexProgress } from './storage/reindex';
-import { Repository } from './storage/repository';
+import { openDatabase, type Db } from './store/database';
+import { reindexAll, type ReindexProgress } from './store/reindex';
+import { Repository } from './store/repository';
 import { rebuildTextIndex } from './text/rebuild';
 import { SNAPSHOT_FOLDER } from './text/text-index';
 import { LIAISON_VERSION } from './version';
@@ -132,7 +132,6 @@ async function reindex(db: Db, dataDir: string, text: boolean | undefined): Prom
     return;
   }
   const repository = new Repository(db);
-  repository.loadCustomParameters();
   const count = reindexAll(db, repository.searchIndex, printProgress('Rebuilding the search index'));
   console.log(`Search index rebuilt: ${count} resources.`);
 }

@@ -4,7 +4,7 @@ import { OWNER_CLIENT_FILE } from './auth/clients';
 import { FhirError } from './fhir/outcome';
 import { DATABASE_FILE } from './node';
 import { FolderInUseError, lockDataFolder } from './node-lock';
-import { openDatabase, type Db } from './storage/database';
+import { openDatabase, type Db } from './store/database';
 
 /**
  * How a `liaison` command that writes reaches a data folder: directly, holding the folder's lock so no node starts

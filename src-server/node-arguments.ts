@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 
 /**
- * The node process's start arguments (`out/main/node-process.js`, built from utility-entry.ts), built in one place:
+ * The node process's start arguments (`out/main/node-process.js`, built from node-process.ts), built in one place:
  * the desktop app's supervisor (src-main/node-supervisor.ts) and the tests that start the node as the app does both
  * call `nodeArguments`, and the entry reads them back with `parseNodeArguments`. Nothing about logins goes here: the
  * node reads its identity provider from the data folder's settings (node-settings.ts).

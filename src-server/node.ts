@@ -1,46 +1,46 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createApiFlows, type ApiFlows, type FlowSettings } from './api-flows';
-import { AuditLog } from './audit/audit-log';
-import { AuditRetention } from './audit/audit-retention';
+import { appointmentsModule } from './appointments/module';
+import { auditModule } from './audit/module';
 import { ensureOwnerClient } from './auth/clients';
-import type { DemoAccount, RunningDemo } from './auth/demo';
-import { Identity } from './auth/identity';
-import { plainProvider } from './auth/identity-provider';
-import { LocalAccounts } from './auth/local-accounts';
-import { LoginFlow } from './auth/login-flow';
+import type { DemoAccount } from './auth/demo';
+import type { Identity } from './auth/identity';
+import { authModule } from './auth/module';
 import type { OidcSettings } from './auth/oidc-login';
-import { PasswordLogin } from './auth/password-login';
-import { practitionerFinder } from './auth/practitioner-link';
-import { relyingPartyKey } from './auth/rp-key';
-import { Sessions } from './auth/sessions';
-import { TokenStore } from './auth/tokens';
-import { Users } from './auth/users';
-import type { FhirExtensions } from './fhir/rest/extensions';
-import { FhirInteractions } from './fhir/rest/interactions';
-import { SearchEngine } from './fhir/search/search';
+import { directoryModule } from './directory/module';
+import type { ChannelSettings } from './documents/channel-settings';
+import { LocalRecipients } from './documents/local-recipients';
+import { documentsModule } from './documents/module';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
+import { integrationsModule } from './integrations/module';
 import { DEFAULT_PORT } from './node-arguments';
 import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
 import { lockDataFolder } from './node-lock';
 import { loadNodeSettings } from './node-settings';
-import { FirstRun } from './setup/first-run';
-import { JoinCodes } from './setup/join';
-import { checkDatabaseVersion, keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './storage/database';
-import type { ReindexProgress } from './storage/reindex';
-import { BinaryStore } from './storage/binary-store';
-import { CommitSignal } from './storage/commit-signal';
-import { GroupCommit } from './storage/group-commit';
-import { QuietCheckpoint } from './storage/quiet-checkpoint';
-import type { Repository } from './storage/repository';
-import type { RunningSync } from './sync/sync-service';
-import { openRepository } from './storage/store';
-import { SNAPSHOT_FOLDER, TextIndex } from './text/text-index';
+import { patientsModule } from './patients/module';
+import type { FhirExtensions, NodeModule } from './rest/extensions';
+import { FhirApi } from './rest/fhir-api';
+import { Interactions } from './rest/interactions';
+import type { FirstRun } from './setup/first-run';
+import { setupModule } from './setup/module';
+import type { CommitSignal } from './store/commit-signal';
+import { checkDatabaseVersion, keepPlannerStatistics, openDatabase, type Db, type OpenDatabaseOptions } from './store/database';
+import { QuietCheckpoint } from './store/quiet-checkpoint';
+import type { ReindexProgress } from './store/reindex';
+import type { Repository } from './store/repository';
+import { openStore } from './store/store';
+import { subscriptionsModule, type SubscriptionOptions } from './subscriptions/module';
+import { syncModule, type SyncModule, type SyncSettings } from './sync/module';
+import { textModule } from './text/module';
+import { SNAPSHOT_FOLDER, type TextIndex } from './text/text-index';
 import { LIAISON_VERSION } from './version';
 
-/** The composition root of a Liaison node: storage, services and the HTTP server, started and stopped together. */
+/**
+ * The composition root of a Liaison node: the store, the modules on it (each folder's `module.ts`), the FHIR API and
+ * the HTTP server, started and stopped together.
+ */
 
 export const DEFAULT_HOST = '127.0.0.1';
 export { DEFAULT_PORT };
@@ -50,8 +50,15 @@ export const BINARY_FOLDER = 'binaries';
 /** How long a stopping node lets the requests in progress finish before it cuts their connections. */
 const CLOSE_GRACE_MS = 2000;
 
-export interface NodeOptions extends FlowSettings {
+export interface NodeOptions {
   dataDir: string;
+  /** How documents leave the node (SMTP relay, DPI, DMP); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
+  channels?: ChannelSettings;
+  channelsFile?: string;
+  /** Delivery settings of the rest-hook subscriptions (timeouts, retries). */
+  subscriptions?: SubscriptionOptions;
+  /** How the sync loops poll, back off and page (docs/sync.md). */
+  sync?: SyncSettings['settings'];
   host?: string;
   /**
    * The port to listen on, DEFAULT_PORT by default; when it is taken, `previousPort`, then any free one, said aloud
@@ -94,7 +101,7 @@ export interface RunningNode {
   /** Rings after each commit of API writes (background work reads the change log then). */
   commits: CommitSignal;
   /** Sync with remote peers: the peers table and the loops. */
-  sync: RunningSync;
+  sync: SyncModule;
   ownerClientFile: string;
   /** What `POST /oauth/token` remembers of its callers: its size stays bounded whatever client_ids they make up. */
   tokenGuard: TokenEndpointGuard;
@@ -126,81 +133,68 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     lock.release();
     throw error;
   }
-  let demo: RunningDemo | undefined;
-  let textIndex: TextIndex | undefined;
-  let flows: ApiFlows | undefined;
+  // Modules made so far, closed if the start fails.
+  const started: NodeModule[] = [];
+  const made = <M extends NodeModule>(module: M): M => {
+    started.push(module);
+    return module;
+  };
   try {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
-    // Before listening: a search must never run on an index built from other definitions.
-    const repository = openRepository(db, options.onReindex);
     const quietCheckpoint = new QuietCheckpoint(db);
-    const text = (textIndex = new TextIndex({ dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), nodeId: repository.nodeId, workerUrl: options.textWorker }));
-    const audit = new AuditLog(db);
-    const search = new SearchEngine(db, repository.searchIndex);
-    const tokens = new TokenStore(db);
-    const users = new Users(db, practitionerFinder(search), (type, id) => repository.exists(type, id));
-    const sessions = new Sessions(db, tokens);
-    const commits = new CommitSignal();
-    const groupCommit = new GroupCommit(db, () => {
-      quietCheckpoint.written();
-      text.changed();
-      commits.notify();
-    });
-    const binaryStore = new BinaryStore(join(options.dataDir, BINARY_FOLDER));
-    // The flows of the Lifen APIs and sync on top of the generic FHIR node.
-    const apiFlows = (flows = createApiFlows({ db, repository, search, binaryStore, commits, groupCommit, dataDir: options.dataDir }, options));
-    const extensions: FhirExtensions = {
-      operations: [...apiFlows.extensions.operations, ...(options.extensions?.operations ?? [])],
-      writeRules: [...apiFlows.extensions.writeRules, ...(options.extensions?.writeRules ?? [])],
-    };
-    // Loaded only for the demo: oidc-provider has no place in a production node (and warns as it loads).
-    if (options.demo) {
-      demo = await (await import('./auth/demo')).startDemo(repository, users);
-      // A living directory to search: the bundled sample of the national extraction (unchanged lines write nothing).
-      await (await import('./directory/sample')).importDirectorySample(db, repository, options.directoryWorker);
-    }
-    // A provider for this run (the demo's, or flags) wins over the saved one; the saved one applies otherwise.
-    const override = demo ? plainProvider('demo', { issuer: demo.provider.issuer, clientId: demo.provider.clientId }) : options.oidc && plainProvider('oidc', options.oidc);
-    const login = new LoginFlow(db, users, sessions, audit);
+    // Before listening: a search must never run on an index built from other definitions.
+    const store = openStore(db, { binaryFolder: join(options.dataDir, BINARY_FOLDER), onReindex: options.onReindex, committed: () => quietCheckpoint.written() });
+    const { repository, commits } = store;
+    const text = made(textModule(store, { dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), workerUrl: options.textWorker }));
+    const audit = made(auditModule(store, { retentionDays: settings.audit.retentionDays }));
     // Warnings before the logger exists wait for it.
     const early: string[] = [];
     let warn: (message: string) => void = (message) => early.push(message);
-    const identity = new Identity({
-      dataDir: options.dataDir,
-      flow: login,
-      settings: settings.identity,
-      override,
-      decryptionKey: () => relyingPartyKey(options.dataDir).then(({ privateKey, publicJwk }) => ({ key: privateKey, kid: publicJwk.kid })),
-      warn: (message) => warn(message),
-      defaultsFile: options.defaultSettingsFile,
-    });
-    const accounts = new LocalAccounts(db);
-    const firstRun = new FirstRun({ users, accounts, repository, groupCommit, identity });
+    const auth = made(
+      await authModule(store, audit.log, {
+        dataDir: options.dataDir,
+        identity: settings.identity,
+        oidc: options.oidc,
+        demo: options.demo,
+        defaultsFile: options.defaultSettingsFile,
+        warn: (message) => warn(message),
+      }),
+    );
+    const directory = directoryModule(store, { workerUrl: options.directoryWorker });
+    // A living directory to search for the demo: the bundled sample of the national extraction (unchanged lines write nothing).
+    if (auth.demo) await directory.importSample();
+    // The flows of the Lifen APIs and sync on top of the generic FHIR node.
+    const localRecipients = new LocalRecipients(db);
+    const sync = made(syncModule(store, { dataDir: options.dataDir, settings: options.sync, servedRecipients: () => localRecipients.list() }));
+    const documents = made(
+      documentsModule(store, {
+        dataDir: options.dataDir,
+        channels: options.channels,
+        channelsFile: options.channelsFile,
+        requirements: integrationsModule().sendRequirements,
+        localRecipients,
+      }),
+    );
+    const subscriptions = made(subscriptionsModule(store, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
+    const flows: NodeModule[] = [sync, patientsModule(store), appointmentsModule(store), subscriptions, documents];
+    const extensions: FhirExtensions = {
+      operations: [...flows.flatMap((flow) => flow.operations ?? []), ...(options.extensions?.operations ?? [])],
+      writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
+    };
+    const setup = setupModule(store, auth, sync.peers);
     const tokenGuard = new TokenEndpointGuard();
     const app = await buildApp({
-      db,
-      interactions: new FhirInteractions(repository, search, extensions),
-      tokens,
+      store,
+      api: new FhirApi(new Interactions(repository, store.search, extensions), { groupCommit: store.groupCommit, textMatcher: text.matcher, audit: audit.log }),
+      auth,
       tokenGuard,
-      users,
-      accounts,
-      sessions,
-      login,
-      passwords: new PasswordLogin(accounts, users, sessions, login, audit, () => identity.localAccounts),
-      identity,
-      firstRun,
-      joinCodes: new JoinCodes(db, users, accounts, repository),
-      relyingPartyKey: () => relyingPartyKey(options.dataDir),
-      ...(demo ? { demoAccounts: demo.accounts } : {}),
-      groupCommit,
-      peers: apiFlows.sync.peers,
-      syncContent: apiFlows.sync.content,
-      textIndex: text,
-      directoryWorker: options.directoryWorker,
+      setup,
+      sync,
+      text,
+      audit: audit.log,
+      directory,
       uiDir: options.uiDir,
       logger: options.logger,
-      binaryStore,
-      audit,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
     });
     warn = (message) => app.log.warn(message);
@@ -219,6 +213,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // What the practice's software and the commands run meanwhile read: rewritten once the set-up is done.
     const localUrl = `http://${['0.0.0.0', '::'].includes(host) ? DEFAULT_HOST : host.includes(':') ? `[${host}]` : host}:${port}`;
     const startedAt = new Date().toISOString();
+    const { firstRun } = setup;
     const nodeFile = (): NodeFile => ({
       fhirBaseUrl: `${localUrl}/fhir`,
       uiUrl: `${localUrl}/`,
@@ -232,35 +227,34 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     writeNodeFile(options.dataDir, nodeFile());
     firstRun.onDone(() => writeNodeFile(options.dataDir, nodeFile()));
-    apiFlows.start(url, (message) => app.log.warn(message));
-    const auditRetention = new AuditRetention(db, settings.audit.retentionDays);
-    void auditRetention.purge();
+    // The background work: the outbox, the sync loops, the subscriptions' matching, the audit trail's retention.
+    for (const module of [sync, documents, subscriptions, audit]) module.start?.(url, (message) => app.log.warn(message));
     let closed = false;
     return {
       url,
       app,
       db,
       repository,
-      textIndex: text,
+      textIndex: text.index,
       commits,
-      sync: apiFlows.sync,
+      sync,
       ownerClientFile,
       tokenGuard,
-      ...(demo ? { demo: { issuer: demo.provider.issuer, accounts: demo.accounts } } : {}),
+      ...(auth.demo ? { demo: { issuer: auth.demo.provider.issuer, accounts: auth.demo.accounts } } : {}),
       firstRun,
-      identity,
+      identity: auth.identity,
       preferredPort,
       ...(portNote ? { portNote } : {}),
       async close() {
         if (closed) return;
         closed = true;
-        await apiFlows.close();
+        await sync.close();
+        await documents.close?.();
+        await subscriptions.close?.();
         await closeServer(app);
-        login.close();
-        await demo?.provider.close();
+        await auth.close();
         await text.close();
-        auditRetention.stop();
-        audit.flush();
+        await audit.close();
         statistics.stop();
         quietCheckpoint.stop();
         // Fold the WAL back into the database so the file is complete on its own.
@@ -271,9 +265,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
-    await flows?.close();
-    await demo?.provider.close();
-    await textIndex?.close().catch(() => undefined);
+    for (const module of started.reverse()) await module.close?.().catch(() => undefined);
     db.close();
     lock.release();
     throw error;

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 
 declare global {
-  /** Set by the desktop build's utility entry: where bundled server modules find their resources. */
+  /** Set by the desktop build's node process (node-process.ts): where bundled server modules find their resources. */
   var __LIAISON_APP_ROOT__: string | undefined;
 }
 

@@ -1,4 +1,4 @@
-import type { Db } from '../../src-server/storage/database';
+import type { Db } from '../../src-server/store/database';
 
 /**
  * A stand-in for the database handle that records the SQL (and bound values) the search engine runs, so the

@@ -1,7 +1,7 @@
 import { conflict, unprocessable } from '../fhir/outcome';
-import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
-import type { Repository } from '../storage/repository';
-import { BLOCKING_STATUSES, HOLDING_STATUSES, type BookedTimes } from './booked-times';
+import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
+import type { Repository } from '../store/repository';
+import type { BookedTimes, BookingStatuses } from '../store/booked-times';
 import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, referencesIn, type Period } from './times';
 
 /**
@@ -14,6 +14,13 @@ import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, refere
  */
 
 type Json = Readonly<Record<string, unknown>>;
+
+/** Appointment statuses that occupy the practitioners' time: only these block, and only these are checked. */
+export const BLOCKING_STATUSES: ReadonlySet<string> = new Set(['booked', 'arrived']);
+/** Appointment statuses that keep their slots busy: a past appointment (fulfilled, noshow) still used its slot. */
+export const HOLDING_STATUSES: ReadonlySet<string> = new Set([...BLOCKING_STATUSES, 'fulfilled', 'noshow']);
+export const BOOKING_STATUSES: BookingStatuses = { blocking: BLOCKING_STATUSES, holding: HOLDING_STATUSES };
+
 /** Statuses whose appointment may lack start and end (invariant app-3). */
 const UNTIMED_STATUSES = new Set(['proposed', 'cancelled']);
 
@@ -47,7 +54,7 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   if (!period || !BLOCKING_STATUSES.has(status)) return;
   if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
   for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
-    const [collision] = booked.overlapping(practitionerId, period, write.id, base);
+    const [collision] = overlapping(booked, practitionerId, period, write.id, base);
     if (collision) {
       const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
       // An appointment the caller may not see is not named: that the time is taken is all it may learn.
@@ -55,6 +62,17 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
       throw conflict(`Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`);
     }
   }
+}
+
+/**
+ * Booked or arrived appointments of the practitioner that overlap `period`, but `excludeId` (the appointment being
+ * moved): of those that start less than MAX_APPOINTMENT_MS before `period` ends, the ones that end after it starts.
+ */
+export function overlapping(booked: BookedTimes, practitionerId: string, period: Period, excludeId: string | undefined, base: string): Array<Period & { id: string }> {
+  return booked.startingBetween(practitionerId, period.start - MAX_APPOINTMENT_MS, period.end, excludeId, base).flatMap(({ id, body }) => {
+    const other = periodOf(JSON.parse(body) as Record<string, unknown>, `Appointment/${id}`);
+    return other && other.end > period.start ? [{ id, ...other }] : [];
+  });
 }
 
 /** The appointment happens in its slots: they cover its time without a gap, and each one is used. */

@@ -1,6 +1,6 @@
 import { unprocessable } from '../fhir/outcome';
 import { parseDateRange } from '../fhir/search/dates';
-import { parseReference } from '../fhir/search/normalize';
+import { parseReference } from '../fhir/search/index-values';
 
 /** Times and references of Appointments and Slots, read the way the booking rules need them. */
 

@@ -1,4 +1,4 @@
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 
 /**
  * The audit trail: logins and logouts, token issuance and refusals, denied requests, and every access to the FHIR API (patient data

@@ -1,4 +1,4 @@
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 
 /**
  * The audit trail's retention (`audit.retentionDays` of the node settings, a year by default): rows older than it are

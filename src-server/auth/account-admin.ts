@@ -1,6 +1,6 @@
 import { isJson } from '../fhir/json';
 import { refusal } from '../fhir/outcome';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import { checkLogin, checkNewPassword, temporaryPassword, type LocalAccounts } from './local-accounts';
 import { hashSecret } from './scrypt-hash';
 import type { Sessions } from './sessions';

@@ -1,8 +1,8 @@
-import type { Caller } from '../fhir/search/visibility';
+import type { Caller } from '../store/search/visibility';
 import type { Principal } from './tokens';
 
 /**
- * Who a principal is for the resources that belong to their creator (fhir/search/visibility.ts): a user
+ * Who a principal is for the resources that belong to their creator (store/search/visibility.ts): a user
  * (`user:<id>`) or an API client, its practices, and whether it is their admin. The owner client has none: it sees
  * and manages them all. Kept per principal object, which TokenStore caches: this runs on every call.
  */

@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badRequest, notFound } from '../fhir/outcome';
-import type { Db } from '../storage/database';
-import { isValidId } from '../storage/repository';
+import type { Db } from '../store/database';
+import { isValidId } from '../store/repository';
 import { ALL_SCOPES, isValidScope } from './scopes';
 import { hashSecretSync } from './scrypt-hash';
 

@@ -1,4 +1,4 @@
-import type { Repository } from '../storage/repository';
+import type { Repository } from '../store/repository';
 import { startOidcProvider, type ProviderAccount, type RunningProvider } from './demo-provider';
 import { IDNPS_SYSTEM, RPPS_SYSTEM } from './practitioner-link';
 import type { Role, Users } from './users';

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { refusal } from '../fhir/outcome';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import { hashSecret } from './scrypt-hash';
 
 /**

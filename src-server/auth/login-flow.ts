@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import { escapeHtml, htmlPage } from './html-page';
 import { listenOnLoopback, type LoopbackPage } from './loopback';
 import { LoginRefused, PENDING_LOGIN_MS, type OidcLogin, type PendingLogin, type UpstreamIdentity } from './oidc-login';

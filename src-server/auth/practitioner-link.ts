@@ -1,4 +1,4 @@
-import type { SearchEngine } from '../fhir/search/search';
+import type { SearchEngine } from '../store/search/search';
 
 /**
  * Which directory Practitioner a professional is, from the national id the identity provider gives (IDNPS, Pro

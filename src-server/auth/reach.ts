@@ -1,9 +1,9 @@
-import type { ReachReference } from '../fhir/search/visibility';
-import type { Db } from '../storage/database';
+import type { ReachReference } from '../store/search/visibility';
+import type { Db } from '../store/database';
 import type { Party } from './tokens';
 
 /**
- * Whom a party acts as, for the access rules (fhir/search/visibility.ts): the user's Practitioner, the practice
+ * Whom a party acts as, for the access rules (store/search/visibility.ts): the user's Practitioner, the practice
  * Organizations they belong to, and for staff (a secretary, a practice's API client) the practitioners of those
  * practices, whose patients they work on. Practices' members are the node's users, set by an admin: the national
  * directory's PractitionerRoles say where people work, not whose records they may open.

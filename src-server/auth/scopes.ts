@@ -1,5 +1,6 @@
 import { forbidden } from '../fhir/outcome';
 import { resourceTypes } from '../fhir/validation/model';
+import type { CallerScopes, ScopeAction } from '../rest/caller';
 
 /**
  * API scopes in Lifen's vocabulary: `<TYPE>_READ`, `<TYPE>_SEARCH`, `<TYPE>_CREATE`, `<TYPE>_UPDATE`
@@ -7,7 +8,6 @@ import { resourceTypes } from '../fhir/validation/model';
  * A missing scope is a 403 naming it.
  */
 
-export type ScopeAction = 'READ' | 'SEARCH' | 'CREATE' | 'UPDATE';
 export const ALL_SCOPES = '*';
 /** A peer node's client: may call `$changes` and `$replicate`; what flows is still bounded by its type scopes and reach. */
 export const SYNC_SCOPE = 'SYNC';
@@ -28,8 +28,8 @@ export function isValidScope(scope: string): boolean {
   return scopeTypeNames.has(match[1]);
 }
 
-/** What a caller was granted. */
-export class Scopes {
+/** What a caller was granted, from its token's scopes. */
+export class Scopes implements CallerScopes {
   private readonly granted: ReadonlySet<string>;
 
   constructor(scopes: Iterable<string>) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import { ALL_SCOPES } from './scopes';
 import type { IssuedToken, TokenStore } from './tokens';
 

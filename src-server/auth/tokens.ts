@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import type { ClientRole, OAuthClient } from './clients';
 import { Scopes } from './scopes';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound, refusal } from '../fhir/outcome';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import type { UpstreamIdentity } from './oidc-login';
 import type { PractitionerFinder } from './practitioner-link';
 

@@ -1,42 +1,48 @@
-import { customParameters } from '../fhir/search/parameters';
-import { preparedJson } from '../storage/prepared-write';
-import type { MappedResource } from './activity-mapper';
-import type { DirectoryType } from './ids';
-import type { Resource } from './map-activity';
-import type { DirectoryWriter } from './writer';
+import type { SearchParameters } from '../fhir/search/parameters';
+import { preparedJson } from '../store/prepared-write';
+import type { MappedResource } from './activity-preparer';
+import type { ImportedType } from './ids';
+import type { Resource } from './person-resources';
+import type { ImportBatch } from './import-batch';
 
 /**
- * The writer's side of the activity import: the resources the import thread mapped (activity-mapper.ts) are written
+ * The storing thread's side of the activity import: the resources the import thread mapped (activity-preparer.ts) are written
  * chunk by chunk, and what this import did not see is archived at the end.
  */
 
 const ARCHIVE_BATCH = 2000;
 
 export class ActivitySink {
-  /** The custom parameters the import thread extracted search values under. */
-  private readonly definitions = customParameters();
+  /** The definitions the import thread extracted search values under: those in force when it started. */
+  private readonly definitions: SearchParameters;
 
-  constructor(private readonly writer: DirectoryWriter) {}
+  constructor(
+    private readonly batch: ImportBatch,
+    /** The definitions in force in the store now. */
+    private readonly inForce: () => SearchParameters,
+  ) {
+    this.definitions = inForce();
+  }
 
   /** Writes a chunk's resources in one transaction. */
   write(mapped: readonly MappedResource[]): void {
     // A SearchParameter written meanwhile changes the index rows: the repository then makes them itself.
-    const preparedHolds = customParameters() === this.definitions;
+    const preparedHolds = this.inForce() === this.definitions;
     for (const item of mapped) {
-      this.writer.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
+      this.batch.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
     }
-    this.writer.flush();
+    this.batch.flush();
   }
 
   /** Sets `active: false` on the resources the file no longer has (the import thread lists them). Never deletes. */
-  archive(unseen: Record<DirectoryType, string[]>): void {
+  archive(unseen: Record<ImportedType, string[]>): void {
     for (const resourceType of ['PractitionerRole', 'Practitioner', 'Organization'] as const) {
       for (const id of unseen[resourceType]) {
-        this.writer.put(resourceType, id, archived, 'archived');
-        if (this.writer.queued >= ARCHIVE_BATCH) this.writer.flush();
+        this.batch.put(resourceType, id, archived, 'archived');
+        if (this.batch.queued >= ARCHIVE_BATCH) this.batch.flush();
       }
     }
-    this.writer.flush();
+    this.batch.flush();
   }
 }
 

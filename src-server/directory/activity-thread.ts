@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../threads';
 import type { ActivityWorkerConfig, FromActivityWorker, ToActivityWorker } from './activity-worker';
 
-/** The writer's handle on the activity import thread (activity-worker.ts): its messages in order, as promises. */
+/** The storing thread's handle on the activity import thread (activity-worker.ts): its messages in order, as promises. */
 export class ActivityThread {
   private readonly worker: Worker;
   private readonly queue: FromActivityWorker[] = [];
@@ -27,7 +27,7 @@ export class ActivityThread {
     this.worker.postMessage({ kind: 'written' } satisfies ToActivityWorker);
   }
 
-  /** Ends the thread (a finished one waits for the writer's word, like a failed one). */
+  /** Ends the thread (a finished one waits for the storing thread's word, like a failed one). */
   async stop(): Promise<void> {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();

@@ -1,16 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReader } from '../storage/database';
-import { setCustomParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
-import { ActivityMapper, type MappedResource, type ParameterIds } from './activity-mapper';
-import { ID_PREFIXES, type DirectoryType } from './ids';
+import { openReader } from '../store/database';
+import { VersionReader } from '../store/version-reader';
+import { SearchParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
+import { ActivityPreparer, type MappedResource, type ParameterIds } from './activity-preparer';
+import { ID_PREFIXES, type ImportedType } from './ids';
 import type { ActivityRecord, Layout } from './layouts';
 import type { TextEncoding } from './line-reader';
 import { scanExtraction, type ScannedChunk } from './scan';
 
 /**
  * The activity import's own thread: it reads, parses and maps the file, prepares the resources new to the store
- * (checks, index rows), and hands the writer (the import's caller, which alone writes the database) one chunk at a
- * time, then the ids the file no longer has. It stays at most AHEAD chunks ahead of the writer, so a slow disk or a
+ * (checks, index rows), and hands the storing thread (the import's caller, which alone writes the database) one chunk at a
+ * time, then the ids the file no longer has. It stays at most AHEAD chunks ahead of the storing thread, so a slow disk or a
  * busy node never makes it buffer the whole file.
  */
 
@@ -21,18 +22,18 @@ export interface ActivityWorkerConfig {
   encoding: TextEncoding;
   layout: Layout<ActivityRecord>;
   chunkBytes?: number;
-  /** The custom search parameters in force where the writer runs. */
+  /** The custom search parameters in force where the storing thread runs. */
   customParameters: readonly SearchParameterDefinition[];
-  /** The ids of the directory types' parameters in the writer's database. */
+  /** The ids of the directory types' parameters in the storing thread's database. */
   parameterIds: ParameterIds;
 }
 
 export type FromActivityWorker =
   | { kind: 'chunk'; chunk: ScannedChunk; resources: MappedResource[] }
-  | { kind: 'done'; persons: number; resources: MappedResource[]; unseen: Record<DirectoryType, string[]> }
+  | { kind: 'done'; persons: number; resources: MappedResource[]; unseen: Record<ImportedType, string[]> }
   | { kind: 'failed'; message: string };
 
-/** The writer has stored one more chunk. */
+/** The storing thread has stored one more chunk. */
 export type ToActivityWorker = { kind: 'written' };
 
 const AHEAD = 2;
@@ -49,22 +50,21 @@ port.on('message', (_message: ToActivityWorker) => {
 });
 
 try {
-  setCustomParameters(config.customParameters);
+  const definitions = SearchParameters.withCustom(config.customParameters);
   const db = openReader(config.dbFile);
-  const exists = db.prepare<[string, string], number>('SELECT 1 FROM resources WHERE resource_type = ? AND resource_id = ?').pluck();
-  const mapper = new ActivityMapper(config.parameterIds, (resourceType, id) => exists.get(resourceType, id) !== undefined);
-  for await (const chunk of scanExtraction(config.path, config.encoding, config.layout, (record) => mapper.accept(record), config.chunkBytes)) {
-    post({ kind: 'chunk', chunk, resources: mapper.take() });
+  const versions = new VersionReader(db);
+  const preparer = new ActivityPreparer(definitions, config.parameterIds, (resourceType, id) => versions.exists(resourceType, id));
+  for await (const chunk of scanExtraction(config.path, config.encoding, config.layout, (record) => preparer.accept(record), config.chunkBytes)) {
+    post({ kind: 'chunk', chunk, resources: preparer.take() });
     ahead++;
     while (ahead >= AHEAD) await new Promise<void>((resolve) => (wake = resolve));
   }
-  const resources = mapper.finish();
-  // What the store has and the file no longer has, for the writer to archive: the ids seen stay in this thread.
-  const stored = db.prepare<[string, string, string], string>('SELECT resource_id FROM resources WHERE resource_type = ? AND resource_id >= ? AND resource_id < ?').pluck();
-  const unseen = {} as Record<DirectoryType, string[]>;
-  for (const [type, prefix] of Object.entries(ID_PREFIXES) as Array<[DirectoryType, string]>) unseen[type] = mapper.unseen(type, stored.iterate(type, prefix, `${prefix}\uffff`));
+  const resources = preparer.finish();
+  // What the store has and the file no longer has, for the storing thread to archive: the ids seen stay in this thread.
+  const unseen = {} as Record<ImportedType, string[]>;
+  for (const [type, prefix] of Object.entries(ID_PREFIXES) as Array<[ImportedType, string]>) unseen[type] = preparer.unseen(type, versions.idsStartingWith(type, prefix));
   db.close();
-  post({ kind: 'done', persons: mapper.persons, resources, unseen });
+  post({ kind: 'done', persons: preparer.persons, resources, unseen });
 } catch (error) {
   post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
 }

@@ -29,4 +29,4 @@ export const practitionerRoleId = (practitioner: string, activityKey: string[]) 
 export const ID_PREFIXES = { Practitioner: 'pp-', PractitionerRole: 'pp-', Organization: 'st-' } as const;
 
 /** The types an activity import writes. */
-export type DirectoryType = keyof typeof ID_PREFIXES;
+export type ImportedType = keyof typeof ID_PREFIXES;

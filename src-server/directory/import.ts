@@ -1,9 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { searchParametersOf } from '../fhir/search/extract';
-import { customParameters } from '../fhir/search/parameters';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import type { Db } from '../store/database';
+import { MailboxOwners } from '../store/directory-queries';
+import type { Repository } from '../store/repository';
 import { ActivitySink } from './activity-sink';
 import { ActivityThread } from './activity-thread';
 import type { ActivityWorkerConfig } from './activity-worker';
@@ -12,7 +11,7 @@ import { isActivityLayout, type Layout, type MssanteRecord } from './layouts';
 import { detectEncoding, type TextEncoding } from './line-reader';
 import { MssanteSink } from './mssante-sink';
 import { readLayout, scanExtraction, type ScannedChunk } from './scan';
-import { DirectoryWriter, type TypeCounts } from './writer';
+import { ImportBatch, type TypeCounts } from './import-batch';
 
 export { NotAnExtractionError } from './scan';
 
@@ -64,7 +63,7 @@ export async function importDirectoryFile(db: Db, repository: Repository, path: 
   const encoding = await detectEncoding(path);
   const layout = await readLayout(path, encoding);
   const totalBytes = statSync(path).size;
-  const writer = new DirectoryWriter(repository);
+  const batch = new ImportBatch(repository);
   const lines = { read: 0, accepted: 0, rejected: 0 };
   const rejections: ImportReport['rejections'] = [];
   const tally = (chunk: ScannedChunk) => {
@@ -82,8 +81,8 @@ export async function importDirectoryFile(db: Db, repository: Repository, path: 
   try {
     const { chunkBytes } = options;
     const summary = isActivityLayout(layout)
-      ? await importActivities(db, repository, writer, { path, encoding, layout, chunkBytes }, tally, options.workerUrl)
-      : await importMailboxes(db, repository, writer, path, encoding, layout, tally, chunkBytes);
+      ? await importActivities(db, repository, batch, { path, encoding, layout, chunkBytes }, tally, options.workerUrl)
+      : await importMailboxes(db, repository, batch, path, encoding, layout, tally, chunkBytes);
     const report: ImportReport = {
       file: basename(path),
       kind: layout.kind,
@@ -94,8 +93,8 @@ export async function importDirectoryFile(db: Db, repository: Repository, path: 
       seconds: Math.round((performance.now() - started) / 10) / 100,
       lines,
       rejections,
-      resources: writer.counts,
-      failures: writer.failures,
+      resources: batch.counts,
+      failures: batch.failures,
       ...summary,
     };
     recordReport(db, report);
@@ -115,14 +114,15 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 async function importActivities(
   db: Db,
   repository: Repository,
-  writer: DirectoryWriter,
+  batch: ImportBatch,
   file: Pick<ActivityWorkerConfig, 'path' | 'encoding' | 'layout' | 'chunkBytes'>,
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
-  const sink = new ActivitySink(writer);
-  const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, searchParametersOf(type).keys())]));
-  const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: customParameters(), parameterIds });
+  const sink = new ActivitySink(batch, () => repository.definitions);
+  const { definitions } = repository;
+  const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, definitions.ofType(type).keys())]));
+  const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: definitions.custom, parameterIds });
   try {
     for (;;) {
       const message = await thread.next();
@@ -145,14 +145,14 @@ async function importActivities(
 async function importMailboxes(
   db: Db,
   repository: Repository,
-  writer: DirectoryWriter,
+  batch: ImportBatch,
   path: string,
   encoding: TextEncoding,
   layout: Layout<MssanteRecord>,
   tally: (chunk: ScannedChunk) => void,
   chunkBytes: number | undefined,
 ): Promise<{ unmatchedMailboxes: number }> {
-  const sink = new MssanteSink(db, repository.searchIndex, writer);
+  const sink = new MssanteSink(new MailboxOwners(db, repository.searchIndex), batch);
   for await (const chunk of scanExtraction(path, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
     tally(chunk);
     await nextTurn();

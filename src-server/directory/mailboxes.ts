@@ -1,5 +1,5 @@
 import { MSSANTE_EXTENSION } from './codes';
-import type { Resource } from './map-activity';
+import type { Resource } from './person-resources';
 
 /**
  * MSSanté mailboxes as `telecom` entries (system email) marked with the ANS mailbox extension. Two imports write

@@ -1,4 +1,4 @@
-import type { Resource } from './map-activity';
+import type { Resource } from './person-resources';
 
 /**
  * Whether a stored version holds `resource` apart from its meta. Versions the import wrote are the resource's JSON

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import type { Db } from '../store/database';
+import type { Repository } from '../store/repository';
 import { importDirectoryFile, type ImportReport } from './import';
 
 /** The small extraction bundled for `--demo` (a few hundred activity lines and their MSSanté mailboxes). */
@@ -15,7 +15,7 @@ export const DIRECTORY_SAMPLE_DIR = fileURLToPath(new URL('../../resources/direc
  * would archive every entry it lacks (the national directory, on a real data folder started with `--demo`).
  */
 export async function importDirectorySample(db: Db, repository: Repository, workerUrl?: URL): Promise<ImportReport[]> {
-  const practitioners = db.prepare("SELECT count(*) FROM resources WHERE resource_type = 'Practitioner'").pluck().get() as number;
+  const practitioners = repository.counts().Practitioner ?? 0;
   if (practitioners > SAMPLE_PRACTITIONERS_AT_MOST) return [];
   const files = readdirSync(DIRECTORY_SAMPLE_DIR)
     .filter((name) => name.endsWith('.txt'))

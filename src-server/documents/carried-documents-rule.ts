@@ -1,4 +1,4 @@
-import type { WriteRule } from '../fhir/rest/extensions';
+import type { WriteRule } from '../rest/extensions';
 import { grantingReferencesRule, openedBy } from './granting-references';
 import { arrayOf, isJson, referenceOf } from './references';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DmpSettings } from '../integrations/dmp/dmp-channel';
 import type { DpiSettings } from '../integrations/dpi/dpi-channel';
-import { integrationSettingsProblems } from '../integrations/integrations';
+import { integrationSettingsProblems } from '../integrations/module';
 import { isJson } from '../fhir/json';
 
 /**

@@ -1,6 +1,6 @@
 import { storedContentOf } from '../fhir/binary-content';
-import type { BinaryStore } from '../storage/binary-store';
-import type { Repository } from '../storage/repository';
+import type { BinaryStore } from '../store/binary-store';
+import type { Repository } from '../store/repository';
 import type { Delivery } from './channel';
 import type { FailureCode } from './communications';
 import type { OutboxEntry } from './outbox';

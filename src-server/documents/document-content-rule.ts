@@ -1,5 +1,5 @@
-import type { WriteContext, WriteRule } from '../fhir/rest/extensions';
-import { isValidId } from '../storage/repository';
+import type { WriteContext, WriteRule } from '../rest/extensions';
+import { isValidId } from '../store/repository';
 import { grantingReferencesRule } from './granting-references';
 import { arrayOf, isJson } from './references';
 

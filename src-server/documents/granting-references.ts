@@ -1,9 +1,9 @@
 import { unprocessable } from '../fhir/outcome';
-import type { PendingWrite, WriteContext, WriteRule } from '../fhir/rest/extensions';
-import { parseReference } from '../fhir/search/normalize';
+import type { PendingWrite, WriteContext, WriteRule } from '../rest/extensions';
+import { parseReference } from '../fhir/search/index-values';
 
 /**
- * References that open what they name. The access rules (fhir/search/visibility.ts) show some resources to whoever
+ * References that open what they name. The access rules (store/search/visibility.ts) show some resources to whoever
  * sees another that names them: a DocumentReference to the readers of a message carrying it (`payload`), a Binary to
  * the readers of a DocumentReference whose content it is. Without a check, anyone could name another practice's
  * resource there, in a resource of their own, and read it through that. So a writer with a reach may only add such a
@@ -47,7 +47,7 @@ export function grantingReferencesRule({ types, target, expression, targetsOf, c
 
 /**
  * The id of the resource of `type` on this node that a reference opens, read as the search index reads it (trimmed,
- * a version suffix dropped: fhir/search/normalize.ts), on any base: the access rules match an absolute reference
+ * a version suffix dropped: fhir/search/index-values.ts), on any base: the access rules match an absolute reference
  * against the base of the request that reads, which is whatever name of the node (`Host`, port included) the reader
  * calls it by, so `…/fhir/<type>/<id>` opens the resource whatever comes before.
  */

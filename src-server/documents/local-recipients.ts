@@ -1,4 +1,4 @@
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 
 /**
  * Who receives documents on this node itself: a Practitioner who is an enabled user, a practice Organization that

@@ -1,6 +1,6 @@
-import type { CommitSignal } from '../storage/commit-signal';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import type { CommitSignal } from '../store/commit-signal';
+import type { Db } from '../store/database';
+import type { Repository } from '../store/repository';
 import type { DeliveryOutcome } from './channel';
 import type { ChannelRegistry } from './channel-registry';
 import type { OutboxSettings } from './channel-settings';

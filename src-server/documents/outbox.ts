@@ -1,4 +1,4 @@
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import type { ChannelCode } from './channel';
 import type { Resource } from './references';
 

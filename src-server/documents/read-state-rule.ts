@@ -1,5 +1,5 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
-import type { WriteRule } from '../fhir/rest/extensions';
+import type { WriteRule } from '../rest/extensions';
 import { DELIVERY_SYSTEM, isDelivery } from './communications';
 import { arrayOf, localRef, referenceOf } from './references';
 

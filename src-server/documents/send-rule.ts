@@ -1,6 +1,6 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
-import type { CompletedWrite, PendingWrite, WriteRule } from '../fhir/rest/extensions';
-import type { StoredResource } from '../storage/repository';
+import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
+import type { StoredResource } from '../store/repository';
 import { CHANNEL_SYSTEM, type SendRequirement } from './channel';
 import { deliveryIdOf, queuedCommunication } from './communications';
 import type { NetworkRecipients } from './network-recipients';

@@ -3,29 +3,19 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { existsSync } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log';
 import { clientFinder } from '../auth/clients';
-import type { Identity } from '../auth/identity';
-import type { LocalAccounts } from '../auth/local-accounts';
-import type { LoginFlow } from '../auth/login-flow';
-import type { PasswordLogin } from '../auth/password-login';
-import type { RelyingPartyKey } from '../auth/rp-key';
+import type { AuthModule } from '../auth/module';
 import { Reaches } from '../auth/reach';
-import type { Sessions } from '../auth/sessions';
-import type { TokenStore } from '../auth/tokens';
-import type { Users } from '../auth/users';
-import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
+import type { DirectoryModule } from '../directory/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
-import type { FhirInteractions } from '../fhir/rest/interactions';
-import type { Db } from '../storage/database';
-import type { BinaryStore } from '../storage/binary-store';
-import type { GroupCommit } from '../storage/group-commit';
-import type { TextIndex } from '../text/text-index';
-import type { FirstRun } from '../setup/first-run';
-import type { DesktopJoinServices, JoinCodes } from '../setup/join';
-import type { ContentQueue } from '../sync/content';
-import type { PeerStore } from '../sync/peers';
+import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
+import type { FhirApi } from '../rest/fhir-api';
+import type { SetupModule } from '../setup/module';
+import type { Store } from '../store/store';
+import type { SyncModule } from '../sync/module';
+import type { TextModule } from '../text/module';
 import { fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
-import { authRoutes, type AuthRoutesOptions } from './auth-routes';
+import { authRoutes } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
 import { healthReport } from './health';
 import { LoginCookies } from './login-cookie';
@@ -38,37 +28,21 @@ import { applySecurity, type SecurityOptions } from './security';
 import { setupRoutes, syncJoinRoutes } from './setup-routes';
 
 export interface AppServices {
-  db: Db;
-  interactions: FhirInteractions;
-  tokens: TokenStore;
+  store: Store;
+  /** The FHIR API (rest/fhir-api.ts): interactions, text matches, group commit and its audit. */
+  api: FhirApi;
+  /** Tokens, users, logins, the identity provider in force. */
+  auth: AuthModule;
   /** What the token endpoint remembers of its callers (rate buckets, failures, proven secrets). */
   tokenGuard: TokenEndpointGuard;
-  users: Users;
-  accounts: LocalAccounts;
-  sessions: Sessions;
-  /** Users' logins: through the upstream identity provider (when there is one) and local accounts. */
-  login: LoginFlow;
-  passwords: PasswordLogin;
-  /** The identity settings in force, changed by admins without a restart. */
-  identity: Identity;
-  /** The data folder's first run (set-up, or joining an office). */
-  firstRun: FirstRun;
-  /** The join codes this node gives colleagues' desktops. */
-  joinCodes: JoinCodes;
-  relyingPartyKey: () => Promise<RelyingPartyKey>;
-  /** With `--demo`: the demo people the login screen lists. */
-  demoAccounts?: AuthRoutesOptions['demoAccounts'];
-  groupCommit: GroupCommit;
-  security: SecurityOptions;
+  /** The data folder's first run (set-up, or joining an office) and the join codes this node gives colleagues' desktops. */
+  setup: SetupModule;
+  /** The sync peers (managed at `/admin/peers`), the Binary content awaited from them and their uploads of it. */
+  sync: SyncModule;
+  text: TextModule;
   audit: AuditLog;
-  binaryStore: BinaryStore;
-  textIndex: TextIndex;
-  /** The directory import thread's module, when bundled. */
-  directoryWorker?: URL;
-  /** The sync peers, managed at `/admin/peers`. */
-  peers: PeerStore;
-  /** Binary content awaited from sync peers: reads say so (503), peers upload it (`POST /fhir/$content`). */
-  syncContent?: ContentQueue;
+  directory: DirectoryModule;
+  security: SecurityOptions;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -111,16 +85,19 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
 
   // Set by the bearer-token hooks; declared up front so every request object has the same shape.
   app.decorateRequest('principal', undefined);
-  app.get('/health', async () => healthReport(services.db, services.interactions.repository, services.textIndex));
-  const { tokens, users, accounts, sessions, login, audit, identity, firstRun } = services;
-  const repository = services.interactions.repository;
+  const { store, auth, setup, sync, audit } = services;
+  const { db, repository } = store;
+  const { tokens, users, accounts, sessions, login, identity } = auth;
+  const { firstRun } = setup;
+  const textIndex = services.text.index;
+  app.get('/health', async () => healthReport(db, repository, textIndex));
   const loginCookies = new LoginCookies();
-  await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(services.db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
+  await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
   await app.register(authRoutes, {
     prefix: '/auth',
     login,
     identity,
-    passwords: services.passwords,
+    passwords: auth.passwords,
     accounts,
     sessions,
     users,
@@ -128,32 +105,23 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     audit,
     loginCookies,
     setupOpen: () => firstRun.open,
-    relyingPartyKey: services.relyingPartyKey,
-    demoAccounts: services.demoAccounts,
+    relyingPartyKey: auth.relyingPartyKey,
+    demoAccounts: auth.demo?.accounts,
   });
-  await app.register(adminRoutes, { prefix: '/admin', db: services.db, tokens, audit, users, accounts, sessions, identity, joinCodes: services.joinCodes, peers: services.peers, repository, textIndex: services.textIndex });
-  const join: DesktopJoinServices = { users, accounts, repository, groupCommit: services.groupCommit, peers: services.peers };
-  await app.register(setupRoutes, { prefix: '/setup', firstRun, interactions: services.interactions, textIndex: services.textIndex, join, audit });
-  await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: services.joinCodes });
-  await app.register(directoryRoutes, {
-    prefix: '/admin/directory',
-    db: services.db,
-    repository: services.interactions.repository,
-    tokens: services.tokens,
-    audit: services.audit,
-    workerUrl: services.directoryWorker,
-  });
+  await app.register(adminRoutes, { prefix: '/admin', db, tokens, audit, users, accounts, sessions, identity, joinCodes: setup.joinCodes, peers: sync.peers, repository, textIndex });
+  await app.register(setupRoutes, { prefix: '/setup', setup, api: services.api, audit });
+  await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: setup.joinCodes });
+  await app.register(directoryRoutes, { prefix: '/admin/directory', directory: services.directory, tokens, audit });
   await app.register(fhirRoutes, {
     prefix: '/fhir',
-    interactions: services.interactions,
-    binaryStore: services.binaryStore,
-    syncContent: services.syncContent,
-    tokens: services.tokens,
-    groupCommit: services.groupCommit,
+    api: services.api,
+    binaryStore: store.binaries,
+    syncContent: sync.content,
+    contentUploads: sync.uploads,
+    tokens,
     rateLimiter: new RateLimiter(),
-    reaches: new Reaches(services.db),
-    textIndex: services.textIndex,
-    audit: services.audit,
+    reaches: new Reaches(db),
+    audit,
   });
   if (services.uiDir && existsSync(services.uiDir)) {
     await app.register(fastifyStatic, { root: services.uiDir, prefix: '/', index: 'index.html' });

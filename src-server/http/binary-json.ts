@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import parser from 'stream-json/parser.js';
 import { badRequest, payloadTooLarge } from '../fhir/outcome';
-import type { BinaryStore, ContentWriter } from '../storage/binary-store';
+import type { BinaryStore, IncomingContent } from '../store/binary-store';
 
 /**
  * A FHIR JSON Binary read from a request stream with the stream-json tokenizer: its `content` (base64) is decoded
@@ -17,9 +17,9 @@ const MAX_MEMBERS_CHARS = 1024 * 1024;
 
 /**
  * The Binary and its content, completed but not yet in the store: the caller checks the resource first, then
- * stores the content (`writer.store()`) or drops it (`writer.abort()`), so a refused upload leaves no file.
+ * stores the content (`incoming.store()`) or drops it (`incoming.abort()`), so a refused upload leaves no file.
  */
-export async function readJsonBinary(body: Readable, store: BinaryStore): Promise<{ resource: Record<string, unknown>; content?: ContentWriter }> {
+export async function readJsonBinary(body: Readable, store: BinaryStore): Promise<{ resource: Record<string, unknown>; content?: IncomingContent }> {
   const tokens = body.pipe(parser.asStream({ packKeys: true, streamKeys: false, packStrings: false, streamStrings: true, packNumbers: true, streamNumbers: false }));
   // The body's own errors (the client went away, an inflated body past its limit) are not JSON errors.
   let bodyError: Error | undefined;
@@ -29,7 +29,7 @@ export async function readJsonBinary(body: Readable, store: BinaryStore): Promis
   let text: string | undefined;
   let budget = MAX_MEMBERS_CHARS;
   let decoder: Base64ToStore | undefined;
-  let content: ContentWriter | undefined;
+  let content: IncomingContent | undefined;
 
   const place = (value: Json) => {
     const top = stack[stack.length - 1];
@@ -62,7 +62,7 @@ export async function readJsonBinary(body: Readable, store: BinaryStore): Promis
           (stack[stack.length - 1] as Extract<Container, { kind: 'object' }>).key = token.value;
           break;
         case 'startString':
-          if (isContent()) decoder = new Base64ToStore(await store.writer());
+          if (isContent()) decoder = new Base64ToStore(await store.incoming());
           else text = '';
           break;
         case 'stringChunk':
@@ -104,12 +104,12 @@ export async function readJsonBinary(body: Readable, store: BinaryStore): Promis
   return { resource: root, content };
 }
 
-/** Base64 text, in chunks of any length, decoded into a store writer. */
+/** Base64 text, in chunks of any length, decoded into the binary store's incoming content. */
 class Base64ToStore {
   private pending = '';
   private padded = false;
 
-  constructor(private readonly writer: ContentWriter) {}
+  constructor(private readonly incoming: IncomingContent) {}
 
   async push(chunk: string): Promise<void> {
     const clean = chunk.replace(/\s+/g, '');
@@ -124,16 +124,16 @@ class Base64ToStore {
       if (padding < quads.length - 2 || !/^=*$/.test(quads.slice(padding)) || this.pending !== '') throw badRequest('Binary.content has misplaced base64 padding', 'Binary.content');
       this.padded = true;
     }
-    if (quads) await this.writer.push(Buffer.from(quads, 'base64'));
+    if (quads) await this.incoming.push(Buffer.from(quads, 'base64'));
   }
 
-  async finish(): Promise<ContentWriter> {
+  async finish(): Promise<IncomingContent> {
     if (this.pending !== '') throw badRequest('Binary.content is not base64 (its length is not a multiple of 4)', 'Binary.content');
-    await this.writer.complete();
-    return this.writer;
+    await this.incoming.complete();
+    return this.incoming;
   }
 
   abort(): Promise<void> {
-    return this.writer.abort();
+    return this.incoming.abort();
   }
 }

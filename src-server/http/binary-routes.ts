@@ -1,21 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { refuseForgedContent, storedContentOf, withStoredContent } from '../fhir/binary-content';
-import { SYNC_SCOPE } from '../auth/scopes';
-import { badRequest, FhirError, forbidden, notFound, serviceUnavailable } from '../fhir/outcome';
-import type { FhirInteractions } from '../fhir/rest/interactions';
-import type { FhirResponse } from '../fhir/rest/types';
-import { assertValid } from '../fhir/validation/validate';
-import { MAX_BINARY_BYTES } from '../fhir/limits';
-import { isContentHash, type BinaryStore, type ContentWriter, type StoredContent } from '../storage/binary-store';
-import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
-import type { GroupCommit } from '../storage/group-commit';
 import type { AuditLog } from '../audit/audit-log';
 import type { Reaches } from '../auth/reach';
+import { storedContentOf } from '../fhir/binary-content';
+import { MAX_BINARY_BYTES } from '../fhir/limits';
+import { notFound, serviceUnavailable } from '../fhir/outcome';
+import { checkBinaryUpload, checkUploadedBinary } from '../rest/binary-upload';
+import type { FhirApi } from '../rest/fhir-api';
+import type { FhirResponse } from '../rest/types';
+import type { BinaryStore, IncomingContent, StoredContent } from '../store/binary-store';
+import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
+import type { ContentUploads } from '../sync/content-upload';
 import { auditAnswer } from './audit-answers';
 import { readJsonBinary } from './binary-json';
+import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-exchange';
 import { JSON_TYPES } from './request-body';
-import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './fhir-routes';
 
 /**
  * `POST /fhir/Binary`, `PUT /fhir/Binary/<id>`, `GET /fhir/Binary/<id>[/_history/<vid>]` and `POST /fhir/$content`,
@@ -25,18 +24,17 @@ import { baseUrl, FHIR_CONTENT_TYPE, preferences, send, toFhirRequest } from './
  * - a read answers the document itself, unless FHIR JSON is asked for (`Accept` or `_format`): then the Binary
  *   with its content in base64, streamed from the file. Content a sync peer has not delivered yet answers 503 with
  *   Retry-After; a vread serves the content of that version (how a peer fetches it, docs/sync.md);
- * - `POST $content?hash=<sha256>` is a sync peer's upload of content this node awaits (after a push): SYNC scope,
- *   Binary CREATE or UPDATE, and one of the awaiting Binaries within the caller's reach; the bytes are kept only if
- *   their hash and size are those the Binary names.
- * Scopes, validation and versioning are the interactions' as for any resource.
+ * - `POST $content?hash=<sha256>` is a sync peer's upload of content this node awaits (after a push), checked and
+ *   kept by sync (sync/content-upload.ts).
+ * What an upload may be is rest's (rest/binary-upload.ts); versioning is the interactions' as for any resource.
  */
 
 export interface BinaryRoutesOptions {
-  interactions: FhirInteractions;
-  groupCommit: GroupCommit;
+  api: FhirApi;
   store: BinaryStore;
   /** Binary content awaited from sync peers. */
   syncContent?: ContentQueue;
+  contentUploads: ContentUploads;
   audit: AuditLog;
   reaches: Reaches;
 }
@@ -47,7 +45,7 @@ const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 type JsonObject = Record<string, unknown>;
 
-export async function binaryRoutes(app: FastifyInstance, { interactions, groupCommit, store, syncContent, audit, reaches }: BinaryRoutesOptions): Promise<void> {
+export async function binaryRoutes(app: FastifyInstance, { api, store, syncContent, contentUploads, audit, reaches }: BinaryRoutesOptions): Promise<void> {
   // Errors are audited by the error handler; answers here.
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode < 400) auditAnswer(audit, request, reply.statusCode);
@@ -60,27 +58,23 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
   const upload = async (request: FastifyRequest<{ Params: { id?: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
     const fhirRequest = toFhirRequest(request, prefer, reaches);
-    // Before a byte is stored: a client without the scope is not made to upload 50 MiB for a 403.
-    fhirRequest.scopes.require('Binary', request.method === 'POST' ? 'CREATE' : 'UPDATE');
+    checkBinaryUpload(fhirRequest);
     const type = mediaType(request.headers['content-type']);
     const body = request.body as Readable;
     // A refused upload is answered before its end: the rest of it must not be read as the next request.
     reply.header('connection', 'close');
-    const { resource, content: writer } = FHIR_JSON_TYPES.has(type) ? await readJsonBinary(body, store) : { resource: rawBinary(type, request.params.id), content: await rawContent(store, body) };
+    const { resource, content: incoming } = FHIR_JSON_TYPES.has(type) ? await readJsonBinary(body, store) : { resource: rawBinary(type, request.params.id), content: await rawContent(store, body) };
     reply.removeHeader('connection');
     // Checked before the content joins the store, so that a refused Binary leaves no file behind.
     let content: StoredContent | undefined;
     try {
-      if (resource.resourceType !== 'Binary') throw badRequest(`The resource is a ${String(resource.resourceType)}, but it was sent to the Binary endpoint`, 'resourceType');
-      refuseForgedContent(resource);
-      if (writer) assertValid(withStoredContent(resource, await writer.complete()));
-      else assertValid(resource);
-      content = await writer?.store();
+      checkUploadedBinary(resource, await incoming?.complete());
+      content = await incoming?.store();
     } catch (error) {
-      await writer?.abort();
+      await incoming?.abort();
       throw error;
     }
-    const response = await groupCommit.run(() => interactions.handle({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request)));
+    const response = await api.answer({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request));
     return send(reply, response, request, prefer);
   };
   // Inflated (request-body.ts) up to this: the content's base64 in FHIR JSON is 4/3 of the content, which the store
@@ -91,7 +85,7 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
 
   const read = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const response = interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
+    const response = api.interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
     // `Binary/` (no id) is the type's search: a Bundle, not a document.
     if (response.status !== 200 || typeof response.body !== 'string' || request.params.id === '') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
@@ -109,25 +103,13 @@ export async function binaryRoutes(app: FastifyInstance, { interactions, groupCo
 
   app.post<{ Querystring: { hash?: string } }>('/$content', uploads, async (request, reply) => {
     const fhirRequest = toFhirRequest(request, preferences(request), reaches);
-    const { scopes } = fhirRequest;
-    scopes.requireNamed(SYNC_SCOPE, '$content');
-    if (!scopes.allows('Binary', 'CREATE') && !scopes.allows('Binary', 'UPDATE')) throw forbidden('Uploading Binary content needs BINARY_CREATE or BINARY_UPDATE');
-    const hash = request.query.hash;
-    if (typeof hash !== 'string' || !isContentHash(hash)) throw badRequest('hash must be the SHA-256 of the content, in lower-case hex', 'hash');
+    const hash = contentUploads.check(fhirRequest, request.query.hash);
     // A refused upload is answered before its end: the rest of it must not be read as the next request.
     reply.header('connection', 'close');
-    const base = baseUrl(request);
-    const awaiting = (syncContent?.waitingFor(hash) ?? []).filter((wanted) => interactions.searchEngine.isVisible({ resourceType: 'Binary', id: wanted.id }, fhirRequest, base));
-    if (awaiting.length === 0) throw notFound('No Binary on this node awaits this content');
-    try {
-      // No body at all is content of no bytes: refused unless that is what the Binary names.
-      await syncContent!.receive((request.body as Readable | undefined) ?? Readable.from([]), { hash, size: awaiting[0].size });
-    } catch (error) {
-      if (error instanceof FhirError && error.status === 422) request.log.warn({ hash, binary: awaiting[0].id }, 'sync: uploaded Binary content refused: its hash or size is not the one the Binary names');
-      throw error;
-    }
+    await contentUploads.receive(fhirRequest, baseUrl(request), hash, request.body as Readable | undefined, (binary) =>
+      request.log.warn({ hash, binary }, 'sync: uploaded Binary content refused: its hash or size is not the one the Binary names'),
+    );
     reply.removeHeader('connection');
-    syncContent!.fulfilled(hash);
     return reply.code(204).send();
   });
 }
@@ -137,15 +119,15 @@ function rawBinary(type: string, id: string | undefined): Record<string, unknown
   return { resourceType: 'Binary', contentType: MIME_TYPE.test(type) ? type : 'application/octet-stream', ...(id ? { id } : {}) };
 }
 
-/** A raw upload streamed into a writer and completed, not yet stored. */
-async function rawContent(store: BinaryStore, body: Readable): Promise<ContentWriter> {
-  const writer = await store.writer();
+/** A raw upload streamed into the binary store's incoming content and completed, not yet stored. */
+async function rawContent(store: BinaryStore, body: Readable): Promise<IncomingContent> {
+  const incoming = await store.incoming();
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) await writer.push(chunk);
-    await writer.complete();
-    return writer;
+    for await (const chunk of body as AsyncIterable<Buffer>) await incoming.push(chunk);
+    await incoming.complete();
+    return incoming;
   } catch (error) {
-    await writer.abort();
+    await incoming.abort();
     throw error;
   }
 }

@@ -3,10 +3,9 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { AuditLog } from '../audit/audit-log';
 import type { TokenStore } from '../auth/tokens';
-import { importDirectoryFile, importReports, NotAnExtractionError, type ImportProgress, type ImportReport } from '../directory/import';
+import { NotAnExtractionError, type ImportProgress, type ImportReport } from '../directory/import';
+import type { DirectoryModule } from '../directory/module';
 import { badRequest, conflict, forbidden, notFound } from '../fhir/outcome';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
 import { auditAnswer } from './audit-answers';
 import { authenticate } from './bearer';
 
@@ -20,12 +19,9 @@ import { authenticate } from './bearer';
  */
 
 export interface DirectoryRoutesOptions {
-  db: Db;
-  repository: Repository;
+  directory: DirectoryModule;
   tokens: TokenStore;
   audit: AuditLog;
-  /** The directory import thread's module, when bundled. */
-  workerUrl?: URL;
 }
 
 interface ImportJob {
@@ -41,7 +37,7 @@ interface ImportJob {
 const CHUNK_BYTES = 256 * 1024;
 const JOBS_KEPT = 20;
 
-export async function directoryRoutes(app: FastifyInstance, { db, repository, tokens, audit, workerUrl }: DirectoryRoutesOptions): Promise<void> {
+export async function directoryRoutes(app: FastifyInstance, { directory, tokens, audit }: DirectoryRoutesOptions): Promise<void> {
   const jobs = new Map<string, ImportJob>();
   let running: ImportJob | undefined;
   let nextId = 1;
@@ -64,7 +60,7 @@ export async function directoryRoutes(app: FastifyInstance, { db, repository, to
     running = job;
     jobs.set(job.id, job);
     for (const id of [...jobs.keys()].slice(0, Math.max(0, jobs.size - JOBS_KEPT))) jobs.delete(id);
-    importDirectoryFile(db, repository, path, { chunkBytes: CHUNK_BYTES, workerUrl, onProgress: (progress) => (job.progress = progress) })
+    directory.importFile(path, { chunkBytes: CHUNK_BYTES, onProgress: (progress) => (job.progress = progress) })
       .then((report) => Object.assign(job, { status: 'done', report }))
       .catch((error: unknown) => {
         if (!(error instanceof NotAnExtractionError)) request.log.error({ err: error }, 'directory import failed');
@@ -80,5 +76,5 @@ export async function directoryRoutes(app: FastifyInstance, { db, repository, to
     return job;
   });
 
-  app.get('/imports', async () => ({ running: running ?? null, reports: importReports(db) }));
+  app.get('/imports', async () => ({ running: running ?? null, reports: directory.reports() }));
 }

@@ -1,5 +1,5 @@
-import { readSchemaVersion, type Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
+import { readSchemaVersion, type Db } from '../store/database';
+import type { Repository } from '../store/repository';
 import type { TextIndex, TextIndexHealth } from '../text/text-index';
 import { LIAISON_VERSION } from '../version';
 

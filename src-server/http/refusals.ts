@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/audit-log';
 import { MAX_BINARY_BYTES } from '../fhir/limits';
 import { badRequest, FhirError, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import { auditAnswer } from './audit-answers';
-import { FHIR_CONTENT_TYPE } from './fhir-routes';
+import { FHIR_CONTENT_TYPE } from './fhir-exchange';
 import { hasBody } from './request-body';
 
 /**

@@ -6,12 +6,11 @@ import { testIdentitySettings } from '../auth/identity';
 import { IDENTIFIER_SYSTEMS } from '../directory/codes';
 import { isJson } from '../fhir/json';
 import { FhirError, refusal } from '../fhir/outcome';
-import type { FhirInteractions } from '../fhir/rest/interactions';
-import type { FhirRequest } from '../fhir/rest/types';
-import { SETUP_CODE_HEADER, type FirstRun } from '../setup/first-run';
-import { joinOffice, type DesktopJoinServices, type JoinCodes } from '../setup/join';
-import type { TextIndex } from '../text/text-index';
-import { resolveTextMatches } from '../text/text-queries';
+import type { FhirApi } from '../rest/fhir-api';
+import type { FhirRequest } from '../rest/types';
+import { SETUP_CODE_HEADER } from '../setup/first-run';
+import type { JoinCodes } from '../setup/join';
+import type { SetupModule } from '../setup/module';
 
 /**
  * The first run (setup/first-run.ts, docs/login.md "Set-up"), every request with the set-up code in
@@ -25,17 +24,17 @@ import { resolveTextMatches } from '../text/text-queries';
  */
 
 export interface SetupRoutesOptions {
-  firstRun: FirstRun;
-  interactions: FhirInteractions;
-  textIndex: TextIndex;
-  join: DesktopJoinServices;
+  setup: SetupModule;
+  /** The FHIR API the directory searches run on (text filters included). */
+  api: FhirApi;
   audit: AuditLog;
 }
 
 /** Directory entries a set-up search lists. */
 const LISTED = 20;
 
-export async function setupRoutes(app: FastifyInstance, { firstRun, interactions, textIndex, join, audit }: SetupRoutesOptions): Promise<void> {
+export async function setupRoutes(app: FastifyInstance, { setup, api, audit }: SetupRoutesOptions): Promise<void> {
+  const { firstRun } = setup;
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     done(null, payload);
@@ -52,8 +51,7 @@ export async function setupRoutes(app: FastifyInstance, { firstRun, interactions
   const searchDirectory = async (request: FastifyRequest, type: 'Organization' | 'Practitioner', query: URLSearchParams) => {
     query.set('_count', String(LISTED));
     const search: FhirRequest = { scopes: new Scopes([`${type.toUpperCase()}_SEARCH`]), method: 'GET', path: type, query };
-    const textMatches = await resolveTextMatches(search, textIndex, 'all');
-    const answer = interactions.handle(textMatches ? { ...search, textMatches } : search, `${request.protocol}://${request.host}/fhir`);
+    const answer = await api.answer(search, `${request.protocol}://${request.host}/fhir`);
     return typeof answer.body === 'string' ? JSON.parse(answer.body) : answer.body;
   };
   const byName = (name: string | undefined) => {
@@ -82,7 +80,7 @@ export async function setupRoutes(app: FastifyInstance, { firstRun, interactions
 
   app.post('/join', async (request, reply) => {
     const body = isJson(request.body) ? request.body : {};
-    const joined = await joinOffice(body.officeUrl, body.code, join);
+    const joined = await setup.joinOffice(body.officeUrl, body.code);
     firstRun.finished();
     audit.record('setup', `user:${joined.userId}`, 'POST', '/setup/join', 201);
     return reply.code(201).send(joined);

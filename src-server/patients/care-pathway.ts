@@ -1,11 +1,9 @@
 import { forbidden } from '../fhir/outcome';
-import type { FhirOperation } from '../fhir/rest/extensions';
-import { qualified } from '../fhir/search/conditions';
-import { DATE_MIN } from '../fhir/search/normalize';
-import type { Db } from '../storage/database';
+import type { FhirOperation } from '../rest/extensions';
+import { readPageCount } from '../rest/paging-parameters';
+import type { PatientCompartment } from '../store/patient-compartment';
 import { decodeCursor, encodeCursor, pageBundle } from './paging';
-import { readPageCount } from '../fhir/rest/paging-parameters';
-import { compartmentSelects, patientOperation, requestedTypes, ROW, storedOf, type VersionRow } from './patient-compartment';
+import { patientOperation, requestedTypes } from './patient-operation';
 
 /**
  * `GET Patient/<id>/$care-pathway`: the patient's care pathway — its Encounters (stays, consultations) and
@@ -16,30 +14,15 @@ import { compartmentSelects, patientOperation, requestedTypes, ROW, storedOf, ty
 
 const PATHWAY_TYPES = ['Encounter', 'EpisodeOfCare'];
 
-interface Row extends VersionRow {
-  start: number;
-}
-
-export function carePathwayOperation(db: Db): FhirOperation {
-  return patientOperation('$care-pathway', db, ({ request, base, id }, compartment, prepare) => {
+export function carePathwayOperation(compartment: PatientCompartment): FhirOperation {
+  return patientOperation('$care-pathway', ({ request, base, id }, reader) => {
     const { query, scopes } = request;
     const count = readPageCount(query.get('_count'));
     const cursor = decodeCursor(query.get('_cursor'), 2);
     const wanted = requestedTypes(query.get('_type'), PATHWAY_TYPES, 'Encounter or EpisodeOfCare');
     const types = wanted.filter((type) => scopes.allows(type, 'READ'));
     if (types.length === 0) throw forbidden(`This client lacks the scope ${wanted.map((type) => `${type.toUpperCase()}_READ`).join(' or ')}`);
-    const { index } = compartment;
-    // The start of the period: the smallest low bound of the `date` rows (the period's, for both types).
-    const selects = types.flatMap((type) =>
-      compartmentSelects(compartment, type, `, coalesce((SELECT min(d.low) FROM idx_date d WHERE d.vseq = ${ROW}.vseq AND ${index.rowsOf(type, 'date', qualified('d'))}), ${DATE_MIN}) AS start`),
-    );
-    const after = cursor ? { sql: 'WHERE c.start < ? OR (c.start = ? AND c.vseq < ?)', values: [cursor[0], cursor[0], cursor[1]] } : { sql: '', values: [] };
-    // The page's keys first, then its bodies: sorting carries only (vseq, start), not every stored resource.
-    const sql =
-      `SELECT p.vseq, p.start, v.resource_type, v.resource_id, v.version_id, v.last_updated, v.body FROM (` +
-      `SELECT c.vseq, c.start FROM (${selects.map((select) => select.sql).join(' UNION ')}) c ${after.sql} ORDER BY c.start DESC, c.vseq DESC LIMIT ?` +
-      ') p JOIN resource_versions v ON v.vseq = p.vseq ORDER BY p.start DESC, p.vseq DESC';
-    const rows = prepare(sql).all(...selects.flatMap((select) => select.values), ...after.values, count + 1) as Row[];
+    const rows = compartment.pathway({ ...reader, types, after: cursor && [cursor[0], cursor[1]], limit: count + 1 });
     const page = rows.slice(0, count);
     const last = page[page.length - 1];
     return {
@@ -49,7 +32,7 @@ export function carePathwayOperation(db: Db): FhirOperation {
         {
           url: `${base}/Patient/${id}/$care-pathway`,
           query,
-          matches: page.map(storedOf),
+          matches: page,
           next: rows.length > count ? encodeCursor([last.start, last.vseq]) : undefined,
         },
         base,

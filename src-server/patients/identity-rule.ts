@@ -1,6 +1,6 @@
 import { conflict } from '../fhir/outcome';
-import type { PendingWrite, WriteRule } from '../fhir/rest/extensions';
-import type { StoredResource } from '../storage/repository';
+import type { PendingWrite, WriteRule } from '../rest/extensions';
+import type { StoredResource } from '../store/repository';
 import { checkIdentity, insOf } from './identity';
 
 /**

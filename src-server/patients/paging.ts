@@ -1,6 +1,6 @@
 import { badRequest } from '../fhir/outcome';
-import { bundleJson } from '../fhir/rest/interactions';
-import type { StoredResource } from '../storage/repository';
+import { bundleJson } from '../rest/interactions';
+import type { StoredResource } from '../store/repository';
 
 /** Paging of the patient operations: `_count`, an opaque keyset cursor, and the searchset Bundle of a page. */
 

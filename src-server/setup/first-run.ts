@@ -7,8 +7,8 @@ import { hashSecret } from '../auth/scrypt-hash';
 import { IDENTIFIER_SYSTEMS } from '../directory/codes';
 import { isJson, type Json } from '../fhir/json';
 import { refusal } from '../fhir/outcome';
-import type { GroupCommit } from '../storage/group-commit';
-import type { Repository } from '../storage/repository';
+import type { GroupCommit } from '../store/group-commit';
+import type { Repository } from '../store/repository';
 
 /**
  * The first run of a data folder (docs/login.md, "Set-up"): while it has no user at all, whoever holds the set-up code

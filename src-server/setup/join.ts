@@ -6,9 +6,9 @@ import { ROLES, type SeededUser, type User, type Users } from '../auth/users';
 import { isJson, type Json } from '../fhir/json';
 import { refusal } from '../fhir/outcome';
 import { resourceTypes } from '../fhir/validation/model';
-import type { Db } from '../storage/database';
-import type { GroupCommit } from '../storage/group-commit';
-import type { Repository } from '../storage/repository';
+import type { Db } from '../store/database';
+import type { GroupCommit } from '../store/group-commit';
+import type { Repository } from '../store/repository';
 import type { PeerStore } from '../sync/peers';
 
 /**

@@ -1,4 +1,4 @@
-import type { Repository } from '../storage/repository';
+import type { Repository } from '../store/repository';
 import { channelHeaders, PAYLOAD_TYPES } from './subscription-rules';
 import { signatureHeaders } from './signature';
 import type { QueuedNotification, SubscriptionStore } from './subscription-store';

@@ -1,20 +1,20 @@
-import type { Statement } from 'better-sqlite3';
 import { FhirError } from '../fhir/outcome';
-import type { SearchEngine } from '../fhir/search/search';
-import type { Db } from '../storage/database';
+import type { SearchEngine } from '../store/search/search';
+import type { ChangedResource, ChangeLog } from '../store/change-log';
 import { parseCriteria, type Criteria } from './subscription-rules';
-import type { QueuedNotification, SubscriptionStore, SubscriptionWriter } from './subscription-store';
+import type { QueuedNotification, SubscriptionStore, SubscriptionAccess } from './subscription-store';
 
 /**
  * Turns committed changes into queued notifications: it reads the change log after its durable cursor and runs each
  * active subscription's criteria over the resources that changed (`_id=<those ids>`), through the search engine and
- * with its last writer's access, so a notification goes out exactly when the writer's search would find the resource.
+ * with the access of the caller that last wrote it, so a notification goes out exactly when that caller's search would find
+ * the resource.
  * A pass that finds notifications queues them and records the cursor in one transaction.
  */
 
 interface ActiveSubscription extends Criteria {
   id: string;
-  writer: SubscriptionWriter;
+  access: SubscriptionAccess;
   /** Epoch ms after which it notifies no more (`Subscription.end`). */
   end?: number;
 }
@@ -25,9 +25,6 @@ const BATCH = 500;
 const IDS_PER_SEARCH = 100;
 
 export class SubscriptionMatcher {
-  private readonly changesAfter: Statement<[number, number], { seq: number; resource_type: string; resource_id: string }>;
-  private readonly subscriptionChangedAfter: Statement<[number], number>;
-  private readonly latestSeq: Statement<[], number>;
   /** The active subscriptions, reloaded when a Subscription changes. */
   private active: ActiveSubscription[] | undefined;
   /** The last change matched, and the last one recorded in the database. */
@@ -35,18 +32,12 @@ export class SubscriptionMatcher {
   private saved: number;
 
   constructor(
-    db: Db,
+    private readonly log: ChangeLog,
     private readonly store: SubscriptionStore,
     private readonly search: SearchEngine,
     /** A subscription whose criteria no longer run (a custom parameter removed…): put it in error. */
     private readonly failed: (subscriptionId: string, reason: string) => void,
   ) {
-    this.changesAfter = db.prepare(
-      `SELECT c.seq, c.resource_type, v.resource_id FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
-       WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
-    );
-    this.subscriptionChangedAfter = db.prepare<[number], number>("SELECT 1 FROM change_log WHERE resource_type = 'Subscription' AND seq > ? LIMIT 1").pluck();
-    this.latestSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM change_log').pluck();
     this.cursor = this.saved = store.cursor();
   }
 
@@ -54,13 +45,13 @@ export class SubscriptionMatcher {
   matchPending(): number {
     // Nobody to notify, and no Subscription changed since: the changes are passed over unread. Reading them all
     // held the first start after a directory import (millions of changes) for many seconds.
-    if (this.activeSubscriptions().length === 0 && this.subscriptionChangedAfter.get(this.cursor) === undefined) {
-      this.cursor = this.latestSeq.get() as number;
+    if (this.activeSubscriptions().length === 0 && !this.log.typeChangedAfter('Subscription', this.cursor)) {
+      this.cursor = this.log.latestSeq();
       return 0;
     }
     let queued = 0;
     for (;;) {
-      const changes = this.changesAfter.all(this.cursor, BATCH);
+      const changes = this.log.resourcesAfter(this.cursor, BATCH);
       if (changes.length === 0) return queued;
       if (changes.some((change) => change.resource_type === 'Subscription')) this.active = undefined;
       const found = this.notifications(changes);
@@ -87,7 +78,7 @@ export class SubscriptionMatcher {
     this.saved = this.cursor;
   }
 
-  private notifications(changes: Array<{ resource_type: string; resource_id: string }>): QueuedNotification[] {
+  private notifications(changes: ChangedResource[]): QueuedNotification[] {
     const subscriptions = this.activeSubscriptions();
     if (subscriptions.length === 0) return [];
     const changedIds = new Map<string, Set<string>>();
@@ -113,7 +104,7 @@ export class SubscriptionMatcher {
     return found;
   }
 
-  /** The changed resources the subscription's last writer would find with its criteria. */
+  /** The changed resources the caller that last wrote the subscription would find with its criteria. */
   private *matches(subscription: ActiveSubscription, ids: string[]) {
     for (let start = 0; start < ids.length; start += IDS_PER_SEARCH) {
       const params = new URLSearchParams(subscription.params);
@@ -121,8 +112,8 @@ export class SubscriptionMatcher {
       // In id order, the page is read through the primary key of the changed resources, not the criteria's matches.
       params.set('_sort', '_id');
       params.set('_count', String(IDS_PER_SEARCH));
-      const { writer } = subscription;
-      yield* this.search.search({ resourceType: subscription.resourceType, params, lenient: false, base: writer.base, reach: writer.reach, caller: writer.caller }).matches;
+      const { access } = subscription;
+      yield* this.search.search({ resourceType: subscription.resourceType, params, lenient: false, base: access.base, reach: access.reach, caller: access.caller }).matches;
     }
   }
 
@@ -137,11 +128,11 @@ export class SubscriptionMatcher {
       for (const stored of page.matches) {
         const resource = JSON.parse(stored.json) as Record<string, unknown>;
         const criteria = parseCriteria(resource.criteria);
-        // Only subscriptions written through the API have a writer, whose rights say what they may receive.
-        const writer = this.store.record(stored.id);
-        if (!criteria || !writer) continue;
+        // Only subscriptions written through the API have an access, whose rights say what they may receive.
+        const access = this.store.record(stored.id);
+        if (!criteria || !access) continue;
         const end = typeof resource.end === 'string' ? Date.parse(resource.end) : undefined;
-        active.push({ id: stored.id, writer, ...criteria, ...(end !== undefined && !Number.isNaN(end) ? { end } : {}) });
+        active.push({ id: stored.id, access, ...criteria, ...(end !== undefined && !Number.isNaN(end) ? { end } : {}) });
       }
       cursor = page.next;
     } while (cursor);

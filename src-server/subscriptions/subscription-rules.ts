@@ -1,18 +1,18 @@
 import { FhirError, notFound, unprocessable } from '../fhir/outcome';
-import type { CompletedWrite, FhirOperation, PendingWrite, WriteRule } from '../fhir/rest/extensions';
+import type { CompletedWrite, FhirOperation, PendingWrite, WriteRule } from '../rest/extensions';
 import { isResourceType } from '../fhir/validation/model';
 import { newSecret } from './signature';
 import type { SubscriptionStore } from './subscription-store';
 
 /**
  * What the API accepts as a Subscription (docs/subscriptions.md), checked inside the write's transaction:
- * - `criteria` is a search of a resource type the writer may read, valid for this node;
+ * - `criteria` is a search of a resource type its writing caller may read, valid for this node;
  * - the channel is a `rest-hook` to this machine (the node never calls out to the network), with a JSON payload or
  *   none, and well-formed extra headers, which the node keeps outside the resource (an update without them keeps them,
  *   unless it points the channel at another endpoint: the headers hold the old endpoint's credentials);
  * - a client writes `requested` or `off` (STU3): the node makes `requested` `active`, and sets `error` itself.
- * Its notifications carry only what its last writer may see. Who may see and write it at all is the access rules'
- * business (fhir/search/visibility.ts): it belongs to the caller who created it.
+ * Its notifications carry only what the caller that last wrote it may see. Who may see and write it at all is the access rules'
+ * business (store/search/visibility.ts): it belongs to the caller who created it.
  */
 
 type Json = Readonly<Record<string, unknown>>;

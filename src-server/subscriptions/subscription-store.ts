@@ -1,5 +1,5 @@
-import type { Caller, ReachReference } from '../fhir/search/visibility';
-import type { Db } from '../storage/database';
+import type { Caller, ReachReference } from '../store/search/visibility';
+import type { Db } from '../store/database';
 
 /**
  * The node's own records about subscriptions (migration "subscriptions"): what each one's notifications may carry,
@@ -8,7 +8,7 @@ import type { Db } from '../storage/database';
  */
 
 /** Whose access a subscription's notifications follow: the caller that last wrote it. */
-export interface SubscriptionWriter {
+export interface SubscriptionAccess {
   /** They carry only what this reach may see. Undefined: every patient's data. */
   reach: readonly ReachReference[] | undefined;
   /** And of the Subscriptions, only those this caller sees. Undefined: all of them. */
@@ -18,7 +18,7 @@ export interface SubscriptionWriter {
 }
 
 /** A subscription written through the API, as the node keeps it outside the resource. */
-export interface SubscriptionRecord extends SubscriptionWriter {
+export interface SubscriptionRecord extends SubscriptionAccess {
   subscriptionId: string;
   secret: string;
   /** `channel.header`, sent with every notification and never in the resource (fhir/write-only.ts). */
@@ -84,12 +84,12 @@ export class SubscriptionStore {
    * Records a write of the subscription through the API: who wrote it (its notifications carry what they may see) and
    * its header when the write gave one (else it keeps the one it had). A new one gets its secret.
    */
-  recordWrite(subscriptionId: string, writer: SubscriptionWriter, header: readonly string[] | undefined, newSecret: () => string): void {
-    const reach = writer.reach === undefined ? null : JSON.stringify(writer.reach);
-    const caller = writer.caller === undefined ? null : JSON.stringify(writer.caller);
+  recordWrite(subscriptionId: string, access: SubscriptionAccess, header: readonly string[] | undefined, newSecret: () => string): void {
+    const reach = access.reach === undefined ? null : JSON.stringify(access.reach);
+    const caller = access.caller === undefined ? null : JSON.stringify(access.caller);
     const headerJson = header === undefined ? null : JSON.stringify(header);
-    if (this.statements.updateRecord.run(reach, caller, writer.base, headerJson, subscriptionId).changes === 0) {
-      this.statements.insertRecord.run(subscriptionId, reach, caller, writer.base, headerJson, newSecret());
+    if (this.statements.updateRecord.run(reach, caller, access.base, headerJson, subscriptionId).changes === 0) {
+      this.statements.insertRecord.run(subscriptionId, reach, caller, access.base, headerJson, newSecret());
     }
   }
 

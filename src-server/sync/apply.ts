@@ -1,5 +1,5 @@
 import { FhirError } from '../fhir/outcome';
-import type { ReplicaResult, ReplicaVersion, Repository } from '../storage/repository';
+import type { ReplicaResult, ReplicaVersion, Repository } from '../store/repository';
 import type { ContentQueue } from './content';
 import type { EntryOutcome, WireEntry } from './protocol';
 

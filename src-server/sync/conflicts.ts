@@ -1,11 +1,10 @@
-import type { Statement } from 'better-sqlite3';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, methodNotAllowed } from '../fhir/outcome';
-import type { FhirOperation, OperationCall } from '../fhir/rest/extensions';
-import { versionHeaders } from '../fhir/rest/interactions';
-import type { Db } from '../storage/database';
-import type { Repository } from '../storage/repository';
-import { fieldDiff, isArchived } from './merge';
+import type { FhirOperation, OperationCall } from '../rest/extensions';
+import { versionHeaders } from '../rest/interactions';
+import type { OpenConflict, OpenConflicts } from '../store/open-conflicts';
+import type { Repository } from '../store/repository';
+import { fieldDiff, isArchived } from '../store/merge';
 import { readPageSize } from './protocol';
 
 /**
@@ -22,23 +21,8 @@ const MAX_PAGE = 100;
 /** Open conflicts one page reads at most for a caller that may not see them all. */
 const SCAN_BUDGET = 2000;
 
-interface OpenConflict {
-  resource_type: string;
-  resource_id: string;
-  opened_at: string;
-}
-
 export class ConflictOperations {
-  private readonly after: Statement<[string, string, string, number], OpenConflict>;
-  private readonly one: Statement<[string, string], OpenConflict>;
-
-  constructor(db: Db) {
-    this.after = db.prepare(
-      `SELECT resource_type, resource_id, opened_at FROM open_conflicts
-       WHERE resource_type > ? OR (resource_type = ? AND resource_id > ?) ORDER BY resource_type, resource_id LIMIT ?`,
-    );
-    this.one = db.prepare('SELECT resource_type, resource_id, opened_at FROM open_conflicts WHERE resource_type = ? AND resource_id = ?');
-  }
+  constructor(private readonly conflicts: OpenConflicts) {}
 
   operations(): FhirOperation[] {
     return [
@@ -58,7 +42,7 @@ export class ConflictOperations {
     let more = true;
     for (let scanned = 0; parameter.length < count && scanned < SCAN_BUDGET; ) {
       const wanted = count - parameter.length;
-      const rows = this.after.all(last?.resource_type ?? afterType, last?.resource_type ?? afterType, last?.resource_id ?? afterId, wanted);
+      const rows = this.conflicts.after(last?.resource_type ?? afterType, last?.resource_id ?? afterId, wanted);
       for (const row of rows) {
         last = row;
         scanned++;
@@ -77,7 +61,7 @@ export class ConflictOperations {
 
   /** The open conflict of one resource (none: an empty Parameters). The instance's read rules already applied. */
   private ofResource({ type, id, interactions }: OperationCall) {
-    const row = this.one.get(type!, id!);
+    const row = this.conflicts.of(type!, id!);
     return { status: 200, headers: {}, body: { resourceType: 'Parameters', ...(row ? { parameter: [conflictPart(interactions.repository, row)] } : {}) } };
   }
 

@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 import { storedContentOf, type ContentRef } from '../fhir/binary-content';
 import { FhirError, payloadTooLarge } from '../fhir/outcome';
 import { MAX_BINARY_BYTES } from '../fhir/limits';
-import type { BinaryStore } from '../storage/binary-store';
-import type { Db } from '../storage/database';
+import type { BinaryStore } from '../store/binary-store';
+import type { Db } from '../store/database';
 
 /**
  * Binary content that travels with sync (docs/sync.md, "Binary content"). A replicated Binary version names its
@@ -153,14 +153,14 @@ export class ContentQueue {
   async receive(body: AsyncIterable<Uint8Array> | Readable, expected: ContentRef): Promise<void> {
     if (expected.size >= MAX_BINARY_BYTES) throw payloadTooLarge(`Binary content of ${MAX_BINARY_BYTES / 1024 / 1024} MiB or more is refused`);
     // One byte more than announced is enough to know it is not the content.
-    const writer = await this.store.writer(expected.size + 1);
+    const incoming = await this.store.incoming(expected.size + 1);
     try {
-      for await (const chunk of body as AsyncIterable<Uint8Array>) await writer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      const got = await writer.complete();
+      for await (const chunk of body as AsyncIterable<Uint8Array>) await incoming.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      const got = await incoming.complete();
       if (got.hash !== expected.hash || got.size !== expected.size) throw contentMismatch(expected);
-      await writer.store();
+      await incoming.store();
     } catch (error) {
-      await writer.abort();
+      await incoming.abort();
       if (error instanceof FhirError && error.status === 413) throw contentMismatch(expected);
       throw error;
     }

@@ -2,13 +2,13 @@ import { SYNC_SCOPE } from '../auth/scopes';
 import { refuseForgedContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/outcome';
-import type { FhirOperation, OperationCall, WriteContext } from '../fhir/rest/extensions';
-import type { FhirInteractions } from '../fhir/rest/interactions';
-import type { FhirRequest } from '../fhir/rest/types';
-import { Visibility } from '../fhir/search/visibility';
-import { isValidId, type ReplicaResult, type ReplicaVersion } from '../storage/repository';
+import type { FhirOperation, OperationCall, WriteContext } from '../rest/extensions';
+import type { FhirInteractions } from '../rest/extensions';
+import type { FhirRequest } from '../rest/types';
+import { Visibility } from '../store/search/visibility';
+import { isValidId, type ReplicaResult, type ReplicaVersion } from '../store/repository';
 import { applyVersions } from './apply';
-import { ChangeFeed, type DataKind } from './change-feed';
+import type { ChangeLog, DataKind } from '../store/change-log';
 import type { ContentQueue } from './content';
 import { changesBundle, entryText, FHIR_VERSION, PageEntries, PROTOCOL_VERSION, readPageSize, readVersions, replicateResponse } from './protocol';
 
@@ -29,7 +29,7 @@ const SCAN_BUDGET = 10_000;
  * `served` lists the recipients this node serves (`Practitioner/<id>`, `Organization/<id>`: its users and practices),
  * told to peers in the handshake so that their documents for them go by the internal channel and come by sync.
  */
-export function syncOperations(feed: ChangeFeed, nodeId: string, content?: ContentQueue, served: () => readonly string[] = () => []): FhirOperation[] {
+export function syncOperations(feed: ChangeLog, nodeId: string, content?: ContentQueue, served: () => readonly string[] = () => []): FhirOperation[] {
   return [
     {
       name: '$handshake',
@@ -53,7 +53,7 @@ export function syncOperations(feed: ChangeFeed, nodeId: string, content?: Conte
 }
 
 /** `GET $changes?cursor=&_count=&data=`: versions after the cursor in change-log order, those the caller may see. */
-function changes(feed: ChangeFeed, { request, base, interactions }: OperationCall) {
+function changes(feed: ChangeLog, { request, base, interactions }: OperationCall) {
   request.scopes.requireNamed(SYNC_SCOPE, '$changes');
   const cursorText = request.query.get('cursor') ?? '0';
   if (!/^\d{1,15}$/.test(cursorText)) throw badRequest(`'${cursorText}' is not a cursor of this node`, 'cursor');
@@ -67,7 +67,7 @@ function changes(feed: ChangeFeed, { request, base, interactions }: OperationCal
   let full = false;
   for (let scanned = 0; entries.length < count && scanned < SCAN_BUDGET && !full; ) {
     const wanted = count - entries.length;
-    const rows = feed.page(cursor, wanted, kind);
+    const rows = feed.after(cursor, wanted, kind);
     for (const row of rows) {
       const sent = request.scopes.allows(row.resource_type, 'READ') && visible(row.resource_type, row.resource_id);
       if (sent && !page.add(entryText(row, base))) {

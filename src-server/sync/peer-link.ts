@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { DataKind } from './change-feed';
-import { isValidId } from '../storage/repository';
+import type { DataKind } from '../store/change-log';
+import { isValidId } from '../store/repository';
 
 /**
  * The HTTP client of one peer: an OAuth token from its client credentials (renewed before it expires, or when the

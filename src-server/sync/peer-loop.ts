@@ -1,9 +1,9 @@
 import { storedContentOf } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { FhirError, forbidden } from '../fhir/outcome';
-import type { Repository } from '../storage/repository';
+import type { Repository } from '../store/repository';
 import { applyVersions } from './apply';
-import type { ChangeFeed, FeedRow } from './change-feed';
+import type { Change, ChangeLog } from '../store/change-log';
 import type { ContentQueue } from './content';
 import { PeerError, PeerLink, type Handshake } from './peer-link';
 import type { PeerInfo, PeerStore } from './peers';
@@ -31,7 +31,7 @@ export interface LoopSettings {
 export interface LoopServices {
   repository: Repository;
   peers: PeerStore;
-  feed: ChangeFeed;
+  feed: ChangeLog;
   /** Binary content awaited from peers and owed to them. */
   content: ContentQueue;
   /** Runs writes in the node's group commit: answered once durable, and the commit is signalled. */
@@ -231,7 +231,7 @@ export class PeerLoop {
     const { feed, peers, repository, content } = this.services;
     let cursor = peers.get(this.peerId).pushCursor;
     for (;;) {
-      const rows = feed.page(cursor, this.settings.pageSize, 'records');
+      const rows = feed.after(cursor, this.settings.pageSize, 'records');
       if (rows.length === 0) return;
       const { sent, entries, last } = pushPage(rows, remoteNode, link.base);
       let owed: Array<{ hash: string; id: string; versionId: string }> = [];
@@ -282,8 +282,8 @@ export class PeerLoop {
  * The rows of a push page to send, as `$replicate` entries up to PAGE_BYTES (one at least), and the last row the page
  * covers, where the push cursor moves to. What the peer made or sent here, it has: those rows are covered, not sent.
  */
-function pushPage(rows: readonly FeedRow[], remoteNode: string, base: string): { sent: FeedRow[]; entries: string[]; last: FeedRow } {
-  const sent: FeedRow[] = [];
+function pushPage(rows: readonly Change[], remoteNode: string, base: string): { sent: Change[]; entries: string[]; last: Change } {
+  const sent: Change[] = [];
   const page = new PageEntries();
   let last = rows[0];
   for (const row of rows) {
@@ -297,7 +297,7 @@ function pushPage(rows: readonly FeedRow[], remoteNode: string, base: string): {
 }
 
 /** The content a sent Binary version names, owed to a peer that answered it lacks it. */
-function owedContent(row: FeedRow): Array<{ hash: string; id: string; versionId: string }> {
+function owedContent(row: Change): Array<{ hash: string; id: string; versionId: string }> {
   const ref = row.resource_type === 'Binary' ? storedContentOf(JSON.parse(row.body) as Record<string, unknown>) : undefined;
   return ref ? [{ hash: ref.hash, id: row.resource_id, versionId: row.version_id }] : [];
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../fhir/outcome';
-import type { Repository } from '../storage/repository';
+import type { Repository } from '../store/repository';
 import type { NewPeer, PeerStore } from './peers';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../fhir/outcome';
 import { dataFolderKey, seal, unseal } from '../sealing';
-import type { Db } from '../storage/database';
+import type { Db } from '../store/database';
 import type { PeerProblem } from './peer-link';
 
 /**

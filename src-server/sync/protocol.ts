@@ -1,7 +1,8 @@
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, FhirError } from '../fhir/outcome';
-import type { ReplicaOutcome, ReplicaVersion } from '../storage/repository';
+import type { ReplicaOutcome, ReplicaVersion } from '../store/repository';
 import { isJson } from '../fhir/json';
+import type { Change } from '../store/change-log';
 
 /**
  * The sync protocol's wire format (docs/sync.md): versions travel as entries of FHIR Bundles, the resource as its
@@ -50,17 +51,8 @@ export class PageEntries {
   }
 }
 
-/** A version as `$changes` reads it from the change log. */
-export interface ChangeRow {
-  seq: number;
-  resource_type: string;
-  resource_id: string;
-  version_id: string;
-  parent_ids: string;
-  origin_node: string;
-  last_updated: string;
-  body: string;
-}
+/** A version as `$changes` reads it from the change log (store/change-log.ts). */
+export type ChangeRow = Omit<Change, 'vseq' | 'received_from'>;
 
 /** A Bundle entry of a version, as text: the stored body is spliced in without a parse. */
 export function entryText(row: ChangeRow, base: string): string {

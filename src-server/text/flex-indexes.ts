@@ -1,5 +1,5 @@
 import { Index } from 'flexsearch';
-import { TEXT_FIELDS_OF, type TextDocument, type TextField } from './text-fields';
+import { TEXT_FIELDS_OF, type TextDocument, type TextField } from '../fhir/search/text-fields';
 
 /**
  * The FlexSearch indexes, one per (type, field). Words come normalised (text-fields.ts): the encoder only splits

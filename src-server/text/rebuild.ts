@@ -1,5 +1,5 @@
-import type { Db } from '../storage/database';
-import { readNodeId } from '../storage/database';
+import type { Db } from '../store/database';
+import { readNodeId } from '../store/database';
 import { removeSnapshot, saveSnapshot } from './snapshot';
 import { TextIndexer } from './text-indexer';
 

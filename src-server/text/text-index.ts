@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../threads';
 import type { FromWorker, TextIndexStatus, ToWorker, WorkerConfig } from './text-worker';
-import { MIN_QUERY_LENGTH, queryTerms, type TextField } from './text-fields';
+import { MIN_QUERY_LENGTH, queryTerms, type TextField } from '../fhir/search/text-fields';
 import type { NotIndexedEntry } from './not-indexed';
 import { badRequest, serviceUnavailable } from '../fhir/outcome';
 

@@ -1,8 +1,10 @@
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../storage/database';
+import { ChangeLog, type ChangeAndCurrent } from '../store/change-log';
+import type { Db } from '../store/database';
+import { Workplaces } from '../store/directory-queries';
+import { VersionReader } from '../store/version-reader';
 import { FlexIndexes } from './flex-indexes';
 import { NotIndexed } from './not-indexed';
-import { textDocument, TEXT_TYPES } from './text-fields';
+import { textDocument, TEXT_TYPES } from '../fhir/search/text-fields';
 import { arrayOf, type Json } from '../fhir/json';
 
 /**
@@ -20,19 +22,6 @@ import { arrayOf, type Json } from '../fhir/json';
 
 const BATCH = 2000;
 const SITE_CACHE_SIZE = 4096;
-
-
-interface Change {
-  seq: number;
-  vseq: number;
-  resource_type: string;
-  resource_id: string;
-  last_updated: string;
-  parent_ids: string;
-  body: string;
-  /** The resource's current version now (null: none). */
-  current_vseq: number | null;
-}
 
 export interface AppliedBatch {
   count: number;
@@ -53,16 +42,9 @@ export class TextIndexer {
   cursor: number;
   private readonly indexing: Uint32Array;
   private readonly fatal: ReadonlyMap<number, string>;
-  private readonly changesAfter: Statement<[number, number], Change>;
-  private readonly earlierVersions: Statement<[string, string, number], { vseq: number }>;
-  private readonly current: Statement<[string, string], { vseq: number; body: string }>;
-  private readonly paramId: Statement<[string, string], { pid: number }>;
-  private readonly versionBody: Statement<[number], string>;
-  private readonly sitesOf: Statement<[number, number, string, number], string>;
-  private readonly latest: Statement<[], number>;
-  private readonly firstPending: Statement<[number], string>;
-  private readonly practitionersAtSite: Statement<[number, number, string], string>;
-  private readonly pids = new Map<string, number>();
+  private readonly changes: ChangeLog;
+  private readonly versions: VersionReader;
+  private readonly workplaces: Workplaces;
   /** Cities of the sites looked up lately (Organization id → cities): an import reads the same sites again and again. */
   private siteCities = new Map<string, string[]>();
 
@@ -70,55 +52,25 @@ export class TextIndexer {
     this.cursor = cursor;
     this.indexing = safety.indexing ?? new Uint32Array(1);
     this.fatal = safety.fatal ?? new Map();
-    this.changesAfter = db.prepare(
-      `SELECT c.seq, c.vseq, v.resource_type, v.resource_id, v.last_updated, v.parent_ids, v.body, r.vseq AS current_vseq
-       FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq
-       LEFT JOIN resources r ON r.resource_type = v.resource_type AND r.resource_id = v.resource_id
-       WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
-    );
-    this.earlierVersions = db.prepare('SELECT vseq FROM resource_versions WHERE resource_type = ? AND resource_id = ? AND vseq < ?');
-    this.current = db.prepare(
-      'SELECT r.vseq, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.resource_type = ? AND r.resource_id = ?',
-    );
-    this.paramId = db.prepare('SELECT pid FROM search_params WHERE resource_type = ? AND code = ?');
-    this.versionBody = db.prepare<[number], string>('SELECT body FROM resource_versions WHERE vseq = ?').pluck();
-    this.latest = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM change_log').pluck();
-    this.firstPending = db
-      .prepare<[number], string>('SELECT v.last_updated FROM change_log c JOIN resource_versions v ON v.vseq = c.vseq WHERE c.seq > ? ORDER BY c.seq LIMIT 1')
-      .pluck();
-    this.sitesOf = db
-      .prepare<[number, number, string, number], string>(
-        // From the index rows of the practitioner's current roles, without reading their bodies; CROSS JOIN: the
-        // practitioner's rows first (lookup index), then each role's organization row by its key.
-        `SELECT o.target_id FROM idx_reference p CROSS JOIN idx_reference o ON o.vseq = p.vseq AND o.pid = ? AND o.target_type = 'Organization'
-         WHERE p.pid = ? AND p.target_id = ? AND p.target_type = 'Practitioner'
-         AND NOT EXISTS (SELECT 1 FROM idx_token a WHERE a.vseq = p.vseq AND a.pid = ? AND a.code = 'false')`,
-      )
-      .pluck();
-    this.practitionersAtSite = db
-      .prepare<[number, number, string], string>(
-        // CROSS JOIN: the site's role rows first (lookup index), then each role's practitioner row by its key;
-        // without statistics SQLite walked every practitioner row instead (1.4 ms a change).
-        `SELECT DISTINCT p.target_id FROM idx_reference o CROSS JOIN idx_reference p ON p.vseq = o.vseq AND p.pid = ?
-         WHERE o.pid = ? AND o.target_id = ? AND o.target_type = 'Organization' AND p.target_type = 'Practitioner'`,
-      )
-      .pluck();
+    this.changes = new ChangeLog(db);
+    this.versions = new VersionReader(db);
+    this.workplaces = new Workplaces(db);
   }
 
   /** The last change-log sequence committed. */
   latestSeq(): number {
-    return this.latest.get() as number;
+    return this.changes.latestSeq();
   }
 
   /** lastUpdated (epoch ms) of the oldest change not applied yet, if any. */
   oldestPending(): number | undefined {
-    const stamp = this.firstPending.get(this.cursor) as string | undefined;
+    const stamp = this.changes.firstStampAfter(this.cursor);
     return stamp === undefined ? undefined : Date.parse(stamp);
   }
 
   /** Applies the next batch of changes; count 0 when caught up. */
   applyNext(limit = BATCH): AppliedBatch {
-    const changes = this.changesAfter.all(this.cursor, limit);
+    const changes = this.changes.afterWithCurrent(this.cursor, limit);
     const stamps: number[] = [];
     // Practitioners whose work cities may have changed, re-derived once per batch (an import changes a
     // practitioner, their roles and their sites together).
@@ -139,7 +91,7 @@ export class TextIndexer {
     return { count: changes.length, stamps };
   }
 
-  private apply(change: Change, rederive: Set<string>): void {
+  private apply(change: ChangeAndCurrent, rederive: Set<string>): void {
     const { resource_type: type, resource_id: id } = change;
     if (TEXT_TYPES.has(type)) {
       // The common case, a version still current: indexed from the change itself, without looking anything up
@@ -158,16 +110,16 @@ export class TextIndexer {
       this.siteCities.delete(id);
       // Only when its cities changed: a site's new phone or mailbox says nothing about where its people work.
       if (citiesOf(JSON.parse(change.body) as Json).join('|') !== citiesOf(this.previousBody(change)).join('|')) {
-        for (const practitioner of this.practitionersAt(id)) rederive.add(practitioner);
+        for (const practitioner of this.workplaces.practitionersAt(id)) rederive.add(practitioner);
       }
     }
   }
 
   /** The version a change replaced, parsed (undefined for a creation). */
-  private previousBody(change: Change): Json | undefined {
+  private previousBody(change: ChangeAndCurrent): Json | undefined {
     if (change.parent_ids === '[]') return undefined;
-    const earlier = this.earlierVersions.all(change.resource_type, change.resource_id, change.vseq).pop();
-    const body = earlier && (this.versionBody.get(earlier.vseq) as string | undefined);
+    const earlier = this.versions.earlier(change.resource_type, change.resource_id, change.vseq).pop();
+    const body = earlier !== undefined ? this.versions.body(earlier) : undefined;
     return body ? (JSON.parse(body) as Json) : undefined;
   }
 
@@ -176,8 +128,8 @@ export class TextIndexer {
    * ones: sync may make an older version current again (the winner of a conflict, docs/sync.md).
    */
   private reindex(type: string, id: string): void {
-    for (const version of this.earlierVersions.all(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(version.vseq);
-    const current = this.current.get(type, id);
+    for (const vseq of this.versions.earlier(type, id, Number.MAX_SAFE_INTEGER)) this.indexes.remove(vseq);
+    const current = this.versions.current(type, id);
     if (current) this.put(type, id, current.vseq, current.body, false);
   }
 
@@ -186,7 +138,7 @@ export class TextIndexer {
    * A version that fails is left out, and recorded.
    */
   private put(type: string, id: string, vseq: number, body: string, hasEarlier: boolean): void {
-    if (hasEarlier) for (const earlier of this.earlierVersions.all(type, id, vseq)) this.indexes.remove(earlier.vseq);
+    if (hasEarlier) for (const earlier of this.versions.earlier(type, id, vseq)) this.indexes.remove(earlier);
     const fatal = this.fatal.get(vseq);
     if (fatal !== undefined) {
       this.indexes.remove(vseq);
@@ -208,42 +160,19 @@ export class TextIndexer {
 
   /** Cities of the Organizations of a practitioner's active roles. */
   private workCities(practitionerId: string): string[] {
-    const practitionerPid = this.pid('PractitionerRole', 'practitioner');
-    const organizationPid = this.pid('PractitionerRole', 'organization');
-    const activePid = this.pid('PractitionerRole', 'active') ?? -1;
-    if (practitionerPid === undefined || organizationPid === undefined) return [];
-    return this.sitesOf.all(organizationPid, practitionerPid, practitionerId, activePid).flatMap((site) => this.citiesOfSite(site));
+    return this.workplaces.sitesOf(practitionerId).flatMap((site) => this.citiesOfSite(site));
   }
 
   private citiesOfSite(organizationId: string): string[] {
     let cities = this.siteCities.get(organizationId);
     if (cities === undefined) {
-      const body = this.current.get('Organization', organizationId)?.body;
+      const body = this.versions.current('Organization', organizationId)?.body;
       cities = body ? citiesOf(JSON.parse(body) as Json) : [];
       // Bounded: cleared rather than kept for a national directory's every site.
       if (this.siteCities.size >= SITE_CACHE_SIZE) this.siteCities = new Map();
       this.siteCities.set(organizationId, cities);
     }
     return cities;
-  }
-
-  /** Practitioners with a role at an Organization. */
-  private practitionersAt(organizationId: string): string[] {
-    const organizationPid = this.pid('PractitionerRole', 'organization');
-    const practitionerPid = this.pid('PractitionerRole', 'practitioner');
-    if (organizationPid === undefined || practitionerPid === undefined) return [];
-    return this.practitionersAtSite.all(practitionerPid, organizationPid, organizationId);
-  }
-
-  /** A parameter's id, once the index has one (it is made on first use, by the writer). */
-  private pid(type: string, code: string): number | undefined {
-    const key = `${type}.${code}`;
-    let pid = this.pids.get(key);
-    if (pid === undefined) {
-      pid = this.paramId.get(type, code)?.pid;
-      if (pid !== undefined) this.pids.set(key, pid);
-    }
-    return pid;
   }
 }
 

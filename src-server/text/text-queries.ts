@@ -1,43 +1,57 @@
-import { textMatchKey, type TextMatch } from '../fhir/search/conditions';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { parseQuery, type Filter, type ParsedQuery } from '../fhir/search/parse';
-import type { FhirRequest } from '../fhir/rest/types';
 import { isResourceType } from '../fhir/validation/model';
+import type { TextMatcher, TextRound } from '../rest/fhir-api';
+import type { FhirRequest } from '../rest/types';
+import { textMatchKey, type TextMatch } from '../store/search/conditions';
 import { FIRST_TEXT_MATCHES, MAX_TEXT_MATCHES, type TextIndex } from './text-index';
 
 /**
  * Searches are synchronous SQL; the text index answers asynchronously from its thread. So before a request runs,
  * the text filters of its searches (its own, or its Bundle's entries) are looked up, and the matches travel
- * with the request (FhirRequest.textMatches).
+ * with the request (FhirRequest.textMatches): the text matcher of the FHIR API (rest/fhir-api.ts).
  */
+export class TextQueries implements TextMatcher {
+  constructor(
+    private readonly textIndex: TextIndex,
+    /** The search definitions in force in the store the searches run on. */
+    private readonly definitions: () => SearchParameters,
+  ) {}
 
-/** Parameter names the text index may answer: a request without any of them needs no lookup (most reads). */
-const TEXT_PARAMETER = /[?&.:](?:name|address|_content|_text)[=:]/;
+  mayMatch(request: FhirRequest): boolean {
+    return mayHaveTextFilter(request.query);
+  }
 
-/** Whether a URL's query may hold a text filter: a cheap test that keeps reads off the asynchronous path. */
-export function mayHaveTextFilter(url: string): boolean {
-  return TEXT_PARAMETER.test(url);
+  matches(request: FhirRequest, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
+    return resolveTextMatches(request, this.textIndex, this.definitions(), round);
+  }
+}
+
+/** Parameter names the text index may answer, alone or at the end of a chain: a request without any needs no lookup (most reads). */
+const TEXT_PARAMETER_NAME = /(?:^|[.:])(?:name|address|_content|_text)(?::|$)/;
+
+/** Whether a query may hold a text filter: a cheap test that keeps reads off the asynchronous path. */
+export function mayHaveTextFilter(query: URLSearchParams): boolean {
+  for (const name of query.keys()) if (TEXT_PARAMETER_NAME.test(name)) return true;
+  return false;
 }
 
 type Json = Record<string, unknown>;
 
 /**
- * Which matches a search is first given: `newest`, only the newest (few enough to hand over at once, see
- * firstRoundLimit), then `all` (MAX_TEXT_MATCHES) when it ran out of them (PartialTextMatches).
+ * The text matches a request's searches need, newest first, or undefined when it has no text filter. Which matches
+ * a search is first given: on the `newest` round only the newest (few enough to hand over at once, see
+ * firstRoundLimit), a value's list `partial` when it may have been cut; on the `all` round MAX_TEXT_MATCHES, when it
+ * ran out of them (PartialTextMatches).
  */
-export type TextRound = 'newest' | 'all';
-
-/**
- * The text matches a request's searches need, newest first, or undefined when it has no text filter. On the
- * `newest` round a value's list is `partial` when it may have been cut.
- */
-export async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
+async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, definitions: SearchParameters, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
   const searches = searchesOf(request);
   if (searches.length === 0) return undefined;
   const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string; limit: number }>();
   for (const { resourceType, params } of searches) {
     let query: ParsedQuery;
     try {
-      query = parseQuery(resourceType, params, true);
+      query = parseQuery(definitions, resourceType, params, true);
     } catch {
       continue; // the search itself will answer the error
     }
@@ -88,7 +102,7 @@ function searchesOf(request: FhirRequest): Array<{ resourceType: string; params:
   if (!isSearch || !resourceType || !isResourceType(resourceType)) return [];
   const params = new URLSearchParams(request.query);
   if (request.body instanceof URLSearchParams) for (const [name, value] of request.body) params.append(name, value);
-  return TEXT_PARAMETER.test(`?${params}`) ? [{ resourceType, params }] : [];
+  return mayHaveTextFilter(params) ? [{ resourceType, params }] : [];
 }
 
 function bundleSearches(body: unknown): Array<{ resourceType: string; params: URLSearchParams }> {
@@ -100,7 +114,8 @@ function bundleSearches(body: unknown): Array<{ resourceType: string; params: UR
     const [path, query = ''] = request.url.split('?');
     const resourceType = path.split('/').filter(Boolean).pop() ?? '';
     // Any type: chains reach the text types from others (`DocumentReference?author:Practitioner.name=…`).
-    return isResourceType(resourceType) && TEXT_PARAMETER.test(`?${query}`) ? [{ resourceType, params: new URLSearchParams(query) }] : [];
+    const params = new URLSearchParams(query);
+    return isResourceType(resourceType) && mayHaveTextFilter(params) ? [{ resourceType, params }] : [];
   });
 }
 

@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReader } from '../storage/database';
+import { openReader } from '../store/database';
 import { loadSnapshot, saveSnapshot } from './snapshot';
 import type { NotIndexedEntry } from './not-indexed';
-import type { TextField } from './text-fields';
+import type { TextField } from '../fhir/search/text-fields';
 import { TextIndexer } from './text-indexer';
 
 /**

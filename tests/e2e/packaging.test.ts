@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import builderConfig from '../../electron-builder.config';
 import { generateExtraction } from '../../src-server/directory/generate';
-import type { FromNode } from '../../src-server/utility-entry';
+import type { FromNode } from '../../src-server/node-process';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { tempDir } from '../helpers/node';
 

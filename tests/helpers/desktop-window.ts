@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { FromNode } from '../../src-server/utility-entry';
+import type { FromNode } from '../../src-server/node-process';
 import { APP_CONTENT_SECURITY_POLICY, APP_ORIGIN, resolveAppFile } from '../../src-main/app-protocol-files';
 import type { DesktopLogin } from '../../src-main/desktop-login';
 import { IPC, PAYLOADS, type InvokeChannel } from '../../src-main/ipc-contract';

@@ -1,6 +1,6 @@
-import { extractSearchValues, searchParametersOf } from '../../src-server/fhir/search/extract';
-import type { StoredResource, Repository } from '../../src-server/storage/repository';
-import { indexRows } from '../../src-server/storage/search-index';
+import { extractSearchValues } from '../../src-server/fhir/search/extract';
+import type { StoredResource, Repository } from '../../src-server/store/repository';
+import { indexRows } from '../../src-server/store/search-index';
 
 /**
  * Stores a resource as a node did before the input limits (docs/architecture.md, "Input limits"): through the
@@ -9,8 +9,9 @@ import { indexRows } from '../../src-server/storage/search-index';
  */
 export function storeUnchecked(repository: Repository, resource: Record<string, unknown> & { resourceType: string; id: string }): StoredResource {
   const { resourceType, id, ...rest } = resource;
-  const ids = repository.searchIndex.paramIdsOf(resourceType, searchParametersOf(resourceType).keys());
-  const rows = indexRows(extractSearchValues(resource), (code) => ids[code]);
+  const { definitions } = repository;
+  const ids = repository.searchIndex.paramIdsOf(resourceType, definitions.ofType(resourceType).keys());
+  const rows = indexRows(extractSearchValues(definitions, resource), (code) => ids[code]);
   return repository.writePrepared({ resourceType, id, rest: JSON.stringify(rest), rows }).stored;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TokenStore } from '../../src-server/auth/tokens';
-import type { Db } from '../../src-server/storage/database';
+import type { Db } from '../../src-server/store/database';
 
 /** Who a test user is: their roles (`practitioner`, `staff`, `admin`…), linked Practitioner and practices. */
 export interface TestUser {

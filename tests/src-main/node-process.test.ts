@@ -10,7 +10,7 @@ import { forkBuiltNode } from '../helpers/desktop-window';
 import { fhirFetch, tempDir } from '../helpers/node';
 
 /**
- * The built utility-process entry (out/main/node-process.js) run as the desktop app runs it, with Node's
+ * The built node process (out/main/node-process.js, from src-server/node-process.ts) run as the desktop app runs it, with Node's
  * child_process.fork standing in for Electron's utilityProcess.fork (an IPC channel instead of process.parentPort),
  * under the real NodeSupervisor: per-launch token, crash and restart, graceful stop.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { FromNode, ToNode } from '../../src-server/utility-entry';
+import type { FromNode, ToNode } from '../../src-server/node-process';
 import { NodeSupervisor, type NodeChild } from '../../src-main/node-supervisor';
 import { nodeArguments } from '../../src-server/node-arguments';
 import type { NodeStatus } from '../../src-main/preload/bridge';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, nodeArguments, type NodeArguments } from '../../src-server/node-arguments';
-import type { FromNode } from '../../src-server/utility-entry';
+import type { FromNode } from '../../src-server/node-process';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { tempDir } from '../helpers/node';
 import { portIsFree, takenPort } from '../helpers/ports';

@@ -6,9 +6,10 @@
  */
 import { parseDateRange } from './dates';
 import { compileFhirPath, type Engine, type FhirPathEvaluator, type FhirValue } from './fhirpath';
-import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from './normalize';
+import { DATE_MAX, DATE_MIN, numberRange, parseReference } from './index-values';
+import { normalizeString } from './normalize-string';
 import { branchesFor, componentExpressions, expressionOf, splitUnion, STORE_PARAMETERS, targetsOf } from './expressions';
-import { onDefinitionsChanged, parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
+import type { SearchParameterDefinition, SearchParameters } from './parameters';
 import { sharedRows, STRING_PARTS } from './shared-rows';
 import { resourceStructure } from '../validation/model';
 
@@ -71,36 +72,29 @@ interface ParameterPlan {
   components: Component[] | undefined;
 }
 
-const plans: Record<Engine, Map<string, ParameterPlan[]>> = { auto: new Map(), 'fhirpath.js': new Map() };
-
-/** The parameters a type has (code → definition), for the query side: own + Resource + DomainResource. */
-export function searchParametersOf(resourceType: string): ReadonlyMap<string, SearchParameterDefinition> {
-  return parametersOfType(resourceType);
-}
-
-// Plans are derived from the definitions: drop them when custom parameters change.
-onDefinitionsChanged(() => {
-  for (const cache of Object.values(plans)) cache.clear();
-});
+/** Plans by engine and type, derived from one set of definitions (another set is another instance). */
+const plansOf = new WeakMap<SearchParameters, Record<Engine, Map<string, ParameterPlan[]>>>();
 
 /**
  * Every standard search parameter of the resource's type (its own, plus those of Resource/DomainResource, but not
  * `_id` and `_lastUpdated`, which the store has) with at least one value. Parameters without an expression
  * (`_text`, `_content`, `_query`…) are skipped. Values are de-duplicated. Never throws.
  */
-export function extractSearchValues(resource: Record<string, unknown>, onlyType?: ParameterType): ExtractedParameter[] {
-  return extractSearchValuesUsing('auto', resource, onlyType);
+export function extractSearchValues(definitions: SearchParameters, resource: Record<string, unknown>, onlyType?: ParameterType): ExtractedParameter[] {
+  return extractSearchValuesUsing('auto', definitions, resource, onlyType);
 }
 
 /**
  * The same with a chosen FHIRPath engine: 'fhirpath.js' is the reference the fast path is tested against. With
  * `onlyType`, only the parameters of that type (the references an earlier version is judged by, visibility.ts).
  */
-export function extractSearchValuesUsing(engine: Engine, resource: Record<string, unknown>, onlyType?: ParameterType): ExtractedParameter[] {
+export function extractSearchValuesUsing(engine: Engine, definitions: SearchParameters, resource: Record<string, unknown>, onlyType?: ParameterType): ExtractedParameter[] {
   const resourceType = resource.resourceType;
   if (typeof resourceType !== 'string' || !resourceStructure(resourceType)) return [];
+  let plans = plansOf.get(definitions);
+  if (!plans) plansOf.set(definitions, (plans = { auto: new Map(), 'fhirpath.js': new Map() }));
   let typePlans = plans[engine].get(resourceType);
-  if (!typePlans) plans[engine].set(resourceType, (typePlans = planType(resourceType, engine)));
+  if (!typePlans) plans[engine].set(resourceType, (typePlans = planType(definitions, resourceType, engine)));
   const extraction: Extraction = { resource, resourceType, componentValues: new Map() };
   const result: ExtractedParameter[] = [];
   for (const plan of typePlans) {
@@ -115,10 +109,10 @@ export function extractSearchValuesUsing(engine: Engine, resource: Record<string
  * The values of one parameter evaluated from its own expression, even when other parameters' rows hold them (the
  * index never writes those): what shared-rows.ts promises to be equal to, for tests that hold it to that.
  */
-export function extractParameterValues(resource: Record<string, unknown>, code: string): IndexValue[] {
+export function extractParameterValues(definitions: SearchParameters, resource: Record<string, unknown>, code: string): IndexValue[] {
   const resourceType = resource.resourceType;
   if (typeof resourceType !== 'string' || !resourceStructure(resourceType)) return [];
-  const plan = planType(resourceType, 'auto', code)[0];
+  const plan = planType(definitions, resourceType, 'auto', code)[0];
   return plan ? extractParameter(plan, { resource, resourceType, componentValues: new Map() }) : [];
 }
 
@@ -126,13 +120,13 @@ export function extractParameterValues(resource: Record<string, unknown>, code: 
 // Plans
 
 /** The plans of the parameters a type writes rows for, or of the one parameter `only`, whether it writes or not. */
-function planType(resourceType: string, engine: Engine, only?: string): ParameterPlan[] {
+function planType(definitions: SearchParameters, resourceType: string, engine: Engine, only?: string): ParameterPlan[] {
   const result: ParameterPlan[] = [];
-  for (const [code, definition] of parametersOfType(resourceType)) {
+  for (const [code, definition] of definitions.ofType(resourceType)) {
     if (only !== undefined && code !== only) continue;
     const expression = expressionOf(definition);
     // Parameters whose values another parameter's rows already hold are not written twice (see shared-rows.ts).
-    if (STORE_PARAMETERS.has(code) || !expression || (only === undefined && sharedRows(resourceType, code))) continue;
+    if (STORE_PARAMETERS.has(code) || !expression || (only === undefined && sharedRows(definitions, resourceType, code))) continue;
     const branches = branchesFor(expression, resourceType).flatMap((branch): Branch[] => {
       try {
         return [{ evaluate: compileFhirPath(branch, resourceType, engine), typeTest: TYPE_TEST.test(branch) }];
@@ -140,7 +134,7 @@ function planType(resourceType: string, engine: Engine, only?: string): Paramete
         return []; // an expression fhirpath.js cannot parse indexes nothing rather than breaking every write
       }
     });
-    const components = definition.type === 'composite' ? componentsOf(definition, engine) : undefined;
+    const components = definition.type === 'composite' ? componentsOf(definitions, definition, engine) : undefined;
     if (branches.length === 0 || (definition.type === 'composite' && !components)) continue;
     result.push({ code, type: definition.type, branches, targets: targetsOf(definition), components });
   }
@@ -149,10 +143,10 @@ function planType(resourceType: string, engine: Engine, only?: string): Paramete
 
 const TYPE_TEST = /(\.is\(\s*[A-Za-z.]+\s*\)|\sis\s+[A-Za-z.]+)\s*$/;
 
-function componentsOf(definition: SearchParameterDefinition, engine: Engine): Component[] | undefined {
+function componentsOf(definitions: SearchParameters, definition: SearchParameterDefinition, engine: Engine): Component[] | undefined {
   const components: Component[] = [];
   for (const { reference, expression } of componentExpressions(definition)) {
-    const componentDefinition = searchParameterByUrl(reference);
+    const componentDefinition = definitions.atUrl(reference);
     if (!componentDefinition || componentDefinition.type === 'composite') return undefined;
     components.push({
       key: `${reference} ${expression}`,

@@ -10,7 +10,7 @@
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import stu3 from 'fhirpath/fhir-context/stu3';
 import { getStructure, resourceStructure, type ElementInfo, type Structure } from '../validation/model';
-import { parseReference } from './normalize';
+import { parseReference } from './index-values';
 
 /** One item an expression selected. */
 export interface FhirValue {

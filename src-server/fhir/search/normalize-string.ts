@@ -1,6 +1,6 @@
 /**
- * The string search form, on its own: the text index's thread needs it without loading the STU3 model that the
- * rest of normalize.ts reads.
+ * The string search form, the one normalisation of text: the index, the queries and the text index's thread share it
+ * (the thread without loading the STU3 model that index-values.ts reads).
  */
 
 const COMBINING_MARKS = /\p{M}+/gu;

@@ -1,9 +1,8 @@
-import { MIN_QUERY_LENGTH, queryTerms, textFieldOf, type TextField } from '../../text/text-fields';
+import { MIN_QUERY_LENGTH, queryTerms, textFieldOf, type TextField } from './text-fields';
 import { badRequest } from '../outcome';
 import { DIRECTORY_TYPES } from '../directory';
-import { searchParametersOf } from './extract';
 import { targetsOf } from './expressions';
-import type { SearchParameterDefinition } from './parameters';
+import type { SearchParameterDefinition, SearchParameters } from './parameters';
 
 /**
  * Parses a FHIR search query into filters and result controls, checking every name against the type's search
@@ -87,7 +86,7 @@ const MAX_CHAIN_DEPTH = 4;
  */
 const WORD_PREFIX: Readonly<Record<string, ReadonlySet<string>>> = { Patient: new Set(['family', 'given']) };
 
-export function parseQuery(resourceType: string, params: URLSearchParams, lenient: boolean): ParsedQuery {
+export function parseQuery(definitions: SearchParameters, resourceType: string, params: URLSearchParams, lenient: boolean): ParsedQuery {
   const query: ParsedQuery = {
     filters: [],
     count: DIRECTORY_TYPES.has(resourceType) ? DEFAULT_DIRECTORY_COUNT : DEFAULT_COUNT,
@@ -103,7 +102,7 @@ export function parseQuery(resourceType: string, params: URLSearchParams, lenien
   for (const [name, value] of params) {
     if (FORMAT_PARAMETERS.has(name)) continue;
     try {
-      if (!applyControl(query, resourceType, name, value)) query.filters.push(parseFilter(resourceType, name, value, 0));
+      if (!applyControl(definitions, query, resourceType, name, value)) query.filters.push(parseFilter(definitions, resourceType, name, value, 0));
       query.applied.append(name, value);
     } catch (error) {
       if (error instanceof UnknownParameter) refuse(error.message, name);
@@ -116,7 +115,7 @@ export function parseQuery(resourceType: string, params: URLSearchParams, lenien
 /** An unknown parameter or modifier: refused, or ignored under lenient handling. Bad values are always refused. */
 class UnknownParameter extends Error {}
 
-function applyControl(query: ParsedQuery, resourceType: string, name: string, value: string): boolean {
+function applyControl(definitions: SearchParameters, query: ParsedQuery, resourceType: string, name: string, value: string): boolean {
   switch (name) {
     case '_count': {
       const count = Number(value);
@@ -125,7 +124,7 @@ function applyControl(query: ParsedQuery, resourceType: string, name: string, va
       return true;
     }
     case '_sort':
-      query.sort = value.split(',').map((key) => parseSortKey(resourceType, key.trim()));
+      query.sort = value.split(',').map((key) => parseSortKey(definitions, resourceType, key.trim()));
       return true;
     case '_cursor':
       query.cursor = value;
@@ -144,28 +143,28 @@ function applyControl(query: ParsedQuery, resourceType: string, name: string, va
     case '_include':
     case '_include:iterate':
     case '_include:recurse':
-      query.include.push(parseInclude(value, name !== '_include', resourceType, false));
+      query.include.push(parseInclude(definitions, value, name !== '_include', resourceType, false));
       return true;
     case '_revinclude':
     case '_revinclude:iterate':
     case '_revinclude:recurse':
-      query.revinclude.push(parseInclude(value, name !== '_revinclude', resourceType, true));
+      query.revinclude.push(parseInclude(definitions, value, name !== '_revinclude', resourceType, true));
       return true;
     default:
       return false;
   }
 }
 
-function parseSortKey(resourceType: string, key: string): SortKey {
+function parseSortKey(definitions: SearchParameters, resourceType: string, key: string): SortKey {
   const descending = key.startsWith('-');
   const code = descending ? key.slice(1) : key;
   if (code === '_id' || code === '_lastUpdated') return { code, descending, type: code };
-  const definition = searchParametersOf(resourceType).get(code);
+  const definition = definitions.ofType(resourceType).get(code);
   if (!definition || definition.type === 'composite') throw badRequest(`Cannot sort ${resourceType} by '${code}'`, '_sort');
   return { code, descending, type: definition.type };
 }
 
-function parseInclude(value: string, iterate: boolean, resourceType: string, reverse: boolean): IncludeSpec {
+function parseInclude(definitions: SearchParameters, value: string, iterate: boolean, resourceType: string, reverse: boolean): IncludeSpec {
   const name = reverse ? '_revinclude' : '_include';
   // `*` alone names the searched type's references; resources pointing back have to name their type (`Type:*`).
   if (value === '*' && reverse) throw badRequest(`_revinclude must name the type of the resources to add: Type:parameter or Type:*, not '*'`, name);
@@ -173,17 +172,17 @@ function parseInclude(value: string, iterate: boolean, resourceType: string, rev
   const [sourceType, code, targetType, ...rest] = value.split(':');
   if (!sourceType || !code || rest.length > 0) throw badRequest(`${name} must be Type:parameter[:TargetType], not '${value}'`, name);
   if (code === '*') return { sourceType, iterate, targetType };
-  const definition = searchParametersOf(sourceType).get(code);
+  const definition = definitions.ofType(sourceType).get(code);
   if (!definition || definition.type !== 'reference') throw badRequest(`${name}: ${sourceType} has no reference parameter '${code}'`, name);
   if (targetType && !(definition.target ?? []).includes(targetType)) throw badRequest(`${name}: ${sourceType}.${code} cannot point at ${targetType}`, name);
   return { sourceType, code, targetType, iterate };
 }
 
-function parseFilter(resourceType: string, name: string, value: string, depth: number): Filter {
+function parseFilter(definitions: SearchParameters, resourceType: string, name: string, value: string, depth: number): Filter {
   if (depth > MAX_CHAIN_DEPTH) throw badRequest(`'${name}' chains more than ${MAX_CHAIN_DEPTH} levels`, name);
-  if (name.startsWith('_has:')) return parseHas(resourceType, name, value, depth);
+  if (name.startsWith('_has:')) return parseHas(definitions, resourceType, name, value, depth);
   const dot = name.indexOf('.');
-  if (dot >= 0) return parseChain(resourceType, name, dot, value, depth);
+  if (dot >= 0) return parseChain(definitions, resourceType, name, dot, value, depth);
   const [code, modifier, ...extra] = name.split(':');
   if (extra.length > 0) throw new UnknownParameter(`Invalid parameter name '${name}'`);
   const values = splitList(value, ',');
@@ -198,7 +197,7 @@ function parseFilter(resourceType: string, name: string, value: string, depth: n
   }
   const field = modifier === undefined ? textFieldOf(resourceType, code) : undefined;
   if (field === 'content' || field === 'text') return { kind: 'text', name, resourceType, field, values };
-  const definition = searchParametersOf(resourceType).get(code);
+  const definition = definitions.ofType(resourceType).get(code);
   if (!definition) throw new UnknownParameter(`Unknown search parameter '${code}' for ${resourceType}`);
   if (!definition.expression) throw new UnknownParameter(`Search parameter '${code}' is not supported by this node`);
   if (modifier !== undefined && !isModifierAllowed(definition, modifier)) {
@@ -224,10 +223,10 @@ function isModifierAllowed(definition: SearchParameterDefinition, modifier: stri
 }
 
 /** `subject:Patient.name=peter`, `subject.organization.name=x`: a filter on the referenced resources. */
-function parseChain(resourceType: string, name: string, dot: number, value: string, depth: number): Filter {
+function parseChain(definitions: SearchParameters, resourceType: string, name: string, dot: number, value: string, depth: number): Filter {
   const head = name.slice(0, dot);
   const [code, typeModifier] = head.split(':');
-  const definition = searchParametersOf(resourceType).get(code);
+  const definition = definitions.ofType(resourceType).get(code);
   if (!definition) throw new UnknownParameter(`Unknown search parameter '${code}' for ${resourceType}`);
   if (definition.type !== 'reference') throw badRequest(`'${code}' is not a reference parameter: it cannot be chained`, name);
   const rest = name.slice(dot + 1);
@@ -237,7 +236,7 @@ function parseChain(resourceType: string, name: string, dot: number, value: stri
   const candidates = typeModifier ? [typeModifier] : targets;
   if (typeModifier && !targets.includes(typeModifier)) throw badRequest(`${resourceType}.${code} cannot point at ${typeModifier}`, name);
   const nextCode = rest.split(/[.:]/)[0];
-  const targetTypes = candidates.filter((type) => nextCode === '_id' || nextCode === '_lastUpdated' || searchParametersOf(type).has(nextCode));
+  const targetTypes = candidates.filter((type) => nextCode === '_id' || nextCode === '_lastUpdated' || definitions.ofType(type).has(nextCode));
   if (targetTypes.length === 0) throw new UnknownParameter(`None of the types ${resourceType}.${code} points at has a parameter '${nextCode}'`);
   return {
     kind: 'chain',
@@ -245,18 +244,18 @@ function parseChain(resourceType: string, name: string, dot: number, value: stri
     code,
     definition,
     targetTypes,
-    inner: targetTypes.map((type) => parseFilter(type, rest, value, depth + 1)),
+    inner: targetTypes.map((type) => parseFilter(definitions, type, rest, value, depth + 1)),
   };
 }
 
 /** `_has:Observation:patient:code=1234`: resources that an Observation with that code points at through `patient`. */
-function parseHas(resourceType: string, name: string, value: string, depth: number): Filter {
+function parseHas(definitions: SearchParameters, resourceType: string, name: string, value: string, depth: number): Filter {
   const [, sourceType, code, ...rest] = name.split(':');
   if (!sourceType || !code || rest.length === 0) throw badRequest(`_has must be _has:Type:reference:parameter, not '${name}'`, name);
-  const definition = searchParametersOf(sourceType).get(code);
+  const definition = definitions.ofType(sourceType).get(code);
   if (!definition || definition.type !== 'reference') throw new UnknownParameter(`${sourceType} has no reference parameter '${code}'`);
   if (!(definition.target ?? []).includes(resourceType)) throw badRequest(`${sourceType}.${code} cannot point at ${resourceType}`, name);
-  return { kind: 'has', name, sourceType, code, inner: parseFilter(sourceType, rest.join(':'), value, depth + 1) };
+  return { kind: 'has', name, sourceType, code, inner: parseFilter(definitions, sourceType, rest.join(':'), value, depth + 1) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { resourceStructure, type Structure } from '../validation/model';
 import { branchesFor, componentExpressions, expressionOf, STORE_PARAMETERS, targetsOf } from './expressions';
-import { onDefinitionsChanged, parametersOfType, searchParameterByUrl, type SearchParameterDefinition } from './parameters';
+import type { SearchParameterDefinition, SearchParameters } from './parameters';
 
 /**
  * Parameters that read other parameters' index rows instead of writing their own. STU3 repeats itself: Patient
@@ -50,18 +50,20 @@ interface Candidate {
   components: string;
 }
 
-const byType = new Map<string, ReadonlyMap<string, SharedRows>>();
-onDefinitionsChanged(() => byType.clear());
+/** The relations by type, derived from one set of definitions (another set is another instance). */
+const derived = new WeakMap<SearchParameters, Map<string, ReadonlyMap<string, SharedRows>>>();
 
 /** How a parameter of the type is stored when another's rows hold it; undefined when it has rows of its own. */
-export function sharedRows(resourceType: string, code: string): SharedRows | undefined {
+export function sharedRows(definitions: SearchParameters, resourceType: string, code: string): SharedRows | undefined {
+  let byType = derived.get(definitions);
+  if (!byType) derived.set(definitions, (byType = new Map()));
   let shared = byType.get(resourceType);
-  if (!shared) byType.set(resourceType, (shared = derive(resourceType)));
+  if (!shared) byType.set(resourceType, (shared = derive(definitions, resourceType)));
   return shared.get(code);
 }
 
-function derive(resourceType: string): Map<string, SharedRows> {
-  const candidates = [...parametersOfType(resourceType)].flatMap(([code, definition]) => candidateOf(resourceType, code, definition));
+function derive(definitions: SearchParameters, resourceType: string): Map<string, SharedRows> {
+  const candidates = [...definitions.ofType(resourceType)].flatMap(([code, definition]) => candidateOf(definitions, resourceType, code, definition));
   // Fewest and shortest branches first, so that the parameters a union, a part or a system reads are settled
   // before it; among equal expressions the widest targets first, so that the one the others narrow keeps the rows.
   candidates.sort(
@@ -77,7 +79,7 @@ function derive(resourceType: string): Map<string, SharedRows> {
   return shared;
 }
 
-function candidateOf(resourceType: string, code: string, definition: SearchParameterDefinition): Candidate[] {
+function candidateOf(definitions: SearchParameters, resourceType: string, code: string, definition: SearchParameterDefinition): Candidate[] {
   const expression = expressionOf(definition);
   if (STORE_PARAMETERS.has(code) || !expression) return [];
   const branches = [...new Set(branchesFor(expression, resourceType))].sort();
@@ -86,7 +88,7 @@ function candidateOf(resourceType: string, code: string, definition: SearchParam
     definition.type === 'composite'
       ? JSON.stringify(
           componentExpressions(definition).map(({ reference, expression: component }) => {
-            const componentDefinition = searchParameterByUrl(reference);
+            const componentDefinition = definitions.atUrl(reference);
             return [componentDefinition?.type, component, [...(componentDefinition ? (targetsOf(componentDefinition) ?? []) : [])].sort()];
           }),
         )

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schemaVersion } from '../../../src-server/storage/migrations';
+import { schemaVersion } from '../../../src-server/store/migrations';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 
 type Json = Record<string, any>;

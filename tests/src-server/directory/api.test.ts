@@ -3,8 +3,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateExtraction } from '../../../src-server/directory/generate';
-import { isIndexCurrent } from '../../../src-server/storage/reindex';
-import { openDatabase } from '../../../src-server/storage/database';
+import { definitionsOf } from '../../../src-server/store/custom-parameters';
+import { isIndexCurrent } from '../../../src-server/store/reindex';
+import { openDatabase } from '../../../src-server/store/database';
 import { tempDir, useTestNode } from '../../helpers/node';
 
 /** The directory through a real node (admin API, read-only FHIR) and the `liaison directory import` command. */
@@ -87,7 +88,7 @@ describe('liaison directory import', () => {
       const db = openDatabase(join(data, 'liaison.db'));
       const counts = db.prepare("SELECT resource_type, total FROM resource_counts WHERE resource_type IN ('Practitioner', 'PractitionerRole') ORDER BY 1").all();
       // The new data directory's search index is marked current: the next start does not build it all again.
-      const indexCurrent = isIndexCurrent(db);
+      const indexCurrent = isIndexCurrent(db, definitionsOf(db));
       db.close();
       expect(indexCurrent).toBe(true);
       expect(counts).toEqual([

@@ -1,8 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTIVITY_COLUMNS_48, ACTIVITY_COLUMNS_52, MSSANTE_COLUMNS, type ActivityRecord, type Columns, type MssanteRecord } from '../../../src-server/directory/layouts';
-import { openDatabase, type Db } from '../../../src-server/storage/database';
-import { Repository } from '../../../src-server/storage/repository';
+import { openDatabase, type Db } from '../../../src-server/store/database';
+import { Repository } from '../../../src-server/store/repository';
 import { afterAll } from 'vitest';
 import { tempDir } from '../../helpers/node';
 

@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ActivitySink } from '../../../src-server/directory/activity-sink';
 import { generateExtraction } from '../../../src-server/directory/generate';
 import { importDirectoryFile } from '../../../src-server/directory/import';
-import { mapPerson, type Resource } from '../../../src-server/directory/map-activity';
+import { mapPerson, type Resource } from '../../../src-server/directory/person-resources';
 import type { ActivityRecord } from '../../../src-server/directory/layouts';
-import { DirectoryWriter } from '../../../src-server/directory/writer';
-import { customParameters, setCustomParameters } from '../../../src-server/fhir/search/parameters';
-import { INDEX_TABLES } from '../../../src-server/storage/search-index';
-import { prepareWrite } from '../../../src-server/storage/prepared-write';
-import { reindexTypes } from '../../../src-server/storage/reindex';
-import type { Db } from '../../../src-server/storage/database';
+import { ImportBatch } from '../../../src-server/directory/import-batch';
+import { INDEX_TABLES } from '../../../src-server/store/search-index';
+import { prepareWrite } from '../../../src-server/store/prepared-write';
+import { reindexTypes } from '../../../src-server/store/reindex';
+import type { Db } from '../../../src-server/store/database';
+import { RPPS_PARAMETER } from '../../helpers/search-parameters';
 import { DOCTOR, openStore, tempDirs } from './helpers';
 
 /**
@@ -21,19 +21,6 @@ import { DOCTOR, openStore, tempDirs } from './helpers';
 
 const dir = tempDirs();
 const DIRECTORY_TYPES = ['Practitioner', 'PractitionerRole', 'Organization'];
-
-/** A custom parameter on a directory type: the import thread must index it like the official ones. */
-const rppsParameter = {
-  resourceType: 'SearchParameter',
-  url: 'http://cabinet.example/fhir/SearchParameter/rpps',
-  name: 'rpps',
-  status: 'active',
-  description: 'RPPS number',
-  code: 'rpps',
-  base: ['Practitioner'],
-  type: 'token',
-  expression: "Practitioner.identifier.where(system='https://rpps.esante.gouv.fr')",
-};
 
 /** Every index row of the directory's resources, as text, in a stable order. */
 function indexRowsOf(db: Db): string[] {
@@ -48,9 +35,8 @@ describe('the activity import thread', () => {
   it("stores and indexes what it imports exactly as the repository's own writes would, custom parameters included", async () => {
     const files = generateExtraction(dir(), { lines: 400, seed: 7 });
     const { db, repository } = openStore(dir());
-    const before = customParameters();
     try {
-      repository.update('SearchParameter', 'rpps', { ...rppsParameter, id: 'rpps' });
+      repository.update('SearchParameter', 'rpps', { ...RPPS_PARAMETER, id: 'rpps' });
       const report = await importDirectoryFile(db, repository, files.activityFile);
       expect(report.lines.accepted).toBe(400);
       expect(report.failures).toEqual([]);
@@ -71,25 +57,22 @@ describe('the activity import thread', () => {
         expect(Object.keys(meta)).toEqual(['versionId', 'lastUpdated']);
       }
     } finally {
-      setCustomParameters(before);
       db.close();
     }
   });
 
   it('leaves the index rows to the repository when a SearchParameter changes while the import runs', () => {
     const { db, repository } = openStore(dir());
-    const before = customParameters();
     try {
-      const sink = new ActivitySink(new DirectoryWriter(repository));
+      const sink = new ActivitySink(new ImportBatch(repository), () => repository.definitions);
       const { practitioner } = mapPerson([new Proxy(DOCTOR, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord]);
-      const prepared = prepareWrite(practitioner, (code) => repository.searchIndex.paramId('Practitioner', code));
+      const prepared = prepareWrite(practitioner, repository.definitions, (code) => repository.searchIndex.paramId('Practitioner', code));
       // Written (by the node, say) after the import thread prepared the resource under the old definitions.
-      repository.update('SearchParameter', 'rpps', { ...rppsParameter, id: 'rpps' });
+      repository.update('SearchParameter', 'rpps', { ...RPPS_PARAMETER, id: 'rpps' });
       sink.write([{ prepared }]);
       const rows = db.prepare("SELECT t.code FROM idx_token t JOIN search_params p USING (pid) WHERE p.resource_type = 'Practitioner' AND p.code = 'rpps'").pluck().all();
       expect(rows).toEqual(['10001045367']);
     } finally {
-      setCustomParameters(before);
       db.close();
     }
   });
@@ -98,8 +81,8 @@ describe('the activity import thread', () => {
     const files = generateExtraction(dir(), { lines: 300, seed: 3 });
     const script = `
       import { importDirectoryFile } from './src-server/directory/import.ts';
-      import { openDatabase } from './src-server/storage/database.ts';
-      import { Repository } from './src-server/storage/repository.ts';
+      import { openDatabase } from './src-server/store/database.ts';
+      import { Repository } from './src-server/store/repository.ts';
       const db = openDatabase(${JSON.stringify(join(dir(), 'liaison.db'))});
       const repository = new Repository(db);
       repository.writePrepared = () => { throw new Error('disk full'); };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CODE_SYSTEMS, MSSANTE_EXTENSION } from '../../../src-server/directory/codes';
 import { importDirectoryFile } from '../../../src-server/directory/import';
-import { mapPerson } from '../../../src-server/directory/map-activity';
+import { mapPerson } from '../../../src-server/directory/person-resources';
 import type { ActivityRecord } from '../../../src-server/directory/layouts';
 import { activityLine, DOCTOR, HEADER_52, HOSPITAL_ACTIVITY, MSSANTE_HEADER, mssanteLine, openStore, versionsOf, tempDirs, writeExtraction } from './helpers';
 

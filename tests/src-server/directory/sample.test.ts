@@ -2,8 +2,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { importDirectorySample } from '../../../src-server/directory/sample';
-import { openDatabase, type Db } from '../../../src-server/storage/database';
-import { openRepository } from '../../../src-server/storage/store';
+import { openDatabase, type Db } from '../../../src-server/store/database';
+import { openRepository } from '../../../src-server/store/store';
 import { tempDir } from '../../helpers/node';
 
 const folders: string[] = [];

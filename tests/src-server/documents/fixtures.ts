@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { MSSANTE_EXTENSION } from '../../../src-server/directory/codes';
-import type { Db } from '../../../src-server/storage/database';
-import type { Repository } from '../../../src-server/storage/repository';
+import type { Db } from '../../../src-server/store/database';
+import type { Repository } from '../../../src-server/store/repository';
 import { fhirFetch } from '../../helpers/node';
 import { userToken } from '../../helpers/users';
 

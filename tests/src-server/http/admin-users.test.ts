@@ -6,7 +6,7 @@ import { Sessions } from '../../../src-server/auth/sessions';
 import { TokenStore } from '../../../src-server/auth/tokens';
 import { Users } from '../../../src-server/auth/users';
 import { DATABASE_FILE } from '../../../src-server/node';
-import { openDatabase } from '../../../src-server/storage/database';
+import { openDatabase } from '../../../src-server/store/database';
 import { fhirFetch, startTestNode, tempDir, type TestNode } from '../../helpers/node';
 
 /**

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../../src-server/node';
-import { migrations } from '../../../src-server/storage/migrations';
+import { migrations } from '../../../src-server/store/migrations';
 import { fhirFetch, startTestNode, tempDir, useTestNode } from '../../helpers/node';
 import { clientToken, userToken } from '../../helpers/users';
 import { Endpoint } from '../../helpers/webhook-endpoint';

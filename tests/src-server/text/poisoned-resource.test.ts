@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_WORD_CHARS } from '../../../src-server/text/text-fields';
+import { MAX_WORD_CHARS } from '../../../src-server/fhir/search/text-fields';
 import type { TextIndex } from '../../../src-server/text/text-index';
 import { TextIndexer } from '../../../src-server/text/text-indexer';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';

@@ -1,7 +1,7 @@
-import { textFieldOf } from '../../../../src-server/text/text-fields';
+import { textFieldOf } from '../../../../src-server/fhir/search/text-fields';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirError } from '../../../../src-server/fhir/outcome';
-import { SearchEngine } from '../../../../src-server/fhir/search/search';
+import { SearchEngine } from '../../../../src-server/store/search/search';
 import { takeWriteOnly } from '../../../../src-server/fhir/write-only';
 import { readAllExamples, type Resource } from '../../../helpers/fhir-data';
 import { startTestNode, type TestNode } from '../../../helpers/node';

@@ -5,14 +5,17 @@ import {
   extractSearchValuesUsing,
   QUANTITY_MAX,
   QUANTITY_MIN,
-  searchParametersOf,
   type IndexValue,
 } from '../../../../src-server/fhir/search/extract';
 import { branchesFor, splitUnion } from '../../../../src-server/fhir/search/expressions';
 import { sharedRows } from '../../../../src-server/fhir/search/shared-rows';
 import { compileFhirPath, stu3SearchExpression, walkerHandles } from '../../../../src-server/fhir/search/fhirpath';
-import { DATE_MAX, DATE_MIN, normalizeString, numberRange, parseReference } from '../../../../src-server/fhir/search/normalize';
+import { DATE_MAX, DATE_MIN, numberRange, parseReference } from '../../../../src-server/fhir/search/index-values';
+import { normalizeString } from '../../../../src-server/fhir/search/normalize-string';
 import { readAllExamples, type Resource } from '../../../helpers/fhir-data';
+import { SearchParameters } from '../../../../src-server/fhir/search/parameters';
+
+const definitions = SearchParameters.builtIn();
 
 type Json = Record<string, unknown>;
 
@@ -21,12 +24,12 @@ type Json = Record<string, unknown>;
  * whose values other parameters' rows hold (shared-rows.ts) gets those rows, restricted as declared.
  */
 function indexedValues(resource: Json): Map<string, IndexValue[]> {
-  const extracted = extractSearchValues(resource);
+  const extracted = extractSearchValues(definitions, resource);
   const own = (code: string) => extracted.find((parameter) => parameter.code === code)?.values ?? [];
   const result = new Map<string, IndexValue[]>();
   const resourceType = resource.resourceType as string;
-  for (const code of searchParametersOf(resourceType).keys()) {
-    const shared = sharedRows(resourceType, code);
+  for (const code of definitions.ofType(resourceType).keys()) {
+    const shared = sharedRows(definitions, resourceType, code);
     const restriction = shared?.restriction;
     const kept = (value: IndexValue) =>
       !restriction ||
@@ -86,7 +89,7 @@ describe('union branches', () => {
   });
 
   it('keeps the branches of the type and of Resource/DomainResource', () => {
-    const identifier = searchParametersOf('Goal').get('identifier')!;
+    const identifier = definitions.ofType('Goal').get('identifier')!;
     expect(identifier.expression).toContain('DocumentManifest.identifier');
     expect(branchesFor(identifier.expression!, 'Goal')).toEqual(['Goal.identifier']);
     expect(branchesFor('Resource.meta.tag', 'Goal')).toEqual(['Resource.meta.tag']);
@@ -97,16 +100,16 @@ describe('union branches', () => {
 
 describe('parameters of a type', () => {
   it('lists own, Resource and DomainResource parameters', () => {
-    const patient = searchParametersOf('Patient');
+    const patient = definitions.ofType('Patient');
     for (const code of ['name', 'birthdate', '_id', '_lastUpdated', '_tag', '_profile', '_security', '_text', '_content']) {
       expect(patient.has(code), code).toBe(true);
     }
-    expect(searchParametersOf('Bundle').has('_text')).toBe(false); // Bundle is not a DomainResource
-    expect(searchParametersOf('Bundle').has('_tag')).toBe(true);
+    expect(definitions.ofType('Bundle').has('_text')).toBe(false); // Bundle is not a DomainResource
+    expect(definitions.ofType('Bundle').has('_tag')).toBe(true);
   });
 
   it('extracts meta parameters but not _id and _lastUpdated', () => {
-    const codes = extractSearchValues({
+    const codes = extractSearchValues(definitions, {
       resourceType: 'Patient',
       id: 'p1',
       meta: {
@@ -502,8 +505,8 @@ describe('robustness', () => {
       { resourceType: 'Encounter', period: 'always', length: { value: Infinity } },
       { resourceType: 'Bundle', entry: [{ resource: null }, { resource: 'x' }] },
     ];
-    for (const resource of odd) expect(() => extractSearchValues(resource)).not.toThrow();
-    expect(extractSearchValues({ resourceType: 'Nonsense' })).toEqual([]);
+    for (const resource of odd) expect(() => extractSearchValues(definitions, resource)).not.toThrow();
+    expect(extractSearchValues(definitions, { resourceType: 'Nonsense' })).toEqual([]);
     expect(valuesOf(odd[3], 'given')).toEqual([{ kind: 'string', normalized: 'jean', exact: 'Jean', part: 'given' }]);
   });
 });
@@ -522,13 +525,13 @@ describe('the official examples', () => {
   });
 
   it('index every value kind', () => {
-    const kinds = new Set(examples.flatMap((resource) => extractSearchValues(resource).flatMap((parameter) => parameter.values.map((value) => value.kind))));
+    const kinds = new Set(examples.flatMap((resource) => extractSearchValues(definitions, resource).flatMap((parameter) => parameter.values.map((value) => value.kind))));
     expect([...kinds].sort()).toEqual(['composite', 'date', 'number', 'quantity', 'reference', 'string', 'token', 'uri']);
   });
 
   it('give the same values with the fast path as with fhirpath.js alone', () => {
     const differing = examples
-      .filter((resource) => !isDeepStrictEqual(extractSearchValuesUsing('auto', resource), extractSearchValuesUsing('fhirpath.js', resource)))
+      .filter((resource) => !isDeepStrictEqual(extractSearchValuesUsing('auto', definitions, resource), extractSearchValuesUsing('fhirpath.js', definitions, resource)))
       .map((resource) => `${resource.resourceType}/${resource.id}`);
     expect(differing).toEqual([]);
   });
@@ -538,7 +541,7 @@ describe('the official examples', () => {
     let walked = 0;
     const differing: string[] = [];
     for (const resource of examples as Resource[]) {
-      for (const definition of searchParametersOf(resource.resourceType).values()) {
+      for (const definition of definitions.ofType(resource.resourceType).values()) {
         for (const branch of definition.expression ? branchesFor(definition.expression, resource.resourceType) : []) {
           branches++;
           if (!walkerHandles(branch, resource.resourceType)) continue;

@@ -35,7 +35,7 @@ export const link = (bundle: Json, relation: string): string | undefined => bund
 export function searchHelpers(node: () => TestNode): SearchHelpers {
   const get: SearchHelpers['get'] = async (path, init) => {
     // Text filters are answered by the background index, which follows writes within milliseconds: wait for it.
-    if ((init?.method ?? 'GET') === 'GET' && mayHaveTextFilter(`?${path.split('?')[1] ?? ''}`)) {
+    if ((init?.method ?? 'GET') === 'GET' && mayHaveTextFilter(new URLSearchParams(path.split('?')[1] ?? ''))) {
       await node().textIndex.caughtUp((node().db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM change_log').get() as { seq: number }).seq);
     }
     const response = await node().request(path, init);

@@ -1,0 +1,73 @@
+import type { Statement } from 'better-sqlite3';
+import { localReference, qualified } from './search/conditions';
+import type { Db } from './database';
+import type { SearchIndex } from './search-index';
+
+/**
+ * The booked time of practitioners and the holders of slots, read from the search index in the write's own
+ * transaction: every write committed or ahead of this one in the group commit is seen (store/group-commit.ts), so
+ * two bookings of the same time cannot both pass, however they arrive (appointments/booking-rules.ts).
+ */
+
+/** Appointment statuses, as the booking rules count them. */
+export interface BookingStatuses {
+  /** Those that occupy the practitioners' time. */
+  blocking: ReadonlySet<string>;
+  /** Those that keep their slots busy. */
+  holding: ReadonlySet<string>;
+}
+
+/** Statuses are the rules' own words, written into the SQL text. */
+const quoted = (statuses: ReadonlySet<string>) => [...statuses].map((status) => `'${status.replace(/'/g, "''")}'`).join(', ');
+
+export class BookedTimes {
+  private statements: { overlapping: Statement; holders: Statement } | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly index: SearchIndex,
+    private readonly statuses: BookingStatuses,
+  ) {}
+
+  /**
+   * The practitioner's appointments with a blocking status that start after `after` and before `before`, but
+   * `excludeId` (the appointment being moved): their ids and JSON. Read from the index of Appointment `date` (the
+   * start): a few rows per practitioner of the node for a short span, however long its history.
+   */
+  startingBetween(practitionerId: string, after: number, before: number, excludeId: string | undefined, base: string): Array<{ id: string; body: string }> {
+    return this.prepared().overlapping.all(after, before, excludeId ?? '', practitionerId, base) as Array<{ id: string; body: string }>;
+  }
+
+  /** Ids of the appointments that hold the slot (reference it with a holding status). */
+  holdersOf(slotId: string, base: string): string[] {
+    return (this.prepared().holders.all(slotId, base) as Array<{ id: string }>).map((row) => row.id);
+  }
+
+  /** Prepared on first use: the parameter ids they embed exist once the index has seen the types. */
+  private prepared() {
+    if (this.statements) return this.statements;
+    const rows = (type: string, code: string, alias: string) => this.index.rowsOf(type, code, qualified(alias));
+    const status = (alias: string, row: string, statuses: ReadonlySet<string>) =>
+      `EXISTS (SELECT 1 FROM idx_token ${alias} WHERE ${alias}.vseq = ${row}.vseq AND ${rows('Appointment', 'status', alias)} AND ${alias}.code IN (${quoted(statuses)}))`;
+    // Its one value is the base, bound last in both statements.
+    const local = (alias: string) => localReference('', qualified(alias)).sql;
+    this.statements = {
+      overlapping: this.db.prepare(
+        // The filters test the index rows (d.vseq) before the version, whose body is read only for the few that pass.
+        `SELECT v.resource_id AS id, v.body AS body
+         FROM idx_date d JOIN resource_versions v ON v.vseq = d.vseq
+         WHERE ${rows('Appointment', 'date', 'd')} AND d.low > ? AND d.low < ? AND v.resource_id <> ?
+           AND ${status('s', 'd', this.statuses.blocking)}
+           AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = d.vseq AND ${rows('Appointment', 'actor', 'a')}
+                       AND a.target_type = 'Practitioner' AND a.target_id = ? AND ${local('a')})`,
+      ),
+      holders: this.db.prepare(
+        `SELECT v.resource_id AS id
+         FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
+         WHERE ${rows('Appointment', 'slot', 'r')} AND r.target_type = 'Slot' AND r.target_id = ? AND ${local('r')}
+           AND ${status('s', 'r', this.statuses.holding)}`,
+      ),
+    };
+    return this.statements;
+  }
+}
