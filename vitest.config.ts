@@ -9,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30000,
     hookTimeout: 60000,
+    // expect.poll waits for a condition: 1 s (its default) is short for a node or a page on a loaded machine.
+    expect: { poll: { timeout: 15_000 } },
   },
 });

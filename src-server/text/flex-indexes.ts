@@ -23,11 +23,22 @@ const SWEEP_MIN = 10_000;
 /** Once caught up with the change log, dead keys are swept from this share of the live ones. */
 const IDLE_SWEEP_RATIO = 0.02;
 
-/** The parts of a FlexSearch Index this module reads and fills directly (not in its typings). */
-interface FlexInternals {
-  /** term → posting lists by score slot (one slot: `resolution: 1`). */
+/**
+ * The parts of a FlexSearch Index this module reads and fills directly (not in its typings): FlexSearch is pinned
+ * to an exact version in package.json, and tests/src-server/text/flexsearch-contract.test.ts fails when what is
+ * relied on here changes (this shape, what `add` writes into it, the words taken as the encoder gives them).
+ */
+export interface FlexInternals {
+  /** term → posting lists by score slot (one slot: `resolution: 1`), each the keys in the order they were added. */
   map: Map<string, Array<number[] | undefined>>;
   reg: unknown;
+}
+
+/** One (type, field) index: prefixes or whole words, words as given, one score slot, no register. */
+export function flexIndex(field: TextField): Index {
+  const index = new Index({ tokenize: PREFIXED.has(field) ? 'forward' : 'strict', encode: split, resolution: 1 });
+  (index as unknown as FlexInternals).reg = NO_REGISTER;
+  return index;
 }
 
 export class FlexIndexes {
@@ -42,11 +53,7 @@ export class FlexIndexes {
 
   constructor() {
     for (const [type, fields] of Object.entries(TEXT_FIELDS_OF)) {
-      for (const field of fields) {
-        const index = new Index({ tokenize: PREFIXED.has(field) ? 'forward' : 'strict', encode: split, resolution: 1 });
-        (index as unknown as FlexInternals).reg = NO_REGISTER;
-        this.indexes.set(key(type, field), index);
-      }
+      for (const field of fields) this.indexes.set(key(type, field), flexIndex(field));
     }
   }
 

@@ -3,7 +3,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import builderConfig from '../../electron-builder.config';
 import { generateExtraction } from '../../src-server/directory/generate';
 import type { FromNode } from '../../src-server/node-process';
@@ -112,7 +112,7 @@ describe('electron-builder --linux dir', () => {
     for (const name of packages) expect(files, name).toContain(`node_modules/${name}/package.json`);
   });
 
-  it('starts the node from the packaged files alone', async () => {
+  it('starts the node from the packaged files alone', { timeout: 150_000 }, async () => {
     const extracted = join(work, 'extracted');
     extractAll(archive, extracted);
     const dataDir = join(work, 'data');
@@ -126,22 +126,28 @@ describe('electron-builder --linux dir', () => {
     const health = await fetch(`${ready.url}/health`);
     expect(await health.json()).toMatchObject({ status: 'ok', version: projectVersion() });
     // The text index thread starts from its own bundled file, with the app's resources.
-    let text: { ready?: boolean } = {};
-    for (let attempt = 0; attempt < 100 && !text.ready; attempt++) {
-      text = ((await (await fetch(`${ready.url}/health`)).json()) as { textIndex: { ready?: boolean } }).textIndex;
-      if (!text.ready) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const text = await vi.waitFor(
+      async () => {
+        const health = ((await (await fetch(`${ready.url}/health`)).json()) as { textIndex: { ready?: boolean } }).textIndex;
+        expect(health.ready).toBe(true);
+        return health;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
     expect(text).toMatchObject({ ready: true, startedFrom: 'rebuild' });
     // So does the directory import's thread.
     const admin = { authorization: `Bearer ${ready.access.token}` };
     const files = generateExtraction(work, { lines: 50, seed: 5 });
     const started = await fetch(`${ready.url}/admin/directory/imports`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ path: files.activityFile }) });
     expect(started.status).toBe(202);
-    let job: { status?: string; error?: string; report?: { lines: { accepted: number } } } = {};
-    for (let attempt = 0; attempt < 200 && job.status !== 'done' && job.status !== 'failed'; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      job = (await (await fetch(`${ready.url}${started.headers.get('location')}`, { headers: admin })).json()) as typeof job;
-    }
+    const job = await vi.waitFor(
+      async () => {
+        const state = (await (await fetch(`${ready.url}${started.headers.get('location')}`, { headers: admin })).json()) as { status?: string; error?: string; report?: { lines: { accepted: number } } };
+        expect(state.status).not.toBe('running');
+        return state;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
     expect(job).toMatchObject({ status: 'done', report: { lines: { accepted: 50 } } });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.send({ type: 'stop' });

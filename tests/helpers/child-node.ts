@@ -22,7 +22,7 @@ export interface CliResult {
  * Runs the CLI to completion (it must exit by itself within `timeoutMs`); `input` is written to its standard input
  * (a password, a secret), `env` added to its environment.
  */
-export function runCli(args: string[], timeoutMs = 20000, { input, env }: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: string[], timeoutMs = 60_000, { input, env }: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...cliEnv(), ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (input !== undefined) child.stdin!.end(input);
@@ -76,7 +76,7 @@ export async function killAllChildren(): Promise<void> {
  * `liaison serve --data <dir> --port 0 [extraArgs]` as a child: waits for the `listening on http://...` line, then gets an
  * owner token with the credentials the node wrote to `<dir>/owner-client.json`.
  */
-export async function serve(dataDir: string, timeoutMs = 15000, extraArgs: readonly string[] = []): Promise<ServingNode> {
+export async function serve(dataDir: string, timeoutMs = 60_000, extraArgs: readonly string[] = []): Promise<ServingNode> {
   const child = spawn(process.execPath, [LIAISON_BIN, 'serve', '--data', dataDir, '--port', '0', ...extraArgs], {
     cwd: PROJECT_ROOT,
     env: cliEnv(),

@@ -38,7 +38,7 @@ export class Endpoint {
   }
 
   /** Resolves once `count` notifications have arrived in all (fails after a timeout). */
-  async waitFor(count: number, timeoutMs = 5000): Promise<Received[]> {
+  async waitFor(count: number, timeoutMs = 20_000): Promise<Received[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.received.length < count) {
       if (Date.now() > deadline) throw new Error(`${this.received.length} notifications arrived, not ${count}`);

@@ -76,7 +76,7 @@ describe('the node in its own process', () => {
     const { token } = await supervisor.access();
     const victim = children.at(-1)!;
     victim.kill('SIGKILL');
-    await vi.waitFor(() => expect(supervisor.status.state).toBe('restarting'));
+    await vi.waitFor(() => expect(supervisor.status.state).toBe('restarting'), { timeout: 15_000 });
     expect(supervisor.status).toMatchObject({ restarts: 1, message: 'the node process was killed' });
     const after = await supervisor.access();
     expect(children).toHaveLength(2);

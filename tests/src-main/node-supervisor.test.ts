@@ -70,7 +70,7 @@ describe('NodeSupervisor', () => {
     supervisor.start();
     children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access: { token: 'old', expiresAt: Date.now() + 1000 }, preferredPort: 8347 });
     const pending = supervisor.access();
-    await vi.waitFor(() => expect(children[0].sent).toEqual([{ type: 'token', id: 1 }]));
+    await vi.waitFor(() => expect(children[0].sent).toEqual([{ type: 'token', id: 1 }]), { timeout: 15_000 });
     children[0].say({ type: 'token', id: 1, access });
     await expect(pending).resolves.toMatchObject({ token: 't1' });
   });
@@ -81,7 +81,7 @@ describe('NodeSupervisor', () => {
     children[0].say({ type: 'ready', url: 'http://127.0.0.1:4100', access, preferredPort: 8347 });
     children[0].exit(null);
     expect(supervisor.status).toMatchObject({ state: 'restarting', restarts: 1, retryInMs: 10, message: 'the node process was killed' });
-    await vi.waitFor(() => expect(children).toHaveLength(2));
+    await vi.waitFor(() => expect(children).toHaveLength(2), { timeout: 15_000 });
     // 8347 first, the previous run's port when it is still taken.
     expect(children[1].args[children[1].args.indexOf('--port') + 1]).toBe('8347');
     expect(children[1].args[children[1].args.indexOf('--previous-port') + 1]).toBe('4100');
@@ -90,7 +90,7 @@ describe('NodeSupervisor', () => {
 
     children[1].say({ type: 'failed', message: 'disk full' });
     children[1].exit(1);
-    await vi.waitFor(() => expect(children).toHaveLength(3));
+    await vi.waitFor(() => expect(children).toHaveLength(3), { timeout: 15_000 });
     children[2].exit(1);
     expect(supervisor.status).toMatchObject({ state: 'failed', message: 'the node process exited with code 1 (2 restarts failed)' });
     expect(states.map((status) => status.state)).toEqual(['starting', 'running', 'restarting', 'restarting', 'running', 'restarting', 'restarting', 'failed']);
@@ -107,7 +107,7 @@ describe('NodeSupervisor', () => {
     children[0].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8347 });
     expect(supervisor.status).toEqual({ state: 'running', url: 'http://127.0.0.1:8348', restarts: 0, preferredPort: 8347 });
     children[0].exit(null);
-    await vi.waitFor(() => expect(children).toHaveLength(2));
+    await vi.waitFor(() => expect(children).toHaveLength(2), { timeout: 15_000 });
     // Restarted on the port the previous run had (8347 still taken): still not the one the practice's software knows.
     children[1].say({ type: 'ready', url: 'http://127.0.0.1:8348', access, preferredPort: 8347 });
     expect(supervisor.status).toMatchObject({ state: 'running', url: 'http://127.0.0.1:8348', preferredPort: 8347 });
@@ -126,7 +126,7 @@ describe('NodeSupervisor', () => {
     expect(supervisor.setupCode).toBe('K7Q2-9XWM');
     children[0].exit(null);
     expect(supervisor.setupCode).toBeNull();
-    await vi.waitFor(() => expect(children).toHaveLength(2));
+    await vi.waitFor(() => expect(children).toHaveLength(2), { timeout: 15_000 });
     // Set up meanwhile: the restarted node has users, hence no code.
     children[1].say({ type: 'ready', url: 'http://127.0.0.1:8347', access, preferredPort: 8347 });
     expect(supervisor.setupCode).toBeNull();

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startTestNode } from '../helpers/node';
+import { uploadUnderWay } from '../helpers/raw-http';
 
 /**
  * A node stops in bounded time whatever its clients do: a client that stalls in the middle of a request (a peer
@@ -12,12 +12,12 @@ describe('closing a node', () => {
   it('ends within seconds even while a client holds a request half sent', async () => {
     const node = await startTestNode();
     const { port } = new URL(node.url);
-    const socket = connect(Number(port), '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    // Headers and the start of a body that never comes whole.
-    socket.write(`POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${node.token}\r\nContent-Type: application/fhir+json\r\nContent-Length: 100000\r\n\r\n{"resourceType":"Patient",`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // Headers and the start of a body that never comes whole, once the node is handling them.
+    const { closed } = await uploadUnderWay(
+      Number(port),
+      `POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${node.token}\r\nContent-Type: application/fhir+json\r\nContent-Length: 100000\r\n`,
+      '{"resourceType":"Patient",',
+    );
     const started = performance.now();
     await node.close();
     expect(performance.now() - started).toBeLessThan(5000);

@@ -78,7 +78,7 @@ describe('the directory store', () => {
     const searching = directory.search();
     expect(directory.resultsFor).toBe('mar');
     expect(directory.results.map((entry) => entry.key)).toEqual(['Practitioner/p1']);
-    await vi.waitFor(() => expect(directory.resultsFor).toBe('mart'));
+    await vi.waitFor(() => expect(directory.resultsFor).toBe('mart'), { timeout: 15_000 });
     expect(directory.rolesFor).toBeUndefined();
     const [known, unknown] = directory.results;
     expect(known.kind === 'practitioner' && known.rolesKnown && known.roles.length).toBe(1);

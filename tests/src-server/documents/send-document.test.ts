@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unzipSync, strFromU8 } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseXml, type XmlElement } from '../../helpers/fhir-xml';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { SmtpRelay } from '../../helpers/smtp-relay';
@@ -271,9 +271,14 @@ describe('failures', () => {
     const before = relay.to(EXTERNAL_MAILBOX).length;
     const posted = await as('alpha', 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/externe' }]) });
     const requestId = (await body(posted)).id;
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    const waiting = node.db.prepare('SELECT attempts, last_error FROM document_outbox WHERE request_id = ?').get(requestId) as { attempts: number; last_error: string };
-    expect(waiting.attempts).toBeGreaterThanOrEqual(2);
+    const waiting = await vi.waitFor(
+      () => {
+        const row = node.db.prepare('SELECT attempts, last_error FROM document_outbox WHERE request_id = ?').get(requestId) as { attempts: number; last_error: string };
+        expect(row.attempts).toBeGreaterThanOrEqual(2);
+        return row;
+      },
+      { timeout: 15_000, interval: 20 },
+    );
     expect(waiting.last_error).toContain('ECONNREFUSED');
     expect((await settledCommunications(node.fhir, tokens.alpha, requestId, 0))[0].status).toBe('in-progress');
     await relay.start();

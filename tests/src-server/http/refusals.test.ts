@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fhirFetch, startTestNode, useTestNode } from '../../helpers/node';
+import { uploadUnderWay } from '../../helpers/raw-http';
 import { clientToken } from '../../helpers/users';
 
 /**
@@ -34,6 +35,22 @@ function exchange(port: number, ...parts: Array<string | Buffer>): Promise<strin
     socket.on('error', () => undefined);
     for (const part of parts) socket.write(part);
   });
+}
+
+/** Resolves once the node no longer accepts connections on `port`: it is stopping. */
+async function refusesConnections(port: number): Promise<void> {
+  for (;;) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const probe = connect(port, '127.0.0.1');
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false));
+    });
+    if (!accepted) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A raw HTTP answer: its status, headers (lower case) and body. */
@@ -105,21 +122,17 @@ describe('every refusal is an OperationOutcome', () => {
   it('a stopping node answers 503 to requests still arriving on open connections', async () => {
     const stopping = await startTestNode();
     const port = Number(new URL(stopping.url).port);
-    const raw = new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => (received += chunk.toString()));
-      socket.on('close', () => resolve(received));
-      // An upload keeps the connection busy while the node stops; the next request on it comes after.
-      socket.write(`POST /fhir/Binary HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${stopping.token}\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n\r\n12345`);
-      setTimeout(() => {
-        void stopping.stop();
-        setTimeout(() => socket.write(`67890GET /fhir/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`), 100);
-      }, 100);
-    });
-    const answers = (await raw).split(/(?=HTTP\/1\.1 )/);
-    expect(answers[0]).toMatch(/^HTTP\/1\.1 201/);
-    const refused = parseAnswer(answers[1]);
+    // An upload keeps the connection busy while the node stops; the next request on it comes after.
+    const upload = await uploadUnderWay(port, `POST /fhir/Binary HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${stopping.token}\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n`, '12345');
+    const stopped = stopping.stop();
+    await refusesConnections(port);
+    upload.socket.write(`67890GET /fhir/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await upload.closed;
+    await stopped;
+    const answers = upload.received().split(/(?=HTTP\/1\.1 )/);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 100/);
+    expect(answers[1]).toMatch(/^HTTP\/1\.1 201/);
+    const refused = parseAnswer(answers[2]);
     expect(refused.status).toBe(503);
     expect(refused.body.resourceType).toBe('OperationOutcome');
   });
@@ -227,19 +240,15 @@ describe('Binary', () => {
   it('an upload its client abandons is audited as such (499), not as a failure of the node', async () => {
     const since = new Date().toISOString();
     for (const type of ['application/pdf', 'application/fhir+json']) {
-      await new Promise<void>((resolve) => {
-        const socket = connect(port(), '127.0.0.1');
-        socket.write(`POST /fhir/Binary HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${node().token}\r\nContent-Type: ${type}\r\nContent-Length: 1000000\r\n\r\n`);
-        socket.write(type === 'application/pdf' ? '%PDF-1.4 début' : '{"resourceType":"Binary","contentType":"application/pdf","content":"JVBERi0xLjQg');
-        setTimeout(() => {
-          socket.destroy();
-          resolve();
-        }, 200);
-      });
+      const head = `POST /fhir/Binary HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${node().token}\r\nContent-Type: ${type}\r\nContent-Length: 1000000\r\n`;
+      const upload = await uploadUnderWay(port(), head, type === 'application/pdf' ? '%PDF-1.4 début' : '{"resourceType":"Binary","contentType":"application/pdf","content":"JVBERi0xLjQg');
+      upload.socket.destroy();
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const audit = (await (await fetch(`${node().url}/admin/audit?since=${since}`, { headers: { authorization: `Bearer ${node().token}` } })).json()) as Json;
-    const uploads = audit.events.filter((event: Json) => event.action === 'POST /fhir/Binary').map((event: Json) => event.status);
-    expect(uploads).toEqual([499, 499]);
+    const uploads = async () => {
+      const audit = (await (await fetch(`${node().url}/admin/audit?since=${since}`, { headers: { authorization: `Bearer ${node().token}` } })).json()) as Json;
+      return audit.events.filter((event: Json) => event.action === 'POST /fhir/Binary').map((event: Json) => event.status);
+    };
+    await vi.waitFor(async () => expect(await uploads()).toHaveLength(2), { timeout: 15_000, interval: 50 });
+    expect(await uploads()).toEqual([499, 499]);
   });
 });

@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ChannelRegistry } from '../../../src-server/documents/channel-registry';
 import { loadChannelSettings, type ChannelSettings } from '../../../src-server/documents/channel-settings';
 import type { NetworkRecipients } from '../../../src-server/documents/network-recipients';
@@ -36,12 +36,13 @@ function settingsFile(name: string, content: string): string {
 }
 
 /** Accepts connections (TCP or HTTP) and never answers. */
-async function silentServer(server: Server): Promise<{ port: number; close(): Promise<void> }> {
+async function silentServer(server: Server): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => sockets.add(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    connections: () => sockets.size,
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -73,13 +74,14 @@ describe('closing', () => {
       );
       const channels = [registry.get('dpi')!, registry.get('dmp')!];
       expect(channels.map((channel) => channel.code)).toEqual(['dpi', 'dmp']);
-      const started = Date.now();
       const pending = channels.map((channel) => channel.deliver(delivery()));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Closed once both are connected to their silent peer, however long the machine takes to get there.
+      await vi.waitFor(() => expect([hospital.connections(), gateway.connections()]).toEqual([1, 1]), { timeout: 15_000, interval: 20 });
+      const closing = Date.now();
       await registry.close();
       const outcomes = await Promise.all(pending);
       expect(outcomes.map((outcome) => outcome.status)).toEqual(['retry', 'retry']);
-      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Date.now() - closing).toBeLessThan(5000);
     } finally {
       await hospital.close();
       await gateway.close();

@@ -133,11 +133,13 @@ describe('sync faults', () => {
 
   it('closes at once while a call to a peer hangs', async () => {
     const [a] = await startSyncNodes(1);
-    const silent = createServer(() => {});
+    let calls = 0;
+    const silent = createServer(() => calls++);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const peerId = a.sync.peers.add({ name: 'silent', url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, clientId: 'x', clientSecret: 'y' }).peerId;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Closed while its call is under way at the peer, never answered.
+      await eventually(() => calls > 0, 'the node calls the silent peer');
       expect(a.sync.peers.get(peerId).lastSyncAt).toBeUndefined();
       const closing = performance.now();
       await a.stop();

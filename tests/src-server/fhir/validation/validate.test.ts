@@ -28,6 +28,11 @@ function expectOne(resource: unknown, code: ValidationIssue['code'], expression:
 }
 
 const expectValid = (resource: unknown) => expect(validateResource(resource)).toEqual([]);
+/** CPU time of this process since `start`, in ms: what a costly input costs, whatever else the machine is doing. */
+const cpuMs = (start: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
+};
 
 describe('model', () => {
   it('knows the concrete STU3 resource types', () => {
@@ -289,9 +294,9 @@ describe('primitive values', () => {
   });
 
   it('answers quickly on code values built to make its regex backtrack', () => {
-    const start = performance.now();
+    const start = process.cpuUsage();
     expectOne(patient({ gender: 'a'.repeat(50_000) + ' ' }), 'value', 'Patient.gender');
-    expect(performance.now() - start).toBeLessThan(100);
+    expect(cpuMs(start)).toBeLessThan(100);
   });
 });
 
@@ -386,9 +391,9 @@ describe('depth limit', () => {
 
   it('answers 10,000 nested extension levels with one too-costly issue, quickly', () => {
     const deep = nest(10_000);
-    const start = performance.now();
+    const start = process.cpuUsage();
     const issues = validateResource(deep);
-    expect(performance.now() - start).toBeLessThan(100);
+    expect(cpuMs(start)).toBeLessThan(100);
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ severity: 'error', code: 'too-costly' });
     expect(issues[0].expression).toMatch(/^Patient\.extension\[0\](\.extension\[0\])+$/);
