@@ -1,4 +1,4 @@
-import { app, BrowserWindow, dialog, safeStorage, shell } from 'electron';
+import { app, type BrowserWindow, dialog, safeStorage, shell } from 'electron';
 import { join } from 'node:path';
 import { APP_ORIGIN } from './app-protocol-files';
 import { registerAppScheme, serveRenderer } from './app-protocol';
