@@ -97,6 +97,7 @@ const stopAll = () => Promise.allSettled(started.map((server) => server.stop()))
 process.on('exit', removeDataDirs);
 // Ctrl-C: stop the servers before leaving.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // The process exits either way: a failed stop leaves nothing to report to.
   process.once(signal, () => void stopAll().finally(() => process.exit(130)));
 }
 // A closed stdout (`npm run bench | head -1`) must not crash the run before it cleans up.

@@ -78,6 +78,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'liaison-bench-token-flood-'));
 let server: ServerHandle | undefined;
 process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // The process exits either way: a failed stop leaves nothing to report to.
   process.once(signal, () => void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
 }
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -241,7 +241,7 @@ export class DesktopLogin {
       if (hadSession) this.emit(null);
       return null;
     }
-    throw new LoginError('failed', `The node refused to refresh the session: ${answer.body.error_description ?? answer.status}`);
+    throw new LoginError('failed', `The node refused to refresh the session: ${String(answer.body.error_description ?? answer.status)}`);
   }
 
   /** Keeps a session's tokens (the refresh token first: the previous one is used up) and reads who the user is. */

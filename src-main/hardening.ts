@@ -9,7 +9,7 @@ import { isAllowedExternalUrl, type ExternalLinkContext } from './external-links
 export function hardenWebContents(links: () => ExternalLinkContext): void {
   app.enableSandbox();
   const openInBrowser = (url: string) => {
-    if (isAllowedExternalUrl(url, links())) void shell.openExternal(url);
+    if (isAllowedExternalUrl(url, links())) shell.openExternal(url).catch((error: unknown) => console.warn('The link could not be opened:', error));
   };
   app.on('web-contents-created', (_event, contents: WebContents) => {
     contents.on('will-navigate', (event, url) => {

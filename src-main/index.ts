@@ -1,4 +1,4 @@
-import { app, BrowserWindow, dialog, safeStorage, shell } from 'electron';
+import { app, type BrowserWindow, dialog, safeStorage, shell } from 'electron';
 import { join } from 'node:path';
 import { APP_ORIGIN } from './app-protocol-files';
 import { registerAppScheme, serveRenderer } from './app-protocol';
@@ -80,7 +80,7 @@ if (!app.requestSingleInstanceLock()) {
       win.setTitle(windowTitle(status));
       win.webContents.send(IPC.nodeStatusChanged, status);
     }
-    if (status.state === 'failed') void offerRetry(status.message);
+    if (status.state === 'failed') void offerRetry(status.message); // message boxes do not reject
   });
 
   async function offerRetry(reason: string | undefined): Promise<void> {
@@ -117,9 +117,11 @@ if (!app.requestSingleInstanceLock()) {
     if (process.platform !== 'darwin') app.quit();
   });
 
+  // whenReady never rejects; a throw in the start-up below is a failure to start, left to Electron to report.
   void app.whenReady().then(() => {
     denyPermissions();
     serveRenderer(join(builtDir, '../renderer'));
+    // checkForUpdatesNow answers its failures in a message box: it cannot reject.
     installMenu({ dataDir, checkForUpdates: () => void checkForUpdatesNow(), showAbout: () => app.showAboutPanel() });
     supervisor.start();
     installTray({ icon: resource('tray.png'), supervisor, open: openWindow, quit: () => app.quit() });

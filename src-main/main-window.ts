@@ -52,7 +52,8 @@ export function createMainWindow({ url, preload, icon, stateFile }: MainWindowOp
   for (const event of ['resize', 'move', 'maximize', 'unmaximize'] as const) win.on(event as 'resize', saveSoon);
   win.on('close', save);
 
-  void win.loadURL(url);
+  // Rejects when the page cannot load (or a navigation replaces it): said in the log, the window stays.
+  win.loadURL(url).catch((error: unknown) => console.warn('The window could not load the UI:', error));
   return win;
 }
 

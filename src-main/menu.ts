@@ -29,6 +29,7 @@ export function installMenu({ dataDir, checkForUpdates, showAbout }: MenuActions
     {
       label: 'Fichier',
       submenu: [
+        // openPath resolves with an error message, never rejects.
         { label: 'Ouvrir le dossier des données', click: () => void shell.openPath(dataDir) },
         { type: 'separator' },
         isMac ? { role: 'close', label: 'Fermer la fenêtre' } : { role: 'quit', label: 'Quitter' },

@@ -38,10 +38,10 @@ export function installTray(options: { icon: string; supervisor: NodeSupervisor;
   supervisor.onStatus((status) => {
     if (status.state !== 'running') health = {};
     render();
-    void poll();
+    void poll(); // cannot reject: a failed /health reads as no health
   });
   // Unref'd: the tray lives as long as the app, and must not keep it from quitting.
-  setInterval(() => void poll(), HEALTH_INTERVAL_MS).unref();
+  setInterval(() => void poll(), HEALTH_INTERVAL_MS).unref(); // as above: poll() cannot reject
   tray.on('click', options.open);
   render();
   return tray;

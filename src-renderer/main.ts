@@ -19,6 +19,7 @@ async function start(): Promise<void> {
   // A session that ends while working (expired, logged out elsewhere) goes back to the login screen.
   watch(
     () => session.state,
+    // A refused navigation resolves (a NavigationFailure); the guards (router.ts) do not throw.
     (state) => {
       if (state === 'out' && !router.currentRoute.value.meta.public) void router.push({ name: 'login', query: { next: router.currentRoute.value.fullPath } });
       if (state === 'in' && router.currentRoute.value.meta.public) void router.push(typeof router.currentRoute.value.query.next === 'string' ? router.currentRoute.value.query.next : '/directory');
@@ -27,4 +28,5 @@ async function start(): Promise<void> {
   app.mount('#app');
 }
 
+// session.restore() keeps its failures in the session (the login screen then shows); nothing else here waits.
 void start();

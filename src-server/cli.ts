@@ -98,7 +98,12 @@ export function buildCli(): Command {
       }
       const stop = async (signal: string) => {
         console.log(`${signal}: stopping`);
-        await node.close();
+        try {
+          await node.close();
+        } catch (error) {
+          console.error('Closing the node failed', error);
+          process.exit(1);
+        }
         process.exit(0);
       };
       process.once('SIGINT', () => void stop('SIGINT'));

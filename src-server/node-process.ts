@@ -119,6 +119,7 @@ try {
 
   channel.onMessage((message) => {
     const request = message as Partial<ToNode> | null;
+    // stop() cannot reject: a failed close is logged and ends the process.
     if (request?.type === 'stop') void stop();
     else if (request?.type === 'token' && Number.isInteger(request.id)) channel.send({ type: 'token', id: request.id as number, access: mint() });
   });

@@ -70,6 +70,7 @@ export async function startServer(file: string, config: ServerConfig, options: S
       if (message.type === 'ready') resolve({ base: message.base, headers: message.headers, contentType: message.contentType });
       else reject(new Error(`${file} sent ${message.type} before ready`));
     });
+    // `exited` only resolves.
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${file} exited with code ${code} before it was ready`));
@@ -129,6 +130,7 @@ export async function serveUntilStopped(
     // Exit outright: nothing is left to do, and a lingering handle must not keep the server alive.
     process.exit(code);
   };
+  // stop() cannot reject: a failed close is logged and ends the process.
   process.once('disconnect', () => void stop(true));
   process.on('message', (message: ToChild) => {
     void (async () => {

@@ -24,12 +24,18 @@ export class AuditRetention {
   constructor(
     private readonly db: Db,
     private readonly retentionDays: number,
+    private readonly warn: (message: string) => void,
   ) {
     this.bounds = db.prepare<[], { low: number | null; high: number | null }>('SELECT min(seq) AS low, max(seq) AS high FROM audit_log');
     this.deleteOlder = db.prepare<[number, number, number]>('DELETE FROM audit_log WHERE seq >= ? AND seq < ? AND at < ?');
     this.anyRow = db.prepare<[number, number]>('SELECT 1 FROM audit_log WHERE seq >= ? AND seq < ? LIMIT 1');
-    this.timer = setInterval(() => void this.purge(), DAY_MS);
+    this.timer = setInterval(() => this.purgeInBackground(), DAY_MS);
     this.timer.unref();
+  }
+
+  /** A purge nobody waits for: one that fails (a full disk) is said and tried again the next day; the node goes on. */
+  purgeInBackground(): void {
+    this.purge().catch((error: unknown) => this.warn(`The audit trail could not be purged of its rows older than ${this.retentionDays} days: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /** Deletes the rows older than the retention; resolves with how many. One purge at a time. */

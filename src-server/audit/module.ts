@@ -15,9 +15,9 @@ export function auditModule(store: Store, settings: { retentionDays: number }): 
   let retention: AuditRetention | undefined;
   return {
     log,
-    start() {
-      retention = new AuditRetention(store.db, settings.retentionDays);
-      void retention.purge();
+    start(_url, warn) {
+      retention = new AuditRetention(store.db, settings.retentionDays, warn);
+      retention.purgeInBackground();
     },
     async close() {
       retention?.stop();

@@ -99,7 +99,8 @@ export async function startOidcProvider(accounts: readonly ProviderAccount[], ps
     if (psc && url.pathname === STANDARD_DISCOVERY) return html(response, 404, 'Not here: see .well-known/wallet-openid-configuration');
     if (psc && url.pathname === PSC_DISCOVERY) request.url = STANDARD_DISCOVERY;
     const match = /^\/interaction\/([\w-]+)(?:\/(login|consent|abort))?$/.exec(url.pathname);
-    if (!match) return handleProvider(request, response);
+    // Koa's request handler answers its own failures (ctx.onerror): it cannot reject.
+    if (!match) return void handleProvider(request, response);
     void interact(provider, byLogin, request, response, match[1], match[2], psc ? 'eidas1' : undefined).catch((error: Error) => {
       if (!response.headersSent) response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
       response.end(`This login cannot continue: ${error.message}\n`);

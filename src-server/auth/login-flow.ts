@@ -147,7 +147,7 @@ export class LoginFlow {
     const loginId = randomToken();
     const listener = await listenOnLoopback((query, from) => this.completeDesktop(loginId, query, from), PENDING_LOGIN_MS);
     const login = this.waitFor(loginId, { codeChallenge, provider, close: () => listener.close(), answered: false });
-    // Timed out without an answer.
+    // Timed out without an answer. (`closed` only resolves, and giveUp does not throw.)
     void listener.closed.then(() => this.giveUp(loginId, login));
     return this.startDesktop(loginId, login, listener.redirectUri, address);
   }

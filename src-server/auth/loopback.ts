@@ -32,6 +32,7 @@ export async function listenOnLoopback(handleCallback: (query: URLSearchParams, 
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found\n');
       return;
     }
+    // Cannot reject: a failed callback is answered as a 500 page.
     void handleCallback(url.searchParams, request.socket.remoteAddress ?? '127.0.0.1').then(
       (page) => respond(page),
       () => respond({ status: 500, html: '<p>The login could not be completed.</p>', done: true }),

@@ -45,6 +45,6 @@ export class ChannelRegistry {
 
   async close(): Promise<void> {
     this.stopping.abort();
-    await Promise.all([...this.channels.values()].map((channel) => channel.close?.()));
+    await Promise.all([...this.channels.values()].map(async (channel) => channel.close?.()));
   }
 }

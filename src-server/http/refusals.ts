@@ -40,7 +40,9 @@ export function refuse(audit: AuditLog, error: FastifyError | FhirError, request
 
 /** Refusals Fastify makes before routing (`frameworkErrors`): a URL it cannot decode, a path parameter too long. */
 export function refuseBeforeRouting(audit: AuditLog) {
-  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => refuse(audit, error, request, reply);
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    refuse(audit, error, request, reply);
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { refuseForgedContent, withStoredContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../fhir/outcome';
 import { isCompartmentType } from '../fhir/search/compartments';
-import { SearchEngine, type SearchResult } from '../store/search/search';
+import type { SearchEngine, SearchResult } from '../store/search/search';
 import { isWhole, shapeResource } from '../fhir/search/shaping';
 import { Visibility } from '../store/search/visibility';
 import { isResourceType } from '../fhir/validation/model';

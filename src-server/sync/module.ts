@@ -68,7 +68,7 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
     for (const [peerId, loop] of loops) {
       if (configured.has(peerId)) continue;
       loops.delete(peerId);
-      void loop.stop();
+      loop.stop().catch((error: unknown) => services.log(`sync with peer ${peerId}: stopping its loop failed: ${error instanceof Error ? error.message : String(error)}`));
     }
   };
   const retryDeferred = () => {

@@ -270,7 +270,7 @@ export class TextIndex {
   private stopIfStalled(): void {
     if (!this.ready || this.unansweredSince === undefined || performance.now() - this.unansweredSince < STALLED_MS) return;
     this.lastError = new Error(`it answered nothing for ${STALLED_MS / 1000} s`);
-    void this.worker.terminate();
+    void this.worker.terminate(); // resolves with the exit code, never rejects
   }
 
   private settle(message: FromWorker): void {

@@ -99,6 +99,8 @@ async function start(): Promise<void> {
   }
   loaded = true;
   readyIfCaughtUp();
+  // A drain or a snapshot that fails ends this thread (an unhandled rejection): TextIndex says why and starts a new
+  // one (text-index.ts), which reloads the last snapshot and replays the change log.
   void drain();
   setInterval(() => void drain(), config.pollMs).unref();
   setInterval(() => void snapshotIfChanged(), config.snapshotMs).unref();
@@ -177,7 +179,7 @@ port.on('message', (message: ToWorker) => {
       // Gathered for a few milliseconds: under load, one pass indexes many commits (small passes cost the writer).
       drainSoon ??= setTimeout(() => {
         drainSoon = undefined;
-        void drain();
+        void drain(); // a failure ends the thread: see start()
       }, GATHER_MS);
       return;
     case 'search':
@@ -191,6 +193,7 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'close':
       closing = true;
+      // Cannot reject: a failure is answered as `failed`.
       void (async () => {
         // A drain in progress finishes its batch first: wait for it, then save what was indexed.
         while (draining || snapshotting) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -206,4 +209,5 @@ port.on('message', (message: ToWorker) => {
   }
 });
 
+// Cannot reject: a damaged snapshot is caught; the rest fails as a drain does (see start()).
 void start();

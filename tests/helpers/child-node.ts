@@ -107,6 +107,7 @@ export async function serve(dataDir: string, timeoutMs = 60_000, extraArgs: read
       }
     };
     child.stdout!.on('data', onData);
+    // `exited` only resolves.
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new Error(`liaison serve exited (code ${code}, signal ${signal}) before listening\nstdout: ${stdout}\nstderr: ${stderr}`));

@@ -44,15 +44,13 @@ export const TEST_CIPHER: SystemCipher = {
 
 /** The built renderer on `http://127.0.0.1:<port>`, each file as app-protocol.ts serves it (CSP included). */
 export async function serveRendererFiles(rendererRoot: string): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = createServer(async (request, response) => {
+  const server = createServer((request, response) => {
     const file = resolveAppFile(`${APP_ORIGIN}${request.url ?? '/'}`, rendererRoot);
     if ('notFound' in file || request.method !== 'GET') return void response.writeHead(404).end('Not found');
-    try {
-      const body = await readFile(file.path);
-      response.writeHead(200, { 'content-type': file.contentType, 'content-security-policy': APP_CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' }).end(body);
-    } catch {
-      response.writeHead(404).end('Not found');
-    }
+    readFile(file.path).then(
+      (body) => response.writeHead(200, { 'content-type': file.contentType, 'content-security-policy': APP_CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' }).end(body),
+      () => response.writeHead(404).end('Not found'),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -28,6 +28,7 @@ export class FaultyProxy {
 
   static async start(target: string): Promise<FaultyProxy> {
     let proxy: FaultyProxy | undefined;
+    // A failure of the proxy itself fails the test run: vitest reports the unhandled rejection.
     const server = createServer((request, response) => void proxy!.handle(request, response));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;

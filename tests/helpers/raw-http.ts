@@ -11,6 +11,7 @@ export function uploadUnderWay(port: number, head: string, bodyStart: string): P
     const socket = connect(port, '127.0.0.1');
     let received = '';
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    // `closed` only resolves.
     void closed.then(() => reject(new Error(`The connection closed before the node took the request: ${received}`)));
     socket.on('error', reject);
     socket.on('data', (chunk) => {

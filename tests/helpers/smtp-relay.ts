@@ -48,6 +48,7 @@ export class SmtpRelay {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks);
+          // A mail the relay cannot parse fails the test run: vitest reports the unhandled rejection.
           void simpleParser(raw).then((mail) => {
             this.arrived.push(mail.messageId ?? '');
             const accept = () => {

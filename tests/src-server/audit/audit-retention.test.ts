@@ -65,6 +65,30 @@ describe('audit retention', () => {
     }
   });
 
+  it('says when a purge fails (a full disk) and keeps serving, rather than ending the node', async () => {
+    const elsewhere = tempDir();
+    const lines: string[] = [];
+    try {
+      let node = await startTestNode({ dataDir: elsewhere });
+      await read(node, 'two-years');
+      daysPass(node, 730);
+      // The disk refuses the purge's deletes as a full one would.
+      node.db.exec("CREATE TRIGGER full_disk BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+      await node.stop();
+
+      node = await startTestNode({ dataDir: elsewhere, logger: { level: 'warn', stream: { write: (line: string) => void lines.push(line) } } });
+      try {
+        await expect.poll(() => lines.join('')).toContain('The audit trail could not be purged of its rows older than 365 days: database or disk is full');
+        expect(await actions(node)).toContain('GET /fhir/Patient/two-years');
+        expect((await node.request('Patient/today')).status).toBe(404);
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start with a retention that is not a whole number of days, saying where', async () => {
     const elsewhere = tempDir();
     try {

@@ -1,4 +1,4 @@
-import { Hl7Message, Hl7Segment } from '@medplum/core';
+import { type Hl7Message, Hl7Segment } from '@medplum/core';
 import { Hl7Connection, type Hl7MessageEvent } from '@medplum/hl7';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
