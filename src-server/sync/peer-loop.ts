@@ -92,7 +92,7 @@ export class PeerLoop {
         await this.pass();
         // A pass runs after every local commit: its status is written when it changes, or every 10 s.
         if (this.failures > 0 || performance.now() - this.successRecorded > SUCCESS_RECORD_MS) {
-          this.services.peers.recordSuccess(this.peerId);
+          this.saveStatus(() => this.services.peers.recordSuccess(this.peerId));
           this.successRecorded = performance.now();
         }
         this.failures = 0;
@@ -100,8 +100,8 @@ export class PeerLoop {
         if (this.stopped) return;
         this.failures++;
         const message = error instanceof Error ? error.message : String(error);
-        this.services.peers.recordError(this.peerId, message, error instanceof PeerError ? error.problem : 'other');
         this.services.log(`sync with peer ${this.peerId}: ${message}`);
+        this.saveStatus(() => this.services.peers.recordError(this.peerId, message, error instanceof PeerError ? error.problem : 'other'));
         // The peer may have been upgraded or replaced meanwhile: shake hands again.
         this.remote = undefined;
         const backoff = Math.min(this.settings.maxBackoffMs, this.settings.backoffMs * 2 ** (this.failures - 1));
@@ -110,6 +110,18 @@ export class PeerLoop {
       if (this.stopped) return;
       if (this.again && this.failures === 0) continue;
       await this.sleep(delay);
+    }
+  }
+
+  /**
+   * The peer's status is a row of the database: when it cannot be written (a full disk), that is said in the log and
+   * the loop goes on, rather than ending it with a rejection nobody awaits until the node stops.
+   */
+  private saveStatus(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.services.log(`sync with peer ${this.peerId}: its status could not be saved (${error instanceof Error ? error.message : String(error)})`);
     }
   }
 

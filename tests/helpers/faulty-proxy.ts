@@ -14,6 +14,8 @@ export class FaultyProxy {
   down = false;
   /** Requests whose path matches fail (connection reset) while set: one route of the peer is cut. */
   blocked: RegExp | undefined;
+  /** Requests cut by a fault `down`: attempts the peer never saw. */
+  cut = 0;
   /** Requests forwarded (each duplicate counts). */
   forwarded = 0;
   /** Changes replies on their way back (a peer with a skewed clock, an older protocol…). */
@@ -56,7 +58,10 @@ export class FaultyProxy {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const at = this.once.findIndex((entry) => entry.match.test(request.url ?? ''));
     const fault: Fault | undefined = this.down || this.blocked?.test(request.url ?? '') ? 'down' : at >= 0 ? this.once.splice(at, 1)[0].fault : undefined;
-    if (fault === 'down') return void request.socket.destroy();
+    if (fault === 'down') {
+      this.cut++;
+      return void request.socket.destroy();
+    }
     try {
       if (fault === 'duplicate') await this.forward(request, Buffer.concat(chunks)).then((first) => first.arrayBuffer());
       const answer = await this.forward(request, Buffer.concat(chunks));

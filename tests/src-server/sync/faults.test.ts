@@ -121,6 +121,20 @@ describe('sync faults', () => {
     expect(a.sync.peers.get(peerId).lastProblem).toBeUndefined();
   });
 
+  it('goes on syncing when the status of its peer cannot be saved (a full disk), and catches up once it can', async () => {
+    const { a, b, proxy, peerId } = await linked();
+    a.db.exec("CREATE TRIGGER full_disk BEFORE UPDATE ON sync_peers BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    proxy.down = true;
+    const onA = await createPatient(a, 'Disque-plein');
+    // The failures cannot be recorded: the loop must survive them, not end with an unhandled rejection.
+    await eventually(() => proxy.cut >= 2, 'a has tried the peer twice');
+    // Sync keeps its cursors in the same table, so it cannot advance until the disk has room again.
+    proxy.down = false;
+    a.db.exec('DROP TRIGGER full_disk');
+    await eventually(() => versionsOf(b).has(onA.meta.versionId), 'b has what a wrote');
+    await eventually(() => a.sync.peers.get(peerId).lastSyncAt !== undefined, 'a records its sync');
+  });
+
   it('reports a peer whose clock is more than 5 minutes off, and still syncs', async () => {
     const { a, b, proxy, peerId } = await linked();
     proxy.rewrite = (path, body) => (path.includes('$handshake') ? body.replace(/"valueInstant":"([^"]+)"/, (_match, time: string) => `"valueInstant":"${new Date(Date.parse(time) + 10 * 60_000).toISOString()}"`) : body);
@@ -143,7 +157,8 @@ describe('sync faults', () => {
       expect(a.sync.peers.get(peerId).lastSyncAt).toBeUndefined();
       const closing = performance.now();
       await a.stop();
-      expect(performance.now() - closing).toBeLessThan(3000);
+      // The call would wait 30 s for its answer (peer-link.ts): closing must not, even on a loaded machine.
+      expect(performance.now() - closing).toBeLessThan(15_000);
     } finally {
       silent.closeAllConnections();
       silent.close();
