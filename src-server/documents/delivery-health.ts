@@ -1,5 +1,5 @@
 import type { HealthProblem } from '../rest/extensions';
-import type { DeliveryOutcome } from './channel';
+import type { DeliveryOutcome } from '../channels/channel';
 import type { OutboxSettings } from './channel-settings';
 import type { Outbox } from './outbox';
 

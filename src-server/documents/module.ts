@@ -1,7 +1,7 @@
 import type { NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import { carriedDocumentsRule } from './carried-documents-rule';
-import type { SendRequirement } from './channel';
+import type { SendRequirement } from '../channels/channel';
 import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
 import { DeliveryHealth } from './delivery-health';

@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { Channel, Delivery, DeliveryOutcome } from './channel';
+import type { Channel, Delivery, DeliveryOutcome } from '../channels/channel';
 import type { SmtpRelaySettings } from './channel-settings';
 import { arrayOf, isJson, type Resource } from './references';
 import { buildXdmPackage } from '../ihe/xdm-package';

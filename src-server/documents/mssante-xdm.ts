@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Delivery } from './channel';
+import type { Delivery } from '../channels/channel';
 import { arrayOf, isJson, type Json, type Resource } from './references';
 import type { XdmInput } from '../ihe/xdm-package';
 import { LOINC_OID, XDS_CODES, type XdsCode } from '../ihe/xds-metadata';

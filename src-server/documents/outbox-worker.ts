@@ -1,7 +1,7 @@
 import type { CommitSignal } from '../store/commit-signal';
 import type { Db } from '../store/database';
 import type { Repository } from '../store/repository';
-import type { DeliveryOutcome } from './channel';
+import type { DeliveryOutcome } from '../channels/channel';
 import type { ChannelRegistry } from './channel-registry';
 import type { OutboxSettings } from './channel-settings';
 import { completed, failed, type FailureCode } from './communications';

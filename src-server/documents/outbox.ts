@@ -1,5 +1,5 @@
 import type { Db } from '../store/database';
-import type { ChannelCode } from './channel';
+import type { ChannelCode } from '../channels/channel';
 import type { Resource } from './references';
 
 /**

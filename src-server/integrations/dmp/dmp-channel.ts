@@ -1,5 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
-import type { Channel, Delivery, DeliveryOutcome } from '../../documents/channel';
+import type { Channel, Delivery, DeliveryOutcome } from '../../channels/channel';
 import { buildXdmPackage } from '../../ihe/xdm-package';
 import { documentFacts } from '../document-facts';
 import { authorIdentity, patientIdentity } from '../identities';
