@@ -4,12 +4,14 @@ import { arrayOf, isJson, type Json, type Resource } from './references';
 import type { XdmInput } from '../ihe/xdm-package';
 import { LOINC_OID, XDS_CODES, type XdsCode } from '../ihe/xds-metadata';
 import { IDNPS_SYSTEM } from '../auth/practitioner-link';
+import { escape } from '../integrations/hl7-fields';
 import { idnpsOf } from '../integrations/identities';
 
 /**
- * What an MSSanté message's IHE_XDM.ZIP says of a delivery, read from its FHIR resources (French conventions: INS and IDNPS identifiers with
- * their ANS OIDs). Ids that have no OID of their own get one derived from the node and the resource (`oidOf`), so
- * the same document always carries the same uniqueId.
+ * What an MSSanté message's IHE_XDM.ZIP says of a delivery, read from its FHIR resources (French conventions: INS
+ * and IDNPS identifiers with their ANS OIDs); ihe/ writes it. The values are HL7 v2 fields, so names have their
+ * delimiters escaped (`|` as `\F\`), as in the DMP's. Ids that have no OID of their own get one derived from the
+ * node and the resource (`oidOf`), so the same document always carries the same uniqueId.
  */
 
 const INS_OIDS = ['1.2.250.1.213.1.4.8', '1.2.250.1.213.1.4.10', '1.2.250.1.213.1.4.11', '1.2.250.1.213.1.4.2'];
@@ -65,7 +67,7 @@ function oidOf(text: string): string {
 
 /** XON|XCN|XTN: the organization or the person when the directory knows them, and the mailbox. */
 function intendedRecipient(recipient: Resource | undefined, address: string): string {
-  const organization = recipient?.resourceType === 'Organization' && text(recipient.name) ? text(recipient.name)! : '';
+  const organization = recipient?.resourceType === 'Organization' ? escape(text(recipient.name)) : '';
   const person = recipient?.resourceType === 'Practitioner' ? xcn(recipient) : '';
   return `${organization}|${person}|^^Internet^${address}`;
 }
@@ -83,7 +85,7 @@ function patientCx(patient: Resource | undefined, nodeId: string): string {
 function patientInfo(patient: Resource): string[] {
   const name = arrayOf(patient.name).find(isJson);
   const info: string[] = [];
-  if (name) info.push(`PID-5|${text(name.family) ?? ''}^${arrayOf(name.given).filter((given) => typeof given === 'string').join(' ')}`);
+  if (name) info.push(`PID-5|${escape(text(name.family))}^${escape(arrayOf(name.given).filter((given) => typeof given === 'string').join(' '))}`);
   if (typeof patient.birthDate === 'string') info.push(`PID-7|${patient.birthDate.replace(/-/g, '')}`);
   const sex = { female: 'F', male: 'M', other: 'O', unknown: 'U' }[String(patient.gender)];
   if (sex) info.push(`PID-8|${sex}`);
@@ -93,8 +95,8 @@ function patientInfo(patient: Resource): string[] {
 /** A practitioner as an XCN, with the IDNPS when the directory gives one. */
 function xcn(practitioner: Resource): string {
   const name = arrayOf(practitioner.name).find(isJson) ?? {};
-  const family = text(name.family) ?? '';
-  const given = arrayOf(name.given).filter((value) => typeof value === 'string').join(' ');
+  const family = escape(text(name.family));
+  const given = escape(arrayOf(name.given).filter((value) => typeof value === 'string').join(' '));
   const id = idnpsOf(practitioner.identifier);
   return id ? `${id}^${family}^${given}^^^^^^&${IDNPS_SYSTEM.slice('urn:oid:'.length)}&ISO^D^^^IDNPS` : `^${family}^${given}`;
 }
