@@ -191,6 +191,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       setup,
       sync,
       text,
+      monitored: [text, sync, documents],
       audit: audit.log,
       directory,
       uiDir: options.uiDir,

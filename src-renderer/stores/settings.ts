@@ -8,7 +8,7 @@ import { availabilityOf, nodeJson, type Availability } from '../api';
  */
 
 export interface NodeHealth {
-  /** `ok`, or `degraded` with `reasons` (e.g. text searches while the text index rebuilds or restarts). */
+  /** `ok`, or `degraded` with `reasons` (the text index rebuilding, a sync peer or a document channel failing…). */
   status: string;
   reasons?: string[];
   version: string;

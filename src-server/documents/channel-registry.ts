@@ -1,4 +1,4 @@
-import type { Channel, ChannelCode } from './channel';
+import type { Channel, ChannelCode } from '../channels/channel';
 import type { ChannelSettings } from './channel-settings';
 import { createDmpChannel } from '../integrations/dmp/dmp-channel';
 import { createDpiChannel } from '../integrations/dpi/dpi-channel';

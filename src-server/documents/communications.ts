@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CHANNEL_SYSTEM } from './channel';
+import { CHANNEL_SYSTEM } from '../channels/channel';
 import type { Route } from './routing';
 import { arrayOf, isJson, type Json, type Resource } from './references';
 

@@ -1,7 +1,7 @@
 import { storedContentOf } from '../fhir/binary-content';
 import type { BinaryStore } from '../store/binary-store';
 import type { Repository } from '../store/repository';
-import type { Delivery } from './channel';
+import type { Delivery } from '../channels/channel';
 import type { FailureCode } from './communications';
 import type { OutboxEntry } from './outbox';
 import { actingParty, arrayOf, isJson, localRef, referenceOf, type Json, type Resource } from './references';

@@ -1,4 +1,4 @@
-import type { Channel } from './channel';
+import type { Channel } from '../channels/channel';
 import type { NetworkRecipients } from './network-recipients';
 import { partiesOf } from './references';
 

@@ -1,9 +1,10 @@
 import type { NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import { carriedDocumentsRule } from './carried-documents-rule';
-import type { SendRequirement } from './channel';
+import type { SendRequirement } from '../channels/channel';
 import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
+import { DeliveryHealth } from './delivery-health';
 import { DeliveryLoader } from './delivery-loader';
 import { documentContentRule } from './document-content-rule';
 import type { LocalRecipients } from './local-recipients';
@@ -36,6 +37,8 @@ export function documentsModule(store: Store, options: DocumentsSettings): NodeM
   const internalRecipients = new NetworkRecipients(store.db, options.localRecipients);
   const outbox = new Outbox(store.db);
   const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: store.repository.nodeId });
+  const outboxSettings = { ...DEFAULT_OUTBOX, ...settings.outbox };
+  const health = new DeliveryHealth();
   let worker: OutboxWorker | undefined;
   return {
     writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
@@ -47,10 +50,12 @@ export function documentsModule(store: Store, options: DocumentsSettings): NodeM
         loader: new DeliveryLoader(store.repository, store.binaries, `${url}/fhir`),
         channels,
         commits: store.commits,
-        settings: { ...DEFAULT_OUTBOX, ...settings.outbox },
+        settings: outboxSettings,
+        health,
       });
       worker.start();
     },
+    health: () => health.problems(outbox, outboxSettings),
     async close() {
       await worker?.close();
       await channels.close();

@@ -1,13 +1,13 @@
 import nodemailer from 'nodemailer';
-import type { Channel, Delivery, DeliveryOutcome } from './channel';
+import type { Channel, Delivery, DeliveryOutcome } from '../channels/channel';
 import type { SmtpRelaySettings } from './channel-settings';
 import { arrayOf, isJson, type Resource } from './references';
-import { xdmOf } from './xds-metadata';
-import { buildXdmZip } from './xdm';
+import { buildXdmPackage } from '../ihe/xdm-package';
+import { xdmOf } from './mssante-xdm';
 
 /**
  * MSSanté: an e-mail through the operator's SMTP relay to the recipient's MSSanté mailbox, carrying the document and
- * an `IHE_XDM.ZIP` (xdm.ts), as MSSanté software-to-software exchanges expect. The Message-ID is derived from the
+ * an `IHE_XDM.ZIP` (ihe/xdm-package.ts), as MSSanté software-to-software exchanges expect. The Message-ID is derived from the
  * delivery id, so a message resent after a crash is recognisably the same message. A refusal by the relay (5xx) is
  * final; a relay that cannot be reached or answers 4xx is retried by the outbox.
  */
@@ -28,7 +28,8 @@ export function createMssanteChannel(settings: SmtpRelaySettings, nodeId: string
     async deliver(delivery: Delivery): Promise<DeliveryOutcome> {
       const address = delivery.recipient.address;
       if (!address) return { status: 'failed', reason: 'The recipient has no MSSanté address' };
-      const { submission, document } = xdmOf(delivery, nodeId, address);
+      const xdm = xdmOf(delivery, nodeId, address);
+      const { document } = xdm;
       const fileName = `${document.title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || 'document'}.${delivery.contentType === 'application/pdf' ? 'pdf' : 'bin'}`;
       try {
         await transport.sendMail({
@@ -40,7 +41,7 @@ export function createMssanteChannel(settings: SmtpRelaySettings, nodeId: string
           text: messageText(delivery) ?? `${document.title}\n\nDocument transmis par ${displayName(delivery.sender) ?? settings.from}.`,
           attachments: [
             { filename: fileName, content: delivery.content, contentType: delivery.contentType },
-            { filename: 'IHE_XDM.ZIP', content: buildXdmZip(submission, document), contentType: 'application/zip' },
+            { filename: 'IHE_XDM.ZIP', content: buildXdmPackage(xdm), contentType: 'application/zip' },
           ],
         });
         return { status: 'completed' };

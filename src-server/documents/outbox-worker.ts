@@ -1,10 +1,11 @@
 import type { CommitSignal } from '../store/commit-signal';
 import type { Db } from '../store/database';
 import type { Repository } from '../store/repository';
-import type { DeliveryOutcome } from './channel';
+import type { DeliveryOutcome } from '../channels/channel';
 import type { ChannelRegistry } from './channel-registry';
 import type { OutboxSettings } from './channel-settings';
 import { completed, failed, type FailureCode } from './communications';
+import type { DeliveryHealth } from './delivery-health';
 import type { DeliveryLoader } from './delivery-loader';
 import type { Outbox, OutboxEntry } from './outbox';
 import type { Json } from './references';
@@ -28,6 +29,8 @@ export interface OutboxWorkerOptions {
   channels: ChannelRegistry;
   commits: CommitSignal;
   settings: OutboxSettings;
+  /** Told of each channel's outcomes and each look at the outbox, for `/health`. */
+  health: DeliveryHealth;
   /** Deliveries attempted at the same time. */
   concurrency?: number;
   /** Longest sleep between two looks at the outbox. */
@@ -74,26 +77,30 @@ export class OutboxWorker {
     clearTimeout(waited);
   }
 
-  /** Starts attempts for the due entries while there is room, then sleeps until the next one is due. */
+  /**
+   * Starts attempts for the due entries while there is room, then sleeps until the next one is due. A database that
+   * cannot be read (a full disk, a lock held too long) is reported and tried again after `pollMs`: the worker goes on.
+   */
   private pump(): void {
     if (this.closed) return;
-    const room = this.concurrency - this.running.size;
-    if (room > 0) {
-      for (const entry of this.options.outbox.claimDue(room)) {
-        this.running.set(entry.deliveryId, this.attempt(entry).finally(() => {
-          this.running.delete(entry.deliveryId);
-          this.pump();
-        }));
+    let delay = this.pollMs;
+    try {
+      const room = this.concurrency - this.running.size;
+      if (room > 0) {
+        for (const entry of this.options.outbox.claimDue(room)) {
+          this.running.set(entry.deliveryId, this.attempt(entry).finally(() => {
+            this.running.delete(entry.deliveryId);
+            this.pump();
+          }));
+        }
       }
+      const due = this.options.outbox.nextDueAt();
+      if (due !== undefined) delay = Math.min(this.pollMs, Math.max(0, due - Date.now()));
+      this.options.health.looked();
+    } catch (error) {
+      this.options.health.looked((error as Error).message);
     }
-    this.sleep();
-  }
-
-  private sleep(): void {
     clearTimeout(this.timer);
-    if (this.closed) return;
-    const due = this.options.outbox.nextDueAt();
-    const delay = due === undefined ? this.pollMs : Math.min(this.pollMs, Math.max(0, due - Date.now()));
     this.timer = setTimeout(() => this.pump(), delay);
     this.timer.unref();
   }
@@ -120,13 +127,20 @@ export class OutboxWorker {
   }
 
   private async deliver(entry: OutboxEntry): Promise<Outcome> {
+    const { health, settings } = this.options;
     const channel = this.options.channels.get(entry.channel);
     if (!channel) {
-      return { status: 'failed', code: 'not-configured', reason: `The ${entry.channel} channel is not configured on this node (see docs/documents.md, channels.json)` };
+      const outcome = { status: 'failed', code: 'not-configured', reason: `The ${entry.channel} channel is not configured on this node (see docs/documents.md, channels.json)` } as const;
+      health.attempted(entry.channel, outcome);
+      return outcome;
     }
     const loaded = await this.options.loader.load(entry);
     if ('problem' in loaded) return { status: 'failed', code: loaded.code, reason: loaded.problem };
-    return withTimeout(channel.deliver(loaded.delivery), this.options.settings.attemptTimeoutMs, `The ${entry.channel} channel did not answer within ${this.options.settings.attemptTimeoutMs} ms`);
+    const delivering = channel.deliver(loaded.delivery).catch((error: Error): DeliveryOutcome => ({ status: 'retry', reason: `The ${entry.channel} channel failed: ${error.message}` }));
+    const outcome = await withTimeout(delivering, settings.attemptTimeoutMs, `The ${entry.channel} channel did not answer within ${settings.attemptTimeoutMs} ms`);
+    // An attempt the node's stop cut short says nothing of the channel.
+    if (!this.closed) health.attempted(entry.channel, outcome);
+    return outcome;
   }
 
   /** The outcome, in the outbox and on the Communication, together. */
@@ -144,6 +158,7 @@ export class OutboxWorker {
         const reason = `Gave up after ${entry.attempts} attempts: ${outcome.reason}`;
         this.updateCommunication(entry, (communication) => failed(communication, 'gave-up', reason));
         outbox.finish(entry.deliveryId, reason);
+        this.options.health.gaveUpOn(reason, now);
       } else {
         outbox.reschedule(entry.deliveryId, now + retryDelay(entry.attempts, settings), outcome.reason);
       }

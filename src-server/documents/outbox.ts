@@ -1,5 +1,5 @@
 import type { Db } from '../store/database';
-import type { ChannelCode } from './channel';
+import type { ChannelCode } from '../channels/channel';
 import type { Resource } from './references';
 
 /**
@@ -60,6 +60,11 @@ export class Outbox {
       finish: db.prepare(`UPDATE document_outbox SET state = 'done', claimed_at = NULL, last_error = ? WHERE delivery_id = ?`),
       reschedule: db.prepare('UPDATE document_outbox SET claimed_at = NULL, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?'),
       nextDue: db.prepare<[], number | null>(`SELECT min(next_attempt_at) FROM document_outbox WHERE state = 'pending' AND claimed_at IS NULL`).pluck(),
+      // Over the pending entries only (the partial index's rows): what is done is the bulk of the table.
+      waiting: db.prepare<[number, number], { overdue: number | null; stuck: number | null }>(
+        `SELECT sum(claimed_at IS NULL AND next_attempt_at <= ?) AS overdue, sum(claimed_at <= ?) AS stuck
+         FROM document_outbox WHERE state = 'pending'`,
+      ),
     };
     this.claimInTransaction = db.transaction((limit: number, now: number): OutboxEntry[] =>
       this.statements.due.all(now, limit).map((row) => {
@@ -97,8 +102,6 @@ export class Outbox {
     return this.claimInTransaction(limit, now);
   }
 
-
-
   /** The delivery is over (delivered, or failed for good with `error`). */
   finish(deliveryId: string, error?: string): void {
     this.statements.finish.run(error ?? null, deliveryId);
@@ -106,6 +109,12 @@ export class Outbox {
 
   reschedule(deliveryId: string, at: number, error: string): void {
     this.statements.reschedule.run(at, error, deliveryId);
+  }
+
+  /** Pending deliveries due since before `dueBefore` and not taken, and attempts claimed before `claimedBefore` and still running. */
+  waiting(dueBefore: number, claimedBefore: number): { overdue: number; stuck: number } {
+    const row = this.statements.waiting.get(dueBefore, claimedBefore)!;
+    return { overdue: row.overdue ?? 0, stuck: row.stuck ?? 0 };
   }
 
   /** When the next unclaimed delivery is due (epoch ms), if any is pending. */

@@ -1,6 +1,6 @@
 import { isMailbox, type ContactPoint } from '../directory/mailboxes';
 import { badRequest, unprocessable } from '../fhir/outcome';
-import { CHANNEL_SYSTEM, type ChannelCode } from './channel';
+import { CHANNEL_SYSTEM, type ChannelCode } from '../channels/channel';
 import type { NetworkRecipients } from './network-recipients';
 import type { DeliveryRecipient } from './outbox';
 import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resource } from './references';

@@ -1,7 +1,7 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
 import type { StoredResource } from '../store/repository';
-import { CHANNEL_SYSTEM, type SendRequirement } from './channel';
+import { CHANNEL_SYSTEM, type SendRequirement } from '../channels/channel';
 import { deliveryIdOf, queuedCommunication } from './communications';
 import type { NetworkRecipients } from './network-recipients';
 import type { Outbox } from './outbox';

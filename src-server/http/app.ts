@@ -8,6 +8,7 @@ import { Reaches } from '../auth/reach';
 import type { DirectoryModule } from '../directory/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
+import type { NodeModule } from '../rest/extensions';
 import type { FhirApi } from '../rest/fhir-api';
 import type { SetupModule } from '../setup/module';
 import type { Store } from '../store/store';
@@ -40,6 +41,8 @@ export interface AppServices {
   /** The sync peers (managed at `/admin/peers`), the Binary content awaited from them and their uploads of it. */
   sync: SyncModule;
   text: TextModule;
+  /** The modules whose failures `/health` reports (NodeModule.health). */
+  monitored: readonly NodeModule[];
   audit: AuditLog;
   directory: DirectoryModule;
   security: SecurityOptions;
@@ -90,7 +93,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const { tokens, users, accounts, sessions, login, identity } = auth;
   const { firstRun } = setup;
   const textIndex = services.text.index;
-  app.get('/health', async () => healthReport(db, repository, textIndex));
+  app.get('/health', async () => healthReport(db, repository, textIndex, services.monitored));
   const loginCookies = new LoginCookies();
   await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
   await app.register(authRoutes, {

@@ -1,20 +1,23 @@
+import type { HealthProblem, NodeModule } from '../rest/extensions';
 import { readSchemaVersion, type Db } from '../store/database';
 import type { Repository } from '../store/repository';
-import type { TextIndex, TextIndexHealth } from '../text/text-index';
+import type { TextIndex } from '../text/text-index';
 import { LIAISON_VERSION } from '../version';
 
 /**
  * What `GET /health` reports (no authentication: it reveals no patient data, only counts per type). `status` is
- * `degraded` while part of the node cannot answer, with `reasons` saying what and why: for now, text searches while
- * the text index is rebuilding, replaying or restarting. Not while its thread starts, a moment of every start.
+ * `degraded` while a part of the node is failing, with `reasons` saying what and why and `problems` the same with
+ * the part each comes from: each module reports its own (`NodeModule.health`: the text index, sync, the document
+ * outbox and its channels), by thresholds it states, so that a single passing failure does not flip it.
  */
-export async function healthReport(db: Db, repository: Repository, textIndex: TextIndex) {
+export async function healthReport(db: Db, repository: Repository, textIndex: TextIndex, modules: readonly NodeModule[]) {
   const byType = repository.counts();
-  const text = await textIndex.status();
-  const reasons = textIndexTrouble(text);
+  const [text, ...reported] = await Promise.all([textIndex.status(), ...modules.map(async (module): Promise<readonly HealthProblem[]> => (await module.health?.()) ?? [])]);
+  const problems = reported.flat();
   return {
-    status: reasons.length === 0 ? 'ok' : 'degraded',
-    reasons,
+    status: problems.length === 0 ? 'ok' : 'degraded',
+    reasons: problems.map((problem) => problem.reason),
+    problems,
     version: LIAISON_VERSION,
     fhirVersion: '3.0.1',
     nodeId: repository.nodeId,
@@ -26,21 +29,4 @@ export async function healthReport(db: Db, repository: Repository, textIndex: Te
     // Replicated versions this node cannot store (docs/sync.md): while there are any, its data differs from its peers'.
     sync: { keptAside: repository.keptAsideCount() },
   };
-}
-
-function textIndexTrouble(text: TextIndexHealth): string[] {
-  switch (text.state) {
-    case 'ready':
-    case 'starting':
-    case 'closed':
-      return [];
-    case 'rebuilding':
-      return [`The text index is being rebuilt (at change ${text.indexedSeq}): name, address, _content and _text searches answer 503 until it is done`];
-    case 'replaying':
-      return [`The text index is indexing the changes made after its snapshot (at change ${text.indexedSeq}): name, address, _content and _text searches answer 503 until it is done`];
-    case 'unresponsive':
-      return [`The text index is not answering (${text.error}): name, address, _content and _text searches may answer 503`];
-    case 'restarting':
-      return [text.error ?? 'The text index thread stopped and restarts'];
-  }
 }

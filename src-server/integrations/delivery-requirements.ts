@@ -1,4 +1,4 @@
-import type { AcceptedSend, SendRequirement } from '../documents/channel';
+import type { AcceptedSend, SendRequirement } from '../channels/channel';
 import { unprocessable } from '../fhir/outcome';
 import { loincType } from './document-facts';
 import { authorIdentity, INS_NIR_OID, patientIdentity } from './identities';

@@ -6,7 +6,6 @@
 type Json = Record<string, any>;
 
 const LOINC_SYSTEM = 'http://loinc.org';
-export const LOINC_OID = '2.16.840.1.113883.6.1';
 
 export interface CodedValue {
   code: string;

@@ -1,4 +1,4 @@
-import type { SendRequirement } from '../documents/channel';
+import type { SendRequirement } from '../channels/channel';
 import type { NodeModule } from '../rest/extensions';
 import { deliveryRequirements } from './delivery-requirements';
 import type { DmpSettings } from './dmp/dmp-channel';

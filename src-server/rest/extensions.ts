@@ -187,5 +187,18 @@ export interface FhirExtensions {
 export interface NodeModule extends FhirExtensions {
   /** Once the node serves at `url` (its FHIR base is `${url}/fhir`); `warn` hears what goes wrong in the background. */
   start?(url: string, warn: (message: string) => void): void;
+  /**
+   * What of the module is failing now, for `/health` (none: all well). Each module decides when a failure is more
+   * than a passing one (docs/architecture.md, "/health"). Cheap: monitoring polls it.
+   */
+  health?(): readonly HealthProblem[] | Promise<readonly HealthProblem[]>;
   close?(): Promise<void>;
+}
+
+/** A part of the node that is failing, as `/health` reports it. */
+export interface HealthProblem {
+  /** Which part: `text-index`, `sync`, `outbox`, `channel:<code>`. */
+  part: string;
+  /** Why, for an administrator: what fails, since when, and what it means for users. */
+  reason: string;
 }

@@ -26,6 +26,19 @@ export interface LoopSettings {
   pageSize: number;
   /** How often the handshake is made again while the peer answers: it refreshes the recipients the peer serves. */
   handshakeMs: number;
+  /**
+   * When a failing peer makes `/health` degraded: after this many failed passes in a row, the first at least
+   * `degradedAfterMs` ago, so that one lost connection or a peer restarting does not.
+   */
+  degradedAfterFailures: number;
+  degradedAfterMs: number;
+}
+
+/** A loop whose passes fail: how many in a row, since when (epoch ms), and the last error. */
+export interface PeerTrouble {
+  failures: number;
+  since: number;
+  error: string;
 }
 
 export interface LoopServices {
@@ -52,6 +65,8 @@ export class PeerLoop {
   private again = false;
   private wakeUp: (() => void) | undefined;
   private failures = 0;
+  /** Since when passes fail, and why the last one did (while `failures` > 0). */
+  private trouble: PeerTrouble | undefined;
   /** When success was last written to the peer's status (performance.now()). */
   private successRecorded = -Infinity;
   private link: PeerLink | undefined;
@@ -77,6 +92,11 @@ export class PeerLoop {
     if (this.failures === 0) this.wakeUp?.();
   }
 
+  /** Whether the last passes failed, and since when. */
+  failing(): PeerTrouble | undefined {
+    return this.trouble;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
@@ -96,10 +116,12 @@ export class PeerLoop {
           this.successRecorded = performance.now();
         }
         this.failures = 0;
+        this.trouble = undefined;
       } catch (error) {
         if (this.stopped) return;
         this.failures++;
         const message = error instanceof Error ? error.message : String(error);
+        this.trouble = { failures: this.failures, since: this.trouble?.since ?? Date.now(), error: message };
         this.services.log(`sync with peer ${this.peerId}: ${message}`);
         this.saveStatus(() => this.services.peers.recordError(this.peerId, message, error instanceof PeerError ? error.problem : 'other'));
         // The peer may have been upgraded or replaced meanwhile: shake hands again.

@@ -1,6 +1,6 @@
-import type { NodeModule } from '../rest/extensions';
+import type { HealthProblem, NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
-import { TextIndex } from './text-index';
+import { TextIndex, type TextIndexHealth } from './text-index';
 import { TextQueries } from './text-queries';
 
 /**
@@ -19,6 +19,7 @@ export interface TextSettings {
 export interface TextModule extends NodeModule {
   index: TextIndex;
   matcher: TextQueries;
+  health(): Promise<readonly HealthProblem[]>;
   close(): Promise<void>;
 }
 
@@ -28,9 +29,30 @@ export function textModule(store: Store, settings: TextSettings): TextModule {
   return {
     index,
     matcher: new TextQueries(index, () => store.repository.definitions),
+    async health() {
+      return textIndexTrouble(await index.status()).map((reason) => ({ part: 'text-index', reason }));
+    },
     async close() {
       stopListening();
       await index.close();
     },
   };
+}
+
+/** Text searches cannot answer while the index rebuilds, replays or restarts; not while its thread starts, a moment of every start. */
+function textIndexTrouble(text: TextIndexHealth): string[] {
+  switch (text.state) {
+    case 'ready':
+    case 'starting':
+    case 'closed':
+      return [];
+    case 'rebuilding':
+      return [`The text index is being rebuilt (at change ${text.indexedSeq}): name, address, _content and _text searches answer 503 until it is done`];
+    case 'replaying':
+      return [`The text index is indexing the changes made after its snapshot (at change ${text.indexedSeq}): name, address, _content and _text searches answer 503 until it is done`];
+    case 'unresponsive':
+      return [`The text index is not answering (${text.error}): name, address, _content and _text searches may answer 503`];
+    case 'restarting':
+      return [text.error ?? 'The text index thread stopped and restarts'];
+  }
 }

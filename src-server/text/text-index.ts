@@ -92,6 +92,8 @@ export class TextIndex {
   /** Since when the thread has been asked something without answering anything (performance.now()). */
   private unansweredSince: number | undefined;
   private lastStatus: TextIndexStatus = { ready: false, indexedSeq: 0, lagMs: 0, lagP95Ms: 0, startedFrom: 'loading', notIndexed: 0 };
+  /** The status asked of the thread and not answered yet. */
+  private statusAsked: Promise<TextIndexHealth> | undefined;
   private closed = false;
   /** When the worker was last nudged (performance.now()). */
   private lastNudge = -Infinity;
@@ -132,7 +134,13 @@ export class TextIndex {
   }
 
   /** Where the index stands; never waits more than STATUS_WAIT_MS. */
-  async status(): Promise<TextIndexHealth> {
+  /** Callers at the same time (`/health`'s figures and the text module's health) share one answer, so they agree. */
+  status(): Promise<TextIndexHealth> {
+    this.statusAsked ??= this.askStatus().finally(() => (this.statusAsked = undefined));
+    return this.statusAsked;
+  }
+
+  private async askStatus(): Promise<TextIndexHealth> {
     const known = { restarts: this.restarts };
     if (this.closed) return { ...this.lastStatus, ...known, ready: false, state: 'closed' };
     if (this.down) return { ...this.lastStatus, ...known, ready: false, state: 'restarting', error: this.down };

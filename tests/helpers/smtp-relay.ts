@@ -4,7 +4,7 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
 /**
  * A real SMTP server on 127.0.0.1 standing for the MSSanté operator's relay: it takes messages over the network like
- * the real one, refuses chosen recipients (550), can hold the end of DATA unanswered (a message in flight), and can
+ * the real one, refuses chosen recipients (550) or every message (554), can hold the end of DATA unanswered (a message in flight), and can
  * stop and come back on the same port (an outage). A message counts as accepted only once the relay answered 250
  * to a client that was still connected.
  */
@@ -21,6 +21,8 @@ export class SmtpRelay {
   readonly arrived: string[] = [];
   /** Recipients refused at RCPT TO with a 550. */
   readonly refused = new Set<string>();
+  /** While set, every message is refused at MAIL FROM with a 554 saying this (a relay that will not relay for the node). */
+  refusingAll: string | undefined;
   /** While true, the end of DATA waits for `release()`. */
   holding = false;
   private held: Array<() => void> = [];
@@ -35,6 +37,12 @@ export class SmtpRelay {
       disabledCommands: ['STARTTLS', 'AUTH'],
       authOptional: true,
       logger: false,
+      onMailFrom: (_address, _session, callback) => {
+        if (this.refusingAll === undefined) return callback();
+        const error = new Error(this.refusingAll) as Error & { responseCode: number };
+        error.responseCode = 554;
+        callback(error);
+      },
       onRcptTo: (address, _session, callback) => {
         if (this.refused.has(address.address)) {
           const error = new Error(`<${address.address}>: Recipient address rejected: unknown mailbox`) as Error & { responseCode: number };

@@ -1,6 +1,7 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
-import { hl7Timestamp, LOINC_OID, type DocumentFacts } from '../document-facts';
+import { CONFIDENTIALITY_OID, LOINC_OID, XML_OPTIONS } from '../../ihe/xds-metadata';
+import { hl7Timestamp, type DocumentFacts } from '../document-facts';
 import { IDNPS_AUTHORITY, legalName, type AssignedIdentifier, type AuthorIdentity, type PatientIdentity, type PersonName } from '../identities';
 
 /**
@@ -13,9 +14,6 @@ const CDA_NAMESPACE = 'urn:hl7-org:v3';
 const TEMPLATE_IDS = ['2.16.840.1.113883.2.8.2.1', '1.2.250.1.213.1.1.1.1', '1.3.6.1.4.1.19376.1.2.20'];
 const IDNST_OID = '1.2.250.1.71.4.2.2';
 const ADMINISTRATIVE_GENDER_OID = '2.16.840.1.113883.5.1';
-export const CONFIDENTIALITY_OID = '2.16.840.1.113883.5.25';
-/** UTF-8 XML 1.0; a character XML cannot hold (a control character pasted into a name) becomes U+FFFD, never bad XML. */
-export const XML_OPTIONS = { version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' } as const;
 
 /** The organisation that keeps the document (CDA custodian): the practice, by its national structure id (IDNST). */
 export interface Custodian {

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import type { Channel, Delivery, DeliveryOutcome } from '../../documents/channel';
+import type { Channel, Delivery, DeliveryOutcome } from '../../channels/channel';
+import { buildXdmPackage } from '../../ihe/xdm-package';
 import { documentFacts } from '../document-facts';
 import { authorIdentity, patientIdentity } from '../identities';
 import { buildCdaDocument, type Custodian } from './cda-document';
-import { buildXdmPackage, DOCUMENT_FILE } from './xdm-package';
-import { buildXdsMetadata, type XdsCodes } from './xds-metadata';
+import { dmpXdm, type XdsCodes } from './xds-metadata';
 
 /**
  * The DMP channel: a document to the patient's shared medical record (Dossier Médical Partagé) as a CDA R2 document
@@ -88,18 +87,21 @@ function buildPackage(delivery: Delivery, settings: Pick<DmpSettings, 'sourceOid
   if (!author.idnps) return { missing: 'The DMP needs an author identified by RPPS or IDNPS: the sender has neither' };
   const ids = submissionIds(delivery.deliveryId);
   const identified = { patient: { ...patient, ins: patient.ins }, author: { ...author, idnps: author.idnps } };
-  const document = Buffer.from(
+  const cda = Buffer.from(
     buildCdaDocument({ documentOid: ids.documentOid, facts, ...identified, custodian: settings.custodian, content: delivery.content, contentType: delivery.contentType }),
     'utf8',
   );
-  const metadata = buildXdsMetadata({
-    submissionSet: { entryUuid: ids.submissionSetEntry, uniqueId: ids.submissionSetOid, sourceId: settings.sourceOid, submissionTime: now },
-    document: { entryUuid: ids.documentEntry, uniqueId: ids.documentOid, sha1: createHash('sha1').update(document).digest('hex'), size: document.length, uri: DOCUMENT_FILE },
-    facts,
-    ...identified,
-    codes: settings.codes,
-  });
-  return { zip: buildXdmPackage({ metadata, document, title: facts.title, date: new Date(facts.date) }) };
+  return {
+    zip: buildXdmPackage(
+      dmpXdm({
+        submissionSet: { entryUuid: ids.submissionSetEntry, uniqueId: ids.submissionSetOid, sourceId: settings.sourceOid, submissionTime: now },
+        document: { entryUuid: ids.documentEntry, uniqueId: ids.documentOid, cda },
+        facts,
+        ...identified,
+        codes: settings.codes,
+      }),
+    ),
+  };
 }
 
 async function reasonOf(response: Response): Promise<string> {

@@ -1,4 +1,4 @@
-import type { DeliveryOutcome } from '../../documents/channel';
+import type { DeliveryOutcome } from '../../channels/channel';
 
 /**
  * What an HL7 v2 acknowledgement means for a delivery (HL7 v2.5 §2.9, tables 0008 and 0357):

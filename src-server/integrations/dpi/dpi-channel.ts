@@ -1,4 +1,4 @@
-import type { Channel, Delivery, DeliveryOutcome } from '../../documents/channel';
+import type { Channel, Delivery, DeliveryOutcome } from '../../channels/channel';
 import { acknowledgementOutcome } from './acknowledgement';
 import { writeDropFile } from './drop-folder';
 import { buildHl7Message, type DpiMessageSettings } from './hl7-message';

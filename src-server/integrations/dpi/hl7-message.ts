@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Delivery } from '../../documents/channel';
+import type { Delivery } from '../../channels/channel';
 import { documentFacts, hl7Timestamp, type DocumentFacts } from '../document-facts';
 import { administrativeSex, components, cx, escape, hd, trimJoin, xcn, xpn } from '../hl7-fields';
 import { authorIdentity, IDNPS_AUTHORITY, legalName, patientIdentity, type AuthorIdentity, type PatientIdentity, type PersonName } from '../identities';

@@ -250,6 +250,51 @@ describe('the whole sequence in one transaction Bundle', () => {
   });
 });
 
+describe('the IHE_XDM.ZIP of an odd document', () => {
+  it('stays well-formed XML and HL7 when names hold their delimiters, and writes one author per classification', async () => {
+    // A compound family name written with `|`, HL7's field separator: unescaped, it cuts the PID-5 value in two.
+    const patient = await as('alpha', 'Patient/p-odd', {
+      method: 'PUT',
+      json: { resourceType: 'Patient', id: 'p-odd', name: [{ family: 'Lefèvre|Martin', given: ['Hélène'] }], gender: 'female', generalPractitioner: [{ reference: 'Practitioner/alpha' }] },
+    });
+    expect(patient.status, await patient.clone().text()).toBe(201);
+    // XML 1.0 has no way to write U+0007, escaped or not: a receiving parser refuses the whole METADATA.XML.
+    const document = {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
+      subject: { reference: 'Patient/p-odd' },
+      author: [{ reference: 'Practitioner/alpha' }, { reference: 'Practitioner/aubert' }],
+      indexed: '2026-11-26T09:30:00Z',
+      description: 'Lettre\u0007 & <urgente>',
+      content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${binary}` } }],
+    };
+    const posted = await as('alpha', 'DocumentReference', { method: 'POST', json: document });
+    expect(posted.status, await posted.clone().text()).toBe(201);
+    const mailbox = 'titres.bizarres@clinique.mssante.fr';
+    const request = await as('alpha', 'CommunicationRequest', {
+      method: 'POST',
+      json: sendRequest((await body(posted)).id, [{ reference: '#odd' }], {
+        subject: { reference: 'Patient/p-odd' },
+        contained: [{ resourceType: 'Organization', id: 'odd', name: 'Secrétariat A&B', telecom: [{ system: 'email', value: mailbox }] }],
+      }),
+    });
+    expect(request.status, await request.clone().text()).toBe(201);
+    expect((await settledCommunications(node.fhir, tokens.alpha, (await body(request)).id)).map((communication) => communication.status)).toEqual(['completed']);
+    const zip = relay.to(mailbox)[0].mail.attachments.find((attachment) => attachment.filename === 'IHE_XDM.ZIP')!.content;
+    const text = strFromU8(unzipSync(new Uint8Array(zip))['IHE_XDM/SUBSET01/METADATA.XML']);
+    expect(text).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
+    const entry = xdmMetadata(zip).find('ExtrinsicObject');
+    const name = entry.children.find((child) => child.name === 'rim:Name')!.children[0];
+    expect(name.attributes.value).toBe('Lettre\uFFFD & <urgente>');
+    expect(slotsOf(entry).sourcePatientInfo).toEqual(['PID-5|Lefèvre\\F\\Martin^Hélène', 'PID-8|F']);
+    expect(slotsOf(xdmMetadata(zip).find('RegistryPackage')).intendedRecipient).toEqual([`Secrétariat A\\T\\B||^^Internet^${mailbox}`]);
+    // authorPerson holds one author (ITI TF-3 §4.2.3.1.4): two authors are two classifications.
+    const authors = entry.children.filter((child) => child.name === 'rim:Classification' && child.attributes.classificationScheme === 'urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d');
+    expect(authors.map((author) => slotsOf(author).authorPerson)).toEqual([[expect.stringContaining('^Alpha^Anne')], [expect.stringContaining('^Aubert^')]]);
+  });
+});
+
 describe('failures', () => {
   it('ends a recipient the relay refuses entered-in-error with the relay\'s reason, and delivers the others', async () => {
     relay.refused.add(REFUSED_MAILBOX);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Delivery } from '../../../src-server/documents/channel';
+import type { Delivery } from '../../../src-server/channels/channel';
 
 /** A delivery as the outbox hands it to a channel: a PDF about a patient with an IPP and an INS, from a GP. */
 

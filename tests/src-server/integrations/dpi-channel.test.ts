@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryOutcome } from '../../../src-server/documents/channel';
+import type { DeliveryOutcome } from '../../../src-server/channels/channel';
 import { createDpiChannel, type DpiSettings } from '../../../src-server/integrations/dpi/dpi-channel';
 import { controlIdOf } from '../../../src-server/integrations/dpi/hl7-message';
 import { delivery, IDNPS, INS, IPP, IPP_SYSTEM, patient, PDF } from './deliveries';

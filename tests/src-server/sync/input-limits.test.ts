@@ -57,6 +57,8 @@ describe('a replicated version over a limit', () => {
       });
       const health = (await (await fetch(`${node.url}/health`)).json()) as Json;
       expect(health.sync).toEqual({ keptAside: 1 });
+      expect(health.status).toBe('degraded');
+      expect(health.problems).toContainEqual({ part: 'sync', reason: expect.stringMatching(/^1 replicated version is kept aside: this node cannot store them/) });
       // Kept, not dropped: tried again, it stays aside, since the time it came.
       const { receivedAt } = (await keptAside(node)).versions[0];
       await new Promise((resolve) => setTimeout(resolve, 5));

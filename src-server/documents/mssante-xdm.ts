@@ -1,49 +1,73 @@
-import type { Delivery } from './channel';
+import { createHash } from 'node:crypto';
+import type { Delivery } from '../channels/channel';
 import { arrayOf, isJson, type Json, type Resource } from './references';
-import { LOINC_OID, oidOf, XDS_DEFAULTS, type XdmCode, type XdmDocument, type XdmSubmission } from './xdm';
+import type { XdmInput } from '../ihe/xdm-package';
+import { LOINC_OID, XDS_CODES, type XdsCode } from '../ihe/xds-metadata';
 import { IDNPS_SYSTEM } from '../auth/practitioner-link';
+import { escape } from '../integrations/hl7-fields';
 import { idnpsOf } from '../integrations/identities';
 
 /**
- * The XDS metadata of a delivery, read from its FHIR resources (French conventions: INS and IDNPS identifiers with
- * their ANS OIDs). Ids that have no OID of their own get one derived from the node and the resource (`oidOf`), so
- * the same document always carries the same uniqueId.
+ * What an MSSanté message's IHE_XDM.ZIP says of a delivery, read from its FHIR resources (French conventions: INS
+ * and IDNPS identifiers with their ANS OIDs); ihe/ writes it. The values are HL7 v2 fields, so names have their
+ * delimiters escaped (`|` as `\F\`), as in the DMP's. Ids that have no OID of their own get one derived from the
+ * node and the resource (`oidOf`), so the same document always carries the same uniqueId.
  */
 
 const INS_OIDS = ['1.2.250.1.213.1.4.8', '1.2.250.1.213.1.4.10', '1.2.250.1.213.1.4.11', '1.2.250.1.213.1.4.2'];
 
-export function xdmOf(delivery: Delivery, nodeId: string, recipientAddress: string): { submission: XdmSubmission; document: XdmDocument } {
+/** Defaults of the French metadata for a practice (ANS, Cadre d'interopérabilité des SIS, annexe métadonnées). */
+const DEFAULTS = {
+  classCode: { code: '10', scheme: '1.2.250.1.213.1.1.4.1', display: 'Compte rendu' },
+  healthcareFacilityType: { code: 'SA07', scheme: '1.2.250.1.71.4.2.4', display: 'Cabinet individuel' },
+  practiceSetting: { code: 'AMBULATOIRE', scheme: '1.2.250.1.213.1.1.4.9', display: 'Ambulatoire' },
+} satisfies Record<string, XdsCode>;
+
+/** The XDM package's content for a delivery to one MSSanté address. */
+export function xdmOf(delivery: Delivery, nodeId: string, recipientAddress: string): XdmInput {
   const { documentReference: reference, patient } = delivery;
   const typeCode = codeOf(reference.type, { code: '11488-4', scheme: LOINC_OID, display: 'Consultation note' });
   const authorResources = delivery.authors?.length ? delivery.authors : delivery.sender ? [delivery.sender] : [];
   const practitioners = authorResources.filter((resource) => resource.resourceType === 'Practitioner');
   const institution = authorResources.find((resource) => resource.resourceType === 'Organization');
-  const document: XdmDocument = {
-    uniqueId: masterOid(reference) ?? oidOf(`${nodeId}/DocumentReference/${reference.id}`),
+  return {
+    submissionSet: {
+      id: 'SubmissionSet01',
+      uniqueId: oidOf(`${nodeId}/delivery/${delivery.deliveryId}`),
+      sourceId: oidOf(`${nodeId}/node`),
+      submissionTime: new Date(),
+      intendedRecipients: [intendedRecipient(delivery.recipient.resource, recipientAddress)],
+      contentTypeCode: typeCode,
+    },
+    document: {
+      id: 'Document01',
+      uniqueId: masterOid(reference) ?? oidOf(`${nodeId}/DocumentReference/${reference.id}`),
+      mimeType: delivery.contentType,
+      title: text(reference.description) ?? typeCode.display,
+      creationTime: text(reference.created) ?? text(reference.indexed) ?? new Date().toISOString(),
+      patientId: patientCx(patient, nodeId),
+      sourcePatientInfo: patient ? patientInfo(patient) : [],
+      authors: practitioners.map(xcn),
+      ...(institution && text(institution.name) ? { authorInstitution: text(institution.name)! } : {}),
+      classCode: codeOf(reference.class, DEFAULTS.classCode),
+      confidentialityCode: XDS_CODES.confidentialityNormal,
+      formatCode: delivery.contentType === 'application/pdf' ? XDS_CODES.pdfFormat : XDS_CODES.textFormat,
+      healthcareFacilityTypeCode: DEFAULTS.healthcareFacilityType,
+      practiceSettingCode: DEFAULTS.practiceSetting,
+      typeCode,
+    },
     content: delivery.content,
-    mimeType: delivery.contentType,
-    title: text(reference.description) ?? typeCode.display,
-    creationTime: text(reference.created) ?? text(reference.indexed) ?? new Date().toISOString(),
-    typeCode,
-    classCode: codeOf(reference.class, XDS_DEFAULTS.classCode),
-    patientId: patientCx(patient, nodeId),
-    patientInfo: patient ? patientInfo(patient) : [],
-    authors: practitioners.map(xcn),
-    ...(institution && text(institution.name) ? { authorInstitution: text(institution.name)! } : {}),
   };
-  const submission: XdmSubmission = {
-    uniqueId: oidOf(`${nodeId}/delivery/${delivery.deliveryId}`),
-    sourceId: oidOf(`${nodeId}/node`),
-    submissionTime: new Date().toISOString(),
-    intendedRecipients: [intendedRecipient(delivery.recipient.resource, recipientAddress)],
-    contentTypeCode: typeCode,
-  };
-  return { submission, document };
+}
+
+/** An OID for any text (a resource id, a node id): `2.25.<128 bits of its SHA-256>`, as X.667 allows for UUIDs. */
+function oidOf(text: string): string {
+  return `2.25.${BigInt(`0x${createHash('sha256').update(text).digest('hex').slice(0, 32)}`)}`;
 }
 
 /** XON|XCN|XTN: the organization or the person when the directory knows them, and the mailbox. */
 function intendedRecipient(recipient: Resource | undefined, address: string): string {
-  const organization = recipient?.resourceType === 'Organization' && text(recipient.name) ? text(recipient.name)! : '';
+  const organization = recipient?.resourceType === 'Organization' ? escape(text(recipient.name)) : '';
   const person = recipient?.resourceType === 'Practitioner' ? xcn(recipient) : '';
   return `${organization}|${person}|^^Internet^${address}`;
 }
@@ -61,7 +85,7 @@ function patientCx(patient: Resource | undefined, nodeId: string): string {
 function patientInfo(patient: Resource): string[] {
   const name = arrayOf(patient.name).find(isJson);
   const info: string[] = [];
-  if (name) info.push(`PID-5|${text(name.family) ?? ''}^${arrayOf(name.given).filter((given) => typeof given === 'string').join(' ')}`);
+  if (name) info.push(`PID-5|${escape(text(name.family))}^${escape(arrayOf(name.given).filter((given) => typeof given === 'string').join(' '))}`);
   if (typeof patient.birthDate === 'string') info.push(`PID-7|${patient.birthDate.replace(/-/g, '')}`);
   const sex = { female: 'F', male: 'M', other: 'O', unknown: 'U' }[String(patient.gender)];
   if (sex) info.push(`PID-8|${sex}`);
@@ -71,14 +95,14 @@ function patientInfo(patient: Resource): string[] {
 /** A practitioner as an XCN, with the IDNPS when the directory gives one. */
 function xcn(practitioner: Resource): string {
   const name = arrayOf(practitioner.name).find(isJson) ?? {};
-  const family = text(name.family) ?? '';
-  const given = arrayOf(name.given).filter((value) => typeof value === 'string').join(' ');
+  const family = escape(text(name.family));
+  const given = escape(arrayOf(name.given).filter((value) => typeof value === 'string').join(' '));
   const id = idnpsOf(practitioner.identifier);
   return id ? `${id}^${family}^${given}^^^^^^&${IDNPS_SYSTEM.slice('urn:oid:'.length)}&ISO^D^^^IDNPS` : `^${family}^${given}`;
 }
 
 /** The first coding of a CodeableConcept whose system is an OID or LOINC, or the default. */
-function codeOf(concept: unknown, fallback: XdmCode): XdmCode {
+function codeOf(concept: unknown, fallback: XdsCode): XdsCode {
   for (const coding of arrayOf(isJson(concept) ? concept.coding : undefined).filter(isJson)) {
     if (typeof coding.code !== 'string' || typeof coding.system !== 'string') continue;
     const scheme = coding.system === 'http://loinc.org' ? LOINC_OID : coding.system.startsWith('urn:oid:') ? coding.system.slice(8) : undefined;
