@@ -56,6 +56,7 @@ export class Outbox {
          WHERE state = 'pending' AND claimed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
       ),
       ofRequest: db.prepare<[string]>('SELECT 1 FROM document_outbox WHERE request_id = ? LIMIT 1'),
+      recipientsOf: db.prepare<[string], Pick<Row, 'delivery_id' | 'recipient'>>('SELECT delivery_id, recipient FROM document_outbox WHERE request_id = ?'),
       claim: db.prepare('UPDATE document_outbox SET claimed_at = ?, attempts = attempts + 1 WHERE delivery_id = ?'),
       finish: db.prepare(`UPDATE document_outbox SET state = 'done', claimed_at = NULL, last_error = ? WHERE delivery_id = ?`),
       reschedule: db.prepare('UPDATE document_outbox SET claimed_at = NULL, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?'),
@@ -87,6 +88,11 @@ export class Outbox {
     return this.statements.ofRequest.get(requestId) !== undefined;
   }
 
+  /** Whom each delivery of a CommunicationRequest goes to, by delivery id (the id of its Communication). */
+  recipientsOf(requestId: string): Map<string, DeliveryRecipient> {
+    return new Map(this.statements.recipientsOf.all(requestId).map((row) => [row.delivery_id, JSON.parse(row.recipient) as DeliveryRecipient]));
+  }
+
   /** At start: attempts a previous process left unfinished are due again at once. */
   releaseClaims(now = Date.now()): number {
     return this.statements.release.run(now).changes;
@@ -96,8 +102,6 @@ export class Outbox {
   claimDue(limit: number, now = Date.now()): OutboxEntry[] {
     return this.claimInTransaction(limit, now);
   }
-
-
 
   /** The delivery is over (delivered, or failed for good with `error`). */
   finish(deliveryId: string, error?: string): void {

@@ -1,0 +1,88 @@
+import { CHANNEL_SYSTEM, type ChannelCode } from '../../documents/channel';
+import type { Json } from '../../fhir/json';
+import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../../fhir/outcome';
+import type { OperationCall } from '../../rest/extensions';
+import type { FhirRequest } from '../../rest/types';
+import { localRef } from '../../documents/references';
+
+/**
+ * What Lifen's v3 send operations do on the node: the Document API's own sequence (docs/documents.md) — a Binary, a
+ * DocumentReference naming it, a CommunicationRequest carrying that — written through the interactions as the
+ * caller, in one transaction. So every rule of the flow holds as for a client that posts the three itself: the
+ * caller's scopes for each type (BINARY_CREATE, DOCUMENTREFERENCE_CREATE, COMMUNICATIONREQUEST_CREATE), its reach,
+ * the content and carried-document rules, the send rule's checks and routing; a refusal of any step writes nothing.
+ */
+
+export interface DocumentSend {
+  /** The document, base64, and its media type. */
+  content: string;
+  contentType: string;
+  /** The DocumentReference to write, without its content (the Binary's url is added). */
+  document: Json;
+  /** The CommunicationRequest's sender, recipients (and contained ones), subject; the payload, status and medium are added. */
+  request: Json;
+  channel: ChannelCode;
+}
+
+/** Writes the send; answers the CommunicationRequest's id. */
+export function writeSend(call: OperationCall, send: DocumentSend): string {
+  const { interactions, base } = call;
+  const caller: Pick<FhirRequest, 'scopes' | 'reach' | 'caller'> = { scopes: call.request.scopes, reach: call.request.reach, caller: call.request.caller };
+  const create = (type: string, body: Json): string => {
+    const { written } = interactions.handle({ ...caller, method: 'POST', path: type, query: new URLSearchParams(), body }, base);
+    // Nothing here has an identifier a write rule could match to an earlier resource: every create writes.
+    if (!written) throw new Error(`The create of a ${type} wrote nothing`);
+    return written.id;
+  };
+  return interactions.repository.transaction(() => {
+    const binary = create('Binary', { resourceType: 'Binary', contentType: send.contentType, content: send.content });
+    const attachment = { contentType: send.contentType, url: `Binary/${binary}` };
+    const document = create('DocumentReference', { ...send.document, content: [{ attachment }] });
+    return create('CommunicationRequest', {
+      resourceType: 'CommunicationRequest',
+      ...send.request,
+      status: 'active',
+      payload: [{ contentReference: { reference: `DocumentReference/${document}` } }],
+      medium: [{ coding: [{ system: CHANNEL_SYSTEM, code: send.channel }] }],
+      authoredOn: new Date().toISOString(),
+    });
+  });
+}
+
+/**
+ * The send operations need what the Document API's sequence needs: Lifen's grouped scope (`SEND_TO_MSS`,
+ * `SEND_TO_EHR`, auth/scopes.ts) grants it, as do the three create scopes themselves. Checked first, so a caller
+ * without them learns it before anything else (403 naming the grouped scope).
+ */
+export function requireSendScopes(call: OperationCall, groupedScope: string, operation: string): void {
+  const { scopes } = call.request;
+  const missing = SEND_TYPES.filter((type) => !scopes.allows(type, 'CREATE'));
+  if (missing.length) throw forbidden(`${operation} needs the scope ${groupedScope} (or ${SEND_TYPES.map((type) => `${type.toUpperCase()}_CREATE`).join(', ')}), which this client lacks`);
+}
+
+const SEND_TYPES = ['Binary', 'DocumentReference', 'CommunicationRequest'];
+
+/** How many bytes a base64 text decodes to. */
+export function decodedSize(base64: string): number {
+  const text = base64.replace(/\s+/g, '');
+  return Math.floor((text.length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+}
+
+/** Refuses (413) a document over `limit` bytes, naming the parameter that carries it. */
+export function requireAtMost(base64: string, limit: number, parameter: string, operation: string): void {
+  const size = decodedSize(base64);
+  if (size > limit) throw payloadTooLarge(`The document given in '${parameter}' is ${size} bytes: ${operation} takes documents under ${limit / 1024 / 1024} MB`);
+  if (size === 0) throw badRequest(`The document given in '${parameter}' is empty`, parameter);
+}
+
+/**
+ * A reference a Lifen parameter gives, as a local `Type/id` of one of `types` that the caller may see; anything else
+ * is answered as a resource that does not exist (422 naming the parameter), whether it is another practice's or missing.
+ */
+export function visibleReference(call: OperationCall, reference: string, types: readonly string[], parameter: string): { type: string; id: string; resource: Json } {
+  const ref = localRef(reference, call.base);
+  if (!ref || !types.includes(ref.type)) throw badRequest(`'${parameter}' must reference a ${types.join(' or ')} of this node, not '${reference}'`, parameter);
+  const stored = call.interactions.repository.read(ref.type, ref.id);
+  if (!stored || !call.interactions.searchEngine.isVisible(stored, call.request, call.base)) throw unprocessable(`${ref.type}/${ref.id} does not exist`, parameter);
+  return { ...ref, resource: JSON.parse(stored.json) as Json };
+}
