@@ -1,9 +1,10 @@
 import { CHANNEL_SYSTEM, type ChannelCode } from '../../documents/channel';
 import type { Json } from '../../fhir/json';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../../fhir/outcome';
-import type { OperationCall } from '../../rest/extensions';
-import type { FhirRequest } from '../../rest/types';
+import type { FhirOperation, OperationCall } from '../../rest/extensions';
+import type { FhirRequest, FhirResponse } from '../../rest/types';
 import { localRef } from '../../documents/references';
+import { isBase64, readParameters, referenceOf, type ParameterDefinition, type ParameterSet } from './parameters';
 
 /**
  * What Lifen's v3 send operations do on the node: the Document API's own sequence (docs/documents.md) — a Binary, a
@@ -50,17 +51,34 @@ export function writeSend(call: OperationCall, send: DocumentSend): string {
 }
 
 /**
- * The send operations need what the Document API's sequence needs: Lifen's grouped scope (`SEND_TO_MSS`,
- * `SEND_TO_EHR`, auth/scopes.ts) grants it, as do the three create scopes themselves. Checked first, so a caller
- * without them learns it before anything else (403 naming the grouped scope).
+ * A send operation on CommunicationRequest: the caller's scopes first — the Document API's sequence needs its three
+ * create scopes, which Lifen's grouped scope (`SEND_TO_MSS`, `SEND_TO_EHR`, auth/scopes.ts) grants — so that a
+ * caller without them learns it before anything else (403 naming the grouped scope); then its parameters.
  */
-export function requireSendScopes(call: OperationCall, groupedScope: string, operation: string): void {
-  const { scopes } = call.request;
-  const missing = SEND_TYPES.filter((type) => !scopes.allows(type, 'CREATE'));
-  if (missing.length) throw forbidden(`${operation} needs the scope ${groupedScope} (or ${SEND_TYPES.map((type) => `${type.toUpperCase()}_CREATE`).join(', ')}), which this client lacks`);
+export function sendOperation(spec: { name: string; groupedScope: string; parameters: readonly ParameterDefinition[]; run(call: OperationCall, parameters: ParameterSet): FhirResponse }): FhirOperation {
+  return {
+    name: spec.name,
+    level: 'type',
+    types: ['CommunicationRequest'],
+    methods: ['POST'],
+    run(call) {
+      const { scopes } = call.request;
+      if (SEND_TYPES.some((type) => !scopes.allows(type, 'CREATE'))) {
+        throw forbidden(`${spec.name} needs the scope ${spec.groupedScope} (or ${SEND_TYPES.map((type) => `${type.toUpperCase()}_CREATE`).join(', ')}), which this client lacks`);
+      }
+      return spec.run(call, readParameters(call.request.body, spec.parameters, spec.name));
+    },
+  };
 }
 
 const SEND_TYPES = ['Binary', 'DocumentReference', 'CommunicationRequest'];
+
+/** The `subject` Patient and the optional `context` Encounter of a send, as the caller may see them. */
+export function subjectAndContext(call: OperationCall, parameters: ParameterSet): { subject: VisibleTarget; context?: VisibleTarget } {
+  const subject = visibleReference(call, referenceOf(parameters.one('subject'))!, ['Patient'], 'subject');
+  const context = parameters.one('context') && visibleReference(call, referenceOf(parameters.one('context'))!, ['Encounter'], 'context');
+  return { subject, ...(context ? { context } : {}) };
+}
 
 /** How many bytes a base64 text decodes to. */
 export function decodedSize(base64: string): number {
@@ -68,18 +86,25 @@ export function decodedSize(base64: string): number {
   return Math.floor((text.length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
 }
 
-/** Refuses (413) a document over `limit` bytes, naming the parameter that carries it. */
-export function requireAtMost(base64: string, limit: number, parameter: string, operation: string): void {
+/** The document (base64) a parameter carries: refused unless it is base64 (400), not empty (400), at most `limit` bytes (413). */
+export function requireDocument(base64: string, limit: number, parameter: string, operation: string): void {
+  if (!isBase64(base64)) throw badRequest(`The document given in '${parameter}' is not base64`, parameter);
   const size = decodedSize(base64);
   if (size > limit) throw payloadTooLarge(`The document given in '${parameter}' is ${size} bytes: ${operation} takes documents under ${limit / 1024 / 1024} MB`);
   if (size === 0) throw badRequest(`The document given in '${parameter}' is empty`, parameter);
+}
+
+export interface VisibleTarget {
+  type: string;
+  id: string;
+  resource: Json;
 }
 
 /**
  * A reference a Lifen parameter gives, as a local `Type/id` of one of `types` that the caller may see; anything else
  * is answered as a resource that does not exist (422 naming the parameter), whether it is another practice's or missing.
  */
-export function visibleReference(call: OperationCall, reference: string, types: readonly string[], parameter: string): { type: string; id: string; resource: Json } {
+export function visibleReference(call: OperationCall, reference: string, types: readonly string[], parameter: string): VisibleTarget {
   const ref = localRef(reference, call.base);
   if (!ref || !types.includes(ref.type)) throw badRequest(`'${parameter}' must reference a ${types.join(' or ')} of this node, not '${reference}'`, parameter);
   const stored = call.interactions.repository.read(ref.type, ref.id);

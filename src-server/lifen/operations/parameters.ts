@@ -94,13 +94,16 @@ const VALUE_CHECKS: Record<string, (value: unknown) => boolean> = {
   valueString: nonEmptyString,
   valueCode: nonEmptyString,
   valueUri: nonEmptyString,
-  valueBase64Binary: (value) => typeof value === 'string' && /^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(value) && value.trim() !== '',
+  valueBase64Binary: (value) => typeof value === 'string' && isBase64(value) && value.trim() !== '',
   valueReference: (value) => isJson(value) && nonEmptyString(value.reference),
   valueIdentifier: (value) => isJson(value) && nonEmptyString(value.value) && (value.system === undefined || nonEmptyString(value.system)),
   valueCoding: (value) => isJson(value) && nonEmptyString(value.code),
   valueCodeableConcept: (value) => isJson(value) && arrayOf(value.coding).some((coding) => isJson(coding) && nonEmptyString(coding.code)),
   resource: (value) => isJson(value) && typeof value.resourceType === 'string',
 };
+
+/** Base64 text (line breaks allowed). */
+export const isBase64 = (text: string) => /^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(text);
 
 /** The text of a string-like value (valueString, valueCode, valueUri), trimmed. */
 export function textOf(parameter: GivenParameter | undefined): string | undefined {

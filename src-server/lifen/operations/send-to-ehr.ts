@@ -3,8 +3,8 @@ import { badRequest, preconditionFailed, unprocessable } from '../../fhir/outcom
 import type { DocumentsModule } from '../../documents/module';
 import { localRef } from '../../documents/references';
 import type { FhirOperation, OperationCall } from '../../rest/extensions';
-import { requireAtMost, requireSendScopes, visibleReference, writeSend } from './document-send';
-import { readParameters, referenceOf, textOf, type GivenParameter, type ParameterDefinition } from './parameters';
+import { requireDocument, sendOperation, subjectAndContext, writeSend } from './document-send';
+import { textOf, type GivenParameter, type ParameterDefinition } from './parameters';
 import { senderReference } from './sender';
 import { sendAnswer } from './send-answer';
 
@@ -32,25 +32,20 @@ const DEFINITIONS: readonly ParameterDefinition[] = [
 ];
 
 export function sendToEhrOperation(documents: Pick<DocumentsModule, 'configured' | 'dpiOrganizations'>): FhirOperation {
-  return {
+  return sendOperation({
     name: OPERATION,
-    level: 'type',
-    types: ['CommunicationRequest'],
-    methods: ['POST'],
-    run(call) {
-      requireSendScopes(call, 'SEND_TO_EHR', OPERATION);
-      const parameters = readParameters(call.request.body, DEFINITIONS, OPERATION);
+    groupedScope: 'SEND_TO_EHR',
+    parameters: DEFINITIONS,
+    run(call, parameters) {
       const content = textOf(parameters.one('payload'))!;
-      if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(content)) throw badRequest("'payload' must be the document in base64", 'payload');
-      requireAtMost(content, EHR_DOCUMENT_LIMIT, 'payload', OPERATION);
+      requireDocument(content, EHR_DOCUMENT_LIMIT, 'payload', OPERATION);
       const contentType = textOf(parameters.one('content-type')) ?? 'application/pdf';
       if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw badRequest(`'content-type' must be a media type, not '${contentType}'`, 'content-type');
       const type = documentType(parameters.one('document-type')!);
       if (!documents.configured('dpi') || documents.dpiOrganizations.length === 0) {
         throw preconditionFailed(`${OPERATION}: no EHR is set up on this node (the DPI endpoint and the Organizations it serves, "dpi" in channels.json)`);
       }
-      const subject = visibleReference(call, referenceOf(parameters.one('subject'))!, ['Patient'], 'subject');
-      const context = parameters.one('context') && visibleReference(call, referenceOf(parameters.one('context'))!, ['Encounter'], 'context');
+      const { subject, context } = subjectAndContext(call, parameters);
       const ehr = ehrOrganization(call, context?.resource, documents.dpiOrganizations);
       const sender = senderReference(call, parameters) ?? ehr;
       const requestId = writeSend(call, {
@@ -76,7 +71,7 @@ export function sendToEhrOperation(documents: Pick<DocumentsModule, 'configured'
       });
       return sendAnswer(call.base, requestId, 'ehr');
     },
-  };
+  });
 }
 
 /** `document-type` as a CodeableConcept; a bare code is a LOINC code (Lifen's example: `11488-4`). */

@@ -6,8 +6,8 @@ import { mssanteMailboxes } from '../../documents/routing';
 import type { FhirOperation, OperationCall } from '../../rest/extensions';
 import { IDENTIFIER_SYSTEMS } from '../../directory/codes';
 import { isAddress, isFiness, mailboxOwner, organizationByFiness, practitionerByRpps } from './directory-lookup';
-import { requireAtMost, requireSendScopes, visibleReference, writeSend } from './document-send';
-import { readParameters, referenceOf, textOf, type GivenParameter, type ParameterDefinition } from './parameters';
+import { requireDocument, sendOperation, subjectAndContext, visibleReference, writeSend } from './document-send';
+import { referenceOf, textOf, type GivenParameter, type ParameterDefinition } from './parameters';
 import { rppsOf, senderReference } from './sender';
 import { sendAnswer } from './send-answer';
 
@@ -34,21 +34,17 @@ const DEFINITIONS: readonly ParameterDefinition[] = [
 const RECIPIENT_TYPES = ['Practitioner', 'PractitionerRole', 'Organization'];
 
 export function sendToMssOperation(documents: Pick<DocumentsModule, 'configured'>): FhirOperation {
-  return {
+  return sendOperation({
     name: OPERATION,
-    level: 'type',
-    types: ['CommunicationRequest'],
-    methods: ['POST'],
-    run(call) {
-      requireSendScopes(call, 'SEND_TO_MSS', OPERATION);
-      const parameters = readParameters(call.request.body, DEFINITIONS, OPERATION);
+    groupedScope: 'SEND_TO_MSS',
+    parameters: DEFINITIONS,
+    run(call, parameters) {
       const document = parameters.one('payload')!.parts!.one('document')!;
       const { resource, content, contentType } = pdfDocument(document);
       if (!documents.configured('mssante')) {
         throw preconditionFailed(`${OPERATION}: no MSSanté mailbox is set up to send from on this node (the MSSanté relay and its mailbox, "mssante" in channels.json)`);
       }
-      const subject = visibleReference(call, referenceOf(parameters.one('subject'))!, ['Patient'], 'subject');
-      const context = parameters.one('context') && visibleReference(call, referenceOf(parameters.one('context'))!, ['Encounter'], 'context');
+      const { subject, context } = subjectAndContext(call, parameters);
       const sender = senderReference(call, parameters);
       if (sender === undefined) throw badRequest(`${OPERATION} needs the parameter 'sender' or 'sender-identifier': this caller acts for no single practitioner or practice`, 'sender');
       const givenSubject = isJson(resource.subject) ? resource.subject.reference : undefined;
@@ -78,7 +74,7 @@ export function sendToMssOperation(documents: Pick<DocumentsModule, 'configured'
       });
       return sendAnswer(call.base, requestId, 'mss');
     },
-  };
+  });
 }
 
 /** The DocumentReference of the `document` part, its PDF inline (`content.attachment.data`). */
@@ -92,8 +88,7 @@ function pdfDocument(document: GivenParameter): { resource: Json; content: strin
   const contentType = attachments[0].contentType ?? 'application/pdf';
   if (contentType !== 'application/pdf') throw badRequest(`${OPERATION} sends PDF documents only, not ${String(contentType)}`, 'payload');
   const content = attachments[0].data;
-  if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(content)) throw badRequest("The 'document' of 'payload' has content.attachment.data that is not base64", 'payload');
-  requireAtMost(content, MAX_BINARY_BYTES, 'payload', OPERATION);
+  requireDocument(content, MAX_BINARY_BYTES, 'payload', OPERATION);
   return { resource, content, contentType };
 }
 

@@ -7,7 +7,7 @@ import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { samplePdf } from '../../helpers/pdf';
 import { SmtpRelay } from '../../helpers/smtp-relay';
 import { clientToken } from '../../helpers/users';
-import { HospitalListener } from '../integrations/hospital-listener';
+import { HospitalListener, hospitalDpi } from '../integrations/hospital-listener';
 
 /**
  * Lifen's v3 operations against a real node, as a Lifen client calls them (the requests of tests/fixtures/lifen/
@@ -92,11 +92,11 @@ async function sendCounts(): Promise<number[]> {
   return [await count('Binary'), await count('DocumentReference'), await count('CommunicationRequest'), await count('Communication')];
 }
 
-/** The Communications of a send once none is in progress (or after 15 s). */
-async function settled(token: string, requestId: string): Promise<Json[]> {
+/** The Communications a tracking url lists (`$tracking`, or a search by based-on) once none is in progress (or after 15 s). */
+async function settled(token: string, trackingUrl: string): Promise<Json[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const bundle = await body(await as(token, `CommunicationRequest/$tracking?transaction-id=${requestId}`));
+    const bundle = await body(await as(token, trackingUrl));
     const communications = ((bundle.entry ?? []) as Json[]).map((entry) => entry.resource as Json);
     if ((communications.length > 0 && communications.every((communication) => communication.status !== 'in-progress')) || Date.now() > deadline) return communications;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -109,15 +109,7 @@ beforeAll(async () => {
   node = await startTestNode({
     channels: {
       mssante: { host: '127.0.0.1', port: relay.port, from: 'cabinet.lilas@cabinet.mssante.fr' },
-      dpi: {
-        messageType: 'MDM^T02',
-        mllp: { host: '127.0.0.1', port, timeoutMs: 5000 },
-        sendingApplication: 'LIAISON',
-        sendingFacility: 'CABINET',
-        receivingApplication: 'DPI',
-        receivingFacility: 'CH-EXEMPLE',
-        organizations: ['hospital'],
-      },
+      dpi: hospitalDpi(port, ['hospital']),
       outbox: { firstRetryMs: 100, maxDelayMs: 400, maxAttempts: 30, attemptTimeoutMs: 10_000 },
     },
   });
@@ -145,7 +137,7 @@ describe('$send-to-mss', () => {
     answer = await body(response);
     expect(response.status, JSON.stringify(answer)).toBe(201);
     transactionId = parameter(answer, 'transaction-id').valueString;
-    communications = await settled(alphaMss, transactionId);
+    communications = await settled(alphaMss, parameter(answer, 'tracking-url').valueString);
   });
 
   it("answers 201 Parameters with the transaction-id and the tracking-url, Lifen's shape", () => {
@@ -211,7 +203,7 @@ describe('$send-to-mss', () => {
   it('takes the sender as a reference too', async () => {
     const response = await post(alphaMss, 'CommunicationRequest/$send-to-mss', withParameters('send-to-mss.json', { 'sender-identifier': [], sender: [{ valueReference: { reference: 'Practitioner/alpha' } }], recipients: [{ valueString: 'secretariat@clinique.mssante.fr' }] }));
     expect(response.status, await response.clone().text()).toBe(201);
-    const [communication] = await settled(alphaMss, parameter(await body(response), 'transaction-id').valueString);
+    const [communication] = await settled(alphaMss, parameter(await body(response), 'tracking-url').valueString);
     expect(communication).toMatchObject({ status: 'completed', sender: { reference: 'Practitioner/alpha' } });
   });
 });
@@ -285,12 +277,7 @@ describe('$send-to-ehr', () => {
     expect(response.status, JSON.stringify(answer)).toBe(201);
     const url = parameter(answer, 'tracking-url').valueString as string;
     requestId = url.split('CommunicationRequest/')[1];
-    const deadline = Date.now() + 15_000;
-    do {
-      communications = ((await body(await as(alphaEhr, url))).entry ?? []).map((entry: Json) => entry.resource);
-      if (communications.length && communications.every((communication) => communication.status !== 'in-progress')) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } while (Date.now() < deadline);
+    communications = await settled(alphaEhr, url);
   });
 
   it('answers 201 Parameters with a tracking-url, a Communication search by based-on', () => {
