@@ -10,7 +10,7 @@ import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
 import type { FhirRequest, FhirResponse } from './types';
@@ -168,6 +168,15 @@ export class Interactions implements FhirInteractions {
     const at = segments.findIndex((segment) => segment.startsWith('$'));
     if (at < 0 || (at >= 1 && !isResourceType(segments[0]))) return false;
     return this.operationAt(segments, at, at >= 1 ? segments[0] : undefined)?.alone === true;
+  }
+
+  /** The searches an operation call will run (FhirOperation.searches), undefined when it is not one that searches. */
+  operationSearches(request: FhirRequest): OperationSearch[] | undefined {
+    const segments = request.path.split('/').filter((segment) => segment !== '');
+    const at = segments.findIndex((segment) => segment.startsWith('$'));
+    if (at < 0 || (at >= 1 && !isResourceType(segments[0]))) return undefined;
+    const type = at >= 1 ? segments[0] : undefined;
+    return this.operationAt(segments, at, type)?.searches?.({ request, type });
   }
 
   private operationAt(segments: string[], at: number, type: string | undefined): FhirOperation | undefined {

@@ -4,6 +4,7 @@ import { mssanteMailboxes } from '../../documents/routing';
 import { arrayOf, isJson, type Json } from '../../fhir/json';
 import { badRequest } from '../../fhir/outcome';
 import type { FhirOperation, OperationCall } from '../../rest/extensions';
+import type { FhirRequest, FhirResponse } from '../../rest/types';
 import type { StoredResource } from '../../store/repository';
 import { LIFEN_RPPS_SYSTEM } from './directory-lookup';
 
@@ -38,13 +39,19 @@ export function searchForMssOperations(): FhirOperation[] {
     level: 'type',
     types: [type],
     methods: ['GET', 'POST'],
+    searches({ request }) {
+      try {
+        return [{ resourceType: type, params: searchOf(request, type).params }];
+      } catch {
+        return []; // `run` answers the error
+      }
+    },
     run: (call) => searchForMss(call, type),
   }));
 }
 
-function searchForMss(call: OperationCall, type: 'Practitioner' | 'Organization'): ReturnType<FhirOperation['run']> {
-  const { request, base, interactions } = call;
-  request.scopes.require(type, 'SEARCH');
+/** The search a call asks for: Lifen's parameters as given (for the links), and as the node's search takes them. */
+function searchOf(request: FhirRequest, type: 'Practitioner' | 'Organization'): { given: Array<[string, string]>; params: URLSearchParams } {
   const given = givenParameters(request.query, request.method === 'POST' ? request.body : undefined);
   const known = PARAMETERS[type];
   const params = new URLSearchParams();
@@ -58,7 +65,14 @@ function searchForMss(call: OperationCall, type: 'Practitioner' | 'Organization'
   }
   params.set('_count', String(count));
   params.set('_total', 'accurate');
-  const result = interactions.searchEngine.search({ resourceType: type, params, lenient: false, base, access: request.scopes, reach: request.reach, caller: request.caller });
+  return { given, params };
+}
+
+function searchForMss(call: OperationCall, type: 'Practitioner' | 'Organization'): FhirResponse {
+  const { request, base, interactions } = call;
+  request.scopes.require(type, 'SEARCH');
+  const { given, params } = searchOf(request, type);
+  const result = interactions.searchEngine.search({ resourceType: type, params, lenient: false, base, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
   const link = (relation: string, cursor?: string) => {
     const linkParams = new URLSearchParams(given.filter(([name]) => name !== '_cursor'));
     if (cursor) linkParams.set('_cursor', cursor);

@@ -342,6 +342,12 @@ describe('$search-for-mss', () => {
     expect(bundle.entry[1].resource.telecom).toBeUndefined();
   });
 
+  it("answers `name` from the text index, with the directory's semantics: a practitioner's name and the cities they work in", async () => {
+    const bundle = await body(await post(alphaMss, 'Practitioner/$search-for-mss', { name: 'durand paris' }));
+    expect(bundle.total).toBe(1);
+    expect(bundle.entry[0].resource.id).toBe('durand');
+  });
+
   it("finds them by RPPS under Lifen's system, by mailbox, by several ids, and pages by 1 with a next link", async () => {
     const ids = async (json: Json) => {
       const bundle = await body(await post(alphaMss, 'Practitioner/$search-for-mss', json));
