@@ -53,3 +53,9 @@ export function mailboxOwner(search: Search, address: string, base: string): { o
   }
   return undefined;
 }
+
+/** A practitioner's PractitionerRoles (where the national import puts personal mailboxes), at most 100. */
+export function rolesOf(search: Search, practitionerId: string, base: string): Json[] {
+  const params = new URLSearchParams({ practitioner: `Practitioner/${practitionerId}`, _count: '100' });
+  return search.search({ resourceType: 'PractitionerRole', params, lenient: false, base }).matches.map((stored) => JSON.parse(stored.json) as Json);
+}

@@ -1,12 +1,13 @@
 import { IDENTIFIER_SYSTEMS } from '../../directory/codes';
 import type { ContactPoint } from '../../directory/mailboxes';
+import { localRef } from '../../documents/references';
 import { mssanteMailboxes } from '../../documents/routing';
 import { arrayOf, isJson, type Json } from '../../fhir/json';
 import { badRequest } from '../../fhir/outcome';
 import type { FhirOperation, OperationCall } from '../../rest/extensions';
 import type { FhirRequest, FhirResponse } from '../../rest/types';
 import type { StoredResource } from '../../store/repository';
-import { LIFEN_RPPS_SYSTEM } from './directory-lookup';
+import { LIFEN_RPPS_SYSTEM, rolesOf } from './directory-lookup';
 
 /**
  * `POST Practitioner/$search-for-mss` and `POST Organization/$search-for-mss` (Lifen v3): the directory as a sender
@@ -133,14 +134,14 @@ function nodeIdentifier(value: string): string {
 /** A Practitioner with the mailboxes of its roles beside its own, and a work address (its own, else its practices'). */
 function practitionerWithMailboxes(call: OperationCall, stored: StoredResource): Json {
   const practitioner = JSON.parse(stored.json) as Json;
-  const search = (resourceType: string, params: Record<string, string>) =>
-    call.interactions.searchEngine.search({ resourceType, params: new URLSearchParams(params), lenient: false, base: call.base }).matches.map((found) => JSON.parse(found.json) as Json);
-  const roles = search('PractitionerRole', { practitioner: `Practitioner/${stored.id}`, _count: '100' });
+  const { searchEngine } = call.interactions;
+  const roles = rolesOf(searchEngine, stored.id, call.base);
   const roleMailboxes = roles.flatMap((role) => mssanteMailboxes(role));
   const shaped = withRankedMailboxes(practitioner, roleMailboxes);
   if (arrayOf(practitioner.address).length > 0) return shaped;
-  const organizationIds = roles.map((role) => (isJson(role.organization) && typeof role.organization.reference === 'string' ? role.organization.reference.replace(/^Organization\//, '') : undefined)).filter((id) => id !== undefined);
-  const address = organizationIds.length ? search('Organization', { _id: organizationIds.join(','), _count: '100' }).flatMap((organization) => arrayOf(organization.address).filter(isJson))[0] : undefined;
+  const organizationIds = roles.map((role) => localRef(isJson(role.organization) ? role.organization.reference : undefined, call.base)).filter((ref) => ref?.type === 'Organization').map((ref) => ref!.id);
+  const organizations = organizationIds.length ? searchEngine.search({ resourceType: 'Organization', params: new URLSearchParams({ _id: organizationIds.join(','), _count: '100' }), lenient: false, base: call.base }).matches : [];
+  const address = organizations.flatMap((organization) => arrayOf((JSON.parse(organization.json) as Json).address).filter(isJson))[0];
   return address ? { ...shaped, address: [{ ...address, use: 'work' }] } : shaped;
 }
 

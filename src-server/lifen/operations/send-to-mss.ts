@@ -5,7 +5,7 @@ import type { DocumentsModule } from '../../documents/module';
 import { mssanteMailboxes } from '../../documents/routing';
 import type { FhirOperation, OperationCall } from '../../rest/extensions';
 import { IDENTIFIER_SYSTEMS } from '../../directory/codes';
-import { isAddress, isFiness, mailboxOwner, organizationByFiness, practitionerByRpps } from './directory-lookup';
+import { isAddress, isFiness, mailboxOwner, organizationByFiness, practitionerByRpps, rolesOf } from './directory-lookup';
 import { requireDocument, sendOperation, subjectAndContext, visibleReference, writeSend } from './document-send';
 import { referenceOf, textOf, type GivenParameter, type ParameterDefinition } from './parameters';
 import { rppsOf, senderReference } from './sender';
@@ -140,9 +140,8 @@ function recipientOf(call: OperationCall, given: GivenParameter, contained: Json
  */
 function mailboxHolder(call: OperationCall, id: string, practitioner: Json): string {
   if (mssanteMailboxes(practitioner).length > 0) return `Practitioner/${id}`;
-  const params = new URLSearchParams({ practitioner: `Practitioner/${id}`, _count: '100' });
-  const role = call.interactions.searchEngine.search({ resourceType: 'PractitionerRole', params, lenient: false, base: call.base }).matches.find((stored) => mssanteMailboxes(JSON.parse(stored.json) as Json).length > 0);
-  return role ? `PractitionerRole/${role.id}` : `Practitioner/${id}`;
+  const role = rolesOf(call.interactions.searchEngine, id, call.base).find((candidate) => mssanteMailboxes(candidate).length > 0);
+  return role ? `PractitionerRole/${String(role.id)}` : `Practitioner/${id}`;
 }
 
 /** A contained recipient holding exactly this mailbox (named as the directory names its owner); its id. */
