@@ -137,6 +137,7 @@ describe('$send-to-mss', () => {
     answer = await body(response);
     expect(response.status, JSON.stringify(answer)).toBe(201);
     transactionId = parameter(answer, 'transaction-id').valueString;
+    expect(response.headers.get('location')).toBe(`${node.fhir}/CommunicationRequest/${transactionId}`);
     communications = await settled(alphaMss, parameter(answer, 'tracking-url').valueString);
   });
 
@@ -253,11 +254,15 @@ describe('$send-to-mss refusals', () => {
     await expectRefusal(await send(alphaMss, { recipients: [{ valueString: 'not a recipient' }] }), 400, 'recipients');
     await expectRefusal(await send(alphaMss, { subject: [{ valueReference: { reference: 'Patient/lifen-patient' } }, { valueReference: { reference: 'Patient/lifen-patient' } }] }), 400, 'subject');
     await expectRefusal(await send(alphaMss, { subject: [{ valueReference: { reference: 'Practitioner/alpha' } }] }), 400, 'subject');
-    const document = (data: unknown, contentType = 'application/pdf') => ({ part: [{ name: 'document', resource: { resourceType: 'DocumentReference', status: 'current', type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] }, content: [{ attachment: { contentType, data } }] } }] });
+    const document = (data: unknown, contentType = 'application/pdf'): Json => ({ part: [{ name: 'document', resource: { resourceType: 'DocumentReference', status: 'current', type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] }, content: [{ attachment: { contentType, data } }] } }] });
     await expectRefusal(await send(alphaMss, { payload: [document(undefined)] }), 400, 'payload');
     await expectRefusal(await send(alphaMss, { payload: [document('%%% not base64 %%%')] }), 400, 'payload');
     await expectRefusal(await send(alphaMss, { payload: [document(PDF.toString('base64'), 'text/plain')] }), 400, 'payload');
     await expectRefusal(await send(alphaMss, { payload: [{ part: [{ name: 'document', resource: { resourceType: 'Patient' } }] }] }), 400, 'payload');
+    // STU3 requires DocumentReference.type: the document's own validation says so.
+    const untyped = document(PDF.toString('base64'));
+    delete untyped.part[0].resource.type;
+    await expectRefusal(await send(alphaMss, { payload: [untyped] }), 400, 'DocumentReference.type');
   });
 
   it('wrote nothing for any of them', async () => {
