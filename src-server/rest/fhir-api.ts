@@ -52,7 +52,7 @@ export class FhirApi {
     // Searches in the URL, in a POST _search form, or in a Bundle's entries; not creates and updates.
     const searchesInBody = request.method === 'POST' && (request.path === '' || request.path.endsWith('/_search'));
     // An operation that searches says which searches (`$search-for-mss`): their text filters are looked up the same way.
-    const operationSearches = request.path.includes('$') ? this.interactions.operationSearches(request) : undefined;
+    const operationSearches = this.interactions.operationSearches(request);
     if (!searchesInBody && !operationSearches?.length && !this.services.textMatcher.mayMatch(request)) return this.run(request, base);
     const { textMatcher } = this.services;
     const lookUp = (round: TextRound) => (operationSearches ? textMatcher.matchesOf(operationSearches, round) : textMatcher.matches(request, round));
@@ -71,7 +71,7 @@ export class FhirApi {
 
   private run(request: FhirRequest, base: string): FhirResponse | Promise<FhirResponse> {
     const { interactions } = this;
-    if (!WRITE_METHODS.has(request.method)) return this.audited(request, interactions.handle(request, base));
+    if (!WRITE_METHODS.has(request.method) || interactions.readsOnly(request)) return this.audited(request, interactions.handle(request, base));
     return this.services.groupCommit.run(() => interactions.handle(request, base), { alone: interactions.writesAlone(request) }).then((response) => this.audited(request, response));
   }
 

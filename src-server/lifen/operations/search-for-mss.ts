@@ -40,6 +40,7 @@ export function searchForMssOperations(): FhirOperation[] {
     level: 'type',
     types: [type],
     methods: ['GET', 'POST'],
+    readOnly: true,
     searches({ request }) {
       try {
         return [{ resourceType: type, params: searchOf(request, type).params }];
