@@ -1,5 +1,5 @@
 import { CHANNEL_SYSTEM, type ChannelCode } from '../../documents/channel';
-import type { Json } from '../../fhir/json';
+import { isJson, type Json } from '../../fhir/json';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../../fhir/outcome';
 import type { FhirOperation, OperationCall } from '../../rest/extensions';
 import type { FhirRequest, FhirResponse } from '../../rest/types';
@@ -73,10 +73,14 @@ export function sendOperation(spec: { name: string; groupedScope: string; parame
 
 const SEND_TYPES = ['Binary', 'DocumentReference', 'CommunicationRequest'];
 
-/** The `subject` Patient and the optional `context` Encounter of a send, as the caller may see them. */
+/** The `subject` Patient and the optional `context` Encounter of a send (one of that patient's), as the caller may see them. */
 export function subjectAndContext(call: OperationCall, parameters: ParameterSet): { subject: VisibleTarget; context?: VisibleTarget } {
   const subject = visibleReference(call, referenceOf(parameters.one('subject'))!, ['Patient'], 'subject');
   const context = parameters.one('context') && visibleReference(call, referenceOf(parameters.one('context'))!, ['Encounter'], 'context');
+  const encounterPatient = context && localRef(isJson(context.resource.subject) ? context.resource.subject.reference : undefined, call.base);
+  if (context && (encounterPatient?.type !== 'Patient' || encounterPatient.id !== subject.id)) {
+    throw unprocessable(`Encounter/${context.id} is not an encounter of Patient/${subject.id}`, 'context');
+  }
   return { subject, ...(context ? { context } : {}) };
 }
 

@@ -62,6 +62,8 @@ function seed(repository: TestNode['repository']): void {
   put({ resourceType: 'Organization', id: 'hospital', name: 'CH Exemple' });
   put({ resourceType: 'Patient', id: 'lifen-patient', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: INS }], name: [{ use: 'official', family: 'Lefèvre', given: ['Hélène'] }], birthDate: '1980-02-29', gender: 'female', generalPractitioner: [{ reference: 'Practitioner/alpha' }] });
   put({ resourceType: 'Encounter', id: 'lifen-encounter', status: 'finished', subject: { reference: 'Patient/lifen-patient' }, serviceProvider: { reference: 'Organization/hospital' } });
+  put({ resourceType: 'Patient', id: 'other-patient', name: [{ family: 'Autre', given: ['Anne'] }], generalPractitioner: [{ reference: 'Practitioner/alpha' }] });
+  put({ resourceType: 'Encounter', id: 'other-encounter', status: 'finished', subject: { reference: 'Patient/other-patient' } });
   put({ resourceType: 'Patient', id: 'patient-b', name: [{ family: 'Port', given: ['Yves'] }], generalPractitioner: [{ reference: 'Practitioner/bernard' }] });
   put({ resourceType: 'Encounter', id: 'encounter-b', status: 'finished', subject: { reference: 'Patient/patient-b' } });
 }
@@ -237,6 +239,8 @@ describe('$send-to-mss refusals', () => {
     const patient = await expectRefusal(await send(alphaMss, { subject: [{ valueReference: { reference: 'Patient/patient-b' } }] }), 422, 'subject');
     expect(patient.issue[0].diagnostics).toBe('Patient/patient-b does not exist');
     await expectRefusal(await send(alphaMss, { context: [{ valueReference: { reference: 'Encounter/encounter-b' } }] }), 422, 'context');
+    // An encounter of another of her own patients is no context for this one.
+    await expectRefusal(await send(alphaMss, { context: [{ valueReference: { reference: 'Encounter/other-encounter' } }] }), 422, 'context');
     // Sending as another practice's practitioner: the document flow's 403.
     await expectRefusal(await send(alphaMss, { 'sender-identifier': [{ valueString: '10002222222' }] }), 403);
     // A patient is no recipient of an MSSanté message, whoever's it is.
