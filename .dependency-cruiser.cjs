@@ -11,7 +11,7 @@ const STORE = '^src-server/store/';
 const REST = '^src-server/rest/';
 const IHE = '^src-server/ihe/';
 const CHANNELS = '^src-server/channels/';
-const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup)/';
+const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup|lifen)/';
 const HTTP = '^src-server/http/';
 
 /** A layer may import from `allowed` (and shared utilities); anything else in src-server is refused. */

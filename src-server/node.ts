@@ -15,6 +15,7 @@ import { documentsModule } from './documents/module';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
 import { integrationsModule } from './integrations/module';
+import { lifenOperationsModule } from './lifen/operations-module';
 import { DEFAULT_PORT } from './node-arguments';
 import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
 import { lockDataFolder } from './node-lock';
@@ -176,7 +177,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }),
     );
     const subscriptions = made(subscriptionsModule(store, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
-    const flows: NodeModule[] = [sync, patientsModule(store), appointmentsModule(store), subscriptions, documents];
+    const flows: NodeModule[] = [sync, patientsModule(store), appointmentsModule(store), subscriptions, documents, lifenOperationsModule(documents)];
     const extensions: FhirExtensions = {
       operations: [...flows.flatMap((flow) => flow.operations ?? []), ...(options.extensions?.operations ?? [])],
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],

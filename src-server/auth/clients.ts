@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { badRequest, notFound } from '../fhir/outcome';
 import type { Db } from '../store/database';
 import { isValidId } from '../store/repository';
-import { ALL_SCOPES, isValidScope } from './scopes';
+import { ALL_SCOPES, GROUPED_SCOPES, isValidScope } from './scopes';
 import { hashSecretSync } from './scrypt-hash';
 
 /**
@@ -60,7 +60,7 @@ export function checkNewClient(client: NewClient): void {
   if (!Array.isArray(client.scopes) || client.scopes.length === 0) throw badRequest('A client needs at least one scope (e.g. PATIENT_READ)', 'scopes');
   const unknown = client.scopes.filter((scope) => typeof scope !== 'string' || !isValidScope(scope) || scope === ALL_SCOPES);
   if (unknown.length > 0) {
-    throw badRequest(`Unknown scope(s) ${unknown.map(String).join(', ')}: use <TYPE>_READ, _SEARCH, _CREATE or _UPDATE (e.g. PATIENT_SEARCH), or SYNC for a peer node`, 'scopes');
+    throw badRequest(`Unknown scope(s) ${unknown.map(String).join(', ')}: use <TYPE>_READ, _SEARCH, _CREATE or _UPDATE (e.g. PATIENT_SEARCH), Lifen's ${Object.keys(GROUPED_SCOPES).join(' or ')}, or SYNC for a peer node`, 'scopes');
   }
   if (client.rateLimit !== undefined && !(typeof client.rateLimit === 'number' && client.rateLimit > 0 && client.rateLimit <= MAX_RATE_LIMIT)) {
     throw badRequest(`rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');

@@ -12,6 +12,26 @@ export const ALL_SCOPES = '*';
 /** A peer node's client: may call `$changes` and `$replicate`; what flows is still bounded by its type scopes and reach. */
 export const SYNC_SCOPE = 'SYNC';
 
+/**
+ * Lifen's grouped v3 scopes, granted as the scopes they stand for. SEND_TO_EHR's are Lifen's own list; Lifen does not
+ * publish SEND_TO_MSS's, so it is what `$send-to-mss` and its follow-up need: the send's three creates, the directory
+ * to find recipients (`$search-for-mss`), and the Communications to track it (`$tracking`). docs/lifen-compatibility.md.
+ */
+export const GROUPED_SCOPES: Readonly<Record<string, readonly string[]>> = {
+  SEND_TO_EHR: ['ORGANIZATION_READ', 'BINARY_CREATE', 'COMMUNICATIONREQUEST_CREATE', 'DOCUMENTREFERENCE_CREATE'],
+  SEND_TO_MSS: [
+    'BINARY_CREATE',
+    'DOCUMENTREFERENCE_CREATE',
+    'COMMUNICATIONREQUEST_CREATE',
+    'PRACTITIONER_READ',
+    'PRACTITIONER_SEARCH',
+    'ORGANIZATION_READ',
+    'ORGANIZATION_SEARCH',
+    'COMMUNICATION_READ',
+    'COMMUNICATION_SEARCH',
+  ],
+};
+
 /** Resource types as scopes name them (`DOCUMENTREFERENCE`). */
 let scopeTypeNames: ReadonlySet<string> | undefined;
 
@@ -19,9 +39,9 @@ export function scopeName(resourceType: string, action: ScopeAction): string {
   return `${resourceType.toUpperCase()}_${action}`;
 }
 
-/** True for `*`, `SYNC` and `<TYPE>_<ACTION>` of an STU3 resource type. */
+/** True for `*`, `SYNC`, the grouped scopes and `<TYPE>_<ACTION>` of an STU3 resource type. */
 export function isValidScope(scope: string): boolean {
-  if (scope === ALL_SCOPES || scope === SYNC_SCOPE) return true;
+  if (scope === ALL_SCOPES || scope === SYNC_SCOPE || Object.hasOwn(GROUPED_SCOPES, scope)) return true;
   const match = /^([A-Z]+)_(READ|SEARCH|CREATE|UPDATE)$/.exec(scope);
   if (!match) return false;
   scopeTypeNames ??= new Set(resourceTypes().map((type) => type.toUpperCase()));
@@ -33,7 +53,7 @@ export class Scopes implements CallerScopes {
   private readonly granted: ReadonlySet<string>;
 
   constructor(scopes: Iterable<string>) {
-    this.granted = new Set(scopes);
+    this.granted = new Set([...scopes].flatMap((scope) => [scope, ...(Object.hasOwn(GROUPED_SCOPES, scope) ? GROUPED_SCOPES[scope] : [])]));
   }
 
   get all(): boolean {

@@ -1,7 +1,7 @@
 import type { NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import { carriedDocumentsRule } from './carried-documents-rule';
-import type { SendRequirement } from '../channels/channel';
+import type { ChannelCode, SendRequirement } from '../channels/channel';
 import { ChannelRegistry } from './channel-registry';
 import { DEFAULT_OUTBOX, loadChannelSettings, type ChannelSettings } from './channel-settings';
 import { DeliveryHealth } from './delivery-health';
@@ -9,7 +9,7 @@ import { DeliveryLoader } from './delivery-loader';
 import { documentContentRule } from './document-content-rule';
 import type { LocalRecipients } from './local-recipients';
 import { NetworkRecipients } from './network-recipients';
-import { Outbox } from './outbox';
+import { Outbox, type DeliveryRecipient } from './outbox';
 import { OutboxWorker } from './outbox-worker';
 import { readStateRule } from './read-state-rule';
 import { sendRule } from './send-rule';
@@ -31,17 +31,31 @@ export interface DocumentsSettings {
   localRecipients: LocalRecipients;
 }
 
+/** What the flow tells other modules (the Lifen operations) about how this node sends. */
+export interface DocumentsModule extends NodeModule {
+  /** Whether the channel has settings on this node (an unconfigured one ends its deliveries `not-configured`). */
+  configured(channel: ChannelCode): boolean;
+  /** The Organizations the configured DPI endpoint serves (`dpi.organizations`). */
+  readonly dpiOrganizations: readonly string[];
+  /** Whom each delivery of a CommunicationRequest goes to (its MSSanté address among them), by delivery id. */
+  recipientsOf(requestId: string): Map<string, DeliveryRecipient>;
+}
+
 /** Delivers, once the node serves, from `<url>/fhir`. */
-export function documentsModule(store: Store, options: DocumentsSettings): NodeModule {
+export function documentsModule(store: Store, options: DocumentsSettings): DocumentsModule {
   const settings = loadChannelSettings(options.dataDir, options.channels, options.channelsFile);
   const internalRecipients = new NetworkRecipients(store.db, options.localRecipients);
   const outbox = new Outbox(store.db);
   const channels = new ChannelRegistry(settings, { internalRecipients, nodeId: store.repository.nodeId });
   const outboxSettings = { ...DEFAULT_OUTBOX, ...settings.outbox };
   const health = new DeliveryHealth();
+  const dpiOrganizations = settings.dpi?.organizations ?? [];
   let worker: OutboxWorker | undefined;
   return {
-    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(settings.dpi?.organizations ?? []), requirements: options.requirements }), readStateRule()],
+    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(dpiOrganizations), requirements: options.requirements }), readStateRule()],
+    configured: (channel) => channels.get(channel) !== undefined,
+    dpiOrganizations,
+    recipientsOf: (requestId) => outbox.recipientsOf(requestId),
     start(url) {
       worker = new OutboxWorker({
         db: store.db,

@@ -56,6 +56,7 @@ export class Outbox {
          WHERE state = 'pending' AND claimed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
       ),
       ofRequest: db.prepare<[string]>('SELECT 1 FROM document_outbox WHERE request_id = ? LIMIT 1'),
+      recipientsOf: db.prepare<[string], Pick<Row, 'delivery_id' | 'recipient'>>('SELECT delivery_id, recipient FROM document_outbox WHERE request_id = ?'),
       claim: db.prepare('UPDATE document_outbox SET claimed_at = ?, attempts = attempts + 1 WHERE delivery_id = ?'),
       finish: db.prepare(`UPDATE document_outbox SET state = 'done', claimed_at = NULL, last_error = ? WHERE delivery_id = ?`),
       reschedule: db.prepare('UPDATE document_outbox SET claimed_at = NULL, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?'),
@@ -90,6 +91,11 @@ export class Outbox {
   /** Whether deliveries were queued for this CommunicationRequest. */
   hasRequest(requestId: string): boolean {
     return this.statements.ofRequest.get(requestId) !== undefined;
+  }
+
+  /** Whom each delivery of a CommunicationRequest goes to, by delivery id (the id of its Communication). */
+  recipientsOf(requestId: string): Map<string, DeliveryRecipient> {
+    return new Map(this.statements.recipientsOf.all(requestId).map((row) => [row.delivery_id, JSON.parse(row.recipient) as DeliveryRecipient]));
   }
 
   /** At start: attempts a previous process left unfinished are due again at once. */

@@ -149,7 +149,11 @@ function dmpRoute(request: Resource, context: RoutingContext): Route {
  * domain (`…mssante.fr`), which is where every MSSanté operator's addresses live.
  */
 function mssanteAddress(resource: Resource | undefined): string | undefined {
+  return mssanteMailboxes(resource)[0]?.value;
+}
+
+/** Every MSSanté mailbox of a resource (as mssanteAddress reads them), those the directory marks first. */
+export function mssanteMailboxes(resource: Readonly<Record<string, unknown>> | undefined): ContactPoint[] {
   const emails = arrayOf(resource?.telecom).filter((point): point is ContactPoint => isJson(point) && point.system === 'email' && typeof point.value === 'string');
-  const found = emails.find(isMailbox) ?? emails.find((point) => /@([a-z0-9-]+\.)*mssante\.fr$/i.test(String(point.value)));
-  return found?.value;
+  return [...emails.filter(isMailbox), ...emails.filter((point) => !isMailbox(point) && /@([a-z0-9-]+\.)*mssante\.fr$/i.test(String(point.value)))];
 }

@@ -52,7 +52,21 @@ export interface FhirOperation {
    * savepoint of the group commit's shared one, whose cost grows with the square of what it holds (DESIGN §7).
    */
   alone?: boolean;
+  /** A POST that only reads (a search whose parameters come in the body): answered at once like a GET, outside the group commit. */
+  readOnly?: boolean;
+  /**
+   * For an operation that searches: the searches it will run for this call, so that their text filters (`name`,
+   * `address`…) are looked up in the text index before it runs, as for a plain search (rest/fhir-api.ts). Throw
+   * nothing here: `run` answers the errors.
+   */
+  searches?(call: Pick<OperationCall, 'request' | 'type'>): OperationSearch[];
   run(call: OperationCall): FhirResponse;
+}
+
+/** A search an operation runs: the type and the parameters as a search takes them. */
+export interface OperationSearch {
+  resourceType: string;
+  params: URLSearchParams;
 }
 
 export interface OperationCall {

@@ -1,5 +1,6 @@
 import type { GroupCommit } from '../store/group-commit';
 import { PartialTextMatches, type TextMatches } from '../store/search/conditions';
+import type { OperationSearch } from './extensions';
 import type { Interactions } from './interactions';
 import type { FhirRequest, FhirResponse } from './types';
 
@@ -19,6 +20,8 @@ export interface TextMatcher {
   mayMatch(request: FhirRequest): boolean;
   /** What the text index matches for the text filters of the request's searches, newest first; undefined: it has none. */
   matches(request: FhirRequest, round: TextRound): Promise<TextMatches | undefined>;
+  /** The same for the searches an operation runs (FhirOperation.searches). */
+  matchesOf(searches: readonly OperationSearch[], round: TextRound): Promise<TextMatches | undefined>;
 }
 
 /** Where the answers of the FHIR API are recorded (audit/audit-log.ts implements it). */
@@ -48,8 +51,12 @@ export class FhirApi {
   answer(request: FhirRequest, base: string): FhirResponse | Promise<FhirResponse> {
     // Searches in the URL, in a POST _search form, or in a Bundle's entries; not creates and updates.
     const searchesInBody = request.method === 'POST' && (request.path === '' || request.path.endsWith('/_search'));
-    if (!searchesInBody && !this.services.textMatcher.mayMatch(request)) return this.run(request, base);
-    const withMatches = (round: TextRound) => this.services.textMatcher.matches(request, round).then((textMatches) => (textMatches ? { ...request, textMatches } : request));
+    // An operation that searches says which searches (`$search-for-mss`): their text filters are looked up the same way.
+    const operationSearches = this.interactions.operationSearches(request);
+    if (!searchesInBody && !operationSearches?.length && !this.services.textMatcher.mayMatch(request)) return this.run(request, base);
+    const { textMatcher } = this.services;
+    const lookUp = (round: TextRound) => (operationSearches ? textMatcher.matchesOf(operationSearches, round) : textMatcher.matches(request, round));
+    const withMatches = (round: TextRound) => lookUp(round).then((textMatches) => (textMatches ? { ...request, textMatches } : request));
     // A Bundle's entries answer their errors in place: they get every match at once.
     if (request.path === '') return withMatches('all').then((withAll) => this.run(withAll, base));
     // A page nearly always comes from the newest matches; a search that needs more (it ran out of them, or a clause
@@ -64,7 +71,7 @@ export class FhirApi {
 
   private run(request: FhirRequest, base: string): FhirResponse | Promise<FhirResponse> {
     const { interactions } = this;
-    if (!WRITE_METHODS.has(request.method)) return this.audited(request, interactions.handle(request, base));
+    if (!WRITE_METHODS.has(request.method) || interactions.readsOnly(request)) return this.audited(request, interactions.handle(request, base));
     return this.services.groupCommit.run(() => interactions.handle(request, base), { alone: interactions.writesAlone(request) }).then((response) => this.audited(request, response));
   }
 

@@ -10,7 +10,7 @@ import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
 import type { FhirRequest, FhirResponse } from './types';
@@ -164,10 +164,29 @@ export class Interactions implements FhirInteractions {
 
   /** Whether the request is a bulk-writing operation, to be committed in a transaction of its own (FhirOperation.alone). */
   writesAlone(request: FhirRequest): boolean {
+    return this.operationOf(request)?.operation.alone === true;
+  }
+
+  /** Whether the request is an operation that only reads, even when POSTed (FhirOperation.readOnly). */
+  readsOnly(request: FhirRequest): boolean {
+    return this.operationOf(request)?.operation.readOnly === true;
+  }
+
+  /** The searches an operation call will run (FhirOperation.searches), undefined when it is not one that searches. */
+  operationSearches(request: FhirRequest): OperationSearch[] | undefined {
+    const found = this.operationOf(request);
+    return found?.operation.searches?.({ request, type: found.type });
+  }
+
+  /** The operation a request calls, if it calls one, and the type in its URL. */
+  private operationOf(request: FhirRequest): { operation: FhirOperation; type?: string } | undefined {
+    if (!request.path.includes('$')) return undefined;
     const segments = request.path.split('/').filter((segment) => segment !== '');
     const at = segments.findIndex((segment) => segment.startsWith('$'));
-    if (at < 0 || (at >= 1 && !isResourceType(segments[0]))) return false;
-    return this.operationAt(segments, at, at >= 1 ? segments[0] : undefined)?.alone === true;
+    if (at < 0 || (at >= 1 && !isResourceType(segments[0]))) return undefined;
+    const type = at >= 1 ? segments[0] : undefined;
+    const operation = this.operationAt(segments, at, type);
+    return operation && { operation, type };
   }
 
   private operationAt(segments: string[], at: number, type: string | undefined): FhirOperation | undefined {

@@ -1,6 +1,7 @@
 import type { SearchParameters } from '../fhir/search/parameters';
 import { parseQuery, type Filter, type ParsedQuery } from '../fhir/search/parse';
 import { isResourceType } from '../fhir/validation/model';
+import type { OperationSearch } from '../rest/extensions';
 import type { TextMatcher, TextRound } from '../rest/fhir-api';
 import type { FhirRequest } from '../rest/types';
 import { textMatchKey, type TextMatch } from '../store/search/conditions';
@@ -23,7 +24,11 @@ export class TextQueries implements TextMatcher {
   }
 
   matches(request: FhirRequest, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
-    return resolveTextMatches(request, this.textIndex, this.definitions(), round);
+    return resolveTextMatches(searchesOf(request), this.textIndex, this.definitions(), round);
+  }
+
+  matchesOf(searches: readonly OperationSearch[], round: TextRound): Promise<Map<string, TextMatch> | undefined> {
+    return resolveTextMatches(searches.filter(({ params }) => mayHaveTextFilter(params)), this.textIndex, this.definitions(), round);
   }
 }
 
@@ -39,13 +44,12 @@ export function mayHaveTextFilter(query: URLSearchParams): boolean {
 type Json = Record<string, unknown>;
 
 /**
- * The text matches a request's searches need, newest first, or undefined when it has no text filter. Which matches
+ * The text matches searches need, newest first, or undefined when they have no text filter. Which matches
  * a search is first given: on the `newest` round only the newest (few enough to hand over at once, see
  * firstRoundLimit), a value's list `partial` when it may have been cut; on the `all` round MAX_TEXT_MATCHES, when it
  * ran out of them (PartialTextMatches).
  */
-async function resolveTextMatches(request: FhirRequest, textIndex: TextIndex, definitions: SearchParameters, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
-  const searches = searchesOf(request);
+async function resolveTextMatches(searches: readonly OperationSearch[], textIndex: TextIndex, definitions: SearchParameters, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
   if (searches.length === 0) return undefined;
   const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string; limit: number }>();
   for (const { resourceType, params } of searches) {

@@ -5,7 +5,7 @@ import { startTestNode, type TestNode } from '../../helpers/node';
 import { channelOf, settledCommunications } from '../documents/fixtures';
 import { IDNPS, INS, PDF } from './deliveries';
 import { DmpStandIn } from './dmp-stand-in';
-import { HospitalListener } from './hospital-listener';
+import { HospitalListener, hospitalDpi } from './hospital-listener';
 
 /**
  * A document sent over HTTP as a practice sends it (Binary, DocumentReference, CommunicationRequest), through the
@@ -30,15 +30,7 @@ beforeAll(async () => {
     message.getSegment('MSH')?.getField(10).toString() === refusingControlId ? { code: 'AR', text: 'Unknown receiving facility' } : { code: 'AA' };
   node = await startTestNode({
     channels: {
-      dpi: {
-        messageType: 'MDM^T02',
-        mllp: { host: '127.0.0.1', port, timeoutMs: 5000 },
-        sendingApplication: 'LIAISON',
-        sendingFacility: 'CABINET',
-        receivingApplication: 'DPI',
-        receivingFacility: 'CH-EXEMPLE',
-        organizations: ['hospital', 'clinic-ar'],
-      },
+      dpi: hospitalDpi(port, ['hospital', 'clinic-ar']),
       dmp: {
         endpoint,
         sourceOid: '1.2.250.1.999.1.1',

@@ -2,6 +2,21 @@ import { type Hl7Message, Hl7Segment } from '@medplum/core';
 import { Hl7Connection, type Hl7MessageEvent } from '@medplum/hl7';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
+import type { DpiChannelSettings } from '../../../src-server/documents/channel-settings';
+
+/** The DPI channel's settings (channels.json `dpi`) for a hospital listening on `port`, serving `organizations`. */
+export function hospitalDpi(port: number, organizations: string[]): DpiChannelSettings {
+  return {
+    messageType: 'MDM^T02',
+    mllp: { host: '127.0.0.1', port, timeoutMs: 5000 },
+    sendingApplication: 'LIAISON',
+    sendingFacility: 'CABINET',
+    receivingApplication: 'DPI',
+    receivingFacility: 'CH-EXEMPLE',
+    organizations,
+  };
+}
+
 export type Answer = { code: 'AA' | 'AE' | 'AR'; text?: string; errorCode?: string } | 'silence';
 
 /**
