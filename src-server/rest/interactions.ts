@@ -13,6 +13,7 @@ import { capabilityStatement } from './capability';
 import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
+import { searchParameters } from './search-body';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -360,8 +361,10 @@ export class Interactions implements FhirInteractions {
 
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
-    const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
+    const params = searchParameters(request);
+    // A POST _search is strict: a body field the node does not know is refused whatever Prefer says, never dropped.
+    const lenient = request.method === 'POST' ? false : (request.lenient ?? false);
+    const result = this.searchEngine.search({ resourceType: type, params, lenient, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
   }
 
@@ -544,12 +547,6 @@ function notModified(stored: StoredResource, request: FhirRequest): boolean {
     return !Number.isNaN(since) && Math.floor(Date.parse(stored.lastUpdated) / 1000) * 1000 <= since;
   }
   return false;
-}
-
-function mergeFormBody(request: FhirRequest): URLSearchParams {
-  const params = new URLSearchParams(request.query);
-  if (request.body instanceof URLSearchParams) for (const [name, value] of request.body) params.append(name, value);
-  return params;
 }
 
 export interface BundleEntryText {
