@@ -3,7 +3,7 @@ import { refuseForgedContent, withStoredContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../fhir/outcome';
 import { isCompartmentType } from '../fhir/search/compartments';
-import { SearchEngine, type SearchResult } from '../store/search/search';
+import { SearchEngine, TOTAL_CAP, type SearchResult } from '../store/search/search';
 import { isWhole, shapeResource } from '../fhir/search/shaping';
 import { Visibility } from '../store/search/visibility';
 import { isResourceType } from '../fhir/validation/model';
@@ -364,7 +364,7 @@ export class Interactions implements FhirInteractions {
     const params = searchParameters(request);
     // A POST _search is strict: a body field the node does not know is refused whatever Prefer says, never dropped.
     const lenient = request.method === 'POST' ? false : (request.lenient ?? false);
-    const result = this.searchEngine.search({ resourceType: type, params, lenient, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
+    const result = this.searchEngine.search({ resourceType: type, params, lenient, defaultTotal: DEFAULT_TOTAL, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
   }
 
@@ -436,6 +436,9 @@ export class Interactions implements FhirInteractions {
     return ok(bundleJson('history', links, page.map((entry) => historyEntry(entry, base))));
   }
 }
+
+/** Searches through the API answer `total` unless asked not to (`_total=none`): counted up to TOTAL_CAP (store/search). */
+export const DEFAULT_TOTAL = 'estimate';
 
 /** Route parts that are parameters: a resource type, an id, a version id, a type within a compartment. */
 const TYPE = ':type';
@@ -558,14 +561,18 @@ export interface BundleEntryText {
 }
 
 /** Builds a Bundle as text, so stored resources are embedded without a parse/serialise round trip. */
-export function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number): string {
+/** The tag of a searchset whose `total` stopped at TOTAL_CAP: STU3's Bundle has no extensions, but it has `meta`. */
+export const TOTAL_CAPPED_TAG = { system: 'urn:liaison:search', code: 'total-capped', display: `total counted up to ${TOTAL_CAP}: there are more` };
+const TOTAL_CAPPED_META = `"meta":${JSON.stringify({ tag: [TOTAL_CAPPED_TAG] })},`;
+
+export function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number, capped = false): string {
   const entryText = entries.map(
     (entry) => `{"fullUrl":${JSON.stringify(entry.fullUrl)},"resource":${entry.json},${entry.extra}}`,
   );
   // FHIR JSON has no empty arrays: a Bundle without entries has no `entry` member.
   const entryMember = entryText.length ? `,"entry":[${entryText.join(',')}]` : '';
   const totalMember = total === undefined ? '' : `,"total":${total}`;
-  return `{"resourceType":"Bundle","type":"${type}"${totalMember},"link":${JSON.stringify(links)}${entryMember}}`;
+  return `{"resourceType":"Bundle",${capped ? TOTAL_CAPPED_META : ''}"type":"${type}"${totalMember},"link":${JSON.stringify(links)}${entryMember}}`;
 }
 
 /** The searchset Bundle of a search: self/next/previous links built from the parameters the search applied. */
@@ -587,7 +594,7 @@ function searchBundle(result: SearchResult, searchUrl: string, base: string): st
     extra: `"search":{"mode":"${mode}"}`,
   });
   const entries = [...result.matches.map((stored) => entry(stored, 'match')), ...result.included.map((stored) => entry(stored, 'include'))];
-  return bundleJson('searchset', links, entries, result.total);
+  return bundleJson('searchset', links, entries, result.total, result.totalCapped);
 }
 
 function historyEntry(entry: HistoryEntry, base: string): BundleEntryText {

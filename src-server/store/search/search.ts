@@ -31,6 +31,8 @@ export interface SearchRequest {
   caller?: Caller;
   /** What the text index matched for the query's text filters (text/text-queries.ts); without it they fall back to SQL. */
   textMatches?: TextMatches;
+  /** `_total` when the query does not say: `estimate` (the API's searches: counted up to TOTAL_CAP), else none. */
+  defaultTotal?: ParsedQuery['total'];
 }
 
 /** A version judged by its own content (SearchEngine.isVersionVisible). */
@@ -49,6 +51,8 @@ export interface SearchResult {
   matches: StoredResource[];
   included: StoredResource[];
   total?: number;
+  /** The total was counted up to TOTAL_CAP and there are more (`total` is then TOTAL_CAP). */
+  totalCapped?: boolean;
   /** Opaque cursors of the neighbouring pages, when there are some. */
   next?: string;
   previous?: string;
@@ -57,6 +61,12 @@ export interface SearchResult {
 }
 
 const MAX_INCLUDED = 1000;
+/**
+ * Where `_total=estimate` (the API's default) stops counting: beyond it, an exact count of a broad filter over a
+ * million resources (every finished Encounter) would cost more than the page (docs/lifen-compatibility.md, the
+ * search benchmark's figures). `_total=accurate` counts them all.
+ */
+export const TOTAL_CAP = 1000;
 const MAX_CACHED_STATEMENTS = 500;
 /** Per parameter type: the index table, the column a sort reads (dates: low ascending, high descending), its kind. */
 const SORT_COLUMNS = {
@@ -128,6 +138,7 @@ export class SearchEngine {
   search(request: SearchRequest): SearchResult {
     const { resourceType } = request;
     const { query, visibility, conditions } = this.understand(request);
+    if (request.defaultTotal && !request.params.has('_total')) query.total = request.defaultTotal;
     // Built only when a count or a walk over the type's resources needs it: a text filter's clause carries every
     // match, and a page driven by index rows (most searches) never reads it.
     let filterClause: Clause | undefined;
@@ -155,11 +166,15 @@ export class SearchEngine {
     const first = page[0];
     const last = page[page.length - 1];
     const matches = page.map(stored);
+    // A first page that holds every match is its own count; otherwise counted, up to the cap.
+    const counted = query.total !== 'estimate' ? undefined : !cursor && !more ? page.length : this.count(filter(), TOTAL_CAP + 1);
+    const capped = counted !== undefined && counted > TOTAL_CAP;
     return {
       query,
       matches,
       included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && this.isVisible(resource, request, request.base)),
-      total,
+      total: total ?? (capped ? TOTAL_CAP : counted),
+      ...(capped ? { totalCapped: true } : {}),
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
       plan,
@@ -239,8 +254,11 @@ export class SearchEngine {
     return this.prepare(sql).all(...pageWhere.values, limit) as Row[];
   }
 
-  private count(filter: Clause): number {
-    return (this.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
+  /** The resources the filter matches, or `limit` when there are at least that many. */
+  private count(filter: Clause, limit?: number): number {
+    if (limit === undefined) return (this.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
+    const sql = `SELECT count(*) AS total FROM (SELECT 1 FROM resources ${ROW} WHERE ${filter.sql} LIMIT ?)`;
+    return (this.prepare(sql).get(...filter.values, limit) as { total: number }).total;
   }
 
   /** The value a sort key orders by: the smallest indexed value ascending, the largest descending. */
