@@ -13,6 +13,7 @@ import { capabilityStatement } from './capability';
 import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
+import { lifenLinkQuery, lifenPaging, type LifenPaging } from './lifen-paging';
 import { searchParameters } from './search-body';
 import type { FhirRequest, FhirResponse } from './types';
 
@@ -361,11 +362,12 @@ export class Interactions implements FhirInteractions {
 
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
-    const params = searchParameters(request);
+    const paging = request.surface === 'v2' || request.surface === 'v3' ? lifenPaging(searchParameters(request)) : undefined;
+    const params = paging?.params ?? searchParameters(request);
     // A POST _search is strict: a body field the node does not know is refused whatever Prefer says, never dropped.
     const lenient = request.method === 'POST' ? false : (request.lenient ?? false);
     const result = this.searchEngine.search({ resourceType: type, params, lenient, defaultTotal: DEFAULT_TOTAL, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
-    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
+    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base, paging));
   }
 
   /**
@@ -576,17 +578,21 @@ export function bundleJson(type: string, links: Array<{ relation: string; url: s
 }
 
 /** The searchset Bundle of a search: self/next/previous links built from the parameters the search applied. */
-function searchBundle(result: SearchResult, searchUrl: string, base: string): string {
+function searchBundle(result: SearchResult, searchUrl: string, base: string, lifen?: LifenPaging): string {
   const { query } = result;
+  const url = (params: URLSearchParams) => ({ url: `${searchUrl}${params.size ? `?${params}` : ''}` });
   const link = (relation: string, cursor?: string) => {
     const params = new URLSearchParams(query.applied);
     params.delete('_cursor');
     if (cursor) params.set('_cursor', cursor);
-    return { relation, url: `${searchUrl}${params.size ? `?${params}` : ''}` };
+    return { relation, ...url(params) };
   };
-  const links = [link('self', query.cursor)];
-  if (result.next) links.push(link('next', result.next));
-  if (result.previous) links.push(link('previous', result.previous));
+  // Lifen's links name the cursors after their direction and carry the page's position (lifen-paging.ts).
+  const lifenLink = (relation: string, name: '_searchAfter' | '_searchBefore', cursor: string | undefined, index: number) =>
+    ({ relation, ...url(lifenLinkQuery(query.applied, cursor === undefined ? undefined : { name, value: cursor }, index)) });
+  const links = lifen ? [lifenLink('self', lifen.cursorName ?? '_searchAfter', query.cursor, lifen.index)] : [link('self', query.cursor)];
+  if (result.next) links.push(lifen ? lifenLink('next', '_searchAfter', result.next, lifen.index + result.matches.length) : link('next', result.next));
+  if (result.previous) links.push(lifen ? lifenLink('previous', '_searchBefore', result.previous, Math.max(0, lifen.index - query.count)) : link('previous', result.previous));
   const shape = { summary: query.summary, elements: query.elements };
   const entry = (stored: StoredResource, mode: 'match' | 'include') => ({
     fullUrl: `${base}/${stored.resourceType}/${stored.id}`,

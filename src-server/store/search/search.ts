@@ -149,7 +149,12 @@ export class SearchEngine {
     };
 
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter()) : undefined;
-    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], total, plan: 'resources' };
+    // `_total=estimate` (the API's default): a first page that holds every match is its own count; otherwise counted, up to the cap.
+    const estimate = (known?: number) => {
+      const counted = query.total !== 'estimate' || total !== undefined ? undefined : (known ?? this.count(filter(), TOTAL_CAP + 1));
+      return counted !== undefined && counted > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: total ?? counted };
+    };
+    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], ...estimate(), plan: 'resources' };
 
     const sort = query.sort.length > 0 ? query.sort : [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' as const }];
     const keys = sort.map((key) => this.sortExpression(resourceType, key));
@@ -166,15 +171,11 @@ export class SearchEngine {
     const first = page[0];
     const last = page[page.length - 1];
     const matches = page.map(stored);
-    // A first page that holds every match is its own count; otherwise counted, up to the cap.
-    const counted = query.total !== 'estimate' ? undefined : !cursor && !more ? page.length : this.count(filter(), TOTAL_CAP + 1);
-    const capped = counted !== undefined && counted > TOTAL_CAP;
     return {
       query,
       matches,
       included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && this.isVisible(resource, request, request.base)),
-      total: total ?? (capped ? TOTAL_CAP : counted),
-      ...(capped ? { totalCapped: true } : {}),
+      ...estimate(!cursor && !more ? page.length : undefined),
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
       plan,
