@@ -9,7 +9,7 @@ const SHARED = '^src-server/(version|sealing|threads|seeded-random|node-settings
 const FHIR = '^src-server/fhir/';
 const STORE = '^src-server/store/';
 const REST = '^src-server/rest/';
-const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup)/';
+const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup|lifen)/';
 const HTTP = '^src-server/http/';
 
 /** A layer may import from `allowed` (and shared utilities); anything else in src-server is refused. */

@@ -10,7 +10,7 @@ import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type SurfaceMapping, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
 import { lifenLinkQuery, lifenPaging, type LifenPaging } from './lifen-paging';
@@ -27,6 +27,7 @@ export class Interactions implements FhirInteractions {
   private readonly writeRules = new Map<string, WriteRule[]>();
   /** What of the write rules holds for the versions sync peers push (`$replicate`). */
   readonly replicaRules: ReplicaRules;
+  private readonly mapping: SurfaceMapping;
 
   constructor(
     readonly repository: Repository,
@@ -36,6 +37,17 @@ export class Interactions implements FhirInteractions {
     for (const operation of extensions.operations ?? []) pushTo(this.operations, `${operation.level} ${operation.name}`, operation);
     for (const rule of extensions.writeRules ?? []) for (const type of rule.types) pushTo(this.writeRules, type, rule);
     this.replicaRules = new ReplicaRules(extensions.writeRules ?? []);
+    this.mapping = extensions.mapping ?? NO_MAPPING;
+  }
+
+  /** A stored resource's JSON as the request's surface answers it. */
+  private answered(request: FhirRequest, stored: StoredResource): string {
+    return request.surface === undefined || request.surface === 'fhir' ? stored.json : this.mapping.answer(request.surface, stored.resourceType, stored.json);
+  }
+
+  /** The request's resource, with the vendor conventions mapped onto the node's. */
+  private resourceOf(request: FhirRequest, type: string): JsonObject {
+    return this.mapping.resource(type, requireResource(request, type));
   }
 
   handle(request: FhirRequest, base: string): FhirResponse {
@@ -247,7 +259,7 @@ export class Interactions implements FhirInteractions {
     request.scopes.require(type, 'READ');
     const stored = this.readable(type, id, request, base);
     if (notModified(stored, request)) return { status: 304, headers: versionHeaders(stored) };
-    return { status: 200, body: stored.json, headers: versionHeaders(stored) };
+    return { status: 200, body: this.answered(request, stored), headers: versionHeaders(stored) };
   }
 
   private vread(type: string, id: string, versionId: string, request: FhirRequest, base: string): FhirResponse {
@@ -260,7 +272,7 @@ export class Interactions implements FhirInteractions {
   private create(type: string, request: FhirRequest, base: string): FhirResponse {
     checkWritable(type);
     request.scopes.require(type, 'CREATE');
-    const resource = requireResource(request, type);
+    const resource = this.resourceOf(request, type);
     if (request.ifNoneExist !== undefined) {
       const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base, request);
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
@@ -274,7 +286,7 @@ export class Interactions implements FhirInteractions {
     request.scopes.require(type, 'UPDATE');
     // Update-as-create makes a resource: it needs the create scope too.
     if (!request.scopes.allows(type, 'CREATE') && !this.repository.exists(type, id)) request.scopes.require(type, 'CREATE');
-    const resource = requireResource(request, type);
+    const resource = this.resourceOf(request, type);
     if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
     if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
     const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
@@ -282,7 +294,7 @@ export class Interactions implements FhirInteractions {
       const current = Visibility.restricts(request, type) && this.repository.read(type, id);
       if (current && !this.searchEngine.isVisible(current, request, base)) throw forbidden(`${type}/${id} is outside your access`);
       const { stored, created } = this.ruled(type, resource, id, request, base, (body) => this.repository.update(type, id, body, ifMatch));
-      return written(created ? 201 : 200, stored, base);
+      return written(created ? 201 : 200, stored, base, this.answered(request, stored));
     });
   }
 
@@ -290,7 +302,7 @@ export class Interactions implements FhirInteractions {
     if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
     checkWritable(type);
     request.scopes.require(type, 'UPDATE');
-    const resource = requireResource(request, type);
+    const resource = this.resourceOf(request, type);
     return this.repository.transaction(() => {
       const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request);
       if (existing) {
@@ -313,7 +325,7 @@ export class Interactions implements FhirInteractions {
       return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     const { stored } = this.ruled(type, resource, id, request, base, (body) => ({ stored: this.repository.create(type, body, id), created: true }));
-    return written(201, stored, base);
+    return written(201, stored, base, this.answered(request, stored));
   }
 
   /** The existing resource a create stands for, by the `existing` hooks of its type's write rules (extensions.ts). */
@@ -363,11 +375,11 @@ export class Interactions implements FhirInteractions {
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
     const paging = request.surface === 'v2' || request.surface === 'v3' ? lifenPaging(searchParameters(request)) : undefined;
-    const params = paging?.params ?? searchParameters(request);
+    const params = this.mapping.searchParams(paging?.params ?? searchParameters(request));
     // A POST _search is strict: a body field the node does not know is refused whatever Prefer says, never dropped.
     const lenient = request.method === 'POST' ? false : (request.lenient ?? false);
     const result = this.searchEngine.search({ resourceType: type, params, lenient, defaultTotal: DEFAULT_TOTAL, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
-    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base, paging));
+    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base, paging, (stored) => this.answered(request, stored)));
   }
 
   /**
@@ -441,6 +453,9 @@ export class Interactions implements FhirInteractions {
 
 /** Searches through the API answer `total` unless asked not to (`_total=none`): counted up to TOTAL_CAP (store/search). */
 export const DEFAULT_TOTAL = 'estimate';
+
+/** No vendor conventions to map (a node built without lifen/, as in some tests). */
+const NO_MAPPING: SurfaceMapping = { searchParams: (params) => params, resource: (_type, resource) => resource, answer: (_surface, _type, json) => json };
 
 /** Route parts that are parameters: a resource type, an id, a version id, a type within a compartment. */
 const TYPE = ':type';
@@ -525,11 +540,11 @@ export function httpDate(instant: string): string {
   return `${DAYS[weekday]}, ${instant.slice(8, 10)} ${MONTHS[month - 1]} ${instant.slice(0, 4)} ${instant.slice(11, 19)} GMT`;
 }
 
-function written(status: 200 | 201, stored: StoredResource, base: string): FhirResponse {
+function written(status: 200 | 201, stored: StoredResource, base: string, body: string): FhirResponse {
   const location = `${base}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
   return {
     status,
-    body: stored.json,
+    body,
     headers: { ...versionHeaders(stored), location, 'content-location': location },
     written: stored,
   };
@@ -578,7 +593,7 @@ export function bundleJson(type: string, links: Array<{ relation: string; url: s
 }
 
 /** The searchset Bundle of a search: self/next/previous links built from the parameters the search applied. */
-function searchBundle(result: SearchResult, searchUrl: string, base: string, lifen?: LifenPaging): string {
+function searchBundle(result: SearchResult, searchUrl: string, base: string, lifen: LifenPaging | undefined, answered: (stored: StoredResource) => string): string {
   const { query } = result;
   const url = (params: URLSearchParams) => ({ url: `${searchUrl}${params.size ? `?${params}` : ''}` });
   const link = (relation: string, cursor?: string) => {
@@ -596,7 +611,7 @@ function searchBundle(result: SearchResult, searchUrl: string, base: string, lif
   const shape = { summary: query.summary, elements: query.elements };
   const entry = (stored: StoredResource, mode: 'match' | 'include') => ({
     fullUrl: `${base}/${stored.resourceType}/${stored.id}`,
-    json: isWhole(shape) ? stored.json : shapeResource(stored.json, shape),
+    json: isWhole(shape) ? answered(stored) : shapeResource(answered(stored), shape),
     extra: `"search":{"mode":"${mode}"}`,
   });
   const entries = [...result.matches.map((stored) => entry(stored, 'match')), ...result.included.map((stored) => entry(stored, 'include'))];
