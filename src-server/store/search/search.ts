@@ -151,7 +151,7 @@ export class SearchEngine {
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter()) : undefined;
     // `_total=estimate` (the API's default): a first page that holds every match is its own count; otherwise counted, up to the cap.
     const estimate = (known?: number) => {
-      const counted = query.total !== 'estimate' || total !== undefined ? undefined : (known ?? this.count(filter(), TOTAL_CAP + 1));
+      const counted = query.total !== 'estimate' || total !== undefined ? undefined : (known ?? this.countUpTo(conditions, visibility, request, query.filters, filter, TOTAL_CAP + 1));
       return counted !== undefined && counted > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: total ?? counted };
     };
     if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], ...estimate(), plan: 'resources' };
@@ -187,7 +187,19 @@ export class SearchEngine {
    * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
    */
   private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
-    if (!this.writeOrder) return undefined;
+    const drivers = this.writeOrder && this.drivers(conditions, visibility, request, filters);
+    if (!drivers) return undefined;
+    return this.writeOrder!.page<Row>({ ...drivers, cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards }, limit });
+  }
+
+  /** The matches, up to `limit`: from a driving filter's index rows when one can (write-order.ts), else over the type's resources. */
+  private countUpTo(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], filter: () => Clause, limit: number): number {
+    const drivers = this.writeOrder && this.drivers(conditions, visibility, request, filters);
+    return drivers ? this.writeOrder!.count(drivers, limit) : this.count(filter(), limit);
+  }
+
+  /** The filters whose index rows can drive a page or a count, and the conditions left for each; undefined when none can. */
+  private drivers(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[]) {
     const { resourceType, compartment } = request;
     const drivers = filters.flatMap((filter) => {
       const rows = conditions.rows(resourceType, filter, qualified(DRIVER));
@@ -201,12 +213,7 @@ export class SearchEngine {
       const readsVersion = compartment !== undefined || others.some((filter) => !drivers.some((driver) => driver.filter === filter));
       return { where: joinAnd(where), readsVersion };
     };
-    return this.writeOrder.page<Row>({
-      candidates: drivers.map((driver) => driver.rows),
-      rest,
-      cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards },
-      limit,
-    });
+    return { candidates: drivers.map((driver) => driver.rows), rest };
   }
 
   /**
