@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { createMany } from '../../helpers/batch';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 
 /**
@@ -10,13 +11,7 @@ import { fhirFetch, useTestNode } from '../../helpers/node';
 type Json = Record<string, any>;
 const node = useTestNode();
 
-async function devices(count: number, model: string): Promise<void> {
-  const response = await node().request('', {
-    method: 'POST',
-    json: { resourceType: 'Bundle', type: 'batch', entry: Array.from({ length: count }, () => ({ resource: { resourceType: 'Device', model }, request: { method: 'POST', url: 'Device' } })) },
-  });
-  expect(response.status).toBe(200);
-}
+const devices = (count: number, model: string) => createMany(node(), count, { resourceType: 'Device', model });
 
 const on = (surface: string, path: string, init?: RequestInit & { json?: unknown }) => fhirFetch(`${node().url}/fhir/${surface}`, node().token, path, init);
 
@@ -106,5 +101,29 @@ describe("Lifen's token endpoints", () => {
     const wrong = await post({ grant_type: 'client_credentials', client_id: credentials().client_id, client_secret: 'wrong', ...extra });
     expect(wrong.status).toBe(403);
     expect(await wrong.json()).toMatchObject({ error: 'access_denied' });
+  });
+});
+
+describe('what the node refuses rather than ignores (docs/lifen-compatibility.md)', () => {
+  it("refuses Encounter's service-provider._extension and a second cursor", async () => {
+    const extension = await on('v3', 'Encounter/_search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'service-provider._extension': 'UF-12' }) });
+    expect(extension.status).toBe(400);
+    expect(JSON.stringify(await extension.json())).toContain('_extension');
+    const twice = await on('v2', 'Device?_searchAfter=a&_searchBefore=b');
+    expect(twice.status).toBe(400);
+  });
+
+  it('answers the same Patient for a second create with the same INS (one Patient per INS)', async () => {
+    const nir = '1800299123456';
+    const value = `${nir}${String(97n - (BigInt(nir) % 97n)).padStart(2, '0')}`;
+    const patient = { resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value }], extension: [{ url: 'http://lifen.fr/fhir/StructureDefinition/Patient/Extension/ReliabilityINS', valueCode: 'QUALI' }], name: [{ family: 'Unique' }] };
+    const first = await on('v2', 'Patient', { method: 'POST', json: patient });
+    expect(first.status).toBe(201);
+    const second = await on('v3', 'Patient', { method: 'POST', json: patient });
+    expect(second.status).toBe(200);
+    expect(((await second.json()) as Json).id).toBe(((await first.json()) as Json).id);
+    const plain = (await (await node().request(`Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|${value}`)).text());
+    expect(plain).not.toContain('ReliabilityINS');
+    expect(plain).toContain('"code":"QUAL"');
   });
 });

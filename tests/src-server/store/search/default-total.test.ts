@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createMany } from '../../../helpers/batch';
 import { useTestNode } from '../../../helpers/node';
 import { TOTAL_CAP } from '../../../../src-server/store/search/search';
 
@@ -7,13 +8,7 @@ import { TOTAL_CAP } from '../../../../src-server/store/search/search';
 type Json = Record<string, any>;
 const node = useTestNode();
 
-async function devices(count: number, model: string): Promise<void> {
-  const response = await node().request('', {
-    method: 'POST',
-    json: { resourceType: 'Bundle', type: 'batch', entry: Array.from({ length: count }, () => ({ resource: { resourceType: 'Device', model }, request: { method: 'POST', url: 'Device' } })) },
-  });
-  expect(response.status).toBe(200);
-}
+const devices = (count: number, model: string) => createMany(node(), count, { resourceType: 'Device', model });
 
 const search = async (query: string) => {
   const response = await node().request(`Device?${query}`);
