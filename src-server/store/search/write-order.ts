@@ -90,7 +90,8 @@ export class WriteOrderPager {
   count(query: Pick<WriteOrderQuery, 'candidates' | 'rest'>, limit: number): number {
     const listed = query.candidates.findIndex((candidate) => candidate.ordered !== undefined);
     if (listed >= 0 && query.candidates[listed].partial) throw new PartialTextMatches();
-    const index = listed >= 0 ? listed : this.chooseDriver(query.candidates).index;
+    // One candidate is the driver without counting it first.
+    const index = listed >= 0 ? listed : query.candidates.length === 1 ? 0 : this.chooseDriver(query.candidates).index;
     const candidate = query.candidates[index];
     const driver: IndexRows = listed >= 0 ? { ...candidate, tableValues: [JSON.stringify(candidate.ordered)] } : candidate;
     const rest = query.rest(index);
