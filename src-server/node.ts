@@ -21,6 +21,7 @@ import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
 import { lockDataFolder } from './node-lock';
 import { loadNodeSettings } from './node-settings';
 import { patientsModule } from './patients/module';
+import { lifenMappingModule } from './lifen/mapping-module';
 import type { FhirExtensions, NodeModule } from './rest/extensions';
 import { FhirApi } from './rest/fhir-api';
 import { Interactions } from './rest/interactions';
@@ -181,6 +182,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const extensions: FhirExtensions = {
       operations: [...flows.flatMap((flow) => flow.operations ?? []), ...(options.extensions?.operations ?? [])],
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
+      mapping: lifenMappingModule().mapping,
     };
     const setup = setupModule(store, auth, sync.peers);
     const tokenGuard = new TokenEndpointGuard();

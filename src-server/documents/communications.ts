@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CHANNEL_SYSTEM } from '../channels/channel';
+import { RECIPIENT_DETAILS_URL } from '../lifen/codes';
 import type { Route } from './routing';
 import { arrayOf, isJson, type Json, type Resource } from './references';
 
@@ -33,7 +34,8 @@ export function queuedCommunication(deliveryId: string, requestId: string, reque
     ...(Array.isArray(request.category) ? { category: request.category } : {}),
     medium: [{ coding: [{ system: CHANNEL_SYSTEM, code: route.channel }] }],
     ...(isJson(request.subject) ? { subject: request.subject } : {}),
-    recipient: route.named.map((reference) => ({ reference })),
+    // The exact mailbox an MSSanté delivery used, as Lifen's clients read it (lifen/codes.ts).
+    recipient: route.named.map((reference) => (route.channel === 'mssante' && route.recipient.address ? { reference, extension: [{ url: RECIPIENT_DETAILS_URL, valueContactPoint: { system: 'email', value: route.recipient.address } }] } : { reference })),
     sender: { reference: sender },
     payload: [{ contentReference: { reference: `DocumentReference/${documentId}` } }, ...texts],
   };

@@ -14,6 +14,7 @@ import type { SetupModule } from '../setup/module';
 import type { Store } from '../store/store';
 import type { SyncModule } from '../sync/module';
 import type { TextModule } from '../text/module';
+import { SURFACE_PATHS } from './fhir-exchange';
 import { fhirRoutes } from './fhir-routes';
 import { adminRoutes } from './admin-routes';
 import { authRoutes } from './auth-routes';
@@ -21,7 +22,7 @@ import { directoryRoutes } from './directory-routes';
 import { healthReport } from './health';
 import { LoginCookies } from './login-cookie';
 import { withRedaction } from './log-redaction';
-import { oauthRoutes, type TokenEndpointGuard } from './oauth-routes';
+import { lifenTokenRoutes, oauthRoutes, type TokenEndpointGuard } from './oauth-routes';
 import { RateLimiter } from './rate-limit';
 import { refuse, refuseBeforeRouting, refuseClientError, refuseWhileClosing, sendRefusal } from './refusals';
 import { checkRequestBody, JSON_TYPES } from './request-body';
@@ -95,7 +96,9 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const textIndex = services.text.index;
   app.get('/health', async () => healthReport(db, repository, textIndex, services.monitored));
   const loginCookies = new LoginCookies();
-  await app.register(oauthRoutes, { prefix: '/oauth', findClient: clientFinder(db), tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
+  const findClient = clientFinder(db);
+  await app.register(oauthRoutes, { prefix: '/oauth', findClient, tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
+  await app.register(lifenTokenRoutes, { findClient, tokens, guard: services.tokenGuard, audit });
   await app.register(authRoutes, {
     prefix: '/auth',
     login,
@@ -115,17 +118,10 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   await app.register(setupRoutes, { prefix: '/setup', setup, api: services.api, audit });
   await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: setup.joinCodes });
   await app.register(directoryRoutes, { prefix: '/admin/directory', directory: services.directory, tokens, audit });
-  await app.register(fhirRoutes, {
-    prefix: '/fhir',
-    api: services.api,
-    binaryStore: store.binaries,
-    syncContent: sync.content,
-    contentUploads: sync.uploads,
-    tokens,
-    rateLimiter: new RateLimiter(),
-    reaches: new Reaches(db),
-    audit,
-  });
+  // One node, three surfaces: plain FHIR, and Lifen's v2 and v3 conventions (docs/lifen-compatibility.md), sharing
+  // the authentication, rate limits and handler; the more specific prefixes take their subtrees from `/fhir`.
+  const fhir = { api: services.api, binaryStore: store.binaries, syncContent: sync.content, contentUploads: sync.uploads, tokens, rateLimiter: new RateLimiter(), reaches: new Reaches(db), audit };
+  for (const surface of ['fhir', 'v2', 'v3'] as const) await app.register(fhirRoutes, { prefix: SURFACE_PATHS[surface], surface, ...fhir });
   if (services.uiDir && existsSync(services.uiDir)) {
     await app.register(fastifyStatic, { root: services.uiDir, prefix: '/', index: 'index.html' });
   } else {

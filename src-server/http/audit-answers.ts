@@ -18,7 +18,7 @@ export function auditedCall(request: FastifyRequest): AuditedCall | undefined {
   const url = request.url;
   if (!AUDITED_PREFIXES.some((prefix) => url.startsWith(prefix))) return undefined;
   // The CapabilityStatement is public and says nothing about anyone.
-  if (request.method === 'GET' && url.startsWith('/fhir/metadata')) return undefined;
+  if (request.method === 'GET' && /^\/fhir(?:\/v[23])?\/metadata/.test(url)) return undefined;
   return { clientId: request.principal?.clientId, method: request.method, url };
 }
 

@@ -7,7 +7,7 @@ import { MAX_BINARY_BYTES } from '../fhir/limits';
 import { notFound, serviceUnavailable } from '../fhir/outcome';
 import { checkBinaryUpload, checkUploadedBinary } from '../rest/binary-upload';
 import type { FhirApi } from '../rest/fhir-api';
-import type { FhirResponse } from '../rest/types';
+import type { FhirResponse, Surface } from '../rest/types';
 import type { BinaryStore, IncomingContent, StoredContent } from '../store/binary-store';
 import { CONTENT_RETRY_AFTER_S, type ContentQueue } from '../sync/content';
 import type { ContentUploads } from '../sync/content-upload';
@@ -37,6 +37,8 @@ export interface BinaryRoutesOptions {
   contentUploads: ContentUploads;
   audit: AuditLog;
   reaches: Reaches;
+  /** The surface these routes serve (fhir-routes.ts). */
+  surface: Surface;
 }
 
 const FHIR_JSON_TYPES = new Set(JSON_TYPES);
@@ -45,7 +47,7 @@ const FHIR_FORMATS = new Set(['json', ...FHIR_JSON_TYPES]);
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 type JsonObject = Record<string, unknown>;
 
-export async function binaryRoutes(app: FastifyInstance, { api, store, syncContent, contentUploads, audit, reaches }: BinaryRoutesOptions): Promise<void> {
+export async function binaryRoutes(app: FastifyInstance, { api, store, syncContent, contentUploads, audit, reaches, surface }: BinaryRoutesOptions): Promise<void> {
   // Errors are audited by the error handler; answers here.
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode < 400) auditAnswer(audit, request, reply.statusCode);
@@ -57,7 +59,7 @@ export async function binaryRoutes(app: FastifyInstance, { api, store, syncConte
 
   const upload = async (request: FastifyRequest<{ Params: { id?: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const fhirRequest = toFhirRequest(request, prefer, reaches);
+    const fhirRequest = toFhirRequest(request, prefer, reaches, undefined, surface);
     checkBinaryUpload(fhirRequest);
     const type = mediaType(request.headers['content-type']);
     const body = request.body as Readable;
@@ -74,7 +76,7 @@ export async function binaryRoutes(app: FastifyInstance, { api, store, syncConte
       await incoming?.abort();
       throw error;
     }
-    const response = await api.answer({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request));
+    const response = await api.answer({ ...fhirRequest, body: resource, binaryContent: content }, baseUrl(request, surface));
     return send(reply, response, request, prefer);
   };
   // Inflated (request-body.ts) up to this: the content's base64 in FHIR JSON is 4/3 of the content, which the store
@@ -85,7 +87,7 @@ export async function binaryRoutes(app: FastifyInstance, { api, store, syncConte
 
   const read = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const response = api.interactions.handle(toFhirRequest(request, prefer, reaches), baseUrl(request));
+    const response = api.interactions.handle(toFhirRequest(request, prefer, reaches, undefined, surface), baseUrl(request, surface));
     // `Binary/` (no id) is the type's search: a Bundle, not a document.
     if (response.status !== 200 || typeof response.body !== 'string' || request.params.id === '') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
@@ -106,7 +108,7 @@ export async function binaryRoutes(app: FastifyInstance, { api, store, syncConte
     const hash = contentUploads.check(fhirRequest, request.query.hash);
     // A refused upload is answered before its end: the rest of it must not be read as the next request.
     reply.header('connection', 'close');
-    await contentUploads.receive(fhirRequest, baseUrl(request), hash, request.body as Readable | undefined, (binary) =>
+    await contentUploads.receive(fhirRequest, baseUrl(request, surface), hash, request.body as Readable | undefined, (binary) =>
       request.log.warn({ hash, binary }, 'sync: uploaded Binary content refused: its hash or size is not the one the Binary names'),
     );
     reply.removeHeader('connection');

@@ -3,7 +3,7 @@ import { callerOf } from '../auth/caller';
 import type { Reaches } from '../auth/reach';
 import { Scopes } from '../auth/scopes';
 import { operationOutcome } from '../fhir/outcome';
-import type { AuditedCall, FhirRequest, FhirResponse } from '../rest/types';
+import type { AuditedCall, FhirRequest, FhirResponse, Surface } from '../rest/types';
 
 /** A FHIR exchange over HTTP: the FhirRequest an HTTP request makes, and the HTTP answer a FhirResponse makes. */
 
@@ -12,19 +12,25 @@ export const FHIR_CONTENT_TYPE = 'application/fhir+json; charset=utf-8';
 /** The rights of an unauthenticated request (only `metadata` gets this far without a token). */
 const NO_SCOPES = new Scopes([]);
 
+/** The path below the FHIR base of the request's surface (`/fhir`, or Lifen's `/fhir/v2` and `/fhir/v3`). */
 export function pathOf(request: FastifyRequest): string {
   const url = request.url;
   const question = url.indexOf('?');
   const path = question < 0 ? url : url.slice(0, question);
-  return path.replace(/^\/fhir\/?/, '');
+  return path.replace(SURFACE_PREFIX, '');
 }
 
-export function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}/fhir`;
+const SURFACE_PREFIX = /^\/fhir(?:\/v[23](?=\/|$))?\/?/;
+
+/** Where each surface is served. */
+export const SURFACE_PATHS: Readonly<Record<Surface, string>> = { fhir: '/fhir', v2: '/fhir/v2', v3: '/fhir/v3' };
+
+export function baseUrl(request: FastifyRequest, surface: Surface = 'fhir'): string {
+  return `${request.protocol}://${request.host}${SURFACE_PATHS[surface]}`;
 }
 
 /** The FHIR request of an HTTP one; `audit`: how the FHIR API records its answer (absent: HTTP records it, or none). */
-export function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>, reaches: Reaches, audit?: AuditedCall): FhirRequest {
+export function toFhirRequest(request: FastifyRequest, prefer: Record<string, string>, reaches: Reaches, audit?: AuditedCall, surface: Surface = 'fhir'): FhirRequest {
   const question = request.url.indexOf('?');
   const query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
   if (question >= 0) {
@@ -48,6 +54,7 @@ export function toFhirRequest(request: FastifyRequest, prefer: Record<string, st
     ifNoneExist: headerOf(request, 'if-none-exist'),
     lenient: prefer.handling === 'lenient',
     audit,
+    surface,
   };
 }
 

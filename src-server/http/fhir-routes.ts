@@ -5,6 +5,7 @@ import { SYNC_SCOPE } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
 import { unsupportedMediaType } from '../fhir/outcome';
 import type { FhirApi } from '../rest/fhir-api';
+import type { Surface } from '../rest/types';
 import type { BinaryStore } from '../store/binary-store';
 import type { ContentQueue } from '../sync/content';
 import type { ContentUploads } from '../sync/content-upload';
@@ -35,9 +36,11 @@ export interface FhirRoutesOptions {
   reaches: Reaches;
   /** Where the streamed Binary answers are recorded (the others by the FHIR API and the error handler). */
   audit: AuditLog;
+  /** The surface this subtree serves (its prefix is SURFACE_PATHS of it): the same routes, auth and handler for each. */
+  surface: Surface;
 }
 
-export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncContent, contentUploads, tokens, rateLimiter, reaches, audit }: FhirRoutesOptions): Promise<void> {
+export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncContent, contentUploads, tokens, rateLimiter, reaches, audit, surface }: FhirRoutesOptions): Promise<void> {
   app.addHook('onRequest', (request, reply, done) => {
     try {
       checkFormat(request);
@@ -55,7 +58,7 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
 
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = preferences(request);
-    const answered = api.answer(toFhirRequest(request, prefer, reaches, auditedCall(request)), baseUrl(request));
+    const answered = api.answer(toFhirRequest(request, prefer, reaches, auditedCall(request), surface), baseUrl(request, surface));
     if (answered instanceof Promise) return answered.then((response) => send(reply, response, request, prefer));
     return send(reply, answered, request, prefer);
   };
@@ -73,7 +76,7 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
   };
   app.post('/$replicate', { bodyLimit: MAX_REPLICATE_BODY_BYTES, onRequest: peersOnly }, handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
-  await app.register(binaryRoutes, { api, store: binaryStore, syncContent, contentUploads, audit, reaches });
+  await app.register(binaryRoutes, { api, store: binaryStore, syncContent, contentUploads, audit, reaches, surface });
 }
 
 /** `_format` and `Accept` may ask for JSON; XML is not served. */

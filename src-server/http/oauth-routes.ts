@@ -63,14 +63,8 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
     if (grantType !== 'client_credentials') {
       return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials, authorization_code or refresh_token');
     }
-    const check = await checkClient(request, form, findClient, guard);
-    if ('refused' in check) {
-      audit.refused('token.refused', { address: request.ip, claimedClientId: claimedClientId(request, form) }, 'POST', '/oauth/token', check.refused.status);
-      return refuse(reply, check.refused);
-    }
-    const { client } = check;
-    audit.record('token.issued', client.clientId, 'POST', '/oauth/token', 200);
-    return sendTokens(reply.headers(rateLimitHeaders(check.calls)), tokens.issue(client));
+    const issued = await clientCredentials(request, form, '/oauth/token', { findClient, tokens, guard, audit });
+    return 'refused' in issued ? refuse(reply, issued.refused) : sendTokens(reply.headers(rateLimitHeaders(issued.calls)), issued.token);
   });
 
   // RFC 7009: the client revokes one of its own tokens. An unknown or foreign token is answered 200 all the same.
@@ -86,6 +80,43 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
     audit.record('token.revoked', client.clientId, 'POST', '/oauth/revoke', 200);
     return reply.header('cache-control', 'no-store').send({});
   });
+}
+
+/**
+ * Lifen v3's token endpoint, `POST /v1/token` (docs/lifen-compatibility.md): the client credentials grant with a JSON
+ * body (a form too), `audience` and `database_reference` accepted and ignored (one node, one practice), answered in
+ * Lifen's shapes: 400 `invalid_request` for a body without credentials, 403 `access_denied` for wrong ones. The same
+ * guard as `/oauth/token`: rate limits and hold-back.
+ */
+export async function lifenTokenRoutes(app: FastifyInstance, options: Pick<OAuthRoutesOptions, 'findClient' | 'tokens' | 'guard' | 'audit'>): Promise<void> {
+  app.post('/v1/token', async (request, reply) => {
+    const form = readForm(request.body);
+    const grantType = form?.get('grant_type') ?? 'client_credentials';
+    if (!form || grantType !== 'client_credentials' || (!basicCredentials(request) && (!form.get('client_id') || !form.get('client_secret')))) {
+      await options.guard.failures.holdBack(UNKNOWN_CLIENTS);
+      return oauthError(reply, 400, 'invalid_request', 'Send a JSON body with client_id, client_secret and grant_type client_credentials.');
+    }
+    const issued = await clientCredentials(request, form, '/v1/token', options);
+    if (!('refused' in issued)) return sendTokens(reply.headers(rateLimitHeaders(issued.calls)), issued.token);
+    if (issued.refused.status === 429) return slowDown(reply, issued.refused.throttled);
+    return oauthError(reply, 403, 'access_denied', 'Unauthorized: unknown client or wrong secret.');
+  });
+}
+
+/** The client credentials grant: a token for the client the request proves, recorded, or why not (after the hold-back). */
+async function clientCredentials(
+  request: FastifyRequest,
+  form: URLSearchParams,
+  path: string,
+  { findClient, tokens, guard, audit }: Pick<OAuthRoutesOptions, 'findClient' | 'tokens' | 'guard' | 'audit'>,
+): Promise<{ token: IssuedToken; calls: RateLimitAnswer } | { refused: Refusal }> {
+  const check = await checkClient(request, form, findClient, guard);
+  if ('refused' in check) {
+    audit.refused('token.refused', { address: request.ip, claimedClientId: claimedClientId(request, form) }, 'POST', path, check.refused.status);
+    return check;
+  }
+  audit.record('token.issued', check.client.clientId, 'POST', path, 200);
+  return { token: tokens.issue(check.client), calls: check.calls };
 }
 
 /** Who a refused request said it was (never its secret), for the audit trail. */

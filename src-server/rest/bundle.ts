@@ -40,7 +40,7 @@ export function processBundle(interactions: FhirInteractions, request: FhirReque
   assertValid(shell);
   const entries = (bundle.entry ?? []) as BundleEntry[];
   entries.forEach(checkEntry);
-  const inherited: Inherited = { scopes: request.scopes, reach: request.reach, caller: request.caller, lenient: request.lenient, textMatches: request.textMatches };
+  const inherited: Inherited = { scopes: request.scopes, reach: request.reach, caller: request.caller, lenient: request.lenient, textMatches: request.textMatches, surface: request.surface };
   const responseType = `${bundle.type}-response`;
   if (bundle.type === 'batch') {
     return { resourceType: 'Bundle', type: responseType, entry: entries.map((entry) => runBatchEntry(interactions, entry, base, inherited)) };
@@ -60,7 +60,7 @@ function checkEntry(entry: BundleEntry, index: number): void {
 }
 
 /** What an entry's request inherits from the Bundle's. */
-type Inherited = Pick<FhirRequest, 'scopes' | 'reach' | 'caller' | 'lenient' | 'textMatches'>;
+type Inherited = Pick<FhirRequest, 'scopes' | 'reach' | 'caller' | 'lenient' | 'textMatches' | 'surface'>;
 
 function toRequest(entry: BundleEntry, base: string, inherited: Inherited, assignedId?: string): FhirRequest {
   const { method, url, ifMatch, ifNoneMatch, ifModifiedSince, ifNoneExist } = entry.request;

@@ -1,7 +1,7 @@
 import type { WriteOnlyElements } from '../fhir/write-only';
 import type { Repository, StoredResource } from '../store/repository';
 import type { SearchEngine } from '../store/search/search';
-import type { FhirRequest, FhirResponse } from './types';
+import type { FhirRequest, FhirResponse, Surface } from './types';
 
 /**
  * What the flows of the Lifen APIs (documents, appointments, patients, sync) plug into the generic FHIR node:
@@ -186,10 +186,26 @@ export interface CompletedWrite extends PendingWrite {
   created: boolean;
 }
 
+/**
+ * A vendor's conventions onto the node's (lifen/mapping.ts): its identifier systems, codes and extensions in what
+ * clients write and search by, on every surface, and in answers on its own surfaces. Each returns what it was given
+ * when there is nothing to map (most requests), so the hot paths pay a glance.
+ */
+export interface SurfaceMapping {
+  /** A search's parameters with the vendor's systems and codes as the node's. */
+  searchParams(params: URLSearchParams): URLSearchParams;
+  /** A resource written through the API (create, update), before the write rules see it; throws a FhirError for what the node cannot take. */
+  resource(type: string, resource: Record<string, unknown>): Record<string, unknown>;
+  /** A stored resource's JSON as the surface answers it. */
+  answer(surface: Surface, resourceType: string, json: string): string;
+}
+
 /** The extensions a node runs with. */
 export interface FhirExtensions {
   operations?: readonly FhirOperation[];
   writeRules?: readonly WriteRule[];
+  /** The vendor conventions the API maps (one: Lifen's). */
+  mapping?: SurfaceMapping;
 }
 
 /**

@@ -3,16 +3,18 @@ import { refuseForgedContent, withStoredContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../fhir/outcome';
 import { isCompartmentType } from '../fhir/search/compartments';
-import type { SearchEngine, SearchResult } from '../store/search/search';
+import { TOTAL_CAP, type SearchEngine, type SearchResult } from '../store/search/search';
 import { isWhole, shapeResource } from '../fhir/search/shaping';
 import { Visibility } from '../store/search/visibility';
 import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
 import { capabilityStatement } from './capability';
-import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type SurfaceMapping, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
+import { lifenLinkQuery, lifenPaging, type LifenPaging } from './lifen-paging';
+import { searchParameters } from './search-body';
 import type { FhirRequest, FhirResponse } from './types';
 
 /**
@@ -25,6 +27,7 @@ export class Interactions implements FhirInteractions {
   private readonly writeRules = new Map<string, WriteRule[]>();
   /** What of the write rules holds for the versions sync peers push (`$replicate`). */
   readonly replicaRules: ReplicaRules;
+  private readonly mapping: SurfaceMapping;
 
   constructor(
     readonly repository: Repository,
@@ -34,6 +37,17 @@ export class Interactions implements FhirInteractions {
     for (const operation of extensions.operations ?? []) pushTo(this.operations, `${operation.level} ${operation.name}`, operation);
     for (const rule of extensions.writeRules ?? []) for (const type of rule.types) pushTo(this.writeRules, type, rule);
     this.replicaRules = new ReplicaRules(extensions.writeRules ?? []);
+    this.mapping = extensions.mapping ?? NO_MAPPING;
+  }
+
+  /** A stored resource's JSON as the request's surface answers it. */
+  private answered(request: FhirRequest, stored: StoredResource): string {
+    return request.surface === undefined || request.surface === 'fhir' ? stored.json : this.mapping.answer(request.surface, stored.resourceType, stored.json);
+  }
+
+  /** The request's resource, with the vendor conventions mapped onto the node's. */
+  private resourceOf(request: FhirRequest, type: string): JsonObject {
+    return this.mapping.resource(type, requireResource(request, type));
   }
 
   handle(request: FhirRequest, base: string): FhirResponse {
@@ -264,7 +278,7 @@ export class Interactions implements FhirInteractions {
     request.scopes.require(type, 'READ');
     const stored = this.readable(type, id, request, base);
     if (notModified(stored, request)) return { status: 304, headers: versionHeaders(stored) };
-    return { status: 200, body: stored.json, headers: versionHeaders(stored) };
+    return { status: 200, body: this.answered(request, stored), headers: versionHeaders(stored) };
   }
 
   private vread(type: string, id: string, versionId: string, request: FhirRequest, base: string): FhirResponse {
@@ -277,7 +291,7 @@ export class Interactions implements FhirInteractions {
   private create(type: string, request: FhirRequest, base: string): FhirResponse {
     checkWritable(type);
     request.scopes.require(type, 'CREATE');
-    const resource = requireResource(request, type);
+    const resource = this.resourceOf(request, type);
     if (request.ifNoneExist !== undefined) {
       const existing = this.matchOne(type, request.ifNoneExist, 'If-None-Exist', base, request);
       if (existing) return { status: 200, body: existing.json, headers: versionHeaders(existing) };
@@ -291,7 +305,7 @@ export class Interactions implements FhirInteractions {
     request.scopes.require(type, 'UPDATE');
     // Update-as-create makes a resource: it needs the create scope too.
     if (!request.scopes.allows(type, 'CREATE') && !this.repository.exists(type, id)) request.scopes.require(type, 'CREATE');
-    const resource = requireResource(request, type);
+    const resource = this.resourceOf(request, type);
     if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
     if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
     const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
@@ -299,7 +313,7 @@ export class Interactions implements FhirInteractions {
       const current = Visibility.restricts(request, type) && this.repository.read(type, id);
       if (current && !this.searchEngine.isVisible(current, request, base)) throw forbidden(`${type}/${id} is outside your access`);
       const { stored, created } = this.ruled(type, resource, id, request, base, (body) => this.repository.update(type, id, body, ifMatch));
-      return written(created ? 201 : 200, stored, base);
+      return written(created ? 201 : 200, stored, base, this.answered(request, stored));
     });
   }
 
@@ -307,7 +321,7 @@ export class Interactions implements FhirInteractions {
     if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
     checkWritable(type);
     request.scopes.require(type, 'UPDATE');
-    const resource = requireResource(request, type);
+    const resource = this.resourceOf(request, type);
     return this.repository.transaction(() => {
       const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request);
       if (existing) {
@@ -330,7 +344,7 @@ export class Interactions implements FhirInteractions {
       return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     const { stored } = this.ruled(type, resource, id, request, base, (body) => ({ stored: this.repository.create(type, body, id), created: true }));
-    return written(201, stored, base);
+    return written(201, stored, base, this.answered(request, stored));
   }
 
   /** The existing resource a create stands for, by the `existing` hooks of its type's write rules (extensions.ts). */
@@ -379,9 +393,12 @@ export class Interactions implements FhirInteractions {
 
   private search(type: string, request: FhirRequest, base: string, compartment?: { type: string; id: string }): FhirResponse {
     request.scopes.require(type, 'SEARCH');
-    const params = request.method === 'POST' ? mergeFormBody(request) : request.query;
-    const result = this.searchEngine.search({ resourceType: type, params, lenient: request.lenient ?? false, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
-    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base));
+    const paging = request.surface === 'v2' || request.surface === 'v3' ? lifenPaging(searchParameters(request)) : undefined;
+    const params = this.mapping.searchParams(paging?.params ?? searchParameters(request));
+    // A POST _search is strict: a body field the node does not know is refused whatever Prefer says, never dropped.
+    const lenient = request.method === 'POST' ? false : (request.lenient ?? false);
+    const result = this.searchEngine.search({ resourceType: type, params, lenient, defaultTotal: DEFAULT_TOTAL, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
+    return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base, paging, (stored) => this.answered(request, stored)));
   }
 
   /**
@@ -452,6 +469,12 @@ export class Interactions implements FhirInteractions {
     return ok(bundleJson('history', links, page.map((entry) => historyEntry(entry, base))));
   }
 }
+
+/** Searches through the API answer `total` unless asked not to (`_total=none`): counted up to TOTAL_CAP (store/search). */
+export const DEFAULT_TOTAL = 'estimate';
+
+/** No vendor conventions to map (a node built without lifen/, as in some tests). */
+const NO_MAPPING: SurfaceMapping = { searchParams: (params) => params, resource: (_type, resource) => resource, answer: (_surface, _type, json) => json };
 
 /** Route parts that are parameters: a resource type, an id, a version id, a type within a compartment. */
 const TYPE = ':type';
@@ -536,11 +559,11 @@ export function httpDate(instant: string): string {
   return `${DAYS[weekday]}, ${instant.slice(8, 10)} ${MONTHS[month - 1]} ${instant.slice(0, 4)} ${instant.slice(11, 19)} GMT`;
 }
 
-function written(status: 200 | 201, stored: StoredResource, base: string): FhirResponse {
+function written(status: 200 | 201, stored: StoredResource, base: string, body: string): FhirResponse {
   const location = `${base}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
   return {
     status,
-    body: stored.json,
+    body,
     headers: { ...versionHeaders(stored), location, 'content-location': location },
     written: stored,
   };
@@ -565,12 +588,6 @@ function notModified(stored: StoredResource, request: FhirRequest): boolean {
   return false;
 }
 
-function mergeFormBody(request: FhirRequest): URLSearchParams {
-  const params = new URLSearchParams(request.query);
-  if (request.body instanceof URLSearchParams) for (const [name, value] of request.body) params.append(name, value);
-  return params;
-}
-
 export interface BundleEntryText {
   fullUrl: string;
   /** The resource's stored JSON text, spliced in without reparsing. */
@@ -580,36 +597,44 @@ export interface BundleEntryText {
 }
 
 /** Builds a Bundle as text, so stored resources are embedded without a parse/serialise round trip. */
-export function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number): string {
+/** The tag of a searchset whose `total` stopped at TOTAL_CAP: STU3's Bundle has no extensions, but it has `meta`. */
+export const TOTAL_CAPPED_TAG = { system: 'urn:liaison:search', code: 'total-capped', display: `total counted up to ${TOTAL_CAP}: there are more` };
+const TOTAL_CAPPED_META = `"meta":${JSON.stringify({ tag: [TOTAL_CAPPED_TAG] })},`;
+
+export function bundleJson(type: string, links: Array<{ relation: string; url: string }>, entries: BundleEntryText[], total?: number, capped = false): string {
   const entryText = entries.map(
     (entry) => `{"fullUrl":${JSON.stringify(entry.fullUrl)},"resource":${entry.json},${entry.extra}}`,
   );
   // FHIR JSON has no empty arrays: a Bundle without entries has no `entry` member.
   const entryMember = entryText.length ? `,"entry":[${entryText.join(',')}]` : '';
   const totalMember = total === undefined ? '' : `,"total":${total}`;
-  return `{"resourceType":"Bundle","type":"${type}"${totalMember},"link":${JSON.stringify(links)}${entryMember}}`;
+  return `{"resourceType":"Bundle",${capped ? TOTAL_CAPPED_META : ''}"type":"${type}"${totalMember},"link":${JSON.stringify(links)}${entryMember}}`;
 }
 
 /** The searchset Bundle of a search: self/next/previous links built from the parameters the search applied. */
-function searchBundle(result: SearchResult, searchUrl: string, base: string): string {
+function searchBundle(result: SearchResult, searchUrl: string, base: string, lifen: LifenPaging | undefined, answered: (stored: StoredResource) => string): string {
   const { query } = result;
+  const url = (params: URLSearchParams) => ({ url: `${searchUrl}${params.size ? `?${params}` : ''}` });
   const link = (relation: string, cursor?: string) => {
     const params = new URLSearchParams(query.applied);
     params.delete('_cursor');
     if (cursor) params.set('_cursor', cursor);
-    return { relation, url: `${searchUrl}${params.size ? `?${params}` : ''}` };
+    return { relation, ...url(params) };
   };
-  const links = [link('self', query.cursor)];
-  if (result.next) links.push(link('next', result.next));
-  if (result.previous) links.push(link('previous', result.previous));
+  // Lifen's links name the cursors after their direction and carry the page's position (lifen-paging.ts).
+  const lifenLink = (relation: string, name: '_searchAfter' | '_searchBefore', cursor: string | undefined, index: number) =>
+    ({ relation, ...url(lifenLinkQuery(query.applied, cursor === undefined ? undefined : { name, value: cursor }, index)) });
+  const links = lifen ? [lifenLink('self', lifen.cursorName ?? '_searchAfter', query.cursor, lifen.index)] : [link('self', query.cursor)];
+  if (result.next) links.push(lifen ? lifenLink('next', '_searchAfter', result.next, lifen.index + result.matches.length) : link('next', result.next));
+  if (result.previous) links.push(lifen ? lifenLink('previous', '_searchBefore', result.previous, Math.max(0, lifen.index - query.count)) : link('previous', result.previous));
   const shape = { summary: query.summary, elements: query.elements };
   const entry = (stored: StoredResource, mode: 'match' | 'include') => ({
     fullUrl: `${base}/${stored.resourceType}/${stored.id}`,
-    json: isWhole(shape) ? stored.json : shapeResource(stored.json, shape),
+    json: isWhole(shape) ? answered(stored) : shapeResource(answered(stored), shape),
     extra: `"search":{"mode":"${mode}"}`,
   });
   const entries = [...result.matches.map((stored) => entry(stored, 'match')), ...result.included.map((stored) => entry(stored, 'include'))];
-  return bundleJson('searchset', links, entries, result.total);
+  return bundleJson('searchset', links, entries, result.total, result.totalCapped);
 }
 
 function historyEntry(entry: HistoryEntry, base: string): BundleEntryText {

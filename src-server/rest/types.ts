@@ -3,6 +3,12 @@ import type { StoredResource } from '../store/repository';
 import type { TextMatches } from '../store/search/conditions';
 import type { Caller, CallerScopes, ReachReference } from './caller';
 
+/**
+ * Which face of the node a request came through: `fhir` (plain STU3 at `/fhir`), or Lifen's `v2`/`v3` (at
+ * `/fhir/v2`, `/fhir/v3`), the same node with Lifen's paging and codes (docs/lifen-compatibility.md).
+ */
+export type Surface = 'fhir' | 'v2' | 'v3';
+
 /** A FHIR REST request, free of HTTP: the same shape serves HTTP routes and the entries of batch/transaction Bundles. */
 export interface FhirRequest {
   /** What the caller may do: every interaction checks it (Bundle entries inherit the Bundle's). */
@@ -39,6 +45,8 @@ export interface FhirRequest {
   binaryContent?: ContentRef;
   /** How the audit trail names this call, when the FHIR API records its answer (FhirApi); absent for Bundle entries and the node's own calls. */
   audit?: AuditedCall;
+  /** The surface it came through; absent: plain FHIR. Bundle entries inherit it. */
+  surface?: Surface;
 }
 
 /** A call as the audit trail records it: who (the token's client), and the action as the client wrote it. */

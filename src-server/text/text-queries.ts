@@ -3,6 +3,7 @@ import { parseQuery, type Filter, type ParsedQuery } from '../fhir/search/parse'
 import { isResourceType } from '../fhir/validation/model';
 import type { OperationSearch } from '../rest/extensions';
 import type { TextMatcher, TextRound } from '../rest/fhir-api';
+import { searchParameters } from '../rest/search-body';
 import type { FhirRequest } from '../rest/types';
 import { textMatchKey, type TextMatch } from '../store/search/conditions';
 import { FIRST_TEXT_MATCHES, MAX_TEXT_MATCHES, type TextIndex } from './text-index';
@@ -104,8 +105,12 @@ function searchesOf(request: FhirRequest): Array<{ resourceType: string; params:
     (request.method === 'GET' && (segments.length === 1 || (segments.length === 3 && isResourceType(segments[2])))) ||
     (request.method === 'POST' && segments.length === 2 && segments[1] === '_search');
   if (!isSearch || !resourceType || !isResourceType(resourceType)) return [];
-  const params = new URLSearchParams(request.query);
-  if (request.body instanceof URLSearchParams) for (const [name, value] of request.body) params.append(name, value);
+  let params: URLSearchParams;
+  try {
+    params = searchParameters(request);
+  } catch {
+    return []; // the search itself will answer the error
+  }
   return mayHaveTextFilter(params) ? [{ resourceType, params }] : [];
 }
 

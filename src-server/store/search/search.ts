@@ -31,6 +31,8 @@ export interface SearchRequest {
   caller?: Caller;
   /** What the text index matched for the query's text filters (text/text-queries.ts); without it they fall back to SQL. */
   textMatches?: TextMatches;
+  /** `_total` when the query does not say: `estimate` (the API's searches: counted up to TOTAL_CAP), else none. */
+  defaultTotal?: ParsedQuery['total'];
 }
 
 /** A version judged by its own content (SearchEngine.isVersionVisible). */
@@ -49,6 +51,8 @@ export interface SearchResult {
   matches: StoredResource[];
   included: StoredResource[];
   total?: number;
+  /** The total was counted up to TOTAL_CAP and there are more (`total` is then TOTAL_CAP). */
+  totalCapped?: boolean;
   /** Opaque cursors of the neighbouring pages, when there are some. */
   next?: string;
   previous?: string;
@@ -57,6 +61,12 @@ export interface SearchResult {
 }
 
 const MAX_INCLUDED = 1000;
+/**
+ * Where `_total=estimate` (the API's default) stops counting: beyond it, an exact count of a broad filter over a
+ * million resources (every finished Encounter) would cost more than the page (docs/lifen-compatibility.md, the
+ * search benchmark's figures). `_total=accurate` counts them all.
+ */
+export const TOTAL_CAP = 1000;
 const MAX_CACHED_STATEMENTS = 500;
 /** Per parameter type: the index table, the column a sort reads (dates: low ascending, high descending), its kind. */
 const SORT_COLUMNS = {
@@ -128,6 +138,7 @@ export class SearchEngine {
   search(request: SearchRequest): SearchResult {
     const { resourceType } = request;
     const { query, visibility, conditions } = this.understand(request);
+    if (request.defaultTotal && !request.params.has('_total')) query.total = request.defaultTotal;
     // Built only when a count or a walk over the type's resources needs it: a text filter's clause carries every
     // match, and a page driven by index rows (most searches) never reads it.
     let filterClause: Clause | undefined;
@@ -138,7 +149,12 @@ export class SearchEngine {
     };
 
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter()) : undefined;
-    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], total, plan: 'resources' };
+    // `_total=estimate` (the API's default): a first page that holds every match is its own count; otherwise counted, up to the cap.
+    const estimate = (known?: number) => {
+      const counted = query.total !== 'estimate' || total !== undefined ? undefined : (known ?? this.countUpTo(conditions, visibility, request, query.filters, filter, TOTAL_CAP + 1));
+      return counted !== undefined && counted > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: total ?? counted };
+    };
+    if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], ...estimate(), plan: 'resources' };
 
     const sort = query.sort.length > 0 ? query.sort : [{ code: '_lastUpdated', descending: true, type: '_lastUpdated' as const }];
     const keys = sort.map((key) => this.sortExpression(resourceType, key));
@@ -159,7 +175,7 @@ export class SearchEngine {
       query,
       matches,
       included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && this.isVisible(resource, request, request.base)),
-      total,
+      ...estimate(!cursor && !more ? page.length : undefined),
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
       plan,
@@ -171,7 +187,19 @@ export class SearchEngine {
    * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
    */
   private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
-    if (!this.writeOrder) return undefined;
+    const drivers = this.writeOrder && this.drivers(conditions, visibility, request, filters);
+    if (!drivers) return undefined;
+    return this.writeOrder!.page<Row>({ ...drivers, cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards }, limit });
+  }
+
+  /** The matches, up to `limit`: from a driving filter's index rows when one can (write-order.ts), else over the type's resources. */
+  private countUpTo(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], filter: () => Clause, limit: number): number {
+    const drivers = this.writeOrder && this.drivers(conditions, visibility, request, filters);
+    return drivers ? this.writeOrder!.count(drivers, limit) : this.count(filter(), limit);
+  }
+
+  /** The filters whose index rows can drive a page or a count, and the conditions left for each; undefined when none can. */
+  private drivers(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[]) {
     const { resourceType, compartment } = request;
     const drivers = filters.flatMap((filter) => {
       const rows = conditions.rows(resourceType, filter, qualified(DRIVER));
@@ -185,12 +213,7 @@ export class SearchEngine {
       const readsVersion = compartment !== undefined || others.some((filter) => !drivers.some((driver) => driver.filter === filter));
       return { where: joinAnd(where), readsVersion };
     };
-    return this.writeOrder.page<Row>({
-      candidates: drivers.map((driver) => driver.rows),
-      rest,
-      cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards },
-      limit,
-    });
+    return { candidates: drivers.map((driver) => driver.rows), rest };
   }
 
   /**
@@ -239,8 +262,11 @@ export class SearchEngine {
     return this.prepare(sql).all(...pageWhere.values, limit) as Row[];
   }
 
-  private count(filter: Clause): number {
-    return (this.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
+  /** The resources the filter matches, or `limit` when there are at least that many. */
+  private count(filter: Clause, limit?: number): number {
+    if (limit === undefined) return (this.prepare(`SELECT count(*) AS total FROM resources ${ROW} WHERE ${filter.sql}`).get(...filter.values) as { total: number }).total;
+    const sql = `SELECT count(*) AS total FROM (SELECT 1 FROM resources ${ROW} WHERE ${filter.sql} LIMIT ?)`;
+    return (this.prepare(sql).get(...filter.values, limit) as { total: number }).total;
   }
 
   /** The value a sort key orders by: the smallest indexed value ascending, the largest descending. */

@@ -83,6 +83,24 @@ export class WriteOrderPager {
   }
 
   /**
+   * The resources the query matches, or `limit` when there are at least that many: the distinct rows of the driver
+   * with the fewest matches that pass the other filters, read through its lookup index until `limit` (a count of
+   * every resource of the type testing each would read all of them when matches are fewer than the limit).
+   */
+  count(query: Pick<WriteOrderQuery, 'candidates' | 'rest'>, limit: number): number {
+    const listed = query.candidates.findIndex((candidate) => candidate.ordered !== undefined);
+    if (listed >= 0 && query.candidates[listed].partial) throw new PartialTextMatches();
+    // One candidate is the driver without counting it first.
+    const index = listed >= 0 ? listed : query.candidates.length === 1 ? 0 : this.chooseDriver(query.candidates).index;
+    const candidate = query.candidates[index];
+    const driver: IndexRows = listed >= 0 ? { ...candidate, tableValues: [JSON.stringify(candidate.ordered)] } : candidate;
+    const rest = query.rest(index);
+    const version = rest.readsVersion ? ` CROSS JOIN resource_versions ${DRIVER_VERSION} ON ${DRIVER_VERSION}.vseq = ${DRIVER}.vseq` : '';
+    const sql = `SELECT count(*) AS n FROM (SELECT DISTINCT ${DRIVER}.vseq FROM ${driver.table} ${DRIVER}${version} WHERE (${driver.where.sql}) AND (${rest.where.sql}) LIMIT ?)`;
+    return (this.prepare(sql).get(...(driver.tableValues ?? []), ...driver.where.values, ...rest.where.values, limit) as { n: number }).n;
+  }
+
+  /**
    * The page from a driver's known vseqs (newest first): SQL tests a chunk of them against the other filters, the
    * first the size of the page (most searches have no other filter), then doubling until the page is full, so a
    * broad text query reads a few dozen candidates, not thousands.

@@ -191,9 +191,14 @@ describe('$send-to-mss', () => {
       expect(communication.basedOn).toEqual([{ reference: `CommunicationRequest/${transactionId}` }]);
       expect(communication.medium[0].coding).toContainEqual({ system: 'http://lifen.fr/fhir/CodeSystem/communication-medium', code: 'MSSANTE' });
     }
-    expect(byAddress['jean.durand@chu-exemple.mssante.fr'].recipient).toEqual([{ reference: 'PractitionerRole/role-durand' }, { reference: 'Practitioner/durand' }]);
-    expect(byAddress['secretariat@clinique.mssante.fr'].recipient).toEqual([{ reference: 'Organization/clinique-mss' }]);
-    expect(byAddress['cardiologie@chu-exemple.mssante.fr'].recipient).toEqual([{ reference: 'Organization/cardiologie' }]);
+    // Each recipient carries the mailbox it was reached at, as Lifen's recipient-details extension says it.
+    const reached = (address: string) => byAddress[address].recipient.map((recipient: Json) => ({ reference: recipient.reference, mailbox: recipient.extension?.[0]?.valueContactPoint?.value }));
+    expect(reached('jean.durand@chu-exemple.mssante.fr')).toEqual([
+      { reference: 'PractitionerRole/role-durand', mailbox: 'jean.durand@chu-exemple.mssante.fr' },
+      { reference: 'Practitioner/durand', mailbox: 'jean.durand@chu-exemple.mssante.fr' },
+    ]);
+    expect(reached('secretariat@clinique.mssante.fr')).toEqual([{ reference: 'Organization/clinique-mss', mailbox: 'secretariat@clinique.mssante.fr' }]);
+    expect(reached('cardiologie@chu-exemple.mssante.fr')).toEqual([{ reference: 'Organization/cardiologie', mailbox: 'cardiologie@chu-exemple.mssante.fr' }]);
     // An address the directory knows: the recipient is named as the directory names its owner.
     expect(byAddress['p.martin@hopital-lyon.fr'].contained[0]).toMatchObject({ resourceType: 'Practitioner', name: [{ family: 'Martin', given: ['Paul'] }], telecom: [mailbox('p.martin@hopital-lyon.fr')] });
   });

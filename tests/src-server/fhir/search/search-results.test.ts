@@ -84,13 +84,14 @@ describe('_count and _total', () => {
     expect((await page(withTag('directory', 'Practitioner?_count=10'))).entry).toHaveLength(10);
   });
 
-  it('_total=accurate gives Bundle.total, whatever the page size; _summary=count gives only the total', async () => {
+  it('Bundle.total by default and with _total=accurate, whatever the page size; _summary=count gives only the total', async () => {
     expect((await page(withTag('count', 'Patient?_total=accurate'))).total).toBe(12);
     expect((await page(withTag('count', 'Patient?_total=accurate&_count=3'))).total).toBe(12);
     expect((await page(withTag('count', 'Patient?_total=accurate&_count=0'))).total).toBe(12);
     expect((await page(withTag('directory', 'Practitioner?_total=accurate'))).total).toBe(105);
     expect((await page(withTag('count', 'Patient?_total=accurate&family=count1'))).total).toBe(3); // Count1, Count10, Count11
-    expect((await page(withTag('count', 'Patient'))).total).toBeUndefined();
+    expect((await page(withTag('count', 'Patient'))).total).toBe(12);
+    expect((await page(withTag('count', 'Patient?_count=3'))).total).toBe(12);
     expect((await page(withTag('count', 'Patient?_total=none'))).total).toBeUndefined();
     const count = await page(withTag('count', 'Patient?_summary=count'));
     expect(count.total).toBe(12);
