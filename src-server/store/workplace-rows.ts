@@ -27,6 +27,8 @@ export interface WorkplaceIndex {
 
 export class WorkplaceRows {
   private readonly pending = { practitioners: new Set<string>(), roles: new Set<string>(), organizations: new Set<string>() };
+  /** Practitioner versions written since the last flush: they have no workplace rows yet, nothing to delete. */
+  private readonly fresh = new Set<number>();
   private statements: ReturnType<typeof prepare> | undefined;
   private readonly idOf: Statement<[number], string>;
 
@@ -49,7 +51,10 @@ export class WorkplaceRows {
   written(resourceType: string, vseq: number, replacedVseq: number | undefined): void {
     const id = this.idOf.get(vseq);
     if (id === undefined) return;
-    if (resourceType === 'Practitioner') this.pending.practitioners.add(id);
+    if (resourceType === 'Practitioner') {
+      this.pending.practitioners.add(id);
+      this.fresh.add(vseq);
+    }
     else if (resourceType === 'Organization') this.pending.organizations.add(id);
     else if (resourceType === 'PractitionerRole') {
       this.pending.roles.add(id);
@@ -67,19 +72,20 @@ export class WorkplaceRows {
     for (const practitioner of practitioners) {
       const vseq = sql.currentPractitioner.get(practitioner);
       if (vseq === undefined) continue;
-      sql.deleteTelecoms.run(vseq);
-      sql.deleteAddresses.run(vseq);
+      if (!this.fresh.has(vseq)) {
+        sql.deleteTelecoms.run(vseq);
+        sql.deleteAddresses.run(vseq);
+      }
       sql.insertTelecoms.run({ vseq, practitioner });
       sql.insertAddresses.run({ vseq, practitioner });
     }
-    practitioners.clear();
-    roles.clear();
-    organizations.clear();
+    this.discard();
   }
 
   /** Forgets what was marked (the transaction rolled back). */
   discard(): void {
     for (const set of Object.values(this.pending)) set.clear();
+    this.fresh.clear();
   }
 
   /** Prepared on first use: the parameter ids are made by the first write of the types. */
