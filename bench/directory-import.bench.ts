@@ -5,6 +5,9 @@ import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile, type ImportReport } from '../src-server/directory/import';
 import { openDatabase } from '../src-server/store/database';
 import { openRepository } from '../src-server/store/store';
+import { SearchEngine } from '../src-server/store/search/search';
+import { MSSANTE_EXTENSION } from '../src-server/directory/codes';
+import { percentiles, TARGETS } from './lib/search-shapes';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { positiveNumber } from './lib/settings';
 
@@ -13,7 +16,10 @@ import { positiveNumber } from './lib/settings';
  * BENCH_LINES activity lines (default 1,860,000, the national count) parsed, mapped and written through the
  * repository (validation, versions, change log, search index rows), so that it is searchable by exact parameters
  * when the import returns; then its MSSanté file; then the same activity file again (the daily re-import, where
- * nearly everything is unchanged). Target: ≥ 20,000 lines/s for the first import.
+ * nearly everything is unchanged). Target: ≥ 20,000 lines/s for the first import. Then the directory searches
+ * vendors make on Practitioner (where they work, mailbox, qualification, national identifiers: first page of 20, no
+ * total, BENCH_REPEATS queries each over values drawn from the directory; target: TARGETS.simpleMs at p95), and the
+ * search index rebuilt from scratch, as a start does after an extraction change (store/reindex.ts).
  *
  * Figures (one JSON line each): lines/s of each import, resources written, database size, peak heap, and how busy
  * the machine was with other work meanwhile. Env: BENCH_LINES, BENCH_SEED (default 1), BENCH_KEEP (1: keep the files).
@@ -53,10 +59,53 @@ try {
   await run('first import', generated.activityFile, lines);
   await run('mssante import', generated.mssanteFile, generated.mailboxes);
   await run('re-import unchanged', generated.activityFile, lines);
+  measureSearches(db, repository);
+  const reindexStarted = performance.now();
+  db.prepare("DELETE FROM node_meta WHERE key = 'search_index_fingerprint'").run();
+  openRepository(db);
+  figure('start reindex', Math.round((performance.now() - reindexStarted) / 100) / 10, 's');
   db.pragma('wal_checkpoint(TRUNCATE)');
   figure('database size', Math.round(statSync(join(dir, 'liaison.db')).size / 1e6), 'MB');
   figure('peak heap', Math.round(peakHeap / 1e6), 'MB');
   db.close();
 } finally {
   if (process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+}
+
+/** The directory searches vendors make on Practitioner, each over values drawn from the imported directory. */
+function measureSearches(db: ReturnType<typeof openDatabase>, repository: ReturnType<typeof openRepository>): void {
+  type Json = Record<string, any>;
+  const repeats = Math.floor(positiveNumber('BENCH_REPEATS', 200));
+  const bodies = (type: string, filter = '1') =>
+    (db.prepare(`SELECT v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq WHERE r.resource_type = ? AND ${filter} ORDER BY random() LIMIT 500`).pluck().all(type) as string[]).map(
+      (body) => JSON.parse(body) as Json,
+    );
+  const sites = bodies('Organization').flatMap((site) => (site.address ?? []) as Json[]);
+  const mailboxes = bodies('PractitionerRole', `instr(v.body, '${MSSANTE_EXTENSION}') > 0`).flatMap((role) =>
+    (role.telecom as Json[]).filter((point) => point.extension?.[0]?.url === MSSANTE_EXTENSION).map((point) => point.value as string),
+  );
+  const people = bodies('Practitioner');
+  const shapes: Array<[string, string[]]> = [
+    ['practitioner-address-city', sites.map((address) => `address-city=${encodeURIComponent(address.city)}`)],
+    ['practitioner-address-postalcode', sites.map((address) => `address-postalcode=${address.postalCode}`)],
+    ['practitioner-address', sites.map((address) => `address=${encodeURIComponent(String(address.line?.[1] ?? address.city).split(' ').pop()!)}`)],
+    ['practitioner-telecom-mssante', mailboxes.map((mailbox) => `telecom=${encodeURIComponent(mailbox)}`)],
+    ['practitioner-qualification', people.flatMap((person) => (person.qualification as Json[]).map((q) => `qualification=${encodeURIComponent(`${q.code.coding[0].system}|${q.code.coding[0].code}`)}`))],
+    ['practitioner-identifier', people.map((person) => `identifier=${encodeURIComponent(`${person.identifier[0].system}|${person.identifier[0].value}`)}`)],
+  ];
+  const engine = new SearchEngine(db, repository.searchIndex);
+  for (const [name, queries] of shapes) {
+    if (queries.length === 0) continue;
+    const samples: number[] = [];
+    let found = 0;
+    for (let i = 0; i < repeats; i++) {
+      const params = new URLSearchParams(`${queries[i % queries.length]}&_count=20`);
+      const started = performance.now();
+      const result = engine.search({ resourceType: 'Practitioner', params, lenient: false, base: 'http://localhost/fhir' });
+      samples.push(performance.now() - started);
+      found += result.matches.length;
+    }
+    const { p50, p95, max } = percentiles(samples);
+    figure(`search.${name}`, p95, 'ms p95', { p50, max, target: TARGETS.simpleMs, meetsTarget: p95 <= TARGETS.simpleMs, meanFound: Math.round(found / repeats) });
+  }
 }

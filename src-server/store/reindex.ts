@@ -9,7 +9,7 @@ import { INDEX_TABLES, type SearchIndex } from './search-index';
  * resources/, the custom ones in force, or the extraction code (bump EXTRACTION_VERSION when it indexes differently).
  */
 
-export const EXTRACTION_VERSION = 2;
+export const EXTRACTION_VERSION = 3;
 const FINGERPRINT_KEY = 'search_index_fingerprint';
 const BATCH = 1000;
 
@@ -58,9 +58,12 @@ export function reindexAll(db: Db, index: SearchIndex, onProgress: (progress: Re
      JOIN resources r ON r.resource_type = v.resource_type AND r.resource_id = v.resource_id AND r.vseq = v.vseq
      WHERE v.vseq > ? ORDER BY v.vseq LIMIT ?`,
   );
-  const indexBatch = db.transaction((rows: Array<{ vseq: number; body: string }>) => {
-    for (const row of rows) index.write(row.vseq, JSON.parse(row.body) as Record<string, unknown>);
-  });
+  // Rows inserted at each batch's end, many to a statement, and the practitioners' workplace rows derived once a batch.
+  const indexBatch = db.transaction((rows: Array<{ vseq: number; body: string }>) =>
+    index.deferRows(() => {
+      for (const row of rows) index.write(row.vseq, JSON.parse(row.body) as Record<string, unknown>);
+    }),
+  );
   let done = 0;
   let after = 0;
   for (;;) {

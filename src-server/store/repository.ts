@@ -551,7 +551,7 @@ export class Repository {
     const json = preparedJson(prepared, { versionId, lastUpdated });
     const vseq = this.appendVersion(resourceType, id, versionId, lastUpdated, json, parents, 'PUT');
     this.pointCurrent(resourceType, id, vseq, lastUpdated, replacedVseq);
-    this.searchIndex.writeRows(vseq, prepared.rows, replacedVseq);
+    this.searchIndex.writeRows(resourceType, vseq, prepared.rows, replacedVseq);
     return { resourceType, id, versionId, lastUpdated, json };
   }
 

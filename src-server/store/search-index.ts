@@ -3,6 +3,7 @@ import { extractSearchValues, type ExtractedParameter, type IndexValue } from '.
 import type { SearchParameters } from '../fhir/search/parameters';
 import { sharedRows } from '../fhir/search/shared-rows';
 import type { Db } from './database';
+import { WORKPLACE_CODES, WorkplaceRows } from './workplace-rows';
 
 /**
  * Writes the search index rows of a version, inside the caller's transaction: a search run right after a write
@@ -22,6 +23,8 @@ export class SearchIndex {
   private readonly inserts = new Map<string, Statement>();
   /** During `deferRows`: the rows written so far, by table, and the versions they belong to. */
   private deferred: { rows: Map<IndexKind, SqlValue[]>; versions: Set<number> } | undefined;
+  /** A practitioner's workplace rows (workplace-rows.ts), derived again after the writes that change them. */
+  private readonly workplaces: WorkplaceRows;
 
   constructor(
     private readonly db: Db,
@@ -31,6 +34,7 @@ export class SearchIndex {
     this.findParam = db.prepare('SELECT pid FROM search_params WHERE resource_type = ? AND code = ?');
     this.insertParam = db.prepare('INSERT INTO search_params (resource_type, code) VALUES (?, ?)');
     this.deleteRows = INDEX_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE vseq = ?`));
+    this.workplaces = new WorkplaceRows(db, this);
   }
 
   /** The definitions in force in the store: what its rows are extracted by, and its queries read. */
@@ -51,7 +55,8 @@ export class SearchIndex {
 
   /** Indexes `resource` as version `vseq`, dropping the rows of `replacedVseq`. Call inside a transaction. */
   write(vseq: number, resource: JsonObject, replacedVseq?: number): void {
-    this.store(vseq, indexRows(extractSearchValues(this.definitions, resource), (code) => this.paramId(resource.resourceType as string, code), vseq), replacedVseq);
+    const resourceType = resource.resourceType as string;
+    this.store(resourceType, vseq, indexRows(extractSearchValues(this.definitions, resource), (code) => this.paramId(resourceType, code), vseq), replacedVseq);
   }
 
   /**
@@ -67,19 +72,22 @@ export class SearchIndex {
   }
 
   /** Writes index rows made ahead (`indexRows`, prepared-write.ts) as those of version `vseq`. */
-  writeRows(vseq: number, rows: IndexRows, replacedVseq?: number): void {
+  writeRows(resourceType: string, vseq: number, rows: IndexRows, replacedVseq?: number): void {
     for (const [kind, values] of rows) {
       const width = TABLE_OF[kind].columns.length;
       for (let at = 0; at < values.length; at += width) values[at] = vseq;
     }
-    this.store(vseq, rows, replacedVseq);
+    this.store(resourceType, vseq, rows, replacedVseq);
   }
 
-  private store(vseq: number, rows: IndexRows, replacedVseq: number | undefined): void {
+  private store(resourceType: string, vseq: number, rows: IndexRows, replacedVseq: number | undefined): void {
+    const workplaces = WorkplaceRows.concerns(resourceType);
+    if (workplaces) this.workplaces.written(resourceType, vseq, replacedVseq);
     if (replacedVseq !== undefined) this.remove(replacedVseq);
     const deferred = this.deferred;
     if (!deferred) {
       for (const [kind, values] of rows) this.insertRows(kind, values);
+      if (workplaces) this.workplaces.flush();
       return;
     }
     deferred.versions.add(vseq);
@@ -102,9 +110,11 @@ export class SearchIndex {
     try {
       const result = work();
       for (const [kind, values] of deferred.rows) this.insertRows(kind, values);
+      this.workplaces.flush();
       return result;
     } finally {
       this.deferred = undefined;
+      this.workplaces.discard();
     }
   }
 
@@ -151,10 +161,13 @@ export class SearchIndex {
    */
   rowsOf(resourceType: string, code: string, column: (name: string) => string = (name) => name): string {
     const shared = sharedRows(this.definitions, resourceType, code);
-    if (!shared) return `${column('pid')} = ${this.paramId(resourceType, code)}`;
-    const pids = shared.codes.map((other) => this.paramId(resourceType, other));
+    const codes = shared?.codes ?? [code];
+    // A practitioner's addresses and telecoms include their workplaces' (workplace-rows.ts).
+    const workplaceCodes = resourceType === 'Practitioner' ? codes.flatMap((own) => (WORKPLACE_CODES[own] ? [WORKPLACE_CODES[own]] : [])) : [];
+    if (!shared && workplaceCodes.length === 0) return `${column('pid')} = ${this.paramId(resourceType, code)}`;
+    const pids = [...codes, ...workplaceCodes].map((other) => this.paramId(resourceType, other));
     const rows = pids.length === 1 ? `${column('pid')} = ${pids[0]}` : `${column('pid')} IN (${pids.join(', ')})`;
-    const { restriction } = shared;
+    const restriction = shared?.restriction;
     if (!restriction) return rows;
     return `${rows} AND ${column(restriction.column)} IN (${restriction.values.map((value) => `'${value}'`).join(', ')})`;
   }

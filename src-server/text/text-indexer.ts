@@ -13,7 +13,7 @@ import { arrayOf, type Json } from '../fhir/json';
  * Applying a change is idempotent, so replaying from an older cursor (after a crash) changes nothing in effect:
  * the resource's earlier versions are removed, and its version is added only if it is still the current one (a
  * later change adds the later version). A PractitionerRole or an Organization change also re-derives the
- * practitioners whose `name` holds the cities they work in.
+ * practitioners whose `name` and `address` hold the cities and addresses of the sites they work at.
  *
  * A change that fails is recorded in `notIndexed` and skipped: one resource must not stop the index. An error
  * that cannot be caught (out of memory) stops the thread instead; `indexing` then holds the version it was on, which
@@ -45,8 +45,8 @@ export class TextIndexer {
   private readonly changes: ChangeLog;
   private readonly versions: VersionReader;
   private readonly workplaces: Workplaces;
-  /** Cities of the sites looked up lately (Organization id → cities): an import reads the same sites again and again. */
-  private siteCities = new Map<string, string[]>();
+  /** Addresses of the sites looked up lately (Organization id → addresses): an import reads the same sites again and again. */
+  private siteAddresses = new Map<string, unknown[]>();
 
   constructor(db: Db, cursor = 0, safety: IndexerSafety = {}) {
     this.cursor = cursor;
@@ -72,7 +72,7 @@ export class TextIndexer {
   applyNext(limit = BATCH): AppliedBatch {
     const changes = this.changes.afterWithCurrent(this.cursor, limit);
     const stamps: number[] = [];
-    // Practitioners whose work cities may have changed, re-derived once per batch (an import changes a
+    // Practitioners whose workplaces may have changed, re-derived once per batch (an import changes a
     // practitioner, their roles and their sites together).
     const rederive = new Set<string>();
     for (const change of changes) {
@@ -101,15 +101,15 @@ export class TextIndexer {
       else this.reindex(type, id);
     }
     if (type === 'PractitionerRole') {
-      // The practitioners the role names now and named before: their cities may have changed.
+      // The practitioners the role names now and named before: their workplaces may have changed.
       for (const practitioner of practitionerIds(JSON.parse(change.body) as Json)) rederive.add(practitioner);
       const earlier = this.previousBody(change);
       if (earlier) for (const practitioner of practitionerIds(earlier)) rederive.add(practitioner);
     }
     if (type === 'Organization') {
-      this.siteCities.delete(id);
-      // Only when its cities changed: a site's new phone or mailbox says nothing about where its people work.
-      if (citiesOf(JSON.parse(change.body) as Json).join('|') !== citiesOf(this.previousBody(change)).join('|')) {
+      this.siteAddresses.delete(id);
+      // Only when its addresses changed: a site's new phone or mailbox says nothing about where its people work.
+      if (JSON.stringify(addressesOf(JSON.parse(change.body) as Json)) !== JSON.stringify(addressesOf(this.previousBody(change)))) {
         for (const practitioner of this.workplaces.practitionersAt(id)) rederive.add(practitioner);
       }
     }
@@ -148,7 +148,7 @@ export class TextIndexer {
     this.indexing[0] = vseq;
     try {
       // Replayed after a crash, the same version may already be in: `put` replaces it, it does not add it twice.
-      this.indexes.put(type, vseq, textDocument(JSON.parse(body) as Json, type === 'Practitioner' ? this.workCities(id) : []));
+      this.indexes.put(type, vseq, textDocument(JSON.parse(body) as Json, type === 'Practitioner' ? this.workplaces.sitesOf(id).flatMap((site) => this.addressesOfSite(site)) : []));
       this.notIndexed.indexed(type, id);
     } catch (error) {
       this.indexes.remove(vseq);
@@ -158,21 +158,17 @@ export class TextIndexer {
     }
   }
 
-  /** Cities of the Organizations of a practitioner's active roles. */
-  private workCities(practitionerId: string): string[] {
-    return this.workplaces.sitesOf(practitionerId).flatMap((site) => this.citiesOfSite(site));
-  }
-
-  private citiesOfSite(organizationId: string): string[] {
-    let cities = this.siteCities.get(organizationId);
-    if (cities === undefined) {
+  /** The addresses of an Organization where practitioners work. */
+  private addressesOfSite(organizationId: string): unknown[] {
+    let addresses = this.siteAddresses.get(organizationId);
+    if (addresses === undefined) {
       const body = this.versions.current('Organization', organizationId)?.body;
-      cities = body ? citiesOf(JSON.parse(body) as Json) : [];
+      addresses = body ? addressesOf(JSON.parse(body) as Json) : [];
       // Bounded: cleared rather than kept for a national directory's every site.
-      if (this.siteCities.size >= SITE_CACHE_SIZE) this.siteCities = new Map();
-      this.siteCities.set(organizationId, cities);
+      if (this.siteAddresses.size >= SITE_CACHE_SIZE) this.siteAddresses = new Map();
+      this.siteAddresses.set(organizationId, addresses);
     }
-    return cities;
+    return addresses;
   }
 }
 
@@ -180,11 +176,9 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** A site's cities (none for no site). */
-function citiesOf(organization: Json | undefined): string[] {
-  return arrayOf(organization?.address)
-    .map((address) => (address as Json).city)
-    .filter((city): city is string => typeof city === 'string');
+/** A site's addresses (none for no site). */
+function addressesOf(organization: Json | undefined): unknown[] {
+  return arrayOf(organization?.address);
 }
 
 function practitionerIds(role: Json): string[] {

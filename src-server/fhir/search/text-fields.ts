@@ -5,8 +5,9 @@ import { arrayOf, type Json } from '../json';
  * What the background text index holds for a resource, field by field, as plain words (lower case, accents
  * folded): the word-prefix matching of the directory (`name`, `address`), and `_content` / `_text`.
  *
- * Lifen's directory semantics: a query's terms must each begin a word of the field, and a practitioner's `name`
- * also holds the cities where they work, so that "martin lyon" finds Dr Martin in Lyon.
+ * Lifen's directory semantics: a query's terms must each begin a word of the field, a practitioner's `name` also
+ * holds the cities where they work, so that "martin lyon" finds Dr Martin in Lyon, and their `address` the addresses
+ * of the sites where they work (as `address-city` and the other address parameters do, store/workplace-rows.ts).
  */
 
 export type TextField = 'name' | 'address' | 'content' | 'text';
@@ -37,16 +38,18 @@ export const MIN_QUERY_LENGTH = 2;
 export type TextDocument = Partial<Record<TextField, string>>;
 
 /**
- * The text of a resource, field by field. `cities` are the cities of the places a practitioner works at (their
- * PractitionerRoles' Organizations), which the caller looks up.
+ * The text of a resource, field by field. `workplaces` are the addresses of the places a practitioner works at
+ * (their active PractitionerRoles' Organizations), which the caller looks up.
  */
-export function textDocument(resource: Json, cities: readonly string[] = []): TextDocument {
+export function textDocument(resource: Json, workplaces: readonly unknown[] = []): TextDocument {
   const fields = TEXT_FIELDS_OF[resource.resourceType as string] ?? [];
   const names = [...humanNames(resource.name), ...(typeof resource.name === 'string' ? [resource.name] : []), ...strings(resource.alias)];
-  const addresses = arrayOf(resource.address).flatMap(addressWords);
-  const ownCities = arrayOf(resource.address).flatMap((address) => strings((address as Json).city));
+  const ownAddresses = arrayOf(resource.address);
+  const allAddresses = resource.resourceType === 'Practitioner' ? [...ownAddresses, ...workplaces] : ownAddresses;
+  const addresses = allAddresses.flatMap(addressWords);
+  const cities = allAddresses.flatMap((address) => strings((address as Json).city));
   return {
-    name: words([...names, ...(resource.resourceType === 'Practitioner' ? [...ownCities, ...cities] : [])]),
+    name: words([...names, ...(resource.resourceType === 'Practitioner' ? cities : [])]),
     address: words(addresses),
     ...(fields.includes('content') ? { content: words(allStrings(resource), withoutDigits) } : {}),
     ...(fields.includes('text') ? { text: words([narrative(resource)]) } : {}),
