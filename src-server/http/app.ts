@@ -15,7 +15,7 @@ import type { Store } from '../store/store';
 import type { SyncModule } from '../sync/module';
 import type { TextModule } from '../text/module';
 import { fhirRoutes } from './fhir-routes';
-import { readFhirXml, XML_TYPES } from './fhir-xml';
+import { readFhirXmlBody, XML_TYPES } from './fhir-xml';
 import { adminRoutes } from './admin-routes';
 import { authRoutes } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
@@ -76,9 +76,9 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     done(null, new URLSearchParams(body as string));
   });
   // FHIR XML becomes the JSON it says here, then meets the same validation, limits and rules (fhir-xml.ts).
-  app.addContentTypeParser(XML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(XML_TYPES, { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, readFhirXml(body as string));
+      done(null, readFhirXmlBody(request, body as string));
     } catch (error) {
       done(error as Error, undefined);
     }

@@ -86,6 +86,16 @@ export function asksForXml(request: FastifyRequest): boolean {
   return best?.xml ?? false;
 }
 
+/**
+ * A request's FHIR XML body as its JSON (the content type parser of app.ts). Checked here rather than with JSON's
+ * charset in request-body.ts, since a Binary may be an XML document in any charset (its routes read bodies raw).
+ */
+export function readFhirXmlBody(request: FastifyRequest, body: string): Json {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw unsupportedMediaType(`The body must be UTF-8, not ${charset}: send charset=utf-8 or no charset`);
+  return readFhirXml(body);
+}
+
 /** A FHIR XML document as the FHIR JSON resource it says; a 400 (415 for another encoding) for anything else. */
 export function readFhirXml(source: string): Json {
   const root = fhirXmlRoot(source);

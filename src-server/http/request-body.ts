@@ -2,20 +2,19 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import { badRequest, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
-import { XML_TYPES } from './fhir-xml';
 
 /**
  * What a request body must be before any route parses it (a `preParsing` hook on every route):
  * - `Content-Encoding: gzip` (or `deflate`) is inflated as it arrives, and the route's body limit counts the inflated
  *   bytes: a small zip bomb is cut at the limit (413), not inflated whole. Other encodings are refused (415), so
  *   that a compressed document is never stored as if it were the document.
- * - JSON, FHIR XML and forms are read as UTF-8 (RFC 8259 §8.1): a body that declares another charset is refused (415) rather
+ * - JSON and forms are read as UTF-8 (RFC 8259 §8.1): a body that declares another charset is refused (415) rather
  *   than misread.
  */
 
 /** Media types whose bodies the node decodes as text. */
 export const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'application/json'];
-const TEXT_TYPES = new Set([...JSON_TYPES, ...XML_TYPES, 'application/x-www-form-urlencoded']);
+const TEXT_TYPES = new Set([...JSON_TYPES, 'application/x-www-form-urlencoded']);
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 
 export function checkRequestBody(request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (error: Error | null, payload?: Readable) => void): void {

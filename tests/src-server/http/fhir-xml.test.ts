@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readFhirXml, writeFhirXml } from '../../../src-server/http/fhir-xml';
 import { MAX_JSON_BODY_BYTES } from '../../../src-server/fhir/limits';
+import { SHARED_FHIR } from '../../helpers/fhir-data';
 import { useTestNode } from '../../helpers/node';
 
 /**
@@ -13,10 +14,9 @@ import { useTestNode } from '../../helpers/node';
 type Json = Record<string, any>;
 
 const node = useTestNode();
-const EXAMPLES = '../shared/fhir/stu3/examples-all.ndjson';
 /** The JSON a FHIR XML text says, as the tests read it. */
 const fromXml = (xml: string) => readFhirXml(xml) as Json;
-const examples = readFileSync(EXAMPLES, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Json);
+const examples = readFileSync(`${SHARED_FHIR}/examples-all.ndjson`, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Json);
 
 const patientXml = (family: string, extra = '') =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Patient xmlns="http://hl7.org/fhir">\n  <!-- a comment -->\n  <active value="true"/>\n  <name><family value="${family}"/><given value="Jean"/><given value="Marc"/></name>${extra}\n  <birthDate value="1970-02-03"/>\n</Patient>`;
@@ -165,6 +165,15 @@ describe('reading FHIR XML', () => {
     // Without a DOCTYPE, an undeclared entity is not XML at all.
     await expectXmlOutcome(await postXml('<Patient xmlns="http://hl7.org/fhir"><name><family value="&secret;"/></name></Patient>'), 400, /not well-formed/);
     expect(await versionCount()).toBe(before);
+  });
+
+  it('leaves a Binary upload alone: an XML document in ISO-8859-1 is stored as it is, not read as FHIR', async () => {
+    const document = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><ClinicalDocument xmlns="urn:hl7-org:v3"><title>Lettre \xe9</title></ClinicalDocument>', 'latin1');
+    const created = await node().request('Binary', { method: 'POST', body: document, headers: { 'content-type': 'text/xml; charset=iso-8859-1' } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { id } = (await created.json()) as Json;
+    const raw = await node().request(`Binary/${id as string}`, { headers: { accept: '*/*' } });
+    expect(Buffer.from(await raw.arrayBuffer()).equals(document)).toBe(true);
   });
 
   it('refuses a body over the 32 MiB limit with 413, counted on the inflated bytes of a gzipped one', async () => {
