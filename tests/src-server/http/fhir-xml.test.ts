@@ -138,6 +138,9 @@ describe('reading FHIR XML', () => {
     await expectXmlOutcome(await postXml(patientXml('Martin', '<favouriteColour value="blue"/>')), 400, /Patient.favouriteColour/);
     // FHIR XML's elements come in the specified order: birthDate before name is not read as if it were right.
     await expectXmlOutcome(await postXml('<Patient xmlns="http://hl7.org/fhir"><birthDate value="1970-02-03"/><active value="true"/></Patient>'), 400, /order/);
+    // FHIR.js would misalign a repeated primitive whose middle item has only an extension: refused, never misread.
+    const extensionOnly = '<given><extension url="http://example.org/x"><valueString value="y"/></extension></given>';
+    await expectXmlOutcome(await postXml(`<Patient xmlns="http://hl7.org/fhir"><name><given value="A"/>${extensionOnly}<given value="B"/></name></Patient>`), 400, /Patient.name.given/);
     await expectXmlOutcome(await postXml('<?xml-stylesheet href="x.xsl"?><Patient xmlns="http://hl7.org/fhir"/>'), 400, /processing instructions/);
     await expectXmlOutcome(await postXml('<?xml version="1.0" encoding="ISO-8859-1"?><Patient xmlns="http://hl7.org/fhir"/>'), 415, /UTF-8/);
     await expectXmlOutcome(await postXml(patientXml('Martin'), 'Patient', { 'content-type': 'application/fhir+xml; charset=iso-8859-1' }), 415, /UTF-8/);
