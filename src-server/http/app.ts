@@ -7,7 +7,7 @@ import type { AuthModule } from '../auth/module';
 import { Reaches } from '../auth/reach';
 import type { DirectoryModule } from '../directory/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
-import { badRequest, type FhirError, notFound, unsupportedMediaType } from '../fhir/outcome';
+import { badRequest, type FhirError, notFound } from '../fhir/outcome';
 import type { NodeModule } from '../rest/extensions';
 import type { FhirApi } from '../rest/fhir-api';
 import type { SetupModule } from '../setup/module';
@@ -16,6 +16,7 @@ import type { SyncModule } from '../sync/module';
 import type { TextModule } from '../text/module';
 import { SURFACE_PATHS } from './fhir-exchange';
 import { fhirRoutes } from './fhir-routes';
+import { readFhirXmlBody, XML_TYPES } from './fhir-xml';
 import { adminRoutes } from './admin-routes';
 import { authRoutes } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
@@ -52,8 +53,6 @@ export interface AppServices {
   logger?: FastifyServerOptions['logger'];
 }
 
-const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
-
 export async function buildApp(services: AppServices): Promise<FastifyInstance> {
   // Binary uploads stream under their own limit (binary-routes.ts); `$replicate` takes more (fhir-routes.ts).
   const app = Fastify({
@@ -77,8 +76,13 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, new URLSearchParams(body as string));
   });
-  app.addContentTypeParser(XML_TYPES, (_request, _payload, done) => {
-    done(unsupportedMediaType('XML is not supported: send application/fhir+json'), undefined);
+  // FHIR XML becomes the JSON it says here, then meets the same validation, limits and rules (fhir-xml.ts).
+  app.addContentTypeParser(XML_TYPES, { parseAs: 'string' }, (request, body, done) => {
+    try {
+      done(null, readFhirXmlBody(request, body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
 
   app.addHook('preParsing', checkRequestBody);

@@ -3,7 +3,6 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Reaches } from '../auth/reach';
 import { SYNC_SCOPE } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
-import { unsupportedMediaType } from '../fhir/outcome';
 import type { FhirApi } from '../rest/fhir-api';
 import type { Surface } from '../rest/types';
 import type { BinaryStore } from '../store/binary-store';
@@ -14,15 +13,13 @@ import { auditedCall } from './audit-answers';
 import { authenticate } from './bearer';
 import { binaryRoutes } from './binary-routes';
 import { baseUrl, pathOf, preferences, send, toFhirRequest } from './fhir-exchange';
+import { asksForXml, FHIR_XML_CONTENT_TYPE, writeFhirXml } from './fhir-xml';
 import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /**
  * The `/fhir` subtree: bearer authentication on everything but `metadata`, then every request handed to the
  * HTTP-free FHIR API (rest/fhir-api.ts). Registered with a prefix so its hooks cover exactly this subtree.
  */
-
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
-const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml', 'application/xml+fhir']);
 
 export interface FhirRoutesOptions {
   api: FhirApi;
@@ -41,9 +38,11 @@ export interface FhirRoutesOptions {
 }
 
 export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncContent, contentUploads, tokens, rateLimiter, reaches, audit, surface }: FhirRoutesOptions): Promise<void> {
+  // The requests answered in FHIR XML: their FHIR JSON answers (refusals included) are converted as they leave.
+  const inXml = new WeakSet<FastifyRequest>();
   app.addHook('onRequest', (request, reply, done) => {
     try {
-      checkFormat(request);
+      if (asksForXml(request)) inXml.add(request);
       if (!(request.method === 'GET' && pathOf(request) === 'metadata')) {
         const principal = authenticate(request, tokens);
         request.principal = principal;
@@ -53,6 +52,22 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
       done();
     } catch (error) {
       done(error as Error);
+    }
+  });
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!inXml.has(request) || typeof payload !== 'string' || !String(reply.getHeader('content-type')).startsWith('application/fhir+json')) {
+      done(null, payload);
+      return;
+    }
+    try {
+      const xml = writeFhirXml(payload);
+      reply.header('content-type', FHIR_XML_CONTENT_TYPE);
+      done(null, xml);
+    } catch (error) {
+      // Never lose an answer to a conversion: it leaves as the JSON it is, saying so in its content type.
+      request.log.error({ err: error }, 'FHIR XML could not be written');
+      done(null, payload);
     }
   });
 
@@ -77,20 +92,4 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
   app.post('/$replicate', { bodyLimit: MAX_REPLICATE_BODY_BYTES, onRequest: peersOnly }, handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
   await app.register(binaryRoutes, { api, store: binaryStore, syncContent, contentUploads, audit, reaches, surface });
-}
-
-/** `_format` and `Accept` may ask for JSON; XML is not served. */
-function checkFormat(request: FastifyRequest): void {
-  const query = request.query as Record<string, string | string[] | undefined>;
-  const format = typeof query._format === 'string' ? query._format.split(';')[0].trim() : undefined;
-  if (format !== undefined && !JSON_FORMATS.has(format)) {
-    throw unsupportedMediaType(`_format '${format}' is not supported: this node speaks application/fhir+json`);
-  }
-  const accept = request.headers.accept;
-  if (format === undefined && accept) {
-    const types = accept.split(',').map((part) => part.split(';')[0].trim());
-    if (types.every((type) => XML_FORMATS.has(type))) {
-      throw unsupportedMediaType('XML is not supported: ask for application/fhir+json');
-    }
-  }
 }

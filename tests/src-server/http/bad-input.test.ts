@@ -36,7 +36,7 @@ describe('malformed or misdirected bodies', () => {
     await expectOutcome(await post(JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' } })), 400, /Observation/);
     await expectOutcome(await post(JSON.stringify({ name: [{ family: 'NoType' }] })), 400);
     await expectOutcome(await post('resourceType=Patient', 'text/plain'), 415);
-    await expectOutcome(await post('<Patient xmlns="http://hl7.org/fhir"/>', 'application/fhir+xml'), 415, /XML/);
+    await expectOutcome(await post('<Patient xmlns="http://hl7.org/fhir">', 'application/fhir+xml'), 400, /not well-formed XML/);
     await expectOutcome(await node().request('Patient', { method: 'POST' }), 400);
     expect(await versionCount()).toBe(before);
   });

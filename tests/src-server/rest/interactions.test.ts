@@ -111,15 +111,18 @@ describe('read and vread', () => {
     expect((await node().request(`Patient/${body.id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(200);
   });
 
-  it('formats with _pretty and refuses XML with 415', async () => {
+  it('formats with _pretty, answers XML when asked, refuses an unknown _format with an OperationOutcome', async () => {
     const { body } = await create(patient());
     const pretty = await node().request(`Patient/${body.id}?_pretty=true`);
     expect(await pretty.text()).toContain('\n  "resourceType": "Patient"');
     expect((await node().request(`Patient/${body.id}?_format=json`)).status).toBe(200);
     const xml = await node().request(`Patient/${body.id}?_format=xml`);
-    expect(xml.status).toBe(415);
-    expect(((await xml.json()) as Json).resourceType).toBe('OperationOutcome');
-    expect((await node().request(`Patient/${body.id}`, { headers: { accept: 'application/fhir+xml' } })).status).toBe(415);
+    expect(xml.status).toBe(200);
+    expect(xml.headers.get('content-type')).toMatch(/^application\/fhir\+xml/);
+    expect((await node().request(`Patient/${body.id}`, { headers: { accept: 'application/fhir+xml' } })).headers.get('content-type')).toMatch(/^application\/fhir\+xml/);
+    const unknown = await node().request(`Patient/${body.id}?_format=turtle`);
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(((await unknown.json()) as Json).resourceType).toBe('OperationOutcome');
   });
 });
 

@@ -137,8 +137,8 @@ const inputs = new Map<string, Record<string, unknown>>();
 function input(file: string): Record<string, unknown> {
   let json = inputs.get(file);
   if (!json) {
-    // The suite's inputs predate STU3 in places (Observation.encounter, Questionnaire concept): keep them by shape.
-    json = fhirXmlToJson(readFileSync(`${SUITE}/input/${file}`, 'utf8'), { unknownElements: [] });
+    // The suite's inputs predate STU3 in places (Observation.encounter, Questionnaire concept): FHIR.js drops those.
+    json = fhirXmlToJson(readFileSync(`${SUITE}/input/${file}`, 'utf8'));
     inputs.set(file, json);
   }
   return structuredClone(json);
