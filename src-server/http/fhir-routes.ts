@@ -3,7 +3,6 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Reaches } from '../auth/reach';
 import { SYNC_SCOPE } from '../auth/scopes';
 import type { TokenStore } from '../auth/tokens';
-import { unsupportedMediaType } from '../fhir/outcome';
 import type { FhirApi } from '../rest/fhir-api';
 import type { BinaryStore } from '../store/binary-store';
 import type { ContentQueue } from '../sync/content';
@@ -13,6 +12,7 @@ import { auditedCall } from './audit-answers';
 import { authenticate } from './bearer';
 import { binaryRoutes } from './binary-routes';
 import { baseUrl, pathOf, preferences, send, toFhirRequest } from './fhir-exchange';
+import { negotiateFormat } from './negotiation';
 import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /**
@@ -20,8 +20,7 @@ import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-l
  * HTTP-free FHIR API (rest/fhir-api.ts). Registered with a prefix so its hooks cover exactly this subtree.
  */
 
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
-const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml', 'application/xml+fhir']);
+const BINARY_READ = /^Binary\/[^/]+(\/_history\/[^/]+)?$/;
 
 export interface FhirRoutesOptions {
   api: FhirApi;
@@ -76,18 +75,11 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
   await app.register(binaryRoutes, { api, store: binaryStore, syncContent, contentUploads, audit, reaches });
 }
 
-/** `_format` and `Accept` may ask for JSON; XML is not served. */
+/**
+ * The answer must be in a format the request accepts (http/negotiation.ts), but for a Binary's read: it answers the
+ * document itself in its own type unless FHIR is asked for (binary-routes.ts), whatever else `Accept` lists.
+ */
 function checkFormat(request: FastifyRequest): void {
-  const query = request.query as Record<string, string | string[] | undefined>;
-  const format = typeof query._format === 'string' ? query._format.split(';')[0].trim() : undefined;
-  if (format !== undefined && !JSON_FORMATS.has(format)) {
-    throw unsupportedMediaType(`_format '${format}' is not supported: this node speaks application/fhir+json`);
-  }
-  const accept = request.headers.accept;
-  if (format === undefined && accept) {
-    const types = accept.split(',').map((part) => part.split(';')[0].trim());
-    if (types.every((type) => XML_FORMATS.has(type))) {
-      throw unsupportedMediaType('XML is not supported: ask for application/fhir+json');
-    }
-  }
+  if ((request.method === 'GET' || request.method === 'HEAD') && (request.query as Record<string, unknown>)._format === undefined && BINARY_READ.test(pathOf(request))) return;
+  negotiateFormat(request);
 }

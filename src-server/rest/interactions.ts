@@ -1,7 +1,7 @@
 import { isValidId, type HistoryEntry, type HistoryQuery, type Repository, type StoredResource, type WriteResult } from '../store/repository';
 import { refuseForgedContent, withStoredContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
-import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../fhir/outcome';
+import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed, unsupportedMediaType } from '../fhir/outcome';
 import { isCompartmentType } from '../fhir/search/compartments';
 import type { SearchEngine, SearchResult } from '../store/search/search';
 import { isWhole, shapeResource } from '../fhir/search/shaping';
@@ -38,17 +38,14 @@ export class Interactions implements FhirInteractions {
 
   handle(request: FhirRequest, base: string): FhirResponse {
     const segments = request.path.split('/').filter((segment) => segment !== '');
-    if (request.method === 'DELETE') {
-      throw methodNotAllowed('DELETE is not supported: archive a resource with an update (e.g. active=false or a status)');
-    }
     const operationAt = segments.findIndex((segment) => segment.startsWith('$'));
     if (operationAt >= 0) return this.operation(request, base, segments, operationAt);
     const found = this.route(segments);
     if (!found) throw notFound(`No FHIR endpoint at '${request.path}'`);
     const call: RouteCall = { request, base, ...found.params };
-    const run = found.route.methods[request.method];
-    if (!run) throw methodNotAllowed(`${request.method} is not allowed on ${found.route.on(call)}`);
-    return run(call);
+    const allowed = allowedMethods(found.route, call);
+    if (!allowed.includes(request.method)) throw methodNotAllowed(refusedMethod(found.route, call), withHead(allowed));
+    return found.route.methods[request.method]!(call);
   }
 
   /**
@@ -85,6 +82,7 @@ export class Interactions implements FhirInteractions {
         POST: ({ request, base, type }) => this.create(type!, request, base),
         PUT: ({ request, base, type }) => this.conditionalUpdate(type!, request, base),
       },
+      writes: ['POST', 'PUT'],
       on: ({ type }) => type!,
     },
     {
@@ -104,6 +102,7 @@ export class Interactions implements FhirInteractions {
         GET: ({ request, base, type, id }) => this.read(type!, id!, request, base),
         PUT: ({ request, base, type, id }) => this.update(type!, id!, request, base),
       },
+      writes: ['PUT'],
       on: ({ type, id }) => `${type}/${id}`,
     },
     // History and vread judge each version by its own content (docs/access.md), not by the current one.
@@ -201,7 +200,7 @@ export class Interactions implements FhirInteractions {
     const type = at >= 1 ? this.resourceType(segments[0]) : undefined;
     const operation = this.operationAt(segments, at, type);
     if (!operation) throw badRequest(`Operation '${name}' is not supported ${type ? `on ${type}` : 'on the base'} by this node`);
-    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`);
+    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`, withHead(operation.methods));
     let id: string | undefined;
     if (level === 'instance') {
       id = this.resourceId(segments[1]);
@@ -304,7 +303,6 @@ export class Interactions implements FhirInteractions {
   }
 
   private conditionalUpdate(type: string, request: FhirRequest, base: string): FhirResponse {
-    if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
     checkWritable(type);
     request.scopes.require(type, 'UPDATE');
     const resource = requireResource(request, type);
@@ -476,6 +474,8 @@ interface Route {
   path: readonly string[];
   /** The interaction each method runs; another method is a 405. */
   methods: Readonly<Partial<Record<string, (call: RouteCall) => FhirResponse>>>;
+  /** The methods that write the resource type: none is allowed on a directory type (DESIGN §2). */
+  writes?: readonly string[];
   /** What a 405 names as refusing the method. */
   on: (call: RouteCall) => string;
 }
@@ -496,12 +496,40 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 /** Directory resources come from import and sync only (DESIGN §2). */
 function checkWritable(type: string): void {
-  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(`${type} is a directory resource: it is written by the directory import and sync, not through the API`);
+  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(directoryWrite(type), ['GET', 'HEAD']);
+}
+
+const directoryWrite = (type: string) => `${type} is a directory resource: it is written by the directory import and sync, not through the API`;
+
+/**
+ * The methods a route allows for this call, as a 405's `Allow` lists them: not the writes of a directory type, nor
+ * a PUT on a type without search criteria (a conditional update needs them).
+ */
+function allowedMethods(route: Route, { type, request }: RouteCall): string[] {
+  return Object.keys(route.methods).filter(
+    (method) => !(route.writes?.includes(method) && DIRECTORY_TYPES.has(type!)) && !(method === 'PUT' && route.path.length === 1 && request.query.size === 0),
+  );
+}
+
+/** Why a method a route does not allow is refused. */
+function refusedMethod(route: Route, call: RouteCall): string {
+  const { method } = call.request;
+  if (method === 'DELETE') return 'DELETE is not supported: archive a resource with an update (e.g. active=false or a status)';
+  if (route.writes?.includes(method) && DIRECTORY_TYPES.has(call.type!)) return directoryWrite(call.type!);
+  if (method === 'PUT' && route.methods.PUT) return `PUT on ${call.type} needs an id or search criteria`;
+  return `${method} is not allowed on ${route.on(call)}`;
+}
+
+/** HEAD is answered wherever GET is (as a GET without its body). */
+function withHead(methods: readonly string[]): string[] {
+  return methods.includes('GET') ? [...methods, 'HEAD'] : [...methods];
 }
 
 /** The request's resource; a Binary streamed into the binary store points at its file, and only then. */
 function requireResource(request: FhirRequest, type: string): JsonObject {
   const body = request.body;
+  // A form is a search's parameters (POST Type/_search), not a resource the node could read.
+  if (body instanceof URLSearchParams) throw unsupportedMediaType(`The body must be a ${type} as FHIR JSON, not a form`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest(`The body must be a ${type} resource (a JSON object)`);
   }

@@ -71,7 +71,7 @@ export class ConflictOperations {
    */
   private resolve({ request, base, type, id, interactions }: OperationCall) {
     const resourceType = type!;
-    if (DIRECTORY_TYPES.has(resourceType)) throw methodNotAllowed(`${resourceType} is a directory resource: its conflicts are resolved on the directory node`);
+    if (DIRECTORY_TYPES.has(resourceType)) throw methodNotAllowed(`${resourceType} is a directory resource: its conflicts are resolved on the directory node`, []);
     request.scopes.require(resourceType, 'UPDATE');
     const { resource, leaves } = readResolution(request.body, resourceType, id!);
     const { repository, searchEngine } = interactions;

@@ -111,15 +111,15 @@ describe('read and vread', () => {
     expect((await node().request(`Patient/${body.id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(200);
   });
 
-  it('formats with _pretty and refuses XML with 415', async () => {
+  it('formats with _pretty and, asked for XML only, answers 406 (not acceptable)', async () => {
     const { body } = await create(patient());
     const pretty = await node().request(`Patient/${body.id}?_pretty=true`);
     expect(await pretty.text()).toContain('\n  "resourceType": "Patient"');
     expect((await node().request(`Patient/${body.id}?_format=json`)).status).toBe(200);
     const xml = await node().request(`Patient/${body.id}?_format=xml`);
-    expect(xml.status).toBe(415);
+    expect(xml.status).toBe(406);
     expect(((await xml.json()) as Json).resourceType).toBe('OperationOutcome');
-    expect((await node().request(`Patient/${body.id}`, { headers: { accept: 'application/fhir+xml' } })).status).toBe(415);
+    expect((await node().request(`Patient/${body.id}`, { headers: { accept: 'application/fhir+xml' } })).status).toBe(406);
   });
 });
 
