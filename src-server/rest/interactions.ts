@@ -9,7 +9,7 @@ import { Visibility } from '../store/search/visibility';
 import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
-import { capabilityStatement } from './capability';
+import { CapabilityStatements } from './capability';
 import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
@@ -25,6 +25,7 @@ export class Interactions implements FhirInteractions {
   private readonly writeRules = new Map<string, WriteRule[]>();
   /** What of the write rules holds for the versions sync peers push (`$replicate`). */
   readonly replicaRules: ReplicaRules;
+  private readonly capabilities: CapabilityStatements;
 
   constructor(
     readonly repository: Repository,
@@ -34,6 +35,7 @@ export class Interactions implements FhirInteractions {
     for (const operation of extensions.operations ?? []) pushTo(this.operations, `${operation.level} ${operation.name}`, operation);
     for (const rule of extensions.writeRules ?? []) for (const type of rule.types) pushTo(this.writeRules, type, rule);
     this.replicaRules = new ReplicaRules(extensions.writeRules ?? []);
+    this.capabilities = new CapabilityStatements(extensions.operations ?? []);
   }
 
   handle(request: FhirRequest, base: string): FhirResponse {
@@ -64,7 +66,7 @@ export class Interactions implements FhirInteractions {
       },
       on: () => 'the FHIR base',
     },
-    { path: ['metadata'], methods: { GET: ({ base }) => ok(capabilityStatement(base, this.repository.definitions)) }, on: pathOf },
+    { path: ['metadata'], methods: { GET: ({ base }) => ok(this.capabilities.of(base, this.repository.definitions)) }, on: pathOf },
     {
       path: ['_history'],
       methods: {
