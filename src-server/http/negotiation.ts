@@ -17,6 +17,9 @@ export function negotiateFormat(request: FastifyRequest): FhirFormat {
   }
   const accept = request.headers.accept;
   if (accept === undefined || accept === '' || accept === '*/*') return FHIR_FORMATS[0];
+  // Most clients name one media type: no parsing for them (this runs on every request).
+  const named = BY_MEDIA_TYPE.get(accept);
+  if (named) return named;
   const ranges = acceptRanges(accept);
   let best: FhirFormat | undefined;
   let bestQuality = 0;
@@ -27,6 +30,8 @@ export function negotiateFormat(request: FastifyRequest): FhirFormat {
   if (!best) throw notAcceptable(`Accept '${accept}' names nothing this node can write: ask for ${served()}`);
   return best;
 }
+
+const BY_MEDIA_TYPE: ReadonlyMap<string, FhirFormat> = new Map(FHIR_FORMATS.flatMap((format) => mediaTypesOf(format).map((type) => [type, format] as const)));
 
 interface AcceptRange {
   type: string;

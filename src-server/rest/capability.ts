@@ -85,7 +85,7 @@ function build(base: string, definitions: SearchParameters, operations: readonly
       {
         extension: [LIMITS_EXTENSION],
         mode: 'server',
-        documentation: LIMITS_DOCUMENTATION,
+        documentation: `${LIMITS_DOCUMENTATION} Search: the modifiers each parameter takes are its extensions ${MODIFIER_URL}; reference parameters chain (subject.name=…, subject:Patient.name=…) and answer _has; _include and _revinclude take :iterate.`,
         security: {
           service: [{ coding: [{ system: 'http://hl7.org/fhir/restful-security-service', code: 'OAuth' }] }],
           description:
@@ -140,16 +140,12 @@ function searchParam(type: string, definition: SearchParameterDefinition): objec
     name: definition.code,
     ...(definition.url ? { definition: definition.url } : {}),
     type: definition.type,
-    documentation: searchDocumentation(type, definition, modifiers),
+    ...(textFieldOf(type, definition.code) ? { documentation: TEXT_DOCUMENTATION } : {}),
   };
 }
 
-function searchDocumentation(type: string, definition: SearchParameterDefinition, modifiers: readonly string[]): string {
-  const text = textFieldOf(type, definition.code) ? 'Word prefixes, from the text index. ' : '';
-  const named = modifiers.map((modifier) => (modifier === 'type' ? `:[type] (${definition.target!.join(', ')})` : `:${modifier}`));
-  const chains = isReference(definition) ? ' Chains (parameter.child) and _has on it.' : '';
-  return `${text}${named.length ? `Modifiers: ${named.join(', ')}.` : 'No modifiers.'}${chains}`;
-}
+/** The modifiers are in the extensions (`type`: `:[type]`, one of the definition's targets); this is what they do not say. */
+const TEXT_DOCUMENTATION = 'Every word of the value begins a word of the resource (accents and case ignored), from the text index; with a modifier, matched in SQL instead.';
 
 /** `Source:parameter` for each reference parameter of another type that may point at this one, and `Source:*`. */
 function revIncludes(type: string, definitions: SearchParameters): string[] {

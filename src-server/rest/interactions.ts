@@ -45,9 +45,9 @@ export class Interactions implements FhirInteractions {
     const found = this.route(segments);
     if (!found) throw notFound(`No FHIR endpoint at '${request.path}'`);
     const call: RouteCall = { request, base, ...found.params };
-    const allowed = allowedMethods(found.route, call);
-    if (!allowed.includes(request.method)) throw methodNotAllowed(refusedMethod(found.route, call), withHead(allowed));
-    return found.route.methods[request.method]!(call);
+    const run = found.route.methods[request.method];
+    if (!run || !allows(found.route, call, request.method)) throw methodNotAllowed(refusedMethod(found.route, call), withHead(allowedMethods(found.route, call)));
+    return run(call);
   }
 
   /**
@@ -507,10 +507,13 @@ const directoryWrite = (type: string) => `${type} is a directory resource: it is
  * The methods a route allows for this call, as a 405's `Allow` lists them: not the writes of a directory type, nor
  * a PUT on a type without search criteria (a conditional update needs them).
  */
-function allowedMethods(route: Route, { type, request }: RouteCall): string[] {
-  return Object.keys(route.methods).filter(
-    (method) => !(route.writes?.includes(method) && DIRECTORY_TYPES.has(type!)) && !(method === 'PUT' && route.path.length === 1 && request.query.size === 0),
-  );
+function allowedMethods(route: Route, call: RouteCall): string[] {
+  return Object.keys(route.methods).filter((method) => allows(route, call, method));
+}
+
+/** Whether the route allows a method it has for this call. */
+function allows(route: Route, { type, request }: RouteCall, method: string): boolean {
+  return !(route.writes?.includes(method) && DIRECTORY_TYPES.has(type!)) && !(method === 'PUT' && route.path.length === 1 && request.query.size === 0);
 }
 
 /** Why a method a route does not allow is refused. */

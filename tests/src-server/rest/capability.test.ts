@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SearchParameters } from '../../../src-server/fhir/search/parameters';
 import { validateResource } from '../../../src-server/fhir/validation/validate';
 import { concreteResourceTypes, readAllExamples, SHARED_FHIR, type Resource } from '../../helpers/fhir-data';
 import { useTestNode } from '../../helpers/node';
@@ -21,6 +22,8 @@ const seeded = new Map<string, { id: string; versionId: string; example: Resourc
 const INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
 const MODIFIERS = ['missing', 'exact', 'contains', 'not', 'text', 'in', 'not-in', 'below', 'above', 'type'];
 const MODIFIER_URL = 'http://liaison.health/fhir/StructureDefinition/search-modifier';
+/** The targets of the reference parameters (`:[type]`), as the node's definitions give them. */
+const definitions = SearchParameters.builtIn();
 
 beforeAll(async () => {
   statement = (await (await fetch(`${node().fhir}/metadata`)).json()) as Json;
@@ -175,7 +178,7 @@ describe('search parameters and modifiers, both ways', () => {
         if (param.type !== 'composite') searches.push({ url: `${type}?${param.name}=${encodeURIComponent(valueOf(param.type))}`, declared: true, what: `${type}.${param.name}` });
         for (const modifier of MODIFIERS) {
           if (modifier === 'type') {
-            const targets: string[] = declared.includes('type') ? /\(([^)]*)\)/.exec(param.documentation)![1].split(', ') : ['Patient'];
+            const targets: string[] = declared.includes('type') ? definitions.parameter(type, param.name)!.target! : ['Patient'];
             for (const target of targets) {
               searches.push({ url: `${type}?${param.name}:${target}=a`, declared: declared.includes('type'), what: `${type}.${param.name}:${target}` });
             }
