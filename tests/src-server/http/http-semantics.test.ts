@@ -42,10 +42,22 @@ describe('405 names the methods allowed in Allow', () => {
     ['DELETE', 'Binary/b1', ['GET', 'HEAD', 'PUT']],
     ['POST', '$changes', ['GET', 'HEAD']],
     ['GET', 'CommunicationRequest/$send-to-mss', ['POST']],
+    ['GET', '$content', ['POST']],
   ])('%s /fhir/%s → 405, Allow: %s', async (method, path, allowed) => {
     const response = await node().request(path, { method, ...(['POST', 'PUT', 'PATCH'].includes(method) ? { json: { resourceType: path.split(/[/?]/)[0] || 'Bundle' } } : {}) });
     await expectOutcome(response, 405);
     expect(allowOf(response)).toEqual(allowed);
+  });
+
+  it.each([
+    ['DELETE', '/health', ['GET', 'HEAD']],
+    ['GET', '/oauth/token', ['POST']],
+    ['PUT', '/oauth/revoke', ['POST']],
+  ])('outside /fhir too: %s %s → 405, Allow: %s', async (method, path, allowed) => {
+    const response = await fetch(`${node().url}${path}`, { method });
+    await expectOutcome(response, 405);
+    expect(allowOf(response)).toEqual(allowed);
+    await expectOutcome(await fetch(`${node().url}/nothing/here`, { method }), 404);
   });
 
   it('a method the Allow of a 405 lists is indeed allowed there', async () => {
