@@ -77,10 +77,14 @@ export const badRequest = (diagnostics: string, expression?: string) => new Fhir
 export const unauthorized = (diagnostics: string) => new FhirError(401, issue('login', diagnostics), { 'www-authenticate': 'Bearer' });
 export const forbidden = (diagnostics: string) => new FhirError(403, issue('forbidden', diagnostics));
 export const notFound = (diagnostics: string) => new FhirError(404, issue('not-found', diagnostics));
-export const methodNotAllowed = (diagnostics: string) => new FhirError(405, issue('not-supported', diagnostics));
+/** A method the target does not allow: `Allow` lists those it does (RFC 9110 §15.5.6). */
+export const methodNotAllowed = (diagnostics: string, allowed: readonly string[]) =>
+  new FhirError(405, issue('not-supported', diagnostics), { allow: allowed.join(', ') });
 export const conflict = (diagnostics: string) => new FhirError(409, issue('conflict', diagnostics));
 export const preconditionFailed = (diagnostics: string) => new FhirError(412, issue('conflict', diagnostics));
 export const payloadTooLarge = (diagnostics: string) => new FhirError(413, issue('too-long', diagnostics));
+/** An answer in none of the formats the request accepts (`Accept`, `_format`). */
+export const notAcceptable = (diagnostics: string) => new FhirError(406, issue('not-supported', diagnostics));
 export const unsupportedMediaType = (diagnostics: string) => new FhirError(415, issue('not-supported', diagnostics));
 export const unprocessable = (diagnostics: string, expression?: string) => new FhirError(422, issue('processing', diagnostics, expression));
 export const notImplemented = (diagnostics: string) => new FhirError(501, issue('not-supported', diagnostics));

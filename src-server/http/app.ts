@@ -7,7 +7,7 @@ import type { AuthModule } from '../auth/module';
 import { Reaches } from '../auth/reach';
 import type { DirectoryModule } from '../directory/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
-import { badRequest, type FhirError, notFound } from '../fhir/outcome';
+import { badRequest, type FhirError, methodNotAllowed, notFound, unsupportedMediaType } from '../fhir/outcome';
 import type { NodeModule } from '../rest/extensions';
 import type { FhirApi } from '../rest/fhir-api';
 import type { SetupModule } from '../setup/module';
@@ -87,7 +87,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
 
   app.addHook('preParsing', checkRequestBody);
   app.setErrorHandler((error: FastifyError | FhirError, request, reply) => refuse(services.audit, error, request, reply));
-  app.setNotFoundHandler((request, reply) => sendRefusal(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendRefusal(reply, unrouted(app, request.method, request.url.split('?')[0])));
   await applySecurity(app, services.security);
   refuseWhileClosing(app);
 
@@ -134,4 +134,13 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     );
   }
   return app;
+}
+
+/** OPTIONS left out: with CORS on, its preflight route takes every path. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** A request no route takes: a 405 naming the methods the path does take (RFC 9110 §15.5.6), a 404 when it takes none. */
+function unrouted(app: FastifyInstance, method: string, path: string): FhirError {
+  const allowed = METHODS.filter((candidate) => app.findRoute({ method: candidate, url: path }) !== null);
+  return allowed.length ? methodNotAllowed(`${method} is not allowed on ${path}`, allowed) : notFound(`Nothing at ${method} ${path}`);
 }

@@ -13,13 +13,17 @@ import { auditedCall } from './audit-answers';
 import { authenticate } from './bearer';
 import { binaryRoutes } from './binary-routes';
 import { baseUrl, pathOf, preferences, send, toFhirRequest } from './fhir-exchange';
-import { asksForXml, FHIR_XML_CONTENT_TYPE, writeFhirXml } from './fhir-xml';
+import { FHIR_XML_CONTENT_TYPE, writeFhirXml } from './fhir-xml';
+import type { FhirFormat } from '../fhir/formats';
+import { negotiateFormat } from './negotiation';
 import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /**
  * The `/fhir` subtree: bearer authentication on everything but `metadata`, then every request handed to the
  * HTTP-free FHIR API (rest/fhir-api.ts). Registered with a prefix so its hooks cover exactly this subtree.
  */
+
+const BINARY_READ = /^Binary\/[^/]+(\/_history\/[^/]+)?$/;
 
 export interface FhirRoutesOptions {
   api: FhirApi;
@@ -42,7 +46,7 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
   const inXml = new WeakSet<FastifyRequest>();
   app.addHook('onRequest', (request, reply, done) => {
     try {
-      if (asksForXml(request)) inXml.add(request);
+      if (checkFormat(request)?.code === 'xml') inXml.add(request);
       if (!(request.method === 'GET' && pathOf(request) === 'metadata')) {
         const principal = authenticate(request, tokens);
         request.principal = principal;
@@ -92,4 +96,13 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
   app.post('/$replicate', { bodyLimit: MAX_REPLICATE_BODY_BYTES, onRequest: peersOnly }, handler);
   // Binary uploads and reads stream, with their own body handling (the hooks above still apply).
   await app.register(binaryRoutes, { api, store: binaryStore, syncContent, contentUploads, audit, reaches, surface });
+}
+
+/**
+ * The answer must be in a format the request accepts (http/negotiation.ts), but for a Binary's read: it answers the
+ * document itself in its own type unless FHIR is asked for (binary-routes.ts), whatever else `Accept` lists.
+ */
+function checkFormat(request: FastifyRequest): FhirFormat | undefined {
+  if ((request.method === 'GET' || request.method === 'HEAD') && (request.query as Record<string, unknown>)._format === undefined && BINARY_READ.test(pathOf(request))) return undefined;
+  return negotiateFormat(request);
 }

@@ -19,13 +19,12 @@ import type { FastifyRequest } from 'fastify';
 import { ConvertToJs } from 'fhir/convertToJs';
 import { ConvertToXml } from 'fhir/convertToXml';
 import { ParseConformance } from 'fhir/parseConformance';
+import { FHIR_FORMATS, mediaTypesOf } from '../fhir/formats';
 import { badRequest, unsupportedMediaType } from '../fhir/outcome';
 
 export const FHIR_XML_CONTENT_TYPE = 'application/fhir+xml; charset=utf-8';
-/** Media types read and written as FHIR XML (requests' Content-Type, `Accept`, `_format`). */
-export const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
-const XML_FORMATS = new Set(['xml', ...XML_TYPES]);
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+/** Media types read as FHIR XML (a request's Content-Type): the XML format's own (fhir/formats.ts), which answers are negotiated with. */
+export const XML_TYPES = mediaTypesOf(FHIR_FORMATS.find((format) => format.code === 'xml')!);
 const FHIR_NAMESPACE = 'http://hl7.org/fhir';
 const XHTML_NAMESPACE = 'http://www.w3.org/1999/xhtml';
 
@@ -60,30 +59,6 @@ function fhirJs(): Converters {
   (parser as unknown as { ensurePropertyMetaData(): void }).ensurePropertyMetaData();
   converters = { toJs: new ConvertToJs(parser) as unknown as Converters['toJs'], toXml: new ConvertToXml(parser) };
   return converters;
-}
-
-/** Whether the answer is to be FHIR XML: `_format` first, else the preferred FHIR type of `Accept`. */
-export function asksForXml(request: FastifyRequest): boolean {
-  const format = (request.query as Record<string, unknown>)._format;
-  if (typeof format === 'string') {
-    const type = format.split(';')[0].trim().toLowerCase();
-    if (XML_FORMATS.has(type)) return true;
-    if (JSON_FORMATS.has(type)) return false;
-    throw unsupportedMediaType(`_format '${format}' is not supported: ask for json or xml`);
-  }
-  const accept = request.headers.accept;
-  if (accept === undefined || !accept.includes('xml')) return false;
-  let best: { xml: boolean; quality: number } | undefined;
-  for (const part of accept.split(',')) {
-    const [type, ...parameters] = part.split(';').map((item) => item.trim().toLowerCase());
-    const xml = XML_FORMATS.has(type);
-    if (!xml && !JSON_FORMATS.has(type) && type !== '*/*' && type !== 'application/*') continue;
-    const q = parameters.find((parameter) => parameter.startsWith('q='));
-    const quality = q === undefined ? 1 : Number(q.slice(2));
-    if (!(quality > 0)) continue;
-    if (best === undefined || quality > best.quality) best = { xml, quality };
-  }
-  return best?.xml ?? false;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
+import { FHIR_FORMATS, mediaTypesOf } from '../fhir/formats';
 import { badRequest, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 
 /**
@@ -13,7 +14,7 @@ import { badRequest, payloadTooLarge, unsupportedMediaType } from '../fhir/outco
  */
 
 /** Media types whose bodies the node decodes as text. */
-export const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'application/json'];
+export const JSON_TYPES = mediaTypesOf(FHIR_FORMATS.find((format) => format.code === 'json')!);
 const TEXT_TYPES = new Set([...JSON_TYPES, 'application/x-www-form-urlencoded']);
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 

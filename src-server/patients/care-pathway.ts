@@ -1,9 +1,9 @@
 import { forbidden } from '../fhir/outcome';
-import type { FhirOperation } from '../rest/extensions';
+import type { FhirOperation, OperationDescription } from '../rest/extensions';
 import { readPageCount } from '../rest/paging-parameters';
 import type { PatientCompartment } from '../store/patient-compartment';
 import { decodeCursor, encodeCursor, pageBundle } from './paging';
-import { patientOperation, requestedTypes } from './patient-operation';
+import { PAGED_RECORD, patientOperation, requestedTypes } from './patient-operation';
 
 /**
  * `GET Patient/<id>/$care-pathway`: the patient's care pathway — its Encounters (stays, consultations) and
@@ -14,8 +14,13 @@ import { patientOperation, requestedTypes } from './patient-operation';
 
 const PATHWAY_TYPES = ['Encounter', 'EpisodeOfCare'];
 
+const CARE_PATHWAY: OperationDescription = {
+  description: "The patient's care pathway: its Encounters and EpisodesOfCare, newest first by the start of their period (those without one last).",
+  parameters: [{ name: '_type', use: 'in', min: 0, max: '1', type: 'string', documentation: 'Encounter or EpisodeOfCare only' }, ...PAGED_RECORD],
+};
+
 export function carePathwayOperation(compartment: PatientCompartment): FhirOperation {
-  return patientOperation('$care-pathway', ({ request, base, id }, reader) => {
+  return patientOperation('$care-pathway', CARE_PATHWAY, ({ request, base, id }, reader) => {
     const { query, scopes } = request;
     const count = readPageCount(query.get('_count'));
     const cursor = decodeCursor(query.get('_cursor'), 2);

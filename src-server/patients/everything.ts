@@ -1,12 +1,12 @@
 import { badRequest } from '../fhir/outcome';
 import { parseDateRange } from '../fhir/search/dates';
 import { DATE_MAX, DATE_MIN } from '../fhir/search/index-values';
-import type { FhirOperation } from '../rest/extensions';
+import type { FhirOperation, OperationDescription } from '../rest/extensions';
 import { readPageCount, readSince } from '../rest/paging-parameters';
 import type { PatientCompartment } from '../store/patient-compartment';
 import type { StoredResource } from '../store/repository';
 import { decodeCursor, encodeCursor, pageBundle } from './paging';
-import { patientOperation, requestedTypes } from './patient-operation';
+import { PAGED_RECORD, patientOperation, requestedTypes } from './patient-operation';
 
 /**
  * `GET Patient/<id>/$everything`: the patient's record — the Patient and every resource of its compartment
@@ -25,8 +25,20 @@ const CARE_DATE_OF: Readonly<Record<string, string>> = { DocumentReference: 'cre
 /** Directory resources the record points at, which its reader needs (who wrote, who treats, where). */
 const REFERENCED_TYPES = ['Practitioner', 'Organization'];
 
+const EVERYTHING: OperationDescription = {
+  description: "The patient's record: the Patient and every resource of its compartment the caller may see, newest first, with the Practitioners and Organizations each page points at.",
+  base: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+  parameters: [
+    { name: 'start', use: 'in', min: 0, max: '1', type: 'date', documentation: 'Care from this date on (a resource without a care date stays)' },
+    { name: 'end', use: 'in', min: 0, max: '1', type: 'date', documentation: 'Care up to this date' },
+    { name: '_since', use: 'in', min: 0, max: '1', type: 'instant', documentation: 'Only what changed since this instant' },
+    { name: '_type', use: 'in', min: 0, max: '1', type: 'string', documentation: 'Only these types of the Patient compartment, comma-separated' },
+    ...PAGED_RECORD,
+  ],
+};
+
 export function everythingOperation(compartment: PatientCompartment): FhirOperation {
-  return patientOperation('$everything', ({ request, base, id, interactions }, reader) => {
+  return patientOperation('$everything', EVERYTHING, ({ request, base, id, interactions }, reader) => {
     const { query, scopes } = request;
     const count = readPageCount(query.get('_count'));
     const beforeVseq = decodeCursor(query.get('_cursor'), 1)?.[0];

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { STATUS_CODES } from 'node:http';
-import { badRequest, FhirError, type OutcomeIssue } from '../fhir/outcome';
+import { badRequest, FhirError, type OutcomeIssue, unsupportedMediaType } from '../fhir/outcome';
 import { assertValid } from '../fhir/validation/validate';
 import type { FhirInteractions } from './extensions';
 import type { FhirRequest, FhirResponse } from './types';
@@ -28,6 +28,8 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
 const TRANSACTION_ORDER = ['DELETE', 'POST Binary', 'PUT Binary', 'POST', 'PUT', 'GET'];
 
 export function processBundle(interactions: FhirInteractions, request: FhirRequest, base: string): object {
+  // A form is a search's parameters (POST Type/_search), not a Bundle the node could read.
+  if (request.body instanceof URLSearchParams) throw unsupportedMediaType('POST on the FHIR base takes a Bundle as FHIR JSON, not a form');
   const bundle = request.body as JsonObject | undefined;
   if (typeof bundle !== 'object' || bundle === null || bundle.resourceType !== 'Bundle') {
     throw badRequest('POST on the FHIR base takes a Bundle of type batch or transaction', 'resourceType');

@@ -60,7 +60,31 @@ export interface FhirOperation {
    * nothing here: `run` answers the errors.
    */
   searches?(call: Pick<OperationCall, 'request' | 'type'>): OperationSearch[];
+  /** What its OperationDefinition says, in the CapabilityStatement (rest/capability.ts): how clients learn of it. */
+  definition: OperationDescription;
   run(call: OperationCall): FhirResponse;
+}
+
+/** An operation as its OperationDefinition describes it; operations of one name share one (their levels and types merged). */
+export interface OperationDescription {
+  /** What it does and answers, for the people who write clients. */
+  description: string;
+  /** The OperationDefinition of the spec it implements, if any (`http://hl7.org/fhir/OperationDefinition/Patient-everything`). */
+  base?: string;
+  parameters: readonly OperationParameter[];
+}
+
+/** One parameter in (the query, or the Parameters body) or out (the answer). */
+export interface OperationParameter {
+  name: string;
+  use: 'in' | 'out';
+  min: 0 | 1;
+  /** A number, or `*`. */
+  max: string;
+  /** A FHIR type (`string`, `integer`, `Reference`, `Bundle`…); none for a parameter made of `parts`. */
+  type?: string;
+  parts?: readonly OperationParameter[];
+  documentation?: string;
 }
 
 /** A search an operation runs: the type and the parameters as a search takes them. */

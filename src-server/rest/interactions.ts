@@ -1,7 +1,7 @@
 import { isValidId, type HistoryEntry, type HistoryQuery, type Repository, type StoredResource, type WriteResult } from '../store/repository';
 import { refuseForgedContent, withStoredContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
-import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed } from '../fhir/outcome';
+import { badRequest, conflict, forbidden, methodNotAllowed, notFound, preconditionFailed, unsupportedMediaType } from '../fhir/outcome';
 import { isCompartmentType } from '../fhir/search/compartments';
 import { TOTAL_CAP, type SearchEngine, type SearchResult } from '../store/search/search';
 import { isWhole, shapeResource } from '../fhir/search/shaping';
@@ -9,7 +9,7 @@ import { Visibility } from '../store/search/visibility';
 import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
 import { processBundle } from './bundle';
-import { capabilityStatement } from './capability';
+import { CapabilityStatements } from './capability';
 import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type SurfaceMapping, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
@@ -28,6 +28,7 @@ export class Interactions implements FhirInteractions {
   /** What of the write rules holds for the versions sync peers push (`$replicate`). */
   readonly replicaRules: ReplicaRules;
   private readonly mapping: SurfaceMapping;
+  private readonly capabilities: CapabilityStatements;
 
   constructor(
     readonly repository: Repository,
@@ -37,6 +38,7 @@ export class Interactions implements FhirInteractions {
     for (const operation of extensions.operations ?? []) pushTo(this.operations, `${operation.level} ${operation.name}`, operation);
     for (const rule of extensions.writeRules ?? []) for (const type of rule.types) pushTo(this.writeRules, type, rule);
     this.replicaRules = new ReplicaRules(extensions.writeRules ?? []);
+    this.capabilities = new CapabilityStatements(extensions.operations ?? []);
     this.mapping = extensions.mapping ?? NO_MAPPING;
   }
 
@@ -52,16 +54,13 @@ export class Interactions implements FhirInteractions {
 
   handle(request: FhirRequest, base: string): FhirResponse {
     const segments = request.path.split('/').filter((segment) => segment !== '');
-    if (request.method === 'DELETE') {
-      throw methodNotAllowed('DELETE is not supported: archive a resource with an update (e.g. active=false or a status)');
-    }
     const operationAt = segments.findIndex((segment) => segment.startsWith('$'));
     if (operationAt >= 0) return this.operation(request, base, segments, operationAt);
     const found = this.route(segments);
     if (!found) throw notFound(`No FHIR endpoint at '${request.path}'`);
     const call: RouteCall = { request, base, ...found.params };
     const run = found.route.methods[request.method];
-    if (!run) throw methodNotAllowed(`${request.method} is not allowed on ${found.route.on(call)}`);
+    if (!run || !allows(found.route, call, request.method)) throw methodNotAllowed(refusedMethod(found.route, call), withHead(allowedMethods(found.route, call)));
     return run(call);
   }
 
@@ -81,7 +80,7 @@ export class Interactions implements FhirInteractions {
       },
       on: () => 'the FHIR base',
     },
-    { path: ['metadata'], methods: { GET: ({ base }) => ok(capabilityStatement(base, this.repository.definitions)) }, on: pathOf },
+    { path: ['metadata'], methods: { GET: ({ base }) => ok(this.capabilities.of(base, this.repository.definitions)) }, on: pathOf },
     {
       path: ['_history'],
       methods: {
@@ -99,6 +98,7 @@ export class Interactions implements FhirInteractions {
         POST: ({ request, base, type }) => this.create(type!, request, base),
         PUT: ({ request, base, type }) => this.conditionalUpdate(type!, request, base),
       },
+      writes: ['POST', 'PUT'],
       on: ({ type }) => type!,
     },
     {
@@ -118,6 +118,7 @@ export class Interactions implements FhirInteractions {
         GET: ({ request, base, type, id }) => this.read(type!, id!, request, base),
         PUT: ({ request, base, type, id }) => this.update(type!, id!, request, base),
       },
+      writes: ['PUT'],
       on: ({ type, id }) => `${type}/${id}`,
     },
     // History and vread judge each version by its own content (docs/access.md), not by the current one.
@@ -215,7 +216,7 @@ export class Interactions implements FhirInteractions {
     const type = at >= 1 ? this.resourceType(segments[0]) : undefined;
     const operation = this.operationAt(segments, at, type);
     if (!operation) throw badRequest(`Operation '${name}' is not supported ${type ? `on ${type}` : 'on the base'} by this node`);
-    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`);
+    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`, withHead(operation.methods));
     let id: string | undefined;
     if (level === 'instance') {
       id = this.resourceId(segments[1]);
@@ -318,7 +319,6 @@ export class Interactions implements FhirInteractions {
   }
 
   private conditionalUpdate(type: string, request: FhirRequest, base: string): FhirResponse {
-    if ([...request.query.keys()].length === 0) throw methodNotAllowed(`PUT on ${type} needs an id or search criteria`);
     checkWritable(type);
     request.scopes.require(type, 'UPDATE');
     const resource = this.resourceOf(request, type);
@@ -499,6 +499,8 @@ interface Route {
   path: readonly string[];
   /** The interaction each method runs; another method is a 405. */
   methods: Readonly<Partial<Record<string, (call: RouteCall) => FhirResponse>>>;
+  /** The methods that write the resource type: none is allowed on a directory type (DESIGN §2). */
+  writes?: readonly string[];
   /** What a 405 names as refusing the method. */
   on: (call: RouteCall) => string;
 }
@@ -519,12 +521,43 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 /** Directory resources come from import and sync only (DESIGN §2). */
 function checkWritable(type: string): void {
-  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(`${type} is a directory resource: it is written by the directory import and sync, not through the API`);
+  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(directoryWrite(type), ['GET', 'HEAD']);
+}
+
+const directoryWrite = (type: string) => `${type} is a directory resource: it is written by the directory import and sync, not through the API`;
+
+/**
+ * The methods a route allows for this call, as a 405's `Allow` lists them: not the writes of a directory type, nor
+ * a PUT on a type without search criteria (a conditional update needs them).
+ */
+function allowedMethods(route: Route, call: RouteCall): string[] {
+  return Object.keys(route.methods).filter((method) => allows(route, call, method));
+}
+
+/** Whether the route allows a method it has for this call. */
+function allows(route: Route, { type, request }: RouteCall, method: string): boolean {
+  return !(route.writes?.includes(method) && DIRECTORY_TYPES.has(type!)) && !(method === 'PUT' && route.path.length === 1 && request.query.size === 0);
+}
+
+/** Why a method a route does not allow is refused. */
+function refusedMethod(route: Route, call: RouteCall): string {
+  const { method } = call.request;
+  if (method === 'DELETE') return 'DELETE is not supported: archive a resource with an update (e.g. active=false or a status)';
+  if (route.writes?.includes(method) && DIRECTORY_TYPES.has(call.type!)) return directoryWrite(call.type!);
+  if (method === 'PUT' && route.methods.PUT) return `PUT on ${call.type} needs an id or search criteria`;
+  return `${method} is not allowed on ${route.on(call)}`;
+}
+
+/** HEAD is answered wherever GET is (as a GET without its body). */
+function withHead(methods: readonly string[]): string[] {
+  return methods.includes('GET') ? [...methods, 'HEAD'] : [...methods];
 }
 
 /** The request's resource; a Binary streamed into the binary store points at its file, and only then. */
 function requireResource(request: FhirRequest, type: string): JsonObject {
   const body = request.body;
+  // A form is a search's parameters (POST Type/_search), not a resource the node could read.
+  if (body instanceof URLSearchParams) throw unsupportedMediaType(`The body must be a ${type} as FHIR JSON, not a form`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest(`The body must be a ${type} resource (a JSON object)`);
   }

@@ -133,6 +133,10 @@ export function secretOperation(store: SubscriptionStore): FhirOperation {
     level: 'instance',
     types: ['Subscription'],
     methods: ['GET', 'POST'],
+    definition: {
+      description: "The key that signs the subscription's notifications, for whoever may see the subscription; POST replaces it with a new one (needs SUBSCRIPTION_UPDATE).",
+      parameters: [{ name: 'secret', use: 'out', min: 1, max: '1', type: 'string' }],
+    },
     run: ({ id, request }) => {
       const record = store.record(id!);
       if (!record) throw notFound(`Subscription/${id} was not written through this node's API: it has no secret here`);

@@ -1,6 +1,6 @@
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, methodNotAllowed } from '../fhir/outcome';
-import type { FhirOperation, OperationCall } from '../rest/extensions';
+import type { FhirOperation, OperationCall, OperationDescription } from '../rest/extensions';
 import { versionHeaders } from '../rest/interactions';
 import type { OpenConflict, OpenConflicts } from '../store/open-conflicts';
 import type { Repository } from '../store/repository';
@@ -21,14 +21,64 @@ const MAX_PAGE = 100;
 /** Open conflicts one page reads at most for a caller that may not see them all. */
 const SCAN_BUDGET = 2000;
 
+const CONFLICTS: OperationDescription = {
+  description: 'The open sync conflicts the caller may see: on the base, all of them in (type, id) order; on a resource, its own (none: an empty Parameters).',
+  parameters: [
+    { name: 'cursor', use: 'in', min: 0, max: '1', type: 'string', documentation: 'On the base: the Type/id after which the page starts (from the `next` part)' },
+    { name: '_count', use: 'in', min: 0, max: '1', type: 'integer', documentation: `On the base: conflicts a page holds (${DEFAULT_PAGE} by default, ${MAX_PAGE} at most)` },
+    {
+      name: 'conflict',
+      use: 'out',
+      min: 0,
+      max: '*',
+      documentation: 'Each conflict: its target, when it opened, the winning version, each leaf (versionId, archived, resource) and the differences between them',
+      parts: [
+        { name: 'target', use: 'out', min: 1, max: '1', type: 'Reference' },
+        { name: 'opened', use: 'out', min: 1, max: '1', type: 'instant' },
+        { name: 'winner', use: 'out', min: 1, max: '1', type: 'id' },
+        {
+          name: 'leaf',
+          use: 'out',
+          min: 1,
+          max: '*',
+          parts: [
+            { name: 'versionId', use: 'out', min: 1, max: '1', type: 'id' },
+            { name: 'archived', use: 'out', min: 1, max: '1', type: 'boolean' },
+            { name: 'resource', use: 'out', min: 1, max: '1', type: 'Resource' },
+          ],
+        },
+        {
+          name: 'difference',
+          use: 'out',
+          min: 0,
+          max: '*',
+          parts: [
+            { name: 'path', use: 'out', min: 1, max: '1', type: 'string' },
+            { name: 'value', use: 'out', min: 1, max: '*', type: 'string', documentation: 'Parts versionId and json: the value of each leaf' },
+          ],
+        },
+      ],
+    },
+    { name: 'next', use: 'out', min: 0, max: '1', type: 'string', documentation: 'The URL of the next page' },
+  ],
+};
+
+const RESOLVE: OperationDescription = {
+  description: 'Settles the open conflict of a resource: the version the person settled on becomes the current one (409 if the conflict changed meanwhile). Not on directory types.',
+  parameters: [
+    { name: 'resource', use: 'in', min: 1, max: '1', type: 'Resource', documentation: 'The version settled on' },
+    { name: 'leaf', use: 'in', min: 1, max: '*', type: 'id', documentation: 'Each version of the conflict the person saw' },
+  ],
+};
+
 export class ConflictOperations {
   constructor(private readonly conflicts: OpenConflicts) {}
 
   operations(): FhirOperation[] {
     return [
-      { name: '$conflicts', level: 'system', methods: ['GET'], run: (call) => this.list(call) },
-      { name: '$conflicts', level: 'instance', methods: ['GET'], run: (call) => this.ofResource(call) },
-      { name: '$resolve', level: 'instance', methods: ['POST'], run: (call) => this.resolve(call) },
+      { name: '$conflicts', level: 'system', methods: ['GET'], definition: CONFLICTS, run: (call) => this.list(call) },
+      { name: '$conflicts', level: 'instance', methods: ['GET'], definition: CONFLICTS, run: (call) => this.ofResource(call) },
+      { name: '$resolve', level: 'instance', methods: ['POST'], definition: RESOLVE, run: (call) => this.resolve(call) },
     ];
   }
 
@@ -71,7 +121,7 @@ export class ConflictOperations {
    */
   private resolve({ request, base, type, id, interactions }: OperationCall) {
     const resourceType = type!;
-    if (DIRECTORY_TYPES.has(resourceType)) throw methodNotAllowed(`${resourceType} is a directory resource: its conflicts are resolved on the directory node`);
+    if (DIRECTORY_TYPES.has(resourceType)) throw methodNotAllowed(`${resourceType} is a directory resource: its conflicts are resolved on the directory node`, []);
     request.scopes.require(resourceType, 'UPDATE');
     const { resource, leaves } = readResolution(request.body, resourceType, id!);
     const { repository, searchEngine } = interactions;

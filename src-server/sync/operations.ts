@@ -2,7 +2,7 @@ import { SYNC_SCOPE } from '../auth/scopes';
 import { refuseForgedContent } from '../fhir/binary-content';
 import { DIRECTORY_TYPES } from '../fhir/directory';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../fhir/outcome';
-import type { FhirOperation, OperationCall, WriteContext } from '../rest/extensions';
+import type { FhirOperation, OperationCall, OperationDescription, WriteContext } from '../rest/extensions';
 import type { FhirInteractions } from '../rest/extensions';
 import type { FhirRequest } from '../rest/types';
 import { Visibility } from '../store/search/visibility';
@@ -35,6 +35,16 @@ export function syncOperations(feed: ChangeLog, nodeId: string, content?: Conten
       name: '$handshake',
       level: 'system',
       methods: ['GET'],
+      definition: {
+        description: "A sync peer's greeting (docs/sync.md): this node's id, protocol and FHIR versions, clock, and the recipients it serves. Needs the SYNC scope.",
+        parameters: [
+          { name: 'node', use: 'out', min: 1, max: '1', type: 'string' },
+          { name: 'protocol', use: 'out', min: 1, max: '1', type: 'string' },
+          { name: 'fhirVersion', use: 'out', min: 1, max: '1', type: 'string' },
+          { name: 'time', use: 'out', min: 1, max: '1', type: 'instant' },
+          { name: 'recipient', use: 'out', min: 0, max: '*', type: 'Reference', documentation: 'A Practitioner or Organization whose documents this node receives' },
+        ],
+      },
       run: ({ request }) => {
         request.scopes.requireNamed(SYNC_SCOPE, '$handshake');
         const parameter = [
@@ -47,10 +57,44 @@ export function syncOperations(feed: ChangeLog, nodeId: string, content?: Conten
         return { status: 200, headers: {}, body: { resourceType: 'Parameters', parameter } };
       },
     },
-    { name: '$changes', level: 'system', methods: ['GET'], run: (call) => changes(feed, call) },
-    { name: '$replicate', level: 'system', methods: ['POST'], alone: true, run: (call) => replicate(call, content) },
+    { name: '$changes', level: 'system', methods: ['GET'], definition: CHANGES, run: (call) => changes(feed, call) },
+    { name: '$replicate', level: 'system', methods: ['POST'], alone: true, definition: REPLICATE, run: (call) => replicate(call, content) },
+    {
+      name: '$content',
+      level: 'system',
+      methods: ['POST'],
+      definition: CONTENT,
+      // The HTTP route streams the upload (http/binary-routes.ts); what reaches here is an entry of a Bundle.
+      run: () => {
+        throw badRequest('$content takes the content itself as its body: POST it on its own, not in a Bundle');
+      },
+    },
   ];
 }
+
+const CHANGES: OperationDescription = {
+  description: 'The versions written after a cursor, in change-log order, those the caller may see (a sync pull, docs/sync.md). Needs the SYNC scope.',
+  parameters: [
+    { name: 'cursor', use: 'in', min: 0, max: '1', type: 'string', documentation: 'Where the previous page ended (0 by default)' },
+    { name: '_count', use: 'in', min: 0, max: '1', type: 'integer', documentation: `Versions a page holds (${DEFAULT_PAGE} by default, ${MAX_PAGE} at most)` },
+    { name: 'data', use: 'in', min: 0, max: '1', type: 'code', documentation: 'all (default), records or directory' },
+    { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'The versions, and the cursor after them' },
+  ],
+};
+
+const REPLICATE: OperationDescription = {
+  description: "A sync peer's push: a Bundle of versions stored as they are, each entry answered on its own (docs/sync.md). Needs the SYNC scope.",
+  parameters: [
+    { name: 'sender', use: 'in', min: 0, max: '1', type: 'id', documentation: "The pushing node's id" },
+    { name: 'versions', use: 'in', min: 1, max: '1', type: 'Bundle', documentation: `The body: at most ${MAX_REPLICATE_ENTRIES} versions` },
+    { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'One outcome per entry' },
+  ],
+};
+
+const CONTENT: OperationDescription = {
+  description: "A sync peer's upload of Binary content this node awaits after a push, the bytes as the body (docs/sync.md). Needs the SYNC scope and BINARY_CREATE or BINARY_UPDATE; answers 204.",
+  parameters: [{ name: 'hash', use: 'in', min: 1, max: '1', type: 'string', documentation: 'The SHA-256 of the content, in lower-case hex' }],
+};
 
 /** `GET $changes?cursor=&_count=&data=`: versions after the cursor in change-log order, those the caller may see. */
 function changes(feed: ChangeLog, { request, base, interactions }: OperationCall) {

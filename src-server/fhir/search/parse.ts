@@ -78,6 +78,11 @@ const MODIFIERS: Record<ParameterType, readonly string[]> = {
   uri: ['above', 'below', 'missing'],
   composite: ['missing'],
 };
+/** `_id` and `_lastUpdated`, searched on the resources table itself, take fewer modifiers than their types. */
+const RESOURCE_MODIFIERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['_id', []],
+  ['_lastUpdated', ['missing']],
+]);
 const MAX_CHAIN_DEPTH = 4;
 /**
  * String parameters matched the Lifen way without the text index, so that they see a write as soon as it returns:
@@ -187,13 +192,9 @@ function parseFilter(definitions: SearchParameters, resourceType: string, name: 
   if (extra.length > 0) throw new UnknownParameter(`Invalid parameter name '${name}'`);
   const values = splitList(value, ',');
   if (values.some((item) => item === '')) throw badRequest(`Empty value in '${name}=${value}'`, name);
-  if (code === '_id') {
-    if (modifier) throw new UnknownParameter(`Unknown modifier ':${modifier}' on _id`);
-    return { kind: 'id', name, values };
-  }
-  if (code === '_lastUpdated') {
-    if (modifier && modifier !== 'missing') throw new UnknownParameter(`Unknown modifier ':${modifier}' on _lastUpdated`);
-    return { kind: 'lastUpdated', name, modifier, values };
+  if (code === '_id' || code === '_lastUpdated') {
+    if (modifier && !RESOURCE_MODIFIERS.get(code)!.includes(modifier)) throw new UnknownParameter(`Unknown modifier ':${modifier}' on ${code}`);
+    return code === '_id' ? { kind: 'id', name, values } : { kind: 'lastUpdated', name, modifier, values };
   }
   const field = modifier === undefined ? textFieldOf(resourceType, code) : undefined;
   if (field === 'content' || field === 'text') return { kind: 'text', name, resourceType, field, values };
@@ -214,6 +215,13 @@ function parseFilter(definitions: SearchParameters, resourceType: string, name: 
     filter.words = true;
   }
   return field ? { kind: 'text', name, resourceType, field, values, fallback: filter } : filter;
+}
+
+/** The modifiers a parameter takes (STU3 SearchModifierCode: `type` for `ref:Type`), as the CapabilityStatement declares them. */
+export function modifiersOf(definition: SearchParameterDefinition): string[] {
+  const own = RESOURCE_MODIFIERS.get(definition.code);
+  if (own) return [...own];
+  return [...MODIFIERS[definition.type], ...(definition.type === 'reference' && definition.target?.length ? ['type'] : [])];
 }
 
 function isModifierAllowed(definition: SearchParameterDefinition, modifier: string): boolean {

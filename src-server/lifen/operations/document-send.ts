@@ -1,10 +1,10 @@
 import { CHANNEL_SYSTEM, type ChannelCode } from '../../channels/channel';
 import { isJson, type Json } from '../../fhir/json';
 import { badRequest, forbidden, payloadTooLarge, unprocessable } from '../../fhir/outcome';
-import type { FhirOperation, OperationCall } from '../../rest/extensions';
+import type { FhirOperation, OperationCall, OperationParameter } from '../../rest/extensions';
 import type { FhirRequest, FhirResponse } from '../../rest/types';
 import { localRef } from '../../documents/references';
-import { isBase64, readParameters, referenceOf, type ParameterDefinition, type ParameterSet } from './parameters';
+import { describedParameter, isBase64, readParameters, referenceOf, type ParameterDefinition, type ParameterSet } from './parameters';
 
 /**
  * What Lifen's v3 send operations do on the node: the Document API's own sequence (docs/documents.md) — a Binary, a
@@ -55,12 +55,22 @@ export function writeSend(call: OperationCall, send: DocumentSend): string {
  * create scopes, which Lifen's grouped scope (`SEND_TO_MSS`, `SEND_TO_EHR`, auth/scopes.ts) grants — so that a
  * caller without them learns it before anything else (403 naming the grouped scope); then its parameters.
  */
-export function sendOperation(spec: { name: string; groupedScope: string; parameters: readonly ParameterDefinition[]; run(call: OperationCall, parameters: ParameterSet): FhirResponse }): FhirOperation {
+export function sendOperation(spec: {
+  name: string;
+  /** What it sends where, for its OperationDefinition. */
+  description: string;
+  groupedScope: string;
+  parameters: readonly ParameterDefinition[];
+  /** What its answer's Parameters hold. */
+  answer: readonly OperationParameter[];
+  run(call: OperationCall, parameters: ParameterSet): FhirResponse;
+}): FhirOperation {
   return {
     name: spec.name,
     level: 'type',
     types: ['CommunicationRequest'],
     methods: ['POST'],
+    definition: { description: `${spec.description} Needs the scope ${spec.groupedScope}.`, parameters: [...spec.parameters.map(describedParameter), ...spec.answer] },
     run(call) {
       const { scopes } = call.request;
       if (SEND_TYPES.some((type) => !scopes.allows(type, 'CREATE'))) {

@@ -1,5 +1,6 @@
 import { arrayOf, isJson, type Json } from '../../fhir/json';
 import { badRequest } from '../../fhir/outcome';
+import type { OperationParameter } from '../../rest/extensions';
 
 /**
  * The parameters of Lifen's v3 operations, checked as an OperationDefinition would have them checked: a body that is
@@ -113,4 +114,19 @@ export function textOf(parameter: GivenParameter | undefined): string | undefine
 /** The reference of a valueReference. */
 export function referenceOf(parameter: GivenParameter | undefined): string | undefined {
   return parameter?.type === 'valueReference' ? String((parameter.value as Json).reference).trim() : undefined;
+}
+
+/** FHIR's primitive types, whose names begin in lower case (`valueString` is a `string`). */
+const PRIMITIVES = new Set(['String', 'Code', 'Base64Binary', 'Integer', 'Boolean', 'Uri', 'Id', 'Date', 'DateTime', 'Instant', 'Decimal']);
+
+/** A parameter as its OperationDefinition declares it: its first type, the others named in its documentation. */
+export function describedParameter(definition: ParameterDefinition): OperationParameter {
+  const types = definition.types.map((type) => {
+    if (type === 'resource') return 'Resource';
+    const name = type.replace(/^value/, '');
+    return PRIMITIVES.has(name) ? name[0].toLowerCase() + name.slice(1) : name;
+  });
+  const common = { name: definition.name, use: 'in' as const, min: definition.min, max: String(definition.max) };
+  if (definition.parts) return { ...common, parts: definition.parts.map(describedParameter) };
+  return { ...common, type: types[0], ...(types.length > 1 ? { documentation: `Or as ${types.slice(1).join(', ')}` } : {}) };
 }

@@ -41,6 +41,15 @@ export function searchForMssOperations(): FhirOperation[] {
     types: [type],
     methods: ['GET', 'POST'],
     readOnly: true,
+    definition: {
+      description:
+        'Lifen v3: the directory as a sender looks for MSSanté recipients: a searchset with total, MSSanté mailboxes as work e-mails ranked first. Parameters in the query, a JSON object of search fields or a Parameters body.',
+      parameters: [
+        ...Object.keys(PARAMETERS[type]).map((name) => ({ name, use: 'in' as const, min: 0 as const, max: '*', type: 'string', documentation: `As the search parameter ${PARAMETERS[type][name]}` })),
+        { name: '_count', use: 'in', min: 0, max: '1', type: 'integer', documentation: `1 to ${MAX_COUNT} (${DEFAULT_COUNT} by default)` },
+        { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle' },
+      ],
+    },
     searches({ request }) {
       try {
         return [{ resourceType: type, params: searchOf(request, type).params }];

@@ -6,7 +6,7 @@ import type { FhirOperation, OperationCall } from '../../rest/extensions';
 import { requireDocument, sendOperation, subjectAndContext, writeSend } from './document-send';
 import { textOf, type GivenParameter, type ParameterDefinition } from './parameters';
 import { senderReference } from './sender';
-import { sendAnswer } from './send-answer';
+import { sendAnswer, sendAnswerParameters } from './send-answer';
 
 /**
  * `POST CommunicationRequest/$send-to-ehr` (Lifen v3): a document filed into the practice's or hospital's EHR, which
@@ -34,8 +34,10 @@ const DEFINITIONS: readonly ParameterDefinition[] = [
 export function sendToEhrOperation(documents: Pick<DocumentsModule, 'configured' | 'dpiOrganizations'>): FhirOperation {
   return sendOperation({
     name: OPERATION,
+    description: "Lifen v3: sends a document to the practice's hospital EHR (the DPI channel, HL7 v2) through the node's Document API sequence.",
     groupedScope: 'SEND_TO_EHR',
     parameters: DEFINITIONS,
+    answer: sendAnswerParameters('ehr'),
     run(call, parameters) {
       const content = textOf(parameters.one('payload'))!;
       requireDocument(content, EHR_DOCUMENT_LIMIT, 'payload', OPERATION);

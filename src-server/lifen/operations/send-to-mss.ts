@@ -9,7 +9,7 @@ import { isAddress, isFiness, mailboxOwner, organizationByFiness, practitionerBy
 import { requireDocument, sendOperation, subjectAndContext, visibleReference, writeSend } from './document-send';
 import { referenceOf, textOf, type GivenParameter, type ParameterDefinition } from './parameters';
 import { rppsOf, senderReference } from './sender';
-import { sendAnswer } from './send-answer';
+import { sendAnswer, sendAnswerParameters } from './send-answer';
 
 /**
  * `POST CommunicationRequest/$send-to-mss` (Lifen v3): a PDF to recipients by MSSanté, in one call. It is the Document
@@ -36,8 +36,10 @@ const RECIPIENT_TYPES = ['Practitioner', 'PractitionerRole', 'Organization'];
 export function sendToMssOperation(documents: Pick<DocumentsModule, 'configured'>): FhirOperation {
   return sendOperation({
     name: OPERATION,
+    description: "Lifen v3: sends a PDF document to MSSanté recipients (practitioners, roles, organisations or mailboxes) as the node's Document API sequence does: Binary, DocumentReference and CommunicationRequest, then the outbox's MSSanté channel.",
     groupedScope: 'SEND_TO_MSS',
     parameters: DEFINITIONS,
+    answer: sendAnswerParameters('mss'),
     run(call, parameters) {
       const document = parameters.one('payload')!.parts!.one('document')!;
       const { resource, content, contentType } = pdfDocument(document);

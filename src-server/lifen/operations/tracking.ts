@@ -23,6 +23,13 @@ export function trackingOperation(documents: Pick<DocumentsModule, 'recipientsOf
     level: 'type',
     types: ['CommunicationRequest'],
     methods: ['GET'],
+    definition: {
+      description: 'Lifen v3: what became of a send: a collection Bundle of its Communications, one per recipient and channel, with their status.',
+      parameters: [
+        { name: 'transaction-id', use: 'in', min: 1, max: '1', type: 'string', documentation: 'The id $send-to-mss answered' },
+        { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle' },
+      ],
+    },
     run({ request, base, interactions }) {
       request.scopes.require('Communication', 'SEARCH');
       for (const name of request.query.keys()) {

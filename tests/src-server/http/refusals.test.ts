@@ -102,7 +102,7 @@ describe('every refusal is an OperationOutcome', () => {
 
   it('404 outside /fhir, 405, 413, 415, 401 and 429', async () => {
     await expectOutcome(await fetch(`${node().url}/nothing/here`), 404);
-    await expectOutcome(await fetch(`${node().url}/health`, { method: 'DELETE' }), 404);
+    await expectOutcome(await fetch(`${node().url}/health`, { method: 'DELETE' }), 405);
     await expectOutcome(await node().request('Patient/p1', { method: 'DELETE' }), 405);
     await expectOutcome(await node().request('Patient/p1', { method: 'PATCH', body: '[]', headers: { 'content-type': 'application/json-patch+json' } }), 415);
     await expectOutcome(await node().request('Patient', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }), 415);

@@ -7,6 +7,7 @@ type Json = Record<string, any>;
 
 /** Echoes where it was invoked, so the test sees the dispatch. */
 const echo = (level: FhirOperation['level'], types?: string[]): FhirOperation => ({
+  definition: { description: 'Echoes the call', parameters: [] },
   name: '$echo',
   level,
   types,
