@@ -7,6 +7,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { addLocalUser, resetPassword } from './auth/account-admin';
 import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
 import { registerDirectoryCommands } from './commands/directory';
+import { registerKeyCommands } from './commands/keys';
 import { registerPeerCommands } from './commands/peers';
 import { saveIdentityChange, viewOf, type IdentityView } from './auth/identity';
 import { DEFAULT_SCOPES } from './auth/identity-provider';
@@ -122,6 +123,7 @@ export function buildCli(): Command {
   registerAuthCommands(program);
   registerDirectoryCommands(program, defaultDataDir());
   registerPeerCommands(program, defaultDataDir());
+  registerKeyCommands(program, defaultDataDir());
   return program;
 }
 

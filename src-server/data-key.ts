@@ -57,8 +57,8 @@ export function isNewFolder(dataDir: string): boolean {
  * The data key of `dataDir` from `source`; a new folder gets a new key, kept as the source says. Throws DataKeyError
  * when the key cannot be had (the database itself tells a wrong key from the right one when it opens).
  */
-export async function loadDataKey(dataDir: string, source: KeySource): Promise<Buffer> {
-  const fresh = isNewFolder(dataDir);
+export async function loadDataKey(dataDir: string, source: KeySource, { create = isNewFolder(dataDir) }: { create?: boolean } = {}): Promise<Buffer> {
+  const fresh = create;
   switch (source.kind) {
     case 'key-file':
       return keyFromFile(dataDir, source.file, fresh);
@@ -99,8 +99,8 @@ export function headlessKeySource(env: NodeJS.ProcessEnv = process.env, settings
 }
 
 /** The key of a folder opened by a command with no desktop. */
-export function loadHeadlessDataKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
-  return loadDataKey(dataDir, headlessKeySource(env, keyFileSetting(dataDir)));
+export function loadHeadlessDataKey(dataDir: string, env: NodeJS.ProcessEnv = process.env, options: { create?: boolean } = {}): Promise<Buffer> {
+  return loadDataKey(dataDir, headlessKeySource(env, keyFileSetting(dataDir)), options);
 }
 
 /** The key file named in the folder's settings (`"dataKeyFile": "/etc/liaison/data.key"`), if any. */
