@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { DataKeyError } from './store/database';
 
 /**
  * The data key of a data folder (docs/security.md): 256 random bits made at the folder's first start, from which every
@@ -23,7 +22,13 @@ export function newDataKey(): Buffer {
   return randomBytes(DATA_KEY_BYTES);
 }
 
-export { DataKeyError };
+/** The key is absent or does not open the folder: the node does not start, and nothing was changed. */
+export class DataKeyError extends Error {
+  constructor(detail: string) {
+    super(`La clé de chiffrement des données est absente ou fausse / The data key is missing or wrong: ${detail}`);
+    this.name = 'DataKeyError';
+  }
+}
 
 /** The data key wrapped by the desktop's keychain (Electron safeStorage), in the data folder. */
 export const KEYCHAIN_WRAPPED_FILE = 'data-key.wrapped';

@@ -202,7 +202,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       operations: [...flows.flatMap((flow) => flow.operations ?? []), ...(options.extensions?.operations ?? [])],
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
     };
-    const setup = setupModule(store, auth, sync.peers);
+    const setup = setupModule(store, auth, sync.peers, options.dataKey);
     const tokenGuard = new TokenEndpointGuard();
     const app = await buildApp({
       store,

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DataKeyError } from '../data-key';
 import { migrations, schemaVersion } from './migrations';
 
 export type Db = Database.Database;
@@ -33,13 +34,6 @@ export class SchemaTooNewError extends Error {
   }
 }
 
-/** The key is absent or does not open the folder: nothing was changed, and nothing is read without it. */
-export class DataKeyError extends Error {
-  constructor(detail: string) {
-    super(`La clé de chiffrement des données est absente ou fausse / The data key is missing or wrong: ${detail}`);
-    this.name = 'DataKeyError';
-  }
-}
 
 /** A database in clear where an encrypted one is expected: never opened as it is (it would stay in clear). */
 export class PlaintextDatabaseError extends Error {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { subkey } from '../../../src-server/data-key';
+import { subkey, unwrapWithPassphrase, type PassphraseWrapped } from '../../../src-server/data-key';
 import { isPlaintextDatabase, openDatabase } from '../../../src-server/store/database';
 import { Repository } from '../../../src-server/store/repository';
 import { killAllChildren, LIAISON_BIN, runCli } from '../../helpers/child-node';
@@ -122,6 +122,26 @@ describe('liaison encrypt', () => {
 });
 
 describe('the recovery kit', () => {
+  it('is offered by the first-run set-up: with the set-up code only, a passphrase of 12 characters at least', async () => {
+    const dataDir = folder();
+    const node = await startTestNode({ dataDir });
+    try {
+      const ask = (passphrase: unknown, code = node.firstRun.setupCode ?? '') =>
+        fetch(`${node.url}/setup/recovery-kit`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-liaison-setup-code': code }, body: JSON.stringify({ passphrase }) });
+      const short = await ask('court');
+      expect(short.status).toBe(400);
+      expect(await short.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['passphrase'] }] });
+      expect((await ask('une phrase de secours', 'wrong-code')).status).toBe(401);
+      const answer = await ask('une phrase de secours');
+      expect(answer.status).toBe(200);
+      const kit = (await answer.json()) as PassphraseWrapped;
+      expect(kit.nodeId).toBe(node.repository.nodeId);
+      expect(unwrapWithPassphrase(kit, 'une phrase de secours', 'kit')).toEqual(testDataKey(dataDir));
+    } finally {
+      await node.close();
+    }
+  });
+
   it('brings a lost key back: export, lose the key file, import to a new key file, the node opens the folder', async () => {
     const dataDir = folder();
     const node = await startTestNode({ dataDir });
