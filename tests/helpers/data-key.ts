@@ -49,3 +49,10 @@ export const noPassphrase = (): Promise<string> => Promise.reject(new Error('no 
 export function keyEnv(dataDir: string): NodeJS.ProcessEnv {
   return { ...process.env, LIAISON_KEY_FILE: testKeyFile(dataDir) };
 }
+
+/** Gives a raw better-sqlite3 connection to a test folder's database its key, as openDatabase does. */
+export function unlockTestDatabase(db: { pragma(source: string): unknown }, dataDir: string): void {
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma('legacy = 4');
+  db.pragma(`key = "x'${testDatabaseKey(dataDir).toString('hex')}'"`);
+}
