@@ -34,6 +34,19 @@ export function tempDir(prefix = 'liaison-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** Temporary folders for a test file's tests, removed after them (hooks registered later, such as killing children, run first). */
+export function useTempDirs(defaultPrefix = 'liaison-test-'): (prefix?: string) => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return (prefix = defaultPrefix) => {
+    const dir = tempDir(prefix);
+    dirs.push(dir);
+    return dir;
+  };
+}
+
 export async function startTestNode(options: Partial<NodeOptions> = {}): Promise<TestNode> {
   const dataDir = options.dataDir ?? tempDir();
   const node = await startNode({ port: 0, ...options, dataDir, dataKey: options.dataKey ?? testDataKey(dataDir) });

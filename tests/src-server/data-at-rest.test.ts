@@ -11,7 +11,7 @@ import { openDatabase } from '../../src-server/store/database';
 import { makeFolderPrivate } from '../../src-server/private-folder';
 import { killAllChildren, runCli } from '../helpers/child-node';
 import { standInKeychain, testDatabaseKey, testDataKey } from '../helpers/data-key';
-import { startTestNode, tempDir } from '../helpers/node';
+import { startTestNode, useTempDirs } from '../helpers/node';
 
 /**
  * A stolen or shared data folder reveals no patient data: the database (its WAL and shared memory included) is
@@ -19,16 +19,8 @@ import { startTestNode, tempDir } from '../helpers/node';
  * key the node refuses to start, changing nothing.
  */
 
-const dirs: string[] = [];
-const folder = (prefix = 'liaison-at-rest-') => {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(async () => {
-  await killAllChildren();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const folder = useTempDirs('liaison-at-rest-');
+afterAll(killAllChildren);
 
 const DATABASE_FILES = ['liaison.db', 'liaison.db-wal', 'liaison.db-shm'];
 

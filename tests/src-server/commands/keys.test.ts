@@ -8,23 +8,15 @@ import { isPlaintextDatabase, openDatabase } from '../../../src-server/store/dat
 import { Repository } from '../../../src-server/store/repository';
 import { killAllChildren, LIAISON_BIN, runCli } from '../../helpers/child-node';
 import { testDataKey, testKeyFile } from '../../helpers/data-key';
-import { startTestNode, tempDir } from '../../helpers/node';
+import { startTestNode, useTempDirs } from '../../helpers/node';
 
 /**
  * The data key's recovery and `liaison encrypt`: a folder written in clear is converted crash-safely (killed at any
  * moment, the folder opens, old or new, with everything in it), and a lost key comes back from its recovery kit.
  */
 
-const dirs: string[] = [];
-const folder = (prefix = 'liaison-keys-') => {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-};
-afterAll(async () => {
-  await killAllChildren();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const folder = useTempDirs('liaison-keys-');
+afterAll(killAllChildren);
 
 const PATIENTS = 3000;
 
