@@ -1,4 +1,4 @@
-import { loadDataKey, type Keychain } from '../src-server/data-key';
+import { isFolderInClear, isNewFolder, loadDataKey, type Keychain } from '../src-server/data-key';
 
 /**
  * The desktop's data key: unwrapped by the operating system's keychain (Electron safeStorage, main process only)
@@ -9,7 +9,8 @@ import { loadDataKey, type Keychain } from '../src-server/data-key';
 export function desktopDataKey(dataDir: string, keychain: Keychain, askPassphrase: () => Promise<string>): () => Promise<Buffer> {
   let key: Promise<Buffer> | undefined;
   return () => {
-    key ??= loadDataKey(dataDir, { kind: 'keychain', keychain, passphrase: askPassphrase });
+    // A folder written before the data key gets one now; the node process converts it before it opens it.
+    key ??= loadDataKey(dataDir, { kind: 'keychain', keychain, passphrase: askPassphrase }, { create: isNewFolder(dataDir) || isFolderInClear(dataDir) });
     // A failure (a wrong passphrase) is not kept: the next launch asks again.
     key.catch(() => (key = undefined));
     return key;

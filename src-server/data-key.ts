@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 /**
@@ -56,6 +56,28 @@ export type KeySource =
 /** A folder that never held data: its key may be made now. */
 export function isNewFolder(dataDir: string): boolean {
   return !['liaison.db', KEYCHAIN_WRAPPED_FILE, PASSPHRASE_WRAPPED_FILE].some((name) => existsSync(join(dataDir, name)));
+}
+
+/**
+ * A folder written before the data key: its database in clear, no key kept for it. It gets its key now, and is
+ * converted before the node opens it (encrypt-folder.ts).
+ */
+export function isFolderInClear(dataDir: string): boolean {
+  return isPlaintextDatabase(join(dataDir, 'liaison.db')) && ![KEYCHAIN_WRAPPED_FILE, PASSPHRASE_WRAPPED_FILE].some((name) => existsSync(join(dataDir, name)));
+}
+
+const PLAINTEXT_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** True when `file` is a database in clear (its first bytes are SQLite's header; an encrypted one's are random). */
+export function isPlaintextDatabase(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(PLAINTEXT_HEADER.length);
+    return readSync(fd, header, 0, header.length, 0) === header.length && header.equals(PLAINTEXT_HEADER);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

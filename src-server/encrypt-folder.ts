@@ -2,6 +2,7 @@ import { existsSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { subkey, syncFolder } from './data-key';
 import { DATABASE_FILE } from './node';
+import { lockDataFolder } from './node-lock';
 import { encryptDatabaseFile, isPlaintextDatabase } from './store/database';
 import { SNAPSHOT_FOLDER } from './text/text-index';
 
@@ -32,6 +33,28 @@ export function planEncryption(dataDir: string): EncryptionPlan {
   const bytes = toDo ? size(DATABASE_FILE) + size(`${DATABASE_FILE}-wal`) : 0;
   const { bavail, bsize } = statfsSync(dataDir);
   return { bytes, needed: 2 * bytes, available: bavail * bsize, toDo };
+}
+
+/**
+ * The desktop's `liaison encrypt`: a folder written in clear by an older Liaison is converted when the app starts on
+ * it (the key just made by the keychain), before the node opens it; refused, changing nothing, without the disk it
+ * needs. Holds the folder's lock meanwhile. What it did, if anything.
+ */
+export function encryptFolderInClear(dataDir: string, dataKey: Buffer): string | undefined {
+  const plan = planEncryption(dataDir);
+  if (!plan.toDo) return undefined;
+  const mib = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)} MiB`;
+  if (plan.available < plan.needed) {
+    throw new Error(
+      `Chiffrer les données demande ${mib(plan.needed)} d'espace libre, ${mib(plan.available)} disponibles / Encrypting the data needs ${mib(plan.needed)} of free disk, ${mib(plan.available)} available. Nothing was changed.`,
+    );
+  }
+  const lock = lockDataFolder(dataDir);
+  try {
+    return encryptFolder(dataDir, dataKey).join(' ');
+  } finally {
+    lock.release();
+  }
 }
 
 /** Converts the folder (see above); what it did, one line each. */

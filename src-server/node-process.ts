@@ -90,13 +90,21 @@ try {
   const args = parseNodeArguments(process.argv.slice(2));
   globalThis.__LIAISON_APP_ROOT__ = pathToFileURL(`${args.appRoot.replace(/[\\/]$/, '')}/`).href;
   // Imported once the root is known: the server modules read their resources while loading.
-  const [{ startNode }, { TokenStore }, { listClients }] = await Promise.all([import('./node'), import('./auth/tokens'), import('./auth/clients')]);
+  const [{ startNode }, { TokenStore }, { listClients }, { encryptFolderInClear }] = await Promise.all([
+    import('./node'),
+    import('./auth/tokens'),
+    import('./auth/clients'),
+    import('./encrypt-folder'),
+  ]);
 
   // Bundled, the text index and directory import threads are files of their own beside this one (electron.vite.config.ts).
   const source = import.meta.url.endsWith('.ts');
   const textWorker = new URL(source ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
   const directoryWorker = new URL(source ? './directory/activity-worker.ts' : './directory-worker.js', import.meta.url);
   // Port taken: a restart after a crash takes the port of the previous run, so the window's address stays valid; else any.
+  // A folder an older Liaison wrote in clear is encrypted first (the key was just made for it).
+  const converted = encryptFolderInClear(args.dataDir, await dataKey);
+  if (converted) console.warn(`node-process: ${converted}`);
   const node = await startNode({
     dataDir: args.dataDir,
     dataKey: await dataKey,

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import {
   DataKeyError,
   headlessKeySource,
+  isFolderInClear,
   KEYCHAIN_WRAPPED_FILE,
   keyFileSetting,
   loadHeadlessDataKey,
@@ -121,7 +122,7 @@ export function registerKeyCommands(program: Command, defaultDataDir: string): v
           console.log(`Encrypting ${dataDir}: ${mib(plan.bytes)} of database; needs ${mib(plan.needed)} free, ${mib(plan.available)} available.`);
           if (plan.available < plan.needed) throw new Error(`Not enough free disk: ${mib(plan.needed)} needed, ${mib(plan.available)} available. Nothing was changed.`);
         }
-        const dataKey = await loadHeadlessDataKey(dataDir, process.env, { create: plan.toDo && !existsSync(join(dataDir, PASSPHRASE_WRAPPED_FILE)) });
+        const dataKey = await loadHeadlessDataKey(dataDir, process.env, { create: isFolderInClear(dataDir) });
         const done = encryptFolder(dataDir, dataKey);
         console.log(done.length ? done.join('\n') : `${dataDir} is encrypted already.`);
       } finally {

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DataKeyError } from '../data-key';
+import { DataKeyError, isPlaintextDatabase } from '../data-key';
+
+export { isPlaintextDatabase };
 import { migrations, schemaVersion } from './migrations';
 
 export type Db = Database.Database;
@@ -94,19 +96,6 @@ export function databaseAccess(db: Db): DatabaseAccess {
   return { file: db.name, ...(key ? { key } : {}) };
 }
 
-const PLAINTEXT_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-
-/** True when `file` is a database in clear (its first bytes are SQLite's header; an encrypted one's are random). */
-export function isPlaintextDatabase(file: string): boolean {
-  if (!existsSync(file)) return false;
-  const fd = openSync(file, 'r');
-  try {
-    const header = Buffer.alloc(PLAINTEXT_HEADER.length);
-    return readSync(fd, header, 0, header.length, 0) === header.length && header.equals(PLAINTEXT_HEADER);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Sets the key before anything is read: SQLCipher 4's format, with the raw key (no key derivation at each open).

@@ -7,7 +7,9 @@ import { subkey, unwrapWithPassphrase, type PassphraseWrapped } from '../../../s
 import { isPlaintextDatabase, openDatabase } from '../../../src-server/store/database';
 import { Repository } from '../../../src-server/store/repository';
 import { killAllChildren, LIAISON_BIN, runCli } from '../../helpers/child-node';
-import { testDataKey, testKeyFile } from '../../helpers/data-key';
+import { noPassphrase, standInKeychain, testDataKey, testKeyFile } from '../../helpers/data-key';
+import { desktopDataKey } from '../../../src-main/desktop-data-key';
+import { encryptFolderInClear } from '../../../src-server/encrypt-folder';
 import { startTestNode, useTempDirs } from '../../helpers/node';
 
 /**
@@ -99,6 +101,24 @@ describe('liaison encrypt', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 600_000);
+
+  it('on the desktop, happens at start: the keychain makes the key, the node process converts the folder before opening it', async () => {
+    const dataDir = plaintextFolder();
+    const dataKey = await desktopDataKey(dataDir, standInKeychain(), noPassphrase)();
+    expect(existsSync(join(dataDir, 'data-key.wrapped'))).toBe(true);
+    expect(encryptFolderInClear(dataDir, dataKey)).toContain('Encrypted');
+    expect(isPlaintextDatabase(join(dataDir, 'liaison.db'))).toBe(false);
+    // The next start: nothing left to do, the same key from the keychain.
+    expect(encryptFolderInClear(dataDir, dataKey)).toBeUndefined();
+    expect(await desktopDataKey(dataDir, standInKeychain(), noPassphrase)()).toEqual(dataKey);
+    const node = await startTestNode({ dataDir, dataKey });
+    try {
+      const found = (await (await node.request('Patient?family=Clairvoyant2999&_total=accurate')).json()) as { total: number };
+      expect(found.total).toBe(1);
+    } finally {
+      await node.close();
+    }
+  });
 
   it('refuses while a node serves the folder', async () => {
     const dataDir = folder();
