@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { OWNER_CLIENT_FILE } from './auth/clients';
+import { loadHeadlessDataKey, subkey } from './data-key';
 import { FhirError } from './fhir/outcome';
 import { DATABASE_FILE } from './node';
 import { FolderInUseError, lockDataFolder } from './node-lock';
+import { resealUnderDataKey } from './sealed-secrets';
+import { useDataKey } from './sealing';
 import { openDatabase, type Db } from './store/database';
 
 /**
@@ -69,7 +72,13 @@ export async function withDataFolder<T>(folder: string, work: FolderWork<T>): Pr
     if (!work.served) throw new Error(`${error.message}\n${work.refusal ?? 'This command works on a folder no node serves: stop the node first.'}`);
     return work.served(new AdminApi(error.url, dataDir));
   }
-  const db = openDatabase(join(dataDir, DATABASE_FILE));
+  let db: Db;
+  try {
+    db = await openFolderDatabase(dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   try {
     return await work.direct(db, dataDir);
   } catch (error) {
@@ -78,6 +87,34 @@ export async function withDataFolder<T>(folder: string, work: FolderWork<T>): Pr
   } finally {
     db.close();
     lock.release();
+  }
+}
+
+/**
+ * The folder's database, opened with the folder's key as a command without a desktop finds it (data-key.ts
+ * `headlessKeySource`: LIAISON_KEY_FILE or LIAISON_PASSPHRASE).
+ */
+export async function openFolderDatabase(folder: string): Promise<Db> {
+  const dataDir = resolve(folder);
+  const dataKey = await loadHeadlessDataKey(dataDir);
+  useDataKey(dataDir, dataKey);
+  const db = openDatabase(join(dataDir, DATABASE_FILE), { key: subkey(dataKey, 'database') });
+  try {
+    resealUnderDataKey(dataDir, db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/** Opens the folder's database to read it (a running node may write meanwhile), and closes it whatever happens. */
+export async function readFolder<T>(folder: string, work: (db: Db, dataDir: string) => T): Promise<T> {
+  const db = await openFolderDatabase(folder);
+  try {
+    return work(db, resolve(folder));
+  } finally {
+    db.close();
   }
 }
 

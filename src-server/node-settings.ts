@@ -47,7 +47,8 @@ export interface NodeSettings {
 
 export const NO_PROVIDER: IdentitySettings = { provider: 'none', localAccounts: true };
 const DEFAULTS: NodeSettings = { audit: { retentionDays: 365 }, identity: NO_PROVIDER };
-const SECTIONS = new Set(Object.keys(DEFAULTS));
+/** `dataKeyFile`: where `liaison serve` finds the data key when LIAISON_KEY_FILE is not set (data-key.ts `keyFileSetting`). */
+const SECTIONS = new Set([...Object.keys(DEFAULTS), 'dataKeyFile']);
 const IDENTITY_KEYS = new Set(['provider', 'issuer', 'clientId', 'clientSecret', 'scopes', 'localAccounts']);
 const MAX_RETENTION_DAYS = 36_500;
 const MAX_TEXT = 2000;
@@ -116,6 +117,19 @@ export function saveIdentitySettings(dataDir: string, identity: IdentitySettings
   const { clientSecret, ...rest } = identity;
   const saved: Json = { ...rest, ...(clientSecret ? { clientSecret: seal(dataFolderKey(dataDir), clientSecret) } : {}) };
   writeFileAtomically(file, `${JSON.stringify({ ...current, identity: saved }, null, 2)}\n`);
+}
+
+/**
+ * The identity secret of the folder's settings sealed again by `reseal` (a change of sealing key); the file is
+ * rewritten only when the secret changed.
+ */
+export function resealIdentitySecret(dataDir: string, reseal: (sealed: string) => string): void {
+  const file = join(dataDir, SETTINGS_FILE);
+  const current = readSettingsFile(file);
+  const identity = current?.identity as Json | undefined;
+  if (!current || !identity || typeof identity.clientSecret !== 'string') return;
+  const clientSecret = reseal(identity.clientSecret);
+  if (clientSecret !== identity.clientSecret) writeFileAtomically(file, `${JSON.stringify({ ...current, identity: { ...identity, clientSecret } }, null, 2)}\n`);
 }
 
 /** Writes `text` to `file` (0600) through a temporary file renamed over it. */

@@ -12,6 +12,7 @@ import { directoryModule } from './directory/module';
 import type { ChannelSettings } from './documents/channel-settings';
 import { LocalRecipients } from './documents/local-recipients';
 import { documentsModule } from './documents/module';
+import { subkey } from './data-key';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
 import { integrationsModule } from './integrations/module';
@@ -19,6 +20,9 @@ import { lifenOperationsModule } from './lifen/operations-module';
 import { DEFAULT_PORT } from './node-arguments';
 import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
 import { lockDataFolder } from './node-lock';
+import { makeFolderPrivate } from './private-folder';
+import { resealUnderDataKey } from './sealed-secrets';
+import { useDataKey } from './sealing';
 import { loadNodeSettings } from './node-settings';
 import { patientsModule } from './patients/module';
 import { lifenMappingModule } from './lifen/mapping-module';
@@ -54,6 +58,11 @@ const CLOSE_GRACE_MS = 2000;
 
 export interface NodeOptions {
   dataDir: string;
+  /**
+   * The data folder's key (data-key.ts `loadDataKey`): the database is encrypted under its 'database' subkey. There is
+   * no node without one: a folder is never opened in clear.
+   */
+  dataKey: Buffer;
   /** How documents leave the node (SMTP relay, DPI, DMP); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
   channels?: ChannelSettings;
   channelsFile?: string;
@@ -122,16 +131,28 @@ export interface RunningNode {
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const dbFile = join(options.dataDir, DATABASE_FILE);
-  // A newer Liaison's folder is left exactly as it is, lock file included.
-  checkDatabaseVersion(dbFile);
+  const databaseKey = subkey(options.dataKey, 'database');
+  // A wrong key, a folder in clear, a newer Liaison's folder: each left exactly as it is, lock file included.
+  checkDatabaseVersion(dbFile, databaseKey);
+  const madePrivate = makeFolderPrivate(options.dataDir);
   // Then a second node on this folder stops here, before it touches anything.
   const lock = lockDataFolder(options.dataDir);
+  useDataKey(options.dataDir, options.dataKey);
   let db: Db;
   let settings: ReturnType<typeof loadNodeSettings>;
+  let resealed: string | undefined;
   try {
-    settings = loadNodeSettings(options.dataDir, options.defaultSettingsFile);
-    db = openDatabase(dbFile, { synchronous: options.synchronous });
+    db = openDatabase(dbFile, { synchronous: options.synchronous, key: databaseKey });
   } catch (error) {
+    lock.release();
+    throw error;
+  }
+  try {
+    // Before the settings are read: their secret may still be sealed under the old key file.
+    resealed = resealUnderDataKey(options.dataDir, db);
+    settings = loadNodeSettings(options.dataDir, options.defaultSettingsFile);
+  } catch (error) {
+    db.close();
     lock.release();
     throw error;
   }
@@ -147,10 +168,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Before listening: a search must never run on an index built from other definitions.
     const store = openStore(db, { binaryFolder: join(options.dataDir, BINARY_FOLDER), onReindex: options.onReindex, committed: () => quietCheckpoint.written() });
     const { repository, commits } = store;
-    const text = made(textModule(store, { dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), workerUrl: options.textWorker }));
+    const text = made(textModule(store, { snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), workerUrl: options.textWorker }));
     const audit = made(auditModule(store, { retentionDays: settings.audit.retentionDays }));
     // Warnings before the logger exists wait for it.
-    const early: string[] = [];
+    const early = [madePrivate, resealed].filter((message): message is string => message !== undefined);
     let warn: (message: string) => void = (message) => early.push(message);
     const auth = made(
       await authModule(store, audit.log, {
@@ -184,7 +205,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
       mapping: lifenMappingModule().mapping,
     };
-    const setup = setupModule(store, auth, sync.peers);
+    const setup = setupModule(store, auth, sync.peers, options.dataKey);
     const tokenGuard = new TokenEndpointGuard();
     const app = await buildApp({
       store,

@@ -136,6 +136,17 @@ const en: Messages = {
     invalid: 'This value is not accepted.',
   },
   setup: {
+    recoveryKit: {
+      title: 'Encryption key recovery kit',
+      intro: 'The practice’s data is encrypted on this computer. If the key is lost (computer reinstalled, keychain reset), only this kit brings it back. Choose a passphrase, download the kit and keep it, with its passphrase, away from this computer.',
+      passphrase: 'Passphrase of the kit',
+      passphraseHint: '12 characters at least. It is stored nowhere: write it down somewhere safe.',
+      confirm: 'Confirm the passphrase',
+      download: 'Download the recovery kit',
+      downloaded: 'Kit downloaded. Keep it away from this computer, with its passphrase.',
+      tooShort: 'The passphrase needs 12 characters at least.',
+      mismatch: 'The two passphrases differ.',
+    },
     title: 'Setting up Liaison',
     intro: 'This computer has no account yet. Set up a new practice, or link this computer to the practice it belongs to.',
     ways: 'What do you want to do?',

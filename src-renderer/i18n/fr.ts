@@ -136,6 +136,17 @@ const fr = {
     invalid: 'Cette valeur n’est pas acceptée.',
   },
   setup: {
+    recoveryKit: {
+      title: 'Kit de secours de la clé de chiffrement',
+      intro: 'Les données du cabinet sont chiffrées sur ce poste. Si la clé est perdue (poste réinstallé, trousseau effacé), seul ce kit permet de les récupérer. Choisissez une phrase secrète, téléchargez le kit et gardez-le, avec sa phrase, hors de ce poste.',
+      passphrase: 'Phrase secrète du kit',
+      passphraseHint: '12 caractères au moins. Elle n’est enregistrée nulle part : notez-la en lieu sûr.',
+      confirm: 'Confirmez la phrase secrète',
+      download: 'Télécharger le kit de secours',
+      downloaded: 'Kit téléchargé. Gardez-le hors de ce poste, avec sa phrase secrète.',
+      tooShort: 'La phrase secrète doit faire 12 caractères au moins.',
+      mismatch: 'Les deux phrases ne sont pas identiques.',
+    },
     title: 'Installation de Liaison',
     intro: 'Ce poste n’a encore aucun compte. Installez un nouveau cabinet, ou reliez ce poste au cabinet dont il fait partie.',
     ways: 'Que voulez-vous faire ?',

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReader } from '../store/database';
+import { openReader, type DatabaseAccess } from '../store/database';
 import { loadSnapshot, saveSnapshot } from './snapshot';
 import type { NotIndexedEntry } from './not-indexed';
 import type { TextField } from '../fhir/search/text-fields';
@@ -11,7 +11,8 @@ import { TextIndexer } from './text-indexer';
  */
 
 export interface WorkerConfig {
-  dbFile: string;
+  /** The store, which the thread reads through a connection of its own (its key, if any, comes here: never in argv or env). */
+  database: DatabaseAccess;
   snapshotFolder: string;
   nodeId: string;
   /** Milliseconds between two looks at the change log when nobody says something was written. */
@@ -66,7 +67,7 @@ const DRAIN_BATCH = 250;
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
-const db = openReader(config.dbFile);
+const db = openReader(config.database);
 
 const newIndexer = () => new TextIndexer(db, 0, { indexing: new Uint32Array(config.indexing), fatal: new Map(config.fatal) });
 let indexer = newIndexer();
