@@ -5,11 +5,11 @@
  * the Electron shell or the renderer. Run by tests/project/layers.test.ts, so `npm test` fails on a breach.
  */
 
-const SHARED = '^src-server/(version|sealing|threads|seeded-random|node-settings)\\.ts$';
+const SHARED = '^src-server/(version|sealing|sealed-chunks|threads|seeded-random|node-settings)\\.ts$';
 const FHIR = '^src-server/fhir/';
 const STORE = '^src-server/store/';
 const REST = '^src-server/rest/';
-const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup)/';
+const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup|backup)/';
 const HTTP = '^src-server/http/';
 
 /** A layer may import from `allowed` (and shared utilities); anything else in src-server is refused. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { addLocalUser, resetPassword } from '../auth/account-admin';
 import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
+import type { Backups } from '../backup/module';
 import { testIdentitySettings, type Identity } from '../auth/identity';
 import type { LocalAccounts } from '../auth/local-accounts';
 import type { Sessions } from '../auth/sessions';
@@ -27,7 +28,8 @@ import { authenticate } from './bearer';
  * `POST /admin/users/<id>/reset-password`; `GET|PUT /admin/identity` and `POST /admin/identity/test`, the identity
  * provider (its secret goes in, never out); `POST /admin/join-codes`, a colleague's desktop joining the office
  * (setup/join.ts); `/admin/peers`, the sync peers (sync/peer-routes.ts); `GET /admin/text-index`, the text index's
- * state and the resources it could not index, with why. Admins are the owner client and users with the admin role.
+ * state and the resources it could not index, with why; `POST /admin/backup`, a backup of the data folder streamed
+ * (sealed under the backup key, or the `passphrase` given). Admins are the owner client and users with the admin role.
  */
 
 export interface AdminRoutesOptions {
@@ -43,10 +45,11 @@ export interface AdminRoutesOptions {
   /** The versions sync keeps aside, listed with the peers. */
   repository: Repository;
   textIndex: TextIndex;
+  backups: Backups;
 }
 
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
-  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex } = options;
+  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex, backups } = options;
   const accountServices = { db, users, accounts, sessions, tokens };
   app.addHook('onRequest', (request, _reply, done) => {
     try {
@@ -66,6 +69,13 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   });
 
   app.get('/clients', async () => ({ clients: listClients(db) }));
+
+  // The data folder's backup, streamed as it is made (backup/backup.ts); `liaison backup` writes it to its file.
+  app.post('/backup', async (request, reply) => {
+    const { passphrase } = (request.body ?? {}) as { passphrase?: unknown };
+    if (passphrase !== undefined && typeof passphrase !== 'string') throw badRequest('passphrase must be a string');
+    return reply.header('content-type', 'application/octet-stream').header('cache-control', 'no-store').send(backups.stream(passphrase));
+  });
 
   if (peers) await app.register(peerRoutes, { prefix: '/peers', peers, repository });
 
