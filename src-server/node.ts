@@ -215,7 +215,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
     const setup = setupModule(store, auth, sync.peers);
     const tokenGuard = new TokenEndpointGuard();
-    const backup = backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker });
+    const backup = made(backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker }));
     const app = await buildApp({
       store,
       api: new FhirApi(new Interactions(repository, store.search, extensions), { groupCommit: store.groupCommit, textMatcher: text.matcher, audit: audit.log }),
@@ -226,7 +226,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       text,
       audit: audit.log,
       directory,
-      backups: backup.backups,
+      backup,
       uiDir: options.uiDir,
       logger: options.logger,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
@@ -262,7 +262,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     writeNodeFile(options.dataDir, nodeFile());
     firstRun.onDone(() => writeNodeFile(options.dataDir, nodeFile()));
     // The background work: the outbox, the sync loops, the subscriptions' matching, the audit trail's retention.
-    for (const module of [sync, documents, subscriptions, audit]) module.start?.(url, (message) => app.log.warn(message));
+    for (const module of [sync, documents, subscriptions, audit, backup]) module.start?.(url, (message) => app.log.warn(message));
     // Documents written before content was sealed are sealed in the background (read as they are meanwhile).
     let closed = false;
     const sealing = encryptBinaries(binaryFolder, keys.content, () => closed).then(
@@ -294,6 +294,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         await closeServer(app);
         await auth.close();
         await text.close();
+        await backup.close?.();
         await sealing;
         await audit.close();
         statistics.stop();

@@ -26,6 +26,8 @@ const SALT_BYTES = 32;
 export const HEADER_BYTES = 8 + SALT_BYTES;
 const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
 const FILE_KEY_INFO = Buffer.from('liaison sealed chunks v1');
+/** How far a stream of a sealed file reads (and checks) ahead of its reader: memory per reader stays at this. */
+const READ_AHEAD_BYTES = 16 * CHUNK_BYTES;
 
 /** A sealed file that cannot be opened: not one, another version, cut short, altered, or sealed under another key. */
 export class SealedDataError extends Error {
@@ -304,7 +306,8 @@ export async function openSealedFile(path: string, key: Buffer, what: string, ch
         await file.close();
       }
     }
-    return { size, stream: Readable.from(chunks(), { objectMode: false }) };
+    // Read ahead up to READ_AHEAD_BYTES, so disk reads and checks overlap with the socket's writes.
+    return { size, stream: Readable.from(chunks(), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }) };
   } catch (error) {
     await file.close().catch(() => undefined);
     throw error;

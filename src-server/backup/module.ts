@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { NodeModule } from '../rest/extensions';
 import { backupStream } from './backup';
+import { DailyBackup } from './daily-backup';
 
 /**
  * Backups of the running node's data folder (backup.ts): streamed to `liaison backup` through the admin API
- * (`POST /admin/backup`), sealed under the backup key the data key gives, or under a passphrase.
+ * (`POST /admin/backup`), sealed under the backup key the data key gives, or under a passphrase; and the daily
+ * backup into the folder the practice chose (daily-backup.ts, `/admin/backup/daily`).
  */
 
 export interface BackupSettings {
@@ -27,8 +29,15 @@ export class Backups {
 
 export interface BackupModule extends NodeModule {
   backups: Backups;
+  daily: DailyBackup;
 }
 
 export function backupModule(settings: BackupSettings): BackupModule {
-  return { backups: new Backups(settings) };
+  const daily = new DailyBackup(settings);
+  return {
+    backups: new Backups(settings),
+    daily,
+    start: (_url, warn) => daily.start(warn),
+    close: () => daily.close(),
+  };
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { isAbsolute } from 'node:path';
 import { addLocalUser, resetPassword } from '../auth/account-admin';
 import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
+import type { DailyBackup } from '../backup/daily-backup';
 import type { Backups } from '../backup/module';
 import { testIdentitySettings, type Identity } from '../auth/identity';
 import type { LocalAccounts } from '../auth/local-accounts';
@@ -46,10 +48,11 @@ export interface AdminRoutesOptions {
   repository: Repository;
   textIndex: TextIndex;
   backups: Backups;
+  dailyBackup: DailyBackup;
 }
 
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
-  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex, backups } = options;
+  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex, backups, dailyBackup } = options;
   const accountServices = { db, users, accounts, sessions, tokens };
   app.addHook('onRequest', (request, _reply, done) => {
     try {
@@ -76,6 +79,15 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     if (passphrase !== undefined && typeof passphrase !== 'string') throw badRequest('passphrase must be a string');
     return reply.header('content-type', 'application/octet-stream').header('cache-control', 'no-store').send(backups.stream(passphrase));
   });
+  // The daily backup: its folder (settings.json) and the last one's result; `POST .../now` runs one at once.
+  app.get('/backup/daily', async () => dailyBackup.state());
+  app.put('/backup/daily', async (request) => {
+    const { folder } = (request.body ?? {}) as { folder?: unknown };
+    if (folder !== undefined && folder !== null && (typeof folder !== 'string' || !isAbsolute(folder))) throw badRequest('folder must be an absolute path (or null: no daily backup)', 'folder');
+    dailyBackup.choose(folder ?? undefined);
+    return dailyBackup.state();
+  });
+  app.post('/backup/daily/now', async () => ({ ...dailyBackup.state(), last: await dailyBackup.runNow() }));
 
   if (peers) await app.register(peerRoutes, { prefix: '/peers', peers, repository });
 

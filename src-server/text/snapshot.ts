@@ -122,7 +122,8 @@ export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: strin
   return meta.cursor;
 }
 
-function readIndexes(file: Buffer, indexes: FlexIndexes): void {
+/** The index file's plaintext read into `indexes` (exported for the bench that weighs sealing against plaintext). */
+export function readIndexes(file: Buffer, indexes: FlexIndexes): void {
   if (file.byteOffset % 4 !== 0) file = Buffer.from(file); // a fresh, aligned copy (readSealedFileSync's is already)
   const words = new Uint32Array(file.buffer, file.byteOffset, Math.floor(file.length / 4));
   let at = 0; // in words

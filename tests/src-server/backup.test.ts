@@ -186,4 +186,27 @@ describe('liaison backup and restore', () => {
       await load;
     }
   }, 180_000);
+
+  it('runs the daily backup into the folder chosen in the settings, and says when and how the last one went', async () => {
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${node.url}/admin/backup/daily${path}`, { ...init, headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' } });
+    expect(await (await admin('')).json()).toEqual({});
+    expect((await admin('', { method: 'PUT', body: JSON.stringify({ folder: 'relative/path' }) })).status).toBe(400);
+    const folder = join(work, 'daily');
+    expect(await (await admin('', { method: 'PUT', body: JSON.stringify({ folder }) })).json()).toEqual({ folder });
+    expect(JSON.parse(readFileSync(join(sourceDir, 'settings.json'), 'utf8')).backup).toEqual({ folder });
+    const ran = (await (await admin('/now', { method: 'POST', body: '{}' })).json()) as Json;
+    expect(ran.last).toMatchObject({ ok: true });
+    expect(readdirSync(folder)).toEqual([ran.last.file.split('/').pop()]);
+    expect(((await (await admin('')).json()) as Json).last.at).toBe(ran.last.at);
+    const target = join(work, 'restored-daily');
+    await restoreBackup(ran.last.file, target, { key: atRestKeysOf(sourceDir).backup });
+    await expectSameData(target);
+    // A folder it cannot write to: the failure is the last result, said in words.
+    writeFileSync(join(work, 'a-file'), '');
+    expect((await admin('', { method: 'PUT', body: JSON.stringify({ folder: join(work, 'a-file', 'inside') }) })).status).toBe(200);
+    const failed = (await (await admin('/now', { method: 'POST', body: '{}' })).json()) as Json;
+    expect(failed.last).toMatchObject({ ok: false, error: expect.stringMatching(/ENOTDIR|not a directory/) });
+    expect((await admin('', { method: 'PUT', body: JSON.stringify({ folder: null }) })).status).toBe(200);
+  }, 120_000);
 });
