@@ -52,7 +52,7 @@ try {
   const stores = {} as Record<Mode, { db: Db; store: Store; interactions: Interactions }>;
   for (const mode of MODES) {
     const db = open(mode, 'rest');
-    const store = openStore(db, { binaryFolder: join(dir, `${mode}-binaries`) });
+    const store = openStore(db, { binaryFolder: join(dir, `${mode}-binaries`), contentKey: newDataKey() });
     store.repository.transaction(() => {
       for (const patient of seeded) store.repository.create('Patient', patient, patient.id);
     });
@@ -86,7 +86,7 @@ try {
     for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) {
       const db = open(mode, `directory-${round}`);
       const started = performance.now();
-      await importDirectoryFile(db, openStore(db, { binaryFolder: join(dir, 'none') }).repository, generated.activityFile);
+      await importDirectoryFile(db, openStore(db, { binaryFolder: join(dir, 'none'), contentKey: newDataKey() }).repository, generated.activityFile);
       imports[mode].push(lines / ((performance.now() - started) / 1000));
       db.close();
     }

@@ -2,8 +2,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
+import { registerBackupCommands } from './commands/backup';
 import { loadHeadlessDataKey } from './data-key';
-import { DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
+import { atRestKeysOf, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { addLocalUser, resetPassword } from './auth/account-admin';
 import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
 import { registerDirectoryCommands } from './commands/directory';
@@ -129,13 +130,14 @@ export function buildCli(): Command {
   registerDirectoryCommands(program, defaultDataDir());
   registerPeerCommands(program, defaultDataDir());
   registerKeyCommands(program, defaultDataDir());
+  registerBackupCommands(program, defaultDataDir());
   return program;
 }
 
 async function reindex(db: Db, dataDir: string, text: boolean | undefined): Promise<void> {
   if (text) {
     const progress = printProgress('Rebuilding the text index');
-    const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
+    const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), atRestKeysOf(dataDir).textIndex, (done, total) => progress({ done, total }));
     console.log(`Text index rebuilt: ${changes} changes.`);
     if (notIndexed > 0) console.log(`${notIndexed} resource(s) could not be indexed: GET /admin/text-index on the running node lists them and why.`);
     return;

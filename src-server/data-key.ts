@@ -12,7 +12,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 export const DATA_KEY_BYTES = 32;
 
 /** What each subkey protects; a subkey for one purpose tells nothing about another's. */
-export type KeyPurpose = 'database' | 'content' | 'text-index' | 'sealing';
+export type KeyPurpose = 'database' | 'content' | 'text-index' | 'sealing' | 'backup';
 
 export function subkey(dataKey: Buffer, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', dataKey, 'liaison data key', `liaison/${purpose}`, DATA_KEY_BYTES));

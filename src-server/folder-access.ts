@@ -28,18 +28,23 @@ export class AdminApi {
 
   /** Calls the node; a refusal becomes an Error with the node's diagnostics. */
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await (await this.fetch(method, path, body)).text();
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** Calls the node, the answer's body left to read (a stream); a refusal becomes an Error with the node's diagnostics. */
+  async fetch(method: string, path: string, body?: unknown): Promise<Response> {
     const response = await fetch(`${this.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${await this.bearer()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    const text = await response.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : {};
     if (!response.ok) {
-      const issues = (parsed as { issue?: Array<{ diagnostics?: string }> }).issue;
+      const text = await response.text();
+      const issues = (text.startsWith('{') ? (JSON.parse(text) as { issue?: Array<{ diagnostics?: string }> }) : {}).issue;
       throw new Error(`the node at ${this.url} refused ${method} ${path} (${response.status}): ${issues?.map((issue) => issue.diagnostics).join('; ') ?? text.slice(0, 300)}`);
     }
-    return parsed as T;
+    return response;
   }
 
   private async bearer(): Promise<string> {

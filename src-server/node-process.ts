@@ -101,6 +101,7 @@ try {
   const source = import.meta.url.endsWith('.ts');
   const textWorker = new URL(source ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
   const directoryWorker = new URL(source ? './directory/activity-worker.ts' : './directory-worker.js', import.meta.url);
+  const backupWorker = new URL(source ? './backup/database-copy-worker.ts' : './backup-worker.js', import.meta.url);
   // Port taken: a restart after a crash takes the port of the previous run, so the window's address stays valid; else any.
   // A folder an older Liaison wrote in clear is encrypted first (the key was just made for it).
   const converted = encryptFolderInClear(args.dataDir, await dataKey);
@@ -115,6 +116,7 @@ try {
     logger: { level: 'warn' },
     textWorker,
     directoryWorker,
+    backupWorker,
   });
 
   const tokens = new TokenStore(node.db);

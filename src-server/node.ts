@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { appointmentsModule } from './appointments/module';
 import { auditModule } from './audit/module';
+import { backupModule } from './backup/module';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount } from './auth/demo';
 import type { Identity } from './auth/identity';
@@ -22,7 +23,7 @@ import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
 import { lockDataFolder } from './node-lock';
 import { makeFolderPrivate } from './private-folder';
 import { resealUnderDataKey } from './sealed-secrets';
-import { useDataKey } from './sealing';
+import { folderDataKey, useDataKey } from './sealing';
 import { loadNodeSettings } from './node-settings';
 import { patientsModule } from './patients/module';
 import { lifenMappingModule } from './lifen/mapping-module';
@@ -36,6 +37,7 @@ import { checkDatabaseVersion, keepPlannerStatistics, openDatabase, type Db, typ
 import { QuietCheckpoint } from './store/quiet-checkpoint';
 import type { ReindexProgress } from './store/reindex';
 import type { Repository } from './store/repository';
+import { encryptBinaries, type BinaryStore } from './store/binary-store';
 import { openStore } from './store/store';
 import { subscriptionsModule, type SubscriptionOptions } from './subscriptions/module';
 import { syncModule, type SyncModule, type SyncSettings } from './sync/module';
@@ -53,6 +55,26 @@ export { DEFAULT_PORT };
 export const DATABASE_FILE = 'liaison.db';
 /** Binary content, as content-addressed files next to the database. */
 export const BINARY_FOLDER = 'binaries';
+/** The keys a node seals its data at rest under (32 bytes each, docs/security.md). */
+export interface AtRestKeys {
+  /** Binary content: the files and their names. */
+  content: Buffer;
+  /** The text-index snapshot. */
+  textIndex: Buffer;
+  /** Backups (`liaison backup`, the desktop's daily backup). */
+  backup: Buffer;
+}
+
+/** The at-rest keys a data key gives (data-key.ts subkeys): what a stolen folder without its key cannot open. */
+export function atRestKeys(dataKey: Buffer): AtRestKeys {
+  return { content: subkey(dataKey, 'content'), textIndex: subkey(dataKey, 'text-index'), backup: subkey(dataKey, 'backup') };
+}
+
+/** The at-rest keys of a data folder whose data key this process holds (sealing.ts `useDataKey`). */
+export function atRestKeysOf(dataDir: string): AtRestKeys {
+  return atRestKeys(folderDataKey(dataDir));
+}
+
 /** How long a stopping node lets the requests in progress finish before it cuts their connections. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -91,6 +113,8 @@ export interface NodeOptions {
   textWorker?: URL;
   /** The directory import thread's module, when the node runs bundled; its source otherwise. */
   directoryWorker?: URL;
+  /** The backup's database copy thread's module, when the node runs bundled; its source otherwise. */
+  backupWorker?: URL;
   /** An upstream OpenID provider for this run, over the one saved in the data folder's settings (`--oidc-issuer`). */
   oidc?: OidcSettings;
   /** Where the installer's default settings are (resources/default-settings.json by default). */
@@ -113,6 +137,8 @@ export interface RunningNode {
   commits: CommitSignal;
   /** Sync with remote peers: the peers table and the loops. */
   sync: SyncModule;
+  /** Binary content, sealed files next to the database. */
+  binaries: BinaryStore;
   ownerClientFile: string;
   /** What `POST /oauth/token` remembers of its callers: its size stays bounded whatever client_ids they make up. */
   tokenGuard: TokenEndpointGuard;
@@ -138,6 +164,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // Then a second node on this folder stops here, before it touches anything.
   const lock = lockDataFolder(options.dataDir);
   useDataKey(options.dataDir, options.dataKey);
+  const keys = atRestKeys(options.dataKey);
   let db: Db;
   let settings: ReturnType<typeof loadNodeSettings>;
   let resealed: string | undefined;
@@ -166,9 +193,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const quietCheckpoint = new QuietCheckpoint(db);
     // Before listening: a search must never run on an index built from other definitions.
-    const store = openStore(db, { binaryFolder: join(options.dataDir, BINARY_FOLDER), onReindex: options.onReindex, committed: () => quietCheckpoint.written() });
+    const binaryFolder = join(options.dataDir, BINARY_FOLDER);
+    const store = openStore(db, { binaryFolder, contentKey: keys.content, onReindex: options.onReindex, committed: () => quietCheckpoint.written() });
     const { repository, commits } = store;
-    const text = made(textModule(store, { snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), workerUrl: options.textWorker }));
+    const text = made(textModule(store, { snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), snapshotKey: keys.textIndex, workerUrl: options.textWorker }));
     const audit = made(auditModule(store, { retentionDays: settings.audit.retentionDays }));
     // Warnings before the logger exists wait for it.
     const early = [madePrivate, resealed].filter((message): message is string => message !== undefined);
@@ -207,6 +235,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
     const setup = setupModule(store, auth, sync.peers, options.dataKey);
     const tokenGuard = new TokenEndpointGuard();
+    const backup = made(backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker }));
     const app = await buildApp({
       store,
       api: new FhirApi(new Interactions(repository, store.search, extensions), { groupCommit: store.groupCommit, textMatcher: text.matcher, audit: audit.log }),
@@ -218,6 +247,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       monitored: [text, sync, documents],
       audit: audit.log,
       directory,
+      backup,
       uiDir: options.uiDir,
       logger: options.logger,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
@@ -253,8 +283,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     writeNodeFile(options.dataDir, nodeFile());
     firstRun.onDone(() => writeNodeFile(options.dataDir, nodeFile()));
     // The background work: the outbox, the sync loops, the subscriptions' matching, the audit trail's retention.
-    for (const module of [sync, documents, subscriptions, audit]) module.start?.(url, (message) => app.log.warn(message));
+    for (const module of [sync, documents, subscriptions, audit, backup]) module.start?.(url, (message) => app.log.warn(message));
+    // Documents written before content was sealed are sealed in the background (read as they are meanwhile).
     let closed = false;
+    const sealing = encryptBinaries(binaryFolder, keys.content, () => closed).then(
+      (count) => count > 0 && app.log.info(`${count} document(s) written before sealing were sealed`),
+      (error: Error) => app.log.error(`Sealing the documents written before sealing stopped: ${error.message}`),
+    );
     return {
       url,
       app,
@@ -263,6 +298,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       textIndex: text.index,
       commits,
       sync,
+      binaries: store.binaries,
       ownerClientFile,
       tokenGuard,
       ...(auth.demo ? { demo: { issuer: auth.demo.provider.issuer, accounts: auth.demo.accounts } } : {}),
@@ -279,6 +315,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         await closeServer(app);
         await auth.close();
         await text.close();
+        await backup.close?.();
+        await sealing;
         await audit.close();
         statistics.stop();
         quietCheckpoint.stop();

@@ -22,12 +22,19 @@ export function newSealingKey(): Buffer {
  */
 export const OLD_DATA_FOLDER_KEY_FILE = 'sync-secret.key';
 
-/** The sealing subkeys of the data folders whose data key this process holds (the node's, a command's). */
+/** The data keys of the data folders this process has opened (the node's, a command's). */
 const folderKeys = new Map<string, Buffer>();
 
-/** Holds the data key of `dataDir` for `dataFolderKey` (startNode and the commands that open a folder call it). */
+/** Holds the data key of `dataDir` for `dataFolderKey` and `folderDataKey` (startNode and the commands that open a folder call it). */
 export function useDataKey(dataDir: string, dataKey: Buffer): void {
-  folderKeys.set(resolve(dataDir), subkey(dataKey, 'sealing'));
+  folderKeys.set(resolve(dataDir), dataKey);
+}
+
+/** The data key of a folder this process opened; throws when it has not. */
+export function folderDataKey(dataDir: string): Buffer {
+  const key = folderKeys.get(resolve(dataDir));
+  if (!key) throw new Error(`The data key of ${dataDir} is not loaded: its sealed secrets cannot be read.`);
+  return key;
 }
 
 /**
@@ -35,9 +42,7 @@ export function useDataKey(dataDir: string, dataKey: Buffer): void {
  * without the data key. The one place that says where it comes from.
  */
 export function dataFolderKey(dataDir: string): Buffer {
-  const key = folderKeys.get(resolve(dataDir));
-  if (!key) throw new Error(`The data key of ${dataDir} is not loaded: its sealed secrets cannot be read.`);
-  return key;
+  return subkey(folderDataKey(dataDir), 'sealing');
 }
 
 export function seal(key: Buffer, text: string): string {

@@ -11,6 +11,8 @@ import { TextQueries } from './text-queries';
 
 export interface TextSettings {
   snapshotFolder: string;
+  /** The text-index key (32 bytes): the snapshot is sealed under it. */
+  snapshotKey: Buffer;
   /** The thread's module, when the node runs bundled (the desktop build); its source otherwise. */
   workerUrl?: URL;
 }
@@ -23,7 +25,7 @@ export interface TextModule extends NodeModule {
 }
 
 export function textModule(store: Store, settings: TextSettings): TextModule {
-  const index = new TextIndex({ database: databaseAccess(store.db), snapshotFolder: settings.snapshotFolder, nodeId: store.repository.nodeId, workerUrl: settings.workerUrl });
+  const index = new TextIndex({ database: databaseAccess(store.db), snapshotFolder: settings.snapshotFolder, snapshotKey: settings.snapshotKey, nodeId: store.repository.nodeId, workerUrl: settings.workerUrl });
   const stopListening = store.commits.listen(() => index.changed());
   return {
     index,

@@ -74,6 +74,7 @@ describe('electron-builder --linux dir', () => {
       'out/main/index.js',
       'out/main/node-process.js',
       'out/main/text-worker.js',
+      'out/main/backup-worker.js',
       'out/main/directory-worker.js',
       'out/preload/index.cjs',
       'out/renderer/index.html',

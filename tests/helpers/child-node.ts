@@ -19,6 +19,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Starts the CLI without waiting for it (a test that kills it midway). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...cliEnv(args), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /**
  * Runs the CLI to completion (it must exit by itself within `timeoutMs`); `input` is written to its standard input
  * (a password, a secret), `env` added to its environment.

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BINARY_FOLDER } from '../../../src-server/node';
+import { atRestKeysOf, BINARY_FOLDER } from '../../../src-server/node';
+import { BinaryStore } from '../../../src-server/store/binary-store';
 import { killAllChildren, runCli, serve } from '../../helpers/child-node';
 import { FaultyProxy } from '../../helpers/faulty-proxy';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
@@ -63,17 +64,17 @@ describe('Binary content across a kill -9', () => {
     }
 
     const file = join(dataDir, 'liaison.db');
-    const stored = join(dataDir, BINARY_FOLDER, hash.slice(0, 2), hash);
+    const stored = () => new BinaryStore(join(dataDir, BINARY_FOLDER), atRestKeysOf(dataDir).content).has(hash);
     const first = await serve(dataDir);
     await eventually(() => stateOf(file, binary).versions === 1 && stateOf(file, binary).awaited === 1, 'the Binary is stored and its content awaited', 30_000);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(stateOf(file, binary)).toEqual({ versions: 1, awaited: 1 });
-    expect(existsSync(stored)).toBe(false);
+    expect(stored()).toBe(false);
 
     proxy.blocked = undefined;
     const second = await serve(dataDir);
-    await eventually(() => stateOf(file, binary).awaited === 0 && existsSync(stored), 'the restarted node has fetched the content', 30_000);
+    await eventually(() => stateOf(file, binary).awaited === 0 && stored(), 'the restarted node has fetched the content', 30_000);
     const response = await fetch(`${second.fhir}/Binary/${binary}`, { headers: { authorization: `Bearer ${second.token}`, accept: 'application/pdf' } });
     expect(response.status).toBe(200);
     expect(Buffer.from(await response.arrayBuffer())).toEqual(pdf);
