@@ -77,6 +77,7 @@ export function encryptFolder(dataDir: string, dataKey: Buffer): string[] {
     syncFolder(dataDir);
     done.push(`Encrypted ${file}; the text index will be rebuilt at the next start.`);
   }
-  // The documents (binaries/) are converted by the content store's own step, when there is one: see docs/security.md.
+  // The documents (binaries/) are sealed by store/binary-store.ts encryptBinaries: `liaison encrypt` runs it at once,
+  // the node at its start, in the background (docs/security.md).
   return done;
 }

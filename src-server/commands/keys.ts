@@ -17,7 +17,8 @@ import {
 } from '../data-key';
 import { encryptFolder, planEncryption } from '../encrypt-folder';
 import { readFolder, readSecret } from '../folder-access';
-import { DATABASE_FILE } from '../node';
+import { BINARY_FOLDER, DATABASE_FILE } from '../node';
+import { encryptBinaries } from '../store/binary-store';
 import { lockDataFolder } from '../node-lock';
 import { checkDatabaseVersion, readNodeId } from '../store/database';
 
@@ -124,6 +125,9 @@ export function registerKeyCommands(program: Command, defaultDataDir: string): v
         }
         const dataKey = await loadHeadlessDataKey(dataDir, process.env, { create: isFolderInClear(dataDir) });
         const done = encryptFolder(dataDir, dataKey);
+        // The documents too, now rather than in the background of the node's next start (crash-safe and resumable).
+        const sealed = await encryptBinaries(join(dataDir, BINARY_FOLDER), subkey(dataKey, 'content'));
+        if (sealed > 0) done.push(`Sealed ${sealed} document file(s) in ${join(dataDir, BINARY_FOLDER)}.`);
         console.log(done.length ? done.join('\n') : `${dataDir} is encrypted already.`);
       } finally {
         lock.release();
