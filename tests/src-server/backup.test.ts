@@ -6,6 +6,7 @@ import { restoreBackup } from '../../src-server/backup/backup';
 import { atRestKeysOf } from '../../src-server/node';
 import { ChangeLog } from '../../src-server/store/change-log';
 import { runCli, spawnCli } from '../helpers/child-node';
+import { testDataKey } from '../helpers/data-key';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
 import { samplePdf } from '../helpers/pdf';
 
@@ -36,9 +37,12 @@ afterAll(async () => {
   await node?.stop();
 });
 
-/** A node on a restored folder holds the same patients and document, and its text index is rebuilt. */
+/**
+ * A node on a restored folder holds the same patients and document, and its text index is rebuilt. The folder keeps
+ * the data key it was backed up under (its recovery kit opens it), so the node opens it with the source's key.
+ */
 async function expectSameData(dataDir: string): Promise<void> {
-  const restored = await startTestNode({ dataDir });
+  const restored = await startTestNode({ dataDir, dataKey: testDataKey(sourceDir) });
   try {
     for (const id of patients) {
       const [mine, theirs] = await Promise.all([node.request(`Patient/${id}`), restored.request(`Patient/${id}`)]);
@@ -119,7 +123,7 @@ describe('liaison backup and restore', () => {
     expect(backup.code, backup.stderr).toBe(0);
     const target = join(work, 'restored-direct');
     await restoreBackup(out, target, { passphrase: PASSPHRASE });
-    const restored = await startTestNode({ dataDir: target });
+    const restored = await startTestNode({ dataDir: target, dataKey: testDataKey(stopped) });
     try {
       expect((await restored.request('Patient?family=stopped')).status).toBe(200);
       expect(((await (await restored.request('Patient?family=stopped')).json()) as Json).entry).toHaveLength(1);
