@@ -30,7 +30,9 @@ export function planEncryption(dataDir: string): EncryptionPlan {
   const file = join(dataDir, DATABASE_FILE);
   const toDo = isPlaintextDatabase(file);
   const size = (name: string) => (existsSync(join(dataDir, name)) ? statSync(join(dataDir, name)).size : 0);
-  const bytes = toDo ? size(DATABASE_FILE) + size(`${DATABASE_FILE}-wal`) : 0;
+  // Nothing to do (a new folder, which may not exist yet, or one encrypted already): no disk to measure.
+  if (!toDo) return { bytes: 0, needed: 0, available: 0, toDo };
+  const bytes = size(DATABASE_FILE) + size(`${DATABASE_FILE}-wal`);
   const { bavail, bsize } = statfsSync(dataDir);
   return { bytes, needed: 2 * bytes, available: bavail * bsize, toDo };
 }
