@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
 import { registerBackupCommands } from './commands/backup';
-import { loadHeadlessDataKey } from './data-key';
+import { defaultKeyFile, keyFileSetting, loadHeadlessDataKey } from './data-key';
 import { atRestKeysOf, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { addLocalUser, resetPassword } from './auth/account-admin';
 import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
@@ -68,9 +69,14 @@ export function buildCli(): Command {
       if (options.host !== DEFAULT_HOST && options.host !== 'localhost' && options.host !== '::1') {
         console.warn(`Warning: listening on ${options.host} exposes the node beyond this computer.`);
       }
+      // Nothing names where the key is: the folder's key file in the user's home, made now for a new folder.
+      const keyFile = !process.env.LIAISON_KEY_FILE && !process.env.LIAISON_PASSPHRASE && !keyFileSetting(dataDir) ? defaultKeyFile(dataDir) : undefined;
+      const keyIsNew = keyFile !== undefined && !existsSync(keyFile);
+      const dataKey = await loadHeadlessDataKey(dataDir);
+      if (keyIsNew) console.log(`The data key of ${dataDir} is in ${keyFile}: keep it, and a recovery kit apart (liaison key export).`);
       const node = await startNode({
         dataDir,
-        dataKey: await loadHeadlessDataKey(dataDir),
+        dataKey,
         host: options.host,
         port: options.port,
         uiDir: resolve(options.uiDir),

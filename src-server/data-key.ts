@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 /**
@@ -116,18 +117,29 @@ export async function loadDataKey(dataDir: string, source: KeySource, { create =
 
 /**
  * Where a command run without a desktop (`liaison serve`, the other commands) finds the key: `LIAISON_KEY_FILE` (or
- * the key file named in the folder's settings), else `LIAISON_PASSPHRASE`.
+ * the key file named in the folder's settings), else `LIAISON_PASSPHRASE`, else the folder's key file in the user's
+ * home (`defaultKeyFile`), made at the folder's first start: `npm start` and `liaison serve` work with nothing set.
  */
-export function headlessKeySource(env: NodeJS.ProcessEnv = process.env, settingsKeyFile?: string): KeySource {
+export function headlessKeySource(env: NodeJS.ProcessEnv = process.env, settingsKeyFile?: string, dataDir?: string): KeySource {
   const file = env.LIAISON_KEY_FILE || settingsKeyFile;
   if (file) return { kind: 'key-file', file: resolve(file) };
   if (env.LIAISON_PASSPHRASE) return { kind: 'passphrase', passphrase: env.LIAISON_PASSPHRASE };
+  if (dataDir !== undefined) return { kind: 'key-file', file: defaultKeyFile(dataDir) };
   throw new DataKeyError('name the key file in LIAISON_KEY_FILE (outside the data folder) or give the passphrase in LIAISON_PASSPHRASE.');
+}
+
+/**
+ * The key file of a folder when nothing names one: `~/.liaison/keys/<hash of the folder's path>.key` (0600, in a 0700
+ * folder), outside the data folder, so a copy of the folder does not carry its key. A folder moved elsewhere names
+ * its key file in LIAISON_KEY_FILE or its settings' `dataKeyFile`.
+ */
+export function defaultKeyFile(dataDir: string): string {
+  return join(homedir(), '.liaison', 'keys', `${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 32)}.key`);
 }
 
 /** The key of a folder opened by a command with no desktop. */
 export function loadHeadlessDataKey(dataDir: string, env: NodeJS.ProcessEnv = process.env, options: { create?: boolean } = {}): Promise<Buffer> {
-  return loadDataKey(dataDir, headlessKeySource(env, keyFileSetting(dataDir)), options);
+  return loadDataKey(dataDir, headlessKeySource(env, keyFileSetting(dataDir), dataDir), options);
 }
 
 /** The key file named in the folder's settings (`"dataKeyFile": "/etc/liaison/data.key"`), if any. */
@@ -145,7 +157,7 @@ function keyFromFile(dataDir: string, file: string, fresh: boolean): Buffer {
   const inside = relative(resolve(dataDir), resolve(file));
   if (!inside.startsWith('..') && !isAbsolute(inside)) throw new DataKeyError(`the key file ${file} is inside the data folder: a copy of the folder would carry its own key. Keep it elsewhere.`);
   if (!existsSync(file)) {
-    if (!fresh) throw new DataKeyError(`the key file ${file} does not exist, and ${dataDir} already holds data.`);
+    if (!fresh) throw new DataKeyError(`the key file ${file} does not exist, and ${dataDir} already holds data: name its key file in LIAISON_KEY_FILE, or give its passphrase in LIAISON_PASSPHRASE.`);
     const key = newDataKey();
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writePrivateFile(file, Buffer.from(`${key.toString('hex')}\n`));
