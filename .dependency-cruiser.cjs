@@ -5,13 +5,13 @@
  * the Electron shell or the renderer. Run by tests/project/layers.test.ts, so `npm test` fails on a breach.
  */
 
-const SHARED = '^src-server/(version|sealing|threads|seeded-random|node-settings)\\.ts$';
+const SHARED = '^src-server/(version|sealing|sealed-chunks|data-key|threads|seeded-random|node-settings)\\.ts$';
 const FHIR = '^src-server/fhir/';
 const STORE = '^src-server/store/';
 const REST = '^src-server/rest/';
 const IHE = '^src-server/ihe/';
 const CHANNELS = '^src-server/channels/';
-const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup|lifen)/';
+const MODULES = '^src-server/(patients|appointments|documents|integrations|subscriptions|sync|directory|text|auth|audit|setup|lifen|backup)/';
 const HTTP = '^src-server/http/';
 
 /** A layer may import from `allowed` (and shared utilities); anything else in src-server is refused. */

@@ -30,12 +30,13 @@ export default defineConfig({
   main: {
     plugins: [serverResourceUrls()],
     build: {
-      // The text index and the directory import run in worker threads: their modules are files of their own.
+      // The text index, the directory import and the backup's database copy run in worker threads: their modules are files of their own.
       lib: {
         entry: {
           index: resolve(root, 'src-main/index.ts'),
           'node-process': nodeProcessEntry,
           'text-worker': resolve(root, 'src-server/text/text-worker.ts'),
+          'backup-worker': resolve(root, 'src-server/backup/database-copy-worker.ts'),
           'directory-worker': resolve(root, 'src-server/directory/activity-worker.ts'),
         },
       },

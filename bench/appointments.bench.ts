@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ const figure = (name: string, value: number, unit: string) => console.log(JSON.s
 const random = prng(7);
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-appointments-'));
 const db = openDatabase(join(dir, 'bench.db'));
-const store = openStore(db, { binaryFolder: join(dir, 'binaries') });
+const store = openStore(db, { binaryFolder: join(dir, 'binaries'), contentKey: randomBytes(32) });
 const { repository, search } = store;
 const base = 'http://127.0.0.1:8347/fhir';
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ const timed = (work: () => unknown) => {
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-patients-'));
 const db = openDatabase(join(dir, 'liaison.db'));
 try {
-  const store = openStore(db, { binaryFolder: join(dir, 'binaries') });
+  const store = openStore(db, { binaryFolder: join(dir, 'binaries'), contentKey: randomBytes(32) });
   const { repository } = store;
   const seeded = seedPatients(patients);
   log(`writing ${patients} patients and a record of ${record} resources`);

@@ -5,6 +5,7 @@ import { startNode, DATABASE_FILE } from '../src-server/node';
 import { openDatabase } from '../src-server/store/database';
 import { openRepository } from '../src-server/store/store';
 import { killAllChildren, serve } from '../tests/helpers/child-node';
+import { testDataKey } from '../tests/helpers/data-key';
 import { availableParallelism } from 'node:os';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { seedPatients } from './lib/patients';
@@ -44,7 +45,7 @@ try {
   const source = await serve(sourceDir, 120_000);
   // A source that has been running: its text index has caught up with its 100,000 Patients before anyone pulls.
   await sourceSettled(source.url, resources);
-  const target = await startNode({ dataDir: targetDir, port: 0 });
+  const target = await startNode({ dataDir: targetDir, dataKey: testDataKey(targetDir), port: 0 });
   const owner = JSON.parse(readFileSync(join(sourceDir, 'owner-client.json'), 'utf8')) as { client_id: string; client_secret: string };
   const count = target.db.prepare<[], number>("SELECT count(*) FROM resource_versions WHERE resource_type = 'Patient'").pluck();
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { SearchEngine } from '../src-server/store/search/search';
 import { textMatchKey } from '../src-server/store/search/conditions';
 import { openDatabase, type Db } from '../src-server/store/database';
 import { openRepository } from '../src-server/store/store';
-import { DATABASE_FILE } from '../src-server/node';
+import { atRestKeysOf, DATABASE_FILE } from '../src-server/node';
 import { SNAPSHOT_FOLDER } from '../src-server/text/text-index';
 import { loadSnapshot, saveSnapshot } from '../src-server/text/snapshot';
 import { FlexIndexes } from '../src-server/text/flex-indexes';
@@ -109,10 +110,11 @@ async function publicApiFigures(db: Db, ours: TextIndexer, mix: readonly string[
     figure(`${name}: text part of a name search p95`, latencies.percentile(95), 'ms', { p50: latencies.percentile(50) });
   }
   let started = performance.now();
-  await saveSnapshot(folder, ours.indexes, { nodeId: 'bench', cursor: 0 });
+  const key = randomBytes(32);
+  await saveSnapshot(folder, ours.indexes, { nodeId: 'bench', cursor: 0 }, key);
   const savedMs = performance.now() - started;
   started = performance.now();
-  loadSnapshot(folder, new FlexIndexes(), 'bench', 0);
+  loadSnapshot(folder, new FlexIndexes(), 'bench', 0, key);
   const loadedMs = performance.now() - started;
   rmSync(folder, { recursive: true });
   figure('FlexIndexes: snapshot saved then loaded', Math.round(savedMs + loadedMs), 'ms', { savedMs: Math.round(savedMs), loadedMs: Math.round(loadedMs) });
@@ -149,7 +151,7 @@ try {
   const before = memory();
   const indexer = new TextIndexer(db);
   const built = performance.now();
-  const snapshotCursor = givenData ? loadSnapshot(join(dir, SNAPSHOT_FOLDER), indexer.indexes, repository.nodeId, indexer.latestSeq()) : undefined;
+  const snapshotCursor = givenData ? loadSnapshot(join(dir, SNAPSHOT_FOLDER), indexer.indexes, repository.nodeId, indexer.latestSeq(), atRestKeysOf(dir).textIndex) : undefined;
   if (snapshotCursor !== undefined) indexer.cursor = snapshotCursor;
   while (indexer.applyNext().count > 0);
   const buildSeconds = (performance.now() - built) / 1000;
@@ -175,7 +177,7 @@ try {
   if (process.env.BENCH_PUBLIC_API === '1') await publicApiFigures(db, indexer, mix, documents, join(dir, 'public-api-comparison'));
 
   // The snapshot a node starts from, then the node itself, cold.
-  if (!givenData) await rebuildTextIndex(db, join(dir, SNAPSHOT_FOLDER), () => undefined);
+  if (!givenData) await rebuildTextIndex(db, join(dir, SNAPSHOT_FOLDER), atRestKeysOf(dir).textIndex, () => undefined);
   db.close();
   const coldStart = performance.now();
   const server = await startServer(here('./lib/liaison-server.ts'), { dataDir: dir, patients: 0 });

@@ -2,6 +2,8 @@ import { app, type BrowserWindow, dialog, safeStorage, shell } from 'electron';
 import { join } from 'node:path';
 import { APP_ORIGIN } from './app-protocol-files';
 import { registerAppScheme, serveRenderer } from './app-protocol';
+import { isNewFolder } from '../src-server/data-key';
+import { desktopDataKey } from './desktop-data-key';
 import { DesktopLogin } from './desktop-login';
 import { denyPermissions, hardenWebContents } from './hardening';
 import { IPC, originOf } from './ipc-contract';
@@ -11,6 +13,7 @@ import { installMenu } from './menu';
 import { windowTitle } from './node-status-text';
 import { utilityProcessSpawner } from './node-process-spawner';
 import { NodeSupervisor } from './node-supervisor';
+import { askPassphrase } from './passphrase-prompt';
 import { SecretStore } from './secret-store';
 import { installTray } from './tray';
 import { checkForUpdatesInBackground, checkForUpdatesNow } from './updater';
@@ -35,17 +38,23 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   let win: BrowserWindow | undefined;
+  // On Linux without a keyring safeStorage "encrypts" with a constant key: that is no protection.
+  const keychainAvailable = () => safeStorage.isEncryptionAvailable() && (process.platform !== 'linux' || safeStorage.getSelectedStorageBackend() !== 'basic_text');
   const supervisor = new NodeSupervisor({
     spawn: utilityProcessSpawner(join(builtDir, 'node-process.js')),
     dataDir,
+    dataKey: desktopDataKey(
+      dataDir,
+      { available: keychainAvailable, wrap: (key) => safeStorage.encryptString(key.toString('base64')), unwrap: (wrapped) => Buffer.from(safeStorage.decryptString(wrapped), 'base64') },
+      () => askPassphrase(isNewFolder(dataDir)),
+    ),
     appRoot: app.getAppPath(),
     corsOrigins: [devServerUrl ? originOf(devServerUrl)! : APP_ORIGIN],
   });
   const links = () => ({ nodeUrl: supervisor.status.url });
   const trustedOrigins = devServerUrl ? [originOf(devServerUrl)!] : [APP_ORIGIN];
   const savedLogin = new SecretStore(join(app.getPath('userData'), 'login.bin'), {
-    // On Linux without a keyring safeStorage "encrypts" with a constant key: that is no protection.
-    isAvailable: () => safeStorage.isEncryptionAvailable() && (process.platform !== 'linux' || safeStorage.getSelectedStorageBackend() !== 'basic_text'),
+    isAvailable: keychainAvailable,
     encrypt: (text) => safeStorage.encryptString(text),
     decrypt: (data) => safeStorage.decryptString(data),
   });

@@ -26,6 +26,11 @@ export interface NodeSupervisorOptions {
   appRoot: string;
   /** Origins allowed to call the node from a page (the window's app:// origin). */
   corsOrigins?: string[];
+  /**
+   * The data folder's key (data-key.ts `loadDataKey` with the keychain), asked at each launch when the node asks for
+   * it; it reaches the node over its message channel only. A rejection fails the launch with its message.
+   */
+  dataKey: () => Promise<Buffer>;
   /** The port the node listens on when it is free: 8347 (DEFAULT_PORT) unless a test says otherwise. */
   port?: number;
   policy?: RestartPolicy;
@@ -134,7 +139,15 @@ export class NodeSupervisor {
     this.setStatus({ state: this.currentStatus.state === 'restarting' ? 'restarting' : 'starting', retryInMs: undefined });
     let failure: string | undefined;
     child.onMessage((message) => {
-      if (message.type === 'ready') {
+      if (message.type === 'key-needed') {
+        this.options.dataKey().then(
+          (key) => child.postMessage({ type: 'key', key: key.toString('hex') }),
+          (error: unknown) => {
+            failure = error instanceof Error ? error.message : String(error);
+            child.kill();
+          },
+        );
+      } else if (message.type === 'ready') {
         this.url = message.url;
         this.token = message.access;
         this.currentSetupCode = message.setupCode;

@@ -1,11 +1,15 @@
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from './data-dir';
-import { DATABASE_FILE, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
+import { registerBackupCommands } from './commands/backup';
+import { defaultKeyFile, keyFileSetting, loadHeadlessDataKey } from './data-key';
+import { atRestKeysOf, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { addLocalUser, resetPassword } from './auth/account-admin';
 import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
 import { registerDirectoryCommands } from './commands/directory';
+import { registerKeyCommands } from './commands/keys';
 import { registerPeerCommands } from './commands/peers';
 import { saveIdentityChange, viewOf, type IdentityView } from './auth/identity';
 import { DEFAULT_SCOPES } from './auth/identity-provider';
@@ -17,11 +21,11 @@ import { TokenStore } from './auth/tokens';
 import { applyUserChange } from './auth/user-change';
 import { ROLES, Users, type User, type UserChange } from './auth/users';
 import { SearchEngine } from './store/search/search';
-import { readSecret, withDataFolder } from './folder-access';
+import { readFolder, readSecret, withDataFolder } from './folder-access';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
 import { NODE_FILE } from './node-file';
 import { effectiveIdentity, identityLayers, PROVIDER_KINDS } from './node-settings';
-import { openDatabase, type Db } from './store/database';
+import type { Db } from './store/database';
 import { reindexAll, type ReindexProgress } from './store/reindex';
 import { Repository } from './store/repository';
 import { rebuildTextIndex } from './text/rebuild';
@@ -65,8 +69,14 @@ export function buildCli(): Command {
       if (options.host !== DEFAULT_HOST && options.host !== 'localhost' && options.host !== '::1') {
         console.warn(`Warning: listening on ${options.host} exposes the node beyond this computer.`);
       }
+      // Nothing names where the key is: the folder's key file in the user's home, made now for a new folder.
+      const keyFile = !process.env.LIAISON_KEY_FILE && !process.env.LIAISON_PASSPHRASE && !keyFileSetting(dataDir) ? defaultKeyFile(dataDir) : undefined;
+      const keyIsNew = keyFile !== undefined && !existsSync(keyFile);
+      const dataKey = await loadHeadlessDataKey(dataDir);
+      if (keyIsNew) console.log(`The data key of ${dataDir} is in ${keyFile}: keep it, and a recovery kit apart (liaison key export).`);
       const node = await startNode({
         dataDir,
+        dataKey,
         host: options.host,
         port: options.port,
         uiDir: resolve(options.uiDir),
@@ -125,13 +135,15 @@ export function buildCli(): Command {
   registerAuthCommands(program);
   registerDirectoryCommands(program, defaultDataDir());
   registerPeerCommands(program, defaultDataDir());
+  registerKeyCommands(program, defaultDataDir());
+  registerBackupCommands(program, defaultDataDir());
   return program;
 }
 
 async function reindex(db: Db, dataDir: string, text: boolean | undefined): Promise<void> {
   if (text) {
     const progress = printProgress('Rebuilding the text index');
-    const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), (done, total) => progress({ done, total }));
+    const { changes, notIndexed } = await rebuildTextIndex(db, join(dataDir, SNAPSHOT_FOLDER), atRestKeysOf(dataDir).textIndex, (done, total) => progress({ done, total }));
     console.log(`Text index rebuilt: ${changes} changes.`);
     if (notIndexed > 0) console.log(`${notIndexed} resource(s) could not be indexed: GET /admin/text-index on the running node lists them and why.`);
     return;
@@ -176,7 +188,7 @@ function registerClientCommands(program: Command): void {
     .description('list the clients (never their secrets)')
     .option('--data <dir>', 'data directory', defaultDataDir())
     .action((options: { data: string }) =>
-      readDatabase(options.data, (db) => {
+      readFolder(options.data, (db) => {
         for (const client of listClients(db)) {
           const status = client.revokedAt ? `revoked ${client.revokedAt}` : 'active';
           const rate = client.role === 'owner' ? 'unlimited' : `${client.rateLimit ?? DEFAULT_RATE_LIMIT}/s`;
@@ -205,7 +217,7 @@ function registerUserCommands(program: Command): void {
     .description('list the users')
     .option('--data <dir>', 'data directory', defaultDataDir())
     .action((options: { data: string }) =>
-      readDatabase(options.data, (db) => {
+      readFolder(options.data, (db) => {
         for (const user of userServices(db).users.list()) {
           const status = user.disabledAt ? `disabled ${user.disabledAt}` : user.mustChangePassword ? 'must change password' : 'active';
           const who = user.login ? `login ${user.login}` : `<${user.email ?? user.subject}>`;
@@ -374,16 +386,6 @@ function parseRate(value: string): number {
   const rate = Number(value);
   if (!(rate > 0)) throw new InvalidArgumentError('a number of calls per second above 0');
   return rate;
-}
-
-/** Opens the data directory's database to read it (a running node may write meanwhile), and closes it whatever happens. */
-function readDatabase(dataDir: string, work: (db: Db) => void): void {
-  const db = openDatabase(join(resolve(dataDir), DATABASE_FILE));
-  try {
-    work(db);
-  } finally {
-    db.close();
-  }
 }
 
 /** A progress reporter printing at most every 5% (and at the end). */

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { OWNER_CLIENT_FILE } from './auth/clients';
+import { loadHeadlessDataKey, subkey } from './data-key';
 import { FhirError } from './fhir/outcome';
 import { DATABASE_FILE } from './node';
 import { FolderInUseError, lockDataFolder } from './node-lock';
+import { resealUnderDataKey } from './sealed-secrets';
+import { useDataKey } from './sealing';
 import { openDatabase, type Db } from './store/database';
 
 /**
@@ -25,18 +28,23 @@ export class AdminApi {
 
   /** Calls the node; a refusal becomes an Error with the node's diagnostics. */
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await (await this.fetch(method, path, body)).text();
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** Calls the node, the answer's body left to read (a stream); a refusal becomes an Error with the node's diagnostics. */
+  async fetch(method: string, path: string, body?: unknown): Promise<Response> {
     const response = await fetch(`${this.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${await this.bearer()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    const text = await response.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : {};
     if (!response.ok) {
-      const issues = (parsed as { issue?: Array<{ diagnostics?: string }> }).issue;
+      const text = await response.text();
+      const issues = (text.startsWith('{') ? (JSON.parse(text) as { issue?: Array<{ diagnostics?: string }> }) : {}).issue;
       throw new Error(`the node at ${this.url} refused ${method} ${path} (${response.status}): ${issues?.map((issue) => issue.diagnostics).join('; ') ?? text.slice(0, 300)}`);
     }
-    return parsed as T;
+    return response;
   }
 
   private async bearer(): Promise<string> {
@@ -69,7 +77,13 @@ export async function withDataFolder<T>(folder: string, work: FolderWork<T>): Pr
     if (!work.served) throw new Error(`${error.message}\n${work.refusal ?? 'This command works on a folder no node serves: stop the node first.'}`);
     return work.served(new AdminApi(error.url, dataDir));
   }
-  const db = openDatabase(join(dataDir, DATABASE_FILE));
+  let db: Db;
+  try {
+    db = await openFolderDatabase(dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   try {
     return await work.direct(db, dataDir);
   } catch (error) {
@@ -78,6 +92,34 @@ export async function withDataFolder<T>(folder: string, work: FolderWork<T>): Pr
   } finally {
     db.close();
     lock.release();
+  }
+}
+
+/**
+ * The folder's database, opened with the folder's key as a command without a desktop finds it (data-key.ts
+ * `headlessKeySource`: LIAISON_KEY_FILE or LIAISON_PASSPHRASE).
+ */
+export async function openFolderDatabase(folder: string): Promise<Db> {
+  const dataDir = resolve(folder);
+  const dataKey = await loadHeadlessDataKey(dataDir);
+  useDataKey(dataDir, dataKey);
+  const db = openDatabase(join(dataDir, DATABASE_FILE), { key: subkey(dataKey, 'database') });
+  try {
+    resealUnderDataKey(dataDir, db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/** Opens the folder's database to read it (a running node may write meanwhile), and closes it whatever happens. */
+export async function readFolder<T>(folder: string, work: (db: Db, dataDir: string) => T): Promise<T> {
+  const db = await openFolderDatabase(folder);
+  try {
+    return work(db, resolve(folder));
+  } finally {
+    db.close();
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The node as a child process of the desktop app. Electron's main process starts it with `utilityProcess.fork`
  * (messages over `process.parentPort`); tests start the same built file with Node's `child_process.fork` (messages
- * over the IPC channel). Either way it starts the node on 127.0.0.1 (port 8347 unless it is taken: then another, and
+ * over the IPC channel). Either way it first asks its parent for the data folder's key (`key-needed`: the main process
+ * unwraps it with the keychain; a key never travels in arguments or the environment), then starts the node on 127.0.0.1 (port 8347 unless it is taken: then another, and
  * the `ready` message says which was wanted), reports its URL with an access token minted for this launch (kept in
  * memory by the parent; the database holds only its hash) and, while the data folder has no user, the set-up code,
  * mints fresh tokens when asked, and closes the node, checkpointing the database, when told to stop. It never imports
@@ -19,11 +20,13 @@ export interface NodeToken {
   expiresAt: number;
 }
 
-/** Parent → node. */
-export type ToNode = { type: 'token'; id: number } | { type: 'stop' };
+/** Parent → node. `key`: the data folder's key in hex, the answer to `key-needed` (never in arguments or the environment). */
+export type ToNode = { type: 'key'; key: string } | { type: 'token'; id: number } | { type: 'stop' };
 
 /** Node → parent. */
 export type FromNode =
+  /** First message: the node waits for the data key (the main process unwraps it with the keychain). */
+  | { type: 'key-needed' }
   | {
       type: 'ready';
       url: string;
@@ -72,19 +75,40 @@ if (!channel) {
   process.exit(2);
 }
 
+// Listening before anything else: the key comes first, the other messages once the node runs.
+let received: (key: Buffer) => void;
+const dataKey = new Promise<Buffer>((resolve) => (received = resolve));
+let onRunning: ((message: Partial<ToNode> | null) => void) | undefined;
+channel.onMessage((message) => {
+  const request = message as Partial<ToNode> | null;
+  if (request?.type === 'key' && typeof request.key === 'string') received(Buffer.from(request.key, 'hex'));
+  else onRunning?.(request);
+});
+channel.send({ type: 'key-needed' });
+
 try {
   const args = parseNodeArguments(process.argv.slice(2));
   globalThis.__LIAISON_APP_ROOT__ = pathToFileURL(`${args.appRoot.replace(/[\\/]$/, '')}/`).href;
   // Imported once the root is known: the server modules read their resources while loading.
-  const [{ startNode }, { TokenStore }, { listClients }] = await Promise.all([import('./node'), import('./auth/tokens'), import('./auth/clients')]);
+  const [{ startNode }, { TokenStore }, { listClients }, { encryptFolderInClear }] = await Promise.all([
+    import('./node'),
+    import('./auth/tokens'),
+    import('./auth/clients'),
+    import('./encrypt-folder'),
+  ]);
 
   // Bundled, the text index and directory import threads are files of their own beside this one (electron.vite.config.ts).
   const source = import.meta.url.endsWith('.ts');
   const textWorker = new URL(source ? './text/text-worker.ts' : './text-worker.js', import.meta.url);
   const directoryWorker = new URL(source ? './directory/activity-worker.ts' : './directory-worker.js', import.meta.url);
+  const backupWorker = new URL(source ? './backup/database-copy-worker.ts' : './backup-worker.js', import.meta.url);
   // Port taken: a restart after a crash takes the port of the previous run, so the window's address stays valid; else any.
+  // A folder an older Liaison wrote in clear is encrypted first (the key was just made for it).
+  const converted = encryptFolderInClear(args.dataDir, await dataKey);
+  if (converted) console.warn(`node-process: ${converted}`);
   const node = await startNode({
     dataDir: args.dataDir,
+    dataKey: await dataKey,
     host: '127.0.0.1',
     port: args.port,
     ...(args.previousPort !== undefined ? { previousPort: args.previousPort } : {}),
@@ -92,6 +116,7 @@ try {
     logger: { level: 'warn' },
     textWorker,
     directoryWorker,
+    backupWorker,
   });
 
   const tokens = new TokenStore(node.db);
@@ -117,12 +142,11 @@ try {
       },
     ));
 
-  channel.onMessage((message) => {
-    const request = message as Partial<ToNode> | null;
+  onRunning = (request) => {
     // stop() cannot reject: a failed close is logged and ends the process.
     if (request?.type === 'stop') void stop();
     else if (request?.type === 'token' && Number.isInteger(request.id)) channel.send({ type: 'token', id: request.id as number, access: mint() });
-  });
+  };
   // child_process: the parent went away. (A utility process is ended by Electron with its parent.)
   process.on('disconnect', () => void stop());
   // A first signal stops gracefully; a second one (a stop that hangs) ends the process.

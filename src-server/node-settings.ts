@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isJson, type Json } from './fhir/json';
 import { dataFolderKey, seal, unseal } from './sealing';
@@ -43,11 +43,14 @@ export interface NodeSettings {
     retentionDays: number;
   };
   identity: IdentitySettings;
+  /** The daily backup (backup/daily-backup.ts): the folder it writes to, none until the practice chooses one. */
+  backup: { folder?: string };
 }
 
 export const NO_PROVIDER: IdentitySettings = { provider: 'none', localAccounts: true };
-const DEFAULTS: NodeSettings = { audit: { retentionDays: 365 }, identity: NO_PROVIDER };
-const SECTIONS = new Set(Object.keys(DEFAULTS));
+const DEFAULTS: NodeSettings = { audit: { retentionDays: 365 }, identity: NO_PROVIDER, backup: {} };
+/** `dataKeyFile`: where `liaison serve` finds the data key when LIAISON_KEY_FILE is not set (data-key.ts `keyFileSetting`). */
+const SECTIONS = new Set([...Object.keys(DEFAULTS), 'dataKeyFile']);
 const IDENTITY_KEYS = new Set(['provider', 'issuer', 'clientId', 'clientSecret', 'scopes', 'localAccounts']);
 const MAX_RETENTION_DAYS = 36_500;
 const MAX_TEXT = 2000;
@@ -68,7 +71,25 @@ export function loadNodeSettings(dataDir: string, defaultsFile = DEFAULT_SETTING
   const own = readSettingsFile(join(dataDir, SETTINGS_FILE));
   const audit = own?.audit !== undefined ? checked(join(dataDir, SETTINGS_FILE), () => auditOf(own.audit)) : checked(defaultsFile, () => auditOf(defaults?.audit));
   const layers = identityLayers(dataDir, defaultsFile);
-  return { audit, identity: effectiveIdentity(layers) };
+  const backup = checked(join(dataDir, SETTINGS_FILE), () => backupOf(own?.backup));
+  return { audit, identity: effectiveIdentity(layers), backup };
+}
+
+/** Saves the daily backup's folder (none: no daily backup) in the data folder's settings. */
+export function saveBackupSettings(dataDir: string, backup: NodeSettings['backup']): void {
+  const file = join(dataDir, SETTINGS_FILE);
+  const current = readSettingsFile(file) ?? {};
+  writeFileAtomically(file, `${JSON.stringify({ ...current, backup: backupOf(backup) }, null, 2)}\n`);
+}
+
+function backupOf(backup: unknown): NodeSettings['backup'] {
+  if (backup === undefined) return {};
+  if (!isJson(backup)) throw new SettingsError('backup must be an object');
+  const unknownKey = Object.keys(backup).find((key) => key !== 'folder');
+  if (unknownKey) throw new SettingsError(`unknown backup setting '${unknownKey}' (expected folder)`);
+  if (backup.folder === undefined) return {};
+  if (typeof backup.folder !== 'string' || !isAbsolute(backup.folder) || backup.folder.length > MAX_TEXT) throw new SettingsError('backup.folder must be an absolute path', 'backup.folder');
+  return { folder: backup.folder };
 }
 
 /** Where identity settings come from: the data folder's own (secret unsealed), over the installer's. */
@@ -116,6 +137,19 @@ export function saveIdentitySettings(dataDir: string, identity: IdentitySettings
   const { clientSecret, ...rest } = identity;
   const saved: Json = { ...rest, ...(clientSecret ? { clientSecret: seal(dataFolderKey(dataDir), clientSecret) } : {}) };
   writeFileAtomically(file, `${JSON.stringify({ ...current, identity: saved }, null, 2)}\n`);
+}
+
+/**
+ * The identity secret of the folder's settings sealed again by `reseal` (a change of sealing key); the file is
+ * rewritten only when the secret changed.
+ */
+export function resealIdentitySecret(dataDir: string, reseal: (sealed: string) => string): void {
+  const file = join(dataDir, SETTINGS_FILE);
+  const current = readSettingsFile(file);
+  const identity = current?.identity as Json | undefined;
+  if (!current || !identity || typeof identity.clientSecret !== 'string') return;
+  const clientSecret = reseal(identity.clientSecret);
+  if (clientSecret !== identity.clientSecret) writeFileAtomically(file, `${JSON.stringify({ ...current, identity: { ...identity, clientSecret } }, null, 2)}\n`);
 }
 
 /** Writes `text` to `file` (0600) through a temporary file renamed over it. */

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { appointmentsModule } from './appointments/module';
 import { auditModule } from './audit/module';
+import { backupModule } from './backup/module';
 import { ensureOwnerClient } from './auth/clients';
 import type { DemoAccount } from './auth/demo';
 import type { Identity } from './auth/identity';
@@ -12,6 +13,7 @@ import { directoryModule } from './directory/module';
 import type { ChannelSettings } from './documents/channel-settings';
 import { LocalRecipients } from './documents/local-recipients';
 import { documentsModule } from './documents/module';
+import { subkey } from './data-key';
 import { buildApp } from './http/app';
 import { TokenEndpointGuard } from './http/oauth-routes';
 import { integrationsModule } from './integrations/module';
@@ -19,6 +21,9 @@ import { lifenOperationsModule } from './lifen/operations-module';
 import { DEFAULT_PORT } from './node-arguments';
 import { removeNodeFile, writeNodeFile, type NodeFile } from './node-file';
 import { lockDataFolder } from './node-lock';
+import { makeFolderPrivate } from './private-folder';
+import { resealUnderDataKey } from './sealed-secrets';
+import { folderDataKey, useDataKey } from './sealing';
 import { loadNodeSettings } from './node-settings';
 import { patientsModule } from './patients/module';
 import { lifenMappingModule } from './lifen/mapping-module';
@@ -32,6 +37,7 @@ import { checkDatabaseVersion, keepPlannerStatistics, openDatabase, type Db, typ
 import { QuietCheckpoint } from './store/quiet-checkpoint';
 import type { ReindexProgress } from './store/reindex';
 import type { Repository } from './store/repository';
+import { encryptBinaries, type BinaryStore } from './store/binary-store';
 import { openStore } from './store/store';
 import { subscriptionsModule, type SubscriptionOptions } from './subscriptions/module';
 import { syncModule, type SyncModule, type SyncSettings } from './sync/module';
@@ -49,11 +55,36 @@ export { DEFAULT_PORT };
 export const DATABASE_FILE = 'liaison.db';
 /** Binary content, as content-addressed files next to the database. */
 export const BINARY_FOLDER = 'binaries';
+/** The keys a node seals its data at rest under (32 bytes each, docs/security.md). */
+export interface AtRestKeys {
+  /** Binary content: the files and their names. */
+  content: Buffer;
+  /** The text-index snapshot. */
+  textIndex: Buffer;
+  /** Backups (`liaison backup`, the desktop's daily backup). */
+  backup: Buffer;
+}
+
+/** The at-rest keys a data key gives (data-key.ts subkeys): what a stolen folder without its key cannot open. */
+export function atRestKeys(dataKey: Buffer): AtRestKeys {
+  return { content: subkey(dataKey, 'content'), textIndex: subkey(dataKey, 'text-index'), backup: subkey(dataKey, 'backup') };
+}
+
+/** The at-rest keys of a data folder whose data key this process holds (sealing.ts `useDataKey`). */
+export function atRestKeysOf(dataDir: string): AtRestKeys {
+  return atRestKeys(folderDataKey(dataDir));
+}
+
 /** How long a stopping node lets the requests in progress finish before it cuts their connections. */
 const CLOSE_GRACE_MS = 2000;
 
 export interface NodeOptions {
   dataDir: string;
+  /**
+   * The data folder's key (data-key.ts `loadDataKey`): the database is encrypted under its 'database' subkey. There is
+   * no node without one: a folder is never opened in clear.
+   */
+  dataKey: Buffer;
   /** How documents leave the node (SMTP relay, DPI, DMP); absent: `channelsFile`, by default `<data>/channels.json` (docs/documents.md). */
   channels?: ChannelSettings;
   channelsFile?: string;
@@ -82,6 +113,8 @@ export interface NodeOptions {
   textWorker?: URL;
   /** The directory import thread's module, when the node runs bundled; its source otherwise. */
   directoryWorker?: URL;
+  /** The backup's database copy thread's module, when the node runs bundled; its source otherwise. */
+  backupWorker?: URL;
   /** An upstream OpenID provider for this run, over the one saved in the data folder's settings (`--oidc-issuer`). */
   oidc?: OidcSettings;
   /** Where the installer's default settings are (resources/default-settings.json by default). */
@@ -104,6 +137,8 @@ export interface RunningNode {
   commits: CommitSignal;
   /** Sync with remote peers: the peers table and the loops. */
   sync: SyncModule;
+  /** Binary content, sealed files next to the database. */
+  binaries: BinaryStore;
   ownerClientFile: string;
   /** What `POST /oauth/token` remembers of its callers: its size stays bounded whatever client_ids they make up. */
   tokenGuard: TokenEndpointGuard;
@@ -122,16 +157,29 @@ export interface RunningNode {
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const dbFile = join(options.dataDir, DATABASE_FILE);
-  // A newer Liaison's folder is left exactly as it is, lock file included.
-  checkDatabaseVersion(dbFile);
+  const databaseKey = subkey(options.dataKey, 'database');
+  // A wrong key, a folder in clear, a newer Liaison's folder: each left exactly as it is, lock file included.
+  checkDatabaseVersion(dbFile, databaseKey);
+  const madePrivate = makeFolderPrivate(options.dataDir);
   // Then a second node on this folder stops here, before it touches anything.
   const lock = lockDataFolder(options.dataDir);
+  useDataKey(options.dataDir, options.dataKey);
+  const keys = atRestKeys(options.dataKey);
   let db: Db;
   let settings: ReturnType<typeof loadNodeSettings>;
+  let resealed: string | undefined;
   try {
-    settings = loadNodeSettings(options.dataDir, options.defaultSettingsFile);
-    db = openDatabase(dbFile, { synchronous: options.synchronous });
+    db = openDatabase(dbFile, { synchronous: options.synchronous, key: databaseKey });
   } catch (error) {
+    lock.release();
+    throw error;
+  }
+  try {
+    // Before the settings are read: their secret may still be sealed under the old key file.
+    resealed = resealUnderDataKey(options.dataDir, db);
+    settings = loadNodeSettings(options.dataDir, options.defaultSettingsFile);
+  } catch (error) {
+    db.close();
     lock.release();
     throw error;
   }
@@ -145,12 +193,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const { file: ownerClientFile } = ensureOwnerClient(db, options.dataDir);
     const quietCheckpoint = new QuietCheckpoint(db);
     // Before listening: a search must never run on an index built from other definitions.
-    const store = openStore(db, { binaryFolder: join(options.dataDir, BINARY_FOLDER), onReindex: options.onReindex, committed: () => quietCheckpoint.written() });
+    const binaryFolder = join(options.dataDir, BINARY_FOLDER);
+    const store = openStore(db, { binaryFolder, contentKey: keys.content, onReindex: options.onReindex, committed: () => quietCheckpoint.written() });
     const { repository, commits } = store;
-    const text = made(textModule(store, { dbFile, snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), workerUrl: options.textWorker }));
+    const text = made(textModule(store, { snapshotFolder: join(options.dataDir, SNAPSHOT_FOLDER), snapshotKey: keys.textIndex, workerUrl: options.textWorker }));
     const audit = made(auditModule(store, { retentionDays: settings.audit.retentionDays }));
     // Warnings before the logger exists wait for it.
-    const early: string[] = [];
+    const early = [madePrivate, resealed].filter((message): message is string => message !== undefined);
     let warn: (message: string) => void = (message) => early.push(message);
     const auth = made(
       await authModule(store, audit.log, {
@@ -184,8 +233,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
       mapping: lifenMappingModule().mapping,
     };
-    const setup = setupModule(store, auth, sync.peers);
+    const setup = setupModule(store, auth, sync.peers, options.dataKey);
     const tokenGuard = new TokenEndpointGuard();
+    const backup = made(backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker }));
     const app = await buildApp({
       store,
       api: new FhirApi(new Interactions(repository, store.search, extensions), { groupCommit: store.groupCommit, textMatcher: text.matcher, audit: audit.log }),
@@ -197,6 +247,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       monitored: [text, sync, documents],
       audit: audit.log,
       directory,
+      backup,
       uiDir: options.uiDir,
       logger: options.logger,
       security: { listenHost: options.host ?? DEFAULT_HOST, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins },
@@ -232,8 +283,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     writeNodeFile(options.dataDir, nodeFile());
     firstRun.onDone(() => writeNodeFile(options.dataDir, nodeFile()));
     // The background work: the outbox, the sync loops, the subscriptions' matching, the audit trail's retention.
-    for (const module of [sync, documents, subscriptions, audit]) module.start?.(url, (message) => app.log.warn(message));
+    for (const module of [sync, documents, subscriptions, audit, backup]) module.start?.(url, (message) => app.log.warn(message));
+    // Documents written before content was sealed are sealed in the background (read as they are meanwhile).
     let closed = false;
+    const sealing = encryptBinaries(binaryFolder, keys.content, () => closed).then(
+      (count) => count > 0 && app.log.info(`${count} document(s) written before sealing were sealed`),
+      (error: Error) => app.log.error(`Sealing the documents written before sealing stopped: ${error.message}`),
+    );
     return {
       url,
       app,
@@ -242,6 +298,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       textIndex: text.index,
       commits,
       sync,
+      binaries: store.binaries,
       ownerClientFile,
       tokenGuard,
       ...(auth.demo ? { demo: { issuer: auth.demo.provider.issuer, accounts: auth.demo.accounts } } : {}),
@@ -258,6 +315,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         await closeServer(app);
         await auth.close();
         await text.close();
+        await backup.close?.();
+        await sealing;
         await audit.close();
         statistics.stop();
         quietCheckpoint.stop();

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
+import { subkey } from './data-key';
 
 /**
  * Sealing with AES-256-GCM: a sealed text reads back only with its key, and any change to it is detected. The form
@@ -15,24 +15,34 @@ export function newSealingKey(): Buffer {
   return randomBytes(KEY_BYTES);
 }
 
-/** The key kept in `file` (owner-only), created on first use. */
-export function sealingKeyFile(file: string): Buffer {
-  if (!existsSync(file)) writeFileSync(file, newSealingKey(), { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
-  const key = readFileSync(file);
-  if (key.length !== KEY_BYTES) throw new Error(`${file} is not a sealing key (${KEY_BYTES} bytes)`);
+
+/**
+ * The key file that sealed a data folder's secrets before the data key (issue 21): read once to reseal them under the
+ * data key (sealed-secrets.ts), then removed.
+ */
+export const OLD_DATA_FOLDER_KEY_FILE = 'sync-secret.key';
+
+/** The data keys of the data folders this process has opened (the node's, a command's). */
+const folderKeys = new Map<string, Buffer>();
+
+/** Holds the data key of `dataDir` for `dataFolderKey` and `folderDataKey` (startNode and the commands that open a folder call it). */
+export function useDataKey(dataDir: string, dataKey: Buffer): void {
+  folderKeys.set(resolve(dataDir), dataKey);
+}
+
+/** The data key of a folder this process opened; throws when it has not. */
+export function folderDataKey(dataDir: string): Buffer {
+  const key = folderKeys.get(resolve(dataDir));
+  if (!key) throw new Error(`The data key of ${dataDir} is not loaded: its sealed secrets cannot be read.`);
   return key;
 }
 
-/** The data folder's key file (its name predates its other uses: sync peers' secrets were the first). */
-export const DATA_FOLDER_KEY_FILE = 'sync-secret.key';
-
 /**
- * The key that seals a data folder's secrets, beside the database (owner-only), so that a copy of the database or of
- * settings.json alone does not carry them. The one place that says where it comes from.
+ * The key that seals a data folder's secrets: the data key's 'sealing' subkey, so that nothing in the folder opens
+ * without the data key. The one place that says where it comes from.
  */
 export function dataFolderKey(dataDir: string): Buffer {
-  return sealingKeyFile(join(dataDir, DATA_FOLDER_KEY_FILE));
+  return subkey(folderDataKey(dataDir), 'sealing');
 }
 
 export function seal(key: Buffer, text: string): string {

@@ -97,6 +97,11 @@ export const useSetupStore = defineStore('setup', () => {
     await done({ login: admin.login, joined: false });
   }
 
+  /** The data key's recovery kit (a JSON file to keep away from the computer), wrapped by `passphrase`. */
+  function recoveryKit(passphrase: string): Promise<unknown> {
+    return send('/setup/recovery-kit', { method: 'POST', body: JSON.stringify({ passphrase }) });
+  }
+
   /** This computer joins an existing office with the code its admin gave: the colleague's account comes with it. */
   async function join(officeUrl: string, joinCode: string): Promise<void> {
     const joined = await send<{ login?: string }>('/setup/join', { method: 'POST', body: JSON.stringify({ officeUrl: officeUrl.trim(), code: joinCode.trim() }) });
@@ -109,5 +114,5 @@ export const useSetupStore = defineStore('setup', () => {
     await useSessionStore().loadLoginScreen();
   }
 
-  return { code, finished, loadCode, findPractices, findPractitioners, testProvider, install, join };
+  return { code, finished, loadCode, findPractices, findPractitioners, testProvider, install, join, recoveryKit };
 });

@@ -2,6 +2,7 @@ import { createHash, generateKeyPair, type JsonWebKey, type webcrypto } from 'no
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeFileAtomically } from '../node-settings';
 import { dataFolderKey, seal, unseal } from '../sealing';
 
 /**
@@ -22,6 +23,15 @@ export interface RelyingPartyKey {
 
 const generate = promisify(generateKeyPair);
 const loading = new Map<string, Promise<RelyingPartyKey>>();
+
+/** The sealed key file sealed again by `reseal` (a change of sealing key). */
+export function resealRelyingPartyKey(dataDir: string, reseal: (sealed: string) => string): void {
+  const file = join(dataDir, RP_KEY_FILE);
+  if (!existsSync(file)) return;
+  const sealed = readFileSync(file, 'utf8').trim();
+  const resealed = reseal(sealed);
+  if (resealed !== sealed) writeFileAtomically(file, `${resealed}\n`);
+}
 
 /** The data folder's key, made and saved on first use (off the event loop). */
 export function relyingPartyKey(dataDir: string): Promise<RelyingPartyKey> {

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { join, resolve } from 'node:path';
-import { readSecret, withDataFolder } from '../folder-access';
-import { DATABASE_FILE } from '../node';
-import { openDatabase } from '../store/database';
+import { readFolder, readSecret, withDataFolder } from '../folder-access';
 import { PeerStore, type PeerInfo, type PeerKind } from '../sync/peers';
 
 /**
@@ -58,12 +55,6 @@ export function registerPeerCommands(program: Command, defaultDataDir: string): 
 }
 
 /** Reads the peers (a running node may be writing meanwhile: SQLite lets the two take turns). */
-function readPeers(dataDir: string, work: (store: PeerStore) => void): void {
-  const folder = resolve(dataDir);
-  const db = openDatabase(join(folder, DATABASE_FILE));
-  try {
-    work(new PeerStore(db, folder));
-  } finally {
-    db.close();
-  }
+function readPeers(dataDir: string, work: (store: PeerStore) => void): Promise<void> {
+  return readFolder(dataDir, (db, folder) => work(new PeerStore(db, folder)));
 }

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReader } from '../store/database';
+import { openReader, type DatabaseAccess } from '../store/database';
 import { VersionReader } from '../store/version-reader';
 import { SearchParameters, type SearchParameterDefinition } from '../fhir/search/parameters';
 import { ActivityPreparer, type MappedResource, type ParameterIds } from './activity-preparer';
@@ -17,7 +17,7 @@ import { scanExtraction, type ScannedChunk } from './scan';
 
 export interface ActivityWorkerConfig {
   /** The store's database file, read (only) to tell new resources from those it has. */
-  dbFile: string;
+  database: DatabaseAccess;
   path: string;
   encoding: TextEncoding;
   layout: Layout<ActivityRecord>;
@@ -51,7 +51,7 @@ port.on('message', (_message: ToActivityWorker) => {
 
 try {
   const definitions = SearchParameters.withCustom(config.customParameters);
-  const db = openReader(config.dbFile);
+  const db = openReader(config.database);
   const versions = new VersionReader(db);
   const preparer = new ActivityPreparer(definitions, config.parameterIds, (resourceType, id) => versions.exists(resourceType, id));
   for await (const chunk of scanExtraction(config.path, config.encoding, config.layout, (record) => preparer.accept(record), config.chunkBytes)) {

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Db } from '../store/database';
+import { databaseAccess, type Db } from '../store/database';
 import { MailboxOwners } from '../store/directory-queries';
 import type { Repository } from '../store/repository';
 import { ActivitySink } from './activity-sink';
@@ -122,7 +122,7 @@ async function importActivities(
   const sink = new ActivitySink(batch, () => repository.definitions);
   const { definitions } = repository;
   const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, definitions.ofType(type).keys())]));
-  const thread = new ActivityThread(workerUrl, { ...file, dbFile: db.name, customParameters: definitions.custom, parameterIds });
+  const thread = new ActivityThread(workerUrl, { ...file, database: databaseAccess(db), customParameters: definitions.custom, parameterIds });
   try {
     for (;;) {
       const message = await thread.next();

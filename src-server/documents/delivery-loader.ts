@@ -72,7 +72,7 @@ export class DeliveryLoader {
     const contentType = typeof binary.contentType === 'string' ? binary.contentType : 'application/octet-stream';
     if (typeof binary.content === 'string') return { bytes: Buffer.from(binary.content, 'base64'), contentType };
     const file = storedContentOf(binary);
-    const stream = file && this.binaries.open(file.hash);
+    const stream = file && (await this.binaries.open(file.hash));
     if (!stream) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);

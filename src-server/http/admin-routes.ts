@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { isAbsolute } from 'node:path';
 import { addLocalUser, resetPassword } from '../auth/account-admin';
 import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
+import type { DailyBackup } from '../backup/daily-backup';
+import type { Backups } from '../backup/module';
 import { testIdentitySettings, type Identity } from '../auth/identity';
 import type { LocalAccounts } from '../auth/local-accounts';
 import type { Sessions } from '../auth/sessions';
@@ -27,7 +30,8 @@ import { authenticate } from './bearer';
  * `POST /admin/users/<id>/reset-password`; `GET|PUT /admin/identity` and `POST /admin/identity/test`, the identity
  * provider (its secret goes in, never out); `POST /admin/join-codes`, a colleague's desktop joining the office
  * (setup/join.ts); `/admin/peers`, the sync peers (sync/peer-routes.ts); `GET /admin/text-index`, the text index's
- * state and the resources it could not index, with why. Admins are the owner client and users with the admin role.
+ * state and the resources it could not index, with why; `POST /admin/backup`, a backup of the data folder streamed
+ * (sealed under the backup key, or the `passphrase` given). Admins are the owner client and users with the admin role.
  */
 
 export interface AdminRoutesOptions {
@@ -43,10 +47,12 @@ export interface AdminRoutesOptions {
   /** The versions sync keeps aside, listed with the peers. */
   repository: Repository;
   textIndex: TextIndex;
+  backups: Backups;
+  dailyBackup: DailyBackup;
 }
 
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
-  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex } = options;
+  const { db, tokens, audit, users, accounts, sessions, identity, joinCodes, peers, repository, textIndex, backups, dailyBackup } = options;
   const accountServices = { db, users, accounts, sessions, tokens };
   app.addHook('onRequest', (request, _reply, done) => {
     try {
@@ -66,6 +72,22 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   });
 
   app.get('/clients', async () => ({ clients: listClients(db) }));
+
+  // The data folder's backup, streamed as it is made (backup/backup.ts); `liaison backup` writes it to its file.
+  app.post('/backup', async (request, reply) => {
+    const { passphrase } = (request.body ?? {}) as { passphrase?: unknown };
+    if (passphrase !== undefined && typeof passphrase !== 'string') throw badRequest('passphrase must be a string');
+    return reply.header('content-type', 'application/octet-stream').header('cache-control', 'no-store').send(backups.stream(passphrase));
+  });
+  // The daily backup: its folder (settings.json) and the last one's result; `POST .../now` runs one at once.
+  app.get('/backup/daily', async () => dailyBackup.state());
+  app.put('/backup/daily', async (request) => {
+    const { folder } = (request.body ?? {}) as { folder?: unknown };
+    if (folder !== undefined && folder !== null && (typeof folder !== 'string' || !isAbsolute(folder))) throw badRequest('folder must be an absolute path (or null: no daily backup)', 'folder');
+    dailyBackup.choose(folder ?? undefined);
+    return dailyBackup.state();
+  });
+  app.post('/backup/daily/now', async () => ({ ...dailyBackup.state(), last: await dailyBackup.runNow() }));
 
   if (peers) await app.register(peerRoutes, { prefix: '/peers', peers, repository });
 

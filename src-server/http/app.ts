@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log';
 import { clientFinder } from '../auth/clients';
 import type { AuthModule } from '../auth/module';
 import { Reaches } from '../auth/reach';
+import type { BackupModule } from '../backup/module';
 import type { DirectoryModule } from '../directory/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, type FhirError, methodNotAllowed, notFound, unsupportedMediaType } from '../fhir/outcome';
@@ -47,6 +48,8 @@ export interface AppServices {
   monitored: readonly NodeModule[];
   audit: AuditLog;
   directory: DirectoryModule;
+  /** Backups of the data folder: streamed at `POST /admin/backup`, and the daily one at `/admin/backup/daily`. */
+  backup: BackupModule;
   security: SecurityOptions;
   /** Folder of the built web UI, served at `/` when it exists. */
   uiDir?: string;
@@ -118,7 +121,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     relyingPartyKey: auth.relyingPartyKey,
     demoAccounts: auth.demo?.accounts,
   });
-  await app.register(adminRoutes, { prefix: '/admin', db, tokens, audit, users, accounts, sessions, identity, joinCodes: setup.joinCodes, peers: sync.peers, repository, textIndex });
+  await app.register(adminRoutes, { prefix: '/admin', db, tokens, audit, users, accounts, sessions, identity, joinCodes: setup.joinCodes, peers: sync.peers, repository, textIndex, backups: services.backup.backups, dailyBackup: services.backup.daily });
   await app.register(setupRoutes, { prefix: '/setup', setup, api: services.api, audit });
   await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: setup.joinCodes });
   await app.register(directoryRoutes, { prefix: '/admin/directory', directory: services.directory, tokens, audit });

@@ -92,7 +92,7 @@ export async function binaryRoutes(app: FastifyInstance, { api, store, syncConte
     if (response.status !== 200 || typeof response.body !== 'string' || request.params.id === '') return send(reply, response, request, prefer);
     const resource = JSON.parse(response.body) as JsonObject;
     const stored = storedContentOf(resource);
-    const file = stored && openContent(store, stored.hash, syncContent);
+    const file = stored && (await openContent(store, stored.hash, syncContent));
     if (wantsFhir(request)) {
       if (!file) return send(reply, response, request, prefer);
       reply.code(200).headers(response.headers).header('content-type', FHIR_CONTENT_TYPE);
@@ -145,8 +145,8 @@ function wantsFhir(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').split(',').some((part) => FHIR_JSON_TYPES.has(mediaType(part)));
 }
 
-function openContent(store: BinaryStore, hash: string, syncContent: ContentQueue | undefined): Readable {
-  const file = store.open(hash);
+async function openContent(store: BinaryStore, hash: string, syncContent: ContentQueue | undefined): Promise<Readable> {
+  const file = await store.open(hash);
   if (file) return file;
   if (syncContent?.awaits(hash)) {
     throw serviceUnavailable('The content of this Binary is on its way from a sync peer: try again shortly', CONTENT_RETRY_AFTER_S);

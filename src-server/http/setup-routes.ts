@@ -19,6 +19,7 @@ import type { SetupModule } from '../setup/module';
  * - `GET /setup/practices?finess=…|siret=…|name=…` → a searchset Bundle of the directory's Organizations;
  * - `GET /setup/practitioners?rpps=…|name=…` → a searchset Bundle of the directory's Practitioners (the admin's own);
  * - `POST /setup/identity/test` → as `POST /admin/identity/test`: the set-up screen's "test the provider";
+ * - `POST /setup/recovery-kit {passphrase}` → the data key's recovery kit (data-key.ts), to keep away from the computer;
  * - `POST /setup/join {officeUrl, code}` → 201 `{userId, login?, peerId}`: this desktop joins an office (setup/join.ts).
  * And the office's side of a join, `POST /sync/join {code, nodeId}` (no bearer: the join code is the credential).
  */
@@ -77,6 +78,14 @@ export async function setupRoutes(app: FastifyInstance, { setup, api, audit }: S
   });
 
   app.post('/identity/test', async (request) => testIdentitySettings(request.body));
+
+  /** The recovery kit, while the set-up code is valid: a JSON file the screen saves (docs/security.md). */
+  app.post('/recovery-kit', async (request) => {
+    const passphrase = isJson(request.body) ? request.body.passphrase : undefined;
+    const kit = setup.recoveryKit(passphrase);
+    audit.record('setup', undefined, 'POST', '/setup/recovery-kit', 200);
+    return kit;
+  });
 
   app.post('/join', async (request, reply) => {
     const body = isJson(request.body) ? request.body : {};

@@ -1,4 +1,6 @@
 import type { AuthModule } from '../auth/module';
+import { wrapWithPassphrase, type PassphraseWrapped } from '../data-key';
+import { refusal } from '../fhir/outcome';
 import type { NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import type { PeerStore } from '../sync/peers';
@@ -15,14 +17,27 @@ export interface SetupModule extends NodeModule {
   joinCodes: JoinCodes;
   /** This desktop joins the office at `officeUrl` with the code a colleague's admin gave (setup/join.ts). */
   joinOffice(officeUrl: unknown, code: unknown): ReturnType<typeof joinOffice>;
+  /**
+   * The recovery kit the set-up screen offers to download (docs/security.md): the data key wrapped by a passphrase the
+   * admin chooses, 12 characters at least.
+   */
+  recoveryKit(passphrase: unknown): PassphraseWrapped;
 }
 
-export function setupModule(store: Store, auth: Pick<AuthModule, 'users' | 'accounts' | 'identity'>, peers: PeerStore): SetupModule {
+const MIN_KIT_PASSPHRASE = 12;
+
+export function setupModule(store: Store, auth: Pick<AuthModule, 'users' | 'accounts' | 'identity'>, peers: PeerStore, dataKey: Buffer): SetupModule {
   const { users, accounts, identity } = auth;
   const { repository, groupCommit } = store;
   return {
     firstRun: new FirstRun({ users, accounts, repository, groupCommit, identity }),
     joinCodes: new JoinCodes(store.db, users, accounts, repository),
     joinOffice: (officeUrl, code) => joinOffice(officeUrl, code, { users, accounts, repository, groupCommit, peers }),
+    recoveryKit(passphrase) {
+      if (typeof passphrase !== 'string' || passphrase.trim().length < MIN_KIT_PASSPHRASE) {
+        throw refusal(400, 'invalid-request', `The recovery kit's passphrase needs ${MIN_KIT_PASSPHRASE} characters at least`, 'passphrase');
+      }
+      return wrapWithPassphrase(dataKey, passphrase, { nodeId: repository.nodeId });
+    },
   };
 }

@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DataKeyError, isPlaintextDatabase } from '../data-key';
+
+export { isPlaintextDatabase };
 import { migrations, schemaVersion } from './migrations';
 
 export type Db = Database.Database;
@@ -33,7 +36,30 @@ export class SchemaTooNewError extends Error {
   }
 }
 
+
+/** A database in clear where an encrypted one is expected: never opened as it is (it would stay in clear). */
+export class PlaintextDatabaseError extends Error {
+  constructor(file: string) {
+    super(
+      `La base ${file} n'est pas chiffrée : chiffrez-la avec « liaison encrypt --data <dossier> » / ` +
+        `The database ${file} is not encrypted: encrypt it with \`liaison encrypt --data <folder>\`. Nothing was changed.`,
+    );
+    this.name = 'PlaintextDatabaseError';
+  }
+}
+
+/** How a connection reaches a store: its file and, when it is encrypted, its key (the data key's 'database' subkey). */
+export interface DatabaseAccess {
+  file: string;
+  key?: Uint8Array;
+}
+
 export interface OpenDatabaseOptions {
+  /**
+   * The store's key (32 bytes, SQLCipher): its pages, WAL included, are encrypted. Absent: a store in clear (unit
+   * tests, and `liaison encrypt` reading the old folder); the node always gives one.
+   */
+  key?: Uint8Array;
   /**
    * SQLite `synchronous` level. NORMAL (the default, with WAL) keeps every acknowledged commit across a crash or
    * kill of the process; FULL also keeps the last commits across a power loss, at the cost of an fsync per write.
@@ -48,17 +74,56 @@ const MMAP_BYTES = 2147418112;
  * checkpoints as the writer waits out its reads, and reads through the same memory map, so its reads cost what
  * the writer's do.
  */
-export function openReader(file: string): Db {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+export function openReader(access: DatabaseAccess): Db {
+  const db = new Database(access.file, { readonly: true, fileMustExist: true });
+  try {
+    unlock(db, access.file, access.key);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   db.pragma('busy_timeout = 5000');
   db.pragma(`mmap_size = ${MMAP_BYTES}`);
   return db;
 }
 
+/** Keys of the connections opened here, so that a thread of the node opens its own connection the same way. */
+const keys = new WeakMap<Db, Uint8Array>();
+
+/** What a worker thread needs to open its own connection to the store `db` (passed in its workerData). */
+export function databaseAccess(db: Db): DatabaseAccess {
+  const key = keys.get(db);
+  return { file: db.name, ...(key ? { key } : {}) };
+}
+
+
+/**
+ * Sets the key before anything is read: SQLCipher 4's format, with the raw key (no key derivation at each open).
+ * A plaintext file is refused rather than read; a wrong key shows at the first read.
+ */
+function unlock(db: Db, file: string, key: Uint8Array | undefined): void {
+  if (!key) return;
+  if (key.length !== 32) throw new DataKeyError(`a database key is 32 bytes, not ${key.length}.`);
+  if (isPlaintextDatabase(file)) throw new PlaintextDatabaseError(file);
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma('legacy = 4');
+  db.pragma(`key = "x'${Buffer.from(key).toString('hex')}'"`);
+  try {
+    db.pragma('user_version', { simple: true });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_NOTADB') throw new DataKeyError(`it does not open ${file}.`);
+    throw error;
+  }
+  keys.set(db, key);
+}
+
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Db {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Created owner-only: SQLite gives its -wal and -shm files the database's mode.
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   try {
+    unlock(db, file, options.key);
     // Before anything that writes: even switching the journal mode would change a newer Liaison's file.
     refuseNewerSchema(db, file);
     db.pragma('journal_mode = WAL');
@@ -88,6 +153,40 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   }
 }
 
+/**
+ * Writes `target`, the database `source` (in clear, no connection open to it) encrypted under `key`: a copy, then its
+ * every page rewritten encrypted (SQLite3 Multiple Ciphers' rekey, which needs the rollback journal: the node turns
+ * WAL back on when it opens it). `source` is left as it was; `target` is fsynced.
+ */
+export function encryptDatabaseFile(source: string, target: string, key: Uint8Array): void {
+  if (!isPlaintextDatabase(source)) throw new Error(`${source} is not a database in clear.`);
+  const plain = new Database(source);
+  try {
+    // Whatever the WAL holds goes into the file first.
+    plain.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    plain.close();
+  }
+  copyFileSync(source, target);
+  chmodSync(target, 0o600);
+  const copy = new Database(target);
+  try {
+    copy.pragma('journal_mode = DELETE');
+    copy.pragma("cipher = 'sqlcipher'");
+    copy.pragma('legacy = 4');
+    copy.pragma(`rekey = "x'${Buffer.from(key).toString('hex')}'"`);
+  } finally {
+    copy.close();
+  }
+  if (isPlaintextDatabase(target)) throw new Error(`${target} was not encrypted.`);
+  const fd = openSync(target, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Throws SchemaTooNewError when the database was written by a newer Liaison; reads its version only. */
 function refuseNewerSchema(db: Db, file: string): void {
   const found = db.pragma('user_version', { simple: true }) as number;
@@ -98,10 +197,11 @@ function refuseNewerSchema(db: Db, file: string): void {
  * Refuses a database file written by a newer Liaison before anything else is done in its folder (a node checks it
  * before it takes the folder's lock), leaving the file as it was. A missing file is fine: the node will create it.
  */
-export function checkDatabaseVersion(file: string): void {
+export function checkDatabaseVersion(file: string, key?: Uint8Array): void {
   if (!existsSync(file)) return;
   const db = new Database(file);
   try {
+    unlock(db, file, key);
     refuseNewerSchema(db, file);
   } finally {
     db.close();

@@ -33,6 +33,8 @@ export interface Store {
 export interface StoreOptions {
   /** Where binary content goes. */
   binaryFolder: string;
+  /** The content key (32 bytes): binary content is sealed under it. */
+  contentKey: Buffer;
   /** Told how a search index rebuild goes, when the search definitions changed since the last open. */
   onReindex?: (progress: ReindexProgress) => void;
   /** Called after each commit of the group commit, before the commit signal rings. */
@@ -47,7 +49,7 @@ export function openStore(db: Db, options: StoreOptions): Store {
     db,
     repository,
     search: new SearchEngine(db, repository.searchIndex),
-    binaries: new BinaryStore(options.binaryFolder),
+    binaries: new BinaryStore(options.binaryFolder, options.contentKey),
     groupCommit: new GroupCommit(db, () => {
       options.committed?.();
       commits.notify();

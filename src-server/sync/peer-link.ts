@@ -114,7 +114,7 @@ export class PeerLink {
    * Uploads content the peer awaits (`POST $content?hash=`), streamed from `open()`. Answers the peer's status:
    * 204 stored, 404 the peer no longer awaits it; any other refusal is a PeerError.
    */
-  async upload(hash: string, size: number, open: () => Readable): Promise<number> {
+  async upload(hash: string, size: number, open: () => Promise<Readable>): Promise<number> {
     const response = await this.authorized(
       'POST',
       `$content?${new URLSearchParams({ hash })}`,
@@ -141,12 +141,12 @@ export class PeerLink {
     method: 'GET' | 'POST',
     path: string,
     headers: Record<string, string>,
-    body: (() => string | Readable) | undefined,
+    body: (() => string | Readable | Promise<Readable>) | undefined,
     timeoutMs = TIMEOUT_MS,
     retried = false,
   ): Promise<Response> {
     const token = await this.bearer();
-    const payload = body?.();
+    const payload = await body?.();
     const response = await this.fetch(
       `${this.base}/${path}`,
       // A stream goes as it is read (`duplex: 'half'`), never buffered whole.

@@ -299,7 +299,7 @@ export class PeerLoop {
       const size = content.store.size(item.hash);
       if (size === undefined) continue;
       try {
-        await link.upload(item.hash, size, () => content.store.open(item.hash)!);
+        await link.upload(item.hash, size, async () => (await content.store.open(item.hash))!);
         content.settled(this.peerId, item.hash);
       } catch (error) {
         // The peer is down or busy: the pass fails and backs off; the content stays owed.

@@ -7,7 +7,7 @@ import type { PeerProblem } from './peer-link';
 /**
  * The remote nodes this node synchronises with (`liaison peers add|list|remove`, `/admin/peers`): a URL, this node's
  * OAuth client on the peer, and how far each way has got. The client secret is sealed with AES-256-GCM under the data
- * folder's key (sealing.ts `dataFolderKey`, readable by the owner only), so a copy of the database alone does not
+ * folder's key (sealing.ts `dataFolderKey`: a subkey of the data key), so a copy of the database alone does not
  * carry it; it is never listed, returned or logged.
  */
 
@@ -153,6 +153,18 @@ export class PeerStore {
     const row = this.db.prepare('SELECT * FROM sync_peers WHERE peer_id = ?').get(peerId) as PeerRow | undefined;
     if (!row) throw notFound(`No peer '${peerId}'`);
     return row;
+  }
+
+  /** Every peer's secret sealed again by `reseal` (a change of sealing key). */
+  resealSecrets(reseal: (sealed: string) => string): void {
+    const rows = this.db.prepare('SELECT peer_id, secret FROM sync_peers').all() as Array<Pick<PeerRow, 'peer_id' | 'secret'>>;
+    const update = this.db.prepare('UPDATE sync_peers SET secret = ? WHERE peer_id = ?');
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const secret = reseal(row.secret);
+        if (secret !== row.secret) update.run(secret, row.peer_id);
+      }
+    })();
   }
 
   private sealingKey(): Buffer {

@@ -1,4 +1,5 @@
 import type { HealthProblem, NodeModule } from '../rest/extensions';
+import { databaseAccess } from '../store/database';
 import type { Store } from '../store/store';
 import { TextIndex, type TextIndexHealth } from './text-index';
 import { TextQueries } from './text-queries';
@@ -9,9 +10,9 @@ import { TextQueries } from './text-queries';
  */
 
 export interface TextSettings {
-  /** The database file, which the thread reads through a connection of its own. */
-  dbFile: string;
   snapshotFolder: string;
+  /** The text-index key (32 bytes): the snapshot is sealed under it. */
+  snapshotKey: Buffer;
   /** The thread's module, when the node runs bundled (the desktop build); its source otherwise. */
   workerUrl?: URL;
 }
@@ -24,7 +25,7 @@ export interface TextModule extends NodeModule {
 }
 
 export function textModule(store: Store, settings: TextSettings): TextModule {
-  const index = new TextIndex({ dbFile: settings.dbFile, snapshotFolder: settings.snapshotFolder, nodeId: store.repository.nodeId, workerUrl: settings.workerUrl });
+  const index = new TextIndex({ database: databaseAccess(store.db), snapshotFolder: settings.snapshotFolder, snapshotKey: settings.snapshotKey, nodeId: store.repository.nodeId, workerUrl: settings.workerUrl });
   const stopListening = store.commits.listen(() => index.changed());
   return {
     index,

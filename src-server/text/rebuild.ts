@@ -8,7 +8,7 @@ import { TextIndexer } from './text-indexer';
  * the snapshot the next start loads. Progress counts change-log entries. Resources whose indexing fails are left out
  * and counted (the node's admin API lists them, GET /admin/text-index), as the node's own thread does.
  */
-export async function rebuildTextIndex(db: Db, snapshotFolder: string, progress: (done: number, total: number) => void): Promise<{ changes: number; notIndexed: number }> {
+export async function rebuildTextIndex(db: Db, snapshotFolder: string, snapshotKey: Buffer, progress: (done: number, total: number) => void): Promise<{ changes: number; notIndexed: number }> {
   removeSnapshot(snapshotFolder);
   const indexer = new TextIndexer(db);
   const total = indexer.latestSeq();
@@ -18,6 +18,6 @@ export async function rebuildTextIndex(db: Db, snapshotFolder: string, progress:
     done += batch.count;
     progress(done, total);
   }
-  await saveSnapshot(snapshotFolder, indexer.indexes, { nodeId: readNodeId(db), cursor: indexer.cursor, notIndexed: indexer.notIndexed.toJSON() });
+  await saveSnapshot(snapshotFolder, indexer.indexes, { nodeId: readNodeId(db), cursor: indexer.cursor, notIndexed: indexer.notIndexed.toJSON() }, snapshotKey);
   return { changes: done, notIndexed: indexer.notIndexed.count };
 }

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openBytes, readSealedFileSync, sealBytes, SealedDataError, SealedFileWriter } from '../sealed-chunks';
 import type { FlexIndexes } from './flex-indexes';
 import type { NotIndexed, SavedNotIndexed } from './not-indexed';
 
@@ -13,10 +13,14 @@ import type { NotIndexed, SavedNotIndexed } from './not-indexed';
  * national directory loads in seconds; FlexSearch's own export (JSON per chunk) took several times longer.
  * Layout, little-endian: the key table (`u32 n`, then n × u32 vseq), then per index `u32 nameBytes, name, u32
  * terms`, and per term `u32 termBytes, term, u32 n, n × u32 key`, each string padded to 4 bytes.
+ *
+ * Both files are sealed under the text-index key (sealed-chunks.ts): the terms are patients' names and words of
+ * their documents. A snapshot that fails its check (cut short, altered, another key) is refused with the reason, and
+ * the index is rebuilt from the database: nothing is lost, as the database holds everything the index does.
  */
 
 /** Bump when what is indexed changes (text-fields.ts, index options, this layout): older snapshots are then rebuilt. */
-export const TEXT_INDEX_VERSION = 4;
+export const TEXT_INDEX_VERSION = 5;
 
 export interface SnapshotMeta {
   version: number;
@@ -28,18 +32,21 @@ export interface SnapshotMeta {
   notIndexed?: SavedNotIndexed;
 }
 
-const META = 'meta.json';
+/** Sealed, as index.bin; the name changed with sealing, so that a plaintext snapshot is simply not found. */
+const META = 'meta.sealed';
 const INDEX_FILE = 'index.bin';
 const BUFFER_BYTES = 4 << 20;
 
-export async function saveSnapshot(folder: string, indexes: FlexIndexes, meta: Omit<SnapshotMeta, 'version' | 'takenAt'>): Promise<void> {
+export async function saveSnapshot(folder: string, indexes: FlexIndexes, meta: Omit<SnapshotMeta, 'version' | 'takenAt'>, key: Buffer): Promise<void> {
   const fresh = `${folder}.new`;
   const old = `${folder}.old`;
   rmSync(fresh, { recursive: true, force: true });
-  mkdirSync(fresh, { recursive: true });
-  await writeIndexes(join(fresh, INDEX_FILE), indexes);
-  writeFileSync(join(fresh, META), JSON.stringify({ version: TEXT_INDEX_VERSION, ...meta, takenAt: new Date().toISOString() }));
-  for (const file of [INDEX_FILE, META]) syncFile(join(fresh, file));
+  mkdirSync(fresh, { recursive: true, mode: 0o700 });
+  await writeIndexes(join(fresh, INDEX_FILE), indexes, key);
+  const sealedMeta = sealBytes(key, Buffer.from(JSON.stringify({ version: TEXT_INDEX_VERSION, ...meta, takenAt: new Date().toISOString() })));
+  writeFileSync(join(fresh, META), sealedMeta, { mode: 0o600 });
+  // The index is synced as it is finished (SealedFileWriter), the metadata here.
+  syncFile(join(fresh, META));
   rmSync(old, { recursive: true, force: true });
   if (existsSync(folder)) renameSync(folder, old);
   renameSync(fresh, folder);
@@ -47,13 +54,14 @@ export async function saveSnapshot(folder: string, indexes: FlexIndexes, meta: O
 }
 
 /** Streams the parts through a buffer; each full buffer is written with a pause, in which searches are answered. */
-async function writeIndexes(path: string, indexes: FlexIndexes): Promise<void> {
-  const file = await open(path, 'w');
+async function writeIndexes(path: string, indexes: FlexIndexes, key: Buffer): Promise<void> {
+  const file = await SealedFileWriter.create(path, key, 'w');
   try {
     let buffer = Buffer.allocUnsafe(BUFFER_BYTES);
     let used = 0;
     const flush = async () => {
-      await file.write(buffer, 0, used);
+      // A copy: the sealer may keep the tail of what it is given until more comes, and the buffer is reused.
+      await file.write(Buffer.from(buffer.subarray(0, used)));
       used = 0;
     };
     const room = async (bytes: number) => {
@@ -90,38 +98,37 @@ async function writeIndexes(path: string, indexes: FlexIndexes): Promise<void> {
       }
     }
     await flush();
-  } finally {
+    await file.finish();
+  } catch (error) {
     await file.close();
+    throw error;
   }
 }
 
 /**
  * The snapshot's cursor once loaded into `indexes` (and its record of resources left out into `notIndexed`), or
- * undefined when there is no usable snapshot.
+ * undefined when there is no snapshot for this database. Throws (SealedDataError) when the snapshot fails its check:
+ * cut short, altered, or sealed under another key.
  */
-export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: string, latestSeq: number, notIndexed?: NotIndexed): number | undefined {
+export function loadSnapshot(folder: string, indexes: FlexIndexes, nodeId: string, latestSeq: number, key: Buffer, notIndexed?: NotIndexed): number | undefined {
   // A crash between the two renames of saveSnapshot leaves only the previous snapshot, under `.old`.
   const source = existsSync(join(folder, META)) ? folder : existsSync(join(`${folder}.old`, META)) ? `${folder}.old` : undefined;
   if (!source) return undefined;
-  let meta: SnapshotMeta;
-  try {
-    meta = JSON.parse(readFileSync(join(source, META), 'utf8')) as SnapshotMeta;
-  } catch {
-    return undefined;
-  }
+  const meta = JSON.parse(openBytes(key, readFileSync(join(source, META)), 'The text index snapshot\'s metadata').toString('utf8')) as SnapshotMeta;
   // Another index layout, another database, or a database older than the snapshot (restored from a backup).
   if (meta.version !== TEXT_INDEX_VERSION || meta.nodeId !== nodeId || meta.cursor > latestSeq) return undefined;
-  readIndexes(readFileSync(join(source, INDEX_FILE)), indexes);
+  readIndexes(readSealedFileSync(join(source, INDEX_FILE), key, 'The text index snapshot'), indexes);
   notIndexed?.restore(meta.notIndexed);
   return meta.cursor;
 }
 
-function readIndexes(file: Buffer, indexes: FlexIndexes): void {
-  if (file.byteOffset % 4 !== 0) file = Buffer.from(file); // a fresh, aligned copy (readFileSync's is already)
+/** The index file's plaintext read into `indexes` (exported for the bench that weighs sealing against plaintext). */
+export function readIndexes(file: Buffer, indexes: FlexIndexes): void {
+  if (file.byteOffset % 4 !== 0) file = Buffer.from(file); // a fresh, aligned copy (readSealedFileSync's is already)
   const words = new Uint32Array(file.buffer, file.byteOffset, Math.floor(file.length / 4));
   let at = 0; // in words
   const need = (count: number) => {
-    if (at + count > words.length) throw new Error('The text index snapshot is truncated');
+    if (at + count > words.length) throw new SealedDataError('The text index snapshot is truncated');
   };
   const text = () => {
     need(1);

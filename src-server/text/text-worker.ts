@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReader } from '../store/database';
-import { loadSnapshot, saveSnapshot } from './snapshot';
+import { openReader, type DatabaseAccess } from '../store/database';
+import { loadSnapshot, removeSnapshot, saveSnapshot } from './snapshot';
 import type { NotIndexedEntry } from './not-indexed';
 import type { TextField } from '../fhir/search/text-fields';
 import { TextIndexer } from './text-indexer';
@@ -11,8 +11,11 @@ import { TextIndexer } from './text-indexer';
  */
 
 export interface WorkerConfig {
-  dbFile: string;
+  /** The store, which the thread reads through a connection of its own (its key, if any, comes here: never in argv or env). */
+  database: DatabaseAccess;
   snapshotFolder: string;
+  /** The text-index key (32 bytes): the snapshot is sealed under it. */
+  snapshotKey: Uint8Array;
   nodeId: string;
   /** Milliseconds between two looks at the change log when nobody says something was written. */
   pollMs: number;
@@ -44,6 +47,8 @@ export interface TextIndexStatus {
   startedFrom: 'loading' | 'snapshot' | 'rebuild';
   /** Resources left out of the index because indexing them failed (not-indexed.ts). */
   notIndexed: number;
+  /** Why the snapshot found at start was refused (cut short, altered, another key), and the index rebuilt. */
+  snapshotRefused?: string;
 }
 
 export type FromWorker =
@@ -65,12 +70,14 @@ const GATHER_MS = 20;
 const DRAIN_BATCH = 250;
 
 const config = workerData as WorkerConfig;
+const snapshotKey = Buffer.from(config.snapshotKey);
 const port = parentPort!;
-const db = openReader(config.dbFile);
+const db = openReader(config.database);
 
 const newIndexer = () => new TextIndexer(db, 0, { indexing: new Uint32Array(config.indexing), fatal: new Map(config.fatal) });
 let indexer = newIndexer();
 let startedFrom: TextIndexStatus['startedFrom'] = 'loading';
+let snapshotRefused: string | undefined;
 /** The snapshot is loaded (or there is none): changes may be applied. */
 let loaded = false;
 /**
@@ -90,11 +97,14 @@ let drainSoon: NodeJS.Timeout | undefined;
 async function start(): Promise<void> {
   startSeq = indexer.latestSeq();
   try {
-    const cursor = loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, startSeq, indexer.notIndexed);
+    const cursor = loadSnapshot(config.snapshotFolder, indexer.indexes, config.nodeId, startSeq, snapshotKey, indexer.notIndexed);
     if (cursor !== undefined) indexer.cursor = cursor;
     startedFrom = cursor === undefined ? 'rebuild' : 'snapshot';
-  } catch {
-    indexer = newIndexer(); // a damaged snapshot: rebuild from the change log
+  } catch (error) {
+    // A damaged snapshot: refused, said in the status (/health), and rebuilt from the change log.
+    snapshotRefused = `The text index snapshot was refused and the index rebuilt from the database: ${(error as Error).message}`;
+    removeSnapshot(config.snapshotFolder);
+    indexer = newIndexer();
     startedFrom = 'rebuild';
   }
   loaded = true;
@@ -145,7 +155,7 @@ async function snapshot(): Promise<void> {
   const taken = changedSinceSnapshot;
   snapshotting = true;
   try {
-    await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor, notIndexed: indexer.notIndexed.toJSON() });
+    await saveSnapshot(config.snapshotFolder, indexer.indexes, { nodeId: config.nodeId, cursor: indexer.cursor, notIndexed: indexer.notIndexed.toJSON() }, snapshotKey);
     changedSinceSnapshot -= taken;
   } finally {
     snapshotting = false;
@@ -162,6 +172,7 @@ function status(): TextIndexStatus {
     lagP95Ms: window.length ? window[Math.min(window.length - 1, Math.floor(window.length * 0.95))] : 0,
     startedFrom,
     notIndexed: indexer.notIndexed.count,
+    ...(snapshotRefused ? { snapshotRefused } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { collectProblems, launchChromium } from '../helpers/chromium';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { forkBuiltNode, openDesktopWindow, serveRendererFiles, TEST_CIPHER } from '../helpers/desktop-window';
 import { tempDir } from '../helpers/node';
+import { desktopDataKey } from '../../src-main/desktop-data-key';
+import { noPassphrase, standInKeychain } from '../helpers/data-key';
 
 /**
  * Issue 18's test: a new data folder started exactly as the desktop app starts it — the real NodeSupervisor forking the
@@ -51,7 +53,7 @@ beforeAll(async () => {
   outDir = buildDesktop('first-run-');
   ui = await serveRendererFiles(join(outDir, 'renderer'));
   // As src-main/index.ts builds them, but for the window's origin: the test serves it over http rather than app://.
-  supervisor = new NodeSupervisor({ spawn: forkBuiltNode(outDir).spawn, dataDir, appRoot: projectRoot, corsOrigins: [ui.origin] });
+  supervisor = new NodeSupervisor({ spawn: forkBuiltNode(outDir).spawn, dataDir, dataKey: desktopDataKey(dataDir, standInKeychain(), noPassphrase), appRoot: projectRoot, corsOrigins: [ui.origin] });
   login = new DesktopLogin({ nodeUrl: () => supervisor.address(), openExternal: async () => undefined, store: new SecretStore(join(storeDir, 'login.bin'), TEST_CIPHER) });
   supervisor.start();
   browser = await launchChromium();
@@ -181,7 +183,7 @@ describe('the installed app on its first run', () => {
   it('a second person’s node on the same computer takes another port, and their window and tray say so', async () => {
     // Hold the first node's port whatever it is, so the second one cannot have it even if 8347 freed meanwhile.
     const firstPort = Number(new URL(await supervisor.address()).port);
-    const other = new NodeSupervisor({ spawn: forkBuiltNode(outDir).spawn, dataDir: otherDataDir, appRoot: projectRoot, corsOrigins: [ui.origin], port: firstPort });
+    const other = new NodeSupervisor({ spawn: forkBuiltNode(outDir).spawn, dataDir: otherDataDir, dataKey: desktopDataKey(otherDataDir, standInKeychain(), noPassphrase), appRoot: projectRoot, corsOrigins: [ui.origin], port: firstPort });
     const otherLogin = new DesktopLogin({ nodeUrl: () => other.address(), openExternal: async () => undefined, store: new SecretStore(join(storeDir, 'other.bin'), TEST_CIPHER) });
     other.start();
     try {

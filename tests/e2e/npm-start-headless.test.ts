@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/desktop-build';
@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/node';
  */
 
 const dataDir = tempDir('liaison-start-');
+const home = tempDir('liaison-home-');
 let child: ChildProcess | undefined;
 
 afterAll(async () => {
@@ -20,11 +21,13 @@ afterAll(async () => {
     await exited;
   }
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
 });
 
 describe('npm start without Electron', () => {
   it('starts the node headless, prints the web UI URL, and /health answers', async () => {
-    const env = { ...process.env, LIAISON_HEADLESS: undefined, DISPLAY: '', WAYLAND_DISPLAY: '' };
+    // A newcomer's machine: no key named anywhere, a home of its own.
+    const env = { ...process.env, HOME: home, LIAISON_KEY_FILE: undefined, LIAISON_PASSPHRASE: undefined, LIAISON_HEADLESS: undefined, DISPLAY: '', WAYLAND_DISPLAY: '' };
     child = spawn(process.execPath, [join(projectRoot, 'bin/start.js'), '--data', dataDir, '--port', '0'], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -45,5 +48,10 @@ describe('npm start without Electron', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', fhirVersion: '3.0.1' });
     expect(existsSync(join(dataDir, 'liaison.db'))).toBe(true);
+    // The data key was made in the user's home, outside the data folder, private, and the node said where.
+    const keys = readdirSync(join(home, '.liaison', 'keys'));
+    expect(keys).toHaveLength(1);
+    expect(statSync(join(home, '.liaison', 'keys', keys[0])).mode & 0o777).toBe(0o600);
+    expect(output).toContain(`The data key of ${dataDir} is in ${join(home, '.liaison', 'keys', keys[0])}`);
   }, 120_000);
 });

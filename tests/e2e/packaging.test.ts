@@ -8,6 +8,7 @@ import builderConfig from '../../electron-builder.config';
 import { generateExtraction } from '../../src-server/directory/generate';
 import type { FromNode } from '../../src-server/node-process';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
+import { testDataKey } from '../helpers/data-key';
 import { tempDir } from '../helpers/node';
 
 /**
@@ -74,6 +75,7 @@ describe('electron-builder --linux dir', () => {
       'out/main/index.js',
       'out/main/node-process.js',
       'out/main/text-worker.js',
+      'out/main/backup-worker.js',
       'out/main/directory-worker.js',
       'out/preload/index.cjs',
       'out/renderer/index.html',
@@ -118,10 +120,14 @@ describe('electron-builder --linux dir', () => {
     const dataDir = join(work, 'data');
     const child = fork(join(extracted, 'out/main/node-process.js'), ['--data', dataDir, '--app-root', extracted], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<FromNode>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as FromNode));
+      // The node asks first for the folder's key, as the main process answers it (never in argv or env).
+      child.on('message', (message: FromNode) => {
+        if (message.type === 'key-needed') child.send({ type: 'key', key: testDataKey(dataDir).toString('hex') });
+        else resolve(message);
+      });
       child.once('exit', (code) => reject(new Error(`the packaged node exited with ${code}`)));
     });
-    expect(ready.type).toBe('ready');
+    expect(ready, JSON.stringify(ready)).toMatchObject({ type: 'ready' });
     if (ready.type !== 'ready') return;
     const health = await fetch(`${ready.url}/health`);
     expect(await health.json()).toMatchObject({ status: 'ok', version: projectVersion() });

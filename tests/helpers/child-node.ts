@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testKeyFile } from './data-key';
 
 /**
  * The real `liaison` command run as a child process (`node bin/liaison.js ...`), for tests that need to exit or
@@ -18,13 +19,18 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Starts the CLI without waiting for it (a test that kills it midway). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...cliEnv(args), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /**
  * Runs the CLI to completion (it must exit by itself within `timeoutMs`); `input` is written to its standard input
  * (a password, a secret), `env` added to its environment.
  */
 export function runCli(args: string[], timeoutMs = 60_000, { input, env }: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...cliEnv(), ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [LIAISON_BIN, ...args], { cwd: PROJECT_ROOT, env: { ...cliEnv(args), ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
@@ -79,7 +85,7 @@ export async function killAllChildren(): Promise<void> {
 export async function serve(dataDir: string, timeoutMs = 60_000, extraArgs: readonly string[] = []): Promise<ServingNode> {
   const child = spawn(process.execPath, [LIAISON_BIN, 'serve', '--data', dataDir, '--port', '0', ...extraArgs], {
     cwd: PROJECT_ROOT,
-    env: cliEnv(),
+    env: cliEnv(['--data', dataDir]),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(child);
@@ -128,10 +134,17 @@ export async function serve(dataDir: string, timeoutMs = 60_000, extraArgs: read
   return { child, url, fhir: `${url}/fhir`, token, exited, output: () => ({ stdout, stderr }) };
 }
 
-/** The environment of the children: ours, minus anything that would point them at another data directory. */
-function cliEnv(): NodeJS.ProcessEnv {
+/**
+ * The environment of the children: ours, minus anything that would point them at another data directory, plus the key
+ * file of the folder `--data` names (as an administrator's `LIAISON_KEY_FILE`).
+ */
+function cliEnv(args: readonly string[]): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.LIAISON_DATA;
   delete env.NODE_OPTIONS;
+  delete env.LIAISON_PASSPHRASE;
+  const data = args.indexOf('--data');
+  if (data >= 0 && args[data + 1]) env.LIAISON_KEY_FILE = testKeyFile(args[data + 1]);
+  else delete env.LIAISON_KEY_FILE;
   return env;
 }

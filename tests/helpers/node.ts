@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNode, type NodeOptions, type RunningNode } from '../../src-server/node';
+import { testDataKey } from './data-key';
 
 /** A real node on 127.0.0.1 (free port) over a fresh data directory, with an owner token ready. */
 export interface TestNode extends RunningNode {
@@ -33,9 +34,22 @@ export function tempDir(prefix = 'liaison-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** Temporary folders for a test file's tests, removed after them (hooks registered later, such as killing children, run first). */
+export function useTempDirs(defaultPrefix = 'liaison-test-'): (prefix?: string) => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return (prefix = defaultPrefix) => {
+    const dir = tempDir(prefix);
+    dirs.push(dir);
+    return dir;
+  };
+}
+
 export async function startTestNode(options: Partial<NodeOptions> = {}): Promise<TestNode> {
   const dataDir = options.dataDir ?? tempDir();
-  const node = await startNode({ port: 0, ...options, dataDir });
+  const node = await startNode({ port: 0, ...options, dataDir, dataKey: options.dataKey ?? testDataKey(dataDir) });
   const credentials = JSON.parse(readFileSync(node.ownerClientFile, 'utf8')) as { client_id: string; client_secret: string };
   const tokenResponse = await fetch(`${node.url}/oauth/token`, {
     method: 'POST',

@@ -8,6 +8,8 @@ import { RestartPolicy } from '../../src-main/restart-policy';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { forkBuiltNode } from '../helpers/desktop-window';
 import { fhirFetch, tempDir } from '../helpers/node';
+import { desktopDataKey } from '../../src-main/desktop-data-key';
+import { noPassphrase, standInKeychain } from '../helpers/data-key';
 
 /**
  * The built node process (out/main/node-process.js, from src-server/node-process.ts) run as the desktop app runs it, with Node's
@@ -29,6 +31,8 @@ beforeAll(() => {
   supervisor = new NodeSupervisor({
     spawn: forked.spawn,
     dataDir,
+    // The desktop's key path, with a stand-in for the keychain (Electron's safeStorage cannot run here).
+    dataKey: desktopDataKey(dataDir, standInKeychain(), noPassphrase),
     appRoot: projectRoot,
     corsOrigins: ['app://liaison'],
     // Any free port, not 8347: another node on this machine may take 8347 between the crash and the restart.

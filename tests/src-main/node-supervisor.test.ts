@@ -40,6 +40,7 @@ function setup(policy = new RestartPolicy({ initialDelayMs: 10, maxDelayMs: 100,
       return child;
     },
     dataDir: '/data',
+    dataKey: async () => Buffer.alloc(32, 7),
     appRoot: '/app',
     corsOrigins: ['app://liaison'],
     policy,

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/node';
+import { keyEnv } from '../helpers/data-key';
 
 /** The `liaison` command as a user runs it: a real process through bin/liaison.js. */
 
@@ -36,7 +37,7 @@ describe('liaison CLI', () => {
   it('serve starts the node on 127.0.0.1, prints its URL, serves FHIR, and stops cleanly on SIGTERM', async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
-    const child = spawn('node', ['bin/liaison.js', 'serve', '--data', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', ['bin/liaison.js', 'serve', '--data', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: keyEnv(dataDir) });
     children.push(child);
     let output = '';
     const url = await new Promise<string>((resolve, reject) => {

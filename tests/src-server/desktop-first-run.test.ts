@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { testDataKey } from '../helpers/data-key';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,11 @@ async function startAsTheApp(options: Omit<NodeArguments, 'appRoot'>): Promise<{
   const child = fork(join(outDir, 'main/node-process.js'), nodeArguments({ ...options, appRoot: projectRoot }), { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   children.push(child);
   const message = await new Promise<FromNode>((resolve, reject) => {
-    child.once('message', (first) => resolve(first as FromNode));
+    // The node asks first for the folder's key, which the main process unwraps with the keychain and sends.
+    child.on('message', (message: FromNode) => {
+      if (message.type === 'key-needed') child.send({ type: 'key', key: testDataKey(options.dataDir).toString('hex') });
+      else resolve(message);
+    });
     child.once('exit', (code) => reject(new Error(`the node exited (${code}) before saying anything`)));
   });
   return { child, message };

@@ -167,6 +167,45 @@ describe('SetupPage', () => {
     expect(router.currentRoute.value.name).toBe('login');
   });
 
+  it('offers the recovery kit of the data key on the last step: a passphrase typed twice, then a JSON download', async () => {
+    const kit = { format: 'liaison-data-key', version: 1, nodeId: 'n1' };
+    node.on('POST', /^\/setup\/recovery-kit$/, { json: kit });
+    const saved: Blob[] = [];
+    URL.createObjectURL ??= () => '';
+    URL.revokeObjectURL ??= () => undefined;
+    const made = vi.spyOn(URL, 'createObjectURL').mockImplementation((blob) => (saved.push(blob as Blob), 'blob:kit'));
+    const revoked = vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => undefined);
+    const clicked = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => undefined);
+    const { wrapper } = await openSetup();
+    await wrapper.get('input[name="practice-name"]').setValue('Cabinet des Lilas');
+    await submit(wrapper);
+    await fillAdmin(wrapper);
+    await submit(wrapper);
+    expect(wrapper.text()).toContain('Kit de secours de la clé de chiffrement');
+
+    await wrapper.get('input[name="recovery-passphrase"]').setValue('trop court');
+    await button(wrapper, 'Télécharger le kit de secours').trigger('click');
+    await settle();
+    expect(fieldError(wrapper, 'recovery-passphrase')).toBe('La phrase secrète doit faire 12 caractères au moins.');
+    await wrapper.get('input[name="recovery-passphrase"]').setValue('la phrase du kit de secours');
+    await wrapper.get('input[name="recovery-confirm"]').setValue('une autre phrase encore');
+    await button(wrapper, 'Télécharger le kit de secours').trigger('click');
+    await settle();
+    expect(fieldError(wrapper, 'recovery-passphrase')).toBe('Les deux phrases ne sont pas identiques.');
+    expect(node.callsTo('POST', /^\/setup\/recovery-kit$/)).toHaveLength(0);
+
+    await wrapper.get('input[name="recovery-confirm"]').setValue('la phrase du kit de secours');
+    await button(wrapper, 'Télécharger le kit de secours').trigger('click');
+    await settle();
+    const [call] = node.callsTo('POST', /^\/setup\/recovery-kit$/);
+    expect(call.body).toEqual({ passphrase: 'la phrase du kit de secours' });
+    expect(call.headers.get('x-liaison-setup-code')).toBe('K7Q2-9XWM');
+    expect(clicked).toHaveBeenCalledOnce();
+    expect(JSON.parse(await saved[0].text())).toEqual(kit);
+    expect(wrapper.text()).toContain('Kit téléchargé. Gardez-le hors de ce poste, avec sa phrase secrète.');
+    for (const spy of [clicked, made, revoked]) spy.mockRestore();
+  });
+
   it('says a provider test’s failure in words, and that the test waits for Settings where the node has none before set-up', async () => {
     const { wrapper } = await openSetup();
     await wrapper.get('input[name="practice-name"]').setValue('Cabinet des Lilas');

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScriptedBrowser } from '../../helpers/browser';
 import { tempDir } from '../../helpers/node';
+import { keyEnv } from '../../helpers/data-key';
 
 /** `liaison serve --demo` as a person runs it: a real process, its demo provider, a demo practitioner logging in. */
 
@@ -17,7 +18,7 @@ afterAll(() => {
 
 /** Starts `serve --demo`; resolves with the node's URL and what it printed once the demo accounts are listed. */
 async function serveDemo(): Promise<{ child: ChildProcess; url: string; output: string }> {
-  const child = spawn('node', ['bin/liaison.js', 'serve', '--demo', '--data', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', ['bin/liaison.js', 'serve', '--demo', '--data', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: keyEnv(dataDir) });
   children.push(child);
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

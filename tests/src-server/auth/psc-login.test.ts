@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcProvider, type ProviderAccount, type RunningProvider } from '../../../src-server/auth/demo-provider';
 import { importDirectorySample } from '../../../src-server/directory/sample';
 import { saveIdentitySettings } from '../../../src-server/node-settings';
+import { useDataKey } from '../../../src-server/sealing';
+import { testDataKey } from '../../helpers/data-key';
 import { pkcePair, ScriptedBrowser, type Page } from '../../helpers/browser';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 import { call, exchange, passwordLogin } from '../../helpers/setup';
@@ -38,7 +40,8 @@ let node: TestNode;
 
 beforeAll(async () => {
   signed = await startOidcProvider(ACCOUNTS, { clientSecret: SIGNED_SECRET, userinfo: 'signed' });
-  // As an admin's set-up or `liaison auth set` leaves it: settings.json, the secret sealed.
+  // As an admin's set-up or `liaison auth set` leaves it: settings.json, the secret sealed under the folder's data key.
+  useDataKey(dataDir, testDataKey(dataDir));
   saveIdentitySettings(dataDir, { provider: 'psc', issuer: signed.issuer, clientId: signed.clientId, clientSecret: SIGNED_SECRET, localAccounts: true });
   node = await startTestNode({ dataDir, logger: { level: 'trace', stream: { write: (line: string) => void lines.push(line) } } });
   await importDirectorySample(node.db, node.repository);

@@ -7,6 +7,7 @@ import { definitionsOf } from '../../../src-server/store/custom-parameters';
 import { isIndexCurrent } from '../../../src-server/store/reindex';
 import { openDatabase } from '../../../src-server/store/database';
 import { tempDir, useTestNode } from '../../helpers/node';
+import { keyEnv, testDatabaseKey } from '../../helpers/data-key';
 
 /** The directory through a real node (admin API, read-only FHIR) and the `liaison directory import` command. */
 
@@ -80,12 +81,12 @@ describe('liaison directory import', () => {
   it('imports into a data directory with progress on stderr and a summary on stdout', () => {
     const data = tempDir();
     try {
-      const run = spawnSync('node', ['bin/liaison.js', 'directory', 'import', generated.activityFile, generated.mssanteFile, '--data', data], { encoding: 'utf8' });
+      const run = spawnSync('node', ['bin/liaison.js', 'directory', 'import', generated.activityFile, generated.mssanteFile, '--data', data], { encoding: 'utf8', env: keyEnv(data) });
       expect(run.status).toBe(0);
       expect(run.stderr).toMatch(/100% — 3,000 lines/);
       expect(run.stdout).toMatch(/PS_LibreAcces_Personne_activite_\d+\.txt \(activity, 52 columns, utf-8\) .* 3000 lines imported, 0 rejected/);
       expect(run.stdout).toMatch(/Extraction_Correspondance_MSSante_\d+\.txt \(mssante, 31 columns/);
-      const db = openDatabase(join(data, 'liaison.db'));
+      const db = openDatabase(join(data, 'liaison.db'), { key: testDatabaseKey(data) });
       const counts = db.prepare("SELECT resource_type, total FROM resource_counts WHERE resource_type IN ('Practitioner', 'PractitionerRole') ORDER BY 1").all();
       // The new data directory's search index is marked current: the next start does not build it all again.
       const indexCurrent = isIndexCurrent(db, definitionsOf(db));
@@ -95,7 +96,7 @@ describe('liaison directory import', () => {
         { resource_type: 'Practitioner', total: expect.any(Number) },
         { resource_type: 'PractitionerRole', total: expect.any(Number) },
       ]);
-      const missing = spawnSync('node', ['bin/liaison.js', 'directory', 'import', join(files, 'missing.txt'), '--data', data], { encoding: 'utf8' });
+      const missing = spawnSync('node', ['bin/liaison.js', 'directory', 'import', join(files, 'missing.txt'), '--data', data], { encoding: 'utf8', env: keyEnv(data) });
       expect(missing.status).not.toBe(0);
       expect(missing.stderr).toContain('liaison:');
     } finally {

@@ -9,6 +9,7 @@ import { retryDelay } from '../../../src-server/documents/outbox-worker';
 import { startNode } from '../../../src-server/node';
 import { runCli } from '../../helpers/child-node';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
+import { testDataKey } from '../../helpers/data-key';
 import { postDocument, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
 type Json = Record<string, any>;
@@ -21,8 +22,8 @@ describe('channel settings', () => {
     expect(() => checkChannelSettings({ outbox: { maxAttempts: 0 } }, 'x')).toThrow('outbox.maxAttempts must be a positive integer');
     const dataDir = tempDir();
     writeFileSync(join(dataDir, 'channels.json'), '{ "mssante": ');
-    await expect(startNode({ dataDir, port: 0 })).rejects.toThrow(/channels\.json is not valid JSON/);
-    await expect(startNode({ dataDir, port: 0, channelsFile: join(dataDir, 'missing.json') })).rejects.toThrow('missing.json does not exist');
+    await expect(startNode({ dataDir, dataKey: testDataKey(dataDir), port: 0 })).rejects.toThrow(/channels\.json is not valid JSON/);
+    await expect(startNode({ dataDir, dataKey: testDataKey(dataDir), port: 0, channelsFile: join(dataDir, 'missing.json') })).rejects.toThrow('missing.json does not exist');
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -8,6 +8,7 @@ import { Users } from '../../../src-server/auth/users';
 import { DATABASE_FILE } from '../../../src-server/node';
 import { openDatabase } from '../../../src-server/store/database';
 import { fhirFetch, startTestNode, tempDir, type TestNode } from '../../helpers/node';
+import { keyEnv, testDatabaseKey } from '../../helpers/data-key';
 
 /**
  * User administration (`/admin/users`, `liaison users`) and the node's answer to session tokens that are not good:
@@ -115,7 +116,7 @@ describe('liaison users (node stopped)', () => {
     const user = newUser('erin');
     const { refresh_token: refreshToken } = sessions.open(user.id);
     await node.close();
-    const cli = (...args: string[]) => spawnSync('node', ['bin/liaison.js', 'users', ...args, '--data', dataDir], { encoding: 'utf8' });
+    const cli = (...args: string[]) => spawnSync('node', ['bin/liaison.js', 'users', ...args, '--data', dataDir], { encoding: 'utf8', env: keyEnv(dataDir) });
 
     const listed = cli('list');
     expect(listed.status, listed.stderr).toBe(0);
@@ -125,7 +126,7 @@ describe('liaison users (node stopped)', () => {
     expect(set.status, set.stderr).toBe(0);
     expect(JSON.parse(set.stdout)).toMatchObject({ roles: ['staff', 'admin'], organizations: ['practice-a'], practitionerId: 'doctor-a', disabledAt: expect.any(String) });
     // Disabling ended the user's session.
-    const db = openDatabase(join(dataDir, DATABASE_FILE));
+    const db = openDatabase(join(dataDir, DATABASE_FILE), { key: testDatabaseKey(dataDir) });
     try {
       expect(new Sessions(db, new TokenStore(db)).refresh(refreshToken)).toEqual({ refused: 'unknown' });
     } finally {

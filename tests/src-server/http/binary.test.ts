@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BINARY_CONTENT_URL } from '../../../src-server/fhir/binary-content';
 import { tempDir, useTestNode } from '../../helpers/node';
@@ -30,8 +30,11 @@ function send(url: string, method: string, headers: Record<string, string>, body
 }
 
 const auth = () => ({ authorization: `Bearer ${node().token}` });
+/** The content files in the binary store (named by 64 hex digits; its marker files aside). */
 const storedFiles = (dataDir: string) =>
-  readdirSync(join(dataDir, 'binaries'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+  readdirSync(join(dataDir, 'binaries'), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /^[0-9a-f]{64}$/.test(entry.name))
+    .map((entry) => entry.name);
 
 describe('Binary upload as the document itself', () => {
   it('stores the content in a file and reads it back byte for byte, raw or as FHIR JSON', async () => {
@@ -55,8 +58,11 @@ describe('Binary upload as the document itself', () => {
     expect(resource._content).toBeUndefined();
     expect(resource.meta.versionId).toBe(binary.meta.versionId);
 
-    // One file per content, named by its hash; nothing left in the temporary folder.
-    expect(storedFiles(node().dataDir)).toContain(binary._content.extension[0].valueString.split(':')[1]);
+    // One file per content, named by a keyed hash of its SHA-256 (not the SHA-256 itself, which would confirm a known
+    // document is here); nothing left in the temporary folder.
+    const hash = binary._content.extension[0].valueString.split(':')[1] as string;
+    expect(storedFiles(node().dataDir)).toContain(basename(node().binaries.fileOf(hash)!));
+    expect(storedFiles(node().dataDir)).not.toContain(hash);
     expect(readdirSync(join(node().dataDir, 'binaries', 'tmp'))).toEqual([]);
   });
 

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaVersion } from '../../../src-server/store/migrations';
 import { killAllChildren, serve, type ServingNode } from '../../helpers/child-node';
+import { unlockTestDatabase } from '../../helpers/data-key';
 
 /**
  * "A write acknowledged to the client survives `kill -9` of the node at any moment; the database opens clean
@@ -191,8 +192,10 @@ const markerOf = (row: VersionRow): string | undefined =>
  * Checks a database file (closed by everyone else) against everything the client knows, settles the fate of the
  * requests that were in flight, and returns the current version id of every resource.
  */
-function checkDatabase(file: string, label: string): { currentById: Map<string, string>; total: number } {
+function checkDatabase(file: string, label: string, folder = dirname(file)): { currentById: Map<string, string>; total: number } {
   const db = new Database(file, { fileMustExist: true });
+  // Encrypted under the key of the folder the node served.
+  unlockTestDatabase(db, folder);
   try {
     expect(db.pragma('integrity_check'), `${label}: integrity_check`).toEqual([{ integrity_check: 'ok' }]);
     expect(db.pragma('foreign_key_check'), `${label}: foreign_key_check`).toEqual([]);
@@ -274,7 +277,7 @@ function checkCrashedCopy(cycle: number): ReturnType<typeof checkDatabase> {
     const source = join(dataDir, `liaison.db${suffix}`);
     if (existsSync(source)) copyFileSync(source, join(copy, `liaison.db${suffix}`));
   }
-  return checkDatabase(join(copy, 'liaison.db'), `cycle ${cycle}, direct`);
+  return checkDatabase(join(copy, 'liaison.db'), `cycle ${cycle}, direct`, dataDir);
 }
 
 async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -9,6 +9,7 @@ import { keepPlannerStatistics, openDatabase, readNodeId, readSchemaVersion, Sch
 import { migrations, schemaVersion } from '../../../src-server/store/migrations';
 import { Repository } from '../../../src-server/store/repository';
 import { killAllChildren, runCli } from '../../helpers/child-node';
+import { testDatabaseKey } from '../../helpers/data-key';
 
 const dirs: string[] = [];
 const open: Db[] = [];
@@ -93,12 +94,17 @@ function schemaOf(db: Db): Array<{ type: string; name: string; sql: string | nul
 }
 
 /** A database written by "a newer Liaison": migrated by this one, then its user_version raised past what we know. */
-function databaseFromTheFuture(dir: string, journalMode: 'WAL' | 'DELETE'): { file: string; version: number } {
+function databaseFromTheFuture(dir: string, journalMode: 'WAL' | 'DELETE', key?: Buffer): { file: string; version: number } {
   const file = join(dir, 'liaison.db');
-  const db = openDatabase(file);
+  const db = openDatabase(file, { key });
   new Repository(db).create('Patient', { resourceType: 'Patient', name: [{ family: 'Futur' }] });
   db.close();
   const raw = new Database(file);
+  if (key) {
+    raw.pragma("cipher = 'sqlcipher'");
+    raw.pragma('legacy = 4');
+    raw.pragma(`key = "x'${key.toString('hex')}'"`);
+  }
   const version = schemaVersion + 7;
   raw.pragma(`journal_mode = ${journalMode}`);
   raw.pragma(`user_version = ${version}`);
@@ -235,7 +241,7 @@ describe('a database written by a newer Liaison', () => {
 
   it('makes `liaison serve` exit non-zero with a clear message and no stack trace', async () => {
     const dir = tempDir();
-    const { file, version } = databaseFromTheFuture(dir, 'WAL');
+    const { file, version } = databaseFromTheFuture(dir, 'WAL', testDatabaseKey(dir));
     const before = snapshotDir(dir);
     const result = await runCli(['serve', '--data', dir, '--port', '0']);
     expect(result.signal).toBeNull();

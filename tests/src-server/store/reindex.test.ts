@@ -3,13 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../../src-server/store/database';
+import { encryptDatabaseFile, openDatabase, type Db } from '../../../src-server/store/database';
 import { migrations } from '../../../src-server/store/migrations';
 import { INDEX_TABLES } from '../../../src-server/store/search-index';
 import { definitionsOf } from '../../../src-server/store/custom-parameters';
 import { isIndexCurrent, reindexAll } from '../../../src-server/store/reindex';
 import { Repository } from '../../../src-server/store/repository';
 import { startTestNode, tempDir } from '../../helpers/node';
+import { keyEnv, testDatabaseKey } from '../../helpers/data-key';
 
 /** The search index is rebuilt when its definitions change, on start and on demand, to the same rows. */
 
@@ -21,7 +22,7 @@ function indexRows(db: Db): Record<string, unknown[]> {
 }
 
 function seed(dir: string): void {
-  const db = openDatabase(join(dir, 'liaison.db'));
+  const db = openDatabase(join(dir, 'liaison.db'), { key: testDatabaseKey(dir) });
   const repository = new Repository(db);
   for (let index = 0; index < 30; index++) {
     repository.create('Patient', { resourceType: 'Patient', name: [{ family: `Famille${index}`, given: ['Hélène'] }], birthDate: `19${50 + index}-01-02` });
@@ -36,7 +37,7 @@ describe('search index rebuild', () => {
     const dir = tempDir();
     dirs.push(dir);
     seed(dir);
-    const db = openDatabase(join(dir, 'liaison.db'));
+    const db = openDatabase(join(dir, 'liaison.db'), { key: testDatabaseKey(dir) });
     const before = indexRows(db);
     expect(before.idx_string.length).toBeGreaterThan(30);
     const progress: number[] = [];
@@ -51,7 +52,7 @@ describe('search index rebuild', () => {
     const dir = tempDir();
     dirs.push(dir);
     seed(dir);
-    const db = openDatabase(join(dir, 'liaison.db'));
+    const db = openDatabase(join(dir, 'liaison.db'), { key: testDatabaseKey(dir) });
     for (const table of INDEX_TABLES) db.exec(`DELETE FROM ${table}`);
     db.prepare("UPDATE node_meta SET value = 'built-from-older-definitions' WHERE key = 'search_index_fingerprint'").run();
     db.close();
@@ -70,7 +71,7 @@ describe('search index rebuild', () => {
     dirs.push(dir);
     seed(dir);
     // The same store as schema 2 wrote it: its tables, its rows (no string parts), version 2 and its fingerprint.
-    const current = openDatabase(join(dir, 'liaison.db'));
+    const current = openDatabase(join(dir, 'liaison.db'), { key: testDatabaseKey(dir) });
     // Without the columns later migrations added (sync's received_from).
     const resources = (current.prepare('SELECT * FROM resource_versions ORDER BY vseq').all() as Array<Record<string, unknown>>).map(({ received_from: _receivedFrom, ...row }) => row);
     const heads = current.prepare('SELECT * FROM resources').all() as Array<Record<string, unknown>>;
@@ -94,7 +95,8 @@ describe('search index rebuild', () => {
     rmSync(join(dir, 'liaison.db'));
     rmSync(join(dir, 'liaison.db-wal'), { force: true });
     rmSync(join(dir, 'liaison.db-shm'), { force: true });
-    spawnSync('mv', [file, join(dir, 'liaison.db')]);
+    // Encrypted as `liaison encrypt` would (every store a node opens is).
+    encryptDatabaseFile(file, join(dir, 'liaison.db'), testDatabaseKey(dir));
 
     const reported: Array<{ done: number; total: number }> = [];
     const node = await startTestNode({ dataDir: dir, onReindex: (progress) => reported.push(progress) });
@@ -114,7 +116,7 @@ describe('search index rebuild', () => {
     const dir = tempDir();
     dirs.push(dir);
     seed(dir);
-    const result = spawnSync('node', ['bin/liaison.js', 'reindex', '--data', dir], { encoding: 'utf8' });
+    const result = spawnSync('node', ['bin/liaison.js', 'reindex', '--data', dir], { encoding: 'utf8', env: keyEnv(dir) });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('Rebuilding the search index…');
     expect(result.stdout).toContain('31/31 resources (100%)');

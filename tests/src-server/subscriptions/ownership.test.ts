@@ -7,6 +7,7 @@ import { migrations } from '../../../src-server/store/migrations';
 import { fhirFetch, startTestNode, tempDir, useTestNode } from '../../helpers/node';
 import { clientToken, userToken } from '../../helpers/users';
 import { Endpoint } from '../../helpers/webhook-endpoint';
+import { unlockTestDatabase } from '../../helpers/data-key';
 
 /**
  * Subscriptions belong to the caller who created them (docs/subscriptions.md), on a real node with two practices:
@@ -290,6 +291,8 @@ describe('a store written before', () => {
   /** A store as the node wrote it before: a Subscription of Dr A1 (practice A) with its header in both versions. */
   function oldStore(dataDir: string, endpoint: string): void {
     const db = new Database(join(dataDir, DATABASE_FILE));
+    // Encrypted as the node writes every store, under the folder's key.
+    unlockTestDatabase(db, dataDir);
     db.pragma('journal_mode = WAL');
     for (const migration of migrations.slice(0, before)) db.exec(migration.sql);
     const body = (versionId: string, status: string) =>

@@ -1,14 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BINARY_FOLDER } from '../../../src-server/node';
+import { atRestKeys, BINARY_FOLDER } from '../../../src-server/node';
+import { BinaryStore } from '../../../src-server/store/binary-store';
 import { killAllChildren, runCli, serve } from '../../helpers/child-node';
 import { FaultyProxy } from '../../helpers/faulty-proxy';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 import { samplePdf } from '../../helpers/pdf';
 import { eventually, ownerCredentials } from '../../helpers/sync-nodes';
+import { testDataKey, unlockTestDatabase } from '../../helpers/data-key';
 
 /**
  * `kill -9` of a node between storing a replicated Binary and fetching its content: a real `liaison serve` child
@@ -29,6 +31,7 @@ afterAll(async () => {
 
 function stateOf(file: string, binary: string): { versions: number; awaited: number } {
   const db = new Database(file, { readonly: true });
+  unlockTestDatabase(db, dataDir);
   try {
     return {
       versions: db.prepare("SELECT count(*) FROM resource_versions WHERE resource_type = 'Binary' AND resource_id = ?").pluck().get(binary) as number,
@@ -63,17 +66,17 @@ describe('Binary content across a kill -9', () => {
     }
 
     const file = join(dataDir, 'liaison.db');
-    const stored = join(dataDir, BINARY_FOLDER, hash.slice(0, 2), hash);
+    const stored = () => new BinaryStore(join(dataDir, BINARY_FOLDER), atRestKeys(testDataKey(dataDir)).content).has(hash);
     const first = await serve(dataDir);
     await eventually(() => stateOf(file, binary).versions === 1 && stateOf(file, binary).awaited === 1, 'the Binary is stored and its content awaited', 30_000);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(stateOf(file, binary)).toEqual({ versions: 1, awaited: 1 });
-    expect(existsSync(stored)).toBe(false);
+    expect(stored()).toBe(false);
 
     proxy.blocked = undefined;
     const second = await serve(dataDir);
-    await eventually(() => stateOf(file, binary).awaited === 0 && existsSync(stored), 'the restarted node has fetched the content', 30_000);
+    await eventually(() => stateOf(file, binary).awaited === 0 && stored(), 'the restarted node has fetched the content', 30_000);
     const response = await fetch(`${second.fhir}/Binary/${binary}`, { headers: { authorization: `Bearer ${second.token}`, accept: 'application/pdf' } });
     expect(response.status).toBe(200);
     expect(Buffer.from(await response.arrayBuffer())).toEqual(pdf);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BINARY_FOLDER } from '../../../src-server/node';
 import { fhirFetch, type TestNode } from '../../helpers/node';
@@ -62,7 +62,7 @@ function awaited(node: TestNode): Array<{ hash: string; last_error: string | nul
 }
 
 function holds(node: TestNode, hash: string): boolean {
-  return existsSync(join(node.dataDir, BINARY_FOLDER, hash.slice(0, 2), hash));
+  return node.binaries.has(hash);
 }
 
 function leftovers(node: TestNode): string[] {
@@ -99,15 +99,25 @@ describe('Binary content through sync', () => {
   });
 
   it('refuses tampered content (wrong hash): no file is kept, reads answer 503 with Retry-After, and it is fetched again once right', async () => {
-    // The source's file is altered on disk, same size: the bytes it serves are not the ones its Binary names.
+    // The source's file is, under its key, other bytes of the same size: the bytes it serves are not the ones its
+    // Binary names (a peer running other code could send anything). Placed before the upload, which keeps the file
+    // already there, so that the pulling node never sees the right bytes first.
     const bytes = samplePdf('Tampered letter');
     const hash = createHash('sha256').update(bytes).digest('hex');
     const tampered = Buffer.from(bytes);
     tampered[tampered.length - 10] ^= 0xff;
+    const stored = async (content: Buffer) => {
+      const incoming = await source.binaries.incoming();
+      await incoming.push(content);
+      await incoming.complete();
+      return (await incoming.store()).hash;
+    };
+    const file = source.binaries.fileOf(hash)!;
+    await stored(bytes);
+    const genuine = readFileSync(file);
+    renameSync(source.binaries.fileOf(await stored(tampered))!, file);
     const posted = await source.request('Binary', { method: 'POST', body: bytes, headers: { 'content-type': 'application/pdf' } });
     const binary = ((await posted.json()) as Json).id as string;
-    const file = join(source.dataDir, BINARY_FOLDER, hash.slice(0, 2), hash);
-    writeFileSync(file, tampered);
 
     await eventually(() => awaited(pulling).some((row) => row.hash === hash && row.attempts > 0), 'the pulling node tried and refused the content');
     const row = awaited(pulling).find((candidate) => candidate.hash === hash)!;
@@ -133,7 +143,7 @@ describe('Binary content through sync', () => {
     expect((await upload(bytes, '../../etc/passwd')).status).toBe(400);
 
     // The source's file repaired: the next attempt (backing off) stores it.
-    writeFileSync(file, bytes);
+    writeFileSync(file, genuine);
     await eventually(() => holds(pulling, hash) && !awaited(pulling).some((candidate) => candidate.hash === hash), 'the content is fetched again', 20_000);
     expect(Buffer.from(await (await readRaw(pulling, binary)).arrayBuffer())).toEqual(bytes);
   }, 30_000);

@@ -1,6 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subkey } from '../../../src-server/data-key';
+import { unseal } from '../../../src-server/sealing';
+import { testDataKey } from '../../helpers/data-key';
 import { fhirFetch, type TestNode } from '../../helpers/node';
 import { connect, eventually, peerClient, startSyncNodes, tokenFor, versionsOf, winnersOf } from '../../helpers/sync-nodes';
 
@@ -41,8 +44,10 @@ describe('/admin/peers', () => {
     const stored = JSON.stringify(office.db.prepare('SELECT * FROM sync_peers').all());
     expect(stored).not.toContain(secret);
     expect(office.sync.peers.secretOf(peer.peerId)).toBe(secret);
-    expect(statSync(join(office.dataDir, 'sync-secret.key')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(office.dataDir, 'sync-secret.key')).length).toBe(32);
+    // Sealed under the data key (its 'sealing' subkey): no key file of its own in the folder.
+    const sealed = office.db.prepare('SELECT secret FROM sync_peers WHERE peer_id = ?').pluck().get(peer.peerId) as string;
+    expect(unseal(subkey(testDataKey(office.dataDir), 'sealing'), sealed)).toBe(secret);
+    expect(existsSync(join(office.dataDir, 'sync-secret.key'))).toBe(false);
 
     expect((await admin(office, `/${peer.peerId}`, { method: 'DELETE' })).status).toBe(200);
     expect((await admin(office, `/${peer.peerId}`, { method: 'DELETE' })).status).toBe(404);

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { killAllChildren, runCli, serve } from '../../helpers/child-node';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
 import { eventually, ownerCredentials } from '../../helpers/sync-nodes';
+import { unlockTestDatabase } from '../../helpers/data-key';
 
 /**
  * `kill -9` of a node in the middle of an initial sync, between storing a page and moving on: a real `liaison serve`
@@ -25,6 +26,7 @@ afterAll(async () => {
 
 function countsOf(file: string): { versions: number; changes: number; distinct: number; cursor: string } {
   const db = new Database(file, { readonly: true });
+  unlockTestDatabase(db, dataDir);
   try {
     const one = (sql: string) => db.prepare(sql).pluck().get() as number;
     return {

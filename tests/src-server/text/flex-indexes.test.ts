@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlexIndexes } from '../../../src-server/text/flex-indexes';
 import { loadSnapshot, saveSnapshot } from '../../../src-server/text/snapshot';
+
+const KEY = randomBytes(32);
 
 const folders: string[] = [];
 afterEach(() => {
@@ -87,9 +90,9 @@ describe('snapshot', () => {
     indexes.remove(7);
     const folder = join(mkdtempSync(join(tmpdir(), 'liaison-snapshot-')), 'text-index');
     folders.push(folder.replace(/\/text-index$/, ''));
-    await saveSnapshot(folder, indexes, { nodeId: 'node-a', cursor: 42 });
+    await saveSnapshot(folder, indexes, { nodeId: 'node-a', cursor: 42 }, KEY);
     const loaded = new FlexIndexes();
-    expect(loadSnapshot(folder, loaded, 'node-a', 42)).toBe(42);
+    expect(loadSnapshot(folder, loaded, 'node-a', 42, KEY)).toBe(42);
     expect(names(loaded, 'hel')).toEqual([9]);
     expect(names(loaded, 'helene vil')).toEqual([9]);
     expect(names(loaded, 'lyon')).toEqual([]);
@@ -105,11 +108,11 @@ describe('snapshot', () => {
     indexes.put('Practitioner', 1, { name: 'martin' });
     const folder = join(mkdtempSync(join(tmpdir(), 'liaison-snapshot-')), 'text-index');
     folders.push(folder.replace(/\/text-index$/, ''));
-    await saveSnapshot(folder, indexes, { nodeId: 'node-a', cursor: 5 });
-    expect(loadSnapshot(folder, new FlexIndexes(), 'node-b', 5)).toBeUndefined();
-    expect(loadSnapshot(folder, new FlexIndexes(), 'node-a', 4)).toBeUndefined();
+    await saveSnapshot(folder, indexes, { nodeId: 'node-a', cursor: 5 }, KEY);
+    expect(loadSnapshot(folder, new FlexIndexes(), 'node-b', 5, KEY)).toBeUndefined();
+    expect(loadSnapshot(folder, new FlexIndexes(), 'node-a', 4, KEY)).toBeUndefined();
     const file = join(folder, 'index.bin');
     writeFileSync(file, readFileSync(file).subarray(0, 24));
-    expect(() => loadSnapshot(folder, new FlexIndexes(), 'node-a', 5)).toThrow(/truncated/);
+    expect(() => loadSnapshot(folder, new FlexIndexes(), 'node-a', 5, KEY)).toThrow(/cut short/);
   });
 });

@@ -140,7 +140,7 @@ describe('directory search as you type', () => {
 
   it('is kept across a restart: loaded from its snapshot, not rebuilt', async () => {
     await node.close();
-    expect(existsSync(join(dataDir, SNAPSHOT_FOLDER, 'meta.json'))).toBe(true);
+    expect(existsSync(join(dataDir, SNAPSHOT_FOLDER, 'meta.sealed'))).toBe(true);
     node = await startTestNode({ dataDir });
     await caughtUp();
     const status = await node.textIndex.status();

@@ -1,0 +1,163 @@
+import { newDataKey } from '../src-server/data-key';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNode } from '../src-server/node';
+import { readSealedFileSync } from '../src-server/sealed-chunks';
+import { BinaryStore } from '../src-server/store/binary-store';
+import { FlexIndexes } from '../src-server/text/flex-indexes';
+import { loadSnapshot, readIndexes, saveSnapshot } from '../src-server/text/snapshot';
+import { positiveNumber } from './lib/settings';
+
+/**
+ * Data at rest sealed (issue 21) against plaintext, side by side in one run; the sealed figures must keep ≥ 0.85 of
+ * the plaintext ones:
+ * - the text index's cold start: its snapshot of BENCH_AT_REST_ENTRIES names (default 300,000) loaded, sealed (as a
+ *   node loads it) and the same index file in plaintext (as before sealing);
+ * - Binary content written to the store (BENCH_AT_REST_DOCUMENTS documents of 8 MiB, default 8): sealed by the binary
+ *   store, and written in plaintext with its SHA-256 as the store did before sealing; then uploaded over HTTP to a
+ *   real node (sealed, for the absolute figure);
+ * - Binary content downloaded over HTTP from a real node: sealed files, and the same documents as plaintext files of
+ *   an earlier folder (the store still reads them).
+ * Each figure is the best of BENCH_AT_REST_ROUNDS rounds (default 3).
+ */
+
+const entries = Math.floor(positiveNumber('BENCH_AT_REST_ENTRIES', 300_000));
+const documents = Math.floor(positiveNumber('BENCH_AT_REST_DOCUMENTS', 8));
+const rounds = Math.floor(positiveNumber('BENCH_AT_REST_ROUNDS', 3));
+const DOCUMENT_BYTES = 8 * 1024 * 1024;
+const log = (message: string) => process.stderr.write(`[at-rest] ${message}\n`);
+const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ bench: 'at-rest', figure: name, value: Math.round(value * 100) / 100, unit, ...extra }));
+const ratio = (name: string, sealed: number, plain: number, higherIsBetter: boolean) =>
+  figure(`${name}: sealed / plaintext`, higherIsBetter ? sealed / plain : plain / sealed, 'ratio', { target: 0.85 });
+
+async function best(run: () => Promise<number> | number): Promise<number> {
+  let fastest = Infinity;
+  for (let round = 0; round < rounds; round++) fastest = Math.min(fastest, await run());
+  return fastest;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-at-rest-'));
+const key = randomBytes(32);
+try {
+  // The text index's cold start.
+  log(`indexing ${entries.toLocaleString('en-US')} names`);
+  const indexes = new FlexIndexes();
+  const syllables = ['ka', 'ro', 'mi', 'le', 'du', 'ber', 'tan', 'gu', 'vel', 'o', 'sin', 'ar'];
+  const word = (seed: number) => Array.from({ length: 2 + (seed % 3) }, (_, at) => syllables[(seed >> (at * 3)) % syllables.length]).join('');
+  for (let vseq = 1; vseq <= entries; vseq++) indexes.put('Practitioner', vseq, { name: `${word(vseq * 7919)} ${word(vseq * 104729)}`, address: `${vseq % 100} rue ${word(vseq)}` });
+  const folder = join(dir, 'text-index');
+  await saveSnapshot(folder, indexes, { nodeId: 'bench', cursor: entries }, key);
+  const plainFile = join(dir, 'index.plain');
+  writeFileSync(plainFile, readSealedFileSync(join(folder, 'index.bin'), key, 'bench'));
+  const sealedMs = await best(() => {
+    const started = performance.now();
+    loadSnapshot(folder, new FlexIndexes(), 'bench', entries, key);
+    return performance.now() - started;
+  });
+  const plainMs = await best(() => {
+    const started = performance.now();
+    readIndexes(readFileSync(plainFile), new FlexIndexes());
+    return performance.now() - started;
+  });
+  const snapshotMB = readFileSync(plainFile).length / 1e6;
+  figure('text index cold start (snapshot load), sealed', sealedMs, 'ms', { entries, snapshotMB: Math.round(snapshotMB) });
+  figure('text index cold start (snapshot load), plaintext', plainMs, 'ms', { entries });
+  ratio('text index cold start', sealedMs, plainMs, false);
+
+  // Writing content to the store: sealed, and plaintext as before.
+  const contents = Array.from({ length: documents }, () => randomBytes(DOCUMENT_BYTES));
+  const pieces = (content: Buffer) => Array.from({ length: content.length / 65_536 }, (_, at) => content.subarray(at * 65_536, (at + 1) * 65_536));
+  const megabytes = (documents * DOCUMENT_BYTES) / 1e6;
+  const store = new BinaryStore(join(dir, 'binaries'), key);
+  const sealedWrite = await best(async () => {
+    const started = performance.now();
+    for (const content of contents) {
+      const incoming = await store.incoming();
+      for (const piece of pieces(content)) await incoming.push(piece);
+      await incoming.complete();
+      await incoming.abort();
+    }
+    return megabytes / ((performance.now() - started) / 1000);
+  });
+  mkdirSync(join(dir, 'plain'), { recursive: true });
+  const plainWrite = await best(async () => {
+    const started = performance.now();
+    for (const [index, content] of contents.entries()) {
+      const path = join(dir, 'plain', `tmp-${index}`);
+      const file = await open(path, 'w', 0o600);
+      const hash = createHash('sha256');
+      for (const piece of pieces(content)) {
+        hash.update(piece);
+        await file.write(piece);
+      }
+      await file.sync();
+      await file.close();
+      await rename(path, join(dir, 'plain', hash.digest('hex')));
+    }
+    return megabytes / ((performance.now() - started) / 1000);
+  });
+  figure('Binary content written to the store, sealed', sealedWrite, 'MB/s', { documents, documentMiB: 8 });
+  figure('Binary content written to the store, plaintext', plainWrite, 'MB/s', { documents, documentMiB: 8 });
+  ratio('Binary content written to the store', sealedWrite, plainWrite, true);
+
+  // Over HTTP, a real node: uploads (sealed), then downloads of sealed files and of plaintext ones of an earlier folder.
+  const dataDir = join(dir, 'node');
+  const node = await startNode({ dataDir, dataKey: newDataKey(), port: 0, logger: false });
+  try {
+    const { client_id, client_secret } = JSON.parse(readFileSync(node.ownerClientFile, 'utf8')) as Record<string, string>;
+    const tokenAnswer = await fetch(`${node.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret }) });
+    const authorization = `Bearer ${((await tokenAnswer.json()) as { access_token: string }).access_token}`;
+    const upload = async (content: Buffer) => {
+      const answer = await fetch(`${node.url}/fhir/Binary`, { method: 'POST', headers: { authorization, 'content-type': 'application/octet-stream' }, body: content });
+      if (answer.status !== 201) throw new Error(`upload answered ${answer.status}`);
+      return ((await answer.json()) as { id: string }).id;
+    };
+    let uploaded: string[] = [];
+    const uploadRate = await best(async () => {
+      const started = performance.now();
+      uploaded = [];
+      for (const content of contents) uploaded.push(await upload(Buffer.from(content)));
+      return megabytes / ((performance.now() - started) / 1000);
+    });
+    figure('Binary upload over HTTP, sealed', uploadRate, 'MB/s', { documents, documentMiB: 8 });
+    // The same documents again, as plaintext files named by their SHA-256 (a folder from before sealing).
+    const plainIds: string[] = [];
+    for (const content of contents) {
+      const variant = Buffer.from(content);
+      variant[0] ^= 0xff;
+      const id = await upload(variant);
+      const hash = createHash('sha256').update(variant).digest('hex');
+      mkdirSync(join(dataDir, 'binaries', hash.slice(0, 2)), { recursive: true });
+      writeFileSync(join(dataDir, 'binaries', hash.slice(0, 2), hash), variant);
+      rmSync(node.binaries.fileOf(hash)!);
+      plainIds.push(id);
+    }
+    const download = async (ids: string[]) => {
+      const started = performance.now();
+      for (const id of ids) {
+        const answer = await fetch(`${node.url}/fhir/Binary/${id}`, { headers: { authorization, accept: 'application/octet-stream' } });
+        const bytes = (await answer.arrayBuffer()).byteLength;
+        if (answer.status !== 200 || bytes !== DOCUMENT_BYTES) throw new Error(`download answered ${answer.status} with ${bytes} bytes`);
+      }
+      return megabytes / ((performance.now() - started) / 1000);
+    };
+    // Rounds alternate, so that the machine's ups and downs fall on both alike.
+    let sealedDownload = 0;
+    let plainDownload = 0;
+    for (let round = 0; round < rounds; round++) {
+      sealedDownload = Math.max(sealedDownload, await download(uploaded));
+      plainDownload = Math.max(plainDownload, await download(plainIds));
+    }
+    figure('Binary download over HTTP, sealed', sealedDownload, 'MB/s', { documents, documentMiB: 8 });
+    figure('Binary download over HTTP, plaintext', plainDownload, 'MB/s', { documents, documentMiB: 8 });
+    ratio('Binary download over HTTP', sealedDownload, plainDownload, true);
+  } finally {
+    await node.close();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
