@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ParseConformance } from 'fhir/parseConformance';
+import { ParseConformance } from 'fhir/parseConformance.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sharedDir = resolve(repoRoot, process.env.FHIR_SHARED_DIR ?? '../shared/fhir/stu3');

@@ -8,7 +8,7 @@ import { Reaches } from '../auth/reach';
 import type { BackupModule } from '../backup/module';
 import type { DirectoryModule } from '../directory/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
-import { badRequest, type FhirError, methodNotAllowed, notFound, unsupportedMediaType } from '../fhir/outcome';
+import { badRequest, type FhirError, methodNotAllowed, notFound } from '../fhir/outcome';
 import type { NodeModule } from '../rest/extensions';
 import type { FhirApi } from '../rest/fhir-api';
 import type { SetupModule } from '../setup/module';

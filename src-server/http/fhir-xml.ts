@@ -16,9 +16,9 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { ConvertToJs } from 'fhir/convertToJs';
-import { ConvertToXml } from 'fhir/convertToXml';
-import { ParseConformance } from 'fhir/parseConformance';
+import { ConvertToJs } from 'fhir/convertToJs.js';
+import { ConvertToXml } from 'fhir/convertToXml.js';
+import { ParseConformance } from 'fhir/parseConformance.js';
 import { FHIR_FORMATS, mediaTypesOf } from '../fhir/formats';
 import { badRequest, unsupportedMediaType } from '../fhir/outcome';
 

@@ -20,6 +20,9 @@ export function negotiateFormat(request: FastifyRequest): FhirFormat {
   // Most clients name one media type: no parsing for them (this runs on every request).
   const named = BY_MEDIA_TYPE.get(accept);
   if (named) return named;
+  // A browser (text/html first, application/xml;q=0.9, */*;q=0.8) is someone looking at the API, not an XML client:
+  // the default format, as servers with no HTML view answer it.
+  if (accept.includes('text/html') && accept.includes('*/*')) return FHIR_FORMATS[0];
   const ranges = acceptRanges(accept);
   let best: FhirFormat | undefined;
   let bestQuality = 0;

@@ -95,7 +95,7 @@ describe('the statement', () => {
 
   it('declares every STU3 resource type, the formats the node writes, its limits and its OAuth endpoints', () => {
     expect(rest.resource.map((resource: Json) => resource.type)).toEqual(concreteResourceTypes());
-    expect(statement.format).toEqual(['application/fhir+json', 'json']);
+    expect(statement.format).toEqual(['application/fhir+json', 'json', 'application/fhir+xml', 'xml']);
     expect(rest.extension[0].url).toBe('http://liaison.health/fhir/StructureDefinition/input-limits');
     const uris = rest.security.extension.find((extension: Json) => extension.url.endsWith('/oauth-uris'));
     expect(uris.extension).toEqual([

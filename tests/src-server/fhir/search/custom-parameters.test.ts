@@ -45,7 +45,7 @@ describe('custom SearchParameter', () => {
     await node().request('Patient', { method: 'POST', json: patient('Lyon') });
     await node().request('Patient', { method: 'POST', json: patient('Lille') });
     expect((await search('Patient?birth-city=lyon')).status).toBe(400);
-    expect(await patientSearchParams()).not.toContainEqual({ name: 'birth-city', type: 'string' });
+    expect(await patientSearchParams()).not.toContainEqual(expect.objectContaining({ name: 'birth-city', type: 'string' }));
 
     const created = await node().request('SearchParameter/birth-city', { method: 'PUT', json: { ...birthCity(), id: 'birth-city' } });
     expect(created.status).toBe(201);
@@ -56,7 +56,7 @@ describe('custom SearchParameter', () => {
     expect(families(found.body)).toEqual(['Né à Lyon', 'Né à Lyon']);
     expect(families((await search('Patient?birth-city:exact=Lille')).body)).toEqual(['Né à Lille']);
 
-    expect(await patientSearchParams()).toContainEqual({ name: 'birth-city', type: 'string' });
+    expect(await patientSearchParams()).toContainEqual(expect.objectContaining({ name: 'birth-city', type: 'string' }));
   });
 
   it('stops applying when retired, and applies again when reactivated', async () => {
