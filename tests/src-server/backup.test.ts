@@ -8,6 +8,7 @@ import { ChangeLog } from '../../src-server/store/change-log';
 import { runCli, spawnCli } from '../helpers/child-node';
 import { testDataKey } from '../helpers/data-key';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node';
+import { tokenOf } from '../helpers/users';
 import { samplePdf } from '../helpers/pdf';
 
 type Json = Record<string, any>;
@@ -112,6 +113,20 @@ describe('liaison backup and restore', () => {
     expect(existsSync(target)).toBe(false);
     expect(readdirSync(work).filter((name) => name.includes('restoring'))).toEqual([]);
   }, 120_000);
+
+  it('is refused to an office program that is not an admin, whatever its scopes: no backup, no daily folder set', async () => {
+    const made = await fetch(`${node.url}/admin/clients`, { method: 'POST', headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'logiciel du cabinet', scopes: ['PATIENT_READ', 'BINARY_READ', 'DOCUMENTREFERENCE_READ'] }) });
+    const token = await tokenOf(node, (await made.json()) as { client_id: string; client_secret: string });
+    const asProgram = (path: string, body: unknown) =>
+      fetch(`${node.url}${path}`, { method: path.endsWith('/daily') ? 'PUT' : 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const backup = await asProgram('/admin/backup', { passphrase: 'la phrase du programme' });
+    expect(backup.status).toBe(403);
+    expect(((await backup.json()) as Json).resourceType).toBe('OperationOutcome');
+    const daily = await asProgram('/admin/backup/daily', { folder: tempDir() });
+    expect(daily.status).toBe(403);
+    const state = (await (await fetch(`${node.url}/admin/backup/daily`, { headers: { authorization: `Bearer ${node.token}` } })).json()) as Json;
+    expect(state.folder).toBeUndefined();
+  });
 
   it('backs up a folder no node serves, directly', async () => {
     const stopped = tempDir();

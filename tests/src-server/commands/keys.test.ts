@@ -149,6 +149,12 @@ describe('the recovery kit', () => {
       const kit = (await answer.json()) as PassphraseWrapped;
       expect(kit.nodeId).toBe(node.repository.nodeId);
       expect(unwrapWithPassphrase(kit, 'une phrase de secours', 'kit')).toEqual(testDataKey(dataDir));
+      // Once the node is set up, nobody gets the key this way, not even with the old code.
+      const code = node.firstRun.setupCode ?? '';
+      node.firstRun.finished();
+      const after = await ask('une phrase de secours', code);
+      expect(after.status).toBe(409);
+      expect(JSON.stringify(await after.json())).not.toContain('wrapped');
     } finally {
       await node.close();
     }
