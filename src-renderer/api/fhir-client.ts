@@ -74,8 +74,12 @@ function isOutcome(body: unknown): body is OperationOutcome {
 export class FhirClient {
   constructor(private readonly transport: Transport) {}
 
+  /**
+   * A search. The node counts the matches by default (`total`, up to its cap); the UI pages by links and never shows
+   * that count, so it asks for none (`_total=none`) and spares the node the count, unless the caller asks otherwise.
+   */
   async search<T extends Resource>(type: string, params: SearchParams = {}, signal?: AbortSignal): Promise<Bundle<T>> {
-    return this.json<Bundle<T>>(`/fhir/${type}${searchQuery(params)}`, { signal });
+    return this.json<Bundle<T>>(`/fhir/${type}${searchQuery({ ...params, _total: params._total ?? 'none' })}`, { signal });
   }
 
   /** The page a Bundle link points at (`next`, `previous`). */

@@ -15,6 +15,17 @@ describe('the FHIR client', () => {
     expect(searchQuery({})).toBe('');
   });
 
+  it('asks the node for no total on searches (the UI never shows it and the count costs the node), unless told to', async () => {
+    const paths: string[] = [];
+    const client = new FhirClient(async (path) => {
+      paths.push(path);
+      return new Response(JSON.stringify({ resourceType: 'Bundle', type: 'searchset' }), { status: 200 });
+    });
+    await client.search('Patient', { family: 'martin' });
+    await client.search('Patient', { family: 'martin', _total: 'accurate' });
+    expect(paths).toEqual(['/fhir/Patient?family=martin&_total=none', '/fhir/Patient?family=martin&_total=accurate']);
+  });
+
   it('turns a refusal into the words of its OperationOutcome (details text first, else diagnostics)', async () => {
     const error = await errorOf(outcome('Practitioner/p1 is already booked from 10:00 to 10:30 (Appointment/a1)'));
     expect(error).toBeInstanceOf(FhirApiError);

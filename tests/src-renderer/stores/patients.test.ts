@@ -59,7 +59,7 @@ describe('the patients store', () => {
     const patients = usePatientsStore();
     patients.listQuery = 'dupo';
     await patients.loadList();
-    expect(Object.fromEntries(node.callsTo('GET', /^\/fhir\/Patient\?/)[0].url.searchParams)).toEqual({ name: 'dupo', active: 'true', _count: '20' });
+    expect(Object.fromEntries(node.callsTo('GET', /^\/fhir\/Patient\?/)[0].url.searchParams)).toEqual({ name: 'dupo', active: 'true', _count: '20', _total: 'none' });
     expect(patients.list.map((patient) => patient.id)).toEqual(['p1']);
   });
 
