@@ -9,9 +9,11 @@ import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile } from '../src-server/directory/import';
 import { SearchEngine } from '../src-server/store/search/search';
 import { textMatchKey } from '../src-server/store/search/conditions';
-import { openDatabase, type Db } from '../src-server/store/database';
+import type { Db } from '../src-server/store/database';
 import { openRepository } from '../src-server/store/store';
-import { atRestKeysOf, DATABASE_FILE } from '../src-server/node';
+import { atRestKeysOf } from '../src-server/node';
+import { defaultKeyFile } from '../src-server/data-key';
+import { openFolderDatabase } from '../src-server/folder-access';
 import { SNAPSHOT_FOLDER } from '../src-server/text/text-index';
 import { loadSnapshot, saveSnapshot } from '../src-server/text/snapshot';
 import { FlexIndexes } from '../src-server/text/flex-indexes';
@@ -137,7 +139,9 @@ async function publicApiFigures(db: Db, ours: TextIndexer, mix: readonly string[
 const givenData = process.env.BENCH_DATA;
 const dir = givenData ?? mkdtempSync(join(tmpdir(), 'liaison-bench-text-'));
 try {
-  const db = openDatabase(join(dir, DATABASE_FILE));
+  // Encrypted, as the node keeps it: the folder's key found as `liaison serve` finds it (for a generated folder, a key
+  // file made in ~/.liaison/keys and removed at the end), and the node started below opens it with the same key.
+  const db = await openFolderDatabase(dir);
   const repository = openRepository(db);
   if (!givenData) {
     log(`generating and importing ${lines.toLocaleString('en-US')} activity lines in ${dir}`);
@@ -180,7 +184,7 @@ try {
   if (!givenData) await rebuildTextIndex(db, join(dir, SNAPSHOT_FOLDER), atRestKeysOf(dir).textIndex, () => undefined);
   db.close();
   const coldStart = performance.now();
-  const server = await startServer(here('./lib/liaison-server.ts'), { dataDir: dir, patients: 0 });
+  const server = await startServer(here('./lib/liaison-server.ts'), { dataDir: dir, patients: 0, headlessKey: true });
   try {
     // A search answers 503 until the index has loaded its snapshot: asked again, as a client would.
     const firstSearch = () => fetch(`${server.info.base}/Practitioner?name=${encodeURIComponent(mix[0])}`, { headers: server.info.headers });
@@ -215,5 +219,8 @@ try {
     await server.stop();
   }
 } finally {
-  if (!givenData) rmSync(dir, { recursive: true, force: true });
+  if (!givenData) {
+    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.LIAISON_KEY_FILE && !process.env.LIAISON_PASSPHRASE) rmSync(defaultKeyFile(dir), { force: true });
+  }
 }

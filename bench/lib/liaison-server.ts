@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { newDataKey } from '../../src-server/data-key';
+import { loadHeadlessDataKey, newDataKey } from '../../src-server/data-key';
 import { startNode } from '../../src-server/node';
 import { seedPatients } from './patients';
 import { serveUntilStopped } from './server-process';
@@ -7,7 +7,7 @@ import { serveUntilStopped } from './server-process';
 /** Child process: a real Liaison node (the composition root the CLI uses), seeded, with an owner token. */
 
 await serveUntilStopped(async (config) => {
-  const node = await startNode({ dataDir: config.dataDir, dataKey: newDataKey(), host: '127.0.0.1', port: 0, logger: false });
+  const node = await startNode({ dataDir: config.dataDir, dataKey: config.headlessKey ? await loadHeadlessDataKey(config.dataDir) : newDataKey(), host: '127.0.0.1', port: 0, logger: false });
   // Seeding goes through the repository (validation and versioning included), in one transaction for speed.
   const patients = seedPatients(config.patients);
   node.repository.transaction(() => {

@@ -13,6 +13,11 @@ export interface ServerConfig {
   dataDir: string;
   /** How many Patients to seed, from seedPatients(). */
   patients: number;
+  /**
+   * Opens the folder with its own key, found as `liaison serve` finds it (LIAISON_KEY_FILE, LIAISON_PASSPHRASE or the
+   * folder's key file in ~/.liaison/keys), for a folder the parent prepared; otherwise a fresh key for a fresh folder.
+   */
+  headlessKey?: boolean;
 }
 
 export interface ServerInfo {
