@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile, type ImportReport } from '../src-server/directory/import';
 import { openDatabase } from '../src-server/store/database';
+import { openFolderDatabase } from '../src-server/folder-access';
+import { DEFAULT_TOTAL } from '../src-server/rest/interactions';
 import { openRepository } from '../src-server/store/store';
 import { SearchEngine } from '../src-server/store/search/search';
 import { MSSANTE_EXTENSION } from '../src-server/directory/codes';
@@ -17,19 +19,37 @@ import { positiveNumber } from './lib/settings';
  * repository (validation, versions, change log, search index rows), so that it is searchable by exact parameters
  * when the import returns; then its MSSanté file; then the same activity file again (the daily re-import, where
  * nearly everything is unchanged). Target: ≥ 20,000 lines/s for the first import. Then the directory searches
- * vendors make on Practitioner (where they work, mailbox, qualification, national identifiers: first page of 20, no
- * total, BENCH_REPEATS queries each over values drawn from the directory; target: TARGETS.simpleMs at p95), and the
+ * vendors make on Practitioner (where they work, mailbox, qualification, national identifiers: first page of 20 with
+ * the total the API answers by default, BENCH_REPEATS queries each over values drawn from the directory; target: TARGETS.simpleMs at p95), and the
  * search index rebuilt from scratch, as a start does after an extraction change (store/reindex.ts).
  *
  * Figures (one JSON line each): lines/s of each import, resources written, database size, peak heap, and how busy
- * the machine was with other work meanwhile. Env: BENCH_LINES, BENCH_SEED (default 1), BENCH_KEEP (1: keep the files).
+ * the machine was with other work meanwhile. Env: BENCH_LINES, BENCH_SEED (default 1), BENCH_KEEP (1: keep the files),
+ * BENCH_DATA (a data folder already holding a directory, e.g. the national one from `liaison directory import`: only
+ * the searches are measured, on it).
  */
 
 const lines = Math.floor(positiveNumber('BENCH_LINES', 1_860_000));
 const seed = Math.floor(positiveNumber('BENCH_SEED', 1));
 const log = (message: string) => process.stderr.write(`[directory] ${message}\n`);
+/** What the figures are of: the lines generated, or the folder given (BENCH_DATA) and its practitioners. */
+let scale: Record<string, unknown> = { lines };
 const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ bench: 'directory-import', figure: name, value, unit, lines, ...extra }));
+  console.log(JSON.stringify({ bench: 'directory-import', figure: name, value, unit, ...scale, ...extra }));
+
+const givenData = process.env.BENCH_DATA;
+if (givenData) {
+  // Only the searches, on a folder that already holds a directory (the national one from `liaison directory import`),
+  // opened with its key as a command finds it.
+  const db = await openFolderDatabase(givenData);
+  try {
+    scale = { data: givenData, practitioners: db.prepare("SELECT count(*) FROM resources WHERE resource_type = 'Practitioner'").pluck().get() };
+    measureSearches(db, openRepository(db));
+  } finally {
+    db.close();
+  }
+  process.exit(0);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-directory-'));
 try {
@@ -101,7 +121,7 @@ function measureSearches(db: ReturnType<typeof openDatabase>, repository: Return
     for (let i = 0; i < repeats; i++) {
       const params = new URLSearchParams(`${queries[i % queries.length]}&_count=20`);
       const started = performance.now();
-      const result = engine.search({ resourceType: 'Practitioner', params, lenient: false, base: 'http://localhost/fhir' });
+      const result = engine.search({ resourceType: 'Practitioner', params, lenient: false, base: 'http://localhost/fhir', defaultTotal: DEFAULT_TOTAL });
       samples.push(performance.now() - started);
       found += result.matches.length;
     }
