@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { isInsideFolder } from './data-dir';
 
 /**
  * The data key of a data folder (docs/security.md): 256 random bits made at the folder's first start, from which every
@@ -154,8 +155,7 @@ export function keyFileSetting(dataDir: string): string | undefined {
 }
 
 function keyFromFile(dataDir: string, file: string, fresh: boolean): Buffer {
-  const inside = relative(resolve(dataDir), resolve(file));
-  if (!inside.startsWith('..') && !isAbsolute(inside)) throw new DataKeyError(`the key file ${file} is inside the data folder: a copy of the folder would carry its own key. Keep it elsewhere.`);
+  if (isInsideFolder(dataDir, file)) throw new DataKeyError(`the key file ${file} is inside the data folder: a copy of the folder would carry its own key. Keep it elsewhere.`);
   if (!existsSync(file)) {
     if (!fresh) throw new DataKeyError(`the key file ${file} does not exist, and ${dataDir} already holds data: name its key file in LIAISON_KEY_FILE, or give its passphrase in LIAISON_PASSPHRASE.`);
     const key = newDataKey();

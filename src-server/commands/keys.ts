@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isInsideFolder } from '../data-dir';
 import {
   DataKeyError,
   headlessKeySource,
@@ -52,7 +53,7 @@ export function registerKeyCommands(program: Command, defaultDataDir: string): v
     .action(async (options: { data: string; out: string }) => {
       const dataDir = resolve(options.data);
       const out = resolve(options.out);
-      if (out.startsWith(`${dataDir}/`)) throw new Error('Write the recovery kit outside the data folder: a copy of the folder would carry its own key.');
+      if (isInsideFolder(dataDir, out)) throw new Error('Write the recovery kit outside the data folder: a copy of the folder would carry its own key.');
       if (existsSync(out)) throw new Error(`${out} exists already: choose another file.`);
       const dataKey = await loadHeadlessDataKey(dataDir);
       const nodeId = await readFolder(dataDir, (db) => readNodeId(db));
@@ -76,7 +77,7 @@ export function registerKeyCommands(program: Command, defaultDataDir: string): v
         if (options.keyFile) {
           const file = resolve(options.keyFile);
           if (existsSync(file)) throw new Error(`${file} exists already: choose another file.`);
-          if (file.startsWith(`${dataDir}/`)) throw new Error('Keep the key file outside the data folder.');
+          if (isInsideFolder(dataDir, file)) throw new Error('Keep the key file outside the data folder.');
           writePrivateFile(file, Buffer.from(`${dataKey.toString('hex')}\n`));
           console.log(`The data key is in ${file}: start the node with LIAISON_KEY_FILE=${file}.`);
         } else {

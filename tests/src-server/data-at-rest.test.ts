@@ -194,6 +194,8 @@ describe('where the key comes from', () => {
     expect(await loadDataKey(dataDir, { kind: 'key-file', file: keyFile })).toEqual(key);
     // Not inside the folder: a copy of the folder would carry its key.
     await expect(loadDataKey(dataDir, { kind: 'key-file', file: join(dataDir, 'data.key') })).rejects.toThrow(/inside the data folder/);
+    // A name starting with two dots is still inside (it once passed for a path climbing out).
+    await expect(loadDataKey(dataDir, { kind: 'key-file', file: join(dataDir, '..data.key') })).rejects.toThrow(/inside the data folder/);
     // A folder that holds data never gets a new key: its missing key file is an error.
     const node = await startTestNode({ dataDir, dataKey: key });
     await node.close();
