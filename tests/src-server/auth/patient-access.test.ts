@@ -145,6 +145,39 @@ describe('each user sees exactly their patients and what follows them', () => {
     expect(ids((await as('a2', 'Patient?_has:Encounter:patient:status=finished')).body)).toEqual([]);
   });
 
+  it('every format and surface keeps the same reach: XML, _search by form or JSON body, /fhir/v2 and /fhir/v3', async () => {
+    const raw = (who: string, path: string, init: RequestInit = {}, base = node().fhir) => fhirFetch(base, tokens[who], path, init);
+    for (const who of ['a1', 'b1']) {
+      const sees = who === 'b1';
+      // XML: the hidden patient is as absent as in JSON, read or searched.
+      const xmlRead = await raw(who, 'Patient/pb1', { headers: { accept: 'application/fhir+xml' } });
+      expect(xmlRead.status, `${who} reads Patient/pb1 in XML`).toBe(sees ? 200 : 404);
+      expect((await xmlRead.text()).includes('Secretnom')).toBe(sees);
+      const xmlSearch = await raw(who, 'Patient?name=secretnom', { headers: { accept: 'application/fhir+xml' } });
+      expect(xmlSearch.status).toBe(200);
+      expect((await xmlSearch.text()).includes('Secretnom'), `${who} searches in XML`).toBe(sees);
+      // A search whose parameters are in its body, as a form or as Lifen's JSON.
+      const bodies: RequestInit[] = [
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=secretnom' },
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identifier: `${IPP}|ipp-pb1` }) },
+      ];
+      for (const init of bodies) {
+        const found = await raw(who, 'Patient/_search', init);
+        expect(found.status).toBe(200);
+        expect(ids((await found.json()) as Json), `${who} _search ${String(init.body)}`).toEqual(sees ? ['Patient/pb1'] : []);
+      }
+      // Lifen's surfaces serve the same node with the same reach.
+      for (const surface of ['v2', 'v3']) {
+        const found = await raw(who, `Patient?identifier=${encodeURIComponent(`${IPP}|ipp-pb1`)}`, {}, `${node().fhir}/${surface}`);
+        expect(found.status).toBe(200);
+        const bundle = (await found.json()) as Json;
+        expect(ids(bundle), `${who} on /fhir/${surface}`).toEqual(sees ? ['Patient/pb1'] : []);
+        expect(bundle.total).toBe(sees ? 1 : 0);
+        expect((await raw(who, 'Patient/pb1', {}, `${node().fhir}/${surface}`)).status).toBe(sees ? 200 : 404);
+      }
+    }
+  });
+
   it('compartments of a hidden patient are empty', async () => {
     expect(ids((await as('a1', 'Patient/pb1/Encounter')).body)).toEqual([]);
     expect(ids((await as('a1', 'Patient/pb1/Appointment')).body)).toEqual(['Appointment/shared']);
