@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newDataKey, subkey } from '../src-server/data-key';
 import { DEFAULT_TOTAL } from '../src-server/rest/interactions';
 import { SearchEngine } from '../src-server/store/search/search';
 import { openDatabase, type Db } from '../src-server/store/database';
@@ -19,9 +20,10 @@ import { positiveNumber } from './lib/settings';
  * then token, reference, date and chained searches through SearchEngine.search, first page of 20 with the total the
  * API answers by default (rest/interactions.ts DEFAULT_TOTAL: counted up to TOTAL_CAP).
  *
- * Figures: ingest rate, database size and index rows per resource, and p50/p95/max latency per query shape, each
- * shape run BENCH_REPEATS times over varied values, before and after ANALYZE (reported after, the state a node
- * would be in if it ran ANALYZE). Shapes missing their target get their query plan printed (stderr, and in their
+ * The store is encrypted as the node's is. Figures: ingest rate, database size and index rows per resource, and
+ * p50/p95/max latency per query shape, each shape run BENCH_REPEATS times over varied values, before and after ANALYZE
+ * (reported after, the state a node would be in if it ran ANALYZE), and after ANALYZE again with `_total=none` (what
+ * the default count costs: `withoutTotal`). Shapes missing their target get their query plan printed (stderr, and in their
  * JSON line).
  *
  * Env: BENCH_RESOURCES (default 1000000; 100000 for a quick run), BENCH_REPEATS (queries per shape, default 200),
@@ -59,11 +61,17 @@ interface Measured {
 /** Lets signal handlers run between synchronous stretches of work (a Ctrl-C then cleans up without waiting). */
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function measure(engine: SearchEngine, capture: { engine: SearchEngine; captured: CapturedQuery[] }, shape: Shape, shapeIndex: number): Promise<Measured> {
+async function measure(
+  engine: SearchEngine,
+  capture: { engine: SearchEngine; captured: CapturedQuery[] },
+  shape: Shape,
+  shapeIndex: number,
+  defaultTotal: typeof DEFAULT_TOTAL | undefined = DEFAULT_TOTAL,
+): Promise<Measured> {
   const next = querySequence(shape, shapeIndex, seed);
   const request = (engineToUse: SearchEngine) => {
     const params = new URLSearchParams({ ...next(), _count: String(PAGE) });
-    return engineToUse.search({ resourceType: shape.resourceType, params, lenient: false, base: BASE, defaultTotal: DEFAULT_TOTAL });
+    return engineToUse.search({ resourceType: shape.resourceType, params, lenient: false, base: BASE, defaultTotal });
   };
   // Warm-up: statement compilation paths, the shape's index pages.
   for (let n = 0; n < 3; n++) request(engine);
@@ -104,7 +112,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const file = join(dir, 'liaison.db');
-db = openDatabase(file);
+// Encrypted as the node keeps it (SQLCipher under a fresh key).
+db = openDatabase(file, { key: subkey(newDataKey(), 'database') });
 const repository = new Repository(db);
 const engine = new SearchEngine(db, repository.searchIndex);
 const capture = capturingDb(db);
@@ -195,10 +204,10 @@ log(
 const all = searchShapes(store.index)
   .map((shape, index) => ({ shape, index }))
   .filter(({ shape }) => !shapeFilter || shape.name.includes(shapeFilter));
-const runShapes = async (label: string) => {
+const runShapes = async (label: string, defaultTotal?: typeof DEFAULT_TOTAL) => {
   const results = new Map<string, Measured>();
   for (const { shape, index } of all) {
-    const measured = await measure(engine, captureEngine, shape, index);
+    const measured = await measure(engine, captureEngine, shape, index, defaultTotal);
     results.set(shape.name, measured);
     const figures = percentiles(measured.samples);
     log(
@@ -213,13 +222,15 @@ const runShapes = async (label: string) => {
   return results;
 };
 
-const before = await runShapes('before ANALYZE');
+const before = await runShapes('before ANALYZE', DEFAULT_TOTAL);
 {
   const started = performance.now();
   db.exec('ANALYZE');
   log(`ANALYZE took ${round2((performance.now() - started) / 1000)} s`);
 }
-const after = await runShapes('after ANALYZE');
+const after = await runShapes('after ANALYZE', DEFAULT_TOTAL);
+// The same queries with `_total=none` (as the UI asks): what the default count costs each shape.
+const withoutTotal = await runShapes('after ANALYZE, _total=none', undefined);
 
 for (const { shape } of all) {
   const measured = after.get(shape.name)!;
@@ -237,6 +248,7 @@ for (const { shape } of all) {
       meanFirstPage: round2(measured.matches / measured.samples.length),
       emptyResults: measured.empty,
       beforeAnalyze: beforeFigures,
+      withoutTotal: percentiles(withoutTotal.get(shape.name)!.samples),
       resources: total,
       ...(measured.plan && !meetsTarget ? { plan: measured.plan } : {}),
       ...(before.get(shape.name)!.plan && !meetsTarget ? { planBeforeAnalyze: before.get(shape.name)!.plan } : {}),

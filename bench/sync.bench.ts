@@ -5,7 +5,7 @@ import { startNode, DATABASE_FILE } from '../src-server/node';
 import { openDatabase } from '../src-server/store/database';
 import { openRepository } from '../src-server/store/store';
 import { killAllChildren, serve } from '../tests/helpers/child-node';
-import { testDataKey } from '../tests/helpers/data-key';
+import { testDataKey, testDatabaseKey } from '../tests/helpers/data-key';
 import { availableParallelism } from 'node:os';
 import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { seedPatients } from './lib/patients';
@@ -32,7 +32,8 @@ const targetDir = mkdtempSync(join(tmpdir(), 'liaison-bench-sync-target-'));
 try {
   log(`seeding ${resources} Patients on the source`);
   const patients = seedPatients(resources);
-  const db = openDatabase(join(sourceDir, DATABASE_FILE));
+  // Encrypted under the key the source node is started with below (the folder's test key).
+  const db = openDatabase(join(sourceDir, DATABASE_FILE), { key: testDatabaseKey(sourceDir) });
   // As a node opens it: the search index is marked current, so the source does not rebuild it as it starts.
   const repository = openRepository(db);
   for (let start = 0; start < patients.length; start += 5000) {

@@ -7,6 +7,8 @@ import { buildDesktop } from '../tests/helpers/desktop-build';
 import { generateExtraction } from '../src-server/directory/generate';
 import { importDirectoryFile } from '../src-server/directory/import';
 import { openDatabase } from '../src-server/store/database';
+import { defaultKeyFile } from '../src-server/data-key';
+import { testDatabaseKey } from '../tests/helpers/data-key';
 import { openRepository } from '../src-server/store/store';
 import { positiveNumber } from './lib/settings';
 
@@ -43,7 +45,8 @@ try {
     mkdirSync(join(work, 'files'));
     log(`generating and importing ${lines.toLocaleString('en-US')} activity lines`);
     const generated = generateExtraction(join(work, 'files'), { lines, seed });
-    const db = openDatabase(join(dataDir, 'liaison.db'));
+    // Encrypted under the key the node started below is given (the folder's test key).
+    const db = openDatabase(join(dataDir, 'liaison.db'), { key: testDatabaseKey(dataDir) });
     const repository = openRepository(db);
     await importDirectoryFile(db, repository, generated.activityFile);
     await importDirectoryFile(db, repository, generated.mssanteFile);
@@ -52,7 +55,9 @@ try {
 
   log('building the UI');
   outDir = buildDesktop('liaison-bench-ui-');
-  node = await serve(dataDir, 120_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
+  // A given folder opens with its own key, found as `liaison serve` finds it.
+  const keyFile = givenData ? (process.env.LIAISON_KEY_FILE ?? defaultKeyFile(dataDir)) : undefined;
+  node = await serve(dataDir, 120_000, ['--demo', '--ui-dir', join(outDir, 'renderer')], { keyFile });
   const { url, token } = node;
   // Up: /health answers and the text index has every write.
   for (;;) {

@@ -82,10 +82,11 @@ export async function killAllChildren(): Promise<void> {
  * `liaison serve --data <dir> --port 0 [extraArgs]` as a child: waits for the `listening on http://...` line, then gets an
  * owner token with the credentials the node wrote to `<dir>/owner-client.json`.
  */
-export async function serve(dataDir: string, timeoutMs = 60_000, extraArgs: readonly string[] = []): Promise<ServingNode> {
+export async function serve(dataDir: string, timeoutMs = 60_000, extraArgs: readonly string[] = [], { keyFile }: { keyFile?: string } = {}): Promise<ServingNode> {
   const child = spawn(process.execPath, [LIAISON_BIN, 'serve', '--data', dataDir, '--port', '0', ...extraArgs], {
     cwd: PROJECT_ROOT,
-    env: cliEnv(['--data', dataDir]),
+    // The folder's test key, unless it has a key of its own (a benchmark's prepared folder).
+    env: { ...cliEnv(['--data', dataDir]), ...(keyFile ? { LIAISON_KEY_FILE: keyFile } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(child);
