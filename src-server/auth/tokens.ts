@@ -106,8 +106,9 @@ export class TokenStore {
     this.insertToken = db.transaction(this.insertToken.bind(this));
   }
 
-  issue(client: OAuthClient): IssuedToken {
-    return this.insertToken(client.clientId, client.scopes, null);
+  /** A client's token, with `scopes` when it asked for fewer than its grant (the caller checked them). */
+  issue(client: OAuthClient, scopes: readonly string[] = client.scopes): IssuedToken {
+    return this.insertToken(client.clientId, scopes, null);
   }
 
   /** An access token of a user's login session (auth/sessions.ts), under the UI's built-in client. */
