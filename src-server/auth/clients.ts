@@ -146,12 +146,13 @@ export function revokeClient(db: Db, clientId: string): ClientInfo {
 }
 
 /**
- * Sets the calls per second of an API client or the owner client (null: back to the default, rate-limit.ts). Its
- * tokens follow at their next lookup: the caller forgets those it caches (TokenStore.forgetClient).
+ * Sets the calls per second of an API client or the owner client, or of each user of the UI (its client,
+ * `liaison-ui`); null: back to the default (rest/rate-limits.ts). Its tokens follow at their next lookup: the caller
+ * forgets those it caches (TokenStore.forgetClient).
  */
 export function setClientRateLimit(db: Db, clientId: string, rateLimit: unknown): ClientInfo {
   if (rateLimit !== null) checkRateLimit(rateLimit);
-  const row = db.prepare("UPDATE oauth_clients SET rate_limit = ? WHERE client_id = ? AND role IN ('owner', 'client') AND revoked_at IS NULL RETURNING *").get(rateLimit, clientId) as
+  const row = db.prepare('UPDATE oauth_clients SET rate_limit = ? WHERE client_id = ? AND revoked_at IS NULL RETURNING *').get(rateLimit, clientId) as
     | ClientRow
     | undefined;
   if (!row) throw notFound(`No active API client '${clientId}'`);

@@ -21,7 +21,8 @@ export interface RateKey {
 export function rateKeyOf(principal: Principal): RateKey {
   // A user's login session: `user:<id>`. When apps act for users (issue 24, authorization code flow), the app and
   // user pair gets its own key here, `<app client id>|user:<id>`, at the app's rate.
-  if (principal.role === 'ui') return { key: principal.clientId, rate: USER_RATE_LIMIT };
+  // Its rate is the UI client's when the admin set one (`liaison clients set-rate liaison-ui <calls>`): every user's.
+  if (principal.role === 'ui') return { key: principal.clientId, rate: principal.rateLimit ?? USER_RATE_LIMIT };
   // An API client or the owner client, by client id, at the rate the admin gave it (`liaison clients set-rate`).
   return { key: principal.clientId, rate: principal.rateLimit ?? DEFAULT_RATE_LIMIT };
 }
