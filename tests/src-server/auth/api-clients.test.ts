@@ -240,7 +240,7 @@ describe('admin API', () => {
     expect((await fetch(`${node().url}/admin/clients`)).status).toBe(401);
   });
 
-  it('are also managed by `liaison clients create|list|revoke`, through the node that serves the folder', async () => {
+  it('are also managed by `liaison clients create|list|set-rate|revoke`, through the node that serves the folder', async () => {
     const dir = node().dataDir;
     // Run asynchronously: the command calls this process's node.
     const cli = (...args: string[]) => runCli(['clients', ...args, '--data', dir]);
@@ -252,6 +252,11 @@ describe('admin API', () => {
     const listed = await cli('list');
     expect(listed.stdout).toMatch(new RegExp(`${credentials.client_id}\\s+client\\s+active\\s+20/s\\s+Agenda`));
     expect(listed.stdout).not.toContain(credentials.client_secret);
+    const raised = await cli('set-rate', credentials.client_id, '40');
+    expect(raised.code, raised.stderr).toBe(0);
+    // Through the node: its next call follows the new rate, not within its token cache's 10 s.
+    expect((await call(token, 'Appointment/x')).headers.get('ratelimit-limit')).toBe('40');
+    expect((await cli('list')).stdout).toMatch(new RegExp(`${credentials.client_id}\\s+client\\s+active\\s+40/s\\s+Agenda`));
     expect((await cli('revoke', credentials.client_id)).code).toBe(0);
     // Revoked through the node: refused at once, not within its token cache's 10 s.
     expect((await call(token, 'Appointment/x')).status).toBe(401);
