@@ -159,6 +159,11 @@ export function setClientRateLimit(db: Db, clientId: string, rateLimit: unknown)
   return fromRow(row);
 }
 
+/** The rate the admin gave every user of the UI (the UI client's), if any. */
+export function usersRateLimit(db: Db): number | undefined {
+  return (db.prepare("SELECT rate_limit FROM oauth_clients WHERE role = 'ui'").get() as { rate_limit: number | null } | undefined)?.rate_limit ?? undefined;
+}
+
 /** An active client that may authenticate (owner or API client), with the hash its secret is checked against. */
 export interface StoredClient {
   client: OAuthClient;

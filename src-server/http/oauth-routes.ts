@@ -10,7 +10,8 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitAnswer
 import { userGrant, type UserGrantServices } from './user-grants';
 
 /**
- * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4) and users' session grants (user-grants.ts), and
+ * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4: `scope` asks for a narrower token, `invalid_scope`
+ * beyond the client's grant) and users' session grants (user-grants.ts), and
  * `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
  * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
  *
@@ -170,7 +171,9 @@ function refuse(reply: FastifyReply, refusal: Refusal) {
 
 /** RFC 6749 §5.2: the client asked for scopes beyond its grant; nothing is issued. */
 function invalidScope(reply: FastifyReply, notHeld: readonly string[]) {
-  return oauthError(reply, 400, 'invalid_scope', `This client does not hold ${notHeld.join(' ')}: ask for some of its scopes, or none for all of them`);
+  // The caller's own words, echoed bounded.
+  const named = notHeld.slice(0, 5).map((scope) => scope.slice(0, 64)).join(' ') + (notHeld.length > 5 ? ' …' : '');
+  return oauthError(reply, 400, 'invalid_scope', `This client does not hold ${named}: ask for some of its scopes, or none for all of them`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { runCli } from '../../helpers/child-node';
 import { describe, expect, it } from 'vitest';
+import { MAX_RATE_LIMIT } from '../../../src-server/auth/clients';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 
 /**
@@ -256,7 +257,9 @@ describe('admin API', () => {
     expect(raised.code, raised.stderr).toBe(0);
     // Through the node: its next call follows the new rate, not within its token cache's 10 s.
     expect((await call(token, 'Appointment/x')).headers.get('ratelimit-limit')).toBe('40');
-    expect((await cli('list')).stdout).toMatch(new RegExp(`${credentials.client_id}\\s+client\\s+active\\s+40/s\\s+Agenda`));
+    const relisted = (await cli('list')).stdout;
+    expect(relisted).toMatch(new RegExp(`${credentials.client_id}\\s+client\\s+active\\s+40/s\\s+Agenda`));
+    expect(relisted).toContain(`liaison-ui  users of the UI: ${MAX_RATE_LIMIT}/s each`); // raised by helpers/node.ts
     expect((await cli('revoke', credentials.client_id)).code).toBe(0);
     // Revoked through the node: refused at once, not within its token cache's 10 s.
     expect((await call(token, 'Appointment/x')).status).toBe(401);
