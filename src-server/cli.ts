@@ -7,7 +7,7 @@ import { registerBackupCommands } from './commands/backup';
 import { defaultKeyFile, keyFileSetting, loadHeadlessDataKey } from './data-key';
 import { atRestKeysOf, DEFAULT_HOST, DEFAULT_PORT, startNode } from './node';
 import { addLocalUser, resetPassword } from './auth/account-admin';
-import { createClient, listClients, revokeClient, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
+import { createClient, listClients, revokeClient, setClientRateLimit, usersRateLimit, type ClientCredentials, type ClientInfo, type NewClient } from './auth/clients';
 import { registerDirectoryCommands } from './commands/directory';
 import { registerKeyCommands } from './commands/keys';
 import { registerPeerCommands } from './commands/peers';
@@ -17,12 +17,12 @@ import { LocalAccounts } from './auth/local-accounts';
 import type { OidcSettings } from './auth/oidc-login';
 import { practitionerFinder } from './auth/practitioner-link';
 import { Sessions } from './auth/sessions';
-import { TokenStore } from './auth/tokens';
+import { TokenStore, UI_CLIENT_ID } from './auth/tokens';
 import { applyUserChange } from './auth/user-change';
 import { ROLES, Users, type User, type UserChange } from './auth/users';
 import { SearchEngine } from './store/search/search';
 import { readFolder, readSecret, withDataFolder } from './folder-access';
-import { DEFAULT_RATE_LIMIT } from './http/rate-limit';
+import { DEFAULT_RATE_LIMIT, USER_RATE_LIMIT } from './http/rate-limit';
 import { NODE_FILE } from './node-file';
 import { effectiveIdentity, identityLayers, PROVIDER_KINDS } from './node-settings';
 import type { Db } from './store/database';
@@ -191,12 +191,25 @@ function registerClientCommands(program: Command): void {
       readFolder(options.data, (db) => {
         for (const client of listClients(db)) {
           const status = client.revokedAt ? `revoked ${client.revokedAt}` : 'active';
-          const rate = client.role === 'owner' ? 'unlimited' : `${client.rateLimit ?? DEFAULT_RATE_LIMIT}/s`;
+          const rate = `${client.rateLimit ?? DEFAULT_RATE_LIMIT}/s`;
           const actsFor = [client.practitionerId && `Practitioner/${client.practitionerId}`, client.organizationId && `Organization/${client.organizationId}`].filter(Boolean).join(' ') || 'every patient';
           console.log(`${client.clientId}  ${client.role.padEnd(6)}  ${status.padEnd(7)}  ${rate.padEnd(9)}  ${client.name}  [${client.scopes.join(' ')}]  for ${actsFor}`);
         }
+        console.log(`${UI_CLIENT_ID}  users of the UI: ${usersRateLimit(db) ?? USER_RATE_LIMIT}/s each`);
       }),
     );
+  clients
+    .command('set-rate <clientId> <calls>')
+    .description(`set the calls per second of an API client or the owner client ("default": ${DEFAULT_RATE_LIMIT})`)
+    .option('--data <dir>', 'data directory', defaultDataDir())
+    .action(async (clientId: string, calls: string, options: { data: string }) => {
+      const rateLimit = calls === 'default' ? null : parseRate(calls);
+      const changed = await withDataFolder(options.data, {
+        direct: (db) => setClientRateLimit(db, clientId, rateLimit),
+        served: (api) => api.call<ClientInfo>('PATCH', `/admin/clients/${encodeURIComponent(clientId)}`, { rateLimit }),
+      });
+      console.log(`Client ${clientId}: ${changed.rateLimit ?? DEFAULT_RATE_LIMIT} calls per second.`);
+    });
   clients
     .command('revoke <clientId>')
     .description('revoke a client and its tokens')

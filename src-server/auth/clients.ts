@@ -50,7 +50,7 @@ export interface NewClient {
 
 const MAX_NAME_LENGTH = 200;
 /** Above this a limit means nothing on one node: it would only hide a typo. */
-const MAX_RATE_LIMIT = 10_000;
+export const MAX_RATE_LIMIT = 10_000;
 
 /** Checks what an admin asks for: a name, known scopes, a sane rate limit. Throws a 400 naming the problem. */
 export function checkNewClient(client: NewClient): void {
@@ -62,12 +62,16 @@ export function checkNewClient(client: NewClient): void {
   if (unknown.length > 0) {
     throw badRequest(`Unknown scope(s) ${unknown.map(String).join(', ')}: use <TYPE>_READ, _SEARCH, _CREATE or _UPDATE (e.g. PATIENT_SEARCH), Lifen's ${Object.keys(GROUPED_SCOPES).join(' or ')}, or SYNC for a peer node`, 'scopes');
   }
-  if (client.rateLimit !== undefined && !(typeof client.rateLimit === 'number' && client.rateLimit > 0 && client.rateLimit <= MAX_RATE_LIMIT)) {
-    throw badRequest(`rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');
-  }
+  if (client.rateLimit !== undefined) checkRateLimit(client.rateLimit);
   for (const field of ['practitionerId', 'organizationId'] as const) {
     const id = client[field];
     if (id !== undefined && !(typeof id === 'string' && isValidId(id))) throw badRequest(`${field} must be a resource id (letters, digits, '-' and '.', up to 64)`, field);
+  }
+}
+
+function checkRateLimit(rateLimit: unknown): asserts rateLimit is number {
+  if (!(typeof rateLimit === 'number' && rateLimit > 0 && rateLimit <= MAX_RATE_LIMIT)) {
+    throw badRequest(`rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');
   }
 }
 
@@ -139,6 +143,25 @@ export function revokeClient(db: Db, clientId: string): ClientInfo {
     row.revoked_at = now;
   }
   return fromRow(row);
+}
+
+/**
+ * Sets the calls per second of an API client or the owner client, or of each user of the UI (its client,
+ * `liaison-ui`); null: back to the default (rest/rate-limits.ts). Its tokens follow at their next lookup: the caller
+ * forgets those it caches (TokenStore.forgetClient).
+ */
+export function setClientRateLimit(db: Db, clientId: string, rateLimit: unknown): ClientInfo {
+  if (rateLimit !== null) checkRateLimit(rateLimit);
+  const row = db.prepare('UPDATE oauth_clients SET rate_limit = ? WHERE client_id = ? AND revoked_at IS NULL RETURNING *').get(rateLimit, clientId) as
+    | ClientRow
+    | undefined;
+  if (!row) throw notFound(`No active API client '${clientId}'`);
+  return fromRow(row);
+}
+
+/** The rate the admin gave every user of the UI (the UI client's), if any. */
+export function usersRateLimit(db: Db): number | undefined {
+  return (db.prepare("SELECT rate_limit FROM oauth_clients WHERE role = 'ui'").get() as { rate_limit: number | null } | undefined)?.rate_limit ?? undefined;
 }
 
 /** An active client that may authenticate (owner or API client), with the hash its secret is checked against. */

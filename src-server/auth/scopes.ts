@@ -48,12 +48,32 @@ export function isValidScope(scope: string): boolean {
   return scopeTypeNames.has(match[1]);
 }
 
+/**
+ * The scopes of a token a client asks for with `scope` (RFC 6749 §3.3): a subset of those it holds, the client's
+ * whole grant when it asks for none. `notHeld`: what it asked for beyond its grant (`invalid_scope`, §5.2), unknown
+ * scopes included. A grouped scope is held when the client holds it or every scope it stands for.
+ */
+export function requestedScopes(held: readonly string[], requested: string | null): { scopes: string[] } | { notHeld: string[] } {
+  const asked = [...new Set((requested ?? '').split(' ').filter(Boolean))];
+  if (asked.length === 0) return { scopes: [...held] };
+  const grant = new Scopes(held);
+  const holds = (scope: string): boolean =>
+    grant.all ? isValidScope(scope) : grant.has(scope) || (Object.hasOwn(GROUPED_SCOPES, scope) && GROUPED_SCOPES[scope].every((one) => grant.has(one)));
+  const notHeld = asked.filter((scope) => !holds(scope));
+  return notHeld.length > 0 ? { notHeld } : { scopes: asked };
+}
+
 /** What a caller was granted, from its token's scopes. */
 export class Scopes implements CallerScopes {
   private readonly granted: ReadonlySet<string>;
 
   constructor(scopes: Iterable<string>) {
     this.granted = new Set([...scopes].flatMap((scope) => [scope, ...(Object.hasOwn(GROUPED_SCOPES, scope) ? GROUPED_SCOPES[scope] : [])]));
+  }
+
+  /** Whether `scope` is granted by name (or through a grouped scope); `*` grants every scope but is not checked here. */
+  has(scope: string): boolean {
+    return this.granted.has(scope);
   }
 
   get all(): boolean {

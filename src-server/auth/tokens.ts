@@ -13,7 +13,7 @@ export interface Principal {
   clientId: string;
   role: ClientRole;
   scopes: Scopes;
-  /** The client's own rate limit (calls per second), when an admin set one. */
+  /** The client's own rate limit (calls per second), when an admin set one (for a user: the UI client's, every user's). */
   rateLimit?: number;
   /** Whose patients the caller reaches (auth/access.ts); undefined: the whole node (owner, practice-wide clients). */
   party?: Party;
@@ -106,8 +106,9 @@ export class TokenStore {
     this.insertToken = db.transaction(this.insertToken.bind(this));
   }
 
-  issue(client: OAuthClient): IssuedToken {
-    return this.insertToken(client.clientId, client.scopes, null);
+  /** A client's token, with `scopes` when it asked for fewer than its grant (the caller checked them). */
+  issue(client: OAuthClient, scopes: readonly string[] = client.scopes): IssuedToken {
+    return this.insertToken(client.clientId, scopes, null);
   }
 
   /** An access token of a user's login session (auth/sessions.ts), under the UI's built-in client. */
@@ -162,9 +163,10 @@ export class TokenStore {
     this.forget((principal) => principal.sessionId === sessionId);
   }
 
-  /** Forgets every cached token of a client (revoked through this node): the next call asks the database. */
+  /** Forgets every cached token of a client (revoked or changed through this node): the next call asks the database. */
   forgetClient(clientId: string): void {
-    this.forget((principal) => principal.clientId === clientId);
+    // Users' tokens are the UI client's, under their own keys.
+    this.forget((principal) => principal.clientId === clientId || (clientId === UI_CLIENT_ID && principal.role === 'ui'));
   }
 
   /** Forgets cached tokens after a session ended or a user changed (logout, roles, practices, disabled). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isAbsolute } from 'node:path';
 import { addLocalUser, resetPassword } from '../auth/account-admin';
-import { createClient, listClients, revokeClient, type NewClient } from '../auth/clients';
+import { createClient, listClients, revokeClient, setClientRateLimit, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
 import type { DailyBackup } from '../backup/daily-backup';
 import type { Backups } from '../backup/module';
@@ -23,7 +23,7 @@ import { authenticate } from './bearer';
 
 /**
  * `/admin`: what the practice's admin manages. For now the API clients of the office's software:
- * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `DELETE /admin/clients/<id>`
+ * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `PATCH /admin/clients/<id>` (its rate limit), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
  * Practitioner, disabled), `POST /admin/users` (a local account: its temporary password is in that answer only),
@@ -137,6 +137,15 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.post('/join-codes', async (request, reply) => {
     const body = request.body as { userId?: unknown } | undefined;
     return reply.code(201).header('cache-control', 'no-store').send(joinCodes.create(body?.userId));
+  });
+
+  // The client's calls per second (docs/access.md, "Rate limits"): `{ "rateLimit": 50 }`, or null for the default.
+  app.patch<{ Params: { id: string } }>('/clients/:id', async (request) => {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || !('rateLimit' in body)) throw badRequest('Send a JSON object: { "rateLimit": <calls per second> | null }');
+    const changed = setClientRateLimit(db, request.params.id, (body as { rateLimit: unknown }).rateLimit);
+    tokens.forgetClient(changed.clientId);
+    return changed;
   });
 
   app.delete<{ Params: { id: string } }>('/clients/:id', async (request) => {

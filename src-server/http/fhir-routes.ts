@@ -16,7 +16,7 @@ import { baseUrl, pathOf, preferences, send, toFhirRequest } from './fhir-exchan
 import { FHIR_XML_CONTENT_TYPE, writeFhirXml } from './fhir-xml';
 import type { FhirFormat } from '../fhir/formats';
 import { negotiateFormat } from './negotiation';
-import { DEFAULT_RATE_LIMIT, rateLimitHeaders, type RateLimiter } from './rate-limit';
+import { rateKeyOf, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /**
  * The `/fhir` subtree: bearer authentication on everything but `metadata`, then every request handed to the
@@ -50,13 +50,25 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
       if (!(request.method === 'GET' && pathOf(request) === 'metadata')) {
         const principal = authenticate(request, tokens);
         request.principal = principal;
-        // API clients are limited; the owner client is the practice itself (its UI, import and tools).
-        if (principal.role === 'client') reply.headers(rateLimitHeaders(rateLimiter.take(principal.clientId, principal.rateLimit ?? DEFAULT_RATE_LIMIT)));
+        // Every caller, by who it is (rate-limit.ts); refused before its body is read.
+        const { key, rate } = rateKeyOf(principal);
+        reply.headers(rateLimitHeaders(rateLimiter.take(key, rate)));
       }
       done();
     } catch (error) {
       done(error as Error);
     }
+  });
+
+  // A batch or transaction costs one call per entry: admitted above as one, it is charged the rest once its body is
+  // read, and may leave the caller's bucket in debt. No Bundle is refused for its size (the body limits bound it).
+  app.addHook('preHandler', (request, reply, done) => {
+    const entries = request.principal && request.method === 'POST' && pathOf(request) === '' ? bundleEntries(request.body) : 0;
+    if (entries > 1) {
+      const { key, rate } = rateKeyOf(request.principal!);
+      reply.headers(rateLimitHeaders(rateLimiter.charge(key, rate, entries - 1)));
+    }
+    done();
   });
 
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -105,4 +117,11 @@ export async function fhirRoutes(app: FastifyInstance, { api, binaryStore, syncC
 function checkFormat(request: FastifyRequest): FhirFormat | undefined {
   if ((request.method === 'GET' || request.method === 'HEAD') && (request.query as Record<string, unknown>)._format === undefined && BINARY_READ.test(pathOf(request))) return undefined;
   return negotiateFormat(request);
+}
+
+/** The entries of a batch or transaction Bundle posted to the base; 0 for any other body. */
+function bundleEntries(body: unknown): number {
+  if (typeof body !== 'object' || body === null) return 0;
+  const { resourceType, type, entry } = body as { resourceType?: unknown; type?: unknown; entry?: unknown };
+  return resourceType === 'Bundle' && (type === 'batch' || type === 'transaction') && Array.isArray(entry) ? entry.length : 0;
 }

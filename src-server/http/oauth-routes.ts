@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClient, StoredClient } from '../auth/clients';
+import { requestedScopes } from '../auth/scopes';
 import { FailedAttempts } from '../auth/failed-attempts';
 import { SecretChecks } from '../auth/secret-checks';
 import type { IssuedToken, TokenStore } from '../auth/tokens';
@@ -9,7 +10,8 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitAnswer
 import { userGrant, type UserGrantServices } from './user-grants';
 
 /**
- * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4) and users' session grants (user-grants.ts), and
+ * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4: `scope` asks for a narrower token, `invalid_scope`
+ * beyond the client's grant) and users' session grants (user-grants.ts), and
  * `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
  * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
  *
@@ -99,6 +101,7 @@ export async function lifenTokenRoutes(app: FastifyInstance, options: Pick<OAuth
     const issued = await clientCredentials(request, form, '/v1/token', options);
     if (!('refused' in issued)) return sendTokens(reply.headers(rateLimitHeaders(issued.calls)), issued.token);
     if (issued.refused.status === 429) return slowDown(reply, issued.refused.throttled);
+    if (issued.refused.status === 400) return invalidScope(reply, issued.refused.notHeld);
     return oauthError(reply, 403, 'access_denied', 'Unauthorized: unknown client or wrong secret.');
   });
 }
@@ -115,8 +118,15 @@ async function clientCredentials(
     audit.refused('token.refused', { address: request.ip, claimedClientId: claimedClientId(request, form) }, 'POST', path, check.refused.status);
     return check;
   }
-  audit.record('token.issued', check.client.clientId, 'POST', path, 200);
-  return { token: tokens.issue(check.client), calls: check.calls };
+  const { client } = check;
+  // A narrower token on request (RFC 6749 §3.3): the client's software gives each of its parts only what it needs.
+  const asked = requestedScopes(client.scopes, form.get('scope'));
+  if ('notHeld' in asked) {
+    audit.refused('token.refused', { address: request.ip, clientId: client.clientId }, 'POST', path, 400);
+    return { refused: { status: 400, notHeld: asked.notHeld } };
+  }
+  audit.record('token.issued', client.clientId, 'POST', path, 200);
+  return { token: tokens.issue(client, asked.scopes), calls: check.calls };
 }
 
 /** Who a refused request said it was (never its secret), for the audit trail. */
@@ -124,7 +134,7 @@ function claimedClientId(request: FastifyRequest, form: URLSearchParams): string
   return (basicCredentials(request)?.id ?? form.get('client_id') ?? undefined)?.slice(0, 100);
 }
 
-type Refusal = { status: 401 } | { status: 429; throttled: RateLimitAnswer };
+type Refusal = { status: 401 } | { status: 429; throttled: RateLimitAnswer } | { status: 400; notHeld: string[] };
 
 /** The client the request's credentials prove, with the state of its bucket, or why not. */
 async function checkClient(
@@ -155,7 +165,15 @@ async function refused(guard: TokenEndpointGuard, key: string, refusal: Refusal)
 
 function refuse(reply: FastifyReply, refusal: Refusal) {
   if (refusal.status === 401) return oauthError(reply, 401, 'invalid_client', 'Unknown client, wrong secret, or no client_id and client_secret');
+  if (refusal.status === 400) return invalidScope(reply, refusal.notHeld);
   return slowDown(reply, refusal.throttled);
+}
+
+/** RFC 6749 §5.2: the client asked for scopes beyond its grant; nothing is issued. */
+function invalidScope(reply: FastifyReply, notHeld: readonly string[]) {
+  // The caller's own words, echoed bounded.
+  const named = notHeld.slice(0, 5).map((scope) => scope.slice(0, 64)).join(' ') + (notHeld.length > 5 ? ' …' : '');
+  return oauthError(reply, 400, 'invalid_scope', `This client does not hold ${named}: ask for some of its scopes, or none for all of them`);
 }
 
 /**

@@ -1,13 +1,33 @@
+import type { Principal } from '../auth/tokens';
 import { FhirError } from '../fhir/outcome';
+import { DEFAULT_RATE_LIMIT, USER_RATE_LIMIT } from '../rest/rate-limits';
+
+export { DEFAULT_RATE_LIMIT, USER_RATE_LIMIT };
 
 /**
- * Per-client rate limit: a token bucket holding `rate` calls, refilled at `rate` per second, so a client may burst
- * one second's worth and then sustain its rate. A batch or transaction is one call (one HTTP request). The FHIR API
- * and the token endpoint (oauth-routes.ts) each keep their own buckets.
+ * Every caller's rate limit (docs/access.md, "Rate limits", is the one definition; its figures are in
+ * rest/rate-limits.ts): a token bucket per caller holding `rate` calls, refilled at `rate` per second, so a caller
+ * may burst one second's worth and then sustain its rate. A call is admitted while the bucket is positive; a batch or
+ * transaction costs one call per entry and may leave the bucket in debt, which the caller then waits out. The FHIR
+ * API and the token endpoint (oauth-routes.ts) each keep their own buckets.
  */
 
-export const DEFAULT_RATE_LIMIT = 10;
-/** Buckets idle this long are full again: dropping them loses nothing and bounds the map. */
+/** Whose bucket a call takes from, and at what rate: the caller, never the address (on 127.0.0.1 all have the same). */
+export interface RateKey {
+  key: string;
+  rate: number;
+}
+
+export function rateKeyOf(principal: Principal): RateKey {
+  // A user's login session: `user:<id>`. When apps act for users (issue 24, authorization code flow), the app and
+  // user pair gets its own key here, `<app client id>|user:<id>`, at the app's rate.
+  // Its rate is the UI client's when the admin set one (`liaison clients set-rate liaison-ui <calls>`): every user's.
+  if (principal.role === 'ui') return { key: principal.clientId, rate: principal.rateLimit ?? USER_RATE_LIMIT };
+  // An API client or the owner client, by client id, at the rate the admin gave it (`liaison clients set-rate`).
+  return { key: principal.clientId, rate: principal.rateLimit ?? DEFAULT_RATE_LIMIT };
+}
+
+/** Buckets idle this long and full again are dropped when the map is full: that loses nothing and bounds it. */
 const IDLE_MS = 60_000;
 const MAX_BUCKETS = 10_000;
 
@@ -24,13 +44,13 @@ export interface RateLimitAnswer extends RateLimitState {
 }
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; rate: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Takes one call from the client's bucket, or throws a 429 (OperationOutcome) saying when to retry. */
-  take(clientId: string, rate: number): RateLimitState {
-    const answer = this.tryTake(clientId, rate);
+  /** Takes one call from the caller's bucket, or throws a 429 (OperationOutcome) saying when to retry. */
+  take(key: string, rate: number): RateLimitState {
+    const answer = this.tryTake(key, rate);
     if (answer.retryAfter > 0) {
       throw new FhirError(
         429,
@@ -41,14 +61,22 @@ export class RateLimiter {
     return answer;
   }
 
+  /**
+   * Takes `calls` more from a bucket without asking whether it holds them: the rest of an admitted Bundle's entries.
+   * The bucket may go into debt; the caller's next calls wait until it is positive again.
+   */
+  charge(key: string, rate: number, calls: number): RateLimitState {
+    return this.answer(key, rate, calls, true);
+  }
+
   /** Takes one call from the client's bucket when it holds one; otherwise takes nothing and says when to retry. */
   tryTake(clientId: string, rate: number): RateLimitAnswer {
-    return this.answer(clientId, rate, true);
+    return this.answer(clientId, rate, 1);
   }
 
   /** Whether the client's bucket holds a call now, taking nothing. */
   peek(clientId: string, rate: number): RateLimitAnswer {
-    return this.answer(clientId, rate, false);
+    return this.answer(clientId, rate, 0);
   }
 
   /** Buckets held in memory. */
@@ -56,25 +84,27 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
-  private answer(clientId: string, rate: number, take: boolean): RateLimitAnswer {
+  private answer(clientId: string, rate: number, calls: number, admitted = false): RateLimitAnswer {
     const now = this.now();
     let bucket = this.buckets.get(clientId);
-    if (!bucket || now - bucket.at > IDLE_MS) {
+    if (!bucket) {
       if (this.buckets.size >= MAX_BUCKETS) this.dropIdle(now);
-      bucket = { tokens: rate, at: now };
+      bucket = { tokens: rate, at: now, rate };
       this.buckets.set(clientId, bucket);
     }
+    bucket.rate = rate;
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
     bucket.at = now;
-    if (bucket.tokens < 1) {
-      return { limit: rate, remaining: 0, resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: Math.max(1, Math.ceil((1 - bucket.tokens) / rate)) };
+    if (bucket.tokens <= 0 && !admitted) {
+      return { limit: rate, remaining: 0, resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: Math.max(1, Math.ceil(-bucket.tokens / rate)) };
     }
-    if (take) bucket.tokens -= 1;
-    return { limit: rate, remaining: Math.floor(bucket.tokens), resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: 0 };
+    bucket.tokens -= calls;
+    return { limit: rate, remaining: Math.max(0, Math.floor(bucket.tokens)), resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: 0 };
   }
 
   private dropIdle(now: number): void {
-    for (const [clientId, bucket] of this.buckets) if (now - bucket.at > IDLE_MS) this.buckets.delete(clientId);
+    // Only buckets full again: one still in debt (a large Bundle's) must be waited out, however long ago it was charged.
+    for (const [clientId, bucket] of this.buckets) if (now - bucket.at > IDLE_MS && bucket.tokens + ((now - bucket.at) / 1000) * bucket.rate >= bucket.rate) this.buckets.delete(clientId);
     if (this.buckets.size >= MAX_BUCKETS) this.buckets.clear();
   }
 }

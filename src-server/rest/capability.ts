@@ -7,6 +7,7 @@ import { textFieldOf } from '../fhir/search/text-fields';
 import { resourceTypes } from '../fhir/validation/model';
 import { LIAISON_VERSION } from '../version';
 import type { FhirOperation, OperationParameter } from './extensions';
+import { DEFAULT_RATE_LIMIT, RATE_LIMITS_DESCRIPTION, USER_RATE_LIMIT } from './rate-limits';
 
 /**
  * The CapabilityStatement, derived from what the code implements: the interactions of the routes (directory types
@@ -43,6 +44,14 @@ const LIMITS_EXTENSION = {
     { url: 'elements', valueUnsignedInt: MAX_ELEMENTS },
     { url: 'jsonBodyBytes', valueUnsignedInt: MAX_JSON_BODY_BYTES },
     { url: 'binaryBytes', valueUnsignedInt: MAX_BINARY_BYTES - 1 },
+  ],
+};
+
+const RATE_LIMITS_EXTENSION = {
+  url: 'http://liaison.health/fhir/StructureDefinition/rate-limits',
+  extension: [
+    { url: 'clientCallsPerSecond', valueDecimal: DEFAULT_RATE_LIMIT },
+    { url: 'userCallsPerSecond', valueDecimal: USER_RATE_LIMIT },
   ],
 };
 
@@ -89,7 +98,9 @@ function build(base: string, definitions: SearchParameters, operations: readonly
         security: {
           service: [{ coding: [{ system: 'http://hl7.org/fhir/restful-security-service', code: 'OAuth' }] }],
           description:
-            'OAuth2 client credentials (not SMART on FHIR: no launch context, no authorization code for third-party apps): POST the client id and secret to the token endpoint, then send Authorization: Bearer <access_token>. Only GET metadata needs no token.',
+            'OAuth2 client credentials (not SMART on FHIR: no launch context, no authorization code for third-party apps): POST the client id and secret to the token endpoint, then send Authorization: Bearer <access_token>. ' +
+            'A scope parameter (space-separated Lifen scopes) asks for a token narrower than the client\'s grant; one beyond it is invalid_scope. Only GET metadata needs no token. ' +
+            RATE_LIMITS_DESCRIPTION,
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
@@ -98,6 +109,7 @@ function build(base: string, definitions: SearchParameters, operations: readonly
                 { url: 'revoke', valueUri: `${origin}/oauth/revoke` },
               ],
             },
+            RATE_LIMITS_EXTENSION,
           ],
         },
         resource: resourceTypes().map((type) => resourceCapability(type, definitions)),

@@ -119,6 +119,12 @@ export class PeerLoop {
         this.trouble = undefined;
       } catch (error) {
         if (this.stopped) return;
+        if (error instanceof PeerError && error.status === 429) {
+          // Over the rate the peer gave this node's client (docs/access.md, "Rate limits"): no failure, and no new
+          // handshake; the pass goes on from its cursors once the wait is over.
+          await this.sleep(error.retryAfterMs ?? this.settings.backoffMs);
+          continue;
+        }
         this.failures++;
         const message = error instanceof Error ? error.message : String(error);
         this.trouble = { failures: this.failures, since: this.trouble?.since ?? Date.now(), error: message };

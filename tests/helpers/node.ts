@@ -2,10 +2,12 @@ import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_RATE_LIMIT, setClientRateLimit } from '../../src-server/auth/clients';
+import { UI_CLIENT_ID } from '../../src-server/auth/tokens';
 import { startNode, type NodeOptions, type RunningNode } from '../../src-server/node';
 import { testDataKey } from './data-key';
 
-/** A real node on 127.0.0.1 (free port) over a fresh data directory, with an owner token ready. */
+/** A real node on 127.0.0.1 (free port) over a fresh data directory, with an owner token ready (at the highest rate). */
 export interface TestNode extends RunningNode {
   dataDir: string;
   fhir: string;
@@ -51,6 +53,10 @@ export async function startTestNode(options: Partial<NodeOptions> = {}): Promise
   const dataDir = options.dataDir ?? tempDir();
   const node = await startNode({ port: 0, ...options, dataDir, dataKey: options.dataKey ?? testDataKey(dataDir) });
   const credentials = JSON.parse(readFileSync(node.ownerClientFile, 'utf8')) as { client_id: string; client_secret: string };
+  // Tests drive the node far faster than the owner's 10 calls a second and a user's 50: its admin raised them (rate
+  // limits have tests of their own, tests/src-server/http/rate-limit.test.ts, at the real rates).
+  setClientRateLimit(node.db, credentials.client_id, MAX_RATE_LIMIT);
+  setClientRateLimit(node.db, UI_CLIENT_ID, MAX_RATE_LIMIT);
   const tokenResponse = await fetch(`${node.url}/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -65,7 +65,7 @@ export function converged(nodes: readonly TestNode[], timeoutMs?: number): Promi
 }
 
 /** An API client on `node` for a peer, made through the admin API: its credentials, to configure the peer with. */
-export async function peerClient(node: TestNode, client: { scopes: string[]; practitionerId?: string; organizationId?: string }): Promise<{ clientId: string; clientSecret: string }> {
+export async function peerClient(node: TestNode, client: { scopes: string[]; practitionerId?: string; organizationId?: string; rateLimit?: number }): Promise<{ clientId: string; clientSecret: string }> {
   const { client_id, client_secret } = await createApiClient(node, { name: 'peer node', ...client });
   return { clientId: client_id, clientSecret: client_secret };
 }

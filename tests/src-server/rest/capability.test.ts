@@ -104,6 +104,16 @@ describe('the statement', () => {
     ]);
   });
 
+  it('declares the rate limits every caller meets (docs/access.md)', () => {
+    const limits = rest.security.extension.find((extension: Json) => extension.url.endsWith('/rate-limits'));
+    expect(limits.extension).toEqual([
+      { url: 'clientCallsPerSecond', valueDecimal: 10 },
+      { url: 'userCallsPerSecond', valueDecimal: 50 },
+    ]);
+    expect(rest.security.description).toContain('429 with Retry-After');
+    expect(rest.security.description).toContain('one call per entry');
+  });
+
   it('declares the directory types read-only', () => {
     for (const type of ['Practitioner', 'PractitionerRole', 'Organization', 'Location', 'HealthcareService']) {
       expect(declaredInteractions(type).sort(), type).toEqual(['history-instance', 'history-type', 'read', 'search-type', 'vread']);
