@@ -5,7 +5,7 @@
  * the Electron shell or the renderer. Run by tests/project/layers.test.ts, so `npm test` fails on a breach.
  */
 
-const SHARED = '^src-server/(version|sealing|sealed-chunks|data-key|threads|seeded-random|node-settings)\\.ts$';
+const SHARED = '^src-server/(version|sealing|sealed-chunks|data-key|threads|seeded-random|node-settings|data-dir)\\.ts$';
 const FHIR = '^src-server/fhir/';
 const STORE = '^src-server/store/';
 const REST = '^src-server/rest/';
