@@ -20,8 +20,9 @@ describe('closing a node', () => {
     );
     const started = performance.now();
     await node.close();
-    expect(performance.now() - started).toBeLessThan(5000);
+    // Cut after its 2 s grace, not waiting for a body that never comes (bounded loosely: a loaded machine is slow).
+    expect(performance.now() - started).toBeLessThan(15_000);
     await closed;
     rmSync(node.dataDir, { recursive: true, force: true });
-  }, 20_000);
+  }, 60_000);
 });

@@ -92,7 +92,7 @@ describe('the activity import thread', () => {
       );
       db.close();
     `;
-    const run = spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 90_000 });
     expect(run.stdout.trim()).toBe('failed: disk full');
     // Killed by the timeout (status null), the process would have been kept alive by the import's thread.
     expect(run.status).toBe(0);

@@ -146,7 +146,7 @@ describe('Binary content through sync', () => {
     writeFileSync(file, genuine);
     await eventually(() => holds(pulling, hash) && !awaited(pulling).some((candidate) => candidate.hash === hash), 'the content is fetched again', 20_000);
     expect(Buffer.from(await (await readRaw(pulling, binary)).arrayBuffer())).toEqual(bytes);
-  }, 30_000);
+  });
 
   it('gives content only to a peer that may see the Binary: SYNC scope, type scopes and reach', async () => {
     const { binary, version, pdf, hash } = await postDocument(source, 'Letter about a patient of Dr One');
