@@ -2,7 +2,8 @@ import { createPinia } from 'pinia';
 import { createApp, watch } from 'vue';
 import App from './App.vue';
 import { createAppI18n } from './i18n';
-import { createAppRouter } from './router';
+import { createAppRouter, loadAllScreens } from './router';
+import { useConnectionStore } from './stores/connection';
 import { useSessionStore } from './stores/session';
 import './styles.css';
 
@@ -26,6 +27,9 @@ async function start(): Promise<void> {
     },
   );
   app.mount('#app');
+  // Every screen's code now, while the node that serves it is surely there (router.ts); then watch the node.
+  void loadAllScreens();
+  useConnectionStore().watch();
 }
 
 // session.restore() keeps its failures in the session (the login screen then shows); nothing else here waits.
