@@ -20,10 +20,11 @@ async function start(): Promise<void> {
   // A session that ends while working (expired, logged out elsewhere) goes back to the login screen.
   watch(
     () => session.state,
-    // A refused navigation resolves (a NavigationFailure); the guards (router.ts) do not throw.
+    // A refused navigation resolves (a NavigationFailure); a screen whose code did not load rejects, and the app shows
+    // it with a retry (router.ts failedScreen).
     (state) => {
       if (state === 'out' && !router.currentRoute.value.meta.public) void router.push({ name: 'login', query: { next: router.currentRoute.value.fullPath } });
-      if (state === 'in' && router.currentRoute.value.meta.public) void router.push(typeof router.currentRoute.value.query.next === 'string' ? router.currentRoute.value.query.next : '/directory');
+      if (state === 'in' && router.currentRoute.value.meta.public) router.push(typeof router.currentRoute.value.query.next === 'string' ? router.currentRoute.value.query.next : '/directory').catch(() => undefined);
     },
   );
   app.mount('#app');

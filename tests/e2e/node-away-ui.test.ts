@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectProblems, launchChromium } from '../helpers/chromium';
+import { logInAtDemoProvider, practicePage } from '../helpers/chromium';
 import { killAllChildren, serve, type ServingNode } from '../helpers/child-node';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { fhirFetch, tempDir } from '../helpers/node';
@@ -61,10 +61,7 @@ beforeAll(async () => {
     content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${binaryId}`, title: 'cr.pdf' } }],
   });
 
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-  page.setDefaultTimeout(10_000);
-  collectProblems(page, problems);
+  ({ browser, page } = await practicePage(problems));
 }, 240_000);
 
 afterAll(async () => {
@@ -77,11 +74,7 @@ afterAll(async () => {
 describe('the practice UI while its node goes away and comes back', () => {
   it('opens a screen not yet opened, shows the error without the empty state, and recovers by itself with its data', async () => {
     await page.goto(`${node.url}/`);
-    await page.getByRole('button', { name: 'Se connecter (fournisseur de démonstration)' }).click();
-    await page.getByLabel('Identifiant').fill('claire.martin');
-    await page.getByLabel('Mot de passe').fill('demo');
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-    await page.getByRole('button', { name: 'Autoriser' }).click();
+    await logInAtDemoProvider(page, 'claire.martin');
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     await shot('1-before');
 

@@ -3,10 +3,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineComponent, h } from 'vue';
 import { createMemoryHistory, createRouter } from 'vue-router';
 import type { DocumentReference } from '../../../src-renderer/api/fhir-types';
+import IdentityPanel from '../../../src-renderer/components/IdentityPanel.vue';
 import NodeStatusBanner from '../../../src-renderer/NodeStatusBanner.vue';
 import DocumentsPage from '../../../src-renderer/pages/DocumentsPage.vue';
 import { failedScreen, screen, watchScreenLoads } from '../../../src-renderer/router';
-import { useConnectionStore } from '../../../src-renderer/stores/connection';
+import { CHECK_EVERY_MS, useConnectionStore } from '../../../src-renderer/stores/connection';
 import { bundle, FakeNode, loggedIn, mountInApp, settle } from '../fake-node';
 
 /**
@@ -83,6 +84,43 @@ describe('the documents screen while the node is away', () => {
       expect(wrapper.findAll('p.muted').map((paragraph) => paragraph.text())).toEqual([]);
       wrapper.unmount();
     }
+  });
+});
+
+describe('watching the node', () => {
+  it('asks /health now and then, more often while the node is away, and reloads the settings panels when it answers', async () => {
+    node.on('GET', /^\/admin\/identity$/, { json: { provider: 'oidc', issuer: 'https://idp.cabinet.fr', clientId: 'liaison', scopes: 'openid', hasClientSecret: true } });
+    const pinia = await loggedIn(node);
+    const { wrapper } = await mountInApp(IdentityPanel, { pinia, path: '/settings' });
+    await settle();
+    const issuer = wrapper.get<HTMLInputElement>('input[name="issuer"]');
+    expect(issuer.element.value).toBe('https://idp.cabinet.fr');
+    // The admin is typing when the node stops.
+    await issuer.setValue('https://connexion.cabinet-des-lilas.fr');
+
+    vi.useFakeTimers();
+    try {
+      const connection = useConnectionStore();
+      connection.watch();
+      const healthChecks = () => node.callsTo('GET', /^\/health$/).length;
+      await vi.advanceTimersByTimeAsync(CHECK_EVERY_MS.reachable);
+      expect(healthChecks()).toBe(1);
+      expect(connection.reachable).toBe(true);
+
+      away = true;
+      await vi.advanceTimersByTimeAsync(CHECK_EVERY_MS.reachable);
+      expect(connection.reachable).toBe(false);
+      away = false;
+      await vi.advanceTimersByTimeAsync(CHECK_EVERY_MS.away);
+      expect(connection.reachable).toBe(true);
+      expect(healthChecks()).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+    await settle();
+    // The panel read its settings again; the form keeps what the admin typed, since nothing changed on the node.
+    expect(node.callsTo('GET', /^\/admin\/identity$/)).toHaveLength(2);
+    expect(issuer.element.value).toBe('https://connexion.cabinet-des-lilas.fr');
   });
 });
 
