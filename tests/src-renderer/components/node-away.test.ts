@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineComponent, h } from 'vue';
 import { createMemoryHistory, createRouter } from 'vue-router';
 import type { DocumentReference } from '../../../src-renderer/api/fhir-types';
+import App from '../../../src-renderer/App.vue';
 import IdentityPanel from '../../../src-renderer/components/IdentityPanel.vue';
 import NodeStatusBanner from '../../../src-renderer/NodeStatusBanner.vue';
 import DocumentsPage from '../../../src-renderer/pages/DocumentsPage.vue';
@@ -145,5 +146,33 @@ describe('a screen whose code could not be fetched', () => {
     expect(router.currentRoute.value.fullPath).toBe('/later');
     expect(failedScreen.value).toBeUndefined();
     expect(load).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('the app frame', () => {
+  it('says a screen could not open, with Réessayer, and opens it when its code loads at the next try', async () => {
+    const pinia = await loggedIn(node);
+    const { wrapper, router } = await mountInApp(App, { pinia, path: '/directory' });
+    watchScreenLoads(router);
+    let fails = true;
+    router.addRoute({
+      path: '/later',
+      component: screen(async () => {
+        if (fails) throw new TypeError('Failed to fetch dynamically imported module');
+        return defineComponent(() => () => h('h1', 'Écran chargé'));
+      }),
+    });
+    await router.push('/later').catch(() => undefined);
+    await settle();
+    const failure = wrapper.get('[data-screen-failed]');
+    expect(failure.text()).toContain('Cet écran n’a pas pu s’ouvrir');
+    // The screen on display stays under the message.
+    expect(wrapper.text()).toContain('Annuaire national');
+
+    fails = false;
+    await failure.get('button').trigger('click');
+    await settle();
+    expect(wrapper.find('[data-screen-failed]').exists()).toBe(false);
+    expect(wrapper.get('h1').text()).toBe('Écran chargé');
   });
 });
