@@ -1,9 +1,20 @@
 import { nodeUrl } from '../node-connection';
+import { useConnectionStore } from '../stores/connection';
 import { useSessionStore } from '../stores/session';
 import { errorOf, FhirApiError, FhirClient, NodeUnreachableError } from './fhir-client';
 
+/** A call as the logged-in user; one that finds nobody there has the connection checked at once. */
+async function asUser(path: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await useSessionStore().fetchAsUser(path, init);
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === 'AbortError')) useConnectionStore().callFailed();
+    throw error;
+  }
+}
+
 /** The FHIR client every store uses: calls go out as the logged-in user. */
-export const fhir = new FhirClient((path, init) => useSessionStore().fetchAsUser(path, init));
+export const fhir = new FhirClient(asUser);
 
 type Send = (path: string, init: RequestInit) => Promise<Response>;
 
@@ -23,7 +34,7 @@ async function json<T>(send: Send, path: string, init: RequestInit): Promise<T> 
 
 /** The node's JSON APIs outside FHIR (`/admin/…`, `/health`), as the user; errors as the FHIR client's. */
 export function nodeJson<T>(path: string, init: RequestInit = {}): Promise<T> {
-  return json<T>((target, request) => useSessionStore().fetchAsUser(target, request), path, init);
+  return json<T>(asUser, path, init);
 }
 
 /** The node's JSON APIs for whoever is not logged in yet (`/auth/config`, `/setup`, `/auth/password`): no token. */

@@ -4,6 +4,7 @@ const en: Messages = {
   app: {
     name: 'Liaison',
     skipToContent: 'Skip to content',
+    screenFailed: 'This screen could not open: the local node does not answer. Try again in a moment.',
     nav: { label: 'Main navigation', directory: 'Directory', patients: 'Patients', documents: 'Documents', appointments: 'Calendar', settings: 'Settings' },
     session: 'Session',
     logout: 'Log out',
@@ -390,6 +391,8 @@ const en: Messages = {
   },
   nodeBanner: {
     close: 'Close',
+    away: 'The local node does not answer. Screens will update by themselves as soon as it is back; what you are typing is kept.',
+    back: 'The local node answers again: the screen has been updated.',
     restarted: 'The local node stopped unexpectedly and restarted. Your data is intact.',
     restarting: 'The local node stopped: restarting…',
     failed: 'The local node does not restart.',

@@ -3,6 +3,7 @@ const fr = {
   app: {
     name: 'Liaison',
     skipToContent: 'Aller au contenu',
+    screenFailed: 'Cet écran n’a pas pu s’ouvrir : le nœud local ne répond pas. Réessayez dans un instant.',
     nav: { label: 'Navigation principale', directory: 'Annuaire', patients: 'Patients', documents: 'Documents', appointments: 'Agenda', settings: 'Réglages' },
     session: 'Session',
     logout: 'Se déconnecter',
@@ -390,6 +391,8 @@ const fr = {
   },
   nodeBanner: {
     close: 'Fermer',
+    away: 'Le nœud local ne répond pas. Les écrans se mettront à jour d’eux-mêmes dès son retour ; ce que vous saisissez est conservé.',
+    back: 'Le nœud local répond de nouveau : l’écran a été mis à jour.',
     restarted: 'Le nœud local s’est arrêté de façon inattendue et a redémarré. Vos données sont intactes.',
     restarting: 'Le nœud local s’est arrêté : redémarrage en cours…',
     failed: 'Le nœud local ne redémarre pas.',

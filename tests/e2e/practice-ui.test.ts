@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectProblems, launchChromium } from '../helpers/chromium';
+import { logInAtDemoProvider, practicePage } from '../helpers/chromium';
 import { killAllChildren, serve, type ServingNode } from '../helpers/child-node';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { fhirFetch, tempDir } from '../helpers/node';
@@ -36,11 +36,7 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   outDir = buildDesktop('practice-ui-');
   node = await serve(dataDir, 60_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-  // Well under the test's own timeout, so that a missing element fails with its name.
-  page.setDefaultTimeout(10_000);
-  collectProblems(page, problems);
+  ({ browser, page } = await practicePage(problems));
 }, 240_000);
 
 afterAll(async () => {
@@ -60,11 +56,7 @@ describe('the practice UI against liaison serve --demo', () => {
     await page.getByRole('button', { name: 'Refuser' }).click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('La connexion a été refusée');
 
-    await page.getByRole('button', { name: 'Se connecter (fournisseur de démonstration)' }).click();
-    await page.getByLabel('Identifiant').fill('claire.martin');
-    await page.getByLabel('Mot de passe').fill('demo');
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-    await page.getByRole('button', { name: 'Autoriser' }).click();
+    await logInAtDemoProvider(page, 'claire.martin');
 
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Session' }).textContent()).toContain('Dr Claire Martin');
