@@ -107,3 +107,19 @@ const IDENTIFIER_LABELS: Record<string, string> = {
 export function labelledIdentifiers(identifiers: Identifier[] | undefined): Array<{ label: string; value: string }> {
   return (identifiers ?? []).filter((identifier) => identifier.system && IDENTIFIER_LABELS[identifier.system] && identifier.value).map((identifier) => ({ label: IDENTIFIER_LABELS[identifier.system!], value: identifier.value! }));
 }
+
+/**
+ * The name a document is saved under: its title and its day as the practice writes it ("Compte rendu du 2 juin -
+ * 07-12-2026.pdf"), without the characters Windows, macOS or Linux refuse in a file name.
+ */
+export function documentFileName(title: string | undefined, instant: string | undefined, fallback: string): string {
+  const safe = (title ?? '')
+    .replace(/[\p{Cc}/\\:*?"<>|]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .slice(0, 100)
+    // No hidden file, and no dot or space at either end (Windows refuses them).
+    .replace(/^[.\s]+|[.\s]+$/g, '');
+  const date = instant ? new Date(instant) : undefined;
+  const day = date && !Number.isNaN(date.getTime()) ? [date.getDate(), date.getMonth() + 1].map((part) => String(part).padStart(2, '0')).concat(String(date.getFullYear())).join('-') : undefined;
+  return `${[safe || fallback, day].filter(Boolean).join(' - ')}.pdf`;
+}

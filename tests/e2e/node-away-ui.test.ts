@@ -2,7 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logInAtDemoProvider, practicePage } from '../helpers/chromium';
+import { practicePage } from '../helpers/chromium';
+import { logInThroughDemoProvider } from '../helpers/practice-ui';
 import { killAllChildren, serve, type ServingNode } from '../helpers/child-node';
 import { buildDesktop, projectRoot } from '../helpers/desktop-build';
 import { fhirFetch, tempDir } from '../helpers/node';
@@ -74,7 +75,7 @@ afterAll(async () => {
 describe('the practice UI while its node goes away and comes back', () => {
   it('opens a screen not yet opened, shows the error without the empty state, and recovers by itself with its data', async () => {
     await page.goto(`${node.url}/`);
-    await logInAtDemoProvider(page, 'claire.martin');
+    await logInThroughDemoProvider(page, 'claire.martin');
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     await shot('1-before');
 

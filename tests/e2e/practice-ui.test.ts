@@ -1,12 +1,9 @@
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logInAtDemoProvider, practicePage } from '../helpers/chromium';
-import { killAllChildren, serve, type ServingNode } from '../helpers/child-node';
-import { buildDesktop, projectRoot } from '../helpers/desktop-build';
-import { fhirFetch, tempDir } from '../helpers/node';
+import type { ServingNode } from '../helpers/child-node';
+import { fhirFetch } from '../helpers/node';
 import { samplePdf } from '../helpers/pdf';
+import { dropPdfOnPatient, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
 
 /**
  * The practice UI end to end, as a person uses it: the built app served by `liaison serve --demo` (a real process),
@@ -16,13 +13,9 @@ import { samplePdf } from '../helpers/pdf';
 
 type Json = Record<string, any>;
 
-const SCREENSHOTS = join(projectRoot, 'test-results/practice-ui');
-const dataDir = tempDir('liaison-ui-e2e-');
-let outDir: string;
+let ui: DemoUi;
 let node: ServingNode;
-let browser: Browser;
 let page: Page;
-const problems: string[] = [];
 
 const owner = (path: string, init?: RequestInit & { json?: unknown }) => fhirFetch(node.fhir, node.token, path, init);
 async function created(path: string, json: Json): Promise<Json> {
@@ -30,21 +23,14 @@ async function created(path: string, json: Json): Promise<Json> {
   expect(response.status, await response.clone().text()).toBe(201);
   return (await response.json()) as Json;
 }
-const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string) => ui.shot(name);
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  outDir = buildDesktop('practice-ui-');
-  node = await serve(dataDir, 60_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
-  ({ browser, page } = await practicePage(problems));
+  ui = await openDemoUi('practice-ui', { width: 1280, height: 720 });
+  ({ node, page } = ui);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await killAllChildren();
-  rmSync(dataDir, { recursive: true, force: true });
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+afterAll(() => ui?.close());
 
 describe('the practice UI against liaison serve --demo', () => {
   it('says why a login refused at the provider failed, then logs in a demo practitioner through the demo provider', async () => {
@@ -56,7 +42,7 @@ describe('the practice UI against liaison serve --demo', () => {
     await page.getByRole('button', { name: 'Refuser' }).click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('La connexion a été refusée');
 
-    await logInAtDemoProvider(page, 'claire.martin');
+    await logInThroughDemoProvider(page, 'claire.martin');
 
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Session' }).textContent()).toContain('Dr Claire Martin');
@@ -95,6 +81,9 @@ describe('the practice UI against liaison serve --demo', () => {
     await expect.poll(() => card.getByRole('heading', { level: 2 }).textContent()).toContain(family);
     expect(await card.textContent()).toContain(city.charAt(0) + city.slice(1).toLowerCase());
     await card.getByRole('button', { name: 'Envoyer un document à…' }).waitFor();
+    // Phone, fax and mailbox symbols and the copy buttons' are bundled SVGs: no emoji font needed to see them.
+    expect(await card.locator('.contacts li svg').count()).toBeGreaterThan(0);
+    expect(await card.locator('.contacts').first().textContent()).not.toMatch(/[☎📠✉⧉]/u);
     await shot('2-directory');
   });
 
@@ -132,16 +121,7 @@ describe('the practice UI against liaison serve --demo', () => {
 
   it('uploads a PDF dropped on the patient, shows it in the built-in viewer and in the timeline', async () => {
     const pdf = samplePdf('Compte rendu de consultation - Liaison');
-    // A real drop: a DataTransfer holding the file, made in the page (this file is type-checked without the DOM lib).
-    const dataTransfer = await page.evaluateHandle((bytes) => {
-      const dom = globalThis as unknown as { DataTransfer: new () => { items: { add(file: unknown): void } }; File: new (parts: unknown[], name: string, options: object) => unknown };
-      const transfer = new dom.DataTransfer();
-      transfer.items.add(new dom.File([new Uint8Array(bytes)], 'compte-rendu.pdf', { type: 'application/pdf' }));
-      return transfer;
-    }, [...pdf]);
-    await page.dispatchEvent('[data-drop-zone]', 'drop', { dataTransfer });
-    await page.getByLabel('Titre').fill('Compte rendu du 2 juin');
-    await page.getByRole('button', { name: 'Ajouter au dossier' }).click();
+    await dropPdfOnPatient(page, pdf, 'Compte rendu du 2 juin');
     await page.getByRole('status').filter({ hasText: 'Document ajouté au dossier de LEFÈVRE Margaux' }).waitFor();
 
     const canvas = page.locator('canvas[data-rendered="true"]');
@@ -191,6 +171,6 @@ describe('the practice UI against liaison serve --demo', () => {
     const booked = (await (await owner(`Appointment?patient=Patient/${patientId}`)).json()) as Json;
     expect(booked.entry).toHaveLength(1);
     await shot('5-double-booking-refused');
-    expect(problems).toEqual([]);
+    expect(ui.problems).toEqual([]);
   });
 });

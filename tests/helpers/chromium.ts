@@ -15,22 +15,16 @@ export function collectProblems(page: Page, problems: string[]): void {
 }
 
 /**
- * A fresh Chromium and a 1280×720 page with its problems collected; `timeoutMs` well under the test's own timeout, so
- * that a missing element fails with its name.
+ * A fresh Chromium and a page of the given size (1280×720 by default) with its problems collected and downloads
+ * accepted; `timeoutMs` well under the test's own timeout, so that a missing element fails with its name.
  */
-export async function practicePage(problems: string[], timeoutMs = 10_000): Promise<{ browser: Browser; page: Page }> {
+export async function practicePage(
+  problems: string[],
+  { viewport = { width: 1280, height: 720 }, timeoutMs = 10_000 }: { viewport?: { width: number; height: number }; timeoutMs?: number } = {},
+): Promise<{ browser: Browser; page: Page }> {
   const browser = await launchChromium();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const page = await browser.newPage({ viewport, acceptDownloads: true });
   page.setDefaultTimeout(timeoutMs);
   collectProblems(page, problems);
   return { browser, page };
-}
-
-/** From the login screen of `liaison serve --demo`: logs a demo account in through the demo provider (password `demo`). */
-export async function logInAtDemoProvider(page: Page, login: string): Promise<void> {
-  await page.getByRole('button', { name: 'Se connecter (fournisseur de démonstration)' }).click();
-  await page.getByLabel('Identifiant').fill(login);
-  await page.getByLabel('Mot de passe').fill('demo');
-  await page.getByRole('button', { name: 'Se connecter' }).click();
-  await page.getByRole('button', { name: 'Autoriser' }).click();
 }

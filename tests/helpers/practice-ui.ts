@@ -1,0 +1,69 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { practicePage } from './chromium';
+import { killAllChildren, serve, type ServingNode } from './child-node';
+import { buildDesktop, projectRoot } from './desktop-build';
+import { tempDir } from './node';
+
+/**
+ * The built practice UI on a real `liaison serve --demo` and Debian's Chromium, as the browser tests of the practice
+ * screens use it: one node, one page of the given size, its script errors collected, screenshots in
+ * test-results/<folder>/.
+ */
+export interface DemoUi {
+  node: ServingNode;
+  browser: Browser;
+  page: Page;
+  problems: string[];
+  dataDir: string;
+  shot(name: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function openDemoUi(folder: string, viewport: { width: number; height: number }): Promise<DemoUi> {
+  const screenshots = join(projectRoot, 'test-results', folder);
+  mkdirSync(screenshots, { recursive: true });
+  const dataDir = tempDir(`liaison-${folder}-`);
+  const outDir = buildDesktop(`${folder}-`);
+  const node = await serve(dataDir, 60_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
+  const problems: string[] = [];
+  const { browser, page } = await practicePage(problems, { viewport });
+  return {
+    node,
+    browser,
+    page,
+    problems,
+    dataDir,
+    shot: (name) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true }),
+    close: async () => {
+      await browser.close();
+      await killAllChildren();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Logs in through the demo provider's own pages, from the login screen, as one of its accounts (password "demo"). */
+export async function logInThroughDemoProvider(page: Page, login: string): Promise<void> {
+  await page.getByRole('button', { name: 'Se connecter (fournisseur de démonstration)' }).click();
+  await page.getByLabel('Identifiant').fill(login);
+  await page.getByLabel('Mot de passe').fill('demo');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.getByRole('button', { name: 'Autoriser' }).click();
+}
+
+/** Drops a PDF on the patient's drop zone as a real drop (a DataTransfer made in the page), titles it and adds it. */
+export async function dropPdfOnPatient(page: Page, pdf: Buffer, title: string): Promise<void> {
+  // This file is type-checked without the DOM lib.
+  const dataTransfer = await page.evaluateHandle((bytes) => {
+    const dom = globalThis as unknown as { DataTransfer: new () => { items: { add(file: unknown): void } }; File: new (parts: unknown[], name: string, options: object) => unknown };
+    const transfer = new dom.DataTransfer();
+    transfer.items.add(new dom.File([new Uint8Array(bytes)], 'compte-rendu.pdf', { type: 'application/pdf' }));
+    return transfer;
+  }, [...pdf]);
+  await page.dispatchEvent('[data-drop-zone]', 'drop', { dataTransfer });
+  await page.getByLabel('Titre').fill(title);
+  await page.getByRole('button', { name: 'Ajouter au dossier' }).click();
+}
