@@ -7,7 +7,7 @@ export { DEFAULT_RATE_LIMIT, USER_RATE_LIMIT };
 /**
  * Every caller's rate limit (docs/access.md, "Rate limits", is the one definition; its figures are in
  * rest/rate-limits.ts): a token bucket per caller holding `rate` calls, refilled at `rate` per second, so a caller
- * may burst one second's worth and then sustain its rate. A call is admitted while the bucket is positive; a batch or
+ * may burst one second's worth and then sustain its rate. A call is admitted when the bucket holds one; a batch or
  * transaction costs one call per entry and may leave the bucket in debt, which the caller then waits out. The FHIR
  * API and the token endpoint (oauth-routes.ts) each keep their own buckets.
  */
@@ -63,7 +63,7 @@ export class RateLimiter {
 
   /**
    * Takes `calls` more from a bucket without asking whether it holds them: the rest of an admitted Bundle's entries.
-   * The bucket may go into debt; the caller's next calls wait until it is positive again.
+   * The bucket may go into debt; the caller's next calls wait until it holds a call again.
    */
   charge(key: string, rate: number, calls: number): RateLimitState {
     return this.answer(key, rate, calls, true);
@@ -95,8 +95,8 @@ export class RateLimiter {
     bucket.rate = rate;
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
     bucket.at = now;
-    if (bucket.tokens <= 0 && !admitted) {
-      return { limit: rate, remaining: 0, resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: Math.max(1, Math.ceil(-bucket.tokens / rate)) };
+    if (bucket.tokens < 1 && !admitted) {
+      return { limit: rate, remaining: 0, resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: Math.max(1, Math.ceil((1 - bucket.tokens) / rate)) };
     }
     bucket.tokens -= calls;
     return { limit: rate, remaining: Math.max(0, Math.floor(bucket.tokens)), resetSeconds: Math.ceil((rate - bucket.tokens) / rate), retryAfter: 0 };

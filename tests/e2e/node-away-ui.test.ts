@@ -77,6 +77,9 @@ describe('the practice UI while its node goes away and comes back', () => {
     await page.goto(`${node.url}/`);
     await logInThroughDemoProvider(page, 'claire.martin');
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
+    // Started as it is: the app fetches every screen's code right after start. A loaded machine takes seconds to do
+    // it, and a node gone before then leaves those screens to their Réessayer (tested in node-away.test.ts).
+    await page.waitForLoadState('networkidle');
     await shot('1-before');
 
     // The node stops while the directory is on screen: no other screen has been opened yet.

@@ -270,13 +270,22 @@ describe('admin API', () => {
 });
 
 describe('rate limit', () => {
-  it('answers a burst of 30 calls in one second with at least 15 429s, each with Retry-After and RateLimit headers', async () => {
+  it('answers bursts of 30 calls with 429s past 10 a second, each with Retry-After and RateLimit headers', async () => {
     const { body } = await admin('clients', { method: 'POST', json: { name: 'default rate', scopes: ['PATIENT_READ'] } });
     const token = await tokenFor(body.client_id, body.client_secret);
-    const answers = await Promise.all(Array.from({ length: 30 }, () => call(token, 'Patient/historic')));
+    // Bursts until refused: a slow machine sends them over more time, while the bucket refills.
+    const started = performance.now();
+    const answers: Awaited<ReturnType<typeof call>>[] = [];
+    for (let round = 0; round < 10 && !answers.some((answer) => answer.status === 429); round++) {
+      answers.push(...(await Promise.all(Array.from({ length: 30 }, () => call(token, 'Patient/historic')))));
+    }
+    const seconds = (performance.now() - started) / 1000;
     const throttled = answers.filter((answer) => answer.status === 429);
-    expect(throttled.length).toBeGreaterThanOrEqual(15);
-    expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(10);
+    const admitted = answers.filter((answer) => answer.status === 200).length;
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(admitted).toBeGreaterThanOrEqual(10);
+    // The bucket's 10 and its refill over that time, no more.
+    expect(admitted).toBeLessThanOrEqual(Math.floor(10 + 10 * seconds));
     for (const answer of throttled) {
       expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(answer.headers.get('ratelimit-limit')).toBe('10');
