@@ -29,15 +29,26 @@ export function useNames() {
     return trade ? `${name} (${trade})` : name;
   }
 
-  function nameOf(reference: Reference | undefined, unnamed: Unnamed): string {
+  /** The name the shared names or the reference's `display` give, '' when neither does. */
+  function knownName(reference: Reference | undefined): string {
     const key = reference?.reference ?? '';
     const resource = names.resources.get(key);
     let label = '';
     if (resource?.resourceType === 'Patient') label = patientLabel(resource);
     else if (resource?.resourceType === 'Practitioner') label = practitionerLabel(resource, key);
     else if (resource?.resourceType === 'Organization') label = resource.name ?? '';
-    return label || reference?.display || t(`names.unknown.${unnamed}`);
+    return label || reference?.display || '';
   }
 
-  return { nameOf };
+  function nameOf(reference: Reference | undefined, unnamed: Unnamed): string {
+    return knownName(reference) || t(`names.unknown.${unnamed}`);
+  }
+
+  /** "Patient : DUPONT Jeanne, née le 04/05/1960", or "Patient non visible". */
+  function patientLine(reference: Reference | undefined): string {
+    const name = knownName(reference);
+    return name ? t('documents.patient', { patient: name }) : t('names.unknown.patient');
+  }
+
+  return { nameOf, patientLine };
 }

@@ -80,7 +80,7 @@ describe('names in the documents screen', () => {
     expect(first.find('strong').text()).toBe('Compte rendu du 2 juin');
     expect(first.find('[data-patient]').text()).toBe('Patient : DUPONT Jeanne, née le 04/05/1960');
     expect(first.find('p.muted').text()).toMatch(/^De : Dr Paul DURAND \(Médecin — Médecine générale\) · \S/);
-    expect(second.find('[data-patient]').text()).toBe('Patient : Patient non visible');
+    expect(second.find('[data-patient]').text()).toBe('Patient non visible');
     expect(second.find('p.muted').text()).toMatch(/^De : Expéditeur inconnu · \S/);
     expectNoReference(wrapper);
     // The trades of the senders on screen: one search of their roles, for the practitioners the node gave.
@@ -132,7 +132,7 @@ describe('names in the documents screen', () => {
     const wrapper = await open('all');
 
     expect(includesOf(/^\/fhir\/DocumentReference\?/)).toEqual(['DocumentReference:subject']);
-    expect(rows(wrapper).map((row) => row.find('[data-patient]').text())).toEqual(['Patient : MARTIN Louis, né le 04/05/1960', 'Patient : Patient non visible']);
+    expect(rows(wrapper).map((row) => row.find('[data-patient]').text())).toEqual(['Patient : MARTIN Louis, né le 04/05/1960', 'Patient non visible']);
     expectNoReference(wrapper);
   });
 });
