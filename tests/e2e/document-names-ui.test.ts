@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServingNode } from '../helpers/child-node';
 import { fhirFetch } from '../helpers/node';
@@ -28,6 +28,8 @@ function expectNoReference(text: string): void {
 }
 const tab = (name: string) => page.getByRole('tab', { name });
 const rows = () => page.locator('[role="tabpanel"] .items > li');
+/** A row's lines as they read (title, patient, sender and time…). */
+const lines = async (row: Locator) => (await row.locator('div').first().innerText()).split('\n').map((line) => line.trim()).filter(Boolean);
 
 async function logOut(): Promise<void> {
   await page.getByRole('navigation', { name: 'Session' }).getByRole('button', { name: 'Se déconnecter' }).click();
@@ -85,8 +87,9 @@ describe('documents read with names', () => {
     await tab('Tous les documents').click();
     const document = rows().filter({ hasText: 'Compte rendu du 2 juin' });
     await document.waitFor();
-    expect(await document.locator('[data-patient]').innerText()).toBe('Patient : LEFÈVRE Margaux, née le 12/03/1984');
-    expectNoReference(await screenText());
+    // Soft: the sending below is what the next tests read, whatever this screen shows.
+    expect.soft(await lines(document)).toContain('Patient : LEFÈVRE Margaux, née le 12/03/1984');
+    expect.soft(await screenText()).not.toMatch(/Patient\/|[0-9a-f]{8}-[0-9a-f]{4}-/);
     await shot('1-all-documents');
 
     // Sent to a colleague of the practice and to one of another practice, found in the directory.
@@ -108,36 +111,29 @@ describe('documents read with names', () => {
     await tab('Reçus').click();
     await tab('Envoyés').click();
     await sent.locator('.deliveries li').nth(1).waitFor();
-    expect(await sent.locator('[data-patient]').innerText()).toBe('Patient : LEFÈVRE Margaux, née le 12/03/1984');
+    expect(await lines(sent)).toContain('Patient : LEFÈVRE Margaux, née le 12/03/1984');
     await expect.poll(() => sent.locator('.deliveries li').allInnerTexts()).toEqual([expect.stringMatching(/^Dr Paul DURAND \(Cabinet des Lilas\)\s/), expect.stringMatching(/^Dr Amina BENALI \(Maison de santé du Port\)\s/)]);
     expectNoReference(await screenText());
     await shot('2-outbox');
   });
 
-  it('in a colleague’s “Reçus” the row names the patient and the sender', async () => {
+  it.each([
+    { who: 'a colleague of the practice', login: 'paul.durand', patient: 'Patient : LEFÈVRE Margaux, née le 12/03/1984', screenshot: '3-inbox-same-practice' },
+    // Another practice's doctor does not follow the patient: the node leaves her out, and the row says so in words.
+    { who: 'a colleague of another practice, who may not see the patient,', login: 'amina.benali', patient: 'Patient non visible', screenshot: '4-inbox-other-practice' },
+  ])('in “Reçus” of $who the row names the patient and the sender', async ({ login, patient, screenshot }) => {
     await logOut();
-    await logInThroughDemoProvider(page, 'paul.durand');
+    await logInThroughDemoProvider(page, login);
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     await openInbox();
     const received = rows().filter({ hasText: 'Compte rendu du 2 juin' });
     await received.waitFor();
-    expect(await received.locator('[data-patient]').innerText()).toBe('Patient : LEFÈVRE Margaux, née le 12/03/1984');
-    expect(await received.locator('p.muted').innerText()).toMatch(/^De : Dr Claire MARTIN \(Cabinet des Lilas\) · \S/);
+    const [title, patientLine, sender] = await lines(received);
+    expect(title).toMatch(/^Compte rendu du 2 juin/);
+    expect(patientLine).toBe(patient);
+    expect(sender).toMatch(/^De : Dr Claire MARTIN \(Cabinet des Lilas\) · \S/);
     expectNoReference(await screenText());
-    await shot('3-inbox-same-practice');
-  });
-
-  it('a colleague of another practice, who may not see the patient, reads that in words, not as an id', async () => {
-    await logOut();
-    await logInThroughDemoProvider(page, 'amina.benali');
-    await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
-    await openInbox();
-    const received = rows().filter({ hasText: 'Compte rendu du 2 juin' });
-    await received.waitFor();
-    expect(await received.locator('[data-patient]').innerText()).toBe('Patient non visible');
-    expect(await received.locator('p.muted').innerText()).toMatch(/^De : Dr Claire MARTIN \(Cabinet des Lilas\) · \S/);
-    expectNoReference(await screenText());
-    await shot('4-inbox-other-practice');
+    await shot(screenshot);
     expect(ui.problems).toEqual([]);
   });
 });
