@@ -317,6 +317,13 @@ const en: Messages = {
     addDocument: 'Add a document',
     book: 'Book an appointment',
   },
+  names: {
+    born: 'born {date}',
+    bornFemale: 'born {date}',
+    bornMale: 'born {date}',
+    unnamedPatient: 'Patient without a name',
+    unknown: { patient: 'Patient not visible', sender: 'Unknown sender', recipient: 'Unknown recipient', author: 'Unknown author' },
+  },
   documents: {
     title: 'Documents',
     tabs: { inbox: 'Received', outbox: 'Sent', all: 'All documents' },
@@ -350,6 +357,7 @@ const en: Messages = {
     docStatus: { current: 'Current', superseded: 'Superseded', 'entered-in-error': 'Withdrawn' },
     unread: 'Unread',
     from: 'From: {sender}',
+    patient: 'Patient: {patient}',
     to: 'To: {recipients}',
     noDocument: 'Document unavailable',
     emptyInbox: 'No document received.',

@@ -317,6 +317,13 @@ const fr = {
     addDocument: 'Ajouter un document',
     book: 'Prendre rendez-vous',
   },
+  names: {
+    born: 'né(e) le {date}',
+    bornFemale: 'née le {date}',
+    bornMale: 'né le {date}',
+    unnamedPatient: 'Patient sans nom',
+    unknown: { patient: 'Patient non visible', sender: 'Expéditeur inconnu', recipient: 'Destinataire inconnu', author: 'Auteur inconnu' },
+  },
   documents: {
     title: 'Documents',
     tabs: { inbox: 'Reçus', outbox: 'Envoyés', all: 'Tous les documents' },
@@ -350,6 +357,7 @@ const fr = {
     docStatus: { current: 'Actif', superseded: 'Remplacé', 'entered-in-error': 'Annulé' },
     unread: 'Non lu',
     from: 'De : {sender}',
+    patient: 'Patient : {patient}',
     to: 'À : {recipients}',
     noDocument: 'Document indisponible',
     emptyInbox: 'Aucun document reçu.',

@@ -4,6 +4,7 @@ import { fhir } from '../api';
 import { matches, resourcesOf } from '../api/fhir-client';
 import type { Appointment, Patient, Practitioner, PractitionerRole } from '../api/fhir-types';
 import { patientName, practitionerName } from '../format';
+import { useNamesStore } from './names';
 import { useSessionStore } from './session';
 
 /**
@@ -62,7 +63,10 @@ export const useAppointmentsStore = defineStore('appointments', () => {
         actor: owner.value,
         date: [`ge${start.toISOString()}`, `lt${end.toISOString()}`],
         _count: '100',
+        // The patients by name on the calendar, whatever `display` the appointment was written with.
+        _include: 'Appointment:patient',
       });
+      useNamesStore().learn(bundle.entry?.map((entry) => entry.resource) ?? []);
       appointments.value = matches(bundle).filter((appointment) => appointment.status !== 'cancelled' && appointment.status !== 'entered-in-error');
       error.value = undefined;
     } catch (caught) {

@@ -1,8 +1,9 @@
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import { fhir } from '../api';
-import { matches } from '../api/fhir-client';
-import type { CodeableConcept, Communication, CommunicationRequest, DocumentReference, Patient, Reference } from '../api/fhir-types';
+import { matches, resourcesOf } from '../api/fhir-client';
+import type { Bundle, CodeableConcept, Communication, CommunicationRequest, DocumentReference, Patient, Reference } from '../api/fhir-types';
+import { useNamesStore } from './names';
 import { useSessionStore } from './session';
 
 /**
@@ -10,7 +11,15 @@ import { useSessionStore } from './session';
  * DocumentReference about a patient, and sent by a CommunicationRequest naming its recipients. The node delivers it
  * and records one Communication per recipient and channel (`basedOn` the request): that is each recipient's status.
  * The inbox is the Communications addressed to the user; reading one sets its `received`.
+ *
+ * Each list's search brings, with `_include`, the documents its messages carry and the patients, senders and
+ * recipients they name, so that rows show names (stores/names.ts); the node leaves out what the user may not see.
  */
+
+/** What each list's search includes: what its rows show by name. */
+export const INBOX_INCLUDES = ['Communication:payload', 'Communication:subject', 'Communication:sender'];
+export const OUTBOX_INCLUDES = ['CommunicationRequest:payload', 'CommunicationRequest:subject', 'CommunicationRequest:recipient'];
+export const DOCUMENT_INCLUDES = ['DocumentReference:subject'];
 
 export const DOCUMENT_TYPES: ReadonlyArray<{ code: string; key: string }> = [
   { code: '11488-4', key: 'consultation' },
@@ -72,12 +81,18 @@ export const useDocumentsStore = defineStore('documents', () => {
   /** Recipients chosen in the directory ("send a document to…") before a document is picked. */
   const draftRecipients = ref<Array<{ reference: string; display: string }>>([]);
 
-  /** Fetches DocumentReferences by id, one search for all. */
-  async function documentsById(references: Array<string | undefined>): Promise<Map<string, DocumentReference>> {
-    const ids = [...new Set(references.filter((reference): reference is string => Boolean(reference)).map((reference) => reference.split('/')[1]))];
-    if (ids.length === 0) return new Map();
-    const bundle = await fhir.search<DocumentReference>('DocumentReference', { _id: ids.join(','), _count: String(ids.length) });
-    return new Map(matches(bundle).map((document) => [`DocumentReference/${document.id}`, document]));
+  const names = useNamesStore();
+
+  /**
+   * The matches of a search with its includes: the names kept for the rows (and the trades of the practitioners
+   * among them, asked once), and the documents the messages carry by reference.
+   */
+  async function searchNamed<T extends Communication | CommunicationRequest | DocumentReference>(type: T['resourceType'], params: Record<string, string>, includes: string[]): Promise<{ found: T[]; documents: Map<string, DocumentReference>; trades: Promise<void> }> {
+    const bundle = (await fhir.search<T>(type, { ...params, _include: includes })) as Bundle;
+    names.learn(bundle.entry?.map((entry) => entry.resource) ?? []);
+    const trades = names.learnTrades(resourcesOf(bundle, 'Practitioner').map((practitioner) => `Practitioner/${practitioner.id}`));
+    const documents = new Map(resourcesOf<DocumentReference>(bundle, 'DocumentReference').map((document) => [`DocumentReference/${document.id}`, document]));
+    return { found: matches(bundle as Bundle<T>), documents, trades };
   }
 
   async function guarded(load: () => Promise<void>): Promise<void> {
@@ -94,7 +109,9 @@ export const useDocumentsStore = defineStore('documents', () => {
 
   function loadDocuments(patientId?: string): Promise<void> {
     return guarded(async () => {
-      documents.value = matches(await fhir.search<DocumentReference>('DocumentReference', { ...(patientId ? { patient: `Patient/${patientId}` } : {}), _count: '50' }));
+      const { found, trades } = await searchNamed<DocumentReference>('DocumentReference', { ...(patientId ? { patient: `Patient/${patientId}` } : {}), _count: '50' }, DOCUMENT_INCLUDES);
+      await trades;
+      documents.value = found;
     });
   }
 
@@ -102,9 +119,9 @@ export const useDocumentsStore = defineStore('documents', () => {
     return guarded(async () => {
       const me = useSessionStore().userReference;
       if (!me) return void (inbox.value = []);
-      const communications = matches(await fhir.search<Communication>('Communication', { recipient: me, _count: '50' }));
-      const byId = await documentsById(communications.map((communication) => documentOf(communication.payload)));
-      inbox.value = communications.map((communication) => ({ communication, document: byId.get(documentOf(communication.payload) ?? '') }));
+      const { found, documents: byId, trades } = await searchNamed<Communication>('Communication', { recipient: me, _count: '50' }, INBOX_INCLUDES);
+      await trades;
+      inbox.value = found.map((communication) => ({ communication, document: byId.get(documentOf(communication.payload) ?? '') }));
     });
   }
 
@@ -112,12 +129,9 @@ export const useDocumentsStore = defineStore('documents', () => {
     return guarded(async () => {
       const me = useSessionStore().userReference;
       if (!me) return void (outbox.value = []);
-      const requests = matches(await fhir.search<CommunicationRequest>('CommunicationRequest', { requester: me, _count: '50' }));
+      const { found: requests, documents: byId, trades } = await searchNamed<CommunicationRequest>('CommunicationRequest', { requester: me, _count: '50' }, OUTBOX_INCLUDES);
       if (requests.length === 0) return void (outbox.value = []);
-      const [byId, communications] = await Promise.all([
-        documentsById(requests.map((request) => documentOf(request.payload))),
-        fhir.search<Communication>('Communication', { 'based-on': requests.map((request) => `CommunicationRequest/${request.id}`).join(','), _count: '100' }).then(matches),
-      ]);
+      const [communications] = await Promise.all([fhir.search<Communication>('Communication', { 'based-on': requests.map((request) => `CommunicationRequest/${request.id}`).join(','), _count: '100' }).then(matches), trades]);
       outbox.value = requests.map((request) => {
         const own = communications.filter((communication) => communication.basedOn?.some((basis) => basis.reference === `CommunicationRequest/${request.id}`));
         return {
@@ -149,6 +163,7 @@ export const useDocumentsStore = defineStore('documents', () => {
       description: description || file.name.replace(/\.pdf$/i, ''),
       content: [{ attachment: { contentType: file.type || 'application/pdf', url: `Binary/${binary.id}`, title: file.name, size: file.size, creation: now } }],
     });
+    names.learn([patient]);
     documents.value = [document, ...documents.value];
     return document;
   }

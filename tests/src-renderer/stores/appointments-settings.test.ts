@@ -32,7 +32,7 @@ describe('the appointments store', () => {
     const appointments = useAppointmentsStore();
     appointments.owner = OWNER.reference;
     await appointments.load(new Date('2026-12-01T00:00:00Z'), new Date('2026-12-08T00:00:00Z'));
-    expect(node.callsTo('GET', /Appointment\?/)[0].url.search).toBe('?actor=Practitioner%2Fdemo-claire-martin&date=ge2026-12-01T00%3A00%3A00.000Z&date=lt2026-12-08T00%3A00%3A00.000Z&_count=100&_total=none');
+    expect(node.callsTo('GET', /Appointment\?/)[0].url.search).toBe('?actor=Practitioner%2Fdemo-claire-martin&date=ge2026-12-01T00%3A00%3A00.000Z&date=lt2026-12-08T00%3A00%3A00.000Z&_count=100&_include=Appointment%3Apatient&_total=none');
     expect(appointments.appointments.map((appointment) => appointment.id)).toEqual(['y']);
 
     await appointments.book({ practitioner: OWNER, patient: { resourceType: 'Patient', id: 'p1', name: [{ family: 'Dupont', given: ['Jeanne'] }] }, start: new Date('2026-12-02T09:00:00Z'), end: new Date('2026-12-02T09:20:00Z'), description: 'Vaccin' });

@@ -53,9 +53,8 @@ describe('the documents store', () => {
 
   it('shows each recipient’s delivery from the Communications based on the request', async () => {
     node.on('GET', /^\/fhir\/CommunicationRequest\?requester=Practitioner%2Fdemo-claire-martin/, {
-      json: bundle({ resourceType: 'CommunicationRequest', id: 'cr1', status: 'active', recipient: [{ reference: 'Practitioner/a' }, { reference: 'Practitioner/b' }, { reference: 'Practitioner/c' }], payload: [{ contentReference: { reference: 'DocumentReference/d1' } }] }),
+      json: bundle({ resourceType: 'CommunicationRequest', id: 'cr1', status: 'active', recipient: [{ reference: 'Practitioner/a' }, { reference: 'Practitioner/b' }, { reference: 'Practitioner/c' }], payload: [{ contentReference: { reference: 'DocumentReference/d1' } }] }, { ...DOCUMENT, __include: true }),
     });
-    node.on('GET', /^\/fhir\/DocumentReference\?_id=d1/, { json: bundle(DOCUMENT as never) });
     node.on('GET', /^\/fhir\/Communication\?based-on=CommunicationRequest%2Fcr1/, {
       json: bundle(
         { resourceType: 'Communication', id: 'c1', status: 'completed', basedOn: [{ reference: 'CommunicationRequest/cr1' }], recipient: [{ reference: 'Practitioner/a' }], medium: [{ coding: [{ code: 'MSSANTE', display: 'MSSanté' }] }] },
@@ -75,8 +74,7 @@ describe('the documents store', () => {
 
   it('lists the inbox addressed to the user and marks a message read by its `received` instant', async () => {
     const message = { resourceType: 'Communication', id: 'm1', meta: { versionId: 'v1' }, status: 'completed', recipient: [{ reference: 'Practitioner/demo-claire-martin' }], payload: [{ contentReference: { reference: 'DocumentReference/d1' } }] };
-    node.on('GET', /^\/fhir\/Communication\?recipient=Practitioner%2Fdemo-claire-martin/, { json: bundle(message) });
-    node.on('GET', /^\/fhir\/DocumentReference\?_id=d1/, { json: bundle(DOCUMENT as never) });
+    node.on('GET', /^\/fhir\/Communication\?recipient=Practitioner%2Fdemo-claire-martin/, { json: bundle(message, { ...DOCUMENT, __include: true }) });
     node.on('PUT', /^\/fhir\/Communication\/m1$/, (call) => ({ json: call.body }));
     const documents = useDocumentsStore();
     await documents.loadInbox();
