@@ -5,7 +5,9 @@ import type { OperationSearch } from '../rest/extensions';
 import type { TextMatcher, TextRound } from '../rest/fhir-api';
 import { searchParameters } from '../rest/search-body';
 import type { FhirRequest } from '../rest/types';
+import { DEFAULT_TOTAL } from '../rest/interactions';
 import { textMatchKey, type TextMatch } from '../store/search/conditions';
+import { TOTAL_CAP } from '../store/search/search';
 import { FIRST_TEXT_MATCHES, MAX_TEXT_MATCHES, type TextIndex } from './text-index';
 
 /**
@@ -60,7 +62,7 @@ async function resolveTextMatches(searches: readonly OperationSearch[], textInde
     } catch {
       continue; // the search itself will answer the error
     }
-    const firstRound = firstRoundLimit(query);
+    const firstRound = firstRoundLimit(query, params.has('_total') ? query.total : DEFAULT_TOTAL);
     for (const filter of textFilters(query.filters)) {
       // A text filter inside a chain or `_has` is a clause, which needs every match (PartialTextMatches).
       const limit = round === 'all' || !query.filters.includes(filter) ? MAX_TEXT_MATCHES : firstRound;
@@ -91,9 +93,13 @@ const SPARE_FACTOR = 4;
  * candidates, or the page is further on: FIRST_TEXT_MATCHES. The index thread answers every text search, so the
  * fewer it hands over, the more searches a second it serves (national: 1,966 -> 2,409 req/s).
  */
-function firstRoundLimit(query: ParsedQuery): number {
-  const alone = query.filters.length === 1 && query.sort.length === 0 && query.cursor === undefined && query.total !== 'accurate' && query.summary !== 'count';
-  return alone ? Math.min(FIRST_TEXT_MATCHES, (query.count + 1) * SPARE_FACTOR) : FIRST_TEXT_MATCHES;
+function firstRoundLimit(query: ParsedQuery, total: ParsedQuery['total']): number {
+  const alone = query.filters.length === 1 && query.sort.length === 0 && query.cursor === undefined && total !== 'accurate' && query.summary !== 'count';
+  if (!alone) return FIRST_TEXT_MATCHES;
+  const page = Math.min(FIRST_TEXT_MATCHES, (query.count + 1) * SPARE_FACTOR);
+  // The API's default total counts the matches up to TOTAL_CAP + 1: the filter alone, on a type the caller may all
+  // see, counts its list (WriteOrderPager.count), which then needs no second round of MAX_TEXT_MATCHES.
+  return total === 'estimate' ? Math.max(page, TOTAL_CAP + 1) : page;
 }
 
 /** The searches a request makes: `GET [type]?…`, `POST [type]/_search`, a compartment search, or a Bundle's GET entries. */

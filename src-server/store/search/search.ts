@@ -211,7 +211,9 @@ export class SearchEngine {
       const where = this.conditionsOn(conditions, visibility, request, others, DRIVER_TARGET);
       // Filters on the id or lastUpdated read the driver row's version; those that find index rows need only vseq.
       const readsVersion = compartment !== undefined || others.some((filter) => !drivers.some((driver) => driver.filter === filter));
-      return { where: joinAnd(where), readsVersion };
+      // Whether anything but the driver decides which rows match: another filter, the compartment, what the caller may see.
+      const restricts = others.length > 0 || compartment !== undefined || Visibility.restricts(request, resourceType);
+      return { where: joinAnd(where), readsVersion, restricts };
     };
     return { candidates: drivers.map((driver) => driver.rows), rest };
   }

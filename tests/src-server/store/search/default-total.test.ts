@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMany } from '../../../helpers/batch';
-import { useTestNode } from '../../../helpers/node';
+import { fhirFetch, useTestNode } from '../../../helpers/node';
+import { userToken } from '../../../helpers/users';
 import { TOTAL_CAP } from '../../../../src-server/store/search/search';
 
 /** Searches answer `total` unless `_total=none`: exact up to TOTAL_CAP, and beyond it the Bundle says it stopped there. */
@@ -42,5 +43,90 @@ describe('Bundle.total by default', () => {
     expect(exact.total).toBe(1500);
     expect(exact.meta).toBeUndefined();
     expect((await search('model=total-25')).meta).toBeUndefined();
+  });
+});
+
+/**
+ * A text search's default total: counted from the text index's list when nothing else restricts the rows (its
+ * filter alone, on a type the caller may all see), so it must equal the exact count once the index has caught up,
+ * and still never count what the caller may not see nor what another filter rejects.
+ */
+describe('Bundle.total of a text search by default', () => {
+  const practitioners = (count: number, family: string, from = 0) => {
+    for (let index = from; index < from + count; index++) {
+      node().repository.update('Practitioner', `${family}-${index}`, { resourceType: 'Practitioner', id: `${family}-${index}`, gender: index % 3 === 0 ? 'female' : 'male', name: [{ family }] });
+    }
+  };
+  const caughtUp = async () => {
+    const latest = (node().db.prepare('SELECT max(seq) AS seq FROM change_log').get() as { seq: number }).seq;
+    await node().textIndex.caughtUp(latest);
+  };
+  const bundle = async (query: string, token?: string) => {
+    const response = token ? await fhirFetch(node().fhir, token, query) : await node().request(query);
+    expect(response.status, query).toBe(200);
+    return (await response.json()) as Json;
+  };
+
+  it('equals the exact count for a directory name, below the cap, after updates', async () => {
+    practitioners(30, 'Zorglubien');
+    // Versions replaced (a new name) leave the index's list: they are not counted.
+    for (const index of [1, 2]) node().repository.update('Practitioner', `Zorglubien-${index}`, { resourceType: 'Practitioner', id: `Zorglubien-${index}`, name: [{ family: 'Autrenom' }] });
+    await caughtUp();
+    const estimated = await bundle('Practitioner?name=zorglub&_count=5');
+    expect(estimated.total).toBe(28);
+    expect(estimated.meta).toBeUndefined();
+    expect((await bundle('Practitioner?name=zorglub&_count=5&_total=accurate')).total).toBe(28);
+  });
+
+  it(`stops at ${TOTAL_CAP} for a directory name and says so, like the exact count`, async () => {
+    practitioners(TOTAL_CAP + 20, 'Quaxenbourg');
+    await caughtUp();
+    const capped = await bundle('Practitioner?name=quaxen&_count=20');
+    expect(capped.total).toBe(TOTAL_CAP);
+    expect(capped.meta.tag).toEqual([expect.objectContaining({ system: 'urn:liaison:search', code: 'total-capped' })]);
+    expect(capped.entry).toHaveLength(20);
+    expect((await bundle('Practitioner?name=quaxen&_total=accurate')).total).toBe(TOTAL_CAP + 20);
+  });
+
+  it('asks the text index once for a directory name whose matches pass the cap', async () => {
+    // Counting the list needs TOTAL_CAP + 1 candidates: the first round asks for them rather than a page's, so the
+    // search does not come back for every match (MAX_TEXT_MATCHES) only to count them.
+    const asked = vi.spyOn(node().textIndex, 'search');
+    try {
+      const capped = await bundle('Practitioner?name=quaxen&_count=20');
+      expect(capped.total).toBe(TOTAL_CAP);
+      expect(asked).toHaveBeenCalledTimes(1);
+      expect(asked.mock.calls[0][4]).toBe(TOTAL_CAP + 1);
+      asked.mockClear();
+      // Without a total, a page's worth and some spare, as before.
+      expect((await bundle('Practitioner?name=quaxen&_count=20&_total=none')).entry).toHaveLength(20);
+      expect(asked).toHaveBeenCalledTimes(1);
+      expect(asked.mock.calls[0][4]).toBeLessThan(TOTAL_CAP);
+    } finally {
+      asked.mockRestore();
+    }
+  });
+
+  it('counts exactly when another filter restricts the text matches', async () => {
+    // Of the Quaxenbourg practitioners above, one in three is female.
+    const female = Math.ceil((TOTAL_CAP + 20) / 3);
+    const estimated = await bundle('Practitioner?name=quaxen&gender=female&_count=10');
+    expect(estimated.total).toBe(female);
+    expect((await bundle('Practitioner?name=quaxen&gender=female&_total=accurate')).total).toBe(female);
+  });
+
+  it("never counts another practice's patients for a practitioner", async () => {
+    const { repository, db } = node();
+    repository.update('Practitioner', 'gp-a', { resourceType: 'Practitioner', id: 'gp-a', name: [{ family: 'Alpha' }] });
+    repository.update('Practitioner', 'gp-b', { resourceType: 'Practitioner', id: 'gp-b', name: [{ family: 'Beta' }] });
+    const patient = (id: string, gp: string) => node().request(`Patient/${id}`, { method: 'PUT', json: { resourceType: 'Patient', id, name: [{ family: 'Vercingetorix' }], generalPractitioner: [{ reference: `Practitioner/${gp}` }] } });
+    for (const id of ['va1', 'va2']) expect((await patient(id, 'gp-a')).status).toBe(201);
+    for (const id of ['vb1', 'vb2', 'vb3']) expect((await patient(id, 'gp-b')).status).toBe(201);
+    await caughtUp();
+    const a = userToken(db, { userId: 'u-gp-a', roles: 'practitioner', practitionerId: 'gp-a', organizations: 'practice-a' });
+    const b = userToken(db, { userId: 'u-gp-b', roles: 'practitioner', practitionerId: 'gp-b', organizations: 'practice-b' });
+    expect((await bundle('Patient?name=vercinge&_count=1', a)).total).toBe(2);
+    expect((await bundle('Patient?name=vercinge&_count=1', b)).total).toBe(3);
+    expect((await bundle('Patient?name=vercinge&_count=1')).total).toBe(5);
   });
 });
