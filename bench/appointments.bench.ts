@@ -7,8 +7,7 @@ import { BOOKING_STATUSES, overlapping } from '../src-server/appointments/bookin
 import { BookedTimes } from '../src-server/store/booked-times';
 import { Scopes } from '../src-server/auth/scopes';
 import { Interactions } from '../src-server/rest/interactions';
-import { newDataKey, subkey } from '../src-server/data-key';
-import { openDatabase } from '../src-server/store/database';
+import { openEncryptedDatabase } from './lib/encrypted-database';
 import { openStore } from '../src-server/store/store';
 import { positiveNumber, prng } from './lib/settings';
 
@@ -29,8 +28,7 @@ const figure = (name: string, value: number, unit: string) => console.log(JSON.s
 
 const random = prng(7);
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-appointments-'));
-// Encrypted as the node keeps it.
-const db = openDatabase(join(dir, 'bench.db'), { key: subkey(newDataKey(), 'database') });
+const db = openEncryptedDatabase(join(dir, 'bench.db'));
 const store = openStore(db, { binaryFolder: join(dir, 'binaries'), contentKey: randomBytes(32) });
 const { repository, search } = store;
 const base = 'http://127.0.0.1:8347/fhir';

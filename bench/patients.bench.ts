@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { Scopes } from '../src-server/auth/scopes';
 import { Interactions } from '../src-server/rest/interactions';
 import { patientsModule } from '../src-server/patients/module';
-import { newDataKey, subkey } from '../src-server/data-key';
-import { openDatabase } from '../src-server/store/database';
+import { openEncryptedDatabase } from './lib/encrypted-database';
 import { openStore } from '../src-server/store/store';
 import { seedPatients } from './lib/patients';
 import { positiveNumber } from './lib/settings';
@@ -37,8 +36,7 @@ const timed = (work: () => unknown) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-patients-'));
-// Encrypted as the node keeps it.
-const db = openDatabase(join(dir, 'liaison.db'), { key: subkey(newDataKey(), 'database') });
+const db = openEncryptedDatabase(join(dir, 'liaison.db'));
 try {
   const store = openStore(db, { binaryFolder: join(dir, 'binaries'), contentKey: randomBytes(32) });
   const { repository } = store;

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newDataKey, subkey } from '../src-server/data-key';
+import { openEncryptedDatabase } from './lib/encrypted-database';
 import { DEFAULT_TOTAL } from '../src-server/rest/interactions';
 import { SearchEngine } from '../src-server/store/search/search';
-import { openDatabase, type Db } from '../src-server/store/database';
+import type { Db } from '../src-server/store/database';
 import { Repository } from '../src-server/store/repository';
 import { INDEX_TABLES } from '../src-server/store/search-index';
 import { generateStore } from './lib/clinical';
@@ -112,8 +112,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const file = join(dir, 'liaison.db');
-// Encrypted as the node keeps it (SQLCipher under a fresh key).
-db = openDatabase(file, { key: subkey(newDataKey(), 'database') });
+db = openEncryptedDatabase(file);
 const repository = new Repository(db);
 const engine = new SearchEngine(db, repository.searchIndex);
 const capture = capturingDb(db);

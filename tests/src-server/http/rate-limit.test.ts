@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RATE_LIMIT } from '../../../src-server/auth/clients';
 import { fhirFetch, useTestNode } from '../../helpers/node';
+import { burstsUntilRefused, mostAdmitted } from '../../helpers/rate';
 import { createApiClient, tokenOf, userToken } from '../../helpers/users';
 
 /**
@@ -14,20 +15,8 @@ const node = useTestNode();
 
 const burst = (token: string, calls: number) => Promise.all(Array.from({ length: calls }, () => fhirFetch(node().fhir, token, 'Patient/nobody')));
 
-/**
- * Bursts of `size` calls at once until one is refused (ten at most), and how long that took: a slow machine sends them
- * over a longer time, during which the bucket refills, so what a test may expect depends on it (`mostAdmitted`).
- */
-async function hammer(token: string, size: number): Promise<{ answers: Response[]; throttled: Response[]; admitted: number; seconds: number }> {
-  const started = performance.now();
-  const answers: Response[] = [];
-  for (let round = 0; round < 10 && !answers.some((answer) => answer.status === 429); round++) answers.push(...(await burst(token, size)));
-  const throttled = answers.filter((answer) => answer.status === 429);
-  return { answers, throttled, admitted: answers.length - throttled.length, seconds: (performance.now() - started) / 1000 };
-}
-
-/** A bucket of `rate` admits at most its `rate` calls and what it refilled in `seconds`. */
-const mostAdmitted = (rate: number, seconds: number) => Math.floor(rate + rate * seconds);
+/** Bursts of `size` calls at once until one is refused. */
+const hammer = (token: string, size: number) => burstsUntilRefused(() => burst(token, size));
 
 async function expectThrottled(answer: Response, limit: number): Promise<void> {
   expect(answer.status).toBe(429);
