@@ -106,6 +106,21 @@ describe('rate limits per caller', () => {
     expect((await admin('PATCH', 'clients/nobody', { rateLimit: 5 })).status).toBe(404);
   });
 
+  it("refuses a client or a colleague without the admin role who would raise their own rate, and changes nothing", async () => {
+    const credentials = await createApiClient(node(), { scopes: ['PATIENT_READ'], rateLimit: 1 });
+    const clientToken = await tokenOf(node(), credentials);
+    const colleague = user('curious-colleague');
+    for (const token of [clientToken, colleague]) {
+      for (const path of [`clients/${credentials.client_id}`, 'clients/liaison-ui']) {
+        const answer = await fetch(`${node().url}/admin/${path}`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ rateLimit: 10_000 }) });
+        expect(answer.status, `PATCH /admin/${path}`).toBe(403);
+      }
+    }
+    const clients = (await admin('GET', 'clients')).body.clients as Json[];
+    expect(clients.find((client) => client.clientId === credentials.client_id)!.rateLimit).toBe(1);
+    expect((await fhirFetch(node().fhir, clientToken, 'Patient/nobody')).headers.get('ratelimit-limit')).toBe('1');
+  });
+
   // Last: the owner's token is the one the other tests' admin calls use.
   it('limits the owner client at 10 a second unless its admin raises it', async () => {
     const owner = (await admin('GET', 'clients')).body.clients.find((client: Json) => client.role === 'owner');
