@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
@@ -38,12 +38,14 @@ import { startServer } from './lib/server-process';
  * BENCH_DATA (a data folder that already holds a directory and its text index snapshot, e.g. the national one from
  * `liaison directory import` then `liaison reindex --text`: used instead of generating and importing BENCH_LINES
  * lines, which then only labels the figures; memory is then that of the snapshot loaded as a node loads it, and the
- * lag run leaves its Patients in the folder), BENCH_PUBLIC_API=1 (FlexSearch's public API weighed against it, below).
+ * lag run leaves its Patients in the folder), BENCH_PROFILE_DIR (a CPU profile of the node during the HTTP run, its
+ * figure then slowed), BENCH_PUBLIC_API=1 (FlexSearch's public API weighed against it, below).
  */
 
 const lines = Math.floor(positiveNumber('BENCH_LINES', 1_860_000));
 const seconds = positiveNumber('BENCH_SECONDS', 10);
 const queries = Math.floor(positiveNumber('BENCH_QUERIES', 2000));
+const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
 const log = (message: string) => process.stderr.write(`[text-index] ${message}\n`);
 const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ bench: 'text-index', figure: name, value, unit, lines, ...extra }));
@@ -196,8 +198,10 @@ try {
     if (!first.ok) throw new Error(`first search answered ${first.status}`);
     figure('cold start to first search', Math.round(performance.now() - coldStart), 'ms', { target: 5000 });
 
+    if (profileDir) await server.startProfile();
     const http = await runLoad(server.info, { method: 'GET', paths: mix.map((query) => `/Practitioner?name=${encodeURIComponent(query)}&_count=20`) }, seconds);
-    figure('name search over HTTP', Math.round(http.requestsPerSecond), 'req/s', { p99: http.latencies.percentile(99), connections: 16, targetRequestsPerSecond: 2000, targetP99: 15 });
+    if (profileDir) await server.stopProfile(join(profileDir, 'text-index-http.cpuprofile'));
+    figure('name search over HTTP', Math.round(http.requestsPerSecond), 'req/s', { p99: http.latencies.percentile(99), connections: 16, clientCpu: Number(http.clientCpu.toFixed(2)), targetRequestsPerSecond: 2000, targetP99: 15 });
 
     // 100 writes/s (patients: the directory is read-only through the API) for `seconds`, then the lag reported.
     const write = (index: number) =>

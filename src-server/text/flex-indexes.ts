@@ -11,6 +11,12 @@ import { TEXT_FIELDS_OF, type TextDocument, type TextField } from '../fhir/searc
  * it was made from; removing a version kills its key in O(1), searches skip dead keys, and once dead keys are a
  * fair share of the postings a sweep drops them from the posting lists in one pass. A version indexed again (a
  * practitioner whose work cities changed) gets a fresh key.
+ *
+ * FlexSearch's posting lists are arrays of small integers, 8 bytes a key in V8: the postings are nearly all of the
+ * index (national directory: 153 million keys, 76 per document), so they are *compacted* into 32-bit arrays of
+ * their own, half that. FlexSearch keeps adding new keys to its arrays; a term's are moved after its compacted keys
+ * when it is searched (keys only grow, so the list stays sorted), and all of them by a sweep, when the index is idle
+ * and when a snapshot is taken. A snapshot loads straight into compacted lists.
  */
 
 const split = (text: string) => (text ? text.split(' ') : []);
@@ -20,8 +26,10 @@ const NO_REGISTER = { size: 0, has: () => false, add() {}, delete: () => false, 
 /** Dead keys swept at the latest when they are this share of the live ones (and at least SWEEP_MIN). */
 const SWEEP_RATIO = 0.2;
 const SWEEP_MIN = 10_000;
-/** Once caught up with the change log, dead keys are swept from this share of the live ones. */
+/** Once caught up with the change log, dead keys are swept, and new keys compacted, past this share of the live ones. */
 const IDLE_SWEEP_RATIO = 0.02;
+/** Room left in the key tables after a snapshot loads (they double when full): the writes of a while. */
+const KEY_TABLE_ROOM = 1 << 16;
 
 /**
  * The parts of a FlexSearch Index this module reads and fills directly (not in its typings): FlexSearch is pinned
@@ -41,8 +49,15 @@ export function flexIndex(field: TextField): Index {
   return index;
 }
 
+/** A (type, field)'s postings: the keys FlexSearch added since they were last compacted, and the compacted ones. */
+interface FieldIndex {
+  added: FlexInternals['map'];
+  flex: Index;
+  compacted: Map<string, Uint32Array>;
+}
+
 export class FlexIndexes {
-  private readonly indexes = new Map<string, Index>();
+  private readonly indexes = new Map<string, FieldIndex>();
   /** key → the vseq it was made from; 0 for a dead key. */
   private vseqOfKey = new Uint32Array(1 << 16);
   /** vseq → its live key; 0 for none. */
@@ -50,10 +65,15 @@ export class FlexIndexes {
   private nextKey = 1;
   private liveKeys = 0;
   private deadKeys = 0;
+  /** Versions put since the last compaction. */
+  private putsSinceCompaction = 0;
 
   constructor() {
     for (const [type, fields] of Object.entries(TEXT_FIELDS_OF)) {
-      for (const field of fields) this.indexes.set(key(type, field), flexIndex(field));
+      for (const field of fields) {
+        const flex = flexIndex(field);
+        this.indexes.set(key(type, field), { flex, added: (flex as unknown as FlexInternals).map, compacted: new Map() });
+      }
     }
   }
 
@@ -61,9 +81,10 @@ export class FlexIndexes {
   put(resourceType: string, vseq: number, document: TextDocument): void {
     this.remove(vseq);
     const documentKey = this.newKey(vseq);
+    this.putsSinceCompaction++;
     for (const field of TEXT_FIELDS_OF[resourceType] ?? []) {
       const text = document[field];
-      if (text) this.index(resourceType, field).add(documentKey, text);
+      if (text) this.index(resourceType, field).flex.add(documentKey, text);
     }
   }
 
@@ -88,10 +109,10 @@ export class FlexIndexes {
    * milliseconds, mostly in cache misses.
    */
   search(resourceType: string, field: TextField, terms: readonly string[], limit: number): number[] {
-    const { map } = this.index(resourceType, field) as unknown as FlexInternals;
-    const lists: number[][] = [];
+    const index = this.index(resourceType, field);
+    const lists: Uint32Array[] = [];
     for (const term of new Set(terms)) {
-      const postings = map.get(term)?.[0];
+      const postings = postingsOf(index, term);
       if (!postings || postings.length === 0) return [];
       lists.push(postings);
     }
@@ -134,61 +155,67 @@ export class FlexIndexes {
     return { live: this.liveKeys, dead: this.deadKeys };
   }
 
-  /** When the index has caught up (nothing else to do): sweeps if a few dead keys are left (an import leaves many). */
+  /**
+   * When the index has caught up (nothing else to do): sweeps if a few dead keys are left (an import leaves many),
+   * or new keys are many (a rebuild, an import).
+   */
   sweepWhenIdle(): void {
-    if (this.deadKeys > 0 && this.deadKeys >= this.liveKeys * IDLE_SWEEP_RATIO) this.sweep();
+    const few = this.liveKeys * IDLE_SWEEP_RATIO;
+    if ((this.deadKeys > 0 && this.deadKeys >= few) || (this.putsSinceCompaction > 0 && this.putsSinceCompaction >= few)) this.sweep();
   }
 
   /**
-   * Drops the dead keys from every posting list: one pass over the postings. Each list is copied at its exact size,
-   * which also returns the room arrays keep for growth.
+   * Drops the dead keys from every posting list and compacts the keys added since the last sweep: one pass over the
+   * postings. A list with neither is left as it is, so a sweep after a few writes copies only the lists they touched.
    */
   sweep(): void {
     const vseqOfKey = this.vseqOfKey;
-    for (const index of this.indexes.values()) {
-      const { map } = index as unknown as FlexInternals;
-      for (const [term, slots] of map) {
-        let left = 0;
-        slots.forEach((postings, slot) => {
-          if (!postings) return;
-          let kept = 0;
-          for (const documentKey of postings) if (vseqOfKey[documentKey] !== 0) kept++;
-          const compact = new Array<number>(kept);
-          kept = 0;
-          for (const documentKey of postings) if (vseqOfKey[documentKey] !== 0) compact[kept++] = documentKey;
-          slots[slot] = compact;
-          left += kept;
-        });
-        if (left === 0) map.delete(term);
+    const compact = (index: FieldIndex, term: string, compacted: Uint32Array | undefined, added: readonly number[] | undefined) => {
+      let kept = 0;
+      if (compacted) for (const documentKey of compacted) if (vseqOfKey[documentKey] !== 0) kept++;
+      if (added) for (const documentKey of added) if (vseqOfKey[documentKey] !== 0) kept++;
+      index.added.delete(term);
+      if (kept === 0) index.compacted.delete(term);
+      else if (added?.length || kept !== compacted?.length) {
+        const list = new Uint32Array(kept);
+        kept = 0;
+        if (compacted) for (const documentKey of compacted) if (vseqOfKey[documentKey] !== 0) list[kept++] = documentKey;
+        if (added) for (const documentKey of added) if (vseqOfKey[documentKey] !== 0) list[kept++] = documentKey;
+        index.compacted.set(term, list);
       }
+    };
+    for (const index of this.indexes.values()) {
+      for (const [term, compacted] of index.compacted) compact(index, term, compacted, index.added.get(term)?.[0]);
+      for (const [term, slots] of index.added) compact(index, term, undefined, slots[0]);
     }
     this.deadKeys = 0;
+    this.putsSinceCompaction = 0;
   }
 
   /**
    * Every index's terms and postings, as a snapshot writes them: the live versions by key, then for each index
-   * its terms with their keys. Dead keys are swept first, so a snapshot holds only live ones.
+   * its terms with their keys. Swept first, so a snapshot holds only live keys, all compacted.
    */
   *exportParts(): Generator<ExportedPart> {
-    if (this.deadKeys > 0) this.sweep();
+    this.sweep();
     yield { kind: 'keys', vseqOfKey: this.vseqOfKey.subarray(0, this.nextKey) };
     for (const [name, index] of this.indexes) {
-      const { map } = index as unknown as FlexInternals;
-      yield { kind: 'index', name, terms: map.size };
-      for (const [term, slots] of map) yield { kind: 'term', term, postings: slots[0] ?? [] };
+      yield { kind: 'index', name, terms: index.compacted.size };
+      for (const [term, postings] of index.compacted) yield { kind: 'term', term, postings };
     }
   }
 
   /** Restores the keys of a snapshot (before its terms). */
   importKeys(vseqOfKey: Uint32Array): void {
-    this.vseqOfKey = new Uint32Array(Math.max(1 << 16, vseqOfKey.length * 2));
+    this.vseqOfKey = new Uint32Array(vseqOfKey.length + KEY_TABLE_ROOM);
     this.vseqOfKey.set(vseqOfKey);
     this.nextKey = Math.max(1, vseqOfKey.length);
     let maxVseq = 0;
     for (const vseq of vseqOfKey) if (vseq > maxVseq) maxVseq = vseq;
-    this.keyOfVseq = new Uint32Array(Math.max(1 << 16, maxVseq * 2));
+    this.keyOfVseq = new Uint32Array(maxVseq + 1 + KEY_TABLE_ROOM);
     this.liveKeys = 0;
     this.deadKeys = 0;
+    this.putsSinceCompaction = 0;
     for (let documentKey = 1; documentKey < vseqOfKey.length; documentKey++) {
       const vseq = vseqOfKey[documentKey];
       if (vseq === 0) continue;
@@ -197,11 +224,11 @@ export class FlexIndexes {
     }
   }
 
-  /** Restores one term of a snapshot's index: its posting list, as FlexSearch's `add` would have left it. */
-  importTerm(name: string, term: string, postings: number[]): void {
+  /** Restores one term of a snapshot's index: its posting list, keys in the order they were added. */
+  importTerm(name: string, term: string, postings: Uint32Array): void {
     const index = this.indexes.get(name);
     if (!index) throw new Error(`No text index '${name}'`);
-    (index as unknown as FlexInternals).map.set(term, [postings]);
+    index.compacted.set(term, postings);
   }
 
   hasIndex(name: string): boolean {
@@ -218,7 +245,7 @@ export class FlexIndexes {
     return documentKey;
   }
 
-  private index(resourceType: string, field: TextField): Index {
+  private index(resourceType: string, field: TextField): FieldIndex {
     const index = this.indexes.get(key(resourceType, field));
     if (!index) throw new Error(`${resourceType} has no text index`);
     return index;
@@ -228,7 +255,24 @@ export class FlexIndexes {
 export type ExportedPart =
   | { kind: 'keys'; vseqOfKey: Uint32Array }
   | { kind: 'index'; name: string; terms: number }
-  | { kind: 'term'; term: string; postings: readonly number[] };
+  | { kind: 'term'; term: string; postings: Uint32Array };
+
+/**
+ * A term's keys, the ones FlexSearch added since the last sweep moved after the compacted ones (keys only grow, so
+ * the list stays in order): a copy of the term's list, once after writes touched it.
+ */
+function postingsOf(index: FieldIndex, term: string): Uint32Array | undefined {
+  const compacted = index.compacted.get(term);
+  const added = index.added.get(term)?.[0];
+  if (!added || added.length === 0) return compacted;
+  const before = compacted?.length ?? 0;
+  const list = new Uint32Array(before + added.length);
+  if (compacted) list.set(compacted);
+  list.set(added, before);
+  index.compacted.set(term, list);
+  index.added.delete(term);
+  return list;
+}
 
 /**
  * Versions newest first, as the page wants them. Key order is nearly that, but a practitioner indexed again (new
@@ -248,7 +292,7 @@ function newestFirst(vseqs: number[]): number[] {
  * The position of the last key ≤ `key` in `list[0, end)`, -1 when there is none: galloping back from `end` (the key
  * sought is usually close below the last one found), then bisecting the last gallop.
  */
-function lastAtMost(list: readonly number[], key: number, end: number): number {
+function lastAtMost(list: Uint32Array, key: number, end: number): number {
   let high = end;
   let step = 1;
   let low = high - step;

@@ -71,6 +71,43 @@ describe('FlexIndexes', () => {
     );
   });
 
+  it('answers as a plain model would while writes, removals, searches and sweeps interleave (searches and sweeps compact the postings)', () => {
+    const word = fc.stringMatching(/^[ab]{1,3}$/);
+    const operation = fc.oneof(
+      fc.record({ put: fc.integer({ min: 1, max: 30 }), words: fc.array(word, { minLength: 1, maxLength: 3 }) }),
+      fc.record({ remove: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ search: fc.array(fc.stringMatching(/^[ab]{1,2}$/), { minLength: 1, maxLength: 2 }) }),
+      fc.constant({ sweep: true as const }),
+      fc.constant({ idle: true as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(operation, { minLength: 1, maxLength: 80 }), (operations) => {
+        const indexes = new FlexIndexes();
+        // vseq → its words; a vseq put again is that version indexed again (its words replaced).
+        const model = new Map<number, string[]>();
+        const expected = (terms: string[]) =>
+          [...model]
+            .filter(([, words]) => terms.every((term) => words.some((candidate) => candidate.startsWith(term))))
+            .map(([vseq]) => vseq)
+            .sort((a, b) => b - a);
+        for (const op of operations) {
+          if ('put' in op) {
+            indexes.put('Practitioner', op.put, { name: op.words.join(' ') });
+            model.set(op.put, op.words);
+          } else if ('remove' in op) {
+            indexes.remove(op.remove);
+            model.delete(op.remove);
+          } else if ('search' in op) expect(indexes.search('Practitioner', 'name', op.search, 100)).toEqual(expected(op.search));
+          else if ('sweep' in op) indexes.sweep();
+          else indexes.sweepWhenIdle();
+        }
+        for (const terms of [['a'], ['b'], ['ab'], ['a', 'b'], ['ba', 'aa']]) expect(indexes.search('Practitioner', 'name', terms, 100)).toEqual(expected(terms));
+        expect(indexes.counts().live).toBe(model.size);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('sweeps by itself once dead keys are many', () => {
     const indexes = new FlexIndexes();
     for (let vseq = 1; vseq <= 30_000; vseq++) indexes.put('Organization', vseq, { name: `site${vseq % 7}` });
