@@ -31,7 +31,8 @@ import { startServer } from './lib/server-process';
  * - memory of the text index per entry (documents: Practitioners, Organizations, Patients), target ≤ 600 bytes: the
  *   growth of the V8 heap and of the memory kept outside it (typed arrays, buffers) while it is built, after a full GC;
  * - directory name search in-process (text index + SQL page), p95 target ≤ 5 ms;
- * - the same over HTTP with 16 connections, target ≥ 2,000 req/s with p99 ≤ 15 ms;
+ * - the same over HTTP with 16 connections, target ≥ 2,000 req/s with p99 ≤ 15 ms: with the default total, then
+ *   with `_total=none`;
  * - cold start of a node holding the directory to its first search answered, target ≤ 5 s;
  * - index lag p95 while 100 writes/s arrive, target ≤ 250 ms.
  * Env: BENCH_LINES, BENCH_SECONDS (HTTP and lag runs, default 10), BENCH_QUERIES (in-process, default 2000),
@@ -198,10 +199,13 @@ try {
     if (!first.ok) throw new Error(`first search answered ${first.status}`);
     figure('cold start to first search', Math.round(performance.now() - coldStart), 'ms', { target: 5000 });
 
-    if (profileDir) await server.startProfile();
-    const http = await runLoad(server.info, { method: 'GET', paths: mix.map((query) => `/Practitioner?name=${encodeURIComponent(query)}&_count=20`) }, seconds);
-    if (profileDir) await server.stopProfile(join(profileDir, 'text-index-http.cpuprofile'));
-    figure('name search over HTTP', Math.round(http.requestsPerSecond), 'req/s', { p99: http.latencies.percentile(99), connections: 16, clientCpu: Number(http.clientCpu.toFixed(2)), targetRequestsPerSecond: 2000, targetP99: 15 });
+    // As a Lifen client asks (the default total: the text thread counts up to 1,001 matches), then as the UI asks.
+    for (const [name, total] of [['name search over HTTP', ''], ['name search over HTTP, _total=none', '&_total=none']] as const) {
+      if (profileDir) await server.startProfile();
+      const http = await runLoad(server.info, { method: 'GET', paths: mix.map((query) => `/Practitioner?name=${encodeURIComponent(query)}&_count=20${total}`) }, seconds);
+      if (profileDir) await server.stopProfile(join(profileDir, `text-index-http${total ? '-total-none' : ''}.cpuprofile`));
+      figure(name, Math.round(http.requestsPerSecond), 'req/s', { p99: http.latencies.percentile(99), connections: 16, clientCpu: Number(http.clientCpu.toFixed(2)), targetRequestsPerSecond: 2000, targetP99: 15 });
+    }
 
     // 100 writes/s (patients: the directory is read-only through the API) for `seconds`, then the lag reported.
     const write = (index: number) =>

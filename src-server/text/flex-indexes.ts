@@ -101,12 +101,13 @@ export class FlexIndexes {
 
   /**
    * The vseqs whose field has a word beginning with each term (whole words for content and text), at most `limit`
-   * (the most recently indexed), newest first. The AND is done here on FlexSearch's posting lists rather than by its
+   * (the most recently indexed), newest first. The AND is done here on the posting lists rather than by FlexSearch's
    * search, which scores and merges every list in full: keys only ever grow, so each list is sorted, and a leapfrog
-   * walk from the newest end jumps each list to the largest key not above the others' (a galloping search from where
-   * it stood), so that it costs about the number of jumps times the logarithm of their length. At the national scale
-   * a term of two letters has some 300,000 postings: bisecting it whole for every key of the shorter list cost
-   * milliseconds, mostly in cache misses.
+   * walk from the newest end takes the shortest list's keys in turn, finds each in the others by a galloping search
+   * from where they stood, and jumps the shortest list past keys another lacks, so that it costs about the number of
+   * jumps times the logarithm of their length. At the national scale a term of two letters has some 300,000
+   * postings: bisecting it whole for every key of the shorter list cost milliseconds, mostly in cache misses; the
+   * shortest list leading (rather than each list in turn) measured 0.91 -> 0.66 ms for two terms and 1,001 matches.
    */
   search(resourceType: string, field: TextField, terms: readonly string[], limit: number): number[] {
     const index = this.index(resourceType, field);
@@ -118,34 +119,30 @@ export class FlexIndexes {
     }
     if (lists.length === 0) return [];
     lists.sort((a, b) => a.length - b.length);
-    // Exclusive upper bounds: keys are visited in decreasing order, so they only shrink.
+    const [shortest] = lists;
+    // Exclusive upper bounds of the other lists: keys are visited in decreasing order, so they only shrink.
     const ends = lists.map((list) => list.length);
     const vseqs: number[] = [];
-    if (lists.length === 1) {
-      const [list] = lists;
-      for (let at = list.length - 1; at >= 0 && vseqs.length < limit; at--) {
-        const vseq = this.vseqOfKey[list[at]];
-        if (vseq !== 0) vseqs.push(vseq);
+    let at = shortest.length - 1;
+    walk: while (at >= 0 && vseqs.length < limit) {
+      const documentKey = shortest[at];
+      let agreed = true;
+      for (let other = 1; other < lists.length; other++) {
+        const list = lists[other];
+        const position = lastAtMost(list, documentKey, ends[other]);
+        if (position < 0) break walk;
+        ends[other] = position + 1;
+        if (list[position] !== documentKey) {
+          // That list's next key is smaller: the shortest list jumps to it.
+          at = lastAtMost(shortest, list[position], at);
+          agreed = false;
+          break;
+        }
       }
-      return newestFirst(vseqs);
-    }
-    let target = Number.MAX_SAFE_INTEGER;
-    let agreeing = 0;
-    for (let at = 0; vseqs.length < limit; at = (at + 1) % lists.length) {
-      const list = lists[at];
-      const position = lastAtMost(list, target, ends[at]);
-      if (position < 0) break;
-      ends[at] = position + 1;
-      const documentKey = list[position];
-      if (documentKey !== target) {
-        target = documentKey;
-        agreeing = 1;
-      } else agreeing++;
-      if (agreeing < lists.length) continue;
+      if (!agreed) continue;
       const vseq = this.vseqOfKey[documentKey];
       if (vseq !== 0) vseqs.push(vseq);
-      target = documentKey - 1;
-      agreeing = 0;
+      at--;
     }
     return newestFirst(vseqs);
   }
