@@ -354,7 +354,6 @@ const en: Messages = {
       pending: 'Recipients picked in the directory: now choose the document to send them.',
     },
     status: { pending: 'Waiting', 'in-progress': 'In progress', completed: 'Delivered', failed: 'Failed' },
-    docStatus: { current: 'Current', superseded: 'Superseded', 'entered-in-error': 'Withdrawn' },
     unread: 'Unread',
     from: 'From: {sender}',
     patient: 'Patient: {patient}',
@@ -390,6 +389,7 @@ const en: Messages = {
     patient: 'Patient',
     start: 'Start',
     duration: 'Duration (minutes)',
+    status: 'Status',
     reason: 'Reason',
     book: 'Book',
     cancelAppointment: 'Cancel the appointment',
@@ -620,6 +620,17 @@ const en: Messages = {
       failed: 'The conflict on {target} could not be resolved.',
       changed: 'The conflict on {target} changed meanwhile (another version arrived, or someone resolved it already): nothing was saved. The list shows how it stands now.',
     },
+  },
+  codes: {
+    other: 'Other ({code})',
+    encounterStatus: { planned: 'Planned', arrived: 'Patient arrived', triaged: 'Triaged', 'in-progress': 'In progress', onleave: 'On leave', finished: 'Finished', cancelled: 'Cancelled', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
+    encounterClass: { AMB: 'Consultation', EMER: 'Emergency', FLD: 'Field', HH: 'Home visit', IMP: 'Inpatient', ACUTE: 'Inpatient acute', NONAC: 'Inpatient non-acute', OBSENC: 'Observation', PRENC: 'Pre-admission', SS: 'Day hospital', VR: 'Teleconsultation' },
+    episodeStatus: { planned: 'Planned', waitlist: 'Waiting list', active: 'Active', onhold: 'On hold', finished: 'Finished', cancelled: 'Cancelled', 'entered-in-error': 'Entered in error' },
+    documentStatus: { current: 'Current', superseded: 'Superseded', 'entered-in-error': 'Withdrawn' },
+    appointmentStatus: { proposed: 'Proposed', pending: 'To be confirmed', booked: 'Booked', arrived: 'Patient arrived', fulfilled: 'Attended', cancelled: 'Cancelled', noshow: 'No-show', 'entered-in-error': 'Entered in error' },
+    communicationStatus: { preparation: 'Being prepared', 'in-progress': 'In progress', suspended: 'Suspended', aborted: 'Aborted', completed: 'Delivered', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
+    requestStatus: { draft: 'Draft', active: 'In progress', suspended: 'Suspended', cancelled: 'Cancelled', completed: 'Completed', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
+    channel: { internal: 'Practice messaging', mssante: 'MSSanté', dpi: 'Practice software (HL7)', dmp: 'DMP' },
   },
 };
 

@@ -354,7 +354,6 @@ const fr = {
       pending: 'Destinataires choisis dans l’annuaire : choisissez maintenant le document à leur envoyer.',
     },
     status: { pending: 'En attente', 'in-progress': 'En cours', completed: 'Remis', failed: 'Échec' },
-    docStatus: { current: 'Actif', superseded: 'Remplacé', 'entered-in-error': 'Annulé' },
     unread: 'Non lu',
     from: 'De : {sender}',
     patient: 'Patient : {patient}',
@@ -390,6 +389,7 @@ const fr = {
     patient: 'Patient',
     start: 'Début',
     duration: 'Durée (minutes)',
+    status: 'Statut',
     reason: 'Motif',
     book: 'Réserver',
     cancelAppointment: 'Annuler le rendez-vous',
@@ -620,6 +620,17 @@ const fr = {
       failed: 'Le conflit sur {target} n’a pas pu être résolu.',
       changed: 'Le conflit sur {target} a changé entre-temps (une autre version est arrivée, ou quelqu’un l’a déjà résolu) : rien n’a été enregistré. La liste montre ce qu’il en est maintenant.',
     },
+  },
+  codes: {
+    other: 'Autre ({code})',
+    encounterStatus: { planned: 'Prévue', arrived: 'Patient arrivé', triaged: 'Orienté', 'in-progress': 'En cours', onleave: 'Permission de sortie', finished: 'Terminée', cancelled: 'Annulée', 'entered-in-error': 'Saisie par erreur', unknown: 'État inconnu' },
+    encounterClass: { AMB: 'Consultation', EMER: 'Urgences', FLD: 'Sur le terrain', HH: 'Visite à domicile', IMP: 'Hospitalisation', ACUTE: 'Hospitalisation aiguë', NONAC: 'Hospitalisation non aiguë', OBSENC: 'Mise en observation', PRENC: 'Pré-admission', SS: 'Hôpital de jour', VR: 'Téléconsultation' },
+    episodeStatus: { planned: 'Prévu', waitlist: 'En liste d’attente', active: 'En cours', onhold: 'Suspendu', finished: 'Terminé', cancelled: 'Annulé', 'entered-in-error': 'Saisi par erreur' },
+    documentStatus: { current: 'Actif', superseded: 'Remplacé', 'entered-in-error': 'Annulé' },
+    appointmentStatus: { proposed: 'Proposé', pending: 'À confirmer', booked: 'Réservé', arrived: 'Patient arrivé', fulfilled: 'Honoré', cancelled: 'Annulé', noshow: 'Patient absent', 'entered-in-error': 'Saisi par erreur' },
+    communicationStatus: { preparation: 'En préparation', 'in-progress': 'En cours', suspended: 'Suspendu', aborted: 'Interrompu', completed: 'Remis', 'entered-in-error': 'Saisi par erreur', unknown: 'État inconnu' },
+    requestStatus: { draft: 'Brouillon', active: 'En cours', suspended: 'Suspendu', cancelled: 'Annulé', completed: 'Terminé', 'entered-in-error': 'Saisi par erreur', unknown: 'État inconnu' },
+    channel: { internal: 'Messagerie du cabinet', mssante: 'MSSanté', dpi: 'Logiciel métier (HL7)', dmp: 'DMP' },
   },
 };
 
