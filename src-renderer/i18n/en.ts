@@ -322,7 +322,7 @@ const en: Messages = {
     bornFemale: 'born {date}',
     bornMale: 'born {date}',
     unnamedPatient: 'Patient without a name',
-    unknown: { patient: 'Patient not visible', sender: 'Unknown sender', recipient: 'Unknown recipient', author: 'Unknown author' },
+    unknown: { patient: 'Patient not visible', sender: 'Unknown sender', recipient: 'Unknown recipient', author: 'Unknown author', record: 'Record not visible', participant: 'Professional not visible' },
   },
   documents: {
     title: 'Documents',
@@ -612,6 +612,9 @@ const en: Messages = {
       changedAt: 'changed {date}',
       shown: 'shown',
       archived: 'archived',
+      kinds: { Patient: 'Patient', Practitioner: 'Practitioner', PractitionerRole: 'Role', Organization: 'Organisation', Encounter: 'Encounter', EpisodeOfCare: 'Episode of care', DocumentReference: 'Document', Appointment: 'Appointment', Communication: 'Message', CommunicationRequest: 'Sending request', other: 'Record' },
+      unnamed: '(no name)',
+      fields: { name: 'Name', birthDate: 'Birth date', gender: 'Sex', telecom: 'Phones and e-mails', address: 'Address', identifier: 'Identifiers', active: 'Active', generalPractitioner: 'General practitioner', deceasedBoolean: 'Deceased', deceasedDateTime: 'Death', maritalStatus: 'Marital status', contact: 'Contacts', qualification: 'Qualifications', status: 'Status', description: 'Description', start: 'Start', end: 'End', participant: 'Participants', type: 'Type', subject: 'Patient', period: 'Period' },
       absent: '(empty)',
       noDifference: 'The versions differ only in their metadata.',
       keep: 'Keep this version',

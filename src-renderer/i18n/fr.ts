@@ -322,7 +322,7 @@ const fr = {
     bornFemale: 'née le {date}',
     bornMale: 'né le {date}',
     unnamedPatient: 'Patient sans nom',
-    unknown: { patient: 'Patient non visible', sender: 'Expéditeur inconnu', recipient: 'Destinataire inconnu', author: 'Auteur inconnu' },
+    unknown: { patient: 'Patient non visible', sender: 'Expéditeur inconnu', recipient: 'Destinataire inconnu', author: 'Auteur inconnu', record: 'Fiche non visible', participant: 'Professionnel non visible' },
   },
   documents: {
     title: 'Documents',
@@ -612,6 +612,9 @@ const fr = {
       changedAt: 'modifiée le {date}',
       shown: 'affichée',
       archived: 'archivée',
+      kinds: { Patient: 'Patient', Practitioner: 'Professionnel', PractitionerRole: 'Fonction', Organization: 'Structure', Encounter: 'Consultation', EpisodeOfCare: 'Épisode de soins', DocumentReference: 'Document', Appointment: 'Rendez-vous', Communication: 'Message', CommunicationRequest: 'Demande d’envoi', other: 'Fiche' },
+      unnamed: '(sans nom)',
+      fields: { name: 'Nom', birthDate: 'Date de naissance', gender: 'Sexe', telecom: 'Téléphones et e-mails', address: 'Adresse', identifier: 'Identifiants', active: 'Actif', generalPractitioner: 'Médecin traitant', deceasedBoolean: 'Décédé', deceasedDateTime: 'Décès', maritalStatus: 'Situation familiale', contact: 'Contacts', qualification: 'Qualifications', status: 'Statut', description: 'Description', start: 'Début', end: 'Fin', participant: 'Participants', type: 'Type', subject: 'Patient', period: 'Période' },
       absent: '(vide)',
       noDifference: 'Les versions ne diffèrent que par leurs métadonnées.',
       keep: 'Garder cette version',

@@ -159,7 +159,8 @@ export const useDocumentsStore = defineStore('documents', () => {
   /** The file as a Binary, then its DocumentReference about the patient. */
   async function upload({ file, patient, typeCode, typeLabel, description }: NewDocument): Promise<DocumentReference> {
     const binary = await fhir.uploadBinary(file);
-    const author = useSessionStore().userReference;
+    const session = useSessionStore();
+    const author = session.userReference;
     const now = new Date().toISOString();
     const type: CodeableConcept = { coding: [{ system: LOINC, code: typeCode, display: typeLabel }], text: typeLabel };
     const document = await fhir.create<DocumentReference>({
@@ -169,7 +170,8 @@ export const useDocumentsStore = defineStore('documents', () => {
       subject: { reference: `Patient/${patient.id}` },
       indexed: now,
       created: now,
-      ...(author ? { author: [{ reference: author }] } : {}),
+      // Named as well: whoever reads the record (another node, a peer's software) sees who added it without a lookup.
+      ...(author ? { author: [{ reference: author, display: session.user?.displayName }] } : {}),
       description: description || file.name.replace(/\.pdf$/i, ''),
       content: [{ attachment: { contentType: file.type || 'application/pdf', url: `Binary/${binary.id}`, title: file.name, size: file.size, creation: now } }],
     });

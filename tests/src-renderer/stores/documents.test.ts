@@ -27,7 +27,7 @@ describe('the documents store', () => {
     expect(node.callsTo('POST', /DocumentReference/)[0].body).toMatchObject({
       status: 'current',
       subject: { reference: 'Patient/p1' },
-      author: [{ reference: 'Practitioner/demo-claire-martin' }],
+      author: [{ reference: 'Practitioner/demo-claire-martin', display: 'Dr Claire Martin' }],
       type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
       description: 'CR du jour',
       content: [{ attachment: { url: 'Binary/b1', contentType: 'application/pdf', title: 'cr.pdf', size: 13 } }],
