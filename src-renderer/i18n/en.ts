@@ -506,7 +506,16 @@ const en: Messages = {
       running: 'Backing up…',
       never: 'No backup made yet.',
       lastOk: 'Last backup on {at}: done ({file}).',
-      lastFailed: 'Last backup on {at}: failed. Check that the folder exists and the disk is plugged in.',
+      lastFailed: 'Last backup on {at}: failed.',
+      problems: {
+        noFolder: 'No backup folder is chosen: set one above.',
+        folderMissing: 'The folder “{folder}” cannot be found: check that the disk or USB key is plugged in, or that the path is right.',
+        refused: 'The node may not write to “{folder}”: choose another folder or have its permissions changed.',
+        diskFull: 'The backup disk is full: free some space or choose another disk.',
+        readOnly: 'The backup disk is read-only: choose a disk that can be written to.',
+        diskError: 'The backup disk reports a read or write error: it may be damaged or was unplugged during the backup.',
+        other: 'The backup could not be written. Check that the folder exists and that the disk is plugged in.',
+      },
     },
     peers: {
       title: 'Sync with other nodes',
@@ -523,6 +532,7 @@ const en: Messages = {
       failing: 'Failing',
       problems: {
         unreachable: 'The peer does not answer: it is stopped, its address is wrong or the network is down.',
+        certificate: 'The peer’s certificate is not trusted (expired, self-signed or for another address): check its address and its certificate.',
         credentials: 'The peer refuses the client id or secret: check them on the peer (was the client revoked?).',
         rights: 'This node’s client on the peer lacks the rights it needs (SYNC and the resource types).',
         busy: 'The peer is busy and asks to wait: sync will resume by itself.',

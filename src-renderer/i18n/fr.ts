@@ -506,7 +506,16 @@ const fr = {
       running: 'Sauvegarde en cours…',
       never: 'Aucune sauvegarde faite pour l’instant.',
       lastOk: 'Dernière sauvegarde le {at} : réussie ({file}).',
-      lastFailed: 'Dernière sauvegarde le {at} : échec. Vérifiez que le dossier existe et que le disque est branché.',
+      lastFailed: 'Dernière sauvegarde le {at} : échec.',
+      problems: {
+        noFolder: 'Aucun dossier de sauvegarde n’est choisi : indiquez-en un ci-dessus.',
+        folderMissing: 'Le dossier « {folder} » est introuvable : vérifiez que le disque ou la clé est branché, ou que le chemin est juste.',
+        refused: 'Le nœud n’a pas le droit d’écrire dans « {folder} » : choisissez un autre dossier ou faites modifier ses droits.',
+        diskFull: 'Le disque de sauvegarde est plein : libérez de la place ou choisissez un autre disque.',
+        readOnly: 'Le disque de sauvegarde est en lecture seule : choisissez un disque où l’on peut écrire.',
+        diskError: 'Le disque de sauvegarde signale une erreur de lecture ou d’écriture : il est peut-être abîmé ou a été débranché pendant la sauvegarde.',
+        other: 'La sauvegarde n’a pas pu être écrite. Vérifiez que le dossier existe et que le disque est branché.',
+      },
     },
     peers: {
       title: 'Synchronisation avec d’autres nœuds',
@@ -523,6 +532,7 @@ const fr = {
       failing: 'En échec',
       problems: {
         unreachable: 'Le pair ne répond pas : il est arrêté, son adresse est erronée ou le réseau est coupé.',
+        certificate: 'Le certificat du pair n’est pas reconnu (expiré, auto-signé ou pour une autre adresse) : vérifiez son adresse et son certificat.',
         credentials: 'Le pair refuse l’identifiant ou le secret client : vérifiez-les sur le pair (le client a-t-il été révoqué ?).',
         rights: 'Le client de ce nœud sur le pair n’a pas les droits nécessaires (SYNC et les types de ressources).',
         busy: 'Le pair est surchargé et demande d’attendre : la synchronisation reprendra seule.',
