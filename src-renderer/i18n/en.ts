@@ -637,7 +637,7 @@ const en: Messages = {
   codes: {
     other: 'Other ({code})',
     encounterStatus: { planned: 'Planned', arrived: 'Patient arrived', triaged: 'Triaged', 'in-progress': 'In progress', onleave: 'On leave', finished: 'Finished', cancelled: 'Cancelled', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
-    encounterClass: { AMB: 'Consultation', EMER: 'Emergency', FLD: 'Field', HH: 'Home visit', IMP: 'Inpatient', ACUTE: 'Inpatient acute', NONAC: 'Inpatient non-acute', OBSENC: 'Observation', PRENC: 'Pre-admission', SS: 'Day hospital', VR: 'Teleconsultation' },
+    encounterClass: { AMB: 'Ambulatory', EMER: 'Emergency', FLD: 'Field', HH: 'Home visit', IMP: 'Inpatient', ACUTE: 'Inpatient acute', NONAC: 'Inpatient non-acute', OBSENC: 'Observation', PRENC: 'Pre-admission', SS: 'Day hospital', VR: 'Teleconsultation' },
     episodeStatus: { planned: 'Planned', waitlist: 'Waiting list', active: 'Active', onhold: 'On hold', finished: 'Finished', cancelled: 'Cancelled', 'entered-in-error': 'Entered in error' },
     documentStatus: { current: 'Current', superseded: 'Superseded', 'entered-in-error': 'Withdrawn' },
     appointmentStatus: { proposed: 'Proposed', pending: 'To be confirmed', booked: 'Booked', arrived: 'Patient arrived', fulfilled: 'Attended', cancelled: 'Cancelled', noshow: 'No-show', 'entered-in-error': 'Entered in error' },

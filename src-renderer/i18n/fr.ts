@@ -637,7 +637,7 @@ const fr = {
   codes: {
     other: 'Autre ({code})',
     encounterStatus: { planned: 'Prévue', arrived: 'Patient arrivé', triaged: 'Orienté', 'in-progress': 'En cours', onleave: 'Permission de sortie', finished: 'Terminée', cancelled: 'Annulée', 'entered-in-error': 'Saisie par erreur', unknown: 'État inconnu' },
-    encounterClass: { AMB: 'Consultation', EMER: 'Urgences', FLD: 'Sur le terrain', HH: 'Visite à domicile', IMP: 'Hospitalisation', ACUTE: 'Hospitalisation aiguë', NONAC: 'Hospitalisation non aiguë', OBSENC: 'Mise en observation', PRENC: 'Pré-admission', SS: 'Hôpital de jour', VR: 'Téléconsultation' },
+    encounterClass: { AMB: 'Ambulatoire', EMER: 'Urgences', FLD: 'Sur le terrain', HH: 'Visite à domicile', IMP: 'Hospitalisation', ACUTE: 'Hospitalisation aiguë', NONAC: 'Hospitalisation non aiguë', OBSENC: 'Mise en observation', PRENC: 'Pré-admission', SS: 'Hôpital de jour', VR: 'Téléconsultation' },
     episodeStatus: { planned: 'Prévu', waitlist: 'En liste d’attente', active: 'En cours', onhold: 'Suspendu', finished: 'Terminé', cancelled: 'Annulé', 'entered-in-error': 'Saisi par erreur' },
     documentStatus: { current: 'Actif', superseded: 'Remplacé', 'entered-in-error': 'Annulé' },
     appointmentStatus: { proposed: 'Proposé', pending: 'À confirmer', booked: 'Réservé', arrived: 'Patient arrivé', fulfilled: 'Honoré', cancelled: 'Annulé', noshow: 'Patient absent', 'entered-in-error': 'Saisi par erreur' },
