@@ -423,6 +423,13 @@ const en: Messages = {
       status: 'Status',
       ok: 'Running',
       degraded: 'Degraded',
+      parts: {
+        'text-index': 'Name search is being rebuilt or is behind: recent records may be missing from results.',
+        sync: 'Sync with another node is failing or has set versions aside (see “Sync” below).',
+        outbox: 'Sending documents is stalled or late: some documents are not going out.',
+        channel: 'The last sendings through “{channel}” failed.',
+        other: 'A part of the node is in trouble.',
+      },
       resources: 'Stored resources',
       indexLag: 'Search index lag',
       indexLagValue: '{lag} ms (95%: {p95} ms)',

@@ -423,6 +423,13 @@ const fr = {
       status: 'État',
       ok: 'En service',
       degraded: 'Dégradé',
+      parts: {
+        'text-index': 'La recherche par nom est en cours de reconstruction ou en retard : des fiches récentes peuvent manquer aux résultats.',
+        sync: 'La synchronisation avec un autre nœud échoue ou a mis des versions de côté (voir « Synchronisation » plus bas).',
+        outbox: 'L’envoi des documents est bloqué ou en retard : des documents ne partent pas.',
+        channel: 'Les derniers envois par « {channel} » ont échoué.',
+        other: 'Une partie du nœud est en difficulté.',
+      },
       resources: 'Ressources enregistrées',
       indexLag: 'Retard de l’index de recherche',
       indexLagValue: '{lag} ms (95 % : {p95} ms)',
