@@ -5,7 +5,7 @@ import CareTimeline from '../../../src-renderer/components/CareTimeline.vue';
 import ConflictsPanel from '../../../src-renderer/components/ConflictsPanel.vue';
 import DocumentsPage from '../../../src-renderer/pages/DocumentsPage.vue';
 import { toTimeline } from '../../../src-renderer/stores/patients';
-import { bundle, FakeNode, loggedIn, mountInApp, settle } from '../fake-node';
+import { bundle, type FakeNode, loggedIn, mountInApp, screenNode, settle } from '../fake-node';
 import { conflictParameters } from '../sync-fixtures';
 
 /**
@@ -27,10 +27,7 @@ afterAll(() => {
 
 let node: FakeNode;
 beforeEach(() => {
-  sessionStorage.clear();
-  node = new FakeNode().install();
-  node.on('GET', /^\/health$/, { json: { status: 'ok' } });
-  node.on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle() });
+  node = screenNode();
 });
 afterEach(() => vi.unstubAllGlobals());
 

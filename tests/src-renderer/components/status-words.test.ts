@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import CareTimeline from '../../../src-renderer/components/CareTimeline.vue';
 import DocumentsPage from '../../../src-renderer/pages/DocumentsPage.vue';
 import { toTimeline } from '../../../src-renderer/stores/patients';
-import { bundle, FakeNode, loggedIn, mountInApp, settle } from '../fake-node';
+import { bundle, type FakeNode, loggedIn, mountInApp, screenNode, settle } from '../fake-node';
 
 /**
  * Every status shown is a word (issue 25): the care timeline's and the documents screen's statuses and channels are
@@ -16,10 +16,7 @@ const RAW_CODES = /\b(current|superseded|entered-in-error|finished|in-progress|p
 
 let node: FakeNode;
 beforeEach(() => {
-  sessionStorage.clear();
-  node = new FakeNode().install();
-  node.on('GET', /^\/health$/, { json: { status: 'ok' } });
-  node.on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle() });
+  node = screenNode();
 });
 afterEach(() => vi.unstubAllGlobals());
 
