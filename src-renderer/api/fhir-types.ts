@@ -118,6 +118,7 @@ export interface Patient extends Resource {
 export interface Encounter extends Resource {
   resourceType: 'Encounter';
   status: string;
+  class?: Coding;
   type?: CodeableConcept[];
   reason?: CodeableConcept[];
   subject?: Reference;

@@ -4,7 +4,7 @@ import { formatDate, patientName, practitionerName } from '../format';
 import { useNamesStore } from '../stores/names';
 
 /** What a reference stands for when the user may not see it: said in words, never as its `Type/id`. */
-export type Unnamed = 'patient' | 'sender' | 'recipient' | 'author';
+export type Unnamed = 'patient' | 'sender' | 'recipient' | 'author' | 'participant';
 
 /**
  * A reference as a person reads it, from the shared names (stores/names.ts): "DUPONT Jeanne, née le 04/05/1960",

@@ -12,9 +12,13 @@ export interface BackupResult {
   ok: boolean;
   file?: string;
   bytes?: number;
-  /** Why it failed, in the node's words (English). */
+  /** Why it failed, in the node's words (English): shown as the detail, for support. */
   error?: string;
+  /** What kind of failure it is (src-server/backup/daily-backup.ts), which the screen words; absent from older nodes. */
+  problem?: BackupProblem;
 }
+
+export type BackupProblem = 'noFolder' | 'folderMissing' | 'refused' | 'diskFull' | 'readOnly' | 'diskError' | 'other';
 
 export interface DailyBackupState {
   folder?: string;

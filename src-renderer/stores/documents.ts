@@ -45,7 +45,8 @@ export interface OutboxItem {
   request: CommunicationRequest;
   document?: DocumentReference;
   /** Per recipient reference: how its delivery stands. */
-  deliveries: Array<{ recipient: Reference; status: DeliveryStatus; medium?: string }>;
+  /** Per recipient reference: how its delivery stands, and the channel's code (`internal`, `mssante`…) it goes by. */
+  deliveries: Array<{ recipient: Reference; status: DeliveryStatus; channel?: string }>;
 }
 
 export interface InboxItem {
@@ -56,6 +57,15 @@ export interface InboxItem {
 /** The `DocumentReference/<id>` a message carries. */
 function documentOf(payload: Array<{ contentReference?: Reference }> | undefined): string | undefined {
   return payload?.map((part) => part.contentReference?.reference).find((reference) => reference?.startsWith('DocumentReference/'));
+}
+
+/** The node's channels are coded in this system (src-server/channels/channel.ts); another coding is read as it is. */
+const CHANNEL_SYSTEM = 'urn:liaison:channel';
+
+/** The code of the channel a delivery goes by (`internal`, `mssante`, `dpi`, `dmp`). */
+function channelOf(communication: Communication | undefined): string | undefined {
+  const codings = communication?.medium?.flatMap((medium) => medium.coding ?? []) ?? [];
+  return (codings.find((coding) => coding.system === CHANNEL_SYSTEM) ?? codings[0])?.code;
 }
 
 function deliveryStatus(communication: Communication | undefined): DeliveryStatus {
@@ -139,7 +149,7 @@ export const useDocumentsStore = defineStore('documents', () => {
           document: byId.get(documentOf(request.payload) ?? ''),
           deliveries: (request.recipient ?? []).map((recipient) => {
             const delivery = own.find((communication) => communication.recipient?.some((target) => target.reference === recipient.reference));
-            return { recipient, status: deliveryStatus(delivery), medium: delivery?.medium?.[0]?.coding?.[0]?.display ?? delivery?.medium?.[0]?.coding?.[0]?.code };
+            return { recipient, status: deliveryStatus(delivery), channel: channelOf(delivery) };
           }),
         };
       });
@@ -149,7 +159,8 @@ export const useDocumentsStore = defineStore('documents', () => {
   /** The file as a Binary, then its DocumentReference about the patient. */
   async function upload({ file, patient, typeCode, typeLabel, description }: NewDocument): Promise<DocumentReference> {
     const binary = await fhir.uploadBinary(file);
-    const author = useSessionStore().userReference;
+    const session = useSessionStore();
+    const author = session.userReference;
     const now = new Date().toISOString();
     const type: CodeableConcept = { coding: [{ system: LOINC, code: typeCode, display: typeLabel }], text: typeLabel };
     const document = await fhir.create<DocumentReference>({
@@ -159,7 +170,8 @@ export const useDocumentsStore = defineStore('documents', () => {
       subject: { reference: `Patient/${patient.id}` },
       indexed: now,
       created: now,
-      ...(author ? { author: [{ reference: author }] } : {}),
+      // Named as well: whoever reads the record (another node, a peer's software) sees who added it without a lookup.
+      ...(author ? { author: [{ reference: author, display: session.user?.displayName }] } : {}),
       description: description || file.name.replace(/\.pdf$/i, ''),
       content: [{ attachment: { contentType: file.type || 'application/pdf', url: `Binary/${binary.id}`, title: file.name, size: file.size, creation: now } }],
     });

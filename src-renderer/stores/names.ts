@@ -61,7 +61,29 @@ export const useNamesStore = defineStore('names', () => {
     trades.value = next;
   }
 
-  return { resources, trades, learn, learnTrades };
+  /**
+   * Names the practitioners and organisations among `references` not known yet (a record's authors and participants,
+   * which its own search does not include): one search per type by `_id`, then their trades. A failure only leaves
+   * them unnamed.
+   */
+  async function learnReferences(references: Array<string | undefined>): Promise<void> {
+    const wanted = [...new Set(references)].filter((reference): reference is string => Boolean(reference) && !resources.value.has(reference!));
+    await Promise.all(
+      (['Practitioner', 'Organization'] as const).map(async (type) => {
+        const ids = wanted.filter((reference) => reference.startsWith(`${type}/`)).map((reference) => reference.slice(type.length + 1));
+        if (ids.length === 0) return;
+        try {
+          const bundle = await fhir.search(type, { _id: ids.join(','), _count: String(ids.length) });
+          learn(bundle.entry?.map((entry) => entry.resource) ?? []);
+        } catch {
+          // Unnamed, as out of reach: the reference's display, else words.
+        }
+      }),
+    );
+    await learnTrades(references);
+  }
+
+  return { resources, trades, learn, learnTrades, learnReferences };
 });
 
 /** "Médecin — Médecine générale" from a role's codes; the organisation's name when the role has no code. */

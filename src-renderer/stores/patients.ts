@@ -2,7 +2,8 @@ import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import { fhir } from '../api';
 import { FhirApiError, linkOf, matches, type SearchParams } from '../api/fhir-client';
-import type { Appointment, Bundle, DocumentReference, Encounter, EpisodeOfCare, Patient, Resource } from '../api/fhir-types';
+import type { Appointment, Bundle, DocumentReference, Encounter, EpisodeOfCare, Patient, Reference, Resource } from '../api/fhir-types';
+import { useNamesStore } from './names';
 import { useSessionStore } from './session';
 
 /**
@@ -39,6 +40,7 @@ export function patientSearchParams(text: string): SearchParams {
 const PAGE_SIZE = 20;
 
 export const usePatientsStore = defineStore('patients', () => {
+  const names = useNamesStore();
   const list = shallowRef<Patient[]>([]);
   const listLoading = ref(false);
   const listError = ref<unknown>();
@@ -119,7 +121,10 @@ export const usePatientsStore = defineStore('patients', () => {
         if (!(error instanceof FhirApiError) || ![400, 404, 405, 501].includes(error.status)) throw error;
         resources = await separateSearches(id);
       }
+      // The authors and participants by name: those $everything brought, then the others in one search per type.
+      names.learn(resources);
       timeline.value = toTimeline(resources);
+      void names.learnReferences(timeline.value.flatMap(peopleOf).map((reference) => reference.reference));
     } catch (error) {
       timelineError.value = error;
     } finally {
@@ -167,6 +172,19 @@ export const usePatientsStore = defineStore('patients', () => {
 
   return { list, listLoading, listError, listQuery, showArchived, hasMore, current, currentError, timeline, timelineLoading, timelineError, loadList, loadMore, find, open, loadTimeline, create, save, setArchived };
 });
+
+/** Who an event names besides the patient: an encounter's participants, an appointment's other actors, a document's authors. */
+export function peopleOf(item: TimelineItem): Reference[] {
+  const people =
+    item.kind === 'encounter'
+      ? (item.resource as Encounter).participant?.map((participant) => participant.individual)
+      : item.kind === 'appointment'
+        ? (item.resource as Appointment).participant.map((participant) => participant.actor)
+        : item.kind === 'document'
+          ? (item.resource as DocumentReference).author
+          : undefined;
+  return (people ?? []).filter((reference): reference is Reference => Boolean(reference?.reference || reference?.display) && !reference!.reference?.startsWith('Patient/'));
+}
 
 /** The events of a care pathway, newest first; other resources (`$everything` brings them all) are left out. */
 export function toTimeline(resources: readonly Resource[]): TimelineItem[] {

@@ -39,7 +39,7 @@ export interface NewPeer {
 export const CLOCK_SKEW_WARNING_MS = 5 * 60_000;
 
 /** What a peer's last error means (the node says it), as a key of `settings.peers.problems`. */
-export type PeerProblem = 'unreachable' | 'credentials' | 'rights' | 'busy' | 'peerFailed' | 'protocol' | 'fhirVersion' | 'other';
+export type PeerProblem = 'unreachable' | 'certificate' | 'credentials' | 'rights' | 'busy' | 'peerFailed' | 'protocol' | 'fhirVersion' | 'other';
 
 export const usePeersStore = defineStore('peers', () => {
   const peers = ref<Peer[]>([]);

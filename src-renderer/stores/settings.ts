@@ -10,7 +10,10 @@ import { availabilityOf, nodeJson, type Availability } from '../api';
 export interface NodeHealth {
   /** `ok`, or `degraded` with `reasons` (the text index rebuilding, a sync peer or a document channel failing…). */
   status: string;
+  /** In English, for an administrator or support: the detail beside the words `problems` give. */
   reasons?: string[];
+  /** The same, each with the part of the node it comes from (`text-index`, `sync`, `outbox`, `channel:<code>`), which the screen words. */
+  problems?: Array<{ part: string; reason: string }>;
   version: string;
   fhirVersion: string;
   nodeId: string;

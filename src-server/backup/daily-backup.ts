@@ -15,8 +15,39 @@ export interface BackupStatus {
   ok: boolean;
   file?: string;
   bytes?: number;
-  /** Why it failed. */
+  /** Why it failed, in English (the system's words, for support). */
   error?: string;
+  /** What kind of failure `error` is, for a screen to say it in its user's language. */
+  problem?: BackupProblem;
+}
+
+/**
+ * The kinds of failure an administrator acts on differently: choose a folder; plug the disk in or fix the path; give
+ * the node the right to write there; free some space; a read-only medium; a disk that fails; anything else.
+ */
+export type BackupProblem = 'noFolder' | 'folderMissing' | 'refused' | 'diskFull' | 'readOnly' | 'diskError' | 'other';
+
+const PROBLEM_BY_CODE: Record<string, BackupProblem> = {
+  ENOENT: 'folderMissing',
+  ENOTDIR: 'folderMissing',
+  ENODEV: 'folderMissing',
+  ENXIO: 'folderMissing',
+  EACCES: 'refused',
+  EPERM: 'refused',
+  ENOSPC: 'diskFull',
+  EDQUOT: 'diskFull',
+  EFBIG: 'diskFull',
+  EROFS: 'readOnly',
+  EIO: 'diskError',
+};
+
+class NoFolderChosen extends Error {}
+
+/** The kind of a backup's failure, from the system's error code. */
+export function backupProblemOf(error: unknown): BackupProblem {
+  if (error instanceof NoFolderChosen) return 'noFolder';
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return (code && PROBLEM_BY_CODE[code]) || 'other';
 }
 
 const STATUS_FILE = 'backup-status.json';
@@ -81,14 +112,14 @@ export class DailyBackup {
     const { folder } = loadNodeSettings(dataDir).backup;
     let status: BackupStatus;
     try {
-      if (!folder) throw new Error('no backup folder is chosen');
+      if (!folder) throw new NoFolderChosen('no backup folder is chosen');
       mkdirSync(folder, { recursive: true, mode: 0o700 });
       const file = join(folder, `liaison-${new Date().toISOString().slice(0, 19).replaceAll(':', '-')}Z.lbak`);
       await writeBackupFile(backupStream({ dataDir, copyWorker }, { key }), file);
       for (const old of readdirSync(folder).filter((name) => NAME.test(name)).sort().reverse().slice(KEPT)) rmSync(join(folder, old), { force: true });
       status = { at: new Date().toISOString(), ok: true, file, bytes: statSync(file).size };
     } catch (error) {
-      status = { at: new Date().toISOString(), ok: false, error: (error as Error).message };
+      status = { at: new Date().toISOString(), ok: false, error: (error as Error).message, problem: backupProblemOf(error) };
     }
     writeFileAtomically(join(dataDir, STATUS_FILE), JSON.stringify(status));
     return status;

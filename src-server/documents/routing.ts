@@ -16,7 +16,7 @@ import { arrayOf, isJson, localRef, partiesOf, referenceOf, refText, type Resour
  * `entered-in-error` saying so.
  */
 
-const CHANNEL_CODES: readonly ChannelCode[] = ['internal', 'mssante', 'dpi', 'dmp'];
+export const CHANNEL_CODES: readonly ChannelCode[] = ['internal', 'mssante', 'dpi', 'dmp'];
 
 export interface Route {
   channel: ChannelCode;

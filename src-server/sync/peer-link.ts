@@ -29,7 +29,10 @@ const isRecipient = (reference: string) => {
  * What went wrong with a peer, for people: the Settings screen words each kind (the message, in English, is shown
  * beside it). Recorded with the error (`PeerInfo.lastProblem`), so that no client has to read the message.
  */
-export type PeerProblem = 'unreachable' | 'credentials' | 'rights' | 'busy' | 'peerFailed' | 'protocol' | 'fhirVersion' | 'other';
+export type PeerProblem = 'unreachable' | 'certificate' | 'credentials' | 'rights' | 'busy' | 'peerFailed' | 'protocol' | 'fhirVersion' | 'other';
+
+/** TLS's refusals of a peer's certificate (expired, self-signed, for another name…), by their OpenSSL or Node code. */
+const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 
 export class PeerError extends Error {
   readonly problem: PeerProblem;
@@ -179,7 +182,9 @@ export class PeerLink {
     try {
       return await fetch(url, { ...init, signal: AbortSignal.any([this.stopped, AbortSignal.timeout(timeoutMs)]) });
     } catch (error) {
-      throw new PeerError(`${this.url} is unreachable: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined, undefined, 'unreachable');
+      const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as NodeJS.ErrnoException) : undefined;
+      if (cause?.code && CERTIFICATE_CODE.test(cause.code)) throw new PeerError(`${this.url} has a certificate this node does not trust: ${cause.message} (${cause.code})`, undefined, undefined, 'certificate');
+      throw new PeerError(`${this.url} is unreachable: ${cause?.message ?? (error as Error).message}`, undefined, undefined, 'unreachable');
     }
   }
 }

@@ -120,3 +120,12 @@ export async function mountInApp<C extends Component>(component: C, options: Com
 export async function settle(): Promise<void> {
   for (let round = 0; round < 5; round++) await new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** A fresh fake node for a screen's test: a node that answers `/health`, and practitioners' roles asked by the names cache with none. */
+export function screenNode(): FakeNode {
+  sessionStorage.clear();
+  const node = new FakeNode().install();
+  node.on('GET', /^\/health$/, { json: { status: 'ok' } });
+  node.on('GET', /^\/fhir\/PractitionerRole\?/, { json: bundle() });
+  return node;
+}

@@ -225,7 +225,7 @@ describe('liaison backup and restore', () => {
     writeFileSync(join(work, 'a-file'), '');
     expect((await admin('', { method: 'PUT', body: JSON.stringify({ folder: join(work, 'a-file', 'inside') }) })).status).toBe(200);
     const failed = (await (await admin('/now', { method: 'POST', body: '{}' })).json()) as Json;
-    expect(failed.last).toMatchObject({ ok: false, error: expect.stringMatching(/ENOTDIR|not a directory/) });
+    expect(failed.last).toMatchObject({ ok: false, error: expect.stringMatching(/ENOTDIR|not a directory/), problem: 'folderMissing' });
     expect((await admin('', { method: 'PUT', body: JSON.stringify({ folder: null }) })).status).toBe(200);
   }, 120_000);
 });

@@ -22,9 +22,29 @@ describe('ConflictsPanel', () => {
     expect(conflict.find('[data-version="v-a"]').text()).not.toContain('affichée');
     const rows = conflict.findAll('tbody tr').map((row) => row.findAll('th, td').map((cell) => cell.text()));
     expect(rows).toEqual([
-      ['name[0].family', 'Dupont', 'Dupond'],
-      ['telecom', '(vide)', '[{"system":"phone","value":"0601020304"}]'],
+      ['Nom name[0].family', 'Dupont', 'Dupond'],
+      ['Téléphones et e-mails telecom', '(vide)', '06 01 02 03 04'],
     ]);
+  });
+
+  it('names every kind of record in words, never Type/id, and shows dates in the user’s time zone, not as ISO strings', async () => {
+    const parameters = conflictParameters('a1');
+    const conflict = parameters.parameter[0].part;
+    conflict[0].valueReference = { reference: 'Appointment/a1' };
+    const appointment = (versionId: string, start: string) => ({ resourceType: 'Appointment', id: 'a1', meta: { versionId, lastUpdated: '2026-11-20T09:58:00Z' }, status: 'booked', description: 'Renouvellement', start, participant: [] });
+    conflict[3].part![2].resource = appointment('v-a', '2026-12-08T10:00:00Z') as never;
+    conflict[4].part![2].resource = appointment('v-b', '2026-12-08T10:30:00Z') as never;
+    conflict[5].part = [{ name: 'path', valueString: 'start' }, { name: 'value', part: [{ name: 'versionId', valueId: 'v-a' }, { name: 'json', valueString: '"2026-12-08T10:00:00Z"' }] }, { name: 'value', part: [{ name: 'versionId', valueId: 'v-b' }, { name: 'json', valueString: '"2026-12-08T10:30:00Z"' }] }];
+    conflict[6].part = [{ name: 'path', valueString: 'participant' }, { name: 'value', part: [{ name: 'versionId', valueId: 'v-a' }, { name: 'json', valueString: JSON.stringify([{ actor: { reference: 'Patient/p9' }, status: 'accepted' }]) }] }, { name: 'value', part: [{ name: 'versionId', valueId: 'v-b' }] }];
+    node.on('GET', /^\/fhir\/\$conflicts$/, { json: parameters });
+    const { wrapper } = await mountInApp(ConflictsPanel, { pinia: await loggedIn(node) });
+    await settle();
+    const text = wrapper.find('[data-conflict="Appointment/a1"]').text();
+    expect(wrapper.find('[data-conflict="Appointment/a1"] h3').text()).toMatch(/^Rendez-vous Renouvellement — mar\. 8 déc\. 2026, \d\d:30 depuis le /);
+    const [start, participant] = wrapper.findAll('[data-conflict="Appointment/a1"] tbody tr').map((row) => row.findAll('td').map((cell) => cell.text()));
+    expect(start).toEqual([expect.stringMatching(/^mar\. 8 déc\. 2026, \d\d:00$/), expect.stringMatching(/^mar\. 8 déc\. 2026, \d\d:30$/)]);
+    expect(participant).toEqual(['actor : Fiche non visible, status : accepted', '(vide)']);
+    expect(text).not.toMatch(/Appointment\/|Patient\/|\d{4}-\d{2}-\d{2}T|Z\b/);
   });
 
   it('keeps a version through $resolve and says so; a 409 is said in words and the conflict shown anew', async () => {

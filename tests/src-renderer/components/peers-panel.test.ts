@@ -32,6 +32,16 @@ describe('PeersPanel', () => {
     expect(down.find('[data-clock-skew]').text()).toContain('7 min de retard');
   });
 
+  it('says a peer whose certificate is not trusted in French, its English beside it', async () => {
+    const untrusted = { ...PEER, lastError: 'https://tilleuls.example:8347 has a certificate this node does not trust: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', lastProblem: 'certificate' };
+    node.on('GET', /^\/admin\/peers$/, { json: { peers: [untrusted] } });
+    const { wrapper } = await mountInApp(PeersPanel, { pinia: await loggedIn(node) });
+    await settle();
+    const error = wrapper.find('[data-peer-error]').text();
+    expect(error).toContain('Le certificat du pair n’est pas reconnu (expiré, auto-signé ou pour une autre adresse)');
+    expect(error).toContain('DEPTH_ZERO_SELF_SIGNED_CERT');
+  });
+
   it('adds a peer: the secret goes to the node once, is cleared from the form and never shown', async () => {
     const listed = [PEER];
     node.on('GET', /^\/admin\/peers$/, () => ({ json: { peers: listed } }));

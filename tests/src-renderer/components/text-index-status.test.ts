@@ -31,6 +31,25 @@ it('says the node is degraded, and why', async () => {
   expect(status.text()).toContain('Index en cours de construction');
 });
 
+it('says what is failing in French by the part it comes from, the node’s English beside it', async () => {
+  const problems = [
+    { part: 'text-index', reason: 'The text index thread stopped (out of memory); it restarts' },
+    { part: 'channel:mssante', reason: "The mssante channel's last 5 delivery attempts failed; the last: 421 try later" },
+    { part: 'outbox', reason: '3 document deliveries have been due for more than 10 min without being attempted' },
+    { part: 'backup-drive', reason: 'Something new' },
+  ];
+  node.on('GET', /^\/health$/, { json: health({ status: 'degraded', reasons: problems.map((problem) => problem.reason), problems, textIndex: { ready: false, state: 'restarting', notIndexed: 0 } }) });
+  const { wrapper } = await mountInApp(SettingsPage, { pinia: await loggedIn(node, { ...CLAIRE, roles: ['secretary'] }) });
+  await settle();
+  const said = wrapper.findAll('[data-health-problem]').map((problem) => problem.text());
+  expect(said).toEqual([
+    expect.stringMatching(/^La recherche par nom est en cours de reconstruction ou en retard.*Détail.*out of memory/),
+    expect.stringMatching(/^Les derniers envois par « MSSanté » ont échoué\..*421 try later/),
+    expect.stringMatching(/^L’envoi des documents est bloqué ou en retard/),
+    expect.stringMatching(/^Une partie du nœud est en difficulté\..*Something new/),
+  ]);
+});
+
 it('counts the resources the text index left out, next to a running node', async () => {
   node.on('GET', /^\/health$/, { json: health({ status: 'ok', reasons: [], textIndex: { ready: true, state: 'ready', lagMs: 0, lagP95Ms: 3, notIndexed: 2 } }) });
   const { wrapper } = await mountInApp(SettingsPage, { pinia: await loggedIn(node, { ...CLAIRE, roles: ['secretary'] }) });

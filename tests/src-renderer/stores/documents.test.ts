@@ -27,7 +27,7 @@ describe('the documents store', () => {
     expect(node.callsTo('POST', /DocumentReference/)[0].body).toMatchObject({
       status: 'current',
       subject: { reference: 'Patient/p1' },
-      author: [{ reference: 'Practitioner/demo-claire-martin' }],
+      author: [{ reference: 'Practitioner/demo-claire-martin', display: 'Dr Claire Martin' }],
       type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
       description: 'CR du jour',
       content: [{ attachment: { url: 'Binary/b1', contentType: 'application/pdf', title: 'cr.pdf', size: 13 } }],
@@ -57,7 +57,7 @@ describe('the documents store', () => {
     });
     node.on('GET', /^\/fhir\/Communication\?based-on=CommunicationRequest%2Fcr1/, {
       json: bundle(
-        { resourceType: 'Communication', id: 'c1', status: 'completed', basedOn: [{ reference: 'CommunicationRequest/cr1' }], recipient: [{ reference: 'Practitioner/a' }], medium: [{ coding: [{ code: 'MSSANTE', display: 'MSSanté' }] }] },
+        { resourceType: 'Communication', id: 'c1', status: 'completed', basedOn: [{ reference: 'CommunicationRequest/cr1' }], recipient: [{ reference: 'Practitioner/a' }], medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'mssante' }] }] },
         { resourceType: 'Communication', id: 'c2', status: 'entered-in-error', basedOn: [{ reference: 'CommunicationRequest/cr1' }], recipient: [{ reference: 'Practitioner/b' }] },
       ),
     });
@@ -65,8 +65,8 @@ describe('the documents store', () => {
     await documents.loadOutbox();
     expect(documents.error).toBeUndefined();
     expect(documents.outbox[0].document?.id).toBe('d1');
-    expect(documents.outbox[0].deliveries.map((delivery) => [delivery.recipient.reference, delivery.status, delivery.medium])).toEqual([
-      ['Practitioner/a', 'completed', 'MSSanté'],
+    expect(documents.outbox[0].deliveries.map((delivery) => [delivery.recipient.reference, delivery.status, delivery.channel])).toEqual([
+      ['Practitioner/a', 'completed', 'mssante'],
       ['Practitioner/b', 'failed', undefined],
       ['Practitioner/c', 'pending', undefined],
     ]);

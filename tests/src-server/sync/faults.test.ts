@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestNode } from '../../helpers/node';
@@ -171,6 +176,23 @@ describe('sync faults', () => {
     const peerId = a.sync.peers.add({ name: 'b', url: b.url, clientId: ownerCredentials(b).clientId, clientSecret: 'not-the-secret' }).peerId;
     await eventually(() => a.sync.peers.get(peerId).lastError !== undefined, 'the refusal is reported');
     expect(a.sync.peers.get(peerId)).toMatchObject({ lastProblem: 'credentials', lastError: expect.stringMatching(/refused the token request/) });
+  });
+
+  it('says a peer served with a certificate this node does not trust is a certificate problem, not an unreachable peer', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'liaison-peer-cert-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(folder, 'key.pem'), '-out', join(folder, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    const server = createHttpsServer({ key: readFileSync(join(folder, 'key.pem')), cert: readFileSync(join(folder, 'cert.pem')) }, (_request, response) => response.end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const [a] = await startSyncNodes(1);
+      started.push(a);
+      const peerId = a.sync.peers.add({ name: 'self-signed', url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, clientId: 'liaison-a', clientSecret: 'secret' }).peerId;
+      await eventually(() => a.sync.peers.get(peerId).lastError !== undefined, 'the refusal is reported');
+      expect(a.sync.peers.get(peerId)).toMatchObject({ lastProblem: 'certificate', lastError: expect.stringMatching(/certificate this node does not trust.*SELF_SIGNED/) });
+    } finally {
+      server.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('refuses to sync with a peer of another protocol major version, with a clear error', async () => {
