@@ -1,4 +1,4 @@
-import { conflict, unprocessable } from '../fhir/outcome';
+import { conflict, refusal, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
 import type { Repository } from '../store/repository';
 import type { BookedTimes, BookingStatuses } from '../store/booked-times';
@@ -49,7 +49,10 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   if (period && slotPeriods.length > 0) checkWithinSlots(period, slotPeriods);
   const heldBefore = new Set(heldSlots(write.previousResource, base));
   for (const slot of slotPeriods) {
-    if (slot.status !== 'free' && !heldBefore.has(slot.id)) throw conflict(`Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`);
+    if (slot.status !== 'free' && !heldBefore.has(slot.id)) {
+      const parameters = { start: new Date(slot.period.start), end: new Date(slot.period.end), status: slot.status };
+      throw refusal(409, 'slot-taken', `Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`, 'Appointment.slot', { parameters });
+    }
   }
   if (!period || !BLOCKING_STATUSES.has(status)) return;
   if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
@@ -59,7 +62,8 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
       const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
       // An appointment the caller may not see is not named: that the time is taken is all it may learn.
       const which = seen ? `Appointment/${collision.id}` : 'another appointment';
-      throw conflict(`Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`);
+      const parameters = { start: new Date(collision.start), end: new Date(collision.end), practitioner: `Practitioner/${practitionerId}`, ...(seen ? { appointment: which } : {}) };
+      throw refusal(409, 'double-booking', `Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`, 'Appointment.start', { parameters });
     }
   }
 }

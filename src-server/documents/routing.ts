@@ -1,5 +1,5 @@
 import { isMailbox, type ContactPoint } from '../directory/mailboxes';
-import { badRequest, unprocessable } from '../fhir/outcome';
+import { badRequest, refusal, unprocessable } from '../fhir/outcome';
 import { CHANNEL_SYSTEM, type ChannelCode } from '../channels/channel';
 import type { NetworkRecipients } from './network-recipients';
 import type { DeliveryRecipient } from './outbox';
@@ -91,12 +91,12 @@ function defaultChannel(target: Target, reference: string, where: string): Chann
   if (target.local) return 'internal';
   if (target.address) return 'mssante';
   if (target.dpi) return 'dpi';
-  throw unprocessable(`No channel reaches ${reference}: not a user or practice of this node or of its office peers, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where);
+  throw refusal(422, 'recipient-no-channel', `No channel reaches ${reference}: not a user or practice of this node or of its office peers, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where, { parameters: { recipient: reference } });
 }
 
 function recipientFor(channel: ChannelCode, target: Target, reference: string, where: string): DeliveryRecipient {
   if (channel === 'internal' && !target.local) throw unprocessable(`medium internal: ${reference} is not a user or practice of this node or of its office peers`, where);
-  if (channel === 'mssante' && !target.address) throw unprocessable(`medium mssante: ${reference} has no MSSanté mailbox`, where);
+  if (channel === 'mssante' && !target.address) throw refusal(422, 'recipient-no-mailbox', `medium mssante: ${reference} has no MSSanté mailbox`, where, { parameters: { recipient: reference, channel } });
   if (channel !== 'mssante' && target.contained) throw unprocessable(`A recipient given by its address only can be reached by MSSanté, not by ${channel}`, where);
   return {
     ...(target.reference ? { reference: target.reference } : {}),

@@ -1,33 +1,19 @@
 /** OperationOutcome construction and the error type every FHIR-facing layer throws. */
 
-export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
+import type { IssueCode, IssueSeverity } from './issue-code';
+import { parameterExtensions, REFUSAL_ISSUE_TYPES, REFUSAL_SYSTEM, type RefusalCode, type RefusalCodeFor, type RefusalParameterExtension, type RefusalParameters, type RefusalValue } from './refusals';
 
-/** The subset of the STU3 `issue-type` value set this server emits. */
-export type IssueCode =
-  | 'invalid'
-  | 'structure'
-  | 'required'
-  | 'value'
-  | 'security'
-  | 'login'
-  | 'forbidden'
-  | 'not-found'
-  | 'not-supported'
-  | 'conflict'
-  | 'duplicate'
-  | 'too-costly'
-  | 'too-long'
-  | 'throttled'
-  | 'transient'
-  | 'processing'
-  | 'exception'
-  | 'informational';
+export { REFUSAL_SYSTEM, type RefusalCode } from './refusals';
+
+export type { IssueCode, IssueSeverity } from './issue-code';
 
 export interface OutcomeIssue {
   severity: IssueSeverity;
   code: IssueCode;
-  /** Which refusal of the node's own API it is (`/auth`, `/setup`, `/admin`): the UI words each code. */
+  /** Which refusal of the node it is (fhir/refusals.ts, docs/errors.md): the UI words each code. */
   details?: { coding: Array<{ system: string; code: string }> };
+  /** The values the refusal's sentence needs (REFUSAL_PARAMETER_URL). */
+  extension?: RefusalParameterExtension[];
   diagnostics: string;
   /** FHIRPath locations of the element the issue is about. */
   expression?: string[];
@@ -92,54 +78,26 @@ export const notImplemented = (diagnostics: string) => new FhirError(501, issue(
 export const serviceUnavailable = (diagnostics: string, retryAfterSeconds: number) =>
   new FhirError(503, issue('transient', diagnostics), { 'retry-after': String(retryAfterSeconds) });
 
-/** The system of the codes that name the node's own refusals (`/auth`, `/setup`, `/admin`), for screens to word. */
-export const REFUSAL_SYSTEM = 'https://liaison.example/fhir/CodeSystem/refusal';
+/** A coded refusal: `diagnostics` in English for logs and vendors, `expression` the field it is about, `parameters` the values its sentence needs. */
+export function refusal<S extends number, C extends RefusalCodeFor<S>>(
+  status: S,
+  code: C,
+  diagnostics: string,
+  expression?: string,
+  extra: { parameters?: RefusalParameters<C>; headers?: Record<string, string> } = {},
+): FhirError {
+  return new FhirError(status, codedIssue(REFUSAL_ISSUE_TYPES[status] ?? 'processing', code, diagnostics, expression, extra.parameters), extra.headers);
+}
 
-/** The refusals of login, set-up and accounts, each a code the UI puts into French next to the field it names. */
-export type RefusalCode =
-  | 'setup-code'
-  | 'setup-done'
-  | 'invalid-request'
-  | 'login-invalid'
-  | 'login-taken'
-  | 'password-too-short'
-  | 'password-too-long'
-  | 'password-unchanged'
-  | 'display-name-missing'
-  | 'practice-unknown'
-  | 'practice-invalid'
-  | 'practitioner-unknown'
-  | 'roles-invalid'
-  | 'organizations-invalid'
-  | 'user-unknown'
-  | 'not-local-account'
-  | 'identity-invalid'
-  | 'bad-credentials'
-  | 'local-accounts-off'
-  | 'account-disabled'
-  | 'password-change-required'
-  | 'too-many-attempts'
-  | 'join-code'
-  | 'office-unreachable'
-  | 'office-refused'
-  | 'provider-unreachable'
-  | 'discovery-invalid'
-  | 'issuer-mismatch'
-  | 'tls-error';
-
-const REFUSAL_ISSUE_CODES: Record<number, IssueCode> = { 400: 'invalid', 401: 'login', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 422: 'processing', 429: 'throttled', 502: 'transient' };
-
-/** A coded refusal: `diagnostics` in English for logs, `expression` the field it is about. */
-export function refusal(status: number, code: RefusalCode, diagnostics: string, expression?: string, headers: Record<string, string> = {}): FhirError {
-  return new FhirError(
-    status,
-    {
-      severity: 'error',
-      code: REFUSAL_ISSUE_CODES[status] ?? 'processing',
-      details: { coding: [{ system: REFUSAL_SYSTEM, code }] },
-      diagnostics,
-      ...(expression ? { expression: [expression] } : {}),
-    },
-    headers,
-  );
+/** One issue of a refusal, coded (the validator's issues keep their own issue type). */
+export function codedIssue(type: IssueCode, code: RefusalCode, diagnostics: string, expression?: string, parameters?: Readonly<Record<string, RefusalValue | undefined>>): OutcomeIssue {
+  const extension = parameters ? parameterExtensions(parameters) : [];
+  return {
+    severity: 'error',
+    code: type,
+    details: { coding: [{ system: REFUSAL_SYSTEM, code }] },
+    diagnostics,
+    ...(expression ? { expression: [expression] } : {}),
+    ...(extension.length > 0 ? { extension } : {}),
+  };
 }

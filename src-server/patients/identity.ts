@@ -1,4 +1,4 @@
-import { unprocessable } from '../fhir/outcome';
+import { refusal, unprocessable } from '../fhir/outcome';
 import { nirProblem } from './nir';
 import { arrayOf, type Json } from '../fhir/json';
 
@@ -45,9 +45,11 @@ export function checkIdentity(patient: Readonly<Json>): void {
   identifiers.forEach((identifier, index) => {
     const where = `Patient.identifier[${index}]`;
     if (typeof identifier.system === 'string' && INS_SYSTEMS.has(identifier.system)) {
-      if (typeof identifier.value !== 'string') throw unprocessable('An INS identifier needs its NIR as value', `${where}.value`);
-      const problem = nirProblem(identifier.value);
-      if (problem) throw unprocessable(problem, `${where}.value`);
+      if (typeof identifier.value !== 'string') throw refusal(422, 'ins-value-missing', 'An INS identifier needs its NIR as value', `${where}.value`);
+      const value = identifier.value;
+      const problem = nirProblem(value);
+      if (problem?.kind === 'format') throw refusal(422, 'nir-format', problem.text, `${where}.value`, { parameters: { value } });
+      if (problem) throw refusal(422, 'nir-key', problem.text, `${where}.value`, { parameters: { value, expected: problem.expected, given: problem.given } });
     }
     if (isIpp(identifier) && (typeof identifier.system !== 'string' || typeof identifier.value !== 'string')) {
       throw unprocessable('An IPP (identifier of type PI) needs the system of the software that assigned it and its value', where);
@@ -55,7 +57,7 @@ export function checkIdentity(patient: Readonly<Json>): void {
   });
   const status = identityStatus(patient);
   if (status !== undefined && !FROM_INSI.has(status) && insOf(patient).length > 0) {
-    throw unprocessable(`An INS comes from the INSi teleservice: the identity's status must be RECUP or QUAL, not ${status}`, 'Patient.identifier');
+    throw refusal(422, 'ins-status', `An INS comes from the INSi teleservice: the identity's status must be RECUP or QUAL, not ${status}`, 'Patient.identifier', { parameters: { status } });
   }
 }
 

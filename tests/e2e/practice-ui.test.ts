@@ -167,7 +167,7 @@ describe('the practice UI against liaison serve --demo', () => {
     await book();
     const refusal = page.locator('[data-refusal]');
     await refusal.waitFor();
-    expect(await refusal.textContent()).toContain('Ce créneau est déjà pris.');
+    expect(await refusal.textContent()).toContain('Ce créneau est déjà pris');
     const booked = (await (await owner(`Appointment?patient=Patient/${patientId}`)).json()) as Json;
     expect(booked.entry).toHaveLength(1);
     await shot('5-double-booking-refused');

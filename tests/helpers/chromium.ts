@@ -16,14 +16,14 @@ export function collectProblems(page: Page, problems: string[]): void {
 
 /**
  * A fresh Chromium and a page of the given size (1280×720 by default) with its problems collected and downloads
- * accepted; `timeoutMs` well under the test's own timeout, so that a missing element fails with its name.
+ * accepted (in `timezoneId`, an IANA zone, when given: the machine's otherwise); `timeoutMs` well under the test's own timeout, so that a missing element fails with its name.
  */
 export async function practicePage(
   problems: string[],
-  { viewport = { width: 1280, height: 720 }, timeoutMs = 10_000 }: { viewport?: { width: number; height: number }; timeoutMs?: number } = {},
+  { viewport = { width: 1280, height: 720 }, timeoutMs = 10_000, timezoneId }: { viewport?: { width: number; height: number }; timeoutMs?: number; timezoneId?: string } = {},
 ): Promise<{ browser: Browser; page: Page }> {
   const browser = await launchChromium();
-  const page = await browser.newPage({ viewport, acceptDownloads: true });
+  const page = await browser.newPage({ viewport, acceptDownloads: true, ...(timezoneId ? { timezoneId } : {}) });
   page.setDefaultTimeout(timeoutMs);
   collectProblems(page, problems);
   return { browser, page };

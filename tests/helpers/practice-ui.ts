@@ -21,14 +21,14 @@ export interface DemoUi {
   close(): Promise<void>;
 }
 
-export async function openDemoUi(folder: string, viewport: { width: number; height: number }): Promise<DemoUi> {
+export async function openDemoUi(folder: string, viewport: { width: number; height: number }, timezoneId?: string): Promise<DemoUi> {
   const screenshots = join(projectRoot, 'test-results', folder);
   mkdirSync(screenshots, { recursive: true });
   const dataDir = tempDir(`liaison-${folder}-`);
   const outDir = buildDesktop(`${folder}-`);
   const node = await serve(dataDir, 60_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
   const problems: string[] = [];
-  const { browser, page } = await practicePage(problems, { viewport });
+  const { browser, page } = await practicePage(problems, { viewport, timezoneId });
   return {
     node,
     browser,
