@@ -19,6 +19,11 @@ export interface OutcomeIssue {
   expression?: string[];
 }
 
+/** An issue of a refusal: always coded, so that no refusal leaves the node without its rule's code. */
+export interface CodedIssue extends OutcomeIssue {
+  details: { coding: Array<{ system: string; code: string }> };
+}
+
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';
   issue: Array<OutcomeIssue & { location?: string[] }>;
@@ -35,10 +40,10 @@ export function operationOutcome(issues: OutcomeIssue[]): OperationOutcome {
 /** An error that answers with an HTTP status and an OperationOutcome. */
 export class FhirError extends Error {
   readonly status: number;
-  readonly issues: OutcomeIssue[];
+  readonly issues: CodedIssue[];
   readonly headers: Record<string, string>;
 
-  constructor(status: number, issues: OutcomeIssue[] | OutcomeIssue, headers: Record<string, string> = {}) {
+  constructor(status: number, issues: CodedIssue[] | CodedIssue, headers: Record<string, string> = {}) {
     const list = Array.isArray(issues) ? issues : [issues];
     super(list.map((issue) => issue.diagnostics).join('; '));
     this.status = status;
@@ -56,27 +61,35 @@ export class FhirError extends Error {
   }
 }
 
-const issue = (code: IssueCode, diagnostics: string, expression?: string): OutcomeIssue =>
-  expression ? { severity: 'error', code, diagnostics, expression: [expression] } : { severity: 'error', code, diagnostics };
+/**
+ * The refusals by status, each naming its rule: a code of the catalogue (fhir/refusals.ts) that the rule lists with this
+ * status, the English diagnostics for logs and vendors, the element it is about, and the values its sentence needs.
+ */
+type Refuse<S extends number> = <C extends RefusalCodeFor<S>>(code: C, diagnostics: string, expression?: string, parameters?: RefusalParameters<C>) => FhirError;
 
-export const badRequest = (diagnostics: string, expression?: string) => new FhirError(400, issue('invalid', diagnostics, expression));
-export const unauthorized = (diagnostics: string) => new FhirError(401, issue('login', diagnostics), { 'www-authenticate': 'Bearer' });
-export const forbidden = (diagnostics: string) => new FhirError(403, issue('forbidden', diagnostics));
-export const notFound = (diagnostics: string) => new FhirError(404, issue('not-found', diagnostics));
+const refuse =
+  <S extends number>(status: S, type: IssueCode, headers?: Record<string, string>): Refuse<S> =>
+  (code, diagnostics, expression, parameters) =>
+    new FhirError(status, codedIssue(type, code, diagnostics, expression, parameters), headers);
+
+export const badRequest = refuse(400, 'invalid');
+export const unauthorized = refuse(401, 'login', { 'www-authenticate': 'Bearer' });
+export const forbidden = refuse(403, 'forbidden');
+export const notFound = refuse(404, 'not-found');
 /** A method the target does not allow: `Allow` lists those it does (RFC 9110 §15.5.6). */
-export const methodNotAllowed = (diagnostics: string, allowed: readonly string[]) =>
-  new FhirError(405, issue('not-supported', diagnostics), { allow: allowed.join(', ') });
-export const conflict = (diagnostics: string) => new FhirError(409, issue('conflict', diagnostics));
-export const preconditionFailed = (diagnostics: string) => new FhirError(412, issue('conflict', diagnostics));
-export const payloadTooLarge = (diagnostics: string) => new FhirError(413, issue('too-long', diagnostics));
+export const methodNotAllowed = (code: RefusalCodeFor<405>, diagnostics: string, allowed: readonly string[]) =>
+  new FhirError(405, codedIssue('not-supported', code, diagnostics), { allow: allowed.join(', ') });
+export const conflict = refuse(409, 'conflict');
+export const preconditionFailed = refuse(412, 'conflict');
+export const payloadTooLarge = refuse(413, 'too-long');
 /** An answer in none of the formats the request accepts (`Accept`, `_format`). */
-export const notAcceptable = (diagnostics: string) => new FhirError(406, issue('not-supported', diagnostics));
-export const unsupportedMediaType = (diagnostics: string) => new FhirError(415, issue('not-supported', diagnostics));
-export const unprocessable = (diagnostics: string, expression?: string) => new FhirError(422, issue('processing', diagnostics, expression));
-export const notImplemented = (diagnostics: string) => new FhirError(501, issue('not-supported', diagnostics));
+export const notAcceptable = refuse(406, 'not-supported');
+export const unsupportedMediaType = refuse(415, 'not-supported');
+export const unprocessable = refuse(422, 'processing');
+export const notImplemented = refuse(501, 'not-supported');
 /** Something the answer needs is not there yet (503): the client may try again after `retryAfterSeconds`. */
-export const serviceUnavailable = (diagnostics: string, retryAfterSeconds: number) =>
-  new FhirError(503, issue('transient', diagnostics), { 'retry-after': String(retryAfterSeconds) });
+export const serviceUnavailable = (code: RefusalCodeFor<503>, diagnostics: string, retryAfterSeconds: number) =>
+  new FhirError(503, codedIssue('transient', code, diagnostics, undefined, { seconds: retryAfterSeconds }), { 'retry-after': String(retryAfterSeconds) });
 
 /** A coded refusal: `diagnostics` in English for logs and vendors, `expression` the field it is about, `parameters` the values its sentence needs. */
 export function refusal<S extends number, C extends RefusalCodeFor<S>>(
@@ -90,7 +103,7 @@ export function refusal<S extends number, C extends RefusalCodeFor<S>>(
 }
 
 /** One issue of a refusal, coded (the validator's issues keep their own issue type). */
-export function codedIssue(type: IssueCode, code: RefusalCode, diagnostics: string, expression?: string, parameters?: Readonly<Record<string, RefusalValue | undefined>>): OutcomeIssue {
+export function codedIssue(type: IssueCode, code: RefusalCode, diagnostics: string, expression?: string, parameters?: Readonly<Record<string, RefusalValue | undefined>>): CodedIssue {
   const extension = parameters ? parameterExtensions(parameters) : [];
   return {
     severity: 'error',

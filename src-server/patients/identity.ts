@@ -52,7 +52,7 @@ export function checkIdentity(patient: Readonly<Json>): void {
       if (problem) throw refusal(422, 'nir-key', problem.text, `${where}.value`, { parameters: { value, expected: problem.expected, given: problem.given } });
     }
     if (isIpp(identifier) && (typeof identifier.system !== 'string' || typeof identifier.value !== 'string')) {
-      throw unprocessable('An IPP (identifier of type PI) needs the system of the software that assigned it and its value', where);
+      throw unprocessable('ipp-invalid', 'An IPP (identifier of type PI) needs the system of the software that assigned it and its value', where);
     }
   });
   const status = identityStatus(patient);
@@ -67,11 +67,11 @@ function identityStatus(patient: Readonly<Json>): string | undefined {
     .filter((extension) => (extension as Json).url === IDENTITY_RELIABILITY_URL)
     .flatMap((extension) => arrayOf((extension as Json).extension).filter((part) => (part as Json).url === 'identityStatus')) as Json[];
   if (statuses.length === 0) return undefined;
-  if (statuses.length > 1) throw unprocessable('A patient has one identity status: give identityStatus once', 'Patient.extension');
+  if (statuses.length > 1) throw unprocessable('identity-status-invalid', 'A patient has one identity status: give identityStatus once', 'Patient.extension');
   const coding = statuses[0].valueCoding as Json | undefined;
   const known = coding?.system === IDENTITY_STATUS_SYSTEM && (IDENTITY_STATUSES as readonly unknown[]).includes(coding.code);
   if (!known) {
-    throw unprocessable(`identityStatus must be a valueCoding of ${IDENTITY_STATUS_SYSTEM}: ${IDENTITY_STATUSES.join(', ')}`, 'Patient.extension');
+    throw unprocessable('identity-status-invalid', `identityStatus must be a valueCoding of ${IDENTITY_STATUS_SYSTEM}: ${IDENTITY_STATUSES.join(', ')}`, 'Patient.extension');
   }
   return coding.code as string;
 }

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServingNode } from '../helpers/child-node';
 import { fhirFetch } from '../helpers/node';
-import { logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
+import { bookInAgenda, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
 
 /**
  * Coded refusals in French (issue 25), in Debian's Chromium set to Paris time on the built app served by
@@ -45,15 +45,7 @@ afterAll(() => ui?.close());
 describe('refusals a French practitioner reads', () => {
   it('a slot already taken: under the start, the patient who has it and its times in Paris time', async () => {
     const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
-    const book = async () => {
-      await page.getByRole('button', { name: 'Nouveau rendez-vous' }).click();
-      const form = page.getByRole('form', { name: 'Nouveau rendez-vous' });
-      await form.getByRole('combobox', { name: 'Patient' }).fill('lefe');
-      await page.getByRole('option', { name: /LEFÈVRE Margaux/ }).click();
-      await form.getByLabel('Début').fill(`${day}T11:00`);
-      await form.getByLabel('Durée (minutes)').selectOption('30');
-      await form.getByRole('button', { name: 'Réserver' }).click();
-    };
+    const book = () => bookInAgenda(page, { typed: 'lefe', patient: /LEFÈVRE Margaux/, start: `${day}T11:00` });
     await page.getByRole('link', { name: 'Agenda' }).click();
     await page.getByRole('heading', { name: 'Agenda' }).waitFor();
     await book();

@@ -9,6 +9,7 @@ import PatientForm from '../../../src-renderer/components/PatientForm.vue';
 import SendDocument from '../../../src-renderer/components/SendDocument.vue';
 import en from '../../../src-renderer/i18n/en';
 import fr from '../../../src-renderer/i18n/fr';
+import { createAppI18n } from '../../../src-renderer/i18n';
 import { useDocumentsStore } from '../../../src-renderer/stores/documents';
 import { FhirApiError } from '../../../src-renderer/api/fhir-client';
 import { refusal } from '../../../src-server/fhir/outcome';
@@ -38,6 +39,22 @@ describe('the catalogue', () => {
     const enRefusals = en.refusals as Record<string, string>;
     const missing = Object.keys(REFUSALS).flatMap((code) => [...(frRefusals[code] ? [] : [`fr ${code}`]), ...(enRefusals[code] ? [] : [`en ${code}`])]);
     expect(missing).toEqual([]);
+  });
+
+  it('words every code with the values its rule declares, and no other', () => {
+    for (const locale of ['fr', 'en'] as const) {
+      const { global } = createAppI18n(locale);
+      for (const [code, rule] of Object.entries(REFUSALS)) {
+        const declared = Object.keys((rule as { parameters?: Record<string, string> }).parameters ?? {});
+        const values = Object.fromEntries(declared.flatMap((name) => [[name, `‹${name}›`], [`${name}Day`, `‹${name}Day›`]]));
+        const message = (locale === 'fr' ? fr : en).refusals[code as keyof typeof fr.refusals] as string;
+        const placeholders = [...message.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+        expect(placeholders.filter((name) => !(name in values)), `${locale} ${code}`).toEqual([]);
+        const text = global.t(`refusals.${code}`, values);
+        expect(text, `${locale} ${code}`).not.toMatch(/[{}]/);
+        expect(text.length, `${locale} ${code}`).toBeGreaterThan(10);
+      }
+    }
   });
 });
 
