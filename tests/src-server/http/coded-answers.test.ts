@@ -41,6 +41,7 @@ const BAD_REQUESTS: Array<[string, () => Promise<Response>]> = [
   ['a media type the node does not take', () => send('/fhir/Patient', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a,b' })],
   ['a charset other than UTF-8', () => send('/fhir/Patient', { method: 'POST', headers: { 'content-type': 'application/fhir+json; charset=latin1' }, body: '{}' })],
   ['a body that does not inflate', () => send('/fhir/Patient', { method: 'POST', headers: { ...fhirJson, 'content-encoding': 'gzip' }, body: 'not gzip' })],
+  ['a body that inflates past the limit', () => send('/fhir/Patient', { method: 'POST', headers: { ...fhirJson, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(40 * 1024 * 1024, 32)) })],
   ['a compression the node does not take', () => send('/fhir/Patient', { method: 'POST', headers: { ...fhirJson, 'content-encoding': 'br' }, body: gzipSync('{}') })],
   ['a format the node does not write', () => send('/fhir/Patient?_format=text/csv')],
   ['an invalid id', () => send('/fhir/Patient/no!such!id')],
