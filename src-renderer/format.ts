@@ -52,6 +52,16 @@ export function formatDateTime(instant: string | undefined, locale: Locale = 'fr
   return new Intl.DateTimeFormat(INTL_LOCALE[locale], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(date);
 }
 
+/** The time of an instant in the reader's zone: "11:00". */
+export function formatTime(date: Date, locale: Locale = 'fr'): string {
+  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { hour: '2-digit', minute: '2-digit' }).format(date);
+}
+
+/** The day of an instant in the reader's zone: "mar. 1 déc. 2026". */
+export function formatDay(date: Date, locale: Locale = 'fr'): string {
+  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).format(date);
+}
+
 /** Age in whole years on `today`. */
 export function ageOf(birthDate: string | undefined, today = new Date()): number | undefined {
   if (!birthDate || birthDate.length < 10) return undefined;

@@ -44,6 +44,8 @@ export interface Extension {
   url: string;
   valueCode?: string;
   valueString?: string;
+  valueInteger?: number;
+  valueInstant?: string;
   extension?: Extension[];
 }
 
@@ -205,7 +207,7 @@ export interface Binary extends Resource {
 
 export interface OperationOutcome extends Resource {
   resourceType: 'OperationOutcome';
-  issue: Array<{ severity: string; code: string; diagnostics?: string; details?: CodeableConcept; expression?: string[] }>;
+  issue: Array<{ severity: string; code: string; diagnostics?: string; details?: CodeableConcept; expression?: string[]; extension?: Extension[] }>;
 }
 
 export interface BundleEntry<T extends Resource = Resource> {

@@ -1,6 +1,6 @@
 import { getCurrentInstance, inject, provide, reactive, ref, type ComponentInternalInstance, type InjectionKey, type Ref } from 'vue';
-import { useI18n } from 'vue-i18n';
 import { refusalOf } from '../api/refusal';
+import { useRefusalText } from './refusal-text';
 
 /**
  * A form's refusals said next to their fields: the node names the field (`expression`) and the reason (a code of
@@ -31,8 +31,12 @@ export function injectFieldChecks(): Ref<number> | undefined {
   return inject(CHECKS, undefined);
 }
 
-export function useFieldErrors<F extends string>(fields: readonly F[]) {
-  const { t, te } = useI18n();
+/**
+ * `elements` says which field shows the refusals of a FHIR element and those inside it (`ins: 'Patient.identifier'`
+ * takes `Patient.identifier[0].value`), for forms whose fields are not named as the node names them.
+ */
+export function useFieldErrors<F extends string>(fields: readonly F[], elements: Partial<Record<F, string | readonly string[]>> = {}) {
+  const word = useRefusalText();
   const checked = provideFieldChecks();
   const errors = reactive<Record<string, string | undefined>>({}) as Partial<Record<F | 'form', string>>;
   const other = ref<unknown>();
@@ -40,6 +44,10 @@ export function useFieldErrors<F extends string>(fields: readonly F[]) {
   /** The form's field a node's expression names: `admin.password` is the admin step's `admin.password`, or `password`. */
   function fieldOf(expression: string | undefined): F | undefined {
     if (!expression) return undefined;
+    const path = expression.replace(/\[\d+\]/g, '');
+    const inside = (element: string) => path === element || path.startsWith(`${element}.`);
+    const byElement = fields.find((field) => [elements[field] ?? []].flat().some(inside));
+    if (byElement) return byElement;
     return fields.find((field) => field === expression) ?? fields.find((field) => expression.endsWith(`.${field}`) || field.endsWith(`.${expression}`));
   }
 
@@ -53,13 +61,13 @@ export function useFieldErrors<F extends string>(fields: readonly F[]) {
   function show(error: unknown): F | 'form' | undefined {
     clear();
     const refusal = refusalOf(error);
-    const key = refusal?.code && `refusals.${refusal.code}`;
-    if (!refusal || !key || !te(key)) {
+    const text = word(refusal);
+    if (!refusal || text === undefined) {
       other.value = error;
       return undefined;
     }
     const field = fieldOf(refusal.field) ?? 'form';
-    errors[field] = t(key, { seconds: refusal.retryAfterSeconds ?? 60 });
+    errors[field] = text;
     return field;
   }
 

@@ -1,4 +1,4 @@
-import { conflict, unprocessable } from '../fhir/outcome';
+import { conflict, refusal, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
 import type { Repository } from '../store/repository';
 import type { BookedTimes, BookingStatuses } from '../store/booked-times';
@@ -35,31 +35,35 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   const { resource, base } = write;
   const status = String(resource.status);
   const period = periodOf(resource, 'Appointment');
-  if (!period && !UNTIMED_STATUSES.has(status)) throw unprocessable(`A ${status} appointment needs a start and an end`, 'Appointment.start');
+  if (!period && !UNTIMED_STATUSES.has(status)) throw unprocessable('appointment-times-missing', `A ${status} appointment needs a start and an end`, 'Appointment.start');
   // Only an appointment that holds its slots touches them: a proposal may name slots still to be made.
   if (!HOLDING_STATUSES.has(status)) return;
   const slotPeriods = slotsOf(resource, base).map((id) => {
     const slot = write.interactions.repository.read('Slot', id);
-    if (!slot) throw unprocessable(`Slot/${id} does not exist`, 'Appointment.slot');
+    if (!slot) throw unprocessable('slot-unknown', `Slot/${id} does not exist`, 'Appointment.slot');
     const json = JSON.parse(slot.json) as Json;
     const slotPeriod = periodOf(json, `Slot/${id}`);
-    if (!slotPeriod) throw unprocessable(`Slot/${id} has no start and end`, 'Appointment.slot');
+    if (!slotPeriod) throw unprocessable('slot-times-missing', `Slot/${id} has no start and end`, 'Appointment.slot');
     return { id, status: String(json.status), period: slotPeriod };
   });
   if (period && slotPeriods.length > 0) checkWithinSlots(period, slotPeriods);
   const heldBefore = new Set(heldSlots(write.previousResource, base));
   for (const slot of slotPeriods) {
-    if (slot.status !== 'free' && !heldBefore.has(slot.id)) throw conflict(`Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`);
+    if (slot.status !== 'free' && !heldBefore.has(slot.id)) {
+      const parameters = { start: new Date(slot.period.start), end: new Date(slot.period.end), status: slot.status };
+      throw refusal(409, 'slot-taken', `Slot/${slot.id} (${describePeriod(slot.period)}) is already ${slot.status}`, 'Appointment.slot', { parameters });
+    }
   }
   if (!period || !BLOCKING_STATUSES.has(status)) return;
-  if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
+  if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('appointment-too-long', 'A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
   for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
     const [collision] = overlapping(booked, practitionerId, period, write.id, base);
     if (collision) {
       const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
       // An appointment the caller may not see is not named: that the time is taken is all it may learn.
       const which = seen ? `Appointment/${collision.id}` : 'another appointment';
-      throw conflict(`Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`);
+      const parameters = { start: new Date(collision.start), end: new Date(collision.end), practitioner: `Practitioner/${practitionerId}`, ...(seen ? { appointment: which } : {}) };
+      throw refusal(409, 'double-booking', `Practitioner/${practitionerId} is already booked ${describePeriod(collision)} (${which}): this appointment ${describePeriod(period)} overlaps it`, 'Appointment.start', { parameters });
     }
   }
 }
@@ -80,11 +84,11 @@ function checkWithinSlots(period: Period, slots: Array<{ id: string; period: Per
   const sorted = [...slots].sort((a, b) => a.period.start - b.period.start);
   let coveredUntil = period.start;
   for (const slot of sorted) {
-    if (!overlaps(slot.period, period)) throw unprocessable(`Slot/${slot.id} (${describePeriod(slot.period)}) is outside the appointment ${describePeriod(period)}`, 'Appointment.slot');
+    if (!overlaps(slot.period, period)) throw unprocessable('appointment-outside-slots', `Slot/${slot.id} (${describePeriod(slot.period)}) is outside the appointment ${describePeriod(period)}`, 'Appointment.slot');
     if (slot.period.start > coveredUntil) break;
     coveredUntil = Math.max(coveredUntil, slot.period.end);
   }
-  if (coveredUntil < period.end) throw unprocessable(`The appointment ${describePeriod(period)} is not covered by its slots`, 'Appointment.slot');
+  if (coveredUntil < period.end) throw unprocessable('appointment-outside-slots', `The appointment ${describePeriod(period)} is not covered by its slots`, 'Appointment.slot');
 }
 
 /** After the version is stored: the slots it now holds become busy, those it let go become free. */
@@ -106,14 +110,14 @@ function setSlotStatus(repository: Repository, id: string, status: 'busy' | 'fre
 
 function checkSlot(write: PendingWrite, booked: BookedTimes): void {
   const period = periodOf(write.resource, 'Slot');
-  if (!period) throw unprocessable('A Slot needs a start and an end', 'Slot.start');
+  if (!period) throw unprocessable('slot-times-missing', 'A Slot needs a start and an end', 'Slot.start');
   const previous = write.previousResource;
   if (!previous || write.id === undefined) return;
   const freed = previous.status === 'busy' && write.resource.status !== 'busy';
   const moved = previous.start !== write.resource.start || previous.end !== write.resource.end;
   if (!freed && !moved) return;
   const [holder] = booked.holdersOf(write.id, write.base);
-  if (holder) throw conflict(`Slot/${write.id} is held by Appointment/${holder}: cancel or move the appointment first`);
+  if (holder) throw conflict('slot-held', `Slot/${write.id} is held by Appointment/${holder}: cancel or move the appointment first`);
 }
 
 /** The local Slots an appointment references; another server's slot cannot be booked here (422). */
@@ -122,7 +126,7 @@ function slotsOf(appointment: Json, base: string): string[] {
     ...new Set(
       referencesIn(appointment.slot).map((reference) => {
         const id = localId(reference, 'Slot', base);
-        if (id === undefined) throw unprocessable(`'${reference}' is not a Slot of this node`, 'Appointment.slot');
+        if (id === undefined) throw unprocessable('slot-unknown', `'${reference}' is not a Slot of this node`, 'Appointment.slot');
         return id;
       }),
     ),

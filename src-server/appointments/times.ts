@@ -27,11 +27,11 @@ export function periodOf(resource: Json, what: string): Period | undefined {
   const startText = typeof resource.start === 'string' ? resource.start : undefined;
   const endText = typeof resource.end === 'string' ? resource.end : undefined;
   if (startText === undefined && endText === undefined) return undefined;
-  if (startText === undefined || endText === undefined) throw unprocessable(`${what} needs both start and end, or neither`, startText === undefined ? `${what}.start` : `${what}.end`);
+  if (startText === undefined || endText === undefined) throw unprocessable('period-invalid', `${what} needs both start and end, or neither`, startText === undefined ? `${what}.start` : `${what}.end`);
   const start = parseDateRange(startText)?.start;
   const end = parseDateRange(endText)?.start;
-  if (start === undefined || end === undefined) throw unprocessable(`${what} has an impossible start or end`, `${what}.start`);
-  if (start >= end) throw unprocessable(`${what} must start before it ends (start ${startText}, end ${endText})`, `${what}.end`);
+  if (start === undefined || end === undefined) throw unprocessable('period-invalid', `${what} has an impossible start or end`, `${what}.start`);
+  if (start >= end) throw unprocessable('period-invalid', `${what} must start before it ends (start ${startText}, end ${endText})`, `${what}.end`);
   return { start, end, startText, endText };
 }
 

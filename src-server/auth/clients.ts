@@ -55,23 +55,23 @@ export const MAX_RATE_LIMIT = 10_000;
 /** Checks what an admin asks for: a name, known scopes, a sane rate limit. Throws a 400 naming the problem. */
 export function checkNewClient(client: NewClient): void {
   if (typeof client.name !== 'string' || client.name.trim() === '' || client.name.length > MAX_NAME_LENGTH) {
-    throw badRequest(`A client needs a name of 1 to ${MAX_NAME_LENGTH} characters`, 'name');
+    throw badRequest('client-name-invalid', `A client needs a name of 1 to ${MAX_NAME_LENGTH} characters`, 'name');
   }
-  if (!Array.isArray(client.scopes) || client.scopes.length === 0) throw badRequest('A client needs at least one scope (e.g. PATIENT_READ)', 'scopes');
+  if (!Array.isArray(client.scopes) || client.scopes.length === 0) throw badRequest('client-scopes-invalid', 'A client needs at least one scope (e.g. PATIENT_READ)', 'scopes');
   const unknown = client.scopes.filter((scope) => typeof scope !== 'string' || !isValidScope(scope) || scope === ALL_SCOPES);
   if (unknown.length > 0) {
-    throw badRequest(`Unknown scope(s) ${unknown.map(String).join(', ')}: use <TYPE>_READ, _SEARCH, _CREATE or _UPDATE (e.g. PATIENT_SEARCH), Lifen's ${Object.keys(GROUPED_SCOPES).join(' or ')}, or SYNC for a peer node`, 'scopes');
+    throw badRequest('client-scopes-invalid', `Unknown scope(s) ${unknown.map(String).join(', ')}: use <TYPE>_READ, _SEARCH, _CREATE or _UPDATE (e.g. PATIENT_SEARCH), Lifen's ${Object.keys(GROUPED_SCOPES).join(' or ')}, or SYNC for a peer node`, 'scopes');
   }
   if (client.rateLimit !== undefined) checkRateLimit(client.rateLimit);
   for (const field of ['practitionerId', 'organizationId'] as const) {
     const id = client[field];
-    if (id !== undefined && !(typeof id === 'string' && isValidId(id))) throw badRequest(`${field} must be a resource id (letters, digits, '-' and '.', up to 64)`, field);
+    if (id !== undefined && !(typeof id === 'string' && isValidId(id))) throw badRequest('client-reference-invalid', `${field} must be a resource id (letters, digits, '-' and '.', up to 64)`, field);
   }
 }
 
 function checkRateLimit(rateLimit: unknown): asserts rateLimit is number {
   if (!(typeof rateLimit === 'number' && rateLimit > 0 && rateLimit <= MAX_RATE_LIMIT)) {
-    throw badRequest(`rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');
+    throw badRequest('rate-limit-invalid', `rateLimit must be a number of calls per second above 0 and at most ${MAX_RATE_LIMIT}`, 'rateLimit');
   }
 }
 
@@ -133,7 +133,7 @@ export function listClients(db: Db): ClientInfo[] {
 /** Revokes an API client and, with it, every token it holds. The owner client cannot be revoked this way. */
 export function revokeClient(db: Db, clientId: string): ClientInfo {
   const row = db.prepare('SELECT * FROM oauth_clients WHERE client_id = ?').get(clientId) as ClientRow | undefined;
-  if (!row || row.role !== 'client') throw notFound(`No API client '${clientId}'`);
+  if (!row || row.role !== 'client') throw notFound('client-unknown', `No API client '${clientId}'`);
   if (row.revoked_at === null) {
     const now = new Date().toISOString();
     db.transaction(() => {
@@ -155,7 +155,7 @@ export function setClientRateLimit(db: Db, clientId: string, rateLimit: unknown)
   const row = db.prepare('UPDATE oauth_clients SET rate_limit = ? WHERE client_id = ? AND revoked_at IS NULL RETURNING *').get(rateLimit, clientId) as
     | ClientRow
     | undefined;
-  if (!row) throw notFound(`No active API client '${clientId}'`);
+  if (!row) throw notFound('client-unknown', `No active API client '${clientId}'`);
   return fromRow(row);
 }
 

@@ -116,6 +116,6 @@ export class PasswordLogin {
     this.audit.refused('login.refused', { address: source }, 'POST', action, status);
     if (status === 401) return refusal(401, 'bad-credentials', 'Unknown login or wrong password', 'password');
     const seconds = String(Math.max(1, Math.ceil(delay / 1000)));
-    return refusal(429, 'too-many-attempts', `Too many wrong passwords from this address: try again in ${seconds} s`, 'password', { 'retry-after': seconds });
+    return refusal(429, 'too-many-attempts', `Too many wrong passwords from this address: try again in ${seconds} s`, 'password', { headers: { 'retry-after': seconds }, parameters: { seconds: Number(seconds) } });
   }
 }

@@ -87,7 +87,7 @@ export class Scopes implements CallerScopes {
   /** Throws a 403 naming the scope the caller lacks. */
   require(resourceType: string, action: ScopeAction): void {
     if (!this.allows(resourceType, action)) {
-      throw forbidden(`This client lacks the scope ${scopeName(resourceType, action)}`);
+      throw forbidden('scope-missing', `This client lacks the scope ${scopeName(resourceType, action)}`, undefined, { scope: scopeName(resourceType, action) });
     }
   }
 
@@ -103,11 +103,11 @@ export class Scopes implements CallerScopes {
 
   /** Throws a 403 unless the caller holds `scope` (or `*`), naming what needed it. */
   requireNamed(scope: string, what: string): void {
-    if (!this.all && !this.granted.has(scope)) throw forbidden(`${what} needs the scope ${scope}, which this client lacks`);
+    if (!this.all && !this.granted.has(scope)) throw forbidden('scope-missing', `${what} needs the scope ${scope}, which this client lacks`, undefined, { scope });
   }
 
   /** Throws a 403 unless the caller holds every scope (`*`), naming what needed it. */
   requireAll(what: string): void {
-    if (!this.all) throw forbidden(`${what} needs the scope ${ALL_SCOPES} (every scope), which this client lacks`);
+    if (!this.all) throw forbidden('scope-missing', `${what} needs the scope ${ALL_SCOPES} (every scope), which this client lacks`, undefined, { scope: ALL_SCOPES });
   }
 }

@@ -127,7 +127,7 @@ export class Users {
 
   get(userId: string): User {
     const row = this.row(`${SELECT_USER} WHERE u.user_id = ?`, userId);
-    if (!row) throw notFound(`No user '${userId}'`);
+    if (!row) throw notFound('user-unknown', `No user '${userId}'`);
     return fromRow(row);
   }
 
@@ -189,10 +189,10 @@ export class Users {
 
   private checkChange(change: unknown): UserChange {
     if (typeof change !== 'object' || change === null || Array.isArray(change)) {
-      throw badRequest('Send a JSON object with any of: roles, organizations, practitionerId, disabled');
+      throw badRequest('invalid-request', 'Send a JSON object with any of: roles, organizations, practitionerId, disabled');
     }
     const unknownKey = Object.keys(change).find((key) => !CHANGE_KEYS.has(key));
-    if (unknownKey) throw badRequest(`'${unknownKey}' cannot be changed: only roles, organizations, practitionerId, disabled`, unknownKey);
+    if (unknownKey) throw badRequest('invalid-request', `'${unknownKey}' cannot be changed: only roles, organizations, practitionerId, disabled`, unknownKey);
     const { roles, organizations, practitionerId, disabled } = change as Record<string, unknown>;
     const checked: UserChange = {};
     if (roles !== undefined) {
@@ -214,7 +214,7 @@ export class Users {
       checked.practitionerId = practitionerId as string | null;
     }
     if (disabled !== undefined) {
-      if (typeof disabled !== 'boolean') throw badRequest('disabled must be true or false', 'disabled');
+      if (typeof disabled !== 'boolean') throw badRequest('invalid-request', 'disabled must be true or false', 'disabled');
       checked.disabled = disabled;
     }
     return checked;

@@ -39,7 +39,7 @@ export function grantingReferencesRule({ types, target, expression, targetsOf, c
       if (namedBefore.has(id)) continue;
       // The claim first: it is the Lifen sequence's case, and cheaper than the access rules' query.
       const seen = interactions.repository.exists(target, id) && (claimable?.(id, write) === true || interactions.searchEngine.isVisible({ resourceType: target, id }, request, base));
-      if (!seen) throw unprocessable(`${target}/${id} does not exist`, expression(type));
+      if (!seen) throw unprocessable('reference-unknown', `${target}/${id} does not exist`, expression(type));
     }
   };
   return { types, before, replicas: { before, names: target, claimable } };

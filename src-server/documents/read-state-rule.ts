@@ -13,21 +13,21 @@ export function readStateRule(): WriteRule {
     types: ['Communication'],
     before({ resource, previous, previousResource: before, request, base }) {
       if (!before || !isDelivery(before)) {
-        if (isDelivery(resource)) throw unprocessable(`Identifiers of the system ${DELIVERY_SYSTEM} are set by this node only`, 'Communication.identifier');
+        if (isDelivery(resource)) throw unprocessable('node-only-extension', `Identifiers of the system ${DELIVERY_SYSTEM} are set by this node only`, 'Communication.identifier');
         return;
       }
       const changed = [...new Set([...Object.keys(before), ...Object.keys(resource)])].find(
         (key) => key !== 'meta' && key !== 'received' && JSON.stringify(before[key]) !== JSON.stringify(resource[key]),
       );
       if (changed) {
-        throw unprocessable(`Communication/${previous!.id} records a delivery made by this node: only received (read) may be set; send it back with ${changed} unchanged`, `Communication.${changed}`);
+        throw unprocessable('delivery-immutable', `Communication/${previous!.id} records a delivery made by this node: only received (read) may be set; send it back with ${changed} unchanged`, `Communication.${changed}`);
       }
       if (before.received === resource.received) return;
-      if (before.status !== 'completed') throw conflict(`Communication/${previous!.id} is ${String(before.status)}: only a delivered document can be marked read`);
+      if (before.status !== 'completed') throw conflict('delivery-not-completed', `Communication/${previous!.id} is ${String(before.status)}: only a delivered document can be marked read`);
       const { reach } = request;
       const recipients = arrayOf(before.recipient).map((recipient) => localRef(referenceOf(recipient), base));
       if (reach && !recipients.some((ref) => ref && reach.some(([type, id]) => type === ref.type && id === ref.id))) {
-        throw forbidden('Only a recipient of the document may mark it read');
+        throw forbidden('not-recipient', 'Only a recipient of the document may mark it read');
       }
     },
   };

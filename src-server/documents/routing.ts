@@ -1,5 +1,5 @@
 import { isMailbox, type ContactPoint } from '../directory/mailboxes';
-import { badRequest, unprocessable } from '../fhir/outcome';
+import { badRequest, refusal, unprocessable } from '../fhir/outcome';
 import { CHANNEL_SYSTEM, type ChannelCode } from '../channels/channel';
 import type { NetworkRecipients } from './network-recipients';
 import type { DeliveryRecipient } from './outbox';
@@ -46,7 +46,7 @@ function forcedChannels(request: Resource): ChannelCode[] | undefined {
     for (const coding of arrayOf(isJson(medium) ? medium.coding : undefined).filter(isJson)) {
       if (coding.system !== CHANNEL_SYSTEM) continue;
       if (!CHANNEL_CODES.includes(coding.code as ChannelCode)) {
-        throw badRequest(`Unknown channel '${String(coding.code)}' in medium: use ${CHANNEL_SYSTEM} codes ${CHANNEL_CODES.join(', ')}`, `CommunicationRequest.medium[${index}]`);
+        throw badRequest('medium-unknown', `Unknown channel '${String(coding.code)}' in medium: use ${CHANNEL_SYSTEM} codes ${CHANNEL_CODES.join(', ')}`, `CommunicationRequest.medium[${index}]`);
       }
       codes.add(coding.code as ChannelCode);
     }
@@ -63,17 +63,17 @@ export function routeRecipients(request: Resource, context: RoutingContext): Rou
   arrayOf(request.recipient).forEach((element, index) => {
     const where = `CommunicationRequest.recipient[${index}]`;
     const reference = referenceOf(element);
-    if (reference === undefined) throw badRequest('A recipient must be a reference (Practitioner, PractitionerRole, Organization, or #contained with an MSSanté address)', where);
+    if (reference === undefined) throw badRequest('recipient-invalid', 'A recipient must be a reference (Practitioner, PractitionerRole, Organization, or #contained with an MSSanté address)', where);
     const target = reference.startsWith('#') ? containedRecipient(request, reference, where) : directoryRecipient(reference, context, where);
     if (target.patient) {
-      if (!forced?.includes('dmp')) throw unprocessable(`${reference} is a patient: a document reaches a patient through the DMP (medium dmp)`, where);
+      if (!forced?.includes('dmp')) throw unprocessable('recipient-patient', `${reference} is a patient: a document reaches a patient through the DMP (medium dmp)`, where);
       return;
     }
-    if (forced && !others?.length) throw unprocessable(`medium dmp sends to the patient's DMP: ${reference} needs another medium as well`, where);
+    if (forced && !others?.length) throw unprocessable('dmp-needs-other-medium', `medium dmp sends to the patient's DMP: ${reference} needs another medium as well`, where);
     const channels = others?.length ? others : [defaultChannel(target, reference, where)];
     for (const channel of channels) add({ channel, recipient: recipientFor(channel, target, reference, where), named: target.named });
   });
-  if (routes.size === 0) throw unprocessable('The CommunicationRequest names no recipient (recipient, or medium dmp for the patient\'s DMP)', 'CommunicationRequest.recipient');
+  if (routes.size === 0) throw unprocessable('recipients-missing', 'The CommunicationRequest names no recipient (recipient, or medium dmp for the patient\'s DMP)', 'CommunicationRequest.recipient');
   return [...routes.values()];
 }
 
@@ -91,13 +91,13 @@ function defaultChannel(target: Target, reference: string, where: string): Chann
   if (target.local) return 'internal';
   if (target.address) return 'mssante';
   if (target.dpi) return 'dpi';
-  throw unprocessable(`No channel reaches ${reference}: not a user or practice of this node or of its office peers, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where);
+  throw refusal(422, 'recipient-no-channel', `No channel reaches ${reference}: not a user or practice of this node or of its office peers, no MSSanté mailbox, no DPI endpoint. Address it by an MSSanté address or set medium`, where, { parameters: { recipient: reference } });
 }
 
 function recipientFor(channel: ChannelCode, target: Target, reference: string, where: string): DeliveryRecipient {
-  if (channel === 'internal' && !target.local) throw unprocessable(`medium internal: ${reference} is not a user or practice of this node or of its office peers`, where);
-  if (channel === 'mssante' && !target.address) throw unprocessable(`medium mssante: ${reference} has no MSSanté mailbox`, where);
-  if (channel !== 'mssante' && target.contained) throw unprocessable(`A recipient given by its address only can be reached by MSSanté, not by ${channel}`, where);
+  if (channel === 'internal' && !target.local) throw unprocessable('recipient-not-local', `medium internal: ${reference} is not a user or practice of this node or of its office peers`, where);
+  if (channel === 'mssante' && !target.address) throw refusal(422, 'recipient-no-mailbox', `medium mssante: ${reference} has no MSSanté mailbox`, where, { parameters: { recipient: reference, channel } });
+  if (channel !== 'mssante' && target.contained) throw unprocessable('recipient-address-only', `A recipient given by its address only can be reached by MSSanté, not by ${channel}`, where);
   return {
     ...(target.reference ? { reference: target.reference } : {}),
     ...(channel === 'mssante' ? { address: target.address } : {}),
@@ -107,10 +107,10 @@ function recipientFor(channel: ChannelCode, target: Target, reference: string, w
 
 function directoryRecipient(reference: string, context: RoutingContext, where: string): Target {
   const ref = localRef(reference, context.base);
-  if (!ref) throw unprocessable(`${reference} is not a resource of this node: name a local Practitioner, PractitionerRole or Organization, or a contained one with an MSSanté address`, where);
-  if (!RECIPIENT_TYPES.has(ref.type) && ref.type !== 'Patient') throw unprocessable(`A ${ref.type} cannot receive documents: name a Practitioner, PractitionerRole or Organization`, where);
+  if (!ref) throw unprocessable('recipient-unknown', `${reference} is not a resource of this node: name a local Practitioner, PractitionerRole or Organization, or a contained one with an MSSanté address`, where);
+  if (!RECIPIENT_TYPES.has(ref.type) && ref.type !== 'Patient') throw unprocessable('recipient-type-invalid', `A ${ref.type} cannot receive documents: name a Practitioner, PractitionerRole or Organization`, where);
   const resource = context.read(ref.type, ref.id);
-  if (!resource) throw unprocessable(`${refText(ref)} does not exist`, where);
+  if (!resource) throw unprocessable('recipient-unknown', `${refText(ref)} does not exist`, where);
   if (ref.type === 'Patient') return { named: [refText(ref)], reference: refText(ref), local: false, dpi: false, patient: true };
   const parties = partiesOf(resource, context.base);
   const role = ref.type === 'PractitionerRole';
@@ -126,9 +126,9 @@ function directoryRecipient(reference: string, context: RoutingContext, where: s
 
 function containedRecipient(request: Resource, reference: string, where: string): Target {
   const contained = arrayOf(request.contained).filter(isJson).find((resource) => `#${String(resource.id)}` === reference) as Resource | undefined;
-  if (!contained) throw unprocessable(`${reference} names no contained resource of the request`, where);
+  if (!contained) throw unprocessable('recipient-unknown', `${reference} names no contained resource of the request`, where);
   const address = mssanteAddress(contained);
-  if (!address) throw unprocessable(`The contained recipient ${reference} has no MSSanté address (telecom system email, in the mssante.fr domain)`, where);
+  if (!address) throw unprocessable('recipient-no-mailbox', `The contained recipient ${reference} has no MSSanté address (telecom system email, in the mssante.fr domain)`, where);
   return { named: [reference], contained, address, local: false, dpi: false };
 }
 
@@ -136,10 +136,10 @@ function dmpRoute(request: Resource, context: RoutingContext): Route {
   const reference = referenceOf(request.subject) ?? referenceOf(context.document?.subject);
   const subject = localRef(reference, context.base);
   if (reference === undefined) {
-    throw unprocessable("medium dmp sends to the patient's DMP, and a DMP delivery needs a patient: neither the request nor its document has a subject", 'CommunicationRequest.subject');
+    throw unprocessable('dmp-subject-missing', "medium dmp sends to the patient's DMP, and a DMP delivery needs a patient: neither the request nor its document has a subject", 'CommunicationRequest.subject');
   }
   if (!subject || subject.type !== 'Patient' || !context.read('Patient', subject.id)) {
-    throw unprocessable(`medium dmp sends to the patient's DMP: the subject ${reference} is not a Patient of this node`, 'CommunicationRequest.subject');
+    throw unprocessable('dmp-subject-missing', `medium dmp sends to the patient's DMP: the subject ${reference} is not a Patient of this node`, 'CommunicationRequest.subject');
   }
   return { channel: 'dmp', recipient: { reference: refText(subject) }, named: [refText(subject)] };
 }

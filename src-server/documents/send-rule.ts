@@ -41,7 +41,7 @@ export function sendRule(options: SendRuleOptions): WriteRule {
     before(write) {
       if (write.previous && options.outbox.hasRequest(write.previous.id)) {
         const changed = changedSentField(write.previousResource as Json, write.resource);
-        if (changed) throw conflict(`CommunicationRequest/${write.previous.id} was sent: its ${changed} can no longer change (post a new CommunicationRequest to send again)`);
+        if (changed) throw conflict('send-immutable', `CommunicationRequest/${write.previous.id} was sent: its ${changed} can no longer change (post a new CommunicationRequest to send again)`);
       }
     },
     after(write) {
@@ -93,17 +93,17 @@ function queue(write: CompletedWrite, options: SendRuleOptions): void {
 function senderOf(request: Resource, write: PendingWrite, read: Read): { reference: string; resource: Resource } {
   const where = 'CommunicationRequest.sender';
   const reference = referenceOf(request.sender);
-  if (reference === undefined) throw unprocessable('A document needs a sender: the Practitioner, PractitionerRole or Organization (practice) who sends it', where);
+  if (reference === undefined) throw unprocessable('sender-invalid', 'A document needs a sender: the Practitioner, PractitionerRole or Organization (practice) who sends it', where);
   const ref = localRef(reference, write.base);
-  if (!ref || !SENDER_TYPES.has(ref.type)) throw unprocessable(`The sender must be a Practitioner, PractitionerRole or Organization of this node, not '${reference}'`, where);
+  if (!ref || !SENDER_TYPES.has(ref.type)) throw unprocessable('sender-invalid', `The sender must be a Practitioner, PractitionerRole or Organization of this node, not '${reference}'`, where);
   const given = read(ref.type, ref.id);
-  if (!given) throw unprocessable(`${refText(ref)} does not exist`, where);
+  if (!given) throw unprocessable('sender-invalid', `${refText(ref)} does not exist`, where);
   const party = actingParty(given, write.base);
   const resource = party && read(party.type, party.id);
-  if (!party || !resource) throw unprocessable(`${refText(ref)} names no Practitioner of this node: a PractitionerRole sends as its practitioner`, where);
+  if (!party || !resource) throw unprocessable('sender-invalid', `${refText(ref)} names no Practitioner of this node: a PractitionerRole sends as its practitioner`, where);
   const { reach } = write.request;
   if (reach && !reach.some(([type, id]) => type === party.type && id === party.id)) {
-    throw forbidden(`You cannot send as ${refText(ref)}: send as yourself or your practice`);
+    throw forbidden('sender-not-allowed', `You cannot send as ${refText(ref)}: send as yourself or your practice`);
   }
   return { reference: refText(party), resource };
 }
@@ -112,24 +112,24 @@ function senderOf(request: Resource, write: PendingWrite, read: Read): { referen
 function carriedDocument(request: Resource, write: PendingWrite, read: Read): Resource & { id: string } {
   const where = 'CommunicationRequest.payload';
   const payloads = arrayOf(request.payload).filter(isJson);
-  if (payloads.some((payload) => payload.contentAttachment !== undefined)) throw unprocessable('Send the document as a DocumentReference (payload.contentReference), not an attachment', where);
+  if (payloads.some((payload) => payload.contentAttachment !== undefined)) throw unprocessable('send-document-invalid', 'Send the document as a DocumentReference (payload.contentReference), not an attachment', where);
   const references = payloads.map((payload) => referenceOf(payload.contentReference)).filter((reference) => reference !== undefined);
-  if (references.length !== 1) throw unprocessable(`A CommunicationRequest carries exactly one DocumentReference (payload.contentReference); this one has ${references.length}`, where);
+  if (references.length !== 1) throw unprocessable('send-document-invalid', `A CommunicationRequest carries exactly one DocumentReference (payload.contentReference); this one has ${references.length}`, where);
   const ref = localRef(references[0], write.base);
-  if (!ref || ref.type !== 'DocumentReference') throw unprocessable(`The payload must reference a DocumentReference of this node, not '${references[0]}'`, where);
+  if (!ref || ref.type !== 'DocumentReference') throw unprocessable('send-document-invalid', `The payload must reference a DocumentReference of this node, not '${references[0]}'`, where);
   // Whether the caller may see it was checked before the write (carried-documents-rule.ts).
   const document = read(ref.type, ref.id);
-  if (!document) throw unprocessable(`${refText(ref)} does not exist`, where);
-  if (document.status !== 'current') throw unprocessable(`${refText(ref)} is ${String(document.status)}: only a current document can be sent`, where);
+  if (!document) throw unprocessable('send-document-invalid', `${refText(ref)} does not exist`, where);
+  if (document.status !== 'current') throw unprocessable('document-not-current', `${refText(ref)} is ${String(document.status)}: only a current document can be sent`, where);
   const attachment = arrayOf(document.content).filter(isJson).map((content) => content.attachment).find(isJson);
   const binary = attachment && localRef(attachment.url, write.base);
   // Whether the Binary exists, not its body (which may hold the content inline).
   const held = attachment && (typeof attachment.data === 'string' || (binary?.type === 'Binary' && write.interactions.repository.exists('Binary', binary.id)));
-  if (!held) throw unprocessable(`${refText(ref)} has no content on this node: its content.attachment must point at a Binary (url Binary/<id>) or hold data`, where);
+  if (!held) throw unprocessable('document-without-content', `${refText(ref)} has no content on this node: its content.attachment must point at a Binary (url Binary/<id>) or hold data`, where);
   const requestSubject = referenceOf(request.subject);
   const documentSubject = referenceOf(document.subject);
   if (requestSubject && documentSubject && localRef(requestSubject, write.base)?.id !== localRef(documentSubject, write.base)?.id) {
-    throw unprocessable(`The request's subject ${requestSubject} is not the document's (${documentSubject})`, 'CommunicationRequest.subject');
+    throw unprocessable('subject-mismatch', `The request's subject ${requestSubject} is not the document's (${documentSubject})`, 'CommunicationRequest.subject');
   }
   return { ...document, id: ref.id };
 }
@@ -146,7 +146,7 @@ function earlierRequest(write: PendingWrite): StoredResource | undefined {
     const [earlier] = write.interactions.searchEngine.search({ resourceType: 'CommunicationRequest', params, lenient: false, base: write.base, reach: write.request.reach }).matches;
     if (!earlier) continue;
     const changed = changedSentField(JSON.parse(earlier.json) as Json, write.resource);
-    if (changed) throw conflict(`CommunicationRequest/${earlier.id} already has the identifier ${token}, with another ${changed}`);
+    if (changed) throw conflict('send-identifier-reused', `CommunicationRequest/${earlier.id} already has the identifier ${token}, with another ${changed}`);
     return earlier;
   }
   return undefined;

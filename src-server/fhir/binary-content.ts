@@ -33,6 +33,6 @@ export function storedContentOf(resource: JsonObject): ContentRef | undefined {
 export function refuseForgedContent(resource: JsonObject): void {
   const extensions = (resource._content as { extension?: Array<{ url?: string }> } | undefined)?.extension;
   if (Array.isArray(extensions) && extensions.some((extension) => extension?.url === BINARY_CONTENT_URL)) {
-    throw badRequest(`The extension ${BINARY_CONTENT_URL} is set by this node only`, 'Binary.content');
+    throw badRequest('node-only-extension', `The extension ${BINARY_CONTENT_URL} is set by this node only`, 'Binary.content');
   }
 }

@@ -1,36 +1,27 @@
 /** OperationOutcome construction and the error type every FHIR-facing layer throws. */
 
-export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
+import type { IssueCode, IssueSeverity } from './issue-code';
+import { parameterExtensions, REFUSAL_ISSUE_TYPES, REFUSAL_SYSTEM, type RefusalCode, type RefusalCodeFor, type RefusalParameterExtension, type RefusalParameters, type RefusalValue } from './refusals';
 
-/** The subset of the STU3 `issue-type` value set this server emits. */
-export type IssueCode =
-  | 'invalid'
-  | 'structure'
-  | 'required'
-  | 'value'
-  | 'security'
-  | 'login'
-  | 'forbidden'
-  | 'not-found'
-  | 'not-supported'
-  | 'conflict'
-  | 'duplicate'
-  | 'too-costly'
-  | 'too-long'
-  | 'throttled'
-  | 'transient'
-  | 'processing'
-  | 'exception'
-  | 'informational';
+export { REFUSAL_SYSTEM, type RefusalCode } from './refusals';
+
+export type { IssueCode, IssueSeverity } from './issue-code';
 
 export interface OutcomeIssue {
   severity: IssueSeverity;
   code: IssueCode;
-  /** Which refusal of the node's own API it is (`/auth`, `/setup`, `/admin`): the UI words each code. */
+  /** Which refusal of the node it is (fhir/refusals.ts, docs/errors.md): the UI words each code. */
   details?: { coding: Array<{ system: string; code: string }> };
+  /** The values the refusal's sentence needs (REFUSAL_PARAMETER_URL). */
+  extension?: RefusalParameterExtension[];
   diagnostics: string;
   /** FHIRPath locations of the element the issue is about. */
   expression?: string[];
+}
+
+/** An issue of a refusal: always coded, so that no refusal leaves the node without its rule's code. */
+export interface CodedIssue extends OutcomeIssue {
+  details: { coding: Array<{ system: string; code: string }> };
 }
 
 export interface OperationOutcome {
@@ -49,10 +40,10 @@ export function operationOutcome(issues: OutcomeIssue[]): OperationOutcome {
 /** An error that answers with an HTTP status and an OperationOutcome. */
 export class FhirError extends Error {
   readonly status: number;
-  readonly issues: OutcomeIssue[];
+  readonly issues: CodedIssue[];
   readonly headers: Record<string, string>;
 
-  constructor(status: number, issues: OutcomeIssue[] | OutcomeIssue, headers: Record<string, string> = {}) {
+  constructor(status: number, issues: CodedIssue[] | CodedIssue, headers: Record<string, string> = {}) {
     const list = Array.isArray(issues) ? issues : [issues];
     super(list.map((issue) => issue.diagnostics).join('; '));
     this.status = status;
@@ -70,76 +61,56 @@ export class FhirError extends Error {
   }
 }
 
-const issue = (code: IssueCode, diagnostics: string, expression?: string): OutcomeIssue =>
-  expression ? { severity: 'error', code, diagnostics, expression: [expression] } : { severity: 'error', code, diagnostics };
+/**
+ * The refusals by status, each naming its rule: a code of the catalogue (fhir/refusals.ts) that the rule lists with this
+ * status, the English diagnostics for logs and vendors, the element it is about, and the values its sentence needs.
+ */
+type Refuse<S extends number> = <C extends RefusalCodeFor<S>>(code: C, diagnostics: string, expression?: string, parameters?: RefusalParameters<C>) => FhirError;
 
-export const badRequest = (diagnostics: string, expression?: string) => new FhirError(400, issue('invalid', diagnostics, expression));
-export const unauthorized = (diagnostics: string) => new FhirError(401, issue('login', diagnostics), { 'www-authenticate': 'Bearer' });
-export const forbidden = (diagnostics: string) => new FhirError(403, issue('forbidden', diagnostics));
-export const notFound = (diagnostics: string) => new FhirError(404, issue('not-found', diagnostics));
+const refuse =
+  <S extends number>(status: S, type: IssueCode, headers?: Record<string, string>): Refuse<S> =>
+  (code, diagnostics, expression, parameters) =>
+    new FhirError(status, codedIssue(type, code, diagnostics, expression, parameters), headers);
+
+export const badRequest = refuse(400, 'invalid');
+export const unauthorized = refuse(401, 'login', { 'www-authenticate': 'Bearer' });
+export const forbidden = refuse(403, 'forbidden');
+export const notFound = refuse(404, 'not-found');
 /** A method the target does not allow: `Allow` lists those it does (RFC 9110 §15.5.6). */
-export const methodNotAllowed = (diagnostics: string, allowed: readonly string[]) =>
-  new FhirError(405, issue('not-supported', diagnostics), { allow: allowed.join(', ') });
-export const conflict = (diagnostics: string) => new FhirError(409, issue('conflict', diagnostics));
-export const preconditionFailed = (diagnostics: string) => new FhirError(412, issue('conflict', diagnostics));
-export const payloadTooLarge = (diagnostics: string) => new FhirError(413, issue('too-long', diagnostics));
+export const methodNotAllowed = (code: RefusalCodeFor<405>, diagnostics: string, allowed: readonly string[]) =>
+  new FhirError(405, codedIssue('not-supported', code, diagnostics), { allow: allowed.join(', ') });
+export const conflict = refuse(409, 'conflict');
+export const preconditionFailed = refuse(412, 'conflict');
+export const payloadTooLarge = refuse(413, 'too-long');
 /** An answer in none of the formats the request accepts (`Accept`, `_format`). */
-export const notAcceptable = (diagnostics: string) => new FhirError(406, issue('not-supported', diagnostics));
-export const unsupportedMediaType = (diagnostics: string) => new FhirError(415, issue('not-supported', diagnostics));
-export const unprocessable = (diagnostics: string, expression?: string) => new FhirError(422, issue('processing', diagnostics, expression));
-export const notImplemented = (diagnostics: string) => new FhirError(501, issue('not-supported', diagnostics));
+export const notAcceptable = refuse(406, 'not-supported');
+export const unsupportedMediaType = refuse(415, 'not-supported');
+export const unprocessable = refuse(422, 'processing');
+export const notImplemented = refuse(501, 'not-supported');
 /** Something the answer needs is not there yet (503): the client may try again after `retryAfterSeconds`. */
-export const serviceUnavailable = (diagnostics: string, retryAfterSeconds: number) =>
-  new FhirError(503, issue('transient', diagnostics), { 'retry-after': String(retryAfterSeconds) });
+export const serviceUnavailable = (code: RefusalCodeFor<503>, diagnostics: string, retryAfterSeconds: number) =>
+  new FhirError(503, codedIssue('transient', code, diagnostics, undefined, { seconds: retryAfterSeconds }), { 'retry-after': String(retryAfterSeconds) });
 
-/** The system of the codes that name the node's own refusals (`/auth`, `/setup`, `/admin`), for screens to word. */
-export const REFUSAL_SYSTEM = 'https://liaison.example/fhir/CodeSystem/refusal';
+/** A coded refusal: `diagnostics` in English for logs and vendors, `expression` the field it is about, `parameters` the values its sentence needs. */
+export function refusal<S extends number, C extends RefusalCodeFor<S>>(
+  status: S,
+  code: C,
+  diagnostics: string,
+  expression?: string,
+  extra: { parameters?: RefusalParameters<C>; headers?: Record<string, string> } = {},
+): FhirError {
+  return new FhirError(status, codedIssue(REFUSAL_ISSUE_TYPES[status] ?? 'processing', code, diagnostics, expression, extra.parameters), extra.headers);
+}
 
-/** The refusals of login, set-up and accounts, each a code the UI puts into French next to the field it names. */
-export type RefusalCode =
-  | 'setup-code'
-  | 'setup-done'
-  | 'invalid-request'
-  | 'login-invalid'
-  | 'login-taken'
-  | 'password-too-short'
-  | 'password-too-long'
-  | 'password-unchanged'
-  | 'display-name-missing'
-  | 'practice-unknown'
-  | 'practice-invalid'
-  | 'practitioner-unknown'
-  | 'roles-invalid'
-  | 'organizations-invalid'
-  | 'user-unknown'
-  | 'not-local-account'
-  | 'identity-invalid'
-  | 'bad-credentials'
-  | 'local-accounts-off'
-  | 'account-disabled'
-  | 'password-change-required'
-  | 'too-many-attempts'
-  | 'join-code'
-  | 'office-unreachable'
-  | 'office-refused'
-  | 'provider-unreachable'
-  | 'discovery-invalid'
-  | 'issuer-mismatch'
-  | 'tls-error';
-
-const REFUSAL_ISSUE_CODES: Record<number, IssueCode> = { 400: 'invalid', 401: 'login', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 422: 'processing', 429: 'throttled', 502: 'transient' };
-
-/** A coded refusal: `diagnostics` in English for logs, `expression` the field it is about. */
-export function refusal(status: number, code: RefusalCode, diagnostics: string, expression?: string, headers: Record<string, string> = {}): FhirError {
-  return new FhirError(
-    status,
-    {
-      severity: 'error',
-      code: REFUSAL_ISSUE_CODES[status] ?? 'processing',
-      details: { coding: [{ system: REFUSAL_SYSTEM, code }] },
-      diagnostics,
-      ...(expression ? { expression: [expression] } : {}),
-    },
-    headers,
-  );
+/** One issue of a refusal, coded (the validator's issues keep their own issue type). */
+export function codedIssue(type: IssueCode, code: RefusalCode, diagnostics: string, expression?: string, parameters?: Readonly<Record<string, RefusalValue | undefined>>): CodedIssue {
+  const extension = parameters ? parameterExtensions(parameters) : [];
+  return {
+    severity: 'error',
+    code: type,
+    details: { coding: [{ system: REFUSAL_SYSTEM, code }] },
+    diagnostics,
+    ...(expression ? { expression: [expression] } : {}),
+    ...(extension.length > 0 ? { extension } : {}),
+  };
 }

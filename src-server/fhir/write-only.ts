@@ -26,6 +26,6 @@ export function takeWriteOnly(resourceType: string, resource: JsonObject): { res
 
 export function refuseWriteOnly(resourceType: string, resource: JsonObject): void {
   if (takeWriteOnly(resourceType, resource).writeOnly) {
-    throw badRequest(`${resourceType}.channel.header is kept by the node that received it, outside the resource: a stored version never carries it`, `${resourceType}.channel.header`);
+    throw badRequest('write-only-element', `${resourceType}.channel.header is kept by the node that received it, outside the resource: a stored version never carries it`, `${resourceType}.channel.header`);
   }
 }

@@ -57,7 +57,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.addHook('onRequest', (request, _reply, done) => {
     try {
       const principal = authenticate(request, tokens);
-      if (!principal.admin) throw forbidden('Only an admin may manage API clients, users and the audit trail');
+      if (!principal.admin) throw forbidden('admin-only', 'Only an admin may manage API clients, users and the audit trail');
       request.principal = principal;
       done();
     } catch (error) {
@@ -76,14 +76,14 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   // The data folder's backup, streamed as it is made (backup/backup.ts); `liaison backup` writes it to its file.
   app.post('/backup', async (request, reply) => {
     const { passphrase } = (request.body ?? {}) as { passphrase?: unknown };
-    if (passphrase !== undefined && typeof passphrase !== 'string') throw badRequest('passphrase must be a string');
+    if (passphrase !== undefined && typeof passphrase !== 'string') throw badRequest('invalid-request', 'passphrase must be a string');
     return reply.header('content-type', 'application/octet-stream').header('cache-control', 'no-store').send(backups.stream(passphrase));
   });
   // The daily backup: its folder (settings.json) and the last one's result; `POST .../now` runs one at once.
   app.get('/backup/daily', async () => dailyBackup.state());
   app.put('/backup/daily', async (request) => {
     const { folder } = (request.body ?? {}) as { folder?: unknown };
-    if (folder !== undefined && folder !== null && (typeof folder !== 'string' || !isAbsolute(folder))) throw badRequest('folder must be an absolute path (or null: no daily backup)', 'folder');
+    if (folder !== undefined && folder !== null && (typeof folder !== 'string' || !isAbsolute(folder))) throw badRequest('invalid-request', 'folder must be an absolute path (or null: no daily backup)', 'folder');
     dailyBackup.choose(folder ?? undefined);
     return dailyBackup.state();
   });
@@ -93,7 +93,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   app.post('/clients', async (request, reply) => {
     const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Send a JSON object: { "name", "scopes": [...], "rateLimit"?, "practitionerId"?, "organizationId"? }');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid-request', 'Send a JSON object: { "name", "scopes": [...], "rateLimit"?, "practitionerId"?, "organizationId"? }');
     const { name, scopes, rateLimit, practitionerId, organizationId } = body as Partial<NewClient>;
     const credentials = createClient(db, { name: name as string, scopes: scopes as string[], rateLimit, practitionerId, organizationId });
     return reply.code(201).header('cache-control', 'no-store').send(credentials);
@@ -101,11 +101,11 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/audit', async (request) => {
     const { since, client, event, before, _count: count } = request.query;
-    if (since !== undefined && Number.isNaN(Date.parse(since))) throw badRequest(`since must be an instant, not '${since}'`, 'since');
+    if (since !== undefined && Number.isNaN(Date.parse(since))) throw badRequest('invalid-request', `since must be an instant, not '${since}'`, 'since');
     const limit = count === undefined ? 100 : Number(count);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('_count must be an integer from 1 to 1000', '_count');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('invalid-request', '_count must be an integer from 1 to 1000', '_count');
     const beforeSeq = before === undefined ? undefined : Number(before);
-    if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('before must be an event sequence number', 'before');
+    if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('invalid-request', 'before must be an event sequence number', 'before');
     const events = audit.query({ since: since && new Date(since).toISOString(), clientId: client, event, before: beforeSeq, count: limit });
     return { events, ...(events.length === limit ? { next: `/admin/audit?${new URLSearchParams({ ...definedOnly({ since, client, event }), before: String(events[events.length - 1].seq), _count: String(limit) })}` } : {}) };
   });
@@ -142,7 +142,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   // The client's calls per second (docs/access.md, "Rate limits"): `{ "rateLimit": 50 }`, or null for the default.
   app.patch<{ Params: { id: string } }>('/clients/:id', async (request) => {
     const body = request.body;
-    if (typeof body !== 'object' || body === null || !('rateLimit' in body)) throw badRequest('Send a JSON object: { "rateLimit": <calls per second> | null }');
+    if (typeof body !== 'object' || body === null || !('rateLimit' in body)) throw badRequest('invalid-request', 'Send a JSON object: { "rateLimit": <calls per second> | null }');
     const changed = setClientRateLimit(db, request.params.id, (body as { rateLimit: unknown }).rateLimit);
     tokens.forgetClient(changed.clientId);
     return changed;

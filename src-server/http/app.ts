@@ -69,11 +69,11 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
-    if ((body as string).trim() === '') return done(badRequest('The request body is empty'), undefined);
+    if ((body as string).trim() === '') return done(badRequest('body-invalid', 'The request body is empty'), undefined);
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
-      done(badRequest(`The request body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(badRequest('json-invalid', `The request body is not valid JSON: ${(error as Error).message}`), undefined);
     }
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -145,5 +145,5 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** A request no route takes: a 405 naming the methods the path does take (RFC 9110 §15.5.6), a 404 when it takes none. */
 function unrouted(app: FastifyInstance, method: string, path: string): FhirError {
   const allowed = METHODS.filter((candidate) => app.findRoute({ method: candidate, url: path }) !== null);
-  return allowed.length ? methodNotAllowed(`${method} is not allowed on ${path}`, allowed) : notFound(`Nothing at ${method} ${path}`);
+  return allowed.length ? methodNotAllowed('method-not-allowed', `${method} is not allowed on ${path}`, allowed) : notFound('endpoint-unknown', `Nothing at ${method} ${path}`);
 }

@@ -10,7 +10,7 @@ import type { Sessions } from '../auth/sessions';
 import type { TokenStore } from '../auth/tokens';
 import { LOCAL_ISSUER, type Users } from '../auth/users';
 import { isJson } from '../fhir/json';
-import { badRequest, FhirError, notFound, refusal } from '../fhir/outcome';
+import { badRequest, codedIssue, FhirError, notFound, refusal, type RefusalCode } from '../fhir/outcome';
 import { authenticate } from './bearer';
 import type { LoginCookies } from './login-cookie';
 
@@ -58,7 +58,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   const configured = () => {
-    if (!login.provider) throw notFound('No identity provider is configured: log in with a local account, or an admin sets one up in Réglages (or `liaison auth set`)');
+    if (!login.provider) throw notFound('identity-provider-missing', 'No identity provider is configured: log in with a local account, or an admin sets one up in Réglages (or `liaison auth set`)');
     return login;
   };
 
@@ -133,7 +133,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   app.post('/login', async (request) => {
     const flow = configured();
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    if (body.redirect !== 'loopback' && body.redirect !== 'node') throw badRequest('Send {"redirect": "loopback" | "node", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
+    if (body.redirect !== 'loopback' && body.redirect !== 'node') throw badRequest('invalid-request', 'Send {"redirect": "loopback" | "node", "code_challenge": …}; browsers use GET /auth/login', 'redirect');
     try {
       const codeChallenge = challengeOf(body.code_challenge, body.code_challenge_method, true) as string;
       // "node": the provider answers at this node's /auth/callback (its one registered redirect URI, Pro Santé Connect).
@@ -146,7 +146,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   app.post('/logout', async (request) => {
     const principal = authenticate(request, tokens);
-    if (!principal.sessionId) throw badRequest("Only a user's login session logs out; an API client revokes its token on POST /oauth/revoke");
+    if (!principal.sessionId) throw badRequest('not-login-session', "Only a user's login session logs out; an API client revokes its token on POST /oauth/revoke");
     sessions.end(principal.sessionId);
     // The next person at this computer must say who they are at the provider, not inherit this one's session there.
     login.loggedOut();
@@ -163,7 +163,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   /** The user of the request's login session (400 for an API client's token). */
   function userOf(request: FastifyRequest): string {
     const principal = authenticate(request, tokens);
-    if (!principal.party?.userId || !principal.sessionId) throw badRequest('This token is not a user login session');
+    if (!principal.party?.userId || !principal.sessionId) throw badRequest('not-login-session', 'This token is not a user login session');
     return principal.party.userId;
   }
 }
@@ -197,7 +197,17 @@ function redirectRefusal(reply: FastifyReply, error: unknown) {
   return reply.redirect(`/?${new URLSearchParams({ login_error: error.code })}`);
 }
 
+/** The refusal code of each way a login through the identity provider fails. */
+const LOGIN_REFUSALS: Record<LoginRefused['code'], RefusalCode> = {
+  issuer_unreachable: 'provider-unreachable',
+  access_denied: 'login-denied',
+  invalid_state: 'login-state-invalid',
+  login_failed: 'login-failed',
+  user_disabled: 'account-disabled',
+  invalid_request: 'invalid-request',
+};
+
 function refusalError(refusal: LoginRefused): FhirError {
-  const code = refusal.code === 'issuer_unreachable' ? 'exception' : refusal.code === 'invalid_request' ? 'invalid' : 'login';
-  return new FhirError(REFUSAL_STATUS[refusal.code], { severity: 'error', code, diagnostics: refusal.message });
+  const type = refusal.code === 'issuer_unreachable' ? 'exception' : refusal.code === 'invalid_request' ? 'invalid' : 'login';
+  return new FhirError(REFUSAL_STATUS[refusal.code], codedIssue(type, LOGIN_REFUSALS[refusal.code], refusal.message));
 }

@@ -12,9 +12,9 @@ declare module 'fastify' {
 /** The caller a request's bearer token stands for; 401 without a valid one. */
 export function authenticate(request: FastifyRequest, tokens: TokenStore): Principal {
   const token = credentialsOf(request, 'Bearer');
-  if (!token) throw unauthorized('This request needs a bearer token: get one from POST /oauth/token');
+  if (!token) throw unauthorized('token-missing', 'This request needs a bearer token: get one from POST /oauth/token');
   const principal = tokens.authenticate(token);
-  if (!principal) throw unauthorized('The bearer token is invalid, expired or revoked');
+  if (!principal) throw unauthorized('token-invalid', 'The bearer token is invalid, expired or revoked');
   return principal;
 }
 

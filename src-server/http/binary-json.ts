@@ -39,7 +39,7 @@ export async function readJsonBinary(body: Readable, store: BinaryStore): Promis
   };
   const spend = (chars: number) => {
     budget -= chars;
-    if (budget < 0) throw payloadTooLarge(`A Binary's members other than content are limited to ${MAX_MEMBERS_CHARS} characters`);
+    if (budget < 0) throw payloadTooLarge('binary-members-too-large', `A Binary's members other than content are limited to ${MAX_MEMBERS_CHARS} characters`);
   };
   const isContent = () => stack.length === 1 && stack[0].kind === 'object' && stack[0].key === 'content';
 
@@ -94,12 +94,12 @@ export async function readJsonBinary(body: Readable, store: BinaryStore): Promis
   } catch (error) {
     await decoder?.abort();
     await content?.abort();
-    if (error instanceof Error && error !== bodyError && !('status' in error)) throw badRequest(`The request body is not valid JSON: ${error.message}`);
+    if (error instanceof Error && error !== bodyError && !('status' in error)) throw badRequest('json-invalid', `The request body is not valid JSON: ${error.message}`);
     throw error;
   }
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {
     await content?.abort();
-    throw badRequest('The body must be a Binary resource (a JSON object)');
+    throw badRequest('binary-expected', 'The body must be a Binary resource (a JSON object)');
   }
   return { resource: root, content };
 }
@@ -113,22 +113,22 @@ class Base64ToStore {
 
   async push(chunk: string): Promise<void> {
     const clean = chunk.replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/=]*$/.test(clean)) throw badRequest('Binary.content is not base64', 'Binary.content');
-    if (this.padded && clean !== '') throw badRequest('Binary.content has data after its base64 padding', 'Binary.content');
+    if (!/^[A-Za-z0-9+/=]*$/.test(clean)) throw badRequest('base64-invalid', 'Binary.content is not base64', 'Binary.content');
+    if (this.padded && clean !== '') throw badRequest('base64-invalid', 'Binary.content has data after its base64 padding', 'Binary.content');
     const text = this.pending + clean;
     const whole = text.length - (text.length % 4);
     const quads = text.slice(0, whole);
     this.pending = text.slice(whole);
     const padding = quads.indexOf('=');
     if (padding >= 0) {
-      if (padding < quads.length - 2 || !/^=*$/.test(quads.slice(padding)) || this.pending !== '') throw badRequest('Binary.content has misplaced base64 padding', 'Binary.content');
+      if (padding < quads.length - 2 || !/^=*$/.test(quads.slice(padding)) || this.pending !== '') throw badRequest('base64-invalid', 'Binary.content has misplaced base64 padding', 'Binary.content');
       this.padded = true;
     }
     if (quads) await this.incoming.push(Buffer.from(quads, 'base64'));
   }
 
   async finish(): Promise<IncomingContent> {
-    if (this.pending !== '') throw badRequest('Binary.content is not base64 (its length is not a multiple of 4)', 'Binary.content');
+    if (this.pending !== '') throw badRequest('base64-invalid', 'Binary.content is not base64 (its length is not a multiple of 4)', 'Binary.content');
     await this.incoming.complete();
     return this.incoming;
   }

@@ -149,9 +149,9 @@ async function openContent(store: BinaryStore, hash: string, syncContent: Conten
   const file = await store.open(hash);
   if (file) return file;
   if (syncContent?.awaits(hash)) {
-    throw serviceUnavailable('The content of this Binary is on its way from a sync peer: try again shortly', CONTENT_RETRY_AFTER_S);
+    throw serviceUnavailable('binary-content-pending', 'The content of this Binary is on its way from a sync peer: try again shortly', CONTENT_RETRY_AFTER_S);
   }
-  throw notFound('The content of this Binary is missing from the binary store');
+  throw notFound('binary-content-missing', 'The content of this Binary is missing from the binary store');
 }
 
 function sendRaw(reply: FastifyReply, response: FhirResponse, resource: JsonObject, content: Readable | Buffer): FastifyReply {

@@ -44,7 +44,7 @@ export async function directoryRoutes(app: FastifyInstance, { directory, tokens,
 
   app.addHook('onRequest', async (request) => {
     const principal = authenticate(request, tokens);
-    if (!principal.admin) throw forbidden('Only an admin may import the directory');
+    if (!principal.admin) throw forbidden('admin-only', 'Only an admin may import the directory');
     request.principal = principal;
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -53,9 +53,9 @@ export async function directoryRoutes(app: FastifyInstance, { directory, tokens,
 
   app.post('/imports', async (request, reply) => {
     const path = (request.body as { path?: unknown } | undefined)?.path;
-    if (typeof path !== 'string' || !isAbsolute(path)) throw badRequest('Send { "path": "<absolute path of the extraction file on the node\'s machine>" }', 'path');
-    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw badRequest(`No file at ${path}`, 'path');
-    if (running) throw conflict(`Import ${running.id} is still running`);
+    if (typeof path !== 'string' || !isAbsolute(path)) throw badRequest('directory-file-invalid', 'Send { "path": "<absolute path of the extraction file on the node\'s machine>" }', 'path');
+    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw badRequest('directory-file-invalid', `No file at ${path}`, 'path');
+    if (running) throw conflict('directory-import-running', `Import ${running.id} is still running`);
     const job: ImportJob = { id: `import-${Date.now()}-${nextId++}`, path, status: 'running' };
     running = job;
     jobs.set(job.id, job);
@@ -72,7 +72,7 @@ export async function directoryRoutes(app: FastifyInstance, { directory, tokens,
 
   app.get<{ Params: { id: string } }>('/imports/:id', async (request) => {
     const job = jobs.get(request.params.id);
-    if (!job) throw notFound(`No import ${request.params.id} since the node started`);
+    if (!job) throw notFound('directory-import-unknown', `No import ${request.params.id} since the node started`);
     return job;
   });
 

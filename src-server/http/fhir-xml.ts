@@ -67,7 +67,7 @@ function fhirJs(): Converters {
  */
 export function readFhirXmlBody(request: FastifyRequest, body: string): Json {
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
-  if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw unsupportedMediaType(`The body must be UTF-8, not ${charset}: send charset=utf-8 or no charset`);
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw unsupportedMediaType('charset-unsupported', `The body must be UTF-8, not ${charset}: send charset=utf-8 or no charset`);
   return readFhirXml(body);
 }
 
@@ -76,7 +76,7 @@ export function readFhirXml(source: string): Json {
   const root = fhirXmlRoot(source);
   const json = convertFhirXml(root);
   const missed = firstDifference(root, rootOf(writeFhirXml(json)), root.name!);
-  if (missed) throw badRequest(`The FHIR XML cannot be read: ${missed}`);
+  if (missed) throw badRequest('xml-invalid', `The FHIR XML cannot be read: ${missed}`);
   return json;
 }
 
@@ -91,24 +91,24 @@ export function readFhirXmlLeniently(source: string): Json {
 /** The root element of a FHIR XML document, once it is known to be XML, without DTD, UTF-8, in the FHIR namespace. */
 function fhirXmlRoot(source: string): XmlNode {
   // Entities declared in a DTD are how XXE and "billion laughs" work: FHIR XML has no DTD, so none is read at all.
-  if (/<!DOCTYPE|<!ENTITY/i.test(source)) throw badRequest('FHIR XML must not have a DOCTYPE or entity declarations: they are refused (no DTD is read)');
+  if (/<!DOCTYPE|<!ENTITY/i.test(source)) throw badRequest('xml-invalid', 'FHIR XML must not have a DOCTYPE or entity declarations: they are refused (no DTD is read)');
   let document: XmlDocument;
   try {
     // Comments are kept for the narratives' XHTML, which is copied whole; elsewhere they are not content.
     document = xmlJs.xml2js(source, { captureSpacesBetweenElements: true });
   } catch (error) {
-    throw badRequest(`The request body is not well-formed XML: ${(error as Error).message.replace(/\s+/g, ' ').trim()}`);
+    throw badRequest('xml-invalid', `The request body is not well-formed XML: ${(error as Error).message.replace(/\s+/g, ' ').trim()}`);
   }
   // xml-js leaves an element it never saw closed linked to its parent (sax does not call a truncated document an error).
-  if (document.elements?.some((node) => 'parent' in node)) throw badRequest('The request body is not well-formed XML: the document ends before its root element is closed');
+  if (document.elements?.some((node) => 'parent' in node)) throw badRequest('xml-invalid', 'The request body is not well-formed XML: the document ends before its root element is closed');
   const encoding = document.declaration?.attributes?.encoding;
-  if (encoding !== undefined && encoding.toLowerCase() !== 'utf-8') throw unsupportedMediaType(`The body must be UTF-8, not ${encoding}`);
+  if (encoding !== undefined && encoding.toLowerCase() !== 'utf-8') throw unsupportedMediaType('charset-unsupported', `The body must be UTF-8, not ${encoding}`);
   const nodes = (document.elements ?? []).filter((node) => node.type !== 'text' && node.type !== 'comment');
-  if (nodes.some((node) => node.type === 'instruction')) throw badRequest('FHIR XML must not have processing instructions');
+  if (nodes.some((node) => node.type === 'instruction')) throw badRequest('xml-invalid', 'FHIR XML must not have processing instructions');
   const [root] = nodes;
-  if (nodes.length !== 1 || root.type !== 'element') throw badRequest('The request body must be one FHIR resource element');
+  if (nodes.length !== 1 || root.type !== 'element') throw badRequest('xml-invalid', 'The request body must be one FHIR resource element');
   if (root.attributes?.xmlns !== FHIR_NAMESPACE || root.name!.includes(':')) {
-    throw badRequest(`The root element <${root.name}> must be a FHIR resource in the namespace ${FHIR_NAMESPACE}`);
+    throw badRequest('xml-invalid', `The root element <${root.name}> must be a FHIR resource in the namespace ${FHIR_NAMESPACE}`);
   }
   return root;
 }
@@ -118,7 +118,7 @@ function convertFhirXml(root: XmlNode): Json {
     withAttributes(root);
     return normalised(fhirJs().toJs.resourceToJS(root, {})) as Json;
   } catch (error) {
-    throw badRequest(`The FHIR XML cannot be read: ${(error as Error).message}`);
+    throw badRequest('xml-invalid', `The FHIR XML cannot be read: ${(error as Error).message}`);
   }
 }
 

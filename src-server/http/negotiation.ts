@@ -12,7 +12,7 @@ export function negotiateFormat(request: FastifyRequest): FhirFormat {
   if (typeof format === 'string') {
     const asked = mediaTypeOf(format);
     const found = FHIR_FORMATS.find((candidate) => candidate.code === asked || mediaTypesOf(candidate).includes(asked));
-    if (!found) throw notAcceptable(`_format '${format}' cannot be served: this node writes ${served()}`);
+    if (!found) throw notAcceptable('format-not-acceptable', `_format '${format}' cannot be served: this node writes ${served()}`);
     return found;
   }
   const accept = request.headers.accept;
@@ -30,7 +30,7 @@ export function negotiateFormat(request: FastifyRequest): FhirFormat {
     const quality = Math.max(...mediaTypesOf(candidate).map((type) => qualityOf(type, ranges)));
     if (quality > bestQuality) [best, bestQuality] = [candidate, quality];
   }
-  if (!best) throw notAcceptable(`Accept '${accept}' names nothing this node can write: ask for ${served()}`);
+  if (!best) throw notAcceptable('format-not-acceptable', `Accept '${accept}' names nothing this node can write: ask for ${served()}`);
   return best;
 }
 

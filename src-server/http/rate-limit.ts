@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/tokens';
-import { FhirError } from '../fhir/outcome';
+import { codedIssue, FhirError } from '../fhir/outcome';
 import { DEFAULT_RATE_LIMIT, USER_RATE_LIMIT } from '../rest/rate-limits';
 
 export { DEFAULT_RATE_LIMIT, USER_RATE_LIMIT };
@@ -54,7 +54,7 @@ export class RateLimiter {
     if (answer.retryAfter > 0) {
       throw new FhirError(
         429,
-        { severity: 'error', code: 'throttled', diagnostics: `Rate limit of ${rate} calls per second exceeded: retry in ${answer.retryAfter} s` },
+        codedIssue('throttled', 'rate-limited', `Rate limit of ${rate} calls per second exceeded: retry in ${answer.retryAfter} s`, undefined, { seconds: answer.retryAfter }),
         { 'retry-after': String(answer.retryAfter), ...rateLimitHeaders(answer) },
       );
     }

@@ -3,7 +3,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AuditLog } from '../audit/audit-log';
 import { MAX_BINARY_BYTES } from '../fhir/limits';
-import { badRequest, FhirError, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
+import { badRequest, codedIssue, FhirError, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome';
 import { auditAnswer } from './audit-answers';
 import { FHIR_CONTENT_TYPE } from './fhir-exchange';
 import { hasBody } from './request-body';
@@ -53,10 +53,10 @@ export function refuseClientError(this: FastifyInstance, error: NodeJS.ErrnoExce
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const refusal =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? new FhirError(431, { severity: 'error', code: 'too-long', diagnostics: `The request line and headers are larger than the ${maxHeaderSize} bytes this node reads: shorten the URL (POST a search to _search) or the headers` })
+      ? new FhirError(431, codedIssue('too-long', 'headers-too-large', `The request line and headers are larger than the ${maxHeaderSize} bytes this node reads: shorten the URL (POST a search to _search) or the headers`))
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new FhirError(408, { severity: 'error', code: 'transient', diagnostics: 'The request took too long to arrive' })
-        : badRequest('The request is not valid HTTP');
+        ? new FhirError(408, codedIssue('transient', 'request-timeout', 'The request took too long to arrive'))
+        : badRequest('http-invalid', 'The request is not valid HTTP');
   const body = JSON.stringify(refusal.outcome);
   this.log.debug({ err: error }, 'client error');
   if (socket.writable) {
@@ -81,30 +81,31 @@ export function refuseWhileClosing(app: FastifyInstance): void {
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done();
     reply.header('connection', 'close');
-    done(new FhirError(503, { severity: 'error', code: 'transient', diagnostics: 'The node is stopping: try again once it is back' }));
+    done(new FhirError(503, codedIssue('transient', 'node-stopping', 'The node is stopping: try again once it is back')));
   });
 }
 
 function fromFastifyError(error: FastifyError, request: FastifyRequest): FhirError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return payloadTooLarge(
+      return payloadTooLarge('body-too-large', 
         `The request body is larger than the ${request.routeOptions.bodyLimit / 1024 / 1024} MiB this endpoint accepts (a document under ${MAX_BINARY_BYTES / 1024 / 1024} MiB goes to /fhir/Binary on its own)`,
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return unsupportedMediaType(`Unsupported Content-Type: send application/fhir+json`);
+      return unsupportedMediaType('media-type-unsupported', `Unsupported Content-Type: send application/fhir+json`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return badRequest(error.message);
+      return badRequest('body-invalid', error.message);
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new FhirError(414, { severity: 'error', code: 'too-long', diagnostics: 'A segment of the URL is too long' });
+      return new FhirError(414, codedIssue('too-long', 'url-too-long', 'A segment of the URL is too long'));
     default:
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-        return new FhirError(error.statusCode, { severity: 'error', code: 'invalid', diagnostics: error.message });
+        // Whatever 4xx Fastify gives, one code: the request could not be read.
+        return new FhirError(error.statusCode, codedIssue('invalid', 'request-refused', error.message));
       }
       if (error instanceof RangeError && /call stack/.test(error.message)) {
-        return new FhirError(400, { severity: 'error', code: 'too-costly', diagnostics: 'The request is nested too deeply' });
+        return new FhirError(400, codedIssue('too-costly', 'request-too-deep', 'The request is nested too deeply'));
       }
-      return new FhirError(500, { severity: 'error', code: 'exception', diagnostics: 'Internal error: the request was not completed' });
+      return new FhirError(500, codedIssue('exception', 'internal-error', 'Internal error: the request was not completed'));
   }
 }

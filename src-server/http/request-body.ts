@@ -24,7 +24,7 @@ export function checkRequestBody(request: FastifyRequest, _reply: FastifyReply, 
   if (type !== undefined && type.includes(';')) {
     const charset = CHARSET.exec(type)?.[1];
     if (charset !== undefined && charset.toLowerCase() !== 'utf-8' && TEXT_TYPES.has(type.slice(0, type.indexOf(';')).trim().toLowerCase())) {
-      done(unsupportedMediaType(`The body must be UTF-8, not ${charset}: send charset=utf-8 or no charset`));
+      done(unsupportedMediaType('charset-unsupported', `The body must be UTF-8, not ${charset}: send charset=utf-8 or no charset`));
       return;
     }
   }
@@ -34,7 +34,7 @@ export function checkRequestBody(request: FastifyRequest, _reply: FastifyReply, 
     return;
   }
   if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
-    done(unsupportedMediaType(`Content-Encoding '${encoding}' is not supported: send the body as it is, or gzip or deflate it`));
+    done(unsupportedMediaType('content-encoding-unsupported', `Content-Encoding '${encoding}' is not supported: send the body as it is, or gzip or deflate it`));
     return;
   }
   done(null, inflated(payload, encoding === 'deflate' ? 'deflate' : 'gzip', request.routeOptions.bodyLimit));
@@ -55,7 +55,7 @@ function inflated(payload: Readable, encoding: 'gzip' | 'deflate', limit: number
   const body = new LimitedBody(limit);
   payload.on('data', (chunk: Buffer) => (body.receivedEncodedLength += chunk.length));
   payload.on('error', (error) => body.destroy(error));
-  inflate.on('error', (error) => body.destroy(badRequest(`The request body is not valid ${encoding}: ${error.message}`)));
+  inflate.on('error', (error) => body.destroy(badRequest('body-invalid', `The request body is not valid ${encoding}: ${error.message}`)));
   body.on('close', () => {
     payload.unpipe(inflate);
     inflate.destroy();
@@ -78,7 +78,7 @@ class LimitedBody extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.length += chunk.length;
-    if (this.length > this.limit) callback(payloadTooLarge(`The request body inflates to more than the ${Math.floor(this.limit / 1024 / 1024)} MiB this endpoint accepts`));
+    if (this.length > this.limit) callback(payloadTooLarge('body-too-large', `The request body inflates to more than the ${Math.floor(this.limit / 1024 / 1024)} MiB this endpoint accepts`));
     else callback(null, chunk);
   }
 }

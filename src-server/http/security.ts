@@ -61,7 +61,7 @@ export async function applySecurity(app: FastifyInstance, options: SecurityOptio
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(isApi(request.url) ? API_HEADERS : PAGE_HEADERS);
     if (!accepted(request.headers.host)) {
-      done(forbidden(`Host '${request.headers.host ?? ''}' is not a name of this node (allow it with --allowed-host)`));
+      done(forbidden('host-not-allowed', `Host '${request.headers.host ?? ''}' is not a name of this node (allow it with --allowed-host)`));
       return;
     }
     done();

@@ -27,7 +27,7 @@ export const deliveryRequirements: SendRequirement = (send) => {
 function requireLoincType({ document }: AcceptedSend): void {
   if (loincType(document)) return;
   const reference = `DocumentReference/${String(document.id)}`;
-  throw unprocessable(
+  throw unprocessable('dmp-requirement', 
     `Le document ${reference} n'a pas de type LOINC, exigé par le DPI et le DMP / the DPI and DMP file documents by LOINC type: ${reference} has no type coding from http://loinc.org`,
     'CommunicationRequest.payload',
   );
@@ -35,14 +35,14 @@ function requireLoincType({ document }: AcceptedSend): void {
 
 function requirePatientIns({ patient }: AcceptedSend): void {
   // Routing refused a DMP send without a patient the caller sees; this is only a guard.
-  if (!patient) throw unprocessable('Un envoi au DMP doit désigner un patient / a DMP delivery needs a patient', 'CommunicationRequest.subject');
+  if (!patient) throw unprocessable('dmp-requirement', 'Un envoi au DMP doit désigner un patient / a DMP delivery needs a patient', 'CommunicationRequest.subject');
   const reference = `Patient/${String(patient.id)}`;
   const identity = patientIdentity(patient);
   if (identity.invalidIns) {
-    throw unprocessable(`L'INS de ${reference} n'est pas un NIR/NIA valide / the INS of ${reference} is not a valid NIR or NIA (13 characters and their 2-digit key)`, 'CommunicationRequest.subject');
+    throw unprocessable('dmp-requirement', `L'INS de ${reference} n'est pas un NIR/NIA valide / the INS of ${reference} is not a valid NIR or NIA (13 characters and their 2-digit key)`, 'CommunicationRequest.subject');
   }
   if (!identity.ins) {
-    throw unprocessable(
+    throw unprocessable('dmp-requirement', 
       `Envoi au DMP impossible : ${reference} n'a pas d'INS (identifiant ${INS_SYSTEM}) / a DMP delivery needs the patient's INS: ${reference} has no NIR or NIA identifier (system ${INS_SYSTEM})`,
       'CommunicationRequest.subject',
     );
@@ -51,7 +51,7 @@ function requirePatientIns({ patient }: AcceptedSend): void {
 
 function requireIdentifiedSender({ sender }: AcceptedSend): void {
   if (authorIdentity(sender).idnps) return;
-  throw unprocessable(
+  throw unprocessable('dmp-requirement', 
     `Un envoi au DMP doit venir d'un professionnel identifié par son RPPS / a DMP delivery needs a sender identified by RPPS or IDNPS (a Practitioner, or a PractitionerRole of one)`,
     'CommunicationRequest.sender',
   );

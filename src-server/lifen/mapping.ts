@@ -90,8 +90,8 @@ function nodeMedium(type: string, medium: unknown, index: number): unknown {
     coding: codings.map((coding) => {
       if (typeof coding.system !== 'string' || !LIFEN_MEDIUM_SYSTEMS.has(coding.system)) return coding;
       const channel = CHANNEL_OF_MEDIUM[String(coding.code)];
-      if (coding.code === 'APICRYPT') throw unprocessable('medium APICRYPT: this node has no Apicrypt channel yet; send by MSSANTE', `${type}.medium[${index}]`);
-      if (!channel) throw unprocessable(`medium ${String(coding.code)}: this node sends by MSSANTE only (${LIFEN_MEDIUM_SYSTEM})`, `${type}.medium[${index}]`);
+      if (coding.code === 'APICRYPT') throw unprocessable('medium-unsupported', 'medium APICRYPT: this node has no Apicrypt channel yet; send by MSSANTE', `${type}.medium[${index}]`);
+      if (!channel) throw unprocessable('medium-unsupported', `medium ${String(coding.code)}: this node sends by MSSANTE only (${LIFEN_MEDIUM_SYSTEM})`, `${type}.medium[${index}]`);
       return { system: CHANNEL_SYSTEM, code: channel };
     }),
   };
@@ -103,12 +103,12 @@ function withIdentityStatus(patient: Json): Json {
   const lifen = extensions.filter((extension) => extension.url === RELIABILITY_INS_URL);
   const status = STATUS_OF_RELIABILITY[String(lifen[0].valueCode)];
   if (lifen.length > 1 || !status) {
-    throw unprocessable(`ReliabilityINS is one valueCode of ${Object.keys(RELIABILITY_OF_STATUS).map((code) => RELIABILITY_OF_STATUS[code]).join(', ')}`, 'Patient.extension');
+    throw unprocessable('identity-status-invalid', `ReliabilityINS is one valueCode of ${Object.keys(RELIABILITY_OF_STATUS).map((code) => RELIABILITY_OF_STATUS[code]).join(', ')}`, 'Patient.extension');
   }
   const others = extensions.filter((extension) => extension.url !== RELIABILITY_INS_URL);
   // The node's own extension, when given too, is the one checked (identity-rule.ts): both must say the same.
   if (others.some((extension) => extension.url === IDENTITY_RELIABILITY_URL)) {
-    if (!JSON.stringify(others).includes(`"code":"${status}"`)) throw unprocessable(`ReliabilityINS ${String(lifen[0].valueCode)} contradicts the identity-reliability extension`, 'Patient.extension');
+    if (!JSON.stringify(others).includes(`"code":"${status}"`)) throw unprocessable('identity-status-invalid', `ReliabilityINS ${String(lifen[0].valueCode)} contradicts the identity-reliability extension`, 'Patient.extension');
     return { ...patient, extension: others };
   }
   const reliability = { url: IDENTITY_RELIABILITY_URL, extension: [{ url: 'identityStatus', valueCoding: { system: IDENTITY_STATUS_SYSTEM, code: status } }] };

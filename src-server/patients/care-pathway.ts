@@ -26,7 +26,10 @@ export function carePathwayOperation(compartment: PatientCompartment): FhirOpera
     const cursor = decodeCursor(query.get('_cursor'), 2);
     const wanted = requestedTypes(query.get('_type'), PATHWAY_TYPES, 'Encounter or EpisodeOfCare');
     const types = wanted.filter((type) => scopes.allows(type, 'READ'));
-    if (types.length === 0) throw forbidden(`This client lacks the scope ${wanted.map((type) => `${type.toUpperCase()}_READ`).join(' or ')}`);
+    if (types.length === 0) {
+      const scope = wanted.map((type) => `${type.toUpperCase()}_READ`).join(' or ');
+      throw forbidden('scope-missing', `This client lacks the scope ${scope}`, undefined, { scope });
+    }
     const rows = compartment.pathway({ ...reader, types, after: cursor && [cursor[0], cursor[1]], limit: count + 1 });
     const page = rows.slice(0, count);
     const last = page[page.length - 1];

@@ -64,7 +64,7 @@ function readCareRange(start: string | null, end: string | null): { start: numbe
   const bound = (raw: string | null, name: string) => {
     if (raw === null) return undefined;
     const range = parseDateRange(raw);
-    if (!range) throw badRequest(`${name} must be a date (YYYY[-MM[-DD]]), not '${raw}'`, name);
+    if (!range) throw badRequest('date-parameter-invalid', `${name} must be a date (YYYY[-MM[-DD]]), not '${raw}'`, name);
     return range;
   };
   const from = bound(start, 'start');

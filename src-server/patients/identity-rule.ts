@@ -23,14 +23,15 @@ export const patientIdentityRule: WriteRule = {
     checkIdentity(write.resource);
     const twin = findTwin(write);
     if (!twin) return undefined;
-    if (!twin.visible) throw conflict(HIDDEN_TWIN);
-    if (!write.request.scopes.allows('Patient', 'READ')) throw conflict(`Patient/${twin.patient.id} already has this INS: read it (PATIENT_READ) rather than create it again`);
+    if (!twin.visible) throw conflict('ins-followed-elsewhere', HIDDEN_TWIN, 'Patient.identifier');
+    if (!write.request.scopes.allows('Patient', 'READ')) throw conflict('ins-duplicate', `Patient/${twin.patient.id} already has this INS: read it (PATIENT_READ) rather than create it again`, 'Patient.identifier');
     return twin.patient;
   },
   before(write) {
     checkIdentity(write.resource);
     const twin = findTwin(write);
-    if (twin) throw conflict(twin.visible ? `Patient/${twin.patient.id} already has this INS: one person, one patient record` : HIDDEN_TWIN);
+    if (twin?.visible) throw conflict('ins-duplicate', `Patient/${twin.patient.id} already has this INS: one person, one patient record`, 'Patient.identifier');
+    if (twin) throw conflict('ins-followed-elsewhere', HIDDEN_TWIN, 'Patient.identifier');
   },
 };
 

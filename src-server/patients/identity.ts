@@ -1,4 +1,4 @@
-import { unprocessable } from '../fhir/outcome';
+import { refusal, unprocessable } from '../fhir/outcome';
 import { nirProblem } from './nir';
 import { arrayOf, type Json } from '../fhir/json';
 
@@ -45,17 +45,19 @@ export function checkIdentity(patient: Readonly<Json>): void {
   identifiers.forEach((identifier, index) => {
     const where = `Patient.identifier[${index}]`;
     if (typeof identifier.system === 'string' && INS_SYSTEMS.has(identifier.system)) {
-      if (typeof identifier.value !== 'string') throw unprocessable('An INS identifier needs its NIR as value', `${where}.value`);
-      const problem = nirProblem(identifier.value);
-      if (problem) throw unprocessable(problem, `${where}.value`);
+      if (typeof identifier.value !== 'string') throw refusal(422, 'ins-value-missing', 'An INS identifier needs its NIR as value', `${where}.value`);
+      const value = identifier.value;
+      const problem = nirProblem(value);
+      if (problem?.kind === 'format') throw refusal(422, 'nir-format', problem.text, `${where}.value`, { parameters: { value } });
+      if (problem) throw refusal(422, 'nir-key', problem.text, `${where}.value`, { parameters: { value, expected: problem.expected, given: problem.given } });
     }
     if (isIpp(identifier) && (typeof identifier.system !== 'string' || typeof identifier.value !== 'string')) {
-      throw unprocessable('An IPP (identifier of type PI) needs the system of the software that assigned it and its value', where);
+      throw unprocessable('ipp-invalid', 'An IPP (identifier of type PI) needs the system of the software that assigned it and its value', where);
     }
   });
   const status = identityStatus(patient);
   if (status !== undefined && !FROM_INSI.has(status) && insOf(patient).length > 0) {
-    throw unprocessable(`An INS comes from the INSi teleservice: the identity's status must be RECUP or QUAL, not ${status}`, 'Patient.identifier');
+    throw refusal(422, 'ins-status', `An INS comes from the INSi teleservice: the identity's status must be RECUP or QUAL, not ${status}`, 'Patient.identifier', { parameters: { status } });
   }
 }
 
@@ -65,11 +67,11 @@ function identityStatus(patient: Readonly<Json>): string | undefined {
     .filter((extension) => (extension as Json).url === IDENTITY_RELIABILITY_URL)
     .flatMap((extension) => arrayOf((extension as Json).extension).filter((part) => (part as Json).url === 'identityStatus')) as Json[];
   if (statuses.length === 0) return undefined;
-  if (statuses.length > 1) throw unprocessable('A patient has one identity status: give identityStatus once', 'Patient.extension');
+  if (statuses.length > 1) throw unprocessable('identity-status-invalid', 'A patient has one identity status: give identityStatus once', 'Patient.extension');
   const coding = statuses[0].valueCoding as Json | undefined;
   const known = coding?.system === IDENTITY_STATUS_SYSTEM && (IDENTITY_STATUSES as readonly unknown[]).includes(coding.code);
   if (!known) {
-    throw unprocessable(`identityStatus must be a valueCoding of ${IDENTITY_STATUS_SYSTEM}: ${IDENTITY_STATUSES.join(', ')}`, 'Patient.extension');
+    throw unprocessable('identity-status-invalid', `identityStatus must be a valueCoding of ${IDENTITY_STATUS_SYSTEM}: ${IDENTITY_STATUSES.join(', ')}`, 'Patient.extension');
   }
   return coding.code as string;
 }

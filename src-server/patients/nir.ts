@@ -7,13 +7,17 @@
 
 const NIR_FORMAT = /^[1-8]\d{4}(?:\d{2}|2[AB])\d{6}\d{2}$/;
 
-/** Why `value` is not a NIR, or undefined when it is one. */
-export function nirProblem(value: string): string | undefined {
+/** Why `value` is not a NIR (its format, or its key with the one expected), or undefined when it is one. */
+export type NirProblem = { kind: 'format'; text: string } | { kind: 'key'; text: string; expected: string; given: string };
+
+export function nirProblem(value: string): NirProblem | undefined {
   if (!NIR_FORMAT.test(value)) {
-    return `'${value}' is not a NIR: 15 characters, digits only (but 2A or 2B as the département of a birth in Corsica), without spaces`;
+    return { kind: 'format', text: `'${value}' is not a NIR: 15 characters, digits only (but 2A or 2B as the département of a birth in Corsica), without spaces` };
   }
   const number = BigInt(value.slice(0, 13).replace('2A', '19').replace('2B', '18'));
   const key = 97n - (number % 97n);
-  if (BigInt(value.slice(13)) !== key) return `'${value}' is not a NIR: its control key should be ${String(key).padStart(2, '0')}, not ${value.slice(13)}`;
+  const expected = String(key).padStart(2, '0');
+  const given = value.slice(13);
+  if (BigInt(given) !== key) return { kind: 'key', text: `'${value}' is not a NIR: its control key should be ${expected}, not ${given}`, expected, given };
   return undefined;
 }

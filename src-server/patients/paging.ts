@@ -18,7 +18,7 @@ export function decodeCursor(raw: string | null, length: number): number[] | und
   } catch {
     // answered below
   }
-  throw badRequest('Invalid paging cursor: use the links of the Bundle as they are', '_cursor');
+  throw badRequest('paging-cursor-invalid', 'Invalid paging cursor: use the links of the Bundle as they are', '_cursor');
 }
 
 export interface Page {

@@ -18,7 +18,7 @@ export function requestedTypes(raw: string | null, allowed: readonly string[], w
   if (raw === null) return [...allowed];
   const types = raw.split(',').map((type) => type.trim()).filter(Boolean);
   for (const type of types) {
-    if (!isResourceType(type) || !allowed.includes(type)) throw badRequest(`_type: '${type}' is not ${what}`, '_type');
+    if (!isResourceType(type) || !allowed.includes(type)) throw badRequest('type-parameter-invalid', `_type: '${type}' is not ${what}`, '_type');
   }
   return allowed.filter((type) => types.includes(type));
 }

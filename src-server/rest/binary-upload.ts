@@ -17,7 +17,7 @@ export function checkBinaryUpload(request: FhirRequest): void {
 
 /** The Binary the upload carries, as the store will take it with its content (`content`, once streamed in full). */
 export function checkUploadedBinary(resource: Record<string, unknown>, content: ContentRef | undefined): void {
-  if (resource.resourceType !== 'Binary') throw badRequest(`The resource is a ${String(resource.resourceType)}, but it was sent to the Binary endpoint`, 'resourceType');
+  if (resource.resourceType !== 'Binary') throw badRequest('binary-expected', `The resource is a ${String(resource.resourceType)}, but it was sent to the Binary endpoint`, 'resourceType');
   refuseForgedContent(resource);
   assertValid(content ? withStoredContent(resource, content) : resource);
 }

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { STATUS_CODES } from 'node:http';
-import { badRequest, FhirError, type OutcomeIssue, unsupportedMediaType } from '../fhir/outcome';
+import { badRequest, FhirError, type CodedIssue, unsupportedMediaType } from '../fhir/outcome';
 import { assertValid } from '../fhir/validation/validate';
 import type { FhirInteractions } from './extensions';
 import type { FhirRequest, FhirResponse } from './types';
@@ -29,13 +29,13 @@ const TRANSACTION_ORDER = ['DELETE', 'POST Binary', 'PUT Binary', 'POST', 'PUT',
 
 export function processBundle(interactions: FhirInteractions, request: FhirRequest, base: string): object {
   // A form is a search's parameters (POST Type/_search), not a Bundle the node could read.
-  if (request.body instanceof URLSearchParams) throw unsupportedMediaType('POST on the FHIR base takes a Bundle as FHIR JSON, not a form');
+  if (request.body instanceof URLSearchParams) throw unsupportedMediaType('body-form-not-accepted', 'POST on the FHIR base takes a Bundle as FHIR JSON, not a form');
   const bundle = request.body as JsonObject | undefined;
   if (typeof bundle !== 'object' || bundle === null || bundle.resourceType !== 'Bundle') {
-    throw badRequest('POST on the FHIR base takes a Bundle of type batch or transaction', 'resourceType');
+    throw badRequest('bundle-expected', 'POST on the FHIR base takes a Bundle of type batch or transaction', 'resourceType');
   }
   if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
-    throw badRequest(`Bundle.type must be batch or transaction, not '${String(bundle.type)}'`, 'Bundle.type');
+    throw badRequest('bundle-type-invalid', `Bundle.type must be batch or transaction, not '${String(bundle.type)}'`, 'Bundle.type');
   }
   // The entries' resources are validated as each is written, where a failure is placed at its entry.
   const shell = { ...bundle, entry: (bundle.entry as BundleEntry[] | undefined)?.map(({ resource: _resource, ...entry }) => entry) };
@@ -54,10 +54,10 @@ export function processBundle(interactions: FhirInteractions, request: FhirReque
 function checkEntry(entry: BundleEntry, index: number): void {
   const { method, url } = entry.request ?? {};
   if (typeof method !== 'string' || !METHODS.has(method) || typeof url !== 'string') {
-    throw badRequest(`Bundle.entry[${index}].request needs a method (GET, POST, PUT, DELETE) and a url`, `Bundle.entry[${index}].request`);
+    throw badRequest('bundle-entry-invalid', `Bundle.entry[${index}].request needs a method (GET, POST, PUT, DELETE) and a url`, `Bundle.entry[${index}].request`);
   }
   if ((method === 'POST' || method === 'PUT') && entry.resource === undefined) {
-    throw badRequest(`Bundle.entry[${index}] is a ${method} without a resource`, `Bundle.entry[${index}].resource`);
+    throw badRequest('bundle-entry-invalid', `Bundle.entry[${index}] is a ${method} without a resource`, `Bundle.entry[${index}].resource`);
   }
 }
 
@@ -201,7 +201,7 @@ function statusLine(status: number): string {
 
 /** Places a failing entry's issues at that entry, for the transaction's answer. */
 function inEntry(error: FhirError, index: number): FhirError {
-  const issues: OutcomeIssue[] = error.issues.map((issue) => ({
+  const issues: CodedIssue[] = error.issues.map((issue) => ({
     ...issue,
     diagnostics: `Bundle.entry[${index}]: ${issue.diagnostics}`,
     expression: issue.expression?.map((path) => `Bundle.entry[${index}].resource.${path.replace(/^[A-Za-z]+\./, '')}`) ?? [`Bundle.entry[${index}]`],

@@ -57,10 +57,10 @@ export class Interactions implements FhirInteractions {
     const operationAt = segments.findIndex((segment) => segment.startsWith('$'));
     if (operationAt >= 0) return this.operation(request, base, segments, operationAt);
     const found = this.route(segments);
-    if (!found) throw notFound(`No FHIR endpoint at '${request.path}'`);
+    if (!found) throw notFound('endpoint-unknown', `No FHIR endpoint at '${request.path}'`);
     const call: RouteCall = { request, base, ...found.params };
     const run = found.route.methods[request.method];
-    if (!run || !allows(found.route, call, request.method)) throw methodNotAllowed(refusedMethod(found.route, call), withHead(allowedMethods(found.route, call)));
+    if (!run || !allows(found.route, call, request.method)) throw methodNotAllowed('method-not-allowed', refusedMethod(found.route, call), withHead(allowedMethods(found.route, call)));
     return run(call);
   }
 
@@ -75,7 +75,7 @@ export class Interactions implements FhirInteractions {
       methods: {
         POST: ({ request, base }) => ok(processBundle(this, request, base)),
         GET: () => {
-          throw badRequest('System-level search is not supported: search a resource type');
+          throw badRequest('system-search-unsupported', 'System-level search is not supported: search a resource type');
         },
       },
       on: () => 'the FHIR base',
@@ -215,8 +215,8 @@ export class Interactions implements FhirInteractions {
     const level = (['system', 'type', 'instance'] as const)[at];
     const type = at >= 1 ? this.resourceType(segments[0]) : undefined;
     const operation = this.operationAt(segments, at, type);
-    if (!operation) throw badRequest(`Operation '${name}' is not supported ${type ? `on ${type}` : 'on the base'} by this node`);
-    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed(`${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`, withHead(operation.methods));
+    if (!operation) throw badRequest('operation-unknown', `Operation '${name}' is not supported ${type ? `on ${type}` : 'on the base'} by this node`);
+    if (!(operation.methods as readonly string[]).includes(request.method)) throw methodNotAllowed('method-not-allowed', `${request.method} is not allowed on ${name}: use ${operation.methods.join(' or ')}`, withHead(operation.methods));
     let id: string | undefined;
     if (level === 'instance') {
       id = this.resourceId(segments[1]);
@@ -227,12 +227,12 @@ export class Interactions implements FhirInteractions {
   }
 
   private resourceType(segment: string): string {
-    if (!isResourceType(segment)) throw notFound(`Unknown resource type '${segment}'`);
+    if (!isResourceType(segment)) throw notFound('resource-type-unknown', `Unknown resource type '${segment}'`);
     return segment;
   }
 
   private resourceId(segment: string): string {
-    if (!isValidId(segment)) throw badRequest(`'${segment}' is not a valid resource id`);
+    if (!isValidId(segment)) throw badRequest('id-invalid', `'${segment}' is not a valid resource id`);
     return segment;
   }
 
@@ -242,7 +242,7 @@ export class Interactions implements FhirInteractions {
    */
   private readable(type: string, id: string, request: FhirRequest, base: string): StoredResource {
     const stored = this.repository.read(type, id);
-    if (!stored || !this.searchEngine.isVisible(stored, request, base)) throw notFound(`${type}/${id} does not exist`);
+    if (!stored || !this.searchEngine.isVisible(stored, request, base)) throw notFound('resource-not-found', `${type}/${id} does not exist`);
     return stored;
   }
 
@@ -264,7 +264,7 @@ export class Interactions implements FhirInteractions {
       if (created) this.recordCreator(type, made.id, request);
       const claimed = created && this.replicaRules.claimable(type, made.id, { request, base, interactions: this });
       if (made && !claimed && !this.searchEngine.isVisible(made, request, base)) {
-        throw forbidden(`This ${made.resourceType} would be outside your access: link it to a patient you follow (or name yourself or your practice)`);
+        throw forbidden('outside-access', `This ${made.resourceType} would be outside your access: link it to a patient you follow (or name yourself or your practice)`);
       }
       return response;
     });
@@ -285,7 +285,7 @@ export class Interactions implements FhirInteractions {
   private vread(type: string, id: string, versionId: string, request: FhirRequest, base: string): FhirResponse {
     const stored = this.repository.vread(type, id, versionId);
     // A version hidden from the caller answers as one that does not exist.
-    if (!stored || (Visibility.restricts(request, type) && !this.searchEngine.isVersionVisible(stored, request, base))) throw notFound(`${type}/${id} has no version '${versionId}'`);
+    if (!stored || (Visibility.restricts(request, type) && !this.searchEngine.isVersionVisible(stored, request, base))) throw notFound('version-not-found', `${type}/${id} has no version '${versionId}'`);
     return { status: 200, body: stored.json, headers: versionHeaders(stored) };
   }
 
@@ -307,12 +307,12 @@ export class Interactions implements FhirInteractions {
     // Update-as-create makes a resource: it needs the create scope too.
     if (!request.scopes.allows(type, 'CREATE') && !this.repository.exists(type, id)) request.scopes.require(type, 'CREATE');
     const resource = this.resourceOf(request, type);
-    if (resource.id === undefined) throw badRequest('The resource has no id: PUT needs the id of the URL in the body', 'id');
-    if (resource.id !== id) throw badRequest(`The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
+    if (resource.id === undefined) throw badRequest('id-missing', 'The resource has no id: PUT needs the id of the URL in the body', 'id');
+    if (resource.id !== id) throw badRequest('id-mismatch', `The body's id '${String(resource.id)}' differs from the URL's id '${id}'`, 'id');
     const ifMatch = request.ifMatch === undefined ? undefined : parseEtag(request.ifMatch, 'If-Match');
     return this.withinAccess(type, request, base, () => {
       const current = Visibility.restricts(request, type) && this.repository.read(type, id);
-      if (current && !this.searchEngine.isVisible(current, request, base)) throw forbidden(`${type}/${id} is outside your access`);
+      if (current && !this.searchEngine.isVisible(current, request, base)) throw forbidden('outside-access', `${type}/${id} is outside your access`);
       const { stored, created } = this.ruled(type, resource, id, request, base, (body) => this.repository.update(type, id, body, ifMatch));
       return written(created ? 201 : 200, stored, base, this.answered(request, stored));
     });
@@ -326,7 +326,7 @@ export class Interactions implements FhirInteractions {
       const existing = this.matchOne(type, request.query.toString(), 'conditional update', base, request);
       if (existing) {
         if (resource.id !== undefined && resource.id !== existing.id) {
-          throw badRequest(`The body's id '${String(resource.id)}' differs from the matched ${type}/${existing.id}`, 'id');
+          throw badRequest('id-mismatch', `The body's id '${String(resource.id)}' differs from the matched ${type}/${existing.id}`, 'id');
         }
         return this.update(type, existing.id, { ...request, body: { ...resource, id: existing.id } }, base);
       }
@@ -340,7 +340,7 @@ export class Interactions implements FhirInteractions {
     const existing = this.existingFor(type, resource, request, base);
     if (existing) {
       // A transaction entry whose id other entries already point at must not turn into another resource.
-      if (id !== undefined) throw conflict(`This ${type} is already created by the request (${type}/${existing.id} stands for it): create it once`);
+      if (id !== undefined) throw conflict('created-twice', `This ${type} is already created by the request (${type}/${existing.id} stands for it): create it once`);
       return { status: 200, body: existing.json, headers: versionHeaders(existing) };
     }
     const { stored } = this.ruled(type, resource, id, request, base, (body) => ({ stored: this.repository.create(type, body, id), created: true }));
@@ -384,10 +384,10 @@ export class Interactions implements FhirInteractions {
     request.scopes.require(type, 'SEARCH');
     const query = criteria.startsWith(`${type}?`) ? criteria.slice(type.length + 1) : criteria.replace(/^\?/, '');
     const params = new URLSearchParams(query);
-    if ([...params.keys()].length === 0) throw badRequest(`Empty criteria in ${what}`);
+    if ([...params.keys()].length === 0) throw badRequest('criteria-empty', `Empty criteria in ${what}`);
     params.set('_count', '2');
     const { matches } = this.searchEngine.search({ resourceType: type, params, lenient: false, base, access: request.scopes, reach: request.reach, caller: request.caller });
-    if (matches.length > 1) throw preconditionFailed(`The ${what} criteria '${criteria}' match more than one ${type}`);
+    if (matches.length > 1) throw preconditionFailed('criteria-ambiguous', `The ${what} criteria '${criteria}' match more than one ${type}`);
     return matches[0];
   }
 
@@ -448,13 +448,13 @@ export class Interactions implements FhirInteractions {
     const since = readSince(sinceRaw);
     const cursor = request.query.get('_cursor');
     const beforeSeq = cursor === null ? undefined : Number(cursor);
-    if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('Invalid paging cursor', '_cursor');
+    if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw badRequest('paging-cursor-invalid', 'Invalid paging cursor', '_cursor');
     const { page, after } = this.historyPage(request, base, { ...scope, since, beforeSeq }, count);
     // The history of a resource none of whose versions the caller may see answers as that of one that does not exist
     // (a page that read from the newest version found none; one after a cursor or `_since` may be empty for others).
     const unfiltered = since === undefined && beforeSeq === undefined;
     if (scope.id !== undefined && page.length === 0 && (unfiltered || this.historyPage(request, base, scope, 1).page.length === 0)) {
-      throw notFound(`${scope.resourceType}/${scope.id} does not exist`);
+      throw notFound('resource-not-found', `${scope.resourceType}/${scope.id} does not exist`);
     }
     const path = [scope.resourceType, scope.id, '_history'].filter(Boolean).join('/');
     const selfParams = new URLSearchParams();
@@ -521,7 +521,7 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 /** Directory resources come from import and sync only (DESIGN §2). */
 function checkWritable(type: string): void {
-  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed(directoryWrite(type), ['GET', 'HEAD']);
+  if (DIRECTORY_TYPES.has(type)) throw methodNotAllowed('directory-read-only', directoryWrite(type), ['GET', 'HEAD']);
 }
 
 const directoryWrite = (type: string) => `${type} is a directory resource: it is written by the directory import and sync, not through the API`;
@@ -557,9 +557,9 @@ function withHead(methods: readonly string[]): string[] {
 function requireResource(request: FhirRequest, type: string): JsonObject {
   const body = request.body;
   // A form is a search's parameters (POST Type/_search), not a resource the node could read.
-  if (body instanceof URLSearchParams) throw unsupportedMediaType(`The body must be a ${type} as FHIR JSON, not a form`);
+  if (body instanceof URLSearchParams) throw unsupportedMediaType('body-form-not-accepted', `The body must be a ${type} as FHIR JSON, not a form`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw badRequest(`The body must be a ${type} resource (a JSON object)`);
+    throw badRequest('body-not-resource', `The body must be a ${type} resource (a JSON object)`);
   }
   if (type !== 'Binary') return body as JsonObject;
   refuseForgedContent(body as JsonObject);
@@ -605,7 +605,7 @@ function written(status: 200 | 201, stored: StoredResource, base: string, body: 
 /** `W/"abc"` or `"abc"` → `abc`. */
 export function parseEtag(value: string, header: string): string {
   const match = /^(?:W\/)?"([^"]+)"$/.exec(value.trim());
-  if (!match) throw badRequest(`${header} must be an ETag such as W/"<versionId>", not '${value}'`);
+  if (!match) throw badRequest('etag-invalid', `${header} must be an ETag such as W/"<versionId>", not '${value}'`);
   return match[1];
 }
 

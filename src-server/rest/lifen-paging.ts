@@ -23,17 +23,17 @@ export function lifenPaging(params: URLSearchParams): LifenPaging {
   for (const [name, value] of params) {
     switch (name) {
       case '_count':
-        if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT) throw badRequest(`_count must be an integer from 1 to ${MAX_COUNT}, not '${value}'`, '_count');
+        if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT) throw badRequest('count-out-of-bounds', `_count must be an integer from 1 to ${MAX_COUNT}, not '${value}'`, '_count', { max: MAX_COUNT });
         paging.params.append(name, value);
         break;
       case '_index':
-        if (!/^\d{1,9}$/.test(value)) throw badRequest(`_index must be a non-negative integer, not '${value}'`, '_index');
+        if (!/^\d{1,9}$/.test(value)) throw badRequest('paging-index-invalid', `_index must be a non-negative integer, not '${value}'`, '_index');
         paging.index = Number(value);
         break;
       case '_searchAfter':
       case '_searchBefore':
       case '_cursor':
-        if (++cursors > 1) throw badRequest('Give one cursor: _searchAfter or _searchBefore, as the links of a search Bundle carry them', name);
+        if (++cursors > 1) throw badRequest('paging-cursor-invalid', 'Give one cursor: _searchAfter or _searchBefore, as the links of a search Bundle carry them', name);
         if (name !== '_cursor') paging.cursorName = name;
         paging.params.append('_cursor', value);
         break;
@@ -42,7 +42,7 @@ export function lifenPaging(params: URLSearchParams): LifenPaging {
     }
   }
   // The node pages by keyset cursor, not by offset: a position alone cannot be reached without reading what precedes it.
-  if (paging.index > 0 && cursors === 0) throw badRequest('_index only accompanies the _searchAfter or _searchBefore of a link: follow the next and previous links', '_index');
+  if (paging.index > 0 && cursors === 0) throw badRequest('paging-index-invalid', '_index only accompanies the _searchAfter or _searchBefore of a link: follow the next and previous links', '_index');
   return paging;
 }
 

@@ -16,12 +16,12 @@ export function searchParameters(request: Pick<FhirRequest, 'query' | 'body' | '
     return params;
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw badRequest('The body of a _search is a form (application/x-www-form-urlencoded) or a JSON object of search parameters');
+    throw badRequest('search-body-invalid', 'The body of a _search is a form (application/x-www-form-urlencoded) or a JSON object of search parameters');
   }
   for (const [name, value] of Object.entries(body)) {
     for (const item of Array.isArray(value) ? value : [value]) {
       if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
-        throw badRequest(`The _search field '${name}' must be a string, a number or an array of them`, name);
+        throw badRequest('search-body-invalid', `The _search field '${name}' must be a string, a number or an array of them`, name);
       }
       params.append(name, String(item));
     }

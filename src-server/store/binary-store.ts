@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MAX_BINARY_BYTES } from '../fhir/limits';
-import { FhirError, payloadTooLarge } from '../fhir/outcome';
+import { codedIssue, FhirError, payloadTooLarge } from '../fhir/outcome';
 import { derivedKey, looksSealed, openSealedFile, plainSize, SealedFileWriter } from '../sealed-chunks';
 
 /**
@@ -180,11 +180,14 @@ async function syncFolder(folder: string): Promise<void> {
 }
 
 function damaged(hash: string, error: Error): FhirError {
-  return new FhirError(500, {
-    severity: 'error',
-    code: 'exception',
-    diagnostics: `The stored content of this Binary (sha256:${hash}) cannot be read: ${error.message}. Nothing of it is served. Restore it from a backup, or from a sync peer that holds it.`,
-  });
+  return new FhirError(
+    500,
+    codedIssue(
+      'exception',
+      'binary-content-damaged',
+      `The stored content of this Binary (sha256:${hash}) cannot be read: ${error.message}. Nothing of it is served. Restore it from a backup, or from a sync peer that holds it.`,
+    ),
+  );
 }
 
 export class IncomingContent {
@@ -203,7 +206,7 @@ export class IncomingContent {
   async push(chunk: Buffer): Promise<void> {
     this.size += chunk.length;
     if (this.size >= this.limit) {
-      throw payloadTooLarge(`Binary content of ${this.limit / 1024 / 1024} MiB or more is refused`);
+      throw payloadTooLarge('binary-too-large', `Binary content of ${this.limit / 1024 / 1024} MiB or more is refused`);
     }
     this.hash.update(chunk);
     // Awaiting each write holds the request stream back: memory stays at one chunk.

@@ -25,9 +25,9 @@ export interface PreparedWrite {
 
 /** The checks every write obeys, whatever path it came by. */
 export function checkWrite(resourceType: string, resource: JsonObject): void {
-  if (!isResourceType(resourceType)) throw notFound(`Unknown resource type '${resourceType}'`);
+  if (!isResourceType(resourceType)) throw notFound('resource-type-unknown', `Unknown resource type '${resourceType}'`);
   if (resource.resourceType !== resourceType) {
-    throw badRequest(
+    throw badRequest('body-not-resource', 
       `The resource is a ${String(resource.resourceType)}, but it was sent to the ${resourceType} endpoint`,
       'resourceType',
     );

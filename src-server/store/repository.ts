@@ -396,9 +396,9 @@ export class Repository {
   resolveConflict(resourceType: string, id: string, resource: JsonObject, seenLeaves: readonly string[]): StoredResource {
     return this.transaction(() => {
       const leaves = this.leaves(resourceType, id);
-      if (leaves.length < 2) throw conflict(`${resourceType}/${id} has no open conflict`);
+      if (leaves.length < 2) throw conflict('conflict-changed', `${resourceType}/${id} has no open conflict`);
       if ([...seenLeaves].sort().join(' ') !== leaves.join(' ')) {
-        throw conflict(`The conflict on ${resourceType}/${id} changed: its versions are now ${leaves.join(', ')}`);
+        throw conflict('conflict-changed', `The conflict on ${resourceType}/${id} changed: its versions are now ${leaves.join(', ')}`);
       }
       const current = this.statements.currentVersionId.get(resourceType, id)!;
       const stored = this.writeVersion(resourceType, id, resource, leaves, 'PUT', current.vseq);
@@ -507,7 +507,7 @@ export class Repository {
   ): WriteResult {
     const current = this.statements.currentForUpdate.get(resourceType, id);
     if (ifMatch !== undefined && current?.version_id !== ifMatch) {
-      throw preconditionFailed(
+      throw preconditionFailed('version-mismatch', 
         current
           ? `${resourceType}/${id} is at version ${current.version_id}, not ${ifMatch} (If-Match)`
           : `${resourceType}/${id} does not exist, so it cannot match version ${ifMatch} (If-Match)`,
@@ -575,16 +575,16 @@ export class Repository {
 /** What a replicated version must be whatever this build's model says: ids, parents, origin and meta that agree. */
 function checkReplica(replica: ReplicaVersion): void {
   const { resource } = replica;
-  if (!isValidId(replica.id)) throw badRequest(`'${replica.id}' is not a valid resource id`);
-  if (!isValidId(replica.versionId)) throw badRequest(`'${replica.versionId}' is not a valid version id`);
-  if (!Array.isArray(replica.parents) || !replica.parents.every((parent) => typeof parent === 'string' && isValidId(parent))) throw badRequest(`The parents of version ${replica.versionId} must be version ids`);
-  if (typeof replica.origin !== 'string' || replica.origin === '') throw badRequest(`Version ${replica.versionId} has no origin node`);
+  if (!isValidId(replica.id)) throw badRequest('replica-invalid', `'${replica.id}' is not a valid resource id`);
+  if (!isValidId(replica.versionId)) throw badRequest('replica-invalid', `'${replica.versionId}' is not a valid version id`);
+  if (!Array.isArray(replica.parents) || !replica.parents.every((parent) => typeof parent === 'string' && isValidId(parent))) throw badRequest('replica-invalid', `The parents of version ${replica.versionId} must be version ids`);
+  if (typeof replica.origin !== 'string' || replica.origin === '') throw badRequest('replica-invalid', `Version ${replica.versionId} has no origin node`);
   if (!isJson(resource) || resource.resourceType !== replica.resourceType || resource.id !== replica.id) {
-    throw badRequest(`Version ${replica.versionId} is not a ${replica.resourceType}/${replica.id}`);
+    throw badRequest('replica-invalid', `Version ${replica.versionId} is not a ${replica.resourceType}/${replica.id}`);
   }
   const meta = resource.meta;
   if (!isJson(meta) || meta.versionId !== replica.versionId || typeof meta.lastUpdated !== 'string' || Number.isNaN(Date.parse(meta.lastUpdated))) {
-    throw badRequest(`Version ${replica.versionId} needs meta.versionId and meta.lastUpdated as its origin stored them`);
+    throw badRequest('replica-invalid', `Version ${replica.versionId} needs meta.versionId and meta.lastUpdated as its origin stored them`);
   }
   refuseWriteOnly(replica.resourceType, resource);
 }

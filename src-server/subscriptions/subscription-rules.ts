@@ -58,16 +58,16 @@ function checkSubscription(write: PendingWrite): void {
   const { resource, request, base } = write;
   const previousStatus = write.previousResource?.status;
   if (resource.status !== 'requested' && resource.status !== 'off' && resource.status !== previousStatus) {
-    throw unprocessable(`A client creates a Subscription as 'requested' (or 'off'), not '${String(resource.status)}': the node sets it active, or in error`, 'Subscription.status');
+    throw unprocessable('subscription-status-invalid', `A client creates a Subscription as 'requested' (or 'off'), not '${String(resource.status)}': the node sets it active, or in error`, 'Subscription.status');
   }
   const criteria = parseCriteria(resource.criteria);
-  if (!criteria) throw unprocessable(`The criteria '${String(resource.criteria)}' must be a search such as 'Appointment?actor=Practitioner/123'`, 'Subscription.criteria');
+  if (!criteria) throw unprocessable('subscription-criteria-invalid', `The criteria '${String(resource.criteria)}' must be a search such as 'Appointment?actor=Practitioner/123'`, 'Subscription.criteria');
   // Notifications carry the resources: the owner must be allowed to read them.
   request.scopes.require(criteria.resourceType, 'READ');
   try {
     write.interactions.searchEngine.check({ resourceType: criteria.resourceType, params: new URLSearchParams(criteria.params), lenient: false, base, access: request.scopes, reach: request.reach, caller: request.caller });
   } catch (error) {
-    if (error instanceof FhirError && error.status === 400) throw unprocessable(`The criteria are not a valid search here: ${error.message}`, 'Subscription.criteria');
+    if (error instanceof FhirError && error.status === 400) throw unprocessable('subscription-criteria-invalid', `The criteria are not a valid search here: ${error.message}`, 'Subscription.criteria');
     throw error;
   }
   checkChannel((resource.channel ?? {}) as Json, base);
@@ -75,32 +75,32 @@ function checkSubscription(write: PendingWrite): void {
 }
 
 function checkChannel(channel: Json, base: string): void {
-  if (channel.type !== 'rest-hook') throw unprocessable(`Only the 'rest-hook' channel is supported, not '${String(channel.type)}'`, 'Subscription.channel.type');
+  if (channel.type !== 'rest-hook') throw unprocessable('subscription-channel-unsupported', `Only the 'rest-hook' channel is supported, not '${String(channel.type)}'`, 'Subscription.channel.type');
   let endpoint: URL;
   try {
     endpoint = new URL(String(channel.endpoint));
   } catch {
-    throw unprocessable(`The endpoint '${String(channel.endpoint)}' is not an absolute http URL`, 'Subscription.channel.endpoint');
+    throw unprocessable('subscription-endpoint-invalid', `The endpoint '${String(channel.endpoint)}' is not an absolute http URL`, 'Subscription.channel.endpoint');
   }
   if ((endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') || !LOOPBACK.test(endpoint.hostname)) {
-    throw unprocessable(`The endpoint must be on this machine (http://127.0.0.1:<port>/…, http://localhost…): the node never calls out to the network`, 'Subscription.channel.endpoint');
+    throw unprocessable('subscription-endpoint-invalid', `The endpoint must be on this machine (http://127.0.0.1:<port>/…, http://localhost…): the node never calls out to the network`, 'Subscription.channel.endpoint');
   }
-  if (endpoint.username || endpoint.password) throw unprocessable('The endpoint may not carry credentials: put them in channel.header', 'Subscription.channel.endpoint');
+  if (endpoint.username || endpoint.password) throw unprocessable('subscription-endpoint-invalid', 'The endpoint may not carry credentials: put them in channel.header', 'Subscription.channel.endpoint');
   // Any loopback name of this node's port is the node itself.
-  if (portOf(endpoint) === portOf(new URL(base))) throw unprocessable('The endpoint is this node itself', 'Subscription.channel.endpoint');
+  if (portOf(endpoint) === portOf(new URL(base))) throw unprocessable('subscription-endpoint-invalid', 'The endpoint is this node itself', 'Subscription.channel.endpoint');
   if (channel.payload !== undefined && !PAYLOAD_TYPES.has(String(channel.payload))) {
-    throw unprocessable(`The payload is application/fhir+json, or none; not '${String(channel.payload)}'`, 'Subscription.channel.payload');
+    throw unprocessable('subscription-payload-invalid', `The payload is application/fhir+json, or none; not '${String(channel.payload)}'`, 'Subscription.channel.payload');
   }
 }
 
 /** `channel.header` as the client sent it (the API took it out of the body): `Name: value` lines; `[]` removes them. */
 function checkHeader(header: unknown): void {
-  if (!Array.isArray(header)) throw unprocessable('channel.header is a list of \'Name: value\' lines', 'Subscription.channel.header');
+  if (!Array.isArray(header)) throw unprocessable('subscription-header-invalid', 'channel.header is a list of \'Name: value\' lines', 'Subscription.channel.header');
   for (const line of header as unknown[]) {
     const match = typeof line === 'string' ? HEADER.exec(line) : null;
     // The line itself is not repeated: it may hold a credential.
-    if (!match) throw unprocessable(`A header is not of the form 'Name: value'`, 'Subscription.channel.header');
-    if (RESERVED_HEADERS.has(match[1].toLowerCase())) throw unprocessable(`The header ${match[1]} is set by the node`, 'Subscription.channel.header');
+    if (!match) throw unprocessable('subscription-header-invalid', `A header is not of the form 'Name: value'`, 'Subscription.channel.header');
+    if (RESERVED_HEADERS.has(match[1].toLowerCase())) throw unprocessable('subscription-header-invalid', `The header ${match[1]} is set by the node`, 'Subscription.channel.header');
   }
 }
 
@@ -139,7 +139,7 @@ export function secretOperation(store: SubscriptionStore): FhirOperation {
     },
     run: ({ id, request }) => {
       const record = store.record(id!);
-      if (!record) throw notFound(`Subscription/${id} was not written through this node's API: it has no secret here`);
+      if (!record) throw notFound('subscription-secret-unknown', `Subscription/${id} was not written through this node's API: it has no secret here`);
       let secret = record.secret;
       if (request.method === 'POST') {
         request.scopes.require('Subscription', 'UPDATE');

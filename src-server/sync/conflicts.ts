@@ -121,14 +121,14 @@ export class ConflictOperations {
    */
   private resolve({ request, base, type, id, interactions }: OperationCall) {
     const resourceType = type!;
-    if (DIRECTORY_TYPES.has(resourceType)) throw methodNotAllowed(`${resourceType} is a directory resource: its conflicts are resolved on the directory node`, []);
+    if (DIRECTORY_TYPES.has(resourceType)) throw methodNotAllowed('directory-read-only', `${resourceType} is a directory resource: its conflicts are resolved on the directory node`, []);
     request.scopes.require(resourceType, 'UPDATE');
     const { resource, leaves } = readResolution(request.body, resourceType, id!);
     const { repository, searchEngine } = interactions;
     return repository.transaction(() => {
       const stored = repository.resolveConflict(resourceType, id!, resource, leaves);
       if (!searchEngine.isVisible({ resourceType, id: id! }, request, base)) {
-        throw forbidden(`This ${resourceType} would be outside your access`);
+        throw forbidden('outside-access', `This ${resourceType} would be outside your access`);
       }
       repository.create('Provenance', provenanceOf(stored, leaves, request.reach?.[0], repository.nodeId));
       return { status: 200, headers: versionHeaders(stored), body: stored.json, written: stored };
@@ -169,14 +169,14 @@ function conflictPart(repository: Repository, row: OpenConflict): Json {
 function readResolution(body: unknown, type: string, id: string): { resource: Json; leaves: string[] } {
   const parameters = body as { resourceType?: unknown; parameter?: unknown } | undefined;
   if (parameters?.resourceType !== 'Parameters' || !Array.isArray(parameters.parameter)) {
-    throw badRequest('Send a Parameters with the resolved `resource` and one `leaf` (valueId) per version of the conflict');
+    throw badRequest('resolve-invalid', 'Send a Parameters with the resolved `resource` and one `leaf` (valueId) per version of the conflict');
   }
   const list = parameters.parameter as Array<{ name?: unknown; resource?: unknown; valueId?: unknown }>;
   const resource = list.find((parameter) => parameter?.name === 'resource')?.resource as Json | undefined;
-  if (typeof resource !== 'object' || resource === null || resource.resourceType !== type) throw badRequest(`The \`resource\` parameter must be the resolved ${type}`, 'resource');
-  if (resource.id !== id) throw badRequest(`The resolved resource's id must be '${id}'`, 'resource.id');
+  if (typeof resource !== 'object' || resource === null || resource.resourceType !== type) throw badRequest('resolve-invalid', `The \`resource\` parameter must be the resolved ${type}`, 'resource');
+  if (resource.id !== id) throw badRequest('resolve-invalid', `The resolved resource's id must be '${id}'`, 'resource.id');
   const leaves = list.filter((parameter) => parameter?.name === 'leaf').map((parameter) => parameter.valueId);
-  if (leaves.length < 2 || !leaves.every((leaf): leaf is string => typeof leaf === 'string')) throw badRequest('Name every version of the conflict you resolve: one `leaf` (valueId) each', 'leaf');
+  if (leaves.length < 2 || !leaves.every((leaf): leaf is string => typeof leaf === 'string')) throw badRequest('resolve-invalid', 'Name every version of the conflict you resolve: one `leaf` (valueId) each', 'leaf');
   return { resource, leaves };
 }
 

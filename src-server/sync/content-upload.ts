@@ -22,8 +22,8 @@ export class ContentUploads {
   check(request: FhirRequest, hash: unknown): string {
     const { scopes } = request;
     scopes.requireNamed(SYNC_SCOPE, '$content');
-    if (!scopes.allows('Binary', 'CREATE') && !scopes.allows('Binary', 'UPDATE')) throw forbidden('Uploading Binary content needs BINARY_CREATE or BINARY_UPDATE');
-    if (typeof hash !== 'string' || !isContentHash(hash)) throw badRequest('hash must be the SHA-256 of the content, in lower-case hex', 'hash');
+    if (!scopes.allows('Binary', 'CREATE') && !scopes.allows('Binary', 'UPDATE')) throw forbidden('scope-missing', 'Uploading Binary content needs BINARY_CREATE or BINARY_UPDATE', undefined, { scope: 'BINARY_CREATE' });
+    if (typeof hash !== 'string' || !isContentHash(hash)) throw badRequest('content-hash-invalid', 'hash must be the SHA-256 of the content, in lower-case hex', 'hash');
     return hash;
   }
 
@@ -33,7 +33,7 @@ export class ContentUploads {
    */
   async receive(request: FhirRequest, base: string, hash: string, body: Readable | undefined, refused: (binaryId: string) => void): Promise<void> {
     const awaiting = (this.content?.waitingFor(hash) ?? []).filter((wanted) => this.search.isVisible({ resourceType: 'Binary', id: wanted.id }, request, base));
-    if (awaiting.length === 0) throw notFound('No Binary on this node awaits this content');
+    if (awaiting.length === 0) throw notFound('content-not-awaited', 'No Binary on this node awaits this content');
     try {
       await this.content!.receive(body ?? Readable.from([]), { hash, size: awaiting[0].size });
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Readable } from 'node:stream';
 import { storedContentOf, type ContentRef } from '../fhir/binary-content';
-import { FhirError, payloadTooLarge } from '../fhir/outcome';
+import { codedIssue, FhirError, payloadTooLarge } from '../fhir/outcome';
 import { MAX_BINARY_BYTES } from '../fhir/limits';
 import type { BinaryStore } from '../store/binary-store';
 import type { Db } from '../store/database';
@@ -151,7 +151,7 @@ export class ContentQueue {
    * bytes than its size stop the transfer at once; a different hash or size is refused (422), and no file is left.
    */
   async receive(body: AsyncIterable<Uint8Array> | Readable, expected: ContentRef): Promise<void> {
-    if (expected.size >= MAX_BINARY_BYTES) throw payloadTooLarge(`Binary content of ${MAX_BINARY_BYTES / 1024 / 1024} MiB or more is refused`);
+    if (expected.size >= MAX_BINARY_BYTES) throw payloadTooLarge('binary-too-large', `Binary content of ${MAX_BINARY_BYTES / 1024 / 1024} MiB or more is refused`);
     // One byte more than announced is enough to know it is not the content.
     const incoming = await this.store.incoming(expected.size + 1);
     try {
@@ -168,11 +168,7 @@ export class ContentQueue {
 }
 
 function contentMismatch(expected: ContentRef): FhirError {
-  return new FhirError(422, {
-    severity: 'error',
-    code: 'value',
-    diagnostics: `The content received is not sha256:${expected.hash} of ${expected.size} bytes: refused`,
-  });
+  return new FhirError(422, codedIssue('value', 'content-mismatch', `The content received is not sha256:${expected.hash} of ${expected.size} bytes: refused`));
 }
 
 function wantedOf(row: WantedRow): WantedContent {

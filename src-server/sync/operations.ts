@@ -66,7 +66,7 @@ export function syncOperations(feed: ChangeLog, nodeId: string, content?: Conten
       definition: CONTENT,
       // The HTTP route streams the upload (http/binary-routes.ts); what reaches here is an entry of a Bundle.
       run: () => {
-        throw badRequest('$content takes the content itself as its body: POST it on its own, not in a Bundle');
+        throw badRequest('content-in-bundle', '$content takes the content itself as its body: POST it on its own, not in a Bundle');
       },
     },
   ];
@@ -100,7 +100,7 @@ const CONTENT: OperationDescription = {
 function changes(feed: ChangeLog, { request, base, interactions }: OperationCall) {
   request.scopes.requireNamed(SYNC_SCOPE, '$changes');
   const cursorText = request.query.get('cursor') ?? '0';
-  if (!/^\d{1,15}$/.test(cursorText)) throw badRequest(`'${cursorText}' is not a cursor of this node`, 'cursor');
+  if (!/^\d{1,15}$/.test(cursorText)) throw badRequest('sync-cursor-invalid', `'${cursorText}' is not a cursor of this node`, 'cursor');
   const count = readPageSize(request.query.get('_count'), DEFAULT_PAGE, MAX_PAGE);
   const kind = readKind(request.query.get('data'));
   const visible = visibilityOf(request, base, interactions);
@@ -158,9 +158,9 @@ function visibilityOf(request: FhirRequest, base: string, interactions: FhirInte
 function replicate({ request, base, interactions }: OperationCall, content: ContentQueue | undefined) {
   request.scopes.requireNamed(SYNC_SCOPE, '$replicate');
   const sender = request.query.get('sender') ?? undefined;
-  if (sender !== undefined && !isValidId(sender)) throw badRequest(`'${sender}' is not a node id`, 'sender');
+  if (sender !== undefined && !isValidId(sender)) throw badRequest('node-id-invalid', `'${sender}' is not a node id`, 'sender');
   const entries = readVersions(request.body);
-  if (entries.length > MAX_REPLICATE_ENTRIES) throw payloadTooLarge(`$replicate takes at most ${MAX_REPLICATE_ENTRIES} versions a call, not ${entries.length}`);
+  if (entries.length > MAX_REPLICATE_ENTRIES) throw payloadTooLarge('replicate-too-many', `$replicate takes at most ${MAX_REPLICATE_ENTRIES} versions a call, not ${entries.length}`);
   const { repository, searchEngine, replicaRules } = interactions;
   const { reach } = request;
   const context = { request, base, interactions };
@@ -171,14 +171,14 @@ function replicate({ request, base, interactions }: OperationCall, content: Cont
     rank: (resourceType) => replicaRules.rank(resourceType),
     admit: (version) => {
       const { resourceType, id } = version;
-      if (DIRECTORY_TYPES.has(resourceType)) throw forbidden(`${resourceType} is directory data: it comes from a directory peer, by pull`);
+      if (DIRECTORY_TYPES.has(resourceType)) throw forbidden('replica-not-allowed', `${resourceType} is directory data: it comes from a directory peer, by pull`);
       // A Binary naming a content file here could point at another practice's document: only a peer without a reach may.
       if (reach && resourceType === 'Binary') refuseForgedContent(version.resource);
       const exists = repository.exists(resourceType, id);
       request.scopes.require(resourceType, exists ? 'UPDATE' : 'CREATE');
       // One that belongs to its creator is written through the API, whose rules check it: only the owner client copies them.
-      if (request.caller && Visibility.isOwned(resourceType)) throw forbidden(`A ${resourceType} belongs to the caller who created it through the API: a peer's client does not replicate one`);
-      if (exists && !searchEngine.isVisible({ resourceType, id }, request, base)) throw forbidden(`${resourceType}/${id} is outside your access`);
+      if (request.caller && Visibility.isOwned(resourceType)) throw forbidden('replica-not-allowed', `A ${resourceType} belongs to the caller who created it through the API: a peer's client does not replicate one`);
+      if (exists && !searchEngine.isVisible({ resourceType, id }, request, base)) throw forbidden('outside-access', `${resourceType}/${id} is outside your access`);
       // The API's rules on what a writer may name (a document only a Binary its writer reads…): a peer may not get round them.
       replicaRules.check(version, context);
     },
@@ -194,7 +194,7 @@ function replicate({ request, base, interactions }: OperationCall, content: Cont
  * as its creator.
  */
 function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, context: WriteContext): void {
-  if (result.outcome === 'deferred') throw unprocessable(`${version.resourceType}/${version.id} cannot be stored by this node: ${result.reason}`);
+  if (result.outcome === 'deferred') throw unprocessable('replica-deferred', `${version.resourceType}/${version.id} cannot be stored by this node: ${result.reason}`);
   const stored = result.stored;
   if (!stored) return;
   const { resourceType, id } = version;
@@ -203,12 +203,12 @@ function checkWithinReach(version: ReplicaVersion, result: ReplicaResult, contex
   if (result.first) interactions.recordCreator(resourceType, id, request);
   if (interactions.replicaRules.claimable(resourceType, id, context)) return;
   const visible = repository.read(resourceType, id)?.versionId === stored.versionId ? searchEngine.isVisible({ resourceType, id }, request, base) : searchEngine.isVersionVisible(stored, request, base);
-  if (!visible) throw forbidden(`This version of ${resourceType}/${id} would be outside your access`);
+  if (!visible) throw forbidden('outside-access', `This version of ${resourceType}/${id} would be outside your access`);
 }
 
 
 function readKind(raw: string | null): DataKind {
   if (raw === null) return 'all';
   if (raw === 'all' || raw === 'records' || raw === 'directory') return raw;
-  throw badRequest(`data must be all, records or directory, not '${raw}'`, 'data');
+  throw badRequest('sync-data-invalid', `data must be all, records or directory, not '${raw}'`, 'data');
 }

@@ -204,7 +204,7 @@ export class PeerLoop {
     const directory = peer.kind === 'directory';
     // Directory data comes only from a directory peer; from a directory peer, only directory data.
     const admit = (version: { resourceType: string }) => {
-      if (DIRECTORY_TYPES.has(version.resourceType) !== directory) throw forbidden(`${version.resourceType} does not come from ${directory ? 'a directory' : 'an office'} peer`);
+      if (DIRECTORY_TYPES.has(version.resourceType) !== directory) throw forbidden('replica-not-allowed', `${version.resourceType} does not come from ${directory ? 'a directory' : 'an office'} peer`);
     };
     const fetchAfter = (cursor: string) => link.changes(cursor, this.settings.pageSize, directory ? 'directory' : 'records');
     let stored = peers.get(this.peerId).pullCursor;

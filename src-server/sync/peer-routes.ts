@@ -20,7 +20,7 @@ export async function peerRoutes(app: FastifyInstance, { peers, repository }: { 
 
   app.post('/', async (request, reply) => {
     const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Send a JSON object: { "name", "url", "kind"?, "clientId", "clientSecret" }');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('peer-invalid', 'Send a JSON object: { "name", "url", "kind"?, "clientId", "clientSecret" }');
     const { name, url, kind, clientId, clientSecret } = body as Partial<NewPeer>;
     return reply.code(201).send(peers.add({ name: name as string, url: url as string, kind, clientId: clientId as string, clientSecret: clientSecret as string }));
   });

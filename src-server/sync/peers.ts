@@ -151,7 +151,7 @@ export class PeerStore {
 
   private row(peerId: string): PeerRow {
     const row = this.db.prepare('SELECT * FROM sync_peers WHERE peer_id = ?').get(peerId) as PeerRow | undefined;
-    if (!row) throw notFound(`No peer '${peerId}'`);
+    if (!row) throw notFound('peer-unknown', `No peer '${peerId}'`);
     return row;
   }
 
@@ -174,18 +174,18 @@ export class PeerStore {
 
 /** Checks what an admin asks for; returns the peer's base URL without a trailing `/fhir` or slash. */
 function checkPeer(peer: NewPeer): string {
-  if (typeof peer.name !== 'string' || peer.name.trim() === '' || peer.name.length > MAX_NAME_LENGTH) throw badRequest(`A peer needs a name of 1 to ${MAX_NAME_LENGTH} characters`, 'name');
+  if (typeof peer.name !== 'string' || peer.name.trim() === '' || peer.name.length > MAX_NAME_LENGTH) throw badRequest('peer-invalid', `A peer needs a name of 1 to ${MAX_NAME_LENGTH} characters`, 'name');
   let url: URL;
   try {
     url = new URL(String(peer.url));
   } catch {
-    throw badRequest(`'${String(peer.url)}' is not a URL: give the peer's address, e.g. https://cabinet.example:8347`, 'url');
+    throw badRequest('peer-invalid', `'${String(peer.url)}' is not a URL: give the peer's address, e.g. https://cabinet.example:8347`, 'url');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('A peer URL is http or https', 'url');
-  if (url.username || url.password || url.search || url.hash) throw badRequest('A peer URL carries no credentials, query or fragment: give them as clientId and clientSecret', 'url');
-  if (peer.kind !== undefined && peer.kind !== 'office' && peer.kind !== 'directory') throw badRequest('kind is office or directory', 'kind');
-  if (typeof peer.clientId !== 'string' || peer.clientId === '') throw badRequest("A peer needs this node's clientId on it", 'clientId');
-  if (typeof peer.clientSecret !== 'string' || peer.clientSecret === '') throw badRequest("A peer needs this node's clientSecret on it", 'clientSecret');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('peer-invalid', 'A peer URL is http or https', 'url');
+  if (url.username || url.password || url.search || url.hash) throw badRequest('peer-invalid', 'A peer URL carries no credentials, query or fragment: give them as clientId and clientSecret', 'url');
+  if (peer.kind !== undefined && peer.kind !== 'office' && peer.kind !== 'directory') throw badRequest('peer-invalid', 'kind is office or directory', 'kind');
+  if (typeof peer.clientId !== 'string' || peer.clientId === '') throw badRequest('peer-invalid', "A peer needs this node's clientId on it", 'clientId');
+  if (typeof peer.clientSecret !== 'string' || peer.clientSecret === '') throw badRequest('peer-invalid', "A peer needs this node's clientSecret on it", 'clientSecret');
   return url.href.replace(/\/+$/, '').replace(/\/fhir$/, '');
 }
 

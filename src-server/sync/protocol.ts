@@ -86,31 +86,31 @@ export type WireEntry = { version: Omit<ReplicaVersion, 'receivedFrom'> } | { er
 
 /** The entries of a Bundle of versions (`$changes` page or `$replicate` body). A body that is no Bundle is a 400. */
 export function readVersions(body: unknown): WireEntry[] {
-  if (!isJson(body) || body.resourceType !== 'Bundle') throw badRequest('Send a Bundle of versions');
+  if (!isJson(body) || body.resourceType !== 'Bundle') throw badRequest('replica-invalid', 'Send a Bundle of versions');
   if (body.entry === undefined) return [];
-  if (!Array.isArray(body.entry)) throw badRequest('Bundle.entry must be an array', 'Bundle.entry');
+  if (!Array.isArray(body.entry)) throw badRequest('replica-invalid', 'Bundle.entry must be an array', 'Bundle.entry');
   return body.entry.map((entry, index) => {
     try {
       return { version: readVersion(entry) };
     } catch (error) {
-      if (error instanceof FhirError) return { error: badRequest(`Bundle.entry[${index}]: ${error.message}`, `Bundle.entry[${index}]`) };
+      if (error instanceof FhirError) return { error: badRequest('replica-invalid', `Bundle.entry[${index}]: ${error.message}`, `Bundle.entry[${index}]`) };
       throw error;
     }
   });
 }
 
 function readVersion(entry: unknown): Omit<ReplicaVersion, 'receivedFrom'> {
-  if (!isJson(entry) || !isJson(entry.resource)) throw badRequest('an entry needs a resource');
+  if (!isJson(entry) || !isJson(entry.resource)) throw badRequest('replica-invalid', 'an entry needs a resource');
   const resource = entry.resource;
   const meta = resource.meta;
   const extensions = Array.isArray(entry.extension) ? entry.extension.filter(isJson) : [];
   const valuesOf = (url: string) => extensions.filter((extension) => extension.url === url).map((extension) => extension.valueString);
   const parents = valuesOf(PARENT_URL);
   const [origin] = valuesOf(ORIGIN_URL);
-  if (!parents.every((parent) => typeof parent === 'string')) throw badRequest('parents must be version ids');
-  if (typeof origin !== 'string') throw badRequest(`an entry needs its origin node (extension ${ORIGIN_URL})`);
+  if (!parents.every((parent) => typeof parent === 'string')) throw badRequest('replica-invalid', 'parents must be version ids');
+  if (typeof origin !== 'string') throw badRequest('replica-invalid', `an entry needs its origin node (extension ${ORIGIN_URL})`);
   if (typeof resource.resourceType !== 'string' || typeof resource.id !== 'string' || !isJson(meta) || typeof meta.versionId !== 'string') {
-    throw badRequest('the resource needs its resourceType, id and meta.versionId');
+    throw badRequest('replica-invalid', 'the resource needs its resourceType, id and meta.versionId');
   }
   return { versionId: meta.versionId, resourceType: resource.resourceType, id: resource.id, parents: parents as string[], origin, resource };
 }
@@ -169,7 +169,7 @@ export function readPage(body: unknown): { cursor: string; more: boolean } {
 export function readPageSize(raw: string | null, fallback: number, max: number): number {
   if (raw === null) return fallback;
   const count = Number(raw);
-  if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer, not '${raw}'`, '_count');
+  if (!Number.isInteger(count) || count < 1) throw badRequest('count-invalid', `_count must be a positive integer, not '${raw}'`, '_count');
   return Math.min(count, max);
 }
 

@@ -123,8 +123,8 @@ export class TextIndex {
    */
   async search(resourceType: string, field: TextField, query: string, parameter: string, limit = MAX_TEXT_MATCHES): Promise<number[]> {
     const terms = [...new Set(queryTerms(query))];
-    if (terms.join('').length < MIN_QUERY_LENGTH) throw badRequest(`'${parameter}' needs at least ${MIN_QUERY_LENGTH} letters or digits`, parameter);
-    if (terms.length > MAX_QUERY_TERMS) throw badRequest(`'${parameter}' may hold at most ${MAX_QUERY_TERMS} words`, parameter);
+    if (terms.join('').length < MIN_QUERY_LENGTH) throw badRequest('text-query-too-short', `'${parameter}' needs at least ${MIN_QUERY_LENGTH} letters or digits`, parameter, { min: MIN_QUERY_LENGTH });
+    if (terms.length > MAX_QUERY_TERMS) throw badRequest('text-query-too-long', `'${parameter}' may hold at most ${MAX_QUERY_TERMS} words`, parameter, { max: MAX_QUERY_TERMS });
     const deadline = performance.now() + SEARCH_WAIT_MS;
     if (!this.ready) await this.untilReady(deadline);
     // A thread that got ready at the last moment still has a moment to answer.
@@ -233,7 +233,7 @@ export class TextIndex {
   }
 
   private unavailable(): Error {
-    return serviceUnavailable(this.down ?? 'The text index is starting or being rebuilt: name, address, _content and _text searches answer once it is ready', RETRY_AFTER_S);
+    return serviceUnavailable('text-index-not-ready', this.down ?? 'The text index is starting or being rebuilt: name, address, _content and _text searches answer once it is ready', RETRY_AFTER_S);
   }
 
   /**
@@ -264,7 +264,7 @@ export class TextIndex {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.stopIfStalled();
-        reject(serviceUnavailable(`The text index did not answer within ${Math.round(timeoutMs)} ms`, RETRY_AFTER_S));
+        reject(serviceUnavailable('text-index-not-ready', `The text index did not answer within ${Math.round(timeoutMs)} ms`, RETRY_AFTER_S));
       }, Math.max(0, timeoutMs));
       this.pending.set(id, { resolve, reject, timer });
       this.worker.postMessage({ ...message, id } as ToWorker);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServingNode } from '../helpers/child-node';
 import { fhirFetch } from '../helpers/node';
 import { samplePdf } from '../helpers/pdf';
-import { dropPdfOnPatient, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
+import { bookInAgenda, dropPdfOnPatient, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
 
 /**
  * The practice UI end to end, as a person uses it: the built app served by `liaison serve --demo` (a real process),
@@ -147,16 +147,7 @@ describe('the practice UI against liaison serve --demo', () => {
   it('books an appointment for the patient, then refuses a double booking of the same slot in words', async () => {
     const tomorrow = new Date(Date.now() + 86_400_000);
     const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
-    const book = async () => {
-      await page.getByRole('button', { name: 'Nouveau rendez-vous' }).click();
-      const form = page.getByRole('form', { name: 'Nouveau rendez-vous' });
-      await form.getByRole('combobox', { name: 'Patient' }).fill('lefe');
-      await page.getByRole('option', { name: /LEFÈVRE Margaux/ }).click();
-      await form.getByLabel('Début').fill(`${day}T10:00`);
-      await form.getByLabel('Durée (minutes)').selectOption('30');
-      await form.getByLabel('Motif').fill('Renouvellement');
-      await form.getByRole('button', { name: 'Réserver' }).click();
-    };
+    const book = () => bookInAgenda(page, { typed: 'lefe', patient: /LEFÈVRE Margaux/, start: `${day}T10:00`, reason: 'Renouvellement' });
 
     await page.getByRole('link', { name: 'Agenda' }).click();
     await page.getByRole('heading', { name: 'Agenda' }).waitFor();
@@ -167,7 +158,7 @@ describe('the practice UI against liaison serve --demo', () => {
     await book();
     const refusal = page.locator('[data-refusal]');
     await refusal.waitFor();
-    expect(await refusal.textContent()).toContain('Ce créneau est déjà pris.');
+    expect(await refusal.textContent()).toContain('Ce créneau est déjà pris');
     const booked = (await (await owner(`Appointment?patient=Patient/${patientId}`)).json()) as Json;
     expect(booked.entry).toHaveLength(1);
     await shot('5-double-booking-refused');

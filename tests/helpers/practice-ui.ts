@@ -67,3 +67,15 @@ export async function dropPdfOnPatient(page: Page, pdf: Buffer, title: string): 
   await page.getByLabel('Titre').fill(title);
   await page.getByRole('button', { name: 'Ajouter au dossier' }).click();
 }
+
+/** Books from the agenda's "Nouveau rendez-vous" form: the patient found by `typed` and named `patient`, a start (local `YYYY-MM-DDThh:mm`), 30 minutes. */
+export async function bookInAgenda(page: Page, { typed, patient, start, reason }: { typed: string; patient: RegExp; start: string; reason?: string }): Promise<void> {
+  await page.getByRole('button', { name: 'Nouveau rendez-vous' }).click();
+  const form = page.getByRole('form', { name: 'Nouveau rendez-vous' });
+  await form.getByRole('combobox', { name: 'Patient' }).fill(typed);
+  await page.getByRole('option', { name: patient }).click();
+  await form.getByLabel('Début').fill(start);
+  await form.getByLabel('Durée (minutes)').selectOption('30');
+  if (reason) await form.getByLabel('Motif').fill(reason);
+  await form.getByRole('button', { name: 'Réserver' }).click();
+}

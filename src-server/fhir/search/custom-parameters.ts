@@ -30,18 +30,18 @@ export function customDefinition(resource: JsonObject): SearchParameterDefinitio
 export function checkCustomParameter(resource: JsonObject): void {
   const definition = customDefinition(resource);
   if (!definition) return;
-  if (!/^[a-z][a-z0-9-]*$/i.test(definition.code)) throw badRequest(`SearchParameter.code '${definition.code}' must be letters, digits and dashes`, 'SearchParameter.code');
-  if (!CUSTOM_TYPES.has(definition.type)) throw unprocessable(`Custom search parameters of type ${definition.type} are not supported`, 'SearchParameter.type');
-  if (!definition.expression) throw unprocessable('An active custom SearchParameter needs an expression (FHIRPath)', 'SearchParameter.expression');
+  if (!/^[a-z][a-z0-9-]*$/i.test(definition.code)) throw badRequest('search-parameter-code-invalid', `SearchParameter.code '${definition.code}' must be letters, digits and dashes`, 'SearchParameter.code');
+  if (!CUSTOM_TYPES.has(definition.type)) throw unprocessable('search-parameter-invalid', `Custom search parameters of type ${definition.type} are not supported`, 'SearchParameter.type');
+  if (!definition.expression) throw unprocessable('search-parameter-invalid', 'An active custom SearchParameter needs an expression (FHIRPath)', 'SearchParameter.expression');
   for (const base of definition.base) {
-    if (!isResourceType(base)) throw unprocessable(`SearchParameter.base '${base}' is not a resource type`, 'SearchParameter.base');
+    if (!isResourceType(base)) throw unprocessable('search-parameter-invalid', `SearchParameter.base '${base}' is not a resource type`, 'SearchParameter.base');
     if (isOfficialParameter(base, definition.code)) {
-      throw unprocessable(`${base} already has the official search parameter '${definition.code}'`, 'SearchParameter.code');
+      throw unprocessable('search-parameter-invalid', `${base} already has the official search parameter '${definition.code}'`, 'SearchParameter.code');
     }
     try {
       compileFhirPath(definition.expression, base, 'fhirpath.js');
     } catch (error) {
-      throw unprocessable(`SearchParameter.expression does not compile for ${base}: ${(error as Error).message}`, 'SearchParameter.expression');
+      throw unprocessable('search-parameter-invalid', `SearchParameter.expression does not compile for ${base}: ${(error as Error).message}`, 'SearchParameter.expression');
     }
   }
 }

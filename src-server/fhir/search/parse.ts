@@ -102,7 +102,7 @@ export function parseQuery(definitions: SearchParameters, resourceType: string, 
     applied: new URLSearchParams(),
   };
   const refuse = (message: string, name: string) => {
-    if (!lenient) throw badRequest(message, name);
+    if (!lenient) throw badRequest('search-parameter-unknown', message, name, { parameter: name });
   };
   for (const [name, value] of params) {
     if (FORMAT_PARAMETERS.has(name)) continue;
@@ -124,7 +124,7 @@ function applyControl(definitions: SearchParameters, query: ParsedQuery, resourc
   switch (name) {
     case '_count': {
       const count = Number(value);
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw badRequest(`_count must be a non-negative integer, not '${value}'`, '_count');
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw badRequest('count-invalid', `_count must be a non-negative integer, not '${value}'`, '_count');
       query.count = Math.min(count, MAX_COUNT);
       return true;
     }
@@ -135,11 +135,11 @@ function applyControl(definitions: SearchParameters, query: ParsedQuery, resourc
       query.cursor = value;
       return true;
     case '_total':
-      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw badRequest(`_total must be none, estimate or accurate, not '${value}'`, '_total');
+      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw badRequest('search-value-invalid', `_total must be none, estimate or accurate, not '${value}'`, '_total');
       query.total = value;
       return true;
     case '_summary':
-      if (!['true', 'text', 'data', 'count', 'false'].includes(value)) throw badRequest(`_summary must be true, text, data, count or false, not '${value}'`, '_summary');
+      if (!['true', 'text', 'data', 'count', 'false'].includes(value)) throw badRequest('search-value-invalid', `_summary must be true, text, data, count or false, not '${value}'`, '_summary');
       query.summary = value as Summary;
       return true;
     case '_elements':
@@ -165,33 +165,33 @@ function parseSortKey(definitions: SearchParameters, resourceType: string, key: 
   const code = descending ? key.slice(1) : key;
   if (code === '_id' || code === '_lastUpdated') return { code, descending, type: code };
   const definition = definitions.ofType(resourceType).get(code);
-  if (!definition || definition.type === 'composite') throw badRequest(`Cannot sort ${resourceType} by '${code}'`, '_sort');
+  if (!definition || definition.type === 'composite') throw badRequest('sort-invalid', `Cannot sort ${resourceType} by '${code}'`, '_sort');
   return { code, descending, type: definition.type };
 }
 
 function parseInclude(definitions: SearchParameters, value: string, iterate: boolean, resourceType: string, reverse: boolean): IncludeSpec {
   const name = reverse ? '_revinclude' : '_include';
   // `*` alone names the searched type's references; resources pointing back have to name their type (`Type:*`).
-  if (value === '*' && reverse) throw badRequest(`_revinclude must name the type of the resources to add: Type:parameter or Type:*, not '*'`, name);
+  if (value === '*' && reverse) throw badRequest('include-invalid', `_revinclude must name the type of the resources to add: Type:parameter or Type:*, not '*'`, name);
   if (value === '*') return { sourceType: resourceType, iterate };
   const [sourceType, code, targetType, ...rest] = value.split(':');
-  if (!sourceType || !code || rest.length > 0) throw badRequest(`${name} must be Type:parameter[:TargetType], not '${value}'`, name);
+  if (!sourceType || !code || rest.length > 0) throw badRequest('include-invalid', `${name} must be Type:parameter[:TargetType], not '${value}'`, name);
   if (code === '*') return { sourceType, iterate, targetType };
   const definition = definitions.ofType(sourceType).get(code);
-  if (!definition || definition.type !== 'reference') throw badRequest(`${name}: ${sourceType} has no reference parameter '${code}'`, name);
-  if (targetType && !(definition.target ?? []).includes(targetType)) throw badRequest(`${name}: ${sourceType}.${code} cannot point at ${targetType}`, name);
+  if (!definition || definition.type !== 'reference') throw badRequest('include-invalid', `${name}: ${sourceType} has no reference parameter '${code}'`, name);
+  if (targetType && !(definition.target ?? []).includes(targetType)) throw badRequest('include-invalid', `${name}: ${sourceType}.${code} cannot point at ${targetType}`, name);
   return { sourceType, code, targetType, iterate };
 }
 
 function parseFilter(definitions: SearchParameters, resourceType: string, name: string, value: string, depth: number): Filter {
-  if (depth > MAX_CHAIN_DEPTH) throw badRequest(`'${name}' chains more than ${MAX_CHAIN_DEPTH} levels`, name);
+  if (depth > MAX_CHAIN_DEPTH) throw badRequest('chain-too-deep', `'${name}' chains more than ${MAX_CHAIN_DEPTH} levels`, name);
   if (name.startsWith('_has:')) return parseHas(definitions, resourceType, name, value, depth);
   const dot = name.indexOf('.');
   if (dot >= 0) return parseChain(definitions, resourceType, name, dot, value, depth);
   const [code, modifier, ...extra] = name.split(':');
   if (extra.length > 0) throw new UnknownParameter(`Invalid parameter name '${name}'`);
   const values = splitList(value, ',');
-  if (values.some((item) => item === '')) throw badRequest(`Empty value in '${name}=${value}'`, name);
+  if (values.some((item) => item === '')) throw badRequest('search-value-empty', `Empty value in '${name}=${value}'`, name);
   if (code === '_id' || code === '_lastUpdated') {
     if (modifier && !RESOURCE_MODIFIERS.get(code)!.includes(modifier)) throw new UnknownParameter(`Unknown modifier ':${modifier}' on ${code}`);
     return code === '_id' ? { kind: 'id', name, values } : { kind: 'lastUpdated', name, modifier, values };
@@ -205,12 +205,12 @@ function parseFilter(definitions: SearchParameters, resourceType: string, name: 
     throw new UnknownParameter(`Modifier ':${modifier}' is not supported on ${definition.type} parameter '${code}'`);
   }
   if (modifier === 'missing' && values.some((item) => item !== 'true' && item !== 'false')) {
-    throw badRequest(`:missing takes true or false, not '${value}'`, name);
+    throw badRequest('search-value-invalid', `:missing takes true or false, not '${value}'`, name);
   }
   const filter: Extract<Filter, { kind: 'param' }> = { kind: 'param', name, code, definition, modifier, values };
   if (modifier === undefined && WORD_PREFIX[resourceType]?.has(code)) {
     for (const item of values) {
-      if (queryTerms(unescape(item)).join('').length < MIN_QUERY_LENGTH) throw badRequest(`'${name}' needs at least ${MIN_QUERY_LENGTH} letters or digits, not '${item}'`, name);
+      if (queryTerms(unescape(item)).join('').length < MIN_QUERY_LENGTH) throw badRequest('text-query-too-short', `'${name}' needs at least ${MIN_QUERY_LENGTH} letters or digits, not '${item}'`, name, { min: MIN_QUERY_LENGTH });
     }
     filter.words = true;
   }
@@ -236,13 +236,13 @@ function parseChain(definitions: SearchParameters, resourceType: string, name: s
   const [code, typeModifier] = head.split(':');
   const definition = definitions.ofType(resourceType).get(code);
   if (!definition) throw new UnknownParameter(`Unknown search parameter '${code}' for ${resourceType}`);
-  if (definition.type !== 'reference') throw badRequest(`'${code}' is not a reference parameter: it cannot be chained`, name);
+  if (definition.type !== 'reference') throw badRequest('chain-invalid', `'${code}' is not a reference parameter: it cannot be chained`, name);
   const rest = name.slice(dot + 1);
   // The types the reference really points at (an Observation's `patient` is a Patient, not a Group): the chain looks
   // only into those, and needs only their search scopes.
   const targets = [...(targetsOf(definition) ?? [])];
   const candidates = typeModifier ? [typeModifier] : targets;
-  if (typeModifier && !targets.includes(typeModifier)) throw badRequest(`${resourceType}.${code} cannot point at ${typeModifier}`, name);
+  if (typeModifier && !targets.includes(typeModifier)) throw badRequest('chain-invalid', `${resourceType}.${code} cannot point at ${typeModifier}`, name);
   const nextCode = rest.split(/[.:]/)[0];
   const targetTypes = candidates.filter((type) => nextCode === '_id' || nextCode === '_lastUpdated' || definitions.ofType(type).has(nextCode));
   if (targetTypes.length === 0) throw new UnknownParameter(`None of the types ${resourceType}.${code} points at has a parameter '${nextCode}'`);
@@ -259,10 +259,10 @@ function parseChain(definitions: SearchParameters, resourceType: string, name: s
 /** `_has:Observation:patient:code=1234`: resources that an Observation with that code points at through `patient`. */
 function parseHas(definitions: SearchParameters, resourceType: string, name: string, value: string, depth: number): Filter {
   const [, sourceType, code, ...rest] = name.split(':');
-  if (!sourceType || !code || rest.length === 0) throw badRequest(`_has must be _has:Type:reference:parameter, not '${name}'`, name);
+  if (!sourceType || !code || rest.length === 0) throw badRequest('has-invalid', `_has must be _has:Type:reference:parameter, not '${name}'`, name);
   const definition = definitions.ofType(sourceType).get(code);
   if (!definition || definition.type !== 'reference') throw new UnknownParameter(`${sourceType} has no reference parameter '${code}'`);
-  if (!(definition.target ?? []).includes(resourceType)) throw badRequest(`${sourceType}.${code} cannot point at ${resourceType}`, name);
+  if (!(definition.target ?? []).includes(resourceType)) throw badRequest('has-invalid', `${sourceType}.${code} cannot point at ${resourceType}`, name);
   return { kind: 'has', name, sourceType, code, inner: parseFilter(definitions, sourceType, rest.join(':'), value, depth + 1) };
 }
 

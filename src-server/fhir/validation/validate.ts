@@ -11,7 +11,8 @@
  */
 import { daysInMonth } from '../calendar';
 import { MAX_BINARY_BYTES, MAX_ELEMENTS, MAX_STRING_BYTES } from '../limits';
-import { FhirError } from '../outcome';
+import { codedIssue, FhirError } from '../outcome';
+import type { RefusalCode } from '../refusals';
 import {
   primitiveDefinitions,
   primitiveExtensionStructure,
@@ -23,6 +24,8 @@ import {
 export interface ValidationIssue {
   severity: 'error' | 'warning';
   code: 'structure' | 'value' | 'required' | 'invalid' | 'too-costly' | 'too-long';
+  /** The rule broken, as the node's refusals name it (docs/errors.md). */
+  refusal: RefusalCode;
   diagnostics: string;
   /** Location, FHIRPath-like with JSON property names: `Patient.name[0].given[1]`, `Observation.valueQuantity`. */
   expression: string;
@@ -177,16 +180,19 @@ interface Walk {
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function report(walk: Walk, code: ValidationIssue['code'], expression: string, diagnostics: string): void {
-  walk.issues.push({ severity: 'error', code, diagnostics, expression });
+function report(walk: Walk, code: ValidationIssue['code'], refusal: ValidationIssue['refusal'], expression: string, diagnostics: string): void {
+  walk.issues.push({ severity: 'error', code, refusal, diagnostics, expression });
 }
+
+/** Primitive types whose bad values are refused as dates (date-invalid), the others as value-invalid. */
+const DATE_TYPES: ReadonlySet<string> = new Set(['date', 'dateTime', 'instant', 'time']);
 
 /** Counts one element; past MAX_ELEMENTS, reports (once) where the limit was crossed and stops the walk. */
 function counted(walk: Walk, expression: string): boolean {
   if (++walk.elements <= MAX_ELEMENTS) return true;
   if (!walk.aborted) {
     walk.aborted = true;
-    report(walk, 'too-costly', expression, `a resource may hold at most ${MAX_ELEMENTS.toLocaleString('en')} elements (objects and values): this one has more`);
+    report(walk, 'too-costly', 'resource-too-large', expression, `a resource may hold at most ${MAX_ELEMENTS.toLocaleString('en')} elements (objects and values): this one has more`);
   }
   return false;
 }
@@ -196,7 +202,7 @@ function withinDepth(walk: Walk, depth: number, expression: string): boolean {
   if (depth <= walk.maxDepth) return true;
   if (!walk.aborted) {
     walk.aborted = true;
-    report(walk, 'too-costly', expression, `nesting deeper than ${walk.maxDepth} levels: not validated further`);
+    report(walk, 'too-costly', 'resource-too-large', expression, `nesting deeper than ${walk.maxDepth} levels: not validated further`);
   }
   return false;
 }
@@ -204,7 +210,7 @@ function withinDepth(walk: Walk, depth: number, expression: string): boolean {
 export function validateResource(resource: unknown, options?: ValidateOptions): ValidationIssue[] {
   const walk: Walk = { issues: [], maxDepth: options?.maxDepth ?? DEFAULT_MAX_DEPTH, elements: 0, aborted: false };
   if (!isObject(resource)) {
-    report(walk, 'structure', 'Resource', 'a resource must be a JSON object');
+    report(walk, 'structure', 'resource-not-object', 'Resource', 'a resource must be a JSON object');
     return walk.issues;
   }
   validateResourceObject(walk, resource, undefined, 1);
@@ -215,7 +221,10 @@ export function validateResource(resource: unknown, options?: ValidateOptions): 
 export function assertValid(resource: unknown): void {
   const errors = validateResource(resource).filter((issue) => issue.severity === 'error');
   if (errors.length > 0) {
-    throw new FhirError(400, errors.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
+    throw new FhirError(
+      400,
+      errors.map((issue) => codedIssue(issue.code, issue.refusal, issue.diagnostics, issue.expression)),
+    );
   }
 }
 
@@ -224,16 +233,16 @@ function validateResourceObject(walk: Walk, obj: JsonObject, path: string | unde
   const type = obj.resourceType;
   const here = path ?? 'Resource';
   if (type === undefined) {
-    report(walk, 'required', here, 'missing resourceType');
+    report(walk, 'required', 'resource-type-missing', here, 'missing resourceType');
     return;
   }
   if (typeof type !== 'string') {
-    report(walk, 'invalid', here, `resourceType must be a string, got ${show(type)}`);
+    report(walk, 'invalid', 'resource-type-invalid', here, `resourceType must be a string, got ${show(type)}`);
     return;
   }
   const structure = resourceStructure(type);
   if (!structure) {
-    report(walk, 'invalid', here, `unknown resource type ${show(type)}`);
+    report(walk, 'invalid', 'resource-type-invalid', here, `unknown resource type ${show(type)}`);
     return;
   }
   // resourceType is a value of the resource too.
@@ -244,7 +253,7 @@ function validateResourceObject(walk: Walk, obj: JsonObject, path: string | unde
 function validateObject(walk: Walk, obj: JsonObject, structure: Structure, path: string, depth: number): void {
   if (!counted(walk, path)) return;
   const keys = Object.keys(obj);
-  if (keys.length === 0) report(walk, 'structure', path, 'empty objects are not allowed');
+  if (keys.length === 0) report(walk, 'structure', 'element-empty', path, 'empty objects are not allowed');
   let choices: string[] | undefined; // choice groups seen, allocated only when there is one
 
   for (const key of keys) {
@@ -253,7 +262,7 @@ function validateObject(walk: Walk, obj: JsonObject, structure: Structure, path:
     if (!info) {
       if (key !== 'resourceType' || !structure.isResource) {
         const hint = key === 'resourceType' ? ' (resourceType is only allowed on a resource)' : '';
-        report(walk, 'structure', `${path}.${key}`, `unknown element '${key}' in ${structure.name}${hint}`);
+        report(walk, 'structure', 'element-unknown', `${path}.${key}`, `unknown element '${key}' in ${structure.name}${hint}`);
       }
       continue;
     }
@@ -261,7 +270,7 @@ function validateObject(walk: Walk, obj: JsonObject, structure: Structure, path:
     if (info.kind === 'primitive' && key === info.extName && obj[info.name] !== undefined) continue;
     if (info.choice) {
       if (choices?.includes(info.defName)) {
-        report(walk, 'structure', `${path}.${key}`, `only one of ${structure.name}.${info.defName} may be given`);
+        report(walk, 'structure', 'element-cardinality', `${path}.${key}`, `only one of ${structure.name}.${info.defName} may be given`);
         continue;
       }
       (choices ??= []).push(info.defName);
@@ -283,7 +292,7 @@ function validateObject(walk: Walk, obj: JsonObject, structure: Structure, path:
       }
     }
     if (!present) {
-      report(walk, 'required', `${path}.${required.label}`, `missing required element ${structure.name}.${required.label}`);
+      report(walk, 'required', 'element-required', `${path}.${required.label}`, `missing required element ${structure.name}.${required.label}`);
     }
   }
 }
@@ -291,7 +300,7 @@ function validateObject(walk: Walk, obj: JsonObject, structure: Structure, path:
 function validateComplexElement(walk: Walk, value: unknown, info: ElementInfo, path: string, depth: number): void {
   const here = `${path}.${info.name}`;
   if (!info.isArray) {
-    if (Array.isArray(value)) report(walk, 'structure', here, `${info.name} takes a single value, not an array`);
+    if (Array.isArray(value)) report(walk, 'structure', 'element-cardinality', here, `${info.name} takes a single value, not an array`);
     else validateComplexValue(walk, value, info, here, depth + 1);
     return;
   }
@@ -306,13 +315,13 @@ function validateComplexElement(walk: Walk, value: unknown, info: ElementInfo, p
 /** `depth` is the nesting level the value itself would be at. */
 function validateComplexValue(walk: Walk, value: unknown, info: ElementInfo, here: string, depth: number): void {
   if (!isObject(value)) {
-    report(walk, 'structure', here, `expected a ${info.type} object, got ${show(value)}`);
+    report(walk, 'structure', 'element-wrong-type', here, `expected a ${info.type} object, got ${show(value)}`);
     return;
   }
   if (!withinDepth(walk, depth, here)) return;
   if (info.kind === 'resource') {
     // dom-2: a contained resource has no contained resources of its own.
-    if (info.name === 'contained' && value.contained !== undefined) report(walk, 'structure', `${here}.contained`, 'a contained resource may not contain resources itself (dom-2)');
+    if (info.name === 'contained' && value.contained !== undefined) report(walk, 'structure', 'contained-nested', `${here}.contained`, 'a contained resource may not contain resources itself (dom-2)');
     validateResourceObject(walk, value, here, depth);
   } else validateObject(walk, value, info.structure!, here, depth);
 }
@@ -320,14 +329,14 @@ function validateComplexValue(walk: Walk, value: unknown, info: ElementInfo, her
 /** Shared array rules; true when `value` is a usable non-empty array. */
 function checkArray(walk: Walk, value: unknown, info: ElementInfo, here: string): boolean {
   if (!Array.isArray(value)) {
-    report(walk, 'structure', here, `${info.name} repeats: its value must be an array`);
+    report(walk, 'structure', 'element-cardinality', here, `${info.name} repeats: its value must be an array`);
     return false;
   }
   if (value.length === 0) {
-    report(walk, 'structure', here, `empty arrays are not allowed (omit ${info.name} instead)`);
+    report(walk, 'structure', 'element-empty', here, `empty arrays are not allowed (omit ${info.name} instead)`);
     return false;
   }
-  if (value.length > info.max) report(walk, 'structure', here, `${info.name} allows at most ${info.max} items`);
+  if (value.length > info.max) report(walk, 'structure', 'element-cardinality', here, `${info.name} allows at most ${info.max} items`);
   return true;
 }
 
@@ -347,11 +356,11 @@ function validatePrimitiveElement(
   const extHere = `${path}.${info.extName}`;
   if (!info.isArray) {
     if (value !== undefined) {
-      if (Array.isArray(value)) report(walk, 'structure', here, `${info.name} takes a single value, not an array`);
+      if (Array.isArray(value)) report(walk, 'structure', 'element-cardinality', here, `${info.name} takes a single value, not an array`);
       else checkPrimitive(walk, value, info, here);
     }
     if (ext !== undefined) {
-      if (Array.isArray(ext)) report(walk, 'structure', extHere, `${info.extName} takes a single object, not an array`);
+      if (Array.isArray(ext)) report(walk, 'structure', 'element-cardinality', extHere, `${info.extName} takes a single object, not an array`);
       else validatePrimitiveExtension(walk, ext, extHere, depth + 1);
     }
     return;
@@ -361,7 +370,7 @@ function validatePrimitiveElement(
   const exts = ext === undefined ? undefined : checkArray(walk, ext, info, extHere) ? (ext as unknown[]) : null;
   if (values === null || exts === null) return; // shape already reported
   if (values && exts && values.length !== exts.length) {
-    report(walk, 'structure', extHere, `${info.extName} must have as many items as ${info.name} (${exts.length} vs ${values.length})`);
+    report(walk, 'structure', 'primitive-extension-mismatch', extHere, `${info.extName} must have as many items as ${info.name} (${exts.length} vs ${values.length})`);
     return;
   }
   if (!withinDepth(walk, depth + 1, exts ? extHere : here)) return;
@@ -370,7 +379,7 @@ function validatePrimitiveElement(
     const v = values ? values[i] : null;
     const e = exts ? exts[i] : null;
     if (v === null && e === null) {
-      report(walk, 'structure', `${values ? here : extHere}[${i}]`, `null values are not allowed in ${info.name}`);
+      report(walk, 'structure', 'element-empty', `${values ? here : extHere}[${i}]`, `null values are not allowed in ${info.name}`);
       continue;
     }
     if (v !== null) checkPrimitive(walk, v, info, `${here}[${i}]`);
@@ -380,21 +389,21 @@ function validatePrimitiveElement(
 
 function checkPrimitive(walk: Walk, value: unknown, info: ElementInfo, here: string): void {
   if (value === null) {
-    report(walk, 'structure', here, `null values are not allowed (omit ${info.name} instead)`);
+    report(walk, 'structure', 'element-empty', here, `null values are not allowed (omit ${info.name} instead)`);
     return;
   }
   if (typeof value === 'object') {
-    report(walk, 'structure', here, `expected a primitive ${info.type}, got ${show(value)}`);
+    report(walk, 'structure', 'element-wrong-type', here, `expected a primitive ${info.type}, got ${show(value)}`);
     return;
   }
   if (!counted(walk, here)) return;
   // Before the format checks, which need not run over megabytes.
   if (typeof value === 'string' && tooLong(value, info.type)) {
-    report(walk, 'too-long', here, tooLongDiagnostics(value, info.type));
+    report(walk, 'too-long', 'value-too-long', here, tooLongDiagnostics(value, info.type));
     return;
   }
   const problem = primitiveChecks.get(info.type)!(value);
-  if (problem) report(walk, 'value', here, problem);
+  if (problem) report(walk, 'value', DATE_TYPES.has(info.type) ? 'date-invalid' : 'value-invalid', here, problem);
 }
 
 function tooLongDiagnostics(value: string, type: string): string {
@@ -407,7 +416,7 @@ const extensionStructure = primitiveExtensionStructure();
 
 function validatePrimitiveExtension(walk: Walk, ext: unknown, here: string, depth: number): void {
   if (!isObject(ext)) {
-    report(walk, 'structure', here, `expected an object with id and/or extension, got ${show(ext)}`);
+    report(walk, 'structure', 'element-wrong-type', here, `expected an object with id and/or extension, got ${show(ext)}`);
     return;
   }
   if (!withinDepth(walk, depth, here)) return;

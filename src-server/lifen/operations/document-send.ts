@@ -74,7 +74,7 @@ export function sendOperation(spec: {
     run(call) {
       const { scopes } = call.request;
       if (SEND_TYPES.some((type) => !scopes.allows(type, 'CREATE'))) {
-        throw forbidden(`${spec.name} needs the scope ${spec.groupedScope} (or ${SEND_TYPES.map((type) => `${type.toUpperCase()}_CREATE`).join(', ')}), which this client lacks`);
+        throw forbidden('scope-missing', `${spec.name} needs the scope ${spec.groupedScope} (or ${SEND_TYPES.map((type) => `${type.toUpperCase()}_CREATE`).join(', ')}), which this client lacks`, undefined, { scope: spec.groupedScope });
       }
       return spec.run(call, readParameters(call.request.body, spec.parameters, spec.name));
     },
@@ -89,7 +89,7 @@ export function subjectAndContext(call: OperationCall, parameters: ParameterSet)
   const context = parameters.one('context') && visibleReference(call, referenceOf(parameters.one('context'))!, ['Encounter'], 'context');
   const encounterPatient = context && localRef(isJson(context.resource.subject) ? context.resource.subject.reference : undefined, call.base);
   if (context && (encounterPatient?.type !== 'Patient' || encounterPatient.id !== subject.id)) {
-    throw unprocessable(`Encounter/${context.id} is not an encounter of Patient/${subject.id}`, 'context');
+    throw unprocessable('context-mismatch', `Encounter/${context.id} is not an encounter of Patient/${subject.id}`, 'context');
   }
   return { subject, ...(context ? { context } : {}) };
 }
@@ -102,10 +102,10 @@ export function decodedSize(base64: string): number {
 
 /** The document (base64) a parameter carries: refused unless it is base64 (400), not empty (400), at most `limit` bytes (413). */
 export function requireDocument(base64: string, limit: number, parameter: string, operation: string): void {
-  if (!isBase64(base64)) throw badRequest(`The document given in '${parameter}' is not base64`, parameter);
+  if (!isBase64(base64)) throw badRequest('base64-invalid', `The document given in '${parameter}' is not base64`, parameter);
   const size = decodedSize(base64);
-  if (size > limit) throw payloadTooLarge(`The document given in '${parameter}' is ${size} bytes: ${operation} takes documents under ${limit / 1024 / 1024} MB`);
-  if (size === 0) throw badRequest(`The document given in '${parameter}' is empty`, parameter);
+  if (size > limit) throw payloadTooLarge('document-too-large', `The document given in '${parameter}' is ${size} bytes: ${operation} takes documents under ${limit / 1024 / 1024} MB`);
+  if (size === 0) throw badRequest('document-empty', `The document given in '${parameter}' is empty`, parameter);
 }
 
 export interface VisibleTarget {
@@ -120,8 +120,8 @@ export interface VisibleTarget {
  */
 export function visibleReference(call: OperationCall, reference: string, types: readonly string[], parameter: string): VisibleTarget {
   const ref = localRef(reference, call.base);
-  if (!ref || !types.includes(ref.type)) throw badRequest(`'${parameter}' must reference a ${types.join(' or ')} of this node, not '${reference}'`, parameter);
+  if (!ref || !types.includes(ref.type)) throw badRequest('operation-parameter-invalid', `'${parameter}' must reference a ${types.join(' or ')} of this node, not '${reference}'`, parameter);
   const stored = call.interactions.repository.read(ref.type, ref.id);
-  if (!stored || !call.interactions.searchEngine.isVisible(stored, call.request, call.base)) throw unprocessable(`${ref.type}/${ref.id} does not exist`, parameter);
+  if (!stored || !call.interactions.searchEngine.isVisible(stored, call.request, call.base)) throw unprocessable('reference-unknown', `${ref.type}/${ref.id} does not exist`, parameter);
   return { ...ref, resource: JSON.parse(stored.json) as Json };
 }

@@ -49,8 +49,8 @@ export class ParameterSet {
 
 /** A `Parameters` body checked against the definitions of `operation` (`$send-to-mss`). */
 export function readParameters(body: unknown, definitions: readonly ParameterDefinition[], operation: string): ParameterSet {
-  if (!isJson(body) || body.resourceType !== 'Parameters') throw badRequest(`${operation} takes a Parameters resource as its body`, 'resourceType');
-  if (body.parameter !== undefined && !Array.isArray(body.parameter)) throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
+  if (!isJson(body) || body.resourceType !== 'Parameters') throw badRequest('parameters-invalid', `${operation} takes a Parameters resource as its body`, 'resourceType');
+  if (body.parameter !== undefined && !Array.isArray(body.parameter)) throw badRequest('parameters-invalid', 'Parameters.parameter must be an array', 'Parameters.parameter');
   return checkedSet(arrayOf(body.parameter), definitions, operation, 'Parameters.parameter');
 }
 
@@ -58,16 +58,16 @@ function checkedSet(elements: unknown[], definitions: readonly ParameterDefiniti
   const byName = new Map<string, GivenParameter[]>();
   elements.forEach((element, index) => {
     const where = `${path}[${index}]`;
-    if (!isJson(element) || typeof element.name !== 'string') throw badRequest(`${where} has no name`, where);
+    if (!isJson(element) || typeof element.name !== 'string') throw badRequest('parameters-invalid', `${where} has no name`, where);
     const definition = definitions.find((candidate) => candidate.name === element.name);
-    if (!definition) throw badRequest(`Unknown parameter '${element.name}' of ${operation}: it takes ${definitions.map((known) => known.name).join(', ')}`, element.name);
+    if (!definition) throw badRequest('operation-parameter-unknown', `Unknown parameter '${element.name}' of ${operation}: it takes ${definitions.map((known) => known.name).join(', ')}`, element.name);
     const given = givenParameter(element, definition, operation, where);
     byName.set(definition.name, [...(byName.get(definition.name) ?? []), given]);
   });
   for (const definition of definitions) {
     const count = byName.get(definition.name)?.length ?? 0;
-    if (count < definition.min) throw badRequest(`${operation} needs the parameter '${definition.name}'`, definition.name);
-    if (count > definition.max) throw badRequest(`${operation} takes '${definition.name}' at most ${definition.max === 1 ? 'once' : `${definition.max} times`}, not ${count} times`, definition.name);
+    if (count < definition.min) throw badRequest('operation-parameter-missing', `${operation} needs the parameter '${definition.name}'`, definition.name);
+    if (count > definition.max) throw badRequest('operation-parameter-repeated', `${operation} takes '${definition.name}' at most ${definition.max === 1 ? 'once' : `${definition.max} times`}, not ${count} times`, definition.name);
   }
   return new ParameterSet(byName);
 }
@@ -76,15 +76,15 @@ function givenParameter(element: Json, definition: ParameterDefinition, operatio
   const members = Object.keys(element).filter((key) => key.startsWith('value') || key === 'resource' || key === 'part');
   const expected = definition.types.join(' or ');
   if (members.length !== 1 || !definition.types.includes(members[0])) {
-    throw badRequest(`The parameter '${definition.name}' of ${operation} takes ${expected}${members.length ? `, not ${members.join(' and ')}` : ''}`, definition.name);
+    throw badRequest('operation-parameter-invalid', `The parameter '${definition.name}' of ${operation} takes ${expected}${members.length ? `, not ${members.join(' and ')}` : ''}`, definition.name);
   }
   const type = members[0];
   const value = element[type];
   if (type === 'part') {
-    if (!Array.isArray(value)) throw badRequest(`The parameter '${definition.name}' needs its parts as an array`, definition.name);
+    if (!Array.isArray(value)) throw badRequest('operation-parameter-invalid', `The parameter '${definition.name}' needs its parts as an array`, definition.name);
     return { name: definition.name, type, value, path: where, parts: checkedSet(value, definition.parts ?? [], operation, `${where}.part`) };
   }
-  if (!VALUE_CHECKS[type]?.(value)) throw badRequest(`The parameter '${definition.name}' of ${operation} has an invalid ${type}`, definition.name);
+  if (!VALUE_CHECKS[type]?.(value)) throw badRequest('operation-parameter-invalid', `The parameter '${definition.name}' of ${operation} has an invalid ${type}`, definition.name);
   return { name: definition.name, type, value, path: where };
 }
 

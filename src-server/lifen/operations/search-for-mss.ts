@@ -71,8 +71,8 @@ function searchOf(request: FhirRequest, type: 'Practitioner' | 'Organization'): 
     if (name === '_count') count = pageCount(value);
     else if (name === '_cursor') params.append('_cursor', value);
     else if (known[name]) params.append(known[name], name === 'identifier' ? nodeIdentifier(value) : value);
-    else if (UNSUPPORTED[type][name]) throw badRequest(`'${name}' is not supported by ${type}/${OPERATION} on this node: ${UNSUPPORTED[type][name]}`, name);
-    else throw badRequest(`Unknown parameter '${name}' of ${type}/${OPERATION}: it takes ${[...Object.keys(known), '_count'].join(', ')}`, name);
+    else if (UNSUPPORTED[type][name]) throw badRequest('search-parameter-unsupported', `'${name}' is not supported by ${type}/${OPERATION} on this node: ${UNSUPPORTED[type][name]}`, name);
+    else throw badRequest('search-parameter-unknown', `Unknown parameter '${name}' of ${type}/${OPERATION}: it takes ${[...Object.keys(known), '_count'].join(', ')}`, name, { parameter: name });
   }
   params.set('_count', String(count));
   params.set('_total', 'accurate');
@@ -107,12 +107,12 @@ function givenParameters(query: URLSearchParams, body: unknown): Array<[string, 
   const given: Array<[string, string]> = [...query];
   if (body === undefined) return given;
   if (body instanceof URLSearchParams) return [...given, ...body];
-  if (!isJson(body)) throw badRequest(`${OPERATION} takes a JSON object of search fields as its body`);
+  if (!isJson(body)) throw badRequest('search-body-invalid', `${OPERATION} takes a JSON object of search fields as its body`);
   if (body.resourceType === 'Parameters') {
     for (const parameter of arrayOf(body.parameter)) {
       const value = isJson(parameter) ? (parameter.valueString ?? parameter.valueInteger ?? parameter.valueCode) : undefined;
       if (!isJson(parameter) || typeof parameter.name !== 'string' || (typeof value !== 'string' && typeof value !== 'number')) {
-        throw badRequest(`Each parameter of ${OPERATION} needs a name and a valueString or valueInteger`, isJson(parameter) && typeof parameter.name === 'string' ? parameter.name : 'Parameters.parameter');
+        throw badRequest('search-body-invalid', `Each parameter of ${OPERATION} needs a name and a valueString or valueInteger`, isJson(parameter) && typeof parameter.name === 'string' ? parameter.name : 'Parameters.parameter');
       }
       given.push([parameter.name, String(value)]);
     }
@@ -120,7 +120,7 @@ function givenParameters(query: URLSearchParams, body: unknown): Array<[string, 
   }
   for (const [name, value] of Object.entries(body)) {
     const values = Array.isArray(value) ? value : [value];
-    if (values.length === 0 || values.some((item) => typeof item !== 'string' && typeof item !== 'number')) throw badRequest(`'${name}' must be a string or a number, or an array of them`, name);
+    if (values.length === 0 || values.some((item) => typeof item !== 'string' && typeof item !== 'number')) throw badRequest('search-body-invalid', `'${name}' must be a string or a number, or an array of them`, name);
     // Several values of one field are alternatives (Lifen's `_id` takes several ids).
     given.push([name, values.map(String).join(',')]);
   }
@@ -129,7 +129,7 @@ function givenParameters(query: URLSearchParams, body: unknown): Array<[string, 
 
 /** Lifen's bounds: 1 to 100 (100 by default for the directory); 0 and more than 100 are refused. */
 function pageCount(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT) throw badRequest(`_count must be an integer from 1 to ${MAX_COUNT}, not '${value}'`, '_count');
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT) throw badRequest('count-out-of-bounds', `_count must be an integer from 1 to ${MAX_COUNT}, not '${value}'`, '_count', { max: MAX_COUNT });
   return Number(value);
 }
 

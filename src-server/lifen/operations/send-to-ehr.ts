@@ -42,10 +42,10 @@ export function sendToEhrOperation(documents: Pick<DocumentsModule, 'configured'
       const content = textOf(parameters.one('payload'))!;
       requireDocument(content, EHR_DOCUMENT_LIMIT, 'payload', OPERATION);
       const contentType = textOf(parameters.one('content-type')) ?? 'application/pdf';
-      if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw badRequest(`'content-type' must be a media type, not '${contentType}'`, 'content-type');
+      if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw badRequest('content-type-invalid', `'content-type' must be a media type, not '${contentType}'`, 'content-type');
       const type = documentType(parameters.one('document-type')!);
       if (!documents.configured('dpi') || documents.dpiOrganizations.length === 0) {
-        throw preconditionFailed(`${OPERATION}: no EHR is set up on this node (the DPI endpoint and the Organizations it serves, "dpi" in channels.json)`);
+        throw preconditionFailed('channel-not-configured', `${OPERATION}: no EHR is set up on this node (the DPI endpoint and the Organizations it serves, "dpi" in channels.json)`, undefined, { channel: 'dpi' });
       }
       const { subject, context } = subjectAndContext(call, parameters);
       const ehr = ehrOrganization(call, context?.resource, documents.dpiOrganizations);
@@ -90,5 +90,5 @@ function ehrOrganization(call: OperationCall, encounter: Json | undefined, serve
   if (provider?.type === 'Organization' && served.includes(provider.id)) return `Organization/${provider.id}`;
   if (served.length === 1) return `Organization/${served[0]}`;
   const names = served.map((id) => `Organization/${id}`).join(', ');
-  throw unprocessable(`This node's DPI serves several Organizations (${names}): give a 'context' Encounter whose serviceProvider is one of them`, 'context');
+  throw unprocessable('context-ambiguous', `This node's DPI serves several Organizations (${names}): give a 'context' Encounter whose serviceProvider is one of them`, 'context');
 }

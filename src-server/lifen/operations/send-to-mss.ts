@@ -44,13 +44,13 @@ export function sendToMssOperation(documents: Pick<DocumentsModule, 'configured'
       const document = parameters.one('payload')!.parts!.one('document')!;
       const { resource, content, contentType } = pdfDocument(document);
       if (!documents.configured('mssante')) {
-        throw preconditionFailed(`${OPERATION}: no MSSanté mailbox is set up to send from on this node (the MSSanté relay and its mailbox, "mssante" in channels.json)`);
+        throw preconditionFailed('channel-not-configured', `${OPERATION}: no MSSanté mailbox is set up to send from on this node (the MSSanté relay and its mailbox, "mssante" in channels.json)`, undefined, { channel: 'mssante' });
       }
       const { subject, context } = subjectAndContext(call, parameters);
       const sender = senderReference(call, parameters);
-      if (sender === undefined) throw badRequest(`${OPERATION} needs the parameter 'sender' or 'sender-identifier': this caller acts for no single practitioner or practice`, 'sender');
+      if (sender === undefined) throw badRequest('sender-missing', `${OPERATION} needs the parameter 'sender' or 'sender-identifier': this caller acts for no single practitioner or practice`, 'sender');
       const givenSubject = isJson(resource.subject) ? resource.subject.reference : undefined;
-      if (givenSubject !== undefined && givenSubject !== `Patient/${subject.id}`) throw unprocessable(`The document's subject ${String(givenSubject)} is not the 'subject' Patient/${subject.id}`, 'subject');
+      if (givenSubject !== undefined && givenSubject !== `Patient/${subject.id}`) throw unprocessable('subject-mismatch', `The document's subject ${String(givenSubject)} is not the 'subject' Patient/${subject.id}`, 'subject');
       const contained: Json[] = [];
       const recipient = parameters.all('recipients').map((given) => recipientOf(call, given, contained));
       const { id: _id, meta: _meta, text: _text, content: _content, ...rest } = resource;
@@ -82,13 +82,13 @@ export function sendToMssOperation(documents: Pick<DocumentsModule, 'configured'
 /** The DocumentReference of the `document` part, its PDF inline (`content.attachment.data`). */
 function pdfDocument(document: GivenParameter): { resource: Json; content: string; contentType: string } {
   const resource = document.value as Json;
-  if (resource.resourceType !== 'DocumentReference') throw badRequest(`The part 'document' of 'payload' must be a DocumentReference, not a ${String(resource.resourceType)}`, 'payload');
+  if (resource.resourceType !== 'DocumentReference') throw badRequest('payload-invalid', `The part 'document' of 'payload' must be a DocumentReference, not a ${String(resource.resourceType)}`, 'payload');
   const attachments = (Array.isArray(resource.content) ? resource.content : []).filter(isJson).map((content) => content.attachment).filter(isJson);
   if (attachments.length !== 1 || typeof attachments[0].data !== 'string' || attachments[0].data === '') {
-    throw badRequest("The 'document' of 'payload' needs its PDF inline, base64 in content.attachment.data (one attachment)", 'payload');
+    throw badRequest('payload-invalid', "The 'document' of 'payload' needs its PDF inline, base64 in content.attachment.data (one attachment)", 'payload');
   }
   const contentType = attachments[0].contentType ?? 'application/pdf';
-  if (contentType !== 'application/pdf') throw badRequest(`${OPERATION} sends PDF documents only, not ${String(contentType)}`, 'payload');
+  if (contentType !== 'application/pdf') throw badRequest('payload-invalid', `${OPERATION} sends PDF documents only, not ${String(contentType)}`, 'payload');
   const content = attachments[0].data;
   requireDocument(content, MAX_BINARY_BYTES, 'payload', OPERATION);
   return { resource, content, contentType };
@@ -108,12 +108,12 @@ function recipientOf(call: OperationCall, given: GivenParameter, contained: Json
   };
   const byRpps = (rpps: string) => {
     const practitioner = practitionerByRpps(search, rpps, base);
-    if (!practitioner) throw unprocessable(`No Practitioner of the directory has the RPPS ${rpps}`, 'recipients');
+    if (!practitioner) throw unprocessable('recipient-unknown', `No Practitioner of the directory has the RPPS ${rpps}`, 'recipients');
     return { reference: mailboxHolder(call, practitioner.id, JSON.parse(practitioner.json) as Json) };
   };
   const byFiness = (finess: string) => {
     const organization = organizationByFiness(search, finess, base);
-    if (!organization) throw unprocessable(`No Organization of the directory has the FINESS ${finess}`, 'recipients');
+    if (!organization) throw unprocessable('recipient-unknown', `No Organization of the directory has the FINESS ${finess}`, 'recipients');
     return { reference: `Organization/${organization.id}` };
   };
   if (given.type === 'valueReference') return byReference(referenceOf(given)!);
@@ -124,7 +124,7 @@ function recipientOf(call: OperationCall, given: GivenParameter, contained: Json
     const value = String(identifier.value).trim();
     const finessSystem = identifier.system === undefined || identifier.system === IDENTIFIER_SYSTEMS.finess || /finess/i.test(String(identifier.system));
     if (finessSystem && isFiness(value)) return byFiness(value);
-    throw badRequest(`A recipient identifier must be an RPPS (11 digits) or a FINESS (9 characters), not '${value}'`, 'recipients');
+    throw badRequest('recipient-invalid', `A recipient identifier must be an RPPS (11 digits) or a FINESS (9 characters), not '${value}'`, 'recipients');
   }
   const text = textOf(given)!;
   if (isAddress(text)) return { reference: `#${mailboxRecipient(call, text, contained)}` };
@@ -132,7 +132,7 @@ function recipientOf(call: OperationCall, given: GivenParameter, contained: Json
   if (rpps) return byRpps(rpps);
   if (isFiness(text)) return byFiness(text);
   if (/^[A-Z][A-Za-z]+\//.test(text)) return byReference(text);
-  throw badRequest(`A recipient is an MSSanté address, a reference, an RPPS or a FINESS number, not '${text}'`, 'recipients');
+  throw badRequest('recipient-invalid', `A recipient is an MSSanté address, a reference, an RPPS or a FINESS number, not '${text}'`, 'recipients');
 }
 
 /**
@@ -150,7 +150,7 @@ function mailboxHolder(call: OperationCall, id: string, practitioner: Json): str
 function mailboxRecipient(call: OperationCall, address: string, contained: Json[]): string {
   const known = mailboxOwner(call.interactions.searchEngine, address, call.base);
   if (!known && !/@([a-z0-9-]+\.)*mssante\.fr$/i.test(address)) {
-    throw unprocessable(`${address} is not an MSSanté mailbox: neither in the directory's mailboxes nor in the mssante.fr domain`, 'recipients');
+    throw unprocessable('recipient-no-mailbox', `${address} is not an MSSanté mailbox: neither in the directory's mailboxes nor in the mssante.fr domain`, 'recipients');
   }
   const id = `recipient-${contained.length + 1}`;
   const name = known?.owner.resourceType === 'Practitioner' ? { name: known.owner.name } : {};

@@ -15,13 +15,13 @@ import { IDENTIFIER_SYSTEMS } from '../../directory/codes';
 export function senderReference(call: OperationCall, parameters: ParameterSet): string | undefined {
   const given = referenceOf(parameters.one('sender'));
   const identifier = parameters.one('sender-identifier');
-  if (given !== undefined && identifier) throw badRequest("Give 'sender' or 'sender-identifier', not both", 'sender-identifier');
+  if (given !== undefined && identifier) throw badRequest('operation-parameter-invalid', "Give 'sender' or 'sender-identifier', not both", 'sender-identifier');
   if (given !== undefined) return given;
   if (identifier) {
     const rpps = rppsOf(identifier.value);
-    if (!rpps) throw badRequest(`'sender-identifier' must be an RPPS number (11 digits, system ${LIFEN_RPPS_SYSTEM} or ${IDENTIFIER_SYSTEMS.rpps})`, 'sender-identifier');
+    if (!rpps) throw badRequest('operation-parameter-invalid', `'sender-identifier' must be an RPPS number (11 digits, system ${LIFEN_RPPS_SYSTEM} or ${IDENTIFIER_SYSTEMS.rpps})`, 'sender-identifier');
     const practitioner = practitionerByRpps(call.interactions.searchEngine, rpps, call.base);
-    if (!practitioner) throw unprocessable(`No Practitioner of this node has the RPPS ${rpps}`, 'sender-identifier');
+    if (!practitioner) throw unprocessable('sender-unknown', `No Practitioner of this node has the RPPS ${rpps}`, 'sender-identifier');
     return `Practitioner/${practitioner.id}`;
   }
   const reach = call.request.reach ?? [];

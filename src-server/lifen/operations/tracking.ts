@@ -33,13 +33,13 @@ export function trackingOperation(documents: Pick<DocumentsModule, 'recipientsOf
     run({ request, base, interactions }) {
       request.scopes.require('Communication', 'SEARCH');
       for (const name of request.query.keys()) {
-        if (name !== 'transaction-id' && !name.startsWith('_')) throw badRequest(`Unknown parameter '${name}' of ${OPERATION}: it takes transaction-id`, name);
+        if (name !== 'transaction-id' && !name.startsWith('_')) throw badRequest('operation-parameter-unknown', `Unknown parameter '${name}' of ${OPERATION}: it takes transaction-id`, name);
       }
       const ids = request.query.getAll('transaction-id');
-      if (ids.length !== 1 || ids[0].trim() === '') throw badRequest(`${OPERATION} needs the parameter 'transaction-id' once: the id the send answered`, 'transaction-id');
+      if (ids.length !== 1 || ids[0].trim() === '') throw badRequest('operation-parameter-missing', `${OPERATION} needs the parameter 'transaction-id' once: the id the send answered`, 'transaction-id');
       const id = ids[0].trim();
       const sent = /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? interactions.repository.read('CommunicationRequest', id) : undefined;
-      if (!sent || !interactions.searchEngine.isVisible(sent, request, base)) throw notFound(`No send has the transaction-id '${id}'`);
+      if (!sent || !interactions.searchEngine.isVisible(sent, request, base)) throw notFound('send-unknown', `No send has the transaction-id '${id}'`);
       const communications: StoredResource[] = [];
       const params = new URLSearchParams({ 'based-on': `CommunicationRequest/${id}`, _count: PAGE });
       for (;;) {

@@ -152,7 +152,7 @@ export class ConditionBuilder {
         if (matched?.partial) throw new PartialTextMatches();
         if (matched !== undefined) return { sql: `${target.vseq} IN (SELECT value FROM json_each(?))`, values: [JSON.stringify(matched.vseqs)] };
         if (filter.fallback) return this.param(resourceType, filter.fallback, target);
-        throw badRequest(`'${filter.name}' is answered by the text index, which this operation does not consult: use it in a search`, filter.name);
+        throw badRequest('text-search-not-here', `'${filter.name}' is answered by the text index, which this operation does not consult: use it in a search`, filter.name);
       }
     }
   }
@@ -244,7 +244,7 @@ export class ConditionBuilder {
     const c = column;
     switch (reference.kind) {
       case 'local':
-        if (modifier && modifier !== reference.type) throw badRequest(`'${value}' is not a ${modifier} reference`, name);
+        if (modifier && modifier !== reference.type) throw badRequest('reference-invalid', `'${value}' is not a ${modifier} reference`, name);
         return [{ sql: `${c('target_id')} = ? AND ${c('target_type')} = ? AND ${local.sql}`, values: [reference.id, reference.type, ...local.values], streams: true }];
       case 'id':
         // A local resource of any type (or the modifier's) with that id, or a relative reference so written.
@@ -342,7 +342,7 @@ export class ConditionBuilder {
     const vseqs = new Set<number>();
     for (const raw of filter.values) {
       const components = splitList(raw, '$');
-      if (components.length !== types.length) throw badRequest(`'${raw}' must have ${types.length} components separated by '$'`, filter.name);
+      if (components.length !== types.length) throw badRequest('search-value-invalid', `'${raw}' must have ${types.length} components separated by '$'`, filter.name);
       const key = this.compositeQueryKey(types[0], components[0], filter.name);
       const found = (key === undefined ? all.all() : keyed.all(key)) as Array<{ vseq: number; parts: string }>;
       for (const row of found) {
@@ -420,7 +420,7 @@ type ReferenceQuery =
 
 function readReference(value: string, base: string, name: string): ReferenceQuery {
   const parsed = parseReference(value.startsWith(`${base}/`) ? value.slice(base.length + 1) : value);
-  if (!parsed) throw badRequest(`'${value}' is not a reference (id, Type/id or URL)`, name);
+  if (!parsed) throw badRequest('reference-invalid', `'${value}' is not a reference (id, Type/id or URL)`, name);
   if (parsed.url === null) return { kind: 'local', type: parsed.type!, id: parsed.id! };
   if (!parsed.url.includes('/') && !/^[a-z][a-z0-9+.-]*:/i.test(parsed.url)) return { kind: 'id', id: parsed.url };
   return { kind: 'url', url: parsed.url };
@@ -521,10 +521,10 @@ function tokenMatch(modifier: string | undefined, raw: string, name: string, c: 
     return { sql: `(${c('text')} LIKE ? ESCAPE '\\' OR ${c('text')} LIKE ? ESCAPE '\\')`, values: [`${normalized}%`, `% ${normalized}%`] };
   }
   const parts = splitList(raw, '|');
-  if (parts.length > 2) throw badRequest(`'${raw}' is not a token (code, system|code, |code or system|)`, name);
+  if (parts.length > 2) throw badRequest('search-value-invalid', `'${raw}' is not a token (code, system|code, |code or system|)`, name);
   if (parts.length === 1) return { sql: `${c('code')} = ?`, values: [unescape(parts[0])], streams: true };
   const [system, code] = parts.map(unescape);
-  if (system === '' && code === '') throw badRequest(`'${raw}' is an empty token`, name);
+  if (system === '' && code === '') throw badRequest('search-value-empty', `'${raw}' is an empty token`, name);
   if (code === '') return { sql: `${c('system')} = ?`, values: [system] };
   return { sql: `${c('code')} = ? AND ${c('system')} = ?`, values: [code, system], streams: true };
 }
@@ -630,7 +630,7 @@ function testHolds(test: RangeTest, row: Record<'low' | 'high' | 'value', number
 function parseDate(raw: string, name: string): RangeTest {
   const { prefix, rest } = readPrefix(raw);
   const range = parseDateRange(rest);
-  if (!range) throw badRequest(`'${raw}' is not a valid date for '${name}' (prefix eq|ne|gt|lt|ge|le|sa|eb|ap, then YYYY[-MM[-DD[Thh:mm[:ss][zone]]]])`, name);
+  if (!range) throw badRequest('search-date-invalid', `'${raw}' is not a valid date for '${name}' (prefix eq|ne|gt|lt|ge|le|sa|eb|ap, then YYYY[-MM[-DD[Thh:mm[:ss][zone]]]])`, name);
   return dateTest(prefix, range);
 }
 
@@ -655,7 +655,7 @@ function parseNumber(raw: string, name: string, what: 'number' | 'quantity'): { 
   const [number, system, code, ...extra] = what === 'quantity' ? splitList(raw, '|').map(unescape) : [raw];
   const { prefix, rest } = readPrefix(number);
   const parsed = precisionRange(rest);
-  if (!parsed || extra.length > 0) throw badRequest(`'${raw}' is not a ${what === 'quantity' ? 'quantity (number|system|code)' : 'number'} for '${name}'`, name);
+  if (!parsed || extra.length > 0) throw badRequest('search-value-invalid', `'${raw}' is not a ${what === 'quantity' ? 'quantity (number|system|code)' : 'number'} for '${name}'`, name);
   return { test: numberTest(prefix, parsed), system: system || undefined, code: code || undefined };
 }
 

@@ -286,7 +286,7 @@ export class SearchEngine {
 
   private compartmentClause(resourceType: string, compartment: { type: string; id: string }, base: string, target: Target): Clause {
     const codes = compartmentParameters(compartment.type, resourceType);
-    if (codes === undefined) throw badRequest(`${resourceType} is not part of the ${compartment.type} compartment`);
+    if (codes === undefined) throw badRequest('compartment-invalid', `${resourceType} is not part of the ${compartment.type} compartment`);
     const alternatives: Clause[] = [];
     const referenceCodes = codes.filter((code) => code !== '{def}' && this.index.definitions.ofType(resourceType).get(code)?.type === 'reference');
     if (referenceCodes.length > 0) {
@@ -490,5 +490,5 @@ function decodeCursor(text: string, keyCount: number): Cursor {
   } catch {
     // fall through to the error below
   }
-  throw badRequest('Invalid paging cursor: use the links of a search Bundle as they are', '_cursor');
+  throw badRequest('paging-cursor-invalid', 'Invalid paging cursor: use the links of a search Bundle as they are', '_cursor');
 }

@@ -65,7 +65,7 @@ describe('ConflictsPanel', () => {
     await settle();
     const alert = wrapper.find('[role="alert"]');
     expect(alert.text()).toContain('Le conflit sur Patient DUPOND Jeanne a changé entre-temps');
-    expect(alert.text()).toContain('Patient/p2 has no open conflict');
+    expect(alert.text()).not.toContain('has no open conflict');
     expect(wrapper.find('[data-conflict="Patient/p2"]').exists()).toBe(false);
     expect(wrapper.text()).toContain('Aucun conflit à résoudre.');
   });

@@ -66,5 +66,5 @@ it('says a search is momentarily unavailable while the text index restarts', asy
   await wrapper.get('input[role="combobox"]').setValue('mart');
   await settle();
   expect(wrapper.get('[role="alert"]').text()).toContain('Momentanément indisponible : réessayez dans quelques secondes.');
-  expect(wrapper.get('[role="alert"]').text()).toContain(`Détail : ${diagnostics}`);
+  expect(wrapper.get('[role="alert"]').text()).not.toContain('text index thread');
 });

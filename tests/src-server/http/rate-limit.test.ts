@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RATE_LIMIT } from '../../../src-server/auth/clients';
+import { coded } from '../../helpers/refusals';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 import { burstsUntilRefused, mostAdmitted } from '../../helpers/rate';
 import { createApiClient, tokenOf, userToken } from '../../helpers/users';
@@ -24,7 +25,10 @@ async function expectThrottled(answer: Response, limit: number): Promise<void> {
   expect(answer.headers.get('ratelimit-limit')).toBe(String(limit));
   expect(answer.headers.get('ratelimit-remaining')).toBe('0');
   expect(Number(answer.headers.get('ratelimit-reset'))).toBeGreaterThanOrEqual(1);
-  expect(((await answer.json()) as Json).issue[0].code).toBe('throttled');
+  const body = (await answer.json()) as Json;
+  expect(body.issue[0].code).toBe('throttled');
+  // Coded, with the wait as a value the UI words ("réessayez dans … secondes").
+  expect(coded(body)).toMatchObject({ code: 'rate-limited', parameters: { seconds: Number(answer.headers.get('retry-after')) } });
 }
 
 async function admin(method: string, path: string, json?: unknown): Promise<{ status: number; body: Json }> {

@@ -22,11 +22,11 @@ const flagRule: WriteRule = {
     if ((resource.code as Json | undefined)?.text !== 'twin') return;
     const params = new URLSearchParams({ identifier: 'urn:test|twin' });
     const { matches } = interactions.searchEngine.search({ resourceType: 'Flag', params, lenient: false, base, access: request.scopes });
-    if (matches.length > 0) throw conflict(`Flag/${matches[0].id} is already the twin`);
+    if (matches.length > 0) throw conflict('created-twice', `Flag/${matches[0].id} is already the twin`);
   },
   after: ({ stored, interactions }) => {
     interactions.repository.create('Basic', { resourceType: 'Basic', identifier: [{ system: 'urn:after', value: stored.id }], code: { text: 'after' } });
-    if ((JSON.parse(stored.json) as Json).code.text === 'explode') throw conflict('the after hook refused');
+    if ((JSON.parse(stored.json) as Json).code.text === 'explode') throw conflict('slot-held', 'the after hook refused');
   },
 };
 

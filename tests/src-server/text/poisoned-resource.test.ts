@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { coded } from '../../helpers/refusals';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_WORD_CHARS } from '../../../src-server/fhir/search/text-fields';
 import type { TextIndex } from '../../../src-server/text/text-index';
@@ -162,6 +163,7 @@ describe('a text index thread that stops', () => {
     const outcome = (await refused.json()) as Json;
     expect(outcome.resourceType).toBe('OperationOutcome');
     expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'transient' });
+    expect(coded(outcome)).toMatchObject({ code: 'text-index-not-ready', parameters: { seconds: Number(refused.headers.get('retry-after')) } });
     // Searches without text filters are not concerned.
     expect((await node.request('Patient?_id=p1')).status).toBe(200);
 
