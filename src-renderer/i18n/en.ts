@@ -45,7 +45,7 @@ const en: Messages = {
       503: 'Temporarily unavailable: try again in a few seconds.',
     },
     other: 'Something went wrong.',
-    detail: 'Detail: {detail}',
+    technicalDetail: 'Technical detail (for support)',
   },
   login: {
     title: 'Log in',

@@ -44,7 +44,7 @@ const fr = {
       503: 'Momentanément indisponible : réessayez dans quelques secondes.',
     },
     other: 'Une erreur est survenue.',
-    detail: 'Détail : {detail}',
+    technicalDetail: 'Détail technique (en anglais, pour le support)',
   },
   login: {
     title: 'Connexion',

@@ -190,8 +190,14 @@ describe('a French GP’s day in words and Paris time', () => {
     await problem.waitFor();
     expect(await problem.innerText()).toMatch(/^Le dossier « .*sauvegardes » est introuvable : vérifiez que le disque ou la clé est branché/);
     await page.locator('[data-conflicts]').waitFor();
-    // The node's own id is shown for support, and the backup's English detail beside its French sentence.
+    // The node's own id is shown for support; the backup's English detail is folded under its French sentence.
     expectReadable(await main(), { ids: false });
+    expect(await main()).not.toMatch(/ENOTDIR|not a directory/);
+    const technical = page.locator('[data-backup-last] [data-technical-detail]');
+    expect(await technical.locator('summary').innerText()).toBe('Détail technique (en anglais, pour le support)');
+    await technical.locator('summary').click();
+    expect(await technical.locator('code').innerText()).toMatch(/ENOTDIR/);
+    await technical.locator('summary').click();
     await ui.shot('5-settings');
     expect(ui.problems).toEqual([]);
   });

@@ -223,7 +223,11 @@ describe('SetupPage', () => {
     await wrapper.get('[data-test-provider]').trigger('click');
     await settle();
     expect(wrapper.get('[data-test-failure]').text()).toContain('Le fournisseur se présente sous une autre adresse que celle saisie.');
-    expect(wrapper.get('[data-test-failure]').text()).toContain('Détail : The discovery document names https://idp.example/realms/other');
+    // The provider's own English stays folded away for the support, under a French summary, closed.
+    const technical = wrapper.get('[data-test-failure] [data-technical-detail]');
+    expect(technical.get('summary').text()).toBe('Détail technique (en anglais, pour le support)');
+    expect(technical.get('code').text()).toBe('The discovery document names https://idp.example/realms/other');
+    expect(technical.attributes('open')).toBeUndefined();
     expect(node.callsTo('POST', /^\/setup\/identity\/test$/)[0].body).toEqual({ provider: 'oidc', issuer: 'https://idp.example/realms/cabinet', clientId: 'liaison' });
   });
 
