@@ -24,7 +24,8 @@ export async function practicePage(
 ): Promise<{ browser: Browser; page: Page }> {
   const browser = await launchChromium();
   // `timezoneId`: the computer's time zone as the page sees it (Europe/Paris for a French practice), whatever the machine's.
-  const page = await browser.newPage({ viewport, acceptDownloads: true, ...(timezoneId ? { timezoneId } : {}) });
+  // A French practice's computer: the browser's own controls (date and time fields) read as in France.
+  const page = await browser.newPage({ viewport, acceptDownloads: true, locale: 'fr-FR', ...(timezoneId ? { timezoneId } : {}) });
   page.setDefaultTimeout(timeoutMs);
   collectProblems(page, problems);
   return { browser, page };
