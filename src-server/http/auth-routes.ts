@@ -146,7 +146,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   app.post('/logout', async (request) => {
     const principal = authenticate(request, tokens);
-    if (!principal.sessionId) throw badRequest("Only a user's login session logs out; an API client revokes its token on POST /oauth/revoke");
+    if (!principal.sessionId || principal.role !== 'ui') throw badRequest("Only a user's login session logs out; an API client or an app revokes its token on POST /oauth/revoke");
     sessions.end(principal.sessionId);
     // The next person at this computer must say who they are at the provider, not inherit this one's session there.
     login.loggedOut();
@@ -160,10 +160,10 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return { ...user, ...(user.login ? { localLogin: user.login } : {}), canSetLocalPassword: user.issuer !== LOCAL_ISSUER };
   });
 
-  /** The user of the request's login session (400 for an API client's token). */
+  /** The user of the request's login session (400 for an API client's token, or an app's acting for the user). */
   function userOf(request: FastifyRequest): string {
     const principal = authenticate(request, tokens);
-    if (!principal.party?.userId || !principal.sessionId) throw badRequest('This token is not a user login session');
+    if (!principal.party?.userId || !principal.sessionId || principal.role !== 'ui') throw badRequest('This token is not a user login session');
     return principal.party.userId;
   }
 }
