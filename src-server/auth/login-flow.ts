@@ -344,7 +344,8 @@ function bindingHolds(binding: Binding, codeVerifier: string | undefined, browse
   return binding.browser !== undefined && browser !== undefined && sameText(browser, binding.browser);
 }
 
-function sameText(a: string, b: string): boolean {
+/** Compares secrets in constant time. */
+export function sameText(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
