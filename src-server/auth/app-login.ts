@@ -157,8 +157,8 @@ export class AppLogins {
     };
   }
 
-  /** A request or consent, sealed for its page's form. */
-  seal(value: AuthorizationRequest | Consent): string {
+  /** A request or consent, sealed for its page's form (or, with its PKCE verifier, for a provider's login). */
+  seal(value: AuthorizationRequest): string {
     return seal(this.key, JSON.stringify(value));
   }
 

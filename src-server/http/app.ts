@@ -106,7 +106,15 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const loginCookies = new LoginCookies();
   const findClient = clientFinder(db);
   await app.register(oauthRoutes, { prefix: '/oauth', findClient, tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies, appLogins: auth.appLogins, findApp: auth.findApp });
-  await app.register(appLoginRoutes, { appLogins: auth.appLogins, passwords: auth.passwords, users, signingKey: auth.signingKey });
+  await app.register(appLoginRoutes, {
+    appLogins: auth.appLogins,
+    passwords: auth.passwords,
+    login,
+    loginCookies,
+    ways: () => ({ provider: identity.screen()?.label, local: identity.localAccounts }),
+    users,
+    signingKey: auth.signingKey,
+  });
   await app.register(lifenTokenRoutes, { findClient, tokens, guard: services.tokenGuard, audit });
   await app.register(authRoutes, {
     prefix: '/auth',

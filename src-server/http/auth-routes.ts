@@ -122,11 +122,13 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       return reply.code(page.status).type('text/html; charset=utf-8').send(page.html);
     }
     const { browser, login: started } = loginCookies.takeLogin(request, reply, query.get('state'));
+    // An app's login goes back to its authorization request (app-login-routes.ts), the UI's to the UI.
+    const landing = started?.forApp ? '/authorize/resume' : '/';
     try {
       const code = await flow.completeBrowser(query, started, browser, request.ip);
-      return reply.redirect(`/?${new URLSearchParams({ login: code })}`);
+      return reply.redirect(`${landing}?${new URLSearchParams({ login: code })}`);
     } catch (error) {
-      return redirectRefusal(reply, error);
+      return redirectRefusal(reply, error, landing);
     }
   });
 
@@ -191,10 +193,10 @@ function challengeOf(challenge: unknown, method: unknown, required: boolean): st
   return challenge;
 }
 
-/** A browser learns a refusal on the UI's page, by a code it can explain. */
-function redirectRefusal(reply: FastifyReply, error: unknown) {
+/** A browser learns a refusal on the UI's page (or an app's login page), by a code it can explain. */
+function redirectRefusal(reply: FastifyReply, error: unknown, landing = '/') {
   if (!(error instanceof LoginRefused)) throw error;
-  return reply.redirect(`/?${new URLSearchParams({ login_error: error.code })}`);
+  return reply.redirect(`${landing}?${new URLSearchParams({ login_error: error.code })}`);
 }
 
 function refusalError(refusal: LoginRefused): FhirError {
