@@ -508,6 +508,15 @@ const en: Messages = {
       lastOk: 'Last backup on {at}: done ({file}).',
       lastFailed: 'Last backup on {at}: failed. Check that the folder exists and the disk is plugged in.',
     },
+    allowedApps: {
+      title: 'Authorized apps',
+      intro: 'The apps you allowed to act for you, and what they may do.',
+      unavailable: 'Authorized apps are not available on this node.',
+      empty: 'You have authorized no app.',
+      since: 'Authorized on {date}',
+      revoke: 'Take back the authorization',
+      revokeConfirm: 'Take back the authorization given to “{name}”? The app is logged out at once.',
+    },
     apps: {
       title: 'Apps',
       intro: 'The office’s other software (tele-expertise, lab, practice software) logs its users in through this node: each logs in as in Liaison, sees what the app asks for and allows it; the app then acts for them, within their own rights.',

@@ -508,6 +508,15 @@ const fr = {
       lastOk: 'Dernière sauvegarde le {at} : réussie ({file}).',
       lastFailed: 'Dernière sauvegarde le {at} : échec. Vérifiez que le dossier existe et que le disque est branché.',
     },
+    allowedApps: {
+      title: 'Applications autorisées',
+      intro: 'Les applications que vous avez autorisées à agir en votre nom, et ce qu’elles peuvent faire.',
+      unavailable: 'Les applications autorisées ne sont pas disponibles sur ce nœud.',
+      empty: 'Vous n’avez autorisé aucune application.',
+      since: 'Autorisée le {date}',
+      revoke: 'Retirer l’autorisation',
+      revokeConfirm: 'Retirer l’autorisation donnée à « {name} » ? L’application est déconnectée aussitôt.',
+    },
     apps: {
       title: 'Applications',
       intro: 'Les autres logiciels du cabinet (téléexpertise, laboratoire, logiciel de cabinet) connectent leurs utilisateurs par ce nœud : chacun se connecte comme dans Liaison, voit ce que l’application demande et l’autorise ; elle agit ensuite en son nom, dans la limite de ses propres droits.',

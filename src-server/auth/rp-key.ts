@@ -22,7 +22,6 @@ export interface RelyingPartyKey {
 }
 
 const generate = promisify(generateKeyPair);
-const loading = new Map<string, Promise<RelyingPartyKey>>();
 
 /** The sealed key file sealed again by `reseal` (a change of sealing key). */
 export function resealRelyingPartyKey(dataDir: string, reseal: (sealed: string) => string): void {
@@ -39,15 +38,20 @@ export function resealKeyFile(dataDir: string, name: string, reseal: (sealed: st
 }
 
 /** The data folder's key, made and saved on first use (off the event loop). */
-export function relyingPartyKey(dataDir: string): Promise<RelyingPartyKey> {
-  let key = loading.get(dataDir);
-  if (!key) {
-    key = load(dataDir);
-    loading.set(dataDir, key);
-    // A failure is not kept: the next login tries again.
-    key.catch(() => loading.delete(dataDir));
-  }
-  return key;
+export const relyingPartyKey = oncePerFolder(load);
+
+/** A data folder's key loaded (or made) once and shared; a failure is not kept: the next use tries again. */
+export function oncePerFolder<K>(load: (dataDir: string) => Promise<K>): (dataDir: string) => Promise<K> {
+  const loading = new Map<string, Promise<K>>();
+  return (dataDir) => {
+    let key = loading.get(dataDir);
+    if (!key) {
+      key = load(dataDir);
+      loading.set(dataDir, key);
+      key.catch(() => loading.delete(dataDir));
+    }
+    return key;
+  };
 }
 
 /** A private key of the data folder as a JWK, read from its file sealed under the data folder's key, made by `make` at first need. */

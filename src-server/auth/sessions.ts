@@ -13,6 +13,15 @@ export const SESSION_LIFETIME_MS = 12 * 3600_000;
 /** A user's tokens reach every type: what data they reach is the user's party (access rules), not scopes. */
 const USER_SCOPES = [ALL_SCOPES];
 
+/** An app a user allowed (Réglages, "Applications autorisées"). */
+export interface AllowedApp {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  /** When they first allowed it, among the grants that still live. */
+  since: string;
+}
+
 /** A user's grant to an app (app-login.ts): the app's tokens carry the scopes the user consented to, for that user. */
 export interface AppGrant {
   clientId: string;
@@ -63,6 +72,10 @@ export class Sessions {
       markUsed: db.prepare<[number, string]>('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL'),
       endSession: db.prepare<[number, string]>('UPDATE sessions SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL'),
       liveSessionsOf: db.prepare<[string], { session_id: string }>('SELECT session_id FROM sessions WHERE user_id = ? AND ended_at IS NULL'),
+      liveGrantsOf: db.prepare<[string, number], { session_id: string; client_id: string; name: string; scopes: string | null; created_at: number }>(
+        `SELECT s.session_id, s.client_id, c.name, s.scopes, s.created_at FROM sessions s JOIN oauth_clients c ON c.client_id = s.client_id
+         WHERE s.user_id = ? AND s.ended_at IS NULL AND s.expires_at > ? AND c.revoked_at IS NULL ORDER BY s.created_at`,
+      ),
     };
     // Each in one transaction: a session never exists without its tokens, nor a refresh token used without its successor.
     this.start = db.transaction(this.start.bind(this));
@@ -108,6 +121,27 @@ export class Sessions {
   end(sessionId: string): void {
     this.statements.endSession.run(this.now(), sessionId);
     this.tokens.revokeSession(sessionId);
+  }
+
+  /** The apps a user allowed and whose grant still lives, one line per app (its scopes the newest grant's). */
+  grantsOf(userId: string): AllowedApp[] {
+    const apps = new Map<string, AllowedApp>();
+    for (const row of this.statements.liveGrantsOf.all(userId, this.now())) {
+      apps.set(row.client_id, {
+        clientId: row.client_id,
+        name: row.name,
+        scopes: row.scopes ? row.scopes.split(' ') : [],
+        since: apps.get(row.client_id)?.since ?? new Date(row.created_at).toISOString(),
+      });
+    }
+    return [...apps.values()];
+  }
+
+  /** The user takes back what they allowed an app: its grants end, its tokens for them stop at once. */
+  endGrantsOf(userId: string, clientId: string): number {
+    const grants = this.statements.liveGrantsOf.all(userId, this.now()).filter((row) => row.client_id === clientId);
+    for (const grant of grants) this.end(grant.session_id);
+    return grants.length;
   }
 
   /** Ends every session of a user (disabled by an admin). */

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, generateKeyPair, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { sealedJwk } from './rp-key';
+import { oncePerFolder, sealedJwk } from './rp-key';
 
 /**
  * The node's key as an authorization server: it signs the ID tokens apps receive (ES256, app-login.ts). Made at first
@@ -18,18 +18,9 @@ export interface SigningKey {
 }
 
 const generate = promisify(generateKeyPair);
-const loading = new Map<string, Promise<SigningKey>>();
 
 /** The data folder's signing key, made and saved on first use. */
-export function signingKey(dataDir: string): Promise<SigningKey> {
-  let key = loading.get(dataDir);
-  if (!key) {
-    key = load(dataDir);
-    loading.set(dataDir, key);
-    key.catch(() => loading.delete(dataDir));
-  }
-  return key;
-}
+export const signingKey = oncePerFolder(load);
 
 async function load(dataDir: string): Promise<SigningKey> {
   const jwk = await sealedJwk(dataDir, SIGNING_KEY_FILE, async () => (await generate('ec', { namedCurve: 'P-256' })).privateKey.export({ format: 'jwk' }));

@@ -24,6 +24,7 @@ import type { LoginCookies } from './login-cookie';
  *   {login, password, newPassword, code_challenge}` → `{code}` (password-login.ts);
  * - `POST /auth/logout` (bearer) ends the session → `{end_session_url?}`; `GET /auth/me` (bearer) → the user;
  *   `POST /auth/me/local-password {login, newPassword}` (bearer) sets a provider user's offline password;
+ *   `GET /auth/me/apps` (bearer) the apps the user allowed, `DELETE /auth/me/apps/<client id>` takes one back;
  * - `GET /auth/config` (no token) → `{provider: {kind, issuer, label} | null, localAccounts, setup, demoAccounts?}`
  *   for the login screen (and the set-up screen while `setup`);
  * - `GET /auth/jwks` (no token): this node's public key, for a provider that encrypts userinfo to it (rp-key.ts).
@@ -155,6 +156,17 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     audit.record('logout', principal.clientId, 'POST', '/auth/logout', 200);
     const endSessionUrl = await login.endSessionUrl();
     return endSessionUrl ? { end_session_url: endSessionUrl } : {};
+  });
+
+  // The apps the user allowed (app-login.ts), and taking one back: its grants end, its tokens stop at once.
+  app.get('/me/apps', async (request) => ({ apps: sessions.grantsOf(userOf(request)) }));
+
+  app.delete<{ Params: { clientId: string } }>('/me/apps/:clientId', async (request) => {
+    const userId = userOf(request);
+    const ended = sessions.endGrantsOf(userId, request.params.clientId);
+    if (ended === 0) throw notFound(`No grant of yours to the app '${request.params.clientId}'`);
+    audit.record('token.revoked', `${request.params.clientId}|user:${userId}`, 'DELETE', '/auth/me/apps', 200);
+    return { apps: sessions.grantsOf(userId) };
   });
 
   app.get('/me', async (request) => {

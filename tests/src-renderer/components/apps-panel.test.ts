@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import AllowedAppsPanel from '../../../src-renderer/components/AllowedAppsPanel.vue';
 import AppsPanel from '../../../src-renderer/components/AppsPanel.vue';
 import { CLAIRE, FakeNode, loggedIn, mountInApp, settle } from '../fake-node';
 
@@ -86,5 +87,24 @@ describe('AppsPanel', () => {
     await settle();
     expect(wrapper.find('[data-apps]').exists()).toBe(false);
     expect(node.callsTo('GET', /admin\/apps/)).toHaveLength(0);
+  });
+});
+
+describe('AllowedAppsPanel', () => {
+  it('lists the apps the user allowed in words, and takes one back once they confirm', async () => {
+    const allowed = [{ clientId: 'app-1', name: 'Téléexpertise', scopes: ['PATIENT_READ'], since: '2026-12-01T10:00:00Z' }];
+    node.on('GET', /^\/auth\/me\/apps$/, { json: { apps: allowed } });
+    node.on('DELETE', /^\/auth\/me\/apps\/app-1$/, { json: { apps: [] } });
+    const { wrapper } = await mountInApp(AllowedAppsPanel, { pinia: await loggedIn(node, { ...CLAIRE, roles: ['practitioner'] }) });
+    await settle();
+    const app = wrapper.find('[data-allowed-app="app-1"]');
+    expect(app.text()).toContain('Téléexpertise');
+    expect(app.text()).toContain('Dossiers des patients : lire');
+    vi.stubGlobal('confirm', vi.fn(() => true));
+    await app.find('button.danger').trigger('click');
+    await settle();
+    expect(node.callsTo('DELETE', /auth\/me\/apps\/app-1/)).toHaveLength(1);
+    expect(wrapper.find('[data-allowed-app]').exists()).toBe(false);
+    expect(wrapper.text()).toContain('Vous n’avez autorisé aucune application.');
   });
 });

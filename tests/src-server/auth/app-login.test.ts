@@ -221,6 +221,37 @@ describe('an app built with openid-client', () => {
   });
 });
 
+describe("the user's authorized apps", () => {
+  /** Claire's session in the UI (a local account's login, as the UI makes it). */
+  async function uiToken(): Promise<string> {
+    const verifier = client.randomPKCECodeVerifier();
+    const handed = await fetch(`${node().url}/auth/password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...CLAIRE, code_challenge: await client.calculatePKCECodeChallenge(verifier) }),
+    });
+    const { code } = (await handed.json()) as Json;
+    return (await token({ grant_type: 'authorization_code', client_id: 'liaison-ui', code, code_verifier: verifier })).body.access_token;
+  }
+
+  it('lists the apps she allowed, and taking one back stops its tokens at once', async () => {
+    const tokens = await tokensFor();
+    const session = await uiToken();
+    const mine = (init: RequestInit = {}, path = '') => fetch(`${node().url}/auth/me/apps${path}`, { ...init, headers: { authorization: `Bearer ${session}` } });
+    const listed = (await (await mine()).json()) as Json;
+    expect(listed.apps).toContainEqual({ clientId: tele.client_id, name: 'Téléexpertise', scopes: ['PATIENT_READ', 'PATIENT_SEARCH'], since: expect.any(String) });
+    // The app itself may not see nor take back what she allowed.
+    expect((await fetch(`${node().url}/auth/me/apps`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(400);
+    expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(200);
+    const revoked = await mine({ method: 'DELETE' }, `/${tele.client_id}`);
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as Json).apps.map((app: Json) => app.clientId)).not.toContain(tele.client_id);
+    expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(401);
+    expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: tele.client_id, client_secret: tele.client_secret })).body.error).toBe('invalid_grant');
+    expect((await mine({ method: 'DELETE' }, `/${tele.client_id}`)).status).toBe(404);
+  });
+});
+
 describe('refusals: the OAuth error the RFCs name, nothing issued, audited', () => {
   it('a redirect URI the app did not register is shown on a page, never redirected', async () => {
     const before = await auditCount('authorize.refused');
