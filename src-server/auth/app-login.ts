@@ -8,6 +8,7 @@ import { identityClaims } from './identity-claims';
 import { sameText } from './login-flow';
 import { OneTimeStore } from './one-time-store';
 import { requestedScopes } from './scopes';
+import { isSmartScope, lifenScopesOf } from './smart-scopes';
 import type { SessionTokens, Sessions } from './sessions';
 import type { SigningKey } from './signing-key';
 import { TOKEN_LIFETIME_SECONDS } from './tokens';
@@ -39,8 +40,8 @@ import type { Users } from './users';
 export const AUTHORIZATION_MS = 10 * 60_000;
 /** A code's life (RFC 6749 §4.1.2: 10 minutes at most). */
 export const CODE_MS = 60_000;
-/** Scopes of OpenID Connect, beside the node's. */
-const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+/** Scopes of OpenID Connect (and SMART's `fhirUser`), beside the node's. */
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'fhirUser']);
 const CHALLENGE = /^[A-Za-z0-9_~.-]{43,128}$/;
 const MAX_PARAMETER_LENGTH = 1024;
 
@@ -137,8 +138,8 @@ export class AppLogins {
     }
     if ((query.get('prompt') ?? '').split(' ').includes('none')) return back('login_required', 'The user must log in on the node');
     const words = [...new Set((query.get('scope') ?? '').split(' ').filter(Boolean))];
-    const asked = requestedScopes(app.scopes, words.filter((word) => !OIDC_SCOPES.has(word)).join(' '));
-    if ('notHeld' in asked) return back('invalid_scope', `This app may not ask for ${asked.notHeld.slice(0, 5).map((scope) => scope.slice(0, 64)).join(' ')}`);
+    const asked = scopesAsked(app.scopes, words.filter((word) => !OIDC_SCOPES.has(word)));
+    if ('refused' in asked) return back('invalid_scope', asked.refused);
     const state = query.get('state') ?? undefined;
     const nonce = query.get('nonce') ?? undefined;
     return {
@@ -236,7 +237,7 @@ export class AppLogins {
       exp: now + TOKEN_LIFETIME_SECONDS,
       auth_time: issued.authTime,
       ...(issued.nonce !== undefined ? { nonce: issued.nonce } : {}),
-      ...identityClaims(user, this.repository),
+      ...identityClaims(user, this.repository, issuer),
     });
     return { tokens: { ...tokens, id_token: idToken } };
   }
@@ -257,6 +258,25 @@ export class AppLogins {
   get size(): number {
     return this.codes.size + this.exchanged.size;
   }
+}
+
+/**
+ * The node's scopes an authorization request asks for: Lifen's, each one the app may ask for (else `invalid_scope`),
+ * and SMART's (smart-scopes.ts), granted as far as the app may; none asked: all the app's.
+ */
+function scopesAsked(held: readonly string[], words: readonly string[]): { scopes: string[] } | { refused: string } {
+  if (words.length === 0) return { scopes: [...held] };
+  const lifen = words.filter((word) => !isSmartScope(word));
+  const asked = lifen.length > 0 ? requestedScopes(held, lifen.join(' ')) : { scopes: [] };
+  if ('notHeld' in asked) return { refused: `This app may not ask for ${asked.notHeld.slice(0, 5).map((scope) => scope.slice(0, 64)).join(' ')}` };
+  const scopes = new Set(asked.scopes);
+  for (const word of words.filter(isSmartScope)) {
+    const mapped = lifenScopesOf(word, held);
+    if ('refused' in mapped) return mapped;
+    for (const scope of mapped.scopes) scopes.add(scope);
+  }
+  if (scopes.size === 0) return { refused: 'None of the scopes asked for is one this app may ask for' };
+  return { scopes: [...scopes] };
 }
 
 /** The app's redirect URI with the answer's parameters added (its own query kept, RFC 6749 §3.1.2). */

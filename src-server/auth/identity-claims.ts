@@ -22,7 +22,7 @@ const parse = (stored: { json: string } | undefined): Json | undefined => (store
 const identifier = (resource: Json | undefined, system: string): string | undefined =>
   (resource?.identifier as Json[] | undefined)?.find((one) => one.system === system && typeof one.value === 'string')?.value as string | undefined;
 
-export function identityClaims(user: User, repository: Repository): Record<string, unknown> {
+export function identityClaims(user: User, repository: Repository, issuer: string): Record<string, unknown> {
   const practitioner = user.practitionerId ? parse(repository.read('Practitioner', user.practitionerId)) : undefined;
   const name = (practitioner?.name as Json[] | undefined)?.[0];
   const rpps = identifier(practitioner, RPPS_SYSTEM);
@@ -46,7 +46,8 @@ export function identityClaims(user: User, repository: Repository): Record<strin
     ...(professions.length > 0 ? { SubjectRole: professions.map((coding) => `${coding.code}^${PROFESSION_OID}`) } : {}),
     ...(rpps ? { rpps } : {}),
     ...(professions.length > 0 ? { profession: { code: professions[0].code, ...(professions[0].display ? { display: professions[0].display } : {}) } } : {}),
-    ...(user.practitionerId ? { practitioner: `Practitioner/${user.practitionerId}` } : {}),
+    // SMART's fhirUser: the user's resource, as an absolute URL on this node's FHIR base.
+    ...(user.practitionerId ? { practitioner: `Practitioner/${user.practitionerId}`, fhirUser: `${issuer}/fhir/Practitioner/${user.practitionerId}` } : {}),
     ...(practices.length > 0 ? { practices } : {}),
   };
 }

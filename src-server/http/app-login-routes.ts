@@ -7,6 +7,7 @@ import { LoginRefused } from '../auth/oidc-login';
 import type { PasswordLogin } from '../auth/password-login';
 import { scopeSentences } from '../auth/scope-words';
 import { SIGNING_ALGORITHM, type SigningKey } from '../auth/signing-key';
+import { SMART_SCOPES_SUPPORTED } from '../auth/smart-scopes';
 import type { Users } from '../auth/users';
 import { FhirError } from '../fhir/outcome';
 import type { LoginCookies } from './login-cookie';
@@ -20,7 +21,8 @@ import type { LoginCookies } from './login-cookie';
  *   the finished login with the PKCE verifier it made for it, kept with the request in the cookie
  *   `liaison_authorize_resume`);
  * - `GET /.well-known/openid-configuration`: discovery, the issuer being the node's base URL as the caller names it;
- * - `GET /oauth/jwks`: the key that signs ID tokens.
+ * - `GET /oauth/jwks`: the key that signs ID tokens;
+ * - `GET /fhir/.well-known/smart-configuration`: SMART App Launch's discovery.
  * The browser that started a login is known by its cookie `liaison_authorize` (HttpOnly, SameSite=Lax, so no other
  * site's form can post to these pages with it).
  */
@@ -72,12 +74,29 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
       scopes_supported: ['openid', 'profile'],
-      claims_supported: ['sub', 'name', 'given_name', 'family_name', 'email', 'SubjectNameID', 'SubjectRole', 'preferred_username', 'rpps', 'profession', 'practitioner', 'practices'],
+      claims_supported: ['sub', 'name', 'given_name', 'family_name', 'email', 'SubjectNameID', 'SubjectRole', 'preferred_username', 'rpps', 'profession', 'practitioner', 'fhirUser', 'practices'],
       authorization_response_iss_parameter_supported: true,
     };
   });
 
   app.get('/oauth/jwks', async () => ({ keys: [(await signingKey()).publicJwk] }));
+
+  // SMART App Launch's discovery (standalone launch, user/ scopes: auth/smart-scopes.ts), beside the FHIR base.
+  app.get('/fhir/.well-known/smart-configuration', async (request) => {
+    const issuer = issuerOf(request);
+    return {
+      issuer,
+      jwks_uri: `${issuer}/oauth/jwks`,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/oauth/token`,
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      scopes_supported: ['openid', 'profile', 'fhirUser', 'offline_access', ...SMART_SCOPES_SUPPORTED],
+      capabilities: ['launch-standalone', 'client-public', 'client-confidential-symmetric', 'sso-openid-connect', 'permission-user', 'permission-offline', 'permission-v1', 'permission-v2'],
+    };
+  });
 
   app.get('/authorize', async (request, reply) => {
     const browser = browserOf(request) ?? randomBytes(32).toString('base64url');

@@ -221,6 +221,41 @@ describe('an app built with openid-client', () => {
   });
 });
 
+describe('SMART App Launch (standalone, user/ scopes)', () => {
+  it('is discovered beside the FHIR base, without a token', async () => {
+    const answer = await fetch(`${node().fhir}/.well-known/smart-configuration`);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({
+      authorization_endpoint: `${node().url}/authorize`,
+      token_endpoint: `${node().url}/oauth/token`,
+      code_challenge_methods_supported: ['S256'],
+      capabilities: expect.arrayContaining(['launch-standalone', 'client-public', 'permission-user', 'permission-v1', 'permission-v2', 'sso-openid-connect']),
+    });
+  });
+
+  it.each([
+    ['v1', 'openid fhirUser user/Patient.read'],
+    ['v2', 'openid fhirUser user/Patient.rs'],
+  ])('maps %s scopes onto the node’s: the app reads and searches her patients, nothing else', async (_version, scope) => {
+    const tokens = await tokensFor(scope);
+    expect(tokens.scope).toBe('PATIENT_READ PATIENT_SEARCH');
+    expect(tokens.claims()!.fhirUser).toBe(`${node().fhir}/Practitioner/claire`);
+    expect((await read(tokens.access_token, 'Patient?_count=5')).status).toBe(200);
+    expect((await read(tokens.access_token, 'DocumentReference/her-doc')).status).toBe(403);
+  });
+
+  it('grants user/*.read as far as the app may ask, and drops what the node never does (delete)', async () => {
+    expect((await tokensFor('openid user/*.read')).scope).toBe('PATIENT_READ PATIENT_SEARCH DOCUMENTREFERENCE_READ DOCUMENTREFERENCE_SEARCH');
+    expect((await tokensFor('openid user/Patient.crud')).scope).toBe('PATIENT_READ');
+  });
+
+  it.each(['patient/*.read', 'launch/patient', 'system/Patient.read', 'user/Nothing.read', 'user/Appointment.write'])('refuses %s: invalid_scope', async (scope) => {
+    const started = await start(tele.client_id, tele.client_secret, `openid ${scope}`);
+    const answer = await new AuthorizeBrowser(node().url).get(started.url.href);
+    expect(new URL(answer.location!).searchParams.get('error')).toBe('invalid_scope');
+  });
+});
+
 describe("the user's authorized apps", () => {
   /** Claire's session in the UI (a local account's login, as the UI makes it). */
   async function uiToken(): Promise<string> {
