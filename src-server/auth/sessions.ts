@@ -72,6 +72,13 @@ export class Sessions {
       markUsed: db.prepare<[number, string]>('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL'),
       endSession: db.prepare<[number, string]>('UPDATE sessions SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL'),
       liveSessionsOf: db.prepare<[string], { session_id: string }>('SELECT session_id FROM sessions WHERE user_id = ? AND ended_at IS NULL'),
+      // The live grant of an app that an access or refresh token (its hash) belongs to.
+      grantOfToken: db.prepare<[string, string, string, string], { session_id: string; user_id: string }>(
+        `SELECT s.session_id, s.user_id FROM sessions s
+         WHERE s.client_id = ? AND s.ended_at IS NULL AND s.session_id IN (
+           SELECT session_id FROM oauth_tokens WHERE token_hash = ? AND client_id = ?
+           UNION ALL SELECT session_id FROM refresh_tokens WHERE token_hash = ?)`,
+      ),
       liveGrantsOf: db.prepare<[string, number], { session_id: string; client_id: string; name: string; scopes: string | null; created_at: number }>(
         `SELECT s.session_id, s.client_id, c.name, s.scopes, s.created_at FROM sessions s JOIN oauth_clients c ON c.client_id = s.client_id
          WHERE s.user_id = ? AND s.ended_at IS NULL AND s.expires_at > ? AND c.revoked_at IS NULL ORDER BY s.created_at`,
@@ -142,6 +149,14 @@ export class Sessions {
     const grants = this.statements.liveGrantsOf.all(userId, this.now()).filter((row) => row.client_id === clientId);
     for (const grant of grants) this.end(grant.session_id);
     return grants.length;
+  }
+
+  /** RFC 7009 for an app: the grant one of its tokens (access or refresh) belongs to ends; its user, if there was one. */
+  endGrantHolding(token: string, clientId: string): string | undefined {
+    const tokenHash = hash(token);
+    const grant = this.statements.grantOfToken.get(clientId, tokenHash, clientId, tokenHash);
+    if (grant) this.end(grant.session_id);
+    return grant?.user_id;
   }
 
   /** Ends every session of a user (disabled by an admin). */

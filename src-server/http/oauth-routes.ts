@@ -84,9 +84,19 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
   });
 
   // RFC 7009: the client revokes one of its own tokens. An unknown or foreign token is answered 200 all the same.
+  // An app's access or refresh token ends the whole grant it belongs to (the user logged out of the app).
   app.post('/revoke', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
+    const stored = findApp(basicCredentials(request)?.id ?? form.get('client_id') ?? '');
+    if (stored) {
+      if (!(await appProven(request, form, stored, guard, audit, '/oauth/revoke'))) return oauthError(reply, 401, 'invalid_client', 'This app is confidential: send its client_secret (HTTP Basic or in the body)');
+      const token = form.get('token');
+      if (!token) return oauthError(reply, 400, 'invalid_request', 'token is required');
+      const userId = services.sessions.endGrantHolding(token, stored.app.clientId);
+      if (userId) audit.record('token.revoked', `${stored.app.clientId}|user:${userId}`, 'POST', '/oauth/revoke', 200);
+      return reply.header('cache-control', 'no-store').send({});
+    }
     const check = await checkClient(request, form, findClient, guard);
     if ('refused' in check) return refuse(reply, check.refused);
     const { client } = check;
@@ -155,10 +165,7 @@ async function appGrant(
   { app, secretHash }: StoredApp,
   { appLogins, guard, audit }: { appLogins: AppLogins; guard: TokenEndpointGuard; audit: OAuthRoutesOptions['audit'] },
 ) {
-  const secret = basicCredentials(request)?.secret ?? form.get('client_secret');
-  if (!app.public && !(secret && (await guard.secrets.matches(app.clientId, secretHash, secret, guard.failures.recentlyFailed(app.clientId))))) {
-    audit.refused('token.refused', { address: request.ip, claimedClientId: app.clientId }, 'POST', '/oauth/token', 401);
-    await guard.failures.holdBack(app.clientId);
+  if (!(await appProven(request, form, { app, secretHash }, guard, audit, '/oauth/token'))) {
     return oauthError(reply, 401, 'invalid_client', 'This app is confidential: send its client_secret (HTTP Basic or in the body)');
   }
   const rate = app.rateLimit ?? DEFAULT_RATE_LIMIT;
@@ -190,6 +197,16 @@ async function appGrant(
     return slowDown(reply, throttled);
   }
   return oauthError(reply, 400, 'invalid_grant', result.refused === 'reused' ? 'This refresh token was already used: the grant is ended, log the user in again' : 'The refresh token is unknown, expired, or its grant ended');
+}
+
+/** A public app needs nothing more; a confidential one its secret (a wrong one audited and held back, as API clients'). */
+async function appProven(request: FastifyRequest, form: URLSearchParams, { app, secretHash }: StoredApp, guard: TokenEndpointGuard, audit: OAuthRoutesOptions['audit'], path: string): Promise<boolean> {
+  if (app.public) return true;
+  const secret = basicCredentials(request)?.secret ?? form.get('client_secret');
+  if (secret && (await guard.secrets.matches(app.clientId, secretHash, secret, guard.failures.recentlyFailed(app.clientId)))) return true;
+  audit.refused('token.refused', { address: request.ip, claimedClientId: app.clientId }, 'POST', path, 401);
+  await guard.failures.holdBack(app.clientId);
+  return false;
 }
 
 /** Who a refused request said it was (never its secret), for the audit trail. */

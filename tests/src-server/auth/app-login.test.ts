@@ -118,8 +118,9 @@ beforeAll(async () => {
   expect(user.status, JSON.stringify(user.body)).toBe(201);
   claireId = user.body.user.id;
   const scopes = ['PATIENT_READ', 'PATIENT_SEARCH', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_SEARCH'];
-  tele = (await admin('apps', { method: 'POST', json: { name: 'Téléexpertise', redirectUris: ['http://127.0.0.1/callback'], public: false, scopes } })).body as typeof tele;
-  labo = (await admin('apps', { method: 'POST', json: { name: 'Labo', redirectUris: ['http://127.0.0.1/callback'], public: true, scopes } })).body as typeof labo;
+  // Rates well above what these tests send in a second (rate limits have tests of their own).
+  tele = (await admin('apps', { method: 'POST', json: { name: 'Téléexpertise', redirectUris: ['http://127.0.0.1/callback'], public: false, scopes, rateLimit: 1000 } })).body as typeof tele;
+  labo = (await admin('apps', { method: 'POST', json: { name: 'Labo', redirectUris: ['http://127.0.0.1/callback'], public: true, scopes, rateLimit: 1000 } })).body as typeof labo;
 });
 
 afterAll(async () => {
@@ -196,7 +197,7 @@ describe('an app built with openid-client', () => {
     expect((await fetch(`${node().url}/admin/users`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(403);
     expect((await fetch(`${node().url}/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(400);
     // Its calls are counted for the app and user pair, at the app's rate.
-    expect(search.headers.get('ratelimit-limit')).toBe('10');
+    expect(search.headers.get('ratelimit-limit')).toBe('1000');
 
     // The refresh token rotates.
     const refreshed = await client.refreshTokenGrant(started.config, tokens.refresh_token!);
@@ -284,6 +285,21 @@ describe("the user's authorized apps", () => {
     expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(401);
     expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: tele.client_id, client_secret: tele.client_secret })).body.error).toBe('invalid_grant');
     expect((await mine({ method: 'DELETE' }, `/${tele.client_id}`)).status).toBe(404);
+  });
+});
+
+describe('revocation (RFC 7009)', () => {
+  const revoke = (form: Record<string, string>) => fetch(`${node().url}/oauth/revoke`, { method: 'POST', body: new URLSearchParams(form) });
+
+  it.each(['access_token', 'refresh_token'] as const)('an app revoking its %s ends the grant: both stop', async (which) => {
+    const tokens = await tokensFor();
+    expect((await revoke({ token: tokens[which]!, client_id: tele.client_id })).status).toBe(401); // its secret is needed
+    expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(200);
+    expect((await revoke({ token: tokens[which]!, client_id: labo.client_id })).status).toBe(200); // another app's: left alone
+    expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(200);
+    expect((await revoke({ token: tokens[which]!, client_id: tele.client_id, client_secret: tele.client_secret })).status).toBe(200);
+    expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(401);
+    expect((await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: tele.client_id, client_secret: tele.client_secret })).body.error).toBe('invalid_grant');
   });
 });
 
