@@ -196,7 +196,7 @@ export class AppLogins {
     const code = randomBytes(32).toString('base64url');
     const { clientId, redirectUri, codeChallenge, userId, scopes, oidcScopes, nonce, authTime } = consent;
     this.codes.put(code, { clientId, redirectUri, codeChallenge, userId, scopes, oidcScopes, ...(nonce !== undefined ? { nonce } : {}), authTime }, CODE_MS);
-    this.audit.record('authorize.granted', who, 'POST', '/authorize/consent', 302);
+    this.audit.record('authorize.granted', who, 'POST', '/authorize/consent', 303);
     return back({ code });
   }
 
