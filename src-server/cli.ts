@@ -11,6 +11,7 @@ import { createClient, listClients, revokeClient, setClientRateLimit, usersRateL
 import { registerDirectoryCommands } from './commands/directory';
 import { registerKeyCommands } from './commands/keys';
 import { registerPeerCommands } from './commands/peers';
+import { registerAppCommands } from './commands/apps';
 import { saveIdentityChange, viewOf, type IdentityView } from './auth/identity';
 import { DEFAULT_SCOPES } from './auth/identity-provider';
 import { LocalAccounts } from './auth/local-accounts';
@@ -135,6 +136,7 @@ export function buildCli(): Command {
   registerAuthCommands(program);
   registerDirectoryCommands(program, defaultDataDir());
   registerPeerCommands(program, defaultDataDir());
+  registerAppCommands(program, defaultDataDir());
   registerKeyCommands(program, defaultDataDir());
   registerBackupCommands(program, defaultDataDir());
   return program;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { resealRelyingPartyKey } from './auth/rp-key';
+import { resealKeyFile, resealRelyingPartyKey } from './auth/rp-key';
+import { SIGNING_KEY_FILE } from './auth/signing-key';
 import { syncFolder } from './data-key';
 import { resealIdentitySecret } from './node-settings';
 import { dataFolderKey, OLD_DATA_FOLDER_KEY_FILE, seal, unseal } from './sealing';
@@ -29,6 +30,7 @@ export function resealUnderDataKey(dataDir: string, db: Db): string | undefined 
   new PeerStore(db, dataDir).resealSecrets(reseal);
   resealIdentitySecret(dataDir, reseal);
   resealRelyingPartyKey(dataDir, reseal);
+  resealKeyFile(dataDir, SIGNING_KEY_FILE, reseal);
   rmSync(oldFile);
   syncFolder(dataDir);
   return `The secrets of ${dataDir} are now sealed under its data key; ${OLD_DATA_FOLDER_KEY_FILE} was removed.`;

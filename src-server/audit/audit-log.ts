@@ -24,6 +24,8 @@ export type AuditEventName =
   | 'access.denied'
   | 'login'
   | 'login.refused'
+  | 'authorize.granted'
+  | 'authorize.refused'
   | 'logout'
   | 'password.changed'
   | 'setup';

@@ -12,8 +12,11 @@ import { hashSecretSync } from './scrypt-hash';
  * (client_credentials, Lifen's machine-to-machine flow). Secrets are shown once and stored as scrypt hashes.
  */
 
-/** owner: the practice's own client (every scope); client: an office software's API client; ui: users' login sessions. */
-export type ClientRole = 'owner' | 'client' | 'ui';
+/**
+ * owner: the practice's own client (every scope); client: an office software's API client; ui: users' login sessions;
+ * app: a software its users log in to through the node, acting for them (apps.ts).
+ */
+export type ClientRole = 'owner' | 'client' | 'ui' | 'app';
 
 export interface OAuthClient {
   clientId: string;
@@ -127,7 +130,7 @@ function fromRow(row: ClientRow): ClientInfo {
 }
 
 export function listClients(db: Db): ClientInfo[] {
-  return (db.prepare("SELECT * FROM oauth_clients WHERE role != 'ui' ORDER BY created_at, client_id").all() as ClientRow[]).map(fromRow);
+  return (db.prepare("SELECT * FROM oauth_clients WHERE role IN ('owner', 'client') ORDER BY created_at, client_id").all() as ClientRow[]).map(fromRow);
 }
 
 /** Revokes an API client and, with it, every token it holds. The owner client cannot be revoked this way. */

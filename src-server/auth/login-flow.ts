@@ -43,6 +43,8 @@ interface Binding {
 export interface BrowserLogin extends PendingLogin {
   /** S256 challenge of the app's code_verifier, when it sent one. */
   codeChallenge?: string;
+  /** The login of an app's authorization request (app-login.ts): its callback goes back there, not to the UI. */
+  forApp?: true;
   /** Epoch milliseconds; its cookie no longer yields it after that. */
   expiresAt: number;
 }
@@ -65,9 +67,10 @@ interface DesktopLogin {
 
 type Handoff = Binding & ({ status: 'pending' } | { status: 'ready'; userId: string } | { status: 'failed'; refusal: LoginRefused });
 
-export type ExchangeResult =
-  | { tokens: SessionTokens }
-  | { error: 'authorization_pending' | 'invalid_grant' | 'access_denied'; description: string };
+/** Why a finished login's code yields nothing (yet). */
+export type ExchangeRefusal = { error: 'authorization_pending' | 'invalid_grant' | 'access_denied'; description: string };
+
+export type ExchangeResult = { tokens: SessionTokens } | ExchangeRefusal;
 
 /** The HTTP status a refusal is answered (and audited) with. */
 export const REFUSAL_STATUS: Record<LoginRefused['code'], number> = {
@@ -125,9 +128,9 @@ export class LoginFlow {
   }
 
   /** The provider's URL for a browser login that comes back to `callbackUrl`, and the login for the browser to keep. */
-  async beginBrowser(callbackUrl: string, codeChallenge: string | undefined, address: string): Promise<{ url: string; login: BrowserLogin }> {
+  async beginBrowser(callbackUrl: string, codeChallenge: string | undefined, address: string, forApp = false): Promise<{ url: string; login: BrowserLogin }> {
     const { url, pending } = await this.refusalsAudited('GET', '/auth/login', address, () => this.requireProvider().begin(callbackUrl, this.askAccount.get()));
-    return { url, login: { ...pending, ...(codeChallenge ? { codeChallenge } : {}), expiresAt: Date.now() + PENDING_LOGIN_MS } };
+    return { url, login: { ...pending, ...(codeChallenge ? { codeChallenge } : {}), ...(forApp ? { forApp: true as const } : {}), expiresAt: Date.now() + PENDING_LOGIN_MS } };
   }
 
   /**
@@ -225,6 +228,18 @@ export class LoginFlow {
 
   /** Exchanges a hand-off code (or a desktop login's id) for the session's first tokens. */
   exchange(code: string, codeVerifier: string | undefined, browser: string | undefined, address: string): ExchangeResult {
+    const claimed = this.claim(code, codeVerifier, browser, address);
+    if ('error' in claimed) return claimed;
+    const tokens = this.sessions.open(claimed.userId);
+    this.audit.record('token.issued', `user:${claimed.userId}`, 'POST', TOKEN_ACTION, 200);
+    return { tokens };
+  }
+
+  /**
+   * The user of a finished login, its hand-off code used up, when the caller proves it started it: the UI's session
+   * (`exchange`), or an app's authorization request, which then asks for the user's consent (app-login.ts).
+   */
+  claim(code: string, codeVerifier: string | undefined, browser: string | undefined, address: string): { userId: string } | ExchangeRefusal {
     const handoff = this.handoffOf(code);
     if (!handoff) return this.refuseExchange('invalid_grant', 'The code is unknown, expired or already used', address);
     if (!bindingHolds(handoff, codeVerifier, browser)) {
@@ -237,9 +252,7 @@ export class LoginFlow {
       const denied = handoff.refusal.code === 'access_denied' || handoff.refusal.code === 'user_disabled';
       return this.refuseExchange(denied ? 'access_denied' : 'invalid_grant', handoff.refusal.message, address);
     }
-    const tokens = this.sessions.open(handoff.userId);
-    this.audit.record('token.issued', `user:${handoff.userId}`, 'POST', TOKEN_ACTION, 200);
-    return { tokens };
+    return { userId: handoff.userId };
   }
 
   async endSessionUrl(): Promise<string | undefined> {
@@ -328,7 +341,7 @@ export class LoginFlow {
     this.audit.refused('login.refused', { address, clientId: refusal.userId && `user:${refusal.userId}` }, method, action, REFUSAL_STATUS[refusal.code]);
   }
 
-  private refuseExchange(error: 'invalid_grant' | 'access_denied', description: string, address: string): ExchangeResult {
+  private refuseExchange(error: 'invalid_grant' | 'access_denied', description: string, address: string): ExchangeRefusal {
     this.audit.refused('login.refused', { address }, 'POST', TOKEN_ACTION, 400);
     return { error, description };
   }
@@ -344,7 +357,8 @@ function bindingHolds(binding: Binding, codeVerifier: string | undefined, browse
   return binding.browser !== undefined && browser !== undefined && sameText(browser, binding.browser);
 }
 
-function sameText(a: string, b: string): boolean {
+/** Compares secrets in constant time. */
+export function sameText(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);

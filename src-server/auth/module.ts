@@ -2,6 +2,8 @@ import type { IdentitySettings } from '../node-settings';
 import type { NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import type { AuditLog } from '../audit/audit-log';
+import { AppLogins } from './app-login';
+import { appFinder, type StoredApp } from './apps';
 import type { RunningDemo } from './demo';
 import { Identity } from './identity';
 import { plainProvider } from './identity-provider';
@@ -12,6 +14,7 @@ import { PasswordLogin } from './password-login';
 import { practitionerFinder } from './practitioner-link';
 import { relyingPartyKey, type RelyingPartyKey } from './rp-key';
 import { Sessions } from './sessions';
+import { signingKey, type SigningKey } from './signing-key';
 import { TokenStore } from './tokens';
 import { Users } from './users';
 
@@ -48,6 +51,11 @@ export interface AuthModule extends NodeModule {
   identity: Identity;
   /** The data folder's key pair as an OpenID relying party. */
   relyingPartyKey: () => Promise<RelyingPartyKey>;
+  /** Apps logging their users in through the node (authorization code flow), and the active app of a client id. */
+  appLogins: AppLogins;
+  findApp: (clientId: string) => StoredApp | undefined;
+  /** The key that signs apps' ID tokens. */
+  signingKey: () => Promise<SigningKey>;
   /** With `demo`: the demo provider and who can log in. */
   demo?: RunningDemo;
   close(): Promise<void>;
@@ -73,6 +81,8 @@ export async function authModule(store: Store, audit: AuditLog, settings: AuthSe
     defaultsFile: settings.defaultsFile,
   });
   const accounts = new LocalAccounts(db);
+  const findApp = appFinder(db);
+  const signing = () => signingKey(settings.dataDir);
   return {
     tokens,
     users,
@@ -82,6 +92,9 @@ export async function authModule(store: Store, audit: AuditLog, settings: AuthSe
     passwords: new PasswordLogin(accounts, users, sessions, login, audit, () => identity.localAccounts),
     identity,
     relyingPartyKey: () => relyingPartyKey(settings.dataDir),
+    appLogins: new AppLogins(findApp, sessions, users, repository, audit, signing),
+    findApp,
+    signingKey: signing,
     ...(demo ? { demo } : {}),
     async close() {
       login.close();

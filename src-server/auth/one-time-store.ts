@@ -9,7 +9,8 @@ const MAX_ENTRIES = 10_000;
 export class OneTimeStore<T> {
   private readonly entries = new Map<string, { value: T; expiresAt: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  // Read at each call, so that a test moving the clock (vi.spyOn(Date, "now")) moves it here too.
+  constructor(private readonly now: () => number = () => Date.now()) {}
 
   put(key: string, value: T, ttlMs: number): void {
     this.sweep();
@@ -30,6 +31,11 @@ export class OneTimeStore<T> {
   peek(key: string): T | undefined {
     const entry = this.entries.get(key);
     return entry && entry.expiresAt > this.now() ? entry.value : undefined;
+  }
+
+  /** Entries held, expired ones not yet swept included. */
+  get size(): number {
+    return this.entries.size;
   }
 
   private sweep(): void {

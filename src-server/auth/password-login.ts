@@ -54,11 +54,19 @@ export class PasswordLogin {
 
   /** The hand-off code of a login with the right password; refusals as the class comment says. */
   async login(attempt: PasswordAttempt, codeChallenge: string, action: string): Promise<string> {
+    return this.flow.handOff(await this.userOf(attempt, action), codeChallenge, action);
+  }
+
+  /**
+   * The user whose password this is, when they may log in: the login of an app's authorization request
+   * (app-login.ts), which then asks for their consent rather than handing a code to the UI.
+   */
+  async userOf(attempt: PasswordAttempt, action: string): Promise<string> {
     const account = await this.proven(attempt, action);
     if (account.mustChangePassword) {
       throw refusal(403, 'password-change-required', 'The password was reset by an administrator: set a new one (POST /auth/password/change)', 'password');
     }
-    return this.flow.handOff(account.userId, codeChallenge, action);
+    return account.userId;
   }
 
   /**

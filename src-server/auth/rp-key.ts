@@ -22,11 +22,15 @@ export interface RelyingPartyKey {
 }
 
 const generate = promisify(generateKeyPair);
-const loading = new Map<string, Promise<RelyingPartyKey>>();
 
 /** The sealed key file sealed again by `reseal` (a change of sealing key). */
 export function resealRelyingPartyKey(dataDir: string, reseal: (sealed: string) => string): void {
-  const file = join(dataDir, RP_KEY_FILE);
+  resealKeyFile(dataDir, RP_KEY_FILE, reseal);
+}
+
+/** A key file of the data folder (`sealedJwk`) sealed again by `reseal`. */
+export function resealKeyFile(dataDir: string, name: string, reseal: (sealed: string) => string): void {
+  const file = join(dataDir, name);
   if (!existsSync(file)) return;
   const sealed = readFileSync(file, 'utf8').trim();
   const resealed = reseal(sealed);
@@ -34,28 +38,34 @@ export function resealRelyingPartyKey(dataDir: string, reseal: (sealed: string) 
 }
 
 /** The data folder's key, made and saved on first use (off the event loop). */
-export function relyingPartyKey(dataDir: string): Promise<RelyingPartyKey> {
-  let key = loading.get(dataDir);
-  if (!key) {
-    key = load(dataDir);
-    loading.set(dataDir, key);
-    // A failure is not kept: the next login tries again.
-    key.catch(() => loading.delete(dataDir));
-  }
-  return key;
+export const relyingPartyKey = oncePerFolder(load);
+
+/** A data folder's key loaded (or made) once and shared; a failure is not kept: the next use tries again. */
+export function oncePerFolder<K>(load: (dataDir: string) => Promise<K>): (dataDir: string) => Promise<K> {
+  const loading = new Map<string, Promise<K>>();
+  return (dataDir) => {
+    let key = loading.get(dataDir);
+    if (!key) {
+      key = load(dataDir);
+      loading.set(dataDir, key);
+      key.catch(() => loading.delete(dataDir));
+    }
+    return key;
+  };
+}
+
+/** A private key of the data folder as a JWK, read from its file sealed under the data folder's key, made by `make` at first need. */
+export async function sealedJwk(dataDir: string, name: string, make: () => Promise<JsonWebKey>): Promise<JsonWebKey> {
+  const file = join(dataDir, name);
+  const sealingKey = dataFolderKey(dataDir);
+  if (existsSync(file)) return JSON.parse(unseal(sealingKey, readFileSync(file, 'utf8').trim())) as JsonWebKey;
+  const jwk = await make();
+  writeFileSync(file, `${seal(sealingKey, JSON.stringify(jwk))}\n`, { mode: 0o600, flag: 'wx' });
+  return jwk;
 }
 
 async function load(dataDir: string): Promise<RelyingPartyKey> {
-  const file = join(dataDir, RP_KEY_FILE);
-  const sealingKey = dataFolderKey(dataDir);
-  let jwk: JsonWebKey;
-  if (existsSync(file)) {
-    jwk = JSON.parse(unseal(sealingKey, readFileSync(file, 'utf8').trim())) as JsonWebKey;
-  } else {
-    const { privateKey } = await generate('rsa', { modulusLength: 2048 });
-    jwk = privateKey.export({ format: 'jwk' });
-    writeFileSync(file, `${seal(sealingKey, JSON.stringify(jwk))}\n`, { mode: 0o600, flag: 'wx' });
-  }
+  const jwk = await sealedJwk(dataDir, RP_KEY_FILE, async () => (await generate('rsa', { modulusLength: 2048 })).privateKey.export({ format: 'jwk' }));
   const { n, e } = jwk;
   // RFC 7638 thumbprint: the same key has the same kid wherever it is published.
   const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');

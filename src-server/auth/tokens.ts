@@ -9,7 +9,10 @@ export const TOKEN_LIFETIME_SECONDS = 3600;
 
 /** Who is calling, as established from a valid bearer token. */
 export interface Principal {
-  /** The API client, or `user:<userId>` for a user's login session (rate limit and audit key). */
+  /**
+   * The API client, `user:<userId>` for a user's login session, or `<app client id>|user:<userId>` for an app acting
+   * for a user (rate limit and audit key).
+   */
   clientId: string;
   role: ClientRole;
   scopes: Scopes;
@@ -19,8 +22,10 @@ export interface Principal {
   party?: Party;
   /** May manage clients, users and read the audit trail: the owner client, or a user with the admin role. */
   admin: boolean;
-  /** The login session a user's token belongs to. */
+  /** The login session (or app grant) a user's token belongs to. */
   sessionId?: string;
+  /** The app acting for the user, for an app's token. */
+  appId?: string;
 }
 
 /** The user or practice a caller acts for. */
@@ -111,9 +116,12 @@ export class TokenStore {
     return this.insertToken(client.clientId, scopes, null);
   }
 
-  /** An access token of a user's login session (auth/sessions.ts), under the UI's built-in client. */
-  issueForSession(sessionId: string, scopes: readonly string[]): IssuedToken {
-    return this.insertToken(UI_CLIENT_ID, scopes, sessionId);
+  /**
+   * An access token of a user's login session (auth/sessions.ts), under the UI's built-in client, or of a user's grant
+   * to an app, under the app's client id.
+   */
+  issueForSession(sessionId: string, scopes: readonly string[], clientId: string = UI_CLIENT_ID): IssuedToken {
+    return this.insertToken(clientId, scopes, sessionId);
   }
 
   /** Inserts a token and, in the same transaction, deletes its holder's oldest live tokens beyond the cap. */
@@ -165,8 +173,8 @@ export class TokenStore {
 
   /** Forgets every cached token of a client (revoked or changed through this node): the next call asks the database. */
   forgetClient(clientId: string): void {
-    // Users' tokens are the UI client's, under their own keys.
-    this.forget((principal) => principal.clientId === clientId || (clientId === UI_CLIENT_ID && principal.role === 'ui'));
+    // Users' tokens are the UI client's, and apps' tokens the app's, under keys of their own.
+    this.forget((principal) => principal.clientId === clientId || principal.appId === clientId || (clientId === UI_CLIENT_ID && principal.role === 'ui'));
   }
 
   /** Forgets cached tokens after a session ended or a user changed (logout, roles, practices, disabled). */
@@ -213,13 +221,16 @@ function principalOf(row: TokenRow): Principal {
       staff: row.client_practitioner_id === null,
     };
   }
+  // An app acting for a user has the user's reach and the scopes of the grant, never the user's admin role.
+  const app = row.role === 'app';
   return {
-    clientId: row.user_id !== null ? `user:${row.user_id}` : row.client_id,
+    clientId: row.user_id === null ? row.client_id : app ? `${row.client_id}|user:${row.user_id}` : `user:${row.user_id}`,
     role: row.role,
     scopes: new Scopes(words(row.scopes)),
     ...(row.rate_limit !== null ? { rateLimit: row.rate_limit } : {}),
     ...(party ? { party } : {}),
-    admin: row.role === 'owner' || roles.includes('admin'),
+    admin: row.role === 'owner' || (!app && roles.includes('admin')),
     ...(row.session_id !== null ? { sessionId: row.session_id } : {}),
+    ...(app ? { appId: row.client_id } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isAbsolute } from 'node:path';
 import { addLocalUser, resetPassword } from '../auth/account-admin';
+import { createApp, disableApp, listApps, removeApp, type NewApp } from '../auth/apps';
 import { createClient, listClients, revokeClient, setClientRateLimit, type NewClient } from '../auth/clients';
 import type { AuditLog } from '../audit/audit-log';
 import type { DailyBackup } from '../backup/daily-backup';
@@ -23,7 +24,9 @@ import { authenticate } from './bearer';
 
 /**
  * `/admin`: what the practice's admin manages. For now the API clients of the office's software:
- * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only), `PATCH /admin/clients/<id>` (its rate limit), `DELETE /admin/clients/<id>`
+ * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only),
+ * `GET|POST /admin/apps`, `POST /admin/apps/<id>/disable`, `DELETE /admin/apps/<id>` (apps.ts: software whose users log
+ * in through the node; a confidential app's secret is in the POST's answer only), `PATCH /admin/clients/<id>` (its rate limit), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
  * Practitioner, disabled), `POST /admin/users` (a local account: its temporary password is in that answer only),
@@ -97,6 +100,29 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     const { name, scopes, rateLimit, practitionerId, organizationId } = body as Partial<NewClient>;
     const credentials = createClient(db, { name: name as string, scopes: scopes as string[], rateLimit, practitionerId, organizationId });
     return reply.code(201).header('cache-control', 'no-store').send(credentials);
+  });
+
+  app.get('/apps', async () => ({ apps: listApps(db) }));
+
+  app.post('/apps', async (request, reply) => {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid-request', 'Send a JSON object: { "name", "redirectUris": [...], "public": true|false, "scopes": [...], "rateLimit"? }');
+    const { name, redirectUris, public: isPublic, scopes, rateLimit } = body as Partial<NewApp>;
+    const credentials = createApp(db, { name: name as string, redirectUris: redirectUris as string[], public: isPublic as boolean, scopes: scopes as string[], rateLimit });
+    return reply.code(201).header('cache-control', 'no-store').send(credentials);
+  });
+
+  // Every grant of the app ends and its tokens stop at once (those cached here too).
+  app.post<{ Params: { id: string } }>('/apps/:id/disable', async (request) => {
+    const disabled = disableApp(db, request.params.id);
+    tokens.forgetClient(disabled.clientId);
+    return disabled;
+  });
+
+  app.delete<{ Params: { id: string } }>('/apps/:id', async (request) => {
+    const removed = removeApp(db, request.params.id);
+    tokens.forgetClient(removed.clientId);
+    return removed;
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/audit', async (request) => {

@@ -19,6 +19,7 @@ import { SURFACE_PATHS } from './fhir-exchange';
 import { fhirRoutes } from './fhir-routes';
 import { readFhirXmlBody, XML_TYPES } from './fhir-xml';
 import { adminRoutes } from './admin-routes';
+import { appLoginRoutes } from './app-login-routes';
 import { authRoutes } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
 import { healthReport } from './health';
@@ -104,7 +105,16 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   app.get('/health', async () => healthReport(db, repository, textIndex, services.monitored));
   const loginCookies = new LoginCookies();
   const findClient = clientFinder(db);
-  await app.register(oauthRoutes, { prefix: '/oauth', findClient, tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies });
+  await app.register(oauthRoutes, { prefix: '/oauth', findClient, tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies, appLogins: auth.appLogins, findApp: auth.findApp });
+  await app.register(appLoginRoutes, {
+    appLogins: auth.appLogins,
+    passwords: auth.passwords,
+    login,
+    loginCookies,
+    ways: () => ({ provider: identity.screen()?.label, local: identity.localAccounts }),
+    users,
+    signingKey: auth.signingKey,
+  });
   await app.register(lifenTokenRoutes, { findClient, tokens, guard: services.tokenGuard, audit });
   await app.register(authRoutes, {
     prefix: '/auth',

@@ -24,6 +24,7 @@ import type { LoginCookies } from './login-cookie';
  *   {login, password, newPassword, code_challenge}` → `{code}` (password-login.ts);
  * - `POST /auth/logout` (bearer) ends the session → `{end_session_url?}`; `GET /auth/me` (bearer) → the user;
  *   `POST /auth/me/local-password {login, newPassword}` (bearer) sets a provider user's offline password;
+ *   `GET /auth/me/apps` (bearer) the apps the user allowed, `DELETE /auth/me/apps/<client id>` takes one back;
  * - `GET /auth/config` (no token) → `{provider: {kind, issuer, label} | null, localAccounts, setup, demoAccounts?}`
  *   for the login screen (and the set-up screen while `setup`);
  * - `GET /auth/jwks` (no token): this node's public key, for a provider that encrypts userinfo to it (rp-key.ts).
@@ -122,11 +123,13 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       return reply.code(page.status).type('text/html; charset=utf-8').send(page.html);
     }
     const { browser, login: started } = loginCookies.takeLogin(request, reply, query.get('state'));
+    // An app's login goes back to its authorization request (app-login-routes.ts), the UI's to the UI.
+    const landing = started?.forApp ? '/authorize/resume' : '/';
     try {
       const code = await flow.completeBrowser(query, started, browser, request.ip);
-      return reply.redirect(`/?${new URLSearchParams({ login: code })}`);
+      return reply.redirect(`${landing}?${new URLSearchParams({ login: code })}`);
     } catch (error) {
-      return redirectRefusal(reply, error);
+      return redirectRefusal(reply, error, landing);
     }
   });
 
@@ -146,7 +149,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
 
   app.post('/logout', async (request) => {
     const principal = authenticate(request, tokens);
-    if (!principal.sessionId) throw badRequest('not-login-session', "Only a user's login session logs out; an API client revokes its token on POST /oauth/revoke");
+    if (!principal.sessionId || principal.role !== 'ui') throw badRequest('not-login-session', "Only a user's login session logs out; an API client or an app revokes its token on POST /oauth/revoke");
     sessions.end(principal.sessionId);
     // The next person at this computer must say who they are at the provider, not inherit this one's session there.
     login.loggedOut();
@@ -155,15 +158,26 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return endSessionUrl ? { end_session_url: endSessionUrl } : {};
   });
 
+  // The apps the user allowed (app-login.ts), and taking one back: its grants end, its tokens stop at once.
+  app.get('/me/apps', async (request) => ({ apps: sessions.grantsOf(userOf(request)) }));
+
+  app.delete<{ Params: { clientId: string } }>('/me/apps/:clientId', async (request) => {
+    const userId = userOf(request);
+    const ended = sessions.endGrantsOf(userId, request.params.clientId);
+    if (ended === 0) throw notFound('app-grant-unknown', `No grant of yours to the app '${request.params.clientId}'`);
+    audit.record('token.revoked', `${request.params.clientId}|user:${userId}`, 'DELETE', '/auth/me/apps', 200);
+    return { apps: sessions.grantsOf(userId) };
+  });
+
   app.get('/me', async (request) => {
     const user = users.get(userOf(request));
     return { ...user, ...(user.login ? { localLogin: user.login } : {}), canSetLocalPassword: user.issuer !== LOCAL_ISSUER };
   });
 
-  /** The user of the request's login session (400 for an API client's token). */
+  /** The user of the request's login session (400 for an API client's token, or an app's acting for the user). */
   function userOf(request: FastifyRequest): string {
     const principal = authenticate(request, tokens);
-    if (!principal.party?.userId || !principal.sessionId) throw badRequest('not-login-session', 'This token is not a user login session');
+    if (!principal.party?.userId || !principal.sessionId || principal.role !== 'ui') throw badRequest('not-login-session', 'This token is not a user login session');
     return principal.party.userId;
   }
 }
@@ -191,10 +205,10 @@ function challengeOf(challenge: unknown, method: unknown, required: boolean): st
   return challenge;
 }
 
-/** A browser learns a refusal on the UI's page, by a code it can explain. */
-function redirectRefusal(reply: FastifyReply, error: unknown) {
+/** A browser learns a refusal on the UI's page (or an app's login page), by a code it can explain. */
+function redirectRefusal(reply: FastifyReply, error: unknown, landing = '/') {
   if (!(error instanceof LoginRefused)) throw error;
-  return reply.redirect(`/?${new URLSearchParams({ login_error: error.code })}`);
+  return reply.redirect(`${landing}?${new URLSearchParams({ login_error: error.code })}`);
 }
 
 /** The refusal code of each way a login through the identity provider fails. */

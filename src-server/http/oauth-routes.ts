@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppLogins } from '../auth/app-login';
+import type { StoredApp } from '../auth/apps';
 import type { OAuthClient, StoredClient } from '../auth/clients';
 import { requestedScopes } from '../auth/scopes';
 import { FailedAttempts } from '../auth/failed-attempts';
 import { SecretChecks } from '../auth/secret-checks';
-import type { IssuedToken, TokenStore } from '../auth/tokens';
+import { UI_CLIENT_ID, type IssuedToken, type TokenStore } from '../auth/tokens';
+import { issuerOf } from './app-login-routes';
 import { credentialsOf } from './bearer';
 import type { LoginCookies } from './login-cookie';
 import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders, type RateLimitAnswer } from './rate-limit';
@@ -11,7 +14,8 @@ import { userGrant, type UserGrantServices } from './user-grants';
 
 /**
  * `POST /oauth/token`, client credentials grant (RFC 6749 §4.4: `scope` asks for a narrower token, `invalid_scope`
- * beyond the client's grant) and users' session grants (user-grants.ts), and
+ * beyond the client's grant), users' session grants (user-grants.ts), apps' grants for their users (authorization
+ * code and refresh token, auth/app-login.ts: a confidential app proves its secret, a public one its PKCE verifier), and
  * `POST /oauth/revoke` (RFC 7009). Credentials in the body (form or JSON) or in
  * HTTP Basic. Errors use the OAuth error format (RFC 6749 §5.2), which OAuth client libraries parse.
  *
@@ -45,16 +49,26 @@ export interface OAuthRoutesOptions extends UserGrantServices {
   tokens: TokenStore;
   guard: TokenEndpointGuard;
   loginCookies: LoginCookies;
+  appLogins: AppLogins;
+  findApp: (clientId: string) => StoredApp | undefined;
 }
 
 const USER_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
-export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, guard, loginCookies, ...services }: OAuthRoutesOptions): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, guard, loginCookies, appLogins, findApp, ...services }: OAuthRoutesOptions): Promise<void> {
   const { audit } = services;
   app.post('/token', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
     const grantType = form.get('grant_type') ?? '';
+    const claimed = basicCredentials(request)?.id ?? form.get('client_id');
+    if (USER_GRANTS.has(grantType) && claimed && claimed !== UI_CLIENT_ID) {
+      const stored = findApp(claimed);
+      if (stored) return appGrant(request, reply, form, stored, { appLogins, guard, audit });
+      audit.refused('token.refused', { address: request.ip, claimedClientId: claimed.slice(0, 100) }, 'POST', '/oauth/token', 401);
+      await guard.failures.holdBack(UNKNOWN_CLIENTS);
+      return oauthError(reply, 401, 'invalid_client', 'Unknown or disabled app');
+    }
     if (USER_GRANTS.has(grantType)) {
       const answer = userGrant(form, { browser: loginCookies.read(request)?.browser, address: request.ip }, services, guard.calls);
       if ('tokens' in answer) return sendTokens(reply, answer.tokens);
@@ -70,9 +84,19 @@ export async function oauthRoutes(app: FastifyInstance, { findClient, tokens, gu
   });
 
   // RFC 7009: the client revokes one of its own tokens. An unknown or foreign token is answered 200 all the same.
+  // An app's access or refresh token ends the whole grant it belongs to (the user logged out of the app).
   app.post('/revoke', async (request, reply) => {
     const form = readForm(request.body);
     if (!form) return oauthError(reply, 400, 'invalid_request', 'Send application/x-www-form-urlencoded or JSON');
+    const stored = findApp(basicCredentials(request)?.id ?? form.get('client_id') ?? '');
+    if (stored) {
+      if (!(await appProven(request, form, stored, guard, audit, '/oauth/revoke'))) return oauthError(reply, 401, 'invalid_client', 'This app is confidential: send its client_secret (HTTP Basic or in the body)');
+      const token = form.get('token');
+      if (!token) return oauthError(reply, 400, 'invalid_request', 'token is required');
+      const userId = services.sessions.endGrantHolding(token, stored.app.clientId);
+      if (userId) audit.record('token.revoked', `${stored.app.clientId}|user:${userId}`, 'POST', '/oauth/revoke', 200);
+      return reply.header('cache-control', 'no-store').send({});
+    }
     const check = await checkClient(request, form, findClient, guard);
     if ('refused' in check) return refuse(reply, check.refused);
     const { client } = check;
@@ -127,6 +151,62 @@ async function clientCredentials(
   }
   audit.record('token.issued', client.clientId, 'POST', path, 200);
   return { token: tokens.issue(client, asked.scopes), calls: check.calls };
+}
+
+/**
+ * An app's grant for its user (auth/app-login.ts): a confidential app proves its secret first (held back when wrong,
+ * as API clients' are); code exchanges take from the app's bucket, refreshes from the app and user pair's, at the
+ * app's rate.
+ */
+async function appGrant(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  form: URLSearchParams,
+  { app, secretHash }: StoredApp,
+  { appLogins, guard, audit }: { appLogins: AppLogins; guard: TokenEndpointGuard; audit: OAuthRoutesOptions['audit'] },
+) {
+  if (!(await appProven(request, form, { app, secretHash }, guard, audit, '/oauth/token'))) {
+    return oauthError(reply, 401, 'invalid_client', 'This app is confidential: send its client_secret (HTTP Basic or in the body)');
+  }
+  const rate = app.rateLimit ?? DEFAULT_RATE_LIMIT;
+  if (form.get('grant_type') === 'authorization_code') {
+    const calls = guard.calls.tryTake(app.clientId, rate);
+    if (calls.retryAfter > 0) {
+      await guard.failures.holdBack(app.clientId);
+      return slowDown(reply, calls);
+    }
+    const answer = await appLogins.exchange(app, form, issuerOf(request), request.ip);
+    return 'tokens' in answer ? sendTokens(reply, answer.tokens) : oauthError(reply, 400, answer.error, answer.description);
+  }
+  const refreshToken = form.get('refresh_token');
+  if (!refreshToken) return oauthError(reply, 400, 'invalid_request', 'refresh_token is required');
+  let throttled: RateLimitAnswer | undefined;
+  const result = appLogins.refresh(
+    app,
+    refreshToken,
+    (userId) => {
+      const answer = guard.calls.tryTake(`${app.clientId}|user:${userId}`, rate);
+      if (answer.retryAfter > 0) throttled = answer;
+      return !throttled;
+    },
+    request.ip,
+  );
+  if ('tokens' in result) return sendTokens(reply, result.tokens);
+  if (throttled) {
+    await guard.failures.holdBack(`${app.clientId}|user:${result.userId}`);
+    return slowDown(reply, throttled);
+  }
+  return oauthError(reply, 400, 'invalid_grant', result.refused === 'reused' ? 'This refresh token was already used: the grant is ended, log the user in again' : 'The refresh token is unknown, expired, or its grant ended');
+}
+
+/** A public app needs nothing more; a confidential one its secret (a wrong one audited and held back, as API clients'). */
+async function appProven(request: FastifyRequest, form: URLSearchParams, { app, secretHash }: StoredApp, guard: TokenEndpointGuard, audit: OAuthRoutesOptions['audit'], path: string): Promise<boolean> {
+  if (app.public) return true;
+  const secret = basicCredentials(request)?.secret ?? form.get('client_secret');
+  if (secret && (await guard.secrets.matches(app.clientId, secretHash, secret, guard.failures.recentlyFailed(app.clientId)))) return true;
+  audit.refused('token.refused', { address: request.ip, claimedClientId: app.clientId }, 'POST', path, 401);
+  await guard.failures.holdBack(app.clientId);
+  return false;
 }
 
 /** Who a refused request said it was (never its secret), for the audit trail. */

@@ -19,9 +19,9 @@ export interface RateKey {
 }
 
 export function rateKeyOf(principal: Principal): RateKey {
-  // A user's login session: `user:<id>`. When apps act for users (issue 24, authorization code flow), the app and
-  // user pair gets its own key here, `<app client id>|user:<id>`, at the app's rate.
-  // Its rate is the UI client's when the admin set one (`liaison clients set-rate liaison-ui <calls>`): every user's.
+  // A user's login session: `user:<id>`, at the UI client's rate when the admin set one (`liaison clients set-rate
+  // liaison-ui <calls>`): every user's. An app acting for a user falls to the last line: its key is the app and user
+  // pair (`<app client id>|user:<id>`, Principal.clientId), at the app's rate.
   if (principal.role === 'ui') return { key: principal.clientId, rate: principal.rateLimit ?? USER_RATE_LIMIT };
   // An API client or the owner client, by client id, at the rate the admin gave it (`liaison clients set-rate`).
   return { key: principal.clientId, rate: principal.rateLimit ?? DEFAULT_RATE_LIMIT };

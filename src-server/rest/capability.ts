@@ -98,13 +98,14 @@ function build(base: string, definitions: SearchParameters, operations: readonly
         security: {
           service: [{ coding: [{ system: 'http://hl7.org/fhir/restful-security-service', code: 'OAuth' }] }],
           description:
-            'OAuth2 client credentials (not SMART on FHIR: no launch context, no authorization code for third-party apps): POST the client id and secret to the token endpoint, then send Authorization: Bearer <access_token>. ' +
+            'OAuth2: client credentials for the office\'s software (POST the client id and secret to the token endpoint), and the authorization code flow with PKCE (S256) and OpenID Connect for the apps an admin registered, acting for the user who logged in and allowed them (discovery at /.well-known/openid-configuration); then send Authorization: Bearer <access_token>. Not SMART App Launch yet: no launch context, Lifen scopes only. ' +
             'A scope parameter (space-separated Lifen scopes) asks for a token narrower than the client\'s grant; one beyond it is invalid_scope. Only GET metadata needs no token. ' +
             RATE_LIMITS_DESCRIPTION,
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
               extension: [
+                { url: 'authorize', valueUri: `${origin}/authorize` },
                 { url: 'token', valueUri: `${origin}/oauth/token` },
                 { url: 'revoke', valueUri: `${origin}/oauth/revoke` },
               ],

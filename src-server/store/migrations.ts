@@ -486,6 +486,24 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'apps that log their users in through the node (authorization code flow), and users\' grants to them',
+    sql: `
+      -- An app is an OAuth client (oauth_clients, role 'app': its name, scopes, rate, revoked_at when disabled) with
+      -- where it may send its users back and whether it holds a secret (auth/apps.ts). A public app's secret_hash is ''.
+      CREATE TABLE oauth_apps (
+        client_id     TEXT PRIMARY KEY REFERENCES oauth_clients (client_id),
+        redirect_uris TEXT NOT NULL,            -- JSON array of exact URIs (a loopback one matches on any port)
+        public        INTEGER NOT NULL          -- 1: PKCE only, no secret
+      ) WITHOUT ROWID;
+
+      -- A session is a user's login in the UI (client_id NULL, every scope) or a user's grant to an app: the app, and
+      -- the scopes the user consented to. Its tokens are the app's, for that user; ending it ends them.
+      ALTER TABLE sessions ADD COLUMN client_id TEXT REFERENCES oauth_clients (client_id);
+      ALTER TABLE sessions ADD COLUMN scopes TEXT;
+      CREATE INDEX sessions_of_app ON sessions (client_id) WHERE client_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

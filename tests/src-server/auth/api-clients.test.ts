@@ -306,10 +306,11 @@ describe('rate limit', () => {
 });
 
 describe('CapabilityStatement', () => {
-  it('declares the OAuth token and revoke endpoints', async () => {
+  it('declares the OAuth authorize, token and revoke endpoints', async () => {
     const metadata = (await (await fetch(`${node().fhir}/metadata`)).json()) as Json;
     const uris = metadata.rest[0].security.extension[0].extension;
     expect(uris).toEqual([
+      { url: 'authorize', valueUri: `${node().url}/authorize` },
       { url: 'token', valueUri: `${node().url}/oauth/token` },
       { url: 'revoke', valueUri: `${node().url}/oauth/revoke` },
     ]);

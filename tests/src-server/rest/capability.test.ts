@@ -99,6 +99,7 @@ describe('the statement', () => {
     expect(rest.extension[0].url).toBe('http://liaison.health/fhir/StructureDefinition/input-limits');
     const uris = rest.security.extension.find((extension: Json) => extension.url.endsWith('/oauth-uris'));
     expect(uris.extension).toEqual([
+      { url: 'authorize', valueUri: `${node().url}/authorize` },
       { url: 'token', valueUri: `${node().url}/oauth/token` },
       { url: 'revoke', valueUri: `${node().url}/oauth/revoke` },
     ]);

@@ -260,6 +260,6 @@ describe('metadata', () => {
     expect(patientCapability.searchParam.map((param: Json) => param.name).sort()).toEqual(['_id', '_lastUpdated', ...official].sort());
     expect(official).toEqual(expect.arrayContaining(['name', 'birthdate', 'identifier', 'general-practitioner', '_tag', '_profile']));
     expect(rest.interaction.map((interaction: Json) => interaction.code)).toEqual(['transaction', 'batch', 'history-system']);
-    expect(rest.security.extension[0].extension[0].valueUri).toBe(`${node().url}/oauth/token`);
+    expect(rest.security.extension[0].extension.find((uri: Json) => uri.url === 'token').valueUri).toBe(`${node().url}/oauth/token`);
   });
 });

@@ -1,0 +1,36 @@
+import { resourceTypes } from '../fhir/validation/model';
+
+/**
+ * SMART App Launch's scopes as the node's Lifen scopes, for apps written for SMART (docs/login.md "Apps"):
+ * v1 `user/Patient.read` (read and search), `user/Patient.write` (create and update), `user/*.*`; v2 `user/Patient.rs`
+ * (`c` create, `r` read, `u` update, `s` search; `d`: the node deletes nothing, so it is not granted). `*` stands for
+ * every type the app may ask for. As SMART lets a server grant less than asked, each maps onto what the app holds, and
+ * the token answer's `scope` says what was granted. `patient/` and `system/` scopes need a launch context (a patient
+ * chosen, a backend client) the node does not offer yet: they are refused, as is `launch/patient`.
+ */
+
+const SMART_SCOPE = /^(user|patient|system)\/(\*|[A-Za-z]+)\.(read|write|\*|[cruds]+)$/;
+const V1_ACTIONS: Record<string, readonly string[]> = { read: ['READ', 'SEARCH'], write: ['CREATE', 'UPDATE'], '*': ['READ', 'SEARCH', 'CREATE', 'UPDATE'] };
+const V2_ACTIONS: Record<string, string> = { c: 'CREATE', r: 'READ', u: 'UPDATE', s: 'SEARCH' };
+
+export function isSmartScope(scope: string): boolean {
+  return SMART_SCOPE.test(scope) || scope.startsWith('launch');
+}
+
+/** The Lifen scopes a SMART scope grants among those the app holds, or why it cannot be granted. */
+export function lifenScopesOf(scope: string, held: readonly string[]): { scopes: string[] } | { refused: string } {
+  const match = SMART_SCOPE.exec(scope);
+  if (!match) return { refused: `${scope.slice(0, 64)}: no launch context is offered yet (standalone launch with user/ scopes only)` };
+  const [, context, type, actions] = match;
+  if (context !== 'user') return { refused: `${scope.slice(0, 64)}: ${context}/ scopes need a launch context the node does not offer yet; ask for user/ scopes` };
+  if (type !== '*' && !resourceTypes().includes(type)) return { refused: `${scope.slice(0, 64)}: unknown resource type` };
+  const verbs = V1_ACTIONS[actions] ?? [...actions].flatMap((letter) => (V2_ACTIONS[letter] ? [V2_ACTIONS[letter]] : []));
+  const allowed = new Set(held);
+  const granted = (type === '*' ? held.map((one) => one.replace(/_[A-Z]+$/, '')) : [type.toUpperCase()])
+    .flatMap((typeName) => verbs.map((verb) => `${typeName}_${verb}`))
+    .filter((one) => allowed.has(one));
+  return { scopes: [...new Set(granted)] };
+}
+
+/** For discovery: the v1 and v2 forms of what the node grants. */
+export const SMART_SCOPES_SUPPORTED = ['user/*.read', 'user/*.write', 'user/*.*', 'user/*.rs', 'user/*.cruds'];
