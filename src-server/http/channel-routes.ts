@@ -11,7 +11,7 @@ import { authenticate } from './bearer';
  * `/admin/channels`: how documents leave the node, set up by the practice's admin (docs/documents.md, "Channels").
  *   GET    /admin/channels                  → { fixedBy?, channels: { mssante?: { settings, savedSecrets }, dpi?, dmp? } }
  *   PUT    /admin/channels/<channel>        → saves and applies that channel's settings (secrets left out are kept)
- *   DELETE /admin/channels/<channel>        → the channel is no longer configured
+ *   DELETE /admin/channels/<channel>        → the channel is no longer configured (answers as GET)
  *   POST   /admin/channels/<channel>/test   → tries the settings sent (or the saved ones), sending nothing: { result, detail? }
  * Secrets (the relay's password, the certificate's key, the DMP's headers) go in and never come out. A channels.json
  * given at start fixes the channels: changes are then refused (409 `channel-settings-fixed`).
@@ -39,7 +39,7 @@ export async function channelRoutes(app: FastifyInstance, { channels, tokens, au
 
   app.delete<{ Params: { channel: string } }>('/:channel', async (request, reply) => {
     channels.remove(channelOf(request.params.channel));
-    return reply.code(204).send();
+    return reply.header('cache-control', 'no-store').send(channels.view());
   });
 
   app.post<{ Params: { channel: string } }>('/:channel/test', async (request) => channels.test(channelOf(request.params.channel), request.body ?? undefined));
