@@ -126,6 +126,18 @@ describe('channels from Réglages', () => {
     expect(events.some((event) => JSON.stringify(event).includes('/admin/channels/mssante'))).toBe(true);
   });
 
+  it('removes a channel: it is no longer configured, its row and sealed secrets gone', async () => {
+    const removed = await admin(node.token, 'DELETE', '/mssante');
+    expect(removed.status).toBe(200);
+    expect(removed.body.channels).toEqual({});
+    expect(node.db.prepare('SELECT count(*) AS n FROM channel_settings').get()).toEqual({ n: 0 });
+    const { documentReference } = await postDocument(node.fhir, tokens.alpha);
+    const posted = await fhirFetch(node.fhir, tokens.alpha, 'CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/externe' }]) });
+    const [communication] = await settledCommunications(node.fhir, tokens.alpha, ((await posted.json()) as Json).id);
+    expect(communication.status).toBe('entered-in-error');
+    expect(relay.to(EXTERNAL_MAILBOX)).toHaveLength(1);
+  });
+
   it('tests a DPI drop folder and an MLLP endpoint: missing, writable, unreachable, listening', async () => {
     const dpi = (where: Json) => ({ sendingApplication: 'LIAISON', sendingFacility: 'CAB', receivingApplication: 'DPI', receivingFacility: 'HOP', messageType: 'MDM^T02', ...where });
     const folder = join(tempDir(), 'depot');
