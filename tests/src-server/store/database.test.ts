@@ -53,6 +53,7 @@ function snapshotDir(dir: string): Record<string, string> {
 const EXPECTED_TABLES = [
   'audit_log',
   'change_log',
+  'channel_settings',
   'document_outbox',
   'idx_composite',
   'idx_date',
