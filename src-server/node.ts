@@ -247,6 +247,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       monitored: [text, sync, documents],
       audit: audit.log,
       directory,
+      channels: documents.channelAdmin,
       backup,
       uiDir: options.uiDir,
       logger: options.logger,

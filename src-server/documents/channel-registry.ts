@@ -27,16 +27,33 @@ export const CHANNEL_FACTORIES: Record<ChannelCode, ChannelFactory> = {
   dmp: (settings, context) => settings.dmp && createDmpChannel(settings.dmp, context.stopping),
 };
 
-/** The channels this node has configured, by code. */
+/** The channels this node has configured, by code; an admin's change in Réglages replaces them while the node runs. */
 export class ChannelRegistry {
-  private readonly channels = new Map<ChannelCode, Channel>();
+  private channels = new Map<ChannelCode, Channel>();
   private readonly stopping = new AbortController();
 
-  constructor(settings: ChannelSettings, context: Omit<ChannelContext, 'stopping'>, factories: Record<ChannelCode, ChannelFactory> = CHANNEL_FACTORIES) {
-    for (const [code, factory] of Object.entries(factories) as Array<[ChannelCode, ChannelFactory]>) {
-      const channel = factory(settings, { ...context, stopping: this.stopping.signal });
-      if (channel) this.channels.set(code, channel);
+  constructor(
+    settings: ChannelSettings,
+    private readonly context: Omit<ChannelContext, 'stopping'>,
+    private readonly factories: Record<ChannelCode, ChannelFactory> = CHANNEL_FACTORIES,
+  ) {
+    this.channels = this.make(settings);
+  }
+
+  /** The channels of new settings: deliveries that start from now on take them; those under way finish on the old ones. */
+  reconfigure(settings: ChannelSettings): void {
+    const old = this.channels;
+    this.channels = this.make(settings);
+    for (const channel of old.values()) void channel.close?.();
+  }
+
+  private make(settings: ChannelSettings): Map<ChannelCode, Channel> {
+    const channels = new Map<ChannelCode, Channel>();
+    for (const [code, factory] of Object.entries(this.factories) as Array<[ChannelCode, ChannelFactory]>) {
+      const channel = factory(settings, { ...this.context, stopping: this.stopping.signal });
+      if (channel) channels.set(code, channel);
     }
+    return channels;
   }
 
   get(code: ChannelCode): Channel | undefined {

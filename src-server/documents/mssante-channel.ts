@@ -13,14 +13,7 @@ import { xdmOf } from './mssante-xdm';
  */
 export function createMssanteChannel(settings: SmtpRelaySettings, nodeId: string): Channel {
   const transport = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure ?? false,
-    requireTLS: settings.requireTLS ?? false,
-    ...(settings.auth ? { auth: { user: settings.auth.user, pass: settings.auth.pass } } : {}),
-    tls: { rejectUnauthorized: !settings.allowUntrustedCertificate },
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
+    ...smtpConnection(settings),
     socketTimeout: 120_000,
   });
   return {
@@ -52,6 +45,20 @@ export function createMssanteChannel(settings: SmtpRelaySettings, nodeId: string
     async close() {
       transport.close();
     },
+  };
+}
+
+/** How the node reaches and authenticates to the relay: shared by deliveries and "Tester" (channel-test.ts). */
+export function smtpConnection(settings: SmtpRelaySettings) {
+  return {
+    host: settings.host,
+    port: settings.port,
+    secure: settings.secure ?? false,
+    requireTLS: settings.requireTLS ?? false,
+    ...(settings.auth ? { auth: { user: settings.auth.user, pass: settings.auth.pass } } : {}),
+    tls: { rejectUnauthorized: !settings.allowUntrustedCertificate, ...(settings.clientCertificate ? { cert: settings.clientCertificate.cert, key: settings.clientCertificate.key } : {}) },
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
   };
 }
 

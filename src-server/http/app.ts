@@ -7,6 +7,7 @@ import type { AuthModule } from '../auth/module';
 import { Reaches } from '../auth/reach';
 import type { BackupModule } from '../backup/module';
 import type { DirectoryModule } from '../directory/module';
+import type { ChannelAdmin } from '../documents/module';
 import { MAX_JSON_BODY_BYTES } from '../fhir/limits';
 import { badRequest, type FhirError, methodNotAllowed, notFound } from '../fhir/outcome';
 import type { NodeModule } from '../rest/extensions';
@@ -20,6 +21,7 @@ import { fhirRoutes } from './fhir-routes';
 import { readFhirXmlBody, XML_TYPES } from './fhir-xml';
 import { adminRoutes } from './admin-routes';
 import { appLoginRoutes } from './app-login-routes';
+import { channelRoutes } from './channel-routes';
 import { authRoutes } from './auth-routes';
 import { directoryRoutes } from './directory-routes';
 import { healthReport } from './health';
@@ -49,6 +51,8 @@ export interface AppServices {
   monitored: readonly NodeModule[];
   audit: AuditLog;
   directory: DirectoryModule;
+  /** The document channels as `/admin/channels` sets them up. */
+  channels: ChannelAdmin;
   /** Backups of the data folder: streamed at `POST /admin/backup`, and the daily one at `/admin/backup/daily`. */
   backup: BackupModule;
   security: SecurityOptions;
@@ -135,6 +139,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   await app.register(setupRoutes, { prefix: '/setup', setup, api: services.api, audit });
   await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: setup.joinCodes });
   await app.register(directoryRoutes, { prefix: '/admin/directory', directory: services.directory, tokens, audit });
+  await app.register(channelRoutes, { prefix: '/admin/channels', channels: services.channels, tokens, audit });
   // One node, three surfaces: plain FHIR, and Lifen's v2 and v3 conventions (docs/lifen-compatibility.md), sharing
   // the authentication, rate limits and handler; the more specific prefixes take their subtrees from `/fhir`.
   const fhir = { api: services.api, binaryStore: store.binaries, syncContent: sync.content, contentUploads: sync.uploads, tokens, rateLimiter: new RateLimiter(), reaches: new Reaches(db), audit };

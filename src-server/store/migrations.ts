@@ -504,6 +504,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX sessions_of_app ON sessions (client_id) WHERE client_id IS NOT NULL;
     `,
   },
+  {
+    description: 'the document channels (MSSanté relay, DPI, DMP) set up from Réglages',
+    sql: `
+      -- One row per channel an admin set up (documents/saved-channels.ts): its settings as JSON without its secrets
+      -- (the relay's password, the DMP's headers), which are sealed under the data key apart. A channels.json file
+      -- present at start wins over these rows.
+      CREATE TABLE channel_settings (
+        channel     TEXT PRIMARY KEY,           -- mssante | dpi | dmp
+        settings    TEXT NOT NULL,              -- JSON, secrets left out
+        secrets     TEXT,                       -- sealing.ts seal() of a JSON object of the secrets, or NULL
+        updated_at  TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -6,7 +6,7 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
  * A real SMTP server on 127.0.0.1 standing for the MSSanté operator's relay: it takes messages over the network like
  * the real one, refuses chosen recipients (550) or every message (554), can hold the end of DATA unanswered (a message in flight), and can
  * stop and come back on the same port (an outage). A message counts as accepted only once the relay answered 250
- * to a client that was still connected.
+ * to a client that was still connected. Given an account, it asks for it (AUTH PLAIN/LOGIN) and refuses any other.
  */
 
 export interface AcceptedMessage {
@@ -30,12 +30,26 @@ export class SmtpRelay {
   readonly closedSessions = new Set<string>();
   private server: SMTPServer | undefined;
   port = 0;
+  /** The logins tried, with their passwords (a test checks what the node sent). */
+  readonly logins: Array<{ username: string; password: string }> = [];
+
+  constructor(private readonly account?: { user: string; pass: string }) {}
 
   async start(): Promise<void> {
+    const account = this.account;
     const server = new SMTPServer({
       secure: false,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      authOptional: true,
+      disabledCommands: account ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+      authOptional: !account,
+      // Plain-text AUTH on 127.0.0.1 only: a test relay without a certificate.
+      allowInsecureAuth: true,
+      onAuth: (auth, _session, callback) => {
+        this.logins.push({ username: auth.username ?? '', password: auth.password ?? '' });
+        if (account && auth.username === account.user && auth.password === account.pass) return callback(null, { user: auth.username });
+        const error = new Error('5.7.8 Authentication credentials invalid') as Error & { responseCode: number };
+        error.responseCode = 535;
+        callback(error);
+      },
       logger: false,
       onMailFrom: (_address, _session, callback) => {
         if (this.refusingAll === undefined) return callback();

@@ -53,6 +53,7 @@ function snapshotDir(dir: string): Record<string, string> {
 const EXPECTED_TABLES = [
   'audit_log',
   'change_log',
+  'channel_settings',
   'document_outbox',
   'idx_composite',
   'idx_date',
@@ -65,6 +66,7 @@ const EXPECTED_TABLES = [
   'join_codes',
   'local_accounts',
   'node_meta',
+  'oauth_apps',
   'oauth_clients',
   'oauth_tokens',
   'open_conflicts',
