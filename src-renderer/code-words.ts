@@ -13,6 +13,9 @@ export type CodeSet =
   | 'appointmentStatus'
   | 'communicationStatus'
   | 'requestStatus'
+  | 'participationStatus'
+  | 'participantRequired'
+  | 'gender'
   | 'channel';
 
 type Translate = (key: string, values?: Record<string, unknown>) => string;

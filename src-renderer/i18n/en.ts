@@ -943,7 +943,7 @@ const en: Messages = {
       archived: 'archived',
       kinds: { Patient: 'Patient', Practitioner: 'Practitioner', PractitionerRole: 'Role', Organization: 'Organisation', Encounter: 'Encounter', EpisodeOfCare: 'Episode of care', DocumentReference: 'Document', Appointment: 'Appointment', Communication: 'Message', CommunicationRequest: 'Sending request', other: 'Record' },
       unnamed: '(no name)',
-      fields: { name: 'Name', birthDate: 'Birth date', gender: 'Sex', telecom: 'Phones and e-mails', address: 'Address', identifier: 'Identifiers', active: 'Active', generalPractitioner: 'General practitioner', deceasedBoolean: 'Deceased', deceasedDateTime: 'Death', maritalStatus: 'Marital status', contact: 'Contacts', qualification: 'Qualifications', status: 'Status', description: 'Description', start: 'Start', end: 'End', participant: 'Participants', type: 'Type', subject: 'Patient', period: 'Period' },
+      fields: { name: 'Name', birthDate: 'Birth date', gender: 'Sex', telecom: 'Phones and e-mails', address: 'Address', identifier: 'Identifiers', active: 'Active', generalPractitioner: 'General practitioner', deceasedBoolean: 'Deceased', deceasedDateTime: 'Death', maritalStatus: 'Marital status', contact: 'Contacts', qualification: 'Qualifications', status: 'Status', description: 'Description', start: 'Start', end: 'End', participant: 'Participants', actor: 'Who', required: 'Attendance', type: 'Type', subject: 'Patient', period: 'Period' },
       absent: '(empty)',
       noDifference: 'The versions differ only in their metadata.',
       keep: 'Keep this version',
@@ -962,6 +962,9 @@ const en: Messages = {
     appointmentStatus: { proposed: 'Proposed', pending: 'To be confirmed', booked: 'Booked', arrived: 'Patient arrived', fulfilled: 'Attended', cancelled: 'Cancelled', noshow: 'No-show', 'entered-in-error': 'Entered in error' },
     communicationStatus: { preparation: 'Being prepared', 'in-progress': 'In progress', suspended: 'Suspended', aborted: 'Aborted', completed: 'Delivered', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
     requestStatus: { draft: 'Draft', active: 'In progress', suspended: 'Suspended', cancelled: 'Cancelled', completed: 'Completed', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
+    participationStatus: { accepted: 'Accepted', declined: 'Declined', tentative: 'Tentative', 'needs-action': 'To be confirmed' },
+    participantRequired: { required: 'Required', optional: 'Optional', 'information-only': 'For information' },
+    gender: { male: 'Male', female: 'Female', other: 'Other', unknown: 'Unknown' },
     channel: { internal: 'Practice messaging', mssante: 'MSSanté', dpi: 'Practice software (HL7)', dmp: 'DMP' },
   },
 };

@@ -943,7 +943,7 @@ const fr = {
       archived: 'archivée',
       kinds: { Patient: 'Patient', Practitioner: 'Professionnel', PractitionerRole: 'Fonction', Organization: 'Structure', Encounter: 'Consultation', EpisodeOfCare: 'Épisode de soins', DocumentReference: 'Document', Appointment: 'Rendez-vous', Communication: 'Message', CommunicationRequest: 'Demande d’envoi', other: 'Fiche' },
       unnamed: '(sans nom)',
-      fields: { name: 'Nom', birthDate: 'Date de naissance', gender: 'Sexe', telecom: 'Téléphones et e-mails', address: 'Adresse', identifier: 'Identifiants', active: 'Actif', generalPractitioner: 'Médecin traitant', deceasedBoolean: 'Décédé', deceasedDateTime: 'Décès', maritalStatus: 'Situation familiale', contact: 'Contacts', qualification: 'Qualifications', status: 'Statut', description: 'Description', start: 'Début', end: 'Fin', participant: 'Participants', type: 'Type', subject: 'Patient', period: 'Période' },
+      fields: { name: 'Nom', birthDate: 'Date de naissance', gender: 'Sexe', telecom: 'Téléphones et e-mails', address: 'Adresse', identifier: 'Identifiants', active: 'Actif', generalPractitioner: 'Médecin traitant', deceasedBoolean: 'Décédé', deceasedDateTime: 'Décès', maritalStatus: 'Situation familiale', contact: 'Contacts', qualification: 'Qualifications', status: 'Statut', description: 'Description', start: 'Début', end: 'Fin', participant: 'Participants', actor: 'Qui', required: 'Présence', type: 'Type', subject: 'Patient', period: 'Période' },
       absent: '(vide)',
       noDifference: 'Les versions ne diffèrent que par leurs métadonnées.',
       keep: 'Garder cette version',
@@ -962,6 +962,9 @@ const fr = {
     appointmentStatus: { proposed: 'Proposé', pending: 'À confirmer', booked: 'Réservé', arrived: 'Patient arrivé', fulfilled: 'Honoré', cancelled: 'Annulé', noshow: 'Patient absent', 'entered-in-error': 'Saisi par erreur' },
     communicationStatus: { preparation: 'En préparation', 'in-progress': 'En cours', suspended: 'Suspendu', aborted: 'Interrompu', completed: 'Remis', 'entered-in-error': 'Saisi par erreur', unknown: 'État inconnu' },
     requestStatus: { draft: 'Brouillon', active: 'En cours', suspended: 'Suspendu', cancelled: 'Annulé', completed: 'Terminé', 'entered-in-error': 'Saisi par erreur', unknown: 'État inconnu' },
+    participationStatus: { accepted: 'Accepté', declined: 'Refusé', tentative: 'Provisoire', 'needs-action': 'À confirmer' },
+    participantRequired: { required: 'Obligatoire', optional: 'Facultatif', 'information-only': 'Pour information' },
+    gender: { male: 'Homme', female: 'Femme', other: 'Autre', unknown: 'Inconnu' },
     channel: { internal: 'Messagerie du cabinet', mssante: 'MSSanté', dpi: 'Logiciel métier (HL7)', dmp: 'DMP' },
   },
 };

@@ -35,6 +35,9 @@ const MET: Record<CodeSet, string[]> = {
   appointmentStatus: boundCodes('Appointment.status'),
   communicationStatus: boundCodes('Communication.status'),
   requestStatus: boundCodes('CommunicationRequest.status'),
+  participationStatus: boundCodes('Appointment.participant.status'),
+  participantRequired: boundCodes('Appointment.participant.required'),
+  gender: boundCodes('Patient.gender'),
   channel: [...CHANNEL_CODES],
 };
 

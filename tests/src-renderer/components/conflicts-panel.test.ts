@@ -43,7 +43,7 @@ describe('ConflictsPanel', () => {
     expect(wrapper.find('[data-conflict="Appointment/a1"] h3').text()).toMatch(/^Rendez-vous Renouvellement — mar\. 8 déc\. 2026, \d\d:30 depuis le /);
     const [start, participant] = wrapper.findAll('[data-conflict="Appointment/a1"] tbody tr').map((row) => row.findAll('td').map((cell) => cell.text()));
     expect(start).toEqual([expect.stringMatching(/^mar\. 8 déc\. 2026, \d\d:00$/), expect.stringMatching(/^mar\. 8 déc\. 2026, \d\d:30$/)]);
-    expect(participant).toEqual(['actor : Fiche non visible, status : accepted', '(vide)']);
+    expect(participant).toEqual(['Qui : Fiche non visible, Statut : Accepté', '(vide)']);
     expect(text).not.toMatch(/Appointment\/|Patient\/|\d{4}-\d{2}-\d{2}T|Z\b/);
   });
 
