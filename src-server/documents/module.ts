@@ -12,6 +12,8 @@ import { NetworkRecipients } from './network-recipients';
 import { Outbox, type DeliveryRecipient } from './outbox';
 import { OutboxWorker } from './outbox-worker';
 import { readStateRule } from './read-state-rule';
+import { retryOperation } from './retry-operation';
+import { routeOperation } from './route-operation';
 import { sendRule } from './send-rule';
 
 /**
@@ -50,10 +52,13 @@ export function documentsModule(store: Store, options: DocumentsSettings): Docum
   const outboxSettings = { ...DEFAULT_OUTBOX, ...settings.outbox };
   const health = new DeliveryHealth();
   const dpiOrganizations = settings.dpi?.organizations ?? [];
+  const configured = (channel: ChannelCode) => channels.get(channel) !== undefined;
+  const routing = { internalRecipients, dpiOrganizations: new Set(dpiOrganizations), configured };
   let worker: OutboxWorker | undefined;
   return {
-    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations: new Set(dpiOrganizations), requirements: options.requirements }), readStateRule()],
-    configured: (channel) => channels.get(channel) !== undefined,
+    operations: [routeOperation(routing), retryOperation(outbox, configured)],
+    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, ...routing, requirements: options.requirements }), readStateRule()],
+    configured,
     dpiOrganizations,
     recipientsOf: (requestId) => outbox.recipientsOf(requestId),
     start(url) {

@@ -305,8 +305,9 @@ describe('failures', () => {
     expect(refused.status).toBe('entered-in-error');
     expect(refused.notDone).toBe(true);
     expect(refused.notDoneReason.coding[0]).toEqual({ system: 'urn:liaison:delivery-failure', code: 'refused' });
-    expect(refused.notDoneReason.text).toContain(`refused the message to ${REFUSED_MAILBOX}`);
-    expect(refused.notDoneReason.text).toContain('550');
+    expect(refused.notDoneReason.text).toMatch(/^Envoi refusé par la messagerie sécurisée de santé \(MSSanté\)/);
+    expect(refused.notDoneReason.extension[0].valueString).toContain(`refused the message to ${REFUSED_MAILBOX}`);
+    expect(refused.notDoneReason.extension[0].valueString).toContain('550');
     expect(communications.find((communication) => communication.recipient[0].reference === 'Practitioner/externe')!.status).toBe('completed');
     expect(relay.to(REFUSED_MAILBOX)).toHaveLength(0);
   });
@@ -345,16 +346,13 @@ describe('failures', () => {
     expect(relay.to(EXTERNAL_MAILBOX).length).toBe(before);
   });
 
-  it('ends a delivery over a channel this node has not configured entered-in-error, saying so', async () => {
+  it('refuses a send over a channel this node has not configured, naming the recipient (412), rather than fail it later', async () => {
     const posted = await as('alpha', 'CommunicationRequest', {
       method: 'POST',
       json: sendRequest(documentReference, [{ reference: `Organization/${PRACTICE_A}` }], { medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'dpi' }] }] }),
     });
-    expect(posted.status).toBe(201);
-    const [communication] = await settledCommunications(node.fhir, tokens.alpha, (await body(posted)).id);
-    expect(communication.status).toBe('entered-in-error');
-    expect(communication.notDoneReason.coding[0].code).toBe('not-configured');
-    expect(communication.notDoneReason.text).toContain('dpi channel is not configured');
+    expect(posted.status).toBe(412);
+    expect(await posted.text()).toContain(`The dpi channel that reaches Organization/${PRACTICE_A} is not set up on this node`);
   });
 });
 
