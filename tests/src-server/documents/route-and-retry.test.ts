@@ -3,7 +3,7 @@ import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { coded } from '../../helpers/refusals';
 import { SmtpRelay } from '../../helpers/smtp-relay';
 import { RECIPIENT_DETAILS_URL } from '../../../src-server/lifen/codes';
-import { EXTERNAL_MAILBOX, postDocument, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
+import { postDocument, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
 /**
  * A send never fails silently (issue 26), over HTTP on a real node with a real SMTP relay (MSSanté configured, DPI
@@ -31,7 +31,7 @@ async function routes(who: keyof typeof tokens, request: Json): Promise<Json[]> 
     const parts = recipient.part as Json[];
     const outcome = parts.find((part) => part.name === 'outcome')?.resource;
     return {
-      reference: parts.find((part) => part.name === 'reference').valueReference.reference,
+      reference: parts.find((part) => part.name === 'reference')!.valueReference.reference,
       channels: parts.filter((part) => part.name === 'channel').map((part) => part.valueCoding.code),
       address: parts.find((part) => part.name === 'address')?.valueString,
       mailboxes: parts.filter((part) => part.name === 'mailbox').map((part) => part.valueString),
@@ -143,8 +143,8 @@ describe('a failed delivery says why, and $retry attempts it again, once', () =>
     expect(posted.status, await posted.clone().text()).toBe(201);
     requestId = (await body(posted)).id;
     const communications = await settledCommunications(node.fhir, tokens.alpha, requestId);
-    failedId = communications.find((communication) => communication.recipient[0].reference === 'Practitioner/ferme').id;
-    deliveredId = communications.find((communication) => communication.recipient[0].reference === 'Practitioner/externe').id;
+    failedId = communications.find((communication) => communication.recipient[0].reference === 'Practitioner/ferme')!.id;
+    deliveredId = communications.find((communication) => communication.recipient[0].reference === 'Practitioner/externe')!.id;
   });
 
   it('carries notDoneReason: the node\'s code, a French text, the relay\'s words as detail', async () => {
