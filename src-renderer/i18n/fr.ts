@@ -554,7 +554,7 @@ const fr = {
       noWay: 'Ce destinataire ne peut pas recevoir ce document.',
       mailbox: 'Adresse de messagerie sécurisée',
       message: 'Message d’accompagnement (facultatif)',
-      unreachable: 'Envoi impossible : {names} ne peut être joint par aucun moyen d’envoi. Retirez-le ou choisissez une autre fiche de l’annuaire.',
+      unreachable: 'Envoi impossible : {names} ne peut être joint par aucun moyen d’envoi. Retirez ce destinataire ou choisissez une autre fiche de l’annuaire.',
     },
     failure: {
       refused: 'Refusé par le destinataire : son adresse n’existe pas ou n’accepte pas ce document.',

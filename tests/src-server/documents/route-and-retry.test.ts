@@ -3,7 +3,7 @@ import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { coded } from '../../helpers/refusals';
 import { SmtpRelay } from '../../helpers/smtp-relay';
 import { RECIPIENT_DETAILS_URL } from '../../../src-server/lifen/codes';
-import { postDocument, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
+import { postDocument, REFUSED_MAILBOX, relayChannels, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
 /**
  * A send never fails silently (issue 26), over HTTP on a real node with a real SMTP relay (MSSanté configured, DPI
@@ -52,12 +52,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
 
 beforeAll(async () => {
   await relay.start();
-  node = await startTestNode({
-    channels: {
-      mssante: { host: '127.0.0.1', port: relay.port, from: 'cabinet.lilas@cabinet.mssante.fr' },
-      outbox: { firstRetryMs: 100, maxDelayMs: 400, maxAttempts: 30, attemptTimeoutMs: 10_000 },
-    },
-  });
+  node = await startTestNode({ channels: relayChannels(relay.port) });
   tokens = seedOffice(node.db, node.repository);
   node.repository.update('Practitioner', 'externe', { resourceType: 'Practitioner', id: 'externe', name: [{ family: 'Externe', given: ['Marc'] }], telecom: TWO_MAILBOXES.map((value) => ({ system: 'email', value })) });
   // Dr Bernard (another practice, a user of this node) also has a mailbox, which the relay refuses.

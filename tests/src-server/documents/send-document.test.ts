@@ -5,7 +5,7 @@ import { parseXml, type XmlElement } from '../../helpers/fhir-xml';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { SmtpRelay } from '../../helpers/smtp-relay';
 import { clientToken } from '../../helpers/users';
-import { channelOf, EXTERNAL_MAILBOX, INS, PDF, postDocument, PRACTICE_A, PRACTICE_B, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
+import { channelOf, EXTERNAL_MAILBOX, INS, PDF, postDocument, PRACTICE_A, PRACTICE_B, REFUSED_MAILBOX, relayChannels, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
 /**
  * The Document API end to end over HTTP, with users' tokens: Dr Alpha posts a PDF, its DocumentReference and a
@@ -37,12 +37,7 @@ const body = async (response: Response) => (await response.json()) as Json;
 
 beforeAll(async () => {
   await relay.start();
-  node = await startTestNode({
-    channels: {
-      mssante: { host: '127.0.0.1', port: relay.port, from: 'cabinet.lilas@cabinet.mssante.fr' },
-      outbox: { firstRetryMs: 100, maxDelayMs: 400, maxAttempts: 30, attemptTimeoutMs: 10_000 },
-    },
-  });
+  node = await startTestNode({ channels: relayChannels(relay.port) });
   tokens = seedOffice(node.db, node.repository);
   ({ documentReference, binary } = await postDocument(node.fhir, tokens.alpha));
 });
