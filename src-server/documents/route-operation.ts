@@ -23,7 +23,7 @@ const ROUTE: OperationDescription = {
       max: '*',
       documentation: 'One per recipient, in the request\'s order (the DMP\'s patient first)',
       parts: [
-        { name: 'reference', use: 'out', min: 1, max: '1', type: 'Reference', documentation: 'The recipient as the request names it' },
+        { name: 'reference', use: 'out', min: 0, max: '1', type: 'Reference', documentation: 'The recipient as the request names it (the DMP\'s patient; none when no patient is named)' },
         { name: 'channel', use: 'out', min: 0, max: '*', type: 'Coding', documentation: 'urn:liaison:channel: each channel a delivery will take' },
         { name: 'address', use: 'out', min: 0, max: '1', type: 'string', documentation: 'The MSSanté mailbox the delivery will use' },
         { name: 'mailbox', use: 'out', min: 0, max: '*', type: 'string', documentation: 'Every MSSanté mailbox known for it: choose one with the recipient-details extension' },
@@ -69,7 +69,8 @@ function recipientPart(routing: RecipientRouting): Json {
   return {
     name: 'recipient',
     part: [
-      { name: 'reference', valueReference: { reference: routing.reference } },
+      // None for a DMP send whose patient neither the request nor its document names.
+      ...(routing.reference ? [{ name: 'reference', valueReference: { reference: routing.reference } }] : []),
       ...[...new Set(routing.routes.map((route) => route.channel))].map((code) => ({ name: 'channel', valueCoding: { system: CHANNEL_SYSTEM, code } })),
       ...(mssante?.recipient.address ? [{ name: 'address', valueString: mssante.recipient.address }] : []),
       ...routing.mailboxes.map((mailbox) => ({ name: 'mailbox', valueString: mailbox })),

@@ -40,6 +40,10 @@ async function routes(who: keyof typeof tokens, request: Json): Promise<Json[]> 
   });
 }
 
+/** The audit trail's entries of `$retry` on a delivery: who asked, and what they were answered. */
+const retriesAudited = (id: string) =>
+  node.db.prepare('SELECT client_id AS caller, status FROM audit_log WHERE action = ? ORDER BY seq').all(`POST /fhir/Communication/${id}/$retry`) as Array<{ caller: string; status: number }>;
+
 const retry = (who: keyof typeof tokens, id: string) => as(who, `Communication/${id}/$retry`, { method: 'POST' });
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -166,6 +170,8 @@ describe('a failed delivery says why, and $retry attempts it again, once', () =>
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(relay.arrived.length).toBe(attempts);
     expect((await body(await as('alpha', `Communication/${bernardsCopy.id}`))).status).toBe('entered-in-error');
+    await until(() => retriesAudited(bernardsCopy.id).length === 1);
+    expect(retriesAudited(bernardsCopy.id).map((entry) => entry.status)).toEqual([403]);
     relay.refused.add(BERNARD_MAILBOX);
   });
 
@@ -189,6 +195,9 @@ describe('a failed delivery says why, and $retry attempts it again, once', () =>
     expect(relay.to(REFUSED_MAILBOX).length).toBe(1);
     expect(relay.to(TWO_MAILBOXES[0]).length).toBe(toExterne);
     expect(communications).toHaveLength(2);
+    // Every ask is in the audit trail: the two out of reach (404), the retry and the one while in flight.
+    await until(() => retriesAudited(failedId).length === 4);
+    expect(retriesAudited(failedId).map((entry) => entry.status)).toEqual([404, 404, 200, 200]);
   });
 
   it('refuses to retry a delivered one, coded, sending nothing', async () => {
