@@ -17,6 +17,7 @@ export interface Coding {
 export interface CodeableConcept {
   coding?: Coding[];
   text?: string;
+  extension?: Extension[];
 }
 
 export interface Identifier {
@@ -232,6 +233,7 @@ export interface ParametersParameter {
   valueInstant?: string;
   valueBoolean?: boolean;
   valueReference?: Reference;
+  valueCoding?: Coding;
   resource?: Resource;
   part?: ParametersParameter[];
 }

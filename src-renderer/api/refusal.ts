@@ -1,4 +1,5 @@
 import { FhirApiError } from './fhir-client';
+import type { OperationOutcome } from './fhir-types';
 
 /**
  * Every refusal of the node names its rule with a code of this system, the field it is about (`issue[0].expression`)
@@ -27,7 +28,12 @@ export interface Refusal {
 /** What a refusal says, or undefined when the error is no answer of the node (unreachable, a bug). */
 export function refusalOf(error: unknown): Refusal | undefined {
   if (!(error instanceof FhirApiError)) return undefined;
-  const issue = error.outcome?.issue[0];
+  return { ...refusalIn(error.outcome, error.status, error.detail), retryAfterSeconds: error.retryAfterSeconds };
+}
+
+/** What an OperationOutcome says as a refusal: one answered, or one an operation reports inside its answer (`$route`). */
+export function refusalIn(outcome: OperationOutcome | undefined, status: number, detail = outcome?.issue.map((issue) => issue.diagnostics).join('; ') ?? ''): Refusal {
+  const issue = outcome?.issue[0];
   const code = issue?.details?.coding?.find((coding) => coding.system === REFUSAL_SYSTEM)?.code ?? issue?.details?.coding?.[0]?.code;
   const parameters: Record<string, RefusalValue> = {};
   for (const extension of issue?.extension ?? []) {
@@ -39,5 +45,5 @@ export function refusalOf(error: unknown): Refusal | undefined {
     else if (value.valueInteger !== undefined) parameters[name] = value.valueInteger;
     else if (value.valueString !== undefined) parameters[name] = value.valueString;
   }
-  return { code, field: issue?.expression?.[0], parameters, status: error.status, detail: error.detail, retryAfterSeconds: error.retryAfterSeconds };
+  return { code, field: issue?.expression?.[0], parameters, status, detail };
 }

@@ -2,7 +2,8 @@ import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import { fhir } from '../api';
 import { matches, resourcesOf } from '../api/fhir-client';
-import type { Bundle, CodeableConcept, Communication, CommunicationRequest, DocumentReference, Patient, Reference } from '../api/fhir-types';
+import type { Bundle, CodeableConcept, Communication, CommunicationRequest, DocumentReference, OperationOutcome, Parameters, Patient, Reference } from '../api/fhir-types';
+import { refusalIn, type Refusal } from '../api/refusal';
 import { useNamesStore } from './names';
 import { useSessionStore } from './session';
 
@@ -44,14 +45,77 @@ export type DeliveryStatus = 'pending' | 'in-progress' | 'completed' | 'failed';
 export interface OutboxItem {
   request: CommunicationRequest;
   document?: DocumentReference;
-  /** Per recipient reference: how its delivery stands. */
   /** Per recipient reference: how its delivery stands, and the channel's code (`internal`, `mssante`…) it goes by. */
-  deliveries: Array<{ recipient: Reference; status: DeliveryStatus; channel?: string }>;
+  deliveries: Delivery[];
+}
+
+export interface Delivery {
+  recipient: Reference;
+  status: DeliveryStatus;
+  channel?: string;
+  /** Its Communication, which `$retry` attempts again once it failed. */
+  communicationId?: string;
+  /** Why it failed: the node's code (`refused`, `gave-up`…), its French text, and the channel's own words. */
+  failure?: { code?: string; text?: string; detail?: string };
 }
 
 export interface InboxItem {
   communication: Communication;
   document?: DocumentReference;
+  /** The sender's cover message (the message's text payload). */
+  message?: string;
+}
+
+/** A recipient being chosen for a send, with the MSSanté mailbox chosen among its several. */
+export interface DraftRecipient {
+  reference: string;
+  display: string;
+  mailbox?: string;
+}
+
+/** A recipient as a send names it. */
+type SendRecipient = Omit<DraftRecipient, 'display'> & { display?: string };
+
+/** How the node will reach a recipient (`$route`): its channels and mailbox, or why none can. */
+export interface RecipientRoute {
+  reference: string;
+  channels: string[];
+  address?: string;
+  mailboxes: string[];
+  refusal?: Refusal;
+}
+
+/** Lifen's extension naming the exact mailbox of a recipient (src-server/lifen/codes.ts). */
+const RECIPIENT_DETAILS_URL = 'http://lifen.fr/fhir/StructureDefinition/communicationrequest-recipient-details';
+const FAILURE_SYSTEM = 'urn:liaison:delivery-failure';
+const FAILURE_DETAIL_URL = 'https://liaison.example/fhir/StructureDefinition/delivery-failure-detail';
+
+/** The cover message a message carries (its text payloads). */
+function messageOf(payload: Array<{ contentString?: string }> | undefined): string | undefined {
+  const texts = payload?.map((part) => part.contentString).filter((text): text is string => Boolean(text?.trim()));
+  return texts?.length ? texts.join('\n\n') : undefined;
+}
+
+function failureOf(communication: Communication | undefined): Delivery['failure'] {
+  const reason = communication?.notDoneReason;
+  if (!reason) return undefined;
+  return {
+    code: reason.coding?.find((coding) => coding.system === FAILURE_SYSTEM)?.code,
+    text: reason.text,
+    detail: reason.extension?.find((extension) => extension.url === FAILURE_DETAIL_URL)?.valueString,
+  };
+}
+
+function routeOf(parameter: Parameters['parameter'] extends Array<infer P> | undefined ? P : never): RecipientRoute {
+  const parts = parameter.part ?? [];
+  const outcome = parts.find((part) => part.name === 'outcome')?.resource as OperationOutcome | undefined;
+  return {
+    reference: parts.find((part) => part.name === 'reference')?.valueReference?.reference ?? '',
+    channels: parts.filter((part) => part.name === 'channel').map((part) => part.valueCoding?.code ?? ''),
+    address: parts.find((part) => part.name === 'address')?.valueString,
+    mailboxes: parts.filter((part) => part.name === 'mailbox').map((part) => part.valueString ?? ''),
+    ...(outcome ? { refusal: refusalIn(outcome, 422) } : {}),
+  };
 }
 
 /** The `DocumentReference/<id>` a message carries. */
@@ -89,7 +153,7 @@ export const useDocumentsStore = defineStore('documents', () => {
   const loading = ref(false);
   const error = ref<unknown>();
   /** Recipients chosen in the directory ("send a document to…") before a document is picked. */
-  const draftRecipients = ref<Array<{ reference: string; display: string }>>([]);
+  const draftRecipients = ref<DraftRecipient[]>([]);
 
   const names = useNamesStore();
 
@@ -131,7 +195,7 @@ export const useDocumentsStore = defineStore('documents', () => {
       if (!me) return void (inbox.value = []);
       const { found, documents: byId, trades } = await searchNamed<Communication>('Communication', { recipient: me, _count: '50' }, INBOX_INCLUDES);
       await trades;
-      inbox.value = found.map((communication) => ({ communication, document: byId.get(documentOf(communication.payload) ?? '') }));
+      inbox.value = found.map((communication) => ({ communication, document: byId.get(documentOf(communication.payload) ?? ''), message: messageOf(communication.payload) }));
     });
   }
 
@@ -149,7 +213,7 @@ export const useDocumentsStore = defineStore('documents', () => {
           document: byId.get(documentOf(request.payload) ?? ''),
           deliveries: (request.recipient ?? []).map((recipient) => {
             const delivery = own.find((communication) => communication.recipient?.some((target) => target.reference === recipient.reference));
-            return { recipient, status: deliveryStatus(delivery), channel: channelOf(delivery) };
+            return { recipient, status: deliveryStatus(delivery), channel: channelOf(delivery), communicationId: delivery?.id, failure: failureOf(delivery) };
           }),
         };
       });
@@ -180,21 +244,49 @@ export const useDocumentsStore = defineStore('documents', () => {
     return document;
   }
 
-  /** Asks the node to deliver the document to the recipients. */
-  async function send(document: DocumentReference, recipients: Array<{ reference: string; display?: string }>): Promise<CommunicationRequest> {
+  /** The CommunicationRequest that sends the document to the recipients (each by the mailbox chosen), with the cover message. */
+  function sendRequest(document: DocumentReference, recipients: readonly SendRecipient[], message = ''): CommunicationRequest {
     const me = useSessionStore().userReference;
-    const request = await fhir.create<CommunicationRequest>({
+    return {
       resourceType: 'CommunicationRequest',
       status: 'active',
       ...(document.subject ? { subject: document.subject } : {}),
-      recipient: recipients.map(({ reference, display }) => ({ reference, ...(display ? { display } : {}) })),
-      payload: [{ contentReference: { reference: `DocumentReference/${document.id}`, ...(document.description ? { display: document.description } : {}) } }],
+      recipient: recipients.map(({ reference, display, mailbox }) => ({
+        reference,
+        ...(display ? { display } : {}),
+        ...(mailbox ? { extension: [{ url: RECIPIENT_DETAILS_URL, valueContactPoint: { system: 'email', value: mailbox } }] } : {}),
+      })),
+      payload: [
+        { contentReference: { reference: `DocumentReference/${document.id}`, ...(document.description ? { display: document.description } : {}) } },
+        ...(message.trim() ? [{ contentString: message.trim() }] : []),
+      ],
       ...(me ? { requester: { agent: { reference: me } }, sender: { reference: me } } : {}),
       authoredOn: new Date().toISOString(),
-    });
+    };
+  }
+
+  /** How the node will reach each recipient, asked before sending (`$route`): what the send itself would decide. */
+  async function route(document: DocumentReference, recipients: readonly SendRecipient[]): Promise<RecipientRoute[]> {
+    const answer = await fhir.operation('CommunicationRequest/$route', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: sendRequest(document, recipients) }] });
+    return (answer.parameter ?? []).filter((parameter) => parameter.name === 'recipient').map(routeOf);
+  }
+
+  /** Asks the node to deliver the document to the recipients, with the cover message. */
+  async function send(document: DocumentReference, recipients: readonly SendRecipient[], message = ''): Promise<CommunicationRequest> {
+    const request = await fhir.create<CommunicationRequest>(sendRequest(document, recipients, message));
     outbox.value = [{ request, document, deliveries: (request.recipient ?? []).map((recipient) => ({ recipient, status: 'pending' })) }, ...outbox.value];
     draftRecipients.value = [];
     return request;
+  }
+
+  /** Attempts a failed delivery again (`$retry`): the same recipient by the same channel; the others are untouched. */
+  async function retry(delivery: Delivery): Promise<void> {
+    if (!delivery.communicationId) return;
+    const communication = await fhir.operation<Communication>(`Communication/${encodeURIComponent(delivery.communicationId)}/$retry`, { resourceType: 'Parameters' });
+    outbox.value = outbox.value.map((item) => ({
+      ...item,
+      deliveries: item.deliveries.map((other) => (other.communicationId === communication.id ? { ...other, status: deliveryStatus(communication), failure: failureOf(communication) } : other)),
+    }));
   }
 
   /** Marks a received message read (its `received` instant), once. */
@@ -212,5 +304,5 @@ export const useDocumentsStore = defineStore('documents', () => {
     return fhir.binaryContent(id);
   }
 
-  return { documents, inbox, outbox, loading, error, draftRecipients, loadDocuments, loadInbox, loadOutbox, upload, send, markRead, content };
+  return { documents, inbox, outbox, loading, error, draftRecipients, loadDocuments, loadInbox, loadOutbox, upload, route, send, retry, markRead, content };
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CHANNEL_SYSTEM } from '../channels/channel';
+import { CHANNEL_SYSTEM, type ChannelCode } from '../channels/channel';
 import { RECIPIENT_DETAILS_URL } from '../lifen/codes';
 import type { Route } from './routing';
 import { arrayOf, isJson, type Json, type Resource } from './references';
@@ -13,8 +13,26 @@ import { arrayOf, isJson, type Json, type Resource } from './references';
 
 export const DELIVERY_SYSTEM = 'urn:liaison:delivery';
 /** Codes of `notDoneReason`: why a delivery failed. */
-const FAILURE_SYSTEM = 'urn:liaison:delivery-failure';
+export const FAILURE_SYSTEM = 'urn:liaison:delivery-failure';
+/** On `notDoneReason`: what the channel or the node said, in English, for the support. */
+export const FAILURE_DETAIL_URL = 'https://liaison.example/fhir/StructureDefinition/delivery-failure-detail';
 export type FailureCode = 'refused' | 'not-configured' | 'gave-up' | 'cancelled' | 'unavailable';
+
+const CHANNEL_WORDS: Record<ChannelCode, string> = {
+  internal: 'la messagerie de Liaison',
+  mssante: 'la messagerie sécurisée de santé (MSSanté)',
+  dpi: 'le logiciel de l’établissement (DPI)',
+  dmp: 'le DMP',
+};
+
+/** `notDoneReason.text`: why, in French, as Lifen's tracking and the practice's software show it. */
+const FAILURE_TEXTS: Record<FailureCode, (channel: string) => string> = {
+  refused: (channel) => `Envoi refusé par ${channel} : l’adresse du destinataire n’existe pas ou n’accepte pas ce document.`,
+  'not-configured': (channel) => `L’envoi par ${channel} n’est pas configuré sur ce poste : l’administrateur du cabinet doit le régler.`,
+  'gave-up': (channel) => `Envoi abandonné après plusieurs tentatives : ${channel} ne répondait pas.`,
+  cancelled: () => 'Envoi annulé avant de partir : la demande d’envoi a été annulée.',
+  unavailable: () => 'Envoi impossible : le document ou la demande d’envoi n’existe plus sur ce poste.',
+};
 
 /** Stable per (request, recipient, channel): a UUID-shaped digest, also the Communication's id. */
 export function deliveryIdOf(requestId: string, route: Route): string {
@@ -45,8 +63,20 @@ export function completed(communication: Json, sent: string, received?: string):
   return { ...communication, status: 'completed', sent, ...(received ? { received } : {}) };
 }
 
-export function failed(communication: Json, code: FailureCode, reason: string): Json {
-  return { ...communication, status: 'entered-in-error', notDone: true, notDoneReason: { coding: [{ system: FAILURE_SYSTEM, code }], text: reason } };
+/** The delivery failed: `notDoneReason` has the code, the French text, and the channel's own words as detail. */
+export function failed(communication: Json, channel: ChannelCode, code: FailureCode, reason: string): Json {
+  return {
+    ...communication,
+    status: 'entered-in-error',
+    notDone: true,
+    notDoneReason: { extension: [{ url: FAILURE_DETAIL_URL, valueString: reason }], coding: [{ system: FAILURE_SYSTEM, code }], text: FAILURE_TEXTS[code](CHANNEL_WORDS[channel]) },
+  };
+}
+
+/** Attempted again (`$retry`): in progress, without the failure. */
+export function retried(communication: Json): Json {
+  const { notDone: _notDone, notDoneReason: _reason, ...rest } = communication;
+  return { ...rest, status: 'in-progress' };
 }
 
 /** Whether the node made this Communication for a delivery (its identifier says so). */

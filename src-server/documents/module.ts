@@ -16,6 +16,8 @@ import { NetworkRecipients } from './network-recipients';
 import { Outbox, type DeliveryRecipient } from './outbox';
 import { OutboxWorker } from './outbox-worker';
 import { readStateRule } from './read-state-rule';
+import { retryOperation } from './retry-operation';
+import { routeOperation } from './route-operation';
 import { sendRule } from './send-rule';
 
 /**
@@ -102,10 +104,14 @@ export function documentsModule(store: Store, options: DocumentsSettings): Docum
       return testDmpGateway(tried as unknown as DmpSettings);
     },
   };
+  // Both read live: a channel set up or removed in Réglages routes the next send and $route at once.
+  const configured = (channel: ChannelCode) => channels.get(channel) !== undefined;
+  const routing = { internalRecipients, dpiOrganizations, configured };
   let worker: OutboxWorker | undefined;
   return {
-    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, internalRecipients, dpiOrganizations, requirements: options.requirements }), readStateRule()],
-    configured: (channel) => channels.get(channel) !== undefined,
+    operations: [routeOperation(routing), retryOperation(outbox, configured)],
+    writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, ...routing, requirements: options.requirements }), readStateRule()],
+    configured,
     get dpiOrganizations() {
       return [...dpiOrganizations];
     },

@@ -152,11 +152,11 @@ export class OutboxWorker {
         this.updateCommunication(entry, (communication) => completed(communication, new Date(now).toISOString(), outcome.received));
         outbox.finish(entry.deliveryId);
       } else if (outcome.status === 'failed') {
-        this.updateCommunication(entry, (communication) => failed(communication, 'code' in outcome ? outcome.code : 'refused', outcome.reason));
+        this.updateCommunication(entry, (communication) => failed(communication, entry.channel, 'code' in outcome ? outcome.code : 'refused', outcome.reason));
         outbox.finish(entry.deliveryId, outcome.reason);
       } else if (entry.attempts >= settings.maxAttempts) {
         const reason = `Gave up after ${entry.attempts} attempts: ${outcome.reason}`;
-        this.updateCommunication(entry, (communication) => failed(communication, 'gave-up', reason));
+        this.updateCommunication(entry, (communication) => failed(communication, entry.channel, 'gave-up', reason));
         outbox.finish(entry.deliveryId, reason);
         this.options.health.gaveUpOn(reason, now);
       } else {

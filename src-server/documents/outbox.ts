@@ -59,6 +59,7 @@ export class Outbox {
       recipientsOf: db.prepare<[string], Pick<Row, 'delivery_id' | 'recipient'>>('SELECT delivery_id, recipient FROM document_outbox WHERE request_id = ?'),
       claim: db.prepare('UPDATE document_outbox SET claimed_at = ?, attempts = attempts + 1 WHERE delivery_id = ?'),
       finish: db.prepare(`UPDATE document_outbox SET state = 'done', claimed_at = NULL, last_error = ? WHERE delivery_id = ?`),
+      retry: db.prepare(`UPDATE document_outbox SET state = 'pending', claimed_at = NULL, attempts = 0, next_attempt_at = ?, last_error = NULL WHERE delivery_id = ? AND state = 'done'`),
       reschedule: db.prepare('UPDATE document_outbox SET claimed_at = NULL, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?'),
       nextDue: db.prepare<[], number | null>(`SELECT min(next_attempt_at) FROM document_outbox WHERE state = 'pending' AND claimed_at IS NULL`).pluck(),
       // Over the pending entries only (the partial index's rows): what is done is the bulk of the table.
@@ -111,6 +112,11 @@ export class Outbox {
   /** The delivery is over (delivered, or failed for good with `error`). */
   finish(deliveryId: string, error?: string): void {
     this.statements.finish.run(error ?? null, deliveryId);
+  }
+
+  /** A delivery that is over is due again at once, from its first attempt (`$retry`); false when it is not over (or unknown). */
+  retry(deliveryId: string, now = Date.now()): boolean {
+    return this.statements.retry.run(now, deliveryId).changes > 0;
   }
 
   reschedule(deliveryId: string, at: number, error: string): void {

@@ -1,12 +1,12 @@
 import { conflict, forbidden, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
 import type { StoredResource } from '../store/repository';
-import { CHANNEL_SYSTEM, type SendRequirement } from '../channels/channel';
+import { CHANNEL_SYSTEM, type ChannelCode, type SendRequirement } from '../channels/channel';
 import { deliveryIdOf, queuedCommunication } from './communications';
 import type { NetworkRecipients } from './network-recipients';
 import type { Outbox } from './outbox';
 import { actingParty, arrayOf, isJson, localRef, referenceOf, refText, type Json, type Resource } from './references';
-import { routeRecipients } from './routing';
+import { routeRecipients, visibleReader } from './routing';
 
 /**
  * Sending a document (Lifen's sequence, last step): an `active` CommunicationRequest that carries a document is
@@ -22,6 +22,8 @@ export interface SendRuleOptions {
   internalRecipients: NetworkRecipients;
   /** Organizations served by the configured DPI endpoint. */
   dpiOrganizations: ReadonlySet<string>;
+  /** Whether the channel is set up on this node: a recipient only an unconfigured one reaches is refused (412). */
+  configured(channel: ChannelCode): boolean;
   /** What the channels require of a send, checked once the flow has resolved it (and before anything is queued). */
   requirements?: readonly SendRequirement[];
 }
@@ -67,13 +69,10 @@ function queue(write: CompletedWrite, options: SendRuleOptions): void {
   const parse = (stored: StoredResource | undefined) => stored && (JSON.parse(stored.json) as Resource);
   const read: Read = (type, id) => parse(interactions.repository.read(type, id));
   // As the caller may see them: a patient they do not follow (a DMP subject, a recipient) does not exist for them.
-  const readVisible: Read = (type, id) => {
-    const stored = interactions.repository.read(type, id);
-    return stored && interactions.searchEngine.isVisible(stored, write.request, base) ? parse(stored) : undefined;
-  };
+  const readVisible = visibleReader(interactions, write.request, base);
   const sender = senderOf(request, write, read);
   const document = carriedDocument(request, write, read);
-  const routes = routeRecipients(request, { base, read: readVisible, document, internalRecipients: options.internalRecipients, dpiOrganizations: options.dpiOrganizations });
+  const routes = routeRecipients(request, { base, read: readVisible, document, internalRecipients: options.internalRecipients, dpiOrganizations: options.dpiOrganizations, configured: options.configured });
   const dmpPatient = localRef(routes.find((route) => route.channel === 'dmp')?.recipient.reference, base);
   const patient = dmpPatient && readVisible(dmpPatient.type, dmpPatient.id);
   const accepted = { request, document, sender: sender.resource, channels: new Set(routes.map((route) => route.channel)), ...(patient ? { patient } : {}) };

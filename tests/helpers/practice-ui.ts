@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { practicePage } from './chromium';
@@ -21,10 +21,12 @@ export interface DemoUi {
   close(): Promise<void>;
 }
 
-export async function openDemoUi(folder: string, viewport: { width: number; height: number }, { timezoneId }: { timezoneId?: string } = {}): Promise<DemoUi> {
+/** `channels`: the node's channel settings (`<data>/channels.json`, docs/documents.md), such as a test SMTP relay. */
+export async function openDemoUi(folder: string, viewport: { width: number; height: number }, { timezoneId, channels }: { timezoneId?: string; channels?: object } = {}): Promise<DemoUi> {
   const screenshots = join(projectRoot, 'test-results', folder);
   mkdirSync(screenshots, { recursive: true });
   const dataDir = tempDir(`liaison-${folder}-`);
+  if (channels) writeFileSync(join(dataDir, 'channels.json'), JSON.stringify(channels), { mode: 0o600 });
   const outDir = buildDesktop(`${folder}-`);
   const node = await serve(dataDir, 60_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
   const problems: string[] = [];

@@ -120,3 +120,9 @@ export function documentAbout(patient: string, author: string, url: string): Jso
     content: [{ attachment: { contentType: 'application/pdf', url } }],
   };
 }
+
+/** Channel settings that send by MSSanté through the test relay, retrying fast. */
+export const relayChannels = (port: number) => ({
+  mssante: { host: '127.0.0.1', port, from: 'cabinet.lilas@cabinet.mssante.fr' },
+  outbox: { firstRetryMs: 100, maxDelayMs: 400, maxAttempts: 30, attemptTimeoutMs: 10_000 },
+});

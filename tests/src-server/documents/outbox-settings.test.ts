@@ -86,7 +86,8 @@ describe('a relay that never comes back', () => {
     const [communication] = await settledCommunications(node.fhir, token, requestId);
     expect(communication.status).toBe('entered-in-error');
     expect(communication.notDoneReason.coding[0].code).toBe('gave-up');
-    expect(communication.notDoneReason.text).toMatch(/^Gave up after 3 attempts: The MSSanté relay 127\.0\.0\.1:\d+ could not take the message \(ESOCKET\): connect ECONNREFUSED/);
+    expect(communication.notDoneReason.text).toMatch(/^Envoi abandonné après plusieurs tentatives/);
+    expect(communication.notDoneReason.extension[0].valueString).toMatch(/^Gave up after 3 attempts: The MSSanté relay 127\.0\.0\.1:\d+ could not take the message \(ESOCKET\): connect ECONNREFUSED/);
     const row = node.db.prepare('SELECT attempts, state FROM document_outbox WHERE request_id = ?').get(requestId) as { attempts: number; state: string };
     expect(row).toEqual({ attempts: 3, state: 'done' });
   });

@@ -111,15 +111,14 @@ describe('recipients served by office peers', () => {
     expect(created.status, await created.clone().text()).toBe(201);
   });
 
-  it('a recipient served by no node gets 422, one with a mailbox goes by MSSanté', async () => {
+  it('a recipient served by no node gets 422, one with a mailbox goes by MSSanté (not set up on this node: 412)', async () => {
     const sent = await postDocument(a.fhir, alpha);
     const refused = await send('Practitioner/injoignable', sent);
     expect(refused.status).toBe(422);
     expect(await refused.text()).toContain('No channel reaches Practitioner/injoignable');
     const byMail = await send('Practitioner/externe', sent);
-    expect(byMail.status, await byMail.clone().text()).toBe(201);
-    const [communication] = await settledCommunications(a.fhir, alpha, ((await byMail.json()) as Json).id);
-    expect(channelOf(communication)).toBe('mssante');
+    expect(byMail.status).toBe(412);
+    expect(await byMail.text()).toContain('The mssante channel that reaches Practitioner/externe is not set up on this node');
   });
 
   it("a directory peer's users are not reached by the internal channel", async () => {

@@ -5,7 +5,7 @@ import { parseXml, type XmlElement } from '../../helpers/fhir-xml';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { SmtpRelay } from '../../helpers/smtp-relay';
 import { clientToken } from '../../helpers/users';
-import { channelOf, EXTERNAL_MAILBOX, INS, PDF, postDocument, PRACTICE_A, PRACTICE_B, REFUSED_MAILBOX, seedOffice, sendRequest, settledCommunications } from './fixtures';
+import { channelOf, EXTERNAL_MAILBOX, INS, PDF, postDocument, PRACTICE_A, PRACTICE_B, REFUSED_MAILBOX, relayChannels, seedOffice, sendRequest, settledCommunications } from './fixtures';
 
 /**
  * The Document API end to end over HTTP, with users' tokens: Dr Alpha posts a PDF, its DocumentReference and a
@@ -37,12 +37,7 @@ const body = async (response: Response) => (await response.json()) as Json;
 
 beforeAll(async () => {
   await relay.start();
-  node = await startTestNode({
-    channels: {
-      mssante: { host: '127.0.0.1', port: relay.port, from: 'cabinet.lilas@cabinet.mssante.fr' },
-      outbox: { firstRetryMs: 100, maxDelayMs: 400, maxAttempts: 30, attemptTimeoutMs: 10_000 },
-    },
-  });
+  node = await startTestNode({ channels: relayChannels(relay.port) });
   tokens = seedOffice(node.db, node.repository);
   ({ documentReference, binary } = await postDocument(node.fhir, tokens.alpha));
 });
@@ -305,8 +300,9 @@ describe('failures', () => {
     expect(refused.status).toBe('entered-in-error');
     expect(refused.notDone).toBe(true);
     expect(refused.notDoneReason.coding[0]).toEqual({ system: 'urn:liaison:delivery-failure', code: 'refused' });
-    expect(refused.notDoneReason.text).toContain(`refused the message to ${REFUSED_MAILBOX}`);
-    expect(refused.notDoneReason.text).toContain('550');
+    expect(refused.notDoneReason.text).toMatch(/^Envoi refusé par la messagerie sécurisée de santé \(MSSanté\)/);
+    expect(refused.notDoneReason.extension[0].valueString).toContain(`refused the message to ${REFUSED_MAILBOX}`);
+    expect(refused.notDoneReason.extension[0].valueString).toContain('550');
     expect(communications.find((communication) => communication.recipient[0].reference === 'Practitioner/externe')!.status).toBe('completed');
     expect(relay.to(REFUSED_MAILBOX)).toHaveLength(0);
   });
@@ -345,16 +341,13 @@ describe('failures', () => {
     expect(relay.to(EXTERNAL_MAILBOX).length).toBe(before);
   });
 
-  it('ends a delivery over a channel this node has not configured entered-in-error, saying so', async () => {
+  it('refuses a send over a channel this node has not configured, naming the recipient (412), rather than fail it later', async () => {
     const posted = await as('alpha', 'CommunicationRequest', {
       method: 'POST',
       json: sendRequest(documentReference, [{ reference: `Organization/${PRACTICE_A}` }], { medium: [{ coding: [{ system: 'urn:liaison:channel', code: 'dpi' }] }] }),
     });
-    expect(posted.status).toBe(201);
-    const [communication] = await settledCommunications(node.fhir, tokens.alpha, (await body(posted)).id);
-    expect(communication.status).toBe('entered-in-error');
-    expect(communication.notDoneReason.coding[0].code).toBe('not-configured');
-    expect(communication.notDoneReason.text).toContain('dpi channel is not configured');
+    expect(posted.status).toBe(412);
+    expect(await posted.text()).toContain(`The dpi channel that reaches Organization/${PRACTICE_A} is not set up on this node`);
   });
 });
 

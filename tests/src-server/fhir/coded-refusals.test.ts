@@ -94,7 +94,7 @@ describe('appointments', () => {
 
 describe('sending documents', () => {
   it('a recipient no channel reaches: recipient-no-channel at that recipient, naming them', async () => {
-    const refused = await call('CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/externe' }, { reference: 'Practitioner/injoignable' }]) }, tokens.alpha);
+    const refused = await call('CommunicationRequest', { method: 'POST', json: sendRequest(documentReference, [{ reference: 'Practitioner/aubert' }, { reference: 'Practitioner/injoignable' }]) }, tokens.alpha);
     expect(refused.status).toBe(422);
     expect(coded(refused.body)).toEqual({ code: 'recipient-no-channel', expression: ['CommunicationRequest.recipient[1]'], parameters: { recipient: 'Practitioner/injoignable' } });
   });

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 import { userToken } from '../../helpers/users';
 import { IDNPS, INS } from './deliveries';
+import { CLOSED_INTEGRATIONS } from './hospital-listener';
 
 /**
  * The 422s that refuse a DPI/DMP CommunicationRequest the channel could never deliver, through a real node over
@@ -12,7 +13,7 @@ import { IDNPS, INS } from './deliveries';
 type Json = Record<string, any>;
 
 // The node checks these requirements (with the rest of a send, in the document flow) without being told.
-const node = useTestNode();
+const node = useTestNode({ channels: CLOSED_INTEGRATIONS });
 
 const LOINC_TYPE = { coding: [{ system: 'http://loinc.org', code: '11488-4', display: 'Consult note' }] };
 const medium = (code: string) => [{ coding: [{ system: 'urn:liaison:channel', code }] }];

@@ -123,7 +123,8 @@ describe('a document sent to the DPI and the DMP', () => {
     expect(refused.status).toBe('entered-in-error');
     expect(refused.notDone).toBe(true);
     expect(refused.notDoneReason.coding[0]).toMatchObject({ system: 'urn:liaison:delivery-failure', code: 'refused' });
-    expect(refused.notDoneReason.text).toContain('The receiver rejected the message (AR)');
-    expect(refused.notDoneReason.text).toContain('Unknown receiving facility');
+    expect(refused.notDoneReason.text).toMatch(/^Envoi refusé par le logiciel de l’établissement \(DPI\)/);
+    expect(refused.notDoneReason.extension[0].valueString).toContain('The receiver rejected the message (AR)');
+    expect(refused.notDoneReason.extension[0].valueString).toContain('Unknown receiving facility');
   });
 });

@@ -55,3 +55,21 @@ export class HospitalListener {
     await new Promise((resolve) => this.server.close(resolve));
   }
 }
+
+/**
+ * DPI and DMP channels set up towards endpoints that never answer (a closed port): a node refuses sends over a
+ * channel it has not set up, so tests of what a send must carry set both up, and deliver nothing.
+ */
+export const CLOSED_INTEGRATIONS = {
+  dpi: { ...hospitalDpi(9, []), mllp: { host: '127.0.0.1', port: 9, timeoutMs: 1000 } },
+  dmp: {
+    endpoint: 'http://127.0.0.1:9/submissions',
+    sourceOid: '1.2.250.1.999.1.1',
+    custodian: { name: 'Cabinet' },
+    codes: {
+      healthcareFacilityType: { code: 'SA07', display: 'Cabinet individuel', scheme: '1.2.250.1.71.4.2.4' },
+      practiceSetting: { code: 'AMBULATOIRE', display: 'Ambulatoire', scheme: '1.2.250.1.213.1.1.4.9' },
+      class: { code: '11', display: 'Compte rendu', scheme: '1.2.250.1.213.1.1.4.1' },
+    },
+  },
+};

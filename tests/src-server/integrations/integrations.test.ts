@@ -9,6 +9,7 @@ import { loadChannelSettings, type ChannelSettings } from '../../../src-server/d
 import type { NetworkRecipients } from '../../../src-server/documents/network-recipients';
 import { useTestNode } from '../../helpers/node';
 import { delivery } from './deliveries';
+import { CLOSED_INTEGRATIONS } from './hospital-listener';
 
 type Json = Record<string, any>;
 
@@ -90,7 +91,7 @@ describe('closing', () => {
 });
 
 describe('a node', () => {
-  const node = useTestNode();
+  const node = useTestNode({ channels: CLOSED_INTEGRATIONS });
 
   it('runs the delivery requirements without being told', async () => {
     const created = async (type: string, json: Json) => ((await (await node().request(type, { method: 'POST', json })).json()) as Json).id as string;

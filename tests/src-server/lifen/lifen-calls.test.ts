@@ -28,7 +28,8 @@ const { calls } = JSON.parse(readFileSync(new URL('../../fixtures/lifen/calls.js
 
 let node: TestNode;
 beforeAll(async () => {
-  node = await startTestNode();
+  // MSSanté set up towards a relay that is not there, giving up at once: a send is accepted, and fails with its reason.
+  node = await startTestNode({ channels: { mssante: { host: '127.0.0.1', port: 9, from: 'cabinet.lilas@cabinet.mssante.fr' }, outbox: { maxAttempts: 1 } } });
   seedOffice(node.db, node.repository);
   // Dr Charlotte Fernet as the directory import writes her (RPPS, IDNPS, specialty, an MSSanté and an Apicrypt mailbox, a work address).
   node.repository.update('Practitioner', 'lifen-fernet', {
