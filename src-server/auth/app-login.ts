@@ -10,7 +10,7 @@ import { OneTimeStore } from './one-time-store';
 import { requestedScopes } from './scopes';
 import { isSmartScope, lifenScopesOf } from './smart-scopes';
 import type { SessionTokens, Sessions } from './sessions';
-import type { SigningKey } from './signing-key';
+import type { SigningKeys } from './signing-key';
 import { TOKEN_LIFETIME_SECONDS } from './tokens';
 import type { Users } from './users';
 
@@ -105,7 +105,7 @@ export class AppLogins {
     private readonly users: Users,
     private readonly repository: Repository,
     private readonly audit: AuditLog,
-    private readonly signingKey: () => Promise<SigningKey>,
+    private readonly signingKeys: () => Promise<SigningKeys>,
   ) {}
 
   /** Step 1: the request of `GET /authorize`, checked against the app's registration. */
@@ -228,7 +228,7 @@ export class AppLogins {
     this.audit.record('token.issued', `${app.clientId}|user:${user.id}`, 'POST', '/oauth/token', 200);
     if (!issued.oidcScopes.includes('openid')) return { tokens };
     const now = Math.floor(Date.now() / 1000);
-    const idToken = (await this.signingKey()).sign({
+    const idToken = (await (await this.signingKeys()).current()).sign({
       iss: issuer,
       sub: user.id,
       aud: app.clientId,

@@ -14,7 +14,7 @@ import { PasswordLogin } from './password-login';
 import { practitionerFinder } from './practitioner-link';
 import { relyingPartyKey, type RelyingPartyKey } from './rp-key';
 import { Sessions } from './sessions';
-import { signingKey, type SigningKey } from './signing-key';
+import { signingKeys, type SigningKeys } from './signing-key';
 import { TokenStore } from './tokens';
 import { Users } from './users';
 
@@ -54,8 +54,8 @@ export interface AuthModule extends NodeModule {
   /** Apps logging their users in through the node (authorization code flow), and the active app of a client id. */
   appLogins: AppLogins;
   findApp: (clientId: string) => StoredApp | undefined;
-  /** The key that signs apps' ID tokens. */
-  signingKey: () => Promise<SigningKey>;
+  /** The keys that sign apps' ID tokens, rotated. */
+  signingKeys: () => Promise<SigningKeys>;
   /** With `demo`: the demo provider and who can log in. */
   demo?: RunningDemo;
   close(): Promise<void>;
@@ -82,7 +82,7 @@ export async function authModule(store: Store, audit: AuditLog, settings: AuthSe
   });
   const accounts = new LocalAccounts(db);
   const findApp = appFinder(db);
-  const signing = () => signingKey(settings.dataDir);
+  const signing = () => signingKeys(settings.dataDir);
   return {
     tokens,
     users,
@@ -94,7 +94,7 @@ export async function authModule(store: Store, audit: AuditLog, settings: AuthSe
     relyingPartyKey: () => relyingPartyKey(settings.dataDir),
     appLogins: new AppLogins(findApp, sessions, users, repository, audit, signing),
     findApp,
-    signingKey: signing,
+    signingKeys: signing,
     ...(demo ? { demo } : {}),
     async close() {
       login.close();

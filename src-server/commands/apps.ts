@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { createApp, disableApp, listApps, removeApp, type AppCredentials, type AppInfo, type NewApp } from '../auth/apps';
+import { signingKeys } from '../auth/signing-key';
 import { readFolder, withDataFolder } from '../folder-access';
 import { DEFAULT_RATE_LIMIT } from '../http/rate-limit';
 
 /**
- * `liaison apps add|list|disable|remove`: the software whose users log in through the node (auth/apps.ts, docs/login.md
+ * `liaison apps add|list|disable|remove|rotate-key`: the software whose users log in through the node (auth/apps.ts, docs/login.md
  * "Apps"). While a node serves the folder, changes go through its admin API (so a disabled app's tokens stop at once);
  * otherwise on the folder directly. Registered by cli.ts.
  */
@@ -68,5 +69,16 @@ export function registerAppCommands(program: Command, defaultDataDir: string): v
         served: (api) => api.call<AppInfo>('DELETE', `/admin/apps/${encodeURIComponent(clientId)}`),
       });
       console.log(`App ${clientId} removed.`);
+    });
+  apps
+    .command('rotate-key')
+    .description("sign apps' ID tokens with a new key from now on (the previous one stays published until its tokens expire)")
+    .option('--data <dir>', 'data directory', defaultDataDir)
+    .action(async (options: { data: string }) => {
+      const { kid } = await withDataFolder(options.data, {
+        direct: async (_db, dataDir) => ({ kid: (await (await signingKeys(dataDir)).rotate()).publicJwk.kid }),
+        served: (api) => api.call<{ kid: string }>('POST', '/admin/signing-keys/rotate'),
+      });
+      console.log(`ID tokens are now signed with key ${kid}.`);
     });
 }

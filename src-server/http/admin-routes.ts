@@ -9,6 +9,7 @@ import type { Backups } from '../backup/module';
 import { testIdentitySettings, type Identity } from '../auth/identity';
 import type { LocalAccounts } from '../auth/local-accounts';
 import type { Sessions } from '../auth/sessions';
+import type { SigningKeys } from '../auth/signing-key';
 import type { TokenStore } from '../auth/tokens';
 import { applyUserChange } from '../auth/user-change';
 import type { Users } from '../auth/users';
@@ -26,7 +27,8 @@ import { authenticate } from './bearer';
  * `/admin`: what the practice's admin manages. For now the API clients of the office's software:
  * `GET /admin/clients`, `POST /admin/clients` (the secret is in that answer only),
  * `GET|POST /admin/apps`, `POST /admin/apps/<id>/disable`, `DELETE /admin/apps/<id>` (apps.ts: software whose users log
- * in through the node; a confidential app's secret is in the POST's answer only), `PATCH /admin/clients/<id>` (its rate limit), `DELETE /admin/clients/<id>`
+ * in through the node; a confidential app's secret is in the POST's answer only), `POST /admin/signing-keys/rotate` (a new
+ * key signs apps' ID tokens at once: auth/signing-key.ts), `PATCH /admin/clients/<id>` (its rate limit), `DELETE /admin/clients/<id>`
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
  * Practitioner, disabled), `POST /admin/users` (a local account: its temporary password is in that answer only),
@@ -52,6 +54,8 @@ export interface AdminRoutesOptions {
   textIndex: TextIndex;
   backups: Backups;
   dailyBackup: DailyBackup;
+  /** The keys signing apps' ID tokens (`POST /admin/signing-keys/rotate`). */
+  signingKeys: () => Promise<SigningKeys>;
 }
 
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
@@ -123,6 +127,13 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     const removed = removeApp(db, request.params.id);
     tokens.forgetClient(removed.clientId);
     return removed;
+  });
+
+  // A new key signs ID tokens from now on; the previous one stays published until its tokens have expired.
+  app.post('/signing-keys/rotate', async () => {
+    const keys = await options.signingKeys();
+    const { publicJwk } = await keys.rotate();
+    return { kid: publicJwk.kid, published: (await keys.published()).map((key) => key.kid) };
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/audit', async (request) => {

@@ -6,7 +6,7 @@ import type { LoginFlow } from '../auth/login-flow';
 import { LoginRefused } from '../auth/oidc-login';
 import type { PasswordLogin } from '../auth/password-login';
 import { scopeSentences } from '../auth/scope-words';
-import { SIGNING_ALGORITHM, type SigningKey } from '../auth/signing-key';
+import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/signing-key';
 import { SMART_SCOPES_SUPPORTED } from '../auth/smart-scopes';
 import type { Users } from '../auth/users';
 import { FhirError } from '../fhir/outcome';
@@ -21,7 +21,7 @@ import type { LoginCookies } from './login-cookie';
  *   the finished login with the PKCE verifier it made for it, kept with the request in the cookie
  *   `liaison_authorize_resume`);
  * - `GET /.well-known/openid-configuration`: discovery, the issuer being the node's base URL as the caller names it;
- * - `GET /oauth/jwks`: the key that signs ID tokens;
+ * - `GET /oauth/jwks`: the keys that sign ID tokens (the current one, and a retired one until its tokens expire);
  * - `GET /fhir/.well-known/smart-configuration`: SMART App Launch's discovery.
  * The browser that started a login is known by its cookie `liaison_authorize` (HttpOnly, SameSite=Lax, so no other
  * site's form can post to these pages with it).
@@ -35,7 +35,7 @@ export interface AppLoginRoutesOptions {
   /** The ways to log in now: the provider's label (none: no provider), and whether local accounts may. */
   ways: () => LoginWays;
   users: Users;
-  signingKey: () => Promise<SigningKey>;
+  signingKeys: () => Promise<SigningKeys>;
 }
 
 export interface LoginWays {
@@ -56,7 +56,7 @@ export function issuerOf(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
 }
 
-export async function appLoginRoutes(app: FastifyInstance, { appLogins, passwords, login, loginCookies, ways, users, signingKey }: AppLoginRoutesOptions): Promise<void> {
+export async function appLoginRoutes(app: FastifyInstance, { appLogins, passwords, login, loginCookies, ways, users, signingKeys }: AppLoginRoutesOptions): Promise<void> {
   const loginPage = (reply: FastifyReply, status: number, request: AuthorizationRequest, error?: string) => loginPageOf(reply, status, request, appLogins.seal(request), ways(), error);
 
   app.get('/.well-known/openid-configuration', async (request) => {
@@ -79,7 +79,8 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
     };
   });
 
-  app.get('/oauth/jwks', async () => ({ keys: [(await signingKey()).publicJwk] }));
+  // The key signing now and any retired one whose ID tokens may not have expired yet (signing-key.ts).
+  app.get('/oauth/jwks', async () => ({ keys: await (await signingKeys()).published() }));
 
   // SMART App Launch's discovery (standalone launch, user/ scopes: auth/smart-scopes.ts), beside the FHIR base.
   app.get('/fhir/.well-known/smart-configuration', async (request) => {

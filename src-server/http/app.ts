@@ -117,7 +117,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     loginCookies,
     ways: () => ({ provider: identity.screen()?.label, local: identity.localAccounts }),
     users,
-    signingKey: auth.signingKey,
+    signingKeys: auth.signingKeys,
   });
   await app.register(lifenTokenRoutes, { findClient, tokens, guard: services.tokenGuard, audit });
   await app.register(authRoutes, {
@@ -135,7 +135,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     relyingPartyKey: auth.relyingPartyKey,
     demoAccounts: auth.demo?.accounts,
   });
-  await app.register(adminRoutes, { prefix: '/admin', db, tokens, audit, users, accounts, sessions, identity, joinCodes: setup.joinCodes, peers: sync.peers, repository, textIndex, backups: services.backup.backups, dailyBackup: services.backup.daily });
+  await app.register(adminRoutes, { prefix: '/admin', db, tokens, audit, users, accounts, sessions, identity, joinCodes: setup.joinCodes, peers: sync.peers, repository, textIndex, backups: services.backup.backups, dailyBackup: services.backup.daily, signingKeys: auth.signingKeys });
   await app.register(setupRoutes, { prefix: '/setup', setup, api: services.api, audit });
   await app.register(syncJoinRoutes, { prefix: '/sync', joinCodes: setup.joinCodes });
   await app.register(directoryRoutes, { prefix: '/admin/directory', directory: services.directory, tokens, audit });

@@ -1,8 +1,10 @@
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JWK } from 'jose';
 import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CODE_MS } from '../../../src-server/auth/app-login';
 import { AuthorizeBrowser } from '../../helpers/app-login';
+import { runCli } from '../../helpers/child-node';
 import { collectProblems, launchChromium } from '../../helpers/chromium';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 
@@ -460,5 +462,42 @@ describe('refusals: the OAuth error the RFCs name, nothing issued, audited', () 
     const page = await new AuthorizeBrowser(node().url).get(started.url.href);
     expect(page.status).toBe(400);
     expect(page.html).toContain('désactivée');
+  });
+});
+
+describe('the ID-token signing key (auth/signing-key.ts)', () => {
+  const jwks = async () => ((await (await fetch(`${node().url}/oauth/jwks`)).json()) as { keys: Json[] }).keys;
+  const kidOf = (idToken: string) => decodeProtectedHeader(idToken).kid;
+
+  it('rotates at once by the admin API or `liaison apps rotate-key`: earlier ID tokens still verify, new ones carry the new kid', async () => {
+    const before = await tokensFor('openid PATIENT_READ');
+    const oldKid = kidOf(before.id_token!);
+    expect((await jwks()).map((key) => key.kid)).toEqual([oldKid]);
+
+    // Only an admin rotates it.
+    const app = await fetch(`${node().url}/admin/signing-keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${before.access_token}` } });
+    expect(app.status).toBe(403);
+    const rotated = await admin('signing-keys/rotate', { method: 'POST' });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body.kid).not.toBe(oldKid);
+    expect(rotated.body.published).toEqual([rotated.body.kid, oldKid]);
+
+    // The app, fetching the JWKS again, still verifies the ID token it got before; no private half is published.
+    const published = await jwks();
+    expect(published.map((key) => key.kid)).toEqual([rotated.body.kid, oldKid]);
+    expect(JSON.stringify(published)).not.toContain('"d"');
+    await compactVerify(before.id_token!, createLocalJWKSet({ keys: published as JWK[] }));
+
+    // openid-client verifies the next one against the JWKS; it names the new key.
+    const after = await tokensFor('openid PATIENT_READ');
+    expect(kidOf(after.id_token!)).toBe(rotated.body.kid);
+
+    const cli = await runCli(['apps', 'rotate-key', '--data', node().dataDir]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const third = (await jwks()).map((key) => key.kid);
+    expect(third).toHaveLength(3);
+    expect(cli.stdout).toContain(third[0]);
+    expect(third.slice(1)).toEqual([rotated.body.kid, oldKid]);
+    expect(kidOf((await tokensFor('openid PATIENT_READ')).id_token!)).toBe(third[0]);
   });
 });
