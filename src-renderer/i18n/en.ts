@@ -269,6 +269,7 @@ const en: Messages = {
     'recipient-mailbox-unknown': '{mailbox} is not a secure messaging mailbox of this recipient: choose one of theirs.',
     'route-body-invalid': 'The node could not read the send request.',
     'retry-not-delivery': 'This message is not a delivery of this computer: there is nothing to send again.',
+    'retry-other-node': 'This document was sent from another computer of the office: retry it from there.',
     'retry-delivered': 'This document was already delivered: there is nothing to send again.',
     'retry-not-allowed': 'Only the sender of this document (or their practice’s secretaries) can send it again.',
     'recipients-missing': 'Choose at least one recipient.',

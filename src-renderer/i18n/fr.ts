@@ -270,6 +270,7 @@ const fr = {
     'recipient-mailbox-unknown': 'L’adresse {mailbox} n’est pas une messagerie sécurisée de ce destinataire : choisissez l’une des siennes.',
     'route-body-invalid': 'La demande d’envoi n’a pas pu être lue par le nœud.',
     'retry-not-delivery': 'Ce message n’est pas un envoi de ce poste : il n’y a rien à renvoyer.',
+    'retry-other-node': 'Ce document a été envoyé depuis un autre poste du cabinet : relancez l’envoi depuis ce poste-là.',
     'retry-delivered': 'Ce document a déjà été remis : il n’y a rien à renvoyer.',
     'retry-not-allowed': 'Seul l’expéditeur de ce document (ou le secrétariat de son cabinet) peut le renvoyer.',
     'dmp-needs-other-medium': 'L’envoi au DMP va au patient : choisissez aussi un moyen d’envoi pour les autres destinataires.',

@@ -44,7 +44,9 @@ function retry({ request, base, id, interactions }: OperationCall, outbox: Outbo
     if (channel && !configured(channel)) {
       throw refusal(412, 'recipient-channel-not-configured', `The ${channel} channel that reaches ${recipient} is not set up on this node (channel settings)`, undefined, { parameters: { recipient, channel } });
     }
-    outbox.retry(id!);
+    // A delivery another node of the office made came here by sync: only its outbox can attempt it again. Marking it
+    // in progress here would leave it so for good.
+    if (!outbox.retry(id!)) throw conflict('retry-other-node', `Communication/${id} was sent by another node of the office: attempt it again there`);
     const { meta: _meta, ...current } = communication;
     const written = repository.update('Communication', id!, retried(current), stored.versionId).stored;
     return { status: 200, headers: versionHeaders(written), body: written.json, written };

@@ -306,6 +306,7 @@ export const REFUSALS = {
   'route-body-invalid': { statuses: [400], when: '$route with a body that is not a CommunicationRequest (or a Parameters with one as resource)', expression: 'resourceType' },
   'retry-not-delivery': { statuses: [422], when: '$retry on a Communication that is not a delivery of this node' },
   'retry-delivered': { statuses: [409], when: '$retry on a delivery that did not fail (delivered)', parameters: { status: 'its status (string)' } },
+  'retry-other-node': { statuses: [409], when: '$retry on a delivery another node of the office made (it came by sync): its outbox, not this one, attempts it again' },
   'retry-not-allowed': { statuses: [403], when: '$retry by someone other than the sender, their practice\'s staff or a practice-wide caller' },
   'recipients-missing': { statuses: [422], when: 'A CommunicationRequest with no recipient', expression: 'CommunicationRequest.recipient' },
   'dmp-needs-other-medium': { statuses: [422], when: 'medium dmp only, with recipients other than the patient', expression: 'CommunicationRequest.recipient[n]' },

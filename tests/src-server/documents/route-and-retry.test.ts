@@ -200,6 +200,20 @@ describe('a failed delivery says why, and $retry attempts it again, once', () =>
     expect(retriesAudited(failedId).map((entry) => entry.status)).toEqual([404, 404, 200, 200]);
   });
 
+  it('refuses to retry a delivery another node of the office made (it came by sync), leaving it as it was', async () => {
+    // As sync brings it: the failed delivery of a colleague's desktop, which this node's outbox never held.
+    const { meta: _meta, ...delivered } = JSON.parse(node.repository.read('Communication', deliveredId)!.json) as Record<string, unknown>;
+    const fromPeer = { ...delivered, id: 'delivery-of-a-peer', status: 'entered-in-error', identifier: [{ system: 'urn:liaison:delivery', value: 'delivery-of-a-peer' }] };
+    node.repository.update('Communication', 'delivery-of-a-peer', fromPeer);
+    const before = relay.accepted.length;
+    const response = await retry('alpha', 'delivery-of-a-peer');
+    expect(response.status).toBe(409);
+    expect(coded(await body(response))).toMatchObject({ code: 'retry-other-node', parameters: {} });
+    expect((JSON.parse(node.repository.read('Communication', 'delivery-of-a-peer')!.json) as { status: string }).status).toBe('entered-in-error');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(relay.accepted.length).toBe(before);
+  });
+
   it('refuses to retry a delivered one, coded, sending nothing', async () => {
     const before = relay.accepted.length;
     const response = await retry('alpha', deliveredId);
