@@ -204,7 +204,9 @@ function operationEntries(operations: readonly FhirOperation[]): OperationEntry[
         status: 'active',
         kind: 'operation',
         description: `${description} ${methods.join(' or ')} ${name}.`,
-        idempotent: group.every((operation) => operation.readOnly || !operation.methods.includes('POST')),
+        // Idempotent in an OperationDefinition means "may be invoked by GET": a read-only operation that needs a
+        // body (POST only, like $route) is not.
+        idempotent: group.every((operation) => (operation.readOnly && operation.methods.includes('GET')) || !operation.methods.includes('POST')),
         code,
         ...(base ? { base: { reference: base } } : {}),
         ...(types.length ? { resource: types } : {}),

@@ -57,7 +57,7 @@ describe('LoginPage', () => {
     await wrapper.get('input[name="login"]').setValue('c.martin');
     await wrapper.get('input[name="password"]').setValue('une phrase de passe');
     await wrapper.get('[data-login-local] form').trigger('submit');
-    await settle();
+    await vi.waitFor(() => expect(session.state).toBe('in'));
 
     const sent = node.callsTo('POST', /^\/auth\/password$/)[0].body as Record<string, string>;
     expect(sent).toMatchObject({ login: 'c.martin', password: 'une phrase de passe' });
@@ -76,7 +76,9 @@ describe('LoginPage', () => {
     await wrapper.get('input[name="login"]').setValue('c.martin');
     await wrapper.get('input[name="password"]').setValue('pas le bon');
     await wrapper.get('[data-login-local] form').trigger('submit');
-    await settle();
+    // The login computes its PKCE challenge with WebCrypto, on a thread: a loaded machine takes more than a few ticks.
+    await vi.waitFor(() => expect(node.callsTo('POST', /^\/auth\/password$/)).toHaveLength(1));
+    await vi.waitFor(() => expect(wrapper.get('input[name="password"]').attributes('aria-invalid')).toBe('true'));
     const password = wrapper.get('input[name="password"]');
     expect(password.attributes('aria-invalid')).toBe('true');
     expect(wrapper.get(`#${password.attributes('aria-describedby')}`).text()).toBe('Identifiant ou mot de passe incorrect.');
@@ -86,7 +88,7 @@ describe('LoginPage', () => {
     node.on('POST', /^\/auth\/password$/, { status: 429, headers: { 'retry-after': '30' }, json: refusal('too-many-attempts', undefined, 'Too many failed attempts from this address') });
     await password.setValue('encore raté');
     await wrapper.get('[data-login-local] form').trigger('submit');
-    await settle();
+    await vi.waitFor(() => expect(wrapper.find('[data-login-local] [role="alert"]').exists()).toBe(true));
     expect(wrapper.get('[data-login-local] [role="alert"]').text()).toBe('Trop d’essais manqués depuis ce poste : réessayez dans 30 secondes.');
     expect(wrapper.text()).not.toContain('Too many');
   });
@@ -101,7 +103,7 @@ describe('LoginPage', () => {
     await wrapper.get('input[name="login"]').setValue('c.martin');
     await wrapper.get('input[name="password"]').setValue('Provisoire-42');
     await wrapper.get('[data-login-local] form').trigger('submit');
-    await settle();
+    await vi.waitFor(() => expect(wrapper.find('[data-login-local] h3').exists()).toBe(true));
     expect(wrapper.get('[data-login-local] h3').text()).toBe('Choisissez un nouveau mot de passe');
     expect(wrapper.text()).toContain('Le mot de passe de « c.martin » a été réinitialisé');
     expect(session.state).toBe('out');
@@ -117,7 +119,7 @@ describe('LoginPage', () => {
 
     await wrapper.get('input[name="confirm-password"]').setValue('la mer est calme ce matin');
     await wrapper.get('[data-login-local] form').trigger('submit');
-    await settle();
+    await vi.waitFor(() => expect(session.state).toBe('in'));
     expect(node.callsTo('POST', /^\/auth\/password\/change$/)[0].body).toMatchObject({ login: 'c.martin', password: 'Provisoire-42', newPassword: 'la mer est calme ce matin' });
     expect(session.state).toBe('in');
   });

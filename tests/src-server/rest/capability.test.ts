@@ -265,6 +265,7 @@ describe('operations, both ways', () => {
     const created = async (resource: Json) => ((await (await node().request(resource.resourceType, { method: 'POST', json: resource })).json()) as Json).id as string;
     const instances: Record<string, string> = {
       Patient: await created({ resourceType: 'Patient', name: [{ family: 'Martin' }] }),
+      Communication: await created({ resourceType: 'Communication', status: 'completed' }),
       Subscription: await created({ resourceType: 'Subscription', status: 'off', reason: 'Agenda', criteria: 'Patient?gender=other', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } }),
     };
     const wrong: string[] = [];
