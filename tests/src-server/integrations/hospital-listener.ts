@@ -60,10 +60,10 @@ export class HospitalListener {
  * DPI and DMP channels set up towards endpoints that never answer (a closed port): a node refuses sends over a
  * channel it has not set up, so tests of what a send must carry set both up, and deliver nothing.
  */
-export const CLOSED_INTEGRATIONS = {
-  dpi: { ...hospitalDpi(9, []), mllp: { host: '127.0.0.1', port: 9, timeoutMs: 1000 } },
-  dmp: {
-    endpoint: 'http://127.0.0.1:9/submissions',
+/** The settings of a DMP gateway at `endpoint`, for a practice's default document codes. */
+export function dmpGateway(endpoint: string) {
+  return {
+    endpoint,
     sourceOid: '1.2.250.1.999.1.1',
     custodian: { name: 'Cabinet' },
     codes: {
@@ -71,5 +71,10 @@ export const CLOSED_INTEGRATIONS = {
       practiceSetting: { code: 'AMBULATOIRE', display: 'Ambulatoire', scheme: '1.2.250.1.213.1.1.4.9' },
       class: { code: '11', display: 'Compte rendu', scheme: '1.2.250.1.213.1.1.4.1' },
     },
-  },
+  };
+}
+
+export const CLOSED_INTEGRATIONS = {
+  dpi: { ...hospitalDpi(9, []), mllp: { host: '127.0.0.1', port: 9, timeoutMs: 1000 } },
+  dmp: dmpGateway('http://127.0.0.1:9/submissions'),
 };

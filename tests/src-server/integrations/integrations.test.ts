@@ -9,7 +9,7 @@ import { loadChannelSettings, type ChannelSettings } from '../../../src-server/d
 import type { NetworkRecipients } from '../../../src-server/documents/network-recipients';
 import { useTestNode } from '../../helpers/node';
 import { delivery } from './deliveries';
-import { CLOSED_INTEGRATIONS } from './hospital-listener';
+import { CLOSED_INTEGRATIONS, dmpGateway } from './hospital-listener';
 
 type Json = Record<string, any>;
 
@@ -18,16 +18,7 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 const complete: ChannelSettings = {
   dpi: { messageType: 'ORU^R01', mllp: { host: '127.0.0.1', port: 2575 }, sendingApplication: 'LIAISON', sendingFacility: 'CABINET', receivingApplication: 'DPI', receivingFacility: 'CH' },
-  dmp: {
-    endpoint: 'https://dmp-gateway.example/submissions',
-    sourceOid: '1.2.250.1.999.1.1',
-    custodian: { name: 'Cabinet' },
-    codes: {
-      healthcareFacilityType: { code: 'SA07', display: 'Cabinet individuel', scheme: '1.2.250.1.71.4.2.4' },
-      practiceSetting: { code: 'AMBULATOIRE', display: 'Ambulatoire', scheme: '1.2.250.1.213.1.1.4.9' },
-      class: { code: '11', display: 'Compte rendu', scheme: '1.2.250.1.213.1.1.4.1' },
-    },
-  },
+  dmp: dmpGateway('https://dmp-gateway.example/submissions'),
 };
 
 function settingsFile(name: string, content: string): string {
