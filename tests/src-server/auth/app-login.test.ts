@@ -260,17 +260,28 @@ describe('SMART App Launch (standalone, user/ scopes)', () => {
 });
 
 describe("the user's authorized apps", () => {
-  /** Claire's session in the UI (a local account's login, as the UI makes it). */
-  async function uiToken(): Promise<string> {
+  /** A session in the UI (a local account's login, as the UI makes it): Claire's unless told. */
+  async function uiToken(who: { login: string; password: string } = CLAIRE): Promise<string> {
     const verifier = client.randomPKCECodeVerifier();
     const handed = await fetch(`${node().url}/auth/password`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...CLAIRE, code_challenge: await client.calculatePKCECodeChallenge(verifier) }),
+      body: JSON.stringify({ ...who, code_challenge: await client.calculatePKCECodeChallenge(verifier) }),
     });
     const { code } = (await handed.json()) as Json;
     return (await token({ grant_type: 'authorization_code', client_id: 'liaison-ui', code, code_verifier: verifier })).body.access_token;
   }
+
+  it("a colleague neither sees nor takes back the apps she allowed", async () => {
+    const tokens = await tokensFor();
+    const colleague = { login: 'l.durand', password: 'une phrase du collègue' };
+    expect((await admin('users', { method: 'POST', json: { ...colleague, displayName: 'Dr Lise Durand', roles: ['practitioner'], organizations: [] } })).status).toBe(201);
+    const theirs = await uiToken(colleague);
+    const asColleague = (init: RequestInit = {}, path = '') => fetch(`${node().url}/auth/me/apps${path}`, { ...init, headers: { authorization: `Bearer ${theirs}` } });
+    expect(((await (await asColleague()).json()) as Json).apps).toEqual([]);
+    expect((await asColleague({ method: 'DELETE' }, `/${tele.client_id}`)).status).toBe(404);
+    expect((await read(tokens.access_token, 'Patient/hers')).status).toBe(200);
+  });
 
   it('lists the apps she allowed, and taking one back stops its tokens at once', async () => {
     const tokens = await tokensFor();
