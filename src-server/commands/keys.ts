@@ -112,19 +112,19 @@ export function registerKeyCommands(program: Command, defaultDataDir: string): v
 
   program
     .command('encrypt')
-    .description('encrypt a data folder written before encryption (the node stopped): crash-safe, needs about twice the database in free disk')
+    .description('encrypt a data folder written before encryption, or convert one of an earlier cipher (the node stopped): crash-safe, needs about twice the database in free disk')
     .option('--data <dir>', 'data directory', defaultDataDir)
     .action(async (options: { data: string }) => {
       const dataDir = resolve(options.data);
       const lock = lockDataFolder(dataDir);
       try {
-        const plan = planEncryption(dataDir);
+        const dataKey = await loadHeadlessDataKey(dataDir, process.env, { create: isFolderInClear(dataDir) });
+        const plan = planEncryption(dataDir, dataKey);
         const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
         if (plan.toDo) {
           console.log(`Encrypting ${dataDir}: ${mib(plan.bytes)} of database; needs ${mib(plan.needed)} free, ${mib(plan.available)} available.`);
           if (plan.available < plan.needed) throw new Error(`Not enough free disk: ${mib(plan.needed)} needed, ${mib(plan.available)} available. Nothing was changed.`);
         }
-        const dataKey = await loadHeadlessDataKey(dataDir, process.env, { create: isFolderInClear(dataDir) });
         const done = encryptFolder(dataDir, dataKey);
         // The documents too, now rather than in the background of the node's next start (crash-safe and resumable).
         const sealed = await encryptBinaries(join(dataDir, BINARY_FOLDER), subkey(dataKey, 'content'));

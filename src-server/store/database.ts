@@ -48,6 +48,17 @@ export class PlaintextDatabaseError extends Error {
   }
 }
 
+/** A store encrypted with the cipher of an earlier Liaison (SQLCipher 4): converted before the node opens it. */
+export class PreviousCipherDatabaseError extends Error {
+  constructor(file: string) {
+    super(
+      `La base ${file} est chiffrée au format d'une version précédente : convertissez-la avec « liaison encrypt --data <dossier> » / ` +
+        `The database ${file} is encrypted in an earlier Liaison's format: convert it with \`liaison encrypt --data <folder>\`. Nothing was changed.`,
+    );
+    this.name = 'PreviousCipherDatabaseError';
+  }
+}
+
 /** How a connection reaches a store: its file and, when it is encrypted, its key (the data key's 'database' subkey). */
 export interface DatabaseAccess {
   file: string;
@@ -56,7 +67,7 @@ export interface DatabaseAccess {
 
 export interface OpenDatabaseOptions {
   /**
-   * The store's key (32 bytes, SQLCipher): its pages, WAL included, are encrypted. Absent: a store in clear (unit
+   * The store's key (32 bytes, AEGIS-256): its pages, WAL included, are encrypted. Absent: a store in clear (unit
    * tests, and `liaison encrypt` reading the old folder); the node always gives one.
    */
   key?: Uint8Array;
@@ -98,21 +109,64 @@ export function databaseAccess(db: Db): DatabaseAccess {
 
 
 /**
- * Sets the key before anything is read: SQLCipher 4's format, with the raw key (no key derivation at each open).
- * A plaintext file is refused rather than read; a wrong key shows at the first read.
+ * The cipher of the store's pages: AEGIS-256 (SQLite3 Multiple Ciphers), an authenticated cipher: each page carries
+ * its own tag, so a page changed on disk is refused when read, as SQLCipher's HMAC did, at a fraction of the cost
+ * (creates keep ≥ 0.85 of the store in clear, SQLCipher 4's AES-CBC with HMAC-SHA512 0.4–0.5: docs/security.md).
+ * The raw key (x'…'): no key derivation at each open.
+ */
+function cipherPragmas(key: Uint8Array, verb: 'key' | 'rekey'): string[] {
+  return ["cipher = 'aegis'", "algorithm = 'aegis-256'", `${verb} = "x'${Buffer.from(key).toString('hex')}'"`];
+}
+
+/**
+ * The previous cipher's key (SQLCipher 4, the store's cipher before AEGIS-256): a folder written then opens with it, to
+ * be converted (encrypt-folder.ts).
+ */
+export function keyWithPreviousCipher(db: Db, key: Uint8Array): void {
+  for (const pragma of ["cipher = 'sqlcipher'", 'legacy = 4', `key = "x'${Buffer.from(key).toString('hex')}'"`]) db.pragma(pragma);
+}
+
+/** Gives a raw connection to an encrypted store its key, as the node's own connections get it (tests, tools). */
+export function keyDatabase(db: Db, key: Uint8Array): void {
+  for (const pragma of cipherPragmas(key, 'key')) db.pragma(pragma);
+}
+
+/** True when the key opens the connection's file (it reads the schema version, the first read). */
+function opens(db: Db): boolean {
+  try {
+    db.pragma('user_version', { simple: true });
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_NOTADB') return false;
+    throw error;
+  }
+}
+
+/** True when `file` is a store in SQLCipher 4's format under `key` (written by a Liaison before AEGIS). */
+export function isPreviousCipherDatabase(file: string, key: Uint8Array): boolean {
+  if (!existsSync(file) || isPlaintextDatabase(file)) return false;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    keyWithPreviousCipher(db, key);
+    return opens(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Sets the key before anything is read. A plaintext file is refused rather than read; a wrong key shows at the first
+ * read, and a file in the previous cipher's format is named as such (converted by `liaison encrypt`, or by the
+ * desktop at its start).
  */
 function unlock(db: Db, file: string, key: Uint8Array | undefined): void {
   if (!key) return;
   if (key.length !== 32) throw new DataKeyError(`a database key is 32 bytes, not ${key.length}.`);
   if (isPlaintextDatabase(file)) throw new PlaintextDatabaseError(file);
-  db.pragma("cipher = 'sqlcipher'");
-  db.pragma('legacy = 4');
-  db.pragma(`key = "x'${Buffer.from(key).toString('hex')}'"`);
-  try {
-    db.pragma('user_version', { simple: true });
-  } catch (error) {
-    if ((error as { code?: string }).code === 'SQLITE_NOTADB') throw new DataKeyError(`it does not open ${file}.`);
-    throw error;
+  keyDatabase(db, key);
+  if (!opens(db)) {
+    if (isPreviousCipherDatabase(file, key)) throw new PreviousCipherDatabaseError(file);
+    throw new DataKeyError(`it does not open ${file}.`);
   }
   keys.set(db, key);
 }
@@ -154,31 +208,42 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
 }
 
 /**
- * Writes `target`, the database `source` (in clear, no connection open to it) encrypted under `key`: a copy, then its
- * every page rewritten encrypted (SQLite3 Multiple Ciphers' rekey, which needs the rollback journal: the node turns
- * WAL back on when it opens it). `source` is left as it was; `target` is fsynced.
+ * Writes `target`, the database `source` (no connection open to it) encrypted under `key` with the store's cipher:
+ * `source` is in clear, or in the previous cipher's format under the same key. A copy, then its every page rewritten
+ * (SQLite3 Multiple Ciphers' rekey, which needs the rollback journal: the node turns WAL back on when it opens it).
+ * `source` is left as it was; `target` is fsynced.
  */
 export function encryptDatabaseFile(source: string, target: string, key: Uint8Array): void {
-  if (!isPlaintextDatabase(source)) throw new Error(`${source} is not a database in clear.`);
-  const plain = new Database(source);
+  const inClear = isPlaintextDatabase(source);
+  if (!inClear && !isPreviousCipherDatabase(source, key)) throw new Error(`${source} is neither in clear nor in the previous cipher's format.`);
+  const keyed = (db: Db) => {
+    if (!inClear) keyWithPreviousCipher(db, key);
+  };
+  const old = new Database(source);
   try {
+    keyed(old);
     // Whatever the WAL holds goes into the file first.
-    plain.pragma('wal_checkpoint(TRUNCATE)');
+    old.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
-    plain.close();
+    old.close();
   }
   copyFileSync(source, target);
   chmodSync(target, 0o600);
   const copy = new Database(target);
   try {
+    keyed(copy);
     copy.pragma('journal_mode = DELETE');
-    copy.pragma("cipher = 'sqlcipher'");
-    copy.pragma('legacy = 4');
-    copy.pragma(`rekey = "x'${Buffer.from(key).toString('hex')}'"`);
+    for (const pragma of cipherPragmas(key, 'rekey')) copy.pragma(pragma);
   } finally {
     copy.close();
   }
-  if (isPlaintextDatabase(target)) throw new Error(`${target} was not encrypted.`);
+  const check = new Database(target, { readonly: true });
+  try {
+    keyDatabase(check, key);
+    if (isPlaintextDatabase(target) || !opens(check)) throw new Error(`${target} was not encrypted.`);
+  } finally {
+    check.close();
+  }
   const fd = openSync(target, 'r+');
   try {
     fsyncSync(fd);

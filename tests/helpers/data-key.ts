@@ -1,9 +1,11 @@
+import Database from 'better-sqlite3';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Keychain } from '../../src-server/data-key';
 import { subkey } from '../../src-server/data-key';
+import { isPlaintextDatabase, keyDatabase, type Db } from '../../src-server/store/database';
 
 /**
  * The data keys of the tests' data folders: one per folder, the same each time the folder is opened (a test stops a
@@ -51,8 +53,23 @@ export function keyEnv(dataDir: string): NodeJS.ProcessEnv {
 }
 
 /** Gives a raw better-sqlite3 connection to a test folder's database its key, as openDatabase does. */
-export function unlockTestDatabase(db: { pragma(source: string): unknown }, dataDir: string): void {
-  db.pragma("cipher = 'sqlcipher'");
-  db.pragma('legacy = 4');
-  db.pragma(`key = "x'${testDatabaseKey(dataDir).toString('hex')}'"`);
+export function unlockTestDatabase(db: Db, dataDir: string): void {
+  keyDatabase(db, testDatabaseKey(dataDir));
+}
+
+/**
+ * Rewrites a store (closed, in clear or encrypted under `key`) in the format of a Liaison before AEGIS-256: SQLCipher
+ * 4 under `key`, as `liaison encrypt` and the desktop find such a folder.
+ */
+export function toPreviousCipher(file: string, key: Buffer): void {
+  const inClear = isPlaintextDatabase(file);
+  const db = new Database(file);
+  try {
+    if (!inClear) keyDatabase(db, key);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = DELETE');
+    for (const pragma of ["cipher = 'sqlcipher'", 'legacy = 4', `rekey = "x'${key.toString('hex')}'"`]) db.pragma(pragma);
+  } finally {
+    db.close();
+  }
 }

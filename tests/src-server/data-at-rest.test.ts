@@ -10,7 +10,7 @@ import { seal, unseal } from '../../src-server/sealing';
 import { openDatabase } from '../../src-server/store/database';
 import { makeFolderPrivate } from '../../src-server/private-folder';
 import { killAllChildren, runCli } from '../helpers/child-node';
-import { standInKeychain, testDatabaseKey, testDataKey } from '../helpers/data-key';
+import { standInKeychain, testDatabaseKey, testDataKey, toPreviousCipher } from '../helpers/data-key';
 import { startTestNode, useTempDirs } from '../helpers/node';
 
 /**
@@ -107,6 +107,42 @@ describe('a wrong or missing key', () => {
     const before = readFileSync(join(dataDir, 'liaison.db'));
     await expect(startTestNode({ dataDir })).rejects.toThrow(/is not encrypted: encrypt it with `liaison encrypt --data <folder>`/);
     expect(readFileSync(join(dataDir, 'liaison.db')).equals(before)).toBe(true);
+  });
+});
+
+describe('the cipher of the pages (AEGIS-256)', () => {
+  it('refuses a page changed on disk rather than reading it (each page carries its own tag)', async () => {
+    const dataDir = folder();
+    const node = await startTestNode({ dataDir });
+    for (let index = 0; index < 200; index++) {
+      await node.request('Patient', { method: 'POST', json: { resourceType: 'Patient', name: [{ family: `Altérée${index}` }] } });
+    }
+    await node.close();
+    const file = join(dataDir, 'liaison.db');
+    const bytes = readFileSync(file);
+    // One byte flipped in the middle of a page well inside the file (not the first page, which holds the salt).
+    const at = Math.floor(bytes.length / 4096 / 2) * 4096 + 1000;
+    bytes[at] ^= 0xff;
+    writeFileSync(file, bytes);
+    const db = openDatabase(file, { key: testDatabaseKey(dataDir) });
+    try {
+      // Every page read (indexes included): the changed one cannot be decrypted, so SQLite reports it corrupt.
+      expect(() => db.pragma('integrity_check')).toThrow(/malformed|corrupt/i);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('names a folder encrypted by an earlier Liaison (SQLCipher 4) and the command that converts it; nothing changed', async () => {
+    const dataDir = folder();
+    const node = await startTestNode({ dataDir });
+    await node.close();
+    toPreviousCipher(join(dataDir, 'liaison.db'), testDatabaseKey(dataDir));
+    const before = readFileSync(join(dataDir, 'liaison.db'));
+    await expect(startTestNode({ dataDir })).rejects.toThrow(/encrypted in an earlier Liaison's format: convert it with `liaison encrypt --data <folder>`/);
+    expect(readFileSync(join(dataDir, 'liaison.db')).equals(before)).toBe(true);
+    // A wrong key is still said as a wrong key, not as the earlier format.
+    await expect(startTestNode({ dataDir, dataKey: Buffer.alloc(32, 1) })).rejects.toThrow(DataKeyError);
   });
 });
 

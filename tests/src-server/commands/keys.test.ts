@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { subkey, unwrapWithPassphrase, type PassphraseWrapped } from '../../../src-server/data-key';
-import { isPlaintextDatabase, openDatabase } from '../../../src-server/store/database';
+import { isPlaintextDatabase, isPreviousCipherDatabase, keyDatabase, keyWithPreviousCipher, openDatabase } from '../../../src-server/store/database';
 import { Repository } from '../../../src-server/store/repository';
 import { killAllChildren, LIAISON_BIN, runCli } from '../../helpers/child-node';
-import { noPassphrase, standInKeychain, testDataKey, testKeyFile } from '../../helpers/data-key';
+import { noPassphrase, standInKeychain, testDataKey, testKeyFile, toPreviousCipher } from '../../helpers/data-key';
 import { desktopDataKey } from '../../../src-main/desktop-data-key';
 import { encryptFolderInClear } from '../../../src-server/encrypt-folder';
 import { startTestNode, useTempDirs } from '../../helpers/node';
@@ -36,17 +36,30 @@ function plaintextFolder(): string {
   return dataDir;
 }
 
-/** How many Patients the folder's database holds, opened as it is on disk: in clear, or with the folder's key. */
+/** A folder as a Liaison before AEGIS-256 left it: the database encrypted with SQLCipher 4 under the folder's key. */
+function previousCipherFolder(): string {
+  const dataDir = plaintextFolder();
+  rmSync(join(dataDir, 'text-index'), { recursive: true, force: true });
+  toPreviousCipher(join(dataDir, 'liaison.db'), subkey(testDataKey(dataDir), 'database'));
+  return dataDir;
+}
+
+/** How the folder's database is on disk: in clear, in the previous cipher, or in the store's. */
+function stateOf(dataDir: string): 'clear' | 'previous' | 'current' {
+  const file = join(dataDir, 'liaison.db');
+  if (isPlaintextDatabase(file)) return 'clear';
+  return isPreviousCipherDatabase(file, subkey(testDataKey(dataDir), 'database')) ? 'previous' : 'current';
+}
+
+/** How many Patients the folder's database holds, opened as it is on disk (any of its states), with the folder's key. */
 function patientsIn(dataDir: string): number {
   const file = join(dataDir, 'liaison.db');
-  const plain = isPlaintextDatabase(file);
+  const state = stateOf(dataDir);
+  const key = subkey(testDataKey(dataDir), 'database');
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    if (!plain) {
-      db.pragma("cipher = 'sqlcipher'");
-      db.pragma('legacy = 4');
-      db.pragma(`key = "x'${subkey(testDataKey(dataDir), 'database').toString('hex')}'"`);
-    }
+    if (state === 'current') keyDatabase(db, key);
+    if (state === 'previous') keyWithPreviousCipher(db, key);
     return db.prepare("SELECT count(*) FROM resources WHERE resource_type = 'Patient'").pluck().get() as number;
   } finally {
     db.close();
@@ -81,21 +94,44 @@ describe('liaison encrypt', () => {
     }
   });
 
-  it('killed at any moment, leaves the folder whole, in clear or encrypted, and finishes when run again', async () => {
+  it('converts a folder encrypted by an earlier Liaison (SQLCipher 4) to AEGIS-256, and the node then serves it', async () => {
+    const dataDir = previousCipherFolder();
+    expect(stateOf(dataDir)).toBe('previous');
+    const run = await runCli(['encrypt', '--data', dataDir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('to the store\'s cipher (AEGIS-256)');
+    expect(stateOf(dataDir)).toBe('current');
+    expect(readFileSync(join(dataDir, 'liaison.db')).includes(Buffer.from('Clairvoyant'))).toBe(false);
+    expect(patientsIn(dataDir)).toBe(PATIENTS);
+    expect((await runCli(['encrypt', '--data', dataDir])).stdout).toContain('is encrypted already');
+    // On the desktop the same happens at start, before the node opens the folder.
+    const desktopDir = previousCipherFolder();
+    expect(encryptFolderInClear(desktopDir, testDataKey(desktopDir))).toContain('AEGIS-256');
+    expect(encryptFolderInClear(desktopDir, testDataKey(desktopDir))).toBeUndefined();
+    const node = await startTestNode({ dataDir: desktopDir });
+    try {
+      const found = (await (await node.request('Patient?family=Clairvoyant2999&_total=accurate')).json()) as { total: number };
+      expect(found.total).toBe(1);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('killed at any moment, leaves the folder whole, as it was or converted, and finishes when run again', async () => {
     // How long a whole run takes here, to kill the next ones all along it.
     const timing = plaintextFolder();
     const started = Date.now();
     expect((await encryptKilledAfter(timing, 120_000)).code).toBe(0);
     const whole = Date.now() - started;
     // Most of a run is the process starting: the kills crowd towards its end, where the conversion is, with some randomness.
-    for (const [round, at] of [0.5, 0.8, 0.9, 0.95, 1].entries()) {
-      const dataDir = plaintextFolder();
+    // Folders in clear and folders of the previous cipher, in turn: the same copy-then-rename either way.
+    for (const [round, at] of [0.5, 0.8, 0.9, 0.95, 1, 0.8, 0.9, 0.95].entries()) {
+      const dataDir = round % 2 === 0 ? plaintextFolder() : previousCipherFolder();
       const ms = Math.round(whole * (at + (Math.random() - 0.5) * 0.1));
       await encryptKilledAfter(dataDir, ms);
-      const state = isPlaintextDatabase(join(dataDir, 'liaison.db')) ? 'clear' : 'encrypted';
-      expect(patientsIn(dataDir), `round ${round} killed after ${ms} ms (${state})`).toBe(PATIENTS);
+      expect(patientsIn(dataDir), `round ${round} killed after ${ms} ms (${stateOf(dataDir)})`).toBe(PATIENTS);
       expect((await encryptKilledAfter(dataDir, 120_000)).code).toBe(0);
-      expect(isPlaintextDatabase(join(dataDir, 'liaison.db'))).toBe(false);
+      expect(stateOf(dataDir)).toBe('current');
       expect(patientsIn(dataDir)).toBe(PATIENTS);
       expect(existsSync(join(dataDir, 'liaison.db.encrypting'))).toBe(false);
       rmSync(dataDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FhirError } from '../../../src-server/fhir/outcome';
-import { keepPlannerStatistics, openDatabase, readNodeId, readSchemaVersion, SchemaTooNewError, type Db } from '../../../src-server/store/database';
+import { keepPlannerStatistics, keyDatabase, openDatabase, readNodeId, readSchemaVersion, SchemaTooNewError, type Db } from '../../../src-server/store/database';
 import { migrations, schemaVersion } from '../../../src-server/store/migrations';
 import { Repository } from '../../../src-server/store/repository';
 import { killAllChildren, runCli } from '../../helpers/child-node';
@@ -102,11 +102,7 @@ function databaseFromTheFuture(dir: string, journalMode: 'WAL' | 'DELETE', key?:
   new Repository(db).create('Patient', { resourceType: 'Patient', name: [{ family: 'Futur' }] });
   db.close();
   const raw = new Database(file);
-  if (key) {
-    raw.pragma("cipher = 'sqlcipher'");
-    raw.pragma('legacy = 4');
-    raw.pragma(`key = "x'${key.toString('hex')}'"`);
-  }
+  if (key) keyDatabase(raw, key);
   const version = schemaVersion + 7;
   raw.pragma(`journal_mode = ${journalMode}`);
   raw.pragma(`user_version = ${version}`);
