@@ -140,7 +140,7 @@ function heldSlots(appointment: Json | undefined, base: string): string[] {
 }
 
 /** The practitioners taking part: the Practitioner actors, and the practitioner of each PractitionerRole actor. */
-function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
+export function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
   const participants = Array.isArray(appointment.participant) ? (appointment.participant as Json[]) : [];
   const ids = participants.flatMap((participant) => {
     const reference = (participant.actor as Json | undefined)?.reference;
