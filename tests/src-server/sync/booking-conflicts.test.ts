@@ -115,8 +115,24 @@ describe('the offline double booking', () => {
       ].sort((x, y) => (x.target < y.target ? -1 : 1)),
     );
 
-    // Resolved by a normal write on one node: b moves its appointment to 18:00; once synced, gone on both.
+    // A cancel in a transaction that fails as a whole changes nothing: the conflict and its tags stay.
     const current = await json(await b.request(`Appointment/${onB.id}`));
+    const failed = await b.request('', {
+      method: 'POST',
+      json: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: { ...current, status: 'cancelled' }, request: { method: 'PUT', url: `Appointment/${onB.id}` } },
+          { resource: { resourceType: 'Patient', id: 'durand' }, request: { method: 'PUT', url: 'Patient/durand', ifMatch: 'W/"not-its-version"' } },
+        ],
+      },
+    });
+    expect(failed.status).toBe(412);
+    expect(await bookingConflicts(b)).toEqual(expected);
+    for (const id of pair) expect(conflictTags(await json(await b.request(`Appointment/${id}`)))).toEqual(['booking']);
+
+    // Resolved by a normal write on one node: b moves its appointment to 18:00; once synced, gone on both.
     const moved = await write(b, { ...current, start: '2026-12-08T18:00:00Z', end: '2026-12-08T18:30:00Z' });
     // The tag is the node's answer, never stored: the moved version does not carry it.
     expect(conflictTags(moved)).toEqual([]);
@@ -125,5 +141,57 @@ describe('the offline double booking', () => {
       expect(await bookingConflicts(node)).toEqual([]);
       for (const id of pair) expect(conflictTags(await json(await node.request(`Appointment/${id}`)))).toEqual([]);
     }
+  });
+});
+
+describe('conflicts visible on a plain read', () => {
+  it('tags a resource with an open conflict of either kind on read, vread of its current version, search, _include and $everything; a write drops the tag', async () => {
+    const patient = await write(a, { resourceType: 'Patient', id: 'bernard', name: [{ family: 'Bernard' }], meta: { tag: [{ system: 'urn:example:practice', code: 'vip' }] } });
+    await converged([a, b]);
+    await apart();
+    // Apart, each node edits the patient (an edit conflict) and books Dr Martin at 09:00 (a booking conflict).
+    const onA = await write(a, { ...patient, gender: 'female' });
+    const onB = await write(b, { ...patient, gender: 'male' });
+    const first = await write(a, appointment('bernard', 'martin', '09:00', '09:20'));
+    const second = await write(b, appointment('bernard', 'martin', '09:00', '09:20'));
+    connect(a, b);
+    await converged([a, b]);
+
+    const read = await json(await a.request('Patient/bernard'));
+    expect(conflictTags(read)).toEqual(['edit']);
+    // The node's tag comes beside the practice's own, which stays.
+    expect(read.meta.tag.map((tag: Json) => tag.code)).toEqual(['vip', 'edit']);
+    expect(read.meta.tag[1].display).toBe('Conflit de modification / Edit conflict');
+    const winner = read.meta.versionId as string;
+    const loser = winner === onA.meta.versionId ? onB.meta.versionId : onA.meta.versionId;
+    expect(conflictTags(await json(await a.request(`Patient/bernard/_history/${winner}`)))).toEqual(['edit']);
+    // An older version is history: it says nothing of today's conflicts.
+    expect(conflictTags(await json(await a.request(`Patient/bernard/_history/${loser}`)))).toEqual([]);
+    const searched = await json(await a.request('Patient?_id=bernard'));
+    expect(conflictTags(searched.entry[0].resource)).toEqual(['edit']);
+    const withPatients = await json(await a.request(`Appointment?_id=${first.id},${second.id}&_include=Appointment:patient`));
+    const tagsById = Object.fromEntries(withPatients.entry.map((entry: Json) => [`${entry.resource.resourceType}/${entry.resource.id}`, conflictTags(entry.resource)]));
+    expect(tagsById).toEqual({ 'Patient/bernard': ['edit'], [`Appointment/${first.id}`]: ['booking'], [`Appointment/${second.id}`]: ['booking'] });
+    const everything = await json(await a.request('Patient/bernard/$everything'));
+    const everythingTags = Object.fromEntries(everything.entry.map((entry: Json) => [`${entry.resource.resourceType}/${entry.resource.id}`, conflictTags(entry.resource)]));
+    expect(everythingTags).toMatchObject({ 'Patient/bernard': ['edit'], [`Appointment/${first.id}`]: ['booking'], [`Appointment/${second.id}`]: ['booking'] });
+
+    // $conflicts pages through both kinds: the edit conflict, then the booking conflict.
+    const kinds: string[] = [];
+    for (let url: string | undefined = '$conflicts?_count=1'; url; ) {
+      const page: Json = await json(await a.request(url));
+      const parameters = (page.parameter ?? []) as Json[];
+      kinds.push(...parameters.filter((parameter) => parameter.name === 'conflict').map((parameter) => parameter.part[0].valueCode as string));
+      url = parameters.find((parameter) => parameter.name === 'next')?.valueString;
+    }
+    expect(kinds).toEqual(['edit', 'booking']);
+
+    // A client that writes back what it read does not store the node's tag; the practice's own tag stays.
+    const rewritten = await write(a, { ...read, gender: 'female' });
+    const stored = JSON.parse(a.repository.read('Patient', 'bernard')!.json) as Json;
+    expect(stored.meta.versionId).toBe(rewritten.meta.versionId);
+    expect(stored.meta.tag).toEqual([{ system: 'urn:example:practice', code: 'vip' }]);
+    // The edit went on one branch: the conflict stays open (and tagged) until resolved.
+    expect(conflictTags(await json(await a.request('Patient/bernard')))).toEqual(['edit']);
   });
 });
