@@ -967,6 +967,7 @@ const fr = {
       archived: 'archivée',
       kinds: { Patient: 'Patient', Practitioner: 'Professionnel', PractitionerRole: 'Fonction', Organization: 'Structure', Encounter: 'Consultation', EpisodeOfCare: 'Épisode de soins', DocumentReference: 'Document', Appointment: 'Rendez-vous', Communication: 'Message', CommunicationRequest: 'Demande d’envoi', other: 'Fiche' },
       unnamed: '(sans nom)',
+      booking: { title: 'Conflit de réservation', intro: 'Deux rendez-vous de {practitioner} se chevauchent : ils ont été pris sur deux postes avant qu’ils ne se synchronisent. Déplacez ou annulez l’un d’eux dans l’agenda.', noPatient: 'Sans patient' },
       fields: { name: 'Nom', birthDate: 'Date de naissance', gender: 'Sexe', telecom: 'Téléphones et e-mails', address: 'Adresse', identifier: 'Identifiants', active: 'Actif', generalPractitioner: 'Médecin traitant', deceasedBoolean: 'Décédé', deceasedDateTime: 'Décès', maritalStatus: 'Situation familiale', contact: 'Contacts', qualification: 'Qualifications', status: 'Statut', description: 'Description', start: 'Début', end: 'Fin', participant: 'Participants', actor: 'Qui', required: 'Présence', type: 'Type', subject: 'Patient', period: 'Période' },
       absent: '(vide)',
       noDifference: 'Les versions ne diffèrent que par leurs métadonnées.',
