@@ -956,7 +956,7 @@ const en: Messages = {
     },
     conflicts: {
       title: 'Sync conflicts',
-      intro: 'The same record was changed on two nodes before they synced. Meanwhile the “shown” version is the one everyone sees; choose the one to keep.',
+      intro: 'Desktops worked apart before they synced. The same record changed on both sides: meanwhile the “shown” version is the one everyone sees; choose the one to keep. Two appointments booked at the same time: move or cancel one of them.',
       unavailable: 'This node syncs with no other: no conflict can happen.',
       empty: 'No conflict to resolve.',
       opened: 'since {date}',

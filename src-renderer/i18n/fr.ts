@@ -956,7 +956,7 @@ const fr = {
     },
     conflicts: {
       title: 'Conflits de synchronisation',
-      intro: 'Une même fiche a été modifiée sur deux nœuds avant qu’ils ne se synchronisent. En attendant, la version « affichée » est celle que tout le monde voit ; choisissez celle à garder.',
+      intro: 'Des postes ont travaillé chacun de leur côté avant de se synchroniser. Une même fiche modifiée des deux côtés : en attendant, la version « affichée » est celle que tout le monde voit ; choisissez celle à garder. Deux rendez-vous pris au même moment : déplacez ou annulez l’un d’eux.',
       unavailable: 'Ce nœud ne se synchronise avec aucun autre : pas de conflit possible.',
       empty: 'Aucun conflit à résoudre.',
       opened: 'depuis le {date}',
