@@ -115,6 +115,15 @@ describe('the offline double booking', () => {
       ].sort((x, y) => (x.target < y.target ? -1 : 1)),
     );
 
+    // The patient of a's appointment arrives: an appointment in a booking conflict may still be edited, and the
+    // conflict stays; a new overlap with a third appointment is still refused.
+    const arrived = await write(a, { ...(await json(await a.request(`Appointment/${onA.id}`))), status: 'arrived' });
+    expect(arrived.status).toBe('arrived');
+    expect(await bookingConflicts(a)).toEqual(expected);
+    const third = await a.request('Appointment', { method: 'POST', json: appointment('dupont', 'martin', '17:20', '17:50') });
+    expect(third.status).toBe(409);
+    await converged([a, b]);
+
     // A cancel in a transaction that fails as a whole changes nothing: the conflict and its tags stay.
     const current = await json(await b.request(`Appointment/${onB.id}`));
     const failed = await b.request('', {
