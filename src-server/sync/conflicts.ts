@@ -112,9 +112,9 @@ export class ConflictOperations {
     const parameter: Json[] = [];
     let budget = SCAN_BUDGET;
     let next: string | undefined;
-    /** Reads rows of one kind from `after` until the page is full, the budget spent or the rows run out; true: ran out. */
-    const scan = <Row>(read: (after: Row | undefined, limit: number) => Row[], after: Row | undefined, part: (row: Row) => Json | undefined, keyOf: (row: Row) => string): boolean => {
-      let last = after;
+    /** Reads rows of one kind until the page is full, the budget spent or the rows run out (true); `read` after the last row read. */
+    const scan = <Row>(read: (after: Row | undefined, limit: number) => Row[], part: (row: Row) => Json | undefined, keyOf: (row: Row) => string): boolean => {
+      let last: Row | undefined;
       while (parameter.length < count && budget > 0) {
         const wanted = Math.min(count - parameter.length, budget);
         const rows = read(last, wanted);
@@ -134,14 +134,12 @@ export class ConflictOperations {
       cursor.booking !== undefined ||
       scan<OpenConflict>(
         (after, limit) => this.conflicts.after(after?.resource_type ?? cursor.edit[0], after?.resource_id ?? cursor.edit[1], limit),
-        undefined,
         (row) => (request.scopes.allows(row.resource_type, 'READ') && visible(row.resource_type, row.resource_id) ? editPart(interactions.repository, row) : undefined),
         (row) => `${row.resource_type}/${row.resource_id}`,
       );
     if (editsDone && parameter.length < count && budget > 0) {
       scan<BookingConflict>(
         (after, limit) => this.conflicts.bookingsAfter(after ? [after.appointment_a, after.appointment_b, after.practitioner_id] : cursor.booking, limit),
-        undefined,
         (row) => (bookingVisible(row, request, visible) ? bookingPart(interactions.repository, row) : undefined),
         (row) => `booking/${row.appointment_a}/${row.appointment_b}/${row.practitioner_id}`,
       );

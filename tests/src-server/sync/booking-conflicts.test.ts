@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestNode } from '../../helpers/node';
 import { connect, eventually, startSyncNodes } from '../../helpers/sync-nodes';
+import { clientToken } from '../../helpers/users';
+import { fhirFetch } from '../../helpers/node';
 
 /**
  * Bookings stay single across offline desktops (issue 28): two office nodes apart each book Dr Martin at overlapping
@@ -202,5 +204,30 @@ describe('conflicts visible on a plain read', () => {
     expect(stored.meta.tag).toEqual([{ system: 'urn:example:practice', code: 'vip' }]);
     // The edit went on one branch: the conflict stays open (and tagged) until resolved.
     expect(conflictTags(await json(await a.request('Patient/bernard')))).toEqual(['edit']);
+  });
+});
+
+describe('who sees a booking conflict', () => {
+  it('lists it only to a caller who sees both appointments: one who sees a single one learns nothing of the other', async () => {
+    for (const node of [a, b]) node.repository.update('Practitioner', 'bonnet', { resourceType: 'Practitioner', id: 'bonnet', name: [{ family: 'Bonnet' }] });
+    await apart();
+    // Dr Bonnet takes part in a's appointment only; both take Dr Martin's time at 11:00.
+    const shared = await write(a, { ...appointment('bernard', 'martin', '11:00', '11:30'), participant: [...appointment('bernard', 'martin', '11:00', '11:30').participant, { actor: { reference: 'Practitioner/bonnet' }, status: 'accepted' }] });
+    const other = await write(b, appointment('dupont', 'martin', '11:15', '11:45'));
+    connect(a, b);
+    await converged([a, b]);
+    expect(await bookingConflicts(a)).toContainEqual([shared.id, other.id].sort().map((id) => `Appointment/${id}`).concat('Practitioner/martin').join(' '));
+
+    const asBonnet = await clientToken(a, { name: 'Dr Bonnet', scopes: ['APPOINTMENT_READ', 'APPOINTMENT_SEARCH', 'PATIENT_READ'], practitionerId: 'bonnet' });
+    const bonnet = (path: string) => fhirFetch(a.fhir, asBonnet, path);
+    expect((await bonnet(`Appointment/${other.id}`)).status).toBe(404);
+    const listed = await json(await bonnet('$conflicts'));
+    expect(JSON.stringify(listed)).not.toContain(other.id);
+    const ofShared = await json(await bonnet(`Appointment/${shared.id}/$conflicts`));
+    expect(ofShared.parameter).toBeUndefined();
+    // The tag says that this appointment's time is contested, as the booking rule's 409 does, without naming the other.
+    const read = await json(await bonnet(`Appointment/${shared.id}`));
+    expect(conflictTags(read)).toEqual(['booking']);
+    expect(JSON.stringify(read)).not.toContain(other.id);
   });
 });
