@@ -118,6 +118,12 @@ export function labelledIdentifiers(identifiers: Identifier[] | undefined): Arra
   return (identifiers ?? []).filter((identifier) => identifier.system && IDENTIFIER_LABELS[identifier.system] && identifier.value).map((identifier) => ({ label: IDENTIFIER_LABELS[identifier.system!], value: identifier.value! }));
 }
 
+/** The day of an instant in the user's time zone, as FHIR writes a date: an appointment at 00:30 in Paris is on its Paris day. */
+export function localDay(instant: string): string {
+  const date = new Date(instant);
+  return [date.getFullYear(), date.getMonth() + 1, date.getDate()].map((part, index) => String(part).padStart(index === 0 ? 4 : 2, '0')).join('-');
+}
+
 /**
  * The name a document is saved under: its title and its day as the practice writes it ("Compte rendu du 2 juin -
  * 07-12-2026.pdf"), without the characters Windows, macOS or Linux refuse in a file name.

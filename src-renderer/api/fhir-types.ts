@@ -230,6 +230,7 @@ export interface ParametersParameter {
   name: string;
   valueString?: string;
   valueId?: string;
+  valueCode?: string;
   valueInstant?: string;
   valueBoolean?: boolean;
   valueReference?: Reference;

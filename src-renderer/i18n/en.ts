@@ -956,7 +956,7 @@ const en: Messages = {
     },
     conflicts: {
       title: 'Sync conflicts',
-      intro: 'The same record was changed on two nodes before they synced. Meanwhile the “shown” version is the one everyone sees; choose the one to keep.',
+      intro: 'Desktops worked apart before they synced. The same record changed on both sides: meanwhile the “shown” version is the one everyone sees; choose the one to keep. Two appointments booked at the same time: move or cancel one of them.',
       unavailable: 'This node syncs with no other: no conflict can happen.',
       empty: 'No conflict to resolve.',
       opened: 'since {date}',
@@ -967,6 +967,7 @@ const en: Messages = {
       archived: 'archived',
       kinds: { Patient: 'Patient', Practitioner: 'Practitioner', PractitionerRole: 'Role', Organization: 'Organisation', Encounter: 'Encounter', EpisodeOfCare: 'Episode of care', DocumentReference: 'Document', Appointment: 'Appointment', Communication: 'Message', CommunicationRequest: 'Sending request', other: 'Record' },
       unnamed: '(no name)',
+      booking: { title: 'Booking conflict', intro: 'Two appointments of {practitioner} overlap: they were booked on two desktops before these synced. Move or cancel one of them in the agenda.', noPatient: 'No patient' },
       fields: { name: 'Name', birthDate: 'Birth date', gender: 'Sex', telecom: 'Phones and e-mails', address: 'Address', identifier: 'Identifiers', active: 'Active', generalPractitioner: 'General practitioner', deceasedBoolean: 'Deceased', deceasedDateTime: 'Death', maritalStatus: 'Marital status', contact: 'Contacts', qualification: 'Qualifications', status: 'Status', description: 'Description', start: 'Start', end: 'End', participant: 'Participants', actor: 'Who', required: 'Attendance', type: 'Type', subject: 'Patient', period: 'Period' },
       absent: '(empty)',
       noDifference: 'The versions differ only in their metadata.',

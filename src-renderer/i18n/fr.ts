@@ -956,7 +956,7 @@ const fr = {
     },
     conflicts: {
       title: 'Conflits de synchronisation',
-      intro: 'Une même fiche a été modifiée sur deux nœuds avant qu’ils ne se synchronisent. En attendant, la version « affichée » est celle que tout le monde voit ; choisissez celle à garder.',
+      intro: 'Des postes ont travaillé chacun de leur côté avant de se synchroniser. Une même fiche modifiée des deux côtés : en attendant, la version « affichée » est celle que tout le monde voit ; choisissez celle à garder. Deux rendez-vous pris au même moment : déplacez ou annulez l’un d’eux.',
       unavailable: 'Ce nœud ne se synchronise avec aucun autre : pas de conflit possible.',
       empty: 'Aucun conflit à résoudre.',
       opened: 'depuis le {date}',
@@ -967,6 +967,7 @@ const fr = {
       archived: 'archivée',
       kinds: { Patient: 'Patient', Practitioner: 'Professionnel', PractitionerRole: 'Fonction', Organization: 'Structure', Encounter: 'Consultation', EpisodeOfCare: 'Épisode de soins', DocumentReference: 'Document', Appointment: 'Rendez-vous', Communication: 'Message', CommunicationRequest: 'Demande d’envoi', other: 'Fiche' },
       unnamed: '(sans nom)',
+      booking: { title: 'Conflit de réservation', intro: 'Deux rendez-vous de {practitioner} se chevauchent : ils ont été pris sur deux postes avant qu’ils ne se synchronisent. Déplacez ou annulez l’un d’eux dans l’agenda.', noPatient: 'Sans patient' },
       fields: { name: 'Nom', birthDate: 'Date de naissance', gender: 'Sexe', telecom: 'Téléphones et e-mails', address: 'Adresse', identifier: 'Identifiants', active: 'Actif', generalPractitioner: 'Médecin traitant', deceasedBoolean: 'Décédé', deceasedDateTime: 'Décès', maritalStatus: 'Situation familiale', contact: 'Contacts', qualification: 'Qualifications', status: 'Statut', description: 'Description', start: 'Début', end: 'Fin', participant: 'Participants', actor: 'Qui', required: 'Présence', type: 'Type', subject: 'Patient', period: 'Période' },
       absent: '(vide)',
       noDifference: 'Les versions ne diffèrent que par leurs métadonnées.',

@@ -56,8 +56,10 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   }
   if (!period || !BLOCKING_STATUSES.has(status)) return;
   if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('appointment-too-long', 'A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
+  // An appointment already in a booking conflict (docs/sync.md) may still be edited (the patient arrived): only a new overlap is refused.
+  const known = new Set(write.id === undefined ? [] : write.interactions.repository.conflicts.bookingsOf(write.id).flatMap((row) => [row.appointment_a, row.appointment_b]));
   for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
-    const [collision] = overlapping(booked, practitionerId, period, write.id, base);
+    const [collision] = overlapping(booked, practitionerId, period, write.id, base).filter((other) => !known.has(other.id));
     if (collision) {
       const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
       // An appointment the caller may not see is not named: that the time is taken is all it may learn.
@@ -140,7 +142,7 @@ function heldSlots(appointment: Json | undefined, base: string): string[] {
 }
 
 /** The practitioners taking part: the Practitioner actors, and the practitioner of each PractitionerRole actor. */
-function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
+export function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
   const participants = Array.isArray(appointment.participant) ? (appointment.participant as Json[]) : [];
   const ids = participants.flatMap((participant) => {
     const reference = (participant.actor as Json | undefined)?.reference;

@@ -20,7 +20,7 @@ const CARE_PATHWAY: OperationDescription = {
 };
 
 export function carePathwayOperation(compartment: PatientCompartment): FhirOperation {
-  return patientOperation('$care-pathway', CARE_PATHWAY, ({ request, base, id }, reader) => {
+  return patientOperation('$care-pathway', CARE_PATHWAY, ({ request, base, id, interactions }, reader) => {
     const { query, scopes } = request;
     const count = readPageCount(query.get('_count'));
     const cursor = decodeCursor(query.get('_cursor'), 2);
@@ -44,6 +44,7 @@ export function carePathwayOperation(compartment: PatientCompartment): FhirOpera
           next: rows.length > count ? encodeCursor([last.start, last.vseq]) : undefined,
         },
         base,
+        interactions.repository,
       ),
     };
   });

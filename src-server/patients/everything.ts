@@ -49,7 +49,7 @@ export function everythingOperation(compartment: PatientCompartment): FhirOperat
     const page = rows.slice(0, count);
     const referenced = referencedDirectory(compartment, page, base, (type, refId) => interactions.repository.read(type, refId)).filter((resource) => scopes.allows(resource.resourceType, 'READ'));
     const next = rows.length > count ? encodeCursor([rows[count - 1].vseq]) : undefined;
-    return { status: 200, headers: {}, body: pageBundle({ url: `${base}/Patient/${id}/$everything`, query, matches: page, included: referenced, next }, base) };
+    return { status: 200, headers: {}, body: pageBundle({ url: `${base}/Patient/${id}/$everything`, query, matches: page, included: referenced, next }, base, interactions.repository) };
   });
 }
 

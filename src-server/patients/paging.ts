@@ -1,6 +1,6 @@
 import { badRequest } from '../fhir/outcome';
-import { bundleJson } from '../rest/interactions';
-import type { StoredResource } from '../store/repository';
+import { bundleJson, withConflictMarks } from '../rest/interactions';
+import type { Repository, StoredResource } from '../store/repository';
 
 /** Paging of the patient operations: `_count`, an opaque keyset cursor, and the searchset Bundle of a page. */
 
@@ -33,7 +33,8 @@ export interface Page {
   next?: string;
 }
 
-export function pageBundle(page: Page, base: string): string {
+/** The page as a searchset: current versions, with the tags of their open conflicts (`repository`'s). */
+export function pageBundle(page: Page, base: string, repository: Repository): string {
   const link = (relation: string, cursor: string | null) => {
     const params = new URLSearchParams(page.query);
     params.delete('_cursor');
@@ -42,6 +43,6 @@ export function pageBundle(page: Page, base: string): string {
   };
   const links = [link('self', page.query.get('_cursor'))];
   if (page.next) links.push(link('next', page.next));
-  const entry = (stored: StoredResource, mode: string) => ({ fullUrl: `${base}/${stored.resourceType}/${stored.id}`, json: stored.json, extra: `"search":{"mode":"${mode}"}` });
+  const entry = (stored: StoredResource, mode: string) => ({ fullUrl: `${base}/${stored.resourceType}/${stored.id}`, json: withConflictMarks(repository, stored), extra: `"search":{"mode":"${mode}"}` });
   return bundleJson('searchset', links, [...page.matches.map((stored) => entry(stored, 'match')), ...(page.included ?? []).map((stored) => entry(stored, 'include'))]);
 }

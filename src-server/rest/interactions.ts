@@ -8,6 +8,7 @@ import { isWhole, shapeResource } from '../fhir/search/shaping';
 import { Visibility } from '../store/search/visibility';
 import { isResourceType } from '../fhir/validation/model';
 import { takeWriteOnly } from '../fhir/write-only';
+import { withConflictTags } from '../fhir/conflict-tags';
 import { processBundle } from './bundle';
 import { CapabilityStatements } from './capability';
 import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type SurfaceMapping, type WriteRule } from './extensions';
@@ -44,7 +45,8 @@ export class Interactions implements FhirInteractions {
 
   /** A stored resource's JSON as the request's surface answers it. */
   private answered(request: FhirRequest, stored: StoredResource): string {
-    return request.surface === undefined || request.surface === 'fhir' ? stored.json : this.mapping.answer(request.surface, stored.resourceType, stored.json);
+    const json = withConflictMarks(this.repository, stored);
+    return request.surface === undefined || request.surface === 'fhir' ? json : this.mapping.answer(request.surface, stored.resourceType, json);
   }
 
   /** The request's resource, with the vendor conventions mapped onto the node's. */
@@ -286,7 +288,9 @@ export class Interactions implements FhirInteractions {
     const stored = this.repository.vread(type, id, versionId);
     // A version hidden from the caller answers as one that does not exist.
     if (!stored || (Visibility.restricts(request, type) && !this.searchEngine.isVersionVisible(stored, request, base))) throw notFound('version-not-found', `${type}/${id} has no version '${versionId}'`);
-    return { status: 200, body: stored.json, headers: versionHeaders(stored) };
+    // The current version says the resource's open conflicts, as a read does; an older one is history.
+    const current = this.repository.conflicts.kindsOf(type, id).length > 0 && this.repository.read(type, id)?.versionId === versionId;
+    return { status: 200, body: current ? this.answered(request, stored) : stored.json, headers: versionHeaders(stored) };
   }
 
   private create(type: string, request: FhirRequest, base: string): FhirResponse {
@@ -564,6 +568,14 @@ function requireResource(request: FhirRequest, type: string): JsonObject {
   if (type !== 'Binary') return body as JsonObject;
   refuseForgedContent(body as JsonObject);
   return request.binaryContent ? withStoredContent(body as JsonObject, request.binaryContent) : (body as JsonObject);
+}
+
+/**
+ * A stored resource's JSON with the tags of its open conflicts (docs/sync.md, "Conflicts on a plain read"), for every
+ * answer that serves current versions: a map lookup a resource, parsed again only for the few in conflict.
+ */
+export function withConflictMarks(repository: Repository, stored: StoredResource): string {
+  return withConflictTags(stored.json, repository.conflicts.kindsOf(stored.resourceType, stored.id));
 }
 
 function ok(body: string | object): FhirResponse {

@@ -518,6 +518,22 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'booking conflicts: two booked appointments of one practitioner that overlap, brought together by sync',
+    sql: `
+      -- One row per pair of appointments (a < b, ids) and practitioner whose time both take (docs/sync.md, "Booking
+      -- conflicts"). Computed from the current versions whenever an appointment's changes (store/open-conflicts.ts),
+      -- so every node with the same data holds the same rows: they are not synced.
+      CREATE TABLE booking_conflicts (
+        appointment_a   TEXT NOT NULL,
+        appointment_b   TEXT NOT NULL,
+        practitioner_id TEXT NOT NULL,
+        opened_at       TEXT NOT NULL,          -- when this node first saw the overlap
+        PRIMARY KEY (appointment_a, appointment_b, practitioner_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX booking_conflicts_of_b ON booking_conflicts (appointment_b);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

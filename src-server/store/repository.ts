@@ -10,6 +10,8 @@ import { SearchIndex } from './search-index';
 import { isArchived, leavesOf, winnerOf } from './merge';
 import { isJson } from '../fhir/json';
 import { refuseWriteOnly } from '../fhir/write-only';
+import { withoutConflictTags } from '../fhir/conflict-tags';
+import { OpenConflicts } from './open-conflicts';
 
 /** A resource as stored: the JSON text (meta included) and the columns reads need without parsing it. */
 export interface StoredResource {
@@ -93,6 +95,9 @@ export interface KeptAside {
 
 type JsonObject = Record<string, unknown>;
 
+/** Told, inside the write's transaction and once its index rows are written, that a resource has a new current version. */
+export type CurrentListener = (id: string, resource: Readonly<JsonObject>) => void;
+
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function isValidId(id: string): boolean {
@@ -114,6 +119,9 @@ export class Repository {
   readonly owners: ResourceOwners;
   /** This store's custom SearchParameters, in force from its opening. */
   readonly parameters: CustomParameters;
+  /** The open conflicts of both kinds (edit: opened and closed here as versions are stored; booking). */
+  readonly conflicts: OpenConflicts;
+  private readonly currentListeners = new Map<string, CurrentListener[]>();
   /**
    * The newest lastUpdated issued: stamps never go backwards, even if the clock does, so that vseq order is
    * (lastUpdated, vseq) order and search can page the default order by vseq (write order).
@@ -126,6 +134,7 @@ export class Repository {
     this.parameters = new CustomParameters(db);
     this.searchIndex = new SearchIndex(db, this.parameters);
     this.owners = new ResourceOwners(db);
+    this.conflicts = new OpenConflicts(db);
     this.statements = {
       current: db.prepare<[string, string], { version_id: string; last_updated: string; body: string }>(
         `SELECT v.version_id, v.last_updated, v.body FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
@@ -169,8 +178,6 @@ export class Repository {
       leaf: db.prepare<[string], { vseq: number; version_id: string; last_updated: string; body: string }>(
         'SELECT vseq, version_id, last_updated, body FROM resource_versions WHERE version_id = ?',
       ),
-      openConflict: db.prepare('INSERT OR IGNORE INTO open_conflicts (resource_type, resource_id, opened_at) VALUES (?, ?, ?)'),
-      closeConflict: db.prepare('DELETE FROM open_conflicts WHERE resource_type = ? AND resource_id = ?'),
       // A version kept aside again (sent again, tried again) keeps the time it first came, with the latest reason.
       defer: db.prepare(
         `INSERT INTO sync_deferred (version_id, resource_type, resource_id, parent_ids, origin_node, received_from, body, reason, received_at)
@@ -436,8 +443,8 @@ export class Repository {
    */
   private settleCurrent(resourceType: string, id: string, written?: string): string[] {
     const leaves = this.leaves(resourceType, id);
-    if (leaves.length > 1) this.statements.openConflict.run(resourceType, id, new Date().toISOString());
-    else this.statements.closeConflict.run(resourceType, id);
+    if (leaves.length > 1) this.conflicts.open(resourceType, id);
+    else this.conflicts.close(resourceType, id);
     const rows = leaves.map((leaf) => this.statements.leaf.get(leaf)!);
     const winner =
       rows.length === 1
@@ -452,6 +459,14 @@ export class Repository {
     if (winner.version_id === (written ?? current?.version_id)) return leaves;
     this.makeCurrent(resourceType, id, { vseq: winner.vseq, lastUpdated: winner.last_updated, resource: JSON.parse(winner.body) as JsonObject }, current?.vseq);
     return leaves;
+  }
+
+  /**
+   * Calls `listener` whenever a resource of the type gets a new current version, however it came (API, import, sync,
+   * a conflict's winner moving): for what is computed from the current versions of several resources.
+   */
+  onCurrent(resourceType: string, listener: CurrentListener): void {
+    this.currentListeners.set(resourceType, [...(this.currentListeners.get(resourceType) ?? []), listener]);
   }
 
   /** Moves the current-version pointer (and counts a new resource). */
@@ -469,6 +484,7 @@ export class Repository {
     this.pointCurrent(resourceType, id, version.vseq, version.lastUpdated, replacedVseq);
     this.searchIndex.write(version.vseq, version.resource, replacedVseq);
     if (resourceType === 'SearchParameter') this.applyCustomParameters();
+    for (const listener of this.currentListeners.get(resourceType) ?? []) listener(id, version.resource);
   }
 
   /**
@@ -535,7 +551,8 @@ export class Repository {
     const stored = {
       resourceType,
       id,
-      meta: { ...(isJson(meta) ? meta : {}), versionId, lastUpdated },
+      // The conflict tags are the node's answer (fhir/conflict-tags.ts): a client that sends them back does not store them.
+      meta: { ...(isJson(meta) ? withoutConflictTags(meta) : {}), versionId, lastUpdated },
       ...rest,
     };
     const json = JSON.stringify(stored);
@@ -552,6 +569,8 @@ export class Repository {
     const vseq = this.appendVersion(resourceType, id, versionId, lastUpdated, json, parents, 'PUT');
     this.pointCurrent(resourceType, id, vseq, lastUpdated, replacedVseq);
     this.searchIndex.writeRows(resourceType, vseq, prepared.rows, replacedVseq);
+    const listeners = this.currentListeners.get(resourceType);
+    if (listeners) for (const listener of listeners) listener(id, JSON.parse(json) as JsonObject);
     return { resourceType, id, versionId, lastUpdated, json };
   }
 

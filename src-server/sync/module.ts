@@ -1,7 +1,6 @@
 import type { HealthProblem, NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import { ChangeLog } from '../store/change-log';
-import { OpenConflicts } from '../store/open-conflicts';
 import { ConflictOperations } from './conflicts';
 import { ContentQueue } from './content';
 import { ContentUploads } from './content-upload';
@@ -77,7 +76,7 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
   };
 
   return {
-    operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(new OpenConflicts(db)).operations()],
+    operations: [...syncOperations(feed, repository.nodeId, content, options.servedRecipients), ...new ConflictOperations(repository.conflicts).operations()],
     peers,
     content,
     uploads: new ContentUploads(store.search, content),

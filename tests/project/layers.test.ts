@@ -39,7 +39,7 @@ describe('the layers of the node', () => {
  * repository alone writes beside them. Modules keep tables of their own (OAuth, users, audit, outbox, subscriptions'
  * queues, peers, join codes) and share node_meta's keys.
  */
-const CORE_TABLES = /\b(resource_versions|change_log|idx_[a-z_]+|search_params|resource_counts|resource_owners|open_conflicts|sync_deferred)\b|\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(resources)\b/g;
+const CORE_TABLES = /\b(resource_versions|change_log|idx_[a-z_]+|search_params|resource_counts|resource_owners|open_conflicts|booking_conflicts|sync_deferred)\b|\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(resources)\b/g;
 
 /** The core tables that `source` names outside its comments. */
 function coreTablesNamed(source: string): string[] {

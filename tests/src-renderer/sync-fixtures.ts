@@ -37,3 +37,34 @@ export function conflictParameters(id = 'p1'): Parameters & { parameter: Array<P
     ],
   };
 }
+
+/** A `$conflicts` answer with one booking conflict: Dr Martin booked 17:00–17:30Z (Dupont) and 17:10–17:40Z (Durand) on two nodes apart. */
+export function bookingConflictParameters(): Parameters {
+  const appointment = (id: string, start: string, end: string, patient: string) => ({
+    name: 'appointment',
+    part: [
+      { name: 'target', valueReference: { reference: `Appointment/${id}` } },
+      { name: 'start', valueInstant: start },
+      { name: 'end', valueInstant: end },
+      { name: 'status', valueCode: 'booked' },
+      { name: 'patient', valueReference: { reference: `Patient/${patient}` } },
+    ],
+  });
+  return {
+    resourceType: 'Parameters',
+    parameter: [
+      {
+        name: 'conflict',
+        part: [
+          { name: 'kind', valueCode: 'booking' },
+          { name: 'target', valueReference: { reference: 'Appointment/ap-1' } },
+          { name: 'target', valueReference: { reference: 'Appointment/ap-2' } },
+          { name: 'opened', valueInstant: '2026-12-07T16:05:00Z' },
+          { name: 'practitioner', valueReference: { reference: 'Practitioner/martin' } },
+          appointment('ap-1', '2026-12-08T17:00:00Z', '2026-12-08T17:30:00Z', 'dupont'),
+          appointment('ap-2', '2026-12-08T17:10:00Z', '2026-12-08T17:40:00Z', 'durand'),
+        ],
+      },
+    ],
+  };
+}

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import ConflictsPanel from '../../../src-renderer/components/ConflictsPanel.vue';
 import { FakeNode, loggedIn, mountInApp, outcome, settle } from '../fake-node';
-import { conflictParameters } from '../sync-fixtures';
+import { bookingConflictParameters, conflictParameters } from '../sync-fixtures';
 
 let node: FakeNode;
 beforeEach(() => {
@@ -68,5 +68,24 @@ describe('ConflictsPanel', () => {
     expect(alert.text()).not.toContain('has no open conflict');
     expect(wrapper.find('[data-conflict="Patient/p2"]').exists()).toBe(false);
     expect(wrapper.text()).toContain('Aucun conflit à résoudre.');
+  });
+  it('says a booking conflict in words: “Conflit de réservation”, the practitioner, both patients, their local times, a link to each appointment', async () => {
+    node.on('GET', /^\/fhir\/\$conflicts$/, { json: { resourceType: 'Parameters', parameter: [...bookingConflictParameters().parameter!, ...conflictParameters().parameter] } });
+    node.on('GET', /^\/fhir\/Practitioner\/martin$/, { json: { resourceType: 'Practitioner', id: 'martin', name: [{ family: 'Martin', given: ['Paul'], prefix: ['Dr'] }] } });
+    node.on('GET', /^\/fhir\/Patient\/dupont$/, { json: { resourceType: 'Patient', id: 'dupont', name: [{ family: 'Dupont', given: ['Jeanne'] }] } });
+    node.on('GET', /^\/fhir\/Patient\/durand$/, { status: 404, json: outcome('Patient/durand is not known') });
+    const { wrapper } = await mountInApp(ConflictsPanel, { pinia: await loggedIn(node) });
+    await settle();
+    const booking = wrapper.find('[data-booking-conflict]');
+    expect(booking.find('h3').text()).toMatch(/^Conflit de réservation Dr Paul MARTIN depuis le lun\. 7 déc\. 2026, \d\d:05$/);
+    expect(booking.find('h3 .badge.danger').text()).toBe('Conflit de réservation');
+    const lines = booking.findAll('li').map((line) => line.text().replace(/\s+/g, ' '));
+    // The patient this user may not read is said so, never by its id.
+    expect(lines).toEqual([expect.stringMatching(/^DUPONT Jeanne — mar\. 8 déc\. 2026, \d\d:00 – \d\d:30 · Réservé$/), expect.stringMatching(/^Patient non visible — mar\. 8 déc\. 2026, \d\d:10 – \d\d:40 · Réservé$/)]);
+    expect(booking.findAll('li a').map((link) => link.attributes('href'))).toEqual(['/appointments?appointment=ap-1&date=2026-12-08', '/appointments?appointment=ap-2&date=2026-12-08']);
+    expect(booking.text()).not.toMatch(/Appointment\/|Patient\/|Practitioner\/|\d{4}-\d{2}-\d{2}T|Z\b|booked/);
+    // Each named record is read once, and the edit conflict beside it is shown as before.
+    expect(node.callsTo('GET', /Practitioner\/martin/)).toHaveLength(1);
+    expect(wrapper.find('[data-conflict="Patient/p1"] h3').text()).toContain('Patient DUPOND Jeanne');
   });
 });

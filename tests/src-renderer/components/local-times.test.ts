@@ -6,7 +6,7 @@ import ConflictsPanel from '../../../src-renderer/components/ConflictsPanel.vue'
 import DocumentsPage from '../../../src-renderer/pages/DocumentsPage.vue';
 import { toTimeline } from '../../../src-renderer/stores/patients';
 import { bundle, type FakeNode, loggedIn, mountInApp, screenNode, settle } from '../fake-node';
-import { conflictParameters } from '../sync-fixtures';
+import { bookingConflictParameters, conflictParameters } from '../sync-fixtures';
 
 /**
  * Times in the user's zone (issue 25): on a computer set to Paris, every instant the node gives in UTC is shown as
@@ -65,6 +65,19 @@ describe('on a computer in Paris', () => {
     expect(conflicts.find('h3').text()).toContain('depuis le ven. 20 nov. 2026, 11:00');
     expect(conflicts.text()).toContain('modifiée le ven. 20 nov. 2026, 10:58');
     expect(conflicts.text()).not.toMatch(ISO_OR_UTC);
+
+    // A booking conflict at 23:30Z is on the next day in Paris: its times and its link to the agenda say so.
+    const late = bookingConflictParameters();
+    const appointment = late.parameter![0].part!.find((part) => part.name === 'appointment')!;
+    appointment.part!.find((part) => part.name === 'start')!.valueInstant = '2026-12-08T23:30:00Z';
+    appointment.part!.find((part) => part.name === 'end')!.valueInstant = '2026-12-08T23:50:00Z';
+    node.on('GET', /^\/fhir\/\$conflicts$/, { json: late });
+    const booking = (await mountInApp(ConflictsPanel, { pinia: await loggedIn(node) })).wrapper;
+    await settle();
+    const first = booking.find('[data-booking-conflict] li');
+    expect(first.text()).toContain('mer. 9 déc. 2026, 00:30 – 00:50');
+    expect(first.find('a').attributes('href')).toBe('/appointments?appointment=ap-1&date=2026-12-09');
+    expect(booking.find('[data-booking-conflict]').text()).not.toMatch(ISO_OR_UTC);
 
     node.on('GET', /^\/admin\/backup\/daily$/, { json: { folder: '/media/cle', last: { at: '2026-12-07T02:00:00.000Z', ok: true, file: '/media/cle/liaison.lbak', bytes: 1 } } });
     const backup = (await mountInApp(BackupPanel, { pinia: await loggedIn(node) })).wrapper;

@@ -52,6 +52,7 @@ function snapshotDir(dir: string): Record<string, string> {
 
 const EXPECTED_TABLES = [
   'audit_log',
+  'booking_conflicts',
   'change_log',
   'channel_settings',
   'document_outbox',

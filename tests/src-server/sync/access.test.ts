@@ -148,7 +148,7 @@ describe('sync access', () => {
       const response = await hub.request('$replicate', { method: 'POST', json: { resourceType: 'Bundle', type: 'batch', entry: branches } });
       expect(((await response.json()) as Json).entry.map((entry: Json) => entry.extension[0].valueCode)).toEqual(['created', 'conflict']);
     }
-    const targets = (body: Json) => (body.parameter ?? []).filter((part: Json) => part.name === 'conflict').map((part: Json) => part.part[0].valueReference.reference);
+    const targets = (body: Json) => (body.parameter ?? []).filter((part: Json) => part.name === 'conflict').map((part: Json) => part.part.find((inner: Json) => inner.name === 'target').valueReference.reference);
     const asDrOne = (await (await fhirFetch(hub.fhir, drOneToken, '$conflicts')).json()) as Json;
     expect(targets(asDrOne)).toContain(`Patient/${ids.one}`);
     expect(targets(asDrOne)).not.toContain(`Patient/${ids.two}`);
