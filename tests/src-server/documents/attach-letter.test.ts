@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SUBJECT_AS_SENT_URL } from '../../../src-server/documents/attach-operation';
 import { fhirFetch, startTestNode, type TestNode } from '../../helpers/node';
 import { coded } from '../../helpers/refusals';
 import { clientToken } from '../../helpers/users';
@@ -15,6 +14,10 @@ import { INS, PDF, PRACTICE_A, postDocument, seedOffice, sendRequest, settledCom
  */
 
 type Json = Record<string, any>;
+
+/** The extensions vendors read (docs/documents.md). */
+const SUBJECT_AS_SENT_URL = 'http://liaison.health/fhir/StructureDefinition/subject-as-sent';
+const PATIENT_IDENTITY_URL = 'http://liaison.health/fhir/StructureDefinition/patient-identity';
 
 let node: TestNode;
 let tokens: Record<'alpha' | 'aubert' | 'bernard' | 'secretary', string>;
@@ -180,7 +183,11 @@ describe("letters from another practice (the internal channel)", () => {
     expect(created.status, await created.clone().text()).toBe(201);
     const [delivery] = await settledCommunications(node.fhir, tokens.alpha, (await body(created)).id);
     expect(delivery.status).toBe('completed');
-    // Dr Bernard reads the letter, not its patient (Dr Alpha's).
+    // Dr Bernard reads the letter, not its patient (Dr Alpha's): his delivery gives the patient's identity as Dr Alpha
+    // has it (INS and traits, nothing else of the record), so that he can tell whom it is about.
+    const received = await body(await as(tokens.bernard, `Communication/${delivery.id}`));
+    expect(received.extension).toEqual([{ url: PATIENT_IDENTITY_URL, valueReference: { reference: '#patient' } }]);
+    expect(received.contained).toEqual([{ resourceType: 'Patient', id: 'patient', identifier: [{ system: INS_SYSTEM, value: INS }], name: [{ family: 'Martin', given: ['Hélène'] }], gender: 'female', birthDate: '1980-02-29' }]);
     const original = await body(await as(tokens.bernard, `DocumentReference/${sent.documentReference}`));
     expect((await as(tokens.bernard, 'Patient/p-martin')).status).toBe(404);
 
