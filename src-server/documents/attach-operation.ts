@@ -11,7 +11,7 @@ import { arrayOf, isJson, localRef, referenceOf, type Json } from './references'
  * (the INS as a logical reference, a contained Patient, nothing) is the practice's own: it is updated, its subject
  * now the patient, the subject as sent kept in `subject-as-sent`. A letter about a patient of another practice (the
  * internal channel, a peer by sync) is that practice's resource, shared: it is left as it is and the caller's practice
- * gets its own copy, about its patient, naming the letter in `context.related`. Both are written through the
+ * gets its own copy, about its patient, naming the letter in `context.related` (its author still named, not its custodian). Both are written through the
  * interactions as the caller, so the access and write rules hold and the FHIR API's audit trail records the call.
  */
 
@@ -61,7 +61,8 @@ function attach({ request, base, id, interactions }: OperationCall): FhirRespons
     // Another practice's letter: the caller's own copy, made once (the copies it sees name the letter).
     const copies = searchEngine.search({ resourceType: 'DocumentReference', params: new URLSearchParams({ 'related-ref': `DocumentReference/${id}`, _count: '1' }), lenient: false, base, reach: request.reach, caller: request.caller }).matches;
     if (copies.length > 0) return filed(copies[0]);
-    const { id: _id, text: _text, ...shared } = filedAs;
+    // Those who keep and vouch for the letter (custodian, authenticator) are the sender's: they do not keep the copy.
+    const { id: _id, text: _text, custodian: _custodian, authenticator: _authenticator, ...shared } = filedAs;
     const context = isJson(letter.context) ? letter.context : {};
     const copy = { ...shared, context: { ...context, related: [...arrayOf(context.related), { ref: { reference: `DocumentReference/${id}` } }] } };
     return interactions.handle({ ...caller, method: 'POST', path: 'DocumentReference', query: new URLSearchParams(), body: copy }, base);

@@ -179,6 +179,9 @@ describe('letters delivered through the API with the identity only', () => {
 describe("letters from another practice (the internal channel)", () => {
   it("is left as the sender wrote it: the reader's practice gets its own copy about its patient, once", async () => {
     const sent = await postDocument(node.fhir, tokens.alpha, 'p-martin');
+    // Kept by Dr Alpha's practice: its members see it, not Dr Bernard's copy.
+    const written = await body(await as(tokens.alpha, `DocumentReference/${sent.documentReference}`));
+    expect((await as(tokens.alpha, `DocumentReference/${sent.documentReference}`, { method: 'PUT', json: { ...written, custodian: { reference: `Organization/${PRACTICE_A}` } } })).status).toBe(200);
     const created = await as(tokens.alpha, 'CommunicationRequest', { method: 'POST', json: sendRequest(sent.documentReference, [{ reference: 'Practitioner/bernard' }]) });
     expect(created.status, await created.clone().text()).toBe(201);
     const [delivery] = await settledCommunications(node.fhir, tokens.alpha, (await body(created)).id);
@@ -200,6 +203,8 @@ describe("letters from another practice (the internal channel)", () => {
     expect(copy.context.related).toEqual([{ ref: { reference: `DocumentReference/${sent.documentReference}` } }]);
     expect(copy.content).toEqual(original.content);
     expect(copy.author).toEqual(original.author);
+    expect(copy.custodian).toBeUndefined();
+    expect((await as(tokens.aubert, `DocumentReference/${copy.id}`)).status).toBe(404);
 
     // The sender's letter is untouched, still in Dr Alpha's patient's record and only there.
     const after = await body(await as(tokens.alpha, `DocumentReference/${sent.documentReference}`));
