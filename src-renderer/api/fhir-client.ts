@@ -104,12 +104,12 @@ export class FhirClient {
 
   /**
    * A FHIR operation (`$name` after `/fhir/`, e.g. `$conflicts` or `Patient/p1/$resolve`, or a link's absolute URL):
-   * a GET without parameters, a POST of them.
+   * a GET without parameters, a POST of them; `ifMatchVersion`: only if the instance is still at that version (412 otherwise).
    */
-  async operation<T extends Resource = Parameters>(path: string, parameters?: Parameters, signal?: AbortSignal): Promise<T> {
+  async operation<T extends Resource = Parameters>(path: string, parameters?: Parameters, signal?: AbortSignal, ifMatchVersion?: string): Promise<T> {
     const url = /^https?:\/\//.test(path) ? path : `/fhir/${path}`;
     if (!parameters) return this.json<T>(url, { signal });
-    return this.json<T>(url, { method: 'POST', body: JSON.stringify(parameters), headers: { 'content-type': FHIR_JSON }, signal });
+    return this.json<T>(url, { method: 'POST', body: JSON.stringify(parameters), headers: { 'content-type': FHIR_JSON, ...(ifMatchVersion ? { 'if-match': `W/"${ifMatchVersion}"` } : {}) }, signal });
   }
 
   /** Uploads a document as itself (`Content-Type` of the file), streamed by the node into its binary store. */

@@ -6,6 +6,8 @@
 export interface Reference {
   reference?: string;
   display?: string;
+  /** A logical reference: whom it names by identifier (a letter's patient by INS). */
+  identifier?: Identifier;
 }
 
 export interface Coding {
@@ -47,6 +49,7 @@ export interface Extension {
   valueString?: string;
   valueInteger?: number;
   valueInstant?: string;
+  valueReference?: Reference;
   extension?: Extension[];
 }
 
@@ -156,6 +159,11 @@ export interface DocumentReference extends Resource {
   author?: Reference[];
   description?: string;
   content: Array<{ attachment: Attachment }>;
+  /** A letter's patient as it came, when only its identity is known (a contained Patient). */
+  contained?: Resource[];
+  extension?: Extension[];
+  /** `related`: a copy filed by `$attach` names the letter it copies. */
+  context?: { related?: Array<{ ref?: Reference }> };
 }
 
 export interface CommunicationRequest extends Resource {
@@ -183,6 +191,9 @@ export interface Communication extends Resource {
   received?: string;
   notDone?: boolean;
   notDoneReason?: CodeableConcept;
+  /** An internal delivery's patient as the sender identifies them (`patient-identity`). */
+  contained?: Resource[];
+  extension?: Extension[];
 }
 
 export interface AppointmentParticipant {

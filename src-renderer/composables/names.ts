@@ -1,6 +1,7 @@
 import { useI18n } from 'vue-i18n';
 import type { Patient, Practitioner, Reference } from '../api/fhir-types';
-import { formatDate, patientName, practitionerName } from '../format';
+import { formatDate, formatIns, patientName, practitionerName } from '../format';
+import type { LetterIdentity } from '../letter-identity';
 import { useNamesStore } from '../stores/names';
 
 /** What a reference stands for when the user may not see it: said in words, never as its `Type/id`. */
@@ -16,11 +17,15 @@ export function useNames() {
   const { t } = useI18n();
   const names = useNamesStore();
 
+  /** "DUPONT Jeanne, née le 04/05/1960", from a name already said. */
+  function withBirth(name: string, { birthDate, gender }: Pick<Patient, 'birthDate' | 'gender'>): string {
+    if (!birthDate) return name;
+    const born = gender === 'female' ? 'names.bornFemale' : gender === 'male' ? 'names.bornMale' : 'names.born';
+    return `${name}, ${t(born, { date: formatDate(birthDate) })}`;
+  }
+
   function patientLabel(patient: Patient): string {
-    const name = patientName(patient.name) || t('names.unnamedPatient');
-    if (!patient.birthDate) return name;
-    const born = patient.gender === 'female' ? 'names.bornFemale' : patient.gender === 'male' ? 'names.bornMale' : 'names.born';
-    return `${name}, ${t(born, { date: formatDate(patient.birthDate) })}`;
+    return withBirth(patientName(patient.name) || t('names.unnamedPatient'), patient);
   }
 
   function practitionerLabel(practitioner: Practitioner, reference: string): string {
@@ -50,5 +55,11 @@ export function useNames() {
     return name ? t('documents.patient', { patient: name }) : t('names.unknown.patient');
   }
 
-  return { nameOf, patientLine };
+  /** The patient as a letter identifies them: "MARTIN Hélène, née le 29/02/1980 · INS 2 80 02 99 123 456 10". */
+  function identityLabel(identity: LetterIdentity): string {
+    const person = withBirth(patientName(identity.name) || identity.display || t('names.unnamedPatient'), identity);
+    return [person, identity.ins ? t('documents.attach.ins', { ins: formatIns(identity.ins) }) : ''].filter(Boolean).join(' · ');
+  }
+
+  return { nameOf, patientLine, patientLabel, identityLabel };
 }

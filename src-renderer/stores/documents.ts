@@ -4,6 +4,7 @@ import { fhir } from '../api';
 import { matches, resourcesOf } from '../api/fhir-client';
 import type { Bundle, CodeableConcept, Communication, CommunicationRequest, DocumentReference, OperationOutcome, Parameters, Patient, Reference } from '../api/fhir-types';
 import { refusalIn, type Refusal } from '../api/refusal';
+import { identityOf, INS_SYSTEM, isCloseName, type LetterIdentity } from '../letter-identity';
 import { useNamesStore } from './names';
 import { useSessionStore } from './session';
 
@@ -64,6 +65,16 @@ export interface InboxItem {
   document?: DocumentReference;
   /** The sender's cover message (the message's text payload). */
   message?: string;
+  /** The patient as the letter identifies them, when it names none the user follows. */
+  identity?: LetterIdentity;
+  /** Where the letter is filed for the user: the patient they follow, and the document in their record (the letter, or their copy of another practice's). */
+  filed?: { patient: Reference; document: DocumentReference };
+}
+
+/** One of the user's patients proposed for a letter: by the same INS, or by the same birth date and a close name. */
+export interface Candidate {
+  patient: Patient;
+  by: 'ins' | 'traits';
 }
 
 /** A recipient being chosen for a send, with the MSSanté mailbox chosen among its several. */
@@ -193,10 +204,63 @@ export const useDocumentsStore = defineStore('documents', () => {
     return guarded(async () => {
       const me = useSessionStore().userReference;
       if (!me) return void (inbox.value = []);
-      const { found, documents: byId, trades } = await searchNamed<Communication>('Communication', { recipient: me, _count: '50' }, INBOX_INCLUDES);
+      // The letters' own patients too, so that a letter filed in a patient's record reads as filed.
+      const { found, documents: byId, trades } = await searchNamed<Communication>('Communication', { recipient: me, _count: '50', '_include:iterate': 'DocumentReference:subject' }, INBOX_INCLUDES);
+      const items = found.map((communication) => {
+        const document = byId.get(documentOf(communication.payload) ?? '');
+        return { communication, document, message: messageOf(communication.payload), identity: identityOf(communication, document), filed: filedIn(document) };
+      });
+      const copies = await copiesOf(items.filter((item) => item.document && !item.filed).map((item) => item.document!));
       await trades;
-      inbox.value = found.map((communication) => ({ communication, document: byId.get(documentOf(communication.payload) ?? ''), message: messageOf(communication.payload) }));
+      inbox.value = items.map((item) => (item.filed || !item.document ? item : { ...item, filed: filedIn(copies.get(`DocumentReference/${item.document.id}`)) }));
     });
+  }
+
+  /** The letter as filed in the record of a patient the user follows (the node gave that patient), if it is. */
+  function filedIn(document: DocumentReference | undefined): InboxItem['filed'] {
+    const patient = document?.subject?.reference;
+    return document && patient?.startsWith('Patient/') && names.resources.has(patient) ? { patient: document.subject!, document } : undefined;
+  }
+
+  /** The user's copies of other practices' letters (`$attach` made them: `context.related` names the letter), by letter. */
+  async function copiesOf(letters: DocumentReference[]): Promise<Map<string, DocumentReference>> {
+    const about = letters.filter((letter) => letter.subject?.reference?.startsWith('Patient/')).map((letter) => `DocumentReference/${letter.id}`);
+    if (about.length === 0) return new Map();
+    let bundle: Bundle;
+    try {
+      bundle = (await fhir.search<DocumentReference>('DocumentReference', { 'related-ref': about.join(','), _include: 'DocumentReference:subject', _count: '100' })) as Bundle;
+    } catch {
+      // The letters then read as not filed: filing one again answers the copy already made.
+      return new Map();
+    }
+    names.learn(bundle.entry?.map((entry) => entry.resource) ?? []);
+    const copies = matches(bundle as Bundle<DocumentReference>);
+    return new Map(copies.flatMap((copy) => (copy.context?.related ?? []).map((related) => [related.ref?.reference ?? '', copy] as const)));
+  }
+
+  /** The user's patients proposed for a letter: the same INS first, then the same birth date with a close name. */
+  async function candidates(identity: LetterIdentity): Promise<Candidate[]> {
+    const [byIns, born] = await Promise.all([
+      identity.ins ? fhir.search<Patient>('Patient', { identifier: `${INS_SYSTEM}|${identity.ins}`, _count: '10' }).then(matches) : [],
+      identity.birthDate ? fhir.search<Patient>('Patient', { birthdate: identity.birthDate, active: 'true', _count: '50' }).then(matches) : [],
+    ]);
+    const proposed: Candidate[] = byIns.map((patient) => ({ patient, by: 'ins' }));
+    for (const patient of born) if (!byIns.some((other) => other.id === patient.id) && isCloseName(patient, identity)) proposed.push({ patient, by: 'traits' });
+    names.learn(proposed.map((candidate) => candidate.patient));
+    return proposed;
+  }
+
+  /**
+   * Files a received letter into a patient's record (`$attach`), as the user saw it (If-Match: a change meanwhile is
+   * refused). The node updates the practice's own letter, or makes the user's copy of another practice's.
+   */
+  async function attach(item: InboxItem, patient: Patient): Promise<void> {
+    const letter = item.document;
+    if (!letter?.id) return;
+    const parameters: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: `Patient/${patient.id}` } }] };
+    const filed = await fhir.operation<DocumentReference>(`DocumentReference/${encodeURIComponent(letter.id)}/$attach`, parameters, undefined, letter.meta?.versionId);
+    names.learn([patient]);
+    inbox.value = inbox.value.map((other) => (other.document?.id === letter.id ? { ...other, ...(filed.id === letter.id ? { document: filed } : {}), filed: { patient: { reference: `Patient/${patient.id}` }, document: filed } } : other));
   }
 
   function loadOutbox(): Promise<void> {
@@ -304,5 +368,5 @@ export const useDocumentsStore = defineStore('documents', () => {
     return fhir.binaryContent(id);
   }
 
-  return { documents, inbox, outbox, loading, error, draftRecipients, loadDocuments, loadInbox, loadOutbox, upload, route, send, retry, markRead, content };
+  return { documents, inbox, outbox, loading, error, draftRecipients, loadDocuments, loadInbox, loadOutbox, upload, route, send, retry, markRead, content, candidates, attach };
 });

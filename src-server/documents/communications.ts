@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CHANNEL_SYSTEM, type ChannelCode } from '../channels/channel';
 import { RECIPIENT_DETAILS_URL } from '../lifen/codes';
+import { IDENTITY_RELIABILITY_URL, insOf } from '../patients/identity';
 import type { Route } from './routing';
 import { arrayOf, isJson, type Json, type Resource } from './references';
 
@@ -40,12 +41,30 @@ export function deliveryIdOf(requestId: string, route: Route): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function queuedCommunication(deliveryId: string, requestId: string, request: Resource, route: Route, documentId: string, sender: string): Resource {
+/**
+ * On an internal delivery: the patient as the sender identifies them (`#patient`, contained), for a recipient who does
+ * not follow that patient to file the letter (docs/documents.md, "Letters without a known patient").
+ */
+export const PATIENT_IDENTITY_URL = 'http://liaison.health/fhir/StructureDefinition/patient-identity';
+
+/** The identity a letter gives of its patient: the INS with its trust status and the identity traits, nothing else of their record. */
+export function identityOf(patient: Resource): Resource {
+  const ins = insOf(patient);
+  const reliability = arrayOf(patient.extension).filter((extension) => isJson(extension) && extension.url === IDENTITY_RELIABILITY_URL);
+  const traits = Object.fromEntries(['name', 'gender', 'birthDate'].filter((field) => patient[field] !== undefined).map((field) => [field, patient[field]]));
+  return { resourceType: 'Patient', id: 'patient', ...(reliability.length > 0 ? { extension: reliability } : {}), ...(ins.length > 0 ? { identifier: ins } : {}), ...traits };
+}
+
+/** `patient`: the document's patient, whose identity an internal delivery carries for its recipient. */
+export function queuedCommunication(deliveryId: string, requestId: string, request: Resource, route: Route, documentId: string, sender: string, patient?: Resource): Resource {
   const texts = arrayOf(request.payload).filter((payload) => isJson(payload) && typeof payload.contentString === 'string');
+  const identity = route.channel === 'internal' && patient ? identityOf(patient) : undefined;
+  const contained = [route.recipient.contained, identity].filter((resource) => resource !== undefined);
   return {
     resourceType: 'Communication',
     id: deliveryId,
-    ...(route.recipient.contained ? { contained: [route.recipient.contained] } : {}),
+    ...(contained.length > 0 ? { contained } : {}),
+    ...(identity ? { extension: [{ url: PATIENT_IDENTITY_URL, valueReference: { reference: '#patient' } }] } : {}),
     identifier: [{ system: DELIVERY_SYSTEM, value: deliveryId }],
     basedOn: [{ reference: `CommunicationRequest/${requestId}` }],
     status: 'in-progress',

@@ -17,6 +17,7 @@ import { Outbox, type DeliveryRecipient } from './outbox';
 import { OutboxWorker } from './outbox-worker';
 import { readStateRule } from './read-state-rule';
 import { retryOperation } from './retry-operation';
+import { attachOperation } from './attach-operation';
 import { routeOperation } from './route-operation';
 import { sendRule } from './send-rule';
 
@@ -109,7 +110,7 @@ export function documentsModule(store: Store, options: DocumentsSettings): Docum
   const routing = { internalRecipients, dpiOrganizations, configured };
   let worker: OutboxWorker | undefined;
   return {
-    operations: [routeOperation(routing), retryOperation(outbox, configured)],
+    operations: [routeOperation(routing), retryOperation(outbox, configured), attachOperation()],
     writeRules: [documentContentRule(), carriedDocumentsRule(), sendRule({ outbox, ...routing, requirements: options.requirements }), readStateRule()],
     configured,
     get dpiOrganizations() {

@@ -77,10 +77,12 @@ function queue(write: CompletedWrite, options: SendRuleOptions): void {
   const patient = dmpPatient && readVisible(dmpPatient.type, dmpPatient.id);
   const accepted = { request, document, sender: sender.resource, channels: new Set(routes.map((route) => route.channel)), ...(patient ? { patient } : {}) };
   for (const requirement of options.requirements ?? []) requirement(accepted);
+  const subject = localRef(referenceOf(document.subject), base);
+  const documentPatient = subject?.type === 'Patient' ? readVisible(subject.type, subject.id) : undefined;
   for (const route of routes) {
     const deliveryId = deliveryIdOf(write.id, route);
     if (!options.outbox.enqueue({ deliveryId, requestId: write.id, documentId: document.id, channel: route.channel, recipient: route.recipient })) continue;
-    interactions.repository.create('Communication', queuedCommunication(deliveryId, write.id, request, route, document.id, sender.reference), deliveryId);
+    interactions.repository.create('Communication', queuedCommunication(deliveryId, write.id, request, route, document.id, sender.reference, documentPatient), deliveryId);
   }
 }
 

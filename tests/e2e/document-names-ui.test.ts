@@ -9,7 +9,8 @@ import { dropPdfOnPatient, logInThroughDemoProvider, openDemoUi, type DemoUi } f
  * Names everywhere (issue 25), in Debian's Chromium on the built app served by `liaison serve --demo`: a document
  * Dr Claire Martin adds to a patient's record and sends to two colleagues reads, in her "Tous les documents" and
  * "Envoyés" and in her colleagues' "Reçus", with the patient's name and birth date and the sender's or recipients'
- * names — a colleague of another practice, who may not see the patient, reads "Patient non visible" — and never an
+ * names — a colleague of another practice, who may not see the patient, reads the identity the letter gives of her
+ * ("Identité transmise", issue 26) — and never an
  * internal reference (`Patient/…`, `Practitioner/…`, an id). Screenshots in test-results/document-names/.
  */
 
@@ -119,8 +120,9 @@ describe('documents read with names', () => {
 
   it.each([
     { who: 'a colleague of the practice', login: 'paul.durand', patient: 'Patient : LEFÈVRE Margaux, née le 12/03/1984', screenshot: '3-inbox-same-practice' },
-    // Another practice's doctor does not follow the patient: the node leaves her out, and the row says so in words.
-    { who: 'a colleague of another practice, who may not see the patient,', login: 'amina.benali', patient: 'Patient non visible', screenshot: '4-inbox-other-practice' },
+    // Another practice's doctor does not follow the patient: the node leaves her record out, and the row gives the
+    // identity the delivery carries, for the letter to be filed with her own patient (issue 26).
+    { who: 'a colleague of another practice, who may not see the patient,', login: 'amina.benali', patient: 'Identité transmise : LEFÈVRE Margaux, née le 12/03/1984', screenshot: '4-inbox-other-practice' },
   ])('in “Reçus” of $who the row names the patient and the sender', async ({ login, patient, screenshot }) => {
     await logOut();
     await logInThroughDemoProvider(page, login);

@@ -72,6 +72,30 @@ describe('the documents store', () => {
     ]);
   });
 
+  it("files a letter of another practice: its copy (`related-ref`) shows it filed; $attach sends the version seen", async () => {
+    const letter = { ...DOCUMENT, id: 'd2', meta: { versionId: 'v7' }, subject: { reference: 'Patient/elsewhere' } };
+    const message = { resourceType: 'Communication', id: 'm2', status: 'completed', payload: [{ contentReference: { reference: 'DocumentReference/d2' } }] };
+    node.on('GET', /^\/fhir\/Communication\?recipient=Practitioner%2Fdemo-claire-martin/, { json: bundle(message, { ...letter, __include: true }) });
+    node.on('GET', /^\/fhir\/DocumentReference\?related-ref=DocumentReference%2Fd2/, { json: bundle() });
+    const documents = useDocumentsStore();
+    await documents.loadInbox();
+    expect(documents.inbox[0].filed).toBeUndefined();
+
+    const copy = { ...DOCUMENT, id: 'copy', subject: { reference: 'Patient/p1' }, context: { related: [{ ref: { reference: 'DocumentReference/d2' } }] } };
+    node.on('POST', /^\/fhir\/DocumentReference\/d2\/\$attach$/, { status: 201, json: copy });
+    await documents.attach(documents.inbox[0], PATIENT);
+    const call = node.callsTo('POST', /\$attach/)[0];
+    expect(call.headers.get('if-match')).toBe('W/"v7"');
+    expect(call.body).toEqual({ resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: 'Patient/p1' } }] });
+    expect(documents.inbox[0].filed).toEqual({ patient: { reference: 'Patient/p1' }, document: copy });
+    expect(documents.inbox[0].document?.id).toBe('d2');
+
+    // Loaded again, the copy the node made shows the letter filed.
+    node.on('GET', /^\/fhir\/DocumentReference\?related-ref=DocumentReference%2Fd2/, { json: bundle(copy, { ...PATIENT, __include: true }) });
+    await documents.loadInbox();
+    expect(documents.inbox[0].filed?.document.id).toBe('copy');
+  });
+
   it('lists the inbox addressed to the user and marks a message read by its `received` instant', async () => {
     const message = { resourceType: 'Communication', id: 'm1', meta: { versionId: 'v1' }, status: 'completed', recipient: [{ reference: 'Practitioner/demo-claire-martin' }], payload: [{ contentReference: { reference: 'DocumentReference/d1' } }] };
     node.on('GET', /^\/fhir\/Communication\?recipient=Practitioner%2Fdemo-claire-martin/, { json: bundle(message, { ...DOCUMENT, __include: true }) });

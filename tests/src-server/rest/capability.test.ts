@@ -266,6 +266,7 @@ describe('operations, both ways', () => {
     const instances: Record<string, string> = {
       Patient: await created({ resourceType: 'Patient', name: [{ family: 'Martin' }] }),
       Communication: await created({ resourceType: 'Communication', status: 'completed' }),
+      DocumentReference: await created({ resourceType: 'DocumentReference', status: 'current', type: { text: 'Courrier' }, indexed: '2026-12-01T08:00:00Z', content: [{ attachment: { url: 'https://example.org/courrier.pdf' } }] }),
       Subscription: await created({ resourceType: 'Subscription', status: 'off', reason: 'Agenda', criteria: 'Patient?gender=other', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } }),
     };
     const wrong: string[] = [];
@@ -285,7 +286,7 @@ describe('operations, both ways', () => {
     }
     expect(wrong).toEqual([]);
     expect(rest.operation.map((operation: Json) => operation.name)).toEqual(
-      expect.arrayContaining(['everything', 'care-pathway', 'changes', 'conflicts', 'resolve', 'handshake', 'replicate', 'content', 'send-to-mss', 'send-to-ehr', 'tracking', 'search-for-mss']),
+      expect.arrayContaining(['everything', 'care-pathway', 'changes', 'conflicts', 'resolve', 'handshake', 'replicate', 'content', 'send-to-mss', 'send-to-ehr', 'tracking', 'search-for-mss', 'attach']),
     );
   });
 
