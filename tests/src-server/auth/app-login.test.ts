@@ -232,7 +232,7 @@ describe('SMART App Launch (standalone, user/ scopes)', () => {
       authorization_endpoint: `${node().url}/authorize`,
       token_endpoint: `${node().url}/oauth/token`,
       code_challenge_methods_supported: ['S256'],
-      capabilities: expect.arrayContaining(['launch-standalone', 'client-public', 'permission-user', 'permission-v1', 'permission-v2', 'sso-openid-connect']),
+      capabilities: expect.arrayContaining(['launch-standalone', 'context-standalone-patient', 'client-public', 'permission-user', 'permission-patient', 'permission-v1', 'permission-v2', 'sso-openid-connect']),
     });
   });
 
@@ -252,7 +252,9 @@ describe('SMART App Launch (standalone, user/ scopes)', () => {
     expect((await tokensFor('openid user/Patient.crud')).scope).toBe('PATIENT_READ');
   });
 
-  it.each(['patient/*.read', 'launch/patient', 'system/Patient.read', 'user/Nothing.read', 'user/Appointment.write'])('refuses %s: invalid_scope', async (scope) => {
+  // An EHR launch (`launch`: a context an EHR hands over) and backend scopes are not offered; launch/patient is
+  // (smart-launch.test.ts).
+  it.each(['launch', 'launch/encounter', 'system/Patient.read', 'user/Nothing.read', 'user/Appointment.write'])('refuses %s: invalid_scope', async (scope) => {
     const started = await start(tele.client_id, tele.client_secret, `openid ${scope}`);
     const answer = await new AuthorizeBrowser(node().url).get(started.url.href);
     expect(new URL(answer.location!).searchParams.get('error')).toBe('invalid_scope');
