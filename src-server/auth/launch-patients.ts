@@ -16,8 +16,9 @@ export interface PatientChoice {
   id: string;
   /** Family name(s) in capitals, then given names: how a French record names a patient. */
   name: string;
-  /** YYYY-MM-DD, when known. */
+  /** YYYY-MM-DD (or YYYY-MM, YYYY), when known. */
   birthDate?: string;
+  gender?: string;
 }
 
 /** What the user typed: part of a name (two letters at least) and a birth date. */
@@ -40,7 +41,7 @@ export class LaunchPatients {
     private readonly users: Users,
   ) {}
 
-  /** The user's patients matching the query (the newest first, at most LISTED_PATIENTS), under their access rules. */
+  /** The user's patients matching the query (the last LISTED_PATIENTS written, by name), under their access rules. */
   async find(userId: string, query: PatientQuery, base: string): Promise<PatientChoice[]> {
     const params = new URLSearchParams({ _count: String(LISTED_PATIENTS) });
     const name = query.name?.trim().slice(0, MAX_NAME);
@@ -48,7 +49,8 @@ export class LaunchPatients {
     if (query.birthDate && BIRTH_DATE.test(query.birthDate)) params.set('birthdate', query.birthDate);
     const bundle = await this.ask(userId, 'PATIENT_SEARCH', 'Patient', params, base);
     const entries = Array.isArray(bundle?.entry) ? (bundle.entry as Json[]) : [];
-    return entries.map((entry) => choiceOf(entry.resource as Json)).filter((choice) => choice !== undefined);
+    const choices = entries.map((entry) => choiceOf(entry.resource as Json)).filter((choice) => choice !== undefined);
+    return choices.sort((a, b) => a.name.localeCompare(b.name, 'fr'));
   }
 
   /** The patient `id`, when the user may see it; undefined otherwise (another's, archived away, or no such patient). */
@@ -78,8 +80,8 @@ function choiceOf(patient: Json | undefined): PatientChoice | undefined {
   if (patient?.resourceType !== 'Patient' || typeof patient.id !== 'string') return undefined;
   const names = Array.isArray(patient.name) ? (patient.name as Json[]) : [];
   const official = names.find((name) => name.use === 'official') ?? names[0];
-  const family = typeof official?.family === 'string' ? official.family.toUpperCase() : '';
+  const family = typeof official?.family === 'string' ? official.family.toLocaleUpperCase('fr') : '';
   const given = Array.isArray(official?.given) ? (official.given as unknown[]).filter((one) => typeof one === 'string').join(' ') : '';
   const name = [family, given].filter(Boolean).join(' ') || (typeof official?.text === 'string' ? official.text : 'Patient sans nom');
-  return { id: patient.id, name, ...(typeof patient.birthDate === 'string' ? { birthDate: patient.birthDate } : {}) };
+  return { id: patient.id, name, ...(typeof patient.birthDate === 'string' ? { birthDate: patient.birthDate } : {}), ...(typeof patient.gender === 'string' ? { gender: patient.gender } : {}) };
 }

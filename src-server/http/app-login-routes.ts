@@ -304,7 +304,7 @@ ${picker ? pickerHtml(picker) : ''}
  */
 function pickerHtml({ query, choices, error }: Picker): string {
   const options = choices
-    .map((choice) => `<label><input type="radio" name="patient" value="${escapeHtml(choice.id)}" required> ${escapeHtml(choice.name)}${choice.birthDate ? `, né(e) le ${frenchDate(choice.birthDate)}` : ''}</label>`)
+    .map((choice) => `<label><input type="radio" name="patient" value="${escapeHtml(choice.id)}" required> ${escapeHtml(choice.name)}${choice.birthDate ? `, ${BORN[choice.gender ?? ''] ?? 'né(e)'} le ${frenchDate(choice.birthDate)}` : ''}</label>`)
     .join('\n');
   const searched = query.name || query.birthDate;
   return `<fieldset>
@@ -320,8 +320,11 @@ ${options || `<p>${searched ? 'Aucun de vos patients ne correspond à cette rech
 </fieldset>`;
 }
 
-/** 1961-03-12 → 12/03/1961: a birth date is a day, read as written (no time zone). */
+const BORN: Record<string, string> = { female: 'née', male: 'né' };
+
+/** 1961-03-12 → 12/03/1961 (as src-renderer/format.ts): a birth date is a day, read as written (no time zone). */
 function frenchDate(date: string): string {
-  const [year, month, day] = date.split('-');
-  return day && month ? `${day}/${month}/${year}` : year;
+  const [year, month, day] = date.slice(0, 10).split('-');
+  if (!month) return year;
+  return day ? `${day}/${month}/${year}` : `${month}/${year}`;
 }

@@ -79,7 +79,7 @@ beforeAll(async () => {
   await put({ resourceType: 'Practitioner', id: 'other', name: [{ family: 'Autre' }] });
   await put({ resourceType: 'Organization', id: 'lilas', name: 'Cabinet médical des Lilas' });
   // Two of Claire's patients (she picks the first), and another practitioner's.
-  await put({ resourceType: 'Patient', id: 'chosen', name: [{ family: 'Dupont', given: ['Marie'] }], birthDate: '1961-03-12', generalPractitioner: [{ reference: 'Practitioner/claire' }] });
+  await put({ resourceType: 'Patient', id: 'chosen', name: [{ family: 'Dupont', given: ['Marie'] }], gender: 'female', birthDate: '1961-03-12', generalPractitioner: [{ reference: 'Practitioner/claire' }] });
   await put({ resourceType: 'Patient', id: 'sibling', name: [{ family: 'Lambert', given: ['Paul'] }], birthDate: '1975-07-01', generalPractitioner: [{ reference: 'Practitioner/claire' }] });
   await put({ resourceType: 'Patient', id: 'theirs', name: [{ family: 'Durand', given: ['Luc'] }], generalPractitioner: [{ reference: 'Practitioner/other' }] });
   const glucose = { coding: [{ system: 'http://loinc.org', code: '2339-0' }] };
@@ -102,8 +102,8 @@ describe('the consent page of a launch with launch/patient', () => {
   it('lists Claire’s patients by name and birth date, never another’s, and finds them by name or birth date', async () => {
     const { browser, consent, html } = await consentPage(LAUNCH);
     expect(html).toContain('un seul patient');
-    expect(html).toContain('DUPONT Marie, né(e) le 12/03/1961');
-    expect(html).toContain('LAMBERT Paul');
+    expect(html).toContain('DUPONT Marie, née le 12/03/1961');
+    expect(html).toContain('LAMBERT Paul, né(e) le 01/07/1975');
     expect(html).not.toContain('DURAND');
     const byName = await browser.post('/authorize/consent', { consent, decision: 'search', name: 'dup', birthdate: '' });
     expect(byName.status).toBe(200);
@@ -175,6 +175,7 @@ describe('a launch/patient token', () => {
     ['a chain', 'Observation?subject:Patient.family=Lambert', ['Observation/obs-sibling'], []],
     ['_has', 'Patient?_has:Encounter:subject:status=finished', ['Patient/sibling'], []],
     ['a compartment search', 'Patient/sibling/Observation', ['Observation/obs-sibling'], []],
+    ['a type history', 'Observation/_history', ['Observation/obs-chosen', 'Observation/obs-sibling'], ['Observation/obs-chosen']],
   ])('%s: nothing of another patient', async (_what, path, seenUnconfined, seenLaunched) => {
     expect(await ids(unconfined.access_token, path)).toEqual(seenUnconfined);
     expect(await ids(launched.access_token, path)).toEqual(seenLaunched);
