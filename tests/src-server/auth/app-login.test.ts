@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CODE_MS } from '../../../src-server/auth/app-login';
-import { AuthorizeBrowser } from '../../helpers/app-login';
+import { adminCall, auditCount as countAudited, AuthorizeBrowser } from '../../helpers/app-login';
 import { runCli } from '../../helpers/child-node';
 import { collectProblems, launchChromium } from '../../helpers/chromium';
 import { fhirFetch, useTestNode } from '../../helpers/node';
@@ -25,19 +25,8 @@ let tele: { client_id: string; client_secret: string };
 let labo: { client_id: string };
 let browser: Browser | undefined;
 
-async function admin(path: string, init: { method?: string; json?: unknown } = {}): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${node().url}/admin/${path}`, {
-    method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${node().token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as Json };
-}
-
-async function auditCount(event: string): Promise<number> {
-  const { body } = await admin(`audit?event=${event}&_count=1000`);
-  return (body.events as Json[]).reduce((sum, row) => sum + (row.count as number), 0);
-}
+const admin = (path: string, init: { method?: string; json?: unknown } = {}) => adminCall(node(), path, init);
+const auditCount = (event: string) => countAudited(node(), event);
 
 /** openid-client's view of the node, for an app (confidential with its secret, public without). */
 function discover(clientId: string, secret?: string): Promise<client.Configuration> {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCall } from '../../helpers/app-login';
 import { collectProblems, launchChromium } from '../../helpers/chromium';
 import { startTestNode, type TestNode } from '../../helpers/node';
 
@@ -75,9 +76,8 @@ beforeAll(async () => {
   const glucose = { coding: [{ system: 'http://loinc.org', code: '2339-0', display: 'Glucose' }] };
   await put({ resourceType: 'Observation', id: 'obs-chosen', status: 'final', code: glucose, subject: { reference: 'Patient/chosen' } });
   await put({ resourceType: 'Observation', id: 'obs-sibling', status: 'final', code: glucose, subject: { reference: 'Patient/sibling' } });
-  const admin = (path: string, json: unknown) =>
-    fetch(`${node.url}/admin/${path}`, { method: 'POST', headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' }, body: JSON.stringify(json) });
-  expect((await admin('users', { login: CLAIRE.login, displayName: 'Dr Claire Martin', roles: ['practitioner'], organizations: [], practitionerId: 'claire', password: CLAIRE.password })).status).toBe(201);
+  const user = { login: CLAIRE.login, displayName: 'Dr Claire Martin', roles: ['practitioner'], organizations: [], practitionerId: 'claire', password: CLAIRE.password };
+  expect((await adminCall(node, 'users', { method: 'POST', json: user })).status).toBe(201);
 }, 60_000);
 
 afterAll(async () => {
@@ -88,13 +88,8 @@ afterAll(async () => {
 
 describe('fhirclient (SMART’s JavaScript client) in Chromium', () => {
   it('launches standalone with launch/patient: Claire picks the patient, the client reads that patient and nothing of another', async () => {
-    const app = (await (
-      await fetch(`${node.url}/admin/apps`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Carnet de suivi', redirectUris: ['http://127.0.0.1/app.html'], public: true, scopes: ['PATIENT_READ', 'PATIENT_SEARCH', 'OBSERVATION_READ', 'OBSERVATION_SEARCH'], rateLimit: 1000 }),
-      })
-    ).json()) as { client_id: string };
+    const scopes = ['PATIENT_READ', 'PATIENT_SEARCH', 'OBSERVATION_READ', 'OBSERVATION_SEARCH'];
+    const app = (await adminCall(node, 'apps', { method: 'POST', json: { name: 'Carnet de suivi', redirectUris: ['http://127.0.0.1/app.html'], public: true, scopes, rateLimit: 1000 } })).body as { client_id: string };
     browser = await launchChromium();
     const page = await browser.newPage({ locale: 'fr-FR' });
     page.setDefaultTimeout(15_000);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuthorizeBrowser, hidden } from '../../helpers/app-login';
+import { adminCall, auditCount as countAudited, AuthorizeBrowser, hidden } from '../../helpers/app-login';
 import { fhirFetch, useTestNode } from '../../helpers/node';
 
 /**
@@ -18,19 +18,8 @@ const REDIRECT = 'http://127.0.0.1:45123/callback';
 const LAUNCH = 'launch/patient openid fhirUser patient/*.read patient/Observation.write';
 let carnet: { client_id: string };
 
-async function admin(path: string, init: { method?: string; json?: unknown } = {}): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${node().url}/admin/${path}`, {
-    method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${node().token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as Json };
-}
-
-async function auditCount(event: string): Promise<number> {
-  const { body } = await admin(`audit?event=${event}&_count=1000`);
-  return (body.events as Json[]).reduce((sum, row) => sum + (row.count as number), 0);
-}
+const admin = (path: string, init: { method?: string; json?: unknown } = {}) => adminCall(node(), path, init);
+const auditCount = (event: string) => countAudited(node(), event);
 
 /** Claire logged in, on the consent page of an authorization request of Carnet's (a public app). */
 async function consentPage(scope: string): Promise<{ browser: AuthorizeBrowser; consent: string; html: string; verifier: string }> {
