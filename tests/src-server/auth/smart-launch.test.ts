@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminCall, auditCount as countAudited, AuthorizeBrowser, hidden } from '../../helpers/app-login';
 import { fhirFetch, useTestNode } from '../../helpers/node';
+import { Endpoint } from '../../helpers/webhook-endpoint';
 
 /**
  * SMART standalone launch with `launch/patient` (docs/login.md "Apps", docs/access.md "Tokens of apps"): the user picks
@@ -39,8 +40,8 @@ async function exchange(code: string, verifier: string): Promise<{ status: numbe
 }
 
 /** The tokens of Carnet for Claire: with a launch, confined to `patient`; without (`user/` scopes), her whole reach. */
-async function tokensFor(patient?: string): Promise<Json> {
-  const { browser, consent, verifier } = await consentPage(patient ? LAUNCH : 'openid user/*.read user/Observation.write');
+async function tokensFor(patient?: string, scope = patient ? LAUNCH : 'openid user/*.read user/Observation.write'): Promise<Json> {
+  const { browser, consent, verifier } = await consentPage(scope);
   const answered = await browser.post('/authorize/consent', { consent, decision: 'allow', ...(patient ? { patient } : {}) });
   expect(answered.status, answered.html).toBe(303);
   const tokens = await exchange(new URL(answered.location!).searchParams.get('code')!, verifier);
@@ -81,7 +82,7 @@ beforeAll(async () => {
   await put({ resourceType: 'Communication', id: 'msg', status: 'completed', recipient: [{ reference: 'Practitioner/claire' }], payload: [{ contentReference: { reference: 'DocumentReference/doc-carried' } }] });
   const user = await admin('users', { method: 'POST', json: { login: CLAIRE.login, displayName: 'Dr Claire Martin', roles: ['practitioner'], organizations: ['lilas'], practitionerId: 'claire', password: CLAIRE.password } });
   expect(user.status, JSON.stringify(user.body)).toBe(201);
-  const scopes = ['PATIENT_READ', 'PATIENT_SEARCH', 'OBSERVATION_READ', 'OBSERVATION_SEARCH', 'OBSERVATION_CREATE', 'OBSERVATION_UPDATE', 'ENCOUNTER_READ', 'ENCOUNTER_SEARCH', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_SEARCH', 'COMMUNICATION_READ', 'COMMUNICATION_SEARCH'];
+  const scopes = ['PATIENT_READ', 'PATIENT_SEARCH', 'OBSERVATION_READ', 'OBSERVATION_SEARCH', 'OBSERVATION_CREATE', 'OBSERVATION_UPDATE', 'ENCOUNTER_READ', 'ENCOUNTER_SEARCH', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_SEARCH', 'COMMUNICATION_READ', 'COMMUNICATION_SEARCH', 'SUBSCRIPTION_CREATE', 'SUBSCRIPTION_READ'];
   carnet = (await admin('apps', { method: 'POST', json: { name: 'Carnet de suivi', redirectUris: ['http://127.0.0.1/callback'], public: true, scopes, rateLimit: 1000 } })).body as typeof carnet;
   launched = await tokensFor('chosen');
   unconfined = await tokensFor();
@@ -130,7 +131,7 @@ describe('the consent page of a launch with launch/patient', () => {
 describe('a launch/patient token', () => {
   it('carries the patient chosen in the token answer, and maps patient/ scopes onto the node’s', () => {
     expect(launched.patient).toBe('chosen');
-    expect(launched.scope.split(' ').sort()).toEqual(['COMMUNICATION_READ', 'COMMUNICATION_SEARCH', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_SEARCH', 'ENCOUNTER_READ', 'ENCOUNTER_SEARCH', 'OBSERVATION_CREATE', 'OBSERVATION_READ', 'OBSERVATION_SEARCH', 'OBSERVATION_UPDATE', 'PATIENT_READ', 'PATIENT_SEARCH']);
+    expect(launched.scope.split(' ').sort()).toEqual(['COMMUNICATION_READ', 'COMMUNICATION_SEARCH', 'DOCUMENTREFERENCE_READ', 'DOCUMENTREFERENCE_SEARCH', 'ENCOUNTER_READ', 'ENCOUNTER_SEARCH', 'OBSERVATION_CREATE', 'OBSERVATION_READ', 'OBSERVATION_SEARCH', 'OBSERVATION_UPDATE', 'PATIENT_READ', 'PATIENT_SEARCH', 'SUBSCRIPTION_READ']);
     expect(unconfined.patient).toBeUndefined();
   });
 
@@ -206,6 +207,27 @@ describe('a launch/patient token', () => {
     // The scopes it was granted, for the patient chosen.
     expect((await as(launched.access_token, 'Observation', { method: 'POST', json: observation('chosen') })).status).toBe(201);
     expect(await count('Observation')).toBe(before + 1);
+  });
+
+  it('a Subscription it creates is notified of the patient chosen’s data only', async () => {
+    const receiver = await new Endpoint().listen();
+    try {
+      const tokens = await tokensFor('chosen', 'launch/patient patient/Observation.rs patient/Subscription.cr');
+      const channel = { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' };
+      const created = await as(tokens.access_token, 'Subscription', { method: 'POST', json: { resourceType: 'Subscription', status: 'requested', reason: 'Suivi', criteria: 'Observation?status=amended', channel } });
+      expect(created.status).toBe(201);
+      // Another patient's first: had the subscription Claire's whole reach, it would be the first notification.
+      for (const patient of ['sibling', 'chosen']) {
+        const written = await node().request('Observation', { method: 'POST', json: { resourceType: 'Observation', status: 'amended', code: { text: 'Tension' }, subject: { reference: `Patient/${patient}` } } });
+        expect(written.status).toBe(201);
+      }
+      const [notification] = await receiver.waitFor(1);
+      expect(JSON.parse(notification.body.toString()).subject.reference).toBe('Patient/chosen');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(receiver.received).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('a refresh keeps the patient and the limit', async () => {
