@@ -42,6 +42,8 @@ export const AUTHORIZATION_MS = 10 * 60_000;
 export const CODE_MS = 60_000;
 /** Scopes of OpenID Connect (and SMART's `fhirUser`), beside the node's. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'fhirUser']);
+/** The FHIR bases an app's `aud` may name (docs/lifen-compatibility.md: one node, three surfaces). */
+const FHIR_SURFACES = ['/fhir', '/fhir/v2', '/fhir/v3'];
 const CHALLENGE = /^[A-Za-z0-9_~.-]{43,128}$/;
 const MAX_PARAMETER_LENGTH = 1024;
 
@@ -131,7 +133,7 @@ export class AppLogins {
       this.audit.refused('authorize.refused', { address, claimedClientId: app.clientId }, 'GET', '/authorize', 400);
       return { redirect: redirectWith(redirectUri, { error, error_description: description, state: query.get('state') ?? undefined, iss: issuer }) };
     };
-    for (const name of ['response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt']) {
+    for (const name of ['response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'aud']) {
       if (query.getAll(name).length > 1) return back('invalid_request', `${name} is given more than once`);
       if ((query.get(name) ?? '').length > MAX_PARAMETER_LENGTH) return back('invalid_request', `${name} is longer than ${MAX_PARAMETER_LENGTH} characters`);
     }
@@ -141,6 +143,12 @@ export class AppLogins {
       return back('invalid_request', 'PKCE is required: code_challenge (43 to 128 characters) with code_challenge_method=S256 (RFC 7636)');
     }
     if ((query.get('prompt') ?? '').split(' ').includes('none')) return back('login_required', 'The user must log in on the node');
+    // SMART's `aud`: the FHIR server the app means to call. Were it another (a counterfeit whose discovery names this
+    // node's endpoints), the app would hand it this node's tokens.
+    const aud = query.get('aud');
+    if (aud !== null && !FHIR_SURFACES.some((surface) => aud.replace(/\/+$/, '') === `${issuer}${surface}`)) {
+      return back('invalid_request', `aud must be this node's FHIR base (${issuer}/fhir), the server these tokens are for`);
+    }
     const words = [...new Set((query.get('scope') ?? '').split(' ').filter(Boolean))];
     const nodeWords = words.filter((word) => !OIDC_SCOPES.has(word));
     const asked = scopesAsked(app.scopes, nodeWords);

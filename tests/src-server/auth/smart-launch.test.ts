@@ -128,6 +128,15 @@ describe('the consent page of a launch with launch/patient', () => {
   });
 });
 
+describe('SMART’s aud', () => {
+  it('must name this node’s FHIR base: another server’s is invalid_request, nothing asked of the user', async () => {
+    const url = (aud: string) => `${node().url}/authorize?${new URLSearchParams({ response_type: 'code', client_id: carnet.client_id, redirect_uri: REDIRECT, scope: LAUNCH, state: 'st', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', aud })}`;
+    const wrong = await new AuthorizeBrowser(node().url).get(url('https://ehr.example/fhir'));
+    expect(new URL(wrong.location!).searchParams.get('error')).toBe('invalid_request');
+    for (const aud of [node().fhir, `${node().fhir}/`, `${node().fhir}/v3`]) expect((await new AuthorizeBrowser(node().url).get(url(aud))).status, aud).toBe(200);
+  });
+});
+
 describe('a launch/patient token', () => {
   it('carries the patient chosen in the token answer, and maps patient/ scopes onto the node’s', () => {
     expect(launched.patient).toBe('chosen');
