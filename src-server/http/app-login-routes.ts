@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppLogins, AuthorizationRequest, Consent } from '../auth/app-login';
 import { escapeHtml, htmlPage } from '../auth/html-page';
-import type { LaunchPatients, PatientChoice, PatientQuery } from '../auth/launch-patients';
+import { LISTED_PATIENTS, type LaunchPatients, type PatientChoice, type PatientQuery } from '../auth/launch-patients';
 import type { LoginFlow } from '../auth/login-flow';
 import { LoginRefused } from '../auth/oidc-login';
 import type { PasswordLogin } from '../auth/password-login';
@@ -316,6 +316,7 @@ ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
 <fieldset>
 <legend>${searched ? 'Patients trouvés' : 'Vos patients'}</legend>
 ${options || `<p>${searched ? 'Aucun de vos patients ne correspond à cette recherche.' : 'Vous ne suivez aucun patient.'}</p>`}
+${choices.length >= LISTED_PATIENTS ? `<p>Seuls ${LISTED_PATIENTS} patients sont affichés : précisez le nom ou la date de naissance.</p>` : ''}
 </fieldset>
 </fieldset>`;
 }
