@@ -18,6 +18,7 @@ export interface PatientChoice {
   name: string;
   /** YYYY-MM-DD (or YYYY-MM, YYYY), when known. */
   birthDate?: string;
+  /** FHIR's administrative gender: "née le" or "né le". */
   gender?: string;
 }
 

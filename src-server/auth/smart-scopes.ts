@@ -29,8 +29,9 @@ export function asksForPatient(scope: string): boolean {
 
 /** The Lifen scopes a SMART scope grants among those the app holds, or why it cannot be granted. */
 export function lifenScopesOf(scope: string, held: readonly string[]): { scopes: string[] } | { refused: string } {
-  const match = SMART_SCOPE.exec(scope);
+  // A request for a context, granting no scope of its own.
   if (scope === LAUNCH_PATIENT_SCOPE) return { scopes: [] };
+  const match = SMART_SCOPE.exec(scope);
   if (!match) return { refused: `${scope.slice(0, 64)}: the node offers the standalone launch only (launch/patient; no EHR launch)` };
   const [, context, type, actions] = match;
   if (context === 'system') return { refused: `${scope.slice(0, 64)}: system/ scopes are for backend clients, which hold client credentials; ask for user/ or patient/ scopes` };
