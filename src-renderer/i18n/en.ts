@@ -318,6 +318,7 @@ const en: Messages = {
     'app-scope-not-allowed': 'An app may not ask for these rights: {scope}.',
     'app-kind-invalid': 'Say whether the app is public (no secret, PKCE) or confidential (with a secret).',
     'app-grant-unknown': 'You had not (or no longer) allowed this app.',
+    'launch-patient-not-followed': 'This patient is not one whose record you may open: the app was not allowed. Go back to the app and start again.',
     'client-unknown': 'This API client does not exist (or no longer).',
     'client-name-invalid': 'Give a client name (1 to 200 characters).',
     'client-scopes-invalid': 'Choose at least one valid right for this client.',

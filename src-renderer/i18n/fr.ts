@@ -318,6 +318,7 @@ const fr = {
     'app-scope-not-allowed': 'Une application ne peut pas demander ces droits : {scope}.',
     'app-kind-invalid': 'Dites si l’application est publique (sans secret, PKCE) ou confidentielle (avec un secret).',
     'app-grant-unknown': 'Vous n’aviez pas (ou plus) autorisé cette application.',
+    'launch-patient-not-followed': 'Ce patient ne fait pas partie de ceux dont vous pouvez ouvrir le dossier : l’application n’a pas été autorisée. Revenez à l’application et recommencez.',
     'client-unknown': 'Ce logiciel client n’existe pas (ou plus).',
     'client-name-invalid': 'Indiquez un nom de client (1 à 200 caractères).',
     'client-scopes-invalid': 'Choisissez au moins un droit valide pour ce client.',

@@ -8,7 +8,7 @@ import { identityClaims } from './identity-claims';
 import { sameText } from './login-flow';
 import { OneTimeStore } from './one-time-store';
 import { requestedScopes } from './scopes';
-import { isSmartScope, lifenScopesOf } from './smart-scopes';
+import { asksForPatient, isSmartScope, LAUNCH_PATIENT_SCOPE, lifenScopesOf } from './smart-scopes';
 import type { SessionTokens, Sessions } from './sessions';
 import type { SigningKeys } from './signing-key';
 import { TOKEN_LIFETIME_SECONDS } from './tokens';
@@ -42,6 +42,8 @@ export const AUTHORIZATION_MS = 10 * 60_000;
 export const CODE_MS = 60_000;
 /** Scopes of OpenID Connect (and SMART's `fhirUser`), beside the node's. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'fhirUser']);
+/** The FHIR bases an app's `aud` may name (docs/lifen-compatibility.md: one node, three surfaces). */
+const FHIR_SURFACES = ['/fhir', '/fhir/v2', '/fhir/v3'];
 const CHALLENGE = /^[A-Za-z0-9_~.-]{43,128}$/;
 const MAX_PARAMETER_LENGTH = 1024;
 
@@ -54,6 +56,8 @@ export interface AuthorizationRequest {
   scopes: string[];
   /** OpenID Connect scopes asked for (`openid`: an ID token). */
   oidcScopes: string[];
+  /** SMART `launch/patient` (or `patient/` scopes): the user chooses a patient, and the grant sees only that one's data. */
+  launchPatient: boolean;
   state?: string;
   nonce?: string;
   codeChallenge: string;
@@ -85,6 +89,8 @@ interface IssuedCode {
   oidcScopes: string[];
   nonce?: string;
   authTime: number;
+  /** The patient chosen at a SMART launch, checked against the user's access. */
+  patientId?: string;
 }
 
 export interface AppTokens extends SessionTokens {
@@ -127,7 +133,7 @@ export class AppLogins {
       this.audit.refused('authorize.refused', { address, claimedClientId: app.clientId }, 'GET', '/authorize', 400);
       return { redirect: redirectWith(redirectUri, { error, error_description: description, state: query.get('state') ?? undefined, iss: issuer }) };
     };
-    for (const name of ['response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt']) {
+    for (const name of ['response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'aud']) {
       if (query.getAll(name).length > 1) return back('invalid_request', `${name} is given more than once`);
       if ((query.get(name) ?? '').length > MAX_PARAMETER_LENGTH) return back('invalid_request', `${name} is longer than ${MAX_PARAMETER_LENGTH} characters`);
     }
@@ -137,8 +143,15 @@ export class AppLogins {
       return back('invalid_request', 'PKCE is required: code_challenge (43 to 128 characters) with code_challenge_method=S256 (RFC 7636)');
     }
     if ((query.get('prompt') ?? '').split(' ').includes('none')) return back('login_required', 'The user must log in on the node');
+    // SMART's `aud`: the FHIR server the app means to call. Were it another (a counterfeit whose discovery names this
+    // node's endpoints), the app would hand it this node's tokens.
+    const aud = query.get('aud');
+    if (aud !== null && !FHIR_SURFACES.some((surface) => aud.replace(/\/+$/, '') === `${issuer}${surface}`)) {
+      return back('invalid_request', `aud must be this node's FHIR base (${issuer}/fhir), the server these tokens are for`);
+    }
     const words = [...new Set((query.get('scope') ?? '').split(' ').filter(Boolean))];
-    const asked = scopesAsked(app.scopes, words.filter((word) => !OIDC_SCOPES.has(word)));
+    const nodeWords = words.filter((word) => !OIDC_SCOPES.has(word));
+    const asked = scopesAsked(app.scopes, nodeWords);
     if ('refused' in asked) return back('invalid_scope', asked.refused);
     const state = query.get('state') ?? undefined;
     const nonce = query.get('nonce') ?? undefined;
@@ -149,6 +162,7 @@ export class AppLogins {
         redirectUri,
         scopes: asked.scopes,
         oidcScopes: words.filter((word) => OIDC_SCOPES.has(word)),
+        launchPatient: nodeWords.some(asksForPatient),
         ...(state !== undefined ? { state } : {}),
         ...(nonce !== undefined ? { nonce } : {}),
         codeChallenge,
@@ -180,8 +194,12 @@ export class AppLogins {
     return { ...request, userId, authTime: Math.floor(Date.now() / 1000) };
   }
 
-  /** Step 3: the user's answer, as the redirect to the app (a code, or `access_denied`). */
-  decide(consent: Consent, allowed: boolean, issuer: string, address: string): string {
+  /**
+   * Step 3: the user's answer, as the redirect to the app (a code, or `access_denied`). At a SMART launch, `patientId`
+   * is the patient they chose, which the caller checked they may see (launch-patients.ts).
+   */
+  decide(consent: Consent, allowed: boolean, issuer: string, address: string, patientId?: string): string {
+    if (allowed && consent.launchPatient !== (patientId !== undefined)) throw new Error('A launch with a patient context is allowed with the patient chosen, and only then');
     const back = (params: Record<string, string | undefined>) => redirectWith(consent.redirectUri, { ...params, state: consent.state, iss: issuer });
     const who = `${consent.clientId}|user:${consent.userId}`;
     if (!allowed) {
@@ -195,9 +213,14 @@ export class AppLogins {
     }
     const code = randomBytes(32).toString('base64url');
     const { clientId, redirectUri, codeChallenge, userId, scopes, oidcScopes, nonce, authTime } = consent;
-    this.codes.put(code, { clientId, redirectUri, codeChallenge, userId, scopes, oidcScopes, ...(nonce !== undefined ? { nonce } : {}), authTime }, CODE_MS);
+    this.codes.put(code, { clientId, redirectUri, codeChallenge, userId, scopes, oidcScopes, ...(nonce !== undefined ? { nonce } : {}), authTime, ...(patientId !== undefined ? { patientId } : {}) }, CODE_MS);
     this.audit.record('authorize.granted', who, 'POST', '/authorize/consent', 303);
     return back({ code });
+  }
+
+  /** A chosen patient the user may not see (a forged form): audited, and no code. */
+  refusePatient(consent: Consent, address: string): void {
+    this.audit.refused('authorize.refused', { address, clientId: `${consent.clientId}|user:${consent.userId}` }, 'POST', '/authorize/consent', 403);
   }
 
   /** `POST /oauth/token` with `grant_type=authorization_code` from `app` (its secret, if it has one, already checked). */
@@ -223,7 +246,7 @@ export class AppLogins {
     }
     const user = this.users.get(issued.userId);
     if (user.disabledAt) return refuse('This user is disabled', issued.userId);
-    const { tokens, sessionId } = this.sessions.grant(user.id, { clientId: app.clientId, scopes: issued.scopes });
+    const { tokens, sessionId } = this.sessions.grant(user.id, { clientId: app.clientId, scopes: issued.scopes, ...(issued.patientId !== undefined ? { patientId: issued.patientId } : {}) });
     this.exchanged.put(code, sessionId, CODE_MS);
     this.audit.record('token.issued', `${app.clientId}|user:${user.id}`, 'POST', '/oauth/token', 200);
     if (!issued.oidcScopes.includes('openid')) return { tokens };
@@ -262,10 +285,11 @@ export class AppLogins {
 
 /**
  * The node's scopes an authorization request asks for: Lifen's, each one the app may ask for (else `invalid_scope`),
- * and SMART's (smart-scopes.ts), granted as far as the app may; none asked: all the app's.
+ * and SMART's (smart-scopes.ts), granted as far as the app may; none asked (`launch/patient` asks for a context, not a
+ * scope): all the app's.
  */
 function scopesAsked(held: readonly string[], words: readonly string[]): { scopes: string[] } | { refused: string } {
-  if (words.length === 0) return { scopes: [...held] };
+  if (words.every((word) => word === LAUNCH_PATIENT_SCOPE)) return { scopes: [...held] };
   const lifen = words.filter((word) => !isSmartScope(word));
   const asked = lifen.length > 0 ? requestedScopes(held, lifen.join(' ')) : { scopes: [] };
   if ('notHeld' in asked) return { refused: `This app may not ask for ${asked.notHeld.slice(0, 5).map((scope) => scope.slice(0, 64)).join(' ')}` };

@@ -6,6 +6,6 @@ export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `
 export function htmlPage(title: string, bodyHtml: string): string {
   return `<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}label,input,button{display:block;margin:.5rem 0}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}label,input,button{display:block;margin:.5rem 0}input[type=radio]{display:inline;margin:0 .5rem 0 0}fieldset{margin:1rem 0}</style>
 </head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>`;
 }

@@ -1,4 +1,4 @@
-import type { ReachReference } from '../store/search/visibility';
+import { LAUNCH_PATIENT, type ReachReference } from '../store/search/visibility';
 import type { Db } from '../store/database';
 import type { Party } from './tokens';
 
@@ -6,7 +6,8 @@ import type { Party } from './tokens';
  * Whom a party acts as, for the access rules (store/search/visibility.ts): the user's Practitioner, the practice
  * Organizations they belong to, and for staff (a secretary, a practice's API client) the practitioners of those
  * practices, whose patients they work on. Practices' members are the node's users, set by an admin: the national
- * directory's PractitionerRoles say where people work, not whose records they may open.
+ * directory's PractitionerRoles say where people work, not whose records they may open. An app's grant made by a SMART
+ * launch with a patient chosen (app-login.ts) also holds that Patient, which confines it to the patient's compartment.
  */
 export class Reaches {
   private readonly membersOf;
@@ -31,6 +32,8 @@ export class Reaches {
       add('Organization', organization);
       if (party.staff) for (const member of this.membersOf.all(organization)) add('Practitioner', member.practitioner_id);
     }
+    // Last: the first reference is whom the caller acts as (a Provenance's agent, sync/conflicts.ts).
+    if (party.launchPatientId !== undefined) add(LAUNCH_PATIENT, party.launchPatientId);
     reach = [...references.values()];
     this.cache.set(party, reach);
     return reach;

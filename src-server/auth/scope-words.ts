@@ -13,6 +13,13 @@ const OBJECTS: Record<string, string> = {
   Encounter: 'les consultations de vos patients',
   EpisodeOfCare: 'les épisodes de soins de vos patients',
   DocumentReference: 'les documents de vos patients',
+  // What SMART apps usually ask for (patient/*.read grants every type the app may ask for).
+  Observation: 'les résultats et mesures de vos patients',
+  Condition: 'les problèmes de santé de vos patients',
+  AllergyIntolerance: 'les allergies de vos patients',
+  MedicationRequest: 'les prescriptions de vos patients',
+  Immunization: 'les vaccinations de vos patients',
+  Procedure: 'les actes réalisés chez vos patients',
   Binary: 'le contenu de ces documents',
   CommunicationRequest: 'les demandes d’envoi',
   Communication: 'les envois et messages',

@@ -26,10 +26,14 @@ export interface AllowedApp {
 export interface AppGrant {
   clientId: string;
   scopes: readonly string[];
+  /** SMART `launch/patient`: the patient the user chose, to whose compartment the grant is confined (auth/reach.ts). */
+  patientId?: string;
 }
 
 export interface SessionTokens extends IssuedToken {
   refresh_token: string;
+  /** SMART App Launch's launch context: the grant's patient, in every answer (refreshes too). */
+  patient?: string;
 }
 
 export type RefreshResult =
@@ -49,6 +53,7 @@ interface RefreshRow {
   session_expires_at: number;
   client_id: string | null;
   scopes: string | null;
+  patient_id: string | null;
 }
 
 export class Sessions {
@@ -60,12 +65,12 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {
     this.statements = {
-      insertSession: db.prepare('INSERT INTO sessions (session_id, user_id, created_at, expires_at, client_id, scopes) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertSession: db.prepare('INSERT INTO sessions (session_id, user_id, created_at, expires_at, client_id, scopes, patient_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertRefresh: db.prepare('INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (?, ?, ?)'),
       // Only a live session of an enabled user can be refreshed, by the client it is for (the UI's: NULL; an app's);
       // a used token is returned too, to detect its reuse.
       findRefresh: db.prepare<[string, number, number, string | null], RefreshRow>(
-        `SELECT r.session_id, r.used_at, s.user_id, s.expires_at AS session_expires_at, s.client_id, s.scopes
+        `SELECT r.session_id, r.used_at, s.user_id, s.expires_at AS session_expires_at, s.client_id, s.scopes, s.patient_id
          FROM refresh_tokens r JOIN sessions s ON s.session_id = r.session_id JOIN users u ON u.user_id = s.user_id
          WHERE r.token_hash = ? AND r.expires_at > ? AND s.ended_at IS NULL AND s.expires_at > ? AND u.disabled_at IS NULL AND s.client_id IS ?`,
       ),
@@ -102,7 +107,7 @@ export class Sessions {
   private start(userId: string, grant?: AppGrant): { tokens: SessionTokens; sessionId: string } {
     const sessionId = randomUUID();
     const expiresAt = this.now() + SESSION_LIFETIME_MS;
-    this.statements.insertSession.run(sessionId, userId, this.now(), expiresAt, grant?.clientId ?? null, grant ? grant.scopes.join(' ') : null);
+    this.statements.insertSession.run(sessionId, userId, this.now(), expiresAt, grant?.clientId ?? null, grant ? grant.scopes.join(' ') : null, grant?.patientId ?? null);
     return { tokens: this.issue(sessionId, expiresAt, grant), sessionId };
   }
 
@@ -120,7 +125,7 @@ export class Sessions {
     }
     if (!admit(row.user_id)) return { refused: 'held', userId: row.user_id };
     this.statements.markUsed.run(this.now(), tokenHash);
-    const grant = row.client_id === null ? undefined : { clientId: row.client_id, scopes: row.scopes ? row.scopes.split(' ') : [] };
+    const grant = row.client_id === null ? undefined : { clientId: row.client_id, scopes: row.scopes ? row.scopes.split(' ') : [], ...(row.patient_id !== null ? { patientId: row.patient_id } : {}) };
     return { tokens: this.issue(row.session_id, row.session_expires_at, grant), userId: row.user_id };
   }
 
@@ -168,6 +173,6 @@ export class Sessions {
     const refreshToken = randomBytes(32).toString('base64url');
     this.statements.insertRefresh.run(hash(refreshToken), sessionId, sessionExpiresAt);
     const issued = grant ? this.tokens.issueForSession(sessionId, grant.scopes, grant.clientId) : this.tokens.issueForSession(sessionId, USER_SCOPES);
-    return { ...issued, refresh_token: refreshToken };
+    return { ...issued, refresh_token: refreshToken, ...(grant?.patientId !== undefined ? { patient: grant.patientId } : {}) };
   }
 }

@@ -37,6 +37,8 @@ export interface Party {
   organizationIds: readonly string[];
   /** Staff work for their practices' practitioners, and reach those practitioners' patients too. */
   staff: boolean;
+  /** The one patient an app's grant is confined to (SMART `launch/patient`: the patient the user chose). */
+  launchPatientId?: string;
 }
 
 export interface IssuedToken {
@@ -83,7 +85,7 @@ export class TokenStore {
     this.lookup = db.prepare<[string, number, number], TokenRow>(
       `SELECT t.client_id, t.scopes, c.role, c.rate_limit, t.expires_at, t.session_id,
               c.practitioner_id AS client_practitioner_id, c.organization_id AS client_organization_id,
-              u.user_id, u.practitioner_id, u.organizations, u.roles
+              u.user_id, u.practitioner_id, u.organizations, u.roles, s.patient_id AS launch_patient_id
        FROM oauth_tokens t JOIN oauth_clients c ON c.client_id = t.client_id
        LEFT JOIN sessions s ON s.session_id = t.session_id
        LEFT JOIN users u ON u.user_id = s.user_id
@@ -199,6 +201,7 @@ interface TokenRow {
   practitioner_id: string | null;
   organizations: string | null;
   roles: string | null;
+  launch_patient_id: string | null;
 }
 
 const words = (text: string | null) => (text ? text.split(' ').filter(Boolean) : []);
@@ -212,6 +215,7 @@ function principalOf(row: TokenRow): Principal {
       ...(row.practitioner_id !== null ? { practitionerId: row.practitioner_id } : {}),
       organizationIds: words(row.organizations),
       staff: roles.includes('staff'),
+      ...(row.launch_patient_id !== null ? { launchPatientId: row.launch_patient_id } : {}),
     };
   } else if (row.client_practitioner_id !== null || row.client_organization_id !== null) {
     // A practice's client works for the practice's practitioners; a practitioner's client for that practitioner.

@@ -210,6 +210,10 @@ export const REFUSALS = {
   'app-scope-not-allowed': { statuses: [400], when: 'An app asking for a scope only a node or the owner holds (SYNC, *)', expression: 'scopes', parameters: { scope: 'the scopes refused (string)' } },
   'app-kind-invalid': { statuses: [400], when: 'An app registered without saying whether it is public (PKCE only) or confidential (a secret)', expression: 'public' },
   'app-grant-unknown': { statuses: [404], when: 'Taking back an app the user never allowed (or already took back)' },
+  'launch-patient-not-followed': {
+    statuses: [403],
+    when: "A SMART launch's consent page posted back with a patient the user may not see (a forged form): the node's page says it, no code is issued",
+  },
   'rate-limit-invalid': { statuses: [400], when: 'A rate limit that is not a number of calls a second within bounds', expression: 'rateLimit' },
   'directory-file-invalid': { statuses: [400], when: 'A directory import without an absolute path of an existing file', expression: 'path' },
   'directory-import-running': { statuses: [409], when: 'A directory import while another runs' },

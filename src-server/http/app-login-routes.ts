@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppLogins, AuthorizationRequest, Consent } from '../auth/app-login';
 import { escapeHtml, htmlPage } from '../auth/html-page';
+import { LISTED_PATIENTS, type LaunchPatients, type PatientChoice, type PatientQuery } from '../auth/launch-patients';
 import type { LoginFlow } from '../auth/login-flow';
 import { LoginRefused } from '../auth/oidc-login';
 import type { PasswordLogin } from '../auth/password-login';
@@ -23,6 +24,10 @@ import type { LoginCookies } from './login-cookie';
  * - `GET /.well-known/openid-configuration`: discovery, the issuer being the node's base URL as the caller names it;
  * - `GET /oauth/jwks`: the keys that sign ID tokens (the current one, and a retired one until its tokens expire);
  * - `GET /fhir/.well-known/smart-configuration`: SMART App Launch's discovery.
+ * At a SMART launch with a patient context (`launch/patient`), the consent page lists the user's patients, searched by
+ * name and birth date (`decision=search` posts the same form back), and the patient chosen is read again as the user
+ * when the form allows the app (auth/launch-patients.ts): one they may not see is refused (403
+ * `launch-patient-not-followed`), no code issued.
  * The browser that started a login is known by its cookie `liaison_authorize` (HttpOnly, SameSite=Lax, so no other
  * site's form can post to these pages with it).
  */
@@ -36,6 +41,7 @@ export interface AppLoginRoutesOptions {
   ways: () => LoginWays;
   users: Users;
   signingKeys: () => Promise<SigningKeys>;
+  patients: LaunchPatients;
 }
 
 export interface LoginWays {
@@ -56,8 +62,13 @@ export function issuerOf(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
 }
 
-export async function appLoginRoutes(app: FastifyInstance, { appLogins, passwords, login, loginCookies, ways, users, signingKeys }: AppLoginRoutesOptions): Promise<void> {
+export async function appLoginRoutes(app: FastifyInstance, { appLogins, passwords, login, loginCookies, ways, users, signingKeys, patients }: AppLoginRoutesOptions): Promise<void> {
   const loginPage = (reply: FastifyReply, status: number, request: AuthorizationRequest, error?: string) => loginPageOf(reply, status, request, appLogins.seal(request), ways(), error);
+  /** The consent page; at a launch with a patient context, with the user's patients matching `query`. */
+  const consentPage = async (request: FastifyRequest, reply: FastifyReply, consent: Consent, query: PatientQuery = {}, status = 200, error?: string) => {
+    const picker = consent.launchPatient ? { query, choices: await patients.find(consent.userId, query, fhirBaseOf(request)), error } : undefined;
+    return consentPageOf(reply, status, consent, appLogins.seal(consent), users.get(consent.userId).displayName, picker);
+  };
 
   app.get('/.well-known/openid-configuration', async (request) => {
     const issuer = issuerOf(request);
@@ -82,7 +93,7 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
   // The key signing now and any retired one whose ID tokens may not have expired yet (signing-key.ts).
   app.get('/oauth/jwks', async () => ({ keys: await (await signingKeys()).published() }));
 
-  // SMART App Launch's discovery (standalone launch, user/ scopes: auth/smart-scopes.ts), beside the FHIR base.
+  // SMART App Launch's discovery (standalone launch, user/ and patient/ scopes: auth/smart-scopes.ts), beside the FHIR base.
   app.get('/fhir/.well-known/smart-configuration', async (request) => {
     const issuer = issuerOf(request);
     return {
@@ -95,7 +106,18 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'profile', 'fhirUser', 'offline_access', ...SMART_SCOPES_SUPPORTED],
-      capabilities: ['launch-standalone', 'client-public', 'client-confidential-symmetric', 'sso-openid-connect', 'permission-user', 'permission-offline', 'permission-v1', 'permission-v2'],
+      capabilities: [
+        'launch-standalone',
+        'context-standalone-patient',
+        'client-public',
+        'client-confidential-symmetric',
+        'sso-openid-connect',
+        'permission-user',
+        'permission-patient',
+        'permission-offline',
+        'permission-v1',
+        'permission-v2',
+      ],
     };
   });
 
@@ -114,8 +136,7 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
     if (!started) return expired(reply);
     try {
       const userId = await passwords.userOf({ login: form.get('login') ?? undefined, password: form.get('password') ?? undefined, source: request.ip }, 'POST /authorize/login');
-      const consent = appLogins.consentOf(started, userId);
-      return consentPage(reply, consent, appLogins.seal(consent), users.get(userId).displayName);
+      return await consentPage(request, reply, appLogins.consentOf(started, userId));
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
       reply.headers(error.headers);
@@ -150,16 +171,33 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
     if (refused !== undefined) return loginPage(reply, 403, started, PROVIDER_REFUSALS[refused] ?? PROVIDER_REFUSALS.login_failed);
     const claimed = login.claim(request.query.login ?? '', verifier, undefined, request.ip);
     if ('error' in claimed) return expired(reply);
-    const consent = appLogins.consentOf(started, claimed.userId);
-    return consentPage(reply, consent, appLogins.seal(consent), users.get(claimed.userId).displayName);
+    return consentPage(request, reply, appLogins.consentOf(started, claimed.userId));
   });
 
   app.post('/authorize/consent', async (request, reply) => {
     const form = formOf(request);
     const consent = appLogins.unseal<Consent>(form.get('consent'), browserOf(request));
     if (!consent?.userId) return expired(reply);
-    return reply.redirect(appLogins.decide(consent, form.get('decision') === 'allow', issuerOf(request), request.ip), 303);
+    const decision = form.get('decision');
+    if (!consent.launchPatient || decision === 'deny') return reply.redirect(appLogins.decide(consent, decision === 'allow', issuerOf(request), request.ip), 303);
+    const query = { name: form.get('name') ?? undefined, birthDate: form.get('birthdate') ?? undefined };
+    if (decision !== 'allow') return consentPage(request, reply, consent, query);
+    const chosen = form.get('patient');
+    if (!chosen) return consentPage(request, reply, consent, query, 400, 'Choisissez le patient dont l’application pourra lire le dossier.');
+    // The list showed only the user's patients; what comes back is checked again, as the user, by the same rule.
+    if (!(await patients.seen(consent.userId, chosen, fhirBaseOf(request)))) {
+      appLogins.refusePatient(consent, request.ip);
+      return page(reply, 403, 'Patient non autorisé', `<p role="alert" data-refusal="launch-patient-not-followed">${escapeHtml(PATIENT_NOT_FOLLOWED)}</p>`);
+    }
+    return reply.redirect(appLogins.decide(consent, true, issuerOf(request), request.ip, chosen), 303);
   });
+}
+
+/** The node's refusal `launch-patient-not-followed`, as the page says it (src-renderer/i18n/fr.ts has the same words). */
+const PATIENT_NOT_FOLLOWED = 'Ce patient ne fait pas partie de ceux dont vous pouvez ouvrir le dossier : l’application n’a pas été autorisée. Revenez à l’application et recommencez.';
+
+function fhirBaseOf(request: FastifyRequest): string {
+  return `${issuerOf(request)}/fhir`;
 }
 
 /** What the login page says of a refusal (auth/password-login.ts's codes). */
@@ -233,20 +271,61 @@ ${provider}${provider && local ? '<p>ou avec votre compte local :</p>' : ''}${lo
   );
 }
 
-function consentPage(reply: FastifyReply, consent: Consent, sealed: string, displayName: string) {
+interface Picker {
+  query: PatientQuery;
+  choices: PatientChoice[];
+  error?: string;
+}
+
+function consentPageOf(reply: FastifyReply, status: number, consent: Consent, sealed: string, displayName: string, picker?: Picker) {
   const lines = scopeSentences(consent.scopes).map((line) => `<li>${escapeHtml(line)}</li>`).join('');
+  // Without a patient to choose, the form has nothing to check; with one, searching and refusing skip the check.
+  const skipCheck = picker ? ' formnovalidate' : '';
   return page(
     reply,
-    200,
+    status,
     'Autoriser l’application',
     `<p>Vous êtes connecté(e) : ${escapeHtml(displayName)}.</p>
-<p>L’application <strong>${escapeHtml(consent.appName)}</strong> demande à agir en votre nom, dans la limite de ce que vous pouvez faire vous-même :</p>
+<p>L’application <strong>${escapeHtml(consent.appName)}</strong> demande à agir en votre nom, dans la limite de ce que vous pouvez faire vous-même${picker ? ', pour <strong>un seul patient</strong>, que vous choisissez ci-dessous' : ''} :</p>
 <ul>${lines}</ul>
 ${consent.oidcScopes.includes('openid') ? '<p>Elle connaîtra aussi votre identité : nom, identifiant national (RPPS), profession et cabinet.</p>' : ''}
 <form method="post" action="/authorize/consent">
 <input type="hidden" name="consent" value="${escapeHtml(sealed)}">
+${picker ? pickerHtml(picker) : ''}
 <button type="submit" name="decision" value="allow">Autoriser</button>
-<button type="submit" name="decision" value="deny">Refuser</button>
+<button type="submit" name="decision" value="deny"${skipCheck}>Refuser</button>
 </form>`,
   );
+}
+
+/**
+ * The patient picker: a search by name and birth date (its button first, so that Enter in a field searches), then the
+ * matching patients as radio buttons, by name and birth date (never their id).
+ */
+function pickerHtml({ query, choices, error }: Picker): string {
+  const options = choices
+    .map((choice) => `<label><input type="radio" name="patient" value="${escapeHtml(choice.id)}" required> ${escapeHtml(choice.name)}${choice.birthDate ? `, ${BORN[choice.gender ?? ''] ?? 'né(e)'} le ${frenchDate(choice.birthDate)}` : ''}</label>`)
+    .join('\n');
+  const searched = query.name || query.birthDate;
+  return `<fieldset>
+<legend>Patient</legend>
+<label>Nom ou prénom <input name="name" value="${escapeHtml(query.name ?? '')}" autocomplete="off"></label>
+<label>Date de naissance <input name="birthdate" type="date" value="${escapeHtml(query.birthDate ?? '')}"></label>
+<button type="submit" name="decision" value="search" formnovalidate>Rechercher</button>
+${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
+<fieldset>
+<legend>${searched ? 'Patients trouvés' : 'Vos patients'}</legend>
+${options || `<p>${searched ? 'Aucun de vos patients ne correspond à cette recherche.' : 'Vous ne suivez aucun patient.'}</p>`}
+${choices.length >= LISTED_PATIENTS ? `<p>Seuls ${LISTED_PATIENTS} patients sont affichés : précisez le nom ou la date de naissance.</p>` : ''}
+</fieldset>
+</fieldset>`;
+}
+
+const BORN: Record<string, string> = { female: 'née', male: 'né' };
+
+/** 1961-03-12 → 12/03/1961 (as src-renderer/format.ts): a birth date is a day, read as written (no time zone). */
+function frenchDate(date: string): string {
+  const [year, month, day] = date.slice(0, 10).split('-');
+  if (!month) return year;
+  return day ? `${day}/${month}/${year}` : `${month}/${year}`;
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log';
 import { clientFinder } from '../auth/clients';
 import type { AuthModule } from '../auth/module';
+import { LaunchPatients } from '../auth/launch-patients';
 import { Reaches } from '../auth/reach';
 import type { BackupModule } from '../backup/module';
 import type { DirectoryModule } from '../directory/module';
@@ -108,6 +109,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const textIndex = services.text.index;
   app.get('/health', async () => healthReport(db, repository, textIndex, services.monitored));
   const loginCookies = new LoginCookies();
+  const reaches = new Reaches(db);
   const findClient = clientFinder(db);
   await app.register(oauthRoutes, { prefix: '/oauth', findClient, tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies, appLogins: auth.appLogins, findApp: auth.findApp });
   await app.register(appLoginRoutes, {
@@ -118,6 +120,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
     ways: () => ({ provider: identity.screen()?.label, local: identity.localAccounts }),
     users,
     signingKeys: auth.signingKeys,
+    patients: new LaunchPatients(services.api, reaches, users),
   });
   await app.register(lifenTokenRoutes, { findClient, tokens, guard: services.tokenGuard, audit });
   await app.register(authRoutes, {
@@ -142,7 +145,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   await app.register(channelRoutes, { prefix: '/admin/channels', channels: services.channels, tokens, audit });
   // One node, three surfaces: plain FHIR, and Lifen's v2 and v3 conventions (docs/lifen-compatibility.md), sharing
   // the authentication, rate limits and handler; the more specific prefixes take their subtrees from `/fhir`.
-  const fhir = { api: services.api, binaryStore: store.binaries, syncContent: sync.content, contentUploads: sync.uploads, tokens, rateLimiter: new RateLimiter(), reaches: new Reaches(db), audit };
+  const fhir = { api: services.api, binaryStore: store.binaries, syncContent: sync.content, contentUploads: sync.uploads, tokens, rateLimiter: new RateLimiter(), reaches, audit };
   for (const surface of ['fhir', 'v2', 'v3'] as const) await app.register(fhirRoutes, { prefix: SURFACE_PATHS[surface], surface, ...fhir });
   if (services.uiDir && existsSync(services.uiDir)) {
     await app.register(fastifyStatic, { root: services.uiDir, prefix: '/', index: 'index.html' });

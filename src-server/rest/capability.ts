@@ -98,7 +98,7 @@ function build(base: string, definitions: SearchParameters, operations: readonly
         security: {
           service: [{ coding: [{ system: 'http://hl7.org/fhir/restful-security-service', code: 'OAuth' }] }],
           description:
-            'OAuth2: client credentials for the office\'s software (POST the client id and secret to the token endpoint), and the authorization code flow with PKCE (S256) and OpenID Connect for the apps an admin registered, acting for the user who logged in and allowed them (discovery at /.well-known/openid-configuration); then send Authorization: Bearer <access_token>. Not SMART App Launch yet: no launch context, Lifen scopes only. ' +
+            'OAuth2: client credentials for the office\'s software (POST the client id and secret to the token endpoint), and the authorization code flow with PKCE (S256) and OpenID Connect for the apps an admin registered, acting for the user who logged in and allowed them (discovery at /.well-known/openid-configuration); then send Authorization: Bearer <access_token>. SMART App Launch, standalone (discovery at /fhir/.well-known/smart-configuration): user/ and patient/ scopes, v1 and v2, granted as the Lifen scopes they stand for; with launch/patient the user picks the patient on the consent page, the token answer carries patient, and the token sees that patient\'s compartment only. ' +
             'A scope parameter (space-separated Lifen scopes) asks for a token narrower than the client\'s grant; one beyond it is invalid_scope. Only GET metadata needs no token. ' +
             RATE_LIMITS_DESCRIPTION,
           extension: [

@@ -534,6 +534,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX booking_conflicts_of_b ON booking_conflicts (appointment_b);
     `,
   },
+  {
+    description: 'the patient a SMART launch confined an app\'s grant to',
+    sql: `
+      -- An app's grant made with SMART's launch/patient (auth/app-login.ts): the Patient the user chose on the consent
+      -- page. Its tokens, refreshed ones included, see that patient's compartment only (auth/reach.ts). NULL: no launch.
+      ALTER TABLE sessions ADD COLUMN patient_id TEXT;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

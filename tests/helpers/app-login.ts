@@ -1,4 +1,23 @@
 import { expect } from 'vitest';
+import type { TestNode } from './node';
+
+type Json = Record<string, any>;
+
+/** A call to the node's admin API as its owner client (registering apps and users, reading the audit trail). */
+export async function adminCall(node: TestNode, path: string, init: { method?: string; json?: unknown } = {}): Promise<{ status: number; body: Json }> {
+  const response = await fetch(`${node.url}/admin/${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${node.token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as Json };
+}
+
+/** How many times the audit trail recorded `event`. */
+export async function auditCount(node: TestNode, event: string): Promise<number> {
+  const { body } = await adminCall(node, `audit?event=${event}&_count=1000`);
+  return (body.events as Json[]).reduce((sum, row) => sum + (row.count as number), 0);
+}
 
 /**
  * An app's login driven over plain HTTP, as a browser would (cookies by hand): `GET /authorize`, the login form, the

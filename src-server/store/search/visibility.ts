@@ -18,9 +18,16 @@ import { localReference, qualified, type Clause, type SqlValue } from './conditi
  * - a Subscription belongs to the caller who created it (`resource_owners`): only that caller, the admins of its
  *   practices and the node's owner client see it, whatever their reach;
  * - everything else (the directory, terminology, definitions) is seen by every authenticated caller.
+ * A reach holding a `Patient` (an app's grant confined by a SMART launch to the patient the user chose, auth/reach.ts)
+ * sees of the patients and their compartments that one patient's only, still as the user sees them, and none of the
+ * ways in by naming: what names the user, or is carried by a message, is about other patients too.
  */
 
-/** A resource the caller acts as, e.g. ['Practitioner', '123']. */
+/**
+ * A resource the caller acts as, e.g. ['Practitioner', '123'], or ['Patient', '7']: the one patient a SMART launch
+ * confined it to (LAUNCH_PATIENT). Being part of the reach, the confinement follows it wherever it goes: Bundle
+ * entries, operations, conditional matches, a Subscription's notifications.
+ */
 export type ReachReference = readonly [type: string, id: string];
 
 /** Who is calling, for the resources that belong to their creator (OWNED_TYPES). */
@@ -55,11 +62,15 @@ const CARRIERS = ['Communication', 'CommunicationRequest'];
 /** Compartment types that also exist apart from any patient (a practitioner's Schedule): those are seen by all. */
 const SHARED_WITHOUT_PATIENT = new Set(['Schedule']);
 const PARTICIPANT_TYPES = ['Practitioner', 'Organization'];
+/** The type of the reach reference that confines a caller to one patient's compartment. */
+export const LAUNCH_PATIENT = 'Patient';
 
 export class Visibility {
   private aliases = 0;
 
   private readonly reach: readonly ReachReference[];
+  /** The one patient the caller is confined to, if any. */
+  private readonly patient: string | undefined;
 
   constructor(
     private readonly index: SearchIndex,
@@ -67,7 +78,9 @@ export class Visibility {
     private readonly base: string,
     private readonly viewer: Viewer,
   ) {
-    this.reach = viewer.reach ?? [];
+    const reach = viewer.reach ?? [];
+    this.patient = reach.find(([type]) => type === LAUNCH_PATIENT)?.[1];
+    this.reach = this.patient === undefined ? reach : reach.filter(([type]) => type !== LAUNCH_PATIENT);
   }
 
   /** Whether resources of this type belong to the caller who created them. */
@@ -105,11 +118,11 @@ export class Visibility {
   clause(resourceType: string, vseq: string, ownRows = 'idx_reference'): Clause | undefined {
     if (!Visibility.restricts(this.viewer, resourceType)) return undefined;
     if (OWNED_TYPES.has(resourceType)) return this.ownedByCaller(resourceType, vseq, this.viewer.caller!);
-    if (resourceType === 'Patient') return this.followed(vseq, ownRows);
+    if (resourceType === 'Patient') return this.patient === undefined ? this.followed(vseq, ownRows) : all([this.followed(vseq, ownRows), { sql: `${idOf(vseq)} = ?`, values: [this.patient] }]);
     if (resourceType === 'Binary') return this.contentOfVisibleDocument(vseq);
     const ways = [this.aboutFollowedPatient(resourceType, vseq, ownRows)];
-    if (NAMED_PARTICIPANTS.has(resourceType)) ways.push(this.namesReach(resourceType, vseq, ownRows));
-    if (resourceType === 'DocumentReference') ways.push(...CARRIERS.map((carrier) => this.carriedBy(carrier, vseq)));
+    if (this.patient === undefined && NAMED_PARTICIPANTS.has(resourceType)) ways.push(this.namesReach(resourceType, vseq, ownRows));
+    if (this.patient === undefined && resourceType === 'DocumentReference') ways.push(...CARRIERS.map((carrier) => this.carriedBy(carrier, vseq)));
     if (SHARED_WITHOUT_PATIENT.has(resourceType)) ways.push(negate(this.aboutAnyPatient(resourceType, vseq, ownRows)));
     return any(ways);
   }
@@ -149,8 +162,11 @@ export class Visibility {
     return this.exists(`${ownRows} ${e}`, [{ sql: `${e}.vseq = ${vseq} AND (${rows}) AND ${e}.target_type = 'Patient'`, values: [] }, this.local(e), ...more(e)]);
   }
 
+  /** The version points at a followed patient (at the one the caller is confined to, if it is). */
   private aboutFollowedPatient(resourceType: string, vseq: string, ownRows: string): Clause {
-    return this.patientLinks(resourceType, vseq, ownRows, (row) => [this.followedById(`${row}.target_id`)]);
+    const { patient } = this;
+    if (patient === undefined) return this.patientLinks(resourceType, vseq, ownRows, (row) => [this.followedById(`${row}.target_id`)]);
+    return this.patientLinks(resourceType, vseq, ownRows, (row) => [{ sql: `${row}.target_id = ?`, values: [patient] }, this.followedById(`${row}.target_id`)]);
   }
 
   private aboutAnyPatient(resourceType: string, vseq: string, ownRows: string): Clause {
@@ -222,6 +238,10 @@ const idOf = (vseq: string) => `(SELECT resource_id FROM resource_versions WHERE
 function any(clauses: Clause[]): Clause {
   if (clauses.length === 1) return clauses[0];
   return { sql: `CASE ${clauses.map((clause) => `WHEN ${clause.sql} THEN 1`).join(' ')} ELSE 0 END`, values: clauses.flatMap((clause): SqlValue[] => clause.values) };
+}
+
+function all(clauses: Clause[]): Clause {
+  return { sql: clauses.map((clause) => `(${clause.sql})`).join(' AND '), values: clauses.flatMap((clause): SqlValue[] => clause.values) };
 }
 
 function negate(clause: Clause): Clause {
