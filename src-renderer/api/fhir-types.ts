@@ -47,6 +47,7 @@ export interface Extension {
   valueString?: string;
   valueInteger?: number;
   valueInstant?: string;
+  valueCoding?: Coding;
   extension?: Extension[];
 }
 
@@ -109,6 +110,7 @@ export interface Organization extends Resource {
 export interface Patient extends Resource {
   resourceType: 'Patient';
   active?: boolean;
+  extension?: Extension[];
   identifier?: Identifier[];
   name?: HumanName[];
   gender?: 'male' | 'female' | 'other' | 'unknown';

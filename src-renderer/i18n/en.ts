@@ -494,6 +494,12 @@ const en: Messages = {
     archive: 'Archive',
     unarchive: 'Unarchive',
     archiveConfirm: 'Archive this patient? They will no longer be offered, but nothing is erased.',
+    traits: {
+      ins: 'INS {ins}',
+      noIns: 'No INS',
+      identityUnknown: 'Identity status not given',
+      followedBy: { male: 'Followed by {name}', female: 'Followed by {name}', other: 'Followed by {name}' },
+    },
     banner: 'Selected patient',
     form: {
       createTitle: 'New patient',
@@ -726,6 +732,15 @@ const en: Messages = {
         SEND_TO_EHR: 'Send to the practice’s software',
         SYNC: 'Synchronise with this node',
       },
+    },
+    practice: {
+      title: 'Practice',
+      unavailable: 'The practice settings are not available on this node.',
+      sharesPatients: 'The practice’s practitioners share their patients',
+      sharedHelp: 'Each practitioner of the practice finds their colleagues’ patients, with their records (documents, appointments, encounters). The front desk sees the practice’s patients either way.',
+      notSharedHelp: 'Each practitioner sees only the patients they follow, and what is addressed to them. The front desk sees the practice’s patients either way.',
+      changed: 'Changed on {at}.',
+      none: 'Your account belongs to no practice.',
     },
     backup: {
       title: 'Daily backup',
@@ -991,6 +1006,7 @@ const en: Messages = {
     requestStatus: { draft: 'Draft', active: 'In progress', suspended: 'Suspended', cancelled: 'Cancelled', completed: 'Completed', 'entered-in-error': 'Entered in error', unknown: 'Unknown state' },
     participationStatus: { accepted: 'Accepted', declined: 'Declined', tentative: 'Tentative', 'needs-action': 'To be confirmed' },
     participantRequired: { required: 'Required', optional: 'Optional', 'information-only': 'For information' },
+    identityStatus: { PROV: 'Provisional identity', RECUP: 'Retrieved identity', VALI: 'Validated identity', QUAL: 'Qualified identity' },
     gender: { male: 'Male', female: 'Female', other: 'Other', unknown: 'Unknown' },
     channel: { internal: 'Practice messaging', mssante: 'MSSanté', dpi: 'Practice software (HL7)', dmp: 'DMP' },
   },

@@ -494,6 +494,12 @@ const fr = {
     archive: 'Archiver',
     unarchive: 'Désarchiver',
     archiveConfirm: 'Archiver ce patient ? Il ne sera plus proposé, mais rien n’est effacé.',
+    traits: {
+      ins: 'INS {ins}',
+      noIns: 'Sans INS',
+      identityUnknown: 'Statut d’identité non renseigné',
+      followedBy: { male: 'Suivi par {name}', female: 'Suivie par {name}', other: 'Suivi(e) par {name}' },
+    },
     banner: 'Patient sélectionné',
     form: {
       createTitle: 'Nouveau patient',
@@ -726,6 +732,15 @@ const fr = {
         SEND_TO_EHR: 'Envoyer au logiciel du cabinet',
         SYNC: 'Se synchroniser avec ce nœud',
       },
+    },
+    practice: {
+      title: 'Cabinet',
+      unavailable: 'Les réglages du cabinet ne sont pas disponibles sur ce nœud.',
+      sharesPatients: 'Les praticiens du cabinet partagent leurs patients',
+      sharedHelp: 'Chaque praticien du cabinet trouve les patients de ses confrères, avec leur dossier (documents, rendez-vous, consultations). Le secrétariat voit les patients du cabinet dans tous les cas.',
+      notSharedHelp: 'Chaque praticien ne voit que les patients qu’il suit, et ce qui lui est adressé. Le secrétariat voit les patients du cabinet dans tous les cas.',
+      changed: 'Modifié le {at}.',
+      none: 'Votre compte n’est rattaché à aucun cabinet.',
     },
     backup: {
       title: 'Sauvegarde quotidienne',
@@ -991,6 +1006,7 @@ const fr = {
     requestStatus: { draft: 'Brouillon', active: 'En cours', suspended: 'Suspendu', cancelled: 'Annulé', completed: 'Terminé', 'entered-in-error': 'Saisi par erreur', unknown: 'État inconnu' },
     participationStatus: { accepted: 'Accepté', declined: 'Refusé', tentative: 'Provisoire', 'needs-action': 'À confirmer' },
     participantRequired: { required: 'Obligatoire', optional: 'Facultatif', 'information-only': 'Pour information' },
+    identityStatus: { PROV: 'Identité provisoire', RECUP: 'Identité récupérée', VALI: 'Identité validée', QUAL: 'Identité qualifiée' },
     gender: { male: 'Homme', female: 'Femme', other: 'Autre', unknown: 'Inconnu' },
     channel: { internal: 'Messagerie du cabinet', mssante: 'MSSanté', dpi: 'Logiciel métier (HL7)', dmp: 'DMP' },
   },
