@@ -92,7 +92,7 @@ beforeAll(async () => {
   tokens.bernard = user('u-b1', 'practitioner admin', 'b1', PRACTICE_B);
   tokens.adminA = user('u-admin-a', 'staff admin', null, PRACTICE_A);
   tokens.secretary = user('u-sec', 'staff', null, PRACTICE_A);
-  tokens.aubertClient = await clientToken(node(), { scopes: ['PATIENT_READ', 'PATIENT_SEARCH', 'ENCOUNTER_READ', 'ENCOUNTER_SEARCH'], practitionerId: 'a2' });
+  tokens.aubertClient = await clientToken(node(), { scopes: ['PATIENT_READ', 'PATIENT_SEARCH', 'ENCOUNTER_READ', 'ENCOUNTER_SEARCH'], practitionerId: 'a2', organizationId: PRACTICE_A });
 
   // The practice's software creates Dr Alpha's patient as practice software does: without `active`.
   tokens.software = await clientToken(node(), { scopes: ['PATIENT_CREATE', 'PATIENT_UPDATE', 'PATIENT_READ', 'ENCOUNTER_CREATE', 'ENCOUNTER_UPDATE'], organizationId: PRACTICE_A });
@@ -133,7 +133,7 @@ describe('nobody sees more than before', () => {
     expect(ids((await as('bernard', 'Patient?_count=100')).body)).toEqual(['Patient/pb1']);
   });
 
-  it('an API client made for one practitioner keeps to that practitioner’s patients', async () => {
+  it('an API client made for one practitioner of the practice keeps to that practitioner’s patients', async () => {
     const seen = await seenOfArnaud('aubertClient');
     expect([seen.read, seen.byName, seen.byIpp, seen.encounters, seen.revinclude]).toEqual([404, [], [], [], []]);
   });
