@@ -16,6 +16,7 @@ export type CodeSet =
   | 'participationStatus'
   | 'participantRequired'
   | 'gender'
+  | 'identityStatus'
   | 'channel';
 
 type Translate = (key: string, values?: Record<string, unknown>) => string;

@@ -50,6 +50,7 @@ export interface Extension {
   valueInteger?: number;
   valueInstant?: string;
   valueReference?: Reference;
+  valueCoding?: Coding;
   extension?: Extension[];
 }
 
@@ -112,6 +113,7 @@ export interface Organization extends Resource {
 export interface Patient extends Resource {
   resourceType: 'Patient';
   active?: boolean;
+  extension?: Extension[];
   identifier?: Identifier[];
   name?: HumanName[];
   gender?: 'male' | 'female' | 'other' | 'unknown';

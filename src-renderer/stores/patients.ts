@@ -12,6 +12,24 @@ import { useSessionStore } from './session';
  */
 
 export const INS_SYSTEM = 'urn:oid:1.2.250.1.213.1.4.8';
+/** FR Core's identity reliability (docs/patients.md): its `identityStatus` is PROV, RECUP, VALI or QUAL. */
+const IDENTITY_RELIABILITY = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability';
+
+/** The patient's INS (NIR), if they have one. */
+export const insOf = (patient: Patient): string | undefined => patient.identifier?.find((identifier) => identifier.system === INS_SYSTEM)?.value;
+
+/** The identity status the record carries (PROV, RECUP, VALI, QUAL), if any. */
+export function identityStatusOf(patient: Patient): string | undefined {
+  const reliability = patient.extension?.find((extension) => extension.url === IDENTITY_RELIABILITY);
+  return reliability?.extension?.find((extension) => extension.url === 'identityStatus')?.valueCoding?.code;
+}
+
+/**
+ * The lists leave out archived patients (`active: false`) unless asked, and only them: a Patient written without
+ * `active` (most practice software) is followed. Each brings the general practitioners, whose names say whose patient.
+ */
+const LISTED = { 'active:not': 'false', _include: 'Patient:general-practitioner' };
+const ANY_ACTIVE = { _include: 'Patient:general-practitioner' };
 
 export type TimelineKind = 'encounter' | 'episode' | 'document' | 'appointment';
 
@@ -63,12 +81,13 @@ export const usePatientsStore = defineStore('patients', () => {
     const text = listQuery.value.trim();
     const params: SearchParams = {
       ...(text.length >= 2 ? patientSearchParams(text) : {}),
-      ...(showArchived.value ? {} : { active: 'true' }),
+      ...(showArchived.value ? ANY_ACTIVE : LISTED),
       _count: String(PAGE_SIZE),
     };
     try {
       const bundle = await fhir.search<Patient>('Patient', params, controller.signal);
       if (controller.signal.aborted) return;
+      names.learn(bundle.entry?.map((entry) => entry.resource) ?? []);
       list.value = matches(bundle);
       next = linkOf(bundle, 'next');
       hasMore.value = next !== undefined;
@@ -84,6 +103,7 @@ export const usePatientsStore = defineStore('patients', () => {
   async function loadMore(): Promise<void> {
     if (!next) return;
     const page = await fhir.page<Patient>(next);
+    names.learn(page.entry?.map((entry) => entry.resource) ?? []);
     list.value = [...list.value, ...matches(page)];
     next = linkOf(page, 'next');
     hasMore.value = next !== undefined;
@@ -91,7 +111,9 @@ export const usePatientsStore = defineStore('patients', () => {
 
   /** Patients for a picker (documents, appointments): no list state touched. */
   async function find(text: string, signal?: AbortSignal): Promise<Patient[]> {
-    return matches(await fhir.search<Patient>('Patient', { ...patientSearchParams(text), active: 'true', _count: '10' }, signal));
+    const bundle = await fhir.search<Patient>('Patient', { ...patientSearchParams(text), ...LISTED, _count: '10' }, signal);
+    names.learn(bundle.entry?.map((entry) => entry.resource) ?? []);
+    return matches(bundle);
   }
 
   async function open(id: string): Promise<void> {

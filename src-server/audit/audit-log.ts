@@ -28,6 +28,7 @@ export type AuditEventName =
   | 'authorize.refused'
   | 'logout'
   | 'password.changed'
+  | 'practice.changed'
   | 'setup';
 
 export interface AuditRecord {

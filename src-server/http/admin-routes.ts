@@ -8,6 +8,7 @@ import type { DailyBackup } from '../backup/daily-backup';
 import type { Backups } from '../backup/module';
 import { testIdentitySettings, type Identity } from '../auth/identity';
 import type { LocalAccounts } from '../auth/local-accounts';
+import { PracticeSettings } from '../auth/practice-settings';
 import type { Sessions } from '../auth/sessions';
 import type { SigningKeys } from '../auth/signing-key';
 import type { TokenStore } from '../auth/tokens';
@@ -32,7 +33,9 @@ import { authenticate } from './bearer';
  * (revokes the client and its tokens); `GET /admin/audit` (the audit trail, newest first, filtered by `since`,
  * `client`, `event`, paged by `before`); `GET /admin/users`, `PATCH /admin/users/<id>` (roles, practices, linked
  * Practitioner, disabled), `POST /admin/users` (a local account: its temporary password is in that answer only),
- * `POST /admin/users/<id>/reset-password`; `GET|PUT /admin/identity` and `POST /admin/identity/test`, the identity
+ * `POST /admin/users/<id>/reset-password`; `GET /admin/practices`, `PUT /admin/practices/<id>` (a practice's settings:
+ * whether its practitioners share their patients, changed by the owner client or an admin of that practice, audited as
+ * `practice.changed`); `GET|PUT /admin/identity` and `POST /admin/identity/test`, the identity
  * provider (its secret goes in, never out); `POST /admin/join-codes`, a colleague's desktop joining the office
  * (setup/join.ts); `/admin/peers`, the sync peers (sync/peer-routes.ts); `GET /admin/text-index`, the text index's
  * state and the resources it could not index, with why; `POST /admin/backup`, a backup of the data folder streamed
@@ -148,6 +151,20 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   });
 
   app.get('/users', async () => ({ users: users.list() }));
+
+  const practices = new PracticeSettings(db);
+  app.get('/practices', async () => ({ practices: practices.list() }));
+
+  // Who sees whose patients changes at once: the reaches cached with the practice's members' tokens are dropped.
+  app.put<{ Params: { id: string } }>('/practices/:id', async (request) => {
+    const principal = request.principal!;
+    const { id } = request.params;
+    if (principal.role !== 'owner' && !principal.party?.organizationIds.includes(id)) throw forbidden('practice-not-yours', `Only an admin of the practice '${id}' (or the owner client) may change its settings`);
+    const changed = practices.change(id, request.body, principal.clientId);
+    tokens.forget((cached) => cached.party?.organizationIds.includes(id) === true);
+    audit.record('practice.changed', principal.clientId, 'PUT', `/admin/practices/${id} sharesPatients=${changed.sharesPatients}`, 200);
+    return changed;
+  });
 
   // The list comes from the index's thread: while it is down, the state says why and the list is left out.
   app.get('/text-index', async () => {

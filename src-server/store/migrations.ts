@@ -542,6 +542,19 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN patient_id TEXT;
     `,
   },
+  {
+    description: "a practice's own settings: whether its practitioners share their patients",
+    sql: `
+      -- One row per practice (Organization id) whose admin changed a setting (auth/practice-settings.ts); a practice
+      -- without a row has the defaults (its practitioners share their patients).
+      CREATE TABLE practice_settings (
+        organization_id  TEXT PRIMARY KEY,
+        shares_patients  INTEGER NOT NULL CHECK (shares_patients IN (0, 1)),
+        updated_at       TEXT NOT NULL,
+        updated_by       TEXT NOT NULL            -- the admin's key (user:<id>, or the owner client's id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServingNode } from '../helpers/child-node';
 import { fhirFetch } from '../helpers/node';
 import { samplePdf } from '../helpers/pdf';
-import { dropPdfOnPatient, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
+import { dropPdfOnPatient, logInThroughDemoProvider, logOut, openDemoUi, type DemoUi } from '../helpers/practice-ui';
 
 /**
  * Names everywhere (issue 25), in Debian's Chromium on the built app served by `liaison serve --demo`: a document
@@ -31,11 +31,6 @@ const tab = (name: string) => page.getByRole('tab', { name });
 const rows = () => page.locator('[role="tabpanel"] .items > li');
 /** A row's lines as they read (title, patient, sender and time…). */
 const lines = async (row: Locator) => (await row.locator('div').first().innerText()).split('\n').map((line) => line.trim()).filter(Boolean);
-
-async function logOut(): Promise<void> {
-  await page.getByRole('navigation', { name: 'Session' }).getByRole('button', { name: 'Se déconnecter' }).click();
-  await page.getByRole('button', { name: 'Se connecter (fournisseur de démonstration)' }).waitFor();
-}
 
 /** The inbox, read again until the node's delivery (in the background) has reached it. */
 async function openInbox(): Promise<void> {
@@ -124,7 +119,7 @@ describe('documents read with names', () => {
     // identity the delivery carries, for the letter to be filed with her own patient (issue 26).
     { who: 'a colleague of another practice, who may not see the patient,', login: 'amina.benali', patient: 'Identité transmise : LEFÈVRE Margaux, née le 12/03/1984', screenshot: '4-inbox-other-practice' },
   ])('in “Reçus” of $who the row names the patient and the sender', async ({ login, patient, screenshot }) => {
-    await logOut();
+    await logOut(page);
     await logInThroughDemoProvider(page, login);
     await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
     await openInbox();

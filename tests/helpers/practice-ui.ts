@@ -56,6 +56,12 @@ export async function logInThroughDemoProvider(page: Page, login: string): Promi
   await page.getByRole('button', { name: 'Autoriser' }).click();
 }
 
+/** Logs out from the header, back to the login screen. */
+export async function logOut(page: Page): Promise<void> {
+  await page.getByRole('navigation', { name: 'Session' }).getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.getByRole('button', { name: 'Se connecter (fournisseur de démonstration)' }).waitFor();
+}
+
 /** Drops a PDF on the patient's drop zone as a real drop (a DataTransfer made in the page), titles it and adds it. */
 export async function dropPdfOnPatient(page: Page, pdf: Buffer, title: string): Promise<void> {
   // This file is type-checked without the DOM lib.

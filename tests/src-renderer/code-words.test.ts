@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createAppI18n } from '../../src-renderer/i18n';
 import { codeWord, type CodeSet } from '../../src-renderer/code-words';
 import { CHANNEL_CODES } from '../../src-server/documents/routing';
+import { IDENTITY_STATUSES } from '../../src-server/patients/identity';
 import { SHARED_FHIR } from '../helpers/fhir-data';
 
 type Json = Record<string, any>;
@@ -39,6 +40,7 @@ const MET: Record<CodeSet, string[]> = {
   participantRequired: boundCodes('Appointment.participant.required'),
   gender: boundCodes('Patient.gender'),
   channel: [...CHANNEL_CODES],
+  identityStatus: [...IDENTITY_STATUSES],
 };
 
 function wordsIn(locale: 'fr' | 'en') {

@@ -7,7 +7,8 @@ import { localReference, qualified, type Clause, type SqlValue } from './conditi
  * version, so that every path — read, search, counts, includes, chains, `_has`, conditional matches, Bundle
  * entries, and version by version history and vread — applies the same rule in the query itself (DESIGN §2):
  * - a Patient is seen when its `generalPractitioner` is someone the caller acts as (its reach: their Practitioner,
- *   their practices' Organizations, and for staff their practices' practitioners);
+ *   their practices' Organizations, and for staff their practices' practitioners), or a colleague whose patients the
+ *   caller follows too (COLLEAGUE references: a practice whose practitioners share their patients);
  * - a resource of the Patient compartment (Encounter, Coverage, DocumentReference…) follows its patient(s),
  *   through the compartment's parameters;
  * - documents, messages and appointments are also seen by those they name (author, sender, recipient,
@@ -24,11 +25,20 @@ import { localReference, qualified, type Clause, type SqlValue } from './conditi
  */
 
 /**
- * A resource the caller acts as, e.g. ['Practitioner', '123'], or ['Patient', '7']: the one patient a SMART launch
- * confined it to (LAUNCH_PATIENT). Being part of the reach, the confinement follows it wherever it goes: Bundle
- * entries, operations, conditional matches, a Subscription's notifications.
+ * A resource the caller acts as, e.g. ['Practitioner', '123']; [COLLEAGUE, '123'], a practitioner whose patients the
+ * caller follows; or ['Patient', '7']: the one patient a SMART launch confined it to (LAUNCH_PATIENT). Being part of
+ * the reach, the confinement follows it wherever it goes: Bundle entries, operations, conditional matches, a
+ * Subscription's notifications.
  */
 export type ReachReference = readonly [type: string, id: string];
+
+/**
+ * The type of a reach reference to a Practitioner whose patients the caller follows without acting as them (a
+ * colleague of a practice that shares its patients, auth/reach.ts): it opens the patients whose `generalPractitioner`
+ * they are, and what follows those patients, never what names the colleague (their letters, their appointments).
+ * Being no resource type, it matches nothing in the checks that ask whom the caller acts as (a sender, a recipient).
+ */
+export const COLLEAGUE = 'colleague';
 
 /** Who is calling, for the resources that belong to their creator (OWNED_TYPES). */
 export interface Caller {
@@ -68,9 +78,12 @@ export const LAUNCH_PATIENT = 'Patient';
 export class Visibility {
   private aliases = 0;
 
+  /** Those the caller acts as: what names them is seen. */
   private readonly reach: readonly ReachReference[];
   /** The one patient the caller is confined to, if any. */
   private readonly patient: string | undefined;
+  /** Those whose patients the caller follows: the reach and the colleagues, as Practitioners. */
+  private readonly followers: readonly ReachReference[];
 
   constructor(
     private readonly index: SearchIndex,
@@ -80,7 +93,8 @@ export class Visibility {
   ) {
     const reach = viewer.reach ?? [];
     this.patient = reach.find(([type]) => type === LAUNCH_PATIENT)?.[1];
-    this.reach = this.patient === undefined ? reach : reach.filter(([type]) => type !== LAUNCH_PATIENT);
+    this.reach = reach.filter(([type]) => type !== COLLEAGUE && type !== LAUNCH_PATIENT);
+    this.followers = reach.filter(([type]) => type !== LAUNCH_PATIENT).map(([type, id]) => (type === COLLEAGUE ? ['Practitioner', id] : [type, id]));
   }
 
   /** Whether resources of this type belong to the caller who created them. */
@@ -131,19 +145,19 @@ export class Visibility {
     return `vis${++this.aliases}`;
   }
 
-  /** `(t.target_type, t.target_id)` is one of the caller's reach references. */
-  private inReach(row: string): Clause {
-    if (this.reach.length === 0) return { sql: '0', values: [] };
+  /** `(t.target_type, t.target_id)` is one of `references` (by default, those the caller acts as). */
+  private inReach(row: string, references = this.reach): Clause {
+    if (references.length === 0) return { sql: '0', values: [] };
     return {
-      sql: this.reach.map(() => `(${row}.target_type = ? AND ${row}.target_id = ?)`).join(' OR '),
-      values: this.reach.flatMap((reference) => [reference[0], reference[1]]),
+      sql: references.map(() => `(${row}.target_type = ? AND ${row}.target_id = ?)`).join(' OR '),
+      values: references.flatMap((reference) => [reference[0], reference[1]]),
     };
   }
 
-  /** The Patient version `vseq` has a general practitioner in reach. */
+  /** The Patient version `vseq` has a general practitioner in reach, or a colleague's. */
   private followed(vseq: string, ownRows = 'idx_reference'): Clause {
     const g = this.alias();
-    return this.exists(`${ownRows} ${g}`, [{ sql: `${g}.vseq = ${vseq} AND ${this.index.rowsOf('Patient', 'general-practitioner', qualified(g))}`, values: [] }, this.inReach(g), this.local(g)]);
+    return this.exists(`${ownRows} ${g}`, [{ sql: `${g}.vseq = ${vseq} AND ${this.index.rowsOf('Patient', 'general-practitioner', qualified(g))}`, values: [] }, this.inReach(g, this.followers), this.local(g)]);
   }
 
   /** The current Patient with id `id` (an SQL expression) is followed. */

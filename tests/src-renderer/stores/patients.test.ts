@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { INS_SYSTEM, patientSearchParams, toTimeline, usePatientsStore } from '../../../src-renderer/stores/patients';
+import { IDENTITY_RELIABILITY_URL, IDENTITY_STATUS_SYSTEM } from '../../../src-server/patients/identity';
+import { identityStatusOf, INS_SYSTEM, patientSearchParams, toTimeline, usePatientsStore } from '../../../src-renderer/stores/patients';
+import { useNamesStore } from '../../../src-renderer/stores/names';
 import { bundle, FakeNode, loggedIn } from '../fake-node';
 
 let node: FakeNode;
@@ -54,13 +56,27 @@ describe('the care pathway', () => {
 });
 
 describe('the patients store', () => {
-  it('lists the active patients the user follows, searching the box’s words', async () => {
-    node.on('GET', /^\/fhir\/Patient\?/, { json: bundle(PATIENT) });
+  it('lists the patients the user follows but those archived, searching the box’s words, with whose patients they are', async () => {
+    // As practice software writes them: no `active`. Only `active: false` archives a patient.
+    const { active: _active, ...written } = PATIENT;
+    const gp = { resourceType: 'Practitioner', id: 'a1', name: [{ family: 'Alpha', prefix: ['Dr'] }] };
+    node.on('GET', /^\/fhir\/Patient\?/, { json: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { ...written, generalPractitioner: [{ reference: 'Practitioner/a1' }] }, search: { mode: 'match' } }, { resource: gp, search: { mode: 'include' } }] } });
     const patients = usePatientsStore();
     patients.listQuery = 'dupo';
     await patients.loadList();
-    expect(Object.fromEntries(node.callsTo('GET', /^\/fhir\/Patient\?/)[0].url.searchParams)).toEqual({ name: 'dupo', active: 'true', _count: '20', _total: 'none' });
+    const asked = Object.fromEntries(node.callsTo('GET', /^\/fhir\/Patient\?/)[0].url.searchParams);
+    expect(asked).toEqual({ name: 'dupo', 'active:not': 'false', _include: 'Patient:general-practitioner', _count: '20', _total: 'none' });
     expect(patients.list.map((patient) => patient.id)).toEqual(['p1']);
+    expect(useNamesStore().resources.get('Practitioner/a1')).toEqual(gp);
+    // The pickers (booking, documents) ask the same.
+    await patients.find('dupo');
+    expect(Object.fromEntries(node.callsTo('GET', /^\/fhir\/Patient\?/)[1].url.searchParams)).toMatchObject({ 'active:not': 'false', _include: 'Patient:general-practitioner' });
+  });
+
+  it('reads the identity status FR Core gives the record, as the node checks it', () => {
+    const status = (code: string) => ({ ...PATIENT, extension: [{ url: IDENTITY_RELIABILITY_URL, extension: [{ url: 'identityStatus', valueCoding: { system: IDENTITY_STATUS_SYSTEM, code } }] }] });
+    expect(identityStatusOf(status('QUAL') as never)).toBe('QUAL');
+    expect(identityStatusOf(PATIENT as never)).toBeUndefined();
   });
 
   it('creates a patient followed by the secretary’s practice, so that she can see it', async () => {

@@ -3,8 +3,8 @@ import { fhirFetch, useTestNode } from '../../helpers/node';
 import { clientToken as makeClient, userToken as makeUser } from '../../helpers/users';
 
 /**
- * Who sees which patients, on a real node: two practitioners of practice A, one of practice B, a secretary of
- * practice A, and API clients acting for a practitioner or a practice. Each must see exactly their patients, and
+ * Who sees which patients, on a real node: two practitioners of practice A (which does not share its patients), one
+ * of practice B, a secretary of practice A, and API clients acting for a practitioner or a practice. Each must see exactly their patients, and
  * what follows them, through every path: read, vread, history, search and its totals, includes, chains, `_has`,
  * compartments, Bundles, conditional operations, error messages, writes.
  */
@@ -84,6 +84,10 @@ beforeAll(async () => {
   tokens.a2 = userToken('u-a2', 'practitioner', 'a2', PRACTICE_A);
   tokens.b1 = userToken('u-b1', 'practitioner admin', 'b1', PRACTICE_B);
   tokens.secretary = userToken('u-sec', 'staff', null, PRACTICE_A);
+  // Practice A's practitioners keep to their own patients (docs/access.md): its admin turned patient sharing off, so
+  // every path below checks that Dr A2 sees nothing of Dr A1's patients (shared-patients.test.ts: sharing on).
+  const off = await fetch(`${node().url}/admin/practices/${PRACTICE_A}`, { method: 'PUT', headers: { authorization: `Bearer ${node().token}`, 'content-type': 'application/json' }, body: JSON.stringify({ sharesPatients: false }) });
+  expect(off.status).toBe(200);
 });
 
 describe('each user sees exactly their patients and what follows them', () => {

@@ -165,8 +165,10 @@ describe('a failed delivery says why, and $retry attempts it again, once', () =>
     expect(coded(await body(byRecipient)).code).toBe('retry-not-allowed');
     const byOther = await retry('bernard', failedId);
     expect(byOther.status).toBe(404);
+    // Dr Aubert sees the delivery, about a patient of his practice (which shares its patients), but does not send for Dr Alpha.
     const byColleague = await retry('aubert', failedId);
-    expect(byColleague.status).toBe(404);
+    expect(byColleague.status).toBe(403);
+    expect(coded(await body(byColleague)).code).toBe('retry-not-allowed');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(relay.arrived.length).toBe(attempts);
     expect((await body(await as('alpha', `Communication/${bernardsCopy.id}`))).status).toBe('entered-in-error');
@@ -195,9 +197,9 @@ describe('a failed delivery says why, and $retry attempts it again, once', () =>
     expect(relay.to(REFUSED_MAILBOX).length).toBe(1);
     expect(relay.to(TWO_MAILBOXES[0]).length).toBe(toExterne);
     expect(communications).toHaveLength(2);
-    // Every ask is in the audit trail: the two out of reach (404), the retry and the one while in flight.
+    // Every ask is in the audit trail: another practice's (404), the colleague's (403), the retry and the one while in flight.
     await until(() => retriesAudited(failedId).length === 4);
-    expect(retriesAudited(failedId).map((entry) => entry.status)).toEqual([404, 404, 200, 200]);
+    expect(retriesAudited(failedId).map((entry) => entry.status)).toEqual([404, 403, 200, 200]);
   });
 
   it('refuses to retry a delivery another node of the office made (it came by sync), leaving it as it was', async () => {

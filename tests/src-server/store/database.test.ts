@@ -71,6 +71,7 @@ const EXPECTED_TABLES = [
   'oauth_clients',
   'oauth_tokens',
   'open_conflicts',
+  'practice_settings',
   'refresh_tokens',
   'resource_counts',
   'resource_owners',
