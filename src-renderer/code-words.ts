@@ -16,6 +16,8 @@ export type CodeSet =
   | 'participationStatus'
   | 'participantRequired'
   | 'gender'
+  | 'identityStatus'
+  | 'identityDocument'
   | 'channel';
 
 type Translate = (key: string, values?: Record<string, unknown>) => string;

@@ -62,6 +62,13 @@ export function formatDay(date: Date, locale: Locale = 'fr'): string {
   return new Intl.DateTimeFormat(INTL_LOCALE[locale], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).format(date);
 }
 
+/** A FHIR date in words: "3 mars 1950" (a date without a day as it is written: 03/1950, 1950). */
+export function formatLongDate(date: string | undefined, locale: Locale = 'fr'): string {
+  if (!date || date.length < 10) return formatDate(date);
+  // A birth date is a day, not an instant: formatted in UTC so that no zone moves it.
+  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${date.slice(0, 10)}T00:00:00Z`));
+}
+
 /** Age in whole years on `today`. */
 export function ageOf(birthDate: string | undefined, today = new Date()): number | undefined {
   if (!birthDate || birthDate.length < 10) return undefined;

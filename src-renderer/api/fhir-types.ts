@@ -47,6 +47,8 @@ export interface Extension {
   valueString?: string;
   valueInteger?: number;
   valueInstant?: string;
+  valueCoding?: Coding;
+  valueAddress?: Address;
   extension?: Extension[];
 }
 
@@ -57,6 +59,7 @@ export interface Address {
   postalCode?: string;
   country?: string;
   text?: string;
+  extension?: Extension[];
 }
 
 export interface Period {
@@ -108,6 +111,7 @@ export interface Organization extends Resource {
 
 export interface Patient extends Resource {
   resourceType: 'Patient';
+  extension?: Extension[];
   active?: boolean;
   identifier?: Identifier[];
   name?: HumanName[];
