@@ -28,14 +28,17 @@ async function created(json: Json): Promise<Json> {
 }
 /** The 13 characters and their key. */
 const nir = (first13: string) => `${first13}${String(97n - (BigInt(first13) % 97n)).padStart(2, '0')}`;
-const field = (label: string) => page.locator('label', { has: page.getByLabel(label, { exact: true }) });
+const field = (label: string) => page.locator('label', { has: page.getByLabel(label) });
 
 async function newPatient(family: string, given: string, birthDate: string): Promise<void> {
   await page.getByRole('link', { name: 'Patients' }).click();
+  // A fresh form: one a failed test left open would keep its fields.
+  const open = page.locator('form.patient-form').getByRole('button', { name: 'Annuler' });
+  if ((await open.count()) > 0) await open.click();
   await page.getByRole('button', { name: 'Nouveau patient' }).click();
   await page.getByLabel('Nom de naissance').fill(family);
   await page.getByLabel('Prénom(s) de naissance').fill(given);
-  await page.getByLabel('Date de naissance').fill(birthDate);
+  await page.locator('input[name="birthDate"]').fill(birthDate);
 }
 
 beforeAll(async () => {
@@ -51,7 +54,7 @@ afterAll(() => ui?.close());
 describe('identity vigilance in the patient screens', () => {
   it('a NIR that contradicts the sex: the reason next to it as it is typed, and nothing is sent', async () => {
     await newPatient('Vigilance', 'Jeanne', '1950-03-03');
-    await page.getByLabel('Sexe').selectOption({ label: 'Homme' });
+    await page.locator('select[name="gender"]').selectOption({ label: 'Homme' });
     const ins = field('Matricule INS (NIR)');
     await page.getByLabel('Matricule INS (NIR)').fill(nir('2500375056123'));
     await expect.poll(() => ins.getByRole('alert').textContent()).toBe(
@@ -60,12 +63,12 @@ describe('identity vigilance in the patient screens', () => {
     expect(await page.getByLabel('Matricule INS (NIR)').getAttribute('aria-invalid')).toBe('true');
     await ui.shot('1-nir-contradicts-sex');
     // The birth month too; then, with the right sex and date, the reason goes.
-    await page.getByLabel('Sexe').selectOption({ label: 'Femme' });
-    await page.getByLabel('Date de naissance').fill('1950-04-03');
+    await page.locator('select[name="gender"]').selectOption({ label: 'Femme' });
+    await page.locator('input[name="birthDate"]').fill('1950-04-03');
     await expect.poll(() => ins.getByRole('alert').textContent()).toContain('ses 4e et 5e chiffres (03) devraient être 04');
-    await page.getByLabel('Date de naissance').fill('1950-03-03');
+    await page.locator('input[name="birthDate"]').fill('1950-03-03');
     await expect.poll(() => ins.getByRole('alert').count()).toBe(0);
-    await page.getByLabel('Sexe').selectOption({ label: 'Homme' });
+    await page.locator('select[name="gender"]').selectOption({ label: 'Homme' });
     await page.getByRole('button', { name: 'Créer' }).click();
     expect(((await (await owner(`Patient?identifier=${NIR}|${nir('2500375056123')}`)).json()) as Json).total ?? 0).toBe(0);
     await page.getByRole('button', { name: 'Annuler' }).click();
@@ -102,7 +105,7 @@ describe('identity vigilance in the patient screens', () => {
     await page.getByLabel('Code INSEE du lieu de naissance').fill('2A004');
     await page.getByLabel('Statut de l’identité').selectOption({ label: 'Identité validée' });
     await page.getByRole('button', { name: 'Créer' }).click();
-    await expect.poll(() => field('Pièce d’identité vérifiée *').getByRole('alert').textContent()).toBe('Indiquez la pièce d’identité vérifiée pour valider l’identité.');
+    await expect.poll(() => field('Pièce d’identité vérifiée').getByRole('alert').textContent()).toBe('Indiquez la pièce d’identité vérifiée pour valider l’identité.');
     await page.getByLabel('Pièce d’identité vérifiée').selectOption({ label: 'Passeport' });
     await page.getByRole('button', { name: 'Créer' }).click();
     await expect.poll(() => banner.textContent()).toContain('Identité validée');
@@ -136,7 +139,7 @@ describe('identity vigilance in the patient screens', () => {
     const value = nir('1450875115007');
     const existing = await created({ identifier: [{ system: NIR, value }], name: [{ use: 'official', family: 'Porteur', given: ['Paul'] }], gender: 'male', birthDate: '1945-08-01' });
     await newPatient('Autre', 'Pierre', '1945-08-12');
-    await page.getByLabel('Sexe').selectOption({ label: 'Homme' });
+    await page.locator('select[name="gender"]').selectOption({ label: 'Homme' });
     await page.getByLabel('Matricule INS (NIR)').fill(value);
     await page.getByRole('button', { name: 'Créer' }).click();
     const offer = page.locator('[data-duplicates]');
