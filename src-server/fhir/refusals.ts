@@ -218,7 +218,7 @@ export const REFUSALS = {
   // Patients (docs/patients.md).
   'nir-format': {
     statuses: [422],
-    when: 'An INS whose NIR is not 15 characters (digits, or 2A/2B as the département)',
+    when: 'An INS whose NIR is not 15 characters (digits, or 2A/2B as the département), or whose month (4th–5th) is none: 01–12, 20–42 and 50–99 (unknown)',
     expression: 'Patient.identifier[n].value',
     parameters: { value: 'the NIR given (string)' },
   },
