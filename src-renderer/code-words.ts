@@ -17,6 +17,7 @@ export type CodeSet =
   | 'participantRequired'
   | 'gender'
   | 'identityStatus'
+  | 'identityDocument'
   | 'channel';
 
 type Translate = (key: string, values?: Record<string, unknown>) => string;

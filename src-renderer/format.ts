@@ -18,13 +18,16 @@ function officialName(names: HumanName[] | undefined): HumanName | undefined {
   return names?.find((name) => name.use === 'official') ?? names?.find((name) => name.use !== 'old') ?? names?.[0];
 }
 
-/** A professional as they are addressed: "Dr Claire MARTIN". */
-export function practitionerName(names: HumanName[] | undefined): string {
+/** A person as they are addressed, or named in a sentence: "Dr Claire MARTIN", "Jeanne DUPONT". */
+export function nameAsAddressed(names: HumanName[] | undefined): string {
   const name = officialName(names);
   if (!name) return '';
   if (!name.family && name.text) return name.text;
   return [...(name.prefix ?? []), ...(name.given ?? []).map(capitalised), name.family?.toLocaleUpperCase('fr')].filter(Boolean).join(' ');
 }
+
+/** A professional as they are addressed: "Dr Claire MARTIN". */
+export const practitionerName = nameAsAddressed;
 
 /** A patient as a practice lists them: "DUPONT Jeanne". */
 export function patientName(names: HumanName[] | undefined): string {
@@ -60,6 +63,15 @@ export function formatTime(date: Date, locale: Locale = 'fr'): string {
 /** The day of an instant in the reader's zone: "mar. 1 déc. 2026". */
 export function formatDay(date: Date, locale: Locale = 'fr'): string {
   return new Intl.DateTimeFormat(INTL_LOCALE[locale], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).format(date);
+}
+
+/** A FHIR date in words: "3 mars 1950", "1er août 1945" (a date without a day as it is written: 03/1950, 1950). */
+export function formatLongDate(date: string | undefined, locale: Locale = 'fr'): string {
+  if (!date || date.length < 10) return formatDate(date);
+  // A birth date is a day, not an instant: formatted in UTC so that no zone moves it.
+  const words = new Intl.DateTimeFormat(INTL_LOCALE[locale], { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${date.slice(0, 10)}T00:00:00Z`));
+  // French writes the first of the month as an ordinal: "1er août 1945".
+  return locale === 'fr' ? words.replace(/^1 /, '1er ') : words;
 }
 
 /** Age in whole years on `today`. */

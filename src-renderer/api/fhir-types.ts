@@ -51,6 +51,7 @@ export interface Extension {
   valueInstant?: string;
   valueReference?: Reference;
   valueCoding?: Coding;
+  valueAddress?: Address;
   extension?: Extension[];
 }
 
@@ -61,6 +62,7 @@ export interface Address {
   postalCode?: string;
   country?: string;
   text?: string;
+  extension?: Extension[];
 }
 
 export interface Period {
@@ -112,8 +114,8 @@ export interface Organization extends Resource {
 
 export interface Patient extends Resource {
   resourceType: 'Patient';
-  active?: boolean;
   extension?: Extension[];
+  active?: boolean;
   identifier?: Identifier[];
   name?: HumanName[];
   gender?: 'male' | 'female' | 'other' | 'unknown';

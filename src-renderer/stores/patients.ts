@@ -3,6 +3,7 @@ import { ref, shallowRef } from 'vue';
 import { fhir } from '../api';
 import { FhirApiError, linkOf, matches, type SearchParams } from '../api/fhir-client';
 import type { Appointment, Bundle, DocumentReference, Encounter, EpisodeOfCare, Patient, Reference, Resource } from '../api/fhir-types';
+import { closeNames, insOf, INS_SYSTEM, reliabilityOf } from '../identity';
 import { useNamesStore } from './names';
 import { useSessionStore } from './session';
 
@@ -11,18 +12,10 @@ import { useSessionStore } from './session';
  * their care pathway. Patients are never deleted: archiving is `active: false`.
  */
 
-export const INS_SYSTEM = 'urn:oid:1.2.250.1.213.1.4.8';
-/** FR Core's identity reliability (docs/patients.md): its `identityStatus` is PROV, RECUP, VALI or QUAL. */
-const IDENTITY_RELIABILITY = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability';
-
-/** The patient's INS (NIR), if they have one. */
-export const insOf = (patient: Patient): string | undefined => patient.identifier?.find((identifier) => identifier.system === INS_SYSTEM)?.value;
+export { INS_SYSTEM, insOf } from '../identity';
 
 /** The identity status the record carries (PROV, RECUP, VALI, QUAL), if any. */
-export function identityStatusOf(patient: Patient): string | undefined {
-  const reliability = patient.extension?.find((extension) => extension.url === IDENTITY_RELIABILITY);
-  return reliability?.extension?.find((extension) => extension.url === 'identityStatus')?.valueCoding?.code;
-}
+export const identityStatusOf = (patient: Patient): string | undefined => reliabilityOf(patient).status;
 
 /**
  * The lists leave out archived patients (`active: false`) unless asked, and only them: a Patient written without
@@ -170,6 +163,22 @@ export const usePatientsStore = defineStore('patients', () => {
     return bundles.flatMap((bundle: Bundle<Resource>) => matches(bundle));
   }
 
+  /**
+   * Before creating: the patient who already has this INS, and those born the same day under a close name (accents,
+   * case, hyphens, birth or used name; identity.ts closeNames), archived ones included. One search by birth date,
+   * compared here: a day's births are a few records even in a large practice.
+   */
+  async function likelyDuplicates(patient: Patient): Promise<{ sameIns?: Patient; similar: Patient[] }> {
+    const ins = insOf(patient);
+    const [byIns, byBirthDate] = await Promise.all([
+      ins ? fhir.search<Patient>('Patient', { identifier: `${INS_SYSTEM}|${ins}`, _count: '1' }) : undefined,
+      patient.birthDate ? fhir.search<Patient>('Patient', { birthdate: patient.birthDate, _count: '100' }) : undefined,
+    ]);
+    const sameIns = byIns ? matches(byIns)[0] : undefined;
+    const similar = byBirthDate ? matches(byBirthDate).filter((candidate) => candidate.id !== sameIns?.id && closeNames(patient, candidate)) : [];
+    return { sameIns, similar };
+  }
+
   /** A new patient, followed by the user (their Practitioner, or their practice for a secretary). */
   async function create(patient: Patient): Promise<Patient> {
     const follower = useSessionStore().userReference;
@@ -192,7 +201,7 @@ export const usePatientsStore = defineStore('patients', () => {
     return saved;
   }
 
-  return { list, listLoading, listError, listQuery, showArchived, hasMore, current, currentError, timeline, timelineLoading, timelineError, loadList, loadMore, find, open, loadTimeline, create, save, setArchived };
+  return { list, listLoading, listError, listQuery, showArchived, hasMore, current, currentError, timeline, timelineLoading, timelineError, loadList, loadMore, find, open, loadTimeline, likelyDuplicates, create, save, setArchived };
 });
 
 /** Who an event names besides the patient: an encounter's participants, an appointment's other actors, a document's authors. */

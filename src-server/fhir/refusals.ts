@@ -225,7 +225,7 @@ export const REFUSALS = {
   // Patients (docs/patients.md).
   'nir-format': {
     statuses: [422],
-    when: 'An INS whose NIR is not 15 characters (digits, or 2A/2B as the département)',
+    when: 'An INS whose NIR is not 15 characters (digits, or 2A/2B as the département), or whose month (4th–5th) is none: 01–12, 20–42 and 50–99 (unknown)',
     expression: 'Patient.identifier[n].value',
     parameters: { value: 'the NIR given (string)' },
   },
@@ -235,6 +235,24 @@ export const REFUSALS = {
     expression: 'Patient.identifier[n].value',
     parameters: { value: 'the NIR given (string)', expected: 'the key its first 13 characters give (string, 2 digits)', given: 'the key given (string)' },
   },
+  'nir-sex': {
+    statuses: [422],
+    when: 'An INS whose NIR begins with 1 (a man) or 2 (a woman) while Patient.gender says the other',
+    expression: 'Patient.identifier[n].value',
+    parameters: { value: 'the NIR given (string)', digit: 'its first digit (string)', gender: 'Patient.gender (string)' },
+  },
+  'nir-birth-year': {
+    statuses: [422],
+    when: 'An INS whose NIR (2nd and 3rd digits) is of another birth year than Patient.birthDate',
+    expression: 'Patient.identifier[n].value',
+    parameters: { value: 'the NIR given (string)', nirYear: 'the year\'s last two digits in the NIR (string)', birthYear: 'the year of Patient.birthDate (string)' },
+  },
+  'nir-birth-month': {
+    statuses: [422],
+    when: 'An INS whose NIR (4th and 5th digits, 01–12) is of another birth month than Patient.birthDate',
+    expression: 'Patient.identifier[n].value',
+    parameters: { value: 'the NIR given (string)', nirMonth: 'the month in the NIR (string)', birthMonth: 'the month of Patient.birthDate (string)' },
+  },
   'ins-value-missing': { statuses: [422], when: 'An INS identifier without a value', expression: 'Patient.identifier[n].value' },
   'ins-status': {
     statuses: [422],
@@ -242,6 +260,19 @@ export const REFUSALS = {
     expression: 'Patient.identifier',
     parameters: { status: 'the identity status given (string)' },
   },
+  'identity-status-without-ins': {
+    statuses: [422],
+    when: 'An identity status RECUP or QUAL (an INS retrieved from INSi) without the INS',
+    expression: 'Patient.extension',
+    parameters: { status: 'the identity status given (string)' },
+  },
+  'identity-status-insi': {
+    statuses: [422],
+    when: "A user's session of Liaison setting RECUP or QUAL, or changing the INS of such an identity: only software that called INSi sets them",
+    expression: 'Patient.extension',
+    parameters: { status: 'the identity status given (string)' },
+  },
+  'identity-document-missing': { statuses: [422], when: "A user's session of Liaison validating an identity (VALI) without naming the identity document checked (validationMode)", expression: 'Patient.extension' },
   'ins-followed-elsewhere': { statuses: [409], when: 'A Patient whose INS a patient followed by another practice already has (that patient is not named)', expression: 'Patient.identifier' },
   'ins-duplicate': { statuses: [409], when: 'A Patient whose INS another patient record already has (one person, one record)', expression: 'Patient.identifier' },
   'ipp-invalid': { statuses: [422], when: 'An IPP (identifier of type PI) without its system or value', expression: 'Patient.identifier[n]' },

@@ -1,4 +1,4 @@
-import { nirProblem } from '../patients/nir';
+import { nirProblem } from '../fhir/nir';
 import { IDNPS_SYSTEM, RPPS_SYSTEM } from '../auth/practitioner-link';
 
 /**
@@ -115,7 +115,7 @@ function authorityOf(system: string, namespace?: string): Authority {
   return system.startsWith('urn:oid:') ? { namespace, universalId: system.slice('urn:oid:'.length), type: 'ISO' } : { namespace, universalId: system, type: 'URI' };
 }
 
-/** A NIR or NIA with its key (Corsica's 2A and 2B included): the Patient API's check (patients/nir.ts). */
+/** A NIR or NIA with its key (Corsica's 2A and 2B included): the Patient API's check (fhir/nir.ts). */
 export function isValidIns(value: string): boolean {
   return nirProblem(value) === undefined;
 }

@@ -1,7 +1,7 @@
 import { conflict } from '../fhir/outcome';
 import type { PendingWrite, WriteRule } from '../rest/extensions';
 import type { StoredResource } from '../store/repository';
-import { checkIdentity, insOf } from './identity';
+import { checkIdentity, insOf, type IdentityWriter } from './identity';
 
 /**
  * The identity rules of Patient writes through the API (identity.ts): a malformed INS, status or IPP is refused
@@ -20,7 +20,7 @@ const HIDDEN_TWIN = 'A patient with this INS already exists on this node, follow
 export const patientIdentityRule: WriteRule = {
   types: ['Patient'],
   existing(write) {
-    checkIdentity(write.resource);
+    checkIdentity(write.resource, writerOf(write));
     const twin = findTwin(write);
     if (!twin) return undefined;
     if (!twin.visible) throw conflict('ins-followed-elsewhere', HIDDEN_TWIN, 'Patient.identifier');
@@ -28,12 +28,20 @@ export const patientIdentityRule: WriteRule = {
     return twin.patient;
   },
   before(write) {
-    checkIdentity(write.resource);
+    checkIdentity(write.resource, writerOf(write));
     const twin = findTwin(write);
     if (twin?.visible) throw conflict('ins-duplicate', `Patient/${twin.patient.id} already has this INS: one person, one patient record`, 'Patient.identifier');
     if (twin) throw conflict('ins-followed-elsewhere', HIDDEN_TWIN, 'Patient.identifier');
   },
 };
+
+/**
+ * A user's session is `user:<id>` (rest/caller.ts Caller.key): Liaison's screens. An app acting for a user
+ * (`<app>|user:<id>`) is software, which may have called INSi.
+ */
+function writerOf(write: PendingWrite): IdentityWriter {
+  return { userSession: write.request.caller?.key.startsWith('user:') ?? false, previous: write.previousResource };
+}
 
 /** Another current Patient with one of the write's INS (one the caller sees, if any), whoever follows it. */
 function findTwin({ resource, id, request, base, interactions }: PendingWrite): { patient: StoredResource; visible: boolean } | undefined {

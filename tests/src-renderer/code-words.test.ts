@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createAppI18n } from '../../src-renderer/i18n';
 import { codeWord, type CodeSet } from '../../src-renderer/code-words';
+import { IDENTITY_DOCUMENTS } from '../../src-renderer/identity';
 import { CHANNEL_CODES } from '../../src-server/documents/routing';
 import { IDENTITY_STATUSES } from '../../src-server/patients/identity';
 import { SHARED_FHIR } from '../helpers/fhir-data';
@@ -39,8 +40,10 @@ const MET: Record<CodeSet, string[]> = {
   participationStatus: boundCodes('Appointment.participant.status'),
   participantRequired: boundCodes('Appointment.participant.required'),
   gender: boundCodes('Patient.gender'),
-  channel: [...CHANNEL_CODES],
+  // FR Core's code systems, which the shared STU3 value sets do not hold (src-renderer/identity.ts).
   identityStatus: [...IDENTITY_STATUSES],
+  identityDocument: [...IDENTITY_DOCUMENTS],
+  channel: [...CHANNEL_CODES],
 };
 
 function wordsIn(locale: 'fr' | 'en') {

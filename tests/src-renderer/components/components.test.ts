@@ -137,8 +137,13 @@ describe('PatientForm', () => {
     await wrapper.get('input[name="ins"]').setValue('2840375');
     await wrapper.get('form').trigger('submit');
     expect(save).not.toHaveBeenCalled();
-    expect(wrapper.text()).toContain('Le matricule INS compte 15 chiffres');
+    expect(wrapper.text()).toContain('Le matricule INS compte 15 caractères');
+    // A key that does not match is said as it is typed, in the node's words, and nothing is sent.
     await wrapper.get('input[name="ins"]').setValue('2 84 03 75 123 456 78');
+    await wrapper.get('form').trigger('submit');
+    expect(save).not.toHaveBeenCalled();
+    expect(wrapper.get('input[name="ins"]').element.closest('label')!.querySelector('[role="alert"]')?.textContent).toContain('elle devrait être 40, et non 78');
+    await wrapper.get('input[name="ins"]').setValue('2 84 03 75 123 456 40');
     await wrapper.get('input[name="city"]').setValue('Lyon');
     await wrapper.get('form').trigger('submit');
     await settle();
@@ -146,7 +151,7 @@ describe('PatientForm', () => {
       resourceType: 'Patient',
       name: [{ use: 'official', family: 'Lefèvre', given: ['Margaux', 'Anne'] }],
       birthDate: '1984-03-12',
-      identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '284037512345678' }],
+      identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '284037512345640' }],
       address: [{ city: 'Lyon', country: 'FR' }],
     });
     expect(wrapper.emitted('done')).toHaveLength(1);
@@ -158,7 +163,7 @@ describe('PatientBanner and CareTimeline', () => {
     const patient: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1984-03-12', name: [{ family: 'Lefèvre', given: ['MARGAUX'] }], identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '284037512345678' }] };
     const pinia = await loggedIn(node);
     const banner = (await mountInApp(PatientBanner, { props: { patient }, pinia })).wrapper;
-    expect(banner.text()).toMatch(/^LEFÈVRE Margaux\s*Femme\s*Né\(e\) le 12\/03\/1984 \(\d+ ans\)\s*INS 2 84 03 75 123 456 78$/);
+    expect(banner.text()).toMatch(/^LEFÈVRE Margaux\s*Femme\s*Né\(e\) le 12\/03\/1984 \(\d+ ans\)\s*INS 2 84 03 75 123 456 78\s*Identité provisoire$/);
 
     const items: TimelineItem[] = toTimeline([
       { resourceType: 'Encounter', id: 'old', status: 'finished', period: { start: '2024-01-10T14:00:00+01:00' }, type: [{ text: 'Première consultation' }] } as never,

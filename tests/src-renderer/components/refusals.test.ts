@@ -59,19 +59,21 @@ describe('the catalogue', () => {
 });
 
 describe('PatientForm', () => {
-  it('says a NIR with a wrong key under the INS field, in French with the expected key, without the node\'s English', async () => {
-    const refused = refusal(422, 'nir-key', "'184127645108947' is not a NIR: its control key should be 46, not 47", 'Patient.identifier[0].value', { parameters: { value: '184127645108947', expected: '46', given: '47' } });
+  it('says a refusal of the node about the INS under the INS field, in French, without the node\'s English', async () => {
+    // A wrong key or a NIR contradicting the sex is said as it is typed (components.test.ts, identity-ui.test.ts); an
+    // INS another practice's patient has is known to the node alone.
+    const refused = refusal(409, 'ins-followed-elsewhere', 'A patient with this INS already exists on this node, followed by another practice', 'Patient.identifier');
     node.on('POST', /^\/fhir\/Patient$/, answer(refused));
     const { wrapper } = await mountInApp(PatientForm, { props: { save: (patient: Patient) => fhir.create(patient) }, pinia: await loggedIn(node) });
     await wrapper.get('input[name="family"]').setValue('Lefèvre');
     await wrapper.get('input[name="given"]').setValue('Margaux');
     await wrapper.get('input[name="birthDate"]').setValue('1984-03-12');
-    await wrapper.get('input[name="ins"]').setValue('184127645108947');
+    await wrapper.get('input[name="ins"]').setValue('284037512345640');
     await wrapper.get('form').trigger('submit');
     await settle();
     const ins = wrapper.get('input[name="ins"]').element.closest('label')!;
     expect(ins.querySelector('[role="alert"]')?.textContent).toBe(
-      'La clé de ce NIR ne correspond pas : avec ces 13 premiers caractères, elle devrait être 46, et non 47. Vérifiez le numéro (carte Vitale, attestation).',
+      'Un patient porte déjà cet INS sur ce nœud, suivi par un autre cabinet : demandez à ce cabinet de partager son dossier plutôt que d’en créer un second.',
     );
     expect(wrapper.get('input[name="ins"]').attributes('aria-invalid')).toBe('true');
     expect(wrapper.text()).not.toMatch(ENGLISH);

@@ -17,7 +17,7 @@ export const PRACTICE_A = 'cabinet-lilas';
 export const PRACTICE_B = 'msp-port';
 export const EXTERNAL_MAILBOX = 'dr.externe@pro.mssante.fr';
 export const REFUSED_MAILBOX = 'ferme@pro.mssante.fr';
-export const INS = '180029912345610';
+export const INS = '280029912345657';
 export const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n% lettre de liaison\n'), Buffer.alloc(3000, 7), Buffer.from('\n%%EOF\n')]);
 
 const mailbox = (address: string) => ({

@@ -47,9 +47,9 @@ beforeAll(async () => {
 });
 afterAll(() => node?.stop());
 
-/** A valid NIR (its key is 97 minus the number modulo 97), one per surface: the node keeps one Patient per INS. */
+/** A valid NIR of a woman born in February 1980, as the fixtures' patient (its key is 97 minus the number modulo 97), one per surface: the node keeps one Patient per INS. */
 const nirOf = (digit: string) => {
-  const number = `180029912345${digit}`;
+  const number = `280029912345${digit}`;
   return `${number}${String(97n - (BigInt(number) % 97n)).padStart(2, '0')}`;
 };
 

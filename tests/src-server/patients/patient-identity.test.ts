@@ -42,13 +42,18 @@ describe('INS and IPP checks (422)', () => {
     const corsican = await as('a1', 'Patient', { method: 'POST', json: patient('Practitioner/a1', {}, '290012A00401202') });
     expect(corsican.status).toBe(201);
     for (const status of ['PROV', 'VALI']) {
-      const withoutIns = await as('a1', 'Patient', { method: 'POST', json: patient('Practitioner/a1', { extension: [reliability(status)] }) });
+      // A user validating an identity names the document checked (identity-vigilance.test.ts).
+      const extension = reliability(status);
+      if (status === 'VALI') extension.extension.push({ url: 'validationMode', valueCoding: { system: 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-mode-validation-identity', code: 'PA' } });
+      const withoutIns = await as('a1', 'Patient', { method: 'POST', json: patient('Practitioner/a1', { extension: [extension] }) });
       expect(withoutIns.status, status).toBe(201);
       const withIns = await as('a1', 'Patient', { method: 'POST', json: { ...patient('Practitioner/a1', {}, '271027510101120'), extension: [reliability(status)] } });
       expect(withIns.status, status).toBe(422);
       expect(withIns.body.issue[0].diagnostics).toContain(`must be RECUP or QUAL, not ${status}`);
     }
-    const recup = await as('a1', 'Patient', { method: 'POST', json: { ...patient('Practitioner/a1', {}, '271027510101120'), extension: [reliability('RECUP')] } });
+    // RECUP is set by software that called INSi (docs/patients.md): an API client here.
+    await practices.addClient('insi-software', ['PATIENT_READ', 'PATIENT_CREATE'], 'a1');
+    const recup = await as('insi-software', 'Patient', { method: 'POST', json: { ...patient('Practitioner/a1', {}, '271027510101120'), extension: [reliability('RECUP')] } });
     expect(recup.status).toBe(201);
     const unknown = await as('a1', 'Patient', { method: 'POST', json: { ...patient('Practitioner/a1'), extension: [reliability('VIDE')] } });
     expect(unknown.status).toBe(422);

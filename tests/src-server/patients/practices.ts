@@ -44,11 +44,14 @@ export function setUpPractices(node: TestNode): Practices {
   };
 }
 
-/** A Patient followed by `gp` (`Practitioner/a1`…), with an INS when `nir` is given (status QUAL). */
+/**
+ * A Patient followed by `gp` (`Practitioner/a1`…), with an INS when `nir` is given, without a trust status (as typed
+ * in, or sent by software that does not say: a user may write it, unlike RECUP or QUAL, which only software sets).
+ */
 export function patient(gp: string, fields: Json = {}, nir?: string): Json {
   return {
     resourceType: 'Patient',
-    ...(nir ? { extension: [reliability('QUAL')], identifier: [{ use: 'official', system: NIR, value: nir }] } : {}),
+    ...(nir ? { identifier: [{ use: 'official', system: NIR, value: nir }] } : {}),
     generalPractitioner: [{ reference: gp }],
     ...fields,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nirProblem } from '../../../src-server/patients/nir';
+import { nirProblem } from '../../../src-server/fhir/nir';
 
 describe('NIR', () => {
   it('accepts NIRs whose key is 97 − (number mod 97), Corsica read as 19 (2A) and 18 (2B)', () => {
