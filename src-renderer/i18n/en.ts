@@ -507,7 +507,6 @@ const en: Messages = {
     traits: {
       ins: 'INS {ins}',
       noIns: 'No INS',
-      identityUnknown: 'Identity status not given',
       followedBy: { male: 'Followed by {name}', female: 'Followed by {name}', other: 'Followed by {name}' },
     },
     banner: 'Selected patient',

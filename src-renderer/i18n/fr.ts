@@ -507,7 +507,6 @@ const fr = {
     traits: {
       ins: 'INS {ins}',
       noIns: 'Sans INS',
-      identityUnknown: 'Statut d’identité non renseigné',
       followedBy: { male: 'Suivi par {name}', female: 'Suivie par {name}', other: 'Suivi(e) par {name}' },
     },
     banner: 'Patient sélectionné',
