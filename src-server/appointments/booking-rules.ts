@@ -2,6 +2,7 @@ import { conflict, refusal, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
 import type { Repository } from '../store/repository';
 import type { BookedTimes, BookingStatuses } from '../store/booked-times';
+import { practitionersOf, storedReader } from './whose-time';
 import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, referencesIn, type Period } from './times';
 
 /**
@@ -56,7 +57,7 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   }
   if (!period || !BLOCKING_STATUSES.has(status)) return;
   if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('appointment-too-long', 'A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
-  for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
+  for (const practitionerId of practitionersOf(resource, base, storedReader(write.interactions.repository))) {
     const [collision] = overlapping(booked, practitionerId, period, write.id, base);
     if (collision) {
       const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
@@ -137,19 +138,4 @@ function slotsOf(appointment: Json, base: string): string[] {
 function heldSlots(appointment: Json | undefined, base: string): string[] {
   if (!appointment || !HOLDING_STATUSES.has(String(appointment.status))) return [];
   return referencesIn(appointment.slot).flatMap((reference) => localId(reference, 'Slot', base) ?? []);
-}
-
-/** The practitioners taking part: the Practitioner actors, and the practitioner of each PractitionerRole actor. */
-function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
-  const participants = Array.isArray(appointment.participant) ? (appointment.participant as Json[]) : [];
-  const ids = participants.flatMap((participant) => {
-    const reference = (participant.actor as Json | undefined)?.reference;
-    const direct = localId(reference, 'Practitioner', base);
-    if (direct !== undefined) return [direct];
-    const roleId = localId(reference, 'PractitionerRole', base);
-    const role = roleId === undefined ? undefined : repository.read('PractitionerRole', roleId);
-    const practitioner = role && (JSON.parse(role.json) as { practitioner?: { reference?: string } }).practitioner?.reference;
-    return localId(practitioner, 'Practitioner', base) ?? [];
-  });
-  return [...new Set(ids)];
 }

@@ -31,11 +31,13 @@ export class BookedTimes {
 
   /**
    * The practitioner's appointments with a blocking status that start after `after` and before `before`, but
-   * `excludeId` (the appointment being moved): their ids and JSON. Read from the index of Appointment `date` (the
-   * start): a few rows per practitioner of the node for a short span, however long its history.
+   * `excludeId` (the appointment being moved): their ids and JSON. An appointment is the practitioner's whichever
+   * way it names them: a `Practitioner` actor, a `PractitionerRole` actor whose practitioner they are, or a Slot of a
+   * Schedule whose actor is either. Read from the index of Appointment `date` (the start): a few rows per
+   * practitioner of the node for a short span, however long its history.
    */
   startingBetween(practitionerId: string, after: number, before: number, excludeId: string | undefined, base: string): Array<{ id: string; body: string }> {
-    return this.prepared().overlapping.all(after, before, excludeId ?? '', practitionerId, base) as Array<{ id: string; body: string }>;
+    return this.prepared().overlapping.all({ after, before, exclude: excludeId ?? '', practitioner: practitionerId, base }) as Array<{ id: string; body: string }>;
   }
 
   /** Ids of the appointments that hold the slot (reference it with a holding status). */
@@ -49,17 +51,33 @@ export class BookedTimes {
     const rows = (type: string, code: string, alias: string) => this.index.rowsOf(type, code, qualified(alias));
     const status = (alias: string, row: string, statuses: ReadonlySet<string>) =>
       `EXISTS (SELECT 1 FROM idx_token ${alias} WHERE ${alias}.vseq = ${row}.vseq AND ${rows('Appointment', 'status', alias)} AND ${alias}.code IN (${quoted(statuses)}))`;
-    // Its one value is the base, bound last in both statements.
+    // Its one value is the base, bound last in the holders' statement.
     const local = (alias: string) => localReference('', qualified(alias)).sql;
+    // The same with the base as a named parameter, for a statement that tests several references.
+    const near = (alias: string) => local(alias).replace('?', '@base');
     this.statements = {
       overlapping: this.db.prepare(
-        // The filters test the index rows (d.vseq) before the version, whose body is read only for the few that pass.
-        `SELECT v.resource_id AS id, v.body AS body
+        // The practitioner's names first (their roles, the schedules of either), once per query; then the filters test
+        // the index rows (d.vseq) before the version, whose body is read only for the few that pass.
+        `WITH roles AS (
+           SELECT v.resource_id AS id FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
+           WHERE ${rows('PractitionerRole', 'practitioner', 'r')} AND r.target_type = 'Practitioner' AND r.target_id = @practitioner AND ${near('r')}
+         ), schedules AS (
+           SELECT v.resource_id AS id FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
+           WHERE ${rows('Schedule', 'actor', 'r')} AND ${near('r')}
+             AND ((r.target_type = 'Practitioner' AND r.target_id = @practitioner) OR (r.target_type = 'PractitionerRole' AND r.target_id IN roles))
+         )
+         SELECT v.resource_id AS id, v.body AS body
          FROM idx_date d JOIN resource_versions v ON v.vseq = d.vseq
-         WHERE ${rows('Appointment', 'date', 'd')} AND d.low > ? AND d.low < ? AND v.resource_id <> ?
+         WHERE ${rows('Appointment', 'date', 'd')} AND d.low > @after AND d.low < @before AND v.resource_id <> @exclude
            AND ${status('s', 'd', this.statuses.blocking)}
-           AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = d.vseq AND ${rows('Appointment', 'actor', 'a')}
-                       AND a.target_type = 'Practitioner' AND a.target_id = ? AND ${local('a')})`,
+           AND EXISTS (SELECT 1 FROM idx_reference a WHERE a.vseq = d.vseq AND ${near('a')} AND (
+             (${rows('Appointment', 'actor', 'a')} AND a.target_type = 'Practitioner' AND a.target_id = @practitioner)
+             OR (${rows('Appointment', 'practitioner-role', 'a')} AND a.target_type = 'PractitionerRole' AND a.target_id IN roles)
+             OR (${rows('Appointment', 'slot', 'a')} AND a.target_type = 'Slot' AND EXISTS (
+               SELECT 1 FROM resources slot JOIN idx_reference sc ON sc.vseq = slot.vseq
+               WHERE slot.resource_type = 'Slot' AND slot.resource_id = a.target_id AND ${rows('Slot', 'schedule', 'sc')}
+                 AND sc.target_type = 'Schedule' AND sc.target_id IN schedules AND ${near('sc')}))))`,
       ),
       holders: this.db.prepare(
         `SELECT v.resource_id AS id
