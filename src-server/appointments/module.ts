@@ -2,8 +2,19 @@ import type { NodeModule } from '../rest/extensions';
 import { BookedTimes } from '../store/booked-times';
 import type { Store } from '../store/store';
 import { BOOKING_STATUSES, bookingRules } from './booking-rules';
+import { freeSlotSearch } from './free-slot-search';
+import { FreeSlots } from './free-slots';
+import { scheduleRules, type PracticesOf } from './schedule-rules';
 
-/** The Appointment API's part of a node (docs/appointments.md): write rules only, nothing runs in the background. */
-export function appointmentsModule(store: Store): NodeModule {
-  return { writeRules: bookingRules(new BookedTimes(store.db, store.repository.searchIndex, BOOKING_STATUSES)) };
+export interface AppointmentsOptions {
+  /** The practices a practitioner belongs to (the node's users): whose admins may write their Schedule. None: only the owner may. */
+  practicesOf?: PracticesOf;
+}
+
+/** The Appointment API's part of a node (docs/appointments.md): write rules and the free-slot search; nothing runs in the background. */
+export function appointmentsModule(store: Store, options: AppointmentsOptions = {}): NodeModule {
+  const booked = new BookedTimes(store.db, store.repository.searchIndex, BOOKING_STATUSES);
+  const practicesOf = options.practicesOf ?? (() => []);
+  const slots = new FreeSlots(booked, practicesOf);
+  return { writeRules: [...bookingRules(booked, slots), ...scheduleRules(practicesOf)], derivedSearches: [freeSlotSearch(slots)] };
 }
