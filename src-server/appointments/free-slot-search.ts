@@ -5,7 +5,7 @@ import type { DerivedSearch, FhirInteractions } from '../rest/extensions';
 import type { FhirRequest } from '../rest/types';
 import type { StoredResource } from '../store/repository';
 import type { SearchResult } from '../store/search/search';
-import { allSchedules, everyMatch, FreeSlots, type HoursSchedule, type SlotType } from './free-slots';
+import { allSchedules, everyMatch, slotResource, type FreeSlots, type HoursSchedule, type SlotType } from './free-slots';
 import { localId } from './times';
 
 /**
@@ -38,23 +38,25 @@ function search(slots: FreeSlots, now: number, request: FhirRequest, base: strin
   const offset = Number(OFFSET.exec(params.get('_cursor') ?? 'free-0')?.[1] ?? 'NaN');
   if (!Number.isInteger(count) || count < 0 || Number.isNaN(offset)) throw badRequest('free-slot-search-unsupported', 'Free Slots take a _count from 0 to 100 and the _cursor of their own links', '_count');
 
-  // The stored free slots the engine finds (it checks the parameters' syntax too), but of schedules with hours.
-  const storedParams = new URLSearchParams(params);
-  for (const name of ['_count', '_cursor', '_sort', '_total']) storedParams.delete(name);
-  const stored = everyMatch(interactions, 'Slot', withCount(storedParams), base);
-  const schedules = schedulesOf(params, interactions, base).flatMap((schedule) => slots.hoursSchedule(schedule, interactions, base) ?? []);
-  const withHours = new Set(schedules.map((schedule) => schedule.id));
-  const kept = stored.filter((slot) => {
-    const scheduleId = localId((JSON.parse(slot.json) as { schedule?: { reference?: string } }).schedule?.reference, 'Schedule', base);
-    // The engine's `schedule.actor` is the exact actor; ours adds the practitioner's roles: a superset of its schedules.
-    return scheduleId === undefined || !withHours.has(scheduleId);
-  });
-  const derived = schedules.flatMap((schedule) =>
-    typesAsked(params.get('appointment-type'), schedule).flatMap((type) => slots.free(schedule, from, to, type, interactions, base).map((slot) => ({ start: Date.parse(String(slot.start)), slot: asStored(slot, schedule) }))),
+  const schedules = schedulesOf(params, interactions, base).map((stored) => ({ stored, hours: slots.hoursSchedule(stored, interactions, base) }));
+  const derived = schedules.flatMap(({ hours: schedule }) =>
+    schedule ? typesAsked(params.get('appointment-type'), schedule).flatMap((type) => slots.free(schedule, from, to, type, interactions, base).map((slot) => ({ ...slot, schedule, type }))) : [],
   );
-  const others = kept.map((slot) => ({ start: Date.parse((JSON.parse(slot.json) as { start: string }).start), slot }));
-  const all = [...derived, ...others].sort((a, b) => a.start - b.start || (a.slot.id < b.slot.id ? -1 : a.slot.id > b.slot.id ? 1 : 0)).map((entry) => entry.slot);
-  const page = all.slice(offset, offset + count);
+  // The stored free slots the engine finds, of the schedules without hours (theirs are derived): none to look for
+  // when every schedule searched has hours.
+  const withHours = new Set(schedules.flatMap(({ stored, hours }) => (hours ? [stored.id] : [])));
+  const stored =
+    schedules.length > 0 && withHours.size === schedules.length
+      ? []
+      : everyMatch(interactions, 'Slot', withCount(storedParams(params)), base).flatMap((slot) => {
+          const json = JSON.parse(slot.json) as { start?: string; schedule?: { reference?: string } };
+          const scheduleId = localId(json.schedule?.reference, 'Schedule', base);
+          // The engine's `schedule.actor` is the exact actor; ours adds the practitioner's roles: a superset of its schedules.
+          return scheduleId !== undefined && withHours.has(scheduleId) ? [] : [{ start: Date.parse(json.start ?? ''), end: 0, stored: slot }];
+        });
+  // In start order, then by schedule and type: the same order on every node, without making every slot's id.
+  const all = [...derived, ...stored].sort((a, b) => a.start - b.start || orderKey(a).localeCompare(orderKey(b)));
+  const page = all.slice(offset, offset + count).map((entry) => ('stored' in entry ? entry.stored : asStored(slotResource(entry.schedule, entry, entry.type), entry.schedule)));
 
   const applied = new URLSearchParams(params);
   applied.set('_count', String(count));
@@ -90,17 +92,12 @@ function rangeOf(values: string[], now: number): { from: number; to: number } {
 function schedulesOf(params: URLSearchParams, interactions: FhirInteractions, base: string): StoredResource[] {
   const named = params.getAll('schedule').flatMap((value) => value.split(','));
   const actors = params.getAll('schedule.actor').flatMap((value) => value.split(','));
-  let schedules = allSchedules(interactions, base);
-  if (named.length > 0) {
-    const ids = new Set(named.map((reference) => localId(reference.includes('/') ? reference : `Schedule/${reference}`, 'Schedule', base)));
-    schedules = schedules.filter((schedule) => ids.has(schedule.id));
-  }
-  if (actors.length > 0) {
-    const roles = actors.flatMap((actor) => (actor.startsWith('Practitioner/') ? everyMatch(interactions, 'PractitionerRole', withCount(new URLSearchParams({ practitioner: actor })), base).map((role) => `PractitionerRole/${role.id}`) : []));
-    const ofActors = new Set(allSchedules(interactions, base, new URLSearchParams({ actor: [...actors, ...roles].join(',') })).map((schedule) => schedule.id));
-    schedules = schedules.filter((schedule) => ofActors.has(schedule.id));
-  }
-  return schedules;
+  const ids = new Set(named.map((reference) => localId(reference.includes('/') ? reference : `Schedule/${reference}`, 'Schedule', base)));
+  if (actors.length === 0 && named.length > 0) return [...ids].flatMap((id) => (id === undefined ? [] : (interactions.repository.read('Schedule', id) ?? [])));
+  if (actors.length === 0) return allSchedules(interactions, base);
+  const roles = actors.flatMap((actor) => (actor.startsWith('Practitioner/') ? everyMatch(interactions, 'PractitionerRole', withCount(new URLSearchParams({ practitioner: actor })), base).map((role) => `PractitionerRole/${role.id}`) : []));
+  const ofActors = allSchedules(interactions, base, new URLSearchParams({ actor: [...actors, ...roles].join(',') }));
+  return named.length > 0 ? ofActors.filter((schedule) => ids.has(schedule.id)) : ofActors;
 }
 
 /** The slot lengths asked: the schedule's own step (no type), or the one type named (`system|code` or `code`). */
@@ -114,6 +111,18 @@ function typesAsked(value: string | null, schedule: HoursSchedule): Array<SlotTy
 
 function asStored(slot: Record<string, unknown>, schedule: HoursSchedule): StoredResource {
   return { resourceType: 'Slot', id: String(slot.id), versionId: '1', lastUpdated: schedule.lastUpdated, json: JSON.stringify(slot) };
+}
+
+/** An entry's place among those of the same start. */
+function orderKey(entry: { stored: StoredResource } | { schedule: HoursSchedule; type?: SlotType }): string {
+  return 'stored' in entry ? `~${entry.stored.id}` : `${entry.schedule.id}|${entry.type?.type.code ?? ''}`;
+}
+
+/** The client's parameters for the engine, without the paging the derived search does itself. */
+function storedParams(params: URLSearchParams): URLSearchParams {
+  const stored = new URLSearchParams(params);
+  for (const name of ['_count', '_cursor', '_sort', '_total']) stored.delete(name);
+  return stored;
 }
 
 function withCount(params: URLSearchParams): URLSearchParams {

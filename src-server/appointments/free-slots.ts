@@ -107,13 +107,13 @@ export class FreeSlots {
     return slots;
   }
 
-  /** The free slots of the schedule starting in [from, to), in start order, as Slot JSON. */
-  free(schedule: HoursSchedule, from: number, to: number, type: SlotType | undefined, interactions: FhirInteractions, base: string): Array<Record<string, unknown>> {
+  /** The free slots of the schedule starting in [from, to), in start order (slotResource makes their JSON: only a page's). */
+  free(schedule: HoursSchedule, from: number, to: number, type: SlotType | undefined, interactions: FhirInteractions, base: string): Array<{ start: number; end: number }> {
     const grid = this.grid(schedule, from, to, type);
     if (grid.length === 0) return [];
     const span: Period = { start: grid[0].start, end: grid[grid.length - 1].end, startText: '', endText: '' };
     const busy = [...schedule.practitioners.flatMap((practitioner) => overlapping(this.booked, practitioner, span, undefined, base)), ...this.busySlots(schedule.id, span, interactions, base)];
-    return withoutBusy(grid, busy).map((slot) => slotResource(schedule, slot, type));
+    return withoutBusy(grid, busy);
   }
 
   /** A derived slot by its id, for an appointment that books it: among the slots of schedules with hours around the appointment. */
@@ -159,7 +159,7 @@ function withoutBusy(slots: Array<{ start: number; end: number }>, busy: Array<{
 }
 
 /** A derived slot as Slot JSON: free, of the schedule, its type when it has one. */
-function slotResource(schedule: HoursSchedule, slot: { start: number; end: number }, type: SlotType | undefined): Record<string, unknown> {
+export function slotResource(schedule: HoursSchedule, slot: { start: number; end: number }, type: SlotType | undefined): Record<string, unknown> {
   const id = derivedSlotId(schedule.id, slot.start, type);
   return {
     resourceType: 'Slot',

@@ -155,8 +155,25 @@ function formatOf(timeZone: string): Intl.DateTimeFormat {
   return format;
 }
 
-/** How far the zone's wall clock is ahead of UTC at `instant`, in ms. */
+const offsets = new Map<string, number>();
+const HOUR_MS = 3_600_000;
+
+/**
+ * How far the zone's wall clock is ahead of UTC at `instant`, in ms. Zones change offset on the hour (or half
+ * hour): one answer per zone and quarter hour is kept, as Intl's formatting costs microseconds a call.
+ */
 function offsetAt(instant: number, timeZone: string): number {
+  const key = `${timeZone}|${Math.floor(instant / (HOUR_MS / 4))}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    if (offsets.size > 100_000) offsets.clear();
+    offset = formattedOffset(instant, timeZone);
+    offsets.set(key, offset);
+  }
+  return offset;
+}
+
+function formattedOffset(instant: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const part of formatOf(timeZone).formatToParts(instant)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
   return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - Math.floor(instant / 1000) * 1000;
