@@ -2,6 +2,7 @@ import type { NodeModule } from '../rest/extensions';
 import { BookedTimes } from '../store/booked-times';
 import type { Store } from '../store/store';
 import { BOOKING_STATUSES, bookingRules } from './booking-rules';
+import { appointmentTypesOperation } from './appointment-types-operation';
 import { freeSlotSearch } from './free-slot-search';
 import { FreeSlots } from './free-slots';
 import { scheduleRules, type PracticesOf } from './schedule-rules';
@@ -11,10 +12,10 @@ export interface AppointmentsOptions {
   practicesOf?: PracticesOf;
 }
 
-/** The Appointment API's part of a node (docs/appointments.md): write rules and the free-slot search; nothing runs in the background. */
+/** The Appointment API's part of a node (docs/appointments.md): write rules, the free-slot search and `$appointment-types`; nothing runs in the background. */
 export function appointmentsModule(store: Store, options: AppointmentsOptions = {}): NodeModule {
   const booked = new BookedTimes(store.db, store.repository.searchIndex, BOOKING_STATUSES);
   const practicesOf = options.practicesOf ?? (() => []);
   const slots = new FreeSlots(booked, practicesOf);
-  return { writeRules: [...bookingRules(booked, slots), ...scheduleRules(practicesOf)], derivedSearches: [freeSlotSearch(slots)] };
+  return { writeRules: [...bookingRules(booked, slots), ...scheduleRules(practicesOf)], derivedSearches: [freeSlotSearch(slots)], operations: [appointmentTypesOperation] };
 }

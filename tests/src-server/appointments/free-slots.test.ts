@@ -119,6 +119,19 @@ describe("the practice's appointment types", () => {
     expect((await call(otherAdmin, 'CodeSystem/appointment-type-cabinet-s', { method: 'PUT', json: types([concept('consultation', 20, '#123456')]) })).status).toBe(403);
     const saved = await call(admin, 'CodeSystem/appointment-type-cabinet-s', { method: 'PUT', json: types([concept('consultation', 15, '#2f6fb3'), concept('premiere-consultation', 60, '#7b4fb3')]) });
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    const read = await call(colleague, 'CodeSystem/$appointment-types?practice=cabinet-s');
+    expect(read.body.concept.map((item: Json) => item.code)).toEqual(['consultation', 'premiere-consultation']);
+  });
+
+  it('are the default set, with durations and colours, until the admin saves them', async () => {
+    const defaults = await call(otherAdmin, 'CodeSystem/$appointment-types?practice=cabinet-t');
+    expect(defaults.status).toBe(200);
+    expect(defaults.body).toMatchObject({ resourceType: 'CodeSystem', url: 'http://liaison.health/fhir/CodeSystem/appointment-type/cabinet-t' });
+    const summary = defaults.body.concept.map((item: Json) => [item.display, item.extension.find((extension: Json) => extension.url === DURATION_URL).valueDuration.value]);
+    expect(summary).toEqual([['Consultation', 15], ['Première consultation', 30], ['Visite à domicile', 30], ['Téléconsultation', 15], ['Vaccination', 10]]);
+    expect(defaults.body.concept.every((item: Json) => /^#[0-9a-f]{6}$/.test(item.extension.find((extension: Json) => extension.url === COLOUR_URL).valueString))).toBe(true);
+    expect((await owner('CodeSystem/appointment-type-cabinet-t')).status).toBe(404);
+    expect((await owner('CodeSystem/$appointment-types')).status).toBe(400);
   });
 });
 
