@@ -3,7 +3,7 @@ import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions
 import type { Repository } from '../store/repository';
 import type { BookedTimes, BookingStatuses } from '../store/booked-times';
 import type { FreeSlots } from './free-slots';
-import { practitionersOf, storedReader, type ResourceReader } from './whose-time';
+import { overlapping, practitionersOf, storedReader, type ResourceReader } from './whose-time';
 import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, referencesIn, type Period } from './times';
 
 /**
@@ -70,16 +70,8 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes, derived: Fre
   }
 }
 
-/**
- * Booked or arrived appointments of the practitioner that overlap `period`, but `excludeId` (the appointment being
- * moved): of those that start less than MAX_APPOINTMENT_MS before `period` ends, the ones that end after it starts.
- */
-export function overlapping(booked: BookedTimes, practitionerId: string, period: Period, excludeId: string | undefined, base: string): Array<Period & { id: string }> {
-  return booked.startingBetween(practitionerId, period.start - MAX_APPOINTMENT_MS, period.end, excludeId, base).flatMap(({ id, body }) => {
-    const other = periodOf(JSON.parse(body) as Record<string, unknown>, `Appointment/${id}`);
-    return other && other.end > period.start ? [{ id, ...other }] : [];
-  });
-}
+/** The overlap query as the rules ask it, where the bench and sync's booking conflicts find it. */
+export { overlapping };
 
 /** The appointment happens in its slots: they cover its time without a gap, and each one is used. */
 function checkWithinSlots(period: Period, slots: Array<{ id: string; period: Period }>): void {

@@ -2,7 +2,6 @@ import { badRequest } from '../fhir/outcome';
 import { parseDateRange } from '../fhir/search/dates';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search/parse';
 import type { DerivedSearch, FhirInteractions } from '../rest/extensions';
-import type { FhirRequest } from '../rest/types';
 import type { StoredResource } from '../store/repository';
 import type { SearchResult } from '../store/search/search';
 import { allSchedules, everyMatch, slotResource, type FreeSlots, type HoursSchedule, type SlotType } from './free-slots';
@@ -25,11 +24,11 @@ export function freeSlotSearch(slots: FreeSlots, now: () => number = Date.now): 
   return {
     type: 'Slot',
     claims: (params) => params.getAll('status').join(',') === 'free',
-    run: ({ request, base, params, interactions }) => search(slots, now(), request, base, params, interactions),
+    run: ({ base, params, interactions }) => search(slots, now(), base, params, interactions),
   };
 }
 
-function search(slots: FreeSlots, now: number, request: FhirRequest, base: string, params: URLSearchParams, interactions: FhirInteractions): SearchResult {
+function search(slots: FreeSlots, now: number, base: string, params: URLSearchParams, interactions: FhirInteractions): SearchResult {
   for (const name of params.keys()) if (!ANSWERED.has(name)) throw badRequest('free-slot-search-unsupported', `A search of free Slots does not take '${name}': use ${[...ANSWERED].join(', ')}`, name);
   const sort = params.get('_sort');
   if (sort !== null && sort !== 'start') throw badRequest('free-slot-search-unsupported', `Free Slots come in start order (_sort=start), not '${sort}'`, '_sort');

@@ -2,12 +2,11 @@ import { v5 as uuidv5 } from 'uuid';
 import type { FhirInteractions } from '../rest/extensions';
 import type { StoredResource } from '../store/repository';
 import type { BookedTimes } from '../store/booked-times';
-import { overlapping } from './booking-rules';
 import { appointmentTypesId, appointmentTypesOf, appointmentTypesUrl, CONSULTATION, DEFAULT_APPOINTMENT_TYPES, type AppointmentType } from './appointment-types';
 import { openingHoursOf, openIntervals, type OpeningHours } from './opening-hours';
 import type { PracticesOf } from './schedule-rules';
 import { periodOf, referencesIn, type Period } from './times';
-import { practitionerBehind, storedReader } from './whose-time';
+import { overlapping, practitionerBehind, storedReader } from './whose-time';
 
 /**
  * Free Slots derived from the opening hours (issue 28), computed when asked rather than stored: a schedule's hours

@@ -1,5 +1,6 @@
+import type { BookedTimes } from '../store/booked-times';
 import type { Repository } from '../store/repository';
-import { localId, referencesIn } from './times';
+import { localId, MAX_APPOINTMENT_MS, periodOf, referencesIn, type Period } from './times';
 
 /**
  * Whose time an appointment takes (issue 28): every practitioner it names, whichever way — a `Practitioner` actor, a
@@ -45,4 +46,16 @@ export function practitionerBehind(reference: unknown, base: string, read: Resou
   const role = roleId === undefined ? undefined : read('PractitionerRole', roleId);
   const practitioner = localId((role?.practitioner as Json | undefined)?.reference, 'Practitioner', base);
   return practitioner === undefined ? [] : [practitioner];
+}
+
+/**
+ * Booked or arrived appointments of the practitioner that overlap `period`, however they name them, but `excludeId`
+ * (the appointment being moved): of those that start less than MAX_APPOINTMENT_MS before `period` ends, the ones
+ * that end after it starts.
+ */
+export function overlapping(booked: BookedTimes, practitionerId: string, period: Period, excludeId: string | undefined, base: string): Array<Period & { id: string }> {
+  return booked.startingBetween(practitionerId, period.start - MAX_APPOINTMENT_MS, period.end, excludeId, base).flatMap(({ id, body }) => {
+    const other = periodOf(JSON.parse(body) as Record<string, unknown>, `Appointment/${id}`);
+    return other && other.end > period.start ? [{ id, ...other }] : [];
+  });
 }
