@@ -935,7 +935,7 @@ const en: Messages = {
       removePeriodOf: 'Remove the {day} period',
       addPeriod: '+ a period',
       slotMinutes: 'Slot length (min)',
-      slotMinutesDefault: 'a consultation’s',
+      slotMinutesDefault: 'Empty: a consultation’s length ({minutes} min).',
       absencesTitle: 'Absences and closures',
       noAbsence: 'No absence planned.',
       absenceWhy: 'Reason (holiday, training…)',

@@ -935,7 +935,7 @@ const fr = {
       removePeriodOf: 'Retirer la plage du {day}',
       addPeriod: '+ une plage',
       slotMinutes: 'Durée des créneaux (min)',
-      slotMinutesDefault: 'celle d’une consultation',
+      slotMinutesDefault: 'Vide : la durée d’une consultation ({minutes} min).',
       absencesTitle: 'Absences et fermetures',
       noAbsence: 'Aucune absence prévue.',
       absenceWhy: 'Motif (congés, formation…)',
