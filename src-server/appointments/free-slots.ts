@@ -1,4 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
+import { FhirError } from '../fhir/outcome';
+import { parseDateRange } from '../fhir/search/dates';
 import type { FhirInteractions } from '../rest/extensions';
 import type { StoredResource } from '../store/repository';
 import type { BookedTimes } from '../store/booked-times';
@@ -59,16 +61,16 @@ export class FreeSlots {
   /** The schedule's hours and what goes with them; undefined when it has none or is inactive. */
   hoursSchedule(stored: StoredResource, interactions: FhirInteractions, base: string): HoursSchedule | undefined {
     const schedule = JSON.parse(stored.json) as Json;
-    const hours = schedule.active === false ? undefined : openingHoursOf(schedule);
+    // Hours that came unchecked (sync, import) and do not hold offer no slots, rather than failing every search.
+    const hours = schedule.active === false ? undefined : unlessInvalid(() => openingHoursOf(schedule));
     if (!hours) return undefined;
     const read = storedReader(interactions.repository);
     const practitioners = [...new Set(referencesIn(schedule.actor).flatMap((actor) => practitionerBehind(actor, base, read)))];
-    const horizon = schedule.planningHorizon ? periodOf(schedule.planningHorizon as Json, 'Schedule.planningHorizon') : undefined;
     return {
       id: stored.id,
       lastUpdated: stored.lastUpdated,
       hours,
-      horizon: horizon ?? { start: Number.NEGATIVE_INFINITY, end: Number.POSITIVE_INFINITY },
+      horizon: horizonOf(schedule.planningHorizon as Json | undefined),
       practitioners,
       types: this.typesOf(practitioners, interactions),
     };
@@ -79,7 +81,8 @@ export class FreeSlots {
     const practices = practitioners.flatMap((practitioner) => this.practicesOf(practitioner));
     for (const practice of practices) {
       const stored = interactions.repository.read('CodeSystem', appointmentTypesId(practice));
-      if (stored) return { system: appointmentTypesUrl(practice), list: appointmentTypesOf(JSON.parse(stored.json) as Json, stored.id) };
+      const list = stored && unlessInvalid(() => appointmentTypesOf(JSON.parse(stored.json) as Json, stored.id));
+      if (list) return { system: appointmentTypesUrl(practice), list };
     }
     return { system: practices.length > 0 ? appointmentTypesUrl(practices[0]) : undefined, list: DEFAULT_APPOINTMENT_TYPES };
   }
@@ -141,6 +144,22 @@ export class FreeSlots {
       const slot = periodOf(JSON.parse(stored.json) as Json, `Slot/${stored.id}`);
       return slot && slot.end > span.start ? [slot] : [];
     });
+  }
+}
+
+/** A planning horizon's bounds, either of which may be open. */
+function horizonOf(period: Json | undefined): { start: number; end: number } {
+  const bound = (value: unknown) => (typeof value === 'string' ? parseDateRange(value)?.start : undefined);
+  return { start: bound(period?.start) ?? Number.NEGATIVE_INFINITY, end: bound(period?.end) ?? Number.POSITIVE_INFINITY };
+}
+
+/** What `read` gives, or undefined when what it reads does not hold (a FhirError: a 422 of a write's checks). */
+function unlessInvalid<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof FhirError) return undefined;
+    throw error;
   }
 }
 

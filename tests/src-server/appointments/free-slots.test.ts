@@ -209,6 +209,21 @@ describe('free slots derived from the hours', () => {
   });
 });
 
+describe('schedules that offer nothing', () => {
+  it('an inactive one, one past its planning horizon, and one whose hours came unchecked by sync: no slots, no failed search', async () => {
+    const { repository } = node();
+    repository.update('Schedule', 's-off', { ...schedule('s-off', 'Practitioner/t1', D1_HOURS), active: false });
+    repository.update('Schedule', 's-horizon', { ...schedule('s-horizon', 'Practitioner/t1', D1_HOURS), planningHorizon: { end: '2027-01-05T00:00:00Z' } });
+    repository.update('Schedule', 's-broken', schedule('s-broken', 'Practitioner/t1', [open(['lundi'], '08:00:00', '12:00:00')]));
+    const range = 'start=ge2027-01-04&start=lt2027-01-06';
+    expect(await startsOf(`schedule=s-off&${range}`)).toEqual([]);
+    expect(await startsOf(`schedule=s-horizon&${range}`)).toEqual(['07:30', '08:00', '08:30', '09:00', '09:30', '10:00', '10:30'].map((time) => `2027-01-04T${time}:00Z`));
+    expect(await startsOf(`schedule=s-broken&${range}`)).toEqual([]);
+    // Every schedule at once: the broken one is left out, the others answer.
+    expect((await startsOf(range)).length).toBeGreaterThan(7);
+  });
+});
+
 describe('two nodes', () => {
   let other: TestNode;
   beforeAll(async () => {
