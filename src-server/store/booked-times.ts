@@ -67,8 +67,10 @@ export class BookedTimes {
            WHERE ${rows('PractitionerRole', 'practitioner', 'r')} AND r.target_type = 'Practitioner' AND r.target_id = @practitioner AND ${near('r')}
          ), schedules AS (
            SELECT v.resource_id AS id FROM idx_reference r JOIN resource_versions v ON v.vseq = r.vseq
-           WHERE ${rows('Schedule', 'actor', 'r')} AND ${near('r')}
-             AND ((r.target_type = 'Practitioner' AND r.target_id = @practitioner) OR (r.target_type = 'PractitionerRole' AND r.target_id IN roles))
+           WHERE ${rows('Schedule', 'actor', 'r')} AND r.target_type = 'Practitioner' AND r.target_id = @practitioner AND ${near('r')}
+           UNION
+           SELECT v.resource_id AS id FROM roles JOIN idx_reference r ON r.target_id = roles.id JOIN resource_versions v ON v.vseq = r.vseq
+           WHERE ${rows('Schedule', 'actor', 'r')} AND r.target_type = 'PractitionerRole' AND ${near('r')}
          )`;
     this.statements = {
       overlapping: this.db.prepare(
