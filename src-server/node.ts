@@ -227,10 +227,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }),
     );
     const subscriptions = made(subscriptionsModule(store, { onError: (error) => console.error('Subscriptions: matching failed', error), ...options.subscriptions }));
-    const flows: NodeModule[] = [sync, patientsModule(store), appointmentsModule(store), subscriptions, documents, lifenOperationsModule(documents)];
+    const flows: NodeModule[] = [sync, patientsModule(store), appointmentsModule(store, { practicesOf: (practitionerId) => auth.users.list().flatMap((user) => (user.practitionerId === practitionerId && !user.disabledAt ? user.organizations : [])) }), subscriptions, documents, lifenOperationsModule(documents)];
     const extensions: FhirExtensions = {
       operations: [...flows.flatMap((flow) => flow.operations ?? []), ...(options.extensions?.operations ?? [])],
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
+      derivedSearches: flows.flatMap((flow) => flow.derivedSearches ?? []),
       mapping: lifenMappingModule().mapping,
     };
     const setup = setupModule(store, auth, sync.peers, options.dataKey);

@@ -2,7 +2,8 @@ import { FhirError } from '../fhir/outcome';
 import type { BookedTimes } from '../store/booked-times';
 import type { BookingOverlap } from '../store/open-conflicts';
 import type { Repository } from '../store/repository';
-import { BLOCKING_STATUSES, overlapping, practitionersOf } from './booking-rules';
+import { BLOCKING_STATUSES } from './booking-rules';
+import { overlapping, practitionersOf, storedReader } from './whose-time';
 import { MAX_APPOINTMENT_MS, periodOf, type Period } from './times';
 
 /**
@@ -26,7 +27,7 @@ function overlapsOf(id: string, appointment: Readonly<Record<string, unknown>>, 
   if (!BLOCKING_STATUSES.has(String(appointment.status))) return [];
   const period = blockingPeriod(appointment, id);
   if (!period) return [];
-  return practitionersOf(appointment, RELATIVE_ONLY, repository).flatMap((practitionerId) =>
+  return practitionersOf(appointment, RELATIVE_ONLY, storedReader(repository)).flatMap((practitionerId) =>
     overlapping(booked, practitionerId, period, id, RELATIVE_ONLY)
       // The same bound on both sides: each of two overlapping appointments finds the other (booked-times.ts reads
       // back MAX_APPOINTMENT_MS only), whichever arrives last.

@@ -2,6 +2,8 @@ import { conflict, refusal, unprocessable } from '../fhir/outcome';
 import type { CompletedWrite, PendingWrite, WriteRule } from '../rest/extensions';
 import type { Repository } from '../store/repository';
 import type { BookedTimes, BookingStatuses } from '../store/booked-times';
+import type { FreeSlots } from './free-slots';
+import { overlapping, practitionersOf, storedReader, type ResourceReader } from './whose-time';
 import { describePeriod, localId, MAX_APPOINTMENT_MS, overlaps, periodOf, referencesIn, type Period } from './times';
 
 /**
@@ -24,24 +26,24 @@ export const BOOKING_STATUSES: BookingStatuses = { blocking: BLOCKING_STATUSES, 
 /** Statuses whose appointment may lack start and end (invariant app-3). */
 const UNTIMED_STATUSES = new Set(['proposed', 'cancelled']);
 
-export function bookingRules(booked: BookedTimes): WriteRule[] {
+export function bookingRules(booked: BookedTimes, derived: FreeSlots): WriteRule[] {
   return [
-    { types: ['Appointment'], before: (write) => checkAppointment(write, booked), after: updateSlots },
+    { types: ['Appointment'], before: (write) => checkAppointment(write, booked, derived), after: (write) => updateSlots(write, derived) },
     { types: ['Slot'], before: (write) => checkSlot(write, booked) },
   ];
 }
 
-function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
+function checkAppointment(write: PendingWrite, booked: BookedTimes, derived: FreeSlots): void {
   const { resource, base } = write;
   const status = String(resource.status);
   const period = periodOf(resource, 'Appointment');
   if (!period && !UNTIMED_STATUSES.has(status)) throw unprocessable('appointment-times-missing', `A ${status} appointment needs a start and an end`, 'Appointment.start');
   // Only an appointment that holds its slots touches them: a proposal may name slots still to be made.
   if (!HOLDING_STATUSES.has(status)) return;
+  const read = readerOf(write, derived);
   const slotPeriods = slotsOf(resource, base).map((id) => {
-    const slot = write.interactions.repository.read('Slot', id);
-    if (!slot) throw unprocessable('slot-unknown', `Slot/${id} does not exist`, 'Appointment.slot');
-    const json = JSON.parse(slot.json) as Json;
+    const json = read('Slot', id);
+    if (!json) throw unprocessable('slot-unknown', `Slot/${id} does not exist`, 'Appointment.slot');
     const slotPeriod = periodOf(json, `Slot/${id}`);
     if (!slotPeriod) throw unprocessable('slot-times-missing', `Slot/${id} has no start and end`, 'Appointment.slot');
     return { id, status: String(json.status), period: slotPeriod };
@@ -58,7 +60,7 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   if (period.end - period.start > MAX_APPOINTMENT_MS) throw unprocessable('appointment-too-long', 'A booked appointment lasts 24 hours at most: mark longer absences on the Schedule', 'Appointment.end');
   // An appointment already in a booking conflict (docs/sync.md) may still be edited (the patient arrived): only a new overlap is refused.
   const known = new Set(write.id === undefined ? [] : write.interactions.repository.conflicts.bookingsOf(write.id).flatMap((row) => [row.appointment_a, row.appointment_b]));
-  for (const practitionerId of practitionersOf(resource, base, write.interactions.repository)) {
+  for (const practitionerId of practitionersOf(resource, base, read)) {
     const [collision] = overlapping(booked, practitionerId, period, write.id, base).filter((other) => !known.has(other.id));
     if (collision) {
       const seen = write.interactions.searchEngine.isVisible({ resourceType: 'Appointment', id: collision.id }, write.request, base);
@@ -70,16 +72,8 @@ function checkAppointment(write: PendingWrite, booked: BookedTimes): void {
   }
 }
 
-/**
- * Booked or arrived appointments of the practitioner that overlap `period`, but `excludeId` (the appointment being
- * moved): of those that start less than MAX_APPOINTMENT_MS before `period` ends, the ones that end after it starts.
- */
-export function overlapping(booked: BookedTimes, practitionerId: string, period: Period, excludeId: string | undefined, base: string): Array<Period & { id: string }> {
-  return booked.startingBetween(practitionerId, period.start - MAX_APPOINTMENT_MS, period.end, excludeId, base).flatMap(({ id, body }) => {
-    const other = periodOf(JSON.parse(body) as Record<string, unknown>, `Appointment/${id}`);
-    return other && other.end > period.start ? [{ id, ...other }] : [];
-  });
-}
+/** The overlap query as the rules ask it, where the bench and sync's booking conflicts find it. */
+export { overlapping };
 
 /** The appointment happens in its slots: they cover its time without a gap, and each one is used. */
 function checkWithinSlots(period: Period, slots: Array<{ id: string; period: Period }>): void {
@@ -93,21 +87,30 @@ function checkWithinSlots(period: Period, slots: Array<{ id: string; period: Per
   if (coveredUntil < period.end) throw unprocessable('appointment-outside-slots', `The appointment ${describePeriod(period)} is not covered by its slots`, 'Appointment.slot');
 }
 
-/** After the version is stored: the slots it now holds become busy, those it let go become free. */
-function updateSlots(write: CompletedWrite): void {
+/**
+ * After the version is stored: the slots it now holds become busy, those it let go become free. A derived slot
+ * (free-slots.ts) is stored when first booked, under its own id: a read of it, and the overlap query, then find it.
+ */
+function updateSlots(write: CompletedWrite, derived: FreeSlots): void {
   const { resource, base } = write;
-  const repository = write.interactions.repository;
+  const read = readerOf(write, derived);
   const before = new Set(heldSlots(write.previousResource, base));
   const now = new Set(heldSlots(resource, base));
-  for (const id of now) if (!before.has(id)) setSlotStatus(repository, id, 'busy');
-  for (const id of before) if (!now.has(id)) setSlotStatus(repository, id, 'free');
+  for (const id of now) if (!before.has(id)) setSlotStatus(write.interactions.repository, read, id, 'busy');
+  for (const id of before) if (!now.has(id)) setSlotStatus(write.interactions.repository, read, id, 'free');
 }
 
-function setSlotStatus(repository: Repository, id: string, status: 'busy' | 'free'): void {
-  const slot = repository.read('Slot', id);
+function setSlotStatus(repository: Repository, read: ResourceReader, id: string, status: 'busy' | 'free'): void {
+  const slot = read('Slot', id);
   if (!slot) return;
-  const json = JSON.parse(slot.json) as Record<string, unknown>;
+  const { meta: _meta, ...json } = slot;
   if (json.status !== status) repository.update('Slot', id, { ...json, status });
+}
+
+/** Reads the resources an appointment names: a Slot not stored may be a derived free one of a schedule's hours. */
+function readerOf(write: PendingWrite, derived: FreeSlots): ResourceReader {
+  const stored = storedReader(write.interactions.repository);
+  return (type, id) => stored(type, id) ?? (type === 'Slot' ? derived.find(id, write.resource, write.interactions, write.base) : undefined);
 }
 
 function checkSlot(write: PendingWrite, booked: BookedTimes): void {
@@ -139,19 +142,4 @@ function slotsOf(appointment: Json, base: string): string[] {
 function heldSlots(appointment: Json | undefined, base: string): string[] {
   if (!appointment || !HOLDING_STATUSES.has(String(appointment.status))) return [];
   return referencesIn(appointment.slot).flatMap((reference) => localId(reference, 'Slot', base) ?? []);
-}
-
-/** The practitioners taking part: the Practitioner actors, and the practitioner of each PractitionerRole actor. */
-export function practitionersOf(appointment: Json, base: string, repository: Repository): string[] {
-  const participants = Array.isArray(appointment.participant) ? (appointment.participant as Json[]) : [];
-  const ids = participants.flatMap((participant) => {
-    const reference = (participant.actor as Json | undefined)?.reference;
-    const direct = localId(reference, 'Practitioner', base);
-    if (direct !== undefined) return [direct];
-    const roleId = localId(reference, 'PractitionerRole', base);
-    const role = roleId === undefined ? undefined : repository.read('PractitionerRole', roleId);
-    const practitioner = role && (JSON.parse(role.json) as { practitioner?: { reference?: string } }).practitioner?.reference;
-    return localId(practitioner, 'Practitioner', base) ?? [];
-  });
-  return [...new Set(ids)];
 }

@@ -303,6 +303,24 @@ export const REFUSALS = {
   'slot-unknown': { statuses: [422], when: 'An appointment naming a Slot that does not exist on this node', expression: 'Appointment.slot' },
   'slot-times-missing': { statuses: [422], when: 'A Slot without start and end', expression: 'Slot.start' },
   'slot-held': { statuses: [409], when: 'Freeing or moving a Slot an appointment holds' },
+  'schedule-hours-invalid': {
+    statuses: [422],
+    when: "A Schedule whose opening hours (the schedule-hours extension, docs/appointments.md) are malformed: a day, a time, a period or the time zone that is not one",
+    expression: 'Schedule.extension[schedule-hours]',
+  },
+  'appointment-types-invalid': {
+    statuses: [422],
+    when: "A practice's appointment types (CodeSystem appointment-type/<practice>) with a concept lacking its duration in minutes or its #rrggbb colour, or under another id than appointment-type-<practice>",
+    expression: 'CodeSystem.concept',
+  },
+  'schedule-admin-only': {
+    statuses: [403],
+    when: "Writing a practitioner's Schedule (opening hours) or a practice's appointment types without being an admin of the practice",
+  },
+  'free-slot-search-unsupported': {
+    statuses: [400],
+    when: 'A search of free Slots (status=free) with a parameter the derived slots do not answer: use schedule, schedule.actor, start, appointment-type, _count, _sort=start',
+  },
 
   // Sending documents (docs/documents.md).
   'recipient-no-channel': {

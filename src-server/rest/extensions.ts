@@ -1,6 +1,6 @@
 import type { WriteOnlyElements } from '../fhir/write-only';
 import type { Repository, StoredResource } from '../store/repository';
-import type { SearchEngine } from '../store/search/search';
+import type { SearchEngine, SearchResult } from '../store/search/search';
 import type { FhirRequest, FhirResponse, Surface } from './types';
 
 /**
@@ -224,10 +224,22 @@ export interface SurfaceMapping {
   answer(surface: Surface, resourceType: string, json: string): string;
 }
 
+/**
+ * A search a module answers itself, for resources it derives rather than stores (free Slots from opening hours):
+ * `claims` picks the searches it answers (the others go to the store's engine as usual), `run` answers a page. The
+ * interactions check the type's search scope first, as for any search.
+ */
+export interface DerivedSearch {
+  type: string;
+  claims(params: URLSearchParams): boolean;
+  run(call: { request: FhirRequest; base: string; params: URLSearchParams; interactions: FhirInteractions }): SearchResult;
+}
+
 /** The extensions a node runs with. */
 export interface FhirExtensions {
   operations?: readonly FhirOperation[];
   writeRules?: readonly WriteRule[];
+  derivedSearches?: readonly DerivedSearch[];
   /** The vendor conventions the API maps (one: Lifen's). */
   mapping?: SurfaceMapping;
 }

@@ -11,7 +11,7 @@ import { takeWriteOnly } from '../fhir/write-only';
 import { withConflictTags } from '../fhir/conflict-tags';
 import { processBundle } from './bundle';
 import { CapabilityStatements } from './capability';
-import { pendingWrite, type CompletedWrite, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type SurfaceMapping, type WriteRule } from './extensions';
+import { pendingWrite, type CompletedWrite, type DerivedSearch, type FhirExtensions, type FhirInteractions, type FhirOperation, type OperationSearch, type SurfaceMapping, type WriteRule } from './extensions';
 import { readPageCount, readSince } from './paging-parameters';
 import { ReplicaRules } from './replica-rules';
 import { lifenLinkQuery, lifenPaging, type LifenPaging } from './lifen-paging';
@@ -29,6 +29,7 @@ export class Interactions implements FhirInteractions {
   /** What of the write rules holds for the versions sync peers push (`$replicate`). */
   readonly replicaRules: ReplicaRules;
   private readonly mapping: SurfaceMapping;
+  private readonly derivedSearches: readonly DerivedSearch[];
   private readonly capabilities: CapabilityStatements;
 
   constructor(
@@ -41,6 +42,7 @@ export class Interactions implements FhirInteractions {
     this.replicaRules = new ReplicaRules(extensions.writeRules ?? []);
     this.capabilities = new CapabilityStatements(extensions.operations ?? []);
     this.mapping = extensions.mapping ?? NO_MAPPING;
+    this.derivedSearches = extensions.derivedSearches ?? [];
   }
 
   /** A stored resource's JSON as the request's surface answers it. */
@@ -401,7 +403,10 @@ export class Interactions implements FhirInteractions {
     const params = this.mapping.searchParams(paging?.params ?? searchParameters(request));
     // A POST _search is strict: a body field the node does not know is refused whatever Prefer says, never dropped.
     const lenient = request.method === 'POST' ? false : (request.lenient ?? false);
-    const result = this.searchEngine.search({ resourceType: type, params, lenient, defaultTotal: DEFAULT_TOTAL, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
+    const derived = compartment ? undefined : this.derivedSearches.find((search) => search.type === type && search.claims(params));
+    const result = derived
+      ? derived.run({ request, base, params, interactions: this })
+      : this.searchEngine.search({ resourceType: type, params, lenient, defaultTotal: DEFAULT_TOTAL, base, compartment, access: request.scopes, reach: request.reach, caller: request.caller, textMatches: request.textMatches });
     return ok(searchBundle(result, `${base}/${compartment ? `${compartment.type}/${compartment.id}/` : ''}${type}`, base, paging, (stored) => this.answered(request, stored)));
   }
 

@@ -57,6 +57,10 @@ beforeAll(async () => {
   for (const [id, gp] of [['pa', 'a1'], ['pb', 'b1']]) {
     expect((await owner(`Patient/${id}`, { method: 'PUT', json: { resourceType: 'Patient', id, generalPractitioner: [{ reference: `Practitioner/${gp}` }] } })).status).toBe(201);
   }
+  // a3 works through a role; their schedule names the role.
+  repository.update('Practitioner', 'a3', { resourceType: 'Practitioner', id: 'a3', name: [{ family: 'a3' }] });
+  repository.update('PractitionerRole', 'role-a3', { resourceType: 'PractitionerRole', id: 'role-a3', practitioner: { reference: 'Practitioner/a3' } });
+  expect((await owner('Schedule/s-role-a3', { method: 'PUT', json: { resourceType: 'Schedule', id: 's-role-a3', actor: [{ reference: 'PractitionerRole/role-a3' }] } })).status).toBe(201);
   for (const who of ['a1', 'a2', 'b1']) {
     expect((await owner(`Schedule/s-${who}`, { method: 'PUT', json: { resourceType: 'Schedule', id: `s-${who}`, actor: [{ reference: `Practitioner/${who}` }] } })).status).toBe(201);
   }
@@ -127,6 +131,55 @@ describe('booking', () => {
     // A proposal may still lack its times (invariant app-3).
     const { start: _s, end: _e, ...untimed } = appointment('a1', '16:00', '16:30', { status: 'proposed' });
     expect((await book(untimed)).status).toBe(201);
+  });
+});
+
+describe('whose time: every way of naming the practitioner counts, for the new appointment and the existing ones', () => {
+  /** An appointment of a3 on 2026-12-09, naming them only as `actor` or only through the slots. */
+  const on9th = (from: string, to: string, names: { actor?: string; slots?: string[] }) => ({
+    resourceType: 'Appointment',
+    status: 'booked',
+    start: `2026-12-09T${from}:00Z`,
+    end: `2026-12-09T${to}:00Z`,
+    participant: [{ actor: { reference: 'Patient/pa' }, status: 'accepted' }, ...(names.actor ? [{ actor: { reference: names.actor }, status: 'accepted' }] : [])],
+    ...(names.slots ? { slot: names.slots.map((id) => ({ reference: `Slot/${id}` })) } : {}),
+  });
+
+  it('refuses a booking through the Practitioner over one through the PractitionerRole, and the reverse', async () => {
+    expect((await book(on9th('08:00', '08:30', { actor: 'PractitionerRole/role-a3' }))).status).toBe(201);
+    const overRole = await book(on9th('08:15', '08:45', { actor: 'Practitioner/a3' }));
+    expect(overRole.status).toBe(409);
+    expect(diagnostics(overRole.body)).toContain('Practitioner/a3');
+    expect((await book(on9th('09:00', '09:30', { actor: 'Practitioner/a3' }))).status).toBe(201);
+    expect((await book(on9th('09:10', '09:20', { actor: 'PractitionerRole/role-a3' }))).status).toBe(409);
+  });
+
+  it('refuses a booking through a Slot of their Schedule over one naming them, and the reverse', async () => {
+    expect((await book(on9th('10:00', '10:30', { actor: 'Practitioner/a3' }))).status).toBe(201);
+    const slotOver = await slot('s-role-a3', '2026-12-09', '10:15', '10:45');
+    const throughSlot = await book(on9th('10:15', '10:45', { slots: [slotOver] }));
+    expect(throughSlot.status).toBe(409);
+    expect(diagnostics(throughSlot.body)).toContain('Practitioner/a3');
+    expect(await slotStatus(slotOver)).toBe('free');
+    // Booked through a slot only (the schedule names the role), the time is theirs for the other ways.
+    const slotFirst = await slot('s-role-a3', '2026-12-09', '11:00', '11:30');
+    expect((await book(on9th('11:00', '11:30', { slots: [slotFirst] }))).status).toBe(201);
+    expect((await book(on9th('11:15', '11:45', { actor: 'Practitioner/a3' }))).status).toBe(409);
+    expect((await book(on9th('11:15', '11:45', { actor: 'PractitionerRole/role-a3' }))).status).toBe(409);
+    expect((await book(on9th('11:30', '12:00', { actor: 'PractitionerRole/role-a3' }))).status).toBe(201);
+  });
+
+  it('refuses a move onto a time taken another way, and lets the moved-away time go', async () => {
+    const taken = await slot('s-role-a3', '2026-12-09', '14:00', '14:30');
+    expect((await book(on9th('14:00', '14:30', { slots: [taken] }))).status).toBe(201);
+    const booked = await book(on9th('15:00', '15:30', { actor: 'PractitionerRole/role-a3' }));
+    expect(booked.status).toBe(201);
+    const id = booked.body.id as string;
+    const onto = await owner(`Appointment/${id}`, { method: 'PUT', json: { ...on9th('14:15', '14:45', { actor: 'Practitioner/a3' }), id } });
+    expect(onto.status).toBe(409);
+    const moved = await owner(`Appointment/${id}`, { method: 'PUT', json: { ...on9th('15:30', '16:00', { actor: 'Practitioner/a3' }), id } });
+    expect(moved.status).toBe(200);
+    expect((await book(on9th('15:00', '15:30', { actor: 'PractitionerRole/role-a3' }))).status).toBe(201);
   });
 });
 
