@@ -75,7 +75,7 @@ describe('string', () => {
 
 describe('token', () => {
   beforeAll(async () => {
-    await put('tok', { resourceType: 'Patient', id: 't1', gender: 'female', active: true, identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '184127645108946' }] });
+    await put('tok', { resourceType: 'Patient', id: 't1', gender: 'female', active: true, identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: '285067512345639' }] });
     await put('tok', { resourceType: 'Patient', id: 't2', gender: 'male', active: false, identifier: [{ value: 'X1' }] });
     await put('tok', { resourceType: 'Patient', id: 't3', identifier: [{ system: 'urn:sys2', value: 'X1' }], telecom: [{ system: 'email', value: 'a@b.fr' }] });
     const observation = (id: string, code: Json) => put('tok', { resourceType: 'Observation', id, status: 'final', code });
@@ -89,7 +89,7 @@ describe('token', () => {
     expect(await ids('tok', `Patient?identifier=${enc('urn:sys2|X1')}`)).toEqual(['t3']);
     expect(await ids('tok', `Patient?identifier=${enc('|X1')}`)).toEqual(['t2']);
     expect(await ids('tok', `Patient?identifier=${enc('urn:sys2|')}`)).toEqual(['t3']);
-    expect(await ids('tok', `Patient?identifier=${enc('urn:oid:1.2.250.1.213.1.4.8|184127645108946')}`)).toEqual(['t1']);
+    expect(await ids('tok', `Patient?identifier=${enc('urn:oid:1.2.250.1.213.1.4.8|285067512345639')}`)).toEqual(['t1']);
     expect(await ids('tok', `Patient?identifier=${enc('urn:oid:1.2.250.1.213.1.4.8|X1')}`)).toEqual([]);
     expect(await ids('tok', 'Observation?code=8302-2')).toEqual(['to2', 'to3']);
     expect(await ids('tok', `Observation?code=${enc('http://loinc.org|8302-2')}`)).toEqual(['to2']);
