@@ -3,8 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServingNode } from '../helpers/child-node';
 import { projectRoot } from '../helpers/desktop-build';
-import { fhirFetch } from '../helpers/node';
-import { addLilasPractitioners, LILAS, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
+import { addLilasPractitioners, asOwner, LILAS, logInThroughDemoProvider, openDemoUi, type DemoUi } from '../helpers/practice-ui';
 
 /**
  * The secretary's day (issue 28): the built app on `liaison serve --demo`, Chromium set to Europe/Paris, the Cabinet
@@ -19,12 +18,8 @@ let ui: DemoUi;
 let node: ServingNode;
 let page: Page;
 
-const owner = (path: string, init?: RequestInit & { json?: unknown }) => fhirFetch(node.fhir, node.token, path, init);
-async function created(path: string, json: Json): Promise<Json> {
-  const response = await owner(path, { method: 'POST', json });
-  expect(response.status, await response.clone().text()).toBe(201);
-  return (await response.json()) as Json;
-}
+const owner = (path: string) => asOwner(node).owner(path);
+const created = (path: string, json: Json) => asOwner(node).created(path, json);
 
 const MORE = [
   { id: 'lilas-anne-roux', given: 'Anne', family: 'Roux' },

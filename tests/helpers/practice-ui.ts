@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { practicePage } from './chromium';
 import { killAllChildren, serve, type ServingNode } from './child-node';
 import { openDatabase } from '../../src-server/store/database';
@@ -8,7 +9,7 @@ import type { Repository } from '../../src-server/store/repository';
 import { openRepository } from '../../src-server/store/store';
 import { testDatabaseKey } from './data-key';
 import { buildDesktop, projectRoot } from './desktop-build';
-import { tempDir } from './node';
+import { fhirFetch, tempDir } from './node';
 
 /**
  * The built practice UI on a real `liaison serve --demo` and Debian's Chromium, as the browser tests of the practice
@@ -114,4 +115,15 @@ export function addLilasPractitioners(repository: Repository, people: ReadonlyAr
     repository.update('Practitioner', id, { resourceType: 'Practitioner', id, active: true, name: [{ family, given: [given], prefix: ['Dr'] }] });
     repository.update('PractitionerRole', `${id}-role`, { resourceType: 'PractitionerRole', id: `${id}-role`, active: true, practitioner: { reference: `Practitioner/${id}` }, organization: { reference: LILAS } });
   }
+}
+
+/** The node's owner client over HTTP: `owner(path, init)`, and `created(path, json)` that expects a 201 and gives the resource. */
+export function asOwner(node: ServingNode) {
+  const owner = (path: string, init?: RequestInit & { json?: unknown }) => fhirFetch(node.fhir, node.token, path, init);
+  async function created(path: string, json: Record<string, unknown>): Promise<Record<string, any>> {
+    const response = await owner(path, { method: 'POST', json });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return (await response.json()) as Record<string, any>;
+  }
+  return { owner, created };
 }
