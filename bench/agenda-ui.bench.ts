@@ -115,10 +115,12 @@ try {
     while ((await checked.count()) > 0) await checked.first().uncheck();
     for (const person of people.slice(0, SHOWN)) await page.getByRole('checkbox', { name: `Dr ${person.given} ${person.family.toLocaleUpperCase('fr')}` }).check();
     await page.getByText(/^Praticiens \(\d+\)$/).click();
+    log('logged in; choosing the practitioners');
     const shown = await page.locator('.column').count();
     if (shown !== SHOWN) throw new Error(`the agenda shows ${shown} practitioners, not ${SHOWN}`);
     await page.getByRole('button', { name: 'Semaine' }).click();
     await page.locator('.column .fc-event').first().waitFor({ timeout: 60_000 });
+    log(`week of ${SHOWN} practitioners on screen; measuring`);
 
     // In the page: the time of the click, and the frame after every column has its appointments drawn. A string, not a
     // function: the bench runs through tsx, whose helpers (`__name`) do not exist in the page.
@@ -133,6 +135,14 @@ try {
             return title !== previous && columns.every((column) => column.querySelector('.fc-event'));
           };
           const done = () => requestAnimationFrame(() => resolve({ ms: performance.now() - window.__clickAt, events: document.querySelectorAll('.columns .fc-event').length }));
+          // Never waits forever: what the page shows after 60 s says why.
+          setTimeout(() => resolve({ stuck: {
+            columns: document.querySelectorAll('.columns .column').length,
+            loaded: !!document.querySelector('[data-agenda-loaded]'),
+            title: document.querySelector('[data-agenda-title]')?.textContent,
+            events: [...document.querySelectorAll('.columns .column')].map((column) => column.querySelectorAll('.fc-event').length),
+            text: document.querySelector('main')?.innerText.slice(0, 300),
+          } }), 60000);
           if (drawn()) return done();
           const observer = new MutationObserver(() => {
             if (drawn()) {
@@ -149,9 +159,11 @@ try {
     for (let run = 0; run < runs; run++) {
       await page.getByRole('link', { name: 'Annuaire' }).click();
       await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
-      await page.evaluate(`window.__result = window.__drawn(undefined)`);
+      // `; 0`: the page's answer is not the promise, which evaluate would wait for.
+      await page.evaluate(`window.__result = window.__drawn(undefined); 0`);
       await page.getByRole('link', { name: 'Agenda' }).click();
-      const result = (await page.evaluate('window.__result')) as { ms: number; events: number };
+      const result = (await page.evaluate('window.__result')) as { ms: number; events: number; stuck?: unknown };
+      if (result.stuck) throw new Error(`the week was not drawn: ${JSON.stringify(result.stuck)}`);
       opened.push(result.ms);
       events = result.events;
     }
@@ -161,9 +173,11 @@ try {
     const nextWeek: number[] = [];
     for (let run = 0; run < runs; run++) {
       const title = await page.locator('[data-agenda-title]').innerText();
-      await page.evaluate(`window.__result = window.__drawn(${JSON.stringify(title)})`);
+      await page.evaluate(`window.__result = window.__drawn(${JSON.stringify(title)}); 0`);
       await page.getByRole('button', { name: 'Suivant' }).click();
-      nextWeek.push(((await page.evaluate('window.__result')) as { ms: number }).ms);
+      const result = (await page.evaluate('window.__result')) as { ms: number; stuck?: unknown };
+      if (result.stuck) throw new Error(`the next week was not drawn: ${JSON.stringify(result.stuck)}`);
+      nextWeek.push(result.ms);
     }
     figure('next week of 6 practitioners drawn', nextWeek);
   } finally {

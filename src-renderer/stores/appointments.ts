@@ -110,7 +110,9 @@ export const useAppointmentsStore = defineStore('appointments', () => {
     const kept = choice.shown?.filter((reference) => known.has(reference));
     view.value = choice.view ?? view.value;
     // First time: a practitioner sees their own agenda, a secretary the practice's (as many as fit).
-    shown.value = kept?.length ? kept : self ? [`Practitioner/${self}`] : owners.value.slice(0, MAX_SHOWN).map((candidate) => candidate.reference);
+    const chosen = kept?.length ? kept : self ? [`Practitioner/${self}`] : owners.value.slice(0, MAX_SHOWN).map((candidate) => candidate.reference);
+    // Unchanged, the same array: the agenda reloads when it changes.
+    if (chosen.join() !== shown.value.join()) shown.value = chosen;
     types.value = (await Promise.all(practices.map((id) => fhir.read<CodeSystem>('CodeSystem', `appointment-type-${id}`).then(typesOf, () => [])))).flat();
   }
 
@@ -201,10 +203,10 @@ export const useAppointmentsStore = defineStore('appointments', () => {
    * The patient's appointments that hold someone's time over [start, end), asked of the node (the user may not see
    * every calendar on screen): `Appointment?patient=…&date=…` from a day before, since `date` is the start.
    */
-  async function patientBusy(patient: string, start: Date, end: Date, except?: string): Promise<Appointment[]> {
+  async function patientBusy(patient: string, start: Date, end: Date): Promise<Appointment[]> {
     const bundle = await fhir.search<Appointment>('Appointment', { patient, date: [`ge${new Date(start.getTime() - 86_400_000).toISOString()}`, `lt${end.toISOString()}`], _count: '100' });
     return matches(bundle).filter(
-      (appointment) => appointment.id !== except && HOLDING.has(appointment.status) && !!appointment.start && !!appointment.end && new Date(appointment.start) < end && new Date(appointment.end) > start,
+      (appointment) => HOLDING.has(appointment.status) && !!appointment.start && !!appointment.end && new Date(appointment.start) < end && new Date(appointment.end) > start,
     );
   }
 

@@ -179,6 +179,7 @@ describe('the secretary’s day in the agenda', () => {
     await event(MARTIN, 'LEFÈVRE Margaux').locator('[data-patient-link]').click();
     await page.waitForURL(new RegExp(`#/patients/${patients.lefevre.id}$`));
     await expect.poll(() => page.locator('main').innerText()).toMatch(/LEFÈVRE Margaux/);
+    await page.getByText('Chargement…').waitFor({ state: 'detached' });
     await ui.shot('4-patient-file');
   });
 
