@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../tests/helpers/chromium';
@@ -10,6 +10,7 @@ import { openDatabase } from '../src-server/store/database';
 import { defaultKeyFile } from '../src-server/data-key';
 import { testDatabaseKey } from '../tests/helpers/data-key';
 import { openRepository } from '../src-server/store/store';
+import { stopServedUi } from './lib/served-ui';
 import { positiveNumber } from './lib/settings';
 
 /**
@@ -151,9 +152,5 @@ try {
     await browser.close();
   }
 } finally {
-  // Stopped, not killed: a given data folder keeps its text index snapshot and a checkpointed database.
-  node?.child.kill('SIGTERM');
-  await node?.exited;
-  rmSync(work, { recursive: true, force: true });
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  await stopServedUi(node, work, outDir);
 }

@@ -52,6 +52,7 @@ export interface Extension {
   valueReference?: Reference;
   valueCoding?: Coding;
   valueAddress?: Address;
+  valueDuration?: { value?: number; unit?: string; system?: string; code?: string };
   extension?: Extension[];
 }
 
@@ -73,6 +74,8 @@ export interface Period {
 export interface Meta {
   versionId?: string;
   lastUpdated?: string;
+  /** The node tags a resource with an open conflict (docs/sync.md, "Conflicts on a plain read"). */
+  tag?: Coding[];
 }
 
 export interface Resource {
@@ -209,11 +212,19 @@ export interface AppointmentParticipant {
 export interface Appointment extends Resource {
   resourceType: 'Appointment';
   status: 'proposed' | 'pending' | 'booked' | 'arrived' | 'fulfilled' | 'cancelled' | 'noshow' | 'entered-in-error';
+  appointmentType?: CodeableConcept;
   description?: string;
   start?: string;
   end?: string;
   participant: AppointmentParticipant[];
   comment?: string;
+}
+
+/** A terminology of the node or the practice, such as its appointment types (docs/appointments.md). */
+export interface CodeSystem extends Resource {
+  resourceType: 'CodeSystem';
+  url?: string;
+  concept?: Array<{ code: string; display?: string; extension?: Extension[] }>;
 }
 
 export interface Binary extends Resource {

@@ -153,7 +153,7 @@ describe('the practice UI against liaison serve --demo', () => {
     await page.getByRole('heading', { name: 'Agenda' }).waitFor();
     await book();
     await page.getByRole('status').filter({ hasText: 'Rendez-vous réservé.' }).waitFor();
-    await page.locator('.fc-event', { hasText: 'LEFÈVRE Margaux — Renouvellement' }).first().waitFor();
+    await page.locator('.fc-event', { hasText: 'LEFÈVRE Margaux' }).filter({ hasText: 'Renouvellement' }).first().waitFor();
 
     await book();
     const refusal = page.locator('[data-refusal]');

@@ -175,7 +175,8 @@ describe('a French GP’s day in words and Paris time', () => {
     await nav('Agenda');
     const event = page.locator('.fc-event', { hasText: 'Renouvellement' }).first();
     await event.waitFor();
-    expect(await event.locator('.fc-event-time').innerText()).toMatch(/^11:00/);
+    // Its times in its label (and tooltip), in Paris time; its face has the patient and the reason.
+    expect(await event.getAttribute('aria-label')).toMatch(/^11:00–11:20, LEFÈVRE Margaux, Renouvellement, /);
     await event.click();
     const panel = page.getByRole('region', { name: 'Rendez-vous' });
     await panel.locator('[data-appointment-status]').waitFor();

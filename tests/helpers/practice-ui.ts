@@ -1,10 +1,15 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { practicePage } from './chromium';
 import { killAllChildren, serve, type ServingNode } from './child-node';
+import { openDatabase } from '../../src-server/store/database';
+import type { Repository } from '../../src-server/store/repository';
+import { openRepository } from '../../src-server/store/store';
+import { testDatabaseKey } from './data-key';
 import { buildDesktop, projectRoot } from './desktop-build';
-import { tempDir } from './node';
+import { fhirFetch, tempDir } from './node';
 
 /**
  * The built practice UI on a real `liaison serve --demo` and Debian's Chromium, as the browser tests of the practice
@@ -21,12 +26,20 @@ export interface DemoUi {
   close(): Promise<void>;
 }
 
-/** `channels`: the node's channel settings (`<data>/channels.json`, docs/documents.md), such as a test SMTP relay. */
-export async function openDemoUi(folder: string, viewport: { width: number; height: number }, { timezoneId, channels }: { timezoneId?: string; channels?: object } = {}): Promise<DemoUi> {
+/**
+ * `channels`: the node's channel settings (`<data>/channels.json`, docs/documents.md), such as a test SMTP relay.
+ * `seed`: writes into the data folder before the node starts, as an import does (directory data the API refuses).
+ */
+export async function openDemoUi(
+  folder: string,
+  viewport: { width: number; height: number },
+  { timezoneId, channels, seed }: { timezoneId?: string; channels?: object; seed?: (repository: Repository) => void } = {},
+): Promise<DemoUi> {
   const screenshots = join(projectRoot, 'test-results', folder);
   mkdirSync(screenshots, { recursive: true });
   const dataDir = tempDir(`liaison-${folder}-`);
   if (channels) writeFileSync(join(dataDir, 'channels.json'), JSON.stringify(channels), { mode: 0o600 });
+  if (seed) seedDataFolder(dataDir, seed);
   const outDir = buildDesktop(`${folder}-`);
   const node = await serve(dataDir, 60_000, ['--demo', '--ui-dir', join(outDir, 'renderer')]);
   const problems: string[] = [];
@@ -86,4 +99,37 @@ export async function bookInAgenda(page: Page, { typed, patient, start, reason }
   await form.getByLabel('Durée (minutes)').selectOption('30');
   if (reason) await form.getByLabel('Motif').fill(reason);
   await form.getByRole('button', { name: 'Réserver' }).click();
+}
+
+/** Writes into a data folder before any node opens it, under the folder's test key (as `serve` opens it). */
+export function seedDataFolder(dataDir: string, seed: (repository: Repository) => void): void {
+  const db = openDatabase(join(dataDir, 'liaison.db'), { key: testDatabaseKey(dataDir) });
+  try {
+    const repository = openRepository(db);
+    repository.transaction(() => seed(repository));
+  } finally {
+    db.close();
+  }
+}
+
+/** The demo's Cabinet des Lilas, where the secretary sophie.leroy works with Dr Claire Martin and Dr Paul Durand. */
+export const LILAS = 'Organization/demo-cabinet-des-lilas';
+
+/** More practitioners of the Cabinet des Lilas (directory data: a Practitioner and its PractitionerRole each), by id. */
+export function addLilasPractitioners(repository: Repository, people: ReadonlyArray<{ id: string; given: string; family: string }>): void {
+  for (const { id, given, family } of people) {
+    repository.update('Practitioner', id, { resourceType: 'Practitioner', id, active: true, name: [{ family, given: [given], prefix: ['Dr'] }] });
+    repository.update('PractitionerRole', `${id}-role`, { resourceType: 'PractitionerRole', id: `${id}-role`, active: true, practitioner: { reference: `Practitioner/${id}` }, organization: { reference: LILAS } });
+  }
+}
+
+/** The node's owner client over HTTP: `owner(path, init)`, and `created(path, json)` that expects a 201 and gives the resource. */
+export function asOwner(node: ServingNode) {
+  const owner = (path: string, init?: RequestInit & { json?: unknown }) => fhirFetch(node.fhir, node.token, path, init);
+  async function created(path: string, json: Record<string, unknown>): Promise<Record<string, any>> {
+    const response = await owner(path, { method: 'POST', json });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return (await response.json()) as Record<string, any>;
+  }
+  return { owner, created };
 }

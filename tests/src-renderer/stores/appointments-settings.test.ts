@@ -23,14 +23,23 @@ describe('the appointments store', () => {
     const appointments = useAppointmentsStore();
     await appointments.loadOwners();
     expect(appointments.owners).toEqual([OWNER, { reference: 'Practitioner/demo-paul-durand', display: 'Dr Paul DURAND' }]);
-    expect(appointments.owner).toBe(OWNER.reference);
+    // A practitioner's first agenda is their own; what they choose to see is remembered for them on this computer.
+    expect(appointments.shown).toEqual([OWNER.reference]);
+    appointments.show(['Practitioner/demo-paul-durand', OWNER.reference]);
+    appointments.showView('week');
+    expect(appointments.shown).toEqual([OWNER.reference, 'Practitioner/demo-paul-durand']);
+    const again = useAppointmentsStore();
+    again.shown = [];
+    again.view = 'day';
+    await again.loadOwners();
+    expect([again.shown, again.view]).toEqual([[OWNER.reference, 'Practitioner/demo-paul-durand'], 'week']);
   });
 
   it('books with the practitioner and the patient as participants, and reads the range by actor and date', async () => {
     node.on('POST', /^\/fhir\/Appointment$/, (call) => ({ status: 201, json: { ...(call.body as object), id: 'a1' } }));
     node.on('GET', /^\/fhir\/Appointment\?/, { json: bundle({ resourceType: 'Appointment', id: 'x', status: 'cancelled', participant: [] }, { resourceType: 'Appointment', id: 'y', status: 'booked', participant: [] }) });
     const appointments = useAppointmentsStore();
-    appointments.owner = OWNER.reference;
+    appointments.shown = [OWNER.reference];
     await appointments.load(new Date('2026-12-01T00:00:00Z'), new Date('2026-12-08T00:00:00Z'));
     expect(node.callsTo('GET', /Appointment\?/)[0].url.search).toBe('?actor=Practitioner%2Fdemo-claire-martin&date=ge2026-12-01T00%3A00%3A00.000Z&date=lt2026-12-08T00%3A00%3A00.000Z&_count=100&_include=Appointment%3Apatient&_total=none');
     expect(appointments.appointments.map((appointment) => appointment.id)).toEqual(['y']);
