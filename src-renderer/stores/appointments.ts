@@ -113,7 +113,8 @@ export const useAppointmentsStore = defineStore('appointments', () => {
     const chosen = kept?.length ? kept : self ? [`Practitioner/${self}`] : owners.value.slice(0, MAX_SHOWN).map((candidate) => candidate.reference);
     // Unchanged, the same array: the agenda reloads when it changes.
     if (chosen.join() !== shown.value.join()) shown.value = chosen;
-    types.value = (await Promise.all(practices.map((id) => fhir.read<CodeSystem>('CodeSystem', `appointment-type-${id}`).then(typesOf, () => [])))).flat();
+    // Saved, or the defaults until an admin saves them (docs/appointments.md): one place says what they are.
+    types.value = (await Promise.all(practices.map((id) => fhir.operation<CodeSystem>(`CodeSystem/$appointment-types?practice=${encodeURIComponent(id)}`).then(typesOf, () => [])))).flat();
   }
 
   function remember(): void {

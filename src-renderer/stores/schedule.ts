@@ -2,7 +2,8 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { fhir, type Availability, availabilityOf } from '../api';
 import { resourcesOf } from '../api/fhir-client';
-import type { Extension, Resource } from '../api/fhir-types';
+import type { CodeSystem, Extension, Resource } from '../api/fhir-types';
+import { TYPE_COLOUR, TYPE_DURATION, typesOf as appointmentTypesOf } from '../agenda/appointment-look';
 
 /**
  * The practice's schedule in Réglages (docs/appointments.md): the appointment types (name, duration, colour), and
@@ -11,8 +12,6 @@ import type { Extension, Resource } from '../api/fhir-types';
  */
 
 export const HOURS_URL = 'http://liaison.health/fhir/StructureDefinition/schedule-hours';
-const DURATION_URL = 'http://liaison.health/fhir/StructureDefinition/appointment-type-duration';
-const COLOUR_URL = 'http://liaison.health/fhir/StructureDefinition/appointment-type-colour';
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
@@ -42,12 +41,6 @@ export interface HoursForm {
   slotMinutes: string;
 }
 
-interface CodeSystem extends Resource {
-  resourceType: 'CodeSystem';
-  url?: string;
-  concept?: Array<{ code: string; display?: string; extension?: Extension[] }>;
-}
-
 interface Schedule extends Resource {
   resourceType: 'Schedule';
   actor: Array<{ reference?: string }>;
@@ -64,11 +57,9 @@ export function codeOf(display: string, taken: readonly string[]): string {
   return code;
 }
 
+/** The types as Réglages edits them: a type without a duration or a colour gets the form's defaults. */
 export function typesOf(codeSystem: CodeSystem): TypeRow[] {
-  return (codeSystem.concept ?? []).map((concept) => {
-    const extension = (url: string) => concept.extension?.find((item) => item.url === url) as (Extension & { valueDuration?: { value?: number }; valueString?: string }) | undefined;
-    return { code: concept.code, display: concept.display ?? concept.code, minutes: extension(DURATION_URL)?.valueDuration?.value ?? 15, colour: extension(COLOUR_URL)?.valueString ?? '#2f6fb3' };
-  });
+  return appointmentTypesOf(codeSystem).map(({ code, display, minutes, colour }) => ({ code, display, minutes: minutes ?? 15, colour: colour ?? '#2f6fb3' }));
 }
 
 function typesResource(practice: string, rows: readonly TypeRow[], previous: CodeSystem | undefined): CodeSystem {
@@ -85,8 +76,8 @@ function typesResource(practice: string, rows: readonly TypeRow[], previous: Cod
       code: row.code,
       display: row.display,
       extension: [
-        { url: DURATION_URL, valueDuration: { value: row.minutes, unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' } },
-        { url: COLOUR_URL, valueString: row.colour },
+        { url: TYPE_DURATION, valueDuration: { value: row.minutes, unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' } },
+        { url: TYPE_COLOUR, valueString: row.colour },
       ],
     })),
   } as CodeSystem;

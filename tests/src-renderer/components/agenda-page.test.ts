@@ -48,7 +48,7 @@ beforeEach(() => {
 afterEach(() => vi.unstubAllGlobals());
 
 async function openAgenda(appointments: Array<Record<string, unknown>>, types?: Record<string, unknown>) {
-  if (types) node.on('GET', /^\/fhir\/CodeSystem\/appointment-type-demo-cabinet-des-lilas$/, { json: types });
+  if (types) node.on('GET', /^\/fhir\/CodeSystem\/\$appointment-types\?practice=demo-cabinet-des-lilas$/, { json: types });
   node.on('GET', /^\/fhir\/Appointment\?/, { json: bundle(...appointments, ...PATIENTS) });
   node.on('PUT', /^\/fhir\/Appointment\//, (call) => ({ json: call.body }));
   const { wrapper } = await mountInApp(AppointmentsPage, { pinia: await loggedIn(node), path: '/appointments', attachTo: document.body });
