@@ -7,6 +7,7 @@ import { refreshPlannerStatistics } from '../store/database';
 import { openRepository } from '../store/store';
 import { generateExtraction } from '../directory/generate';
 import { importDirectoryFile, type ImportProgress, type ImportReport } from '../directory/import';
+import { ARCHIVE_SHARE_LIMIT, type ArchiveMode } from '../directory/archive-guard';
 
 /**
  * `liaison directory …`: import an ANS extraction into a data directory (directly when no node serves it, through
@@ -19,12 +20,16 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
     .command('import <file...>')
     .description('import PS_LibreAcces_Personne_activite and/or Extraction_Correspondance_MSSante files (activity files first)')
     .option('--data <dir>', 'data directory', defaultDataDir)
-    .action(async (files: string[], options: { data: string }) => {
+    .option('--replace', `the file is the whole directory: archive what it lacks, even more than ${ARCHIVE_SHARE_LIMIT * 100} % of it`)
+    .option('--no-archive', 'the file is an update only (a part of the directory): archive nothing')
+    .action(async (files: string[], options: { data: string; replace?: boolean; archive: boolean }) => {
+      if (options.replace && !options.archive) throw new Error('--replace and --no-archive say opposite things: choose one');
+      const archive: ArchiveMode = options.replace ? 'confirmed' : options.archive ? 'guarded' : 'never';
       await withDataFolder(options.data, {
         async direct(db) {
           const repository = openRepository(db);
           for (const file of files) {
-            const report = await importDirectoryFile(db, repository, resolve(file), { onProgress: progressPrinter(file) });
+            const report = await importDirectoryFile(db, repository, resolve(file), { onProgress: progressPrinter(file), archive });
             process.stderr.write('\n');
             console.log(summarize(report));
           }
@@ -32,7 +37,7 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
         },
         async served(api) {
           console.error(`A node serves this folder (${api.url}): importing through it.`);
-          for (const file of files) console.log(summarize(await importThrough(api, resolve(file))));
+          for (const file of files) console.log(summarize(await importThrough(api, resolve(file), archive)));
         },
       });
     });
@@ -51,9 +56,9 @@ export function registerDirectoryCommands(program: Command, defaultDataDir: stri
 }
 
 /** An import run by the node serving the folder (`/admin/directory/imports`), followed until it ends. */
-async function importThrough(api: AdminApi, file: string): Promise<ImportReport> {
+async function importThrough(api: AdminApi, file: string, archive: ArchiveMode): Promise<ImportReport> {
   const progress = progressPrinter(file);
-  let job = await api.call<{ id: string; status: string; progress?: ImportProgress; report?: ImportReport; error?: string }>('POST', '/admin/directory/imports', { path: file });
+  let job = await api.call<{ id: string; status: string; progress?: ImportProgress; report?: ImportReport; error?: string }>('POST', '/admin/directory/imports', { path: file, archive });
   while (job.status === 'running') {
     await sleep(500);
     job = await api.call('GET', `/admin/directory/imports/${encodeURIComponent(job.id)}`);

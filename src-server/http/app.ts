@@ -106,7 +106,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const { tokens, users, accounts, sessions, login, identity } = auth;
   const { firstRun } = setup;
   const textIndex = services.text.index;
-  app.get('/health', async () => healthReport(db, repository, textIndex, services.monitored));
+  app.get('/health', async () => ({ ...(await healthReport(db, repository, textIndex, services.monitored)), directory: services.directory.refresh.publicStatus() }));
   const loginCookies = new LoginCookies();
   const findClient = clientFinder(db);
   await app.register(oauthRoutes, { prefix: '/oauth', findClient, tokens, guard: services.tokenGuard, sessions, login, audit, loginCookies, appLogins: auth.appLogins, findApp: auth.findApp });
