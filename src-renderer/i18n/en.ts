@@ -662,7 +662,7 @@ const en: Messages = {
         sync: 'Sync with another node is failing or has set versions aside (see “Sync” below).',
         outbox: 'Sending documents is stalled or late: some documents are not going out.',
         channel: 'The last sendings through “{channel}” failed.',
-        directory: 'The directory has not been updated for several days (see “National directory” below).',
+        directory: 'The directory has not been updated for several days (see “Directory updates” below).',
         other: 'A part of the node is in trouble.',
       },
       resources: 'Stored resources',
@@ -737,7 +737,7 @@ const en: Messages = {
       },
     },
     directory: {
-      title: 'National directory',
+      title: 'Directory updates',
       intro: 'Every day the node fetches the Annuaire Santé (ANS) publication itself and updates the directory: only changed entries are rewritten, and search stays available during the update.',
       activity: 'Directory of {date} — {count} activities',
       mssante: 'MSSanté mailboxes of {date} — {count} addresses',

@@ -662,7 +662,7 @@ const fr = {
         sync: 'La synchronisation avec un autre nœud échoue ou a mis des versions de côté (voir « Synchronisation » plus bas).',
         outbox: 'L’envoi des documents est bloqué ou en retard : des documents ne partent pas.',
         channel: 'Les derniers envois par « {channel} » ont échoué.',
-        directory: 'L’annuaire n’a pas été mis à jour depuis plusieurs jours (voir « Annuaire national » plus bas).',
+        directory: 'L’annuaire n’a pas été mis à jour depuis plusieurs jours (voir « Mise à jour de l’annuaire » plus bas).',
         other: 'Une partie du nœud est en difficulté.',
       },
       resources: 'Ressources enregistrées',
@@ -737,7 +737,7 @@ const fr = {
       },
     },
     directory: {
-      title: 'Annuaire national',
+      title: 'Mise à jour de l’annuaire',
       intro: 'Chaque jour, le nœud récupère lui-même la publication de l’Annuaire Santé (ANS) et met à jour l’annuaire : seules les fiches modifiées sont réécrites, et la recherche reste disponible pendant la mise à jour.',
       activity: 'Annuaire du {date} — {count} activités',
       mssante: 'Messageries MSSanté du {date} — {count} adresses',

@@ -56,9 +56,13 @@ export interface ImportOptions {
   workerUrl?: URL;
   /** What the import does with the entries the file lacks (archive-guard.ts): `guarded` unless said. */
   archive?: ArchiveMode;
+  /** Stops the import between two chunks (the node closing): what was written stays, a consistent part of the file. */
+  signal?: AbortSignal;
 }
 
 const IMPORT_CACHE_KIB = 512 * 1024;
+/** Small reads between the writes of a running node: a 256 KiB chunk holds the event loop for a short while only. */
+export const SERVING_CHUNK_BYTES = 256 * 1024;
 const REPORT_KEY_PREFIX = 'directory.import.';
 
 export async function importDirectoryFile(db: Db, repository: Repository, source: ExtractionSource, options: ImportOptions = {}): Promise<ImportReport> {
@@ -72,6 +76,7 @@ export async function importDirectoryFile(db: Db, repository: Repository, source
   const lines = { read: 0, accepted: 0, rejected: 0 };
   const rejections: ImportReport['rejections'] = [];
   const tally = (chunk: ScannedChunk) => {
+    options.signal?.throwIfAborted();
     lines.read += chunk.read;
     lines.accepted += chunk.accepted;
     lines.rejected += chunk.rejected;
@@ -88,6 +93,7 @@ export async function importDirectoryFile(db: Db, repository: Repository, source
     const summary = isActivityLayout(layout)
       ? await importActivities(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally, options.workerUrl)
       : await importMailboxes(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally);
+    options.signal?.throwIfAborted();
     const report: ImportReport = {
       file: nameOf(source),
       kind: layout.kind,

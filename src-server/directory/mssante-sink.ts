@@ -46,7 +46,7 @@ export class MssanteSink {
    * Writes the mailboxes. `removeAbsent`: those of the resources the file no longer names go (the file is the whole
    * list), after `check` was told how many resources would lose all theirs (archive-guard.ts); else the file only adds.
    */
-  finish(check: (counts: ArchiveCounts) => void, removeAbsent: boolean): { unmatchedMailboxes: number } {
+  async finish(check: (counts: ArchiveCounts) => void, removeAbsent: boolean): Promise<{ unmatchedMailboxes: number }> {
     const withMailboxesNow = removeAbsent ? this.owners.holding(MSSANTE_EXTENSION) : [];
     const losing = withMailboxesNow.filter((target) => !this.mailboxes.has(target)).length;
     check({ mailboxes: { archiving: losing, active: withMailboxesNow.length } });
@@ -55,7 +55,11 @@ export class MssanteSink {
       const [resourceType, id] = target.split('/');
       const mailboxes = this.mailboxes.get(target) ?? [];
       this.batch.put(resourceType, id, (current) => (current ? withMailboxes(storedResource(current), mailboxes) : undefined));
-      if (this.batch.queued >= WRITE_BATCH) this.batch.flush();
+      if (this.batch.queued >= WRITE_BATCH) {
+        this.batch.flush();
+        // A running node answers between two batches (the national file writes some 400,000 resources here).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     this.batch.flush();
     return { unmatchedMailboxes: this.unmatched };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../store/database';
 import { ArchiveRefusedError, archiveRefusal, type ArchiveMode, type ArchiveRefusal } from './archive-guard';
-import type { ImportOptions, ImportReport } from './import';
+import { SERVING_CHUNK_BYTES, type ImportOptions, type ImportReport } from './import';
 import { download, probe, SourceError, type Publication, type SourceConnection } from './source-client';
 import { CorruptZipError, readZipDirectory, verifyZip } from './zip';
 
@@ -99,6 +99,8 @@ export class DirectoryRefresh {
   private nextCheck: Date | undefined;
   private closed = false;
   private changed = false;
+  /** Stops a download or an import when the node closes (between two chunks: what was written stays consistent). */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly db: Db,
@@ -117,6 +119,7 @@ export class DirectoryRefresh {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.running?.catch(() => {});
   }
 
@@ -153,12 +156,15 @@ export class DirectoryRefresh {
     };
   }
 
-  /** A problem for /health once the directory is more than STALE_DAYS behind because the refresh fails or waits. */
+  /**
+   * A problem for /health once the directory imported is more than STALE_DAYS behind because the refresh fails or
+   * waits. A node that never imported one says so in Réglages only (a new desktop offline is not degraded).
+   */
   problems(now = Date.now()): Array<{ part: string; reason: string }> {
     const { enabled, imported, failure, waiting } = this.status();
-    if (!enabled || (!failure && !waiting)) return [];
-    const last = Math.max(0, ...Object.values(imported).map((publication) => Date.parse(publication.importedAt)));
-    if (now - last < STALE_DAYS * DAY) return [];
+    const dates = Object.values(imported).map((publication) => Date.parse(publication.importedAt));
+    if (!enabled || (!failure && !waiting) || dates.length === 0) return [];
+    if (now - Math.max(...dates) < STALE_DAYS * DAY) return [];
     const why = waiting ? `a publication waits for the admin's confirmation (it would archive ${waiting.refusal.archiving} of ${waiting.refusal.active})` : `the refresh fails (${failure!.code})`;
     return [{ part: 'directory', reason: `The directory was last refreshed more than ${STALE_DAYS} days ago: ${why}` }];
   }
@@ -199,7 +205,8 @@ export class DirectoryRefresh {
       this.save({ failure: undefined });
     } catch (error) {
       failed = true;
-      this.save({ failure: failureOf(error) });
+      // Stopped by the node closing: no failure to report, the next start checks again.
+      if (!this.closed) this.save({ failure: failureOf(error) });
     } finally {
       this.current = undefined;
       this.save({ lastCheck: new Date().toISOString() });
@@ -220,6 +227,8 @@ export class DirectoryRefresh {
     if (waiting && !confirmed) return false;
     const imported = state.imported[kind];
     if (imported && samePublication(imported, publication)) return true;
+    // A newer publication replaces one that waited: the old file goes.
+    if (state.waiting?.kind === kind && !waiting) rmSync(join(this.options.folder, state.waiting.publication.name), { force: true });
     mkdirSync(this.options.folder, { recursive: true, mode: 0o700 });
     chmodSync(this.options.folder, 0o700);
     const zip = join(this.options.folder, publication.name);
@@ -227,6 +236,7 @@ export class DirectoryRefresh {
       this.current = { kind, phase: 'downloading', bytes: 0, totalBytes: publication.size, lines: 0 };
       await download(url, publication, zip, {
         ...connection,
+        signal: this.stopping.signal,
         maxBytes: this.options.maxBytes ?? 2 * 1024 ** 3,
         onBytes: (bytes, total) => Object.assign(this.current!, { bytes, totalBytes: total }),
       });
@@ -247,7 +257,7 @@ export class DirectoryRefresh {
     const archive: ArchiveMode = confirmed && waiting ? 'confirmed' : 'guarded';
     let report: ImportReport;
     try {
-      report = await this.importFile({ zip, entry }, { archive, onProgress: ({ bytes, totalBytes, lines }) => Object.assign(this.current!, { bytes, totalBytes, lines }) });
+      report = await this.importFile({ zip, entry }, { archive, chunkBytes: SERVING_CHUNK_BYTES, signal: this.stopping.signal, onProgress: ({ bytes, totalBytes, lines }) => Object.assign(this.current!, { bytes, totalBytes, lines }) });
     } catch (error) {
       if (!(error instanceof ArchiveRefusedError)) throw error;
       // Kept for the confirmation: the same publication is not downloaded again.

@@ -22,6 +22,8 @@ export interface SourceConnection {
   env?: NodeJS.ProcessEnv;
   /** Connect, headers and idle-body timeouts. */
   timeoutMs?: number;
+  /** Stops a request (the node closing). */
+  signal?: AbortSignal;
 }
 
 /** What the service publishes now at one URL. */
@@ -168,8 +170,9 @@ export async function download(
     try {
       if (await downloadOnce(url, publication, part, connection)) break;
     } catch (error) {
-      if (attempt >= attempts || (error instanceof SourceError && error.code !== 'directory-source-unreachable')) throw error;
+      if (attempt >= attempts || connection.signal?.aborted || (error instanceof SourceError && error.code !== 'directory-source-unreachable')) throw error;
     }
+    connection.signal?.throwIfAborted();
     if (attempt >= attempts) throw new SourceError('directory-source-unreachable', `${url.host} kept cutting the download of ${publication.name}`);
   }
   renameSync(part, file);
@@ -183,7 +186,7 @@ async function downloadOnce(url: URL, publication: Publication, part: string, co
   const resume = have > 0 && validator !== undefined;
   const dispatcher = dispatcherFor(url, connection);
   try {
-    const answer = await send(url, { method: 'GET', dispatcher, headers: resume ? { range: `bytes=${have}-`, 'if-range': validator } : {} });
+    const answer = await send(url, { method: 'GET', dispatcher, signal: connection.signal, headers: resume ? { range: `bytes=${have}-`, 'if-range': validator } : {} });
     if (answer.statusCode === 416) {
       // The part is all there is (or more): start again rather than trust it.
       await answer.body.dump();

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { AuditLog } from '../audit/audit-log';
 import type { TokenStore } from '../auth/tokens';
-import { NotAnExtractionError, type ImportProgress, type ImportReport } from '../directory/import';
+import { NotAnExtractionError, SERVING_CHUNK_BYTES, type ImportProgress, type ImportReport } from '../directory/import';
 import { ARCHIVE_MODES, ArchiveRefusedError, archiveRefusal, type ArchiveMode, type ArchiveRefusal } from '../directory/archive-guard';
 import type { DirectoryModule } from '../directory/module';
 import { badRequest, conflict, forbidden, notFound } from '../fhir/outcome';
@@ -42,8 +42,6 @@ interface ImportJob {
   refusal?: ArchiveRefusal;
 }
 
-/** Small reads between the writes of a running node: a 256 KiB chunk holds the event loop for a short while only. */
-const CHUNK_BYTES = 256 * 1024;
 const JOBS_KEPT = 20;
 
 export async function directoryRoutes(app: FastifyInstance, { directory, tokens, audit }: DirectoryRoutesOptions): Promise<void> {
@@ -70,7 +68,7 @@ export async function directoryRoutes(app: FastifyInstance, { directory, tokens,
     running = job;
     jobs.set(job.id, job);
     for (const id of [...jobs.keys()].slice(0, Math.max(0, jobs.size - JOBS_KEPT))) jobs.delete(id);
-    directory.importFile(path, { chunkBytes: CHUNK_BYTES, archive: archive as ArchiveMode, onProgress: (progress) => (job.progress = progress) })
+    directory.importFile(path, { chunkBytes: SERVING_CHUNK_BYTES, archive: archive as ArchiveMode, onProgress: (progress) => (job.progress = progress) })
       .then((report) => Object.assign(job, { status: 'done', report }))
       .catch((error: unknown) => {
         if (!(error instanceof NotAnExtractionError || error instanceof ArchiveRefusedError)) request.log.error({ err: error }, 'directory import failed');

@@ -55,15 +55,17 @@ export class AnsServer {
   private cut: Partial<Record<Kind, number>> = {};
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: Server | HttpServer,
     readonly url: string,
   ) {}
 
-  static async start(certificate: TestCa): Promise<AnsServer> {
+  /** Over HTTPS with `certificate`; without one over plain HTTP (a node in a child process, which cannot be given a test CA). */
+  static async start(certificate?: TestCa): Promise<AnsServer> {
     let ans: AnsServer | undefined;
-    const server = createServer({ key: certificate.key, cert: certificate.cert }, (request, response) => ans!.handle(request, response));
+    const handle = (request: IncomingMessage, response: import('node:http').ServerResponse) => ans!.handle(request, response);
+    const server = certificate ? createServer({ key: certificate.key, cert: certificate.cert }, handle) : createHttpServer(handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    ans = new AnsServer(server, `https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    ans = new AnsServer(server, `${certificate ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return ans;
   }
 

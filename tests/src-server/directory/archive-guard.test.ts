@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateExtraction } from '../../../src-server/directory/generate';
 import { ArchiveRefusedError, importDirectoryFile } from '../../../src-server/directory/import';
+import { useTestNode } from '../../helpers/node';
 import { openStore, tempDirs, writeExtraction } from './helpers';
 
 /**
@@ -72,5 +73,43 @@ describe('the archiving guard', () => {
     const report = await importDirectoryFile(store.db, store.repository, daily);
     expect(report.resources.Practitioner.archived).toBeGreaterThan(0);
     store.db.close();
+  });
+});
+
+describe('the archiving guard through the admin API', () => {
+  const node = useTestNode();
+  const admin = async (path: string, json?: unknown) => {
+    const response = await fetch(`${node().url}/admin/directory${path}`, {
+      method: json ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${node().token}`, ...(json ? { 'content-type': 'application/json' } : {}) },
+      ...(json ? { body: JSON.stringify(json) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const importAndWait = async (json: unknown) => {
+    const started = await admin('/imports', json);
+    expect(started.status).toBe(202);
+    for (;;) {
+      const job = (await admin(`/imports/${started.body.id}`)).body;
+      if (job.status !== 'running') return job;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  it('ends a guarded import that would archive most of the directory with a coded refusal, and takes the admin\'s word', async () => {
+    const folder = dir();
+    const generated = generateExtraction(folder, { lines: 600, seed: 4 });
+    expect((await importAndWait({ path: generated.activityFile })).status).toBe('done');
+    const [header, first] = readFileSync(generated.activityFile, 'utf8').split('\n');
+    const oneLine = writeExtraction(folder, 'one-line.txt', [header.trimEnd(), first.trimEnd()]);
+
+    const refused = await importAndWait({ path: oneLine });
+    expect(refused).toMatchObject({ status: 'failed', refusal: { code: 'directory-archive-unconfirmed', type: expect.any(String) } });
+    expect(refused.refusal.archiving).toBeGreaterThan(refused.refusal.active / 2);
+    const invalid = await admin('/imports', { path: oneLine, archive: 'everything' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.issue[0].details.coding[0].code).toBe('directory-archive-invalid');
+    const confirmed = await importAndWait({ path: oneLine, archive: 'confirmed' });
+    expect(confirmed.report.resources.Practitioner.archived).toBe(generated.persons - 1);
   });
 });
