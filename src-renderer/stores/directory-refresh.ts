@@ -46,20 +46,25 @@ export const useDirectoryRefreshStore = defineStore('directory-refresh', () => {
     }
   }
 
-  /** Checks now (the "Réessayer" of a failure). */
-  async function checkNow(): Promise<void> {
-    refresh.value = await nodeJson<RefreshState>('/admin/directory/refresh', { method: 'POST', body: '{}' });
+  /** Asks the node, then follows the check it started until it ends (its progress shown meanwhile). */
+  async function asking(path: string, init: RequestInit): Promise<void> {
+    const before = refresh.value.lastCheck;
+    refresh.value = await nodeJson<RefreshState>(path, init);
+    if (!refresh.value.enabled) return;
+    for (let polls = 0; polls < 600 && (refresh.value.running || refresh.value.lastCheck === before); polls++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      refresh.value = await nodeJson<RefreshState>('/admin/directory/refresh');
+    }
   }
+
+  /** Checks now (the "Réessayer" of a failure). */
+  const checkNow = () => asking('/admin/directory/refresh', { method: 'POST', body: '{}' });
 
   /** The waiting publication is the whole directory: it is imported, archiving what it lacks. */
-  async function confirm(): Promise<void> {
-    refresh.value = await nodeJson<RefreshState>('/admin/directory/refresh/confirm', { method: 'POST', body: '{}' });
-  }
+  const confirm = () => asking('/admin/directory/refresh/confirm', { method: 'POST', body: '{}' });
 
-  /** Saves the source ('off': no refresh) and the proxy ('none': never one). */
-  async function save(settings: { source: string; proxy: string }): Promise<void> {
-    refresh.value = await nodeJson<RefreshState>('/admin/directory/source', { method: 'PUT', body: JSON.stringify(settings) });
-  }
+  /** Saves the source ('off': no refresh) and the proxy ('none': never one): a check follows. */
+  const save = (settings: { source: string; proxy: string }) => asking('/admin/directory/source', { method: 'PUT', body: JSON.stringify(settings) });
 
   return { refresh, state, error, load, checkNow, confirm, save };
 });

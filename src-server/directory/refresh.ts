@@ -126,8 +126,10 @@ export class DirectoryRefresh {
   /** New settings (Réglages, the CLI through the node): the next check follows them, now when a source is set. */
   configure(settings: RefreshSettings): void {
     this.settings = settings;
-    // A check running under the old settings is followed by one under the new.
+    // A check running under the old settings is followed by one under the new; else one starts now (its state says so
+    // at once, to the admin who saved them).
     if (this.running) this.changed = true;
+    else if (settings.source) void this.run().catch(() => {});
     else this.schedule(0);
   }
 

@@ -57,7 +57,7 @@ describe('Réglages → Mise à jour de l’annuaire', () => {
     await section.getByText(/^Prochaine vérification : /).waitFor();
     expect(ui.problems).toEqual([]);
     await section.screenshot({ path: `${SHOTS}/1-annuaire-a-jour.png` });
-  });
+  }, 300_000);
 
   it('holds a publication that would archive half the directory until the admin confirms it', async () => {
     const lines = activity.split('\n');
@@ -69,7 +69,7 @@ describe('Réglages → Mise à jour de l’annuaire', () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await waiting.getByRole('button', { name: 'Confirmer : c’est l’annuaire complet' }).click();
     await section.getByText(/^Annuaire du 7 décembre 2026, 14:10 — 149 activités$/).waitFor({ timeout: 120_000 });
-  });
+  }, 300_000);
 
   it('says a failure with its reason, and "Réessayer" checks again', async () => {
     await section.getByLabel('Adresse du service (ou d’un miroir)').fill('http://127.0.0.1:1');
@@ -82,5 +82,5 @@ describe('Réglages → Mise à jour de l’annuaire', () => {
     await failure.getByRole('button', { name: 'Réessayer' }).click();
     await failure.getByText(/^Échec : le serveur de l’ANS ne répond pas/).waitFor({ timeout: 60_000 });
     expect(ui.problems).toEqual([]);
-  });
+  }, 300_000);
 });

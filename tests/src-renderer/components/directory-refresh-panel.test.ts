@@ -41,6 +41,10 @@ describe('DirectoryRefreshPanel', () => {
     await settle();
     expect(node.callsTo('POST', /admin\/directory\/refresh$/)).toHaveLength(1);
     expect(wrapper.find('[data-directory-running]').text()).toBe('Téléchargement en cours : 52,4 Mo sur 262 Mo');
+    // The panel follows the check until it ends.
+    state = { ...state, running: undefined, lastCheck: '2026-12-07T03:20:00.000Z' };
+    await vi.waitFor(() => expect(wrapper.find('[data-directory-running]').exists()).toBe(false), { timeout: 5000 });
+    expect(wrapper.find('[data-directory-next]').text()).toMatch(/^Prochaine vérification : /);
   });
 
   it('asks the admin to confirm a publication that would archive too much, and saves the source and proxy', async () => {
@@ -51,8 +55,9 @@ describe('DirectoryRefreshPanel', () => {
       waiting: { kind: 'activity', publication: { name: 'PS_LibreAcces_202612071410.zip', publishedAt: '2026-12-07T14:10:00' }, refusal: { code: 'directory-archive-unconfirmed', type: 'Practitioner', archiving: 431000, active: 862000 } },
     };
     node.on('GET', /^\/admin\/directory\/refresh$/, { json: state });
-    node.on('POST', /^\/admin\/directory\/refresh\/confirm$/, { status: 202, json: { ...state, waiting: undefined } });
-    node.on('PUT', /^\/admin\/directory\/source$/, (call) => ({ json: { ...state, waiting: undefined, ...(call.body as object) } }));
+    const checked = () => ({ ...state, waiting: undefined, lastCheck: new Date().toISOString() });
+    node.on('POST', /^\/admin\/directory\/refresh\/confirm$/, { status: 202, json: checked() });
+    node.on('PUT', /^\/admin\/directory\/source$/, (call) => ({ json: { ...checked(), ...(call.body as object) } }));
     vi.stubGlobal('confirm', () => true);
     const { wrapper } = await mountInApp(DirectoryRefreshPanel, { pinia: await loggedIn(node) });
     await settle();
