@@ -230,10 +230,10 @@ export class DirectoryRefresh {
     const imported = state.imported[kind];
     if (imported && samePublication(imported, publication)) return true;
     // A newer publication replaces one that waited: the old file goes.
-    if (state.waiting?.kind === kind && !waiting) rmSync(join(this.options.folder, state.waiting.publication.name), { force: true });
+    if (state.waiting?.kind === kind && !waiting) rmSync(this.fileOf(kind, state.waiting.publication), { force: true });
     mkdirSync(this.options.folder, { recursive: true, mode: 0o700 });
     chmodSync(this.options.folder, 0o700);
-    const zip = join(this.options.folder, publication.name);
+    const zip = this.fileOf(kind, publication);
     if (!existsSync(zip)) {
       this.current = { kind, phase: 'downloading', bytes: 0, totalBytes: publication.size, lines: 0 };
       await download(url, publication, zip, {
@@ -269,6 +269,11 @@ export class DirectoryRefresh {
     rmSync(zip, { force: true });
     this.save({ imported: { ...this.state().imported, [kind]: { ...publication, importedAt: report.finishedAt, lines: report.lines.accepted } }, waiting: undefined, failure: undefined });
     return true;
+  }
+
+  /** Where a publication is downloaded: named after it, never outside the folder whatever the service calls it. */
+  private fileOf(kind: PublicationKind, publication: Publication): string {
+    return join(this.options.folder, `${kind}-${publication.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}`);
   }
 
   private connection(): SourceConnection {
