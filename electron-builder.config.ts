@@ -30,6 +30,8 @@ const config: Configuration = {
     'resources/liaison/**',
     // The installer's default settings (identity provider and its client, docs/login.md), under each data folder's own.
     'resources/default-settings.json',
+    // The IGC-Santé root: the ANS extraction service's TLS chain ends there (directory/refresh.ts).
+    'resources/igc-sante-racine.pem',
     'resources/build/icon.png',
     'resources/build/tray*.png',
     // Needed by `npm run liaison` only, never by the app.

@@ -13,5 +13,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     // expect.poll waits for a condition: 1 s (its default) is short for a node or a page on a loaded machine.
     expect: { poll: { timeout: 15_000 } },
+    // No test node (in this process or a child) refreshes its directory from the ANS service: those that test the
+    // refresh give their own server (docs/directory.md, "Daily refresh").
+    env: { LIAISON_DIRECTORY_SOURCE: 'off' },
   },
 });

@@ -151,3 +151,13 @@ export function documentFileName(title: string | undefined, instant: string | un
   const day = date && !Number.isNaN(date.getTime()) ? [date.getDate(), date.getMonth() + 1].map((part) => String(part).padStart(2, '0')).concat(String(date.getFullYear())).join('-') : undefined;
   return `${[safe || fallback, day].filter(Boolean).join(' - ')}.pdf`;
 }
+
+/** A wall-clock date and time without offset (an ANS publication's, in Paris time) as "6 décembre 2026, 14:10". */
+export function formatWallClock(local: string | undefined, locale: Locale = 'fr'): string {
+  if (!local) return '';
+  const date = new Date(`${local.slice(0, 19)}Z`);
+  if (Number.isNaN(date.getTime())) return local;
+  const day = new Intl.DateTimeFormat(INTL_LOCALE[locale], { dateStyle: 'long', timeZone: 'UTC' }).format(date);
+  const time = new Intl.DateTimeFormat(INTL_LOCALE[locale], { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(date);
+  return `${day}, ${time}`;
+}

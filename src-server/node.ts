@@ -10,6 +10,7 @@ import type { Identity } from './auth/identity';
 import { authModule } from './auth/module';
 import type { OidcSettings } from './auth/oidc-login';
 import { directoryModule } from './directory/module';
+import type { RefreshOptions, RefreshSettings } from './directory/refresh';
 import type { ChannelSettings } from './documents/channel-settings';
 import { LocalRecipients } from './documents/local-recipients';
 import { documentsModule } from './documents/module';
@@ -113,6 +114,11 @@ export interface NodeOptions {
   textWorker?: URL;
   /** The directory import thread's module, when the node runs bundled; its source otherwise. */
   directoryWorker?: URL;
+  /**
+   * The directory's daily refresh, over the data folder's settings: its source and proxy, and its internals (tests
+   * give their server, their own CA as the extra anchor, short delays).
+   */
+  directoryRefresh?: RefreshSettings & Partial<RefreshOptions>;
   /** The backup's database copy thread's module, when the node runs bundled; its source otherwise. */
   backupWorker?: URL;
   /** An upstream OpenID provider for this run, over the one saved in the data folder's settings (`--oidc-issuer`). */
@@ -211,7 +217,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         warn: (message) => warn(message),
       }),
     );
-    const directory = directoryModule(store, { workerUrl: options.directoryWorker });
+    const directory = made(
+      directoryModule(store, {
+        workerUrl: options.directoryWorker,
+        dataDir: options.dataDir,
+        saved: settings.directory,
+        demo: options.demo === true,
+        refreshOptions: options.directoryRefresh,
+      }),
+    );
     // A living directory to search for the demo: the bundled sample of the national extraction (unchanged lines write nothing).
     if (auth.demo) await directory.importSample();
     // The flows of the Lifen APIs and sync on top of the generic FHIR node.
@@ -245,7 +259,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       setup,
       sync,
       text,
-      monitored: [text, sync, documents],
+      monitored: [text, sync, documents, directory],
       audit: audit.log,
       directory,
       channels: documents.channelAdmin,
@@ -285,7 +299,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     writeNodeFile(options.dataDir, nodeFile());
     firstRun.onDone(() => writeNodeFile(options.dataDir, nodeFile()));
     // The background work: the outbox, the sync loops, the subscriptions' matching, the audit trail's retention.
-    for (const module of [sync, documents, subscriptions, audit, backup]) module.start?.(url, (message) => app.log.warn(message));
+    for (const module of [sync, documents, subscriptions, audit, backup, directory]) module.start?.(url, (message) => app.log.warn(message));
     // Documents written before content was sealed are sealed in the background (read as they are meanwhile).
     let closed = false;
     const sealing = encryptBinaries(binaryFolder, keys.content, () => closed).then(
@@ -318,6 +332,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         await auth.close();
         await text.close();
         await backup.close?.();
+        await directory.close?.();
         await sealing;
         await audit.close();
         statistics.stop();

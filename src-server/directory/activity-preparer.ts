@@ -47,7 +47,8 @@ export class ActivityPreparer {
     /** The definitions in force where the storing thread runs: the index rows are made under them. */
     private readonly definitions: SearchParameters,
     private readonly parameterIds: ParameterIds,
-    private readonly exists: Exists,
+    /** Absent: the ids of the file are only noted (the archiving guard's first reading), nothing is prepared. */
+    private readonly exists?: Exists,
   ) {}
 
   /** Takes a line, or says why it cannot. */
@@ -93,6 +94,7 @@ export class ActivityPreparer {
       const seen = this.seen[resource.resourceType as ImportedType];
       if (seen.has(resource.id)) continue;
       seen.add(resource.id);
+      if (!this.exists) continue;
       const { resourceType, id } = resource;
       this.mapped.push(this.exists(resourceType, id) ? { existing: { resourceType, id, json: JSON.stringify(resource) } } : this.prepare(resource));
     }

@@ -27,6 +27,11 @@ export class ActivityThread {
     this.worker.postMessage({ kind: 'written' } satisfies ToActivityWorker);
   }
 
+  /** After the census: the import goes on. */
+  proceed(): void {
+    this.worker.postMessage({ kind: 'go' } satisfies ToActivityWorker);
+  }
+
   /** Ends the thread (a finished one waits for the storing thread's word, like a failed one). */
   async stop(): Promise<void> {
     this.worker.removeAllListeners('exit');

@@ -1,5 +1,3 @@
-import { statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { databaseAccess, type Db } from '../store/database';
 import { MailboxOwners } from '../store/directory-queries';
 import type { Repository } from '../store/repository';
@@ -12,8 +10,12 @@ import { detectEncoding, type TextEncoding } from './line-reader';
 import { MssanteSink } from './mssante-sink';
 import { readLayout, scanExtraction, type ScannedChunk } from './scan';
 import { ImportBatch, type TypeCounts } from './import-batch';
+import { checkArchiving, type ArchiveMode } from './archive-guard';
+import { nameOf, sizeOf, type ExtractionSource } from './source';
+import { CorruptZipError } from './zip';
 
 export { NotAnExtractionError } from './scan';
+export { ArchiveRefusedError } from './archive-guard';
 
 /**
  * Imports one ANS extraction file (the activity file or the MSSanté one, told apart by its header) into the store,
@@ -52,21 +54,29 @@ export interface ImportOptions {
   chunkBytes?: number;
   /** The activity import thread's module, when the node runs bundled (the desktop build); its source otherwise. */
   workerUrl?: URL;
+  /** What the import does with the entries the file lacks (archive-guard.ts): `guarded` unless said. */
+  archive?: ArchiveMode;
+  /** Stops the import between two chunks (the node closing): what was written stays, a consistent part of the file. */
+  signal?: AbortSignal;
 }
 
 const IMPORT_CACHE_KIB = 512 * 1024;
+/** Small reads between the writes of a running node: a 256 KiB chunk holds the event loop for a short while only. */
+export const SERVING_CHUNK_BYTES = 256 * 1024;
 const REPORT_KEY_PREFIX = 'directory.import.';
 
-export async function importDirectoryFile(db: Db, repository: Repository, path: string, options: ImportOptions = {}): Promise<ImportReport> {
+export async function importDirectoryFile(db: Db, repository: Repository, source: ExtractionSource, options: ImportOptions = {}): Promise<ImportReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
-  const encoding = await detectEncoding(path);
-  const layout = await readLayout(path, encoding);
-  const totalBytes = statSync(path).size;
+  const encoding = await detectEncoding(source);
+  const layout = await readLayout(source, encoding);
+  const totalBytes = sizeOf(source);
+  const archive = options.archive ?? 'guarded';
   const batch = new ImportBatch(repository);
   const lines = { read: 0, accepted: 0, rejected: 0 };
   const rejections: ImportReport['rejections'] = [];
   const tally = (chunk: ScannedChunk) => {
+    options.signal?.throwIfAborted();
     lines.read += chunk.read;
     lines.accepted += chunk.accepted;
     lines.rejected += chunk.rejected;
@@ -81,10 +91,11 @@ export async function importDirectoryFile(db: Db, repository: Repository, path: 
   try {
     const { chunkBytes } = options;
     const summary = isActivityLayout(layout)
-      ? await importActivities(db, repository, batch, { path, encoding, layout, chunkBytes }, tally, options.workerUrl)
-      : await importMailboxes(db, repository, batch, path, encoding, layout, tally, chunkBytes);
+      ? await importActivities(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally, options.workerUrl)
+      : await importMailboxes(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally);
+    options.signal?.throwIfAborted();
     const report: ImportReport = {
-      file: basename(path),
+      file: nameOf(source),
       kind: layout.kind,
       encoding,
       columns: layout.width,
@@ -115,21 +126,28 @@ async function importActivities(
   db: Db,
   repository: Repository,
   batch: ImportBatch,
-  file: Pick<ActivityWorkerConfig, 'path' | 'encoding' | 'layout' | 'chunkBytes'>,
+  file: Pick<ActivityWorkerConfig, 'source' | 'encoding' | 'layout' | 'chunkBytes'>,
+  archive: ArchiveMode,
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
   const sink = new ActivitySink(batch, () => repository.definitions);
   const { definitions } = repository;
   const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, definitions.ofType(type).keys())]));
-  const thread = new ActivityThread(workerUrl, { ...file, database: databaseAccess(db), customParameters: definitions.custom, parameterIds });
+  const config = { ...file, database: databaseAccess(db), customParameters: definitions.custom, parameterIds, census: archive === 'guarded' };
+  const thread = new ActivityThread(workerUrl, config);
   try {
     for (;;) {
       const message = await thread.next();
-      if (message.kind === 'failed') throw new Error(`Reading ${basename(file.path)} failed: ${message.message}`);
+      if (message.kind === 'failed') throw message.corrupt ? new CorruptZipError(message.message) : new Error(`Reading ${nameOf(file.source)} failed: ${message.message}`);
+      if (message.kind === 'census') {
+        checkArchiving(archive, nameOf(file.source), message.counts);
+        thread.proceed();
+        continue;
+      }
       sink.write(message.resources);
       if (message.kind === 'done') {
-        sink.archive(message.unseen);
+        if (archive !== 'never') sink.archive(message.unseen);
         return { persons: message.persons };
       }
       tally(message.chunk);
@@ -146,18 +164,17 @@ async function importMailboxes(
   db: Db,
   repository: Repository,
   batch: ImportBatch,
-  path: string,
-  encoding: TextEncoding,
-  layout: Layout<MssanteRecord>,
+  { source, encoding, layout, chunkBytes }: { source: ExtractionSource; encoding: TextEncoding; layout: Layout<MssanteRecord>; chunkBytes?: number },
+  archive: ArchiveMode,
   tally: (chunk: ScannedChunk) => void,
-  chunkBytes: number | undefined,
 ): Promise<{ unmatchedMailboxes: number }> {
   const sink = new MssanteSink(new MailboxOwners(db, repository.searchIndex), batch);
-  for await (const chunk of scanExtraction(path, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
+  for await (const chunk of scanExtraction(source, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
     tally(chunk);
     await nextTurn();
   }
-  return sink.finish();
+  // The whole file is read before anything is written: a ZIP entry failing its check stops here.
+  return sink.finish((counts) => checkArchiving(archive, nameOf(source), counts), archive !== 'never');
 }
 
 function recordReport(db: Db, report: ImportReport): void {

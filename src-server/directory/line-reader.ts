@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { openBytes, type ExtractionSource } from './source';
 
 /**
  * Streams a text file as batches of lines, decoding it as UTF-8 or Windows-1252 (what "Latin-1" exports really
@@ -19,15 +18,20 @@ const SNIFF_BYTES = 4 * 1024 * 1024;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 /** UTF-8 when the file starts with a BOM or its first megabytes are valid UTF-8; Windows-1252 otherwise. */
-export async function detectEncoding(path: string): Promise<TextEncoding> {
-  const handle = await open(path, 'r');
+export async function detectEncoding(source: ExtractionSource): Promise<TextEncoding> {
+  const stream = openBytes(source);
+  const chunks: Buffer[] = [];
+  let length = 0;
   try {
-    const buffer = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-    return encodingOf(buffer.subarray(0, bytesRead));
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= SNIFF_BYTES) break;
+    }
   } finally {
-    await handle.close();
+    stream.destroy();
   }
+  return encodingOf(Buffer.concat(chunks).subarray(0, SNIFF_BYTES));
 }
 
 export function encodingOf(sample: Uint8Array): TextEncoding {
@@ -43,7 +47,7 @@ export function encodingOf(sample: Uint8Array): TextEncoding {
 
 /** The file's lines, in batches (one per read chunk): per-line promises would cost more than parsing them. */
 export async function* readLines(
-  path: string,
+  source: ExtractionSource,
   encoding: TextEncoding,
   { chunkBytes = 1024 * 1024, onBytes = () => {} }: { chunkBytes?: number; onBytes?: (bytes: number) => void } = {},
 ): AsyncGenerator<LineBatch> {
@@ -51,7 +55,7 @@ export async function* readLines(
   const decoder = new TextDecoder(encoding);
   let pending = '';
   let nextLine = 1;
-  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes })) {
+  for await (const chunk of openBytes(source, chunkBytes)) {
     onBytes((chunk as Buffer).length);
     const text = pending + decoder.decode(chunk as Buffer, { stream: true });
     const lines = text.split('\n');

@@ -1,27 +1,78 @@
+import { join } from 'node:path';
 import type { NodeModule } from '../rest/extensions';
 import type { Store } from '../store/store';
 import { importDirectoryFile, importReports, type ImportOptions, type ImportReport } from './import';
+import { checkDirectorySettings, saveDirectorySettings, type DirectorySettings as SavedDirectorySettings } from '../node-settings';
+import { DirectoryRefresh, effectiveRefreshSettings, type RefreshOptions, type RefreshSettings } from './refresh';
 import { importDirectorySample } from './sample';
+import type { ExtractionSource } from './source';
 
 /**
  * The national directory of health professionals (docs/directory.md): imports of the ANS extractions into the store,
- * their reports, and the bundled sample the demo imports. Its resources are read-only through the API.
+ * their reports, the daily refresh from the ANS service, and the bundled sample the demo imports. Its resources are
+ * read-only through the API. One import at a time: an import waits for the one running to end.
  */
 
 export interface DirectoryModule extends NodeModule {
-  /** Imports one extraction file (activity or MSSanté). */
-  importFile(path: string, options?: Omit<ImportOptions, 'workerUrl'>): Promise<ImportReport>;
+  /** Imports one extraction file (activity or MSSanté), or an entry of a publication's ZIP. */
+  importFile(source: ExtractionSource, options?: Omit<ImportOptions, 'workerUrl'>): Promise<ImportReport>;
+  /** Whether an import runs now (the admin API's imports then answer 409). */
+  readonly importing: boolean;
   /** The reports of past imports, newest first. */
   reports(): ImportReport[];
   /** Imports the bundled sample, into a store without a directory of its own. */
   importSample(): Promise<ImportReport[]>;
+  /** The daily refresh from the ANS extraction service. */
+  refresh: DirectoryRefresh;
+  /**
+   * Saves the refresh's source and/or proxy (Réglages, the CLI through the node; what is not given stays) and follows
+   * them now; SettingsError when they do not check out.
+   */
+  setSource(saved: unknown): void;
 }
 
-export function directoryModule(store: Store, settings: { workerUrl?: URL } = {}): DirectoryModule {
+export interface DirectoryModuleSettings {
+  workerUrl?: URL;
+  dataDir: string;
+  /** The data folder's settings of the refresh (source, proxy). */
+  saved: SavedDirectorySettings;
+  demo: boolean;
+  /** This run's: a source and proxy over the saved ones, and the internals (trust anchors, timings, size cap: tests give theirs). */
+  refreshOptions?: RefreshSettings & Partial<RefreshOptions>;
+}
+
+export const DOWNLOAD_FOLDER = 'directory-downloads';
+
+export function directoryModule(store: Store, settings: DirectoryModuleSettings): DirectoryModule {
   const { db, repository } = store;
+  let queue: Promise<unknown> = Promise.resolve();
+  let importing = 0;
+  const importFile = (source: ExtractionSource, options?: Omit<ImportOptions, 'workerUrl'>): Promise<ImportReport> => {
+    importing++;
+    const run = queue.then(() => importDirectoryFile(db, repository, source, { ...options, workerUrl: settings.workerUrl }));
+    queue = run.catch(() => {}).finally(() => importing--);
+    return run;
+  };
+  const inForce = (saved: SavedDirectorySettings) => effectiveRefreshSettings(saved, { demo: settings.demo, override: settings.refreshOptions });
+  let saved = settings.saved;
+  const refresh = new DirectoryRefresh(db, importFile, inForce(saved), { folder: join(settings.dataDir, DOWNLOAD_FOLDER), ...settings.refreshOptions });
   return {
-    importFile: (path, options) => importDirectoryFile(db, repository, path, { ...options, workerUrl: settings.workerUrl }),
+    importFile,
+    get importing() {
+      return importing > 0;
+    },
     reports: () => importReports(db),
     importSample: () => importDirectorySample(db, repository, settings.workerUrl),
+    refresh,
+    setSource(given) {
+      // What is not given stays as it was (a new source keeps the proxy).
+      const checked = checkDirectorySettings(given);
+      saved = { ...saved, ...checked };
+      saveDirectorySettings(settings.dataDir, saved);
+      refresh.configure(inForce(saved));
+    },
+    start: () => refresh.start(),
+    health: () => refresh.problems(),
+    close: () => refresh.close(),
   };
 }

@@ -5,6 +5,7 @@ import type { MssanteRecord } from './layouts';
 import { mailboxPoint, withMailboxes, type ContactPoint } from './mailboxes';
 import { storedResource } from './activity-sink';
 import type { ImportBatch } from './import-batch';
+import type { ArchiveCounts } from './archive-guard';
 
 /**
  * The MSSanté file's mailboxes → `telecom` of the directory resources the activity import wrote. A personal (PER)
@@ -41,14 +42,24 @@ export class MssanteSink {
     return undefined;
   }
 
-  finish(): { unmatchedMailboxes: number } {
-    const withMailboxesNow = this.owners.holding(MSSANTE_EXTENSION);
+  /**
+   * Writes the mailboxes. `removeAbsent`: those of the resources the file no longer names go (the file is the whole
+   * list), after `check` was told how many resources would lose all theirs (archive-guard.ts); else the file only adds.
+   */
+  async finish(check: (counts: ArchiveCounts) => void, removeAbsent: boolean): Promise<{ unmatchedMailboxes: number }> {
+    const withMailboxesNow = removeAbsent ? this.owners.holding(MSSANTE_EXTENSION) : [];
+    const losing = withMailboxesNow.filter((target) => !this.mailboxes.has(target)).length;
+    check({ mailboxes: { archiving: losing, active: withMailboxesNow.length } });
     const targets = new Set([...this.mailboxes.keys(), ...withMailboxesNow]);
     for (const target of targets) {
       const [resourceType, id] = target.split('/');
       const mailboxes = this.mailboxes.get(target) ?? [];
       this.batch.put(resourceType, id, (current) => (current ? withMailboxes(storedResource(current), mailboxes) : undefined));
-      if (this.batch.queued >= WRITE_BATCH) this.batch.flush();
+      if (this.batch.queued >= WRITE_BATCH) {
+        this.batch.flush();
+        // A running node answers between two batches (the national file writes some 400,000 resources here).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     this.batch.flush();
     return { unmatchedMailboxes: this.unmatched };

@@ -1,7 +1,7 @@
-import { basename } from 'node:path';
 import { detectLayout, type AnyLayout, type Layout } from './layouts';
 import { readLines, type TextEncoding } from './line-reader';
 import { parseLine, splitFields } from './parse';
+import { nameOf, type ExtractionSource } from './source';
 
 /**
  * An extraction file's records, chunk by chunk: blank lines skipped, the header line read for the layout, every
@@ -25,19 +25,19 @@ export interface ScannedChunk {
 const MAX_REJECTIONS_KEPT = 1000;
 
 /** The layout of the file: its first non-blank line, a known header or a known headerless line. */
-export async function readLayout(path: string, encoding: TextEncoding): Promise<AnyLayout> {
-  for await (const batch of readLines(path, encoding, { chunkBytes: 64 * 1024 })) {
+export async function readLayout(source: ExtractionSource, encoding: TextEncoding): Promise<AnyLayout> {
+  for await (const batch of readLines(source, encoding, { chunkBytes: 64 * 1024 })) {
     const first = batch.lines.find((line) => line.trim() !== '');
     if (first === undefined) continue;
     const layout = detectLayout(splitFields(first));
-    if (!layout) throw new NotAnExtractionError(`${basename(path)} is neither a PS_LibreAcces_Personne_activite nor an Extraction_Correspondance_MSSante file: its first line is not a known header`);
+    if (!layout) throw new NotAnExtractionError(`${nameOf(source)} is neither a PS_LibreAcces_Personne_activite nor an Extraction_Correspondance_MSSante file: its first line is not a known header`);
     return layout;
   }
-  throw new NotAnExtractionError(`${basename(path)} is empty`);
+  throw new NotAnExtractionError(`${nameOf(source)} is empty`);
 }
 
 export async function* scanExtraction<R>(
-  path: string,
+  source: ExtractionSource,
   encoding: TextEncoding,
   layout: Layout<R>,
   accept: (record: R) => string | undefined,
@@ -46,7 +46,7 @@ export async function* scanExtraction<R>(
   let bytes = 0;
   let kept = 0;
   let headerSkipped = !layout.hasHeader;
-  for await (const batch of readLines(path, encoding, { chunkBytes, onBytes: (read) => (bytes += read) })) {
+  for await (const batch of readLines(source, encoding, { chunkBytes, onBytes: (read) => (bytes += read) })) {
     const chunk: ScannedChunk = { bytes, read: 0, accepted: 0, rejected: 0, rejections: [] };
     batch.lines.forEach((text, index) => {
       if (text.trim() === '') return;

@@ -221,6 +221,23 @@ export const REFUSALS = {
   'directory-file-invalid': { statuses: [400], when: 'A directory import without an absolute path of an existing file', expression: 'path' },
   'directory-import-running': { statuses: [409], when: 'A directory import while another runs' },
   'directory-import-unknown': { statuses: [404], when: 'A directory import that did not run since the node started' },
+  'directory-archive-invalid': { statuses: [400], when: 'A directory import whose archive mode is not guarded, confirmed or never', expression: 'archive' },
+  'directory-archive-unconfirmed': {
+    statuses: [409],
+    when: 'A directory import or publication that would archive more than 5 % of the directory (a partial file?): nothing was written; the admin confirms it, or imports the file as an update only (in a job\'s or the refresh\'s `refusal`, and answered by POST /admin/directory/refresh/confirm when nothing waits)',
+    parameters: { archiving: 'entries it would archive (integer)', active: 'active entries of that type (integer)' },
+  },
+  'directory-refresh-nothing-waiting': { statuses: [409], when: 'A confirmation of the directory refresh while no publication waits for one' },
+  'directory-source-invalid': { statuses: [400], when: 'A directory source or proxy that is not an http(s) URL (or off / none)', expression: 'source or proxy' },
+
+  // The directory's daily refresh (failures kept in its state: GET /admin/directory/refresh, /health; never answers of the node).
+  'directory-source-unreachable': { statuses: [502], issue: 'transient', when: 'The extraction service (or the proxy) does not answer, or kept cutting the download' },
+  'directory-source-certificate': { statuses: [502], issue: 'security', when: 'The extraction service\'s certificate does not chain to the IGC-Santé root or a system anchor: refused' },
+  'directory-proxy-refused': { statuses: [502], issue: 'transient', when: 'The proxy refused to open a tunnel to the extraction service (407, 403…)' },
+  'directory-source-answer': { statuses: [502], when: 'The extraction service answered with an error status, or without naming its publication', parameters: { status: 'its HTTP status (integer)' } },
+  'directory-download-too-large': { statuses: [502], issue: 'too-long', when: 'A publication larger than the node downloads', parameters: { max: 'the most it downloads, in bytes (integer)' } },
+  'directory-zip-corrupt': { statuses: [502], when: 'A downloaded publication that is not a complete ZIP, or whose extraction fails its CRC: nothing was imported, the next check downloads it again' },
+  'directory-import-failed': { statuses: [500], when: 'A publication whose import failed for another reason (the report says why)' },
 
   // Patients (docs/patients.md).
   'nir-format': {

@@ -107,7 +107,7 @@ export async function buildApp(services: AppServices): Promise<FastifyInstance> 
   const { tokens, users, accounts, sessions, login, identity } = auth;
   const { firstRun } = setup;
   const textIndex = services.text.index;
-  app.get('/health', async () => healthReport(db, repository, textIndex, services.monitored));
+  app.get('/health', async () => ({ ...(await healthReport(db, repository, textIndex, services.monitored)), directory: services.directory.refresh.publicStatus() }));
   const loginCookies = new LoginCookies();
   const reaches = new Reaches(db);
   const findClient = clientFinder(db);

@@ -117,3 +117,26 @@ export class MailboxOwners {
     return this.withText.all(text).map((row) => `${row.resource_type}/${row.resource_id}`);
   }
 }
+
+/**
+ * The directory entries an import thread finds archived already (current version `active: false`), from the `active`
+ * index rows: an import counts only the active ones it would archive (directory/archive-guard.ts).
+ */
+export class ArchivedEntries {
+  private readonly inactive: Statement<[string, string, string, string], string>;
+
+  constructor(db: Db) {
+    this.inactive = db
+      .prepare<[string, string, string, string], string>(
+        `SELECT v.resource_id FROM search_params p CROSS JOIN idx_token a ON a.pid = p.pid AND a.code = 'false'
+         CROSS JOIN resource_versions v ON v.vseq = a.vseq
+         WHERE p.resource_type = ? AND p.code = 'active' AND v.resource_id >= ? AND v.resource_id < ? AND v.resource_type = ?`,
+      )
+      .pluck();
+  }
+
+  /** The ids of the type's archived resources that start with `prefix`. */
+  idsStartingWith(resourceType: string, prefix: string): Set<string> {
+    return new Set(this.inactive.all(resourceType, prefix, `${prefix}\uffff`, resourceType));
+  }
+}
