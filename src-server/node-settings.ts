@@ -45,10 +45,20 @@ export interface NodeSettings {
   identity: IdentitySettings;
   /** The daily backup (backup/daily-backup.ts): the folder it writes to, none until the practice chooses one. */
   backup: { folder?: string };
+  /**
+   * The directory's daily refresh (directory/refresh.ts): `source` the extraction service's base URL, or 'off'
+   * (absent: the node's default, the ANS service); `proxy` an HTTP proxy URL that wins over HTTPS_PROXY, or 'none'.
+   */
+  directory: DirectorySettings;
+}
+
+export interface DirectorySettings {
+  source?: string;
+  proxy?: string;
 }
 
 export const NO_PROVIDER: IdentitySettings = { provider: 'none', localAccounts: true };
-const DEFAULTS: NodeSettings = { audit: { retentionDays: 365 }, identity: NO_PROVIDER, backup: {} };
+const DEFAULTS: NodeSettings = { audit: { retentionDays: 365 }, identity: NO_PROVIDER, backup: {}, directory: {} };
 /** `dataKeyFile`: where `liaison serve` finds the data key when LIAISON_KEY_FILE is not set (data-key.ts `keyFileSetting`). */
 const SECTIONS = new Set([...Object.keys(DEFAULTS), 'dataKeyFile']);
 const IDENTITY_KEYS = new Set(['provider', 'issuer', 'clientId', 'clientSecret', 'scopes', 'localAccounts']);
@@ -72,7 +82,41 @@ export function loadNodeSettings(dataDir: string, defaultsFile = DEFAULT_SETTING
   const audit = own?.audit !== undefined ? checked(join(dataDir, SETTINGS_FILE), () => auditOf(own.audit)) : checked(defaultsFile, () => auditOf(defaults?.audit));
   const layers = identityLayers(dataDir, defaultsFile);
   const backup = checked(join(dataDir, SETTINGS_FILE), () => backupOf(own?.backup));
-  return { audit, identity: effectiveIdentity(layers), backup };
+  const directory = checked(join(dataDir, SETTINGS_FILE), () => checkDirectorySettings(own?.directory ?? {}));
+  return { audit, identity: effectiveIdentity(layers), backup, directory };
+}
+
+/** Saves the directory refresh's source and proxy in the data folder's settings. */
+export function saveDirectorySettings(dataDir: string, directory: DirectorySettings): void {
+  const file = join(dataDir, SETTINGS_FILE);
+  const current = readSettingsFile(file) ?? {};
+  writeFileAtomically(file, `${JSON.stringify({ ...current, directory: checkDirectorySettings(directory) }, null, 2)}\n`);
+}
+
+/** The directory section as given (file, API, CLI): `source` an http(s) URL or 'off', `proxy` an http(s) URL or 'none'. */
+export function checkDirectorySettings(value: unknown): DirectorySettings {
+  if (!isJson(value)) throw new SettingsError('directory must be an object: { "source": "https://…" | "off", "proxy": "http://…" | "none" }', 'directory');
+  const unknownKey = Object.keys(value).find((key) => key !== 'source' && key !== 'proxy');
+  if (unknownKey) throw new SettingsError(`unknown directory setting '${unknownKey}' (expected source, proxy)`, `directory.${unknownKey}`);
+  const settings: DirectorySettings = {};
+  for (const [name, off] of [['source', 'off'], ['proxy', 'none']] as const) {
+    const given = value[name];
+    if (given === undefined) continue;
+    if (typeof given !== 'string' || given.length > MAX_TEXT || (given !== off && !isHttpUrl(given))) {
+      throw new SettingsError(`directory.${name} must be an http(s) URL without credentials in the path, or '${off}'`, `directory.${name}`);
+    }
+    settings[name] = given === off ? off : given.replace(/\/$/, '');
+  }
+  return settings;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
 }
 
 /** Saves the daily backup's folder (none: no daily backup) in the data folder's settings. */

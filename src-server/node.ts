@@ -233,7 +233,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       writeRules: [...flows.flatMap((flow) => flow.writeRules ?? []), ...(options.extensions?.writeRules ?? [])],
       mapping: lifenMappingModule().mapping,
     };
-    const setup = setupModule(store, auth, sync.peers, options.dataKey);
+    const setup = setupModule(store, auth, sync.peers, options.dataKey, options.dataDir);
     const tokenGuard = new TokenEndpointGuard();
     const backup = made(backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker }));
     const app = await buildApp({
