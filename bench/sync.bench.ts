@@ -7,10 +7,9 @@ import { MAX_RATE_LIMIT, setClientRateLimit } from '../src-server/auth/clients';
 import { openRepository } from '../src-server/store/store';
 import { killAllChildren, serve } from '../tests/helpers/child-node';
 import { testDataKey, testDatabaseKey } from '../tests/helpers/data-key';
-import { availableParallelism } from 'node:os';
-import { backgroundLoad, cpuSnapshot } from './lib/machine';
 import { seedPatients } from './lib/patients';
 import { positiveNumber } from './lib/settings';
+import { sourceSettled, startSyncTiming } from './lib/sync-nodes';
 
 /**
  * Sync between two real nodes on 127.0.0.1 (docs/sync.md), the source in a child process (`liaison serve`), the
@@ -55,28 +54,20 @@ try {
   const count = target.db.prepare<[], number>("SELECT count(*) FROM resource_versions WHERE resource_type = 'Patient'").pluck();
 
   log('initial sync');
-  const started = performance.now();
-  const cpuBefore = cpuSnapshot([process.pid, source.child.pid!]);
-  const targetCpuBefore = process.cpuUsage();
+  const stop = startSyncTiming(source.child.pid!);
   target.sync.peers.add({ name: 'source', url: source.url, clientId: owner.client_id, clientSecret: owner.client_secret });
   while ((count.get() as number) < resources) await new Promise((resolve) => setTimeout(resolve, 50));
-  const seconds = (performance.now() - started) / 1000;
-  const cpuAfter = cpuSnapshot([process.pid, source.child.pid!]);
-  const targetCpu = process.cpuUsage(targetCpuBefore);
-  const cpuSeconds = cpuBefore && cpuAfter ? round1(cpuAfter.ours - cpuBefore.ours) : undefined;
-  const othersShare = backgroundLoad(cpuBefore, cpuAfter, availableParallelism());
+  const timing = stop();
+  const { seconds, cpuSecondsBothNodes } = timing;
   console.log(
     JSON.stringify({
       bench: 'sync',
       figure: 'initial sync',
       resources,
-      seconds: round1(seconds),
       resourcesPerSecond: Math.round(resources / seconds),
       target: 5000,
-      cpuSecondsBothNodes: cpuSeconds,
-      cpuSecondsReceivingNode: round1((targetCpu.user + targetCpu.system) / 1e6),
-      resourcesPerCpuSecond: cpuSeconds ? Math.round(resources / cpuSeconds) : undefined,
-      otherProcessesShareOfMachine: othersShare === undefined ? undefined : Math.round(othersShare * 100) / 100,
+      ...timing,
+      resourcesPerCpuSecond: cpuSecondsBothNodes ? Math.round(resources / cpuSecondsBothNodes) : undefined,
     }),
   );
 
@@ -113,13 +104,4 @@ try {
   await killAllChildren();
   rmSync(sourceDir, { recursive: true, force: true });
   rmSync(targetDir, { recursive: true, force: true });
-}
-
-/** Waits until the node's text index has indexed its `changes` first changes (its startup work is done). */
-async function sourceSettled(url: string, changes: number): Promise<void> {
-  for (;;) {
-    const health = (await (await fetch(`${url}/health`)).json()) as { textIndex: { ready?: boolean; indexedSeq?: number } };
-    if (health.textIndex.ready && (health.textIndex.indexedSeq ?? 0) >= changes) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }

@@ -248,7 +248,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       derivedSearches: flows.flatMap((flow) => flow.derivedSearches ?? []),
       mapping: lifenMappingModule().mapping,
     };
-    const setup = setupModule(store, auth, sync.peers, options.dataKey);
+    const setup = setupModule(store, auth, sync.peers, options.dataKey, options.dataDir);
     const tokenGuard = new TokenEndpointGuard();
     const backup = made(backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker }));
     const app = await buildApp({

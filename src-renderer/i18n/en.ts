@@ -353,6 +353,7 @@ const en: Messages = {
     'directory-import-failed': 'importing the publication failed',
     'peer-unknown': 'This linked node does not exist (or no longer).',
     'peer-invalid': 'This linked node setting is not valid.',
+    'directory-source-taken': 'This node already follows the directory from another source: remove it before adding another.',
     'replica-invalid': 'A version received from another node is not valid.',
     'replica-not-allowed': 'That node may not send this kind of record here.',
     'replica-deferred': 'A version received cannot be stored here yet.',

@@ -353,6 +353,7 @@ const fr = {
     'directory-import-failed': 'l’import de la publication a échoué',
     'peer-unknown': 'Ce poste relié n’existe pas (ou plus).',
     'peer-invalid': 'Ce réglage du poste relié n’est pas valide.',
+    'directory-source-taken': 'Ce poste suit déjà l’annuaire d’une autre source : retirez-la avant d’en ajouter une autre.',
     'replica-invalid': 'Une version reçue d’un autre poste n’est pas valide.',
     'replica-not-allowed': 'Ce poste ne peut pas envoyer ce type de fiche ici.',
     'replica-deferred': 'Une version reçue ne peut pas encore être enregistrée ici.',

@@ -429,6 +429,7 @@ export const REFUSALS = {
   // Sync between nodes.
   'peer-unknown': { statuses: [404], when: 'A peer that does not exist' },
   'peer-invalid': { statuses: [400], when: 'A peer without a name, an http(s) URL without credentials, a kind, or this node\'s client id and secret on it', expression: 'name, url, kind, clientId or clientSecret' },
+  'directory-source-taken': { statuses: [409], when: 'A second directory peer: a node follows the directory from one source only (its office node or a directory node)', expression: 'kind' },
   'replica-invalid': { statuses: [400], when: 'A $replicate Bundle or version that is not as the protocol has it (ids, parents, origin, meta)' },
   'replica-not-allowed': { statuses: [403], when: 'A version of a type the sender may not replicate here (directory data from an office, owned types)' },
   'replica-deferred': { statuses: [422], when: 'A version this node cannot store yet' },

@@ -6,10 +6,14 @@ import { ROLES, type SeededUser, type User, type Users } from '../auth/users';
 import { isJson, type Json } from '../fhir/json';
 import { refusal } from '../fhir/outcome';
 import { resourceTypes } from '../fhir/validation/model';
+import { ChangeLog } from '../store/change-log';
 import type { Db } from '../store/database';
 import type { GroupCommit } from '../store/group-commit';
 import type { Repository } from '../store/repository';
+import { loadNodeSettings, saveDirectorySettings } from '../node-settings';
+import { applyVersions } from '../sync/apply';
 import type { PeerStore } from '../sync/peers';
+import { entryText, readVersions } from '../sync/protocol';
 
 /**
  * A colleague's desktop joins the office (docs/login.md, "Join an existing office"):
@@ -20,7 +24,9 @@ import type { PeerStore } from '../sync/peers';
  *    desktop (SYNC and the scopes sync needs, acting for the colleague's practice) and the colleague's account (login,
  *    password hash, roles, practices, Practitioner, name) with the practices' Organizations;
  * 3. the desktop stores the account as a user of its own (same id, same password) and the office as its sync peer,
- *    pulling and pushing; its set-up is done.
+ *    pulling and pushing records, and as its directory source, pulling the directory the office's node fetches (one
+ *    imported copy per office, docs/sync.md "One directory per office"); the desktop fetches none itself (its
+ *    `directory.source` setting is `off`); its set-up is done.
  */
 
 export const JOIN_CODE_LIFETIME_MS = 24 * 3600_000;
@@ -31,6 +37,8 @@ const CODE_LENGTH = 20;
 const JOIN_TIMEOUT_MS = 15_000;
 /** A desktop's first pull copies the office's records a page after another: ten calls a second would slow it down. */
 const DESKTOP_RATE_LIMIT = 100;
+/** A practice's Organization is edited now and then: its versions go with the join answer. */
+const MAX_PRACTICE_VERSIONS = 1000;
 
 /** What the office answers a desktop that joins with a valid code. */
 export interface JoinAnswer {
@@ -43,6 +51,12 @@ export interface JoinAnswer {
   account?: { login: string; passwordHash: string; mustChangePassword: boolean };
   /** The Organizations of the colleague's practices: the desktop's directory may not have them (office peers carry no directory data). */
   practices: Json[];
+  /**
+   * Every version of those Organizations as sync carries them (entries of `$changes`, oldest first): the desktop
+   * stores them as they are, so the directory it then follows from the office finds them there, not a copy of its
+   * own that would conflict with them. Absent from an older office's answer.
+   */
+  practiceVersions?: Json[];
 }
 
 const normalized = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -99,8 +113,16 @@ export class JoinCodes {
           const stored = this.repository.read('Organization', id);
           return stored ? [JSON.parse(stored.json) as Json] : [];
         }),
+        practiceVersions: user.organizations.flatMap((id) => this.versionsOf('Organization', id)),
       };
     })();
+  }
+
+  /** A resource's versions as `$changes` entries, oldest first. */
+  private versionsOf(resourceType: string, id: string): Json[] {
+    const feed = new ChangeLog(this.db);
+    const history = this.repository.history({ resourceType, id, count: MAX_PRACTICE_VERSIONS }).reverse();
+    return history.flatMap((entry) => feed.after(entry.seq - 1, 1).map((row) => JSON.parse(entryText(row, '')) as Json));
   }
 }
 
@@ -130,6 +152,8 @@ export interface DesktopJoinServices {
   repository: Repository;
   groupCommit: GroupCommit;
   peers: PeerStore;
+  /** The data folder: its settings say this desktop does not fetch the directory. */
+  dataDir: string;
 }
 
 /**
@@ -168,22 +192,40 @@ export async function joinOffice(officeUrl: unknown, code: unknown, services: De
     throw refusal(502, 'office-refused', `The office's node at ${base} refused to let this desktop join (${response.status}): ${detail}`, 'officeUrl');
   }
   const joined = checkAnswer(answer, base);
-  const { users, accounts, repository, groupCommit, peers } = services;
-  return groupCommit.run(
+  const { users, accounts, repository, groupCommit, peers, dataDir } = services;
+  const done = await groupCommit.run(
     () => {
       if (users.any()) throw refusal(409, 'setup-done', 'This node is set up already');
-      for (const practice of joined.practices) {
-        const { resourceType, id } = practice;
-        if (resourceType === 'Organization' && typeof id === 'string' && !repository.exists('Organization', id)) repository.update('Organization', id, practice);
-      }
+      if (joined.practiceVersions) storePracticeVersions(repository, joined.practiceVersions, joined.node);
+      else storePractices(repository, joined.practices);
       const { disabled: _disabled, ...user } = joined.user;
       users.seed(user);
       if (joined.account) accounts.store(user.id, joined.account.login, joined.account.passwordHash, joined.account.mustChangePassword);
-      const peer = peers.add({ name: 'Cabinet', url: base, kind: 'office', clientId: joined.clientId, clientSecret: joined.clientSecret });
+      const credentials = { url: base, clientId: joined.clientId, clientSecret: joined.clientSecret };
+      const peer = peers.add({ name: 'Cabinet', kind: 'office', ...credentials });
+      // The directory flows one way from the office's node, on a cursor of its own (the client reads every type).
+      peers.add({ name: 'Annuaire du cabinet', kind: 'directory', ...credentials });
       return { userId: user.id, ...(joined.account ? { login: joined.account.login } : {}), peerId: peer.peerId };
     },
     { alone: true },
   );
+  // The office's node fetches the directory; this desktop follows it (the refresh reads this setting).
+  saveDirectorySettings(dataDir, { ...loadNodeSettings(dataDir).directory, source: 'off' });
+  return done;
+}
+
+/** The office's versions of the practices, stored as they are (an Organization only: the answer names nothing else). */
+function storePracticeVersions(repository: Repository, versions: Json[], office: string): void {
+  const organizations = versions.filter((version) => isJson(version.resource) && version.resource.resourceType === 'Organization');
+  applyVersions(repository, readVersions({ resourceType: 'Bundle', entry: organizations }), { receivedFrom: office });
+}
+
+/** An older office's answer: the practices' current versions, written as this desktop's own. */
+function storePractices(repository: Repository, practices: Json[]): void {
+  for (const practice of practices) {
+    const { resourceType, id } = practice;
+    if (resourceType === 'Organization' && typeof id === 'string' && !repository.exists('Organization', id)) repository.update('Organization', id, practice);
+  }
 }
 
 function officeBase(officeUrl: unknown): string {
@@ -203,7 +245,8 @@ function officeBase(officeUrl: unknown): string {
 function checkAnswer(answer: unknown, base: string): JoinAnswer {
   const bad = (what: string) => refusal(502, 'office-refused', `The office's node at ${base} answered the join without ${what}`, 'officeUrl');
   if (!isJson(answer)) throw bad('a JSON object');
-  const { clientId, clientSecret, user, account, practices } = answer;
+  const { node, clientId, clientSecret, user, account, practices, practiceVersions } = answer;
+  if (typeof node !== 'string') throw bad("the office's node id");
   if (typeof clientId !== 'string' || typeof clientSecret !== 'string') throw bad('credentials');
   if (!isJson(user) || typeof user.id !== 'string' || typeof user.issuer !== 'string' || typeof user.subject !== 'string' || typeof user.displayName !== 'string') throw bad('the account');
   if (!Array.isArray(user.roles) || !Array.isArray(user.organizations)) throw bad("the account's roles and practices");
@@ -215,5 +258,6 @@ function checkAnswer(answer: unknown, base: string): JoinAnswer {
     // Only what this node knows how to grant.
     user: { ...checked.user, roles: checked.user.roles.filter((role) => (ROLES as readonly unknown[]).includes(role)) },
     practices: Array.isArray(practices) ? practices.filter(isJson) : [],
+    ...(Array.isArray(practiceVersions) ? { practiceVersions: practiceVersions.filter(isJson) } : {}),
   };
 }

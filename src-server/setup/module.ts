@@ -26,13 +26,13 @@ export interface SetupModule extends NodeModule {
 
 const MIN_KIT_PASSPHRASE = 12;
 
-export function setupModule(store: Store, auth: Pick<AuthModule, 'users' | 'accounts' | 'identity'>, peers: PeerStore, dataKey: Buffer): SetupModule {
+export function setupModule(store: Store, auth: Pick<AuthModule, 'users' | 'accounts' | 'identity'>, peers: PeerStore, dataKey: Buffer, dataDir: string): SetupModule {
   const { users, accounts, identity } = auth;
   const { repository, groupCommit } = store;
   return {
     firstRun: new FirstRun({ users, accounts, repository, groupCommit, identity }),
     joinCodes: new JoinCodes(store.db, users, accounts, repository),
-    joinOffice: (officeUrl, code) => joinOffice(officeUrl, code, { users, accounts, repository, groupCommit, peers }),
+    joinOffice: (officeUrl, code) => joinOffice(officeUrl, code, { users, accounts, repository, groupCommit, peers, dataDir }),
     recoveryKit(passphrase) {
       if (typeof passphrase !== 'string' || passphrase.trim().length < MIN_KIT_PASSPHRASE) {
         throw refusal(400, 'invalid-request', `The recovery kit's passphrase needs ${MIN_KIT_PASSPHRASE} characters at least`, 'passphrase');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { badRequest, notFound } from '../fhir/outcome';
+import { badRequest, notFound, refusal } from '../fhir/outcome';
 import { dataFolderKey, seal, unseal } from '../sealing';
 import type { Db } from '../store/database';
 import type { PeerProblem } from './peer-link';
@@ -71,13 +71,27 @@ export class PeerStore {
     private readonly dataDir: string,
   ) {}
 
+  /**
+   * 409 `directory-source-taken` for a second directory peer: the directory's versions from two sources (two imports
+   * of the same national file) would be conflicting versions of every entry.
+   */
   add(peer: NewPeer): PeerInfo {
     const url = checkPeer(peer);
     const peerId = randomUUID();
-    this.db
-      .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, seal(this.sealingKey(), peer.clientSecret), new Date().toISOString());
+    this.db.transaction(() => {
+      const source = peer.kind === 'directory' ? this.directorySource() : undefined;
+      if (source) throw refusal(409, 'directory-source-taken', `This node follows the directory from '${source.name}' (${source.url}) already: remove that peer first`, 'kind');
+      this.db
+        .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, seal(this.sealingKey(), peer.clientSecret), new Date().toISOString());
+    })();
     return this.get(peerId);
+  }
+
+  /** The peer this node follows the directory from (a directory node, or its office's node for a desktop that joined it). */
+  directorySource(): PeerInfo | undefined {
+    const row = this.db.prepare("SELECT * FROM sync_peers WHERE kind = 'directory'").get() as PeerRow | undefined;
+    return row && infoOf(row);
   }
 
   list(): PeerInfo[] {
