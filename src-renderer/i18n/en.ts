@@ -841,6 +841,10 @@ const en: Messages = {
       mssante: 'MSSanté mailboxes of {date} — {count} addresses',
       never: 'No publication imported yet.',
       off: 'The daily update is off.',
+      heldBack: {
+        'directory-peer': 'This desktop receives the directory from the office’s node: it does not download it itself.',
+        setup: 'The update will start once the practice is set up.',
+      },
       source: 'Source: {source}',
       nextCheck: 'Next check: {at}',
       running: {

@@ -841,6 +841,10 @@ const fr = {
       mssante: 'Messageries MSSanté du {date} — {count} adresses',
       never: 'Aucune publication importée pour l’instant.',
       off: 'La mise à jour quotidienne est désactivée.',
+      heldBack: {
+        'directory-peer': 'Ce poste reçoit l’annuaire du nœud du cabinet : il ne le télécharge pas lui-même.',
+        setup: 'La mise à jour commencera une fois le cabinet configuré.',
+      },
       source: 'Source : {source}',
       nextCheck: 'Prochaine vérification : {at}',
       running: {

@@ -27,6 +27,8 @@ export interface RefreshState {
   nextCheck?: string;
   lastCheck?: string;
   failure?: { code: string; message: string; at: string; parameters?: Record<string, number | string> };
+  /** Why the node does not fetch though a source is set: it follows its office's node, or waits for its set-up. */
+  heldBack?: 'directory-peer' | 'setup';
   waiting?: { kind: PublicationKind; publication: { name: string; publishedAt?: string }; refusal: { code: string; type: string; archiving: number; active: number } };
 }
 

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { NodeModule } from '../rest/extensions';
+import { refusal } from '../fhir/outcome';
 import type { Store } from '../store/store';
 import { importDirectoryFile, importReports, type ImportOptions, type ImportReport } from './import';
 import { checkDirectorySettings, saveDirectorySettings, type DirectorySettings as SavedDirectorySettings } from '../node-settings';
-import { DirectoryRefresh, effectiveRefreshSettings, type RefreshOptions, type RefreshSettings } from './refresh';
+import { DirectoryRefresh, effectiveRefreshSettings, type RefreshHeldBack, type RefreshOptions, type RefreshSettings } from './refresh';
 import { importDirectorySample } from './sample';
 import type { ExtractionSource } from './source';
 
@@ -29,6 +30,11 @@ export interface DirectoryModule extends NodeModule {
    * them now; SettingsError when they do not check out.
    */
   setSource(saved: unknown): void;
+  /**
+   * What holds the refresh back (set once the modules it asks exist): the practice not set up yet, and the peer the
+   * node follows the directory from, if any (its name).
+   */
+  holdRefreshBack(when: { setupPending: () => boolean; directoryPeer: () => string | undefined }): void;
 }
 
 export interface DirectoryModuleSettings {
@@ -55,7 +61,11 @@ export function directoryModule(store: Store, settings: DirectoryModuleSettings)
   };
   const inForce = (saved: SavedDirectorySettings) => effectiveRefreshSettings(saved, { demo: settings.demo, override: settings.refreshOptions });
   let saved = settings.saved;
-  const refresh = new DirectoryRefresh(db, importFile, inForce(saved), { folder: join(settings.dataDir, DOWNLOAD_FOLDER), ...settings.refreshOptions });
+  let holdBack: Parameters<DirectoryModule['holdRefreshBack']>[0] = { setupPending: () => false, directoryPeer: () => undefined };
+  // A source somebody chose (saved, or this run's) is fetched at once; the default one waits for the set-up.
+  const chosen = () => saved.source !== undefined || settings.refreshOptions?.source !== undefined;
+  const heldBack = (): RefreshHeldBack | undefined => (holdBack.directoryPeer() !== undefined ? 'directory-peer' : holdBack.setupPending() && !chosen() ? 'setup' : undefined);
+  const refresh = new DirectoryRefresh(db, importFile, inForce(saved), { folder: join(settings.dataDir, DOWNLOAD_FOLDER), heldBack, ...settings.refreshOptions });
   return {
     importFile,
     get importing() {
@@ -67,9 +77,17 @@ export function directoryModule(store: Store, settings: DirectoryModuleSettings)
     setSource(given) {
       // What is not given stays as it was (a new source keeps the proxy).
       const checked = checkDirectorySettings(given);
+      const peer = holdBack.directoryPeer();
+      // One source per node: turning the refresh on beside a directory peer would take the directory from two.
+      if (checked.source !== undefined && checked.source !== 'off' && peer !== undefined) {
+        throw refusal(409, 'directory-source-taken', `This node follows the directory from '${peer}' already: remove that peer first`, 'source');
+      }
       saved = { ...saved, ...checked };
       saveDirectorySettings(settings.dataDir, saved);
       refresh.configure(inForce(saved));
+    },
+    holdRefreshBack(when) {
+      holdBack = when;
     },
     start: () => refresh.start(),
     health: () => refresh.problems(),

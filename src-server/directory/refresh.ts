@@ -47,7 +47,15 @@ export interface RefreshOptions {
   retryMs?: number;
   firstCheckMs?: number;
   timeoutMs?: number;
+  /**
+   * Why the node should not fetch now, if it should not (docs/sync.md "One directory per office"): it follows the
+   * directory from a peer (its office's node), or the practice is not set up yet and nobody chose a source (a fresh
+   * desktop about to join an office must not start a national download first). Asked at each check.
+   */
+  heldBack?: () => RefreshHeldBack | undefined;
 }
+
+export type RefreshHeldBack = 'directory-peer' | 'setup';
 
 /** The code a failure is said with in Réglages (fhir/refusals.ts). */
 export type RefreshFailureCode = SourceError['code'] | 'directory-zip-corrupt' | 'directory-import-failed';
@@ -69,6 +77,8 @@ export interface RefreshStatus {
   failure?: { code: RefreshFailureCode; message: string; at: string; parameters?: Record<string, number | string> };
   /** A publication that would archive too much: it waits for the admin's word (`confirm`). */
   waiting?: { kind: PublicationKind; publication: Publication; refusal: ArchiveRefusal };
+  /** Why the node does not fetch though a source is set (RefreshOptions.heldBack). */
+  heldBack?: RefreshHeldBack;
 }
 
 /**
@@ -140,6 +150,7 @@ export class DirectoryRefresh {
 
   status(): RefreshStatus {
     const state = this.state();
+    const heldBack = this.options.heldBack?.();
     return {
       enabled: this.settings.source !== undefined,
       ...(this.settings.source ? { source: this.settings.source } : {}),
@@ -150,6 +161,7 @@ export class DirectoryRefresh {
       ...(state.lastCheck ? { lastCheck: state.lastCheck } : {}),
       ...(state.failure ? { failure: state.failure } : {}),
       ...(state.waiting ? { waiting: state.waiting } : {}),
+      ...(this.settings.source && heldBack ? { heldBack } : {}),
     };
   }
 
@@ -204,6 +216,11 @@ export class DirectoryRefresh {
     clearTimeout(this.timer);
     const source = this.settings.source;
     if (!source) return;
+    if (this.options.heldBack?.()) {
+      // Asked again at the next check: set-up done or the peer removed, the refresh takes over.
+      this.schedule(this.options.retryMs ?? 3600_000);
+      return;
+    }
     let failed = false;
     try {
       for (const publication of PUBLICATIONS) {

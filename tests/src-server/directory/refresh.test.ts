@@ -7,6 +7,7 @@ import { ANS_BASE_URL, effectiveRefreshSettings, IGC_SANTE_ROOT } from '../../..
 import { proxyFor } from '../../../src-server/directory/source-client';
 import { AnsServer, ConnectProxy, publicationZip, testCa } from '../../helpers/ans-server';
 import { startTestNode, tempDir, type TestNode } from '../../helpers/node';
+import { call, setupBody } from '../../helpers/setup';
 
 /**
  * The daily refresh against a local HTTPS stand-in of the ANS service (its own test CA given as the extra anchor),
@@ -181,6 +182,30 @@ describe('the daily refresh of the directory', () => {
     const saved = JSON.parse(readFileSync(join(node.dataDir, 'settings.json'), 'utf8')) as Json;
     expect(saved.directory).toEqual({ source: 'https://127.0.0.1:1', proxy: 'none' });
     expect((await admin('/source', 'PUT', { source: 'off' })).body.enabled).toBe(false);
+  });
+});
+
+describe('a fresh node', () => {
+  it('waits for its set-up before fetching from the default source (it may be about to join an office), then checks at once', async () => {
+    // The default source, where the tests' environment would say off: one that does not answer, so a fetch shows as a failure.
+    const before = process.env.LIAISON_DIRECTORY_SOURCE;
+    process.env.LIAISON_DIRECTORY_SOURCE = 'https://127.0.0.1:1';
+    const fresh = await startTestNode({ directoryRefresh: { firstCheckMs: 3_600_000, retryMs: 3_600_000 } });
+    try {
+      const state = async () => (await call(fresh.url, 'GET', '/admin/directory/refresh', { token: fresh.token })).body;
+      expect((await call(fresh.url, 'POST', '/admin/directory/refresh', { token: fresh.token })).status).toBe(202);
+      expect(await state()).toMatchObject({ enabled: true, heldBack: 'setup' });
+      expect((await state()).failure).toBeUndefined();
+      expect((await call(fresh.url, 'POST', '/setup', { json: setupBody(), setupCode: fresh.firstRun.setupCode })).status).toBe(201);
+      // Set up: the check follows at once, and meets the source that does not answer.
+      for (let waited = 0; !(await state()).failure && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await state()).toMatchObject({ failure: { code: 'directory-source-unreachable' } });
+      expect((await state()).heldBack).toBeUndefined();
+    } finally {
+      if (before === undefined) delete process.env.LIAISON_DIRECTORY_SOURCE;
+      else process.env.LIAISON_DIRECTORY_SOURCE = before;
+      await fresh.stop();
+    }
   });
 });
 

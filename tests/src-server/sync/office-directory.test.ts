@@ -25,7 +25,9 @@ let desktop: TestNode;
 let practiceId: string;
 
 beforeAll(async () => {
-  [office, desktop] = await Promise.all([startTestNode({ sync: FAST_SYNC }), startTestNode({ sync: FAST_SYNC })]);
+  // The desktop is given a directory source nobody serves: were it to fetch, its refresh would record the failure.
+  const nowhere = { source: 'https://127.0.0.1:9', firstCheckMs: 3_600_000, retryMs: 3_600_000 };
+  [office, desktop] = await Promise.all([startTestNode({ sync: FAST_SYNC }), startTestNode({ sync: FAST_SYNC, directoryRefresh: nowhere })]);
   const done = await call(office.url, 'POST', '/setup', { json: setupBody(), setupCode: office.firstRun.setupCode });
   practiceId = done.body.organizationId;
   const { tokens } = await passwordLogin(office.url, 'admin', ADMIN_PASSWORD);
@@ -106,5 +108,19 @@ describe('a desktop that joined its office', () => {
     expect(second.status).toBe(409);
     expect(refusalCode(second)).toBe('directory-source-taken');
     expect(desktop.sync.peers.list().filter((peer) => peer.kind === 'directory')).toHaveLength(1);
+  });
+
+  it("fetches nothing itself while it follows its office's node, and cannot be made to", async () => {
+    // The refresh held back: asked to check now, it contacts no server (a failure would be recorded), and says why.
+    expect((await call(desktop.url, 'POST', '/admin/directory/refresh', { token: desktop.token })).status).toBe(202);
+    const status = await call(desktop.url, 'GET', '/admin/directory/refresh', { token: desktop.token });
+    expect(status.body.heldBack).toBe('directory-peer');
+    expect(status.body.failure).toBeUndefined();
+    expect(status.body.running).toBeUndefined();
+    // Turning the refresh on beside the directory peer would take the directory from two sources.
+    const turnedOn = await call(desktop.url, 'PUT', '/admin/directory/source', { token: desktop.token, json: { source: 'https://mirror.example' } });
+    expect(turnedOn.status).toBe(409);
+    expect(refusalCode(turnedOn)).toBe('directory-source-taken');
+    expect(settingsOf(desktop).directory).toEqual({ source: 'off' });
   });
 });
