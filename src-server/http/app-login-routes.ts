@@ -11,6 +11,7 @@ import { SIGNING_ALGORITHM, type SigningKeys } from '../auth/signing-key';
 import { SMART_SCOPES_SUPPORTED } from '../auth/smart-scopes';
 import type { Users } from '../auth/users';
 import { FhirError } from '../fhir/outcome';
+import type { RefusalCode } from '../fhir/refusals';
 import type { LoginCookies } from './login-cookie';
 
 /**
@@ -187,13 +188,14 @@ export async function appLoginRoutes(app: FastifyInstance, { appLogins, password
     // The list showed only the user's patients; what comes back is checked again, as the user, by the same rule.
     if (!(await patients.seen(consent.userId, chosen, fhirBaseOf(request)))) {
       appLogins.refusePatient(consent, request.ip);
-      return page(reply, 403, 'Patient non autorisé', `<p role="alert" data-refusal="launch-patient-not-followed">${escapeHtml(PATIENT_NOT_FOLLOWED)}</p>`);
+      return page(reply, 403, 'Patient non autorisé', `<p role="alert" data-refusal="${PATIENT_NOT_FOLLOWED_CODE}">${escapeHtml(PATIENT_NOT_FOLLOWED)}</p>`);
     }
     return reply.redirect(appLogins.decide(consent, true, issuerOf(request), request.ip, chosen), 303);
   });
 }
 
-/** The node's refusal `launch-patient-not-followed`, as the page says it (src-renderer/i18n/fr.ts has the same words). */
+/** The node's refusal of a patient the user may not open, and as the page says it (src-renderer/i18n/fr.ts has the same words). */
+const PATIENT_NOT_FOLLOWED_CODE: RefusalCode = 'launch-patient-not-followed';
 const PATIENT_NOT_FOLLOWED = 'Ce patient ne fait pas partie de ceux dont vous pouvez ouvrir le dossier : l’application n’a pas été autorisée. Revenez à l’application et recommencez.';
 
 function fhirBaseOf(request: FastifyRequest): string {

@@ -40,7 +40,17 @@ export const patientIdentityRule: WriteRule = {
  * (`<app>|user:<id>`) is software, which may have called INSi.
  */
 function writerOf(write: PendingWrite): IdentityWriter {
-  return { userSession: write.request.caller?.key.startsWith('user:') ?? false, previous: write.previousResource };
+  return {
+    userSession: write.request.caller?.key.startsWith('user:') ?? false,
+    previous: () => {
+      try {
+        return write.previousResource;
+      } catch {
+        // A version stored without the API's checks (an import, a sync) and unreadable: the new one replaces it.
+        return undefined;
+      }
+    },
+  };
 }
 
 /** Another current Patient with one of the write's INS (one the caller sees, if any), whoever follows it. */

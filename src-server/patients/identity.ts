@@ -45,7 +45,8 @@ export function insOf(patient: Readonly<Json>): Ins[] {
 export interface IdentityWriter {
   /** A user through Liaison's screens, which cannot call the INSi teleservice (nor vouch for software that did). */
   userSession: boolean;
-  previous?: Readonly<Json>;
+  /** The version replaced, read only when a rule needs it (a user's session); one that cannot be read counts as none. */
+  previous?: () => Readonly<Json> | undefined;
 }
 
 /**
@@ -92,8 +93,9 @@ function checkStatus({ status, validationMode }: Reliability, patient: Readonly<
     throw refusal(422, 'identity-status-without-ins', `Status ${status} is of an identity whose INS was retrieved from INSi: give that INS`, 'Patient.extension', { parameters: { status } });
   }
   if (!userSession) return;
-  const before = previous ? previousReliability(previous) : undefined;
-  if (FROM_INSI.has(status) && !(before?.status === status && sameIns(ins, insOf(previous!)))) {
+  const replaced = previous?.();
+  const before = replaced ? previousReliability(replaced) : undefined;
+  if (FROM_INSI.has(status) && !(before?.status === status && sameIns(ins, insOf(replaced!)))) {
     throw refusal(422, 'identity-status-insi', `Status ${status} comes from the INSi teleservice, which Liaison does not call: the practice software that called it sets it`, 'Patient.extension', { parameters: { status } });
   }
   if (status === 'VALI' && before?.status !== 'VALI' && validationMode === undefined) {
