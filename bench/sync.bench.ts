@@ -83,7 +83,8 @@ try {
     const edit = await fetch(`${target.url}/fhir/Patient/${patient.id}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${targetToken}`, 'content-type': 'application/fhir+json' },
-      body: JSON.stringify({ ...patient, birthDate: `19${String(index % 100).padStart(2, '0')}-01-01` }),
+      // A new phone number: an everyday edit (a birth date would now contradict the patient's NIR, which the node refuses).
+      body: JSON.stringify({ ...patient, telecom: [{ system: 'phone', value: `06 12 34 ${String(index % 100).padStart(2, '0')} ${String(index % 97).padStart(2, '0')}` }] }),
     });
     const edited = performance.now();
     if (!edit.ok) throw new Error(`the edit of Patient/${patient.id} answered ${edit.status}: ${await edit.text()}`);
