@@ -251,7 +251,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const setup = setupModule(store, auth, sync.peers, options.dataKey, options.dataDir);
     // One directory source per node (docs/sync.md): a desktop following its office's node fetches none, and a fresh node
     // waits for its set-up (it may be about to join an office) before the default daily refresh; after it, checks at once.
-    directory.holdRefreshBack({ setupPending: () => setup.firstRun.setupCode !== undefined, directoryPeer: () => sync.peers.directorySource()?.name });
+    directory.holdRefreshBack({ setupPending: () => setup.firstRun.open, directoryPeer: () => sync.peers.directorySource()?.name });
     setup.firstRun.onDone(() => void directory.refresh.check().catch(() => {}));
     const tokenGuard = new TokenEndpointGuard();
     const backup = made(backupModule({ dataDir: options.dataDir, key: keys.backup, copyWorker: options.backupWorker }));
