@@ -1,4 +1,5 @@
 import type { Appointment, CodeSystem, Coding } from '../api/fhir-types';
+import { TYPE_COLOUR_URL as TYPE_COLOUR, TYPE_DURATION_URL as TYPE_DURATION } from '../../src-server/appointments/appointment-types';
 
 /**
  * How an appointment reads in the agenda, from the shapes issue 28 set down (docs/appointments.md, docs/sync.md):
@@ -6,8 +7,6 @@ import type { Appointment, CodeSystem, Coding } from '../api/fhir-types';
  * booking conflict. Each part is optional: without types an appointment has no colour, without the tag no conflict.
  */
 
-export const TYPE_DURATION = 'http://liaison.health/fhir/StructureDefinition/appointment-type-duration';
-export const TYPE_COLOUR = 'http://liaison.health/fhir/StructureDefinition/appointment-type-colour';
 export const CONFLICT_TAGS = 'http://liaison.health/fhir/CodeSystem/conflict';
 
 export interface AppointmentType {

@@ -3,7 +3,8 @@ import { ref } from 'vue';
 import { fhir, type Availability, availabilityOf } from '../api';
 import { resourcesOf } from '../api/fhir-client';
 import type { CodeSystem, Extension, Resource } from '../api/fhir-types';
-import { TYPE_COLOUR, TYPE_DURATION, typesOf as appointmentTypesOf } from '../agenda/appointment-look';
+import { appointmentTypesResource } from '../../src-server/appointments/appointment-types';
+import { typesOf as appointmentTypesOf } from '../agenda/appointment-look';
 
 /**
  * The practice's schedule in Réglages (docs/appointments.md): the appointment types (name, duration, colour), and
@@ -62,25 +63,9 @@ export function typesOf(codeSystem: CodeSystem): TypeRow[] {
   return appointmentTypesOf(codeSystem).map(({ code, display, minutes, colour }) => ({ code, display, minutes: minutes ?? 15, colour: colour ?? '#2f6fb3' }));
 }
 
+/** The practice's CodeSystem of types as the node stores it (its one builder), keeping the version read for If-Match. */
 function typesResource(practice: string, rows: readonly TypeRow[], previous: CodeSystem | undefined): CodeSystem {
-  return {
-    ...(previous?.meta ? { meta: previous.meta } : {}),
-    resourceType: 'CodeSystem',
-    id: `appointment-type-${practice}`,
-    url: `http://liaison.health/fhir/CodeSystem/appointment-type/${practice}`,
-    status: 'active',
-    content: 'complete',
-    name: 'AppointmentTypes',
-    title: 'Types de rendez-vous',
-    concept: rows.map((row) => ({
-      code: row.code,
-      display: row.display,
-      extension: [
-        { url: TYPE_DURATION, valueDuration: { value: row.minutes, unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' } },
-        { url: TYPE_COLOUR, valueString: row.colour },
-      ],
-    })),
-  } as CodeSystem;
+  return { ...(previous?.meta ? { meta: previous.meta } : {}), ...appointmentTypesResource(practice, rows) } as unknown as CodeSystem;
 }
 
 const hhmm = (time: unknown) => (typeof time === 'string' ? time.slice(0, 5) : '');
