@@ -1,4 +1,8 @@
+// The INS (NIR) and the INSi test and demonstration NIRs: the node's own list, so a letter is read as the node reads it.
+import { INS_SYSTEMS } from '../src-server/patients/identity';
 import type { Communication, DocumentReference, HumanName, Identifier, Patient, Reference, Resource } from './api/fhir-types';
+
+export { INS_SYSTEM } from './identity';
 
 /**
  * Whom a received letter is about when the reader does not follow that patient (docs/documents.md, "Letters without a
@@ -9,9 +13,6 @@ import type { Communication, DocumentReference, HumanName, Identifier, Patient, 
 
 /** On an internal delivery: the patient as its sender identifies them (src-server/documents/communications.ts). */
 export const PATIENT_IDENTITY_URL = 'http://liaison.health/fhir/StructureDefinition/patient-identity';
-/** The INS (NIR) and the INSi test and demonstration NIRs. */
-const INS_SYSTEMS = ['urn:oid:1.2.250.1.213.1.4.8', 'urn:oid:1.2.250.1.213.1.4.10', 'urn:oid:1.2.250.1.213.1.4.11'];
-export const INS_SYSTEM = INS_SYSTEMS[0];
 
 export interface LetterIdentity {
   name?: HumanName[];
@@ -23,7 +24,7 @@ export interface LetterIdentity {
 }
 
 function insOf(identifiers: Array<Identifier | undefined>): string | undefined {
-  return identifiers.find((identifier) => identifier?.value && INS_SYSTEMS.includes(identifier.system ?? ''))?.value;
+  return identifiers.find((identifier) => identifier?.value && INS_SYSTEMS.has(identifier.system ?? ''))?.value;
 }
 
 function containedPatient(resource: { contained?: Resource[] }, reference: string | undefined): Patient | undefined {
