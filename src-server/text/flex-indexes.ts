@@ -110,21 +110,31 @@ export class FlexIndexes {
    * shortest list leading (rather than each list in turn) measured 0.91 -> 0.66 ms for two terms and 1,001 matches.
    */
   search(resourceType: string, field: TextField, terms: readonly string[], limit: number): number[] {
+    return this.searchCounting(resourceType, field, terms, limit, 0).vseqs;
+  }
+
+  /**
+   * `search`, and the matches counted up to `countUpTo` by the same walk going on past the list: a count of up to
+   * 1,001 (the API's default total) without handing 1,001 vseqs over to the request's thread.
+   */
+  searchCounting(resourceType: string, field: TextField, terms: readonly string[], limit: number, countUpTo: number): { vseqs: number[]; count: number } {
     const index = this.index(resourceType, field);
     const lists: Uint32Array[] = [];
     for (const term of new Set(terms)) {
       const postings = postingsOf(index, term);
-      if (!postings || postings.length === 0) return [];
+      if (!postings || postings.length === 0) return { vseqs: [], count: 0 };
       lists.push(postings);
     }
-    if (lists.length === 0) return [];
+    if (lists.length === 0) return { vseqs: [], count: 0 };
     lists.sort((a, b) => a.length - b.length);
     const [shortest] = lists;
     // Exclusive upper bounds of the other lists: keys are visited in decreasing order, so they only shrink.
     const ends = lists.map((list) => list.length);
     const vseqs: number[] = [];
+    const walkTo = Math.max(limit, countUpTo);
+    let count = 0;
     let at = shortest.length - 1;
-    walk: while (at >= 0 && vseqs.length < limit) {
+    walk: while (at >= 0 && count < walkTo) {
       const documentKey = shortest[at];
       let agreed = true;
       for (let other = 1; other < lists.length; other++) {
@@ -141,10 +151,10 @@ export class FlexIndexes {
       }
       if (!agreed) continue;
       const vseq = this.vseqOfKey[documentKey];
-      if (vseq !== 0) vseqs.push(vseq);
+      if (vseq !== 0 && count++ < limit) vseqs.push(vseq);
       at--;
     }
-    return newestFirst(vseqs);
+    return { vseqs: newestFirst(vseqs), count };
   }
 
   /** Versions indexed, and dead keys not swept yet. */

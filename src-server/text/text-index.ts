@@ -26,6 +26,12 @@ export const MAX_TEXT_MATCHES = 10_000;
  * MAX_TEXT_MATCHES (PartialTextMatches).
  */
 export const FIRST_TEXT_MATCHES = 1_000;
+
+/** A text search's matches, newest first, and when asked (`countUpTo`), how many there are up to that count. */
+export interface TextSearchAnswer {
+  vseqs: number[];
+  count?: number;
+}
 const CALL_TIMEOUT_MS = 30_000;
 /** A text search waits at most this long for the index (starting, rebuilding, or busy), then answers 503. */
 export const SEARCH_WAIT_MS = 500;
@@ -119,9 +125,10 @@ export class TextIndex {
   /**
    * The vseqs of `resourceType` resources whose field matches the query (every term begins a word; whole words for
    * content and text), newest first, at most `limit` (MAX_TEXT_MATCHES at most). A query of fewer than two letters
-   * or digits, or of more than MAX_QUERY_TERMS words, is refused (400); while the index is not ready, 503.
+   * or digits, or of more than MAX_QUERY_TERMS words, is refused (400); while the index is not ready, 503. With
+   * `countUpTo`, the matches are also counted up to it (a count past `limit` without their vseqs).
    */
-  async search(resourceType: string, field: TextField, query: string, parameter: string, limit = MAX_TEXT_MATCHES): Promise<number[]> {
+  async search(resourceType: string, field: TextField, query: string, parameter: string, limit = MAX_TEXT_MATCHES, countUpTo?: number): Promise<TextSearchAnswer> {
     const terms = [...new Set(queryTerms(query))];
     if (terms.join('').length < MIN_QUERY_LENGTH) throw badRequest('text-query-too-short', `'${parameter}' needs at least ${MIN_QUERY_LENGTH} letters or digits`, parameter, { min: MIN_QUERY_LENGTH });
     if (terms.length > MAX_QUERY_TERMS) throw badRequest('text-query-too-long', `'${parameter}' may hold at most ${MAX_QUERY_TERMS} words`, parameter, { max: MAX_QUERY_TERMS });
@@ -129,8 +136,8 @@ export class TextIndex {
     if (!this.ready) await this.untilReady(deadline);
     // A thread that got ready at the last moment still has a moment to answer.
     const wait = Math.max(deadline - performance.now(), SEARCH_WAIT_MS / 5);
-    const answer = await this.call({ kind: 'search', resourceType, field, terms, limit: Math.min(limit, MAX_TEXT_MATCHES) }, wait);
-    return answer.kind === 'result' ? answer.vseqs : [];
+    const answer = await this.call({ kind: 'search', resourceType, field, terms, limit: Math.min(limit, MAX_TEXT_MATCHES), countUpTo }, wait);
+    return answer.kind === 'result' ? { vseqs: answer.vseqs, count: answer.count } : { vseqs: [] };
   }
 
   /** Where the index stands; never waits more than STATUS_WAIT_MS. */

@@ -29,7 +29,8 @@ export interface WorkerConfig {
 
 export type ToWorker =
   | { kind: 'changed' }
-  | { kind: 'search'; id: number; resourceType: string; field: TextField; terms: string[]; limit: number }
+  /** `countUpTo`: the matches counted up to it as well (TextSearchAnswer.count). */
+  | { kind: 'search'; id: number; resourceType: string; field: TextField; terms: string[]; limit: number; countUpTo?: number }
   | { kind: 'status'; id: number }
   | { kind: 'notIndexed'; id: number }
   | { kind: 'close'; id: number };
@@ -54,7 +55,7 @@ export interface TextIndexStatus {
 export type FromWorker =
   /** Sent once, when searches may be answered (TextIndexStatus.ready). */
   | { kind: 'ready' }
-  | { kind: 'result'; id: number; vseqs: number[] }
+  | { kind: 'result'; id: number; vseqs: number[]; count?: number }
   | { kind: 'notIndexed'; id: number; entries: NotIndexedEntry[]; count: number }
   | { kind: 'status'; id: number; status: TextIndexStatus }
   | { kind: 'closed'; id: number }
@@ -178,7 +179,9 @@ function status(): TextIndexStatus {
 
 function answerSearch(message: Extract<ToWorker, { kind: 'search' }>): void {
   try {
-    port.postMessage({ kind: 'result', id: message.id, vseqs: indexer.indexes.search(message.resourceType, message.field, message.terms, message.limit) } satisfies FromWorker);
+    const { resourceType, field, terms, limit, countUpTo } = message;
+    const answer = countUpTo ? indexer.indexes.searchCounting(resourceType, field, terms, limit, countUpTo) : { vseqs: indexer.indexes.search(resourceType, field, terms, limit) };
+    port.postMessage({ kind: 'result', id: message.id, ...answer } satisfies FromWorker);
   } catch (error) {
     port.postMessage({ kind: 'failed', id: message.id, message: (error as Error).message } satisfies FromWorker);
   }

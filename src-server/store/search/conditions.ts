@@ -45,6 +45,8 @@ export interface IndexRows {
   ordered?: readonly number[];
   /** `ordered` holds only the newest matches: running out of them before the page is full proves nothing. */
   partial?: boolean;
+  /** How many rows there are, up to the count the text index was asked to reach (TextMatch.count). */
+  counted?: number;
   where: Clause;
   /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
   streams: boolean;
@@ -115,6 +117,7 @@ export class ConditionBuilder {
         table: '(SELECT value AS vseq FROM json_each(?))',
         ordered: newestFirst(matched.vseqs),
         partial: matched.partial,
+        counted: matched.count,
         where: { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
         streams: false,
       };
@@ -442,6 +445,8 @@ export interface TextMatch {
   vseqs: readonly number[];
   /** Only the newest matches were asked for, and there may be more. */
   partial: boolean;
+  /** The matches the index counted as it walked, up to the count asked (the API's default total), when asked. */
+  count?: number;
 }
 
 /** A request's text matches, by textMatchKey. */

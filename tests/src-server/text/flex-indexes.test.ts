@@ -53,7 +53,8 @@ describe('FlexIndexes', () => {
         fc.array(fc.integer({ min: 1, max: 120 }), { maxLength: 40 }),
         fc.array(fc.stringMatching(/^[abc]{1,3}$/), { minLength: 1, maxLength: 3 }),
         fc.integer({ min: 1, max: 60 }),
-        (documents, removed, terms, limit) => {
+        fc.integer({ min: 0, max: 130 }),
+        (documents, removed, terms, limit, countUpTo) => {
           const indexes = new FlexIndexes();
           documents.forEach((words, at) => indexes.put('Practitioner', at + 1, { name: words.join(' ') }));
           for (const vseq of removed) indexes.remove(vseq);
@@ -62,9 +63,10 @@ describe('FlexIndexes', () => {
             .map((words, at) => ({ vseq: at + 1, words }))
             .filter(({ vseq, words }) => !gone.has(vseq) && terms.every((term) => words.some((candidate) => candidate.startsWith(term))))
             .map(({ vseq }) => vseq)
-            .reverse()
-            .slice(0, limit);
-          expect(indexes.search('Practitioner', 'name', terms, limit)).toEqual(expected);
+            .reverse();
+          expect(indexes.search('Practitioner', 'name', terms, limit)).toEqual(expected.slice(0, limit));
+          // The same page, and every match counted up to the larger of the two bounds (the API's default total).
+          expect(indexes.searchCounting('Practitioner', 'name', terms, limit, countUpTo)).toEqual({ vseqs: expected.slice(0, limit), count: Math.min(expected.length, Math.max(limit, countUpTo)) });
         },
       ),
       { numRuns: 300 },
