@@ -128,6 +128,7 @@ export class FlexIndexes {
     if (lists.length === 0) return { vseqs: [], count: 0 };
     lists.sort((a, b) => a.length - b.length);
     const [shortest] = lists;
+    if (lists.length === 2 && lists[1].length <= MERGE_RATIO * shortest.length) return this.mergeTwo(shortest, lists[1], limit, countUpTo);
     // Exclusive upper bounds of the other lists: keys are visited in decreasing order, so they only shrink.
     const ends = lists.map((list) => list.length);
     const vseqs: number[] = [];
@@ -153,6 +154,32 @@ export class FlexIndexes {
       const vseq = this.vseqOfKey[documentKey];
       if (vseq !== 0 && count++ < limit) vseqs.push(vseq);
       at--;
+    }
+    return { vseqs: newestFirst(vseqs), count };
+  }
+
+  /**
+   * Two lists of comparable lengths, merged from their newest end: one comparison a step. Leapfrogging them (two
+   * gallops a step, each a loop and a bisection) cost some 40 ns a key where they interleave without matching: a
+   * two-word query of national prefixes (45,000 and 67,000 postings, no match) took 4.5 ms.
+   */
+  private mergeTwo(a: Uint32Array, b: Uint32Array, limit: number, countUpTo: number): { vseqs: number[]; count: number } {
+    const vseqs: number[] = [];
+    const walkTo = Math.max(limit, countUpTo);
+    let count = 0;
+    let i = a.length - 1;
+    let j = b.length - 1;
+    while (i >= 0 && j >= 0 && count < walkTo) {
+      const x = a[i];
+      const y = b[j];
+      if (x > y) i--;
+      else if (x < y) j--;
+      else {
+        const vseq = this.vseqOfKey[x];
+        if (vseq !== 0 && count++ < limit) vseqs.push(vseq);
+        i--;
+        j--;
+      }
     }
     return { vseqs: newestFirst(vseqs), count };
   }
@@ -268,6 +295,9 @@ export type ExportedPart =
  * A term's keys, the ones FlexSearch added since the last sweep moved after the compacted ones (keys only grow, so
  * the list stays in order): a copy of the term's list, once after writes touched it.
  */
+/** Up to this ratio of lengths, two posting lists are merged step by step rather than leapfrogged (mergeTwo). */
+const MERGE_RATIO = 16;
+
 function postingsOf(index: FieldIndex, term: string): Uint32Array | undefined {
   const compacted = index.compacted.get(term);
   const added = index.added.get(term)?.[0];
