@@ -135,17 +135,19 @@ export class FlexIndexes {
     const walkTo = Math.max(limit, countUpTo);
     let count = 0;
     let at = shortest.length - 1;
+    // A list of a length comparable to the shortest's is stepped through key by key (see mergeTwo), a longer one galloped.
+    const stepped = lists.map((list) => list.length <= MERGE_RATIO * shortest.length);
     walk: while (at >= 0 && count < walkTo) {
       const documentKey = shortest[at];
       let agreed = true;
       for (let other = 1; other < lists.length; other++) {
         const list = lists[other];
-        const position = lastAtMost(list, documentKey, ends[other]);
+        const position = stepped[other] ? lastAtMostStepping(list, documentKey, ends[other]) : lastAtMost(list, documentKey, ends[other]);
         if (position < 0) break walk;
         ends[other] = position + 1;
         if (list[position] !== documentKey) {
           // That list's next key is smaller: the shortest list jumps to it.
-          at = lastAtMost(shortest, list[position], at);
+          at = stepped[other] ? lastAtMostStepping(shortest, list[position], at) : lastAtMost(shortest, list[position], at);
           agreed = false;
           break;
         }
@@ -172,14 +174,13 @@ export class FlexIndexes {
     while (i >= 0 && j >= 0 && count < walkTo) {
       const x = a[i];
       const y = b[j];
-      if (x > y) i--;
-      else if (x < y) j--;
-      else {
+      if (x === y) {
         const vseq = this.vseqOfKey[x];
         if (vseq !== 0 && count++ < limit) vseqs.push(vseq);
-        i--;
-        j--;
       }
+      // Without a branch on which list steps (they interleave unpredictably): the larger key's list, or both.
+      i -= Number(x >= y);
+      j -= Number(y >= x);
     }
     return { vseqs: newestFirst(vseqs), count };
   }
@@ -346,6 +347,13 @@ function lastAtMost(list: Uint32Array, key: number, end: number): number {
     else high = middle;
   }
   return low - 1;
+}
+
+/** lastAtMost stepping back one key at a time: cheaper when the key is a few places away, as in lists of similar lengths. */
+function lastAtMostStepping(list: Uint32Array, key: number, end: number): number {
+  let at = end - 1;
+  while (at >= 0 && list[at] > key) at--;
+  return at;
 }
 
 function grown(array: Uint32Array<ArrayBuffer>, needed: number): Uint32Array<ArrayBuffer> {
