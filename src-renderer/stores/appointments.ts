@@ -151,6 +151,8 @@ export const useAppointmentsStore = defineStore('appointments', () => {
               _count: '100',
               // The patients by name (and birth date, for the printed day), whatever `display` the appointment was written with.
               _include: 'Appointment:patient',
+              // Every page is read: a count would be work for nothing.
+              _total: 'none',
             }),
           ),
         ),
