@@ -57,7 +57,16 @@ export function formatDateTime(instant: string | undefined, locale: Locale = 'fr
 
 /** The time of an instant in the reader's zone: "11:00". */
 export function formatTime(date: Date, locale: Locale = 'fr'): string {
-  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { hour: '2-digit', minute: '2-digit' }).format(date);
+  return timeFormatter(locale)(date);
+}
+
+/**
+ * formatTime for many instants (a week of appointments): one Intl.DateTimeFormat, whose making costs far more than its
+ * use. Made per batch, not kept, so that it follows the reader's zone and language.
+ */
+export function timeFormatter(locale: Locale = 'fr'): (date: Date) => string {
+  const format = new Intl.DateTimeFormat(INTL_LOCALE[locale], { hour: '2-digit', minute: '2-digit' });
+  return (date) => format.format(date);
 }
 
 /** The day of an instant in the reader's zone: "mar. 1 déc. 2026". */

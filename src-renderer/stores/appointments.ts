@@ -85,8 +85,11 @@ export const useAppointmentsStore = defineStore('appointments', () => {
   const types = shallowRef<AppointmentType[]>([]);
   const loading = ref(false);
   const error = ref<unknown>();
-  /** The range the appointments are of; a load for another range that ends first is not kept. */
-  let loadedFor = '';
+  /**
+   * The last load asked for: only its answer is kept. An earlier one that ends after it (another range, or the same
+   * range asked again as the page comes back) would otherwise say "loaded" while the last one is still on its way.
+   */
+  let lastLoad = 0;
 
   async function loadOwners(): Promise<void> {
     const session = useSessionStore();
@@ -137,9 +140,12 @@ export const useAppointmentsStore = defineStore('appointments', () => {
 
   /** The shown practitioners' appointments starting in [start, end): one search each, at once, every page. */
   async function load(start: Date, end: Date): Promise<void> {
-    const range = `${start.toISOString()}|${end.toISOString()}|${shown.value.join(',')}`;
-    loadedFor = range;
-    if (shown.value.length === 0) return void (appointments.value = []);
+    const asked = ++lastLoad;
+    if (shown.value.length === 0) {
+      appointments.value = [];
+      loading.value = false;
+      return;
+    }
     loading.value = true;
     try {
       const pages = await Promise.all(
@@ -151,11 +157,13 @@ export const useAppointmentsStore = defineStore('appointments', () => {
               _count: '100',
               // The patients by name (and birth date, for the printed day), whatever `display` the appointment was written with.
               _include: 'Appointment:patient',
+              // Every page is read: a count would be work for nothing.
+              _total: 'none',
             }),
           ),
         ),
       );
-      if (loadedFor !== range) return;
+      if (asked !== lastLoad) return;
       const bundles = pages.flat();
       useNamesStore().learn(bundles.flatMap((bundle) => bundle.entry?.map((entry) => entry.resource) ?? []));
       const byId = new Map<string, Appointment>();
@@ -165,9 +173,9 @@ export const useAppointmentsStore = defineStore('appointments', () => {
       appointments.value = [...byId.values()];
       error.value = undefined;
     } catch (caught) {
-      if (loadedFor === range) error.value = caught;
+      if (asked === lastLoad) error.value = caught;
     } finally {
-      if (loadedFor === range) loading.value = false;
+      if (asked === lastLoad) loading.value = false;
     }
   }
 
