@@ -55,7 +55,7 @@ async function best(run: () => Promise<number> | number): Promise<number> {
  * loads).
  */
 const syllables = ['ka', 'ro', 'mi', 'le', 'du', 'ber', 'tan', 'gu', 'vel', 'o', 'sin', 'ar'];
-const word = (seed: number) => Array.from({ length: 2 + (seed % 3) }, (_, at) => syllables[(seed >> (at * 3)) % syllables.length]).join('');
+const word = (seed: number) => Array.from({ length: 2 + (seed % 3) }, (_, at) => syllables[(seed >>> (at * 3)) % syllables.length]).join('');
 /** The given and family name of entry `n`, and its address. */
 const nameOf = (n: number) => [word(n * 7919), word(n * 104729)];
 const addressOf = (n: number) => `${n % 100} rue ${word(n)}`;
