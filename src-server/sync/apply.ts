@@ -19,10 +19,16 @@ export interface ApplyRules {
 
 /**
  * Stores the versions of a `$changes` page or a `$replicate` body, each on its own: a refused entry does not stop
- * the others, and only what a `check` refuses needs rolling back (a savepoint), so entries go without one otherwise.
+ * the others, and only what a `check` refuses needs rolling back (a savepoint), so entries go without one otherwise,
+ * and then as one batch (Repository.batch: their index rows and counts written together at the end).
  * Call inside a transaction: the page commits as a whole (with the pull cursor, for a pull).
  */
 export function applyVersions(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules = {}): EntryOutcome[] {
+  // A version a check refuses rolls back to its savepoint: rows waiting for the batch's end would outlive it.
+  return rules.check ? storeEach(repository, entries, rules) : repository.batch(() => storeEach(repository, entries, rules));
+}
+
+function storeEach(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules): EntryOutcome[] {
   const { check } = rules;
   const store = (version: ReplicaVersion): EntryOutcome => {
     rules.admit?.(version);
