@@ -15,17 +15,21 @@ export interface ApplyRules {
   content?: ContentQueue;
   /** The order to store versions in, by type (lower first, the page's order otherwise); outcomes keep the page's order. */
   rank?(resourceType: string): number;
+  /**
+   * Stores the page as one batch (Repository.batch: its index rows go in at its end): only for rules that read nothing
+   * of the store, such as a pull's, and without `check` (a version it refuses rolls back alone, its waiting rows would not).
+   */
+  batch?: boolean;
 }
 
 /**
  * Stores the versions of a `$changes` page or a `$replicate` body, each on its own: a refused entry does not stop
- * the others, and only what a `check` refuses needs rolling back (a savepoint), so entries go without one otherwise,
- * and then as one batch (Repository.batch: their index rows and counts written together at the end).
+ * the others, and only what a `check` refuses needs rolling back (a savepoint), so entries go without one otherwise.
  * Call inside a transaction: the page commits as a whole (with the pull cursor, for a pull).
  */
 export function applyVersions(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules = {}): EntryOutcome[] {
-  // A version a check refuses rolls back to its savepoint: rows waiting for the batch's end would outlive it.
-  return rules.check ? storeEach(repository, entries, rules) : repository.batch(() => storeEach(repository, entries, rules));
+  if (rules.batch && rules.check) throw new Error('A page whose versions a check may roll back one by one cannot be stored as a batch');
+  return rules.batch ? repository.batch(() => storeEach(repository, entries, rules)) : storeEach(repository, entries, rules);
 }
 
 function storeEach(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules): EntryOutcome[] {
