@@ -57,7 +57,8 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
   let stopFollowing = () => {};
   let closed = false;
 
-  // Followed at each poll (the CLI writes the table from another process), and at once after this process changed it.
+  // Followed at each poll (the CLI writes the table from another process), and at once after this process added a peer.
+  // A removed peer's loop stops at the next poll: stopped at once, it left a connection open (docs/sync.md, "Performance").
   const follow = () => {
     const configured = new Set(peers.list().map((peer) => peer.peerId));
     for (const peerId of configured) {
@@ -89,7 +90,7 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
       timers.push(setInterval(follow, settings.pollMs), setInterval(retryDeferred, RETRY_DEFERRED_MS));
       // After the change's transaction: the first-run join adds its peers inside one, which may yet roll back.
       const followSoon = () => void setImmediate(() => closed || follow());
-      stopFollowing = peers.onChange(followSoon);
+      stopFollowing = peers.onAdded(followSoon);
       for (const timer of timers) timer.unref();
       stopListening = store.commits.listen(() => {
         for (const loop of loops.values()) loop.wake();

@@ -64,7 +64,7 @@ const MAX_ERROR_LENGTH = 500;
 
 export class PeerStore {
   private key: Buffer | undefined;
-  private readonly changeListeners = new Set<() => void>();
+  private readonly addListeners = new Set<() => void>();
 
   constructor(
     private readonly db: Db,
@@ -86,21 +86,17 @@ export class PeerStore {
         .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, seal(this.sealingKey(), peer.clientSecret), new Date().toISOString());
     })();
-    this.changed();
+    for (const listener of this.addListeners) listener();
     return this.get(peerId);
   }
 
   /**
-   * Calls `listener` once this process has added or removed a peer (admin API, first-run join); the CLI's changes,
-   * made by another process, are only seen by polling. Returns the function that stops the calls.
+   * Calls `listener` once this process has added a peer (admin API, first-run join); the CLI's peers, added by another
+   * process, are only seen by polling. Returns the function that stops the calls.
    */
-  onChange(listener: () => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
-  }
-
-  private changed(): void {
-    for (const listener of this.changeListeners) listener();
+  onAdded(listener: () => void): () => void {
+    this.addListeners.add(listener);
+    return () => this.addListeners.delete(listener);
   }
 
   /** The peer this node follows the directory from (a directory node, or its office's node for a desktop that joined it). */
@@ -121,7 +117,6 @@ export class PeerStore {
     const info = this.get(peerId);
     // Its recipients go with it: sync_peer_recipients cascades (openDatabase turns foreign keys on).
     this.db.prepare('DELETE FROM sync_peers WHERE peer_id = ?').run(peerId);
-    this.changed();
     return info;
   }
 
