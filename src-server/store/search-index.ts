@@ -82,8 +82,6 @@ export class SearchIndex {
 
   private store(resourceType: string, vseq: number, rows: IndexRows, replacedVseq: number | undefined): void {
     const workplaces = WorkplaceRows.concerns(resourceType);
-    // The workplace rows read the replaced version's rows (whom a role named): those still waiting go in first.
-    if (workplaces && replacedVseq !== undefined && this.deferred?.has(replacedVseq)) this.insertDeferred();
     if (workplaces) this.workplaces.written(resourceType, vseq, replacedVseq);
     if (replacedVseq !== undefined) this.remove(replacedVseq);
     if (this.deferred) {
