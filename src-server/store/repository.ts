@@ -127,6 +127,10 @@ export class Repository {
    * (lastUpdated, vseq) order and search can page the default order by vseq (write order).
    */
   private lastStamp: string;
+  /** The clock reading (ms) `lastStamp` was made of: a write in the same millisecond reuses it rather than format it again. */
+  private lastStampMs = NaN;
+  /** During `batch`: the resources created so far, by type, counted at its end. */
+  private createdInBatch: Map<string, number> | undefined;
 
   constructor(private readonly db: Db) {
     this.nodeId = readNodeId(db);
@@ -163,8 +167,8 @@ export class Repository {
       insertCurrent: db.prepare('INSERT INTO resources (resource_type, resource_id, vseq, last_updated) VALUES (?, ?, ?, ?)'),
       updateCurrent: db.prepare('UPDATE resources SET vseq = ?, last_updated = ? WHERE resource_type = ? AND resource_id = ?'),
       appendChange: db.prepare('INSERT INTO change_log (vseq, resource_type) VALUES (?, ?)'),
-      countCreated: db.prepare(
-        'INSERT INTO resource_counts (resource_type, total) VALUES (?, 1) ON CONFLICT (resource_type) DO UPDATE SET total = total + 1',
+      countCreated: db.prepare<[string, number]>(
+        'INSERT INTO resource_counts (resource_type, total) VALUES (?, ?) ON CONFLICT (resource_type) DO UPDATE SET total = total + excluded.total',
       ),
       counts: db.prepare<[], { resource_type: string; total: number }>('SELECT resource_type, total FROM resource_counts ORDER BY resource_type'),
       versionExists: db.prepare<[string], number>('SELECT 1 FROM resource_versions WHERE version_id = ?').pluck(),
@@ -254,7 +258,25 @@ export class Repository {
    * many to a statement, so `work` must not search what it writes.
    */
   bulk<T>(work: () => T): T {
-    return this.transaction(() => this.searchIndex.deferRows(work));
+    return this.transaction(() => this.batch(work));
+  }
+
+  /**
+   * Runs `work`, writes inside the caller's transaction, with what its writes add to shared rows written at its end:
+   * their index rows many to a statement (SearchIndex.deferRows; in before a listener of current versions or a
+   * SearchParameter reads the index), the resource counts once a type. A page of sync stores so: per-write statements
+   * were a good part of its time. A write of `work` that fails halfway must fail the whole (its rows would stay).
+   */
+  batch<T>(work: () => T): T {
+    if (this.createdInBatch) return work();
+    const created = (this.createdInBatch = new Map());
+    try {
+      const result = this.searchIndex.deferRows(work);
+      for (const [resourceType, count] of created) this.statements.countCreated.run(resourceType, count);
+      return result;
+    } finally {
+      this.createdInBatch = undefined;
+    }
   }
 
   /** The definitions in force in this store: the built-in ones and its custom SearchParameters. */
@@ -476,15 +498,19 @@ export class Repository {
       return;
     }
     this.statements.insertCurrent.run(resourceType, id, vseq, lastUpdated);
-    this.statements.countCreated.run(resourceType);
+    if (this.createdInBatch) this.createdInBatch.set(resourceType, (this.createdInBatch.get(resourceType) ?? 0) + 1);
+    else this.statements.countCreated.run(resourceType, 1);
   }
 
   /** Points a resource at one of its stored versions, whose index rows replace those of the version it replaces. */
   private makeCurrent(resourceType: string, id: string, version: { vseq: number; lastUpdated: string; resource: JsonObject }, replacedVseq?: number): void {
     this.pointCurrent(resourceType, id, version.vseq, version.lastUpdated, replacedVseq);
     this.searchIndex.write(version.vseq, version.resource, replacedVseq);
+    const listeners = this.currentListeners.get(resourceType);
+    // They read the index (a listener searches, a SearchParameter reindexes): the rows of a batch go in first.
+    if (listeners || resourceType === 'SearchParameter') this.searchIndex.insertDeferred();
     if (resourceType === 'SearchParameter') this.applyCustomParameters();
-    for (const listener of this.currentListeners.get(resourceType) ?? []) listener(id, version.resource);
+    if (listeners) for (const listener of listeners) listener(id, version.resource);
   }
 
   /**
@@ -570,7 +596,10 @@ export class Repository {
     this.pointCurrent(resourceType, id, vseq, lastUpdated, replacedVseq);
     this.searchIndex.writeRows(resourceType, vseq, prepared.rows, replacedVseq);
     const listeners = this.currentListeners.get(resourceType);
-    if (listeners) for (const listener of listeners) listener(id, JSON.parse(json) as JsonObject);
+    if (listeners) {
+      this.searchIndex.insertDeferred();
+      for (const listener of listeners) listener(id, JSON.parse(json) as JsonObject);
+    }
     return { resourceType, id, versionId, lastUpdated, json };
   }
 
@@ -584,7 +613,10 @@ export class Repository {
 
   /** max(now, last stamp issued): ISO instants in UTC with milliseconds compare as text. */
   private nextStamp(): string {
-    const now = new Date().toISOString();
+    const ms = Date.now();
+    if (ms === this.lastStampMs) return this.lastStamp;
+    this.lastStampMs = ms;
+    const now = new Date(ms).toISOString();
     if (now > this.lastStamp) this.lastStamp = now;
     return this.lastStamp;
   }

@@ -21,8 +21,8 @@ export class SearchIndex {
   private readonly deleteRows: Statement<[number]>[];
   /** Insert statements by table and row count: a write inserts each table's rows in one statement. */
   private readonly inserts = new Map<string, Statement>();
-  /** During `deferRows`: the rows written so far, by table, and the versions they belong to. */
-  private deferred: { rows: Map<IndexKind, SqlValue[]>; versions: Set<number> } | undefined;
+  /** During `deferRows`: the rows written and not inserted yet, by version (a version replaced meanwhile drops its own). */
+  private deferred: Map<number, IndexRows> | undefined;
   /** A practitioner's workplace rows (workplace-rows.ts), derived again after the writes that change them. */
   private readonly workplaces: WorkplaceRows;
 
@@ -84,18 +84,12 @@ export class SearchIndex {
     const workplaces = WorkplaceRows.concerns(resourceType);
     if (workplaces) this.workplaces.written(resourceType, vseq, replacedVseq);
     if (replacedVseq !== undefined) this.remove(replacedVseq);
-    const deferred = this.deferred;
-    if (!deferred) {
-      for (const [kind, values] of rows) this.insertRows(kind, values);
-      if (workplaces) this.workplaces.flush();
+    if (this.deferred) {
+      this.deferred.set(vseq, rows);
       return;
     }
-    deferred.versions.add(vseq);
-    for (const [kind, values] of rows) {
-      const waiting = deferred.rows.get(kind);
-      if (waiting) for (const value of values) waiting.push(value);
-      else deferred.rows.set(kind, [...values]);
-    }
+    for (const [kind, values] of rows) this.insertRows(kind, values);
+    if (workplaces) this.workplaces.flush();
   }
 
   /**
@@ -106,16 +100,36 @@ export class SearchIndex {
    */
   deferRows<T>(work: () => T): T {
     if (this.deferred) return work();
-    const deferred = (this.deferred = { rows: new Map<IndexKind, SqlValue[]>(), versions: new Set<number>() });
+    this.deferred = new Map();
     try {
       const result = work();
-      for (const [kind, values] of deferred.rows) this.insertRows(kind, values);
-      this.workplaces.flush();
+      this.insertDeferred();
       return result;
     } finally {
       this.deferred = undefined;
       this.workplaces.discard();
     }
+  }
+
+  /**
+   * Inserts the rows waiting in `deferRows` now (deferring goes on after): before the work reads the index, e.g. a
+   * listener of current versions that searches (booking conflicts read the booked times of the index).
+   */
+  insertDeferred(): void {
+    const deferred = this.deferred;
+    if (deferred && deferred.size > 0) {
+      const byTable = new Map<IndexKind, SqlValue[]>();
+      for (const rows of deferred.values()) {
+        for (const [kind, values] of rows) {
+          const waiting = byTable.get(kind);
+          if (waiting) for (const value of values) waiting.push(value);
+          else byTable.set(kind, [...values]);
+        }
+      }
+      deferred.clear();
+      for (const [kind, values] of byTable) this.insertRows(kind, values);
+    }
+    this.workplaces.flush();
   }
 
   /** The ids of a type's parameters, by code (created on first use), for `indexRows` where the database is not. */
@@ -147,11 +161,9 @@ export class SearchIndex {
   }
 
   remove(vseq: number): void {
+    // A version written earlier in the same deferRows: its rows are still waiting, and only there.
+    if (this.deferred?.delete(vseq)) return;
     for (const statement of this.deleteRows) statement.run(vseq);
-    // A version written earlier in the same deferRows: its rows are still waiting.
-    if (this.deferred?.versions.delete(vseq)) {
-      for (const [kind, values] of this.deferred.rows) this.deferred.rows.set(kind, withoutVersion(values, TABLE_OF[kind].columns.length, vseq));
-    }
   }
 
   /**
@@ -207,13 +219,6 @@ const TABLE_OF: Record<IndexKind, { table: string; columns: readonly string[] }>
   uri: { table: 'idx_uri', columns: ['vseq', 'pid', 'value'] },
   composite: { table: 'idx_composite', columns: ['vseq', 'pid', 'ord', 'first_key', 'parts'] },
 };
-
-/** Flat rows of `width` values, without those of version `vseq` (the first value of each). */
-function withoutVersion(values: SqlValue[], width: number, vseq: number): SqlValue[] {
-  const kept: SqlValue[] = [];
-  for (let at = 0; at < values.length; at += width) if (values[at] !== vseq) for (let column = at; column < at + width; column++) kept.push(values[column]);
-  return kept;
-}
 
 /** A value's row in its table, in TABLE_OF's column order (undefined: not indexed). */
 function rowOf(vseq: number, pid: number, value: IndexValue, ord: number): SqlValue[] | undefined {

@@ -15,6 +15,11 @@ export interface ApplyRules {
   content?: ContentQueue;
   /** The order to store versions in, by type (lower first, the page's order otherwise); outcomes keep the page's order. */
   rank?(resourceType: string): number;
+  /**
+   * Stores the page as one batch (Repository.batch: its index rows go in at its end): only for rules that read nothing
+   * of the store, such as a pull's, and without `check` (a version it refuses rolls back alone, its waiting rows would not).
+   */
+  batch?: boolean;
 }
 
 /**
@@ -23,6 +28,11 @@ export interface ApplyRules {
  * Call inside a transaction: the page commits as a whole (with the pull cursor, for a pull).
  */
 export function applyVersions(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules = {}): EntryOutcome[] {
+  if (rules.batch && rules.check) throw new Error('A page whose versions a check may roll back one by one cannot be stored as a batch');
+  return rules.batch ? repository.batch(() => storeEach(repository, entries, rules)) : storeEach(repository, entries, rules);
+}
+
+function storeEach(repository: Repository, entries: readonly WireEntry[], rules: ApplyRules): EntryOutcome[] {
   const { check } = rules;
   const store = (version: ReplicaVersion): EntryOutcome => {
     rules.admit?.(version);

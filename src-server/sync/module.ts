@@ -54,8 +54,11 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
   const services = { repository, peers, feed, content, write, log: (_message: string) => {} };
   const timers: NodeJS.Timeout[] = [];
   let stopListening = () => {};
+  let stopFollowing = () => {};
+  let closed = false;
 
-  // Followed at each poll: the admin API and the CLI only write the table.
+  // Followed at each poll (the CLI writes the table from another process), and at once after this process added a peer.
+  // A removed peer's loop stops at the next poll: stopped at once, it left a connection open (docs/sync.md, "Performance").
   const follow = () => {
     const configured = new Set(peers.list().map((peer) => peer.peerId));
     for (const peerId of configured) {
@@ -85,6 +88,9 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
       retryDeferred();
       follow();
       timers.push(setInterval(follow, settings.pollMs), setInterval(retryDeferred, RETRY_DEFERRED_MS));
+      // After the change's transaction: the first-run join adds its peers inside one, which may yet roll back.
+      const followSoon = () => void setImmediate(() => closed || follow());
+      stopFollowing = peers.onAdded(followSoon);
       for (const timer of timers) timer.unref();
       stopListening = store.commits.listen(() => {
         for (const loop of loops.values()) loop.wake();
@@ -113,7 +119,9 @@ export function syncModule(store: Store, options: SyncSettings): SyncModule {
     },
     async close() {
       for (const timer of timers) clearInterval(timer);
+      closed = true;
       stopListening();
+      stopFollowing();
       await Promise.all([...loops.values()].map((loop) => loop.stop()));
       loops.clear();
     },

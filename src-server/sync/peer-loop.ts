@@ -225,7 +225,8 @@ export class PeerLoop {
       }
       stored = cursor;
       const outcomes = await this.services.write(() => {
-        const applied = applyVersions(repository, entries, { receivedFrom: remoteNode, admit, content: this.services.content });
+        // Its rules read nothing of the store: the page goes in as one batch (its index rows many to a statement).
+        const applied = applyVersions(repository, entries, { receivedFrom: remoteNode, admit, content: this.services.content, batch: true });
         peers.setPullCursor(this.peerId, cursor);
         return applied;
       });

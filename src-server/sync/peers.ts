@@ -64,6 +64,7 @@ const MAX_ERROR_LENGTH = 500;
 
 export class PeerStore {
   private key: Buffer | undefined;
+  private readonly addListeners = new Set<() => void>();
 
   constructor(
     private readonly db: Db,
@@ -85,7 +86,17 @@ export class PeerStore {
         .prepare('INSERT INTO sync_peers (peer_id, name, url, kind, client_id, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(peerId, peer.name.trim(), url, peer.kind ?? 'office', peer.clientId, seal(this.sealingKey(), peer.clientSecret), new Date().toISOString());
     })();
+    for (const listener of this.addListeners) listener();
     return this.get(peerId);
+  }
+
+  /**
+   * Calls `listener` once this process has added a peer (admin API, first-run join); the CLI's peers, added by another
+   * process, are only seen by polling. Returns the function that stops the calls.
+   */
+  onAdded(listener: () => void): () => void {
+    this.addListeners.add(listener);
+    return () => this.addListeners.delete(listener);
   }
 
   /** The peer this node follows the directory from (a directory node, or its office's node for a desktop that joined it). */
