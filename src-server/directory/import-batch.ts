@@ -1,4 +1,6 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FhirError } from '../fhir/outcome';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { preparedJson } from '../store/prepared-write';
 import type { Repository } from '../store/repository';
 import { keyOf, type MappedResource } from './activity-preparer';
@@ -9,7 +11,8 @@ import { sameContent } from './same-content';
 /**
  * Writes directory resources through the repository, a new version only for what changed: the resource an import
  * computes is compared with the current version (meta aside) and skipped when equal. Many resources share one
- * transaction (`flush`): a commit per resource would cost more than all the rest.
+ * transaction (`flush`): a commit per resource would cost more than all the rest. But a transaction holds the node's
+ * event loop and its connection, so none lasts much more than SLICE_MS: a search waits that long at most.
  */
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'archived';
@@ -20,10 +23,16 @@ export type TypeCounts = Record<Outcome | 'invalid', number>;
 export type Change = (currentJson: string | undefined) => Resource | undefined;
 
 type Key = { resourceType: string; id: string };
-type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedResource };
+type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedResource; preparedUnder: SearchParameters };
 
 const emptyCounts = (): TypeCounts => ({ created: 0, updated: 0, unchanged: 0, archived: 0, invalid: 0 });
 const MAX_FAILURES_KEPT = 100;
+/**
+ * A write transaction's length, in ms of writes, before it commits and the event loop gets a turn. A few hundred
+ * resources, mostly unchanged ones, fit: the commits cost little (WAL), while a chunk's or a batch's 2,000 resources in
+ * one transaction held searches up to a tenth of a second (the daily refresh's bench).
+ */
+export const SLICE_MS = 5;
 
 export class ImportBatch {
   readonly counts: Record<string, TypeCounts> = {};
@@ -39,11 +48,12 @@ export class ImportBatch {
   }
 
   /**
-   * Queues the write of a resource of the activity import's thread (activity-preparer.ts). The MSSanté import owns
-   * the mailboxes: a new version keeps those of the current one.
+   * Queues the write of a resource of the activity import's thread (activity-preparer.ts), prepared under
+   * `preparedUnder` (the definitions in force when the thread started). The MSSanté import owns the mailboxes: a new
+   * version keeps those of the current one.
    */
-  putMapped(mapped: MappedResource): void {
-    this.pending.push({ mapped });
+  putMapped(mapped: MappedResource, preparedUnder: SearchParameters): void {
+    this.pending.push({ mapped, preparedUnder });
   }
 
   get queued(): number {
@@ -51,24 +61,35 @@ export class ImportBatch {
   }
 
   /**
-   * Writes what is queued in one transaction (synchronous: no other write of the process can slip inside it). It
-   * searches nothing, so its index rows go in at its end (Repository.bulk).
+   * Writes what is queued, in transactions of about SLICE_MS each with a turn of the event loop between them. Each
+   * reads the current versions it compares with inside it, so a write of the node between two is never undone. They
+   * search nothing, so their index rows go in at their end (Repository.bulk).
    */
-  flush(): void {
+  async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
-    this.repository.bulk(() => {
-      for (const write of batch) this.write(write);
-    });
+    for (let next = 0; next < batch.length; ) {
+      if (next > 0) await nextTurn();
+      const until = performance.now() + SLICE_MS;
+      this.repository.bulk(() => {
+        do this.write(batch[next++]);
+        while (next < batch.length && performance.now() < until);
+      });
+    }
   }
 
   private write(write: Pending): void {
     const key = 'mapped' in write ? keyOf(write.mapped) : write;
     const counts = (this.counts[key.resourceType] ??= emptyCounts());
     const current = this.repository.read(key.resourceType, key.id)?.json;
-    if ('mapped' in write) this.writeMapped(key, write.mapped, current, counts);
+    if ('mapped' in write) this.writeMapped(key, this.stillPrepared(write), current, counts);
     else this.writeChange(key, write.change(current), current, counts, write.outcome);
+  }
+
+  /** A SearchParameter written since the thread prepared the resource changes its index rows: the repository then makes them. */
+  private stillPrepared({ mapped, preparedUnder }: { mapped: MappedResource; preparedUnder: SearchParameters }): MappedResource {
+    if (!('prepared' in mapped) || this.repository.definitions === preparedUnder) return mapped;
+    return { unprepared: JSON.parse(preparedJson(mapped.prepared)) as Resource };
   }
 
   /**

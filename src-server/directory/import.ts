@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { databaseAccess, type Db } from '../store/database';
 import { MailboxOwners } from '../store/directory-queries';
 import type { Repository } from '../store/repository';
@@ -115,9 +116,6 @@ export async function importDirectoryFile(db: Db, repository: Repository, source
   }
 }
 
-/** The event loop gets a turn between chunks, so a running node keeps answering. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * The activity file: a thread of its own reads and maps it (activity-worker.ts) while this one writes, a chunk in
  * each transaction.
@@ -131,8 +129,8 @@ async function importActivities(
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
-  const sink = new ActivitySink(batch, () => repository.definitions);
   const { definitions } = repository;
+  const sink = new ActivitySink(batch, definitions);
   const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, definitions.ofType(type).keys())]));
   const config = { ...file, database: databaseAccess(db), customParameters: definitions.custom, parameterIds, census: archive === 'guarded' };
   const thread = new ActivityThread(workerUrl, config);
@@ -145,9 +143,9 @@ async function importActivities(
         thread.proceed();
         continue;
       }
-      sink.write(message.resources);
+      await sink.write(message.resources);
       if (message.kind === 'done') {
-        if (archive !== 'never') sink.archive(message.unseen);
+        if (archive !== 'never') await sink.archive(message.unseen);
         return { persons: message.persons };
       }
       tally(message.chunk);
@@ -169,7 +167,9 @@ async function importMailboxes(
   tally: (chunk: ScannedChunk) => void,
 ): Promise<{ unmatchedMailboxes: number }> {
   const sink = new MssanteSink(new MailboxOwners(db, repository.searchIndex), batch);
-  for await (const chunk of scanExtraction(source, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
+  // Each line costs queries on this thread (its mailbox's owners): a quarter of a chunk at a time, a search waits less.
+  const lineBytes = chunkBytes && Math.max(1, Math.floor(chunkBytes / 4));
+  for await (const chunk of scanExtraction(source, encoding, layout, (record) => sink.accept(record), lineBytes)) {
     tally(chunk);
     await nextTurn();
   }
