@@ -56,6 +56,11 @@ export class ImportBatch {
     this.pending.push({ mapped, preparedUnder });
   }
 
+  /** Counts resources the import thread found unchanged (activity-preparer.ts): nothing to write for them. */
+  countUnchanged(unchanged: Partial<Record<string, number>>): void {
+    for (const [resourceType, count] of Object.entries(unchanged)) (this.counts[resourceType] ??= emptyCounts()).unchanged += count ?? 0;
+  }
+
   get queued(): number {
     return this.pending.length;
   }

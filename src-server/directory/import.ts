@@ -59,6 +59,8 @@ export interface ImportOptions {
   archive?: ArchiveMode;
   /** Stops the import between two chunks (the node closing): what was written stays, a consistent part of the file. */
   signal?: AbortSignal;
+  /** The most resources a guarded activity import keeps from its census to write (activity-worker.ts; tests lower it). */
+  heldMax?: number;
 }
 
 const IMPORT_CACHE_KIB = 512 * 1024;
@@ -92,7 +94,7 @@ export async function importDirectoryFile(db: Db, repository: Repository, source
   try {
     const { chunkBytes } = options;
     const summary = isActivityLayout(layout)
-      ? await importActivities(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally, options.workerUrl)
+      ? await importActivities(db, repository, batch, { source, encoding, layout, chunkBytes, heldMax: options.heldMax }, archive, tally, options.workerUrl)
       : await importMailboxes(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally);
     options.signal?.throwIfAborted();
     const report: ImportReport = {
@@ -124,7 +126,7 @@ async function importActivities(
   db: Db,
   repository: Repository,
   batch: ImportBatch,
-  file: Pick<ActivityWorkerConfig, 'source' | 'encoding' | 'layout' | 'chunkBytes'>,
+  file: Pick<ActivityWorkerConfig, 'source' | 'encoding' | 'layout' | 'chunkBytes' | 'heldMax'>,
   archive: ArchiveMode,
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
@@ -143,6 +145,7 @@ async function importActivities(
         thread.proceed();
         continue;
       }
+      batch.countUnchanged(message.unchanged);
       await sink.write(message.resources);
       if (message.kind === 'done') {
         if (archive !== 'never') await sink.archive(message.unseen);
