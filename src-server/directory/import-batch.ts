@@ -12,7 +12,8 @@ import { sameContent } from './same-content';
  * Writes directory resources through the repository, a new version only for what changed: the resource an import
  * computes is compared with the current version (meta aside) and skipped when equal. Many resources share one
  * transaction (`flush`): a commit per resource would cost more than all the rest. But a transaction holds the node's
- * event loop and its connection, so none lasts much more than SLICE_MS: a search waits that long at most.
+ * event loop and its connection, so none lasts much more than SLICE_MS (WRITING_SLICE_MS when it writes): a search
+ * waits that long at most.
  */
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'archived';
@@ -28,17 +29,21 @@ type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedR
 const emptyCounts = (): TypeCounts => ({ created: 0, updated: 0, unchanged: 0, archived: 0, invalid: 0 });
 const MAX_FAILURES_KEPT = 100;
 /**
- * A write transaction's length, in ms of writes, before it commits and the event loop gets a turn. A few hundred
- * resources, mostly unchanged ones, fit: the commits cost little (WAL), while a chunk's or a batch's 2,000 resources in
- * one transaction held searches up to a tenth of a second (the daily refresh's bench).
+ * A transaction's length, in ms, before it commits and the event loop gets a turn: one that only compared (the daily
+ * re-import: most resources unchanged) ends after SLICE_MS; one that wrote after WRITING_SLICE_MS, since every commit
+ * writes the index pages it dirtied to the WAL again (5 ms slices made a first import's writes 30–50 % dearer in CPU and
+ * its WAL far larger). A chunk's or a batch's 2,000 resources in one transaction held searches up to a second.
  */
 export const SLICE_MS = 5;
+export const WRITING_SLICE_MS = 25;
 
 export class ImportBatch {
   readonly counts: Record<string, TypeCounts> = {};
   /** The first refused resources and why. */
   readonly failures: string[] = [];
   private pending: Pending[] = [];
+  /** Versions written so far (a transaction that wrote lasts longer: WRITING_SLICE_MS). */
+  private stored = 0;
 
   constructor(private readonly repository: Repository) {}
 
@@ -66,7 +71,8 @@ export class ImportBatch {
   }
 
   /**
-   * Writes what is queued, in transactions of about SLICE_MS each with a turn of the event loop between them. Each
+   * Writes what is queued, in transactions of about SLICE_MS (or WRITING_SLICE_MS) each with a turn of the event loop
+   * between them. Each
    * reads the current versions it compares with inside it, so a write of the node between two is never undone. They
    * search nothing, so their index rows go in at their end (Repository.bulk).
    */
@@ -75,10 +81,11 @@ export class ImportBatch {
     this.pending = [];
     for (let next = 0; next < batch.length; ) {
       if (next > 0) await nextTurn();
-      const until = performance.now() + SLICE_MS;
+      const started = performance.now();
+      const storedBefore = this.stored;
       this.repository.bulk(() => {
         do this.write(batch[next++]);
-        while (next < batch.length && performance.now() < until);
+        while (next < batch.length && performance.now() - started < (this.stored > storedBefore ? WRITING_SLICE_MS : SLICE_MS));
       });
     }
   }
@@ -145,5 +152,6 @@ export class ImportBatch {
       return;
     }
     counts[outcome]++;
+    this.stored++;
   }
 }
