@@ -20,8 +20,8 @@ export { ArchiveRefusedError } from './archive-guard';
 
 /**
  * Imports one ANS extraction file (the activity file or the MSSanté one, told apart by its header) into the store,
- * streaming: lines are read in chunks, each chunk's resources written in one transaction, and the event loop is
- * given back between chunks so a running node keeps answering. The report says what was done and is kept in the
+ * streaming: lines are read in chunks, each chunk's resources written in short transactions (ImportBatch.flush), and
+ * the event loop is given back between them so a running node keeps answering. The report says what was done and is kept in the
  * store (node_meta, newest last) for the admin API.
  */
 
