@@ -31,6 +31,21 @@ const scale: Record<string, unknown> = givenData ? { data: givenData } : { lines
 const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ bench: 'directory-refresh', figure: name, value, unit, ...scale, ...extra }));
 
+/**
+ * CPU seconds the node's own thread (the event loop's: requests, the import's writes) has used, from Linux's per-thread
+ * counters (10 ms ticks); undefined elsewhere. Unlike latencies it hardly depends on what else loads the machine. The
+ * bench's client runs on that thread too: its share grows with the searches it makes.
+ */
+function nodeThreadCpuSeconds(): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), counted after the command name's closing parenthesis.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 const ENTRY = { activity: 'PS_LibreAcces_Personne_activite', mssante: 'Extraction_Correspondance_MSSante' } as const;
 
 /** A ZIP of one extraction entry, its text streamed from `lines` (each line through `change`). */
@@ -172,7 +187,9 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
+  const cpuBefore = nodeThreadCpuSeconds();
   const daily = await refresh();
+  const cpuAfter = nodeThreadCpuSeconds();
   searching = false;
   await searches;
   if (daily.state.failure || daily.state.waiting) throw new Error(`day 2 failed: ${JSON.stringify(daily.state.failure ?? daily.state.waiting)}`);
@@ -180,6 +197,7 @@ try {
   await settled();
   figure('daily-refresh-activity', daily.seconds.activity ?? 0, 's', { target: 120, activities: daily.state.imported.activity?.lines });
   figure('daily-refresh-mssante', daily.seconds.mssante ?? 0, 's', { target: 180, mailboxes: daily.state.imported.mssante?.lines });
+  if (cpuBefore !== undefined && cpuAfter !== undefined) figure('daily-refresh-node-thread-cpu', Math.round((cpuAfter - cpuBefore) * 100) / 100, 's', { searches: latencies.length });
   figure('searches-during-refresh-p95', searched.p95, 'ms', { target: 20, p50: searched.p50, max: searched.max, searches: latencies.length });
   for (const [during, samples] of byPhase) figure('searches-during-phase-p95', percentiles(samples).p95, 'ms', { phase: during, searches: samples.length, max: percentiles(samples).max });
 } finally {

@@ -4,11 +4,14 @@ import { prepareWrite, type PreparedWrite } from '../store/prepared-write';
 import type { ImportedType } from './ids';
 import type { ActivityRecord } from './layouts';
 import { idnpsOf, mapPerson, type Resource } from './person-resources';
+import { holdsImport } from './same-content';
 
 /**
  * The activity file's lines → resources, in the import's own thread. A person's lines come together in the file (it
  * is sorted by person): they are mapped as one group when the next person starts. A resource new to the store is
- * checked and its index rows made here (prepareWrite), so that the storing thread's thread only stores it.
+ * checked and its index rows made here (prepareWrite), so that the storing thread only stores it; one the store holds
+ * already as the file has it is only counted (the daily re-import changes 1 % of them): the storing thread, which is
+ * the node's, never reads it.
  */
 
 /**
@@ -24,8 +27,8 @@ export type MappedResource =
   | { existing: { resourceType: string; id: string; json: string } }
   | { unprepared: Resource };
 
-/** Whether the store has the resource (read by this thread). */
-type Exists = (resourceType: string, id: string) => boolean;
+/** The resource's current version in the store, as JSON (read by this thread); undefined when it has none. */
+type Current = (resourceType: string, id: string) => string | undefined;
 
 /** The type and id of a mapped resource. */
 export const keyOf = (mapped: MappedResource): { resourceType: string; id: string } =>
@@ -41,15 +44,24 @@ export class ActivityPreparer {
   private group: ActivityRecord[] = [];
   private groupKey = '';
   private mapped: MappedResource[] = [];
+  /** Resources the store holds as the file has them, by type, since the last `take`. */
+  private unchanged: Partial<Record<ImportedType, number>> = {};
   private readonly seen: Record<ImportedType, Set<string>> = { Practitioner: new Set(), PractitionerRole: new Set(), Organization: new Set() };
 
   constructor(
     /** The definitions in force where the storing thread runs: the index rows are made under them. */
     private readonly definitions: SearchParameters,
     private readonly parameterIds: ParameterIds,
-    /** Absent: the ids of the file are only noted (the archiving guard's first reading), nothing is prepared. */
-    private readonly exists?: Exists,
+    /** Absent: the ids of the file are only noted (the archiving guard's reading), nothing is mapped. */
+    private current?: Current,
   ) {}
+
+  /** From now on, the ids of the file are only noted. */
+  idsOnly(): void {
+    this.current = undefined;
+    this.mapped = [];
+    this.unchanged = {};
+  }
 
   /** Takes a line, or says why it cannot. */
   accept(record: ActivityRecord): string | undefined {
@@ -71,14 +83,15 @@ export class ActivityPreparer {
     return unseen;
   }
 
-  /** The resources mapped since the last call (the person being read stays open until `finish`). */
-  take(): MappedResource[] {
-    const mapped = this.mapped;
+  /** The resources mapped since the last call (the person being read stays open until `finish`), and those unchanged. */
+  take(): { resources: MappedResource[]; unchanged: Partial<Record<ImportedType, number>> } {
+    const taken = { resources: this.mapped, unchanged: this.unchanged };
     this.mapped = [];
-    return mapped;
+    this.unchanged = {};
+    return taken;
   }
 
-  finish(): MappedResource[] {
+  finish(): { resources: MappedResource[]; unchanged: Partial<Record<ImportedType, number>> } {
     this.mapGroup();
     return this.take();
   }
@@ -91,12 +104,20 @@ export class ActivityPreparer {
     // A person or site already mapped by this import (a person whose lines are not together, a shared site): the
     // first occurrence stands.
     for (const resource of [practitioner, ...roles, ...organizations]) {
-      const seen = this.seen[resource.resourceType as ImportedType];
+      const type = resource.resourceType as ImportedType;
+      const seen = this.seen[type];
       if (seen.has(resource.id)) continue;
       seen.add(resource.id);
-      if (!this.exists) continue;
+      if (!this.current) continue;
       const { resourceType, id } = resource;
-      this.mapped.push(this.exists(resourceType, id) ? { existing: { resourceType, id, json: JSON.stringify(resource) } } : this.prepare(resource));
+      const current = this.current(resourceType, id);
+      if (current === undefined) {
+        this.mapped.push(this.prepare(resource));
+        continue;
+      }
+      const json = JSON.stringify(resource);
+      if (holdsImport(current, resource, json)) this.unchanged[type] = (this.unchanged[type] ?? 0) + 1;
+      else this.mapped.push({ existing: { resourceType, id, json } });
     }
   }
 

@@ -1,5 +1,4 @@
 import type { SearchParameters } from '../fhir/search/parameters';
-import { preparedJson } from '../store/prepared-write';
 import type { MappedResource } from './activity-preparer';
 import type { ImportedType } from './ids';
 import type { Resource } from './person-resources';
@@ -13,36 +12,27 @@ import type { ImportBatch } from './import-batch';
 const ARCHIVE_BATCH = 2000;
 
 export class ActivitySink {
-  /** The definitions the import thread extracted search values under: those in force when it started. */
-  private readonly definitions: SearchParameters;
-
   constructor(
     private readonly batch: ImportBatch,
-    /** The definitions in force in the store now. */
-    private readonly inForce: () => SearchParameters,
-  ) {
-    this.definitions = inForce();
-  }
+    /** The definitions the import thread extracted search values under: those in force when it started. */
+    private readonly definitions: SearchParameters,
+  ) {}
 
-  /** Writes a chunk's resources in one transaction. */
-  write(mapped: readonly MappedResource[]): void {
-    // A SearchParameter written meanwhile changes the index rows: the repository then makes them itself.
-    const preparedHolds = this.inForce() === this.definitions;
-    for (const item of mapped) {
-      this.batch.putMapped('prepared' in item && !preparedHolds ? { unprepared: JSON.parse(preparedJson(item.prepared)) as Resource } : item);
-    }
-    this.batch.flush();
+  /** Writes a chunk's resources (in short transactions: ImportBatch.flush). */
+  async write(mapped: readonly MappedResource[]): Promise<void> {
+    for (const item of mapped) this.batch.putMapped(item, this.definitions);
+    await this.batch.flush();
   }
 
   /** Sets `active: false` on the resources the file no longer has (the import thread lists them). Never deletes. */
-  archive(unseen: Record<ImportedType, string[]>): void {
+  async archive(unseen: Record<ImportedType, string[]>): Promise<void> {
     for (const resourceType of ['PractitionerRole', 'Practitioner', 'Organization'] as const) {
       for (const id of unseen[resourceType]) {
         this.batch.put(resourceType, id, archived, 'archived');
-        if (this.batch.queued >= ARCHIVE_BATCH) this.batch.flush();
+        if (this.batch.queued >= ARCHIVE_BATCH) await this.batch.flush();
       }
     }
-    this.batch.flush();
+    await this.batch.flush();
   }
 }
 

@@ -1,4 +1,6 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FhirError } from '../fhir/outcome';
+import type { SearchParameters } from '../fhir/search/parameters';
 import { preparedJson } from '../store/prepared-write';
 import type { Repository } from '../store/repository';
 import { keyOf, type MappedResource } from './activity-preparer';
@@ -9,7 +11,9 @@ import { sameContent } from './same-content';
 /**
  * Writes directory resources through the repository, a new version only for what changed: the resource an import
  * computes is compared with the current version (meta aside) and skipped when equal. Many resources share one
- * transaction (`flush`): a commit per resource would cost more than all the rest.
+ * transaction (`flush`): a commit per resource would cost more than all the rest. But a transaction holds the node's
+ * event loop and its connection, so none lasts much more than SLICE_MS (WRITING_SLICE_MS when it mostly writes): a search
+ * waits that long at most.
  */
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'archived';
@@ -20,16 +24,26 @@ export type TypeCounts = Record<Outcome | 'invalid', number>;
 export type Change = (currentJson: string | undefined) => Resource | undefined;
 
 type Key = { resourceType: string; id: string };
-type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedResource };
+type Pending = (Key & { change: Change; outcome?: Outcome }) | { mapped: MappedResource; preparedUnder: SearchParameters };
 
 const emptyCounts = (): TypeCounts => ({ created: 0, updated: 0, unchanged: 0, archived: 0, invalid: 0 });
 const MAX_FAILURES_KEPT = 100;
+/**
+ * A transaction's length, in ms, before it commits and the event loop gets a turn: one that mostly compared (the daily
+ * re-import: most resources unchanged) ends after SLICE_MS; one that mostly wrote after WRITING_SLICE_MS, since every
+ * commit writes the index pages it dirtied to the WAL again (5 ms slices made a first import's writes 30–50 % dearer in
+ * CPU, and twice as long). A chunk's or a batch's 2,000 resources in one transaction held searches up to a second.
+ */
+export const SLICE_MS = 5;
+export const WRITING_SLICE_MS = 25;
 
 export class ImportBatch {
   readonly counts: Record<string, TypeCounts> = {};
   /** The first refused resources and why. */
   readonly failures: string[] = [];
   private pending: Pending[] = [];
+  /** Versions written so far (a transaction that mostly writes lasts longer: WRITING_SLICE_MS). */
+  private stored = 0;
 
   constructor(private readonly repository: Repository) {}
 
@@ -39,11 +53,17 @@ export class ImportBatch {
   }
 
   /**
-   * Queues the write of a resource of the activity import's thread (activity-preparer.ts). The MSSanté import owns
-   * the mailboxes: a new version keeps those of the current one.
+   * Queues the write of a resource of the activity import's thread (activity-preparer.ts), prepared under
+   * `preparedUnder` (the definitions in force when the thread started). The MSSanté import owns the mailboxes: a new
+   * version keeps those of the current one.
    */
-  putMapped(mapped: MappedResource): void {
-    this.pending.push({ mapped });
+  putMapped(mapped: MappedResource, preparedUnder: SearchParameters): void {
+    this.pending.push({ mapped, preparedUnder });
+  }
+
+  /** Counts resources the import thread found unchanged (activity-preparer.ts): nothing to write for them. */
+  countUnchanged(unchanged: Partial<Record<string, number>>): void {
+    for (const [resourceType, count] of Object.entries(unchanged)) (this.counts[resourceType] ??= emptyCounts()).unchanged += count ?? 0;
   }
 
   get queued(): number {
@@ -51,24 +71,39 @@ export class ImportBatch {
   }
 
   /**
-   * Writes what is queued in one transaction (synchronous: no other write of the process can slip inside it). It
-   * searches nothing, so its index rows go in at its end (Repository.bulk).
+   * Writes what is queued, in transactions of about SLICE_MS (or WRITING_SLICE_MS) each with a turn of the event loop
+   * between them. Each
+   * reads the current versions it compares with inside it, so a write of the node between two is never undone. They
+   * search nothing, so their index rows go in at their end (Repository.bulk).
    */
-  flush(): void {
+  async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
-    this.repository.bulk(() => {
-      for (const write of batch) this.write(write);
-    });
+    for (let next = 0; next < batch.length; ) {
+      if (next > 0) await nextTurn();
+      const started = performance.now();
+      const [first, storedBefore] = [next, this.stored];
+      // Mostly writing (a first import), not mostly comparing (a daily one, whose few changes are spread out).
+      const writing = () => (this.stored - storedBefore) * 2 > next - first;
+      this.repository.bulk(() => {
+        do this.write(batch[next++]);
+        while (next < batch.length && performance.now() - started < (writing() ? WRITING_SLICE_MS : SLICE_MS));
+      });
+    }
   }
 
   private write(write: Pending): void {
     const key = 'mapped' in write ? keyOf(write.mapped) : write;
     const counts = (this.counts[key.resourceType] ??= emptyCounts());
     const current = this.repository.read(key.resourceType, key.id)?.json;
-    if ('mapped' in write) this.writeMapped(key, write.mapped, current, counts);
+    if ('mapped' in write) this.writeMapped(key, this.stillPrepared(write), current, counts);
     else this.writeChange(key, write.change(current), current, counts, write.outcome);
+  }
+
+  /** A SearchParameter written since the thread prepared the resource changes its index rows: the repository then makes them. */
+  private stillPrepared({ mapped, preparedUnder }: { mapped: MappedResource; preparedUnder: SearchParameters }): MappedResource {
+    if (!('prepared' in mapped) || this.repository.definitions === preparedUnder) return mapped;
+    return { unprepared: JSON.parse(preparedJson(mapped.prepared)) as Resource };
   }
 
   /**
@@ -119,5 +154,6 @@ export class ImportBatch {
       return;
     }
     counts[outcome]++;
+    this.stored++;
   }
 }

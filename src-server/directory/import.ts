@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { databaseAccess, type Db } from '../store/database';
 import { MailboxOwners } from '../store/directory-queries';
 import type { Repository } from '../store/repository';
@@ -19,8 +20,8 @@ export { ArchiveRefusedError } from './archive-guard';
 
 /**
  * Imports one ANS extraction file (the activity file or the MSSanté one, told apart by its header) into the store,
- * streaming: lines are read in chunks, each chunk's resources written in one transaction, and the event loop is
- * given back between chunks so a running node keeps answering. The report says what was done and is kept in the
+ * streaming: lines are read in chunks, each chunk's resources written in short transactions (ImportBatch.flush), and
+ * the event loop is given back between them so a running node keeps answering. The report says what was done and is kept in the
  * store (node_meta, newest last) for the admin API.
  */
 
@@ -58,6 +59,8 @@ export interface ImportOptions {
   archive?: ArchiveMode;
   /** Stops the import between two chunks (the node closing): what was written stays, a consistent part of the file. */
   signal?: AbortSignal;
+  /** The most resources a guarded activity import keeps from its census to write (activity-worker.ts; tests lower it). */
+  heldMax?: number;
 }
 
 const IMPORT_CACHE_KIB = 512 * 1024;
@@ -91,7 +94,7 @@ export async function importDirectoryFile(db: Db, repository: Repository, source
   try {
     const { chunkBytes } = options;
     const summary = isActivityLayout(layout)
-      ? await importActivities(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally, options.workerUrl)
+      ? await importActivities(db, repository, batch, { source, encoding, layout, chunkBytes, heldMax: options.heldMax }, archive, tally, options.workerUrl)
       : await importMailboxes(db, repository, batch, { source, encoding, layout, chunkBytes }, archive, tally);
     options.signal?.throwIfAborted();
     const report: ImportReport = {
@@ -115,9 +118,6 @@ export async function importDirectoryFile(db: Db, repository: Repository, source
   }
 }
 
-/** The event loop gets a turn between chunks, so a running node keeps answering. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * The activity file: a thread of its own reads and maps it (activity-worker.ts) while this one writes, a chunk in
  * each transaction.
@@ -126,13 +126,13 @@ async function importActivities(
   db: Db,
   repository: Repository,
   batch: ImportBatch,
-  file: Pick<ActivityWorkerConfig, 'source' | 'encoding' | 'layout' | 'chunkBytes'>,
+  file: Pick<ActivityWorkerConfig, 'source' | 'encoding' | 'layout' | 'chunkBytes' | 'heldMax'>,
   archive: ArchiveMode,
   tally: (chunk: ScannedChunk) => void,
   workerUrl = new URL('./activity-worker.ts', import.meta.url),
 ): Promise<{ persons: number }> {
-  const sink = new ActivitySink(batch, () => repository.definitions);
   const { definitions } = repository;
+  const sink = new ActivitySink(batch, definitions);
   const parameterIds = Object.fromEntries(Object.keys(ID_PREFIXES).map((type) => [type, repository.searchIndex.paramIdsOf(type, definitions.ofType(type).keys())]));
   const config = { ...file, database: databaseAccess(db), customParameters: definitions.custom, parameterIds, census: archive === 'guarded' };
   const thread = new ActivityThread(workerUrl, config);
@@ -145,9 +145,10 @@ async function importActivities(
         thread.proceed();
         continue;
       }
-      sink.write(message.resources);
+      batch.countUnchanged(message.unchanged);
+      await sink.write(message.resources);
       if (message.kind === 'done') {
-        if (archive !== 'never') sink.archive(message.unseen);
+        if (archive !== 'never') await sink.archive(message.unseen);
         return { persons: message.persons };
       }
       tally(message.chunk);
@@ -169,7 +170,9 @@ async function importMailboxes(
   tally: (chunk: ScannedChunk) => void,
 ): Promise<{ unmatchedMailboxes: number }> {
   const sink = new MssanteSink(new MailboxOwners(db, repository.searchIndex), batch);
-  for await (const chunk of scanExtraction(source, encoding, layout, (record) => sink.accept(record), chunkBytes)) {
+  // Each line costs queries on this thread (its mailbox's owners): a quarter of a chunk at a time, a search waits less.
+  const lineBytes = chunkBytes && Math.max(1, Math.floor(chunkBytes / 4));
+  for await (const chunk of scanExtraction(source, encoding, layout, (record) => sink.accept(record), lineBytes)) {
     tally(chunk);
     await nextTurn();
   }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MailboxOwners } from '../store/directory-queries';
 import { MSSANTE_EXTENSION } from './codes';
 import { practitionerId } from './ids';
@@ -47,7 +48,14 @@ export class MssanteSink {
    * list), after `check` was told how many resources would lose all theirs (archive-guard.ts); else the file only adds.
    */
   async finish(check: (counts: ArchiveCounts) => void, removeAbsent: boolean): Promise<{ unmatchedMailboxes: number }> {
-    const withMailboxesNow = removeAbsent ? this.owners.holding(MSSANTE_EXTENSION) : [];
+    const withMailboxesNow: string[] = [];
+    if (removeAbsent) {
+      // Every directory resource is read: a page at a time, the node answering between two.
+      for (const page of this.owners.holding(MSSANTE_EXTENSION)) {
+        withMailboxesNow.push(...page);
+        await nextTurn();
+      }
+    }
     const losing = withMailboxesNow.filter((target) => !this.mailboxes.has(target)).length;
     check({ mailboxes: { archiving: losing, active: withMailboxesNow.length } });
     const targets = new Set([...this.mailboxes.keys(), ...withMailboxesNow]);
@@ -55,13 +63,10 @@ export class MssanteSink {
       const [resourceType, id] = target.split('/');
       const mailboxes = this.mailboxes.get(target) ?? [];
       this.batch.put(resourceType, id, (current) => (current ? withMailboxes(storedResource(current), mailboxes) : undefined));
-      if (this.batch.queued >= WRITE_BATCH) {
-        this.batch.flush();
-        // A running node answers between two batches (the national file writes some 400,000 resources here).
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      // The national file writes some 400,000 resources here: queued a batch at a time, in short transactions.
+      if (this.batch.queued >= WRITE_BATCH) await this.batch.flush();
     }
-    this.batch.flush();
+    await this.batch.flush();
     return { unmatchedMailboxes: this.unmatched };
   }
 

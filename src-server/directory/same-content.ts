@@ -1,3 +1,4 @@
+import { mailboxesIn, withMailboxes } from './mailboxes';
 import type { Resource } from './person-resources';
 
 /**
@@ -25,4 +26,13 @@ function canonical(value: unknown): string {
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/**
+ * Whether a stored version holds what importing `resource` (given with its JSON) would store: the resource with the
+ * stored version's mailboxes, which the MSSanté import owns (ImportBatch keeps them on every new version).
+ */
+export function holdsImport(storedJson: string, resource: Resource, json: string): boolean {
+  const mailboxes = mailboxesIn(storedJson);
+  return sameContent(storedJson, mailboxes.length > 0 ? withMailboxes(resource, mailboxes) : json);
 }

@@ -73,7 +73,7 @@ export class MailboxOwners {
   private readonly organizationsById: Statement<[string], string>;
   private readonly rolesAt: Statement<[string, string], string>;
   private readonly practitionerExists: Statement<[string], number>;
-  private readonly withText: Statement<[string], { resource_type: string; resource_id: string }>;
+  private readonly withTextFrom: Statement<[string, string, string, number], { resource_id: string; holds: number }>;
 
   constructor(db: Db, index: SearchIndex) {
     // `identifier` (any system) of Organizations, as `Organization?identifier=<value>` matches it.
@@ -92,9 +92,9 @@ export class MailboxOwners {
       )
       .pluck();
     this.practitionerExists = db.prepare<[string], number>("SELECT 1 FROM resources WHERE resource_type = 'Practitioner' AND resource_id = ?").pluck();
-    this.withText = db.prepare(
-      `SELECT r.resource_type, r.resource_id FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
-       WHERE r.resource_type IN ('Practitioner', 'PractitionerRole', 'Organization') AND instr(v.body, ?) > 0`,
+    this.withTextFrom = db.prepare(
+      `SELECT r.resource_id, instr(v.body, ?) > 0 AS holds FROM resources r JOIN resource_versions v ON v.vseq = r.vseq
+       WHERE r.resource_type = ? AND r.resource_id > ? ORDER BY r.resource_id LIMIT ?`,
     );
   }
 
@@ -112,9 +112,20 @@ export class MailboxOwners {
     return this.practitionerExists.get(practitionerId) !== undefined;
   }
 
-  /** The directory resources (`Type/id`) whose current JSON holds `text` (the MSSanté extension's URL: those with mailboxes now). */
-  holding(text: string): string[] {
-    return this.withText.all(text).map((row) => `${row.resource_type}/${row.resource_id}`);
+  /**
+   * The directory resources (`Type/id`) whose current JSON holds `text` (the MSSanté extension's URL: those with
+   * mailboxes now), a page at a time: each page reads `pageRows` resources, so the caller can give the event loop a
+   * turn between pages (the national directory has some 2 million resources to read).
+   */
+  *holding(text: string, pageRows = 1000): Generator<string[]> {
+    for (const resourceType of ['Practitioner', 'PractitionerRole', 'Organization']) {
+      for (let after = ''; ; ) {
+        const rows = this.withTextFrom.all(text, resourceType, after, pageRows);
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1].resource_id;
+        yield rows.filter((row) => row.holds).map((row) => `${resourceType}/${row.resource_id}`);
+      }
+    }
   }
 }
 

@@ -61,17 +61,41 @@ describe('the activity import thread', () => {
     }
   });
 
-  it('leaves the index rows to the repository when a SearchParameter changes while the import runs', () => {
+  it('leaves the index rows to the repository when a SearchParameter changes while the import runs', async () => {
     const { db, repository } = openStore(dir());
     try {
-      const sink = new ActivitySink(new ImportBatch(repository), () => repository.definitions);
+      const sink = new ActivitySink(new ImportBatch(repository), repository.definitions);
       const { practitioner } = mapPerson([new Proxy(DOCTOR, { get: (target, key) => (target as Record<string | symbol, string>)[key] ?? '' }) as ActivityRecord]);
       const prepared = prepareWrite(practitioner, repository.definitions, (code) => repository.searchIndex.paramId('Practitioner', code));
       // Written (by the node, say) after the import thread prepared the resource under the old definitions.
       repository.update('SearchParameter', 'rpps', { ...RPPS_PARAMETER, id: 'rpps' });
-      sink.write([{ prepared }]);
+      await sink.write([{ prepared }]);
       const rows = db.prepare("SELECT t.code FROM idx_token t JOIN search_params p USING (pid) WHERE p.resource_type = 'Practitioner' AND p.code = 'rpps'").pluck().all();
       expect(rows).toEqual(['10001045367']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('writes a big batch in short transactions, the node answering between them, and never undoes what it wrote meanwhile', async () => {
+    const { db, repository } = openStore(dir());
+    try {
+      const batch = new ImportBatch(repository);
+      const ids = Array.from({ length: 3000 }, (_, n) => `st-T${n}`);
+      // Each write builds on the current version, as the MSSanté import does: what the node wrote meanwhile is kept.
+      for (const id of ids) batch.put('Organization', id, (current) => ({ resourceType: 'Organization', id, name: current ? `${JSON.parse(current).name}, import` : 'import' }));
+      let flushed = false;
+      let answeredDuring = false;
+      const last = ids[ids.length - 1];
+      setImmediate(() => {
+        answeredDuring = !flushed;
+        repository.update('Organization', last, { resourceType: 'Organization', id: last, name: 'node' });
+      });
+      await batch.flush();
+      flushed = true;
+      expect(answeredDuring).toBe(true);
+      expect(JSON.parse(repository.read('Organization', last)!.json).name).toBe('node, import');
+      expect(batch.counts.Organization).toMatchObject({ created: 2999, updated: 1 });
     } finally {
       db.close();
     }

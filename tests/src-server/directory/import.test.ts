@@ -106,17 +106,22 @@ describe('MSSanté mailboxes and re-imports', () => {
     store.db.close();
   });
 
-  it('re-imports incrementally: unchanged untouched, changed versioned, vanished archived (never deleted)', async () => {
+  // The guard's reading of the file keeps what is to be written, or, past heldMax resources, the file is read again.
+  it.each([
+    ['in one reading', undefined],
+    ['in two readings', 0],
+  ])('re-imports incrementally: unchanged untouched, changed versioned, vanished archived (never deleted), %s', async (_reading, heldMax) => {
     const folder = dir();
     const store = openStore(folder);
-    const first = await importDirectoryFile(store.db, store.repository, writeExtraction(folder, 'a.txt', [HEADER_52, activityLine(DOCTOR), activityLine(HOSPITAL_ACTIVITY), activityLine(OTHER)]));
+    const reimport = (file: string) => importDirectoryFile(store.db, store.repository, file, { heldMax });
+    const first = await reimport(writeExtraction(folder, 'a.txt', [HEADER_52, activityLine(DOCTOR), activityLine(HOSPITAL_ACTIVITY), activityLine(OTHER)]));
     expect(first.resources).toMatchObject({ Practitioner: { created: 2 }, PractitionerRole: { created: 3 }, Organization: { created: 3 } });
     const [hospitalRole] = (store.db.prepare("SELECT resource_id FROM resources WHERE resource_type = 'PractitionerRole' AND resource_id LIKE 'pp-810001045367-%'").pluck().all() as string[]).filter(
       (id) => read(store, 'PractitionerRole', id).organization.reference.endsWith('R10000000000042'),
     );
 
     // Dr Martin married (new name), the hospital changed its phone, Dr Durand left the directory.
-    const second = await importDirectoryFile(store.db, store.repository, writeExtraction(folder, 'b.txt', [
+    const second = await reimport(writeExtraction(folder, 'b.txt', [
       HEADER_52,
       activityLine({ ...DOCTOR, familyName: 'MARTIN-DURAND' }),
       activityLine({ ...HOSPITAL_ACTIVITY, familyName: 'MARTIN-DURAND', phone: '0472119999' }),
@@ -134,7 +139,7 @@ describe('MSSanté mailboxes and re-imports', () => {
     expect(read(store, 'Organization', 'st-C1').active).toBe(false);
 
     // The same file again: nothing to write, and what is archived stays archived once.
-    const third = await importDirectoryFile(store.db, store.repository, writeExtraction(folder, 'c.txt', [
+    const third = await reimport(writeExtraction(folder, 'c.txt', [
       HEADER_52,
       activityLine({ ...DOCTOR, familyName: 'MARTIN-DURAND' }),
       activityLine({ ...HOSPITAL_ACTIVITY, familyName: 'MARTIN-DURAND', phone: '0472119999' }),
@@ -143,7 +148,7 @@ describe('MSSanté mailboxes and re-imports', () => {
     expect(versionsOf(store.db, 'Practitioner', 'pp-810000000009')).toBe(2);
 
     // Dr Durand comes back: the same resource, active again.
-    await importDirectoryFile(store.db, store.repository, writeExtraction(folder, 'd.txt', [HEADER_52, activityLine(OTHER)]));
+    await reimport(writeExtraction(folder, 'd.txt', [HEADER_52, activityLine(OTHER)]));
     expect(read(store, 'Practitioner', 'pp-810000000009').active).toBe(true);
     expect(versionsOf(store.db, 'Practitioner', 'pp-810000000009')).toBe(3);
     store.db.close();
