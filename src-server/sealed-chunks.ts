@@ -325,17 +325,36 @@ export function readSealedFileSync(path: string, key: Buffer, what: string): Buf
     const { count, lastBytes } = chunksOf(fileBytes);
     if (lastBytes < TAG_BYTES) throw new SealedDataError(`${what} is cut short: its last chunk is missing`);
     const chunkKey = fileKey(key, header);
-    // Buffer.alloc of this size is never pooled: the plaintext starts aligned, as readers of 32-bit words need.
-    const plain = Buffer.alloc(plainSize(fileBytes));
-    const sealed = Buffer.alloc(SEALED_CHUNK_BYTES);
-    for (let index = 0; index < count; index++) {
-      const bytes = index === count - 1 ? lastBytes : SEALED_CHUNK_BYTES;
-      readSync(fd, sealed, 0, bytes, HEADER_BYTES + index * SEALED_CHUNK_BYTES);
-      openChunk(chunkKey, header, index, index === count - 1, sealed.subarray(0, bytes), what).copy(plain, index * CHUNK_BYTES);
+    // Unpooled, so the plaintext starts aligned, as readers of 32-bit words need; not zeroed, as every byte of it is
+    // written below or the read throws.
+    const plain = Buffer.allocUnsafeSlow(plainSize(fileBytes));
+    // Read a run of chunks at a time: a read per 64 KiB chunk was a good part of a snapshot's load.
+    const sealed = Buffer.allocUnsafeSlow(READ_RUN_CHUNKS * SEALED_CHUNK_BYTES);
+    for (let first = 0; first < count; first += READ_RUN_CHUNKS) {
+      const run = Math.min(READ_RUN_CHUNKS, count - first);
+      const runBytes = (run - 1) * SEALED_CHUNK_BYTES + (first + run === count ? lastBytes : SEALED_CHUNK_BYTES);
+      readFully(fd, sealed, runBytes, HEADER_BYTES + first * SEALED_CHUNK_BYTES);
+      for (let at = 0; at < run; at++) {
+        const index = first + at;
+        const end = Math.min(runBytes, (at + 1) * SEALED_CHUNK_BYTES);
+        openChunk(chunkKey, header, index, index === count - 1, sealed.subarray(at * SEALED_CHUNK_BYTES, end), what).copy(plain, index * CHUNK_BYTES);
+      }
     }
     return plain;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Chunks readSealedFileSync reads at once (1 MiB). */
+const READ_RUN_CHUNKS = 16;
+
+/** Reads `bytes` bytes at `position`, however many reads it takes; a file shorter than that is cut short. */
+function readFully(fd: number, into: Buffer, bytes: number, position: number): void {
+  for (let done = 0; done < bytes; ) {
+    const read = readSync(fd, into, done, bytes - done, position + done);
+    if (read === 0) throw new SealedDataError('The sealed file is cut short');
+    done += read;
   }
 }
 
