@@ -24,7 +24,8 @@ async function sealedThroughStream(plain: Buffer): Promise<Buffer> {
   return collect(Readable.from(pieces).pipe(sealingStream(KEY)));
 }
 
-const sizes = [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 12_345];
+// Past 16 chunks too: readSealedFileSync reads them a run of 16 at a time.
+const sizes = [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 12_345, 16 * CHUNK_BYTES, 16 * CHUNK_BYTES + 1, 33 * CHUNK_BYTES + 7];
 
 describe('sealed chunks', () => {
   it('round-trips any size through the stream, the file writer and reader, and whole', async () => {
