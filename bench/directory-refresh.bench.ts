@@ -1,11 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Zip, ZipDeflate } from 'fflate';
 import { MAX_RATE_LIMIT, setClientRateLimit } from '../src-server/auth/clients';
 import { generateExtraction } from '../src-server/directory/generate';
 import type { RefreshStatus } from '../src-server/directory/refresh';
 import { openZipEntry, readZipDirectory } from '../src-server/directory/zip';
+import { loadHeadlessDataKey } from '../src-server/data-key';
 import { startNode } from '../src-server/node';
 import { AnsServer, testCa, type Kind } from '../tests/helpers/ans-server';
 import { testDataKey } from '../tests/helpers/data-key';
@@ -20,13 +22,18 @@ import { positiveNumber } from './lib/settings';
  * time. Figures: each file's refresh in seconds (download and checks included; targets: activity ≤ 120 s, MSSanté ≤
  * 180 s at the national scale) and the searches' p95 meanwhile (target ≤ 20 ms).
  * Env: BENCH_LINES (generated activity lines, default 40,000: a minute or two here), BENCH_SEED, or BENCH_DATA (a
- * folder holding the national publication's two ZIPs, PS_LibreAcces_*.zip and Extraction_Correspondance_MSSante_*.zip,
- * from which day 2 is derived: the national figure).
+ * folder holding the national publication's two files, PS_LibreAcces_* and Extraction_Correspondance_MSSante_*, as
+ * ZIPs or as their .txt, from which day 2 is derived: the national figure). With BENCH_FOLDER as well, a COPY of a
+ * data folder that already holds day 1 (imported by `liaison directory import` from those files; its key as
+ * `liaison serve` finds it): day 1 is not imported again and the node refreshes that folder to day 2 (the bench
+ * changes it).
  */
 
 const log = (message: string) => process.stderr.write(`[directory-refresh] ${message}\n`);
 const work = mkdtempSync(join(tmpdir(), 'liaison-bench-refresh-'));
 const givenData = process.env.BENCH_DATA;
+const givenFolder = process.env.BENCH_FOLDER;
+if (givenFolder && !givenData) throw new Error('BENCH_FOLDER needs BENCH_DATA: the files its day 1 was imported from');
 const scale: Record<string, unknown> = givenData ? { data: givenData } : { lines: Math.floor(positiveNumber('BENCH_LINES', 40_000)) };
 const figure = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ bench: 'directory-refresh', figure: name, value, unit, ...scale, ...extra }));
@@ -72,8 +79,9 @@ async function zipOf(kind: Kind, stamp: string, lines: AsyncIterable<string>, ch
   return Buffer.concat(parts);
 }
 
+/** A text file's lines, streamed: a national extraction is larger than a string may be. */
 async function* linesOfFile(file: string): AsyncGenerator<string> {
-  for (const line of readFileSync(file, 'utf8').split('\n')) if (line !== '') yield line.replace(/\r$/, '');
+  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) if (line !== '') yield line;
 }
 
 /** The lines of a publication's extraction entry (latin-1 read as such: changing ASCII suffixes keeps it valid). */
@@ -108,11 +116,14 @@ try {
   server = await AnsServer.start(certificate);
   const day1 = {} as Record<Kind, () => AsyncIterable<string>>;
   if (givenData) {
-    const zips = readdirSync(givenData);
+    const files = readdirSync(givenData);
     for (const kind of ['activity', 'mssante'] as const) {
-      const name = zips.find((file) => file.startsWith(kind === 'activity' ? 'PS_LibreAcces' : 'Extraction_Correspondance_MSSante') && file.endsWith('.zip'));
-      if (!name) throw new Error(`BENCH_DATA: no ${kind} ZIP in ${givenData}`);
-      day1[kind] = () => linesOfZip(join(givenData, name), kind);
+      const named = (extension: string) => files.find((file) => file.startsWith(kind === 'activity' ? 'PS_LibreAcces' : 'Extraction_Correspondance_MSSante') && file.endsWith(extension));
+      const zip = named('.zip');
+      const text = named('.txt');
+      if (zip) day1[kind] = () => linesOfZip(join(givenData, zip), kind);
+      else if (text) day1[kind] = () => linesOfFile(join(givenData, text));
+      else throw new Error(`BENCH_DATA: no ${kind} file (ZIP or .txt) in ${givenData}`);
     }
   } else {
     const generated = generateExtraction(work, { lines: scale.lines as number, seed: Math.floor(positiveNumber('BENCH_SEED', 1)) });
@@ -120,10 +131,11 @@ try {
     day1.mssante = () => linesOfFile(generated.mssanteFile);
     log(`${generated.persons} persons, ${generated.mailboxes} mailboxes`);
   }
-  for (const kind of ['activity', 'mssante'] as const) server.publish(kind, '202612061410', await zipOf(kind, '202612061410', day1[kind](), (line) => line));
+  if (!givenFolder) for (const kind of ['activity', 'mssante'] as const) server.publish(kind, '202612061410', await zipOf(kind, '202612061410', day1[kind](), (line) => line));
 
-  const dataDir = join(work, 'data');
-  node = await startNode({ port: 0, dataDir, dataKey: testDataKey(dataDir), directoryRefresh: { source: server.url, extraCa: [certificate.ca], env: {}, firstCheckMs: 3600_000 } });
+  const dataDir = givenFolder ?? join(work, 'data');
+  const dataKey = givenFolder ? await loadHeadlessDataKey(givenFolder) : testDataKey(dataDir);
+  node = await startNode({ port: 0, dataDir, dataKey, directoryRefresh: { source: server.url, extraCa: [certificate.ca], env: {}, firstCheckMs: 3600_000 } });
   const credentials = JSON.parse(readFileSync(node.ownerClientFile, 'utf8')) as { client_id: string; client_secret: string };
   setClientRateLimit(node.db, credentials.client_id, MAX_RATE_LIMIT);
   const tokenAnswer = await fetch(`${node.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', ...credentials }) });
@@ -155,11 +167,13 @@ try {
     return { seconds, state };
   };
 
-  log('day 1: the first import');
-  const first = await refresh();
-  if (first.state.failure) throw new Error(`day 1 failed: ${first.state.failure.message}`);
-  figure('first-import-activity', first.seconds.activity ?? 0, 's', { activities: first.state.imported.activity?.lines });
-  figure('first-import-mssante', first.seconds.mssante ?? 0, 's', { mailboxes: first.state.imported.mssante?.lines });
+  if (!givenFolder) {
+    log('day 1: the first import');
+    const first = await refresh();
+    if (first.state.failure) throw new Error(`day 1 failed: ${first.state.failure.message}`);
+    figure('first-import-activity', first.seconds.activity ?? 0, 's', { activities: first.state.imported.activity?.lines });
+    figure('first-import-mssante', first.seconds.mssante ?? 0, 's', { mailboxes: first.state.imported.mssante?.lines });
+  }
 
   /** The node idle again: its text index has followed the import's writes (as overnight, before the next publication). */
   const settled = async () => {
