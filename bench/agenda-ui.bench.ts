@@ -125,7 +125,15 @@ try {
     // In the page: the time of the click, and the frame after every column has its appointments drawn. A string, not a
     // function: the bench runs through tsx, whose helpers (`__name`) do not exist in the page.
     await page.evaluate(`(() => {
-      document.addEventListener('click', (event) => (window.__clickAt = event.timeStamp), true);
+      document.addEventListener('click', (event) => {
+        window.__clickAt = event.timeStamp;
+        performance.clearResourceTimings();
+      }, true);
+      // The node's part: when the last of the page's requests since the click was answered, and how many it made.
+      const answered = () => {
+        const asked = performance.getEntriesByType('resource').filter((entry) => entry.startTime >= window.__clickAt && /\/(fhir|admin)\//.test(entry.name));
+        return { answersMs: Math.max(0, ...asked.map((entry) => entry.responseEnd - window.__clickAt)), requests: asked.length };
+      };
       window.__drawn = (previous) =>
         new Promise((resolve) => {
           const drawn = () => {
@@ -134,7 +142,7 @@ try {
             const title = document.querySelector('[data-agenda-title]')?.textContent;
             return title !== previous && columns.every((column) => column.querySelector('.fc-event'));
           };
-          const done = () => requestAnimationFrame(() => resolve({ ms: performance.now() - window.__clickAt, events: document.querySelectorAll('.columns .fc-event').length }));
+          const done = () => requestAnimationFrame(() => resolve({ ms: performance.now() - window.__clickAt, events: document.querySelectorAll('.columns .fc-event').length, ...answered() }));
           // Never waits forever: what the page shows after 60 s says why.
           setTimeout(() => resolve({ stuck: {
             columns: document.querySelectorAll('.columns .column').length,
@@ -155,6 +163,8 @@ try {
     })()`);
 
     const opened: number[] = [];
+    const answers: number[] = [];
+    let requests = 0;
     let events = 0;
     for (let run = 0; run < runs; run++) {
       await page.getByRole('link', { name: 'Annuaire' }).click();
@@ -162,13 +172,17 @@ try {
       // `; 0`: the page's answer is not the promise, which evaluate would wait for.
       await page.evaluate(`window.__result = window.__drawn(undefined); 0`);
       await page.getByRole('link', { name: 'Agenda' }).click();
-      const result = (await page.evaluate('window.__result')) as { ms: number; events: number; stuck?: unknown };
+      const result = (await page.evaluate('window.__result')) as { ms: number; events: number; answersMs: number; requests: number; stuck?: unknown };
       if (result.stuck) throw new Error(`the week was not drawn: ${JSON.stringify(result.stuck)}`);
       opened.push(result.ms);
+      answers.push(result.answersMs);
+      requests = result.requests;
       events = result.events;
     }
-    log(`${events} appointments drawn in the week of ${SHOWN} practitioners`);
+    log(`${events} appointments drawn in the week of ${SHOWN} practitioners, ${requests} requests to the node`);
     figure('week view of 6 practitioners opened', opened);
+    // Of which: until the node's last answer (the rest is the page drawing).
+    figure('week view: the node answered its requests', answers);
 
     const nextWeek: number[] = [];
     for (let run = 0; run < runs; run++) {
