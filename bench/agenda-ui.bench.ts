@@ -131,7 +131,7 @@ try {
       }, true);
       // The node's part: when the last of the page's requests since the click was answered, and how many it made.
       const answered = () => {
-        const asked = performance.getEntriesByType('resource').filter((entry) => entry.startTime >= window.__clickAt && /\/(fhir|admin)\//.test(entry.name));
+        const asked = performance.getEntriesByType('resource').filter((entry) => entry.startTime >= window.__clickAt && (entry.name.includes('/fhir/') || entry.name.includes('/admin/')));
         return { answersMs: Math.max(0, ...asked.map((entry) => entry.responseEnd - window.__clickAt)), requests: asked.length };
       };
       window.__drawn = (previous) =>
