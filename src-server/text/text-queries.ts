@@ -28,7 +28,9 @@ export class TextQueries implements TextMatcher {
   }
 
   matches(request: FhirRequest, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
-    return resolveTextMatches(searchesOf(request), this.textIndex, this.definitions(), round, (resourceType) => Visibility.restricts(request, resourceType));
+    // A compartment search's rows are restricted to the compartment: counted over SQL too.
+    const compartment = request.path.split('/').filter(Boolean).length === 3;
+    return resolveTextMatches(searchesOf(request), this.textIndex, this.definitions(), round, (resourceType) => compartment || Visibility.restricts(request, resourceType));
   }
 
   matchesOf(searches: readonly OperationSearch[], round: TextRound): Promise<Map<string, TextMatch> | undefined> {

@@ -113,6 +113,28 @@ describe('Bundle.total of a text search by default', () => {
     }
   });
 
+  it('counts a text search in a compartment among the compartment, in one round', async () => {
+    for (let index = 0; index < 40; index++) {
+      node().repository.update('Patient', `compart-${index}`, {
+        resourceType: 'Patient',
+        id: `compart-${index}`,
+        name: [{ family: 'Compartimentois' }],
+        ...(index < 30 ? { generalPractitioner: [{ reference: 'Practitioner/gp-compart' }] } : {}),
+      });
+    }
+    await caughtUp();
+    const asked = vi.spyOn(node().textIndex, 'search');
+    try {
+      const page = await bundle('Practitioner/gp-compart/Patient?name=compartim&_count=5');
+      expect(page.total).toBe(30);
+      expect(page.entry).toHaveLength(5);
+      // The compartment restricts the rows: the index hands over the whole list for SQL to count, at once.
+      expect(asked).toHaveBeenCalledTimes(1);
+    } finally {
+      asked.mockRestore();
+    }
+  });
+
   it('counts exactly when another filter restricts the text matches', async () => {
     // Of the Quaxenbourg practitioners above, one in three is female.
     const female = Math.ceil((TOTAL_CAP + 20) / 3);
