@@ -180,6 +180,19 @@ describe('a launch/patient token', () => {
     expect(await ids(launched.access_token, path)).toEqual(seenLaunched);
   });
 
+  it('a name search through the text index, and its default total, count the patient chosen only', async () => {
+    await node().textIndex.caughtUp((node().db.prepare('SELECT max(seq) AS seq FROM change_log').get() as { seq: number }).seq);
+    const search = async (token: string, query: string) => (await (await as(token, query)).json()) as Json;
+    // The index counts a lone name search's matches itself only for callers who see every one: a launch is not one.
+    // `_count=0` asks the total alone (no page to count it from), as a client sizing a list does.
+    for (const query of ['Patient?name=lambert', 'Patient?name=paul']) {
+      expect((await search(unconfined.access_token, `${query}&_count=0`)).total, query).toBe(1);
+      expect((await search(launched.access_token, `${query}&_count=0`)).total, query).toBe(0);
+      expect((await search(launched.access_token, query)).entry ?? []).toEqual([]);
+    }
+    expect((await search(launched.access_token, 'Patient?name=marie&_count=0')).total).toBe(1);
+  });
+
   it('$everything: the patient chosen’s record only; another patient’s is 404', async () => {
     expect((await as(unconfined.access_token, 'Patient/sibling/$everything')).status).toBe(200);
     expect((await as(launched.access_token, 'Patient/sibling/$everything')).status).toBe(404);
