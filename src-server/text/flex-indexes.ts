@@ -292,13 +292,13 @@ export type ExportedPart =
   | { kind: 'index'; name: string; terms: number }
   | { kind: 'term'; term: string; postings: Uint32Array };
 
+/** Up to this ratio of lengths, two posting lists are merged step by step rather than leapfrogged (mergeTwo). */
+const MERGE_RATIO = 16;
+
 /**
  * A term's keys, the ones FlexSearch added since the last sweep moved after the compacted ones (keys only grow, so
  * the list stays in order): a copy of the term's list, once after writes touched it.
  */
-/** Up to this ratio of lengths, two posting lists are merged step by step rather than leapfrogged (mergeTwo). */
-const MERGE_RATIO = 16;
-
 function postingsOf(index: FieldIndex, term: string): Uint32Array | undefined {
   const compacted = index.compacted.get(term);
   const added = index.added.get(term)?.[0];

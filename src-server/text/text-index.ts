@@ -26,12 +26,6 @@ export const MAX_TEXT_MATCHES = 10_000;
  * MAX_TEXT_MATCHES (PartialTextMatches).
  */
 export const FIRST_TEXT_MATCHES = 1_000;
-
-/** A text search's matches, newest first, and when asked (`countUpTo`), how many there are up to that count. */
-export interface TextSearchAnswer {
-  vseqs: number[];
-  count?: number;
-}
 const CALL_TIMEOUT_MS = 30_000;
 /** A text search waits at most this long for the index (starting, rebuilding, or busy), then answers 503. */
 export const SEARCH_WAIT_MS = 500;
@@ -71,6 +65,12 @@ export interface TextIndexHealth extends TextIndexStatus {
   /** Threads replaced since the node started. */
   restarts: number;
   error?: string;
+}
+
+/** A text search's matches, newest first, and when asked (`countUpTo`), how many there are up to that count. */
+export interface TextSearchAnswer {
+  vseqs: number[];
+  count?: number;
 }
 
 export class TextIndex {

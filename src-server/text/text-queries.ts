@@ -28,14 +28,14 @@ export class TextQueries implements TextMatcher {
   }
 
   matches(request: FhirRequest, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
-    // A compartment search's rows are restricted to the compartment: counted over SQL too.
-    const compartment = request.path.split('/').filter(Boolean).length === 3;
-    return resolveTextMatches(searchesOf(request), this.textIndex, this.definitions(), round, (resourceType) => compartment || Visibility.restricts(request, resourceType));
+    const searches = searchesOf(request).map(({ compartment, ...search }) => ({ ...search, restricted: compartment || Visibility.restricts(request, search.resourceType) }));
+    return resolveTextMatches(searches, this.textIndex, this.definitions(), round);
   }
 
   matchesOf(searches: readonly OperationSearch[], round: TextRound): Promise<Map<string, TextMatch> | undefined> {
     // An operation's searches may see less than its caller: counted over SQL, as restricted ones are.
-    return resolveTextMatches(searches.filter(({ params }) => mayHaveTextFilter(params)), this.textIndex, this.definitions(), round, () => true);
+    const restricted = searches.filter(({ params }) => mayHaveTextFilter(params)).map((search) => ({ ...search, restricted: true }));
+    return resolveTextMatches(restricted, this.textIndex, this.definitions(), round);
   }
 }
 
@@ -56,24 +56,17 @@ type Json = Record<string, unknown>;
  * firstRoundLimit), a value's list `partial` when it may have been cut; on the `all` round MAX_TEXT_MATCHES, when it
  * ran out of them (PartialTextMatches).
  */
-async function resolveTextMatches(
-  searches: readonly OperationSearch[],
-  textIndex: TextIndex,
-  definitions: SearchParameters,
-  round: TextRound,
-  /** Whether the caller sees only some resources of a type (Visibility.restricts): its total is then counted over SQL. */
-  restricts: (resourceType: string) => boolean,
-): Promise<Map<string, TextMatch> | undefined> {
+async function resolveTextMatches(searches: readonly TextSearch[], textIndex: TextIndex, definitions: SearchParameters, round: TextRound): Promise<Map<string, TextMatch> | undefined> {
   if (searches.length === 0) return undefined;
   const wanted = new Map<string, { resourceType: string; field: Extract<Filter, { kind: 'text' }>['field']; value: string; parameter: string; limit: number; countUpTo: number }>();
-  for (const { resourceType, params } of searches) {
+  for (const { resourceType, params, restricted } of searches) {
     let query: ParsedQuery;
     try {
       query = parseQuery(definitions, resourceType, params, true);
     } catch {
       continue; // the search itself will answer the error
     }
-    const firstRound = firstRoundLimit(query, params.has('_total') ? query.total : DEFAULT_TOTAL, restricts(resourceType));
+    const firstRound = firstRoundLimit(query, params.has('_total') ? query.total : DEFAULT_TOTAL, restricted);
     for (const filter of textFilters(query.filters)) {
       // A text filter inside a chain or `_has` is a clause, which needs every match (PartialTextMatches).
       const { limit, countUpTo } = round === 'all' || !query.filters.includes(filter) ? { limit: MAX_TEXT_MATCHES, countUpTo: 0 } : firstRound;
@@ -122,8 +115,19 @@ function firstRoundLimit(query: ParsedQuery, total: ParsedQuery['total'], restri
   return restricted ? { limit: Math.max(page, TOTAL_CAP + 1), countUpTo: 0 } : { limit: page, countUpTo: TOTAL_CAP + 1 };
 }
 
+/**
+ * A search whose text filters are looked up. `restricted`: its rows are only some of the type's (what the caller may
+ * see, a compartment), so its total is counted over SQL among the whole list rather than taken from the index.
+ */
+interface TextSearch extends OperationSearch {
+  restricted: boolean;
+}
+
+/** A search a request makes, and whether it is a compartment's. */
+type RequestSearch = OperationSearch & { compartment: boolean };
+
 /** The searches a request makes: `GET [type]?…`, `POST [type]/_search`, a compartment search, or a Bundle's GET entries. */
-function searchesOf(request: FhirRequest): Array<{ resourceType: string; params: URLSearchParams }> {
+function searchesOf(request: FhirRequest): RequestSearch[] {
   const segments = request.path.split('/').filter(Boolean);
   if (segments.length === 0 && request.method === 'POST') return bundleSearches(request.body);
   const resourceType = segments.length === 3 ? segments[2] : segments[0];
@@ -137,20 +141,21 @@ function searchesOf(request: FhirRequest): Array<{ resourceType: string; params:
   } catch {
     return []; // the search itself will answer the error
   }
-  return mayHaveTextFilter(params) ? [{ resourceType, params }] : [];
+  return mayHaveTextFilter(params) ? [{ resourceType, params, compartment: segments.length === 3 }] : [];
 }
 
-function bundleSearches(body: unknown): Array<{ resourceType: string; params: URLSearchParams }> {
+function bundleSearches(body: unknown): RequestSearch[] {
   const entries = (body as Json | undefined)?.entry;
   if (!Array.isArray(entries)) return [];
   return entries.flatMap((entry) => {
     const request = (entry as Json)?.request as Json | undefined;
     if (request?.method !== 'GET' || typeof request.url !== 'string') return [];
     const [path, query = ''] = request.url.split('?');
-    const resourceType = path.split('/').filter(Boolean).pop() ?? '';
+    const segments = path.split('/').filter(Boolean);
+    const resourceType = segments[segments.length - 1] ?? '';
     // Any type: chains reach the text types from others (`DocumentReference?author:Practitioner.name=…`).
     const params = new URLSearchParams(query);
-    return isResourceType(resourceType) && mayHaveTextFilter(params) ? [{ resourceType, params }] : [];
+    return isResourceType(resourceType) && mayHaveTextFilter(params) ? [{ resourceType, params, compartment: segments.length === 3 }] : [];
   });
 }
 

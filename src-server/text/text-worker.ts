@@ -180,8 +180,8 @@ function status(): TextIndexStatus {
 function answerSearch(message: Extract<ToWorker, { kind: 'search' }>): void {
   try {
     const { resourceType, field, terms, limit, countUpTo } = message;
-    const answer = countUpTo ? indexer.indexes.searchCounting(resourceType, field, terms, limit, countUpTo) : { vseqs: indexer.indexes.search(resourceType, field, terms, limit) };
-    port.postMessage({ kind: 'result', id: message.id, ...answer } satisfies FromWorker);
+    const { vseqs, count } = indexer.indexes.searchCounting(resourceType, field, terms, limit, countUpTo ?? 0);
+    port.postMessage({ kind: 'result', id: message.id, vseqs, ...(countUpTo ? { count } : {}) } satisfies FromWorker);
   } catch (error) {
     port.postMessage({ kind: 'failed', id: message.id, message: (error as Error).message } satisfies FromWorker);
   }
