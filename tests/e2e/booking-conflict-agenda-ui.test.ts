@@ -86,7 +86,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 const bookingTagged = (appointment: Json | undefined) => !!appointment?.meta?.tag?.some((tag: Json) => tag.system === CONFLICT_SYSTEM && tag.code === 'booking');
 
 beforeAll(async () => {
-  ui = await openDemoUi('booking-conflict-agenda', { width: 1400, height: 1000 }, { timezoneId: 'Europe/Paris' });
+  ui = await openDemoUi('booking-conflict-agenda', { width: 1280, height: 900 }, { timezoneId: 'Europe/Paris' });
   ({ node, page } = ui);
   lefevre = await written(onServed('Patient', { method: 'POST', json: { resourceType: 'Patient', name: [{ use: 'official', family: 'Lefèvre', given: ['Margaux'] }], birthDate: '1984-03-12', gender: 'female', generalPractitioner: [{ reference: 'Practitioner/demo-claire-martin' }] } }));
   garnier = await written(onServed('Patient', { method: 'POST', json: { resourceType: 'Patient', name: [{ use: 'official', family: 'Garnier', given: ['Louis'] }], birthDate: '1950-07-01', gender: 'male', generalPractitioner: [{ reference: 'Practitioner/demo-claire-martin' }] } }));
@@ -176,6 +176,34 @@ describe('a booking conflict in the agenda', () => {
     await expect.poll(async () => (await page.locator('aside [data-booking-conflict]').innerText()).replace(/\s+/g, ' ')).toContain('chevauche celui de LEFÈVRE Margaux de 17:00 à 17:30');
     await eventOf(/GARNIER Louis/).waitFor();
     await page.screenshot({ path: join(SHOTS, '3-from-settings.png') });
+    expect(ui.problems).toEqual([]);
+  });
+
+  it('a link naming an appointment Claire may not see opens the day and nothing of it', async () => {
+    // A doctor of the national directory outside the practice, a patient of theirs and their appointment that day: a
+    // curious link, or a forged one.
+    const directory = (await (await onServed('Practitioner?_count=50&_elements=id')).json()) as Json;
+    const elsewhere = (directory.entry as Json[]).map((entry) => entry.resource.id as string).find((id) => !id.startsWith('demo-'));
+    expect(elsewhere).toBeDefined();
+    const hidden = await written(onServed('Patient', { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Zélote', given: ['Irène'] }], generalPractitioner: [{ reference: `Practitioner/${elsewhere}` }] } }));
+    const theirs = await written(
+      onServed('Appointment', {
+        method: 'POST',
+        json: { ...booking(hidden, '09:00', '09:20'), participant: [{ actor: { reference: `Patient/${hidden.id}` }, status: 'accepted' }, { actor: { reference: `Practitioner/${elsewhere}` }, status: 'accepted' }] },
+      }),
+    );
+    // The agenda reads the linked appointment as Claire, and the node refuses it as it would any read of hers.
+    // From another screen, as a link is followed (Réglages, a message).
+    await page.getByRole('link', { name: 'Annuaire' }).click();
+    await page.getByRole('heading', { name: 'Annuaire national' }).waitFor();
+    const read = page.waitForResponse((response) => response.url().endsWith(`/fhir/Appointment/${theirs.id}`));
+    await page.goto(`${node.url}/#/appointments?appointment=${encodeURIComponent(theirs.id)}&date=${day}`);
+    expect((await read).status()).toBe(404);
+    await page.locator('[data-agenda-loaded]').waitFor();
+    await eventOf(/GARNIER Louis/).waitFor();
+    expect(await page.locator('main').innerText()).not.toMatch(/ZÉLOTE|Zélote|09:00–09:20/);
+    expect(await page.locator('aside [data-booking-conflict], aside section.panel').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, '4-link-not-hers.png') });
     expect(ui.problems).toEqual([]);
   });
 });
