@@ -60,6 +60,12 @@ export class FlexIndexes {
   private readonly indexes = new Map<string, FieldIndex>();
   /** key → the vseq it was made from; 0 for a dead key. */
   private vseqOfKey = new Uint32Array(1 << 16);
+  /**
+   * One bit a key, set while it is live (vseqOfKey non-zero): counting a text search's matches past its page reads
+   * only whether each is live, and a term's keys are spread over the whole key table, so each would be a cache miss
+   * in vseqOfKey (4 bytes a key) where the bits of the same keys are 32 times closer together.
+   */
+  private liveBits = new Uint32Array(1 << 11);
   /** vseq → its live key; 0 for none. */
   private keyOfVseq = new Uint32Array(1 << 16);
   private nextKey = 1;
@@ -94,6 +100,7 @@ export class FlexIndexes {
     if (documentKey === 0) return;
     this.keyOfVseq[vseq] = 0;
     this.vseqOfKey[documentKey] = 0;
+    this.liveBits[documentKey >>> 5] &= ~(1 << (documentKey & 31));
     this.liveKeys--;
     this.deadKeys++;
     if (this.deadKeys >= Math.max(SWEEP_MIN, this.liveKeys * SWEEP_RATIO)) this.sweep();
@@ -153,8 +160,7 @@ export class FlexIndexes {
         }
       }
       if (!agreed) continue;
-      const vseq = this.vseqOfKey[documentKey];
-      if (vseq !== 0 && count++ < limit) vseqs.push(vseq);
+      count += this.take(documentKey, count < limit ? vseqs : undefined);
       at--;
     }
     return { vseqs: newestFirst(vseqs), count };
@@ -174,15 +180,24 @@ export class FlexIndexes {
     while (i >= 0 && j >= 0 && count < walkTo) {
       const x = a[i];
       const y = b[j];
-      if (x === y) {
-        const vseq = this.vseqOfKey[x];
-        if (vseq !== 0 && count++ < limit) vseqs.push(vseq);
-      }
+      if (x === y) count += this.take(x, count < limit ? vseqs : undefined);
       // Without a branch on which list steps (they interleave unpredictably): the larger key's list, or both.
       i -= Number(x >= y);
       j -= Number(y >= x);
     }
     return { vseqs: newestFirst(vseqs), count };
+  }
+
+  /**
+   * A key the walk matched: 1 when it is live (its vseq pushed to `page` when given, the page not being full), 0
+   * when dead. Past the page only its live bit is read.
+   */
+  private take(documentKey: number, page: number[] | undefined): number {
+    if (page === undefined) return (this.liveBits[documentKey >>> 5] >>> (documentKey & 31)) & 1;
+    const vseq = this.vseqOfKey[documentKey];
+    if (vseq === 0) return 0;
+    page.push(vseq);
+    return 1;
   }
 
   /** Versions indexed, and dead keys not swept yet. */
@@ -248,6 +263,7 @@ export class FlexIndexes {
     let maxVseq = 0;
     for (const vseq of vseqOfKey) if (vseq > maxVseq) maxVseq = vseq;
     this.keyOfVseq = new Uint32Array(maxVseq + 1 + KEY_TABLE_ROOM);
+    this.liveBits = new Uint32Array((this.vseqOfKey.length >>> 5) + 1);
     this.liveKeys = 0;
     this.deadKeys = 0;
     this.putsSinceCompaction = 0;
@@ -255,6 +271,7 @@ export class FlexIndexes {
       const vseq = vseqOfKey[documentKey];
       if (vseq === 0) continue;
       this.keyOfVseq[vseq] = documentKey;
+      this.liveBits[documentKey >>> 5] |= 1 << (documentKey & 31);
       this.liveKeys++;
     }
   }
@@ -273,8 +290,10 @@ export class FlexIndexes {
   private newKey(vseq: number): number {
     const documentKey = this.nextKey++;
     if (documentKey >= this.vseqOfKey.length) this.vseqOfKey = grown(this.vseqOfKey, documentKey);
+    if (documentKey >>> 5 >= this.liveBits.length) this.liveBits = grown(this.liveBits, documentKey >>> 5);
     if (vseq >= this.keyOfVseq.length) this.keyOfVseq = grown(this.keyOfVseq, vseq);
     this.vseqOfKey[documentKey] = vseq;
+    this.liveBits[documentKey >>> 5] |= 1 << (documentKey & 31);
     this.keyOfVseq[vseq] = documentKey;
     this.liveKeys++;
     return documentKey;

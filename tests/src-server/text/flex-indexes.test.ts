@@ -99,7 +99,15 @@ describe('FlexIndexes', () => {
           } else if ('remove' in op) {
             indexes.remove(op.remove);
             model.delete(op.remove);
-          } else if ('search' in op) expect(indexes.search('Practitioner', 'name', op.search, 100)).toEqual(expected(op.search));
+          } else if ('search' in op) {
+            expect(indexes.search('Practitioner', 'name', op.search, 100)).toEqual(expected(op.search));
+            // Past a page of two (the two most recently indexed), matches are counted by whether their keys are live.
+            const all = expected(op.search);
+            const { vseqs, count } = indexes.searchCounting('Practitioner', 'name', op.search, 2, 100);
+            expect(count).toBe(all.length);
+            expect(vseqs).toHaveLength(Math.min(2, all.length));
+            expect(all).toEqual(expect.arrayContaining(vseqs));
+          }
           else if ('sweep' in op) indexes.sweep();
           else indexes.sweepWhenIdle();
         }
@@ -137,9 +145,12 @@ describe('snapshot', () => {
     expect(names(loaded, 'lyon')).toEqual([]);
     expect(loaded.search('Organization', 'content', ['chirurgie'], 10)).toEqual([12]);
     expect(loaded.counts()).toEqual({ live: 2, dead: 0 });
-    // Writes after the load go on from the snapshot's keys.
+    // Writes after the load go on from the snapshot's keys, and counts follow them.
     loaded.put('Practitioner', 13, { name: 'hugo' });
-    expect(names(loaded, 'h')).toEqual([9, 13]);
+    loaded.put('Practitioner', 14, { name: 'henri' });
+    expect(names(loaded, 'h')).toEqual([9, 13, 14]);
+    loaded.remove(9);
+    expect(loaded.searchCounting('Practitioner', 'name', ['h'], 1, 10)).toEqual({ vseqs: [14], count: 2 });
   });
 
   it('is not used for another node or a database behind it, and a truncated file is an error', async () => {
