@@ -1,5 +1,6 @@
 import { Index } from 'flexsearch';
 import { TEXT_FIELDS_OF, type TextDocument, type TextField } from '../fhir/search/text-fields';
+import { DenseTerms, hasKey } from './dense-terms';
 
 /**
  * The FlexSearch indexes, one per (type, field). Words come normalised (text-fields.ts): the encoder only splits
@@ -73,6 +74,8 @@ export class FlexIndexes {
   private deadKeys = 0;
   /** Versions put since the last compaction. */
   private putsSinceCompaction = 0;
+  /** Bitsets of the longest lists, for intersections. */
+  private readonly dense = new DenseTerms();
 
   constructor() {
     for (const [type, fields] of Object.entries(TEXT_FIELDS_OF)) {
@@ -126,15 +129,21 @@ export class FlexIndexes {
    */
   searchCounting(resourceType: string, field: TextField, terms: readonly string[], limit: number, countUpTo: number): { vseqs: number[]; count: number } {
     const index = this.index(resourceType, field);
-    const lists: Uint32Array[] = [];
+    const found: Array<{ term: string; list: Uint32Array }> = [];
     for (const term of new Set(terms)) {
       const postings = postingsOf(index, term);
       if (!postings || postings.length === 0) return { vseqs: [], count: 0 };
-      lists.push(postings);
+      found.push({ term, list: postings });
     }
-    if (lists.length === 0) return { vseqs: [], count: 0 };
-    lists.sort((a, b) => a.length - b.length);
+    if (found.length === 0) return { vseqs: [], count: 0 };
+    found.sort((a, b) => a.list.length - b.list.length);
+    const lists = found.map(({ list }) => list);
     const [shortest] = lists;
+    // The other lists all long: looked up through their bitsets (dense-terms.ts), the walk reads only the shortest.
+    if (lists.length > 1 && lists.slice(1).every((list) => DenseTerms.isDense(list, this.nextKey))) {
+      const bits = found.slice(1).map(({ term, list }) => this.dense.bitsOf(`${resourceType}.${field}|${term}`, list));
+      return this.filterByBits(shortest, bits, limit, countUpTo);
+    }
     if (lists.length === 2 && lists[1].length <= MERGE_RATIO * shortest.length) return this.mergeTwo(shortest, lists[1], limit, countUpTo);
     // Exclusive upper bounds of the other lists: keys are visited in decreasing order, so they only shrink.
     const ends = lists.map((list) => list.length);
@@ -184,6 +193,20 @@ export class FlexIndexes {
       // Without a branch on which list steps (they interleave unpredictably): the larger key's list, or both.
       i -= Number(x >= y);
       j -= Number(y >= x);
+    }
+    return { vseqs: newestFirst(vseqs), count };
+  }
+
+  /** The keys of `list` set in every bitset, from its newest end: one read a key and bitset. */
+  private filterByBits(list: Uint32Array, bits: readonly Uint32Array[], limit: number, countUpTo: number): { vseqs: number[]; count: number } {
+    const vseqs: number[] = [];
+    const walkTo = Math.max(limit, countUpTo);
+    let count = 0;
+    for (let at = list.length - 1; at >= 0 && count < walkTo; at--) {
+      const documentKey = list[at];
+      let inAll = true;
+      for (let other = 0; other < bits.length && inAll; other++) inAll = hasKey(bits[other], documentKey);
+      if (inAll) count += this.take(documentKey, count < limit ? vseqs : undefined);
     }
     return { vseqs: newestFirst(vseqs), count };
   }
@@ -264,6 +287,7 @@ export class FlexIndexes {
     for (const vseq of vseqOfKey) if (vseq > maxVseq) maxVseq = vseq;
     this.keyOfVseq = new Uint32Array(maxVseq + 1 + KEY_TABLE_ROOM);
     this.liveBits = new Uint32Array((this.vseqOfKey.length >>> 5) + 1);
+    this.dense.clear();
     this.liveKeys = 0;
     this.deadKeys = 0;
     this.putsSinceCompaction = 0;

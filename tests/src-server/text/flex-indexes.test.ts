@@ -118,6 +118,37 @@ describe('FlexIndexes', () => {
     );
   });
 
+  it('intersects long lists through their bitsets as a plain intersection would, as they grow and lose keys', () => {
+    const indexes = new FlexIndexes();
+    // Words shared by thousands: every list is long enough for a bitset (dense-terms.ts).
+    const words = (vseq: number) => `w${vseq % 2} x${vseq % 3} y${vseq % 5}`;
+    const model = new Map<number, string>();
+    const put = (vseq: number) => {
+      indexes.put('Organization', vseq, { name: words(vseq) });
+      model.set(vseq, words(vseq));
+    };
+    const expected = (terms: string[]) =>
+      [...model]
+        .filter(([, text]) => terms.every((term) => text.split(' ').includes(term)))
+        .map(([vseq]) => vseq)
+        .sort((a, b) => b - a);
+    const check = (terms: string[]) => {
+      const all = expected(terms);
+      expect(indexes.searchCounting('Organization', 'name', terms, 30, 5000)).toEqual({ vseqs: all.slice(0, 30), count: Math.min(all.length, 5000) });
+    };
+    for (let vseq = 1; vseq <= 30_000; vseq++) put(vseq);
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0']]) check(terms);
+    // Keys added to the lists after their bitsets were made, and keys removed.
+    for (let vseq = 30_001; vseq <= 30_300; vseq++) put(vseq);
+    for (let vseq = 29_000; vseq <= 30_300; vseq += 7) {
+      indexes.remove(vseq);
+      model.delete(vseq);
+    }
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0']]) check(terms);
+    indexes.sweep();
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0']]) check(terms);
+  });
+
   it('sweeps by itself once dead keys are many', () => {
     const indexes = new FlexIndexes();
     for (let vseq = 1; vseq <= 30_000; vseq++) indexes.put('Organization', vseq, { name: `site${vseq % 7}` });
