@@ -141,7 +141,10 @@ export class FlexIndexes {
     const [shortest] = lists;
     // The other lists all long: looked up through their bitsets (dense-terms.ts), the walk reads only the shortest.
     if (lists.length > 1 && lists.slice(1).every((list) => DenseTerms.isDense(list, this.nextKey))) {
-      const bits = found.slice(1).map(({ term, list }) => this.dense.bitsOf(`${resourceType}.${field}|${term}`, list));
+      const bitsOf = ({ term, list }: (typeof found)[number]) => this.dense.bitsOf(`${resourceType}.${field}|${term}`, list);
+      const bits = found.slice(1).map(bitsOf);
+      // The shortest as long as its bitset has words: their words ANDed, 32 keys a step.
+      if (DenseTerms.isWordDense(shortest, this.nextKey)) return this.andBits([bitsOf(found[0]), ...bits], limit, countUpTo);
       return this.filterByBits(shortest, bits, limit, countUpTo);
     }
     if (lists.length === 2 && lists[1].length <= MERGE_RATIO * shortest.length) return this.mergeTwo(shortest, lists[1], limit, countUpTo);
@@ -207,6 +210,24 @@ export class FlexIndexes {
       let inAll = true;
       for (let other = 0; other < bits.length && inAll; other++) inAll = hasKey(bits[other], documentKey);
       if (inAll) count += this.take(documentKey, count < limit ? vseqs : undefined);
+    }
+    return { vseqs: newestFirst(vseqs), count };
+  }
+
+  /** The keys set in every bitset, from the greatest: their words ANDed. */
+  private andBits(bits: readonly Uint32Array[], limit: number, countUpTo: number): { vseqs: number[]; count: number } {
+    const vseqs: number[] = [];
+    const walkTo = Math.max(limit, countUpTo);
+    let count = 0;
+    const words = Math.min(...bits.map((each) => each.length));
+    for (let at = words - 1; at >= 0 && count < walkTo; at--) {
+      let word = bits[0][at];
+      for (let other = 1; other < bits.length && word !== 0; other++) word &= bits[other][at];
+      while (word !== 0 && count < walkTo) {
+        const bit = 31 - Math.clz32(word);
+        word &= ~(1 << bit);
+        count += this.take(at * 32 + bit, count < limit ? vseqs : undefined);
+      }
     }
     return { vseqs: newestFirst(vseqs), count };
   }

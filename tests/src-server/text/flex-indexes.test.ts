@@ -120,8 +120,9 @@ describe('FlexIndexes', () => {
 
   it('intersects long lists through their bitsets as a plain intersection would, as they grow and lose keys', () => {
     const indexes = new FlexIndexes();
-    // Words shared by thousands: every list is long enough for a bitset (dense-terms.ts).
-    const words = (vseq: number) => `w${vseq % 2} x${vseq % 3} y${vseq % 5}`;
+    // Words shared by thousands, long enough for bitsets (dense-terms.ts) ANDed word by word, and a rare one walked
+    // against the bitsets of the others.
+    const words = (vseq: number) => `w${vseq % 2} x${vseq % 3} y${vseq % 5}${vseq % 1000 === 0 ? ' z' : ''}`;
     const model = new Map<number, string>();
     const put = (vseq: number) => {
       indexes.put('Organization', vseq, { name: words(vseq) });
@@ -137,16 +138,16 @@ describe('FlexIndexes', () => {
       expect(indexes.searchCounting('Organization', 'name', terms, 30, 5000)).toEqual({ vseqs: all.slice(0, 30), count: Math.min(all.length, 5000) });
     };
     for (let vseq = 1; vseq <= 30_000; vseq++) put(vseq);
-    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0']]) check(terms);
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0'], ['z', 'w0'], ['x1', 'z', 'y0']]) check(terms);
     // Keys added to the lists after their bitsets were made, and keys removed.
     for (let vseq = 30_001; vseq <= 30_300; vseq++) put(vseq);
     for (let vseq = 29_000; vseq <= 30_300; vseq += 7) {
       indexes.remove(vseq);
       model.delete(vseq);
     }
-    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0']]) check(terms);
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0'], ['z', 'w0'], ['x1', 'z', 'y0']]) check(terms);
     indexes.sweep();
-    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0']]) check(terms);
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0'], ['z', 'w0'], ['x1', 'z', 'y0']]) check(terms);
   });
 
   it('sweeps by itself once dead keys are many', () => {
