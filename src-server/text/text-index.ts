@@ -67,10 +67,14 @@ export interface TextIndexHealth extends TextIndexStatus {
   error?: string;
 }
 
-/** A text search's matches, newest first, and when asked (`countUpTo`), how many there are up to that count. */
+/**
+ * A text search's matches, newest first, when asked (`countUpTo`) how many there are up to that count, and the
+ * change the index had applied when it answered: every vseq listed was then a current version.
+ */
 export interface TextSearchAnswer {
   vseqs: number[];
   count?: number;
+  indexedSeq?: number;
 }
 
 export class TextIndex {
@@ -137,7 +141,7 @@ export class TextIndex {
     // A thread that got ready at the last moment still has a moment to answer.
     const wait = Math.max(deadline - performance.now(), SEARCH_WAIT_MS / 5);
     const answer = await this.call({ kind: 'search', resourceType, field, terms, limit: Math.min(limit, MAX_TEXT_MATCHES), countUpTo }, wait);
-    return answer.kind === 'result' ? { vseqs: answer.vseqs, count: answer.count } : { vseqs: [] };
+    return answer.kind === 'result' ? { vseqs: answer.vseqs, count: answer.count, indexedSeq: answer.indexedSeq } : { vseqs: [] };
   }
 
   /** Where the index stands; never waits more than STATUS_WAIT_MS. */

@@ -88,8 +88,8 @@ async function resolveTextMatches(searches: readonly TextSearch[], textIndex: Te
   const matches = new Map<string, TextMatch>();
   await Promise.all(
     [...wanted].map(async ([key, query]) => {
-      const { vseqs, count } = await textIndex.search(query.resourceType, query.field, query.value, query.parameter, query.limit, query.countUpTo || undefined);
-      matches.set(key, { vseqs, partial: query.limit < MAX_TEXT_MATCHES && vseqs.length >= query.limit, ...(count !== undefined ? { count } : {}) });
+      const { vseqs, count, indexedSeq } = await textIndex.search(query.resourceType, query.field, query.value, query.parameter, query.limit, query.countUpTo || undefined);
+      matches.set(key, { vseqs, partial: query.limit < MAX_TEXT_MATCHES && vseqs.length >= query.limit, ...(count !== undefined ? { count } : {}), ...(indexedSeq !== undefined ? { indexedSeq } : {}) });
     }),
   );
   return matches;

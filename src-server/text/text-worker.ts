@@ -55,7 +55,7 @@ export interface TextIndexStatus {
 export type FromWorker =
   /** Sent once, when searches may be answered (TextIndexStatus.ready). */
   | { kind: 'ready' }
-  | { kind: 'result'; id: number; vseqs: number[]; count?: number }
+  | { kind: 'result'; id: number; vseqs: number[]; count?: number; indexedSeq: number }
   | { kind: 'notIndexed'; id: number; entries: NotIndexedEntry[]; count: number }
   | { kind: 'status'; id: number; status: TextIndexStatus }
   | { kind: 'closed'; id: number }
@@ -181,7 +181,7 @@ function answerSearch(message: Extract<ToWorker, { kind: 'search' }>): void {
   try {
     const { resourceType, field, terms, limit, countUpTo } = message;
     const { vseqs, count } = indexer.indexes.searchCounting(resourceType, field, terms, limit, countUpTo ?? 0);
-    port.postMessage({ kind: 'result', id: message.id, vseqs, ...(countUpTo ? { count } : {}) } satisfies FromWorker);
+    port.postMessage({ kind: 'result', id: message.id, vseqs, ...(countUpTo ? { count } : {}), indexedSeq: indexer.cursor } satisfies FromWorker);
   } catch (error) {
     port.postMessage({ kind: 'failed', id: message.id, message: (error as Error).message } satisfies FromWorker);
   }

@@ -95,6 +95,8 @@ export class ConditionBuilder {
     private readonly visibility?: { clause(resourceType: string, vseq: string): Clause | undefined },
     /** What the text index answered for the request's text filters (textMatchKey → matches). */
     private readonly textMatches?: TextMatches,
+    /** The last change committed to the store, as the search reads it (see `rows`). */
+    private readonly latestChange?: () => number,
   ) {}
 
   /** AND of the filters, for resources of `resourceType` whose columns are `target`. */
@@ -111,14 +113,17 @@ export class ConditionBuilder {
     if (filter.kind === 'text') {
       const matched = this.textVseqs(filter);
       if (matched === undefined) return filter.fallback && this.rows(resourceType, filter.fallback, column);
-      // The text index may still hold a version replaced since: only current versions are rows.
+      // Only current versions are rows. The index drops a version once it applies the change that replaced or deleted
+      // it, so when it had applied every change the store holds, the versions it listed are all current; while it
+      // lags, each is checked (two more lookups a candidate).
       // The pager walks `ordered` and binds each chunk it reads as the table's list (WriteOrderPager.walkList).
+      const current = matched.indexedSeq !== undefined && this.latestChange !== undefined && matched.indexedSeq >= this.latestChange();
       return {
         table: '(SELECT value AS vseq FROM json_each(?))',
         ordered: newestFirst(matched.vseqs),
         partial: matched.partial,
         counted: matched.count,
-        where: { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
+        where: current ? { sql: '1', values: [] } : { sql: `EXISTS (SELECT 1 FROM resource_versions tv JOIN resources tr ON tr.resource_type = tv.resource_type AND tr.resource_id = tv.resource_id WHERE tv.vseq = ${column('vseq')} AND tr.vseq = tv.vseq)`, values: [] },
         streams: false,
       };
     }
@@ -166,13 +171,15 @@ export class ConditionBuilder {
     if (filter.values.length === 1) return this.textMatches.get(textMatchKey(filter.resourceType, filter.field, filter.values[0]));
     const found = new Set<number>();
     let partial = false;
+    let indexedSeq: number | undefined = Infinity;
     for (const value of filter.values) {
       const matches = this.textMatches.get(textMatchKey(filter.resourceType, filter.field, value));
       if (matches === undefined) return undefined;
       for (const vseq of matches.vseqs) found.add(vseq);
       partial ||= matches.partial;
+      indexedSeq = matches.indexedSeq === undefined || indexedSeq === undefined ? undefined : Math.min(indexedSeq, matches.indexedSeq);
     }
-    return { vseqs: [...found], partial };
+    return { vseqs: [...found], partial, ...(indexedSeq !== undefined ? { indexedSeq } : {}) };
   }
 
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
@@ -447,6 +454,8 @@ export interface TextMatch {
   partial: boolean;
   /** The matches the index counted as it walked, up to the count asked (the API's default total), when asked. */
   count?: number;
+  /** The last change the index had applied when it answered: the vseqs it listed were current versions then. */
+  indexedSeq?: number;
 }
 
 /** A request's text matches, by textMatchKey. */

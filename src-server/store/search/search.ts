@@ -131,8 +131,13 @@ export class SearchEngine {
     const query = parseQuery(this.index.definitions, request.resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const visibility = new Visibility(this.index, request.base, request);
-    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches);
+    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches, () => this.latestChange());
     return { query, visibility, conditions };
+  }
+
+  /** The last change committed to the store (0: none), as this connection reads it. */
+  private latestChange(): number {
+    return (this.prepare('SELECT coalesce(max(seq), 0) AS seq FROM change_log').get() as { seq: number }).seq;
   }
 
   search(request: SearchRequest): SearchResult {

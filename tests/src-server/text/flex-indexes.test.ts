@@ -99,7 +99,15 @@ describe('FlexIndexes', () => {
           } else if ('remove' in op) {
             indexes.remove(op.remove);
             model.delete(op.remove);
-          } else if ('search' in op) expect(indexes.search('Practitioner', 'name', op.search, 100)).toEqual(expected(op.search));
+          } else if ('search' in op) {
+            expect(indexes.search('Practitioner', 'name', op.search, 100)).toEqual(expected(op.search));
+            // Past a page of two (the two most recently indexed), matches are counted by whether their keys are live.
+            const all = expected(op.search);
+            const { vseqs, count } = indexes.searchCounting('Practitioner', 'name', op.search, 2, 100);
+            expect(count).toBe(all.length);
+            expect(vseqs).toHaveLength(Math.min(2, all.length));
+            expect(all).toEqual(expect.arrayContaining(vseqs));
+          }
           else if ('sweep' in op) indexes.sweep();
           else indexes.sweepWhenIdle();
         }
@@ -108,6 +116,38 @@ describe('FlexIndexes', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('intersects long lists through their bitsets as a plain intersection would, as they grow and lose keys', () => {
+    const indexes = new FlexIndexes();
+    // Words shared by thousands, long enough for bitsets (dense-terms.ts) ANDed word by word, and a rare one walked
+    // against the bitsets of the others.
+    const words = (vseq: number) => `w${vseq % 2} x${vseq % 3} y${vseq % 5}${vseq % 1000 === 0 ? ' z' : ''}`;
+    const model = new Map<number, string>();
+    const put = (vseq: number) => {
+      indexes.put('Organization', vseq, { name: words(vseq) });
+      model.set(vseq, words(vseq));
+    };
+    const expected = (terms: string[]) =>
+      [...model]
+        .filter(([, text]) => terms.every((term) => text.split(' ').includes(term)))
+        .map(([vseq]) => vseq)
+        .sort((a, b) => b - a);
+    const check = (terms: string[]) => {
+      const all = expected(terms);
+      expect(indexes.searchCounting('Organization', 'name', terms, 30, 5000)).toEqual({ vseqs: all.slice(0, 30), count: Math.min(all.length, 5000) });
+    };
+    for (let vseq = 1; vseq <= 30_000; vseq++) put(vseq);
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0'], ['z', 'w0'], ['x1', 'z', 'y0']]) check(terms);
+    // Keys added to the lists after their bitsets were made, and keys removed.
+    for (let vseq = 30_001; vseq <= 30_300; vseq++) put(vseq);
+    for (let vseq = 29_000; vseq <= 30_300; vseq += 7) {
+      indexes.remove(vseq);
+      model.delete(vseq);
+    }
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0'], ['z', 'w0'], ['x1', 'z', 'y0']]) check(terms);
+    indexes.sweep();
+    for (const terms of [['w0', 'x1'], ['x2', 'w1'], ['y3', 'w0', 'x0'], ['z', 'w0'], ['x1', 'z', 'y0']]) check(terms);
   });
 
   it('sweeps by itself once dead keys are many', () => {
@@ -137,9 +177,12 @@ describe('snapshot', () => {
     expect(names(loaded, 'lyon')).toEqual([]);
     expect(loaded.search('Organization', 'content', ['chirurgie'], 10)).toEqual([12]);
     expect(loaded.counts()).toEqual({ live: 2, dead: 0 });
-    // Writes after the load go on from the snapshot's keys.
+    // Writes after the load go on from the snapshot's keys, and counts follow them.
     loaded.put('Practitioner', 13, { name: 'hugo' });
-    expect(names(loaded, 'h')).toEqual([9, 13]);
+    loaded.put('Practitioner', 14, { name: 'henri' });
+    expect(names(loaded, 'h')).toEqual([9, 13, 14]);
+    loaded.remove(9);
+    expect(loaded.searchCounting('Practitioner', 'name', ['h'], 1, 10)).toEqual({ vseqs: [14], count: 2 });
   });
 
   it('is not used for another node or a database behind it, and a truncated file is an error', async () => {
