@@ -146,11 +146,17 @@ try {
   };
 
   /** Asks for a check and follows it to its end: when each file's refresh started and ended. */
-  const refresh = async (): Promise<{ seconds: Partial<Record<Kind, number>>; state: RefreshStatus }> => {
+  const refresh = async (): Promise<{ seconds: Partial<Record<Kind, number>>; phases: Map<string, number>; state: RefreshStatus }> => {
     const started: Partial<Record<Kind, number>> = {};
     const ended: Partial<Record<Kind, number>> = {};
+    // Seconds spent in each kind:phase, as seen by the 100 ms polls: where a file's refresh goes.
+    const phases = new Map<string, number>();
+    let polled = performance.now();
     let state = await call<RefreshStatus>('/admin/directory/refresh', 'POST');
     for (;;) {
+      const now = performance.now();
+      if (phase !== 'idle') phases.set(phase, (phases.get(phase) ?? 0) + (now - polled) / 1000);
+      polled = now;
       phase = state.running ? `${state.running.kind}:${state.running.phase}` : 'idle';
       const kind = state.running?.kind;
       if (kind && started[kind] === undefined) started[kind] = performance.now();
@@ -164,7 +170,7 @@ try {
     ended.mssante = end;
     const seconds: Partial<Record<Kind, number>> = {};
     for (const kind of ['activity', 'mssante'] as const) if (started[kind] !== undefined) seconds[kind] = Math.round((ended[kind]! - started[kind]!) / 100) / 10;
-    return { seconds, state };
+    return { seconds, phases, state };
   };
 
   if (!givenFolder) {
@@ -213,6 +219,7 @@ try {
   figure('daily-refresh-mssante', daily.seconds.mssante ?? 0, 's', { target: 180, mailboxes: daily.state.imported.mssante?.lines });
   if (cpuBefore !== undefined && cpuAfter !== undefined) figure('daily-refresh-node-thread-cpu', Math.round((cpuAfter - cpuBefore) * 100) / 100, 's', { searches: latencies.length });
   figure('searches-during-refresh-p95', searched.p95, 'ms', { target: 20, p50: searched.p50, max: searched.max, searches: latencies.length });
+  for (const [during, seconds] of daily.phases) figure('daily-refresh-phase', Math.round(seconds * 10) / 10, 's', { phase: during });
   for (const [during, samples] of byPhase) figure('searches-during-phase-p95', percentiles(samples).p95, 'ms', { phase: during, searches: samples.length, max: percentiles(samples).max });
 } finally {
   await node?.close();

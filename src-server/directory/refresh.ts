@@ -266,24 +266,30 @@ export class DirectoryRefresh {
       });
     }
     this.current = { kind, phase: 'checking-zip', bytes: 0, lines: 0 };
+    const archive: ArchiveMode = confirmed && waiting ? 'confirmed' : 'guarded';
+    // A damaged file is of no use, resumed or not: deleted, the next attempt downloads it again.
+    const dropIfCorrupt = (error: unknown) => {
+      if (error instanceof CorruptZipError) rmSync(zip, { force: true });
+      return error;
+    };
     let entry;
     try {
       const entries = readZipDirectory(zip);
       entry = entries.find((candidate) => candidate.name.replace(/^.*\//, '').startsWith(entryPrefix) && candidate.name.endsWith('.txt'));
       if (!entry) throw CorruptZipError.of(zip, `it holds no ${entryPrefix}_….txt`);
-      await verifyZip(zip, [entry]);
+      // A guarded import reads the whole entry, its size and CRC-32 checked, before it writes anything (the activity
+      // thread's census, the MSSanté import's reading): a pass of its own first read the file twice (some 671 MB
+      // inflated nationally). A confirmed import writes as it reads: the file is checked first.
+      if (archive !== 'guarded') await verifyZip(zip, [entry]);
     } catch (error) {
-      // A damaged file is of no use, resumed or not: the next attempt downloads it again.
-      rmSync(zip, { force: true });
-      throw error;
+      throw dropIfCorrupt(error);
     }
     this.current = { kind, phase: 'importing', bytes: 0, totalBytes: entry.size, lines: 0 };
-    const archive: ArchiveMode = confirmed && waiting ? 'confirmed' : 'guarded';
     let report: ImportReport;
     try {
       report = await this.importFile({ zip, entry }, { archive, chunkBytes: REFRESH_CHUNK_BYTES, signal: this.stopping.signal, onProgress: ({ bytes, totalBytes, lines }) => Object.assign(this.current!, { bytes, totalBytes, lines }) });
     } catch (error) {
-      if (!(error instanceof ArchiveRefusedError)) throw error;
+      if (!(error instanceof ArchiveRefusedError)) throw dropIfCorrupt(error);
       // Kept for the confirmation: the same publication is not downloaded again.
       this.save({ waiting: { kind, publication, refusal: archiveRefusal(error) }, failure: undefined });
       return false;

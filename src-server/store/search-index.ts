@@ -173,15 +173,19 @@ export class SearchIndex {
    */
   rowsOf(resourceType: string, code: string, column: (name: string) => string = (name) => name): string {
     const shared = sharedRows(this.definitions, resourceType, code);
-    const codes = shared?.codes ?? [code];
-    // A practitioner's addresses and telecoms include their workplaces' (workplace-rows.ts).
-    const workplaceCodes = resourceType === 'Practitioner' ? codes.flatMap((own) => (WORKPLACE_CODES[own] ? [WORKPLACE_CODES[own]] : [])) : [];
-    if (!shared && workplaceCodes.length === 0) return `${column('pid')} = ${this.paramId(resourceType, code)}`;
-    const pids = [...codes, ...workplaceCodes].map((other) => this.paramId(resourceType, other));
+    const pids = this.pidsOf(resourceType, code);
     const rows = pids.length === 1 ? `${column('pid')} = ${pids[0]}` : `${column('pid')} IN (${pids.join(', ')})`;
     const restriction = shared?.restriction;
     if (!restriction) return rows;
     return `${rows} AND ${column(restriction.column)} IN (${restriction.values.map((value) => `'${value}'`).join(', ')})`;
+  }
+
+  /** The parameter ids whose rows `rowsOf` reads. */
+  pidsOf(resourceType: string, code: string): number[] {
+    const codes = sharedRows(this.definitions, resourceType, code)?.codes ?? [code];
+    // A practitioner's addresses and telecoms include their workplaces' (workplace-rows.ts).
+    const workplaceCodes = resourceType === 'Practitioner' ? codes.flatMap((own) => (WORKPLACE_CODES[own] ? [WORKPLACE_CODES[own]] : [])) : [];
+    return [...codes, ...workplaceCodes].map((other) => this.paramId(resourceType, other));
   }
 
 }

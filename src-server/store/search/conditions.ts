@@ -50,6 +50,12 @@ export interface IndexRows {
   where: Clause;
   /** True when an index returns these rows in vseq order: a page in write order then reads only its own rows. */
   streams: boolean;
+  /**
+   * The rows are one range of `idx_string`'s lookup index (pid, value) for each of these parameter ids: the rows of
+   * each (pid, value) pair come in vseq order, so a page can read the newest of each of a few pairs rather than every
+   * match (write-order.ts). `where.values` are then the range's lower and upper bounds.
+   */
+  byValue?: readonly number[];
 }
 
 /** The columns a condition constrains: the candidate's current version, its id and its type. */
@@ -222,7 +228,10 @@ export class ConditionBuilder {
     );
     // Rows of several parameters (a union, see shared-rows.ts) come from several index ranges: not in vseq order.
     const oneParameter = (sharedRows(this.index.definitions, resourceType, code)?.codes.length ?? 1) === 1;
-    return { table: TABLES[definition.type], where, streams: oneParameter && alternatives.length === 1 && alternatives[0].streams === true };
+    const streams = oneParameter && alternatives.length === 1 && alternatives[0].streams === true;
+    // A plain string match (a prefix: `family=martin`, `address-city=lyon`) is one range of the lookup index.
+    const byValue = definition.type === 'string' && modifier === undefined && !filter.words && alternatives.length === 1;
+    return { table: TABLES[definition.type], where, streams, ...(byValue ? { byValue: this.index.pidsOf(resourceType, code) } : {}) };
   }
 
   /** The row conditions (any of which) one value of a parameter puts on its index table. */

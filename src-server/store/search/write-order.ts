@@ -28,7 +28,13 @@ export interface WriteOrderOptions {
 
 export const DEFAULT_WRITE_ORDER: WriteOrderOptions = { probeLimit: 2000, walkBudget: 20_000, testBudget: 2000 };
 
-export type PagePlan = 'stream' | 'sort' | 'walk' | 'walk+sort' | 'list';
+export type PagePlan = 'stream' | 'values' | 'sort' | 'walk' | 'walk+sort' | 'list';
+
+/**
+ * The most (pid, value) pairs a page reads one by one (IndexRows.byValue): a prefix matches a few values (`lyon`,
+ * `martin`, `martinez`), a short one thousands (`m`), which are read as any other rows.
+ */
+const MAX_VALUE_STREAMS = 16;
 
 /** The alias of the driver's index table: the other filters constrain `d.vseq`. */
 export const DRIVER = 'd';
@@ -61,9 +67,14 @@ export class WriteOrderPager {
     // A driver whose matches are already known, in write order (the text index's): walked in JS, chunk by chunk.
     const listed = query.candidates.findIndex((candidate) => candidate.ordered !== undefined);
     if (listed >= 0) return { rows: this.walkList<Row>(query.candidates[listed], query.rest(listed), query), plan: 'list' };
-    const { index, many } = this.chooseDriver(query.candidates);
+    // A lone prefix needs no count: the newest rows of each value it matches are the page (valuesPage).
+    const lone = query.candidates.length === 1 && query.candidates[0].byValue !== undefined;
+    const { index, many } = lone ? { index: 0, many: false } : this.chooseDriver(query.candidates);
     const driver = query.candidates[index];
     const rest = query.rest(index);
+    const byValue = driver.byValue ? this.valuesPage<Row>(driver, rest, query) : undefined;
+    if (byValue) return { rows: byValue, plan: 'values' };
+    if (lone) return this.page({ ...query, candidates: [{ ...driver, byValue: undefined }] });
     const read = (source: Source, distinct = true) =>
       this.prepare(pageSql(driver, rest, source, query.cursor, distinct)).all(...pageValues(driver, rest, source, query, this.options)) as Row[];
     // Sorting without DISTINCT keeps only the top rows (a bounded sorter, about twice as fast on many matches as
@@ -149,6 +160,42 @@ export class WriteOrderPager {
       if (matches === 0) break;
     }
     return { index: best.index, many: best.matches >= this.options.probeLimit };
+  }
+
+  /**
+   * The page from the newest rows of each (pid, value) pair of a byValue driver, each pair's read in vseq order by
+   * the lookup index, merged: some `limit` rows a pair, where a sort read every match (national directory,
+   * `family=MARTIN`: 23,000 rows, 9 ms, after a walk of the newest 20,000 index rows had found too few). Undefined
+   * when the range holds more than MAX_VALUE_STREAMS pairs.
+   */
+  private valuesPage<Row>(driver: IndexRows, rest: { where: Clause; readsVersion: boolean }, query: WriteOrderQuery): Row[] | undefined {
+    // Each pair found by one seek past the previous one, not by reading the rows between: the range's lower bound
+    // (where.values[0]) moved past the value found.
+    const [low, high] = driver.where.values;
+    const nextValue = this.prepare(`SELECT ${DRIVER}.value AS value FROM ${driver.table} ${DRIVER} WHERE ${DRIVER}.pid = ? AND (${driver.where.sql}) ORDER BY ${DRIVER}.value LIMIT 1`).pluck();
+    const pairs: Array<[number, string]> = [];
+    for (const pid of driver.byValue ?? []) {
+      for (let value = nextValue.get(pid, low, high) as string | undefined; value !== undefined; ) {
+        if (pairs.length === MAX_VALUE_STREAMS) return undefined;
+        pairs.push([pid, value]);
+        // Normalised values hold no U+0000: the smallest string above the value is the value followed by it.
+        value = nextValue.get(pid, `${value}\u0000`, high) as string | undefined;
+      }
+    }
+    if (pairs.length === 0) return [];
+    const { cursor } = query;
+    const direction = cursor?.backwards ? 'ASC' : 'DESC';
+    const version = rest.readsVersion ? ` CROSS JOIN resource_versions ${DRIVER_VERSION} ON ${DRIVER_VERSION}.vseq = ${DRIVER}.vseq` : '';
+    // Equality on pid and value: the lookup index returns the pair's rows in vseq order, so DISTINCT and LIMIT stop
+    // early; a resource may hold a value twice (two names), and the pairs' pages may share resources (UNION).
+    const arm =
+      `SELECT vseq FROM (SELECT DISTINCT ${DRIVER}.vseq AS vseq FROM ${driver.table} ${DRIVER}${version} WHERE ${DRIVER}.pid = ? AND ${DRIVER}.value = ? ` +
+      `AND (${driver.where.sql}) AND (${rest.where.sql})${cursor ? ` AND ${DRIVER}.vseq ${cursor.backwards ? '>' : '<'} ?` : ''} ORDER BY ${DRIVER}.vseq ${direction} LIMIT ?)`;
+    const sql =
+      `SELECT v.vseq, v.resource_type, v.resource_id, v.last_updated, v.version_id, v.body, v.last_updated AS k0 ` +
+      `FROM (${pairs.map(() => arm).join(' UNION ')} ORDER BY vseq ${direction} LIMIT ?) page JOIN resource_versions v ON v.vseq = page.vseq ORDER BY page.vseq ${direction}`;
+    const values = pairs.flatMap(([pid, value]) => [pid, value, ...driver.where.values, ...rest.where.values, ...(cursor ? [cursor.vseq] : []), query.limit]);
+    return this.prepare(sql).all(...values, query.limit) as Row[];
   }
 
   private countUpTo(rows: IndexRows, limit: number): number {

@@ -118,6 +118,25 @@ describe('pages in write order equal the pages over the resources', () => {
     expect(new Set(ranOut.plans)).toEqual(new Set(['walk+sort']));
   });
 
+  it('string prefixes: the newest rows of each value the prefix matches, merged; a prefix of too many values sorts', () => {
+    // Family names dupont0…dupont17, some written twice in one name (two rows of one value) or twice with two values.
+    for (let n = 0; n < 36; n++) {
+      const family = `Dupont${n % 18}`;
+      const names = n % 5 === 0 ? [{ family }, { family: family.toUpperCase() }] : n % 7 === 0 ? [{ family }, { family: `Dupont1${n % 8}` }] : [{ family }];
+      repository.update('Practitioner', `dupont${n}`, { resourceType: 'Practitioner', id: `dupont${n}`, gender: n % 2 ? 'male' : 'female', name: names });
+    }
+    // dupont1 and dupont10…dupont17: nine values.
+    expectSamePages(engine, 'Practitioner', 'family=dupont1&_count=3', 'values');
+    expectSamePages(engine, 'Practitioner', `family=DUPONT1&_id=${Array.from({ length: 30 }, (_, n) => `dupont${n}`).join(',')}&_count=2`, 'values');
+    expectSamePages(engine, 'Practitioner', 'family=dupont1&gender:not=male&_count=2', 'values');
+    // dupont17's newest practitioner (dupont35) has two rows of that value: still one match of a page of one.
+    expectSamePages(engine, 'Practitioner', 'family=dupont17&_count=1', 'values');
+    expectSamePages(engine, 'Practitioner', 'family=dupont&_count=5', 'sort');
+    expectSamePages(exhausted, 'Practitioner', 'family=dupont&_count=5', 'walk+sort');
+    expect(search(engine, 'Practitioner', 'family=dupont9&_count=3').matches.map((match) => match.id)).toEqual(['dupont27', 'dupont9']);
+    expect(search(engine, 'Practitioner', 'family=durand').matches).toEqual([]);
+  });
+
   it('a driver combined with _id, _lastUpdated, :not, _has and a compartment', () => {
     const ids = Array.from({ length: 30 }, (_, n) => `o${n}`).join(',');
     expectSamePages(engine, 'Observation', `code=29463-7&_id=${ids}&_count=3`, 'stream');
