@@ -4,7 +4,7 @@ import type { StoredResource } from '../repository';
 import type { SearchIndex } from '../search-index';
 import { badRequest } from '../../fhir/outcome';
 import { compartmentParameters } from '../../fhir/search/compartments';
-import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target, type TextMatches } from './conditions';
+import { ConditionBuilder, localReference, qualified, type Clause, type IndexRows, type SqlValue, type Target, type TextMatches } from './conditions';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from '../../fhir/search/parse';
 import { Visibility, type Caller, type ReachReference, type Viewer } from './visibility';
 import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
@@ -201,10 +201,12 @@ export class SearchEngine {
   /** The filters whose index rows can drive a page or a count, and the conditions left for each; undefined when none can. */
   private drivers(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[]) {
     const { resourceType, compartment } = request;
-    const drivers = filters.flatMap((filter) => {
+    const drivers: Array<{ filter?: Filter; rows: IndexRows }> = filters.flatMap((filter) => {
       const rows = conditions.rows(resourceType, filter, qualified(DRIVER));
       return rows ? [{ filter, rows }] : [];
     });
+    // A pair of date bounds read as one range: no filter of its own, both bounds still test its rows.
+    drivers.push(...conditions.dateRangeRows(resourceType, filters, qualified(DRIVER)).map((rows) => ({ rows })));
     if (drivers.length === 0) return undefined;
     const rest = (chosen: number) => {
       const others = filters.filter((filter) => filter !== drivers[chosen].filter);
