@@ -100,6 +100,9 @@ describe('a pair of date bounds as one range', () => {
     expectSame('Appointment', 'date=ge2026-01-12&date=lt2026-01-19&_count=7', 20);
     expectSame('Appointment', 'actor=Practitioner/pr1&date=ge2026-01-12&date=lt2026-01-19&_count=5', 10);
     expectSame('Appointment', 'date=gt2026-01-12T08:00:00Z&date=le2026-01-19T20:00&_count=9', 20);
+    // Another date filter on the same parameter still tests the range's rows.
+    expectSame('Appointment', 'date=ge2026-01-12&date=lt2026-01-19&date=sa2026-01-15&_count=4', 5);
+    expectSame('Appointment', 'date=ge2026-01-12&date=lt2026-01-19&date=eb2026-01-14T12:00Z&_count=4', 5);
     // Several bounds of each side: the tightest pair.
     expectSame('Appointment', 'date=ge2026-01-01&date=ge2026-01-15&date=lt2026-02-01&date=lt2026-01-22&_count=6', 10);
     // Empty ranges, and one before every appointment.
