@@ -555,6 +555,14 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'the widest date value of each search parameter, found in one lookup',
+    sql: `
+      -- A pair of bounds on a single-valued date (an agenda's week) is read as one range on low, closed by the
+      -- parameter's widest value (store/search/conditions.ts, dateRangeRows): max(high - low) through this index.
+      CREATE INDEX idx_date_by_span ON idx_date (pid, high - low);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

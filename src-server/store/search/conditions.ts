@@ -138,6 +138,39 @@ export class ConditionBuilder {
   }
 
   /**
+   * A lower and an upper bound on one single-valued date parameter (`date=ge…&date=lt…`, a week of appointments) as
+   * one range of its index rows, to drive a page or a count: each bound alone selects about half the rows, and only
+   * one column's range can be read, so the range on `low` is closed by the parameter's widest stored value (a row
+   * ending after `above` starts after `above − widest`). The filters still test every candidate: the range only finds
+   * them. Only for an element a resource holds at most once: with several values, one after the range and one before
+   * it would match both filters with no row inside the range.
+   */
+  dateRangeRows(resourceType: string, filters: Filter[], column: Column): IndexRows[] {
+    const bounds = new Map<string, { above?: number; below?: number }>();
+    for (const filter of filters) {
+      if (filter.kind !== 'param' || filter.definition.type !== 'date' || filter.modifier || filter.values.length !== 1) continue;
+      if (!isSingleValued(resourceType, filter.definition.expression) || sharedRows(this.index.definitions, resourceType, filter.code)) continue;
+      const test = parseDate(filter.values[0], filter.name);
+      if (test.negate || test.all.length !== 1) continue;
+      const [[side, operator, bound]] = test.all;
+      const pair = bounds.get(filter.code) ?? {};
+      // ge/gt: the value ends after a bound; le/lt: it starts before one. Several of either: the tightest.
+      if (side === 'high' && operator === '>') pair.above = Math.max(pair.above ?? bound, bound);
+      else if (side === 'low' && operator === '<') pair.below = Math.min(pair.below ?? bound, bound);
+      bounds.set(filter.code, pair);
+    }
+    return [...bounds].flatMap(([code, { above, below }]) => {
+      if (above === undefined || below === undefined) return [];
+      const rows = this.index.rowsOf(resourceType, code, column);
+      // Through the index on (pid, high - low): one lookup. No rows at all: nothing to drive.
+      const widest = (this.prepare(`SELECT max(high - low) AS span FROM idx_date WHERE ${this.index.rowsOf(resourceType, code)}`).get() as { span: number | null }).span;
+      if (widest === null) return [];
+      const c = column;
+      return [{ table: 'idx_date', where: { sql: `${rows} AND ${c('low')} > ? AND ${c('low')} < ? AND ${c('high')} > ?`, values: [above - widest, below, above] }, streams: false }];
+    });
+  }
+
+  /**
    * A word-prefix filter driving a page: its alternatives as a UNION of index ranges. As an OR, SQLite would gather
    * and de-duplicate every match by primary key first (a MULTI-INDEX OR over a WITHOUT ROWID table), ten times slower.
    */
@@ -426,6 +459,18 @@ export class ConditionBuilder {
   private alias(): string {
     return `c${++this.aliasCount}`;
   }
+}
+
+/**
+ * Date elements a resource holds at most once (FHIR cardinality 0..1), one index row each: a parameter reading one
+ * of them on the searched type may take a pair of bounds as one range (dateRangeRows).
+ */
+const SINGLE_VALUED_DATES: ReadonlySet<string> = new Set(['Appointment.start', 'Slot.start', 'Patient.birthDate', 'Encounter.period']);
+
+/** Whether a parameter's expression reads, on `resourceType`, only one single-valued date element. */
+function isSingleValued(resourceType: string, expression: string | undefined): boolean {
+  const own = (expression ?? '').split('|').map((path) => path.trim()).filter((path) => path.startsWith(`${resourceType}.`));
+  return own.length === 1 && SINGLE_VALUED_DATES.has(own[0]);
 }
 
 /** A searched reference, read as the index reads stored ones (parseReference). */

@@ -4,7 +4,7 @@ import type { StoredResource } from '../repository';
 import type { SearchIndex } from '../search-index';
 import { badRequest } from '../../fhir/outcome';
 import { compartmentParameters } from '../../fhir/search/compartments';
-import { ConditionBuilder, localReference, qualified, type Clause, type SqlValue, type Target, type TextMatches } from './conditions';
+import { ConditionBuilder, localReference, qualified, type Clause, type IndexRows, type SqlValue, type Target, type TextMatches } from './conditions';
 import { parseQuery, type Filter, type IncludeSpec, type ParsedQuery, type SortKey } from '../../fhir/search/parse';
 import { Visibility, type Caller, type ReachReference, type Viewer } from './visibility';
 import { DEFAULT_WRITE_ORDER, DRIVER, DRIVER_VERSION, WriteOrderPager, type PagePlan, type WriteOrderOptions } from './write-order';
@@ -179,7 +179,7 @@ export class SearchEngine {
     return {
       query,
       matches,
-      included: this.includes(query, matches, request.base, (resource) => (request.access?.mayRead(resource.resourceType) ?? true) && this.isVisible(resource, request, request.base)),
+      included: this.includes(query, matches, request.base, (found) => this.visibleAmong(found.filter((resource) => request.access?.mayRead(resource.resourceType) ?? true), request, request.base)),
       ...estimate(!cursor && !more ? page.length : undefined),
       next: last && (backwards ? cursor !== undefined : more) ? position(last, false) : undefined,
       previous: first && (backwards ? more : cursor !== undefined) ? position(first, true) : undefined,
@@ -206,10 +206,12 @@ export class SearchEngine {
   /** The filters whose index rows can drive a page or a count, and the conditions left for each; undefined when none can. */
   private drivers(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[]) {
     const { resourceType, compartment } = request;
-    const drivers = filters.flatMap((filter) => {
+    const drivers: Array<{ filter?: Filter; rows: IndexRows }> = filters.flatMap((filter) => {
       const rows = conditions.rows(resourceType, filter, qualified(DRIVER));
       return rows ? [{ filter, rows }] : [];
     });
+    // A pair of date bounds read as one range: no filter of its own, both bounds still test its rows.
+    drivers.push(...conditions.dateRangeRows(resourceType, filters, qualified(DRIVER)).map((rows) => ({ rows })));
     if (drivers.length === 0) return undefined;
     const rest = (chosen: number) => {
       const others = filters.filter((filter) => filter !== drivers[chosen].filter);
@@ -315,6 +317,24 @@ export class SearchEngine {
     return (this.prepare(sql).get(resource.resourceType, resource.id, ...clause.values) as { visible: number }).visible === 1;
   }
 
+  /**
+   * Of these current resources, those the viewer may see, in their order: one query per type rather than one per
+   * resource (a week's appointments include some 60 patients each, and each probe builds and runs the rules).
+   */
+  visibleAmong(resources: StoredResource[], viewer: Viewer, base: string): StoredResource[] {
+    const visibility = new Visibility(this.index, base, viewer);
+    const hidden = new Set<StoredResource>();
+    for (const resourceType of new Set(resources.map((resource) => resource.resourceType))) {
+      const clause = visibility.clause(resourceType, 'probe.vseq');
+      if (!clause) continue;
+      const ofType = resources.filter((resource) => resource.resourceType === resourceType);
+      const sql = `SELECT probe.resource_id AS id FROM resources probe WHERE probe.resource_type = ? AND probe.resource_id IN (SELECT value FROM json_each(?)) AND ${clause.sql}`;
+      const visible = new Set((this.prepare(sql).all(resourceType, JSON.stringify(ofType.map((resource) => resource.id)), ...clause.values) as Array<{ id: string }>).map((row) => row.id));
+      for (const resource of ofType) if (!visible.has(resource.id)) hidden.add(resource);
+    }
+    return hidden.size === 0 ? resources : resources.filter((resource) => !hidden.has(resource));
+  }
+
   /** Whether a current resource of the type has one of these values for a uri parameter: a yes or no, without a search's cost. */
   hasUri(resourceType: string, code: string, values: readonly string[]): boolean {
     const sql = `SELECT EXISTS (SELECT 1 FROM idx_uri WHERE ${this.index.rowsOf(resourceType, code)} AND value IN (${values.map(() => '?').join(', ')})) AS found`;
@@ -358,7 +378,7 @@ export class SearchEngine {
   }
 
   /** `_include` and `_revinclude`, iterated (`:iterate`/`:recurse`) up to a bound, keeping only what `keep` accepts. */
-  private includes(query: ParsedQuery, matches: StoredResource[], base: string, keep: (resource: StoredResource) => boolean): StoredResource[] {
+  private includes(query: ParsedQuery, matches: StoredResource[], base: string, keep: (found: StoredResource[]) => StoredResource[]): StoredResource[] {
     if (matches.length === 0 || (query.include.length === 0 && query.revinclude.length === 0)) return [];
     const seen = new Set(matches.map(keyOf));
     const included: StoredResource[] = [];
@@ -367,14 +387,14 @@ export class SearchEngine {
       const found: StoredResource[] = [];
       for (const spec of query.include) if (round === 0 || spec.iterate) found.push(...this.forward(spec, frontier, base));
       for (const spec of query.revinclude) if (round === 0 || spec.iterate) found.push(...this.reverse(spec, frontier, base));
-      const fresh: StoredResource[] = [];
+      const unseen: StoredResource[] = [];
       for (const resource of found) {
-        if (seen.has(keyOf(resource)) || included.length + fresh.length >= MAX_INCLUDED) continue;
+        if (seen.has(keyOf(resource))) continue;
         seen.add(keyOf(resource));
-        // Left out before iterating: what a hidden resource points at must not come in through it.
-        if (!keep(resource)) continue;
-        fresh.push(resource);
+        unseen.push(resource);
       }
+      // Left out before iterating: what a hidden resource points at must not come in through it.
+      const fresh = keep(unseen).slice(0, MAX_INCLUDED - included.length);
       included.push(...fresh);
       frontier = fresh;
     }
