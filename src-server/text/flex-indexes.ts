@@ -205,7 +205,7 @@ export class FlexIndexes {
     const vseqs: number[] = [];
     const walkTo = Math.max(limit, countUpTo);
     let count = 0;
-    // One bitset (two words), the common case, tested inline: through a call for each key it took five times longer.
+    // One bitset (a query of two words), the common case, tested inline: through a call a key it took nearly twice as long.
     const [first] = bits;
     const words = first.length;
     for (let at = list.length - 1; at >= 0 && count < walkTo; at--) {
