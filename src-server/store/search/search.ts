@@ -102,6 +102,9 @@ interface Cursor {
   backwards: boolean;
 }
 
+/** What can drive a search's page or count (SearchEngine.drivers). */
+type Drivers = NonNullable<ReturnType<SearchEngine['drivers']>>;
+
 export class SearchEngine {
   /** Prepared statements by SQL text: the same query shapes come back with other values. */
   private readonly prepare: (sql: string) => Statement;
@@ -153,10 +156,15 @@ export class SearchEngine {
       return (filterClause = joinAnd(where));
     };
 
+    // The filters whose index rows can drive the page and the count, found once for both: finding them reads the
+    // text index's list into a table, a date range's widest value.
+    let found: { drivers: Drivers | undefined } | undefined;
+    const drivers = () => (found ??= { drivers: this.writeOrder && this.drivers(conditions, visibility, request, query.filters) }).drivers;
+
     const total = query.total === 'accurate' || query.summary === 'count' ? this.count(filter()) : undefined;
     // `_total=estimate` (the API's default): a first page that holds every match is its own count; otherwise counted, up to the cap.
     const estimate = (known?: number) => {
-      const counted = query.total !== 'estimate' || total !== undefined ? undefined : (known ?? this.countUpTo(conditions, visibility, request, query.filters, filter, TOTAL_CAP + 1));
+      const counted = query.total !== 'estimate' || total !== undefined ? undefined : (known ?? this.countUpTo(drivers(), filter, TOTAL_CAP + 1));
       return counted !== undefined && counted > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: total ?? counted };
     };
     if (query.summary === 'count' || query.count === 0) return { query, matches: [], included: [], ...estimate(), plan: 'resources' };
@@ -166,7 +174,7 @@ export class SearchEngine {
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keys.length);
     const backwards = cursor?.backwards ?? false;
     const newestFirst = sort.length === 1 && sort[0].type === '_lastUpdated' && sort[0].descending;
-    const inWriteOrder = newestFirst ? this.writeOrderPage(conditions, visibility, request, query.filters, cursor, query.count + 1) : undefined;
+    const inWriteOrder = newestFirst ? this.writeOrderPage(drivers(), cursor, query.count + 1) : undefined;
     const walked = this.writeOrder && newestFirst && !inWriteOrder && !backwards ? this.newestWalk(conditions, visibility, request, query.filters, cursor, query.count + 1, this.writeOrder.options.testBudget) : undefined;
     const { rows, plan } = inWriteOrder ?? walked ?? { rows: this.resourcesPage(filter(), keys, sort, cursor, query.count + 1), plan: 'resources' as const };
     const more = rows.length > query.count;
@@ -191,15 +199,13 @@ export class SearchEngine {
    * `limit` rows in `-_lastUpdated` order from the index rows of a filter (write-order.ts), or undefined when no
    * filter can drive the page. Its rows carry lastUpdated as `k0`, so cursors work across both forms.
    */
-  private writeOrderPage(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], cursor: Cursor | undefined, limit: number) {
-    const drivers = this.writeOrder && this.drivers(conditions, visibility, request, filters);
+  private writeOrderPage(drivers: Drivers | undefined, cursor: Cursor | undefined, limit: number) {
     if (!drivers) return undefined;
     return this.writeOrder!.page<Row>({ ...drivers, cursor: cursor && { vseq: cursor.vseq, backwards: cursor.backwards }, limit });
   }
 
   /** The matches, up to `limit`: from a driving filter's index rows when one can (write-order.ts), else over the type's resources. */
-  private countUpTo(conditions: ConditionBuilder, visibility: Visibility, request: SearchRequest, filters: Filter[], filter: () => Clause, limit: number): number {
-    const drivers = this.writeOrder && this.drivers(conditions, visibility, request, filters);
+  private countUpTo(drivers: Drivers | undefined, filter: () => Clause, limit: number): number {
     return drivers ? this.writeOrder!.count(drivers, limit) : this.count(filter(), limit);
   }
 
