@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { statementCache, type Db } from '../database';
+import { ChangeLog } from '../change-log';
 import type { StoredResource } from '../repository';
 import type { SearchIndex } from '../search-index';
 import { badRequest } from '../../fhir/outcome';
@@ -109,6 +110,8 @@ export class SearchEngine {
   /** Prepared statements by SQL text: the same query shapes come back with other values. */
   private readonly prepare: (sql: string) => Statement;
   private readonly writeOrder: WriteOrderPager | undefined;
+  /** Where the store's change log stands: a text index that has applied its last change lists only current versions. */
+  private readonly changes: ChangeLog;
 
   constructor(
     db: Db,
@@ -118,6 +121,7 @@ export class SearchEngine {
   ) {
     this.prepare = statementCache(db, MAX_CACHED_STATEMENTS);
     this.writeOrder = writeOrder ? new WriteOrderPager(this.prepare, writeOrder) : undefined;
+    this.changes = new ChangeLog(db);
   }
 
   /**
@@ -134,13 +138,8 @@ export class SearchEngine {
     const query = parseQuery(this.index.definitions, request.resourceType, request.params, request.lenient);
     if (request.access) for (const type of filteredTypes(query.filters)) request.access.requireSearch(type);
     const visibility = new Visibility(this.index, request.base, request);
-    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches, () => this.latestChange());
+    const conditions = new ConditionBuilder((sql) => this.prepare(sql), this.index, request.base, visibility, request.textMatches, () => this.changes.latestSeq());
     return { query, visibility, conditions };
-  }
-
-  /** The last change committed to the store (0: none), as this connection reads it. */
-  private latestChange(): number {
-    return (this.prepare('SELECT coalesce(max(seq), 0) AS seq FROM change_log').get() as { seq: number }).seq;
   }
 
   search(request: SearchRequest): SearchResult {
