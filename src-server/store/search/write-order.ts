@@ -67,14 +67,15 @@ export class WriteOrderPager {
     // A driver whose matches are already known, in write order (the text index's): walked in JS, chunk by chunk.
     const listed = query.candidates.findIndex((candidate) => candidate.ordered !== undefined);
     if (listed >= 0) return { rows: this.walkList<Row>(query.candidates[listed], query.rest(listed), query), plan: 'list' };
-    // A lone prefix needs no count: the newest rows of each value it matches are the page (valuesPage).
+    // A lone prefix is not counted first: the newest rows of each value it matches are the page (valuesPage).
     const lone = query.candidates.length === 1 && query.candidates[0].byValue !== undefined;
-    const { index, many } = lone ? { index: 0, many: false } : this.chooseDriver(query.candidates);
-    const driver = query.candidates[index];
-    const rest = query.rest(index);
+    const chosen: { index: number; many?: boolean } = lone ? { index: 0 } : this.chooseDriver(query.candidates);
+    const driver = query.candidates[chosen.index];
+    const rest = query.rest(chosen.index);
     const byValue = driver.byValue ? this.valuesPage<Row>(driver, rest, query) : undefined;
     if (byValue) return { rows: byValue, plan: 'values' };
-    if (lone) return this.page({ ...query, candidates: [{ ...driver, byValue: undefined }] });
+    // A lone prefix of too many values is read as any driver: counted now.
+    const many = chosen.many ?? this.chooseDriver(query.candidates).many;
     const read = (source: Source, distinct = true) =>
       this.prepare(pageSql(driver, rest, source, query.cursor, distinct)).all(...pageValues(driver, rest, source, query, this.options)) as Row[];
     // Sorting without DISTINCT keeps only the top rows (a bounded sorter, about twice as fast on many matches as
