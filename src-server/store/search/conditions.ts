@@ -161,12 +161,11 @@ export class ConditionBuilder {
     }
     return [...bounds].flatMap(([code, { above, below }]) => {
       if (above === undefined || below === undefined) return [];
-      const rows = this.index.rowsOf(resourceType, code, column);
       // Through the index on (pid, high - low): one lookup. No rows at all: nothing to drive.
       const widest = (this.prepare(`SELECT max(high - low) AS span FROM idx_date WHERE ${this.index.rowsOf(resourceType, code)}`).get() as { span: number | null }).span;
       if (widest === null) return [];
-      const c = column;
-      return [{ table: 'idx_date', where: { sql: `${rows} AND ${c('low')} > ? AND ${c('low')} < ? AND ${c('high')} > ?`, values: [above - widest, below, above] }, streams: false }];
+      const rows = this.index.rowsOf(resourceType, code, column);
+      return [{ table: 'idx_date', where: { sql: `${rows} AND ${column('low')} > ? AND ${column('low')} < ? AND ${column('high')} > ?`, values: [above - widest, below, above] }, streams: false }];
     });
   }
 
@@ -208,17 +207,17 @@ export class ConditionBuilder {
   private textVseqs(filter: Extract<Filter, { kind: 'text' }>): TextMatch | undefined {
     if (!this.textMatches) return undefined;
     if (filter.values.length === 1) return this.textMatches.get(textMatchKey(filter.resourceType, filter.field, filter.values[0]));
-    const found = new Set<number>();
-    let partial = false;
-    let indexedSeq: number | undefined = Infinity;
+    const each: TextMatch[] = [];
     for (const value of filter.values) {
       const matches = this.textMatches.get(textMatchKey(filter.resourceType, filter.field, value));
       if (matches === undefined) return undefined;
-      for (const vseq of matches.vseqs) found.add(vseq);
-      partial ||= matches.partial;
-      indexedSeq = matches.indexedSeq === undefined || indexedSeq === undefined ? undefined : Math.min(indexedSeq, matches.indexedSeq);
+      each.push(matches);
     }
-    return { vseqs: [...found], partial, ...(indexedSeq !== undefined ? { indexedSeq } : {}) };
+    const vseqs = [...new Set(each.flatMap((matches) => matches.vseqs))];
+    // Current as of the change the least advanced answer had applied, when every answer said.
+    const seqs = each.map((matches) => matches.indexedSeq);
+    const indexedSeq = seqs.every((seq) => seq !== undefined) ? Math.min(...seqs) : undefined;
+    return { vseqs, partial: each.some((matches) => matches.partial), ...(indexedSeq !== undefined ? { indexedSeq } : {}) };
   }
 
   private param(resourceType: string, filter: Extract<Filter, { kind: 'param' }>, target: Target): Clause {
