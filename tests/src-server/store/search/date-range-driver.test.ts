@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQuery } from '../../../../src-server/fhir/search/parse';
 import { ConditionBuilder, qualified } from '../../../../src-server/store/search/conditions';
 import { SearchEngine } from '../../../../src-server/store/search/search';
-import { openDatabase, type Db } from '../../../../src-server/store/database';
-import { Repository } from '../../../../src-server/store/repository';
+import { openTestStore } from '../../../helpers/store';
 
 /**
  * A pair of bounds on one date parameter (`date=ge…&date=lt…`) driving a page or a count as one range of its index
@@ -14,9 +10,7 @@ import { Repository } from '../../../../src-server/store/repository';
  */
 
 const BASE = 'http://localhost/fhir';
-const dir = mkdtempSync(join(tmpdir(), 'liaison-date-range-'));
-let db: Db;
-let repository: Repository;
+const { db, repository, close } = openTestStore('liaison-date-range-');
 let overResources: SearchEngine;
 let engine: SearchEngine;
 
@@ -24,8 +18,6 @@ const DAY = 86_400_000;
 const FIRST = Date.UTC(2026, 0, 5, 8);
 
 beforeAll(() => {
-  db = openDatabase(join(dir, 'store.sqlite'));
-  repository = new Repository(db);
   // Two practitioners' appointments every few hours for 60 days, some updated since (their old rows are gone).
   for (let n = 0; n < 240; n++) {
     const start = FIRST + Math.floor(n / 2) * (DAY / 2) + (n % 3) * 15 * 60_000;
@@ -55,10 +47,7 @@ beforeAll(() => {
   overResources = new SearchEngine(db, repository.searchIndex, false);
   engine = new SearchEngine(db, repository.searchIndex);
 });
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(close);
 
 function search(with_: SearchEngine, resourceType: string, query: string, cursor?: string) {
   const params = new URLSearchParams(query);

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMatchKey, type TextMatch } from '../../../../src-server/store/search/conditions';
 import { SearchEngine } from '../../../../src-server/store/search/search';
-import { openDatabase, type Db } from '../../../../src-server/store/database';
-import { Repository } from '../../../../src-server/store/repository';
+import { openTestStore } from '../../../helpers/store';
 
 /**
  * The text index answers with the versions it holds and the last change it had applied. A page takes them as they
@@ -13,9 +9,7 @@ import { Repository } from '../../../../src-server/store/repository';
  * which must never be a result (a practitioner found under the name they had before).
  */
 
-const dir = mkdtempSync(join(tmpdir(), 'liaison-text-current-'));
-let db: Db;
-let repository: Repository;
+const { db, repository, close } = openTestStore('liaison-text-current-');
 let engine: SearchEngine;
 
 /** The vseq of a practitioner's first version. */
@@ -44,8 +38,6 @@ let kept: number;
 let indexedBeforeRename: number;
 
 beforeAll(() => {
-  db = openDatabase(join(dir, 'store.sqlite'));
-  repository = new Repository(db);
   engine = new SearchEngine(db, repository.searchIndex);
   practitioner('kept', 'Dupont');
   practitioner('renamed', 'Dupont');
@@ -54,10 +46,7 @@ beforeAll(() => {
   renamedBefore = firstVseq('renamed');
   kept = firstVseq('kept');
 });
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(close);
 
 describe('a text search page and the versions the index lists', () => {
   it('leaves out a version replaced after the change the index had applied', () => {

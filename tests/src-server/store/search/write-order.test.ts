@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SearchEngine } from '../../../../src-server/store/search/search';
 import type { PagePlan } from '../../../../src-server/store/search/write-order';
-import { openDatabase, type Db } from '../../../../src-server/store/database';
-import { Repository } from '../../../../src-server/store/repository';
+import { openTestStore } from '../../../helpers/store';
 
 /**
  * Pages in write order (a filter's index rows drive the page) against the same pages read over the type's
@@ -15,9 +11,7 @@ import { Repository } from '../../../../src-server/store/repository';
 const BASE = 'http://localhost/fhir';
 const LOINC = 'http://loinc.org';
 const NIR = 'urn:oid:1.2.250.1.213.1.4.8';
-const dir = mkdtempSync(join(tmpdir(), 'liaison-write-order-'));
-let db: Db;
-let repository: Repository;
+const { db, repository, close } = openTestStore('liaison-write-order-');
 /** Every page over the type's resources: the reference. */
 let overResources: SearchEngine;
 let engine: SearchEngine;
@@ -35,8 +29,6 @@ const observation = (n: number) => ({
 });
 
 beforeAll(() => {
-  db = openDatabase(join(dir, 'store.sqlite'));
-  repository = new Repository(db);
   for (let n = 0; n < 4; n++) {
     repository.update('Patient', `p${n}`, { resourceType: 'Patient', id: `p${n}`, gender: n % 2 ? 'male' : 'female', identifier: [{ system: NIR, value: `nir${n}` }], name: [{ family: `Famille${n}` }] });
   }
@@ -51,10 +43,7 @@ beforeAll(() => {
   walking = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 100_000, testBudget: 100_000 });
   exhausted = new SearchEngine(db, repository.searchIndex, { probeLimit: 3, walkBudget: 4, testBudget: 4 });
 });
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(close);
 
 interface Walk {
   pages: string[][];
